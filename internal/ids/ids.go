@@ -1,0 +1,185 @@
+// Package ids parses, validates and generates the three codes of the resident
+// registry: 住民票コード (ResidentCode), 個人番号 (IndividualNumber) and
+// 地方公共団体コード (LocalGovCode), with their check digits (domain.md §2).
+//
+// Parsers accept what a clerk types: surrounding spaces, full-width digits and
+// hyphens or spaces between digit groups are folded away; anything else is an
+// *Error that names the value and the broken rule.
+package ids
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+)
+
+// Kind names which code a value is.
+type Kind int
+
+// The kinds of code.
+const (
+	KindUnknown Kind = iota
+	KindResidentCode
+	KindIndividualNumber
+	KindLocalGovCode
+)
+
+// String returns the kind's Japanese name, as on forms.
+func (k Kind) String() string {
+	switch k {
+	case KindResidentCode:
+		return "住民票コード"
+	case KindIndividualNumber:
+		return "個人番号"
+	case KindLocalGovCode:
+		return "地方公共団体コード"
+	}
+	return "不明なコード"
+}
+
+// English returns the kind's English name.
+func (k Kind) English() string {
+	switch k {
+	case KindResidentCode:
+		return "resident code"
+	case KindIndividualNumber:
+		return "individual number"
+	case KindLocalGovCode:
+		return "local government code"
+	}
+	return "unknown code"
+}
+
+// digits is the length of each kind of code.
+func (k Kind) digits() int {
+	switch k {
+	case KindResidentCode:
+		return 11
+	case KindIndividualNumber:
+		return 12
+	case KindLocalGovCode:
+		return 6
+	}
+	return 0
+}
+
+// Rule identifies which rule a value broke.
+type Rule string
+
+// The rules a code can break.
+const (
+	RuleEmpty      Rule = "empty"
+	RuleNotDigits  Rule = "not_digits"
+	RuleLength     Rule = "length"
+	RuleCheckDigit Rule = "check_digit"
+	RuleUnknownLG  Rule = "unknown_local_gov"
+)
+
+// Error says why a value is not a valid code. Error() is English; Japanese()
+// is the message a clerk sees.
+type Error struct {
+	Kind  Kind
+	Value string // the value as given
+	Rule  Rule
+	Got   string // the offending part: a character, a length, a check digit
+	Want  string // what the rule expected there
+}
+
+func (e *Error) Error() string {
+	switch e.Rule {
+	case RuleEmpty:
+		return fmt.Sprintf("%s: empty value", e.Kind.English())
+	case RuleNotDigits:
+		return fmt.Sprintf("%s %q: only digits are allowed, found %q", e.Kind.English(), e.Value, e.Got)
+	case RuleLength:
+		return fmt.Sprintf("%s %q: must be %s digits, got %s", e.Kind.English(), e.Value, e.Want, e.Got)
+	case RuleCheckDigit:
+		return fmt.Sprintf("%s %q: check digit is %s, expected %s", e.Kind.English(), e.Value, e.Got, e.Want)
+	case RuleUnknownLG:
+		return fmt.Sprintf("%s %q: no local government has this code", e.Kind.English(), e.Value)
+	}
+	return fmt.Sprintf("%s %q: invalid", e.Kind.English(), e.Value)
+}
+
+// Japanese returns the error in Japanese.
+func (e *Error) Japanese() string {
+	switch e.Rule {
+	case RuleEmpty:
+		return fmt.Sprintf("%sが入力されていません", e.Kind)
+	case RuleNotDigits:
+		return fmt.Sprintf("%s「%s」: 数字以外の文字「%s」が含まれています", e.Kind, e.Value, e.Got)
+	case RuleLength:
+		return fmt.Sprintf("%s「%s」: %s桁で入力してください（%s桁です）", e.Kind, e.Value, e.Want, e.Got)
+	case RuleCheckDigit:
+		return fmt.Sprintf("%s「%s」: 検査数字が%sですが、正しくは%sです", e.Kind, e.Value, e.Got, e.Want)
+	case RuleUnknownLG:
+		return fmt.Sprintf("%s「%s」: この団体コードの地方公共団体はありません", e.Kind, e.Value)
+	}
+	return fmt.Sprintf("%s「%s」は正しくありません", e.Kind, e.Value)
+}
+
+// normalize folds full-width digits to ASCII and drops spaces and hyphens, the
+// separators people put between digit groups. It does not check anything.
+func normalize(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		switch {
+		case r >= '０' && r <= '９':
+			b.WriteRune('0' + (r - '０'))
+		case r == ' ' || r == '\t' || r == '　' || r == '-' || r == '－' || r == 'ー' || r == '‐' || r == '−':
+			// separators
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// digitsOf normalizes s and checks it is exactly kind's number of digits.
+func digitsOf(kind Kind, s string) (string, error) {
+	d := normalize(s)
+	if d == "" {
+		return "", &Error{Kind: kind, Value: s, Rule: RuleEmpty}
+	}
+	for _, r := range d {
+		if r < '0' || r > '9' {
+			return "", &Error{Kind: kind, Value: s, Rule: RuleNotDigits, Got: string(r)}
+		}
+	}
+	if n := kind.digits(); len(d) != n {
+		return "", &Error{Kind: kind, Value: s, Rule: RuleLength, Got: fmt.Sprint(len(d)), Want: fmt.Sprint(n)}
+	}
+	return d, nil
+}
+
+// checkLast compares the last digit of d with want.
+func checkLast(kind Kind, s, d string, want int) error {
+	if got := int(d[len(d)-1] - '0'); got != want {
+		return &Error{Kind: kind, Value: s, Rule: RuleCheckDigit, Got: fmt.Sprint(got), Want: fmt.Sprint(want)}
+	}
+	return nil
+}
+
+// Classify guesses the kind of a value by its number of digits: 6 is a local
+// government code, 11 a resident code, 12 an individual number.
+func Classify(s string) Kind {
+	switch len(normalize(s)) {
+	case 6:
+		return KindLocalGovCode
+	case 11:
+		return KindResidentCode
+	case 12:
+		return KindIndividualNumber
+	}
+	return KindUnknown
+}
+
+// randomDigits returns n random decimal digits.
+func randomDigits(r *rand.Rand, n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte('0' + r.IntN(10))
+	}
+	return b
+}
