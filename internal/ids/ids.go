@@ -136,19 +136,22 @@ func normalize(s string) string {
 	return b.String()
 }
 
+// shown is s made safe to print: invalid UTF-8 becomes U+FFFD.
+func shown(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
+
 // digitsOf normalizes s and checks it is exactly kind's number of digits.
 func digitsOf(kind Kind, s string) (string, error) {
 	d := normalize(s)
 	if d == "" {
-		return "", &Error{Kind: kind, Value: s, Rule: RuleEmpty}
+		return "", &Error{Kind: kind, Value: shown(s), Rule: RuleEmpty}
 	}
 	for _, r := range d {
 		if r < '0' || r > '9' {
-			return "", &Error{Kind: kind, Value: s, Rule: RuleNotDigits, Got: string(r)}
+			return "", &Error{Kind: kind, Value: shown(s), Rule: RuleNotDigits, Got: string(r)}
 		}
 	}
 	if n := kind.digits(); len(d) != n {
-		return "", &Error{Kind: kind, Value: s, Rule: RuleLength, Got: fmt.Sprint(len(d)), Want: fmt.Sprint(n)}
+		return "", &Error{Kind: kind, Value: shown(s), Rule: RuleLength, Got: fmt.Sprint(len(d)), Want: fmt.Sprint(n)}
 	}
 	return d, nil
 }
@@ -156,7 +159,7 @@ func digitsOf(kind Kind, s string) (string, error) {
 // checkLast compares the last digit of d with want.
 func checkLast(kind Kind, s, d string, want int) error {
 	if got := int(d[len(d)-1] - '0'); got != want {
-		return &Error{Kind: kind, Value: s, Rule: RuleCheckDigit, Got: fmt.Sprint(got), Want: fmt.Sprint(want)}
+		return &Error{Kind: kind, Value: shown(s), Rule: RuleCheckDigit, Got: fmt.Sprint(got), Want: fmt.Sprint(want)}
 	}
 	return nil
 }

@@ -45,7 +45,7 @@ func ParseExistingLocalGov(s string) (LocalGov, error) {
 	}
 	lg, ok := LookupLocalGov(c)
 	if !ok {
-		return LocalGov{}, &Error{Kind: KindLocalGovCode, Value: s, Rule: RuleUnknownLG}
+		return LocalGov{}, &Error{Kind: KindLocalGovCode, Value: shown(s), Rule: RuleUnknownLG}
 	}
 	return lg, nil
 }
