@@ -1,0 +1,313 @@
+// Package jptext derives search keys from Japanese names, kana readings and
+// addresses, and formats and parses Japanese era (和暦) dates.
+//
+// A search key is for matching only: stored text is never changed. Two
+// spellings a clerk would call "the same name" (髙橋/高橋, さいとう/サイトウ,
+// ｻｲﾄｳ, 渡邊/渡辺, ヴァイオリン/バイオリン) get the same key.
+package jptext
+
+import (
+	"bufio"
+	"strconv"
+	_ "embed"
+	"strings"
+	"sync"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+//go:embed variants.txt
+var variantsTXT string
+
+// variantTable maps each variant kanji to the form search keys use.
+var variantTable = sync.OnceValue(func() map[rune]rune {
+	m := map[rune]rune{}
+	sc := bufio.NewScanner(strings.NewReader(variantsTXT))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Fields(line)
+		to := []rune(f[0])[0]
+		for _, v := range f[1:] {
+			m[[]rune(v)[0]] = to
+		}
+	}
+	return m
+})
+
+// VariantPairs returns the number of variant → standard pairs in the table.
+func VariantPairs() int { return len(variantTable()) }
+
+// smallKana maps small katakana to their full-size forms.
+var smallKana = map[rune]rune{
+	'ァ': 'ア', 'ィ': 'イ', 'ゥ': 'ウ', 'ェ': 'エ', 'ォ': 'オ', 'ッ': 'ツ', 'ャ': 'ヤ', 'ュ': 'ユ', 'ョ': 'ヨ',
+	'ヮ': 'ワ', 'ヵ': 'カ', 'ヶ': 'ケ',
+	'ㇰ': 'ク', 'ㇱ': 'シ', 'ㇲ': 'ス', 'ㇳ': 'ト', 'ㇴ': 'ヌ', 'ㇵ': 'ハ', 'ㇶ': 'ヒ', 'ㇷ': 'フ',
+	'ㇸ': 'ヘ', 'ㇹ': 'ホ', 'ㇺ': 'ム', 'ㇻ': 'ラ', 'ㇼ': 'リ', 'ㇽ': 'ル', 'ㇾ': 'レ', 'ㇿ': 'ロ',
+}
+
+// soundFold maps kana whose sound others share to one form: ヴ-row to バ-row,
+// ヂ/ヅ to ジ/ズ, and the old ヰ/ヱ/ヲ to イ/エ/オ.
+var soundFold = map[rune]rune{
+	'ヴ': 'ブ', 'ヷ': 'バ', 'ヸ': 'ビ', 'ヹ': 'ベ', 'ヺ': 'ボ',
+	'ヂ': 'ジ', 'ヅ': 'ズ', 'ヰ': 'イ', 'ヱ': 'エ', 'ヲ': 'オ',
+}
+
+// vuRow maps the small vowel after ヴ to the バ-row kana they spell together.
+var vuRow = map[rune]rune{'ァ': 'バ', 'ィ': 'ビ', 'ゥ': 'ブ', 'ェ': 'ベ', 'ォ': 'ボ'}
+
+// isDash reports whether r is one of the many dashes people type for a long
+// vowel mark or an address hyphen.
+func isDash(r rune) bool {
+	switch r {
+	case '-', 'ー', '‐', '‑', '‒', '–', '—', '―', '−', '─', '━', '～', '~', '〜':
+		return true
+	}
+	return false
+}
+
+// Fold is the folding every key starts from: NFKC (full/half width, ㈱ and
+// friends), whitespace and variation selectors removed, hiragana to
+// katakana, ヴ-style and small-kana folding, variant kanji to their standard
+// form, Latin letters upper-cased. Fold is idempotent.
+func Fold(s string) string {
+	s = norm.NFKC.String(s)
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) || isVariationSelector(r) {
+			return -1
+		}
+		return r
+	}, s)
+	// NFKC turns a spacing dakuten (゛) into space + combining mark; with the
+	// space gone, NFC joins the mark to its kana. Folding a small kana can
+	// let a mark join only then (っ゛ → ツ゛ → ヅ), so repeat until stable.
+	for i := 0; i < 4; i++ {
+		next := foldRunes(norm.NFC.String(s))
+		if next == s {
+			break
+		}
+		s = next
+	}
+	return s
+}
+
+// foldRunes applies the kana, variant-kanji and case folds to each rune.
+func foldRunes(s string) string {
+	variants := variantTable()
+	in := []rune(s)
+	out := make([]rune, 0, len(in))
+	for i := 0; i < len(in); i++ {
+		r := in[i]
+		switch {
+		case r >= 'ぁ' && r <= 'ゖ', r == 'ゝ' || r == 'ゞ':
+			r += 'ァ' - 'ぁ'
+		}
+		if r == 'ヴ' && i+1 < len(in) {
+			next := in[i+1]
+			if next >= 'ぁ' && next <= 'ゖ' {
+				next += 'ァ' - 'ぁ'
+			}
+			if v, ok := vuRow[next]; ok {
+				out = append(out, v)
+				i++
+				continue
+			}
+		}
+		if v, ok := soundFold[r]; ok {
+			r = v
+		}
+		if v, ok := smallKana[r]; ok {
+			r = v
+		}
+		if v, ok := variants[r]; ok {
+			r = v
+		}
+		out = append(out, unicode.ToUpper(r))
+	}
+	return string(out)
+}
+
+// stable applies f until its result no longer changes, so every key is
+// idempotent even where dropping a character lets a dakuten join the kana
+// before it (ウ・゛). Real input settles in one or two rounds.
+func stable(f func(string) string, s string) string {
+	s = f(s)
+	for i := 0; i < 4; i++ {
+		next := f(s)
+		if next == s {
+			break
+		}
+		s = next
+	}
+	return s
+}
+
+// isVariationSelector reports variation selectors, including the
+// ideographic variation sequences (IVS) MJ characters are often encoded with.
+func isVariationSelector(r rune) bool {
+	return (r >= 0xFE00 && r <= 0xFE0F) || (r >= 0xE0100 && r <= 0xE01EF) || r == 0x180B || r == 0x180C || r == 0x180D
+}
+
+// nameSeparators are dropped from name keys: the dots, commas and equals
+// signs foreign names are written with.
+func isNameSeparator(r rune) bool {
+	switch r {
+	case '・', '.', ',', '、', '。', '=', '＝', '゠', '·', '\'', '’':
+		return true
+	}
+	return false
+}
+
+// NameKey is the search key of a name written in kanji, kana or Latin
+// letters. Dashes become the long vowel mark ー.
+func NameKey(s string) string { return stable(nameKey, s) }
+
+func nameKey(s string) string {
+	return strings.Map(func(r rune) rune {
+		if isNameSeparator(r) {
+			return -1
+		}
+		if isDash(r) {
+			return 'ー'
+		}
+		return r
+	}, Fold(s))
+}
+
+// KanaKey is the search key of a kana reading. It is NameKey: readings come
+// in hiragana, katakana and half-width katakana, all folded alike.
+func KanaKey(s string) string { return NameKey(s) }
+
+// kanjiDigits are the kanji numerals of addresses.
+var kanjiDigits = map[rune]int{'〇': 0, '一': 1, '二': 2, '三': 3, '四': 4, '五': 5, '六': 6, '七': 7, '八': 8, '九': 9}
+
+// addressMarkers end a numbered part of an address. Longest first.
+var addressMarkers = []string{"丁目", "番地", "地割", "番", "号"}
+
+// AddressKey is the search key of an address: Fold, then kanji numerals of
+// 丁目/番地/番/号 in Arabic digits, those markers and every dash between
+// digits as "-", "の" between numbers as "-", ケ/ガ and ノ between two kanji
+// as ケ and ノ (霞が関 = 霞ケ関), and 大字 dropped. A trailing "-" is
+// dropped, so 4丁目 and 4- match.
+func AddressKey(s string) string { return stable(addressKey, s) }
+
+func addressKey(s string) string {
+	in := []rune(Fold(s))
+	var out []rune
+	for i := 0; i < len(in); i++ {
+		r := in[i]
+		// A run of kanji numerals directly followed by a marker is a number.
+		if _, ok := kanjiDigits[r]; ok || r == '十' || r == '百' {
+			j := i
+			for j < len(in) && (isKanjiNumeral(in[j])) {
+				j++
+			}
+			afterNumber := len(out) > 0 && out[len(out)-1] == '-'
+			if markerAt(in, j) != "" || afterNumber {
+				if n, ok := kanjiNumber(in[i:j]); ok {
+					out = append(out, []rune(strconv.Itoa(n))...)
+					i = j - 1
+					continue
+				}
+			}
+		}
+		if string(in[i:min(i+2, len(in))]) == "大字" {
+			i++
+			continue
+		}
+		if m := markerAt(in, i); m != "" && len(out) > 0 && isDigit(out[len(out)-1]) {
+			out = append(out, '-')
+			i += len([]rune(m)) - 1
+			continue
+		}
+		prev, next := rune(0), rune(0)
+		if len(out) > 0 {
+			prev = out[len(out)-1]
+		}
+		if i+1 < len(in) {
+			next = in[i+1]
+		}
+		switch {
+		case isDash(r) && isDigit(prev):
+			r = '-'
+		case r == 'ノ' && (isDigit(prev) || prev == '-') && (isDigit(next) || isKanjiNumeral(next)):
+			r = '-'
+		case (r == 'ガ' || r == 'ケ') && isIdeograph(prev) && isIdeograph(next):
+			r = 'ケ'
+		}
+		if r == '-' && len(out) > 0 && out[len(out)-1] == '-' {
+			continue
+		}
+		out = append(out, r)
+	}
+	for len(out) > 0 && out[len(out)-1] == '-' {
+		out = out[:len(out)-1]
+	}
+	return string(out)
+}
+
+func markerAt(in []rune, i int) string {
+	for _, m := range addressMarkers {
+		mr := []rune(m)
+		if i+len(mr) <= len(in) && string(in[i:i+len(mr)]) == m {
+			return m
+		}
+	}
+	return ""
+}
+
+func isKanjiNumeral(r rune) bool {
+	_, ok := kanjiDigits[r]
+	return ok || r == '十' || r == '百'
+}
+
+// kanjiNumber reads 一, 十一, 二十三, 百五, 一〇五 and the like.
+func kanjiNumber(rs []rune) (int, bool) {
+	if len(rs) == 0 {
+		return 0, false
+	}
+	total, cur := 0, -1
+	positional := true
+	for _, r := range rs {
+		if r == '十' || r == '百' {
+			positional = false
+		}
+	}
+	if positional {
+		n := 0
+		for _, r := range rs {
+			n = n*10 + kanjiDigits[r]
+		}
+		return n, true
+	}
+	for _, r := range rs {
+		switch r {
+		case '十', '百':
+			unit := 10
+			if r == '百' {
+				unit = 100
+			}
+			if cur < 0 {
+				cur = 1
+			}
+			total += cur * unit
+			cur = -1
+		default:
+			if cur >= 0 {
+				return 0, false // two digits in a row in a 十/百 number
+			}
+			cur = kanjiDigits[r]
+		}
+	}
+	if cur > 0 {
+		total += cur
+	}
+	return total, true
+}
+
+func isDigit(r rune) bool { return r >= '0' && r <= '9' }
+
+func isIdeograph(r rune) bool { return unicode.Is(unicode.Han, r) }
