@@ -8,8 +8,8 @@ package jptext
 
 import (
 	"bufio"
-	"strconv"
 	_ "embed"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode"
