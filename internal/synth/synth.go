@@ -68,7 +68,7 @@ func New(opt Options) (*Generator, error) {
 	// A municipality's towns depend on its code alone, so every seed shares
 	// one map of the place.
 	code, _ := strconv.ParseUint(string(lg.Code), 10, 64) // six digits: always parses
-	tr := rand.New(rand.NewPCG(code, 0x746f776e))          // "town"
+	tr := rand.New(rand.NewPCG(code, 0x746f776e))         // "town"
 	seen := map[string]bool{}
 	for len(g.towns) < 18 {
 		t := townStems[tr.IntN(len(townStems))] + townSuffixes[tr.IntN(len(townSuffixes))]

@@ -1,0 +1,222 @@
+// Package db opens the node's database — embedded SQLite or PostgreSQL —
+// migrates it, and runs one set of hand-written SQL on both: queries use ?
+// placeholders, which are rebound to $1, $2 … for PostgreSQL. Domain packages
+// own their SQL; this package owns connections, migrations, transactions and
+// the few dialect differences.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+)
+
+// Dialect is the SQL dialect of a database.
+type Dialect int
+
+// The dialects jukinet runs on.
+const (
+	SQLite Dialect = iota + 1
+	Postgres
+)
+
+func (d Dialect) String() string {
+	switch d {
+	case SQLite:
+		return "sqlite"
+	case Postgres:
+		return "postgres"
+	}
+	return "unknown"
+}
+
+// DB is an open database with its dialect.
+type DB struct {
+	sql     *sql.DB
+	dialect Dialect
+	shown   string // the URL with any password removed, for messages
+}
+
+// ParseURL returns the dialect of a database URL and the data source name its
+// driver takes. Accepted: sqlite:PATH (a file; created if missing) and
+// postgres://… or postgresql://… (a libpq/pgx URL).
+func ParseURL(u string) (Dialect, string, error) {
+	switch {
+	case strings.HasPrefix(u, "sqlite:"):
+		path := strings.TrimPrefix(strings.TrimPrefix(u, "sqlite:"), "//")
+		if path == "" {
+			return 0, "", fmt.Errorf("database URL %q: give a file, as sqlite:PATH", u)
+		}
+		// WAL lets readers work during a write; FULL makes each commit
+		// durable before it returns; immediate transactions take the write
+		// lock at BEGIN, so two writers wait for each other (busy_timeout)
+		// instead of failing half-way.
+		q := url.Values{}
+		for _, p := range []string{"journal_mode(WAL)", "foreign_keys(1)", "busy_timeout(10000)", "synchronous(FULL)"} {
+			q.Add("_pragma", p)
+		}
+		q.Set("_txlock", "immediate")
+		return SQLite, "file:" + path + "?" + q.Encode(), nil
+	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
+		if _, err := url.Parse(u); err != nil {
+			return 0, "", fmt.Errorf("database URL: %w", err)
+		}
+		return Postgres, u, nil
+	}
+	return 0, "", fmt.Errorf("database URL %q: must start with sqlite: or postgres://", Redact(u))
+}
+
+// Redact removes the password from a database URL.
+func Redact(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || p.User == nil {
+		return u
+	}
+	if _, ok := p.User.Password(); ok {
+		p.User = url.UserPassword(p.User.Username(), "xxxxx")
+	}
+	return p.String()
+}
+
+// Open connects to the database at u and checks it answers within 10
+// seconds. It does not migrate; call Migrate.
+func Open(ctx context.Context, u string) (*DB, error) {
+	dialect, dsn, err := ParseURL(u)
+	if err != nil {
+		return nil, err
+	}
+	driver := map[Dialect]string{SQLite: "sqlite", Postgres: "pgx"}[dialect]
+	sqldb, err := sql.Open(driver, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", Redact(u), err)
+	}
+	if dialect == SQLite {
+		// One writer at a time is SQLite's rule; a few connections let
+		// readers run beside it.
+		sqldb.SetMaxOpenConns(8)
+	} else {
+		sqldb.SetMaxOpenConns(20)
+	}
+	sqldb.SetConnMaxIdleTime(5 * time.Minute)
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := sqldb.PingContext(pingCtx); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("cannot reach database %s: %w", Redact(u), err)
+	}
+	return &DB{sql: sqldb, dialect: dialect, shown: Redact(u)}, nil
+}
+
+// Dialect returns the database's dialect.
+func (db *DB) Dialect() Dialect { return db.dialect }
+
+// String returns the database URL without its password.
+func (db *DB) String() string { return db.shown }
+
+// Close closes the database.
+func (db *DB) Close() error { return db.sql.Close() }
+
+// Rebind rewrites ? placeholders for the database's dialect. A ? inside a
+// quoted string or identifier is left alone.
+func (db *DB) Rebind(query string) string { return Rebind(db.dialect, query) }
+
+// Rebind rewrites ? placeholders to $1, $2 … for PostgreSQL.
+func Rebind(d Dialect, query string) string {
+	if d != Postgres || !strings.Contains(query, "?") {
+		return query
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 8)
+	n := 0
+	var quote rune
+	for _, r := range query {
+		switch {
+		case quote != 0:
+			if r == quote {
+				quote = 0
+			}
+		case r == '\'' || r == '"':
+			quote = r
+		case r == '?':
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// Exec runs a statement outside a transaction.
+func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return db.sql.ExecContext(ctx, db.Rebind(query), args...)
+}
+
+// Query runs a query outside a transaction.
+func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return db.sql.QueryContext(ctx, db.Rebind(query), args...)
+}
+
+// QueryRow runs a query that returns at most one row.
+func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return db.sql.QueryRowContext(ctx, db.Rebind(query), args...)
+}
+
+// Tx is a transaction; its methods rebind like DB's.
+type Tx struct {
+	tx      *sql.Tx
+	dialect Dialect
+}
+
+// Dialect returns the transaction's database dialect.
+func (tx *Tx) Dialect() Dialect { return tx.dialect }
+
+// Exec runs a statement in the transaction.
+func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return tx.tx.ExecContext(ctx, Rebind(tx.dialect, query), args...)
+}
+
+// Query runs a query in the transaction.
+func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return tx.tx.QueryContext(ctx, Rebind(tx.dialect, query), args...)
+}
+
+// QueryRow runs a query in the transaction that returns at most one row.
+func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return tx.tx.QueryRowContext(ctx, Rebind(tx.dialect, query), args...)
+}
+
+// Transact runs fn in a transaction and commits it if fn returns nil; it
+// rolls back if fn returns an error or panics. Nothing fn wrote survives a
+// failure: every write in jukinet goes through here.
+func (db *DB) Transact(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	sqltx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			sqltx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			if rbErr := sqltx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
+				err = fmt.Errorf("%w (and rollback failed: %v)", err, rbErr)
+			}
+		}
+	}()
+	if err := fn(&Tx{tx: sqltx, dialect: db.dialect}); err != nil {
+		return err
+	}
+	if err := sqltx.Commit(); err != nil {
+		return fmt.Errorf("commit transaction: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,163 @@
+package db_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"jukinet/internal/db"
+	"jukinet/internal/db/dbtest"
+)
+
+func TestRebind(t *testing.T) {
+	tests := []struct{ in, pg string }{
+		{"SELECT 1", "SELECT 1"},
+		{"SELECT * FROM t WHERE a = ? AND b = ?", "SELECT * FROM t WHERE a = $1 AND b = $2"},
+		{"SELECT '?' , ? FROM \"w?\"", "SELECT '?' , $1 FROM \"w?\""},
+	}
+	for _, tt := range tests {
+		if got := db.Rebind(db.Postgres, tt.in); got != tt.pg {
+			t.Errorf("Rebind(postgres, %q) = %q, want %q", tt.in, got, tt.pg)
+		}
+		if got := db.Rebind(db.SQLite, tt.in); got != tt.in {
+			t.Errorf("Rebind(sqlite, %q) = %q", tt.in, got)
+		}
+	}
+}
+
+func TestParseURL(t *testing.T) {
+	tests := []struct {
+		in      string
+		dialect db.Dialect
+		err     string
+	}{
+		{"sqlite:/tmp/x.db", db.SQLite, ""},
+		{"sqlite:relative.db", db.SQLite, ""},
+		{"postgres://127.0.0.1/test", db.Postgres, ""},
+		{"postgresql://u:secret@h/test", db.Postgres, ""},
+		{"sqlite:", 0, "give a file"},
+		{"mysql://h/db", 0, "must start with sqlite: or postgres://"},
+	}
+	for _, tt := range tests {
+		d, dsn, err := db.ParseURL(tt.in)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("ParseURL(%q) error = %v, want %q", tt.in, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || d != tt.dialect {
+			t.Errorf("ParseURL(%q) = %v, %v", tt.in, d, err)
+		}
+		if d == db.SQLite && !strings.Contains(dsn, "synchronous%28FULL%29") {
+			t.Errorf("sqlite DSN %q lacks synchronous=FULL", dsn)
+		}
+	}
+	if got := db.Redact("postgres://u:secret@h/test"); strings.Contains(got, "secret") {
+		t.Errorf("Redact kept the password: %s", got)
+	}
+}
+
+func TestOpenUnreachable(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	// Port 1 on loopback: nothing listens there.
+	_, err := db.Open(ctx, "postgres://u:secret@127.0.0.1:1/none?connect_timeout=2")
+	if err == nil || !strings.Contains(err.Error(), "cannot reach database") || strings.Contains(err.Error(), "secret") {
+		t.Errorf("Open(unreachable) error = %v", err)
+	}
+}
+
+func TestSQLitePragmas(t *testing.T) {
+	d := dbtest.OpenSQLite(t)
+	ctx := context.Background()
+	for pragma, want := range map[string]string{"journal_mode": "wal", "foreign_keys": "1", "synchronous": "2", "busy_timeout": "10000"} {
+		var got string
+		if err := d.QueryRow(ctx, "PRAGMA "+pragma).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("PRAGMA %s = %s, want %s", pragma, got, want)
+		}
+	}
+}
+
+func TestTransact(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		insert := func(tx *db.Tx, key string) error {
+			_, err := tx.Exec(ctx, `INSERT INTO node (id, local_gov_code, level, profile, public_key, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+				1, key, "municipality", "koto-ward", "pk", time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC))
+			return err
+		}
+		// A failing function leaves nothing behind.
+		boom := errors.New("boom")
+		err := d.Transact(ctx, func(tx *db.Tx) error {
+			if err := insert(tx, "131083"); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("Transact error = %v, want boom", err)
+		}
+		if n := count(t, d); n != 0 {
+			t.Fatalf("after rollback: %d rows, want 0", n)
+		}
+		// A panic rolls back too, and is not swallowed.
+		func() {
+			defer func() { recover() }()
+			d.Transact(ctx, func(tx *db.Tx) error {
+				insert(tx, "131083")
+				panic("crash")
+			})
+		}()
+		if n := count(t, d); n != 0 {
+			t.Fatalf("after panic: %d rows, want 0", n)
+		}
+		// A constraint violation fails the whole transaction.
+		err = d.Transact(ctx, func(tx *db.Tx) error {
+			if err := insert(tx, "131083"); err != nil {
+				return err
+			}
+			return insert(tx, "020001") // same id: primary key conflict
+		})
+		if err == nil {
+			t.Fatal("duplicate primary key accepted")
+		}
+		if n := count(t, d); n != 0 {
+			t.Fatalf("after conflict: %d rows, want 0", n)
+		}
+		// Success commits, and a timestamp round-trips.
+		if err := d.Transact(ctx, func(tx *db.Tx) error { return insert(tx, "131083") }); err != nil {
+			t.Fatal(err)
+		}
+		var code string
+		var created time.Time
+		var demo bool
+		if err := d.QueryRow(ctx, `SELECT local_gov_code, created_at, demo FROM node WHERE id = ?`, 1).Scan(&code, &created, &demo); err != nil {
+			t.Fatal(err)
+		}
+		if code != "131083" || !created.Equal(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)) || demo {
+			t.Errorf("read back %s, %v, %v", code, created, demo)
+		}
+		if v, err := d.SchemaVersion(ctx); err != nil || v < 1 {
+			t.Errorf("SchemaVersion = %d, %v", v, err)
+		}
+		// Migrating again is a no-op.
+		if err := d.Migrate(ctx); err != nil {
+			t.Errorf("second Migrate: %v", err)
+		}
+	})
+}
+
+func count(t *testing.T, d *db.DB) int {
+	t.Helper()
+	var n int
+	if err := d.QueryRow(context.Background(), `SELECT COUNT(*) FROM node`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
