@@ -1,0 +1,235 @@
+// Package config reads and writes a node's jukinet.toml. Reading is strict:
+// an unknown key is an error that names the key, the file and the line, so a
+// typo never silently falls back to a default. docs/configuration.md lists
+// every setting.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// FileName is the configuration file in a node's data folder.
+const FileName = "jukinet.toml"
+
+// Environment variables that override the file.
+const (
+	EnvDatabaseURL = "JUKINET_DB_URL"
+	EnvAddr        = "JUKINET_ADDR"
+)
+
+// Config is a node's configuration.
+type Config struct {
+	Node     Node     `toml:"node"`
+	Database Database `toml:"database"`
+	HTTP     HTTP     `toml:"http"`
+	Log      Log      `toml:"log"`
+}
+
+// Node says which node this is.
+type Node struct {
+	LocalGovCode string `toml:"local_gov_code"` // 地方公共団体コード; empty only for a national node
+	Level        string `toml:"level"`          // municipality, prefecture or national
+	Profile      string `toml:"profile"`        // regulation profile id
+	Demo         bool   `toml:"demo"`           // a demo node: synthetic data, DEMO banner
+	SigningKey   string `toml:"signing_key"`    // private key file, relative to the data folder
+}
+
+// Database says where the node's data lives.
+type Database struct {
+	// URL is sqlite:PATH (PATH relative to the data folder) or postgres://….
+	URL string `toml:"url"`
+}
+
+// HTTP configures the web server.
+type HTTP struct {
+	Addr            string   `toml:"addr"`
+	ShutdownTimeout Duration `toml:"shutdown_timeout"`
+}
+
+// Log configures operational logs (the audit log is separate).
+type Log struct {
+	Level  string `toml:"level"`  // debug, info, warn or error
+	Format string `toml:"format"` // text or json
+}
+
+// Duration is a time.Duration written as "15s" in TOML.
+type Duration struct{ time.Duration }
+
+// UnmarshalText reads a duration such as 15s or 2m.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("duration %q: write it as 15s or 2m", b)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration as 15s.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Default returns the configuration every unset setting takes.
+func Default() Config {
+	return Config{
+		Node:     Node{Level: "municipality", SigningKey: "node.key"},
+		Database: Database{URL: "sqlite:jukinet.db"},
+		HTTP:     HTTP{Addr: "127.0.0.1:8080", ShutdownTimeout: Duration{15 * time.Second}},
+		Log:      Log{Level: "info", Format: "text"},
+	}
+}
+
+// Load reads DIR/jukinet.toml over the defaults, then applies the
+// environment overrides.
+func Load(dir string) (Config, error) {
+	path := filepath.Join(dir, FileName)
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return Config{}, fmt.Errorf("%s: no node here (run jukinet init --data %s first)", path, dir)
+	}
+	if err != nil {
+		return Config{}, fmt.Errorf("read config: %w", err)
+	}
+	c := Default()
+	md, err := toml.Decode(string(raw), &c)
+	if err != nil {
+		var perr toml.ParseError
+		if errors.As(err, &perr) {
+			return Config{}, fmt.Errorf("%s:%d: %s", path, perr.Position.Line, perr.Message)
+		}
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	if keys := md.Undecoded(); len(keys) > 0 {
+		k := keys[0].String()
+		return Config{}, fmt.Errorf("%s:%d: unknown key %q (see docs/configuration.md for the settings)", path, lineOf(raw, keys[0]), k)
+	}
+	if v := os.Getenv(EnvDatabaseURL); v != "" {
+		c.Database.URL = v
+	}
+	if v := os.Getenv(EnvAddr); v != "" {
+		c.HTTP.Addr = v
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Validate checks the settings that have a fixed set of values.
+func (c Config) Validate() error {
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log.level %q: use debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		return fmt.Errorf("log.format %q: use text or json", c.Log.Format)
+	}
+	if c.HTTP.Addr == "" {
+		return errors.New("http.addr is empty: give host:port, e.g. 127.0.0.1:8080")
+	}
+	if c.HTTP.ShutdownTimeout.Duration <= 0 {
+		return errors.New("http.shutdown_timeout must be positive, e.g. 15s")
+	}
+	if c.Node.SigningKey == "" {
+		return errors.New("node.signing_key is empty")
+	}
+	return nil
+}
+
+// lineOf finds the line where key is set: under its table's header, the
+// line that assigns its last part (or a table header naming it).
+func lineOf(raw []byte, key toml.Key) int {
+	last := regexp.QuoteMeta(key[len(key)-1])
+	table := strings.Join(key[:len(key)-1], ".")
+	assign := regexp.MustCompile(`^\s*"?` + last + `"?\s*=`)
+	header := regexp.MustCompile(`^\s*\[+\s*` + regexp.QuoteMeta(key.String()) + `\s*\]+`)
+	current := ""
+	for i, line := range strings.Split(string(raw), "\n") {
+		if header.MatchString(line) {
+			return i + 1
+		}
+		if m := regexp.MustCompile(`^\s*\[+\s*([^\]]+?)\s*\]+`).FindStringSubmatch(line); m != nil {
+			current = m[1]
+			continue
+		}
+		if current == table && assign.MatchString(line) {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+var fileTemplate = template.Must(template.New("").Parse(`# jukinet node configuration. Every setting is described, with its
+# default, in docs/configuration.md. Unknown keys are refused.
+
+[node]
+# 地方公共団体コード of the body this node serves (empty for a national node).
+local_gov_code = "{{.Node.LocalGovCode}}"
+# municipality (市町村CS), prefecture (都道府県サーバ) or national (全国サーバ).
+level = "{{.Node.Level}}"
+# Regulation profile: {{.Profiles}}.
+profile = "{{.Node.Profile}}"
+# A demo node holds synthetic residents only and shows a DEMO banner.
+demo = {{.Node.Demo}}
+# The node's Ed25519 signing key, relative to this folder (mode 0600).
+signing_key = "{{.Node.SigningKey}}"
+
+[database]
+# sqlite:PATH (relative to this folder) or postgres://user@host:5432/db.
+# Environment override: JUKINET_DB_URL.
+url = "{{.Database.URL}}"
+
+[http]
+# Listen address. Environment override: JUKINET_ADDR.
+addr = "{{.HTTP.Addr}}"
+# How long a shutdown waits for requests in flight.
+shutdown_timeout = "{{.HTTP.ShutdownTimeout}}"
+
+[log]
+# Operational log: level debug, info, warn or error; format text or json.
+level = "{{.Log.Level}}"
+format = "{{.Log.Format}}"
+`))
+
+// Write writes c as a commented DIR/jukinet.toml, failing if one exists.
+func Write(dir string, c Config, profiles []string) error {
+	var buf bytes.Buffer
+	if err := fileTemplate.Execute(&buf, struct {
+		Config
+		Profiles string
+	}{c, strings.Join(profiles, " or ")}); err != nil {
+		return fmt.Errorf("render config: %w", err)
+	}
+	// Check the rendered file reads back as c: the template and the struct
+	// must not drift apart.
+	var back Config
+	if _, err := toml.Decode(buf.String(), &back); err != nil || back != c {
+		return fmt.Errorf("render config: the written file does not read back (%v)", err)
+	}
+	path := filepath.Join(dir, FileName)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	if _, err := f.Write(buf.Bytes()); err != nil {
+		f.Close()
+		return fmt.Errorf("write config %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("write config %s: %w", path, err)
+	}
+	return f.Close()
+}

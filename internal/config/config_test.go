@@ -1,0 +1,79 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, FileName), []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		name, body, want string
+	}{
+		{"unknown key", "[node]\nlevel = \"municipality\"\n\n[http]\nadress = \"x\"\n", `jukinet.toml:5: unknown key "http.adress"`},
+		{"unknown table", "[nodes]\nlevel = \"x\"\n", `jukinet.toml:1: unknown key "nodes"`},
+		{"unknown top key", "demo = true\n", `jukinet.toml:1: unknown key "demo"`},
+		{"wrong type", "[node]\ndemo = \"yes\"\n", "jukinet.toml"},
+		{"bad duration", "[http]\nshutdown_timeout = \"soon\"\n", `duration "soon"`},
+		{"bad log level", "[log]\nlevel = \"loud\"\n", `log.level "loud"`},
+		{"syntax", "[node\n", "to end table name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(writeFile(t, tt.body))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Load error = %v, want %q", err, tt.want)
+			}
+		})
+	}
+	if _, err := Load(t.TempDir()); err == nil || !strings.Contains(err.Error(), "no node here") {
+		t.Errorf("Load(empty dir) error = %v", err)
+	}
+}
+
+func TestWriteLoadRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	c := Default()
+	c.Node.LocalGovCode, c.Node.Profile, c.Node.Demo = "131083", "koto-ward", true
+	c.HTTP.ShutdownTimeout = Duration{3 * time.Second}
+	if err := Write(dir, c, []string{"koto-ward", "aomori-pref"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != c {
+		t.Errorf("round trip:\n got %+v\nwant %+v", got, c)
+	}
+	if err := Write(dir, c, nil); err == nil {
+		t.Error("Write over an existing file succeeded")
+	}
+}
+
+func TestEnvOverrides(t *testing.T) {
+	dir := writeFile(t, "[node]\nlocal_gov_code = \"131083\"\n")
+	t.Setenv(EnvDatabaseURL, "postgres://127.0.0.1/other")
+	t.Setenv(EnvAddr, "127.0.0.1:9999")
+	c, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Database.URL != "postgres://127.0.0.1/other" || c.HTTP.Addr != "127.0.0.1:9999" {
+		t.Errorf("overrides not applied: %+v", c)
+	}
+	if c.Log.Level != "info" || c.Node.SigningKey != "node.key" {
+		t.Errorf("defaults not kept: %+v", c)
+	}
+}
