@@ -54,6 +54,22 @@ func OpenSQLite(t testing.TB) *db.DB {
 // is dropped when t ends, or skips t when JUKINET_TEST_POSTGRES_URL is unset.
 func OpenPostgres(t testing.TB) *db.DB {
 	t.Helper()
+	d, err := db.Open(context.Background(), PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	if err := d.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// PostgresURL creates an empty schema that is dropped when t ends and
+// returns a URL whose connections use it, or skips t when
+// JUKINET_TEST_POSTGRES_URL is unset.
+func PostgresURL(t testing.TB) string {
+	t.Helper()
 	base := os.Getenv(EnvPostgres)
 	if base == "" {
 		msg := "PostgreSQL half SKIPPED: set " + EnvPostgres + "=postgres://127.0.0.1:5432/test to run it (bash .ci/run does)"
@@ -88,15 +104,7 @@ func OpenPostgres(t testing.TB) *db.DB {
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	d, err := db.Open(ctx, u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	if err := d.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return d
+	return u.String()
 }
 
 func randomHex(n int) string {

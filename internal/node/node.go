@@ -1,0 +1,318 @@
+// Package node creates and opens a jukinet node: its data folder, holding
+// jukinet.toml, the Ed25519 signing key and (by default) the SQLite
+// database. The CLI, the web server and tests all start a node through here.
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"jukinet/internal/config"
+	"jukinet/internal/db"
+	"jukinet/internal/ids"
+	"jukinet/internal/profile"
+)
+
+// PublicKeyFile holds the node's verifier key, for peers and auditors.
+const PublicKeyFile = "node.pub"
+
+// Info is what the database records about the node.
+type Info struct {
+	LocalGov  ids.LocalGov // zero for a national node
+	Level     profile.Level
+	Profile   profile.Info
+	PublicKey string // note verifier key
+	Demo      bool
+	CreatedAt time.Time
+}
+
+// Name is the node's display name: the body's full name, or 全国サーバ.
+func (i Info) Name() string {
+	if i.Level == profile.National {
+		return "全国サーバ"
+	}
+	return i.LocalGov.FullName()
+}
+
+// Node is an open node.
+type Node struct {
+	Dir      string
+	Config   config.Config
+	DB       *db.DB
+	Signer   note.Signer
+	Verifier note.Verifier
+	Info     Info
+}
+
+// InitOptions are the choices of `jukinet init`.
+type InitOptions struct {
+	Dir          string
+	Profile      string
+	LocalGovCode string
+	Level        string // default: the profile's level
+	DatabaseURL  string // default: sqlite:jukinet.db in Dir
+	Addr         string // default: 127.0.0.1:8080
+	Demo         bool
+}
+
+// Init creates a node in opt.Dir: the configuration, the signing key (mode
+// 0600) and a migrated database recording the node. It refuses a folder that
+// already holds a node, and on any failure removes what it created.
+func Init(ctx context.Context, opt InitOptions) (err error) {
+	prof, err := profile.Lookup(opt.Profile)
+	if err != nil {
+		return err
+	}
+	level := prof.Level
+	if opt.Level != "" {
+		if level, err = profile.ParseLevel(opt.Level); err != nil {
+			return err
+		}
+	}
+	lg, err := checkLocalGov(opt.LocalGovCode, level)
+	if err != nil {
+		return err
+	}
+	c := config.Default()
+	c.Node.LocalGovCode, c.Node.Level, c.Node.Profile, c.Node.Demo = string(lg.Code), string(level), prof.ID, opt.Demo
+	if opt.DatabaseURL != "" {
+		c.Database.URL = opt.DatabaseURL
+	}
+	if opt.Addr != "" {
+		c.HTTP.Addr = opt.Addr
+	}
+	if _, _, err := db.ParseURL(c.Database.URL); err != nil {
+		return err
+	}
+	dir, err := filepath.Abs(opt.Dir)
+	if err != nil {
+		return fmt.Errorf("data folder %q: %w", opt.Dir, err)
+	}
+	if err := refuseExisting(dir, c); err != nil {
+		return err
+	}
+
+	// From here on, undo everything on failure.
+	var created []string
+	defer func() {
+		if err != nil {
+			for i := len(created) - 1; i >= 0; i-- {
+				os.RemoveAll(created[i])
+			}
+		}
+	}()
+	if _, statErr := os.Stat(dir); errors.Is(statErr, os.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return fmt.Errorf("create data folder: %w", err)
+		}
+		created = append(created, dir)
+	}
+	keyName := "jukinet-" + string(lg.Code)
+	if level == profile.National {
+		keyName = "jukinet-national"
+	}
+	skey, vkey, err := note.GenerateKey(rand.Reader, keyName)
+	if err != nil {
+		return fmt.Errorf("generate signing key: %w", err)
+	}
+	keyPath := filepath.Join(dir, c.Node.SigningKey)
+	created = append(created, keyPath)
+	if err := writeNew(keyPath, skey+"\n", 0o600); err != nil {
+		return err
+	}
+	pubPath := filepath.Join(dir, PublicKeyFile)
+	created = append(created, pubPath)
+	if err := writeNew(pubPath, vkey+"\n", 0o644); err != nil {
+		return err
+	}
+	created = append(created, filepath.Join(dir, config.FileName))
+	if err := config.Write(dir, c, profile.IDs()); err != nil {
+		return err
+	}
+	url := resolveURL(dir, c.Database.URL)
+	if p, ok := strings.CutPrefix(url, "sqlite:"); ok {
+		created = append(created, p, p+"-wal", p+"-shm")
+	}
+	d, err := db.Open(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Migrate(ctx); err != nil {
+		return err
+	}
+	return d.Transact(ctx, func(tx *db.Tx) error {
+		var existing string
+		err := tx.QueryRow(ctx, `SELECT local_gov_code FROM node WHERE id = 1`).Scan(&existing)
+		if err == nil {
+			return fmt.Errorf("database %s already holds node %s; give an empty database", d, existing)
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("check database for a node: %w", err)
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO node (id, local_gov_code, level, profile, public_key, demo, created_at) VALUES (1, ?, ?, ?, ?, ?, ?)`,
+			string(lg.Code), string(level), prof.ID, vkey, opt.Demo, time.Now().UTC())
+		if err != nil {
+			return fmt.Errorf("record node: %w", err)
+		}
+		return nil
+	})
+}
+
+// checkLocalGov checks that code names an existing body that fits level.
+func checkLocalGov(code string, level profile.Level) (ids.LocalGov, error) {
+	if code == "" {
+		if level == profile.National {
+			return ids.LocalGov{}, nil
+		}
+		return ids.LocalGov{}, fmt.Errorf("a %s node needs --local-gov CODE (its 地方公共団体コード)", level)
+	}
+	lg, err := ids.ParseExistingLocalGov(code)
+	if err != nil {
+		return ids.LocalGov{}, err
+	}
+	switch {
+	case level == profile.Prefecture && lg.Kind != ids.LGPrefecture:
+		return ids.LocalGov{}, fmt.Errorf("local government %s (%s) is not a prefecture; a prefecture node needs a prefecture's code, e.g. %s", lg.Code, lg.FullName(), lg.Code.Prefecture())
+	case level == profile.Municipality && (lg.Kind == ids.LGPrefecture || lg.Kind == ids.LGDesignatedCity):
+		return ids.LocalGov{}, fmt.Errorf("local government %s (%s) is a %s; a municipality node serves a city, ward, town or village", lg.Code, lg.FullName(), strings.ReplaceAll(string(lg.Kind), "_", " "))
+	}
+	return lg, nil
+}
+
+// refuseExisting fails if dir already holds any part of a node.
+func refuseExisting(dir string, c config.Config) error {
+	paths := []string{config.FileName, c.Node.SigningKey, PublicKeyFile}
+	if p, ok := strings.CutPrefix(resolveURL(dir, c.Database.URL), "sqlite:"); ok {
+		paths = append(paths, p)
+	}
+	for _, p := range paths {
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p)
+		}
+		if _, err := os.Stat(p); err == nil {
+			return fmt.Errorf("%s already holds a node (%s exists); choose an empty folder", dir, filepath.Base(p))
+		}
+	}
+	return nil
+}
+
+// resolveURL makes a relative SQLite path relative to the data folder.
+func resolveURL(dir, url string) string {
+	if p, ok := strings.CutPrefix(url, "sqlite:"); ok && !filepath.IsAbs(p) {
+		return "sqlite:" + filepath.Join(dir, p)
+	}
+	return url
+}
+
+func writeNew(path, content string, mode os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if _, err := f.WriteString(content); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// Exists reports whether dir holds a node's configuration.
+func Exists(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, config.FileName))
+	return err == nil
+}
+
+// Open loads the node in dir, migrates its database and checks that the
+// configuration, the key and the database belong together.
+func Open(ctx context.Context, dir string) (*Node, error) {
+	c, err := config.Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	dir, err = filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("data folder: %w", err)
+	}
+	keyPath := c.Node.SigningKey
+	if !filepath.IsAbs(keyPath) {
+		keyPath = filepath.Join(dir, keyPath)
+	}
+	skey, err := os.ReadFile(keyPath)
+	if err != nil {
+		return nil, fmt.Errorf("read signing key: %w", err)
+	}
+	if st, err := os.Stat(keyPath); err == nil && st.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("signing key %s is readable by others (mode %v); run chmod 600 %s", keyPath, st.Mode().Perm(), keyPath)
+	}
+	signer, err := note.NewSigner(strings.TrimSpace(string(skey)))
+	if err != nil {
+		return nil, fmt.Errorf("signing key %s: %w", keyPath, err)
+	}
+	d, err := db.Open(ctx, resolveURL(dir, c.Database.URL))
+	if err != nil {
+		return nil, err
+	}
+	n, err := load(ctx, dir, c, d, signer)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+func load(ctx context.Context, dir string, c config.Config, d *db.DB, signer note.Signer) (*Node, error) {
+	if err := d.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	var code, level, prof, vkey string
+	var demo bool
+	var created time.Time
+	err := d.QueryRow(ctx, `SELECT local_gov_code, level, profile, public_key, demo, created_at FROM node WHERE id = 1`).
+		Scan(&code, &level, &prof, &vkey, &demo, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("database %s holds no node: was it created by jukinet init?", d)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read node record: %w", err)
+	}
+	if code != c.Node.LocalGovCode || level != c.Node.Level || prof != c.Node.Profile {
+		return nil, fmt.Errorf("database %s belongs to node %s/%s/%s, but %s says %s/%s/%s",
+			d, code, level, prof, config.FileName, c.Node.LocalGovCode, c.Node.Level, c.Node.Profile)
+	}
+	verifier, err := note.NewVerifier(vkey)
+	if err != nil {
+		return nil, fmt.Errorf("node public key: %w", err)
+	}
+	if verifier.KeyHash() != signer.KeyHash() || verifier.Name() != signer.Name() {
+		return nil, fmt.Errorf("signing key %s does not match the node's public key in the database", c.Node.SigningKey)
+	}
+	info := Info{Level: profile.Level(level), PublicKey: vkey, Demo: demo, CreatedAt: created}
+	if info.Profile, err = profile.Lookup(prof); err != nil {
+		return nil, err
+	}
+	if code != "" {
+		lg, ok := ids.LookupLocalGov(ids.LocalGovCode(code))
+		if !ok {
+			return nil, fmt.Errorf("node's local government code %s is unknown", code)
+		}
+		info.LocalGov = lg
+	}
+	return &Node{Dir: dir, Config: c, DB: d, Signer: signer, Verifier: verifier, Info: info}, nil
+}
+
+// Close closes the node's database.
+func (n *Node) Close() error { return n.DB.Close() }
