@@ -109,9 +109,24 @@ func Open(ctx context.Context, u string) (*DB, error) {
 	defer cancel()
 	if err := sqldb.PingContext(pingCtx); err != nil {
 		sqldb.Close()
-		return nil, fmt.Errorf("cannot reach database %s: %w", Redact(u), err)
+		return nil, fmt.Errorf("cannot reach database %s: %s", Redact(u), oneLine(err))
 	}
 	return &DB{sql: sqldb, dialect: dialect, shown: Redact(u)}, nil
+}
+
+// oneLine folds a multi-line driver error (pgx lists every address it
+// tried) into one line without repeats, so a clerk's terminal shows one.
+func oneLine(err error) string {
+	var parts []string
+	seen := map[string]bool{}
+	for _, line := range strings.Split(err.Error(), "\n") {
+		line = strings.TrimSpace(line)
+		if line != "" && !seen[line] {
+			seen[line] = true
+			parts = append(parts, line)
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 // Dialect returns the database's dialect.

@@ -1,0 +1,91 @@
+// Package cli is the jukinet command line. Main parses the arguments with
+// kong and runs one subcommand; every failure ends in a single line
+// "jukinet: …" naming the value and the rule, and a non-zero exit status.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime/debug"
+
+	"github.com/alecthomas/kong"
+)
+
+// Version is set at build time with -ldflags "-X jukinet/internal/cli.Version=…".
+var Version = "dev"
+
+// Env is what a command runs with: its context and output streams.
+type Env struct {
+	Ctx    context.Context
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// CLI is the command tree.
+type CLI struct {
+	Init    InitCmd    `cmd:"" help:"Create a node: configuration, signing key and migrated database."`
+	Serve   ServeCmd   `cmd:"" help:"Run a node's web server until SIGINT or SIGTERM."`
+	Demo    DemoCmd    `cmd:"" help:"Create (once) and run a demo node for 江東区 with synthetic residents."`
+	IDs     IDsCmd     `cmd:"" name:"ids" help:"Check 住民票コード, 個人番号 and 地方公共団体コード."`
+	Gen     GenCmd     `cmd:"" help:"Generate synthetic data."`
+	Version VersionCmd `cmd:"" help:"Print the version."`
+}
+
+// exitError carries an exit status without a message (the command printed
+// what it had to say).
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// Main runs jukinet with args (without the program name) and returns the
+// exit status.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var cli CLI
+	exit := -1
+	parser, err := kong.New(&cli,
+		kong.Name("jukinet"),
+		kong.Description("jukinet: a Juki-net (住民基本台帳ネットワークシステム) node that runs the security regulations as software."),
+		kong.UsageOnError(),
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(code int) { exit = code }),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+	)
+	if err != nil {
+		fmt.Fprintln(stderr, "jukinet:", err)
+		return 2
+	}
+	kctx, err := parser.Parse(args)
+	if exit >= 0 {
+		return exit // --help
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "jukinet:", err)
+		return 2
+	}
+	err = kctx.Run(&Env{Ctx: ctx, Stdout: stdout, Stderr: stderr})
+	var ee exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.code
+	default:
+		fmt.Fprintln(stderr, "jukinet:", err)
+		return 1
+	}
+}
+
+// VersionCmd prints the version.
+type VersionCmd struct{}
+
+// Run prints the version and the Go version it was built with.
+func (VersionCmd) Run(env *Env) error {
+	goVersion := "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		goVersion = bi.GoVersion
+	}
+	fmt.Fprintf(env.Stdout, "jukinet %s (%s)\n", Version, goVersion)
+	return nil
+}

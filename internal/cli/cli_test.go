@@ -1,0 +1,247 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"jukinet/internal/ids"
+)
+
+// run runs jukinet in-process and returns its exit status and output.
+func run(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := Main(context.Background(), args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestIDsCheck(t *testing.T) {
+	code, out, _ := run(t, "ids", "check", "131083", "020001", "983205673214")
+	if code != 0 {
+		t.Fatalf("exit %d, output:\n%s", code, out)
+	}
+	if !strings.Contains(out, "131083\t地方公共団体コード\tvalid\t東京都江東区") || !strings.Contains(out, "983205673214\t個人番号\tvalid") {
+		t.Errorf("output:\n%s", out)
+	}
+	for _, v := range []string{"131084", "983205673215"} {
+		code, out, _ := run(t, "ids", "check", v)
+		if code == 0 || !strings.Contains(out, "check digit") {
+			t.Errorf("ids check %s: exit %d, output %q", v, code, out)
+		}
+	}
+	// One bad value among good ones fails the run, and every line is printed.
+	code, out, _ = run(t, "ids", "check", "131083", "12345", "12345678903")
+	if code != 1 || strings.Count(out, "\n") != 3 {
+		t.Errorf("mixed: exit %d, output:\n%s", code, out)
+	}
+}
+
+func TestGenResidents(t *testing.T) {
+	code, first, errOut := run(t, "gen", "residents", "--count", "1000", "--local-gov", "131083", "--seed", "1")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	_, second, _ := run(t, "gen", "residents", "--count", "1000", "--local-gov", "131083", "--seed", "1")
+	if first != second {
+		t.Error("two runs with seed 1 differ")
+	}
+	rows, err := csv.NewReader(strings.NewReader(first)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1001 {
+		t.Fatalf("%d rows, want header + 1000", len(rows))
+	}
+	for _, r := range rows[1:] {
+		if _, err := ids.ParseResidentCode(r[0]); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ids.ParseIndividualNumber(r[1]); err != nil {
+			t.Fatal(err)
+		}
+		if r[13] != "131083" {
+			t.Fatalf("local_gov_code = %s", r[13])
+		}
+	}
+	for _, args := range [][]string{
+		{"gen", "residents", "--count", "5", "--local-gov", "131084"},
+		{"gen", "residents", "--count", "5", "--local-gov", "130001"},
+		{"gen", "residents", "--count", "-1", "--local-gov", "131083"},
+		{"gen", "residents", "--count", "5", "--local-gov", "131083", "--encoding", "latin1"},
+	} {
+		if code, _, errOut := run(t, args...); code == 0 || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+			t.Errorf("%v: exit %d, stderr %q; want one line and non-zero", args, code, errOut)
+		}
+	}
+}
+
+func TestInitErrors(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "n")
+	if code, out, errOut := run(t, "init", "--data", dir, "--profile", "koto-ward", "--local-gov", "131083"); code != 0 {
+		t.Fatalf("init: exit %d: %s %s", code, out, errOut)
+	}
+	before, _ := os.ReadFile(filepath.Join(dir, "jukinet.toml"))
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"init", "--data", dir, "--profile", "koto-ward", "--local-gov", "131083"}, "already holds a node"},
+		{[]string{"init", "--data", dir + "2", "--profile", "osaka", "--local-gov", "131083"}, "osaka"},
+		{[]string{"init", "--data", dir + "2", "--profile", "koto-ward", "--local-gov", "131084"}, "check digit is 4, expected 3"},
+		{[]string{"init", "--data", dir + "2", "--profile", "koto-ward", "--local-gov", "999997"}, "no local government has this code"},
+		{[]string{"init", "--data", dir + "2", "--profile", "koto-ward", "--local-gov", "131083", "--db", "postgres://127.0.0.1:1/x?connect_timeout=2"}, "cannot reach database"},
+	}
+	for _, tt := range tests {
+		code, _, errOut := run(t, tt.args...)
+		if code == 0 || !strings.Contains(errOut, tt.want) || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+			t.Errorf("%v: exit %d, stderr %q; want one line with %q", tt.args, code, errOut, tt.want)
+		}
+	}
+	if _, err := os.Stat(dir + "2"); err == nil {
+		t.Error("a failed init left its folder behind")
+	}
+	after, _ := os.ReadFile(filepath.Join(dir, "jukinet.toml"))
+	if !bytes.Equal(before, after) {
+		t.Error("a refused init changed the existing node's config")
+	}
+	// A config with an unknown key stops serve with the key and the file.
+	os.WriteFile(filepath.Join(dir, "jukinet.toml"), []byte(strings.Replace(string(before), "addr = ", "port = 8080\naddr = ", 1)), 0o644)
+	code, _, errOut := run(t, "serve", "--data", dir)
+	if code == 0 || !strings.Contains(errOut, `unknown key "http.port"`) || !strings.Contains(errOut, "jukinet.toml") {
+		t.Errorf("serve with unknown key: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestDemoServesAndStops runs the demo twice: the first run creates the node
+// and its residents, the second reuses them; both answer HTTP and shut down
+// when their context ends, as on SIGINT.
+func TestDemoServesAndStops(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	for i, want := range []string{"Creating a demo node", "Reusing the demo node"} {
+		addr := freeAddr(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		var out, errOut syncBuffer
+		done := make(chan int)
+		go func() { done <- Main(ctx, []string{"demo", "--data", dir, "--addr", addr, "--residents", "300"}, &out, &errOut) }()
+		body := waitForPage(t, "http://"+addr+"/", done)
+		if !strings.Contains(body, "東京都江東区") || !strings.Contains(body, "DEMO") || !strings.Contains(body, "300人分") {
+			t.Errorf("run %d: page lacks node name, DEMO banner or resident count:\n%s", i, body)
+		}
+		en := get(t, "http://"+addr+"/?lang=en")
+		if !strings.Contains(en, "Node status") {
+			t.Errorf("run %d: English page lacks its title", i)
+		}
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Fatalf("run %d: exit %d: %s", i, code, errOut.String())
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("run %d: demo did not stop", i)
+		}
+		if !strings.Contains(out.String(), want) || !strings.Contains(out.String(), "Stopped.") {
+			t.Errorf("run %d: output lacks %q or Stopped.:\n%s", i, want, out.String())
+		}
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, demoFile))
+	if err != nil || strings.Count(string(raw), "\n") != 301 {
+		t.Errorf("demo residents file: %v, %d lines", err, strings.Count(string(raw), "\n"))
+	}
+}
+
+func TestDemoRefusesRealNode(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, errOut := run(t, "init", "--data", dir, "--profile", "koto-ward", "--local-gov", "131083"); code != 0 {
+		t.Fatal(errOut)
+	}
+	code, _, errOut := run(t, "demo", "--data", dir, "--addr", freeAddr(t))
+	if code == 0 || !strings.Contains(errOut, "not a demo node") {
+		t.Errorf("demo on a real node: exit %d, %q", code, errOut)
+	}
+}
+
+func TestVersionAndHelp(t *testing.T) {
+	if code, out, _ := run(t, "version"); code != 0 || !strings.HasPrefix(out, "jukinet ") {
+		t.Errorf("version: %d %q", code, out)
+	}
+	for _, cmd := range []string{"init", "serve", "demo", "ids", "gen"} {
+		if code, out, _ := run(t, cmd, "--help"); code != 0 || !strings.Contains(out, "Usage: jukinet "+cmd) {
+			t.Errorf("%s --help: exit %d, %q", cmd, code, out)
+		}
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func waitForPage(t *testing.T, url string, done chan int) string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case code := <-done:
+			t.Fatalf("server exited early with %d", code)
+		default:
+		}
+		if resp, err := http.Get(url); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return string(b)
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s did not answer within 30s", url)
+	return ""
+}
+
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	return string(b)
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer goroutine and a reader.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

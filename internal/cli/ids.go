@@ -1,0 +1,75 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"jukinet/internal/ids"
+)
+
+// IDsCmd groups the code commands.
+type IDsCmd struct {
+	Check IDsCheckCmd `cmd:"" help:"Classify and validate codes: 6 digits = 地方公共団体コード, 11 = 住民票コード, 12 = 個人番号. Exits 0 only if all are valid."`
+}
+
+// IDsCheckCmd is `jukinet ids check VALUE...`.
+type IDsCheckCmd struct {
+	Values []string `arg:"" name:"value" help:"Codes to check; full-width digits and hyphens are accepted."`
+}
+
+// Run prints one tab-separated line per value: the value, its kind, then
+// "valid" (with a body's name) or "invalid: " and the broken rule.
+func (c IDsCheckCmd) Run(env *Env) error {
+	bad := 0
+	for _, v := range c.Values {
+		kind, detail, err := checkOne(v)
+		if err != nil {
+			bad++
+			fmt.Fprintf(env.Stdout, "%s\t%s\tinvalid: %s\n", v, kind, err)
+			continue
+		}
+		fmt.Fprintf(env.Stdout, "%s\t%s\tvalid%s\n", v, kind, detail)
+	}
+	if bad > 0 {
+		return exitError{1}
+	}
+	return nil
+}
+
+func checkOne(v string) (kind string, detail string, err error) {
+	k := ids.Classify(v)
+	switch k {
+	case ids.KindLocalGovCode:
+		lg, err := ids.ParseExistingLocalGov(v)
+		if err != nil {
+			return k.String(), "", rule(err)
+		}
+		return k.String(), "\t" + lg.FullName(), nil
+	case ids.KindResidentCode:
+		_, err := ids.ParseResidentCode(v)
+		return k.String(), "", rule(err)
+	case ids.KindIndividualNumber:
+		_, err := ids.ParseIndividualNumber(v)
+		return k.String(), "", rule(err)
+	}
+	return "不明", "", fmt.Errorf("%d digits: a code has 6 (地方公共団体コード), 11 (住民票コード) or 12 (個人番号)", len([]rune(strings.TrimSpace(v))))
+}
+
+// rule shortens an *ids.Error to its rule, in English and Japanese, since
+// the line already shows the value and the kind.
+func rule(err error) error {
+	var e *ids.Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	msg := e.Error()
+	if i := strings.Index(msg, ": "); i >= 0 {
+		msg = msg[i+2:]
+	}
+	ja := e.Japanese()
+	if i := strings.Index(ja, ": "); i >= 0 {
+		ja = ja[i+2:]
+	}
+	return fmt.Errorf("%s (%s)", msg, ja)
+}

@@ -1,0 +1,222 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"jukinet/internal/config"
+	"jukinet/internal/node"
+	"jukinet/internal/resident"
+	"jukinet/internal/synth"
+	"jukinet/internal/web"
+)
+
+// InitCmd is `jukinet init`.
+type InitCmd struct {
+	Data     string `required:"" type:"path" help:"Data folder to create the node in (created if missing; must not hold a node)."`
+	Profile  string `required:"" enum:"koto-ward,aomori-pref" help:"Regulation profile: koto-ward or aomori-pref."`
+	LocalGov string `name:"local-gov" help:"地方公共団体コード of the body the node serves, e.g. 131083 (江東区) or 020001 (青森県)."`
+	Level    string `enum:",municipality,prefecture,national" default:"" help:"municipality, prefecture or national (default: the profile's)."`
+	DB       string `name:"db" help:"Database URL: sqlite:PATH (default sqlite:jukinet.db in the data folder) or postgres://…"`
+}
+
+// Run creates the node.
+func (c InitCmd) Run(env *Env) error {
+	err := node.Init(env.Ctx, node.InitOptions{Dir: c.Data, Profile: c.Profile, LocalGovCode: c.LocalGov, Level: c.Level, DatabaseURL: c.DB})
+	if err != nil {
+		return err
+	}
+	n, err := node.Open(env.Ctx, c.Data)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	fmt.Fprintf(env.Stdout, "Created node %s (%s, %s, profile %s) in %s\n", n.Info.Name(), orDash(string(n.Info.LocalGov.Code)), n.Info.Level, n.Info.Profile.ID, n.Dir)
+	fmt.Fprintf(env.Stdout, "Public key: %s\n", n.Info.PublicKey)
+	fmt.Fprintf(env.Stdout, "Start it with: jukinet serve --data %s\n", c.Data)
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// ServeCmd is `jukinet serve`.
+type ServeCmd struct {
+	Data string `required:"" type:"path" help:"The node's data folder."`
+	Addr string `help:"Listen address (overrides http.addr and JUKINET_ADDR)."`
+}
+
+// Run serves until the context is cancelled (SIGINT or SIGTERM).
+func (c ServeCmd) Run(env *Env) error {
+	n, err := node.Open(env.Ctx, c.Data)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	return serve(env, n, c.Addr, web.Options{Version: Version})
+}
+
+// DemoCmd is `jukinet demo`.
+type DemoCmd struct {
+	Data      string `type:"path" help:"Data folder (default: jukinet/demo under the user's cache folder)."`
+	Addr      string `default:"127.0.0.1:8080" help:"Listen address."`
+	Residents int    `default:"10000" help:"How many synthetic residents to generate the first time."`
+}
+
+// demoLocalGov is the body demo nodes serve: 江東区.
+const demoLocalGov = "131083"
+
+// demoSeed seeds the demo's synthetic residents.
+const demoSeed = 1
+
+// demoFile holds the demo's synthetic residents in the import layout.
+const demoFile = "demo-residents.csv"
+
+// Run creates the demo node if the folder holds none, then serves it.
+func (c DemoCmd) Run(env *Env) error {
+	dir := c.Data
+	if dir == "" {
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			return fmt.Errorf("find a folder for the demo (give --data DIR): %w", err)
+		}
+		dir = filepath.Join(cache, "jukinet", "demo")
+	}
+	if c.Residents < 0 {
+		return fmt.Errorf("--residents %d: must be 0 or more", c.Residents)
+	}
+	if !node.Exists(dir) {
+		fmt.Fprintf(env.Stdout, "Creating a demo node for 東京都江東区 (131083) in %s …\n", dir)
+		if err := node.Init(env.Ctx, node.InitOptions{Dir: dir, Profile: "koto-ward", LocalGovCode: demoLocalGov, Addr: c.Addr, Demo: true}); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(env.Stdout, "Reusing the demo node in %s\n", dir)
+	}
+	n, err := node.Open(env.Ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	if !n.Info.Demo {
+		return fmt.Errorf("%s holds a node that is not a demo node; demo will not put synthetic residents in it (give --data for another folder)", dir)
+	}
+	demo, err := ensureDemoResidents(n.Dir, c.Residents)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "Synthetic residents: %d (seed %d) in %s\n", demo.Count, demo.Seed, demo.File)
+	return serve(env, n, c.Addr, web.Options{Version: Version, Demo: demo})
+}
+
+// ensureDemoResidents writes the demo's synthetic residents once, atomically,
+// and counts them on later runs.
+func ensureDemoResidents(dir string, count int) (*web.DemoData, error) {
+	path := filepath.Join(dir, demoFile)
+	if raw, err := os.ReadFile(path); err == nil {
+		rows := strings.Count(string(raw), "\n") - 1
+		return &web.DemoData{Count: max(rows, 0), Seed: demoSeed, File: path}, nil
+	}
+	g, err := synth.New(synth.Options{Seed: demoSeed, LocalGov: demoLocalGov})
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := os.CreateTemp(dir, demoFile+".*")
+	if err != nil {
+		return nil, fmt.Errorf("write demo residents: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	w := resident.NewCSVWriter(tmp, resident.UTF8)
+	for i := 0; i < count; i++ {
+		if err := w.Write(g.Next()); err != nil {
+			tmp.Close()
+			return nil, err
+		}
+	}
+	if err := w.Close(); err != nil {
+		tmp.Close()
+		return nil, err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return nil, fmt.Errorf("write demo residents: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, fmt.Errorf("write demo residents: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return nil, fmt.Errorf("write demo residents: %w", err)
+	}
+	return &web.DemoData{Count: count, Seed: demoSeed, File: path}, nil
+}
+
+// serve runs the web server of n until env.Ctx is done, then shuts down
+// gracefully.
+func serve(env *Env, n *node.Node, addr string, opt web.Options) error {
+	logger := newLogger(env, n.Config.Log)
+	opt.Logger = logger
+	if addr == "" {
+		addr = n.Config.HTTP.Addr
+	}
+	h, err := web.New(n, opt)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		var opErr *net.OpError
+		if errors.As(err, &opErr) && strings.Contains(err.Error(), "address already in use") {
+			return fmt.Errorf("listen on %s: the address is in use; stop the other server or pass --addr with another port", addr)
+		}
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      120 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	fmt.Fprintf(env.Stdout, "jukinet %s: node %s serving on http://%s/\n", Version, n.Info.Name(), ln.Addr())
+	if n.Info.Demo {
+		fmt.Fprintln(env.Stdout, "Open that address in a browser. Operator sign-in (照合ID + biometric) arrives with the operators issue; this build shows the node's status page.")
+	}
+	fmt.Fprintln(env.Stdout, "Stop with Ctrl+C.")
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-env.Ctx.Done():
+	}
+	logger.Info("shutting down", "timeout", n.Config.HTTP.ShutdownTimeout.Duration)
+	ctx, cancel := context.WithTimeout(context.Background(), n.Config.HTTP.ShutdownTimeout.Duration)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		return fmt.Errorf("shut down: %w", err)
+	}
+	fmt.Fprintln(env.Stdout, "Stopped.")
+	return nil
+}
+
+func newLogger(env *Env, c config.Log) *slog.Logger {
+	level := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}[c.Level]
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(env.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(env.Stderr, opts))
+}

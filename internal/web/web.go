@@ -1,0 +1,176 @@
+// Package web serves the node's HTML user interface: server-rendered,
+// Japanese first with an English switch, every asset embedded, no external
+// request. Handlers know nothing of SQL; they ask the domain packages.
+package web
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/BurntSushi/toml"
+	"github.com/nicksnyder/go-i18n/v2/i18n"
+	"golang.org/x/text/language"
+
+	"jukinet/internal/jptext"
+	"jukinet/internal/node"
+)
+
+//go:embed templates static locales
+var assets embed.FS
+
+// DemoData describes the synthetic residents a demo node was given.
+type DemoData struct {
+	Count int
+	Seed  uint64
+	File  string
+}
+
+// Options configure a Server.
+type Options struct {
+	Version string
+	Logger  *slog.Logger
+	Demo    *DemoData // set by `jukinet demo`
+}
+
+// Server is the node's web interface.
+type Server struct {
+	node   *node.Node
+	opt    Options
+	bundle *i18n.Bundle
+	pages  map[string]*template.Template
+	mux    *http.ServeMux
+}
+
+// New returns the web interface of n.
+func New(n *node.Node, opt Options) (*Server, error) {
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	bundle := i18n.NewBundle(language.Japanese)
+	bundle.RegisterUnmarshalFunc("toml", toml.Unmarshal)
+	for _, f := range []string{"locales/ja.toml", "locales/en.toml"} {
+		if _, err := bundle.LoadMessageFileFS(assets, f); err != nil {
+			return nil, fmt.Errorf("load %s: %w", f, err)
+		}
+	}
+	s := &Server{node: n, opt: opt, bundle: bundle, pages: map[string]*template.Template{}, mux: http.NewServeMux()}
+	for _, page := range []string{"status"} {
+		t, err := template.New("").Funcs(templateFuncs(nil)).ParseFS(assets, "templates/layout.html", "templates/"+page+".html")
+		if err != nil {
+			return nil, fmt.Errorf("parse template %s: %w", page, err)
+		}
+		s.pages[page] = t
+	}
+	static, err := fs.Sub(assets, "static")
+	if err != nil {
+		return nil, err
+	}
+	s.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("GET /{$}", s.status)
+	return s, nil
+}
+
+// ServeHTTP serves a request through the security middleware.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	// No external request, no framing, no sniffing, no referrer leaving.
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	http.NewCrossOriginProtection().Handler(s.mux).ServeHTTP(w, r)
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	if err := s.node.DB.QueryRow(r.Context(), "SELECT 1").Scan(new(int)); err != nil {
+		s.opt.Logger.Error("health check: database", "err", err)
+		http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintln(w, "ok")
+}
+
+// lang picks the page language: ?lang= (remembered in a cookie), then the
+// cookie, then Japanese.
+func lang(w http.ResponseWriter, r *http.Request) string {
+	if l := r.URL.Query().Get("lang"); l == "en" || l == "ja" {
+		http.SetCookie(w, &http.Cookie{Name: "lang", Value: l, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: 365 * 24 * 3600})
+		return l
+	}
+	if c, err := r.Cookie("lang"); err == nil && (c.Value == "en" || c.Value == "ja") {
+		return c.Value
+	}
+	return "ja"
+}
+
+func templateFuncs(loc *i18n.Localizer) template.FuncMap {
+	return template.FuncMap{
+		"t": func(id string) string {
+			if loc == nil {
+				return id
+			}
+			return loc.MustLocalize(&i18n.LocalizeConfig{MessageID: id})
+		},
+		"tdata": func(id string, data any) string {
+			if loc == nil {
+				return id
+			}
+			return loc.MustLocalize(&i18n.LocalizeConfig{MessageID: id, TemplateData: data})
+		},
+		"wareki": func(t time.Time) string { return jptext.FormatBoth(t.In(jst)) },
+	}
+}
+
+// jst is Japan Standard Time, the zone every date on screen is shown in.
+var jst = time.FixedZone("JST", 9*3600)
+
+// render executes a page with the layout, in the request's language.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, page, title string, data map[string]any) {
+	l := lang(w, r)
+	other := map[string]string{"ja": "en", "en": "ja"}[l]
+	loc := i18n.NewLocalizer(s.bundle, l)
+	t, err := s.pages[page].Clone()
+	if err == nil {
+		t = t.Funcs(templateFuncs(loc))
+	}
+	if data == nil {
+		data = map[string]any{}
+	}
+	data["Lang"], data["OtherLang"], data["Node"], data["Version"] = l, other, s.node.Info, s.opt.Version
+	data["Title"] = loc.MustLocalize(&i18n.LocalizeConfig{MessageID: title})
+	var buf bytes.Buffer
+	if err == nil {
+		err = t.ExecuteTemplate(&buf, "layout", data)
+	}
+	if err != nil {
+		s.opt.Logger.Error("render page", "page", page, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	buf.WriteTo(w)
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	version, err := s.node.DB.SchemaVersion(r.Context())
+	if err != nil {
+		s.opt.Logger.Error("status page", "err", err)
+		http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	data := map[string]any{
+		"Database":      s.node.DB.Dialect().String(),
+		"SchemaVersion": version,
+		"Demo":          s.opt.Demo,
+	}
+	s.render(w, r, "status", "NodeStatus", data)
+}
