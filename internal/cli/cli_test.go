@@ -132,7 +132,9 @@ func TestDemoServesAndStops(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		var out, errOut syncBuffer
 		done := make(chan int)
-		go func() { done <- Main(ctx, []string{"demo", "--data", dir, "--addr", addr, "--residents", "300"}, &out, &errOut) }()
+		go func() {
+			done <- Main(ctx, []string{"demo", "--data", dir, "--addr", addr, "--residents", "300"}, &out, &errOut)
+		}()
 		body := waitForPage(t, "http://"+addr+"/", done)
 		if !strings.Contains(body, "東京都江東区") || !strings.Contains(body, "DEMO") || !strings.Contains(body, "300人分") {
 			t.Errorf("run %d: page lacks node name, DEMO banner or resident count:\n%s", i, body)

@@ -1,0 +1,75 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"jukinet/internal/node"
+)
+
+func newServer(t *testing.T) *Server {
+	t.Helper()
+	dir := t.TempDir()
+	ctx := context.Background()
+	if err := node.Init(ctx, node.InitOptions{Dir: dir, Profile: "aomori-pref", LocalGovCode: "020001"}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := node.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	s, err := New(n, Options{Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestPages(t *testing.T) {
+	s := newServer(t)
+	tests := []struct {
+		path, cookie string
+		status       int
+		want, not    string
+	}{
+		{"/", "", 200, "青森県", "DEMO"},
+		{"/", "", 200, "都道府県（都道府県サーバ）", ""},
+		{"/?lang=en", "", 200, "Prefecture (都道府県サーバ)", ""},
+		{"/", "en", 200, "Node status", ""},
+		{"/healthz", "", 200, "ok", ""},
+		{"/static/jukinet.css", "", 200, "focus-visible", ""},
+		{"/nope", "", 404, "", ""},
+	}
+	for _, tt := range tests {
+		req := httptest.NewRequest("GET", tt.path, nil)
+		if tt.cookie != "" {
+			req.AddCookie(&http.Cookie{Name: "lang", Value: tt.cookie})
+		}
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		body := rec.Body.String()
+		if rec.Code != tt.status || !strings.Contains(body, tt.want) || (tt.not != "" && strings.Contains(body, tt.not)) {
+			t.Errorf("GET %s (lang %q): %d, want %d with %q and without %q", tt.path, tt.cookie, rec.Code, tt.status, tt.want, tt.not)
+		}
+		for _, h := range []string{"Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy"} {
+			if rec.Header().Get(h) == "" {
+				t.Errorf("GET %s: no %s header", tt.path, h)
+			}
+		}
+	}
+}
+
+func TestCrossOriginPostRefused(t *testing.T) {
+	s := newServer(t)
+	req := httptest.NewRequest("POST", "/", strings.NewReader("x=1"))
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	if rec.Code != http.StatusForbidden {
+		t.Errorf("cross-site POST: %d, want 403", rec.Code)
+	}
+}
