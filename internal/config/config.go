@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"jukinet/internal/fileutil"
 )
 
 // FileName is the configuration file in a node's data folder.
@@ -218,18 +220,5 @@ func Write(dir string, c Config, profiles []string) error {
 	if _, err := toml.Decode(buf.String(), &back); err != nil || back != c {
 		return fmt.Errorf("render config: the written file does not read back (%v)", err)
 	}
-	path := filepath.Join(dir, FileName)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return fmt.Errorf("write config: %w", err)
-	}
-	if _, err := f.Write(buf.Bytes()); err != nil {
-		f.Close()
-		return fmt.Errorf("write config %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("write config %s: %w", path, err)
-	}
-	return f.Close()
+	return fileutil.WriteNew(filepath.Join(dir, FileName), buf.Bytes(), 0o644)
 }

@@ -18,6 +18,7 @@ import (
 
 	"jukinet/internal/config"
 	"jukinet/internal/db"
+	"jukinet/internal/fileutil"
 	"jukinet/internal/ids"
 	"jukinet/internal/profile"
 )
@@ -126,12 +127,12 @@ func Init(ctx context.Context, opt InitOptions) (err error) {
 	}
 	keyPath := filepath.Join(dir, c.Node.SigningKey)
 	created = append(created, keyPath)
-	if err := writeNew(keyPath, skey+"\n", 0o600); err != nil {
+	if err := fileutil.WriteNew(keyPath, []byte(skey+"\n"), 0o600); err != nil {
 		return err
 	}
 	pubPath := filepath.Join(dir, PublicKeyFile)
 	created = append(created, pubPath)
-	if err := writeNew(pubPath, vkey+"\n", 0o644); err != nil {
+	if err := fileutil.WriteNew(pubPath, []byte(vkey+"\n"), 0o644); err != nil {
 		return err
 	}
 	created = append(created, filepath.Join(dir, config.FileName))
@@ -212,22 +213,6 @@ func resolveURL(dir, url string) string {
 		return "sqlite:" + filepath.Join(dir, p)
 	}
 	return url
-}
-
-func writeNew(path, content string, mode os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if _, err := f.WriteString(content); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return f.Close()
 }
 
 // Exists reports whether dir holds a node's configuration.

@@ -39,22 +39,19 @@ func Run(t *testing.T, fn func(t *testing.T, d *db.DB)) {
 // OpenSQLite returns a migrated SQLite database in t's temporary folder.
 func OpenSQLite(t testing.TB) *db.DB {
 	t.Helper()
-	d, err := db.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "test.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	if err := d.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return d
+	return openMigrated(t, "sqlite:"+filepath.Join(t.TempDir(), "test.db"))
 }
 
 // OpenPostgres returns a migrated PostgreSQL database in a new schema that
 // is dropped when t ends, or skips t when JUKINET_TEST_POSTGRES_URL is unset.
 func OpenPostgres(t testing.TB) *db.DB {
 	t.Helper()
-	d, err := db.Open(context.Background(), PostgresURL(t))
+	return openMigrated(t, PostgresURL(t))
+}
+
+func openMigrated(t testing.TB, dbURL string) *db.DB {
+	t.Helper()
+	d, err := db.Open(context.Background(), dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
