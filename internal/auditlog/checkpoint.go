@@ -1,0 +1,117 @@
+package auditlog
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// Checkpoint is a signed statement of the tree: its size and root hash.
+type Checkpoint struct {
+	Origin string
+	Size   int64
+	Root   tlog.Hash
+	Note   []byte // the signed note, C2SP checkpoint format
+}
+
+type cpResult struct {
+	cp  *Checkpoint
+	err error
+}
+
+// Checkpoint signs a checkpoint of the tree as it is now (if it grew since
+// the last one) and returns the latest checkpoint.
+func (l *Log) Checkpoint(ctx context.Context) (*Checkpoint, error) {
+	reply := make(chan cpResult, 1)
+	select {
+	case l.cpReq <- reply:
+	case <-l.stopped:
+		return nil, ErrClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	r := <-reply
+	return r.cp, r.err
+}
+
+// checkpoint runs on the committer goroutine, which owns the tree.
+func (l *Log) checkpoint(ctx context.Context) (*Checkpoint, error) {
+	if l.size == 0 {
+		return nil, nil
+	}
+	if l.size == l.lastCP {
+		return LatestCheckpoint(ctx, l.db)
+	}
+	root, err := tlog.TreeHash(l.size, tlog.HashReaderFunc(l.readFrontier(l.db)))
+	if err != nil {
+		return nil, fmt.Errorf("tree hash at %d: %w", l.size, err)
+	}
+	text := FormatCheckpoint(l.opt.Origin, l.size, root)
+	signed, err := note.Sign(&note.Note{Text: text}, l.signer)
+	if err != nil {
+		return nil, fmt.Errorf("sign checkpoint: %w", err)
+	}
+	if _, err := l.db.Exec(ctx, `INSERT INTO audit_checkpoint (size, root, note, at) VALUES (?, ?, ?, ?)`,
+		l.size, root[:], string(signed), l.opt.Now().UTC()); err != nil {
+		return nil, fmt.Errorf("store checkpoint: %w", err)
+	}
+	l.lastCP = l.size
+	return &Checkpoint{Origin: l.opt.Origin, Size: l.size, Root: root, Note: signed}, nil
+}
+
+// FormatCheckpoint returns the body of a C2SP checkpoint: origin, size and
+// base64 root hash, one per line.
+func FormatCheckpoint(origin string, size int64, root tlog.Hash) string {
+	return fmt.Sprintf("%s\n%d\n%s\n", origin, size, base64.StdEncoding.EncodeToString(root[:]))
+}
+
+// OpenCheckpoint verifies a signed checkpoint with v and parses it.
+func OpenCheckpoint(signed []byte, v note.Verifier) (*Checkpoint, error) {
+	n, err := note.Open(signed, note.VerifierList(v))
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint signature: %w", err)
+	}
+	lines := strings.Split(n.Text, "\n")
+	if len(lines) < 4 || lines[len(lines)-1] != "" {
+		return nil, errors.New("checkpoint: want origin, size and root hash lines")
+	}
+	size, err := strconv.ParseInt(lines[1], 10, 64)
+	if err != nil || size < 0 {
+		return nil, fmt.Errorf("checkpoint size %q", lines[1])
+	}
+	raw, err := base64.StdEncoding.DecodeString(lines[2])
+	if err != nil || len(raw) != tlog.HashSize {
+		return nil, fmt.Errorf("checkpoint root hash %q", lines[2])
+	}
+	cp := &Checkpoint{Origin: lines[0], Size: size, Note: bytes.Clone(signed)}
+	copy(cp.Root[:], raw)
+	return cp, nil
+}
+
+// LatestCheckpoint returns the newest stored checkpoint, or nil if none.
+func LatestCheckpoint(ctx context.Context, q querier) (*Checkpoint, error) {
+	var size int64
+	var root []byte
+	var text string
+	err := q.QueryRow(ctx, `SELECT size, root, note FROM audit_checkpoint ORDER BY size DESC LIMIT 1`).Scan(&size, &root, &text)
+	if err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("read latest checkpoint: %w", err)
+	}
+	cp := &Checkpoint{Size: size, Note: []byte(text)}
+	copy(cp.Root[:], root)
+	if first, _, ok := strings.Cut(text, "\n"); ok {
+		cp.Origin = first
+	}
+	return cp, nil
+}

@@ -1,0 +1,187 @@
+// Package auditlog is the node's tamper-evident audit log. Every call to the
+// gate and every decision appends an entry; entries are the leaves of a
+// Merkle tree hashed as in RFC 6962 (golang.org/x/mod/sumdb/tlog), whose
+// stored hashes are written in the same transaction as the entry. The node
+// signs checkpoints of the tree (C2SP signed-note format, Ed25519), so a
+// changed, removed, reordered or cut entry is found by Verify.
+//
+// Appends go through one committer goroutine that batches concurrent appends
+// into one transaction (group commit) and wakes each caller only once its
+// entry is durable.
+package auditlog
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// FormatVersion is the version of the entry encoding.
+const FormatVersion = 1
+
+// ActorKind says what kind of party made a request.
+type ActorKind string
+
+// The kinds of actor.
+const (
+	ActorOperator ActorKind = "operator" // 取扱者 at a terminal
+	ActorConsole  ActorKind = "console"  // an OS user on the server itself
+	ActorPeer     ActorKind = "peer"     // another node
+	ActorSystem   ActorKind = "system"   // the node itself (checkpoints, pruning)
+)
+
+// Actor is who made a request.
+type Actor struct {
+	Kind ActorKind `json:"kind"`
+	ID   string    `json:"id"`             // 照合ID, OS user name, node code …
+	Name string    `json:"name,omitempty"` // display name, where known
+}
+
+// String is kind:id.
+func (a Actor) String() string { return string(a.Kind) + ":" + a.ID }
+
+// Decision values.
+const (
+	Allow = "allow"
+	Deny  = "deny"
+)
+
+// Outcome values.
+const (
+	OutcomeOK     = "ok"
+	OutcomeDenied = "denied"
+	OutcomeError  = "error"
+)
+
+// Provision describes data that left the gate (提供状況). Its date is the
+// entry's time; the residents are the entry's subjects.
+type Provision struct {
+	Function  string   `json:"function"`  // 機能区分: lookup, search, history, export, batch
+	Affair    string   `json:"affair"`    // 提供事務区分: the affair it was provided for
+	Reason    string   `json:"reason"`    // 利用事由
+	Provider  string   `json:"provider"`  // 提供元: this node
+	Recipient string   `json:"recipient"` // 提供先: the actor and where they were
+	Items     []string `json:"items"`     // which items were provided
+}
+
+// Entry is one audit log entry.
+type Entry struct {
+	Version  int       `json:"v"`
+	Seq      int64     `json:"seq"` // leaf index; set by the log
+	Time     time.Time `json:"time"`
+	Node     string    `json:"node"`   // the node that wrote the entry
+	Actor    Actor     `json:"actor"`  // who
+	Origin   string    `json:"origin"` // from where: terminal:ID, node:CODE, host:NAME
+	Action   string    `json:"action"` // lookup, search, history, apply, import, export, prune …
+	Affair   string    `json:"affair,omitempty"`
+	Reason   string    `json:"reason,omitempty"`
+	CaseRef  string    `json:"case_ref,omitempty"`
+	Query    string    `json:"query,omitempty"` // what was asked
+	Decision string    `json:"decision"`        // allow or deny
+	Policy   string    `json:"policy"`          // the rule that decided
+	Why      string    `json:"why,omitempty"`   // the decision's reason, for a person
+	Outcome  string    `json:"outcome"`         // ok, denied or error
+	Error    string    `json:"error,omitempty"`
+	Count    int       `json:"count"` // records returned or written
+	// SubjectCount and SubjectDigest bind the entry's subject rows (the
+	// residents it concerns) into the leaf: Subjects itself is stored beside
+	// the entry, one row per resident, so large exports stay small leaves.
+	SubjectCount  int        `json:"subjects"`
+	SubjectDigest string     `json:"subjects_sha256,omitempty"`
+	Provision     *Provision `json:"provision,omitempty"`
+	Detail        string     `json:"detail,omitempty"` // free text: file digest, pruned range …
+
+	// Subjects are the resident codes the entry concerns. Not encoded:
+	// stored as rows and bound by SubjectDigest.
+	Subjects []string `json:"-"`
+}
+
+// SubjectsDigest is the SHA-256 of the sorted, de-duplicated codes, one per
+// line; empty for no subjects.
+func SubjectsDigest(codes []string) (digest string, sorted []string) {
+	if len(codes) == 0 {
+		return "", nil
+	}
+	sorted = slices.Clone(codes)
+	slices.Sort(sorted)
+	sorted = slices.Compact(sorted)
+	h := sha256.New()
+	for _, c := range sorted {
+		h.Write([]byte(c))
+		h.Write([]byte{'\n'})
+	}
+	return hex.EncodeToString(h.Sum(nil)), sorted
+}
+
+// Encode returns the entry's canonical bytes: JSON with fields in a fixed
+// order, times in UTC with nanoseconds. The leaf hash covers exactly these
+// bytes.
+func (e *Entry) Encode() ([]byte, error) {
+	c := *e
+	c.Time = c.Time.UTC()
+	if c.Provision != nil && c.Provision.Items == nil {
+		p := *c.Provision
+		p.Items = []string{}
+		c.Provision = &p
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(&c); err != nil {
+		return nil, fmt.Errorf("encode audit entry: %w", err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
+}
+
+// DecodeEntry parses canonical entry bytes. It refuses unknown fields,
+// trailing data, a missing field and any encoding that is not canonical, so
+// two different byte strings never decode to the same entry.
+func DecodeEntry(b []byte) (*Entry, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var e Entry
+	if err := dec.Decode(&e); err != nil {
+		return nil, fmt.Errorf("decode audit entry: %w", err)
+	}
+	if dec.More() {
+		return nil, errors.New("decode audit entry: trailing data")
+	}
+	if e.Version != FormatVersion {
+		return nil, fmt.Errorf("decode audit entry: version %d, want %d", e.Version, FormatVersion)
+	}
+	again, err := e.Encode()
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(again, b) {
+		return nil, errors.New("decode audit entry: not in canonical form")
+	}
+	return &e, nil
+}
+
+// validate checks the fields every entry must have.
+func (e *Entry) validate() error {
+	var missing []string
+	if e.Actor.Kind == "" || e.Actor.ID == "" {
+		missing = append(missing, "actor")
+	}
+	if e.Action == "" {
+		missing = append(missing, "action")
+	}
+	if e.Decision != Allow && e.Decision != Deny {
+		missing = append(missing, "decision (allow or deny)")
+	}
+	if e.Outcome == "" {
+		missing = append(missing, "outcome")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("audit entry lacks %s", strings.Join(missing, ", "))
+	}
+	return nil
+}

@@ -1,0 +1,105 @@
+package auditlog
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"jukinet/internal/db"
+)
+
+// Filter selects entries for List. Zero fields do not filter.
+type Filter struct {
+	Resident string    // entries concerning this 住民票コード
+	Since    time.Time // entries at or after
+	Actor    string    // kind:id, or just the id
+	Action   string
+	After    int64 // entries with seq > After (use -1 for all)
+	Limit    int   // most entries returned; zero means 100
+}
+
+// Listed is one entry as listed; Entry is nil once pruned.
+type Listed struct {
+	Seq    int64
+	At     time.Time
+	Actor  string
+	Action string
+	Entry  *Entry
+}
+
+// List returns the entries matching f, oldest first.
+func List(ctx context.Context, d *db.DB, f Filter) ([]Listed, error) {
+	var where []string
+	var args []any
+	if f.Resident != "" {
+		where = append(where, "seq IN (SELECT seq FROM audit_subject WHERE resident_code = ?)")
+		args = append(args, f.Resident)
+	}
+	if !f.Since.IsZero() {
+		where = append(where, "at >= ?")
+		args = append(args, f.Since.UTC())
+	}
+	if f.Actor != "" {
+		if strings.Contains(f.Actor, ":") {
+			where = append(where, "actor_id = ?")
+			args = append(args, f.Actor)
+		} else {
+			where = append(where, "actor_id LIKE ?")
+			args = append(args, "%:"+f.Actor)
+		}
+	}
+	if f.Action != "" {
+		where = append(where, "action = ?")
+		args = append(args, f.Action)
+	}
+	where = append(where, "seq > ?")
+	args = append(args, f.After)
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	q := `SELECT seq, at, actor_id, action, payload FROM audit_entry WHERE ` + strings.Join(where, " AND ") +
+		fmt.Sprintf(` ORDER BY seq LIMIT %d`, f.Limit)
+	rows, err := d.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list audit entries: %w", err)
+	}
+	defer rows.Close()
+	var out []Listed
+	for rows.Next() {
+		var l Listed
+		var payload []byte
+		if err := rows.Scan(&l.Seq, &l.At, &l.Actor, &l.Action, &payload); err != nil {
+			return nil, fmt.Errorf("list audit entries: %w", err)
+		}
+		if payload != nil {
+			e, err := DecodeEntry(payload)
+			if err != nil {
+				return nil, fmt.Errorf("entry %d: %w", l.Seq, err)
+			}
+			l.Entry = e
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// Summary is a one-line description of an entry, for listings.
+func (l Listed) Summary() string {
+	if l.Entry == nil {
+		return fmt.Sprintf("%d %s %s %s (pruned)", l.Seq, l.At.UTC().Format(time.RFC3339), l.Actor, l.Action)
+	}
+	e := l.Entry
+	s := fmt.Sprintf("%d %s %s@%s %s affair=%q reason=%q decision=%s(%s) outcome=%s count=%d",
+		e.Seq, e.Time.UTC().Format(time.RFC3339), e.Actor, e.Origin, e.Action, e.Affair, e.Reason, e.Decision, e.Policy, e.Outcome, e.Count)
+	if e.Query != "" {
+		s += fmt.Sprintf(" query=%q", e.Query)
+	}
+	if e.Error != "" {
+		s += fmt.Sprintf(" error=%q", e.Error)
+	}
+	if e.Provision != nil {
+		s += fmt.Sprintf(" provided=%d", e.SubjectCount)
+	}
+	return s
+}

@@ -1,0 +1,362 @@
+package auditlog
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"jukinet/internal/db"
+)
+
+// ErrClosed is returned by appends after Close.
+var ErrClosed = errors.New("audit log is closed")
+
+// Work is a change made in the same transaction as its audit entry. It gets
+// the entry's sequence number (to record which entry made the change) and
+// may fill in the entry's Count, Subjects and Detail. If it fails, its writes
+// are rolled back, and the entry is still appended, with outcome error.
+type Work func(ctx context.Context, tx *db.Tx, seq int64, e *Entry) error
+
+// Options configure a Log.
+type Options struct {
+	Origin string // checkpoint origin line, e.g. jukinet/131083
+	// CheckpointEvery is how often a checkpoint is signed while entries
+	// arrive; zero means one minute.
+	CheckpointEvery time.Duration
+	MaxBatch        int // most appends in one transaction; zero means 512
+	Logger          *slog.Logger
+	Now             func() time.Time // clock; nil means time.Now
+}
+
+// Log is an open audit log. Its methods are safe for concurrent use.
+type Log struct {
+	db     *db.DB
+	signer note.Signer
+	opt    Options
+
+	jobs    chan *job
+	cpReq   chan chan cpResult
+	stop    chan struct{}
+	stopped chan struct{}
+	closeMu sync.Mutex
+	closed  bool
+
+	// Owned by the committer goroutine.
+	size     int64
+	frontier map[int]frontierHash // per tree level: the latest complete subtree
+	lastCP   int64                // size of the latest checkpoint
+}
+
+type frontierHash struct {
+	pos  int64 // subtree position at its level
+	hash tlog.Hash
+}
+
+type job struct {
+	ctx   context.Context
+	entry Entry
+	work  Work
+	done  chan result
+}
+
+type result struct {
+	seq     int64
+	workErr error // the Work failed; the entry was appended with outcome error
+	err     error // nothing was appended
+}
+
+// Open opens the log stored in d and starts its committer.
+func Open(ctx context.Context, d *db.DB, signer note.Signer, opt Options) (*Log, error) {
+	if opt.CheckpointEvery <= 0 {
+		opt.CheckpointEvery = time.Minute
+	}
+	if opt.MaxBatch <= 0 {
+		opt.MaxBatch = 512
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Origin == "" {
+		opt.Origin = "jukinet/" + signer.Name()
+	}
+	l := &Log{
+		db: d, signer: signer, opt: opt,
+		jobs:     make(chan *job, 4*opt.MaxBatch),
+		cpReq:    make(chan chan cpResult),
+		stop:     make(chan struct{}),
+		stopped:  make(chan struct{}),
+		frontier: map[int]frontierHash{},
+	}
+	if err := d.QueryRow(ctx, `SELECT COALESCE(MAX(seq) + 1, 0) FROM audit_entry`).Scan(&l.size); err != nil {
+		return nil, fmt.Errorf("open audit log: %w", err)
+	}
+	if err := d.QueryRow(ctx, `SELECT COALESCE(MAX(size), 0) FROM audit_checkpoint`).Scan(&l.lastCP); err != nil {
+		return nil, fmt.Errorf("open audit log: %w", err)
+	}
+	go l.run()
+	return l, nil
+}
+
+// Size returns the number of entries, as the committer last saw it.
+func (l *Log) Size(ctx context.Context) (int64, error) {
+	var n int64
+	err := l.db.QueryRow(ctx, `SELECT COALESCE(MAX(seq) + 1, 0) FROM audit_entry`).Scan(&n)
+	return n, err
+}
+
+// Append appends e and returns its sequence number once it is durable. An
+// error means the entry is not in the log: the caller must fail its request.
+func (l *Log) Append(ctx context.Context, e Entry) (int64, error) {
+	seq, _, err := l.AppendWith(ctx, e, nil)
+	return seq, err
+}
+
+// AppendWith runs work and appends e in one transaction. err reports a
+// failure to log (nothing happened); workErr reports a failed work, whose
+// attempt was logged.
+func (l *Log) AppendWith(ctx context.Context, e Entry, work Work) (seq int64, workErr, err error) {
+	e.Version = FormatVersion
+	if err := e.validate(); err != nil {
+		return 0, nil, err
+	}
+	j := &job{ctx: ctx, entry: e, work: work, done: make(chan result, 1)}
+	l.closeMu.Lock()
+	if l.closed {
+		l.closeMu.Unlock()
+		return 0, nil, ErrClosed
+	}
+	// Sent under the lock so Close cannot stop the committer between the
+	// check and the send; the channel is buffered and drained by run.
+	select {
+	case l.jobs <- j:
+		l.closeMu.Unlock()
+	case <-ctx.Done():
+		l.closeMu.Unlock()
+		return 0, nil, fmt.Errorf("audit log: %w", ctx.Err())
+	}
+	// Once queued, wait for the result even if ctx ends: the entry may be
+	// committed, and the caller must not act as if it were not.
+	r := <-j.done
+	return r.seq, r.workErr, r.err
+}
+
+// Close commits what is queued, signs a final checkpoint and stops the
+// committer.
+func (l *Log) Close() error {
+	l.closeMu.Lock()
+	if l.closed {
+		l.closeMu.Unlock()
+		return nil
+	}
+	l.closed = true
+	close(l.stop)
+	l.closeMu.Unlock()
+	<-l.stopped
+	return nil
+}
+
+// run is the committer: it takes queued jobs in batches and commits each
+// batch in one transaction.
+func (l *Log) run() {
+	defer close(l.stopped)
+	ticker := time.NewTicker(l.opt.CheckpointEvery)
+	defer ticker.Stop()
+	for {
+		select {
+		case j := <-l.jobs:
+			l.commitBatch(l.collect(j))
+		case <-ticker.C:
+			l.checkpointLogged()
+		case reply := <-l.cpReq:
+			cp, err := l.checkpoint(context.Background())
+			reply <- cpResult{cp, err}
+		case <-l.stop:
+			for {
+				select {
+				case j := <-l.jobs:
+					l.commitBatch(l.collect(j))
+					continue
+				default:
+				}
+				break
+			}
+			l.checkpointLogged()
+			return
+		}
+	}
+}
+
+func (l *Log) collect(first *job) []*job {
+	batch := []*job{first}
+	for len(batch) < l.opt.MaxBatch {
+		select {
+		case j := <-l.jobs:
+			batch = append(batch, j)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+func (l *Log) checkpointLogged() {
+	if _, err := l.checkpoint(context.Background()); err != nil {
+		l.opt.Logger.Error("sign audit checkpoint", "err", err)
+	}
+}
+
+// commitBatch appends every job of the batch in one transaction and answers
+// each job once the transaction is committed (or has failed).
+func (l *Log) commitBatch(batch []*job) {
+	results := make([]result, len(batch))
+	startSize := l.size
+	saved := make(map[int]frontierHash, len(l.frontier))
+	for k, v := range l.frontier {
+		saved[k] = v
+	}
+	err := l.db.Transact(context.Background(), func(tx *db.Tx) error {
+		for i, j := range batch {
+			results[i] = l.appendOne(tx, j)
+			if results[i].err != nil && isTxFatal(results[i].err) {
+				return results[i].err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		// Nothing of the batch is in the log: undo the in-memory state.
+		l.size, l.frontier = startSize, saved
+		for i := range results {
+			results[i] = result{err: fmt.Errorf("append audit entry: %w", err)}
+		}
+	}
+	for i, j := range batch {
+		j.done <- results[i]
+	}
+}
+
+// txFatal marks an error after which the transaction cannot go on.
+type txFatal struct{ error }
+
+func (e txFatal) Unwrap() error { return e.error }
+
+func isTxFatal(err error) bool {
+	var f txFatal
+	return errors.As(err, &f)
+}
+
+// appendOne runs the job's work under a savepoint, then writes its entry.
+func (l *Log) appendOne(tx *db.Tx, j *job) result {
+	seq := l.size
+	at := j.entry.Time
+	if at.IsZero() {
+		at = l.opt.Now()
+	}
+	at = at.UTC().Round(time.Microsecond) // both databases keep microseconds
+	e := j.entry
+	e.Seq, e.Time = seq, at
+	if _, err := tx.Exec(j.ctx, "SAVEPOINT audit_job"); err != nil {
+		return result{err: txFatal{fmt.Errorf("savepoint: %w", err)}}
+	}
+	var workErr error
+	if j.work != nil {
+		workErr = j.work(j.ctx, tx, seq, &e)
+		if workErr != nil {
+			if _, err := tx.Exec(context.Background(), "ROLLBACK TO SAVEPOINT audit_job"); err != nil {
+				return result{err: txFatal{fmt.Errorf("roll back failed change: %w", err)}}
+			}
+			// Log the attempt as it was asked, not half-filled by the work.
+			e = j.entry
+			e.Seq, e.Time = seq, at
+			e.Outcome, e.Error, e.Count = OutcomeError, workErr.Error(), 0
+		}
+	}
+	if err := l.writeEntry(tx, &e); err != nil {
+		if _, rbErr := tx.Exec(context.Background(), "ROLLBACK TO SAVEPOINT audit_job"); rbErr != nil {
+			return result{err: txFatal{fmt.Errorf("%v; roll back: %w", err, rbErr)}}
+		}
+		return result{err: err}
+	}
+	if _, err := tx.Exec(context.Background(), "RELEASE SAVEPOINT audit_job"); err != nil {
+		return result{err: txFatal{fmt.Errorf("release savepoint: %w", err)}}
+	}
+	return result{seq: seq, workErr: workErr}
+}
+
+// writeEntry stores e as leaf l.size with its tree hashes and subjects, and
+// advances the in-memory tree.
+func (l *Log) writeEntry(tx *db.Tx, e *Entry) error {
+	ctx := context.Background()
+	digest, subjects := SubjectsDigest(e.Subjects)
+	e.SubjectCount, e.SubjectDigest = len(subjects), digest
+	payload, err := e.Encode()
+	if err != nil {
+		return err
+	}
+	n := l.size
+	hashes, err := tlog.StoredHashes(n, payload, tlog.HashReaderFunc(l.readFrontier(tx)))
+	if err != nil {
+		return fmt.Errorf("hash audit entry %d: %w", n, err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO audit_entry (seq, at, actor_id, action, payload, leaf_hash) VALUES (?, ?, ?, ?, ?, ?)`,
+		n, e.Time, e.Actor.String(), e.Action, payload, hashes[0][:]); err != nil {
+		return fmt.Errorf("store audit entry %d: %w", n, err)
+	}
+	base := tlog.StoredHashIndex(0, n)
+	for i, h := range hashes {
+		if _, err := tx.Exec(ctx, `INSERT INTO audit_hash (idx, hash) VALUES (?, ?)`, base+int64(i), h[:]); err != nil {
+			return fmt.Errorf("store audit hash: %w", err)
+		}
+	}
+	for _, code := range subjects {
+		if _, err := tx.Exec(ctx, `INSERT INTO audit_subject (seq, resident_code) VALUES (?, ?)`, n, code); err != nil {
+			return fmt.Errorf("store audit subject: %w", err)
+		}
+	}
+	// hashes[i] is the level-i subtree ending at leaf n.
+	for level, h := range hashes {
+		l.frontier[level] = frontierHash{pos: n >> level, hash: h}
+	}
+	l.size++
+	return nil
+}
+
+// querier is a database or a transaction.
+type querier interface {
+	QueryRow(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// readFrontier answers the tree's questions from the frontier cache; a hash
+// not there (only right after Open) is read from the database.
+func (l *Log) readFrontier(q querier) func([]int64) ([]tlog.Hash, error) {
+	return func(indexes []int64) ([]tlog.Hash, error) {
+		out := make([]tlog.Hash, len(indexes))
+		for i, idx := range indexes {
+			level, pos := tlog.SplitStoredHashIndex(idx)
+			if f, ok := l.frontier[level]; ok && f.pos == pos {
+				out[i] = f.hash
+				continue
+			}
+			var b []byte
+			err := q.QueryRow(context.Background(), `SELECT hash FROM audit_hash WHERE idx = ?`, idx).Scan(&b)
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil, fmt.Errorf("audit hash %d missing", idx)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("read audit hash %d: %w", idx, err)
+			}
+			copy(out[i][:], b)
+		}
+		return out, nil
+	}
+}

@@ -1,0 +1,414 @@
+package auditlog
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"jukinet/internal/db"
+	"jukinet/internal/db/dbtest"
+)
+
+func newKey(t testing.TB) (note.Signer, note.Verifier) {
+	t.Helper()
+	skey, vkey, err := note.GenerateKey(rand.Reader, "jukinet-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := note.NewSigner(skey)
+	v, _ := note.NewVerifier(vkey)
+	return s, v
+}
+
+func openLog(t testing.TB, d *db.DB, s note.Signer) *Log {
+	t.Helper()
+	l, err := Open(context.Background(), d, s, Options{Origin: "jukinet/test", CheckpointEvery: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+func entry(i int, subjects ...string) Entry {
+	return Entry{
+		Node: "131083", Actor: Actor{Kind: ActorOperator, ID: fmt.Sprintf("op%d", i%3)}, Origin: "terminal:T1",
+		Action: "lookup", Affair: "住民票の写しの交付", Reason: "窓口申請", Decision: Allow, Policy: "test",
+		Outcome: OutcomeOK, Count: len(subjects), Subjects: subjects,
+		Provision: &Provision{Function: "lookup", Affair: "住民票の写しの交付", Reason: "窓口申請", Provider: "131083", Recipient: "operator:op", Items: []string{"name", "address"}},
+	}
+}
+
+// fill appends n entries from 8 goroutines and signs a checkpoint.
+func fill(t *testing.T, l *Log, n int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	seqs := make(chan int64, n)
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < n; i += 8 {
+				seq, err := l.Append(context.Background(), entry(i, fmt.Sprintf("%011d", i), fmt.Sprintf("%011d", i+1)))
+				if err != nil {
+					errs <- err
+				}
+				seqs <- seq
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errs)
+	close(seqs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	seen := map[int64]bool{}
+	for s := range seqs {
+		if seen[s] {
+			t.Fatalf("seq %d given twice", s)
+		}
+		seen[s] = true
+	}
+	if _, err := l.Checkpoint(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestAppendVerify(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		s, v := newKey(t)
+		l := openLog(t, d, s)
+		fill(t, l, 300)
+		rep, err := Verify(context.Background(), d, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Entries != 300 || rep.Checkpoints != 1 || rep.Checked != 300 {
+			t.Errorf("report %+v", rep)
+		}
+		// Reopening continues the tree where it was.
+		l.Close()
+		l2 := openLog(t, d, s)
+		fill(t, l2, 17)
+		l2.Close() // signs a final checkpoint
+		rep, err = Verify(context.Background(), d, v)
+		if err != nil || rep.Entries != 317 || rep.Checkpoints != 2 {
+			t.Fatalf("after reopen: %+v, %v", rep, err)
+		}
+		if _, err := l2.Append(context.Background(), entry(1)); !errors.Is(err, ErrClosed) {
+			t.Errorf("append after close: %v", err)
+		}
+	})
+}
+
+func TestAppendWithRollsBackFailedWork(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		s, v := newKey(t)
+		l := openLog(t, d, s)
+		ctx := context.Background()
+		insert := func(ctx context.Context, tx *db.Tx, seq int64, e *Entry) error {
+			_, err := tx.Exec(ctx, `INSERT INTO node (id, local_gov_code, level, profile, public_key, created_at) VALUES (1, '131083', 'municipality', 'koto-ward', 'pk', ?)`, time.Now())
+			e.Count = 1
+			return err
+		}
+		failing := func(ctx context.Context, tx *db.Tx, seq int64, e *Entry) error {
+			if err := insert(ctx, tx, seq, e); err != nil {
+				return err
+			}
+			return errors.New("validation failed")
+		}
+		seq, workErr, err := l.AppendWith(ctx, entry(1), failing)
+		if err != nil || workErr == nil {
+			t.Fatalf("failing work: seq %d, workErr %v, err %v", seq, workErr, err)
+		}
+		var n int
+		d.QueryRow(ctx, `SELECT COUNT(*) FROM node`).Scan(&n)
+		if n != 0 {
+			t.Fatal("the failed work's insert survived")
+		}
+		listed, err := List(ctx, d, Filter{After: -1})
+		if err != nil || len(listed) != 1 || listed[0].Entry.Outcome != OutcomeError || listed[0].Entry.Error != "validation failed" {
+			t.Fatalf("logged attempt: %+v, %v", listed, err)
+		}
+		// A succeeding work commits with its entry, which records the seq.
+		seq, workErr, err = l.AppendWith(ctx, entry(2), insert)
+		if err != nil || workErr != nil || seq != 1 {
+			t.Fatalf("work: %d %v %v", seq, workErr, err)
+		}
+		d.QueryRow(ctx, `SELECT COUNT(*) FROM node`).Scan(&n)
+		if n != 1 {
+			t.Fatal("work's insert missing")
+		}
+		l.Checkpoint(ctx)
+		if _, err := Verify(ctx, d, v); err != nil {
+			t.Fatal(err)
+		}
+		// An entry without its required fields is refused before queueing.
+		if _, err := l.Append(ctx, Entry{Action: "lookup"}); err == nil || !strings.Contains(err.Error(), "actor") {
+			t.Errorf("incomplete entry: %v", err)
+		}
+	})
+}
+
+func TestVerifyCatchesTampering(t *testing.T) {
+	tamper := []struct {
+		name  string
+		sql   []string
+		entry int64 // the entry the report must name; -1: any
+		want  string
+	}{
+		{"one byte of one entry", []string{`UPDATE audit_entry SET payload = REPLACE(payload, '窓口申請', '窓口申讀') WHERE seq = 40`}, 40, "changed"},
+		{"entry deleted", []string{`DELETE FROM audit_subject WHERE seq = 70`, `DELETE FROM audit_entry WHERE seq = 70`}, 70, "missing"},
+		{"last entries cut", []string{`DELETE FROM audit_subject WHERE seq >= 95`, `DELETE FROM audit_entry WHERE seq >= 95`, `DELETE FROM audit_hash WHERE idx >= 185`}, 95, "cut"},
+		{"index column changed", []string{`UPDATE audit_entry SET actor_id = 'operator:someone' WHERE seq = 12`}, 12, "disagree"},
+		{"provision record removed", []string{`DELETE FROM audit_subject WHERE seq = 33 AND resident_code = (SELECT MIN(resident_code) FROM audit_subject WHERE seq = 33)`}, 33, "subject rows"},
+		{"tree hash changed", []string{`UPDATE audit_hash SET hash = (SELECT hash FROM audit_hash WHERE idx = 3) WHERE idx = 7`}, -1, "stored tree hash"},
+		{"checkpoint forged", []string{`UPDATE audit_checkpoint SET note = REPLACE(note, 'jukinet/test', 'jukinet/evil')`}, -1, "signature"},
+	}
+	for _, tt := range tamper {
+		t.Run(strings.ReplaceAll(tt.name, " ", "_"), func(t *testing.T) {
+			dbtest.Run(t, func(t *testing.T, d *db.DB) {
+				s, v := newKey(t)
+				l := openLog(t, d, s)
+				fill(t, l, 100)
+				l.Close()
+				ctx := context.Background()
+				sqlBlob(t, d, tt.sql)
+				_, err := Verify(ctx, d, v)
+				var p *Problem
+				if !errors.As(err, &p) || !strings.Contains(p.Error(), tt.want) {
+					t.Fatalf("Verify = %v, want a problem with %q", err, tt.want)
+				}
+				if tt.entry >= 0 && p.Entry != tt.entry {
+					t.Errorf("problem names entry %d, want %d: %v", p.Entry, tt.entry, p)
+				}
+			})
+		})
+	}
+}
+
+// sqlBlob runs tampering statements; SQLite stores payloads as blobs, so
+// text functions need a cast there.
+func sqlBlob(t *testing.T, d *db.DB, stmts []string) {
+	t.Helper()
+	for _, q := range stmts {
+		if d.Dialect() == db.SQLite {
+			q = strings.Replace(q, "REPLACE(payload,", "CAST(REPLACE(CAST(payload AS TEXT),", 1)
+			q = strings.Replace(q, "'窓口申讀')", "'窓口申讀') AS BLOB)", 1)
+		} else {
+			q = strings.Replace(q, "REPLACE(payload, '窓口申請', '窓口申讀')", "convert_to(REPLACE(convert_from(payload, 'UTF8'), '窓口申請', '窓口申讀'), 'UTF8')", 1)
+		}
+		res, err := d.Exec(context.Background(), q)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			t.Fatalf("%s changed nothing", q)
+		}
+	}
+}
+
+// An attacker who rewrites an entry and recomputes every hash is caught by
+// the signed checkpoint.
+func TestVerifyCatchesRecomputedTree(t *testing.T) {
+	d := dbtest.OpenSQLite(t)
+	s, v := newKey(t)
+	l := openLog(t, d, s)
+	fill(t, l, 50)
+	l.Close()
+	ctx := context.Background()
+	// Rebuild the log in a second database with entry 10 altered, then copy
+	// its tables over the original, keeping the original's checkpoints.
+	forged := dbtest.OpenSQLite(t)
+	fl := openLog(t, forged, s)
+	listed, _ := List(ctx, d, Filter{After: -1, Limit: 1000})
+	for _, le := range listed {
+		e := *le.Entry
+		if e.Seq == 10 {
+			e.Reason = "別の理由"
+		}
+		rows, _ := d.Query(ctx, `SELECT resident_code FROM audit_subject WHERE seq = ?`, e.Seq)
+		for rows.Next() {
+			var c string
+			rows.Scan(&c)
+			e.Subjects = append(e.Subjects, c)
+		}
+		rows.Close()
+		if _, err := fl.Append(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fl.Close()
+	for _, table := range []string{"audit_subject", "audit_hash", "audit_entry"} {
+		d.Exec(ctx, "DELETE FROM "+table)
+	}
+	copyTable(t, forged, d, `SELECT seq, at, actor_id, action, payload, leaf_hash FROM audit_entry ORDER BY seq`, `INSERT INTO audit_entry (seq, at, actor_id, action, payload, leaf_hash) VALUES (?, ?, ?, ?, ?, ?)`, 6)
+	copyTable(t, forged, d, `SELECT idx, hash FROM audit_hash`, `INSERT INTO audit_hash (idx, hash) VALUES (?, ?)`, 2)
+	copyTable(t, forged, d, `SELECT seq, resident_code FROM audit_subject`, `INSERT INTO audit_subject (seq, resident_code) VALUES (?, ?)`, 2)
+	_, err := Verify(ctx, d, v)
+	if err == nil || !strings.Contains(err.Error(), "do not match the checkpoint") {
+		t.Fatalf("Verify of a recomputed tree = %v", err)
+	}
+}
+
+func copyTable(t *testing.T, from, to *db.DB, sel, ins string, cols int) {
+	t.Helper()
+	ctx := context.Background()
+	rows, err := from.Query(ctx, sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		vals := make([]any, cols)
+		ptrs := make([]any, cols)
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		rows.Scan(ptrs...)
+		if _, err := to.Exec(ctx, ins, vals...); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestVerifyExternalCheckpoint(t *testing.T) {
+	d := dbtest.OpenSQLite(t)
+	s, v := newKey(t)
+	l := openLog(t, d, s)
+	fill(t, l, 20)
+	cp, _ := l.Checkpoint(context.Background())
+	fill(t, l, 5)
+	l.Close()
+	// The external copy of an old checkpoint still matches.
+	if _, err := Verify(context.Background(), d, v, cp.Note); err != nil {
+		t.Fatal(err)
+	}
+	// Remove the stored checkpoints and cut the log: the external copy, kept
+	// elsewhere, still catches the cut.
+	d.Exec(context.Background(), `DELETE FROM audit_checkpoint`)
+	d.Exec(context.Background(), `DELETE FROM audit_subject WHERE seq >= 15`)
+	d.Exec(context.Background(), `DELETE FROM audit_entry WHERE seq >= 15`)
+	d.Exec(context.Background(), `DELETE FROM audit_hash WHERE idx >= 26`)
+	_, err := Verify(context.Background(), d, v, cp.Note)
+	if err == nil || !strings.Contains(err.Error(), "cut") {
+		t.Fatalf("Verify = %v, want cut", err)
+	}
+}
+
+func TestProveAndPrune(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s, v := newKey(t)
+		l := openLog(t, d, s)
+		old := entry(0, "00000000001")
+		old.Time = time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC)
+		for i := 0; i < 5; i++ {
+			if _, err := l.Append(ctx, old); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fill(t, l, 20)
+		proof, err := Prove(ctx, d, 12)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := CheckProof(proof, v)
+		if err != nil || res.Entry != 12 || res.Content == nil || res.Checkpoint.Size != 25 {
+			t.Fatalf("CheckProof = %+v, %v", res, err)
+		}
+		// A proof with a changed content line fails.
+		bad := strings.Replace(string(proof), "窓口申請", "窓口申讀", 1)
+		if _, err := CheckProof([]byte(bad), v); err == nil {
+			t.Error("altered proof accepted")
+		}
+		// Another key does not accept the checkpoint.
+		_, other := newKey(t)
+		if _, err := CheckProof(proof, other); err == nil {
+			t.Error("proof accepted with another node's key")
+		}
+
+		n, err := l.Prune(ctx, time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC), Entry{Actor: Actor{Kind: ActorSystem, ID: "retention"}, Decision: Allow, Policy: "retention", Outcome: OutcomeOK})
+		if err != nil || n != 5 {
+			t.Fatalf("Prune = %d, %v", n, err)
+		}
+		l.Checkpoint(ctx)
+		rep, err := Verify(ctx, d, v)
+		if err != nil || rep.Pruned != 5 || rep.Entries != 26 {
+			t.Fatalf("Verify after prune: %+v, %v", rep, err)
+		}
+		// Proofs of pruned and later entries still verify.
+		for _, e := range []int64{2, 20} {
+			proof, err := Prove(ctx, d, e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := CheckProof(proof, v); err != nil {
+				t.Errorf("proof of entry %d after prune: %v", e, err)
+			}
+		}
+		listed, _ := List(ctx, d, Filter{Action: "prune", After: -1})
+		if len(listed) != 1 || listed[0].Entry.Count != 5 {
+			t.Errorf("prune not logged: %+v", listed)
+		}
+		if got, _ := List(ctx, d, Filter{Resident: "00000000001", After: -1}); len(got) != 2 {
+			t.Errorf("resident filter after prune: %d entries, want the 2 live ones", len(got))
+		}
+	})
+}
+
+func TestEncodeDecode(t *testing.T) {
+	e := entry(1, "b", "a")
+	e.Time = time.Date(2026, 11, 22, 9, 0, 0, 123456000, time.FixedZone("JST", 9*3600))
+	e.Version, e.SubjectCount, e.SubjectDigest = FormatVersion, 2, "x"
+	b, err := e.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeEntry(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Time.Equal(e.Time) || got.Actor != e.Actor || got.Provision.Items[1] != "address" {
+		t.Errorf("round trip: %+v", got)
+	}
+	for _, bad := range []string{
+		strings.Replace(string(b), `"v":1`, `"v":2`, 1),
+		strings.Replace(string(b), `"count":2`, `"count":2,"extra":1`, 1),
+		strings.Replace(string(b), `"count":2`, `"count": 2`, 1),
+		string(b) + " {}",
+		strings.Replace(string(b), "Z\"", "+00:00\"", 1),
+	} {
+		if _, err := DecodeEntry([]byte(bad)); err == nil {
+			t.Errorf("accepted non-canonical %s", bad)
+		}
+	}
+}
+
+func FuzzDecodeEntry(f *testing.F) {
+	e := entry(1, "a")
+	e.Version, e.Time = FormatVersion, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	b, _ := e.Encode()
+	f.Add(b)
+	f.Add([]byte(`{"v":1}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e, err := DecodeEntry(b)
+		if err != nil {
+			return
+		}
+		// Whatever decodes is canonical: it encodes to the same bytes.
+		again, err := e.Encode()
+		if err != nil || string(again) != string(b) {
+			t.Fatalf("decoded %q but encodes as %q (%v)", b, again, err)
+		}
+	})
+}

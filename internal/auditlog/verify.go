@@ -1,0 +1,315 @@
+package auditlog
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"jukinet/internal/db"
+)
+
+// Report summarises a successful verification.
+type Report struct {
+	Entries     int64 // leaves in the log
+	Pruned      int64 // of which pruned to their hash
+	Checkpoints int   // signed checkpoints checked
+	Checked     int64 // size of the largest checkpoint checked
+	Root        tlog.Hash
+	Elapsed     time.Duration
+}
+
+func (r Report) String() string {
+	return fmt.Sprintf("audit log intact: %d entries (%d pruned), %d signed checkpoints verified up to size %d, root %s, in %s",
+		r.Entries, r.Pruned, r.Checkpoints, r.Checked, r.Root, r.Elapsed.Round(time.Millisecond))
+}
+
+// Problem is a verification failure; Entry is the first bad entry, or -1
+// when the fault is not in one entry.
+type Problem struct {
+	Entry int64
+	What  string
+}
+
+func (p *Problem) Error() string {
+	if p.Entry >= 0 {
+		return fmt.Sprintf("audit log broken at entry %d: %s", p.Entry, p.What)
+	}
+	return "audit log broken: " + p.What
+}
+
+func bad(entry int64, format string, args ...any) *Problem {
+	return &Problem{Entry: entry, What: fmt.Sprintf(format, args...)}
+}
+
+// Verify recomputes every leaf from its stored entry and the tree from the
+// leaves, compares them with the stored hashes, and checks the tree against
+// every signed checkpoint in the database and every external checkpoint
+// given. It returns a *Problem naming the first bad entry when the log was
+// changed, had entries removed or reordered, or was cut below a checkpoint.
+func Verify(ctx context.Context, d *db.DB, v note.Verifier, external ...[]byte) (Report, error) {
+	start := time.Now()
+	var rep Report
+	checkpoints, err := loadCheckpoints(ctx, d, v, external)
+	if err != nil {
+		return rep, err
+	}
+	entries, err := d.Query(ctx, `SELECT seq, at, actor_id, action, payload, leaf_hash FROM audit_entry ORDER BY seq`)
+	if err != nil {
+		return rep, fmt.Errorf("read audit entries: %w", err)
+	}
+	defer entries.Close()
+	hashes, err := d.Query(ctx, `SELECT idx, hash FROM audit_hash ORDER BY idx`)
+	if err != nil {
+		return rep, fmt.Errorf("read audit hashes: %w", err)
+	}
+	defer hashes.Close()
+	subjects, err := newSubjectCursor(ctx, d)
+	if err != nil {
+		return rep, err
+	}
+	defer subjects.close()
+
+	frontier := map[int]frontierHash{}
+	reader := tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
+		out := make([]tlog.Hash, len(indexes))
+		for i, idx := range indexes {
+			level, pos := tlog.SplitStoredHashIndex(idx)
+			f, ok := frontier[level]
+			if !ok || f.pos != pos {
+				return nil, fmt.Errorf("tree hash %d not on the frontier", idx)
+			}
+			out[i] = f.hash
+		}
+		return out, nil
+	})
+	var n int64
+	cpi := 0
+	for entries.Next() {
+		var seq int64
+		var at time.Time
+		var actor, action string
+		var payload, leaf []byte
+		if err := entries.Scan(&seq, &at, &actor, &action, &payload, &leaf); err != nil {
+			return rep, fmt.Errorf("read audit entry: %w", err)
+		}
+		if seq != n {
+			if seq > n {
+				return rep, bad(n, "missing (the next stored entry is %d)", seq)
+			}
+			return rep, bad(seq, "stored twice")
+		}
+		var leafHash tlog.Hash
+		if payload == nil {
+			if len(leaf) != tlog.HashSize {
+				return rep, bad(n, "pruned entry has no leaf hash")
+			}
+			copy(leafHash[:], leaf)
+			rep.Pruned++
+			if err := subjects.skip(n); err != nil {
+				return rep, err
+			}
+		} else {
+			leafHash = tlog.RecordHash(payload)
+			if !bytes.Equal(leafHash[:], leaf) {
+				return rep, bad(n, "its content does not match its leaf hash (changed)")
+			}
+			e, err := DecodeEntry(payload)
+			if err != nil {
+				return rep, bad(n, "%v", err)
+			}
+			if e.Seq != n {
+				return rep, bad(n, "holds entry %d (moved)", e.Seq)
+			}
+			if !e.Time.Equal(at) || e.Actor.String() != actor || e.Action != action {
+				return rep, bad(n, "its index columns (time, actor, action) disagree with its content")
+			}
+			if err := subjects.check(n, e); err != nil {
+				return rep, err
+			}
+		}
+		stored, err := tlog.StoredHashesForRecordHash(n, leafHash, reader)
+		if err != nil {
+			return rep, bad(n, "rebuild tree: %v", err)
+		}
+		base := tlog.StoredHashIndex(0, n)
+		for i, h := range stored {
+			if !hashes.Next() {
+				return rep, bad(n, "stored tree hash %d missing", base+int64(i))
+			}
+			var idx int64
+			var got []byte
+			if err := hashes.Scan(&idx, &got); err != nil {
+				return rep, fmt.Errorf("read audit hash: %w", err)
+			}
+			if idx != base+int64(i) || !bytes.Equal(got, h[:]) {
+				return rep, bad(n, "stored tree hash %d does not match the entries", base+int64(i))
+			}
+		}
+		for level, h := range stored {
+			frontier[level] = frontierHash{pos: n >> level, hash: h}
+		}
+		n++
+		for cpi < len(checkpoints) && checkpoints[cpi].Size == n {
+			root, err := tlog.TreeHash(n, reader)
+			if err != nil {
+				return rep, bad(n-1, "tree hash: %v", err)
+			}
+			if root != checkpoints[cpi].Root {
+				return rep, bad(-1, "the first %d entries do not match the checkpoint signed at that size (%s); an entry before %d was changed and its hashes recomputed", n, checkpoints[cpi].source, n)
+			}
+			rep.Checkpoints++
+			rep.Checked, rep.Root = n, root
+			cpi++
+		}
+	}
+	if err := entries.Err(); err != nil {
+		return rep, fmt.Errorf("read audit entries: %w", err)
+	}
+	if cpi < len(checkpoints) {
+		cp := checkpoints[cpi]
+		return rep, bad(n, "the log has %d entries, but a checkpoint was signed at size %d (%s): entries %d and later were cut", n, cp.Size, cp.source, n)
+	}
+	if hashes.Next() {
+		return rep, bad(-1, "stored tree hashes beyond the last entry")
+	}
+	if err := subjects.rest(); err != nil {
+		return rep, err
+	}
+	rep.Entries = n
+	if n > 0 && rep.Checked != n {
+		root, err := tlog.TreeHash(n, reader)
+		if err != nil {
+			return rep, err
+		}
+		rep.Root = root
+	}
+	rep.Elapsed = time.Since(start)
+	return rep, nil
+}
+
+type sourcedCheckpoint struct {
+	*Checkpoint
+	source string
+}
+
+// loadCheckpoints verifies every stored and external checkpoint and returns
+// them ordered by size.
+func loadCheckpoints(ctx context.Context, d *db.DB, v note.Verifier, external [][]byte) ([]sourcedCheckpoint, error) {
+	rows, err := d.Query(ctx, `SELECT size, root, note FROM audit_checkpoint ORDER BY size`)
+	if err != nil {
+		return nil, fmt.Errorf("read checkpoints: %w", err)
+	}
+	defer rows.Close()
+	var out []sourcedCheckpoint
+	for rows.Next() {
+		var size int64
+		var root []byte
+		var text string
+		if err := rows.Scan(&size, &root, &text); err != nil {
+			return nil, fmt.Errorf("read checkpoint: %w", err)
+		}
+		cp, err := OpenCheckpoint([]byte(text), v)
+		if err != nil {
+			return nil, bad(-1, "stored checkpoint at size %d: %v", size, err)
+		}
+		if cp.Size != size || !bytes.Equal(cp.Root[:], root) {
+			return nil, bad(-1, "stored checkpoint at size %d: its columns disagree with its signed text", size)
+		}
+		out = append(out, sourcedCheckpoint{cp, fmt.Sprintf("stored checkpoint %d", size)})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read checkpoints: %w", err)
+	}
+	for i, raw := range external {
+		cp, err := OpenCheckpoint(raw, v)
+		if err != nil {
+			return nil, bad(-1, "external checkpoint %d: %v", i+1, err)
+		}
+		out = append(out, sourcedCheckpoint{cp, "external checkpoint"})
+	}
+	out = slices.DeleteFunc(out, func(c sourcedCheckpoint) bool { return c.Size == 0 })
+	slices.SortStableFunc(out, func(a, b sourcedCheckpoint) int { return cmp.Compare(a.Size, b.Size) })
+	return out, nil
+}
+
+// subjectCursor walks audit_subject in (seq, code) order beside the entries.
+type subjectCursor struct {
+	rows    *sql.Rows
+	pending bool
+	seq     int64
+	code    string
+}
+
+func newSubjectCursor(ctx context.Context, d *db.DB) (*subjectCursor, error) {
+	rows, err := d.Query(ctx, `SELECT seq, resident_code FROM audit_subject ORDER BY seq, resident_code`)
+	if err != nil {
+		return nil, fmt.Errorf("read audit subjects: %w", err)
+	}
+	c := &subjectCursor{rows: rows}
+	return c, c.advance()
+}
+
+func (c *subjectCursor) advance() error {
+	c.pending = c.rows.Next()
+	if c.pending {
+		if err := c.rows.Scan(&c.seq, &c.code); err != nil {
+			return fmt.Errorf("read audit subject: %w", err)
+		}
+	}
+	return c.rows.Err()
+}
+
+// take returns the codes stored for entry n.
+func (c *subjectCursor) take(n int64) ([]string, error) {
+	if c.pending && c.seq < n {
+		return nil, bad(c.seq, "subject %s stored for an entry out of order", c.code)
+	}
+	var codes []string
+	for c.pending && c.seq == n {
+		codes = append(codes, c.code)
+		if err := c.advance(); err != nil {
+			return nil, err
+		}
+	}
+	return codes, nil
+}
+
+func (c *subjectCursor) check(n int64, e *Entry) error {
+	codes, err := c.take(n)
+	if err != nil {
+		return err
+	}
+	digest, _ := SubjectsDigest(codes)
+	if len(codes) != e.SubjectCount || digest != e.SubjectDigest {
+		return bad(n, "its subject rows (residents concerned, provision records) were changed: %d stored, %d in the entry", len(codes), e.SubjectCount)
+	}
+	return nil
+}
+
+// skip passes over a pruned entry, which must have no subject rows left.
+func (c *subjectCursor) skip(n int64) error {
+	codes, err := c.take(n)
+	if err != nil {
+		return err
+	}
+	if len(codes) > 0 {
+		return bad(n, "pruned entry still has subject rows")
+	}
+	return nil
+}
+
+func (c *subjectCursor) rest() error {
+	if c.pending {
+		return bad(c.seq, "subject rows for an entry that does not exist")
+	}
+	return nil
+}
+
+func (c *subjectCursor) close() { c.rows.Close() }

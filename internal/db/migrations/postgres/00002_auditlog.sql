@@ -1,0 +1,44 @@
+-- +goose Up
+-- The audit log: one row per entry, the leaf of a Merkle tree (RFC 6962).
+-- payload is the canonical entry the leaf hash covers; at, actor_id and
+-- action repeat payload fields for queries, and audit verify checks they agree.
+CREATE TABLE audit_entry (
+    seq       BIGINT PRIMARY KEY,       -- leaf index, from 0, no gaps
+    at        TIMESTAMPTZ NOT NULL,
+    actor_id  TEXT NOT NULL,
+    action    TEXT NOT NULL,
+    payload   BYTEA,                     -- NULL once pruned
+    leaf_hash BYTEA NOT NULL,
+    pruned_at TIMESTAMPTZ
+);
+CREATE INDEX audit_entry_at ON audit_entry (at);
+CREATE INDEX audit_entry_actor ON audit_entry (actor_id, seq);
+
+-- The tree's stored hashes (golang.org/x/mod/sumdb/tlog indexes).
+CREATE TABLE audit_hash (
+    idx  BIGINT PRIMARY KEY,
+    hash BYTEA NOT NULL
+);
+
+-- Residents an entry concerns; provided = their data left the gate
+-- (a provision record, 提供状況). The entry holds a digest of these rows.
+CREATE TABLE audit_subject (
+    seq           BIGINT NOT NULL REFERENCES audit_entry (seq),
+    resident_code TEXT NOT NULL,
+    PRIMARY KEY (seq, resident_code)
+);
+CREATE INDEX audit_subject_resident ON audit_subject (resident_code, seq);
+
+-- Signed checkpoints (C2SP signed note) of the tree.
+CREATE TABLE audit_checkpoint (
+    size   BIGINT PRIMARY KEY,
+    root   BYTEA NOT NULL,
+    note   TEXT NOT NULL,
+    at     TIMESTAMPTZ NOT NULL
+);
+
+-- +goose Down
+DROP TABLE audit_checkpoint;
+DROP TABLE audit_subject;
+DROP TABLE audit_hash;
+DROP TABLE audit_entry;
