@@ -1,0 +1,184 @@
+package resident
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/japanese"
+	"golang.org/x/text/transform"
+
+	"jukinet/internal/ids"
+)
+
+// RowError is a problem in one row of a CSV file.
+type RowError struct {
+	Line   int
+	Column string
+	Reason string
+}
+
+func (e RowError) Error() string {
+	if e.Column == "" {
+		return fmt.Sprintf("line %d: %s", e.Line, e.Reason)
+	}
+	return fmt.Sprintf("line %d, column %s: %s", e.Line, e.Column, e.Reason)
+}
+
+// Row is a record read from a file with the line it was on.
+type Row struct {
+	Line   int
+	Record IdentityRecord
+}
+
+// MaxRowErrors is how many row errors ReadCSV collects before it stops.
+const MaxRowErrors = 1000
+
+// ErrTooManyRowErrors ends the error list when MaxRowErrors is reached.
+var ErrTooManyRowErrors = errors.New("too many bad rows; fix these and try again")
+
+// ReadCSV reads a file in the import layout. enc may be empty: the encoding
+// is then detected (UTF-8, with or without BOM, else CP932). It returns every
+// row, or every bad row found: a file with any bad row yields no rows.
+func ReadCSV(r io.Reader, enc Encoding) ([]Row, []RowError, error) {
+	br := bufio.NewReaderSize(r, 1<<16)
+	if enc == "" {
+		head, _ := br.Peek(1 << 16)
+		enc = detect(head)
+	}
+	var in io.Reader = br
+	if enc == CP932 {
+		in = transform.NewReader(br, japanese.ShiftJIS.NewDecoder())
+	} else if bom, _ := br.Peek(3); bytes.Equal(bom, []byte{0xEF, 0xBB, 0xBF}) {
+		br.Discard(3)
+	}
+	cr := csv.NewReader(in)
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if err == io.EOF {
+		return nil, []RowError{{Line: 1, Reason: "the file is empty; the first line must be the header"}}, nil
+	}
+	if err != nil {
+		return nil, []RowError{{Line: 1, Reason: csvReason(err, enc)}}, nil
+	}
+	if got := strings.Join(header, ","); got != strings.Join(CSVHeader, ",") {
+		return nil, []RowError{{Line: 1, Reason: "the header must be exactly: " + strings.Join(CSVHeader, ",")}}, nil
+	}
+	var rows []Row
+	var bad []RowError
+	for {
+		fields, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		line, _ := cr.FieldPos(0)
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				line = pe.Line
+			}
+			bad = append(bad, RowError{Line: line, Reason: csvReason(err, enc)})
+			if pe == nil || len(bad) >= MaxRowErrors {
+				break
+			}
+			continue
+		}
+		rec, errs := parseRow(fields)
+		for _, e := range errs {
+			bad = append(bad, RowError{Line: line, Column: e.Column, Reason: e.Reason})
+		}
+		if len(bad) >= MaxRowErrors {
+			bad = append(bad, RowError{Line: line, Reason: ErrTooManyRowErrors.Error()})
+			break
+		}
+		if len(bad) == 0 {
+			rows = append(rows, Row{Line: line, Record: rec})
+		}
+	}
+	if len(bad) > 0 {
+		return nil, bad, nil
+	}
+	return rows, nil, nil
+}
+
+func detect(head []byte) Encoding {
+	// Cut at the last full line so a multi-byte character split by the peek
+	// does not look invalid.
+	if i := bytes.LastIndexByte(head, '\n'); i >= 0 {
+		head = head[:i+1]
+	}
+	if utf8.Valid(head) {
+		return UTF8
+	}
+	return CP932
+}
+
+func csvReason(err error, enc Encoding) string {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return fmt.Sprintf("cannot read the file as %s: %v", enc, err)
+}
+
+// parseRow turns the fields of one row into a record and checks it.
+func parseRow(f []string) (IdentityRecord, []FieldError) {
+	if len(f) != len(CSVHeader) {
+		return IdentityRecord{}, []FieldError{{Reason: fmt.Sprintf("has %d columns, want %d", len(f), len(CSVHeader))}}
+	}
+	var errs []FieldError
+	date := func(col, s string) time.Time {
+		d, err := ParseDate(s)
+		if err != nil {
+			errs = append(errs, FieldError{Column: col, Reason: err.Error()})
+		}
+		return d
+	}
+	r := IdentityRecord{
+		ResidentCode: ids.ResidentCode(f[0]), IndividualNumber: ids.IndividualNumber(f[1]),
+		FamilyName: f[2], GivenName: f[3], FamilyNameKana: f[4], GivenNameKana: f[5],
+		FormerSurname: f[6], FormerSurnameKana: f[7], Alias: f[8], AliasKana: f[9],
+		Address: f[12], LocalGov: ids.LocalGovCode(f[13]),
+	}
+	r.DateOfBirth = date("date_of_birth", f[10])
+	r.ChangeDate = date("change_date", f[15])
+	switch f[11] {
+	case "1", "男":
+		r.Sex = SexMale
+	case "2", "女":
+		r.Sex = SexFemale
+	default:
+		n, _ := strconv.Atoi(f[11])
+		r.Sex = Sex(n) // Validate reports it
+	}
+	if reason, ok := ParseChangeReason(f[14]); ok {
+		r.ChangeReason = reason
+	} else {
+		r.ChangeReason = ChangeReason(f[14])
+	}
+	for _, e := range r.Validate() {
+		// A date already reported as unreadable is not also "required".
+		if (e.Column == "date_of_birth" || e.Column == "change_date") && hasColumn(errs, e.Column) {
+			continue
+		}
+		errs = append(errs, e)
+	}
+	return r, errs
+}
+
+func hasColumn(errs []FieldError, col string) bool {
+	for _, e := range errs {
+		if e.Column == col {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,127 @@
+package resident
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func encode(t *testing.T, enc Encoding, recs ...IdentityRecord) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w := NewCSVWriter(&buf, enc)
+	for _, r := range recs {
+		if err := w.Write(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestReadCSVRoundTrip(t *testing.T) {
+	other := sample
+	other.ResidentCode, other.IndividualNumber, other.FamilyName = "10000000006", "983205673214", "渡邊"
+	for _, enc := range []Encoding{UTF8, CP932} {
+		raw := encode(t, enc, sample, other)
+		for _, given := range []Encoding{"", enc} { // detected, then given
+			rows, bad, err := ReadCSV(bytes.NewReader(raw), given)
+			if err != nil || len(bad) > 0 {
+				t.Fatalf("%s/%q: %v %v", enc, given, err, bad)
+			}
+			if len(rows) != 2 || rows[0].Record != sample || rows[1].Record != other || rows[1].Line != 3 {
+				t.Errorf("%s/%q: rows %+v", enc, given, rows)
+			}
+		}
+	}
+	// A UTF-8 BOM is accepted.
+	raw := append([]byte{0xEF, 0xBB, 0xBF}, encode(t, UTF8, sample)...)
+	if rows, bad, _ := ReadCSV(bytes.NewReader(raw), ""); len(rows) != 1 || len(bad) > 0 {
+		t.Errorf("BOM: %v %v", rows, bad)
+	}
+}
+
+func TestReadCSVReportsEveryBadRow(t *testing.T) {
+	good := string(encode(t, UTF8, sample))
+	lines := strings.Split(strings.TrimRight(good, "\r\n"), "\r\n")
+	row := lines[1]
+	bad := []string{
+		lines[0],
+		row,
+		strings.Replace(row, "12345678903", "12345678904", 1),   // line 3: check digit
+		strings.Replace(row, ",1970-03-02,", ",1970-02-30,", 1), // line 4: no such date
+		strings.Replace(row, ",タカハシ,", ",たかはし,", 1),             // line 5: hiragana kana
+		strings.Replace(row, ",2,東京都", ",3,東京都", 1),             // line 6: sex
+		strings.Replace(row, ",131083,", ",130001,", 1),         // line 7: prefecture
+		strings.Replace(row, ",転入,", ",引越,", 1),                 // line 8: reason
+		row + ",extra", // line 9: columns
+		strings.Replace(row, ",2001-04-01", ",1960-04-01", 1),   // line 10: change before birth
+		strings.Replace(row, "123456789018", "123456789019", 1), // line 11: number
+		strings.Replace(row, "髙橋,花子", ",花子", 1),                 // line 12: family name missing
+	}
+	rows, errs, err := ReadCSV(strings.NewReader(strings.Join(bad, "\r\n")+"\r\n"), "")
+	if err != nil || rows != nil {
+		t.Fatalf("rows %v, err %v: a file with bad rows must yield none", rows, err)
+	}
+	want := []string{
+		"line 3, column resident_code: check digit is 4, expected 3",
+		"line 4, column date_of_birth:",
+		"line 5, column family_name_kana: only full-width katakana",
+		"line 6, column sex:",
+		"line 7, column local_gov_code:",
+		"line 8, column change_reason:",
+		"line 9: has 17 columns, want 16",
+		"line 10, column change_date: before the date of birth",
+		"line 11, column individual_number: check digit",
+		"line 12, column family_name: required",
+	}
+	var got []string
+	for _, e := range errs {
+		got = append(got, e.Error())
+	}
+	all := strings.Join(got, "\n")
+	for _, w := range want {
+		if !strings.Contains(all, w) {
+			t.Errorf("missing %q in:\n%s", w, all)
+		}
+	}
+	if len(errs) != len(want) {
+		t.Errorf("%d errors, want %d:\n%s", len(errs), len(want), all)
+	}
+}
+
+func TestReadCSVHeader(t *testing.T) {
+	for _, in := range []string{"", "a,b\n", "resident_code\n"} {
+		_, errs, _ := ReadCSV(strings.NewReader(in), "")
+		if len(errs) != 1 || errs[0].Line != 1 {
+			t.Errorf("ReadCSV(%q) = %v", in, errs)
+		}
+	}
+}
+
+func FuzzReadCSV(f *testing.F) {
+	f.Add([]byte(strings.Join(CSVHeader, ",") + "\n12345678903,123456789018,髙橋,花子,タカハシ,ハナコ,,,,,1970-03-02,2,東京都江東区,131083,転入,2001-04-01\n"))
+	f.Add([]byte("\xef\xbb\xbfresident_code\n"))
+	f.Add([]byte{0x82, 0xa0, '\n'})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		rows, errs, err := ReadCSV(bytes.NewReader(b), "")
+		if err != nil {
+			t.Fatal(err) // read errors are row errors, never an error
+		}
+		if len(rows) > 0 && len(errs) > 0 {
+			t.Fatal("rows and errors together")
+		}
+		for _, r := range rows {
+			if v := r.Record.Validate(); len(v) > 0 {
+				t.Fatalf("returned an invalid row: %v", v)
+			}
+		}
+		for _, e := range errs {
+			if e.Line < 1 || e.Error() == "" {
+				t.Fatalf("bad error %+v", e)
+			}
+		}
+	})
+}
