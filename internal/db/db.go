@@ -235,3 +235,15 @@ func (db *DB) Transact(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	}
 	return nil
 }
+
+// Querier is what a *DB and a *Tx share: domain code that only reads or
+// that runs inside a caller's transaction takes one.
+type Querier interface {
+	Exec(ctx context.Context, query string, args ...any) (sql.Result, error)
+	Query(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRow(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// MaxParams is how many placeholders one statement may carry on both
+// databases (SQLite allows 32,766; PostgreSQL 65,535).
+const MaxParams = 32000

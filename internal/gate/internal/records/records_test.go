@@ -1,0 +1,238 @@
+package records
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"jukinet/internal/db"
+	"jukinet/internal/db/dbtest"
+	"jukinet/internal/ids"
+	"jukinet/internal/resident"
+	"jukinet/internal/synth"
+)
+
+var hanako = resident.IdentityRecord{
+	ResidentCode: "12345678903", IndividualNumber: "123456789018",
+	FamilyName: "髙橋", GivenName: "花子", FamilyNameKana: "タカハシ", GivenNameKana: "ハナコ",
+	DateOfBirth: resident.Date(1970, 3, 2), Sex: resident.SexFemale,
+	Address: "東京都江東区東陽四丁目11番28号", LocalGov: "131083",
+	ChangeReason: resident.ReasonMoveIn, ChangeDate: resident.Date(2001, 4, 1),
+}
+
+func apply(t *testing.T, d *db.DB, rec resident.IdentityRecord, previous ids.ResidentCode, seq int64) (Version, Outcome, error) {
+	t.Helper()
+	var v Version
+	var o Outcome
+	err := d.Transact(context.Background(), func(tx *db.Tx) error {
+		var err error
+		v, o, err = Apply(context.Background(), tx, rec, previous, seq)
+		return err
+	})
+	return v, o, err
+}
+
+func TestApplyVersions(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		if _, o, err := apply(t, d, hanako, "", 1); err != nil || o != Added {
+			t.Fatalf("add: %v %v", o, err)
+		}
+		if _, o, err := apply(t, d, hanako, "", 2); err != nil || o != Unchanged {
+			t.Fatalf("same again: %v %v", o, err)
+		}
+		moved := hanako
+		moved.Address, moved.ChangeReason, moved.ChangeDate = "東京都江東区北砂一丁目1番1号", resident.ReasonMoveWithin, resident.Date(2020, 5, 1)
+		if v, o, err := apply(t, d, moved, "", 3); err != nil || o != Changed || v.Version != 2 {
+			t.Fatalf("move: %+v %v %v", v, o, err)
+		}
+		recoded := moved
+		recoded.ResidentCode, recoded.ChangeReason, recoded.ChangeDate = "10000000006", resident.ReasonResidentCodeChange, resident.Date(2021, 1, 1)
+		if _, _, err := apply(t, d, recoded, "", 4); err == nil {
+			t.Fatal("code change without the previous code accepted")
+		}
+		if _, o, err := apply(t, d, recoded, "12345678903", 4); err != nil || o != Changed {
+			t.Fatalf("code change: %v %v", o, err)
+		}
+		// Both codes find her; history keeps every version, none overwritten.
+		for _, c := range []ids.ResidentCode{"12345678903", "10000000006"} {
+			v, err := LookupCode(ctx, d, c)
+			if err != nil || v.ResidentCode != "10000000006" || v.Version != 3 {
+				t.Fatalf("lookup %s: %+v %v", c, v, err)
+			}
+		}
+		v, _ := LookupNumber(ctx, d, "123456789018")
+		hist, err := History(ctx, d, v.ResidentID)
+		if err != nil || len(hist) != 3 || hist[0].Address != hanako.Address || hist[0].AuditSeq != 1 || hist[2].AuditSeq != 4 {
+			t.Fatalf("history: %+v %v", hist, err)
+		}
+		// A superseded version is kept 150 years from the change.
+		if want := resident.Date(2170, 5, 1); !hist[0].RetainUntil.Equal(want) {
+			t.Errorf("superseded retain until %v, want %v", hist[0].RetainUntil, want)
+		}
+		// Death removes the record; the removed record is kept 150 years.
+		died := recoded
+		died.ChangeReason, died.ChangeDate = resident.ReasonDeath, resident.Date(2024, 2, 1)
+		v, _, err = apply(t, d, died, "", 5)
+		if err != nil || !v.Removed || !v.RetainUntil.Equal(resident.Date(2174, 2, 1)) {
+			t.Fatalf("death: %+v %v", v, err)
+		}
+		// Nothing but an entering change or a correction follows a removal.
+		again := died
+		again.ChangeReason, again.ChangeDate, again.Address = resident.ReasonMoveWithin, resident.Date(2024, 3, 1), "x"
+		var ce *ChangeError
+		if _, _, err := apply(t, d, again, "", 6); !errors.As(err, &ce) {
+			t.Fatalf("change after death: %v", err)
+		}
+		// A change dated before the current version is refused.
+		early := died
+		early.ChangeReason, early.ChangeDate = resident.ReasonExOfficioCorrect, resident.Date(2000, 1, 1)
+		if _, _, err := apply(t, d, early, "", 7); !errors.As(err, &ce) {
+			t.Fatalf("back-dated change: %v", err)
+		}
+		// An unknown code with a non-entering reason is refused.
+		stranger := hanako
+		stranger.ResidentCode, stranger.IndividualNumber, stranger.ChangeReason = "20000000001", "983205673214", resident.ReasonMoveWithin
+		if _, _, err := apply(t, d, stranger, "", 8); !errors.As(err, &ce) {
+			t.Fatalf("unknown resident moved: %v", err)
+		}
+		// Another resident may not take her individual number.
+		stranger.ChangeReason, stranger.IndividualNumber = resident.ReasonMoveIn, "123456789018"
+		if _, _, err := apply(t, d, stranger, "", 9); !errors.As(err, &ce) {
+			t.Fatalf("duplicate individual number: %v", err)
+		}
+	})
+}
+
+func TestRemovalBefore2014KeepsFiveYears(t *testing.T) {
+	d := dbtest.OpenSQLite(t)
+	apply(t, d, hanako, "", 1)
+	out := hanako
+	out.ChangeReason, out.ChangeDate = resident.ReasonMoveOut, resident.Date(2010, 7, 1)
+	v, _, err := apply(t, d, out, "", 2)
+	if err != nil || !v.RetainUntil.Equal(resident.Date(2015, 7, 1)) {
+		t.Fatalf("removal in 2010: %+v %v", v.RetainUntil, err)
+	}
+}
+
+func TestSearch(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		apply(t, d, hanako, "", 1)
+		other := hanako
+		other.ResidentCode, other.IndividualNumber, other.FamilyName, other.Address = "10000000006", "983205673214", "高橋", "東京都江東区大島一丁目1番1号"
+		apply(t, d, other, "", 2)
+		married := hanako
+		married.ResidentCode, married.IndividualNumber = "20000000001", "111111111118"
+		married.FamilyName, married.FamilyNameKana, married.FormerSurname, married.FormerSurnameKana = "佐藤", "サトウ", "髙橋", "タカハシ"
+		married.Address = "東京都江東区亀戸二丁目1番1号"
+		if _, _, err := apply(t, d, married, "", 3); err != nil {
+			t.Fatal(err)
+		}
+		dob := resident.Date(1970, 3, 2)
+		tests := []struct {
+			q     Query
+			codes []ids.ResidentCode
+		}{
+			{Query{Name: "高橋 花子", DateOfBirth: dob}, []ids.ResidentCode{"10000000006", "12345678903", "20000000001"}},
+			{Query{Name: "髙橋花子", DateOfBirth: dob}, []ids.ResidentCode{"12345678903", "10000000006", "20000000001"}},
+			{Query{Name: "たかはし はなこ", DateOfBirth: dob}, nil},
+			{Query{Name: "ﾀｶﾊｼﾊﾅｺ", DateOfBirth: dob, Address: "東陽4-11"}, []ids.ResidentCode{"12345678903"}},
+			{Query{Name: "タカハシハナコ", DateOfBirth: dob, Address: "大島1丁目"}, []ids.ResidentCode{"10000000006"}},
+			{Query{Name: "サトウハナコ", DateOfBirth: dob}, []ids.ResidentCode{"20000000001"}},
+			{Query{Name: "高橋花子", DateOfBirth: dob, Sex: resident.SexMale}, []ids.ResidentCode{}},
+			{Query{Name: "高橋花子", DateOfBirth: resident.Date(1970, 3, 3)}, []ids.ResidentCode{}},
+			{Query{Name: "高橋花子", DateOfBirth: dob, Address: "100%_"}, []ids.ResidentCode{}},
+		}
+		for _, tt := range tests {
+			got, total, err := Search(ctx, d, tt.q, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.codes == nil { // kana search: all three, order not fixed here
+				if total != 3 {
+					t.Errorf("%+v: %d matches, want 3", tt.q, total)
+				}
+				continue
+			}
+			var codes []ids.ResidentCode
+			for _, m := range got {
+				codes = append(codes, m.ResidentCode)
+			}
+			if len(codes) != len(tt.codes) {
+				t.Errorf("%+v: got %v, want %v", tt.q, codes, tt.codes)
+				continue
+			}
+			for i := range codes {
+				if codes[i] != tt.codes[i] {
+					t.Errorf("%+v: got %v, want %v (ranked)", tt.q, codes, tt.codes)
+					break
+				}
+			}
+		}
+		if _, _, err := Search(ctx, d, Query{Name: "高橋"}, 10); err == nil {
+			t.Error("search without a date of birth accepted")
+		}
+		if got, _, _ := Search(ctx, d, Query{Name: "高橋花子", DateOfBirth: dob}, 1); len(got) != 1 {
+			t.Errorf("limit 1 gave %d", len(got))
+		}
+	})
+}
+
+func TestImportIdempotentAndExport(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		g, _ := synth.New(synth.Options{Seed: 5, LocalGov: "131083"})
+		recs := make([]resident.IdentityRecord, 1200)
+		for i := range recs {
+			recs[i] = g.Next()
+		}
+		imp := func(recs []resident.IdentityRecord, seq int64) ImportResult {
+			var res ImportResult
+			if err := d.Transact(ctx, func(tx *db.Tx) error {
+				var err error
+				res, err = Import(ctx, tx, recs, seq)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return res
+		}
+		if res := imp(recs, 1); res.Added != 1200 || len(res.Codes) != 1200 {
+			t.Fatalf("first import: %+v", res.Added)
+		}
+		if res := imp(recs, 2); res.Unchanged != 1200 || res.Added+res.Changed != 0 {
+			t.Fatalf("re-import: %+v", res)
+		}
+		changed := recs[7]
+		changed.Address, changed.ChangeReason, changed.ChangeDate = changed.Address+"　別館", resident.ReasonMoveWithin, resident.Date(2026, 3, 31)
+		if res := imp([]resident.IdentityRecord{changed, recs[8]}, 3); res.Changed != 1 || res.Unchanged != 1 {
+			t.Fatalf("import with one change: %+v", res)
+		}
+		if n, _ := Count(ctx, d); n != 1200 {
+			t.Errorf("count %d", n)
+		}
+		// Every imported record is found by its code and its four items.
+		v, err := LookupCode(ctx, d, recs[100].ResidentCode)
+		if err != nil || v.IdentityRecord != recs[100] {
+			t.Fatalf("lookup imported: %+v %v", v, err)
+		}
+		m, _, err := Search(ctx, d, Query{Name: recs[100].FamilyName + recs[100].GivenName, DateOfBirth: recs[100].DateOfBirth, Sex: recs[100].Sex}, 10)
+		if err != nil || len(m) == 0 {
+			t.Fatalf("search imported: %v %v", m, err)
+		}
+		var now, before int
+		Export(ctx, d, time.Time{}, func(v Version) error { now++; return nil })
+		Export(ctx, d, resident.Date(2000, 1, 1), func(v Version) error {
+			if v.ChangeDate.After(resident.Date(2000, 1, 1)) {
+				t.Errorf("as-of export gave a version from %v", v.ChangeDate)
+			}
+			before++
+			return nil
+		})
+		if now != 1200 || before == 0 || before >= now {
+			t.Errorf("export: %d now, %d as of 2000", now, before)
+		}
+	})
+}

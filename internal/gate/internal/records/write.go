@@ -1,0 +1,387 @@
+package records
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"jukinet/internal/db"
+	"jukinet/internal/ids"
+	"jukinet/internal/jptext"
+	"jukinet/internal/resident"
+)
+
+var versionColumns = []string{"id", "resident_id", "version", "resident_code", "individual_number", "family_name", "given_name",
+	"family_name_kana", "given_name_kana", "former_surname", "former_surname_kana", "alias", "alias_kana",
+	"date_of_birth", "sex", "address", "local_gov_code", "change_reason", "change_date", "removed", "retain_until",
+	"content_hash", "audit_seq"}
+
+var residentColumns = []string{"id", "resident_code", "individual_number", "version", "record_id", "content_hash",
+	"local_gov_code", "removed", "date_of_birth", "sex", "address_key"}
+
+var keyColumns = []string{"key", "date_of_birth", "resident_id", "kind"}
+
+func versionRow(id, residentID int64, version int, r resident.IdentityRecord, retain time.Time, seq int64) []any {
+	return []any{id, residentID, version, string(r.ResidentCode), string(r.IndividualNumber), r.FamilyName, r.GivenName,
+		r.FamilyNameKana, r.GivenNameKana, r.FormerSurname, r.FormerSurnameKana, r.Alias, r.AliasKana,
+		dateStr(r.DateOfBirth), int(r.Sex), r.Address, string(r.LocalGov), string(r.ChangeReason), dateStr(r.ChangeDate),
+		r.ChangeReason.Removes(), dateStr(retain), ContentHash(r), seq}
+}
+
+func keyRows(residentID int64, r resident.IdentityRecord) [][]any {
+	keys := nameKeys(r)
+	var rows [][]any
+	for _, kind := range sortedKinds(keys) {
+		rows = append(rows, []any{keys[kind], dateStr(r.DateOfBirth), residentID, kind})
+	}
+	return rows
+}
+
+// removalRetention is the retention date of a version that removes the
+// record; zero for any other version.
+func removalRetention(r resident.IdentityRecord) time.Time {
+	if r.ChangeReason.Removes() {
+		return resident.RetainUntil(r.ChangeDate)
+	}
+	return time.Time{}
+}
+
+// nextIDs returns the next free ids of resident and identity_record. Writes
+// are serialised (one transaction at a time holds the audit log), so ids
+// read inside the writing transaction stay free.
+func nextIDs(ctx context.Context, tx *db.Tx) (residentID, recordID int64, err error) {
+	if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(id), 0) + 1 FROM resident`).Scan(&residentID); err != nil {
+		return 0, 0, fmt.Errorf("next resident id: %w", err)
+	}
+	if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(id), 0) + 1 FROM identity_record`).Scan(&recordID); err != nil {
+		return 0, 0, fmt.Errorf("next record id: %w", err)
+	}
+	return residentID, recordID, nil
+}
+
+// insertMany inserts rows into table with as few statements as the
+// placeholder limit allows.
+func insertMany(ctx context.Context, tx *db.Tx, table string, cols []string, rows [][]any) error {
+	per := db.MaxParams / len(cols)
+	one := "(" + strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",") + ")"
+	for start := 0; start < len(rows); start += per {
+		end := min(start+per, len(rows))
+		var b strings.Builder
+		b.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ",") + ") VALUES ")
+		args := make([]any, 0, (end-start)*len(cols))
+		for i := start; i < end; i++ {
+			if i > start {
+				b.WriteByte(',')
+			}
+			b.WriteString(one)
+			args = append(args, rows[i]...)
+		}
+		if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
+			return fmt.Errorf("insert into %s: %w", table, err)
+		}
+	}
+	return nil
+}
+
+// Outcome says what a change did.
+type Outcome int
+
+// The outcomes of a change.
+const (
+	Unchanged Outcome = iota // the same content was already current
+	Added                    // a new resident
+	Changed                  // a new version of a resident
+)
+
+// Apply records a change: a new version of the resident identified by
+// rec.ResidentCode (or by previous, when a 住民票コード変更 gives a new code),
+// or a new resident for an entering change (転入, 出生, 職権記載). seq is the
+// audit entry the change is logged under. rec must be valid.
+func Apply(ctx context.Context, tx *db.Tx, rec resident.IdentityRecord, previous ids.ResidentCode, seq int64) (Version, Outcome, error) {
+	find := rec.ResidentCode
+	if previous != "" {
+		find = previous
+	}
+	cur, err := LookupCode(ctx, tx, find)
+	if errors.Is(err, ErrNotFound) {
+		if previous != "" {
+			return Version{}, 0, &ChangeError{fmt.Sprintf("no resident has resident code %s", previous), fmt.Sprintf("住民票コード %s の住民は見つかりません", previous)}
+		}
+		if !rec.ChangeReason.Enters() {
+			return Version{}, 0, &ChangeError{
+				fmt.Sprintf("no resident has resident code %s; a new record needs 転入, 出生 or 職権記載, not %s", rec.ResidentCode, rec.ChangeReason),
+				fmt.Sprintf("住民票コード %s の住民はいません。新しい記録の異動事由は転入・出生・職権記載のいずれかです", rec.ResidentCode)}
+		}
+		if err := checkFree(ctx, tx, rec, 0); err != nil {
+			return Version{}, 0, err
+		}
+		rid, vid, err := nextIDs(ctx, tx)
+		if err != nil {
+			return Version{}, 0, err
+		}
+		if err := insertResident(ctx, tx, rid, vid, 1, rec, seq); err != nil {
+			return Version{}, 0, err
+		}
+		return Version{IdentityRecord: rec, ResidentID: rid, Version: 1, Removed: rec.ChangeReason.Removes(), RetainUntil: removalRetention(rec), AuditSeq: seq}, Added, nil
+	}
+	if err != nil {
+		return Version{}, 0, err
+	}
+	if ContentHash(rec) == ContentHash(cur.IdentityRecord) {
+		return cur, Unchanged, nil
+	}
+	if err := checkChange(cur, rec, previous); err != nil {
+		return Version{}, 0, err
+	}
+	if err := checkFree(ctx, tx, rec, cur.ResidentID); err != nil {
+		return Version{}, 0, err
+	}
+	return supersede(ctx, tx, cur, rec, seq)
+}
+
+// checkChange applies the rules a new version must follow.
+func checkChange(cur Version, rec resident.IdentityRecord, previous ids.ResidentCode) error {
+	switch {
+	case rec.ChangeDate.Before(cur.ChangeDate):
+		return &ChangeError{
+			fmt.Sprintf("change date %s is before the current version's (%s)", dateStr(rec.ChangeDate), dateStr(cur.ChangeDate)),
+			fmt.Sprintf("異動年月日 %s が現在の記録の異動年月日（%s）より前です", dateStr(rec.ChangeDate), dateStr(cur.ChangeDate))}
+	case cur.Removed && !rec.ChangeReason.Enters() && rec.ChangeReason != resident.ReasonExOfficioCorrect:
+		return &ChangeError{
+			fmt.Sprintf("resident %s is a removed record (除票); only 転入, 職権記載 or 職権修正 may follow", cur.ResidentCode),
+			fmt.Sprintf("住民票コード %s は除票です。続けられる異動は転入・職権記載・職権修正のみです", cur.ResidentCode)}
+	case rec.ResidentCode != cur.ResidentCode && rec.ChangeReason != resident.ReasonResidentCodeChange:
+		return &ChangeError{
+			"a new resident code needs the change reason 住民票コード変更",
+			"住民票コードを変えるには異動事由「住民票コード変更」が必要です"}
+	case rec.ChangeReason == resident.ReasonResidentCodeChange && (previous == "" || rec.ResidentCode == cur.ResidentCode):
+		return &ChangeError{
+			"住民票コード変更 needs the previous code and a new, different code",
+			"住民票コード変更には変更前のコードと異なる新しいコードが必要です"}
+	}
+	return nil
+}
+
+// checkFree refuses a resident code or individual number another resident
+// holds or held.
+func checkFree(ctx context.Context, tx *db.Tx, rec resident.IdentityRecord, self int64) error {
+	for _, c := range []struct{ col, val, ja string }{
+		{"resident_code", string(rec.ResidentCode), "住民票コード"},
+		{"individual_number", string(rec.IndividualNumber), "個人番号"},
+	} {
+		var other int64
+		err := tx.QueryRow(ctx, `SELECT resident_id FROM identity_record WHERE `+c.col+` = ? AND resident_id <> ? LIMIT 1`, c.val, self).Scan(&other)
+		if err == nil {
+			return &ChangeError{fmt.Sprintf("%s %s belongs to another resident", strings.ReplaceAll(c.col, "_", " "), c.val),
+				fmt.Sprintf("%s %s は別の住民の記録にあります", c.ja, c.val)}
+		}
+		if !isNoRows(err) {
+			return fmt.Errorf("check %s: %w", c.col, err)
+		}
+	}
+	return nil
+}
+
+func insertResident(ctx context.Context, tx *db.Tx, rid, vid int64, version int, rec resident.IdentityRecord, seq int64) error {
+	if err := insertMany(ctx, tx, "resident", residentColumns, [][]any{residentRow(rid, vid, version, rec)}); err != nil {
+		return err
+	}
+	if err := insertMany(ctx, tx, "identity_record", versionColumns, [][]any{versionRow(vid, rid, version, rec, removalRetention(rec), seq)}); err != nil {
+		return err
+	}
+	return insertMany(ctx, tx, "name_key", keyColumns, keyRows(rid, rec))
+}
+
+func residentRow(rid, vid int64, version int, rec resident.IdentityRecord) []any {
+	return []any{rid, string(rec.ResidentCode), string(rec.IndividualNumber), version, vid, ContentHash(rec),
+		string(rec.LocalGov), rec.ChangeReason.Removes(), dateStr(rec.DateOfBirth), int(rec.Sex), jptext.AddressKey(rec.Address)}
+}
+
+// supersede adds rec as the next version of cur's resident.
+func supersede(ctx context.Context, tx *db.Tx, cur Version, rec resident.IdentityRecord, seq int64) (Version, Outcome, error) {
+	_, vid, err := nextIDs(ctx, tx)
+	if err != nil {
+		return Version{}, 0, err
+	}
+	next := cur.Version + 1
+	// The superseded version is kept 150 years from the change (政令34条).
+	if _, err := tx.Exec(ctx, `UPDATE identity_record SET retain_until = ? WHERE resident_id = ? AND version = ? AND retain_until = ''`,
+		dateStr(resident.RetainUntil(rec.ChangeDate)), cur.ResidentID, cur.Version); err != nil {
+		return Version{}, 0, fmt.Errorf("retain superseded version: %w", err)
+	}
+	if err := insertMany(ctx, tx, "identity_record", versionColumns, [][]any{versionRow(vid, cur.ResidentID, next, rec, removalRetention(rec), seq)}); err != nil {
+		return Version{}, 0, err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE resident SET resident_code = ?, individual_number = ?, version = ?, record_id = ?, content_hash = ?,
+		local_gov_code = ?, removed = ?, date_of_birth = ?, sex = ?, address_key = ? WHERE id = ?`,
+		string(rec.ResidentCode), string(rec.IndividualNumber), next, vid, ContentHash(rec), string(rec.LocalGov),
+		rec.ChangeReason.Removes(), dateStr(rec.DateOfBirth), int(rec.Sex), jptext.AddressKey(rec.Address), cur.ResidentID); err != nil {
+		return Version{}, 0, fmt.Errorf("update resident: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM name_key WHERE resident_id = ?`, cur.ResidentID); err != nil {
+		return Version{}, 0, fmt.Errorf("replace search keys: %w", err)
+	}
+	if err := insertMany(ctx, tx, "name_key", keyColumns, keyRows(cur.ResidentID, rec)); err != nil {
+		return Version{}, 0, err
+	}
+	return Version{IdentityRecord: rec, ResidentID: cur.ResidentID, Version: next, Removed: rec.ChangeReason.Removes(), RetainUntil: removalRetention(rec), AuditSeq: seq}, Changed, nil
+}
+
+// ImportResult counts what an import did.
+type ImportResult struct {
+	Added, Changed, Unchanged int
+	Codes                     []string // residents added or changed
+}
+
+// importChunk is how many rows an import looks up at once.
+const importChunk = 500
+
+// Import applies many records in the caller's transaction: new residents
+// in multi-row inserts, changed ones as new versions, identical ones not at
+// all. Unlike Apply it loads records as they stand in the municipal system,
+// so a new resident's latest change may be any reason (転居, 転出 …).
+// recs must be valid and hold each resident code once.
+func Import(ctx context.Context, tx *db.Tx, recs []resident.IdentityRecord, seq int64) (ImportResult, error) {
+	var res ImportResult
+	rid, vid, err := nextIDs(ctx, tx)
+	if err != nil {
+		return res, err
+	}
+	for start := 0; start < len(recs); start += importChunk {
+		chunk := recs[start:min(start+importChunk, len(recs))]
+		existing, err := currentByCode(ctx, tx, chunk)
+		if err != nil {
+			return res, err
+		}
+		var residents, versions, keys [][]any
+		for i, rec := range chunk {
+			cur, ok := existing[rec.ResidentCode]
+			if !ok {
+				residents = append(residents, residentRow(rid, vid, 1, rec))
+				versions = append(versions, versionRow(vid, rid, 1, rec, removalRetention(rec), seq))
+				keys = append(keys, keyRows(rid, rec)...)
+				rid, vid = rid+1, vid+1
+				res.Added++
+				res.Codes = append(res.Codes, string(rec.ResidentCode))
+				continue
+			}
+			if cur.hash == ContentHash(rec) {
+				res.Unchanged++
+				continue
+			}
+			// Flush pending new rows first: the change reads the register.
+			if err := flush(ctx, tx, &residents, &versions, &keys); err != nil {
+				return res, err
+			}
+			v, err := Current(ctx, tx, cur.id)
+			if err != nil {
+				return res, err
+			}
+			if err := checkChange(v, rec, ""); err != nil {
+				return res, fmt.Errorf("row %d: %w", start+i+1, err)
+			}
+			if _, _, err := supersede(ctx, tx, v, rec, seq); err != nil {
+				return res, err
+			}
+			vid++
+			res.Changed++
+			res.Codes = append(res.Codes, string(rec.ResidentCode))
+		}
+		if err := flush(ctx, tx, &residents, &versions, &keys); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+func flush(ctx context.Context, tx *db.Tx, residents, versions, keys *[][]any) error {
+	if len(*residents) == 0 {
+		return nil
+	}
+	if err := insertMany(ctx, tx, "resident", residentColumns, *residents); err != nil {
+		return duplicateHint(err)
+	}
+	if err := insertMany(ctx, tx, "identity_record", versionColumns, *versions); err != nil {
+		return err
+	}
+	if err := insertMany(ctx, tx, "name_key", keyColumns, *keys); err != nil {
+		return err
+	}
+	*residents, *versions, *keys = (*residents)[:0], (*versions)[:0], (*keys)[:0]
+	return nil
+}
+
+// duplicateHint turns a unique-constraint failure into a clerk's message.
+func duplicateHint(err error) error {
+	if strings.Contains(strings.ToLower(err.Error()), "unique") {
+		return &ChangeError{"a resident code or individual number in the file belongs to another resident", "ファイル内の住民票コードまたは個人番号が別の住民の記録と重複しています"}
+	}
+	return err
+}
+
+type currentRow struct {
+	id   int64
+	hash string
+}
+
+func currentByCode(ctx context.Context, tx *db.Tx, chunk []resident.IdentityRecord) (map[ids.ResidentCode]currentRow, error) {
+	args := make([]any, len(chunk))
+	for i, r := range chunk {
+		args[i] = string(r.ResidentCode)
+	}
+	rows, err := tx.Query(ctx, `SELECT id, resident_code, content_hash FROM resident WHERE resident_code IN (`+
+		strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("find existing residents: %w", err)
+	}
+	defer rows.Close()
+	m := make(map[ids.ResidentCode]currentRow, len(chunk))
+	for rows.Next() {
+		var c currentRow
+		var code string
+		if err := rows.Scan(&c.id, &code, &c.hash); err != nil {
+			return nil, fmt.Errorf("find existing residents: %w", err)
+		}
+		m[ids.ResidentCode(code)] = c
+	}
+	return m, rows.Err()
+}
+
+// Export calls fn with each resident's version in force on asOf (zero: the
+// current one), skipping residents not registered then and removed records.
+func Export(ctx context.Context, q db.Querier, asOf time.Time, fn func(Version) error) error {
+	var rows interface {
+		Next() bool
+		Scan(...any) error
+		Err() error
+		Close() error
+	}
+	var err error
+	if asOf.IsZero() {
+		rows, err = q.Query(ctx, `SELECT `+recordColumns+` FROM resident r JOIN identity_record ir ON ir.id = r.record_id WHERE r.removed = ? ORDER BY r.id`, false)
+	} else {
+		d := dateStr(asOf)
+		rows, err = q.Query(ctx, `SELECT `+recordColumns+` FROM identity_record ir
+			WHERE ir.change_date <= ? AND ir.version = (SELECT MAX(v.version) FROM identity_record v WHERE v.resident_id = ir.resident_id AND v.change_date <= ?)
+			AND ir.removed = ? ORDER BY ir.resident_id`, d, d, false)
+	}
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		v, err := scanVersion(rows)
+		if err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		if err := fn(v); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
