@@ -45,8 +45,10 @@ const MaxRowErrors = 1000
 var ErrTooManyRowErrors = errors.New("too many bad rows; fix these and try again")
 
 // ReadCSV reads a file in the import layout. enc may be empty: the encoding
-// is then detected (UTF-8, with or without BOM, else CP932). It returns every
-// row, or every bad row found: a file with any bad row yields no rows.
+// is then detected (UTF-8, with or without BOM, else CP932). It returns the
+// valid rows and every bad row found (up to MaxRowErrors); a caller that
+// imports all or nothing refuses the file when any row is bad, after running
+// its own checks on the valid rows so those are reported too.
 func ReadCSV(r io.Reader, enc Encoding) ([]Row, []RowError, error) {
 	br := bufio.NewReaderSize(r, 1<<16)
 	if enc == "" {
@@ -99,14 +101,11 @@ func ReadCSV(r io.Reader, enc Encoding) ([]Row, []RowError, error) {
 			bad = append(bad, RowError{Line: line, Reason: ErrTooManyRowErrors.Error()})
 			break
 		}
-		if len(bad) == 0 {
+		if len(errs) == 0 {
 			rows = append(rows, Row{Line: line, Record: rec})
 		}
 	}
-	if len(bad) > 0 {
-		return nil, bad, nil
-	}
-	return rows, nil, nil
+	return rows, bad, nil
 }
 
 func detect(head []byte) Encoding {
@@ -133,6 +132,12 @@ func csvReason(err error, enc Encoding) string {
 func parseRow(f []string) (IdentityRecord, []FieldError) {
 	if len(f) != len(CSVHeader) {
 		return IdentityRecord{}, []FieldError{{Reason: fmt.Sprintf("has %d columns, want %d", len(f), len(CSVHeader))}}
+	}
+	for i, v := range f {
+		if !utf8.ValidString(v) {
+			// One error for the row: every other check would fail too.
+			return IdentityRecord{}, []FieldError{{Column: CSVHeader[i], Reason: "not valid UTF-8 text; if the file is Shift_JIS, give --encoding cp932"}}
+		}
 	}
 	var errs []FieldError
 	date := func(col, s string) time.Time {

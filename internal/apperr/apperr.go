@@ -1,0 +1,66 @@
+// Package apperr gives domain errors a code that the CLI, the JSON API and
+// the web UI map to an exit status, an HTTP status and a message a clerk can
+// act on, in English and Japanese.
+package apperr
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code classifies an error.
+type Code string
+
+// The codes.
+const (
+	Invalid     Code = "invalid"     // bad input: fix it and try again
+	NotFound    Code = "not_found"   // nothing matches
+	Forbidden   Code = "forbidden"   // not allowed for this actor, terminal or affair
+	Conflict    Code = "conflict"    // refused by the register's rules
+	Suspended   Code = "suspended"   // use is suspended (利用停止)
+	Unavailable Code = "unavailable" // the node cannot do it now (e.g. the audit log failed)
+	Internal    Code = "internal"
+)
+
+// Error is a domain error.
+type Error struct {
+	Code     Code
+	Message  string // English
+	Japanese string // for the UI
+	Err      error  // the cause, if any
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil && e.Message == "" {
+		return e.Err.Error()
+	}
+	return e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// New returns an error with a code and messages.
+func New(code Code, en, ja string) *Error { return &Error{Code: code, Message: en, Japanese: ja} }
+
+// Wrap returns an error with a code whose messages say what failed.
+func Wrap(code Code, err error, en, ja string) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf("%s: %v", en, err), Japanese: ja, Err: err}
+}
+
+// CodeOf returns the code of err, or Internal.
+func CodeOf(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return Internal
+}
+
+// JapaneseOf returns err's Japanese message, or a generic one.
+func JapaneseOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) && e.Japanese != "" {
+		return e.Japanese
+	}
+	return "処理中にエラーが発生しました。システム管理者に連絡してください。"
+}

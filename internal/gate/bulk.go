@@ -1,0 +1,170 @@
+package gate
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"jukinet/internal/apperr"
+	"jukinet/internal/auditlog"
+	"jukinet/internal/db"
+	"jukinet/internal/gate/internal/records"
+	"jukinet/internal/resident"
+)
+
+// ImportError lists every bad row of a refused import.
+type ImportError struct {
+	Rows []resident.RowError
+}
+
+func (e *ImportError) Error() string {
+	lines := make([]string, len(e.Rows))
+	for i, r := range e.Rows {
+		lines[i] = r.Error()
+	}
+	return fmt.Sprintf("%d bad rows, nothing imported:\n%s", len(e.Rows), strings.Join(lines, "\n"))
+}
+
+// ImportReport says what an import did.
+type ImportReport struct {
+	Rows                      int
+	Added, Changed, Unchanged int
+	SHA256                    string // of the file as read
+	AuditSeq                  int64
+}
+
+// Import reads a CSV file in the import layout (enc empty: detected) and
+// applies it all or nothing: any bad row, and nothing is imported; the
+// error is an *ImportError listing every bad row. Rows identical to the
+// current records add no versions, so re-importing a file changes nothing.
+func (g *Gate) Import(ctx context.Context, req Request, r io.Reader, enc resident.Encoding) (ImportReport, error) {
+	var rep ImportReport
+	e, v := g.begin(ctx, req, "import")
+	if !v.Allow {
+		return rep, g.deny(ctx, e, v)
+	}
+	h := sha256.New()
+	rows, bad, err := resident.ReadCSV(io.TeeReader(r, h), enc)
+	rep.SHA256 = hex.EncodeToString(h.Sum(nil))
+	e.Detail = "file sha256=" + rep.SHA256
+	if err != nil {
+		return rep, g.fail(ctx, e, apperr.Wrap(apperr.Invalid, err, "read import file", "ファイルを読み込めませんでした"))
+	}
+	bad = append(bad, g.checkRows(rows)...)
+	if len(bad) > 0 {
+		sort.SliceStable(bad, func(i, j int) bool { return bad[i].Line < bad[j].Line })
+		e.Detail += fmt.Sprintf(", %d bad rows", len(bad))
+		logged := g.fail(ctx, e, apperr.New(apperr.Invalid, fmt.Sprintf("%d bad rows, nothing imported (first: %s)", len(bad), bad[0]), "ファイルに誤りがあるため、取り込みを行いませんでした"))
+		if apperr.CodeOf(logged) == apperr.Unavailable {
+			return rep, logged
+		}
+		return rep, &ImportError{Rows: bad}
+	}
+	recs := make([]resident.IdentityRecord, len(rows))
+	for i, row := range rows {
+		recs[i] = row.Record
+	}
+	rep.Rows = len(recs)
+	seq, workErr, err := g.log.AppendWith(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
+		res, err := records.Import(ctx, tx, recs, seq)
+		if err != nil {
+			return err
+		}
+		rep.Added, rep.Changed, rep.Unchanged = res.Added, res.Changed, res.Unchanged
+		e.Count, e.Subjects = res.Added+res.Changed, res.Codes
+		e.Detail += fmt.Sprintf(", rows=%d added=%d changed=%d unchanged=%d", len(recs), res.Added, res.Changed, res.Unchanged)
+		return nil
+	})
+	if err != nil {
+		return rep, apperr.Wrap(apperr.Unavailable, err, "the audit log could not record this import, so nothing was imported",
+			"アクセス記録（監査ログ）を書き込めなかったため、取り込みを行いませんでした。")
+	}
+	if workErr != nil {
+		return rep, changeError(workErr)
+	}
+	rep.AuditSeq = seq
+	return rep, nil
+}
+
+// checkRows finds what the file's rows cannot be, beyond their own validity:
+// outside this node's jurisdiction, or a code given twice.
+func (g *Gate) checkRows(rows []resident.Row) []resident.RowError {
+	var bad []resident.RowError
+	codes := map[string]int{}
+	numbers := map[string]int{}
+	for _, row := range rows {
+		r := row.Record
+		if !g.inScope(r.LocalGov) {
+			bad = append(bad, resident.RowError{Line: row.Line, Column: "local_gov_code", Reason: g.scopeError(r.LocalGov)})
+		}
+		if prev, ok := codes[string(r.ResidentCode)]; ok {
+			bad = append(bad, resident.RowError{Line: row.Line, Column: "resident_code", Reason: fmt.Sprintf("also on line %d", prev)})
+		} else {
+			codes[string(r.ResidentCode)] = row.Line
+		}
+		if prev, ok := numbers[string(r.IndividualNumber)]; ok {
+			bad = append(bad, resident.RowError{Line: row.Line, Column: "individual_number", Reason: fmt.Sprintf("also on line %d", prev)})
+		} else {
+			numbers[string(r.IndividualNumber)] = row.Line
+		}
+		if len(bad) >= resident.MaxRowErrors {
+			break
+		}
+	}
+	return bad
+}
+
+// Export writes every resident's record in force on asOf (zero: today's)
+// as CSV to w. The data is spooled to a temporary file first: it reaches w
+// only after the audit entry, listing every resident provided, is durable.
+func (g *Gate) Export(ctx context.Context, req Request, asOf time.Time, enc resident.Encoding, w io.Writer) (int, error) {
+	e, v := g.begin(ctx, req, "export")
+	if !asOf.IsZero() {
+		e.Query = "as_of=" + asOf.Format(time.DateOnly)
+	}
+	e.Query = strings.TrimSpace(e.Query + " encoding=" + string(enc))
+	if !v.Allow {
+		return 0, g.deny(ctx, e, v)
+	}
+	spool, err := os.CreateTemp("", "jukinet-export-*.csv")
+	if err != nil {
+		return 0, g.fail(ctx, e, apperr.Wrap(apperr.Unavailable, err, "create export spool", "書き出し用の一時ファイルを作成できませんでした"))
+	}
+	defer os.Remove(spool.Name())
+	defer spool.Close()
+	cw := resident.NewCSVWriter(spool, enc)
+	var codes []string
+	err = records.Export(ctx, g.db, asOf, func(v records.Version) error {
+		codes = append(codes, string(v.ResidentCode))
+		return cw.Write(v.IdentityRecord)
+	})
+	if err == nil {
+		err = cw.Close()
+	}
+	if err != nil {
+		return 0, g.fail(ctx, e, apperr.Wrap(apperr.Invalid, err, "export", "書き出しに失敗しました"))
+	}
+	e.Count, e.Subjects, e.Provision = len(codes), codes, g.provision(req, "export")
+	if err := g.record(ctx, e); err != nil {
+		return 0, err
+	}
+	if _, err := spool.Seek(0, io.SeekStart); err != nil {
+		return 0, fmt.Errorf("export: %w", err)
+	}
+	if _, err := io.Copy(w, spool); err != nil {
+		return 0, fmt.Errorf("export: write: %w", err)
+	}
+	return len(codes), nil
+}
+
+// Count returns how many residents the register holds. It returns no
+// identity information, so it is not logged.
+func (g *Gate) Count(ctx context.Context) (int64, error) {
+	return records.Count(ctx, g.db)
+}

@@ -1,0 +1,439 @@
+// Package gate is the only door to the identity register. Every call says
+// who is asking, from where, for which affair (利用事務) and why; a Decider
+// allows or denies it; and nothing leaves the gate, and no change enters
+// it, before the call's audit entry is durable. Denied and failed calls are
+// logged too, and a failure to log fails the call.
+package gate
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"jukinet/internal/apperr"
+	"jukinet/internal/auditlog"
+	"jukinet/internal/db"
+	"jukinet/internal/gate/internal/records"
+	"jukinet/internal/ids"
+	"jukinet/internal/profile"
+	"jukinet/internal/resident"
+)
+
+// Request is who asks, from where, for what.
+type Request struct {
+	Actor   auditlog.Actor
+	Origin  string // terminal:ID, node:CODE or host:NAME
+	Affair  string // 利用事務
+	Reason  string // why, in the asker's words
+	CaseRef string // optional case or application number
+}
+
+// Question is what a Decider is asked.
+type Question struct {
+	Request
+	Action string // lookup, search, history, apply, import, export
+}
+
+// Verdict is a Decider's answer; Policy names the rule that decided.
+type Verdict struct {
+	Allow  bool
+	Policy string
+	Why    string
+	// Japanese is the reason shown to a clerk when denied.
+	Japanese string
+}
+
+// Decider decides whether a request may proceed. The policy engine
+// implements it; until then RequiredFields does.
+type Decider interface {
+	Decide(ctx context.Context, q Question) Verdict
+}
+
+// Record is one version of a resident's record as the gate hands it out.
+type Record struct {
+	resident.IdentityRecord
+	Version     int
+	Removed     bool
+	RetainUntil time.Time
+	AuditSeq    int64 // the audit entry that made this version
+}
+
+func fromVersion(v records.Version) Record {
+	return Record{IdentityRecord: v.IdentityRecord, Version: v.Version, Removed: v.Removed, RetainUntil: v.RetainUntil, AuditSeq: v.AuditSeq}
+}
+
+// Gate is the door to the register.
+type Gate struct {
+	db      *db.DB
+	log     *auditlog.Log
+	decider Decider
+	node    ids.LocalGov
+	level   profile.Level
+	// SearchLimit caps how many residents one search returns.
+	SearchLimit int
+}
+
+// New returns the gate of a node.
+func New(d *db.DB, log *auditlog.Log, decider Decider, node ids.LocalGov, level profile.Level) *Gate {
+	return &Gate{db: d, log: log, decider: decider, node: node, level: level, SearchLimit: 20}
+}
+
+// items is what a lookup provides, for the provision record.
+var items = []string{"name", "kana", "former_surname", "alias", "date_of_birth", "sex", "address", "resident_code", "individual_number", "change"}
+
+func (g *Gate) nodeID() string {
+	if g.level == profile.National {
+		return "national"
+	}
+	return string(g.node.Code)
+}
+
+// begin asks the decider and prepares the call's entry.
+func (g *Gate) begin(ctx context.Context, req Request, action string) (auditlog.Entry, Verdict) {
+	v := g.decider.Decide(ctx, Question{Request: req, Action: action})
+	e := auditlog.Entry{
+		Node: g.nodeID(), Actor: req.Actor, Origin: req.Origin, Action: action,
+		Affair: req.Affair, Reason: req.Reason, CaseRef: req.CaseRef,
+		Policy: v.Policy, Why: v.Why, Decision: auditlog.Allow, Outcome: auditlog.OutcomeOK,
+	}
+	// A request too malformed to name its actor is still logged.
+	if e.Actor.Kind == "" {
+		e.Actor.Kind = "unknown"
+	}
+	if e.Actor.ID == "" {
+		e.Actor.ID = "(none)"
+	}
+	if !v.Allow {
+		e.Decision, e.Outcome = auditlog.Deny, auditlog.OutcomeDenied
+	}
+	return e, v
+}
+
+// record appends e and turns a logging failure into the call's failure.
+func (g *Gate) record(ctx context.Context, e auditlog.Entry) error {
+	if _, err := g.log.Append(ctx, e); err != nil {
+		return apperr.Wrap(apperr.Unavailable, err, "the audit log could not record this access, so it was refused",
+			"アクセス記録（監査ログ）を書き込めなかったため、処理を中止しました。システム管理者に連絡してください。")
+	}
+	return nil
+}
+
+// deny logs a denied call and returns its error.
+func (g *Gate) deny(ctx context.Context, e auditlog.Entry, v Verdict) error {
+	if err := g.record(ctx, e); err != nil {
+		return err
+	}
+	return apperr.New(apperr.Forbidden, "not allowed: "+v.Why, v.Japanese)
+}
+
+// fail logs a call that failed on its input and returns err.
+func (g *Gate) fail(ctx context.Context, e auditlog.Entry, err error) error {
+	e.Outcome, e.Error = auditlog.OutcomeError, err.Error()
+	if logErr := g.record(ctx, e); logErr != nil {
+		return logErr
+	}
+	return err
+}
+
+func (g *Gate) provision(req Request, function string) *auditlog.Provision {
+	return &auditlog.Provision{Function: function, Affair: req.Affair, Reason: req.Reason, Provider: g.nodeID(),
+		Recipient: req.Actor.String() + "@" + req.Origin, Items: items}
+}
+
+// Key names one resident: by 住民票コード or by 個人番号.
+type Key struct {
+	ResidentCode     string
+	IndividualNumber string
+}
+
+func (k Key) String() string {
+	if k.ResidentCode != "" {
+		return "resident_code=" + k.ResidentCode
+	}
+	return "individual_number=" + k.IndividualNumber
+}
+
+func (g *Gate) find(ctx context.Context, k Key) (records.Version, error) {
+	switch {
+	case k.ResidentCode != "" && k.IndividualNumber == "":
+		c, err := ids.ParseResidentCode(k.ResidentCode)
+		if err != nil {
+			return records.Version{}, invalidID(err)
+		}
+		return records.LookupCode(ctx, g.db, c)
+	case k.IndividualNumber != "" && k.ResidentCode == "":
+		n, err := ids.ParseIndividualNumber(k.IndividualNumber)
+		if err != nil {
+			return records.Version{}, invalidID(err)
+		}
+		return records.LookupNumber(ctx, g.db, n)
+	}
+	return records.Version{}, apperr.New(apperr.Invalid, "give a resident code or an individual number, not both", "住民票コードまたは個人番号のどちらか一方を入力してください")
+}
+
+func invalidID(err error) error {
+	if e, ok := err.(*ids.Error); ok {
+		return apperr.New(apperr.Invalid, e.Error(), e.Japanese())
+	}
+	return apperr.New(apperr.Invalid, err.Error(), "入力が正しくありません")
+}
+
+func notFound(k fmt.Stringer) error {
+	return apperr.New(apperr.NotFound, "no resident matches "+k.String(), "該当する住民は見つかりませんでした")
+}
+
+// Lookup returns the current record of one resident.
+func (g *Gate) Lookup(ctx context.Context, req Request, k Key) (Record, error) {
+	e, v := g.begin(ctx, req, "lookup")
+	e.Query = k.String()
+	if !v.Allow {
+		return Record{}, g.deny(ctx, e, v)
+	}
+	ver, err := g.find(ctx, k)
+	if err == records.ErrNotFound {
+		return Record{}, g.fail(ctx, e, notFound(k))
+	}
+	if err != nil {
+		return Record{}, g.fail(ctx, e, err)
+	}
+	e.Count, e.Subjects, e.Provision = 1, []string{string(ver.ResidentCode)}, g.provision(req, "lookup")
+	if err := g.record(ctx, e); err != nil {
+		return Record{}, err
+	}
+	return fromVersion(ver), nil
+}
+
+// History returns every version of one resident's record, oldest first.
+func (g *Gate) History(ctx context.Context, req Request, k Key) ([]Record, error) {
+	e, v := g.begin(ctx, req, "history")
+	e.Query = k.String()
+	if !v.Allow {
+		return nil, g.deny(ctx, e, v)
+	}
+	ver, err := g.find(ctx, k)
+	if err == records.ErrNotFound {
+		return nil, g.fail(ctx, e, notFound(k))
+	}
+	if err != nil {
+		return nil, g.fail(ctx, e, err)
+	}
+	hist, err := records.History(ctx, g.db, ver.ResidentID)
+	if err != nil {
+		return nil, g.fail(ctx, e, err)
+	}
+	codes := map[string]bool{}
+	out := make([]Record, len(hist))
+	for i, h := range hist {
+		out[i] = fromVersion(h)
+		codes[string(h.ResidentCode)] = true
+	}
+	for c := range codes {
+		e.Subjects = append(e.Subjects, c)
+	}
+	e.Count, e.Provision = len(out), g.provision(req, "history")
+	if err := g.record(ctx, e); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// SearchQuery is a four-item search.
+type SearchQuery struct {
+	Name        string // kanji or kana
+	DateOfBirth time.Time
+	Sex         resident.Sex // 0: any
+	Address     string       // any part
+	Limit       int          // 0: the gate's limit; never more than it
+}
+
+func (q SearchQuery) String() string {
+	s := fmt.Sprintf("name=%s birth=%s", q.Name, q.DateOfBirth.Format(time.DateOnly))
+	if q.Sex != 0 {
+		s += fmt.Sprintf(" sex=%d", int(q.Sex))
+	}
+	if q.Address != "" {
+		s += " address=" + q.Address
+	}
+	return s
+}
+
+// Match is a search result.
+type Match struct {
+	Record
+	Score   int
+	MatchOn string
+}
+
+// Search finds residents by the four items, best first. total counts every
+// match, of which at most the limit are returned (and logged as provided).
+func (g *Gate) Search(ctx context.Context, req Request, q SearchQuery) (matches []Match, total int, err error) {
+	e, v := g.begin(ctx, req, "search")
+	e.Query = q.String()
+	if !v.Allow {
+		return nil, 0, g.deny(ctx, e, v)
+	}
+	if strings.TrimSpace(q.Name) == "" || q.DateOfBirth.IsZero() {
+		return nil, 0, g.fail(ctx, e, apperr.New(apperr.Invalid, "a search needs a name and a date of birth", "氏名と生年月日を入力してください"))
+	}
+	limit := g.SearchLimit
+	if q.Limit > 0 && q.Limit < limit {
+		limit = q.Limit
+	}
+	found, total, err := records.Search(ctx, g.db, records.Query{Name: q.Name, DateOfBirth: q.DateOfBirth, Sex: q.Sex, Address: q.Address}, limit)
+	if err != nil {
+		return nil, 0, g.fail(ctx, e, err)
+	}
+	for _, m := range found {
+		matches = append(matches, Match{Record: fromVersion(m.Version), Score: m.Score, MatchOn: m.MatchOn})
+		e.Subjects = append(e.Subjects, string(m.ResidentCode))
+	}
+	e.Count = len(matches)
+	if total > len(matches) {
+		e.Detail = fmt.Sprintf("%d matches, %d returned", total, len(matches))
+	}
+	if len(matches) > 0 {
+		e.Provision = g.provision(req, "search")
+	}
+	if err := g.record(ctx, e); err != nil {
+		return nil, 0, err
+	}
+	return matches, total, nil
+}
+
+// inScope reports whether the node holds records of local government lg.
+func (g *Gate) inScope(lg ids.LocalGovCode) bool {
+	switch g.level {
+	case profile.Municipality:
+		return lg == g.node.Code
+	case profile.Prefecture:
+		return len(lg) == 6 && lg[:2] == g.node.Code[:2]
+	}
+	return true
+}
+
+func (g *Gate) scopeError(lg ids.LocalGovCode) string {
+	if g.level == profile.Prefecture {
+		return fmt.Sprintf("%s is not in %s; this node holds that prefecture's municipalities only", lg, g.node.FullName())
+	}
+	return fmt.Sprintf("%s is not %s (%s), whose records this node holds", lg, g.node.Code, g.node.FullName())
+}
+
+// Change is one change to the register.
+type Change struct {
+	Record resident.IdentityRecord
+	// PreviousCode is the resident's code before a 住民票コード変更.
+	PreviousCode string
+}
+
+// Apply records one change as a new version (or a new resident), in the
+// same transaction as its audit entry.
+func (g *Gate) Apply(ctx context.Context, req Request, c Change) (Record, error) {
+	e, v := g.begin(ctx, req, "apply")
+	e.Query = fmt.Sprintf("resident_code=%s reason=%s date=%s", c.Record.ResidentCode, c.Record.ChangeReason, c.Record.ChangeDate.Format(time.DateOnly))
+	if c.PreviousCode != "" {
+		e.Query += " previous=" + c.PreviousCode
+	}
+	if !v.Allow {
+		return Record{}, g.deny(ctx, e, v)
+	}
+	if errs := c.Record.Validate(); len(errs) > 0 {
+		return Record{}, g.fail(ctx, e, fieldErrors(errs))
+	}
+	if !g.inScope(c.Record.LocalGov) {
+		return Record{}, g.fail(ctx, e, apperr.New(apperr.Invalid, g.scopeError(c.Record.LocalGov), "このノードが保有しない地方公共団体の記録です"))
+	}
+	var out records.Version
+	_, workErr, err := g.log.AppendWith(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
+		ver, outcome, err := records.Apply(ctx, tx, c.Record, ids.ResidentCode(c.PreviousCode), seq)
+		if err != nil {
+			return err
+		}
+		out = ver
+		e.Subjects = []string{string(ver.ResidentCode)}
+		if c.PreviousCode != "" {
+			e.Subjects = append(e.Subjects, c.PreviousCode)
+		}
+		if outcome != records.Unchanged {
+			e.Count = 1
+		}
+		e.Detail = map[records.Outcome]string{records.Added: "added", records.Changed: fmt.Sprintf("version %d", ver.Version), records.Unchanged: "unchanged"}[outcome]
+		return nil
+	})
+	if err != nil {
+		return Record{}, apperr.Wrap(apperr.Unavailable, err, "the audit log could not record this change, so it was not made",
+			"アクセス記録（監査ログ）を書き込めなかったため、変更は行われませんでした。")
+	}
+	if workErr != nil {
+		return Record{}, changeError(workErr)
+	}
+	return fromVersion(out), nil
+}
+
+func changeError(err error) error {
+	if ce, ok := err.(*records.ChangeError); ok {
+		return apperr.New(apperr.Conflict, ce.Reason, ce.Japanese)
+	}
+	return apperr.Wrap(apperr.Internal, err, "change failed", "変更を記録できませんでした")
+}
+
+func fieldErrors(errs []resident.FieldError) error {
+	en := make([]string, len(errs))
+	ja := make([]string, len(errs))
+	for i, e := range errs {
+		en[i] = e.Error()
+		ja[i] = e.Column + ": " + e.Japanese
+	}
+	return apperr.New(apperr.Invalid, strings.Join(en, "; "), strings.Join(ja, "／"))
+}
+
+// RequiredFields is the interim Decider: it allows a request whose actor,
+// origin, affair and reason are present and well-formed, and denies any
+// other. The policy engine replaces it.
+type RequiredFields struct {
+	// ConsoleAllowed lets OS users on the server itself use the register
+	// (jukinet lookup); jukinet.toml can turn it off.
+	ConsoleAllowed bool
+}
+
+// Decide checks the request's fields.
+func (d RequiredFields) Decide(ctx context.Context, q Question) Verdict {
+	const policy = "interim.required-fields"
+	deny := func(en, ja string) Verdict { return Verdict{Policy: policy, Why: en, Japanese: ja} }
+	switch q.Actor.Kind {
+	case auditlog.ActorOperator, auditlog.ActorPeer:
+	case auditlog.ActorConsole:
+		if !d.ConsoleAllowed {
+			return deny("console access is disabled in jukinet.toml ([console] lookup = false)", "このノードではサーバ上からの照会が無効になっています")
+		}
+	default:
+		return deny("the actor must be an operator, a console user or a peer node", "利用者の種別が正しくありません")
+	}
+	if !wellFormed(q.Actor.ID, 64) {
+		return deny("the actor's id is missing or malformed", "利用者のIDがありません")
+	}
+	kind, id, ok := strings.Cut(q.Origin, ":")
+	if !ok || (kind != "terminal" && kind != "node" && kind != "host") || !wellFormed(id, 64) {
+		return deny("the origin must be terminal:ID, node:CODE or host:NAME", "端末またはノードが特定できません")
+	}
+	if !wellFormed(q.Affair, 100) {
+		return deny("the affair (利用事務) is missing", "利用事務を選択してください")
+	}
+	if !wellFormed(q.Reason, 200) {
+		return deny("the reason is missing", "利用の理由を入力してください")
+	}
+	if q.CaseRef != "" && !wellFormed(q.CaseRef, 64) {
+		return deny("the case reference is malformed", "案件番号が正しくありません")
+	}
+	return Verdict{Allow: true, Policy: policy, Why: "actor, origin, affair and reason given"}
+}
+
+// wellFormed: present, not too long, printable.
+func wellFormed(s string, max int) bool {
+	if strings.TrimSpace(s) == "" || !utf8.ValidString(s) || utf8.RuneCountInString(s) > max {
+		return false
+	}
+	return !strings.ContainsFunc(s, unicode.IsControl)
+}
