@@ -225,6 +225,9 @@ func (l *Log) commitBatch(batch []*job) {
 		saved[k] = v
 	}
 	err := l.db.Transact(context.Background(), func(tx *db.Tx) error {
+		if err := l.resync(tx); err != nil {
+			return err
+		}
 		for i, j := range batch {
 			results[i] = l.appendOne(tx, j)
 			if results[i].err != nil && isTxFatal(results[i].err) {
@@ -243,6 +246,32 @@ func (l *Log) commitBatch(batch []*job) {
 	for i, j := range batch {
 		j.done <- results[i]
 	}
+}
+
+// advisoryLockID is the PostgreSQL advisory lock that serialises writers
+// of the audit log ("jukiaudt").
+const advisoryLockID int64 = 0x6a756b6961756474
+
+// resync catches up with entries another process appended (a console
+// command beside the server): the transaction holds the write lock, so the
+// size read here is the one to append at. The frontier cache is dropped and
+// refilled from the database.
+func (l *Log) resync(tx *db.Tx) error {
+	if tx.Dialect() == db.Postgres {
+		// SQLite's immediate transactions already serialise writers;
+		// PostgreSQL needs a lock held until commit.
+		if _, err := tx.Exec(context.Background(), `SELECT pg_advisory_xact_lock(?)`, advisoryLockID); err != nil {
+			return fmt.Errorf("lock audit log: %w", err)
+		}
+	}
+	var size int64
+	if err := tx.QueryRow(context.Background(), `SELECT COALESCE(MAX(seq) + 1, 0) FROM audit_entry`).Scan(&size); err != nil {
+		return fmt.Errorf("read audit log size: %w", err)
+	}
+	if size != l.size {
+		l.size, l.frontier = size, map[int]frontierHash{}
+	}
+	return nil
 }
 
 // txFatal marks an error after which the transaction cannot go on.

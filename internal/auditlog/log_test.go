@@ -110,6 +110,30 @@ func TestAppendVerify(t *testing.T) {
 	})
 }
 
+// Two logs on one database, as when a console command runs beside the
+// server, interleave without breaking the tree.
+func TestTwoWritersShareOneLog(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		s, v := newKey(t)
+		a, b := openLog(t, d, s), openLog(t, d, s)
+		for i := 0; i < 30; i++ {
+			l := a
+			if i%3 == 0 {
+				l = b
+			}
+			if _, err := l.Append(context.Background(), entry(i, fmt.Sprintf("%011d", i))); err != nil {
+				t.Fatalf("append %d: %v", i, err)
+			}
+		}
+		a.Close()
+		b.Close()
+		rep, err := Verify(context.Background(), d, v)
+		if err != nil || rep.Entries != 30 {
+			t.Fatalf("verify: %+v %v", rep, err)
+		}
+	})
+}
+
 func TestAppendWithRollsBackFailedWork(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
 		s, v := newKey(t)
