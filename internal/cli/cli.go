@@ -29,6 +29,10 @@ type CLI struct {
 	Serve   ServeCmd   `cmd:"" help:"Run a node's web server until SIGINT or SIGTERM."`
 	Demo    DemoCmd    `cmd:"" help:"Create (once) and run a demo node for 江東区 with synthetic residents."`
 	IDs     IDsCmd     `cmd:"" name:"ids" help:"Check 住民票コード, 個人番号 and 地方公共団体コード."`
+	Import  ImportCmd  `cmd:"" help:"Import data through the gate."`
+	Export  ExportCmd  `cmd:"" help:"Export data through the gate."`
+	Lookup  LookupCmd  `cmd:"" help:"Look residents up from the server's console (logged with the OS user)."`
+	Audit   AuditCmd   `cmd:"" help:"Verify, show and prove the tamper-evident audit log."`
 	Gen     GenCmd     `cmd:"" help:"Generate synthetic data."`
 	Version VersionCmd `cmd:"" help:"Print the version."`
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -65,6 +66,9 @@ func (c ServeCmd) Run(env *Env) error {
 		return err
 	}
 	defer n.Close()
+	if err := n.OpenGate(env.Ctx, newLogger(env, n.Config.Log)); err != nil {
+		return err
+	}
 	return serve(env, n, c.Addr, web.Options{Version: Version})
 }
 
@@ -72,7 +76,7 @@ func (c ServeCmd) Run(env *Env) error {
 type DemoCmd struct {
 	Data      string `type:"path" help:"Data folder (default: jukinet/demo under the user's cache folder)."`
 	Addr      string `default:"127.0.0.1:8080" help:"Listen address."`
-	Residents int    `default:"10000" help:"How many synthetic residents to generate the first time."`
+	Residents int    `default:"10000" help:"How many synthetic residents to load, through the gate, into a new demo register."`
 }
 
 // demoLocalGov is the body demo nodes serve: 江東区.
@@ -81,10 +85,8 @@ const demoLocalGov = "131083"
 // demoSeed seeds the demo's synthetic residents.
 const demoSeed = 1
 
-// demoFile holds the demo's synthetic residents in the import layout.
-const demoFile = "demo-residents.csv"
-
-// Run creates the demo node if the folder holds none, then serves it.
+// Run creates the demo node if the folder holds none, loads its synthetic
+// residents through the gate the first time, then serves it.
 func (c DemoCmd) Run(env *Env) error {
 	dir := c.Data
 	if dir == "" {
@@ -113,53 +115,48 @@ func (c DemoCmd) Run(env *Env) error {
 	if !n.Info.Demo {
 		return fmt.Errorf("%s holds a node that is not a demo node; demo will not put synthetic residents in it (give --data for another folder)", dir)
 	}
-	demo, err := ensureDemoResidents(n.Dir, c.Residents)
+	if err := n.OpenGate(env.Ctx, newLogger(env, n.Config.Log)); err != nil {
+		return err
+	}
+	count, err := n.Gate.Count(env.Ctx)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "Synthetic residents: %d (seed %d) in %s\n", demo.Count, demo.Seed, demo.File)
-	return serve(env, n, c.Addr, web.Options{Version: Version, Demo: demo})
+	if count == 0 && c.Residents > 0 {
+		if err := loadDemoResidents(env, n, c.Residents); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(env.Stdout, "The register holds %d residents.\n", count)
+	}
+	return serve(env, n, c.Addr, web.Options{Version: Version, DemoSeed: demoSeed})
 }
 
-// ensureDemoResidents writes the demo's synthetic residents once, atomically,
-// and counts them on later runs.
-func ensureDemoResidents(dir string, count int) (*web.DemoData, error) {
-	path := filepath.Join(dir, demoFile)
-	if raw, err := os.ReadFile(path); err == nil {
-		rows := strings.Count(string(raw), "\n") - 1
-		return &web.DemoData{Count: max(rows, 0), Seed: demoSeed, File: path}, nil
-	}
+// loadDemoResidents generates the demo's synthetic residents and imports
+// them through the gate, logged like any import.
+func loadDemoResidents(env *Env, n *node.Node, count int) error {
 	g, err := synth.New(synth.Options{Seed: demoSeed, LocalGov: demoLocalGov})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	tmp, err := os.CreateTemp(dir, demoFile+".*")
-	if err != nil {
-		return nil, fmt.Errorf("write demo residents: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	w := resident.NewCSVWriter(tmp, resident.UTF8)
+	var buf bytes.Buffer
+	w := resident.NewCSVWriter(&buf, resident.UTF8)
 	for i := 0; i < count; i++ {
 		if err := w.Write(g.Next()); err != nil {
-			tmp.Close()
-			return nil, err
+			return err
 		}
 	}
 	if err := w.Close(); err != nil {
-		tmp.Close()
-		return nil, err
+		return err
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return nil, fmt.Errorf("write demo residents: %w", err)
+	start := time.Now()
+	rep, err := n.Gate.Import(env.Ctx, consoleRequest("デモ用合成住民の登録", "デモ環境の初期データ（すべて架空の人物）", ""), &buf, resident.UTF8)
+	if err != nil {
+		return gateError(err)
 	}
-	if err := tmp.Close(); err != nil {
-		return nil, fmt.Errorf("write demo residents: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return nil, fmt.Errorf("write demo residents: %w", err)
-	}
-	return &web.DemoData{Count: count, Seed: demoSeed, File: path}, nil
+	fmt.Fprintf(env.Stdout, "Loaded %d synthetic residents (seed %d) through the gate in %s (audit entry %d).\n",
+		rep.Added, demoSeed, time.Since(start).Round(time.Millisecond), rep.AuditSeq)
+	return nil
 }
 
 // serve runs the web server of n until env.Ctx is done, then shuts down

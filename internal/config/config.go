@@ -34,7 +34,26 @@ type Config struct {
 	Node     Node     `toml:"node"`
 	Database Database `toml:"database"`
 	HTTP     HTTP     `toml:"http"`
+	Audit    Audit    `toml:"audit"`
+	Console  Console  `toml:"console"`
 	Log      Log      `toml:"log"`
+}
+
+// Audit configures the tamper-evident audit log.
+type Audit struct {
+	// CheckpointInterval is how often the node signs a checkpoint of the
+	// log while entries arrive (and always on shutdown).
+	CheckpointInterval Duration `toml:"checkpoint_interval"`
+	// RetentionYears is how long entries keep their content; older ones
+	// may be pruned to their hashes (jukinet audit prune).
+	RetentionYears int `toml:"retention_years"`
+}
+
+// Console configures use of the register from the server itself.
+type Console struct {
+	// Lookup allows jukinet lookup (and import, export) by OS users on the
+	// server, logged with the OS user as actor.
+	Lookup bool `toml:"lookup"`
 }
 
 // Node says which node this is.
@@ -86,6 +105,8 @@ func Default() Config {
 		Node:     Node{Level: "municipality", SigningKey: "node.key"},
 		Database: Database{URL: "sqlite:jukinet.db"},
 		HTTP:     HTTP{Addr: "127.0.0.1:8080", ShutdownTimeout: Duration{15 * time.Second}},
+		Audit:    Audit{CheckpointInterval: Duration{time.Minute}, RetentionYears: 7},
+		Console:  Console{Lookup: true},
 		Log:      Log{Level: "info", Format: "text"},
 	}
 }
@@ -144,6 +165,12 @@ func (c Config) Validate() error {
 	if c.HTTP.ShutdownTimeout.Duration <= 0 {
 		return errors.New("http.shutdown_timeout must be positive, e.g. 15s")
 	}
+	if c.Audit.CheckpointInterval.Duration < time.Second {
+		return errors.New("audit.checkpoint_interval must be at least 1s, e.g. 1m")
+	}
+	if c.Audit.RetentionYears < 1 {
+		return errors.New("audit.retention_years must be 1 or more (the common retention is 7)")
+	}
 	if c.Node.SigningKey == "" {
 		return errors.New("node.signing_key is empty")
 	}
@@ -198,6 +225,18 @@ url = "{{.Database.URL}}"
 addr = "{{.HTTP.Addr}}"
 # How long a shutdown waits for requests in flight.
 shutdown_timeout = "{{.HTTP.ShutdownTimeout}}"
+
+[audit]
+# How often a checkpoint of the audit log is signed while entries arrive
+# (one is always signed on shutdown).
+checkpoint_interval = "{{.Audit.CheckpointInterval}}"
+# Years entries keep their content before they may be pruned to their hashes.
+retention_years = {{.Audit.RetentionYears}}
+
+[console]
+# Allow jukinet lookup, import and export by OS users on this server,
+# logged with the OS user as actor.
+lookup = {{.Console.Lookup}}
 
 [log]
 # Operational log: level debug, info, warn or error; format text or json.

@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,9 +17,11 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"jukinet/internal/auditlog"
 	"jukinet/internal/config"
 	"jukinet/internal/db"
 	"jukinet/internal/fileutil"
+	"jukinet/internal/gate"
 	"jukinet/internal/ids"
 	"jukinet/internal/profile"
 )
@@ -44,7 +47,7 @@ func (i Info) Name() string {
 	return i.LocalGov.FullName()
 }
 
-// Node is an open node.
+// Node is an open node. Log and Gate are nil until OpenGate.
 type Node struct {
 	Dir      string
 	Config   config.Config
@@ -52,6 +55,28 @@ type Node struct {
 	Signer   note.Signer
 	Verifier note.Verifier
 	Info     Info
+	Log      *auditlog.Log
+	Gate     *gate.Gate
+}
+
+// Origin is the name the node's checkpoints carry.
+func (n *Node) Origin() string { return "jukinet/" + n.Signer.Name() }
+
+// OpenGate starts the audit log's committer and opens the gate. Commands
+// that only read the log (audit verify, show, prove) do not open it, so
+// they never sign a checkpoint.
+func (n *Node) OpenGate(ctx context.Context, logger *slog.Logger) error {
+	l, err := auditlog.Open(ctx, n.DB, n.Signer, auditlog.Options{
+		Origin:          n.Origin(),
+		CheckpointEvery: n.Config.Audit.CheckpointInterval.Duration,
+		Logger:          logger,
+	})
+	if err != nil {
+		return err
+	}
+	n.Log = l
+	n.Gate = gate.New(n.DB, l, gate.RequiredFields{ConsoleAllowed: n.Config.Console.Lookup}, n.Info.LocalGov, n.Info.Level)
+	return nil
 }
 
 // InitOptions are the choices of `jukinet init`.
@@ -299,5 +324,11 @@ func load(ctx context.Context, dir string, c config.Config, d *db.DB, signer not
 	return &Node{Dir: dir, Config: c, DB: d, Signer: signer, Verifier: verifier, Info: info}, nil
 }
 
-// Close closes the node's database.
-func (n *Node) Close() error { return n.DB.Close() }
+// Close stops the audit log (signing a final checkpoint) and closes the
+// database.
+func (n *Node) Close() error {
+	if n.Log != nil {
+		n.Log.Close()
+	}
+	return n.DB.Close()
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/nicksnyder/go-i18n/v2/i18n"
 	"golang.org/x/text/language"
 
+	"jukinet/internal/auditlog"
 	"jukinet/internal/jptext"
 	"jukinet/internal/node"
 )
@@ -24,18 +25,11 @@ import (
 //go:embed templates static locales
 var assets embed.FS
 
-// DemoData describes the synthetic residents a demo node was given.
-type DemoData struct {
-	Count int
-	Seed  uint64
-	File  string
-}
-
 // Options configure a Server.
 type Options struct {
-	Version string
-	Logger  *slog.Logger
-	Demo    *DemoData // set by `jukinet demo`
+	Version  string
+	Logger   *slog.Logger
+	DemoSeed uint64 // the seed of a demo node's synthetic residents
 }
 
 // Server is the node's web interface.
@@ -161,7 +155,19 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, page, title stri
 }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
-	version, err := s.node.DB.SchemaVersion(r.Context())
+	ctx := r.Context()
+	version, err := s.node.DB.SchemaVersion(ctx)
+	var residents, entries int64
+	var cp *auditlog.Checkpoint
+	if err == nil {
+		residents, err = s.node.Gate.Count(ctx)
+	}
+	if err == nil {
+		entries, err = s.node.Log.Size(ctx)
+	}
+	if err == nil {
+		cp, err = auditlog.LatestCheckpoint(ctx, s.node.DB)
+	}
 	if err != nil {
 		s.opt.Logger.Error("status page", "err", err)
 		http.Error(w, "database unavailable", http.StatusServiceUnavailable)
@@ -170,7 +176,10 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	data := map[string]any{
 		"Database":      s.node.DB.Dialect().String(),
 		"SchemaVersion": version,
-		"Demo":          s.opt.Demo,
+		"Residents":     residents,
+		"AuditEntries":  entries,
+		"Checkpoint":    cp,
+		"DemoSeed":      s.opt.DemoSeed,
 	}
 	s.render(w, r, "status", "NodeStatus", data)
 }

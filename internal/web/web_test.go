@@ -22,6 +22,9 @@ func newServer(t *testing.T) *Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { n.Close() })
+	if err := n.OpenGate(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
 	s, err := New(n, Options{Version: "test"})
 	if err != nil {
 		t.Fatal(err)

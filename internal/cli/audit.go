@@ -1,0 +1,195 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"jukinet/internal/auditlog"
+	"jukinet/internal/jptext"
+	"jukinet/internal/node"
+)
+
+// AuditCmd groups the audit log commands.
+type AuditCmd struct {
+	Verify     AuditVerifyCmd     `cmd:"" help:"Recompute the audit log's tree from its entries and check it against every signed checkpoint."`
+	Show       AuditShowCmd       `cmd:"" help:"List audit entries."`
+	Prove      AuditProveCmd      `cmd:"" help:"Write an inclusion proof of one entry against the latest signed checkpoint."`
+	CheckProof AuditCheckProofCmd `cmd:"" name:"check-proof" help:"Check an inclusion proof offline with the node's public key."`
+	Prune      AuditPruneCmd      `cmd:"" help:"Prune entries older than the retention period to their hashes (logged)."`
+	Checkpoint AuditCheckpointCmd `cmd:"" help:"Print the latest signed checkpoint, to keep outside the node (audit verify --checkpoint FILE)."`
+}
+
+// AuditCheckpointCmd is `jukinet audit checkpoint`.
+type AuditCheckpointCmd struct {
+	Data string `required:"" type:"path" help:"The node's data folder."`
+}
+
+// Run prints the latest signed checkpoint.
+func (c AuditCheckpointCmd) Run(env *Env) error {
+	n, err := node.Open(env.Ctx, c.Data)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	cp, err := auditlog.LatestCheckpoint(env.Ctx, n.DB)
+	if err != nil {
+		return err
+	}
+	if cp == nil {
+		return fmt.Errorf("no signed checkpoint yet: the node signs one every %s while entries arrive, and on shutdown", n.Config.Audit.CheckpointInterval.Duration)
+	}
+	_, err = env.Stdout.Write(cp.Note)
+	return err
+}
+
+// AuditVerifyCmd is `jukinet audit verify`.
+type AuditVerifyCmd struct {
+	Data       string   `required:"" type:"path" help:"The node's data folder."`
+	Checkpoint []string `type:"path" help:"A signed checkpoint kept outside the node (repeatable)."`
+}
+
+// Run verifies and prints a one-line summary, or names the first bad entry.
+func (c AuditVerifyCmd) Run(env *Env) error {
+	var external [][]byte
+	for _, f := range c.Checkpoint {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return fmt.Errorf("--checkpoint: %w", err)
+		}
+		external = append(external, b)
+	}
+	n, err := node.Open(env.Ctx, c.Data)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	rep, err := auditlog.Verify(env.Ctx, n.DB, n.Verifier, external...)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(env.Stdout, rep.String())
+	return nil
+}
+
+// AuditShowCmd is `jukinet audit show`.
+type AuditShowCmd struct {
+	Data     string `required:"" type:"path" help:"The node's data folder."`
+	Resident string `help:"Only entries concerning this 住民票コード (provision records included)."`
+	Since    string `help:"Only entries at or after this day (YYYY-MM-DD, R8.1.1 …) or time (RFC 3339)."`
+	Actor    string `help:"Only this actor: kind:id or id."`
+	Action   string `help:"Only this action: lookup, search, history, apply, import, export, prune."`
+	After    int64  `default:"-1" help:"Only entries after this number."`
+	Limit    int    `default:"100" help:"At most this many entries."`
+}
+
+// Run lists entries, one per line.
+func (c AuditShowCmd) Run(env *Env) error {
+	f := auditlog.Filter{Resident: c.Resident, Actor: c.Actor, Action: c.Action, After: c.After, Limit: c.Limit}
+	if c.Since != "" {
+		if t, err := time.Parse(time.RFC3339, c.Since); err == nil {
+			f.Since = t
+		} else if d, err := jptext.ParseDate(c.Since); err == nil {
+			f.Since = d.Add(-9 * time.Hour) // midnight in Japan
+		} else {
+			return fmt.Errorf("--since %q: give a day (2026-11-22, R8.11.22) or a time (2026-11-22T09:00:00+09:00)", c.Since)
+		}
+	}
+	n, err := node.Open(env.Ctx, c.Data)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	list, err := auditlog.List(env.Ctx, n.DB, f)
+	if err != nil {
+		return err
+	}
+	for _, l := range list {
+		fmt.Fprintln(env.Stdout, l.Summary())
+	}
+	if len(list) == 0 {
+		fmt.Fprintln(env.Stderr, "no entries match")
+	}
+	return nil
+}
+
+// AuditProveCmd is `jukinet audit prove`.
+type AuditProveCmd struct {
+	Data  string `required:"" type:"path" help:"The node's data folder."`
+	Entry int64  `required:"" help:"The entry's number."`
+}
+
+// Run writes the proof to stdout.
+func (c AuditProveCmd) Run(env *Env) error {
+	n, err := node.Open(env.Ctx, c.Data)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	proof, err := auditlog.Prove(env.Ctx, n.DB, c.Entry)
+	if err != nil {
+		return err
+	}
+	_, err = env.Stdout.Write(proof)
+	return err
+}
+
+// AuditCheckProofCmd is `jukinet audit check-proof`.
+type AuditCheckProofCmd struct {
+	Key  string `required:"" help:"The node's public key (the text of node.pub), or the path of node.pub."`
+	File string `arg:"" type:"path" help:"The proof file written by jukinet audit prove."`
+}
+
+// Run checks the proof and says what it establishes.
+func (c AuditCheckProofCmd) Run(env *Env) error {
+	key := c.Key
+	if b, err := os.ReadFile(key); err == nil {
+		key = strings.TrimSpace(string(b))
+	}
+	v, err := note.NewVerifier(key)
+	if err != nil {
+		return fmt.Errorf("--key: not a node public key (name+hash+key) nor a file holding one: %v", err)
+	}
+	text, err := os.ReadFile(c.File)
+	if err != nil {
+		return fmt.Errorf("read proof: %w", err)
+	}
+	res, err := auditlog.CheckProof(text, v)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "proof valid: entry %d is in the audit log of %s, checkpoint of size %d signed by %s\n",
+		res.Entry, res.Checkpoint.Origin, res.Checkpoint.Size, v.Name())
+	if res.Content != nil {
+		fmt.Fprintln(env.Stdout, auditlog.Listed{Seq: res.Entry, Entry: res.Content}.Summary())
+	} else {
+		fmt.Fprintln(env.Stdout, "(the entry's content was pruned; its hash is proven)")
+	}
+	return nil
+}
+
+// AuditPruneCmd is `jukinet audit prune`.
+type AuditPruneCmd struct {
+	Data string `required:"" type:"path" help:"The node's data folder."`
+}
+
+// Run prunes entries older than audit.retention_years.
+func (c AuditPruneCmd) Run(env *Env) error {
+	n, err := openGate(env, c.Data)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	before := time.Now().AddDate(-n.Config.Audit.RetentionYears, 0, 0)
+	req := consoleRequest("監査ログの保存期間管理", fmt.Sprintf("保存期間（%d年）を過ぎた記録の内容削除", n.Config.Audit.RetentionYears), "")
+	count, err := n.Log.Prune(env.Ctx, before, auditlog.Entry{Actor: req.Actor, Origin: req.Origin, Affair: req.Affair, Reason: req.Reason,
+		Decision: auditlog.Allow, Policy: "retention", Outcome: auditlog.OutcomeOK})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "Pruned %d entries older than %s to their hashes.\n", count, before.Format(time.DateOnly))
+	return nil
+}

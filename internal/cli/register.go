@@ -1,0 +1,251 @@
+package cli
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/user"
+	"time"
+
+	"jukinet/internal/apperr"
+	"jukinet/internal/auditlog"
+	"jukinet/internal/gate"
+	"jukinet/internal/jptext"
+	"jukinet/internal/node"
+	"jukinet/internal/resident"
+)
+
+// consoleRequest describes a command run by an OS user on the server.
+func consoleRequest(affair, reason, caseRef string) gate.Request {
+	name := "unknown"
+	full := ""
+	if u, err := user.Current(); err == nil {
+		name, full = u.Username, u.Name
+	}
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "localhost"
+	}
+	return gate.Request{
+		Actor:  auditlog.Actor{Kind: auditlog.ActorConsole, ID: name, Name: full},
+		Origin: "host:" + host, Affair: affair, Reason: reason, CaseRef: caseRef,
+	}
+}
+
+// openGate opens the node in dir with its audit log and gate.
+func openGate(env *Env, dir string) (*node.Node, error) {
+	n, err := node.Open(env.Ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := n.OpenGate(env.Ctx, slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))); err != nil {
+		n.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+// gateError words a gate error for the terminal: the English message, then
+// the Japanese one.
+func gateError(err error) error {
+	var e *apperr.Error
+	if errors.As(err, &e) && e.Japanese != "" {
+		return fmt.Errorf("%s (%s)", e.Message, e.Japanese)
+	}
+	return err
+}
+
+// ImportCmd groups the import commands.
+type ImportCmd struct {
+	Residents ImportResidentsCmd `cmd:"" help:"Import residents from a CSV file in the import layout, all or nothing, through the gate."`
+}
+
+// ImportResidentsCmd is `jukinet import residents`.
+type ImportResidentsCmd struct {
+	Data     string `required:"" type:"path" help:"The node's data folder."`
+	File     string `arg:"" type:"path" help:"CSV file (docs/import-layout.md)."`
+	Encoding string `enum:",utf-8,cp932" default:"" help:"utf-8 or cp932; detected when not given."`
+	Affair   string `default:"本人確認情報の記録（住民記録システムからの取込）" help:"Affair (利用事務) logged with the import."`
+	Reason   string `default:"住民記録の一括取込" help:"Reason logged with the import."`
+	CaseRef  string `name:"case" help:"Case reference logged with the import."`
+}
+
+// Run imports the file, or lists every bad row and imports nothing.
+func (c ImportResidentsCmd) Run(env *Env) error {
+	f, err := os.Open(c.File)
+	if err != nil {
+		return fmt.Errorf("open import file: %w", err)
+	}
+	defer f.Close()
+	n, err := openGate(env, c.Data)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	start := time.Now()
+	rep, err := n.Gate.Import(env.Ctx, consoleRequest(c.Affair, c.Reason, c.CaseRef), bufio.NewReaderSize(f, 1<<20), resident.Encoding(c.Encoding))
+	var ie *gate.ImportError
+	if errors.As(err, &ie) {
+		for _, r := range ie.Rows {
+			fmt.Fprintln(env.Stderr, r.Error())
+		}
+		return fmt.Errorf("%s: %d bad rows; nothing was imported", c.File, len(ie.Rows))
+	}
+	if err != nil {
+		return gateError(err)
+	}
+	fmt.Fprintf(env.Stdout, "Imported %s: %d rows, %d added, %d changed, %d unchanged, in %s (audit entry %d, file sha256 %s)\n",
+		c.File, rep.Rows, rep.Added, rep.Changed, rep.Unchanged, time.Since(start).Round(time.Millisecond), rep.AuditSeq, rep.SHA256)
+	return nil
+}
+
+// ExportCmd groups the export commands.
+type ExportCmd struct {
+	Residents ExportResidentsCmd `cmd:"" help:"Write residents as CSV to stdout, through the gate (logged as a provision of every resident)."`
+}
+
+// ExportResidentsCmd is `jukinet export residents`.
+type ExportResidentsCmd struct {
+	Data     string `required:"" type:"path" help:"The node's data folder."`
+	AsOf     string `name:"as-of" help:"The day whose records to export, YYYY-MM-DD (default: today's)."`
+	Encoding string `enum:"utf-8,cp932" default:"utf-8" help:"utf-8 or cp932."`
+	Affair   string `default:"本人確認情報の整合性確認" help:"Affair (利用事務) logged with the export."`
+	Reason   string `default:"住民記録の一括出力" help:"Reason logged with the export."`
+	CaseRef  string `name:"case" help:"Case reference logged with the export."`
+}
+
+// Run exports.
+func (c ExportResidentsCmd) Run(env *Env) error {
+	var asOf time.Time
+	if c.AsOf != "" {
+		d, err := jptext.ParseDate(c.AsOf)
+		if err != nil {
+			return fmt.Errorf("--as-of: %w", err)
+		}
+		asOf = d
+	}
+	n, err := openGate(env, c.Data)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	out := bufio.NewWriterSize(env.Stdout, 1<<20)
+	count, err := n.Gate.Export(env.Ctx, consoleRequest(c.Affair, c.Reason, c.CaseRef), asOf, resident.Encoding(c.Encoding), out)
+	if err != nil {
+		return gateError(err)
+	}
+	if err := out.Flush(); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	fmt.Fprintf(env.Stderr, "Exported %d residents.\n", count)
+	return nil
+}
+
+// LookupCmd is `jukinet lookup`.
+type LookupCmd struct {
+	Data    string `required:"" type:"path" help:"The node's data folder."`
+	Code    string `help:"住民票コード." xor:"key"`
+	Number  string `help:"個人番号." xor:"key"`
+	Name    string `help:"Name in kanji or kana (four-item search, with --birth)." xor:"key"`
+	Birth   string `help:"Date of birth: 1970-03-02, S45.3.2 or 昭和45年3月2日."`
+	Sex     string `help:"1/男 or 2/女."`
+	Address string `help:"Any part of the address."`
+	History bool   `help:"Show every version of the record (with --code or --number)."`
+	Affair  string `required:"" help:"Affair (利用事務) the lookup is for."`
+	Reason  string `required:"" help:"Why you look this resident up."`
+	CaseRef string `name:"case" help:"Case or application number."`
+}
+
+// Run looks up and prints; every lookup is logged with the OS user.
+func (c LookupCmd) Run(env *Env) error {
+	if c.Code == "" && c.Number == "" && c.Name == "" {
+		return errors.New("give --code, --number, or --name with --birth")
+	}
+	var q gate.SearchQuery
+	if c.Name != "" {
+		if c.Birth == "" {
+			return errors.New("--name needs --birth (the four items: name, date of birth, and optionally sex and address)")
+		}
+		d, err := jptext.ParseDate(c.Birth)
+		if err != nil {
+			return fmt.Errorf("--birth: %w", err)
+		}
+		q = gate.SearchQuery{Name: c.Name, DateOfBirth: d, Address: c.Address}
+		switch c.Sex {
+		case "":
+		case "1", "男":
+			q.Sex = resident.SexMale
+		case "2", "女":
+			q.Sex = resident.SexFemale
+		default:
+			return fmt.Errorf("--sex %q: use 1 (男) or 2 (女)", c.Sex)
+		}
+	}
+	n, err := openGate(env, c.Data)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	req := consoleRequest(c.Affair, c.Reason, c.CaseRef)
+	key := gate.Key{ResidentCode: c.Code, IndividualNumber: c.Number}
+	switch {
+	case c.Name != "":
+		matches, total, err := n.Gate.Search(env.Ctx, req, q)
+		if err != nil {
+			return gateError(err)
+		}
+		fmt.Fprintf(env.Stdout, "%d件該当（%d件表示）\n", total, len(matches))
+		for i, m := range matches {
+			fmt.Fprintf(env.Stdout, "\n[%d] 一致度 %d（%s）\n", i+1, m.Score, m.MatchOn)
+			printRecord(env.Stdout, m.Record)
+		}
+	case c.History:
+		hist, err := n.Gate.History(env.Ctx, req, key)
+		if err != nil {
+			return gateError(err)
+		}
+		for _, r := range hist {
+			fmt.Fprintln(env.Stdout)
+			printRecord(env.Stdout, r)
+		}
+	default:
+		r, err := n.Gate.Lookup(env.Ctx, req, key)
+		if err != nil {
+			return gateError(err)
+		}
+		printRecord(env.Stdout, r)
+	}
+	fmt.Fprintf(env.Stdout, "\nこの照会は %s として監査ログに記録されました。\n", req.Actor)
+	return nil
+}
+
+func printRecord(w io.Writer, r gate.Record) {
+	line := func(label, value string) {
+		if value != "" {
+			fmt.Fprintf(w, "%s\t%s\n", label, value)
+		}
+	}
+	kana := func(text, reading string) string {
+		if text == "" {
+			return ""
+		}
+		return text + "（" + reading + "）"
+	}
+	line("住民票コード", string(r.ResidentCode))
+	line("個人番号", string(r.IndividualNumber))
+	line("氏名", kana(r.Name(), r.NameKana()))
+	line("旧氏", kana(r.FormerSurname, r.FormerSurnameKana))
+	line("通称", kana(r.Alias, r.AliasKana))
+	line("生年月日", jptext.FormatBoth(r.DateOfBirth))
+	line("性別", r.Sex.String())
+	line("住所", r.Address)
+	line("異動", fmt.Sprintf("%s　%s", r.ChangeReason, jptext.FormatBoth(r.ChangeDate)))
+	status := fmt.Sprintf("第%d版", r.Version)
+	if r.Removed {
+		status += "　除票（保存期限 " + jptext.FormatBoth(r.RetainUntil) + "）"
+	}
+	line("記録", status)
+}
