@@ -156,6 +156,16 @@ func (k Key) String() string {
 	return "individual_number=" + k.IndividualNumber
 }
 
+// attempted returns the resident code a key names, if it is well-formed,
+// so that every attempt on a resident — denied or failed too — is found
+// when the log is searched by resident.
+func (k Key) attempted() []string {
+	if c, err := ids.ParseResidentCode(k.ResidentCode); err == nil {
+		return []string{string(c)}
+	}
+	return nil
+}
+
 func (g *Gate) find(ctx context.Context, k Key) (records.Version, error) {
 	switch {
 	case k.ResidentCode != "" && k.IndividualNumber == "":
@@ -188,7 +198,7 @@ func notFound(k fmt.Stringer) error {
 // Lookup returns the current record of one resident.
 func (g *Gate) Lookup(ctx context.Context, req Request, k Key) (Record, error) {
 	e, v := g.begin(ctx, req, "lookup")
-	e.Query = k.String()
+	e.Query, e.Subjects = k.String(), k.attempted()
 	if !v.Allow {
 		return Record{}, g.deny(ctx, e, v)
 	}
@@ -199,7 +209,8 @@ func (g *Gate) Lookup(ctx context.Context, req Request, k Key) (Record, error) {
 	if err != nil {
 		return Record{}, g.fail(ctx, e, err)
 	}
-	e.Count, e.Subjects, e.Provision = 1, []string{string(ver.ResidentCode)}, g.provision(req, "lookup")
+	e.Count, e.Provision = 1, g.provision(req, "lookup")
+	e.Subjects = append(e.Subjects, string(ver.ResidentCode))
 	if err := g.record(ctx, e); err != nil {
 		return Record{}, err
 	}
@@ -209,7 +220,7 @@ func (g *Gate) Lookup(ctx context.Context, req Request, k Key) (Record, error) {
 // History returns every version of one resident's record, oldest first.
 func (g *Gate) History(ctx context.Context, req Request, k Key) ([]Record, error) {
 	e, v := g.begin(ctx, req, "history")
-	e.Query = k.String()
+	e.Query, e.Subjects = k.String(), k.attempted()
 	if !v.Allow {
 		return nil, g.deny(ctx, e, v)
 	}

@@ -1,0 +1,166 @@
+package cli
+
+import (
+	"context"
+	"encoding/csv"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"jukinet/internal/db"
+)
+
+// newNodeWithResidents creates a node and imports n synthetic residents
+// through the CLI, returning the node's folder and the CSV rows.
+func newNodeWithResidents(t *testing.T, n string) (string, [][]string) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "node")
+	if code, _, errOut := run(t, "init", "--data", dir, "--profile", "koto-ward", "--local-gov", "131083"); code != 0 {
+		t.Fatal(errOut)
+	}
+	_, csvText, _ := run(t, "gen", "residents", "--count", n, "--local-gov", "131083", "--seed", "4")
+	file := filepath.Join(t.TempDir(), "r.csv")
+	os.WriteFile(file, []byte(csvText), 0o644)
+	if code, out, errOut := run(t, "import", "residents", "--data", dir, file); code != 0 || !strings.Contains(out, "added") {
+		t.Fatalf("import: %d %s %s", code, out, errOut)
+	}
+	rows, _ := csv.NewReader(strings.NewReader(csvText)).ReadAll()
+	return dir, rows
+}
+
+func TestImportCommand(t *testing.T) {
+	dir, rows := newNodeWithResidents(t, "50")
+	_, csvText, _ := run(t, "gen", "residents", "--count", "50", "--local-gov", "131083", "--seed", "4", "--encoding", "cp932")
+	file := filepath.Join(t.TempDir(), "sjis.csv")
+	os.WriteFile(file, []byte(csvText), 0o644)
+	// The same people in CP932 (detected) add nothing.
+	code, out, errOut := run(t, "import", "residents", "--data", dir, file)
+	if code != 0 || !strings.Contains(out, "0 added, 0 changed, 50 unchanged") {
+		t.Fatalf("re-import: %d %s %s", code, out, errOut)
+	}
+	// Bad rows: every one reported as line N, column C; nothing imported.
+	lines := strings.Split(strings.TrimSpace(strings.ReplaceAll(csvTextOf(rows), "\r", "")), "\n")
+	lines[3] = strings.Replace(lines[3], ",131083,", ",131016,", 1)
+	lines[6] = strings.Replace(lines[6], rows[6][10], "1990-02-30", 1)
+	bad := filepath.Join(t.TempDir(), "bad.csv")
+	os.WriteFile(bad, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+	code, _, errOut = run(t, "import", "residents", "--data", dir, bad)
+	if code == 0 || !strings.Contains(errOut, "line 4, column local_gov_code:") || !strings.Contains(errOut, "line 7, column date_of_birth:") || !strings.Contains(errOut, "nothing was imported") {
+		t.Errorf("bad import: exit %d, stderr:\n%s", code, errOut)
+	}
+}
+
+func csvTextOf(rows [][]string) string {
+	var b strings.Builder
+	w := csv.NewWriter(&b)
+	w.WriteAll(rows)
+	return b.String()
+}
+
+func TestLookupCommand(t *testing.T) {
+	dir, rows := newNodeWithResidents(t, "30")
+	r := rows[5]
+	base := []string{"lookup", "--data", dir, "--affair", "住民票の写しの交付", "--reason", "窓口申請"}
+	for _, key := range [][]string{
+		{"--code", r[0]},
+		{"--number", r[1]},
+		{"--name", r[4] + r[5], "--birth", r[10]},
+		{"--name", r[2] + " " + r[3], "--birth", r[10], "--sex", r[11]},
+		{"--code", r[0], "--history"},
+	} {
+		code, out, errOut := run(t, append(base, key...)...)
+		if code != 0 || !strings.Contains(out, r[0]) || !strings.Contains(out, "監査ログに記録されました") {
+			t.Errorf("lookup %v: exit %d\n%s%s", key, code, out, errOut)
+		}
+	}
+	if code, _, errOut := run(t, "lookup", "--data", dir, "--code", r[0], "--affair", "x", "--reason", " "); code == 0 || !strings.Contains(errOut, "not allowed") {
+		t.Errorf("lookup without a reason: exit %d %s", code, errOut)
+	}
+	if code, _, errOut := run(t, append(base, "--code", "12345678904")...); code == 0 || !strings.Contains(errOut, "check digit") {
+		t.Errorf("bad code: exit %d %s", code, errOut)
+	}
+	// Console access can be turned off in jukinet.toml.
+	cfg := filepath.Join(dir, "jukinet.toml")
+	raw, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, []byte(strings.Replace(string(raw), "lookup = true", "lookup = false", 1)), 0o644)
+	if code, _, errOut := run(t, append(base, "--code", r[0])...); code == 0 || !strings.Contains(errOut, "console access is disabled") {
+		t.Errorf("disabled console: exit %d %s", code, errOut)
+	}
+	// Every attempt is in the log, the denied ones too.
+	_, out, _ := run(t, "audit", "show", "--data", dir, "--resident", r[0])
+	if n := strings.Count(out, "\n"); n != 8 { // import, 5 lookups, and the 2 denied attempts on the same resident
+		t.Errorf("%d entries for the resident:\n%s", n, out)
+	}
+}
+
+func TestExportCommand(t *testing.T) {
+	dir, rows := newNodeWithResidents(t, "25")
+	code, out, errOut := run(t, "export", "residents", "--data", dir)
+	if code != 0 || out != csvTextOfCRLF(rows) {
+		t.Errorf("export: exit %d, %d bytes vs %d; %s", code, len(out), len(csvTextOfCRLF(rows)), errOut)
+	}
+	if code, out, _ := run(t, "export", "residents", "--data", dir, "--as-of", "1900-01-01"); code != 0 || strings.Count(out, "\n") != 1 {
+		t.Errorf("export as of 1900: %q", out)
+	}
+}
+
+func csvTextOfCRLF(rows [][]string) string {
+	var b strings.Builder
+	w := csv.NewWriter(&b)
+	w.UseCRLF = true
+	w.WriteAll(rows)
+	return b.String()
+}
+
+func TestAuditVerifyCatchesTampering(t *testing.T) {
+	dir, rows := newNodeWithResidents(t, "20")
+	for i := 0; i < 6; i++ {
+		run(t, "lookup", "--data", dir, "--code", rows[i+1][0], "--affair", "住民票の写しの交付", "--reason", "窓口申請")
+	}
+	if code, out, errOut := run(t, "audit", "verify", "--data", dir); code != 0 || !strings.HasPrefix(out, "audit log intact: 7 entries") {
+		t.Fatalf("verify: %d %s %s", code, out, errOut)
+	}
+	tamper := []struct {
+		name  string
+		sql   []string
+		entry string
+	}{
+		{"one byte", []string{`UPDATE audit_entry SET payload = CAST(REPLACE(CAST(payload AS TEXT), '窓口申請', '窓口申讀') AS BLOB) WHERE seq = 3`}, "entry 3"},
+		{"deleted", []string{`DELETE FROM audit_subject WHERE seq = 2`, `DELETE FROM audit_entry WHERE seq = 2`}, "entry 2"},
+		{"cut", []string{`DELETE FROM audit_subject WHERE seq >= 5`, `DELETE FROM audit_entry WHERE seq >= 5`, `DELETE FROM audit_hash WHERE idx >= 8`}, "entry 5"},
+	}
+	for _, tt := range tamper {
+		copyDir := filepath.Join(t.TempDir(), "copy")
+		if out, err := exec.Command("cp", "-r", dir, copyDir).CombinedOutput(); err != nil {
+			t.Fatalf("copy: %v %s", err, out)
+		}
+		d, err := db.Open(context.Background(), "sqlite:"+filepath.Join(copyDir, "jukinet.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range tt.sql {
+			if _, err := d.Exec(context.Background(), q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		d.Close()
+		code, _, errOut := run(t, "audit", "verify", "--data", copyDir)
+		if code != 1 || !strings.Contains(errOut, tt.entry) {
+			t.Errorf("%s: exit %d, %q; want exit 1 naming %s", tt.name, code, errOut, tt.entry)
+		}
+	}
+	// Proofs check offline, with the node's key only.
+	_, proof, _ := run(t, "audit", "prove", "--data", dir, "--entry", "4")
+	pf := filepath.Join(t.TempDir(), "p.txt")
+	os.WriteFile(pf, []byte(proof), 0o644)
+	if code, out, errOut := run(t, "audit", "check-proof", "--key", filepath.Join(dir, "node.pub"), pf); code != 0 || !strings.Contains(out, "proof valid: entry 4") {
+		t.Errorf("check-proof: %d %s %s", code, out, errOut)
+	}
+	other := filepath.Join(t.TempDir(), "other")
+	run(t, "init", "--data", other, "--profile", "koto-ward", "--local-gov", "131083")
+	if code, _, _ := run(t, "audit", "check-proof", "--key", filepath.Join(other, "node.pub"), pf); code == 0 {
+		t.Error("proof accepted with another node's key")
+	}
+}
