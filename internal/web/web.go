@@ -17,6 +17,7 @@ import (
 	"github.com/nicksnyder/go-i18n/v2/i18n"
 	"golang.org/x/text/language"
 
+	"jukinet/internal/api"
 	"jukinet/internal/auditlog"
 	"jukinet/internal/jptext"
 	"jukinet/internal/node"
@@ -68,6 +69,7 @@ func New(n *node.Node, opt Options) (*Server, error) {
 	s.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /{$}", s.status)
+	s.mux.Handle("/api/", api.New(n, opt.Logger))
 	return s, nil
 }
 

@@ -1,0 +1,324 @@
+// Package api is the node's JSON API under /api/v1: lookup, search and
+// history through the gate, and the audit log's entries and proofs. Errors
+// are problem details (RFC 9457) carrying the clerk's message in Japanese.
+//
+// Until operator login lands, the API serves only a demo node, and only to
+// clients on the loopback interface, which act as the demo operator on the
+// demo terminal. Every call still goes through the gate and its log.
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"jukinet/internal/apperr"
+	"jukinet/internal/auditlog"
+	"jukinet/internal/gate"
+	"jukinet/internal/jptext"
+	"jukinet/internal/node"
+	"jukinet/internal/resident"
+)
+
+// Handler serves /api/v1/.
+type Handler struct {
+	node   *node.Node
+	logger *slog.Logger
+	mux    *http.ServeMux
+}
+
+// New returns the API of n, whose gate must be open.
+func New(n *node.Node, logger *slog.Logger) *Handler {
+	h := &Handler{node: n, logger: logger, mux: http.NewServeMux()}
+	h.mux.HandleFunc("GET /api/v1/residents/{code}", h.lookup)
+	h.mux.HandleFunc("GET /api/v1/residents", h.lookupByNumber)
+	h.mux.HandleFunc("GET /api/v1/residents/{code}/history", h.history)
+	h.mux.HandleFunc("POST /api/v1/search", h.search)
+	h.mux.HandleFunc("GET /api/v1/audit/entries", h.entries)
+	h.mux.HandleFunc("GET /api/v1/audit/entries/{seq}/proof", h.proof)
+	h.mux.HandleFunc("GET /api/v1/audit/checkpoint", h.checkpoint)
+	h.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		h.problem(w, r, http.StatusNotFound, "not_found", "no such API endpoint: "+r.Method+" "+r.URL.Path, "該当するAPIはありません")
+	})
+	return h
+}
+
+// DemoOperator and DemoTerminal are who a loopback client of a demo node is.
+const (
+	DemoOperator = "demo"
+	DemoTerminal = "terminal:demo-loopback"
+)
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !h.node.Info.Demo {
+		h.problem(w, r, http.StatusForbidden, "forbidden", "the API needs operator sign-in, which this release does not have yet; it serves demo nodes only",
+			"APIは操作者のログイン機能の提供後に利用できます（現在はデモ環境のみ）")
+		return
+	}
+	if !isLoopback(r.RemoteAddr) {
+		h.problem(w, r, http.StatusForbidden, "forbidden", "the demo API answers the loopback interface only", "デモ環境のAPIはこのサーバ上からのみ利用できます")
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// request is the gate request of an API call: the demo operator at the
+// demo terminal, with the affair, reason and case the call gives.
+func request(affair, reason, caseRef string) gate.Request {
+	return gate.Request{
+		Actor:  auditlog.Actor{Kind: auditlog.ActorOperator, ID: DemoOperator, Name: "デモ操作者"},
+		Origin: DemoTerminal, Affair: affair, Reason: reason, CaseRef: caseRef,
+	}
+}
+
+func queryRequest(r *http.Request) gate.Request {
+	q := r.URL.Query()
+	return request(q.Get("affair"), q.Get("reason"), q.Get("case"))
+}
+
+// Record is a resident's record in JSON.
+type Record struct {
+	ResidentCode      string `json:"resident_code"`
+	IndividualNumber  string `json:"individual_number"`
+	FamilyName        string `json:"family_name"`
+	GivenName         string `json:"given_name"`
+	FamilyNameKana    string `json:"family_name_kana"`
+	GivenNameKana     string `json:"given_name_kana"`
+	FormerSurname     string `json:"former_surname,omitempty"`
+	FormerSurnameKana string `json:"former_surname_kana,omitempty"`
+	Alias             string `json:"alias,omitempty"`
+	AliasKana         string `json:"alias_kana,omitempty"`
+	DateOfBirth       string `json:"date_of_birth"`
+	DateOfBirthWareki string `json:"date_of_birth_wareki"`
+	Sex               int    `json:"sex"`
+	Address           string `json:"address"`
+	LocalGovCode      string `json:"local_gov_code"`
+	ChangeReason      string `json:"change_reason"`
+	ChangeDate        string `json:"change_date"`
+	Version           int    `json:"version"`
+	Removed           bool   `json:"removed"`
+	RetainUntil       string `json:"retain_until,omitempty"`
+	AuditSeq          int64  `json:"audit_seq"`
+}
+
+func toJSON(r gate.Record) Record {
+	out := Record{
+		ResidentCode: string(r.ResidentCode), IndividualNumber: string(r.IndividualNumber),
+		FamilyName: r.FamilyName, GivenName: r.GivenName, FamilyNameKana: r.FamilyNameKana, GivenNameKana: r.GivenNameKana,
+		FormerSurname: r.FormerSurname, FormerSurnameKana: r.FormerSurnameKana, Alias: r.Alias, AliasKana: r.AliasKana,
+		DateOfBirth: r.DateOfBirth.Format(time.DateOnly), DateOfBirthWareki: jptext.FormatWareki(r.DateOfBirth),
+		Sex: int(r.Sex), Address: r.Address, LocalGovCode: string(r.LocalGov),
+		ChangeReason: string(r.ChangeReason), ChangeDate: r.ChangeDate.Format(time.DateOnly),
+		Version: r.Version, Removed: r.Removed, AuditSeq: r.AuditSeq,
+	}
+	if !r.RetainUntil.IsZero() {
+		out.RetainUntil = r.RetainUntil.Format(time.DateOnly)
+	}
+	return out
+}
+
+func (h *Handler) lookup(w http.ResponseWriter, r *http.Request) {
+	rec, err := h.node.Gate.Lookup(r.Context(), queryRequest(r), gate.Key{ResidentCode: r.PathValue("code")})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.json(w, toJSON(rec))
+}
+
+func (h *Handler) lookupByNumber(w http.ResponseWriter, r *http.Request) {
+	number := r.URL.Query().Get("number")
+	if number == "" {
+		h.problem(w, r, http.StatusBadRequest, "invalid", "give ?number= (個人番号), or GET /api/v1/residents/{resident_code}", "個人番号を指定してください")
+		return
+	}
+	rec, err := h.node.Gate.Lookup(r.Context(), queryRequest(r), gate.Key{IndividualNumber: number})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.json(w, toJSON(rec))
+}
+
+func (h *Handler) history(w http.ResponseWriter, r *http.Request) {
+	hist, err := h.node.Gate.History(r.Context(), queryRequest(r), gate.Key{ResidentCode: r.PathValue("code")})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out := make([]Record, len(hist))
+	for i, v := range hist {
+		out[i] = toJSON(v)
+	}
+	h.json(w, map[string]any{"versions": out})
+}
+
+// SearchRequest is the body of POST /api/v1/search.
+type SearchRequest struct {
+	Name        string `json:"name"`
+	DateOfBirth string `json:"date_of_birth"` // 1970-03-02, S45.3.2 or 昭和45年3月2日
+	Sex         int    `json:"sex,omitempty"`
+	Address     string `json:"address,omitempty"`
+	Limit       int    `json:"limit,omitempty"`
+	Affair      string `json:"affair"`
+	Reason      string `json:"reason"`
+	Case        string `json:"case,omitempty"`
+}
+
+func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
+	var req SearchRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		h.problem(w, r, http.StatusBadRequest, "invalid", "body: "+err.Error(), "検索条件の形式が正しくありません")
+		return
+	}
+	q := gate.SearchQuery{Name: req.Name, Sex: resident.Sex(req.Sex), Address: req.Address, Limit: req.Limit}
+	if req.DateOfBirth != "" {
+		d, err := jptext.ParseDate(req.DateOfBirth)
+		if err != nil {
+			h.problem(w, r, http.StatusBadRequest, "invalid", "date_of_birth: "+err.Error(), "生年月日の形式が正しくありません")
+			return
+		}
+		q.DateOfBirth = d
+	}
+	matches, total, err := h.node.Gate.Search(r.Context(), request(req.Affair, req.Reason, req.Case), q)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	type match struct {
+		Record
+		Score   int    `json:"score"`
+		MatchOn string `json:"match_on"`
+	}
+	out := make([]match, len(matches))
+	for i, m := range matches {
+		out[i] = match{toJSON(m.Record), m.Score, m.MatchOn}
+	}
+	h.json(w, map[string]any{"total": total, "matches": out})
+}
+
+func (h *Handler) entries(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := auditlog.Filter{Resident: q.Get("resident"), Actor: q.Get("actor"), Action: q.Get("action"), After: -1}
+	var err error
+	if s := q.Get("after"); s != "" {
+		if f.After, err = strconv.ParseInt(s, 10, 64); err != nil {
+			h.problem(w, r, http.StatusBadRequest, "invalid", "after: not a number", "after は数値で指定してください")
+			return
+		}
+	}
+	if s := q.Get("limit"); s != "" {
+		if f.Limit, err = strconv.Atoi(s); err != nil || f.Limit < 1 || f.Limit > 1000 {
+			h.problem(w, r, http.StatusBadRequest, "invalid", "limit: 1 to 1000", "limit は1〜1000で指定してください")
+			return
+		}
+	}
+	list, err := auditlog.List(r.Context(), h.node.DB, f)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	type entry struct {
+		Seq    int64           `json:"seq"`
+		At     time.Time       `json:"at"`
+		Actor  string          `json:"actor"`
+		Action string          `json:"action"`
+		Entry  *auditlog.Entry `json:"entry,omitempty"` // absent once pruned
+	}
+	out := make([]entry, len(list))
+	for i, l := range list {
+		out[i] = entry{l.Seq, l.At, l.Actor, l.Action, l.Entry}
+	}
+	h.json(w, map[string]any{"entries": out})
+}
+
+func (h *Handler) proof(w http.ResponseWriter, r *http.Request) {
+	seq, err := strconv.ParseInt(r.PathValue("seq"), 10, 64)
+	if err != nil {
+		h.problem(w, r, http.StatusBadRequest, "invalid", "entry number: not a number", "記録番号は数値で指定してください")
+		return
+	}
+	proof, err := auditlog.Prove(r.Context(), h.node.DB, seq)
+	if err != nil {
+		h.problem(w, r, http.StatusNotFound, "not_found", err.Error(), "この記録の証明はまだ作成できません")
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write(proof)
+}
+
+func (h *Handler) checkpoint(w http.ResponseWriter, r *http.Request) {
+	cp, err := auditlog.LatestCheckpoint(r.Context(), h.node.DB)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if cp == nil {
+		h.problem(w, r, http.StatusNotFound, "not_found", "no signed checkpoint yet", "署名済みチェックポイントはまだありません")
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write(cp.Note)
+}
+
+func (h *Handler) json(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		h.logger.Error("write API response", "err", err)
+	}
+}
+
+// Problem is an RFC 9457 problem detail, with the clerk's message.
+type Problem struct {
+	Type     string `json:"type"`
+	Title    string `json:"title"`
+	Status   int    `json:"status"`
+	Detail   string `json:"detail"`
+	DetailJa string `json:"detail_ja"`
+	Instance string `json:"instance"`
+}
+
+var statusOf = map[apperr.Code]int{
+	apperr.Invalid: http.StatusBadRequest, apperr.NotFound: http.StatusNotFound, apperr.Forbidden: http.StatusForbidden,
+	apperr.Conflict: http.StatusConflict, apperr.Suspended: http.StatusForbidden, apperr.Unavailable: http.StatusServiceUnavailable,
+	apperr.Internal: http.StatusInternalServerError,
+}
+
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	code := apperr.CodeOf(err)
+	var e *apperr.Error
+	detail := "internal error"
+	if errors.As(err, &e) {
+		detail = e.Message
+	}
+	if code == apperr.Internal || code == apperr.Unavailable {
+		h.logger.Error("API call failed", "path", r.URL.Path, "err", err)
+	}
+	h.problem(w, r, statusOf[code], string(code), detail, apperr.JapaneseOf(err))
+}
+
+func (h *Handler) problem(w http.ResponseWriter, r *http.Request, status int, code, detail, ja string) {
+	w.Header().Set("Content-Type", "application/problem+json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(Problem{Type: "tag:jukinet,2026:problem:" + code, Title: http.StatusText(status), Status: status,
+		Detail: detail, DetailJa: ja, Instance: r.URL.Path})
+}
