@@ -12,6 +12,8 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"jukinet/internal/db"
 )
 
 // Checkpoint is a signed statement of the tree: its size and root hash.
@@ -97,7 +99,7 @@ func OpenCheckpoint(signed []byte, v note.Verifier) (*Checkpoint, error) {
 }
 
 // LatestCheckpoint returns the newest stored checkpoint, or nil if none.
-func LatestCheckpoint(ctx context.Context, q querier) (*Checkpoint, error) {
+func LatestCheckpoint(ctx context.Context, q db.Querier) (*Checkpoint, error) {
 	var size int64
 	var root []byte
 	var text string

@@ -228,13 +228,14 @@ func (l *Log) commitBatch(batch []*job) {
 		if err := l.resync(tx); err != nil {
 			return err
 		}
+		var rows pendingRows
 		for i, j := range batch {
-			results[i] = l.appendOne(tx, j)
+			results[i] = l.appendOne(tx, j, &rows)
 			if results[i].err != nil && isTxFatal(results[i].err) {
 				return results[i].err
 			}
 		}
-		return nil
+		return rows.flush(tx)
 	})
 	if err != nil {
 		// Nothing of the batch is in the log: undo the in-memory state.
@@ -284,8 +285,35 @@ func isTxFatal(err error) bool {
 	return errors.As(err, &f)
 }
 
-// appendOne runs the job's work under a savepoint, then writes its entry.
-func (l *Log) appendOne(tx *db.Tx, j *job) result {
+// pendingRows collects a batch's rows, written at the end of the batch in
+// a few multi-row statements.
+type pendingRows struct {
+	entries, hashes, subjects [][]any
+}
+
+var (
+	entryColumns   = []string{"seq", "at", "actor_id", "action", "payload", "leaf_hash"}
+	hashColumns    = []string{"idx", "hash"}
+	subjectColumns = []string{"seq", "resident_code"}
+)
+
+func (p *pendingRows) flush(tx *db.Tx) error {
+	ctx := context.Background()
+	if err := db.InsertMany(ctx, tx, "audit_entry", entryColumns, p.entries); err != nil {
+		return fmt.Errorf("store audit entries: %w", err)
+	}
+	if err := db.InsertMany(ctx, tx, "audit_hash", hashColumns, p.hashes); err != nil {
+		return fmt.Errorf("store audit hashes: %w", err)
+	}
+	if err := db.InsertMany(ctx, tx, "audit_subject", subjectColumns, p.subjects); err != nil {
+		return fmt.Errorf("store audit subjects: %w", err)
+	}
+	return nil
+}
+
+// appendOne runs the job's work (if any) under a savepoint, then adds its
+// entry to the batch's pending rows and advances the in-memory tree.
+func (l *Log) appendOne(tx *db.Tx, j *job, rows *pendingRows) result {
 	seq := l.size
 	at := j.entry.Time
 	if at.IsZero() {
@@ -294,11 +322,11 @@ func (l *Log) appendOne(tx *db.Tx, j *job) result {
 	at = at.UTC().Round(time.Microsecond) // both databases keep microseconds
 	e := j.entry
 	e.Seq, e.Time = seq, at
-	if _, err := tx.Exec(j.ctx, "SAVEPOINT audit_job"); err != nil {
-		return result{err: txFatal{fmt.Errorf("savepoint: %w", err)}}
-	}
 	var workErr error
 	if j.work != nil {
+		if _, err := tx.Exec(j.ctx, "SAVEPOINT audit_job"); err != nil {
+			return result{err: txFatal{fmt.Errorf("savepoint: %w", err)}}
+		}
 		workErr = j.work(j.ctx, tx, seq, &e)
 		if workErr != nil {
 			if _, err := tx.Exec(context.Background(), "ROLLBACK TO SAVEPOINT audit_job"); err != nil {
@@ -309,23 +337,20 @@ func (l *Log) appendOne(tx *db.Tx, j *job) result {
 			e.Seq, e.Time = seq, at
 			e.Outcome, e.Error, e.Count = OutcomeError, workErr.Error(), 0
 		}
-	}
-	if err := l.writeEntry(tx, &e); err != nil {
-		if _, rbErr := tx.Exec(context.Background(), "ROLLBACK TO SAVEPOINT audit_job"); rbErr != nil {
-			return result{err: txFatal{fmt.Errorf("%v; roll back: %w", err, rbErr)}}
+		if _, err := tx.Exec(context.Background(), "RELEASE SAVEPOINT audit_job"); err != nil {
+			return result{err: txFatal{fmt.Errorf("release savepoint: %w", err)}}
 		}
-		return result{err: err}
 	}
-	if _, err := tx.Exec(context.Background(), "RELEASE SAVEPOINT audit_job"); err != nil {
-		return result{err: txFatal{fmt.Errorf("release savepoint: %w", err)}}
+	if err := l.addEntry(tx, &e, rows); err != nil {
+		// The tree may have advanced in memory: the batch cannot go on.
+		return result{err: txFatal{err}}
 	}
 	return result{seq: seq, workErr: workErr}
 }
 
-// writeEntry stores e as leaf l.size with its tree hashes and subjects, and
+// addEntry encodes e as leaf l.size, adds its rows to the batch and
 // advances the in-memory tree.
-func (l *Log) writeEntry(tx *db.Tx, e *Entry) error {
-	ctx := context.Background()
+func (l *Log) addEntry(tx *db.Tx, e *Entry, rows *pendingRows) error {
 	digest, subjects := SubjectsDigest(e.Subjects)
 	e.SubjectCount, e.SubjectDigest = len(subjects), digest
 	payload, err := e.Encode()
@@ -337,20 +362,13 @@ func (l *Log) writeEntry(tx *db.Tx, e *Entry) error {
 	if err != nil {
 		return fmt.Errorf("hash audit entry %d: %w", n, err)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO audit_entry (seq, at, actor_id, action, payload, leaf_hash) VALUES (?, ?, ?, ?, ?, ?)`,
-		n, e.Time, e.Actor.String(), e.Action, payload, hashes[0][:]); err != nil {
-		return fmt.Errorf("store audit entry %d: %w", n, err)
-	}
+	rows.entries = append(rows.entries, []any{n, e.Time, e.Actor.String(), e.Action, payload, hashes[0][:]})
 	base := tlog.StoredHashIndex(0, n)
-	for i, h := range hashes {
-		if _, err := tx.Exec(ctx, `INSERT INTO audit_hash (idx, hash) VALUES (?, ?)`, base+int64(i), h[:]); err != nil {
-			return fmt.Errorf("store audit hash: %w", err)
-		}
+	for i := range hashes {
+		rows.hashes = append(rows.hashes, []any{base + int64(i), hashes[i][:]})
 	}
 	for _, code := range subjects {
-		if _, err := tx.Exec(ctx, `INSERT INTO audit_subject (seq, resident_code) VALUES (?, ?)`, n, code); err != nil {
-			return fmt.Errorf("store audit subject: %w", err)
-		}
+		rows.subjects = append(rows.subjects, []any{n, code})
 	}
 	// hashes[i] is the level-i subtree ending at leaf n.
 	for level, h := range hashes {
@@ -360,14 +378,9 @@ func (l *Log) writeEntry(tx *db.Tx, e *Entry) error {
 	return nil
 }
 
-// querier is a database or a transaction.
-type querier interface {
-	QueryRow(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // readFrontier answers the tree's questions from the frontier cache; a hash
 // not there (only right after Open) is read from the database.
-func (l *Log) readFrontier(q querier) func([]int64) ([]tlog.Hash, error) {
+func (l *Log) readFrontier(q db.Querier) func([]int64) ([]tlog.Hash, error) {
 	return func(indexes []int64) ([]tlog.Hash, error) {
 		out := make([]tlog.Hash, len(indexes))
 		for i, idx := range indexes {

@@ -34,6 +34,7 @@ type CLI struct {
 	Lookup  LookupCmd  `cmd:"" help:"Look residents up from the server's console (logged with the OS user)."`
 	Audit   AuditCmd   `cmd:"" help:"Verify, show and prove the tamper-evident audit log."`
 	Gen     GenCmd     `cmd:"" help:"Generate synthetic data."`
+	Bench   BenchCmd   `cmd:"" help:"Measure the gate on a synthetic register and print one table."`
 	Version VersionCmd `cmd:"" help:"Print the version."`
 }
 

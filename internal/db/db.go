@@ -247,3 +247,30 @@ type Querier interface {
 // MaxParams is how many placeholders one statement may carry on both
 // databases (SQLite allows 32,766; PostgreSQL 65,535).
 const MaxParams = 32000
+
+// InsertMany inserts rows into table with as few statements as the
+// placeholder limit allows.
+func InsertMany(ctx context.Context, q Querier, table string, cols []string, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	per := MaxParams / len(cols)
+	one := "(" + strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",") + ")"
+	for start := 0; start < len(rows); start += per {
+		end := min(start+per, len(rows))
+		var b strings.Builder
+		b.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ",") + ") VALUES ")
+		args := make([]any, 0, (end-start)*len(cols))
+		for i := start; i < end; i++ {
+			if i > start {
+				b.WriteByte(',')
+			}
+			b.WriteString(one)
+			args = append(args, rows[i]...)
+		}
+		if _, err := q.Exec(ctx, b.String(), args...); err != nil {
+			return fmt.Errorf("insert into %s: %w", table, err)
+		}
+	}
+	return nil
+}

@@ -62,30 +62,6 @@ func nextIDs(ctx context.Context, tx *db.Tx) (residentID, recordID int64, err er
 	return residentID, recordID, nil
 }
 
-// insertMany inserts rows into table with as few statements as the
-// placeholder limit allows.
-func insertMany(ctx context.Context, tx *db.Tx, table string, cols []string, rows [][]any) error {
-	per := db.MaxParams / len(cols)
-	one := "(" + strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",") + ")"
-	for start := 0; start < len(rows); start += per {
-		end := min(start+per, len(rows))
-		var b strings.Builder
-		b.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ",") + ") VALUES ")
-		args := make([]any, 0, (end-start)*len(cols))
-		for i := start; i < end; i++ {
-			if i > start {
-				b.WriteByte(',')
-			}
-			b.WriteString(one)
-			args = append(args, rows[i]...)
-		}
-		if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
-			return fmt.Errorf("insert into %s: %w", table, err)
-		}
-	}
-	return nil
-}
-
 // Outcome says what a change did.
 type Outcome int
 
@@ -186,13 +162,13 @@ func checkFree(ctx context.Context, tx *db.Tx, rec resident.IdentityRecord, self
 }
 
 func insertResident(ctx context.Context, tx *db.Tx, rid, vid int64, version int, rec resident.IdentityRecord, seq int64) error {
-	if err := insertMany(ctx, tx, "resident", residentColumns, [][]any{residentRow(rid, vid, version, rec)}); err != nil {
+	if err := db.InsertMany(ctx, tx, "resident", residentColumns, [][]any{residentRow(rid, vid, version, rec)}); err != nil {
 		return err
 	}
-	if err := insertMany(ctx, tx, "identity_record", versionColumns, [][]any{versionRow(vid, rid, version, rec, removalRetention(rec), seq)}); err != nil {
+	if err := db.InsertMany(ctx, tx, "identity_record", versionColumns, [][]any{versionRow(vid, rid, version, rec, removalRetention(rec), seq)}); err != nil {
 		return err
 	}
-	return insertMany(ctx, tx, "name_key", keyColumns, keyRows(rid, rec))
+	return db.InsertMany(ctx, tx, "name_key", keyColumns, keyRows(rid, rec))
 }
 
 func residentRow(rid, vid int64, version int, rec resident.IdentityRecord) []any {
@@ -212,7 +188,7 @@ func supersede(ctx context.Context, tx *db.Tx, cur Version, rec resident.Identit
 		dateStr(resident.RetainUntil(rec.ChangeDate)), cur.ResidentID, cur.Version); err != nil {
 		return Version{}, 0, fmt.Errorf("retain superseded version: %w", err)
 	}
-	if err := insertMany(ctx, tx, "identity_record", versionColumns, [][]any{versionRow(vid, cur.ResidentID, next, rec, removalRetention(rec), seq)}); err != nil {
+	if err := db.InsertMany(ctx, tx, "identity_record", versionColumns, [][]any{versionRow(vid, cur.ResidentID, next, rec, removalRetention(rec), seq)}); err != nil {
 		return Version{}, 0, err
 	}
 	if _, err := tx.Exec(ctx, `UPDATE resident SET resident_code = ?, individual_number = ?, version = ?, record_id = ?, content_hash = ?,
@@ -224,7 +200,7 @@ func supersede(ctx context.Context, tx *db.Tx, cur Version, rec resident.Identit
 	if _, err := tx.Exec(ctx, `DELETE FROM name_key WHERE resident_id = ?`, cur.ResidentID); err != nil {
 		return Version{}, 0, fmt.Errorf("replace search keys: %w", err)
 	}
-	if err := insertMany(ctx, tx, "name_key", keyColumns, keyRows(cur.ResidentID, rec)); err != nil {
+	if err := db.InsertMany(ctx, tx, "name_key", keyColumns, keyRows(cur.ResidentID, rec)); err != nil {
 		return Version{}, 0, err
 	}
 	return Version{IdentityRecord: rec, ResidentID: cur.ResidentID, Version: next, Removed: rec.ChangeReason.Removes(), RetainUntil: removalRetention(rec), AuditSeq: seq}, Changed, nil
@@ -301,13 +277,13 @@ func flush(ctx context.Context, tx *db.Tx, residents, versions, keys *[][]any) e
 	if len(*residents) == 0 {
 		return nil
 	}
-	if err := insertMany(ctx, tx, "resident", residentColumns, *residents); err != nil {
+	if err := db.InsertMany(ctx, tx, "resident", residentColumns, *residents); err != nil {
 		return duplicateHint(err)
 	}
-	if err := insertMany(ctx, tx, "identity_record", versionColumns, *versions); err != nil {
+	if err := db.InsertMany(ctx, tx, "identity_record", versionColumns, *versions); err != nil {
 		return err
 	}
-	if err := insertMany(ctx, tx, "name_key", keyColumns, *keys); err != nil {
+	if err := db.InsertMany(ctx, tx, "name_key", keyColumns, *keys); err != nil {
 		return err
 	}
 	*residents, *versions, *keys = (*residents)[:0], (*versions)[:0], (*keys)[:0]

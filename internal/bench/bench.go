@@ -1,0 +1,258 @@
+// Package bench measures the gate on a synthetic register: import, audited
+// lookups against the raw driver's point-select rate on the same table in
+// the same run, four-item search, and audit verification. `jukinet bench`
+// prints its table; the gate's Go benchmarks use it too.
+package bench
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"jukinet/internal/auditlog"
+	"jukinet/internal/db"
+	"jukinet/internal/gate"
+	"jukinet/internal/ids"
+	"jukinet/internal/profile"
+	"jukinet/internal/resident"
+	"jukinet/internal/synth"
+)
+
+// Options configure a run.
+type Options struct {
+	Residents int           // register size
+	DBURL     string        // empty: SQLite in a temporary folder
+	Duration  time.Duration // per timed measurement
+	Workers   int           // synchronous workers (each waits for its answer)
+	Clients   int           // concurrent clients for the group-commit rows
+	Seed      uint64
+}
+
+// Row is one line of the result table.
+type Row struct {
+	What      string
+	Ops       int64
+	Elapsed   time.Duration
+	P50, P99  time.Duration
+	Goal      string
+	Note      string
+	PerSecond float64
+}
+
+// Result is a run's table.
+type Result struct {
+	Dialect string
+	Rows    []Row
+}
+
+// Run builds a register of opt.Residents through the gate and measures it.
+func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) {
+	if opt.Duration <= 0 {
+		opt.Duration = 5 * time.Second
+	}
+	if opt.Workers <= 0 {
+		opt.Workers = 2
+	}
+	if opt.Clients <= 0 {
+		opt.Clients = 64
+	}
+	url := opt.DBURL
+	if url == "" {
+		dir, err := os.MkdirTemp("", "jukinet-bench-*")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		url = "sqlite:" + filepath.Join(dir, "bench.db")
+	}
+	d, err := db.Open(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	if err := d.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	var n int64
+	if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM audit_entry`).Scan(&n); err != nil || n > 0 {
+		return nil, fmt.Errorf("bench needs an empty database (%s has %d audit entries)", db.Redact(url), n)
+	}
+	skey, vkey, _ := note.GenerateKey(rand.Reader, "jukinet-bench")
+	signer, _ := note.NewSigner(skey)
+	verifier, _ := note.NewVerifier(vkey)
+	l, err := auditlog.Open(ctx, d, signer, auditlog.Options{CheckpointEvery: time.Hour})
+	if err != nil {
+		return nil, err
+	}
+	defer l.Close()
+	lg, _ := ids.LookupLocalGov("131083")
+	g := gate.New(d, l, gate.RequiredFields{ConsoleAllowed: true}, lg, profile.Municipality)
+	res := &Result{Dialect: d.Dialect().String()}
+	say := func(format string, args ...any) {
+		if progress != nil {
+			fmt.Fprintf(progress, format+"\n", args...)
+		}
+	}
+
+	// Import.
+	say("generating %d synthetic residents …", opt.Residents)
+	gen, _ := synth.New(synth.Options{Seed: opt.Seed, LocalGov: lg.Code})
+	var csvBuf bytes.Buffer
+	w := resident.NewCSVWriter(&csvBuf, resident.UTF8)
+	recs := make([]resident.IdentityRecord, opt.Residents)
+	for i := range recs {
+		recs[i] = gen.Next()
+		w.Write(recs[i])
+	}
+	w.Close()
+	say("importing through the gate …")
+	start := time.Now()
+	rep, err := g.Import(ctx, operator("一括取込", "ベンチマーク"), &csvBuf, resident.UTF8)
+	if err != nil {
+		return nil, fmt.Errorf("import: %w", err)
+	}
+	el := time.Since(start)
+	res.Rows = append(res.Rows, Row{What: fmt.Sprintf("import %d rows (parse, validate, store, audit)", rep.Added), Ops: int64(rep.Added), Elapsed: el,
+		Goal: "1,000,000 in ≤ 30 s", PerSecond: float64(rep.Added) / el.Seconds()})
+
+	codes := make([]string, len(recs))
+	for i, r := range recs {
+		codes[i] = string(r.ResidentCode)
+	}
+	// Raw baseline: the driver alone, the same query the register runs for
+	// a lookup by code, no gate, no log.
+	say("raw driver point selects, %d workers …", opt.Workers)
+	rawQuery := d.Rebind(`SELECT ir.family_name, ir.given_name, ir.address, ir.date_of_birth FROM resident r JOIN identity_record ir ON ir.id = r.record_id WHERE r.resident_code = ?`)
+	raw := measure(ctx, opt.Workers, opt.Duration, codes, func(code string) error {
+		var a, b, c, e string
+		return d.QueryRow(ctx, rawQuery, code).Scan(&a, &b, &c, &e)
+	})
+	raw.What, raw.Note = fmt.Sprintf("raw driver point select, %d workers (baseline)", opt.Workers), "no gate, no audit"
+	res.Rows = append(res.Rows, raw)
+
+	req := operator("住民票の写しの交付", "窓口での本人申請")
+	lookup := func(code string) error {
+		_, err := g.Lookup(ctx, req, gate.Key{ResidentCode: code})
+		return err
+	}
+	say("audited lookups through the gate, %d workers …", opt.Workers)
+	gl := measure(ctx, opt.Workers, opt.Duration, codes, lookup)
+	gl.What, gl.Goal = fmt.Sprintf("audited lookup, %d workers", opt.Workers), "≥ 50 % of baseline"
+	gl.Note = fmt.Sprintf("%.1f %% of baseline; each waits for its durable entry", 100*gl.PerSecond/raw.PerSecond)
+	res.Rows = append(res.Rows, gl)
+	say("audited lookups through the gate, %d concurrent clients …", opt.Clients)
+	gc := measure(ctx, opt.Clients, opt.Duration, codes, lookup)
+	gc.What, gc.Goal = fmt.Sprintf("audited lookup, %d clients on %d cores (group commit)", opt.Clients, numCPU()), "≥ 50 % of baseline"
+	gc.Note = fmt.Sprintf("%.1f %% of baseline", 100*gc.PerSecond/raw.PerSecond)
+	res.Rows = append(res.Rows, gc)
+
+	// Four-item search: kana name of a real resident, birth date, sex.
+	search := func(i int) func(string) error {
+		return func(string) error {
+			r := recs[i%len(recs)]
+			_, _, err := g.Search(ctx, req, gate.SearchQuery{Name: r.FamilyName + r.GivenName, DateOfBirth: r.DateOfBirth, Sex: r.Sex})
+			return err
+		}
+	}
+	var next atomic.Int64
+	say("four-item searches, %d workers …", opt.Workers)
+	s2 := measure(ctx, opt.Workers, opt.Duration, codes, func(string) error { return search(int(next.Add(7919)))("") })
+	s2.What, s2.Goal = fmt.Sprintf("four-item search with variant folding, %d workers", opt.Workers), "≥ 5,000/s"
+	res.Rows = append(res.Rows, s2)
+	sc := measure(ctx, opt.Clients, opt.Duration, codes, func(string) error { return search(int(next.Add(7919)))("") })
+	sc.What, sc.Goal = fmt.Sprintf("four-item search, %d clients", opt.Clients), "≥ 5,000/s"
+	res.Rows = append(res.Rows, sc)
+
+	// Verify the whole log.
+	if _, err := l.Checkpoint(ctx); err != nil {
+		return nil, err
+	}
+	say("audit verify …")
+	start = time.Now()
+	vr, err := auditlog.Verify(ctx, d, verifier)
+	if err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	el = time.Since(start)
+	res.Rows = append(res.Rows, Row{What: fmt.Sprintf("audit verify (%d entries, %d subject rows)", vr.Entries, subjectRows(ctx, d)), Ops: vr.Entries, Elapsed: el,
+		Goal: "≥ 500,000 entries/s", PerSecond: float64(vr.Entries) / el.Seconds()})
+	return res, nil
+}
+
+func subjectRows(ctx context.Context, d *db.DB) int64 {
+	var n int64
+	d.QueryRow(ctx, `SELECT COUNT(*) FROM audit_subject`).Scan(&n)
+	return n
+}
+
+func operator(affair, reason string) gate.Request {
+	return gate.Request{Actor: auditlog.Actor{Kind: auditlog.ActorOperator, ID: "bench"}, Origin: "terminal:bench", Affair: affair, Reason: reason}
+}
+
+// measure runs op from workers goroutines for d and returns the rate and
+// latency percentiles.
+func measure(ctx context.Context, workers int, d time.Duration, codes []string, op func(code string) error) Row {
+	var wg sync.WaitGroup
+	lat := make([][]time.Duration, workers)
+	var ops atomic.Int64
+	var firstErr atomic.Value
+	deadline := time.Now().Add(d)
+	start := time.Now()
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			i := w * 7919
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				t := time.Now()
+				if err := op(codes[i%len(codes)]); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				lat[w] = append(lat[w], time.Since(t))
+				ops.Add(1)
+				i += 104729
+			}
+		}(w)
+	}
+	wg.Wait()
+	el := time.Since(start)
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	slices.Sort(all)
+	r := Row{Ops: ops.Load(), Elapsed: el, PerSecond: float64(ops.Load()) / el.Seconds()}
+	if len(all) > 0 {
+		r.P50, r.P99 = all[len(all)/2], all[len(all)*99/100]
+	}
+	if err, ok := firstErr.Load().(error); ok {
+		r.Note = "ERROR: " + err.Error()
+	}
+	return r
+}
+
+// Print writes the result as a table.
+func (r *Result) Print(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "measurement (%s)\tops\tper second\tp50\tp99\tgoal\tnote\n", r.Dialect)
+	for _, row := range r.Rows {
+		p50, p99 := "-", "-"
+		if row.P50 > 0 {
+			p50, p99 = row.P50.Round(time.Microsecond).String(), row.P99.Round(time.Microsecond).String()
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%s\n", row.What, row.Ops, row.PerSecond, p50, p99, row.Goal, row.Note)
+	}
+	tw.Flush()
+}

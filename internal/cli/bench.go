@@ -1,0 +1,28 @@
+package cli
+
+import (
+	"fmt"
+	"time"
+
+	"jukinet/internal/bench"
+)
+
+// BenchCmd is `jukinet bench`.
+type BenchCmd struct {
+	Residents int           `default:"1000000" help:"Size of the synthetic register."`
+	DB        string        `name:"db" help:"Database URL of an empty database (default: SQLite in a temporary folder)."`
+	Duration  time.Duration `default:"5s" help:"Length of each timed measurement."`
+	Workers   int           `default:"2" help:"Synchronous workers."`
+	Clients   int           `default:"64" help:"Concurrent clients for the group-commit measurements."`
+}
+
+// Run prints one table.
+func (c BenchCmd) Run(env *Env) error {
+	res, err := bench.Run(env.Ctx, bench.Options{Residents: c.Residents, DBURL: c.DB, Duration: c.Duration, Workers: c.Workers, Clients: c.Clients, Seed: 1}, env.Stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(env.Stdout)
+	res.Print(env.Stdout)
+	return nil
+}
