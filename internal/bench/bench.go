@@ -133,10 +133,14 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) 
 	// Raw baseline: the driver alone, the same query the register runs for
 	// a lookup by code, no gate, no log.
 	say("raw driver point selects, %d workers …", opt.Workers)
-	rawQuery := d.Rebind(`SELECT ir.family_name, ir.given_name, ir.address, ir.date_of_birth FROM resident r JOIN identity_record ir ON ir.id = r.record_id WHERE r.resident_code = ?`)
+	rawStmt, err := d.PrepareRaw(ctx, `SELECT ir.family_name, ir.given_name, ir.address, ir.date_of_birth FROM resident r JOIN identity_record ir ON ir.id = r.record_id WHERE r.resident_code = ?`)
+	if err != nil {
+		return nil, err
+	}
+	defer rawStmt.Close()
 	raw := measure(ctx, opt.Workers, opt.Duration, codes, func(code string) error {
 		var a, b, c, e string
-		return d.QueryRow(ctx, rawQuery, code).Scan(&a, &b, &c, &e)
+		return rawStmt.QueryRowContext(ctx, code).Scan(&a, &b, &c, &e)
 	})
 	raw.What, raw.Note = fmt.Sprintf("raw driver point select, %d workers (baseline)", opt.Workers), "no gate, no audit"
 	res.Rows = append(res.Rows, raw)

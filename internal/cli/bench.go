@@ -2,6 +2,8 @@ package cli
 
 import (
 	"fmt"
+	"os"
+	"runtime/pprof"
 	"time"
 
 	"jukinet/internal/bench"
@@ -9,15 +11,27 @@ import (
 
 // BenchCmd is `jukinet bench`.
 type BenchCmd struct {
-	Residents int           `default:"1000000" help:"Size of the synthetic register."`
-	DB        string        `name:"db" help:"Database URL of an empty database (default: SQLite in a temporary folder)."`
-	Duration  time.Duration `default:"5s" help:"Length of each timed measurement."`
-	Workers   int           `default:"2" help:"Synchronous workers."`
-	Clients   int           `default:"64" help:"Concurrent clients for the group-commit measurements."`
+	Residents  int           `default:"1000000" help:"Size of the synthetic register."`
+	DB         string        `name:"db" help:"Database URL of an empty database (default: SQLite in a temporary folder)."`
+	Duration   time.Duration `default:"5s" help:"Length of each timed measurement."`
+	Workers    int           `default:"2" help:"Synchronous workers."`
+	Clients    int           `default:"64" help:"Concurrent clients for the group-commit measurements."`
+	CPUProfile string        `name:"cpuprofile" type:"path" help:"Write a CPU profile of the run to this file (go tool pprof)."`
 }
 
 // Run prints one table.
 func (c BenchCmd) Run(env *Env) error {
+	if c.CPUProfile != "" {
+		f, err := os.Create(c.CPUProfile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	res, err := bench.Run(env.Ctx, bench.Options{Residents: c.Residents, DBURL: c.DB, Duration: c.Duration, Workers: c.Workers, Clients: c.Clients, Seed: 1}, env.Stderr)
 	if err != nil {
 		return err

@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -42,6 +44,40 @@ type DB struct {
 	sql     *sql.DB
 	dialect Dialect
 	shown   string // the URL with any password removed, for messages
+
+	// stmts caches prepared statements by query text: parsing SQL is a
+	// large share of a short query's cost (SQLite especially).
+	stmts  sync.Map // string → *sql.Stmt
+	nstmts atomic.Int32
+}
+
+// Statement cache bounds: queries built with many placeholders are not
+// worth keeping.
+const (
+	maxCachedStmts   = 512
+	maxCachedStmtLen = 8192
+)
+
+// stmt returns a cached prepared statement for q, or nil when q is not
+// cached (too long, cache full, or preparing failed: the caller then runs q
+// directly and reports its error).
+func (db *DB) stmt(ctx context.Context, q string) *sql.Stmt {
+	if v, ok := db.stmts.Load(q); ok {
+		return v.(*sql.Stmt)
+	}
+	if len(q) > maxCachedStmtLen || db.nstmts.Load() >= maxCachedStmts {
+		return nil
+	}
+	s, err := db.sql.PrepareContext(ctx, q)
+	if err != nil {
+		return nil
+	}
+	if prev, loaded := db.stmts.LoadOrStore(q, s); loaded {
+		s.Close()
+		return prev.(*sql.Stmt)
+	}
+	db.nstmts.Add(1)
+	return s
 }
 
 // ParseURL returns the dialect of a database URL and the data source name its
@@ -135,8 +171,14 @@ func (db *DB) Dialect() Dialect { return db.dialect }
 // String returns the database URL without its password.
 func (db *DB) String() string { return db.shown }
 
-// Close closes the database.
-func (db *DB) Close() error { return db.sql.Close() }
+// Close closes the database and its cached statements.
+func (db *DB) Close() error {
+	db.stmts.Range(func(_, v any) bool {
+		v.(*sql.Stmt).Close()
+		return true
+	})
+	return db.sql.Close()
+}
 
 // Rebind rewrites ? placeholders for the database's dialect. A ? inside a
 // quoted string or identifier is left alone.
@@ -171,23 +213,42 @@ func Rebind(d Dialect, query string) string {
 
 // Exec runs a statement outside a transaction.
 func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return db.sql.ExecContext(ctx, db.Rebind(query), args...)
+	q := db.Rebind(query)
+	if s := db.stmt(ctx, q); s != nil {
+		return s.ExecContext(ctx, args...)
+	}
+	return db.sql.ExecContext(ctx, q, args...)
 }
 
 // Query runs a query outside a transaction.
 func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return db.sql.QueryContext(ctx, db.Rebind(query), args...)
+	q := db.Rebind(query)
+	if s := db.stmt(ctx, q); s != nil {
+		return s.QueryContext(ctx, args...)
+	}
+	return db.sql.QueryContext(ctx, q, args...)
 }
 
 // QueryRow runs a query that returns at most one row.
 func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return db.sql.QueryRowContext(ctx, db.Rebind(query), args...)
+	q := db.Rebind(query)
+	if s := db.stmt(ctx, q); s != nil {
+		return s.QueryRowContext(ctx, args...)
+	}
+	return db.sql.QueryRowContext(ctx, q, args...)
+}
+
+// PrepareRaw prepares q (rebound) on the underlying database/sql handle,
+// for benchmarks that measure the driver alone.
+func (db *DB) PrepareRaw(ctx context.Context, q string) (*sql.Stmt, error) {
+	return db.sql.PrepareContext(ctx, db.Rebind(q))
 }
 
 // Tx is a transaction; its methods rebind like DB's.
 type Tx struct {
 	tx      *sql.Tx
 	dialect Dialect
+	db      *DB
 }
 
 // Dialect returns the transaction's database dialect.
@@ -195,17 +256,29 @@ func (tx *Tx) Dialect() Dialect { return tx.dialect }
 
 // Exec runs a statement in the transaction.
 func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return tx.tx.ExecContext(ctx, Rebind(tx.dialect, query), args...)
+	q := Rebind(tx.dialect, query)
+	if s := tx.db.stmt(ctx, q); s != nil {
+		return tx.tx.StmtContext(ctx, s).ExecContext(ctx, args...)
+	}
+	return tx.tx.ExecContext(ctx, q, args...)
 }
 
 // Query runs a query in the transaction.
 func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return tx.tx.QueryContext(ctx, Rebind(tx.dialect, query), args...)
+	q := Rebind(tx.dialect, query)
+	if s := tx.db.stmt(ctx, q); s != nil {
+		return tx.tx.StmtContext(ctx, s).QueryContext(ctx, args...)
+	}
+	return tx.tx.QueryContext(ctx, q, args...)
 }
 
 // QueryRow runs a query in the transaction that returns at most one row.
 func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return tx.tx.QueryRowContext(ctx, Rebind(tx.dialect, query), args...)
+	q := Rebind(tx.dialect, query)
+	if s := tx.db.stmt(ctx, q); s != nil {
+		return tx.tx.StmtContext(ctx, s).QueryRowContext(ctx, args...)
+	}
+	return tx.tx.QueryRowContext(ctx, q, args...)
 }
 
 // Transact runs fn in a transaction and commits it if fn returns nil; it
@@ -227,7 +300,7 @@ func (db *DB) Transact(ctx context.Context, fn func(tx *Tx) error) (err error) {
 			}
 		}
 	}()
-	if err := fn(&Tx{tx: sqltx, dialect: db.dialect}); err != nil {
+	if err := fn(&Tx{tx: sqltx, dialect: db.dialect, db: db}); err != nil {
 		return err
 	}
 	if err := sqltx.Commit(); err != nil {
@@ -239,6 +312,7 @@ func (db *DB) Transact(ctx context.Context, fn func(tx *Tx) error) (err error) {
 // Querier is what a *DB and a *Tx share: domain code that only reads or
 // that runs inside a caller's transaction takes one.
 type Querier interface {
+	Dialect() Dialect
 	Exec(ctx context.Context, query string, args ...any) (sql.Result, error)
 	Query(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRow(ctx context.Context, query string, args ...any) *sql.Row
@@ -248,29 +322,40 @@ type Querier interface {
 // databases (SQLite allows 32,766; PostgreSQL 65,535).
 const MaxParams = 32000
 
-// InsertMany inserts rows into table with as few statements as the
-// placeholder limit allows.
+// InsertMany inserts rows into table. On SQLite it runs one prepared
+// single-row INSERT per row (parsing a statement with thousands of
+// placeholders costs more than executing a prepared one many times); on
+// PostgreSQL, where a round trip costs more than parsing, it sends
+// multi-row INSERTs of up to insertChunk rows.
 func InsertMany(ctx context.Context, q Querier, table string, cols []string, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	per := MaxParams / len(cols)
 	one := "(" + strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",") + ")"
+	head := "INSERT INTO " + table + " (" + strings.Join(cols, ",") + ") VALUES "
+	if q.Dialect() == SQLite {
+		stmt := head + one
+		for _, r := range rows {
+			if _, err := q.Exec(ctx, stmt, r...); err != nil {
+				return fmt.Errorf("insert into %s: %w", table, err)
+			}
+		}
+		return nil
+	}
+	per := min(insertChunk, MaxParams/len(cols))
 	for start := 0; start < len(rows); start += per {
 		end := min(start+per, len(rows))
-		var b strings.Builder
-		b.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ",") + ") VALUES ")
+		stmt := head + one + strings.Repeat(","+one, end-start-1)
 		args := make([]any, 0, (end-start)*len(cols))
 		for i := start; i < end; i++ {
-			if i > start {
-				b.WriteByte(',')
-			}
-			b.WriteString(one)
 			args = append(args, rows[i]...)
 		}
-		if _, err := q.Exec(ctx, b.String(), args...); err != nil {
+		if _, err := q.Exec(ctx, stmt, args...); err != nil {
 			return fmt.Errorf("insert into %s: %w", table, err)
 		}
 	}
 	return nil
 }
+
+// insertChunk is how many rows one multi-row INSERT carries on PostgreSQL.
+const insertChunk = 1000
