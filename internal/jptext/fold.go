@@ -9,6 +9,7 @@ package jptext
 import (
 	"bufio"
 	_ "embed"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -185,7 +186,7 @@ func KanaKey(s string) string { return NameKey(s) }
 var kanjiDigits = map[rune]int{'〇': 0, '一': 1, '二': 2, '三': 3, '四': 4, '五': 5, '六': 6, '七': 7, '八': 8, '九': 9}
 
 // addressMarkers end a numbered part of an address. Longest first.
-var addressMarkers = []string{"丁目", "番地", "地割", "番", "号"}
+var addressMarkers = [][]rune{[]rune("丁目"), []rune("番地"), []rune("地割"), []rune("番"), []rune("号")}
 
 // AddressKey is the search key of an address: Fold, then kanji numerals of
 // 丁目/番地/番/号 in Arabic digits, those markers and every dash between
@@ -206,7 +207,7 @@ func addressKey(s string) string {
 				j++
 			}
 			afterNumber := len(out) > 0 && out[len(out)-1] == '-'
-			if markerAt(in, j) != "" || afterNumber {
+			if markerAt(in, j) > 0 || afterNumber {
 				if n, ok := kanjiNumber(in[i:j]); ok {
 					out = append(out, []rune(strconv.Itoa(n))...)
 					i = j - 1
@@ -214,13 +215,13 @@ func addressKey(s string) string {
 				}
 			}
 		}
-		if string(in[i:min(i+2, len(in))]) == "大字" {
+		if i+1 < len(in) && in[i] == '大' && in[i+1] == '字' {
 			i++
 			continue
 		}
-		if m := markerAt(in, i); m != "" && len(out) > 0 && isDigit(out[len(out)-1]) {
+		if m := markerAt(in, i); m > 0 && len(out) > 0 && isDigit(out[len(out)-1]) {
 			out = append(out, '-')
-			i += len([]rune(m)) - 1
+			i += m - 1
 			continue
 		}
 		prev, next := rune(0), rune(0)
@@ -249,14 +250,14 @@ func addressKey(s string) string {
 	return string(out)
 }
 
-func markerAt(in []rune, i int) string {
+// markerAt returns the length in runes of the marker at in[i], or 0.
+func markerAt(in []rune, i int) int {
 	for _, m := range addressMarkers {
-		mr := []rune(m)
-		if i+len(mr) <= len(in) && string(in[i:i+len(mr)]) == m {
-			return m
+		if i+len(m) <= len(in) && slices.Equal(in[i:i+len(m)], m) {
+			return len(m)
 		}
 	}
-	return ""
+	return 0
 }
 
 func isKanjiNumeral(r rune) bool {

@@ -24,11 +24,11 @@ var residentColumns = []string{"id", "resident_code", "individual_number", "vers
 
 var keyColumns = []string{"key", "date_of_birth", "resident_id", "kind"}
 
-func versionRow(id, residentID int64, version int, r resident.IdentityRecord, retain time.Time, seq int64) []any {
+func versionRow(id, residentID int64, version int, r resident.IdentityRecord, hash string, retain time.Time, seq int64) []any {
 	return []any{id, residentID, version, string(r.ResidentCode), string(r.IndividualNumber), r.FamilyName, r.GivenName,
 		r.FamilyNameKana, r.GivenNameKana, r.FormerSurname, r.FormerSurnameKana, r.Alias, r.AliasKana,
 		dateStr(r.DateOfBirth), int(r.Sex), r.Address, string(r.LocalGov), string(r.ChangeReason), dateStr(r.ChangeDate),
-		r.ChangeReason.Removes(), dateStr(retain), ContentHash(r), seq}
+		r.ChangeReason.Removes(), dateStr(retain), hash, seq}
 }
 
 func keyRows(residentID int64, r resident.IdentityRecord) [][]any {
@@ -162,17 +162,18 @@ func checkFree(ctx context.Context, tx *db.Tx, rec resident.IdentityRecord, self
 }
 
 func insertResident(ctx context.Context, tx *db.Tx, rid, vid int64, version int, rec resident.IdentityRecord, seq int64) error {
-	if err := db.InsertMany(ctx, tx, "resident", residentColumns, [][]any{residentRow(rid, vid, version, rec)}); err != nil {
+	hash := ContentHash(rec)
+	if err := db.InsertMany(ctx, tx, "resident", residentColumns, [][]any{residentRow(rid, vid, version, rec, hash)}); err != nil {
 		return err
 	}
-	if err := db.InsertMany(ctx, tx, "identity_record", versionColumns, [][]any{versionRow(vid, rid, version, rec, removalRetention(rec), seq)}); err != nil {
+	if err := db.InsertMany(ctx, tx, "identity_record", versionColumns, [][]any{versionRow(vid, rid, version, rec, hash, removalRetention(rec), seq)}); err != nil {
 		return err
 	}
 	return db.InsertMany(ctx, tx, "name_key", keyColumns, keyRows(rid, rec))
 }
 
-func residentRow(rid, vid int64, version int, rec resident.IdentityRecord) []any {
-	return []any{rid, string(rec.ResidentCode), string(rec.IndividualNumber), version, vid, ContentHash(rec),
+func residentRow(rid, vid int64, version int, rec resident.IdentityRecord, hash string) []any {
+	return []any{rid, string(rec.ResidentCode), string(rec.IndividualNumber), version, vid, hash,
 		string(rec.LocalGov), rec.ChangeReason.Removes(), dateStr(rec.DateOfBirth), int(rec.Sex), jptext.AddressKey(rec.Address)}
 }
 
@@ -188,7 +189,7 @@ func supersede(ctx context.Context, tx *db.Tx, cur Version, rec resident.Identit
 		dateStr(resident.RetainUntil(rec.ChangeDate)), cur.ResidentID, cur.Version); err != nil {
 		return Version{}, 0, fmt.Errorf("retain superseded version: %w", err)
 	}
-	if err := db.InsertMany(ctx, tx, "identity_record", versionColumns, [][]any{versionRow(vid, cur.ResidentID, next, rec, removalRetention(rec), seq)}); err != nil {
+	if err := db.InsertMany(ctx, tx, "identity_record", versionColumns, [][]any{versionRow(vid, cur.ResidentID, next, rec, ContentHash(rec), removalRetention(rec), seq)}); err != nil {
 		return Version{}, 0, err
 	}
 	if _, err := tx.Exec(ctx, `UPDATE resident SET resident_code = ?, individual_number = ?, version = ?, record_id = ?, content_hash = ?,
@@ -235,16 +236,17 @@ func Import(ctx context.Context, tx *db.Tx, recs []resident.IdentityRecord, seq 
 		var residents, versions, keys [][]any
 		for i, rec := range chunk {
 			cur, ok := existing[rec.ResidentCode]
+			hash := ContentHash(rec)
 			if !ok {
-				residents = append(residents, residentRow(rid, vid, 1, rec))
-				versions = append(versions, versionRow(vid, rid, 1, rec, removalRetention(rec), seq))
+				residents = append(residents, residentRow(rid, vid, 1, rec, hash))
+				versions = append(versions, versionRow(vid, rid, 1, rec, hash, removalRetention(rec), seq))
 				keys = append(keys, keyRows(rid, rec)...)
 				rid, vid = rid+1, vid+1
 				res.Added++
 				res.Codes = append(res.Codes, string(rec.ResidentCode))
 				continue
 			}
-			if cur.hash == ContentHash(rec) {
+			if cur.hash == hash {
 				res.Unchanged++
 				continue
 			}
