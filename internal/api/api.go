@@ -10,6 +10,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 	"jukinet/internal/apperr"
 	"jukinet/internal/auditlog"
 	"jukinet/internal/gate"
+	"jukinet/internal/ids"
 	"jukinet/internal/jptext"
 	"jukinet/internal/node"
 	"jukinet/internal/resident"
@@ -38,6 +40,7 @@ func New(n *node.Node, logger *slog.Logger) *Handler {
 	h.mux.HandleFunc("GET /api/v1/residents", h.lookupByNumber)
 	h.mux.HandleFunc("GET /api/v1/residents/{code}/history", h.history)
 	h.mux.HandleFunc("POST /api/v1/search", h.search)
+	h.mux.HandleFunc("POST /api/v1/changes", h.change)
 	h.mux.HandleFunc("GET /api/v1/audit/entries", h.entries)
 	h.mux.HandleFunc("GET /api/v1/audit/entries/{seq}/proof", h.proof)
 	h.mux.HandleFunc("GET /api/v1/audit/checkpoint", h.checkpoint)
@@ -210,6 +213,59 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 		out[i] = match{toJSON(m.Record), m.Score, m.MatchOn}
 	}
 	h.json(w, map[string]any{"total": total, "matches": out})
+}
+
+// ChangeRequest is the body of POST /api/v1/changes: the record as it is
+// after the change, and for a 住民票コード変更 the code before it.
+type ChangeRequest struct {
+	Record       Record `json:"record"`
+	PreviousCode string `json:"previous_code,omitempty"`
+	Affair       string `json:"affair"`
+	Reason       string `json:"reason"`
+	Case         string `json:"case,omitempty"`
+}
+
+func (h *Handler) change(w http.ResponseWriter, r *http.Request) {
+	var req ChangeRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		h.problem(w, r, http.StatusBadRequest, "invalid", "body: "+err.Error(), "変更内容の形式が正しくありません")
+		return
+	}
+	rec, err := fromJSON(req.Record)
+	if err != nil {
+		h.problem(w, r, http.StatusBadRequest, "invalid", err.Error(), "日付は YYYY-MM-DD の形式で入力してください")
+		return
+	}
+	out, err := h.node.Gate.Apply(r.Context(), request(req.Affair, req.Reason, req.Case), gate.Change{Record: rec, PreviousCode: req.PreviousCode})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.json(w, toJSON(out))
+}
+
+func fromJSON(j Record) (resident.IdentityRecord, error) {
+	dob, err := resident.ParseDate(j.DateOfBirth)
+	if err != nil {
+		return resident.IdentityRecord{}, fmt.Errorf("date_of_birth: %w", err)
+	}
+	changed, err := resident.ParseDate(j.ChangeDate)
+	if err != nil {
+		return resident.IdentityRecord{}, fmt.Errorf("change_date: %w", err)
+	}
+	reason, _ := resident.ParseChangeReason(j.ChangeReason)
+	if reason == "" {
+		reason = resident.ChangeReason(j.ChangeReason) // Validate reports it
+	}
+	return resident.IdentityRecord{
+		ResidentCode: ids.ResidentCode(j.ResidentCode), IndividualNumber: ids.IndividualNumber(j.IndividualNumber),
+		FamilyName: j.FamilyName, GivenName: j.GivenName, FamilyNameKana: j.FamilyNameKana, GivenNameKana: j.GivenNameKana,
+		FormerSurname: j.FormerSurname, FormerSurnameKana: j.FormerSurnameKana, Alias: j.Alias, AliasKana: j.AliasKana,
+		DateOfBirth: dob, Sex: resident.Sex(j.Sex), Address: j.Address, LocalGov: ids.LocalGovCode(j.LocalGovCode),
+		ChangeReason: reason, ChangeDate: changed,
+	}, nil
 }
 
 func (h *Handler) entries(w http.ResponseWriter, r *http.Request) {

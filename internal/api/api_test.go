@@ -135,6 +135,27 @@ func TestSearchAndAudit(t *testing.T) {
 	}
 }
 
+func TestChange(t *testing.T) {
+	_, h, recs := newNode(t, true)
+	_, v := do(t, h, "GET", "/api/v1/residents/"+string(recs[1].ResidentCode)+"?affair=a&reason=b", "", local)
+	var rec api.Record
+	b, _ := json.Marshal(v)
+	json.Unmarshal(b, &rec)
+	rec.Address, rec.ChangeReason, rec.ChangeDate = "東京都江東区東陽四丁目11番28号", "転居", "2026-04-15"
+	body, _ := json.Marshal(api.ChangeRequest{Record: rec, Affair: "転居届の処理", Reason: "窓口届出"})
+	resp, out := do(t, h, "POST", "/api/v1/changes", string(body), local)
+	if resp.Code != 200 || out["version"].(float64) != 2 || out["address"] != rec.Address {
+		t.Fatalf("change: %d %v", resp.Code, out)
+	}
+	rec.ChangeDate = "2020-01-01" // before the current version
+	rec.Address = "x"
+	body, _ = json.Marshal(api.ChangeRequest{Record: rec, Affair: "転居届の処理", Reason: "窓口届出"})
+	resp, out = do(t, h, "POST", "/api/v1/changes", string(body), local)
+	if resp.Code != 409 || out["detail_ja"] == "" {
+		t.Errorf("back-dated change: %d %v", resp.Code, out)
+	}
+}
+
 func TestNotServedOnRealNode(t *testing.T) {
 	_, h, recs := newNode(t, false)
 	rec, v := do(t, h, "GET", "/api/v1/residents/"+string(recs[0].ResidentCode)+"?affair=a&reason=b", "", local)
