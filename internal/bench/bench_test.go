@@ -1,0 +1,76 @@
+package bench
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"jukinet/internal/db/dbtest"
+)
+
+// TestRunSmall runs the whole benchmark on a small register, on both
+// databases, so the harness itself is tested.
+func TestRunSmall(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		url  func(t *testing.T) string
+	}{
+		{"sqlite", func(t *testing.T) string { return "" }},
+		{"postgres", func(t *testing.T) string { return dbtest.PostgresURL(t) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := Run(context.Background(), Options{Residents: 400, DBURL: tt.url(t), Duration: 150 * time.Millisecond, Clients: 8}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Rows) != 7 {
+				t.Fatalf("%d rows", len(res.Rows))
+			}
+			for _, r := range res.Rows {
+				if r.Ops == 0 || strings.HasPrefix(r.Note, "ERROR") {
+					t.Errorf("%s: %d ops, %s", r.What, r.Ops, r.Note)
+				}
+			}
+			var out strings.Builder
+			res.Print(&out)
+			if !strings.Contains(out.String(), "raw driver point select") {
+				t.Errorf("table:\n%s", out.String())
+			}
+		})
+	}
+}
+
+// BenchmarkGate reports every row of the benchmark table as a metric,
+// the raw driver baseline among them. Size it with JUKINET_BENCH_RESIDENTS
+// (default 20,000); jukinet bench runs the full 1,000,000.
+func BenchmarkGate(b *testing.B) {
+	n := 20000
+	if s := os.Getenv("JUKINET_BENCH_RESIDENTS"); s != "" {
+		var err error
+		if n, err = strconv.Atoi(s); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := 0; i < b.N; i++ {
+		res, err := Run(context.Background(), Options{Residents: n, Duration: 2 * time.Second, DBURL: os.Getenv("JUKINET_BENCH_DB")}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, r := range res.Rows {
+			b.ReportMetric(r.PerSecond, metricName(r.What)+"/s")
+			if r.P99 > 0 {
+				b.ReportMetric(float64(r.P99.Microseconds()), metricName(r.What)+"-p99-µs")
+			}
+		}
+	}
+}
+
+func metricName(what string) string {
+	if i := strings.Index(what, "("); i > 0 {
+		what = what[:i]
+	}
+	return strings.Join(strings.Fields(strings.ReplaceAll(what, ",", " ")), "-")
+}
