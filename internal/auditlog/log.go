@@ -49,9 +49,10 @@ type Log struct {
 	closed  bool
 
 	// Owned by the committer goroutine.
-	size     int64
-	frontier map[int]frontierHash // per tree level: the latest complete subtree
-	lastCP   int64                // size of the latest checkpoint
+	lastBatch int // size of the previous batch: >1 means callers overlap
+	size      int64
+	frontier  map[int]frontierHash // per tree level: the latest complete subtree
+	lastCP    int64                // size of the latest checkpoint
 }
 
 type frontierHash struct {
@@ -196,16 +197,50 @@ func (l *Log) run() {
 	}
 }
 
+// Linger bounds: when callers overlap, the committer waits this long for
+// more appends before committing, so that one fsync serves many.
+const (
+	lingerMax  = time.Millisecond
+	lingerIdle = 100 * time.Microsecond
+)
+
+// collect takes the queued jobs after first. When the previous batch held
+// more than one job, callers overlap, and it lingers briefly for the ones
+// on their way: without that, the first caller back after a commit would
+// get a batch of its own and every other caller would wait a whole fsync
+// longer. A lone caller never waits.
 func (l *Log) collect(first *job) []*job {
 	batch := []*job{first}
+	linger := l.lastBatch > 1
+	deadline := time.Now().Add(lingerMax)
+	var idle *time.Timer
 	for len(batch) < l.opt.MaxBatch {
 		select {
 		case j := <-l.jobs:
 			batch = append(batch, j)
+			continue
 		default:
-			return batch
 		}
+		if !linger || time.Now().After(deadline) {
+			break
+		}
+		if idle == nil {
+			idle = time.NewTimer(lingerIdle)
+		} else {
+			idle.Reset(lingerIdle)
+		}
+		select {
+		case j := <-l.jobs:
+			batch = append(batch, j)
+			continue
+		case <-idle.C:
+		}
+		break
 	}
+	if idle != nil {
+		idle.Stop()
+	}
+	l.lastBatch = len(batch)
 	return batch
 }
 

@@ -45,6 +45,9 @@ type DB struct {
 	dialect Dialect
 	shown   string // the URL with any password removed, for messages
 
+	stopCheckpoints chan struct{}
+	checkpointsDone chan struct{}
+
 	// stmts caches prepared statements by query text: parsing SQL is a
 	// large share of a short query's cost (SQLite especially).
 	stmts  sync.Map // string → *sql.Stmt
@@ -97,8 +100,11 @@ func ParseURL(u string) (Dialect, string, error) {
 		// import from spilling pages mid-transaction, and memory-mapped
 		// reads save a system call per page read.
 		q := url.Values{}
+		// Checkpoints of the WAL into the database run in the background
+		// (see checkpointWAL), not inside whichever commit crosses the
+		// auto-checkpoint threshold: that commit is the audit log's.
 		for _, p := range []string{"journal_mode(WAL)", "foreign_keys(1)", "busy_timeout(10000)", "synchronous(FULL)",
-			"cache_size(-65536)", "mmap_size(1073741824)", "temp_store(MEMORY)"} {
+			"cache_size(-65536)", "mmap_size(1073741824)", "temp_store(MEMORY)", "wal_autocheckpoint(0)"} {
 			q.Add("_pragma", p)
 		}
 		q.Set("_txlock", "immediate")
@@ -150,7 +156,28 @@ func Open(ctx context.Context, u string) (*DB, error) {
 		sqldb.Close()
 		return nil, fmt.Errorf("cannot reach database %s: %s", Redact(u), oneLine(err))
 	}
-	return &DB{sql: sqldb, dialect: dialect, shown: Redact(u)}, nil
+	db := &DB{sql: sqldb, dialect: dialect, shown: Redact(u)}
+	if dialect == SQLite {
+		db.stopCheckpoints, db.checkpointsDone = make(chan struct{}), make(chan struct{})
+		go db.checkpointWAL()
+	}
+	return db, nil
+}
+
+// checkpointWAL copies the SQLite WAL into the database every half second,
+// without blocking readers or writers (PASSIVE), until Close.
+func (db *DB) checkpointWAL() {
+	defer close(db.checkpointsDone)
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-db.stopCheckpoints:
+			return
+		case <-t.C:
+			db.sql.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)")
+		}
+	}
 }
 
 // oneLine folds a multi-line driver error (pgx lists every address it
@@ -176,6 +203,13 @@ func (db *DB) String() string { return db.shown }
 
 // Close closes the database and its cached statements.
 func (db *DB) Close() error {
+	if db.stopCheckpoints != nil {
+		close(db.stopCheckpoints)
+		<-db.checkpointsDone
+		db.stopCheckpoints = nil
+		// A final full checkpoint leaves a small WAL behind.
+		db.sql.ExecContext(context.Background(), "PRAGMA wal_checkpoint(TRUNCATE)")
+	}
 	db.stmts.Range(func(_, v any) bool {
 		v.(*sql.Stmt).Close()
 		return true

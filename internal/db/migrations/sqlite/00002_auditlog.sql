@@ -20,13 +20,15 @@ CREATE TABLE audit_hash (
     hash BLOB NOT NULL
 );
 
--- Residents an entry concerns; provided = their data left the gate
--- (a provision record, 提供状況). The entry holds a digest of these rows.
+-- Residents an entry concerns (with the entry's provision, 提供状況). The
+-- entry holds a digest of these rows, so audit verify finds any row added,
+-- changed or removed (and rows of entries that do not exist): no foreign
+-- key is needed, and none is paid for on every append.
 CREATE TABLE audit_subject (
-    seq           INTEGER NOT NULL REFERENCES audit_entry (seq),
+    seq           INTEGER NOT NULL,
     resident_code TEXT NOT NULL,
     PRIMARY KEY (seq, resident_code)
-);
+) WITHOUT ROWID;
 CREATE INDEX audit_subject_resident ON audit_subject (resident_code, seq);
 
 -- Signed checkpoints (C2SP signed note) of the tree.
