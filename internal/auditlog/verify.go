@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"runtime"
 	"slices"
 	"time"
 
@@ -55,6 +56,10 @@ func bad(entry int64, format string, args ...any) *Problem {
 // changed, had entries removed or reordered, or was cut below a checkpoint.
 func Verify(ctx context.Context, d *db.DB, v note.Verifier, external ...[]byte) (Report, error) {
 	start := time.Now()
+	// Cancelled on return, so the decoding pipeline stops when a problem
+	// ends the walk early.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var rep Report
 	checkpoints, err := loadCheckpoints(ctx, d, v, external)
 	if err != nil {
@@ -91,82 +96,62 @@ func Verify(ctx context.Context, d *db.DB, v note.Verifier, external ...[]byte) 
 	})
 	var n int64
 	cpi := 0
-	for entries.Next() {
-		var seq int64
-		var at time.Time
-		var actor, action string
-		var payload, leaf []byte
-		if err := entries.Scan(&seq, &at, &actor, &action, &payload, &leaf); err != nil {
-			return rep, fmt.Errorf("read audit entry: %w", err)
+	for c := range decodeEntries(ctx, entries) {
+		if c.err != nil {
+			return rep, c.err
 		}
-		if seq != n {
-			if seq > n {
-				return rep, bad(n, "missing (the next stored entry is %d)", seq)
+		for _, v := range c.rows {
+			if v.seq != n {
+				if v.seq > n {
+					return rep, bad(n, "missing (the next stored entry is %d)", v.seq)
+				}
+				return rep, bad(v.seq, "stored twice")
 			}
-			return rep, bad(seq, "stored twice")
-		}
-		var leafHash tlog.Hash
-		if payload == nil {
-			if len(leaf) != tlog.HashSize {
-				return rep, bad(n, "pruned entry has no leaf hash")
+			if v.problem != nil {
+				return rep, v.problem
 			}
-			copy(leafHash[:], leaf)
-			rep.Pruned++
-			if err := subjects.skip(n); err != nil {
+			if v.entry == nil {
+				rep.Pruned++
+				if err := subjects.skip(n); err != nil {
+					return rep, err
+				}
+			} else if err := subjects.check(n, v.entry); err != nil {
 				return rep, err
 			}
-		} else {
-			leafHash = tlog.RecordHash(payload)
-			if !bytes.Equal(leafHash[:], leaf) {
-				return rep, bad(n, "its content does not match its leaf hash (changed)")
-			}
-			e, err := DecodeEntry(payload)
+			stored, err := tlog.StoredHashesForRecordHash(n, v.leaf, reader)
 			if err != nil {
-				return rep, bad(n, "%v", err)
+				return rep, bad(n, "rebuild tree: %v", err)
 			}
-			if e.Seq != n {
-				return rep, bad(n, "holds entry %d (moved)", e.Seq)
+			base := tlog.StoredHashIndex(0, n)
+			for i, h := range stored {
+				if !hashes.Next() {
+					return rep, bad(n, "stored tree hash %d missing", base+int64(i))
+				}
+				var idx int64
+				var got []byte
+				if err := hashes.Scan(&idx, &got); err != nil {
+					return rep, fmt.Errorf("read audit hash: %w", err)
+				}
+				if idx != base+int64(i) || !bytes.Equal(got, h[:]) {
+					return rep, bad(n, "stored tree hash %d does not match the entries", base+int64(i))
+				}
 			}
-			if !e.Time.Equal(at) || e.Actor.String() != actor || e.Action != action {
-				return rep, bad(n, "its index columns (time, actor, action) disagree with its content")
+			for level, h := range stored {
+				frontier[level] = frontierHash{pos: n >> level, hash: h}
 			}
-			if err := subjects.check(n, e); err != nil {
-				return rep, err
+			n++
+			for cpi < len(checkpoints) && checkpoints[cpi].Size == n {
+				root, err := tlog.TreeHash(n, reader)
+				if err != nil {
+					return rep, bad(n-1, "tree hash: %v", err)
+				}
+				if root != checkpoints[cpi].Root {
+					return rep, bad(-1, "the first %d entries do not match the checkpoint signed at that size (%s); an entry before %d was changed and its hashes recomputed", n, checkpoints[cpi].source, n)
+				}
+				rep.Checkpoints++
+				rep.Checked, rep.Root = n, root
+				cpi++
 			}
-		}
-		stored, err := tlog.StoredHashesForRecordHash(n, leafHash, reader)
-		if err != nil {
-			return rep, bad(n, "rebuild tree: %v", err)
-		}
-		base := tlog.StoredHashIndex(0, n)
-		for i, h := range stored {
-			if !hashes.Next() {
-				return rep, bad(n, "stored tree hash %d missing", base+int64(i))
-			}
-			var idx int64
-			var got []byte
-			if err := hashes.Scan(&idx, &got); err != nil {
-				return rep, fmt.Errorf("read audit hash: %w", err)
-			}
-			if idx != base+int64(i) || !bytes.Equal(got, h[:]) {
-				return rep, bad(n, "stored tree hash %d does not match the entries", base+int64(i))
-			}
-		}
-		for level, h := range stored {
-			frontier[level] = frontierHash{pos: n >> level, hash: h}
-		}
-		n++
-		for cpi < len(checkpoints) && checkpoints[cpi].Size == n {
-			root, err := tlog.TreeHash(n, reader)
-			if err != nil {
-				return rep, bad(n-1, "tree hash: %v", err)
-			}
-			if root != checkpoints[cpi].Root {
-				return rep, bad(-1, "the first %d entries do not match the checkpoint signed at that size (%s); an entry before %d was changed and its hashes recomputed", n, checkpoints[cpi].source, n)
-			}
-			rep.Checkpoints++
-			rep.Checked, rep.Root = n, root
-			cpi++
 		}
 	}
 	if err := entries.Err(); err != nil {
@@ -192,6 +177,145 @@ func Verify(ctx context.Context, d *db.DB, v note.Verifier, external ...[]byte) 
 	}
 	rep.Elapsed = time.Since(start)
 	return rep, nil
+}
+
+// checkedEntry is one entry as the decoders left it: its leaf hash, its
+// content (nil when pruned), or the problem found in it alone.
+type checkedEntry struct {
+	seq     int64
+	leaf    tlog.Hash
+	entry   *Entry
+	problem error
+}
+
+type checkedChunk struct {
+	rows []checkedEntry
+	err  error
+}
+
+// verifyChunk is how many entries a decoder takes at a time.
+const verifyChunk = 512
+
+// decodeEntries reads the entries in order and checks each on its own —
+// leaf hash, canonical content, position and index columns — on every
+// core, delivering the results in order.
+func decodeEntries(ctx context.Context, entries *sql.Rows) <-chan checkedChunk {
+	type rawEntry struct {
+		seq           int64
+		at            time.Time
+		actor, action string
+		payload, leaf []byte
+	}
+	type job struct {
+		raw  []rawEntry
+		done chan checkedChunk
+	}
+	jobs := make(chan job, 2*runtime.GOMAXPROCS(0))
+	order := make(chan chan checkedChunk, 2*runtime.GOMAXPROCS(0))
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		go func() {
+			for j := range jobs {
+				out := make([]checkedEntry, len(j.raw))
+				for i, r := range j.raw {
+					out[i] = checkOne(r.seq, r.at, r.actor, r.action, r.payload, r.leaf)
+				}
+				j.done <- checkedChunk{rows: out}
+			}
+		}()
+	}
+	go func() {
+		defer close(order)
+		defer close(jobs)
+		chunk := make([]rawEntry, 0, verifyChunk)
+		send := func() bool {
+			done := make(chan checkedChunk, 1)
+			select {
+			case order <- done:
+			case <-ctx.Done():
+				return false
+			}
+			select {
+			case jobs <- job{raw: chunk, done: done}:
+			case <-ctx.Done():
+				return false
+			}
+			chunk = make([]rawEntry, 0, verifyChunk)
+			return true
+		}
+		for entries.Next() {
+			var r rawEntry
+			if err := entries.Scan(&r.seq, &r.at, &r.actor, &r.action, &r.payload, &r.leaf); err != nil {
+				done := make(chan checkedChunk, 1)
+				done <- checkedChunk{err: fmt.Errorf("read audit entry: %w", err)}
+				select {
+				case order <- done:
+				case <-ctx.Done():
+				}
+				return
+			}
+			chunk = append(chunk, r)
+			if len(chunk) == verifyChunk && !send() {
+				return
+			}
+		}
+		if len(chunk) > 0 && !send() {
+			return
+		}
+		if err := entries.Err(); err != nil {
+			done := make(chan checkedChunk, 1)
+			done <- checkedChunk{err: fmt.Errorf("read audit entries: %w", err)}
+			select {
+			case order <- done:
+			case <-ctx.Done():
+			}
+		}
+	}()
+	out := make(chan checkedChunk)
+	go func() {
+		defer close(out)
+		for done := range order {
+			var c checkedChunk
+			select {
+			case c = <-done:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case out <- c:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// checkOne checks what can be checked of one entry without the others.
+func checkOne(seq int64, at time.Time, actor, action string, payload, leaf []byte) checkedEntry {
+	c := checkedEntry{seq: seq}
+	if payload == nil {
+		if len(leaf) != tlog.HashSize {
+			c.problem = bad(seq, "pruned entry has no leaf hash")
+		}
+		copy(c.leaf[:], leaf)
+		return c
+	}
+	c.leaf = tlog.RecordHash(payload)
+	if !bytes.Equal(c.leaf[:], leaf) {
+		c.problem = bad(seq, "its content does not match its leaf hash (changed)")
+		return c
+	}
+	e, err := DecodeEntry(payload)
+	switch {
+	case err != nil:
+		c.problem = bad(seq, "%v", err)
+	case e.Seq != seq:
+		c.problem = bad(seq, "holds entry %d (moved)", e.Seq)
+	case !e.Time.Equal(at) || e.Actor.String() != actor || e.Action != action:
+		c.problem = bad(seq, "its index columns (time, actor, action) disagree with its content")
+	}
+	c.entry = e
+	return c
 }
 
 type sourcedCheckpoint struct {
