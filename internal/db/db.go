@@ -41,17 +41,24 @@ func (d Dialect) String() string {
 
 // DB is an open database with its dialect.
 type DB struct {
-	sql     *sql.DB
+	sql     *sql.DB // readers and single statements
+	writer  *sql.DB // transactions: their own connections, so a writer never queues behind readers
 	dialect Dialect
 	shown   string // the URL with any password removed, for messages
 
 	stopCheckpoints chan struct{}
 	checkpointsDone chan struct{}
 
-	// stmts caches prepared statements by query text: parsing SQL is a
-	// large share of a short query's cost (SQLite especially).
-	stmts  sync.Map // string → *sql.Stmt
-	nstmts atomic.Int32
+	// Prepared statements by query text, one cache per pool: parsing SQL
+	// is a large share of a short query's cost (SQLite especially).
+	readStmts, writeStmts stmtCache
+}
+
+// stmtCache holds a pool's prepared statements.
+type stmtCache struct {
+	pool *sql.DB
+	m    sync.Map // string → *sql.Stmt
+	n    atomic.Int32
 }
 
 // Statement cache bounds: queries built with many placeholders are not
@@ -64,23 +71,30 @@ const (
 // stmt returns a cached prepared statement for q, or nil when q is not
 // cached (too long, cache full, or preparing failed: the caller then runs q
 // directly and reports its error).
-func (db *DB) stmt(ctx context.Context, q string) *sql.Stmt {
-	if v, ok := db.stmts.Load(q); ok {
+func (c *stmtCache) stmt(ctx context.Context, q string) *sql.Stmt {
+	if v, ok := c.m.Load(q); ok {
 		return v.(*sql.Stmt)
 	}
-	if len(q) > maxCachedStmtLen || db.nstmts.Load() >= maxCachedStmts {
+	if len(q) > maxCachedStmtLen || c.n.Load() >= maxCachedStmts {
 		return nil
 	}
-	s, err := db.sql.PrepareContext(ctx, q)
+	s, err := c.pool.PrepareContext(ctx, q)
 	if err != nil {
 		return nil
 	}
-	if prev, loaded := db.stmts.LoadOrStore(q, s); loaded {
+	if prev, loaded := c.m.LoadOrStore(q, s); loaded {
 		s.Close()
 		return prev.(*sql.Stmt)
 	}
-	db.nstmts.Add(1)
+	c.n.Add(1)
 	return s
+}
+
+func (c *stmtCache) close() {
+	c.m.Range(func(_, v any) bool {
+		v.(*sql.Stmt).Close()
+		return true
+	})
 }
 
 // ParseURL returns the dialect of a database URL and the data source name its
@@ -142,21 +156,32 @@ func Open(ctx context.Context, u string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", Redact(u), err)
 	}
+	writer, err := sql.Open(driver, dsn)
+	if err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("open database %s: %w", Redact(u), err)
+	}
 	if dialect == SQLite {
-		// One writer at a time is SQLite's rule; a few connections let
-		// readers run beside it.
 		sqldb.SetMaxOpenConns(8)
 	} else {
 		sqldb.SetMaxOpenConns(20)
 	}
-	sqldb.SetConnMaxIdleTime(5 * time.Minute)
+	// Writes are serialised anyway (SQLite's one writer; the audit log's
+	// one committer): two connections leave room for a console command's
+	// transaction beside the committer's.
+	writer.SetMaxOpenConns(2)
+	for _, p := range []*sql.DB{sqldb, writer} {
+		p.SetConnMaxIdleTime(5 * time.Minute)
+	}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := sqldb.PingContext(pingCtx); err != nil {
 		sqldb.Close()
+		writer.Close()
 		return nil, fmt.Errorf("cannot reach database %s: %s", Redact(u), oneLine(err))
 	}
-	db := &DB{sql: sqldb, dialect: dialect, shown: Redact(u)}
+	db := &DB{sql: sqldb, writer: writer, dialect: dialect, shown: Redact(u)}
+	db.readStmts.pool, db.writeStmts.pool = sqldb, writer
 	if dialect == SQLite {
 		db.stopCheckpoints, db.checkpointsDone = make(chan struct{}), make(chan struct{})
 		go db.checkpointWAL()
@@ -210,11 +235,13 @@ func (db *DB) Close() error {
 		// A final full checkpoint leaves a small WAL behind.
 		db.sql.ExecContext(context.Background(), "PRAGMA wal_checkpoint(TRUNCATE)")
 	}
-	db.stmts.Range(func(_, v any) bool {
-		v.(*sql.Stmt).Close()
-		return true
-	})
-	return db.sql.Close()
+	db.readStmts.close()
+	db.writeStmts.close()
+	werr := db.writer.Close()
+	if err := db.sql.Close(); err != nil {
+		return err
+	}
+	return werr
 }
 
 // Rebind rewrites ? placeholders for the database's dialect. A ? inside a
@@ -251,7 +278,7 @@ func Rebind(d Dialect, query string) string {
 // Exec runs a statement outside a transaction.
 func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	q := db.Rebind(query)
-	if s := db.stmt(ctx, q); s != nil {
+	if s := db.readStmts.stmt(ctx, q); s != nil {
 		return s.ExecContext(ctx, args...)
 	}
 	return db.sql.ExecContext(ctx, q, args...)
@@ -260,7 +287,7 @@ func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, 
 // Query runs a query outside a transaction.
 func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	q := db.Rebind(query)
-	if s := db.stmt(ctx, q); s != nil {
+	if s := db.readStmts.stmt(ctx, q); s != nil {
 		return s.QueryContext(ctx, args...)
 	}
 	return db.sql.QueryContext(ctx, q, args...)
@@ -269,7 +296,7 @@ func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 // QueryRow runs a query that returns at most one row.
 func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	q := db.Rebind(query)
-	if s := db.stmt(ctx, q); s != nil {
+	if s := db.readStmts.stmt(ctx, q); s != nil {
 		return s.QueryRowContext(ctx, args...)
 	}
 	return db.sql.QueryRowContext(ctx, q, args...)
@@ -294,7 +321,7 @@ func (tx *Tx) Dialect() Dialect { return tx.dialect }
 // Exec runs a statement in the transaction.
 func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	q := Rebind(tx.dialect, query)
-	if s := tx.db.stmt(ctx, q); s != nil {
+	if s := tx.db.writeStmts.stmt(ctx, q); s != nil {
 		return tx.tx.StmtContext(ctx, s).ExecContext(ctx, args...)
 	}
 	return tx.tx.ExecContext(ctx, q, args...)
@@ -303,7 +330,7 @@ func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, 
 // Query runs a query in the transaction.
 func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	q := Rebind(tx.dialect, query)
-	if s := tx.db.stmt(ctx, q); s != nil {
+	if s := tx.db.writeStmts.stmt(ctx, q); s != nil {
 		return tx.tx.StmtContext(ctx, s).QueryContext(ctx, args...)
 	}
 	return tx.tx.QueryContext(ctx, q, args...)
@@ -312,7 +339,7 @@ func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 // QueryRow runs a query in the transaction that returns at most one row.
 func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	q := Rebind(tx.dialect, query)
-	if s := tx.db.stmt(ctx, q); s != nil {
+	if s := tx.db.writeStmts.stmt(ctx, q); s != nil {
 		return tx.tx.StmtContext(ctx, s).QueryRowContext(ctx, args...)
 	}
 	return tx.tx.QueryRowContext(ctx, q, args...)
@@ -322,7 +349,7 @@ func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row 
 // rolls back if fn returns an error or panics. Nothing fn wrote survives a
 // failure: every write in jukinet goes through here.
 func (db *DB) Transact(ctx context.Context, fn func(tx *Tx) error) (err error) {
-	sqltx, err := db.sql.BeginTx(ctx, nil)
+	sqltx, err := db.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
