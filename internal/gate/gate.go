@@ -7,6 +7,7 @@ package gate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -203,7 +204,7 @@ func (g *Gate) Lookup(ctx context.Context, req Request, k Key) (Record, error) {
 		return Record{}, g.deny(ctx, e, v)
 	}
 	ver, err := g.find(ctx, k)
-	if err == records.ErrNotFound {
+	if errors.Is(err, records.ErrNotFound) {
 		return Record{}, g.fail(ctx, e, notFound(k))
 	}
 	if err != nil {
@@ -225,7 +226,7 @@ func (g *Gate) History(ctx context.Context, req Request, k Key) ([]Record, error
 		return nil, g.deny(ctx, e, v)
 	}
 	ver, err := g.find(ctx, k)
-	if err == records.ErrNotFound {
+	if errors.Is(err, records.ErrNotFound) {
 		return nil, g.fail(ctx, e, notFound(k))
 	}
 	if err != nil {

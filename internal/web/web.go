@@ -5,6 +5,7 @@ package web
 
 import (
 	"bytes"
+	"errors"
 	"embed"
 	"fmt"
 	"html/template"
@@ -44,6 +45,9 @@ type Server struct {
 
 // New returns the web interface of n.
 func New(n *node.Node, opt Options) (*Server, error) {
+	if n.Gate == nil || n.Log == nil {
+		return nil, errors.New("web: open the node's gate (Node.OpenGate) before serving it")
+	}
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
