@@ -183,10 +183,7 @@ type SearchRequest struct {
 
 func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 	var req SearchRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		h.problem(w, r, http.StatusBadRequest, "invalid", "body: "+err.Error(), "検索条件の形式が正しくありません")
+	if !h.decode(w, r, &req, "検索条件の形式が正しくありません") {
 		return
 	}
 	q := gate.SearchQuery{Name: req.Name, Sex: resident.Sex(req.Sex), Address: req.Address, Limit: req.Limit}
@@ -227,10 +224,7 @@ type ChangeRequest struct {
 
 func (h *Handler) change(w http.ResponseWriter, r *http.Request) {
 	var req ChangeRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		h.problem(w, r, http.StatusBadRequest, "invalid", "body: "+err.Error(), "変更内容の形式が正しくありません")
+	if !h.decode(w, r, &req, "変更内容の形式が正しくありません") {
 		return
 	}
 	rec, err := fromJSON(req.Record)
@@ -330,6 +324,18 @@ func (h *Handler) checkpoint(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Write(cp.Note)
+}
+
+// decode reads a JSON body of at most 64 KiB into v, refusing unknown
+// fields; on failure it answers with a problem and returns false.
+func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any, ja string) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		h.problem(w, r, http.StatusBadRequest, "invalid", "body: "+err.Error(), ja)
+		return false
+	}
+	return true
 }
 
 func (h *Handler) json(w http.ResponseWriter, v any) {

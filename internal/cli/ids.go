@@ -63,13 +63,5 @@ func rule(err error) error {
 	if !errors.As(err, &e) {
 		return err
 	}
-	msg := e.Error()
-	if i := strings.Index(msg, ": "); i >= 0 {
-		msg = msg[i+2:]
-	}
-	ja := e.Japanese()
-	if i := strings.Index(ja, ": "); i >= 0 {
-		ja = ja[i+2:]
-	}
-	return fmt.Errorf("%s (%s)", msg, ja)
+	return fmt.Errorf("%s (%s)", e.Reason(), e.ReasonJapanese())
 }

@@ -86,36 +86,53 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
+	if e.Rule == RuleEmpty {
+		return fmt.Sprintf("%s: %s", e.Kind.English(), e.Reason())
+	}
+	return fmt.Sprintf("%s %q: %s", e.Kind.English(), e.Value, e.Reason())
+}
+
+// Reason is the broken rule alone, in English, for messages that already
+// show the value and its kind.
+func (e *Error) Reason() string {
 	switch e.Rule {
 	case RuleEmpty:
-		return fmt.Sprintf("%s: empty value", e.Kind.English())
+		return "empty value"
 	case RuleNotDigits:
-		return fmt.Sprintf("%s %q: only digits are allowed, found %q", e.Kind.English(), e.Value, e.Got)
+		return fmt.Sprintf("only digits are allowed, found %q", e.Got)
 	case RuleLength:
-		return fmt.Sprintf("%s %q: must be %s digits, got %s", e.Kind.English(), e.Value, e.Want, e.Got)
+		return fmt.Sprintf("must be %s digits, got %s", e.Want, e.Got)
 	case RuleCheckDigit:
-		return fmt.Sprintf("%s %q: check digit is %s, expected %s", e.Kind.English(), e.Value, e.Got, e.Want)
+		return fmt.Sprintf("check digit is %s, expected %s", e.Got, e.Want)
 	case RuleUnknownLG:
-		return fmt.Sprintf("%s %q: no local government has this code", e.Kind.English(), e.Value)
+		return "no local government has this code"
 	}
-	return fmt.Sprintf("%s %q: invalid", e.Kind.English(), e.Value)
+	return "invalid"
 }
 
 // Japanese returns the error in Japanese.
 func (e *Error) Japanese() string {
+	if e.Rule == RuleEmpty {
+		return fmt.Sprintf("%sが入力されていません", e.Kind)
+	}
+	return fmt.Sprintf("%s「%s」: %s", e.Kind, e.Value, e.ReasonJapanese())
+}
+
+// ReasonJapanese is the broken rule alone, in Japanese.
+func (e *Error) ReasonJapanese() string {
 	switch e.Rule {
 	case RuleEmpty:
-		return fmt.Sprintf("%sが入力されていません", e.Kind)
+		return "入力されていません"
 	case RuleNotDigits:
-		return fmt.Sprintf("%s「%s」: 数字以外の文字「%s」が含まれています", e.Kind, e.Value, e.Got)
+		return fmt.Sprintf("数字以外の文字「%s」が含まれています", e.Got)
 	case RuleLength:
-		return fmt.Sprintf("%s「%s」: %s桁で入力してください（%s桁です）", e.Kind, e.Value, e.Want, e.Got)
+		return fmt.Sprintf("%s桁で入力してください（%s桁です）", e.Want, e.Got)
 	case RuleCheckDigit:
-		return fmt.Sprintf("%s「%s」: 検査数字が%sですが、正しくは%sです", e.Kind, e.Value, e.Got, e.Want)
+		return fmt.Sprintf("検査数字が%sですが、正しくは%sです", e.Got, e.Want)
 	case RuleUnknownLG:
-		return fmt.Sprintf("%s「%s」: この団体コードの地方公共団体はありません", e.Kind, e.Value)
+		return "この団体コードの地方公共団体はありません"
 	}
-	return fmt.Sprintf("%s「%s」は正しくありません", e.Kind, e.Value)
+	return "正しくありません"
 }
 
 // normalize folds full-width digits to ASCII and drops spaces and hyphens, the

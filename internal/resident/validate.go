@@ -100,8 +100,7 @@ func isKanaNameRune(r rune) bool {
 func idRule(err error) string {
 	var e *ids.Error
 	if errors.As(err, &e) {
-		_, rule, _ := strings.Cut(e.Error(), ": ")
-		return rule
+		return e.Reason()
 	}
 	return err.Error()
 }
@@ -109,10 +108,7 @@ func idRule(err error) string {
 func idRuleJa(err error) string {
 	var e *ids.Error
 	if errors.As(err, &e) {
-		if _, rule, ok := strings.Cut(e.Japanese(), ": "); ok {
-			return rule
-		}
-		return e.Japanese()
+		return e.ReasonJapanese()
 	}
 	return err.Error()
 }
