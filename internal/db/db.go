@@ -386,27 +386,42 @@ type Querier interface {
 // databases (SQLite allows 32,766; PostgreSQL 65,535).
 const MaxParams = 32000
 
-// InsertMany inserts rows into table. On SQLite it runs one prepared
-// single-row INSERT per row (parsing a statement with thousands of
-// placeholders costs more than executing a prepared one many times); on
-// PostgreSQL, where a round trip costs more than parsing, it sends
-// multi-row INSERTs of up to insertChunk rows.
+// InsertMany inserts rows into table with multi-row INSERTs: on SQLite of
+// sqliteChunk rows, one cached statement parsed once (a statement with
+// thousands of placeholders would be parsed on every call); on PostgreSQL,
+// where a round trip costs more than parsing, of up to insertChunk rows.
 func InsertMany(ctx context.Context, q Querier, table string, cols []string, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
 	}
 	one := "(" + strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",") + ")"
 	head := "INSERT INTO " + table + " (" + strings.Join(cols, ",") + ") VALUES "
+	per := min(insertChunk, MaxParams/len(cols))
 	if q.Dialect() == SQLite {
-		stmt := head + one
-		for _, r := range rows {
-			if _, err := q.Exec(ctx, stmt, r...); err != nil {
+		// Full chunks share one cached statement; the rest go one by one
+		// through another, so no statement is parsed more than once.
+		per = min(sqliteChunk, MaxParams/len(cols))
+		full := len(rows) - len(rows)%per
+		if full > 0 {
+			stmt := head + one + strings.Repeat(","+one, per-1)
+			args := make([]any, 0, per*len(cols))
+			for start := 0; start < full; start += per {
+				args = args[:0]
+				for _, r := range rows[start : start+per] {
+					args = append(args, r...)
+				}
+				if _, err := q.Exec(ctx, stmt, args...); err != nil {
+					return fmt.Errorf("insert into %s: %w", table, err)
+				}
+			}
+		}
+		for _, r := range rows[full:] {
+			if _, err := q.Exec(ctx, head+one, r...); err != nil {
 				return fmt.Errorf("insert into %s: %w", table, err)
 			}
 		}
 		return nil
 	}
-	per := min(insertChunk, MaxParams/len(cols))
 	for start := 0; start < len(rows); start += per {
 		end := min(start+per, len(rows))
 		stmt := head + one + strings.Repeat(","+one, end-start-1)
@@ -421,5 +436,9 @@ func InsertMany(ctx context.Context, q Querier, table string, cols []string, row
 	return nil
 }
 
-// insertChunk is how many rows one multi-row INSERT carries on PostgreSQL.
-const insertChunk = 1000
+// Rows per multi-row INSERT: on PostgreSQL, where round trips cost most;
+// on SQLite, few enough that the statement stays in the statement cache.
+const (
+	insertChunk = 1000
+	sqliteChunk = 64
+)
