@@ -129,6 +129,13 @@ func (c DemoCmd) Run(env *Env) error {
 	} else {
 		fmt.Fprintf(env.Stdout, "The register holds %d residents.\n", count)
 	}
+	// The demo's people are deterministic: regenerate the first one (no
+	// register read) to show a lookup that works.
+	if g, err := synth.New(synth.Options{Seed: demoSeed, LocalGov: demoLocalGov}); err == nil && c.Residents > 0 {
+		r := g.Next()
+		fmt.Fprintf(env.Stdout, "Try a console lookup (it is logged; see it with jukinet audit show --data %s):\n  jukinet lookup --data %s --code %s --affair 住民票の写しの交付 --reason 窓口での本人申請\n",
+			n.Dir, n.Dir, r.ResidentCode)
+	}
 	return serve(env, n, c.Addr, web.Options{Version: Version, DemoSeed: demoSeed})
 }
 
