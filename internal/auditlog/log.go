@@ -49,7 +49,8 @@ type Log struct {
 	closed  bool
 
 	// Owned by the committer goroutine.
-	lastBatch int // size of the previous batch: >1 means callers overlap
+	lastBatch int  // size of the previous batch: >1 means callers overlap
+	heldBack  *job // a job with work met while collecting: it starts the next batch
 	size      int64
 	frontier  map[int]frontierHash // per tree level: the latest complete subtree
 	lastCP    int64                // size of the latest checkpoint
@@ -173,6 +174,11 @@ func (l *Log) run() {
 	ticker := time.NewTicker(l.opt.CheckpointEvery)
 	defer ticker.Stop()
 	for {
+		if j := l.heldBack; j != nil {
+			l.heldBack = nil
+			l.commitBatch(l.collect(j))
+			continue
+		}
 		select {
 		case j := <-l.jobs:
 			l.commitBatch(l.collect(j))
@@ -183,6 +189,11 @@ func (l *Log) run() {
 			reply <- cpResult{cp, err}
 		case <-l.stop:
 			for {
+				if j := l.heldBack; j != nil {
+					l.heldBack = nil
+					l.commitBatch(l.collect(j))
+					continue
+				}
 				select {
 				case j := <-l.jobs:
 					l.commitBatch(l.collect(j))
@@ -209,19 +220,30 @@ const (
 // on their way: without that, the first caller back after a commit would
 // get a batch of its own and every other caller would wait a whole fsync
 // longer. A lone caller never waits.
+//
+// A job with work (a change) is committed alone, in a transaction of its
+// own, so that a failing change rolls back without a savepoint.
 func (l *Log) collect(first *job) []*job {
 	batch := []*job{first}
+	if first.work != nil {
+		l.lastBatch = 1
+		return batch
+	}
 	linger := l.lastBatch > 1
 	deadline := time.Now().Add(lingerMax)
 	var idle *time.Timer
 	for len(batch) < l.opt.MaxBatch {
 		select {
 		case j := <-l.jobs:
+			if j.work != nil {
+				l.heldBack = j
+				break
+			}
 			batch = append(batch, j)
 			continue
 		default:
 		}
-		if !linger || time.Now().After(deadline) {
+		if l.heldBack != nil || !linger || time.Now().After(deadline) {
 			break
 		}
 		if idle == nil {
@@ -231,6 +253,10 @@ func (l *Log) collect(first *job) []*job {
 		}
 		select {
 		case j := <-l.jobs:
+			if j.work != nil {
+				l.heldBack = j
+				break
+			}
 			batch = append(batch, j)
 			continue
 		case <-idle.C:
@@ -253,7 +279,70 @@ func (l *Log) checkpointLogged() {
 // commitBatch appends every job of the batch in one transaction and answers
 // each job once the transaction is committed (or has failed).
 func (l *Log) commitBatch(batch []*job) {
+	if len(batch) == 1 && batch[0].work != nil {
+		batch[0].done <- l.commitWork(batch[0])
+		return
+	}
 	results := make([]result, len(batch))
+	if err := l.transact(func(tx *db.Tx, rows *pendingRows) error {
+		for i, j := range batch {
+			e := l.stamp(j.entry)
+			if err := l.addEntry(tx, &e, rows); err != nil {
+				return err
+			}
+			results[i] = result{seq: e.Seq}
+		}
+		return nil
+	}); err != nil {
+		for i := range results {
+			results[i] = result{err: fmt.Errorf("append audit entry: %w", err)}
+		}
+	}
+	for i, j := range batch {
+		j.done <- results[i]
+	}
+}
+
+// workFailed marks the error of a job's work inside its transaction.
+type workFailed struct{ error }
+
+// commitWork runs a job's work and appends its entry in one transaction.
+// If the work fails, that transaction rolls back whole, and a second one
+// appends the attempt with outcome error.
+func (l *Log) commitWork(j *job) result {
+	var seq int64
+	err := l.transact(func(tx *db.Tx, rows *pendingRows) error {
+		e := l.stamp(j.entry)
+		if err := j.work(j.ctx, tx, e.Seq, &e); err != nil {
+			return workFailed{err}
+		}
+		seq = e.Seq
+		return l.addEntry(tx, &e, rows)
+	})
+	var wf workFailed
+	if !errors.As(err, &wf) {
+		if err != nil {
+			return result{err: fmt.Errorf("append audit entry: %w", err)}
+		}
+		return result{seq: seq}
+	}
+	// Log the attempt as it was asked, not half-filled by the work.
+	err = l.transact(func(tx *db.Tx, rows *pendingRows) error {
+		e := l.stamp(j.entry)
+		e.Outcome, e.Error, e.Count = OutcomeError, wf.Error(), 0
+		seq = e.Seq
+		return l.addEntry(tx, &e, rows)
+	})
+	if err != nil {
+		return result{err: fmt.Errorf("append audit entry: %w", err)}
+	}
+	return result{seq: seq, workErr: wf.error}
+}
+
+// transact runs fn in a transaction that first catches up with the log and
+// ends by writing the rows fn added. If it fails, nothing of it is in the
+// log, and the in-memory tree is put back.
+func (l *Log) transact(fn func(tx *db.Tx, rows *pendingRows) error) error {
 	startSize := l.size
 	saved := make(map[int]frontierHash, len(l.frontier))
 	for k, v := range l.frontier {
@@ -264,24 +353,24 @@ func (l *Log) commitBatch(batch []*job) {
 			return err
 		}
 		var rows pendingRows
-		for i, j := range batch {
-			results[i] = l.appendOne(tx, j, &rows)
-			if results[i].err != nil && isTxFatal(results[i].err) {
-				return results[i].err
-			}
+		if err := fn(tx, &rows); err != nil {
+			return err
 		}
 		return rows.flush(tx)
 	})
 	if err != nil {
-		// Nothing of the batch is in the log: undo the in-memory state.
 		l.size, l.frontier = startSize, saved
-		for i := range results {
-			results[i] = result{err: fmt.Errorf("append audit entry: %w", err)}
-		}
 	}
-	for i, j := range batch {
-		j.done <- results[i]
+	return err
+}
+
+// stamp gives an entry its sequence number and time.
+func (l *Log) stamp(e Entry) Entry {
+	if e.Time.IsZero() {
+		e.Time = l.opt.Now()
 	}
+	e.Seq, e.Time = l.size, e.Time.UTC().Round(time.Microsecond) // both databases keep microseconds
+	return e
 }
 
 // advisoryLockID is the PostgreSQL advisory lock that serialises writers
@@ -310,16 +399,6 @@ func (l *Log) resync(tx *db.Tx) error {
 	return nil
 }
 
-// txFatal marks an error after which the transaction cannot go on.
-type txFatal struct{ error }
-
-func (e txFatal) Unwrap() error { return e.error }
-
-func isTxFatal(err error) bool {
-	var f txFatal
-	return errors.As(err, &f)
-}
-
 // pendingRows collects a batch's rows, written at the end of the batch in
 // a few multi-row statements.
 type pendingRows struct {
@@ -344,43 +423,6 @@ func (p *pendingRows) flush(tx *db.Tx) error {
 		return fmt.Errorf("store audit subjects: %w", err)
 	}
 	return nil
-}
-
-// appendOne runs the job's work (if any) under a savepoint, then adds its
-// entry to the batch's pending rows and advances the in-memory tree.
-func (l *Log) appendOne(tx *db.Tx, j *job, rows *pendingRows) result {
-	seq := l.size
-	at := j.entry.Time
-	if at.IsZero() {
-		at = l.opt.Now()
-	}
-	at = at.UTC().Round(time.Microsecond) // both databases keep microseconds
-	e := j.entry
-	e.Seq, e.Time = seq, at
-	var workErr error
-	if j.work != nil {
-		if _, err := tx.Exec(j.ctx, "SAVEPOINT audit_job"); err != nil {
-			return result{err: txFatal{fmt.Errorf("savepoint: %w", err)}}
-		}
-		workErr = j.work(j.ctx, tx, seq, &e)
-		if workErr != nil {
-			if _, err := tx.Exec(context.Background(), "ROLLBACK TO SAVEPOINT audit_job"); err != nil {
-				return result{err: txFatal{fmt.Errorf("roll back failed change: %w", err)}}
-			}
-			// Log the attempt as it was asked, not half-filled by the work.
-			e = j.entry
-			e.Seq, e.Time = seq, at
-			e.Outcome, e.Error, e.Count = OutcomeError, workErr.Error(), 0
-		}
-		if _, err := tx.Exec(context.Background(), "RELEASE SAVEPOINT audit_job"); err != nil {
-			return result{err: txFatal{fmt.Errorf("release savepoint: %w", err)}}
-		}
-	}
-	if err := l.addEntry(tx, &e, rows); err != nil {
-		// The tree may have advanced in memory: the batch cannot go on.
-		return result{err: txFatal{err}}
-	}
-	return result{seq: seq, workErr: workErr}
 }
 
 // addEntry encodes e as leaf l.size, adds its rows to the batch and
