@@ -399,10 +399,18 @@ func (l *Log) resync(tx *db.Tx) error {
 	return nil
 }
 
-// pendingRows collects a batch's rows, written at the end of the batch in
-// a few multi-row statements.
+// pendingRows collects a batch's rows, column by column, written at the
+// end of the batch in a few statements.
 type pendingRows struct {
-	entries, hashes, subjects [][]any
+	seqs            []int64
+	ats             []time.Time
+	actors, actions []string
+	payloads        [][]byte
+	leaves          [][]byte
+	hashIdx         []int64
+	hashes          [][]byte
+	subjectSeqs     []int64
+	subjectCodes    []string
 }
 
 var (
@@ -411,15 +419,55 @@ var (
 	subjectColumns = []string{"seq", "resident_code"}
 )
 
+// Fixed PostgreSQL statements: one array parameter per column, so one
+// prepared statement serves every batch size.
+const (
+	pgInsertEntries  = `INSERT INTO audit_entry (seq, at, actor_id, action, payload, leaf_hash) SELECT * FROM unnest(?::bigint[], ?::timestamptz[], ?::text[], ?::text[], ?::bytea[], ?::bytea[])`
+	pgInsertHashes   = `INSERT INTO audit_hash (idx, hash) SELECT * FROM unnest(?::bigint[], ?::bytea[])`
+	pgInsertSubjects = `INSERT INTO audit_subject (seq, resident_code) SELECT * FROM unnest(?::bigint[], ?::text[])`
+)
+
 func (p *pendingRows) flush(tx *db.Tx) error {
 	ctx := context.Background()
-	if err := db.InsertMany(ctx, tx, "audit_entry", entryColumns, p.entries); err != nil {
+	if tx.Dialect() == db.Postgres {
+		for _, st := range []struct {
+			what string
+			n    int
+			q    string
+			args []any
+		}{
+			{"entries", len(p.seqs), pgInsertEntries, []any{p.seqs, p.ats, p.actors, p.actions, p.payloads, p.leaves}},
+			{"hashes", len(p.hashIdx), pgInsertHashes, []any{p.hashIdx, p.hashes}},
+			{"subjects", len(p.subjectSeqs), pgInsertSubjects, []any{p.subjectSeqs, p.subjectCodes}},
+		} {
+			if st.n == 0 {
+				continue
+			}
+			if _, err := tx.Exec(ctx, st.q, st.args...); err != nil {
+				return fmt.Errorf("store audit %s: %w", st.what, err)
+			}
+		}
+		return nil
+	}
+	entries := make([][]any, len(p.seqs))
+	for i := range p.seqs {
+		entries[i] = []any{p.seqs[i], p.ats[i], p.actors[i], p.actions[i], p.payloads[i], p.leaves[i]}
+	}
+	hashes := make([][]any, len(p.hashIdx))
+	for i := range p.hashIdx {
+		hashes[i] = []any{p.hashIdx[i], p.hashes[i]}
+	}
+	subjects := make([][]any, len(p.subjectSeqs))
+	for i := range p.subjectSeqs {
+		subjects[i] = []any{p.subjectSeqs[i], p.subjectCodes[i]}
+	}
+	if err := db.InsertMany(ctx, tx, "audit_entry", entryColumns, entries); err != nil {
 		return fmt.Errorf("store audit entries: %w", err)
 	}
-	if err := db.InsertMany(ctx, tx, "audit_hash", hashColumns, p.hashes); err != nil {
+	if err := db.InsertMany(ctx, tx, "audit_hash", hashColumns, hashes); err != nil {
 		return fmt.Errorf("store audit hashes: %w", err)
 	}
-	if err := db.InsertMany(ctx, tx, "audit_subject", subjectColumns, p.subjects); err != nil {
+	if err := db.InsertMany(ctx, tx, "audit_subject", subjectColumns, subjects); err != nil {
 		return fmt.Errorf("store audit subjects: %w", err)
 	}
 	return nil
@@ -439,13 +487,20 @@ func (l *Log) addEntry(tx *db.Tx, e *Entry, rows *pendingRows) error {
 	if err != nil {
 		return fmt.Errorf("hash audit entry %d: %w", n, err)
 	}
-	rows.entries = append(rows.entries, []any{n, e.Time, e.Actor.String(), e.Action, payload, hashes[0][:]})
+	rows.seqs = append(rows.seqs, n)
+	rows.ats = append(rows.ats, e.Time)
+	rows.actors = append(rows.actors, e.Actor.String())
+	rows.actions = append(rows.actions, e.Action)
+	rows.payloads = append(rows.payloads, payload)
+	rows.leaves = append(rows.leaves, hashes[0][:])
 	base := tlog.StoredHashIndex(0, n)
 	for i := range hashes {
-		rows.hashes = append(rows.hashes, []any{base + int64(i), hashes[i][:]})
+		rows.hashIdx = append(rows.hashIdx, base+int64(i))
+		rows.hashes = append(rows.hashes, hashes[i][:])
 	}
 	for _, code := range subjects {
-		rows.subjects = append(rows.subjects, []any{n, code})
+		rows.subjectSeqs = append(rows.subjectSeqs, n)
+		rows.subjectCodes = append(rows.subjectCodes, code)
 	}
 	// hashes[i] is the level-i subtree ending at leaf n.
 	for level, h := range hashes {
