@@ -174,6 +174,8 @@ func (l *Log) run() {
 	ticker := time.NewTicker(l.opt.CheckpointEvery)
 	defer ticker.Stop()
 	for {
+		// A change held back from the last batch goes next; the queue is
+		// read in the select, so checkpoints are never starved by load.
 		if j := l.heldBack; j != nil {
 			l.heldBack = nil
 			l.commitBatch(l.collect(j))
@@ -188,23 +190,27 @@ func (l *Log) run() {
 			cp, err := l.checkpoint(context.Background())
 			reply <- cpResult{cp, err}
 		case <-l.stop:
-			for {
-				if j := l.heldBack; j != nil {
-					l.heldBack = nil
-					l.commitBatch(l.collect(j))
-					continue
-				}
-				select {
-				case j := <-l.jobs:
-					l.commitBatch(l.collect(j))
-					continue
-				default:
-				}
-				break
+			for j := l.queued(); j != nil; j = l.queued() {
+				l.commitBatch(l.collect(j))
 			}
 			l.checkpointLogged()
 			return
 		}
+	}
+}
+
+// queued returns the next job without waiting, for the drain on stop: the
+// one held back from the last batch, else one from the queue, else nil.
+func (l *Log) queued() *job {
+	if j := l.heldBack; j != nil {
+		l.heldBack = nil
+		return j
+	}
+	select {
+	case j := <-l.jobs:
+		return j
+	default:
+		return nil
 	}
 }
 
