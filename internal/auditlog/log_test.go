@@ -436,3 +436,76 @@ func FuzzDecodeEntry(f *testing.F) {
 		}
 	})
 }
+
+// TestReadHead checks that the fast head reader agrees with the full decoder
+// on entries of every shape, and refuses what it does not expect.
+func TestReadHead(t *testing.T) {
+	tricky := entry(7, "00000000001", "00000000002")
+	tricky.Reason = `quote " backslash \ "seq":99, "subjects":5 改行` + "\n\u2028"
+	tricky.Query = `{"seq":1}`
+	tricky.Actor.Name = `"actor":{"kind":"x","id":"y"}`
+	pruneLike := Entry{Actor: Actor{Kind: ActorSystem, ID: "node"}, Action: "prune", Decision: Allow, Outcome: OutcomeOK}
+	for i, e := range []Entry{entry(1), entry(2, "00000000003"), tricky, pruneLike} {
+		e.Version, e.Seq = FormatVersion, int64(i*1000+3)
+		e.Time = time.Date(2026, 11, 22, 9, 0, 0, i*1234567, time.UTC)
+		e.SubjectDigest, _ = SubjectsDigest(e.Subjects)
+		e.SubjectCount = len(e.Subjects)
+		b, err := e.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		full, err := DecodeEntry(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, ok := readHead(b)
+		if !ok {
+			t.Fatalf("entry %d: readHead refused %s", i, b)
+		}
+		want := headOf(full)
+		if !h.Time.Equal(want.Time) {
+			t.Errorf("entry %d: time %v, want %v", i, h.Time, want.Time)
+		}
+		h.Time = want.Time
+		if h != want {
+			t.Errorf("entry %d: head %+v, want %+v", i, h, want)
+		}
+	}
+	plain := entry(1)
+	plain.Version = FormatVersion
+	b, _ := plain.Encode()
+	for _, bad := range []string{
+		"", "{", string(b[:len(b)-1]), string(b) + "x",
+		strings.Replace(string(b), `"seq":0`, `"seq":0,"seq":1`, 1),
+		strings.Replace(string(b), `"seq":0,`, ``, 1),
+		strings.Replace(string(b), `"actor":{"kind":"operator",`, `"actor":{"kind":"op\"erator",`, 1),
+	} {
+		if _, ok := readHead([]byte(bad)); ok {
+			t.Errorf("readHead accepted %q", bad)
+		}
+	}
+}
+
+// FuzzReadHead checks that whenever both readers accept bytes, they agree.
+func FuzzReadHead(f *testing.F) {
+	e := entry(1, "a")
+	e.Version, e.Time = FormatVersion, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	b, _ := e.Encode()
+	f.Add(b)
+	f.Add([]byte(`{"v":1,"seq":2,"time":"2026-01-01T00:00:00Z","actor":{"kind":"a","id":"b"},"action":"x","subjects":0}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h, ok := readHead(b)
+		full, err := DecodeEntry(b)
+		if !ok || err != nil {
+			return
+		}
+		want := headOf(full)
+		if !h.Time.Equal(want.Time) {
+			t.Fatalf("time %v, want %v", h.Time, want.Time)
+		}
+		h.Time = want.Time
+		if h != want {
+			t.Fatalf("head %+v, want %+v", h, want)
+		}
+	})
+}

@@ -94,9 +94,13 @@ func Verify(ctx context.Context, d *db.DB, v note.Verifier, external ...[]byte) 
 		}
 		return out, nil
 	})
+	var covered int64 // entries under the largest checkpoint: authenticated by its signature
+	if len(checkpoints) > 0 {
+		covered = checkpoints[len(checkpoints)-1].Size
+	}
 	var n int64
 	cpi := 0
-	for c := range decodeEntries(ctx, entries) {
+	for c := range decodeEntries(ctx, entries, covered) {
 		if c.err != nil {
 			return rep, c.err
 		}
@@ -184,7 +188,7 @@ func Verify(ctx context.Context, d *db.DB, v note.Verifier, external ...[]byte) 
 type checkedEntry struct {
 	seq     int64
 	leaf    tlog.Hash
-	entry   *Entry
+	entry   *entryHead
 	problem error
 }
 
@@ -199,7 +203,11 @@ const verifyChunk = 512
 // decodeEntries reads the entries in order and checks each on its own —
 // leaf hash, canonical content, position and index columns — on every
 // core, delivering the results in order.
-func decodeEntries(ctx context.Context, entries *sql.Rows) <-chan checkedChunk {
+//
+// Entries below covered are checked against a signed checkpoint later, so
+// only their head is read (readHead); the others are decoded in full, which
+// also checks that they are in canonical form.
+func decodeEntries(ctx context.Context, entries *sql.Rows, covered int64) <-chan checkedChunk {
 	type rawEntry struct {
 		seq           int64
 		at            time.Time
@@ -217,7 +225,7 @@ func decodeEntries(ctx context.Context, entries *sql.Rows) <-chan checkedChunk {
 			for j := range jobs {
 				out := make([]checkedEntry, len(j.raw))
 				for i, r := range j.raw {
-					out[i] = checkOne(r.seq, r.at, r.actor, r.action, r.payload, r.leaf)
+					out[i] = checkOne(r.seq, r.at, r.actor, r.action, r.payload, r.leaf, r.seq < covered)
 				}
 				j.done <- checkedChunk{rows: out}
 			}
@@ -291,7 +299,9 @@ func decodeEntries(ctx context.Context, entries *sql.Rows) <-chan checkedChunk {
 }
 
 // checkOne checks what can be checked of one entry without the others.
-func checkOne(seq int64, at time.Time, actor, action string, payload, leaf []byte) checkedEntry {
+// When signed says a checkpoint covers the entry, its content is read only
+// as far as verification needs (see readHead).
+func checkOne(seq int64, at time.Time, actor, action string, payload, leaf []byte, signed bool) checkedEntry {
 	c := checkedEntry{seq: seq}
 	if payload == nil {
 		if len(leaf) != tlog.HashSize {
@@ -305,10 +315,22 @@ func checkOne(seq int64, at time.Time, actor, action string, payload, leaf []byt
 		c.problem = bad(seq, "its content does not match its leaf hash (changed)")
 		return c
 	}
-	e, err := DecodeEntry(payload)
+	var e *entryHead
+	if signed {
+		if h, ok := readHead(payload); ok && h.Version == FormatVersion {
+			e = &h
+		}
+	}
+	if e == nil {
+		full, err := DecodeEntry(payload)
+		if err != nil {
+			c.problem = bad(seq, "%v", err)
+			return c
+		}
+		h := headOf(full)
+		e = &h
+	}
 	switch {
-	case err != nil:
-		c.problem = bad(seq, "%v", err)
 	case e.Seq != seq:
 		c.problem = bad(seq, "holds entry %d (moved)", e.Seq)
 	case !e.Time.Equal(at) || e.Actor.String() != actor || e.Action != action:
@@ -405,7 +427,7 @@ func (c *subjectCursor) take(n int64) ([]string, error) {
 	return codes, nil
 }
 
-func (c *subjectCursor) check(n int64, e *Entry) error {
+func (c *subjectCursor) check(n int64, e *entryHead) error {
 	codes, err := c.take(n)
 	if err != nil {
 		return err
