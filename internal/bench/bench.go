@@ -37,6 +37,8 @@ type Options struct {
 	Workers   int           // synchronous workers (each waits for its answer)
 	Clients   int           // concurrent clients for the group-commit rows
 	Seed      uint64
+	// ImportOnly stops after the import row (for profiling the import).
+	ImportOnly bool
 }
 
 // Row is one line of the result table.
@@ -125,6 +127,9 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) 
 	el := time.Since(start)
 	res.Rows = append(res.Rows, Row{What: fmt.Sprintf("import %d rows (parse, validate, store, audit)", rep.Added), Ops: int64(rep.Added), Elapsed: el,
 		Goal: "1,000,000 in ≤ 30 s", PerSecond: float64(rep.Added) / el.Seconds()})
+	if opt.ImportOnly {
+		return res, nil
+	}
 
 	if d.Dialect() == db.SQLite {
 		// Measure in steady state: copy the import's WAL into the database

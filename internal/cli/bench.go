@@ -16,6 +16,7 @@ type BenchCmd struct {
 	Duration   time.Duration `default:"5s" help:"Length of each timed measurement."`
 	Workers    int           `default:"2" help:"Synchronous workers."`
 	Clients    int           `default:"64" help:"Concurrent clients for the group-commit measurements."`
+	ImportOnly bool          `name:"import-only" help:"Measure the import only."`
 	CPUProfile string        `name:"cpuprofile" type:"path" help:"Write a CPU profile of the run to this file (go tool pprof)."`
 }
 
@@ -32,7 +33,7 @@ func (c BenchCmd) Run(env *Env) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	res, err := bench.Run(env.Ctx, bench.Options{Residents: c.Residents, DBURL: c.DB, Duration: c.Duration, Workers: c.Workers, Clients: c.Clients, Seed: 1}, env.Stderr)
+	res, err := bench.Run(env.Ctx, bench.Options{Residents: c.Residents, DBURL: c.DB, Duration: c.Duration, Workers: c.Workers, Clients: c.Clients, Seed: 1, ImportOnly: c.ImportOnly}, env.Stderr)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -117,10 +118,14 @@ func ParseURL(u string) (Dialect, string, error) {
 		// Checkpoints of the WAL into the database run in the background
 		// (see checkpointWAL), not inside whichever commit crosses the
 		// auto-checkpoint threshold: that commit is the audit log's.
-		for _, p := range []string{"journal_mode(WAL)", "foreign_keys(1)", "busy_timeout(10000)", "synchronous(FULL)",
-			"cache_size(-65536)", "mmap_size(1073741824)", "temp_store(MEMORY)", "wal_autocheckpoint(0)"} {
+		for _, p := range []string{"foreign_keys(1)", "busy_timeout(10000)", "synchronous(FULL)",
+			"cache_size(-" + strconv.Itoa(defaultCacheKiB) + ")", "mmap_size(1073741824)", "temp_store(MEMORY)", "wal_autocheckpoint(0)"} {
 			q.Add("_pragma", p)
 		}
+		// (The driver runs the _pragma list sorted by name, then
+		// _journal_mode. 16 KiB pages were tried: a 1,000,000-row import
+		// got slower, 16,500 → 13,400 rows/s.)
+		q.Set("_journal_mode", "WAL")
 		q.Set("_txlock", "immediate")
 		return SQLite, "file:" + path + "?" + q.Encode(), nil
 	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
@@ -442,3 +447,27 @@ const (
 	insertChunk = 1000
 	sqliteChunk = 64
 )
+
+// defaultCacheKiB is each SQLite connection's page cache.
+const defaultCacheKiB = 64 << 10
+
+// bulkCacheKiB is the SQLite page cache a bulk write may use: enough that a
+// million-resident import keeps its dirty pages in memory until it commits,
+// instead of spilling them to the WAL and reading them back. Pages are
+// allocated only as they are used.
+const bulkCacheKiB = 4 << 20
+
+// WidenCache lets a large write in tx keep its changed pages in memory
+// (SQLite; a no-op on PostgreSQL, which has its own buffers). Call the
+// returned function when the write is done, to give the memory back.
+func (tx *Tx) WidenCache(ctx context.Context) (restore func(), err error) {
+	if tx.dialect != SQLite {
+		return func() {}, nil
+	}
+	if _, err := tx.tx.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = -%d", bulkCacheKiB)); err != nil {
+		return nil, fmt.Errorf("widen page cache: %w", err)
+	}
+	return func() {
+		tx.tx.ExecContext(context.Background(), fmt.Sprintf("PRAGMA cache_size = -%d", defaultCacheKiB))
+	}, nil
+}

@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"jukinet/internal/db"
@@ -216,6 +218,50 @@ type ImportResult struct {
 // importChunk is how many rows an import looks up at once.
 const importChunk = 500
 
+// prepared is a record with what storing it needs computed ahead: its
+// content hash, its resident row (with the address key) and its search-key
+// rows, for resident id rid and record id vid when it is new.
+type prepared struct {
+	rec      resident.IdentityRecord
+	hash     string
+	resident []any
+	keys     [][]any
+}
+
+// prepareChunks computes the content hash and the rows of each chunk of
+// recs on every core, ahead of the writer, and delivers the chunks in order.
+// Ids are assigned in order from rid and vid as if every record were new;
+// a record that turns out to exist takes none (the writer renumbers).
+func prepareChunks(ctx context.Context, recs []resident.IdentityRecord) <-chan []prepared {
+	out := make(chan []prepared, 2)
+	go func() {
+		defer close(out)
+		workers := runtime.GOMAXPROCS(0)
+		for start := 0; start < len(recs); start += importChunk {
+			chunk := recs[start:min(start+importChunk, len(recs))]
+			p := make([]prepared, len(chunk))
+			var wg sync.WaitGroup
+			for w := 0; w < workers; w++ {
+				wg.Add(1)
+				go func(w int) {
+					defer wg.Done()
+					for i := w; i < len(chunk); i += workers {
+						rec := chunk[i]
+						p[i] = prepared{rec: rec, hash: ContentHash(rec), resident: residentRow(0, 0, 1, rec, ""), keys: keyRows(0, rec)}
+					}
+				}(w)
+			}
+			wg.Wait()
+			select {
+			case out <- p:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out
+}
+
 // Import applies many records in the caller's transaction: new residents
 // in multi-row inserts, changed ones as new versions, identical ones not at
 // all. Unlike Apply it loads records as they stand in the municipal system,
@@ -227,26 +273,40 @@ func Import(ctx context.Context, tx *db.Tx, recs []resident.IdentityRecord, seq 
 	if err != nil {
 		return res, err
 	}
-	for start := 0; start < len(recs); start += importChunk {
-		chunk := recs[start:min(start+importChunk, len(recs))]
+	if len(recs) > 10*importChunk {
+		restore, err := tx.WidenCache(ctx)
+		if err != nil {
+			return res, err
+		}
+		defer restore()
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // stops the preparation when an error ends the import early
+	start := 0
+	for chunk := range prepareChunks(ctx, recs) {
 		existing, err := currentByCode(ctx, tx, chunk)
 		if err != nil {
 			return res, err
 		}
 		var residents, versions, keys [][]any
-		for i, rec := range chunk {
+		for i, p := range chunk {
+			rec := p.rec
 			cur, ok := existing[rec.ResidentCode]
-			hash := ContentHash(rec)
 			if !ok {
-				residents = append(residents, residentRow(rid, vid, 1, rec, hash))
-				versions = append(versions, versionRow(vid, rid, 1, rec, hash, removalRetention(rec), seq))
-				keys = append(keys, keyRows(rid, rec)...)
+				// Fill in the ids and hash residentRow and keyRows left open.
+				p.resident[0], p.resident[3], p.resident[4], p.resident[5] = rid, 1, vid, p.hash
+				residents = append(residents, p.resident)
+				versions = append(versions, versionRow(vid, rid, 1, rec, p.hash, removalRetention(rec), seq))
+				for _, k := range p.keys {
+					k[2] = rid
+					keys = append(keys, k)
+				}
 				rid, vid = rid+1, vid+1
 				res.Added++
 				res.Codes = append(res.Codes, string(rec.ResidentCode))
 				continue
 			}
-			if cur.hash == hash {
+			if cur.hash == p.hash {
 				res.Unchanged++
 				continue
 			}
@@ -271,6 +331,13 @@ func Import(ctx context.Context, tx *db.Tx, recs []resident.IdentityRecord, seq 
 		if err := flush(ctx, tx, &residents, &versions, &keys); err != nil {
 			return res, err
 		}
+		start += len(chunk)
+	}
+	if err := ctx.Err(); err != nil {
+		return res, fmt.Errorf("import: %w", err)
+	}
+	if start != len(recs) {
+		return res, fmt.Errorf("import: prepared %d of %d records", start, len(recs))
 	}
 	return res, nil
 }
@@ -305,10 +372,10 @@ type currentRow struct {
 	hash string
 }
 
-func currentByCode(ctx context.Context, tx *db.Tx, chunk []resident.IdentityRecord) (map[ids.ResidentCode]currentRow, error) {
+func currentByCode(ctx context.Context, tx *db.Tx, chunk []prepared) (map[ids.ResidentCode]currentRow, error) {
 	args := make([]any, len(chunk))
-	for i, r := range chunk {
-		args[i] = string(r.ResidentCode)
+	for i, p := range chunk {
+		args[i] = string(p.rec.ResidentCode)
 	}
 	rows, err := tx.Query(ctx, `SELECT id, resident_code, content_hash FROM resident WHERE resident_code IN (`+
 		strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")+`)`, args...)
