@@ -471,3 +471,38 @@ func (tx *Tx) WidenCache(ctx context.Context) (restore func(), err error) {
 		tx.tx.ExecContext(context.Background(), fmt.Sprintf("PRAGMA cache_size = -%d", defaultCacheKiB))
 	}, nil
 }
+
+// ReadTx runs fn in a read-only transaction, so everything it reads is one
+// consistent snapshot (SQLite: a deferred read transaction; PostgreSQL:
+// repeatable read).
+func (db *DB) ReadTx(ctx context.Context, fn func(q Querier) error) error {
+	opts := &sql.TxOptions{ReadOnly: true}
+	if db.dialect == Postgres {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	sqltx, err := db.sql.BeginTx(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("begin read transaction: %w", err)
+	}
+	defer sqltx.Rollback()
+	return fn(readTx{tx: sqltx, dialect: db.dialect})
+}
+
+type readTx struct {
+	tx      *sql.Tx
+	dialect Dialect
+}
+
+func (r readTx) Dialect() Dialect { return r.dialect }
+
+func (r readTx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return r.tx.ExecContext(ctx, Rebind(r.dialect, query), args...)
+}
+
+func (r readTx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return r.tx.QueryContext(ctx, Rebind(r.dialect, query), args...)
+}
+
+func (r readTx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return r.tx.QueryRowContext(ctx, Rebind(r.dialect, query), args...)
+}

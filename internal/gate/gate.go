@@ -45,6 +45,8 @@ type Verdict struct {
 	Why    string
 	// Japanese is the reason shown to a clerk when denied.
 	Japanese string
+	// Suspended says a suspension (利用停止) denied the request.
+	Suspended bool
 }
 
 // Decider decides whether a request may proceed. The policy engine
@@ -126,6 +128,9 @@ func (g *Gate) record(ctx context.Context, e auditlog.Entry) error {
 func (g *Gate) deny(ctx context.Context, e auditlog.Entry, v Verdict) error {
 	if err := g.record(ctx, e); err != nil {
 		return err
+	}
+	if v.Suspended {
+		return apperr.New(apperr.Suspended, "suspended: "+v.Why, v.Japanese)
 	}
 	return apperr.New(apperr.Forbidden, "not allowed: "+v.Why, v.Japanese)
 }

@@ -1,87 +1,477 @@
-// Package profile knows the regulation profiles a node can run under. A
-// profile turns one regulation into configuration: its organisation, its
-// affairs and its article map. This file is the registry of built-in
-// profiles; their full content arrives with the profile files.
 package profile
 
 import (
+	"embed"
+	"errors"
 	"fmt"
-	"sort"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
+
+	"github.com/BurntSushi/toml"
+	"github.com/cedar-policy/cedar-go"
 )
 
-// Level is the tier of a node in the network.
-type Level string
+//go:embed builtin
+var builtinFS embed.FS
 
-// The node levels (domain.md §1).
+// Profile is a regulation turned into configuration: the organisation and
+// the positions that fill its roles, the affairs catalogue, session and
+// retention rules, the article map, and the Cedar policies that decide.
+type Profile struct {
+	ID         string `toml:"id"`
+	Title      string `toml:"title"`    // the regulation's title, in Japanese
+	TitleEN    string `toml:"title_en"` // an English rendering
+	Body       string `toml:"body"`     // the body that issued it
+	Number     string `toml:"number"`   // 例規番号, e.g. 江区区第2051号
+	Level      Level  `toml:"level"`
+	Regulation string `toml:"regulation"` // file name under shared/regulations
+
+	Session   Session   `toml:"session"`
+	Retention Retention `toml:"retention"`
+
+	Roles       []Role       `toml:"roles"`
+	Departments []Department `toml:"departments"`
+	Council     *Council     `toml:"council"`
+	Assets      []AssetClass `toml:"assets"`
+	Affairs     []Affair     `toml:"affairs"`
+	Articles    []Article    `toml:"articles"`
+
+	// Policies are the profile's Cedar policies, by their @id annotation.
+	Policies *cedar.PolicySet `toml:"-"`
+	// PolicyText is the policies' source, as loaded.
+	PolicyText string `toml:"-"`
+}
+
+// Session holds the login and session rules.
+type Session struct {
+	IdleMinutes     int `toml:"idle_minutes"`     // lock after this long without activity
+	AbsoluteHours   int `toml:"absolute_hours"`   // log off after this long in any case
+	ReverifyMinutes int `toml:"reverify_minutes"` // sensitive actions need a verification this recent
+	MaxFailedLogins int `toml:"max_failed_logins"`
+	LockoutMinutes  int `toml:"lockout_minutes"`
+}
+
+// Retention holds retention periods.
+type Retention struct {
+	AuditYears     int `toml:"audit_years"`     // audit entries
+	ProvisionYears int `toml:"provision_years"` // provision records (提供状況)
+}
+
+// RoleID names a role of the regulations (domain.md glossary).
+type RoleID string
+
+// The roles jukinet knows. A profile says which of them its regulation has
+// and which position fills each.
 const (
-	Municipality Level = "municipality" // 市町村CS
-	Prefecture   Level = "prefecture"   // 都道府県サーバ
-	National     Level = "national"     // 全国サーバ
+	ChiefSecurityOfficer       RoleID = "chief_security_officer"        // セキュリティ統括責任者
+	DeputyChiefSecurityOfficer RoleID = "deputy_chief_security_officer" // セキュリティ統括責任者補佐
+	SystemAdministrator        RoleID = "system_administrator"          // システム管理者
+	DeputySystemAdministrator  RoleID = "deputy_system_administrator"   // システム副管理者
+	SecurityOfficer            RoleID = "security_officer"              // セキュリティ責任者 (one per department)
+	SectionHead                RoleID = "section_head"                  // 課長等 (one per department)
+	TerminalManager            RoleID = "terminal_manager"              // 端末機管理者 (one per terminal)
+	Auditor                    RoleID = "auditor"                       // 監査担当
 )
 
-// ParseLevel checks a level name.
-func ParseLevel(s string) (Level, error) {
-	switch l := Level(s); l {
-	case Municipality, Prefecture, National:
-		return l, nil
+// KnownRoles lists every role id, with whether it is held per department.
+var KnownRoles = map[RoleID]bool{
+	ChiefSecurityOfficer: false, DeputyChiefSecurityOfficer: false, SystemAdministrator: false,
+	DeputySystemAdministrator: false, SecurityOfficer: true, SectionHead: true, TerminalManager: true, Auditor: false,
+}
+
+// Role is a role of the regulation and the position that fills it.
+type Role struct {
+	ID       RoleID   `toml:"id"`
+	Name     string   `toml:"name"`     // Japanese
+	NameEN   string   `toml:"name_en"`  // English
+	Position string   `toml:"position"` // the post that fills it; empty for per-department roles
+	Article  string   `toml:"article"`  // where the regulation sets it up
+	Duties   []string `toml:"duties"`
+}
+
+// Department is a unit that uses the system.
+type Department struct {
+	ID     string `toml:"id"`
+	Name   string `toml:"name"`
+	NameEN string `toml:"name_en"`
+	// Head is the position heading it; in koto-ward it is the department's
+	// security officer (koto-ward:4.5), in aomori-pref the section head
+	// (課長等, aomori-pref:6.1).
+	Head string `toml:"head"`
+}
+
+// Council is the security council (セキュリティ会議).
+type Council struct {
+	Article   string   `toml:"article"`
+	Chair     RoleID   `toml:"chair"`
+	ViceChair RoleID   `toml:"vice_chair"`
+	Members   []string `toml:"members"` // positions
+	Duties    []string `toml:"duties"`
+}
+
+// AssetClass is a class of information asset and the role that manages it.
+type AssetClass struct {
+	ID      string `toml:"id"`
+	Name    string `toml:"name"`
+	Manager RoleID `toml:"manager"`
+	Article string `toml:"article"`
+}
+
+// Affair is an official affair (利用事務) for which the register may be used.
+type Affair struct {
+	ID          string   `toml:"id"`
+	Name        string   `toml:"name"`
+	NameEN      string   `toml:"name_en"`
+	Basis       string   `toml:"basis"`       // legal basis: 別表 entry or 条例
+	Departments []string `toml:"departments"` // departments that typically use it
+	Items       []string `toml:"items"`       // record items the affair needs (shown on screen)
+	// Changes says the affair may change the register (apply), not only read it.
+	Changes bool `toml:"changes"`
+}
+
+// Article is one article (or paragraph) of the regulation and the
+// features that implement it.
+type Article struct {
+	ID       string   `toml:"id"` // PROFILE:ARTICLE[.PARAGRAPH]
+	Heading  string   `toml:"heading"`
+	Text     string   `toml:"text"` // the Japanese text, which rules
+	Features []string `toml:"features"`
+	Note     string   `toml:"note"` // for an article no single feature carries (purpose, terms)
+}
+
+// Items are the record items an affair may be given.
+var Items = []string{"name", "kana", "former_surname", "alias", "date_of_birth", "sex", "address", "resident_code", "individual_number", "change"}
+
+// Load returns the built-in profile with the given id.
+func Load(id string) (*Profile, error) {
+	if _, err := Lookup(id); err != nil {
+		return nil, err
 	}
-	return "", fmt.Errorf("unknown level %q: use municipality, prefecture or national", s)
-}
-
-// Japanese returns the level's Japanese name.
-func (l Level) Japanese() string {
-	switch l {
-	case Municipality:
-		return "市町村"
-	case Prefecture:
-		return "都道府県"
-	case National:
-		return "全国"
+	dir := "builtin/" + id
+	raw, err := builtinFS.ReadFile(dir + "/profile.toml")
+	if err != nil {
+		return nil, fmt.Errorf("load profile %s: %w", id, err)
 	}
-	return string(l)
-}
-
-// Info describes a built-in profile.
-type Info struct {
-	ID         string
-	Title      string // the regulation's title, in Japanese
-	Body       string // the body that issued it
-	Level      Level  // the level of node it was written for
-	Regulation string // file name under shared/regulations
-}
-
-var builtIn = map[string]Info{
-	"koto-ward": {
-		ID:         "koto-ward",
-		Title:      "江東区住民基本台帳ネットワークシステムセキュリティ管理基準",
-		Body:       "江東区",
-		Level:      Municipality,
-		Regulation: "000_577190dfb1959bf8.txt",
-	},
-	"aomori-pref": {
-		ID:         "aomori-pref",
-		Title:      "住民基本台帳ネットワークシステムの管理及び運営に関する規程",
-		Body:       "青森県",
-		Level:      Prefecture,
-		Regulation: "001_807f99319b534dc9.txt",
-	},
-}
-
-// Lookup returns the built-in profile with the given id.
-func Lookup(id string) (Info, error) {
-	if p, ok := builtIn[id]; ok {
-		return p, nil
+	pol, err := builtinFS.ReadFile(dir + "/policies.cedar")
+	if err != nil {
+		return nil, fmt.Errorf("load profile %s: %w", id, err)
 	}
-	return Info{}, fmt.Errorf("unknown profile %q: built-in profiles are %s", id, strings.Join(IDs(), ", "))
+	return Parse(id+"/profile.toml", raw, id+"/policies.cedar", pol)
 }
 
-// IDs lists the built-in profile ids, sorted.
-func IDs() []string {
-	ids := make([]string, 0, len(builtIn))
-	for id := range builtIn {
-		ids = append(ids, id)
+// MustLoad is Load for the built-in profiles, which tests check load.
+func MustLoad(id string) *Profile {
+	p, err := Load(id)
+	if err != nil {
+		panic(err)
 	}
-	sort.Strings(ids)
-	return ids
+	return p
+}
+
+// CheckFile loads a profile from a file (and the policies.cedar beside it)
+// and returns every problem found, each naming the file and line.
+func CheckFile(path string) (*Profile, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read profile: %w", err)
+	}
+	polPath := filepath.Join(filepath.Dir(path), "policies.cedar")
+	pol, err := os.ReadFile(polPath)
+	if err != nil {
+		return nil, fmt.Errorf("read the profile's policies (%s beside the profile): %w", polPath, err)
+	}
+	return Parse(path, raw, polPath, pol)
+}
+
+// Problems is every problem found in a profile.
+type Problems []string
+
+func (p Problems) Error() string { return strings.Join(p, "\n") }
+
+// Parse reads a profile and its policies and checks them: unknown keys,
+// unknown roles, departments, affairs, items and features, articles that
+// do not belong to the profile, and policies that do not parse or lack a
+// unique @id. It returns Problems listing each, with file and line.
+func Parse(file string, raw []byte, policyFile string, policies []byte) (*Profile, error) {
+	var p Profile
+	md, err := toml.Decode(string(raw), &p)
+	if err != nil {
+		var perr toml.ParseError
+		if errors.As(err, &perr) {
+			return nil, Problems{fmt.Sprintf("%s:%d: %s", file, perr.Position.Line, perr.Message)}
+		}
+		return nil, Problems{fmt.Sprintf("%s: %v", file, err)}
+	}
+	loc := locator{file: file, lines: strings.Split(string(raw), "\n")}
+	var probs Problems
+	add := func(line int, format string, args ...any) {
+		probs = append(probs, fmt.Sprintf("%s:%d: %s", file, line, fmt.Sprintf(format, args...)))
+	}
+	for _, k := range md.Undecoded() {
+		add(loc.key(k), "unknown key %q", k.String())
+	}
+	if p.ID == "" || !regexp.MustCompile(`^[a-z0-9-]+$`).MatchString(p.ID) {
+		add(loc.top("id"), "id %q: use lower-case letters, digits and hyphens", p.ID)
+	}
+	if _, err := ParseLevel(string(p.Level)); err != nil {
+		add(loc.top("level"), "%v", err)
+	}
+	if p.Session.IdleMinutes < 1 || p.Session.AbsoluteHours < 1 || p.Session.MaxFailedLogins < 1 || p.Session.LockoutMinutes < 1 || p.Session.ReverifyMinutes < 1 {
+		add(loc.table("session"), "session: idle_minutes, absolute_hours, reverify_minutes, max_failed_logins and lockout_minutes must all be 1 or more")
+	}
+	if p.Retention.AuditYears < 1 || p.Retention.ProvisionYears < 1 {
+		add(loc.table("retention"), "retention: audit_years and provision_years must be 1 or more")
+	}
+
+	articles := map[string]bool{}
+	for i, a := range p.Articles {
+		line := loc.entry("articles", i, "id")
+		if !strings.HasPrefix(a.ID, p.ID+":") || !regexp.MustCompile(`^[a-z0-9-]+:\d+(\.\d+)?$`).MatchString(a.ID) {
+			add(line, "article %q: ids are %s:ARTICLE[.PARAGRAPH]", a.ID, p.ID)
+		}
+		if articles[a.ID] {
+			add(line, "article %s is listed twice", a.ID)
+		}
+		articles[a.ID] = true
+		if strings.TrimSpace(a.Text) == "" {
+			add(line, "article %s has no text", a.ID)
+		}
+		if len(a.Features) == 0 && a.Note == "" {
+			add(line, "article %s maps to no feature: name the features that implement it, or say in a note why none does", a.ID)
+		}
+		for _, f := range a.Features {
+			if _, ok := FeatureByID(f); !ok {
+				add(loc.entry("articles", i, "features"), "article %s: unknown feature %q", a.ID, f)
+			}
+		}
+	}
+	checkArticle := func(line int, what, id string) {
+		if id != "" && !articles[id] {
+			add(line, "%s refers to article %q, which is not in the article map", what, id)
+		}
+	}
+
+	roles := map[RoleID]bool{}
+	for i, r := range p.Roles {
+		line := loc.entry("roles", i, "id")
+		perDept, known := KnownRoles[r.ID]
+		switch {
+		case !known:
+			add(line, "unknown role %q (known: %s)", r.ID, strings.Join(knownRoleNames(), ", "))
+		case roles[r.ID]:
+			add(line, "role %s is listed twice", r.ID)
+		case !perDept && r.Position == "":
+			add(line, "role %s needs the position that fills it", r.ID)
+		}
+		roles[r.ID] = true
+		if r.Name == "" {
+			add(line, "role %s needs its Japanese name", r.ID)
+		}
+		checkArticle(loc.entry("roles", i, "article"), "role "+string(r.ID), r.Article)
+	}
+	if !roles[SystemAdministrator] || !roles[ChiefSecurityOfficer] {
+		add(loc.top("id"), "a profile needs the roles %s and %s", ChiefSecurityOfficer, SystemAdministrator)
+	}
+
+	depts := map[string]bool{}
+	for i, d := range p.Departments {
+		line := loc.entry("departments", i, "id")
+		if d.ID == "" || depts[d.ID] {
+			add(line, "department %q: ids must be present and unique", d.ID)
+		}
+		depts[d.ID] = true
+		if d.Name == "" || d.Head == "" {
+			add(line, "department %s needs its name and the position that heads it", d.ID)
+		}
+	}
+
+	if c := p.Council; c != nil {
+		line := loc.table("council")
+		for _, r := range []RoleID{c.Chair, c.ViceChair} {
+			if !roles[r] {
+				add(line, "council: %q is not a role of this profile", r)
+			}
+		}
+		if len(c.Members) == 0 {
+			add(line, "council: no members")
+		}
+		checkArticle(line, "council", c.Article)
+	}
+
+	for i, a := range p.Assets {
+		if !roles[a.Manager] {
+			add(loc.entry("assets", i, "manager"), "asset class %s: %q is not a role of this profile", a.ID, a.Manager)
+		}
+		checkArticle(loc.entry("assets", i, "article"), "asset class "+a.ID, a.Article)
+	}
+
+	affairs := map[string]bool{}
+	for i, a := range p.Affairs {
+		line := loc.entry("affairs", i, "id")
+		if a.ID == "" || affairs[a.ID] {
+			add(line, "affair %q: ids must be present and unique", a.ID)
+		}
+		affairs[a.ID] = true
+		if a.Name == "" || a.Basis == "" {
+			add(line, "affair %s needs its name and its legal basis", a.ID)
+		}
+		for _, d := range a.Departments {
+			if !depts[d] {
+				add(loc.entry("affairs", i, "departments"), "affair %s: unknown department %q", a.ID, d)
+			}
+		}
+		if len(a.Items) == 0 {
+			add(loc.entry("affairs", i, "items"), "affair %s: list the record items it needs", a.ID)
+		}
+		for _, it := range a.Items {
+			if !slices.Contains(Items, it) {
+				add(loc.entry("affairs", i, "items"), "affair %s: unknown item %q (items: %s)", a.ID, it, strings.Join(Items, ", "))
+			}
+		}
+	}
+
+	ps, polProbs := parsePolicies(policyFile, policies, p.ID, articles)
+	probs = append(probs, polProbs...)
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	p.Policies, p.PolicyText = ps, string(policies)
+	return &p, nil
+}
+
+// parsePolicies parses Cedar policies, naming each by its @id annotation,
+// which must be unique and start with an article of the profile (or
+// "jukinet:" for a rule of the product itself).
+func parsePolicies(file string, src []byte, profileID string, articles map[string]bool) (*cedar.PolicySet, Problems) {
+	list, err := cedar.NewPolicyListFromBytes(file, src)
+	if err != nil {
+		return nil, Problems{fmt.Sprintf("%s: %v", file, err)}
+	}
+	var probs Problems
+	ps := cedar.NewPolicySet()
+	for _, pol := range list {
+		pos := pol.Position()
+		id := string(pol.Annotations()["id"])
+		switch {
+		case id == "":
+			probs = append(probs, fmt.Sprintf("%s:%d: policy has no @id(\"ARTICLE/name\") annotation", file, pos.Line))
+			continue
+		case strings.HasPrefix(id, "jukinet:"):
+		case !articles[strings.SplitN(id, "/", 2)[0]]:
+			probs = append(probs, fmt.Sprintf("%s:%d: policy %q must start with an article of %s (e.g. %s:12.1/…) or jukinet:", file, pos.Line, id, profileID, profileID))
+		}
+		if !ps.Add(cedar.PolicyID(id), pol) {
+			probs = append(probs, fmt.Sprintf("%s:%d: policy id %q is used twice", file, pos.Line, id))
+		}
+	}
+	return ps, probs
+}
+
+func knownRoleNames() []string {
+	var names []string
+	for r := range KnownRoles {
+		names = append(names, string(r))
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Role returns the profile's role with the given id.
+func (p *Profile) Role(id RoleID) (Role, bool) {
+	for _, r := range p.Roles {
+		if r.ID == id {
+			return r, true
+		}
+	}
+	return Role{}, false
+}
+
+// Department returns the department with the given id.
+func (p *Profile) Department(id string) (Department, bool) {
+	for _, d := range p.Departments {
+		if d.ID == id {
+			return d, true
+		}
+	}
+	return Department{}, false
+}
+
+// Affair returns the affair with the given id.
+func (p *Profile) Affair(id string) (Affair, bool) {
+	for _, a := range p.Affairs {
+		if a.ID == id {
+			return a, true
+		}
+	}
+	return Affair{}, false
+}
+
+// locator finds the lines of keys in a TOML file, for messages.
+type locator struct {
+	file  string
+	lines []string
+}
+
+var headerRE = regexp.MustCompile(`^\s*\[\[?\s*([^\]]+?)\s*\]\]?`)
+
+// top is the line of a top-level key.
+func (l locator) top(key string) int { return l.in("", -1, key) }
+
+// table is the line of a [table] header.
+func (l locator) table(name string) int {
+	for i, s := range l.lines {
+		if m := headerRE.FindStringSubmatch(s); m != nil && m[1] == name {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// entry is the line of key in the index-th [[array]] entry (or of the
+// entry's header when the key is not set).
+func (l locator) entry(array string, index int, key string) int { return l.in(array, index, key) }
+
+func (l locator) in(table string, index int, key string) int {
+	assign := regexp.MustCompile(`^\s*"?` + regexp.QuoteMeta(key) + `"?\s*=`)
+	current, n, header := "", -1, 0
+	for i, s := range l.lines {
+		if m := headerRE.FindStringSubmatch(s); m != nil {
+			current = m[1]
+			if current == table && strings.HasPrefix(strings.TrimSpace(s), "[[") {
+				n++
+				if n == index {
+					header = i + 1
+				}
+			}
+			continue
+		}
+		if current == table && (index < 0 || n == index) && assign.MatchString(s) {
+			return i + 1
+		}
+	}
+	return header
+}
+
+// key is the line of an undecoded key.
+func (l locator) key(k toml.Key) int {
+	if len(k) == 1 {
+		return l.top(k[0])
+	}
+	table := strings.Join(k[:len(k)-1], ".")
+	if line := l.in(table, -1, k[len(k)-1]); line > 0 {
+		return line
+	}
+	// A key inside an array of tables: the first entry that sets it.
+	for i := 0; ; i++ {
+		line := l.in(table, i, k[len(k)-1])
+		if line == 0 {
+			return l.table(table)
+		}
+		if assign := regexp.MustCompile(`^\s*"?` + regexp.QuoteMeta(k[len(k)-1]) + `"?\s*=`); assign.MatchString(l.lines[line-1]) {
+			return line
+		}
+	}
 }

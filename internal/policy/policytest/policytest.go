@@ -1,0 +1,121 @@
+// Package policytest builds, for tests, a node's staff store, policy engine
+// and gate on a real database, with the first system administrator in place.
+package policytest
+
+import (
+	"context"
+	"crypto/rand"
+	"testing"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"jukinet/internal/auditlog"
+	"jukinet/internal/db"
+	"jukinet/internal/gate"
+	"jukinet/internal/ids"
+	"jukinet/internal/policy"
+	"jukinet/internal/profile"
+	"jukinet/internal/staff"
+)
+
+// Fixture is a node's pieces for a test.
+type Fixture struct {
+	DB      *db.DB
+	Log     *auditlog.Log
+	Profile *profile.Profile
+	Staff   *staff.Store
+	Engine  *policy.Engine
+	Gate    *gate.Gate
+	// Admin is the first system administrator, working at the console of
+	// a terminal of their own department.
+	Admin staff.Who
+}
+
+// AdminVID is the first system administrator's verification id.
+const AdminVID = "ADMIN01"
+
+// New builds a fixture for the built-in profile id on d: koto-ward serves
+// 131083 (江東区), aomori-pref 020001 (青森県).
+func New(t testing.TB, d *db.DB, profileID string) *Fixture {
+	t.Helper()
+	ctx := context.Background()
+	skey, _, err := note.GenerateKey(rand.Reader, "jukinet-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, _ := note.NewSigner(skey)
+	l, err := auditlog.Open(ctx, d, signer, auditlog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	prof := profile.MustLoad(profileID)
+	code, adminDept := "131083", "joho"
+	if prof.Level == profile.Prefecture {
+		code, adminDept = "020001", "shichoson"
+	}
+	lg, ok := ids.LookupLocalGov(ids.LocalGovCode(code))
+	if !ok {
+		t.Fatalf("no local government %s", code)
+	}
+	st := staff.New(d, l, prof, code, nil)
+	eng, err := policy.New(ctx, d, prof, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.SetAuthorizer(eng)
+	st.OnChange(eng.Invalidate)
+	if err := st.Bootstrap(ctx, staff.Person{VerificationID: AdminVID, Name: "管理 太郎", Department: adminDept, Title: "課長"}); err != nil {
+		t.Fatal(err)
+	}
+	return &Fixture{
+		DB: d, Log: l, Profile: prof, Staff: st, Engine: eng,
+		Gate:  gate.New(d, l, eng, lg, prof.Level),
+		Admin: Operator(AdminVID, "ADMIN-T"),
+	}
+}
+
+// Operator is a staff member at a terminal.
+func Operator(vid, terminal string) staff.Who {
+	return staff.Who{Actor: auditlog.Actor{Kind: auditlog.ActorOperator, ID: vid}, Origin: "terminal:" + terminal}
+}
+
+// Must fails the test on err.
+func Must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Clerk is the verification id of the clerk SetUpWard designates.
+const Clerk = "K0001"
+
+// SetUpWard gives a koto-ward fixture a working 区民課: its security
+// officer (SO-KUMIN), an approved terminal T-KUMIN-01, approved use of
+// 住民票の写し等の交付 and 住民基本台帳に関する事務, and a clerk K0001
+// designated for both; and a 課税課 with its own terminal T-KAZEI-01 and
+// security officer SO-KAZEI but no approvals.
+func (f *Fixture) SetUpWard(t testing.TB) {
+	t.Helper()
+	ctx := context.Background()
+	a := f.Admin
+	for _, p := range []staff.Person{
+		{VerificationID: "SO-KUMIN", Name: "区民 課長", Department: "kumin", Title: "区民課長"},
+		{VerificationID: "SO-KAZEI", Name: "課税 課長", Department: "kazei", Title: "課税課長"},
+		{VerificationID: Clerk, Name: "区民 一郎", Department: "kumin", Title: "主事"},
+		{VerificationID: "K0002", Name: "課税 花子", Department: "kazei", Title: "主事"},
+	} {
+		Must(t, f.Staff.AddPerson(ctx, a, p))
+	}
+	Must(t, f.Staff.AssignRole(ctx, a, "SO-KUMIN", profile.SecurityOfficer, "kumin"))
+	Must(t, f.Staff.AssignRole(ctx, a, "SO-KAZEI", profile.SecurityOfficer, "kazei"))
+	Must(t, f.Staff.ApproveTerminal(ctx, a, staff.Terminal{ID: "T-KUMIN-01", Name: "区民課窓口1", Department: "kumin", Location: "本庁舎2階"}))
+	Must(t, f.Staff.ApproveTerminal(ctx, a, staff.Terminal{ID: "T-KAZEI-01", Name: "課税課1", Department: "kazei", Location: "本庁舎3階"}))
+	for _, affair := range []string{"juminhyo-copy", "juki"} {
+		Must(t, f.Staff.ApproveUsage(ctx, a, staff.UsageApproval{Department: "kumin", Affair: affair, Purpose: "窓口での交付と記録", Staff: "区民課窓口係"}))
+	}
+	so := Operator("SO-KUMIN", "T-KUMIN-01")
+	Must(t, f.Staff.Designate(ctx, so, Clerk, "juminhyo-copy"))
+	Must(t, f.Staff.Designate(ctx, so, Clerk, "juki"))
+}

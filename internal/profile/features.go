@@ -1,0 +1,90 @@
+package profile
+
+// Status says whether a feature is in the product yet.
+type Status string
+
+// Feature statuses.
+const (
+	Built   Status = "built"
+	Planned Status = "planned"
+)
+
+// Feature is one thing the product does that an article asks for. Tests
+// name the Go tests that show it works, as "package/path.TestName"
+// (checked by TestFeatureTestsExist); a planned feature has none yet.
+type Feature struct {
+	ID          string
+	Description string
+	Status      Status
+	Tests       []string
+}
+
+// Features is the product's feature catalogue, which profiles' article maps
+// refer to. Keep it honest: a feature is Built only when its tests exist
+// and pass.
+var Features = []Feature{
+	{"register.versions", "Identity records are versioned: a change adds a version, never overwrites; removed records (除票) are kept for their retention period.", Built,
+		[]string{"internal/gate/internal/records.TestApplyVersions", "internal/gate/internal/records.TestRemovalBefore2014KeepsFiveYears"}},
+	{"register.import", "Bulk import from the municipal system is all or nothing and reports every bad row; re-importing changes nothing.", Built,
+		[]string{"internal/gate.TestImportAllOrNothing", "internal/gate/internal/records.TestImportIdempotentAndExport", "internal/cli.TestImportCommand"}},
+	{"gate.single-door", "Every read and write of identity records goes through the gate; the record store is importable by the gate only.", Built,
+		[]string{"internal/gate.TestLookupIsLoggedBeforeReturn", "internal/gate.TestApplyAtomicWithEntry"}},
+	{"audit.every-access", "Every gate call and decision, allowed or denied, is an audit-log entry that is durable before any data leaves.", Built,
+		[]string{"internal/gate.TestEveryAttemptIsLogged", "internal/gate.TestLookupIsLoggedBeforeReturn"}},
+	{"audit.fail-closed", "If the audit log cannot be written, the request fails and no data leaves.", Built,
+		[]string{"internal/gate.TestFailsClosedWithoutLog"}},
+	{"audit.tamper-evidence", "The audit log is a Merkle tree with signed checkpoints; audit verify finds a changed, removed, reordered or cut entry.", Built,
+		[]string{"internal/auditlog.TestVerifyCatchesTampering", "internal/auditlog.TestVerifyCatchesRecomputedTree", "internal/cli.TestAuditVerifyCatchesTampering"}},
+	{"audit.provision-records", "Provision records (提供状況) for every resident whose data leaves the gate, findable by resident.", Built,
+		[]string{"internal/gate.TestExportProvidesAfterLogging", "internal/api.TestSearchAndAudit"}},
+	{"audit.retention", "Audit entries past the retention period are pruned to their hashes; later proofs still verify.", Built,
+		[]string{"internal/auditlog.TestProveAndPrune"}},
+	{"durability.crash", "A crash loses no acknowledged change and no audit entry of an answered request.", Built,
+		[]string{"cmd/jukinet.TestSIGKILLLosesNothingAcknowledged"}},
+	{"profile.load", "The regulation is a profile: organisation, roles, affairs, session rules, article map and Cedar policies, checked when loaded.", Built,
+		[]string{"internal/profile.TestBuiltinProfilesLoad", "internal/profile.TestCheckReportsFileAndLine"}},
+	{"profile.roles", "The roles the regulation names, and the positions that fill them, are part of the profile.", Built,
+		[]string{"internal/profile.TestBuiltinProfilesLoad"}},
+	{"profile.council", "The security council's chair, vice chair and members, as positions, are part of the profile.", Built,
+		[]string{"internal/profile.TestBuiltinProfilesLoad"}},
+	{"staff.roles", "People, their positions and role assignments (chief security officer, system administrator, security officers …), every change logged.", Built,
+		[]string{"internal/staff.TestRoleAssignments"}},
+	{"staff.designation", "Security officers designate terminal operators (取扱者) and the affairs each may process; every change logged.", Built,
+		[]string{"internal/staff.TestDesignation"}},
+	{"staff.terminals", "Terminals are installed with the system administrator's approval and belong to a department.", Built,
+		[]string{"internal/staff.TestTerminals"}},
+	{"staff.terminal-managers", "Each terminal has a terminal manager whose title and name are reported to the system administrator.", Built,
+		[]string{"internal/staff.TestTerminals"}},
+	{"staff.enrolment-register", "The enrolment register (照合情報認証管理簿): every verification credential registered, by whom, when, and when removed.", Built,
+		[]string{"internal/staff.TestEnrolmentRegister"}},
+	{"staff.usage-approval", "A department's use of an affair is approved by the system administrator before use, and ended when notified.", Built,
+		[]string{"internal/staff.TestUsageApproval"}},
+	{"policy.decision", "One policy decision (Cedar) per request: designated and active operator, approved terminal in the operator's department, approved affair; the deciding policy goes into the audit entry.", Built,
+		[]string{"internal/policy.TestDecisions", "internal/policy.TestGateUsesPolicy"}},
+	{"policy.suspension", "Suspensions (利用停止) of the node, a department, a terminal, an operator or an affair are forbid rules that beat everything, effective for the next request, and logged.", Built,
+		[]string{"internal/policy.TestSuspensions"}},
+	{"auth.webauthn", "Operators log in with their 照合ID and a WebAuthn credential with user verification (the biometric); only the system administrator enrols credentials.", Planned, nil},
+	{"ui.screens", "Clerk, staff, suspension, audit and dashboard screens in Japanese with an English switch.", Planned, nil},
+	{"council.meetings", "Security council meetings, decisions and reviews of measures.", Planned, nil},
+	{"council.directives", "Directives from the chief security officer to departments after council decisions, and requests to other bodies.", Planned, nil},
+	{"incident.response", "Incidents (misuse, leakage, outage): coordination, notices to residents, recovery.", Planned, nil},
+	{"detection.misuse", "Detection of improper use from the audit log (curiosity views, views without a case, unusual volumes).", Planned, nil},
+	{"investigation", "Investigation of improper use: damage assessment, containment, recovery, criminal complaint record.", Planned, nil},
+	{"audits", "System audits: plans, findings, corrective actions.", Planned, nil},
+	{"training", "Training of staff on operation and security, with attendance.", Planned, nil},
+	{"facilities", "Buildings and important rooms: authorised people, entry log.", Planned, nil},
+	{"assets", "Information assets (equipment, programs, data, documents) and who manages each.", Planned, nil},
+	{"assets.forms", "Data, programs, documents, processing and printed forms: what was printed or exported, by whom, where it went.", Planned, nil},
+	{"outsourcing", "Outsourcing approvals and the mandatory contract clauses.", Planned, nil},
+	{"reports", "Reports and requests between bodies (prefecture, municipalities, J-LIS), and usage reports.", Planned, nil},
+}
+
+// FeatureByID returns the feature with the given id.
+func FeatureByID(id string) (Feature, bool) {
+	for _, f := range Features {
+		if f.ID == id {
+			return f, true
+		}
+	}
+	return Feature{}, false
+}

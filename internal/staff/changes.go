@@ -1,0 +1,540 @@
+package staff
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"jukinet/internal/apperr"
+	"jukinet/internal/auditlog"
+	"jukinet/internal/db"
+	"jukinet/internal/profile"
+)
+
+// Person is someone who works with the system.
+type Person struct {
+	ID             int64
+	VerificationID string // 照合ID
+	Name           string
+	NameKana       string
+	Department     string
+	Title          string // 職
+	Active         bool
+	CreatedAt      time.Time
+	LeftAt         time.Time // zero while active
+	LeftReason     string
+}
+
+func (s *Store) checkPerson(p Person) error {
+	if err := checkID("verification id", "照合ID", p.VerificationID); err != nil {
+		return err
+	}
+	if err := required([2]string{"name", p.Name}, [2]string{"title", p.Title}); err != nil {
+		return err
+	}
+	return s.checkDepartment(p.Department)
+}
+
+func insertPerson(ctx context.Context, tx *db.Tx, p Person, seq int64, now time.Time) (int64, error) {
+	var n int
+	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM staff_person WHERE verification_id = ?`, p.VerificationID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("check verification id: %w", err)
+	}
+	if n > 0 {
+		return 0, apperr.New(apperr.Conflict, fmt.Sprintf("verification id %s is already registered", p.VerificationID),
+			fmt.Sprintf("照合ID %s は既に登録されています", p.VerificationID))
+	}
+	id, err := insertID(ctx, tx, `INSERT INTO staff_person (verification_id, name, name_kana, department_id, title, active, created_at, created_seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, p.VerificationID, p.Name, p.NameKana, p.Department, p.Title, true, now, seq)
+	if err != nil {
+		return 0, fmt.Errorf("add staff member: %w", err)
+	}
+	return id, nil
+}
+
+// Bootstrap registers the node's first system administrator, as the node
+// itself: allowed only while no staff member exists (jukinet init, demo).
+func (s *Store) Bootstrap(ctx context.Context, p Person) error {
+	if err := s.checkPerson(p); err != nil {
+		return err
+	}
+	e := auditlog.Entry{
+		Node: s.node, Actor: auditlog.Actor{Kind: auditlog.ActorSystem, ID: "node"}, Origin: "host:init",
+		Action: "staff." + ActRegisterStaff, Query: "person:" + p.VerificationID,
+		Detail:   fmt.Sprintf("first system administrator: %s %s (%s, %s)", p.VerificationID, p.Name, p.Department, p.Title),
+		Decision: auditlog.Allow, Policy: "jukinet:bootstrap", Why: "the node has no staff yet", Outcome: auditlog.OutcomeOK,
+	}
+	_, workErr, err := s.log.AppendWith(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM staff_person`).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return apperr.New(apperr.Conflict, "the node already has staff; the first system administrator is registered only once",
+				"職員は既に登録されています。最初のシステム管理者の登録は一度だけです")
+		}
+		id, err := insertPerson(ctx, tx, p, seq, e.Time)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO staff_role (person_id, role, department_id, started_at, started_seq) VALUES (?, ?, '', ?, ?)`,
+			id, string(profile.SystemAdministrator), e.Time, seq); err != nil {
+			return fmt.Errorf("assign role: %w", err)
+		}
+		_, err = tx.Exec(ctx, `UPDATE staff_state SET version = version + 1 WHERE id = 1`)
+		return err
+	})
+	if err != nil {
+		return logFailed(err)
+	}
+	if workErr != nil {
+		return workErr
+	}
+	s.notify()
+	return nil
+}
+
+// AddPerson registers a staff member.
+func (s *Store) AddPerson(ctx context.Context, who Who, p Person) error {
+	if err := s.checkPerson(p); err != nil {
+		return err
+	}
+	return s.do(ctx, change{who: who, action: ActRegisterStaff, resource: Resource{"department", p.Department},
+		detail: fmt.Sprintf("add %s %s (%s, %s)", p.VerificationID, p.Name, p.Department, p.Title),
+		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
+			_, err := insertPerson(ctx, tx, p, seq, now)
+			return err
+		}})
+}
+
+// Leave reasons.
+const (
+	LeftTransfer   = "transfer"   // 異動
+	LeftRetirement = "retirement" // 退職
+)
+
+// RemovePerson records that a staff member transferred or retired: the
+// person is inactive, and their roles, designations and credentials end
+// (the credentials' removal is recorded in the enrolment register).
+func (s *Store) RemovePerson(ctx context.Context, who Who, vid, reason string) error {
+	if reason != LeftTransfer && reason != LeftRetirement {
+		return apperr.New(apperr.Invalid, fmt.Sprintf("reason %q: use transfer or retirement", reason), "理由は「異動」または「退職」を選んでください")
+	}
+	dept, err := s.departmentOf(ctx, vid)
+	if err != nil {
+		return err
+	}
+	return s.do(ctx, change{who: who, action: ActRegisterStaff, resource: Resource{"department", dept},
+		detail: fmt.Sprintf("remove %s (%s)", vid, reason),
+		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
+			id, err := personID(ctx, tx, vid)
+			if err != nil {
+				return err
+			}
+			by := who.Actor.String()
+			for _, q := range []struct {
+				sql  string
+				args []any
+			}{
+				{`UPDATE staff_person SET active = ?, left_at = ?, left_reason = ?, left_seq = ? WHERE id = ?`, []any{false, now, reason, seq, id}},
+				{`UPDATE staff_role SET ended_at = ?, ended_seq = ? WHERE person_id = ? AND ended_at IS NULL`, []any{now, seq, id}},
+				{`UPDATE staff_designation SET ended_at = ?, ended_by = ?, ended_seq = ? WHERE person_id = ? AND ended_at IS NULL`, []any{now, by, seq, id}},
+				{`UPDATE staff_credential SET removed_at = ?, removed_by = ?, removed_reason = ?, removed_seq = ? WHERE person_id = ? AND removed_at IS NULL`, []any{now, by, reason, seq, id}},
+			} {
+				if _, err := tx.Exec(ctx, q.sql, q.args...); err != nil {
+					return fmt.Errorf("remove staff member: %w", err)
+				}
+			}
+			return nil
+		}})
+}
+
+func (s *Store) departmentOf(ctx context.Context, vid string) (string, error) {
+	var dept string
+	if _, err := personID(ctx, s.db, vid); err != nil {
+		return "", err
+	}
+	if err := s.db.QueryRow(ctx, `SELECT department_id FROM staff_person WHERE verification_id = ?`, vid).Scan(&dept); err != nil {
+		return "", fmt.Errorf("find department of %s: %w", vid, err)
+	}
+	return dept, nil
+}
+
+// AssignRole gives a staff member a role of the profile; department is
+// required for per-department roles (security officer, section head) and
+// must be empty otherwise.
+func (s *Store) AssignRole(ctx context.Context, who Who, vid string, role profile.RoleID, department string) error {
+	if _, ok := s.prof.Role(role); !ok {
+		return apperr.New(apperr.Invalid, fmt.Sprintf("profile %s has no role %q", s.prof.ID, role), fmt.Sprintf("役割「%s」はこの規程にありません", role))
+	}
+	perDept := profile.KnownRoles[role]
+	switch {
+	case perDept && department == "":
+		return apperr.New(apperr.Invalid, fmt.Sprintf("role %s is held for a department: give the department", role), "この役割には部署の指定が必要です")
+	case !perDept && department != "":
+		return apperr.New(apperr.Invalid, fmt.Sprintf("role %s is node-wide: give no department", role), "この役割は部署を指定しません")
+	case perDept:
+		if err := s.checkDepartment(department); err != nil {
+			return err
+		}
+	}
+	return s.do(ctx, change{who: who, action: ActAssignRole, resource: Resource{"node", s.node},
+		detail: fmt.Sprintf("assign %s to %s %s", role, vid, department),
+		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
+			id, err := personID(ctx, tx, vid)
+			if err != nil {
+				return err
+			}
+			var n int
+			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM staff_role WHERE person_id = ? AND role = ? AND department_id = ? AND ended_at IS NULL`, id, string(role), department).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return apperr.New(apperr.Conflict, fmt.Sprintf("%s already holds %s", vid, role), fmt.Sprintf("%s は既にこの役割に就いています", vid))
+			}
+			_, err = tx.Exec(ctx, `INSERT INTO staff_role (person_id, role, department_id, started_at, started_seq) VALUES (?, ?, ?, ?, ?)`, id, string(role), department, now, seq)
+			return err
+		}})
+}
+
+// Designate makes a staff member a terminal operator (取扱者) for an affair
+// (koto-ward:12.1). The resource is the operator's department: its
+// security officer designates.
+func (s *Store) Designate(ctx context.Context, who Who, vid, affair string) error {
+	if err := s.checkAffair(affair); err != nil {
+		return err
+	}
+	dept, err := s.departmentOf(ctx, vid)
+	if err != nil {
+		return err
+	}
+	return s.do(ctx, change{who: who, action: ActDesignate, resource: Resource{"department", dept},
+		detail: fmt.Sprintf("designate %s for %s", vid, affair),
+		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
+			id, err := personID(ctx, tx, vid)
+			if err != nil {
+				return err
+			}
+			var n int
+			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM staff_designation WHERE person_id = ? AND affair_id = ? AND ended_at IS NULL`, id, affair).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return apperr.New(apperr.Conflict, fmt.Sprintf("%s is already designated for %s", vid, affair), fmt.Sprintf("%s は既にこの事務の取扱者です", vid))
+			}
+			_, err = tx.Exec(ctx, `INSERT INTO staff_designation (person_id, affair_id, designated_by, started_at, started_seq) VALUES (?, ?, ?, ?, ?)`,
+				id, affair, who.Actor.String(), now, seq)
+			return err
+		}})
+}
+
+// EndDesignation ends a designation.
+func (s *Store) EndDesignation(ctx context.Context, who Who, vid, affair string) error {
+	dept, err := s.departmentOf(ctx, vid)
+	if err != nil {
+		return err
+	}
+	return s.do(ctx, change{who: who, action: ActDesignate, resource: Resource{"department", dept},
+		detail: fmt.Sprintf("end designation of %s for %s", vid, affair),
+		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
+			id, err := personID(ctx, tx, vid)
+			if err != nil {
+				return err
+			}
+			res, err := tx.Exec(ctx, `UPDATE staff_designation SET ended_at = ?, ended_by = ?, ended_seq = ? WHERE person_id = ? AND affair_id = ? AND ended_at IS NULL`,
+				now, who.Actor.String(), seq, id, affair)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return apperr.New(apperr.NotFound, fmt.Sprintf("%s is not designated for %s", vid, affair), fmt.Sprintf("%s はこの事務の取扱者ではありません", vid))
+			}
+			return nil
+		}})
+}
+
+// Terminal is a terminal (端末機).
+type Terminal struct {
+	ID         string
+	Name       string
+	Department string
+	Location   string
+	ApprovedBy string
+	ApprovedAt time.Time
+	// The terminal manager (端末機管理者) reported by the department head.
+	ManagerVID   string
+	ManagerName  string
+	ManagerTitle string
+	ReportedAt   time.Time
+	RetiredAt    time.Time
+}
+
+// ApproveTerminal records the installation of a terminal, approved by the
+// system administrator (aomori-pref:6.1).
+func (s *Store) ApproveTerminal(ctx context.Context, who Who, t Terminal) error {
+	if err := checkID("terminal id", "端末ID", t.ID); err != nil {
+		return err
+	}
+	if err := required([2]string{"name", t.Name}, [2]string{"location", t.Location}); err != nil {
+		return err
+	}
+	if err := s.checkDepartment(t.Department); err != nil {
+		return err
+	}
+	return s.do(ctx, change{who: who, action: ActApproveTerminal, resource: Resource{"department", t.Department},
+		detail: fmt.Sprintf("approve terminal %s (%s) for %s at %s", t.ID, t.Name, t.Department, t.Location),
+		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
+			var n int
+			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM staff_terminal WHERE id = ?`, t.ID).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return apperr.New(apperr.Conflict, fmt.Sprintf("terminal %s already exists", t.ID), fmt.Sprintf("端末 %s は既に登録されています", t.ID))
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO staff_terminal (id, name, department_id, location, approved_by, approved_at, approved_seq) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+				t.ID, t.Name, t.Department, t.Location, who.Actor.String(), now, seq)
+			return err
+		}})
+}
+
+// ReportTerminalManager records the terminal manager the department head
+// designated, with title and name (aomori-pref:6.2, 6.3).
+func (s *Store) ReportTerminalManager(ctx context.Context, who Who, terminalID, managerVID, title string) error {
+	if err := required([2]string{"title", title}); err != nil {
+		return err
+	}
+	t, err := s.Terminal(ctx, terminalID)
+	if err != nil {
+		return err
+	}
+	return s.do(ctx, change{who: who, action: ActReportManager, resource: Resource{"department", t.Department},
+		detail: fmt.Sprintf("terminal %s: manager %s (%s)", terminalID, managerVID, title),
+		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
+			id, err := personID(ctx, tx, managerVID)
+			if err != nil {
+				return err
+			}
+			_, err = tx.Exec(ctx, `UPDATE staff_terminal SET manager_person_id = ?, manager_title = ?, manager_reported_at = ? WHERE id = ?`, id, title, now, terminalID)
+			return err
+		}})
+}
+
+// RetireTerminal takes a terminal out of use.
+func (s *Store) RetireTerminal(ctx context.Context, who Who, terminalID string) error {
+	t, err := s.Terminal(ctx, terminalID)
+	if err != nil {
+		return err
+	}
+	return s.do(ctx, change{who: who, action: ActApproveTerminal, resource: Resource{"department", t.Department},
+		detail: "retire terminal " + terminalID,
+		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
+			_, err := tx.Exec(ctx, `UPDATE staff_terminal SET retired_at = ?, retired_seq = ? WHERE id = ? AND retired_at IS NULL`, now, seq, terminalID)
+			return err
+		}})
+}
+
+// UsageApproval is a department's approved use of an affair (aomori-pref:7.1).
+type UsageApproval struct {
+	ID         int64
+	Department string
+	Affair     string
+	Purpose    string // 事務の内容
+	Staff      string // 取り扱う職員等
+	ApprovedBy string
+	ApprovedAt time.Time
+	EndedAt    time.Time
+}
+
+// ApproveUsage records the system administrator's approval of a
+// department's use of an affair.
+func (s *Store) ApproveUsage(ctx context.Context, who Who, u UsageApproval) error {
+	if err := s.checkDepartment(u.Department); err != nil {
+		return err
+	}
+	if err := s.checkAffair(u.Affair); err != nil {
+		return err
+	}
+	if err := required([2]string{"purpose", u.Purpose}, [2]string{"staff", u.Staff}); err != nil {
+		return err
+	}
+	return s.do(ctx, change{who: who, action: ActApproveUsage, resource: Resource{"department", u.Department},
+		detail: fmt.Sprintf("approve use of %s by %s: %s; staff: %s", u.Affair, u.Department, u.Purpose, u.Staff),
+		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
+			var n int
+			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM staff_usage_approval WHERE department_id = ? AND affair_id = ? AND ended_at IS NULL`, u.Department, u.Affair).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return apperr.New(apperr.Conflict, fmt.Sprintf("%s already has an approval for %s", u.Department, u.Affair), "この部署のこの事務の利用は既に承認されています")
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO staff_usage_approval (department_id, affair_id, purpose, staff, approved_by, approved_at, approved_seq) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+				u.Department, u.Affair, u.Purpose, u.Staff, who.Actor.String(), now, seq)
+			return err
+		}})
+}
+
+// EndUsage records that a department stopped using an affair (aomori-pref:7.2).
+func (s *Store) EndUsage(ctx context.Context, who Who, department, affair string) error {
+	return s.do(ctx, change{who: who, action: ActApproveUsage, resource: Resource{"department", department},
+		detail: fmt.Sprintf("end use of %s by %s", affair, department),
+		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
+			res, err := tx.Exec(ctx, `UPDATE staff_usage_approval SET ended_at = ?, ended_seq = ? WHERE department_id = ? AND affair_id = ? AND ended_at IS NULL`, now, seq, department, affair)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return apperr.New(apperr.NotFound, fmt.Sprintf("%s has no approval for %s", department, affair), "この部署のこの事務の利用承認はありません")
+			}
+			return nil
+		}})
+}
+
+// Credential is an entry of the enrolment register (照合情報認証管理簿).
+type Credential struct {
+	ID            int64
+	PersonVID     string
+	PersonName    string
+	CredentialID  []byte
+	Data          string // the authenticator's public key and flags (JSON, from internal/auth)
+	Label         string
+	RegisteredBy  string
+	RegisteredAt  time.Time
+	RemovedAt     time.Time
+	RemovedBy     string
+	RemovedReason string
+}
+
+// RegisterCredential enters a verification credential in the enrolment
+// register; only the system administrator may (koto-ward:13).
+func (s *Store) RegisterCredential(ctx context.Context, who Who, vid string, c Credential) error {
+	if len(c.CredentialID) == 0 || c.Data == "" {
+		return apperr.New(apperr.Invalid, "a credential needs its id and public key", "照合情報が不完全です")
+	}
+	if c.Label == "" {
+		c.Label = "authenticator"
+	}
+	return s.do(ctx, change{who: who, action: ActEnrol, resource: Resource{"person", vid},
+		detail: fmt.Sprintf("register credential %x (%s) for %s", c.CredentialID, c.Label, vid),
+		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
+			id, err := personID(ctx, tx, vid)
+			if err != nil {
+				return err
+			}
+			var n int
+			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM staff_credential WHERE credential_id = ?`, c.CredentialID).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return apperr.New(apperr.Conflict, "this credential is already registered", "この照合情報は既に登録されています")
+			}
+			_, err = tx.Exec(ctx, `INSERT INTO staff_credential (person_id, credential_id, data, label, registered_by, registered_at, registered_seq) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+				id, c.CredentialID, c.Data, c.Label, who.Actor.String(), now, seq)
+			return err
+		}})
+}
+
+// RemoveCredential removes a credential from use; the register keeps the
+// entry with who removed it, when and why (lost, transfer, retirement …).
+func (s *Store) RemoveCredential(ctx context.Context, who Who, id int64, reason string) error {
+	if err := required([2]string{"reason", reason}); err != nil {
+		return err
+	}
+	var vid string
+	if err := s.db.QueryRow(ctx, `SELECT p.verification_id FROM staff_credential c JOIN staff_person p ON p.id = c.person_id WHERE c.id = ?`, id).Scan(&vid); err != nil {
+		return apperr.New(apperr.NotFound, fmt.Sprintf("no credential %d", id), fmt.Sprintf("照合情報 %d はありません", id))
+	}
+	return s.do(ctx, change{who: who, action: ActEnrol, resource: Resource{"person", vid},
+		detail: fmt.Sprintf("remove credential %d of %s: %s", id, vid, reason),
+		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
+			res, err := tx.Exec(ctx, `UPDATE staff_credential SET removed_at = ?, removed_by = ?, removed_reason = ?, removed_seq = ? WHERE id = ? AND removed_at IS NULL`,
+				now, who.Actor.String(), reason, seq, id)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return apperr.New(apperr.Conflict, fmt.Sprintf("credential %d was already removed", id), "この照合情報は既に削除されています")
+			}
+			return nil
+		}})
+}
+
+// Scope is what a suspension covers.
+type Scope string
+
+// The scopes of a suspension.
+const (
+	ScopeNode       Scope = "node"
+	ScopeDepartment Scope = "department"
+	ScopeTerminal   Scope = "terminal"
+	ScopeOperator   Scope = "operator"
+	ScopeAffair     Scope = "affair"
+)
+
+// Scopes lists every scope.
+var Scopes = []Scope{ScopeNode, ScopeDepartment, ScopeTerminal, ScopeOperator, ScopeAffair}
+
+// Suspension is a suspension of use (利用停止, koto-ward:7.1).
+type Suspension struct {
+	ID        int64
+	Scope     Scope
+	Target    string // department, terminal, operator (照合ID) or affair id; empty for the node
+	Reason    string
+	OrderedBy string
+	StartedAt time.Time
+	LiftedAt  time.Time
+	LiftedBy  string
+}
+
+// Suspend suspends use of the register for a scope; it takes effect for
+// the next request.
+func (s *Store) Suspend(ctx context.Context, who Who, sp Suspension) (int64, error) {
+	if !slices.Contains(Scopes, sp.Scope) {
+		return 0, apperr.New(apperr.Invalid, fmt.Sprintf("scope %q: use node, department, terminal, operator or affair", sp.Scope), "停止の範囲を選んでください")
+	}
+	if err := required([2]string{"reason", sp.Reason}); err != nil {
+		return 0, err
+	}
+	switch sp.Scope {
+	case ScopeNode:
+		sp.Target = ""
+	case ScopeDepartment:
+		if err := s.checkDepartment(sp.Target); err != nil {
+			return 0, err
+		}
+	case ScopeAffair:
+		if err := s.checkAffair(sp.Target); err != nil {
+			return 0, err
+		}
+	default:
+		if err := checkID(string(sp.Scope), "停止の対象", sp.Target); err != nil {
+			return 0, err
+		}
+	}
+	var id int64
+	err := s.do(ctx, change{who: who, action: ActSuspend, resource: Resource{"node", s.node},
+		detail: fmt.Sprintf("suspend %s %s: %s", sp.Scope, sp.Target, sp.Reason),
+		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
+			var err error
+			id, err = insertID(ctx, tx, `INSERT INTO suspension (scope, target, reason, ordered_by, started_at, started_seq) VALUES (?, ?, ?, ?, ?, ?)`,
+				string(sp.Scope), sp.Target, sp.Reason, who.Actor.String(), now, seq)
+			return err
+		}})
+	return id, err
+}
+
+// Lift ends a suspension.
+func (s *Store) Lift(ctx context.Context, who Who, id int64) error {
+	return s.do(ctx, change{who: who, action: ActSuspend, resource: Resource{"node", s.node},
+		detail: fmt.Sprintf("lift suspension %d", id),
+		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
+			res, err := tx.Exec(ctx, `UPDATE suspension SET lifted_at = ?, lifted_by = ?, lifted_seq = ? WHERE id = ? AND lifted_at IS NULL`, now, who.Actor.String(), seq, id)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return apperr.New(apperr.NotFound, fmt.Sprintf("no active suspension %d", id), fmt.Sprintf("有効な利用停止 %d はありません", id))
+			}
+			return nil
+		}})
+}

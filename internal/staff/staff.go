@@ -1,0 +1,229 @@
+// Package staff keeps the people who work with the register and what they
+// may do: positions and roles, terminal operators (取扱者) and their
+// affairs (koto-ward:12.1), terminals and their managers (aomori-pref:6),
+// departments' approved affairs (aomori-pref:7), the enrolment register of
+// verification credentials (照合情報認証管理簿, koto-ward:13) and
+// suspensions (利用停止, koto-ward:7.1).
+//
+// Every change is asked of an Authorizer first and is made in the
+// transaction of its audit entry; refused and failed changes are logged too.
+package staff
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"jukinet/internal/apperr"
+	"jukinet/internal/auditlog"
+	"jukinet/internal/db"
+	"jukinet/internal/profile"
+)
+
+// Who is the party making a change, and from where.
+type Who struct {
+	Actor  auditlog.Actor
+	Origin string // terminal:ID, host:NAME …
+}
+
+// Resource is what an administrative action is about.
+type Resource struct {
+	Kind string // department, person, terminal, node
+	ID   string
+}
+
+// Verdict is an Authorizer's answer.
+type Verdict struct {
+	Allow    bool
+	Policy   string // the rule that decided
+	Why      string // English
+	Japanese string // shown to the user when refused
+}
+
+// Authorizer decides whether who may take an administrative action on a
+// resource. The policy engine implements it, following the profile's roles.
+type Authorizer interface {
+	MayAdminister(ctx context.Context, who Who, action string, r Resource) Verdict
+}
+
+// The administrative actions, as the policies name them.
+const (
+	ActRegisterStaff   = "register-staff"
+	ActAssignRole      = "assign-role"
+	ActDesignate       = "designate-operator"
+	ActApproveTerminal = "approve-terminal"
+	ActReportManager   = "report-terminal-manager"
+	ActApproveUsage    = "approve-usage"
+	ActEnrol           = "enrol-credential"
+	ActSuspend         = "suspend"
+)
+
+// Store keeps staff data in the node's database.
+type Store struct {
+	db      *db.DB
+	log     *auditlog.Log
+	authz   Authorizer
+	prof    *profile.Profile
+	node    string
+	mu      sync.Mutex
+	changed []func()
+}
+
+// New returns a Store. authz may be set later with SetAuthorizer (the
+// policy engine needs the store to exist first).
+func New(d *db.DB, log *auditlog.Log, prof *profile.Profile, node string, authz Authorizer) *Store {
+	return &Store{db: d, log: log, prof: prof, node: node, authz: authz}
+}
+
+// SetAuthorizer sets the Authorizer every change is asked of.
+func (s *Store) SetAuthorizer(a Authorizer) { s.authz = a }
+
+// OnChange registers fn to run after every committed change.
+func (s *Store) OnChange(fn func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.changed = append(s.changed, fn)
+}
+
+// Profile returns the profile the store checks against.
+func (s *Store) Profile() *profile.Profile { return s.prof }
+
+// idPattern is what verification and terminal ids may hold.
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+func checkID(what, whatJA, id string) error {
+	if !idPattern.MatchString(id) {
+		return apperr.New(apperr.Invalid, fmt.Sprintf("%s %q: use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit", what, id),
+			fmt.Sprintf("%s「%s」は英数字と . _ - の64文字以内で入力してください", whatJA, id))
+	}
+	return nil
+}
+
+// change is one administrative change: asked of the Authorizer, then done
+// by work in the transaction of its audit entry.
+type change struct {
+	who      Who
+	action   string
+	resource Resource
+	detail   string
+	work     func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error
+}
+
+func (s *Store) do(ctx context.Context, c change) error {
+	e := auditlog.Entry{
+		Node: s.node, Actor: c.who.Actor, Origin: c.who.Origin, Action: "staff." + c.action,
+		Query: c.resource.Kind + ":" + c.resource.ID, Detail: c.detail,
+		Decision: auditlog.Allow, Outcome: auditlog.OutcomeOK,
+	}
+	if s.authz == nil {
+		return apperr.New(apperr.Unavailable, "no authorizer: staff changes are refused", "権限の判定ができないため、変更できません")
+	}
+	v := s.authz.MayAdminister(ctx, c.who, c.action, c.resource)
+	e.Policy, e.Why = v.Policy, v.Why
+	if !v.Allow {
+		e.Decision, e.Outcome = auditlog.Deny, auditlog.OutcomeDenied
+		if _, err := s.log.Append(ctx, e); err != nil {
+			return logFailed(err)
+		}
+		return apperr.New(apperr.Forbidden, "not allowed: "+v.Why, v.Japanese)
+	}
+	_, workErr, err := s.log.AppendWith(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
+		if err := c.work(ctx, tx, seq, e.Time); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE staff_state SET version = version + 1 WHERE id = 1`)
+		return err
+	})
+	if err != nil {
+		return logFailed(err)
+	}
+	if workErr != nil {
+		var ae *apperr.Error
+		if errors.As(workErr, &ae) {
+			return ae
+		}
+		return apperr.Wrap(apperr.Internal, workErr, c.action, "変更を保存できませんでした")
+	}
+	s.notify()
+	return nil
+}
+
+func (s *Store) notify() {
+	s.mu.Lock()
+	fns := append([]func(){}, s.changed...)
+	s.mu.Unlock()
+	for _, fn := range fns {
+		fn()
+	}
+}
+
+func logFailed(err error) error {
+	return apperr.Wrap(apperr.Unavailable, err, "the audit log could not record this change, so it was not made",
+		"アクセス記録（監査ログ）を書き込めなかったため、変更を行いませんでした。")
+}
+
+// Version returns the staff state's version, bumped by every change.
+func Version(ctx context.Context, q db.Querier) (int64, error) {
+	var v int64
+	if err := q.QueryRow(ctx, `SELECT version FROM staff_state WHERE id = 1`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("read staff version: %w", err)
+	}
+	return v, nil
+}
+
+// personID finds an active person by verification id.
+func personID(ctx context.Context, q db.Querier, vid string) (int64, error) {
+	var id int64
+	var active bool
+	err := q.QueryRow(ctx, `SELECT id, active FROM staff_person WHERE verification_id = ?`, vid).Scan(&id, &active)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, apperr.New(apperr.NotFound, fmt.Sprintf("no staff member has verification id %s", vid), fmt.Sprintf("照合ID %s の職員は登録されていません", vid))
+	}
+	if err != nil {
+		return 0, fmt.Errorf("find staff member %s: %w", vid, err)
+	}
+	if !active {
+		return 0, apperr.New(apperr.Conflict, fmt.Sprintf("staff member %s has left", vid), fmt.Sprintf("照合ID %s の職員は異動・退職済みです", vid))
+	}
+	return id, nil
+}
+
+func (s *Store) checkDepartment(id string) error {
+	if _, ok := s.prof.Department(id); !ok {
+		return apperr.New(apperr.Invalid, fmt.Sprintf("unknown department %q in profile %s", id, s.prof.ID), fmt.Sprintf("部署「%s」はありません", id))
+	}
+	return nil
+}
+
+func (s *Store) checkAffair(id string) error {
+	if _, ok := s.prof.Affair(id); !ok {
+		return apperr.New(apperr.Invalid, fmt.Sprintf("unknown affair %q in profile %s", id, s.prof.ID), fmt.Sprintf("利用事務「%s」はありません", id))
+	}
+	return nil
+}
+
+func required(fields ...[2]string) error {
+	var missing []string
+	for _, f := range fields {
+		if strings.TrimSpace(f[1]) == "" {
+			missing = append(missing, f[0])
+		}
+	}
+	if len(missing) > 0 {
+		return apperr.New(apperr.Invalid, "missing: "+strings.Join(missing, ", "), "入力されていない項目があります: "+strings.Join(missing, "、"))
+	}
+	return nil
+}
+
+func insertID(ctx context.Context, tx *db.Tx, query string, args ...any) (int64, error) {
+	var id int64
+	if err := tx.QueryRow(ctx, query+" RETURNING id", args...).Scan(&id); err != nil {
+		return 0, err
+	}
+	return id, nil
+}
