@@ -63,7 +63,7 @@ func TestSIGKILLLosesNothingAcknowledged(t *testing.T) {
 				default:
 				}
 				ref := fmt.Sprintf("kill-L%d-%d", w, n)
-				q := url.Values{"affair": {"住民票の写しの交付"}, "reason": {"障害試験"}, "case": {ref}}
+				q := url.Values{"affair": {"juminhyo-copy"}, "reason": {"障害試験"}, "case": {ref}}
 				resp, err := client.Get("http://" + addr + "/api/v1/residents/" + codes[(w*31+n)%len(codes)] + "?" + q.Encode())
 				if err != nil {
 					return // the server is gone
@@ -88,7 +88,7 @@ func TestSIGKILLLosesNothingAcknowledged(t *testing.T) {
 				default:
 				}
 				code := codes[(n*2+w)%len(codes)]
-				q := url.Values{"affair": {"転居届の処理"}, "reason": {"障害試験"}}
+				q := url.Values{"affair": {"juki"}, "reason": {"障害試験"}}
 				resp, err := client.Get("http://" + addr + "/api/v1/residents/" + code + "?" + q.Encode())
 				if err != nil {
 					return
@@ -99,7 +99,7 @@ func TestSIGKILLLosesNothingAcknowledged(t *testing.T) {
 				rec.Address = fmt.Sprintf("東京都江東区東陽四丁目%d番%d号", w+1, n+1)
 				rec.ChangeReason = "転居"
 				rec.ChangeDate = time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, n).Format(time.DateOnly)
-				body, _ := json.Marshal(api.ChangeRequest{Record: rec, Affair: "転居届の処理", Reason: "障害試験"})
+				body, _ := json.Marshal(api.ChangeRequest{Record: rec, Affair: "juki", Reason: "障害試験"})
 				resp, err = client.Post("http://"+addr+"/api/v1/changes", "application/json", bytes.NewReader(body))
 				if err != nil {
 					return

@@ -42,7 +42,7 @@ func newNode(t *testing.T, demo bool) (*node.Node, http.Handler, []resident.Iden
 		w.Write(recs[i])
 	}
 	w.Close()
-	req := gate.Request{Actor: auditlog.Actor{Kind: auditlog.ActorConsole, ID: "setup"}, Origin: "host:test", Affair: "取込", Reason: "テスト"}
+	req := gate.Request{Actor: auditlog.Actor{Kind: auditlog.ActorConsole, ID: "setup"}, Origin: "host:test", Affair: "juki", Reason: "テスト"}
 	if _, err := n.Gate.Import(ctx, req, &buf, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ const local = "127.0.0.1:40000"
 func TestLookupAndProblems(t *testing.T) {
 	_, h, recs := newNode(t, true)
 	r := recs[4]
-	q := "?affair=%E4%BD%8F%E6%B0%91%E7%A5%A8&reason=%E7%AA%93%E5%8F%A3"
+	q := "?affair=juminhyo-copy&reason=%E7%AA%93%E5%8F%A3"
 	rec, v := do(t, h, "GET", "/api/v1/residents/"+string(r.ResidentCode)+q, "", local)
 	if rec.Code != 200 || v["family_name"] != r.FamilyName || v["individual_number"] != string(r.IndividualNumber) {
 		t.Fatalf("lookup: %d %v", rec.Code, v)
@@ -107,7 +107,7 @@ func TestSearchAndAudit(t *testing.T) {
 	n, h, recs := newNode(t, true)
 	r := recs[2]
 	body, _ := json.Marshal(api.SearchRequest{Name: r.FamilyNameKana + r.GivenNameKana, DateOfBirth: r.DateOfBirth.Format("2006-01-02"),
-		Affair: "住民票の写しの交付", Reason: "窓口"})
+		Affair: "juminhyo-copy", Reason: "窓口"})
 	rec, v := do(t, h, "POST", "/api/v1/search", string(body), local)
 	if rec.Code != 200 || v["total"].(float64) < 1 {
 		t.Fatalf("search: %d %v", rec.Code, v)
@@ -137,19 +137,19 @@ func TestSearchAndAudit(t *testing.T) {
 
 func TestChange(t *testing.T) {
 	_, h, recs := newNode(t, true)
-	_, v := do(t, h, "GET", "/api/v1/residents/"+string(recs[1].ResidentCode)+"?affair=a&reason=b", "", local)
+	_, v := do(t, h, "GET", "/api/v1/residents/"+string(recs[1].ResidentCode)+"?affair=juminhyo-copy&reason=b", "", local)
 	var rec api.Record
 	b, _ := json.Marshal(v)
 	json.Unmarshal(b, &rec)
 	rec.Address, rec.ChangeReason, rec.ChangeDate = "東京都江東区東陽四丁目11番28号", "転居", "2026-04-15"
-	body, _ := json.Marshal(api.ChangeRequest{Record: rec, Affair: "転居届の処理", Reason: "窓口届出"})
+	body, _ := json.Marshal(api.ChangeRequest{Record: rec, Affair: "juki", Reason: "窓口届出"})
 	resp, out := do(t, h, "POST", "/api/v1/changes", string(body), local)
 	if resp.Code != 200 || out["version"].(float64) != 2 || out["address"] != rec.Address {
 		t.Fatalf("change: %d %v", resp.Code, out)
 	}
 	rec.ChangeDate = "2020-01-01" // before the current version
 	rec.Address = "x"
-	body, _ = json.Marshal(api.ChangeRequest{Record: rec, Affair: "転居届の処理", Reason: "窓口届出"})
+	body, _ = json.Marshal(api.ChangeRequest{Record: rec, Affair: "juki", Reason: "窓口届出"})
 	resp, out = do(t, h, "POST", "/api/v1/changes", string(body), local)
 	if resp.Code != 409 || out["detail_ja"] == "" {
 		t.Errorf("back-dated change: %d %v", resp.Code, out)
@@ -158,7 +158,7 @@ func TestChange(t *testing.T) {
 
 func TestNotServedOnRealNode(t *testing.T) {
 	_, h, recs := newNode(t, false)
-	rec, v := do(t, h, "GET", "/api/v1/residents/"+string(recs[0].ResidentCode)+"?affair=a&reason=b", "", local)
+	rec, v := do(t, h, "GET", "/api/v1/residents/"+string(recs[0].ResidentCode)+"?affair=juminhyo-copy&reason=b", "", local)
 	if rec.Code != 403 || v["detail_ja"] == "" {
 		t.Errorf("real node: %d %v", rec.Code, v)
 	}

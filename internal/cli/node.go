@@ -133,7 +133,7 @@ func (c DemoCmd) Run(env *Env) error {
 	// register read) to show a lookup that works.
 	if g, err := synth.New(synth.Options{Seed: demoSeed, LocalGov: demoLocalGov}); err == nil && c.Residents > 0 {
 		r := g.Next()
-		fmt.Fprintf(env.Stdout, "Try a console lookup (it is logged; see it with jukinet audit show --data %s):\n  jukinet lookup --data %s --code %s --affair 住民票の写しの交付 --reason 窓口での本人申請\n",
+		fmt.Fprintf(env.Stdout, "Try a console lookup (it is logged; see it with jukinet audit show --data %s):\n  jukinet lookup --data %s --code %s --affair juminhyo-copy --reason 窓口での本人申請\n",
 			n.Dir, n.Dir, r.ResidentCode)
 	}
 	return serve(env, n, c.Addr, web.Options{Version: Version, DemoSeed: demoSeed})
@@ -157,7 +157,7 @@ func loadDemoResidents(env *Env, n *node.Node, count int) error {
 		return err
 	}
 	start := time.Now()
-	rep, err := n.Gate.Import(env.Ctx, consoleRequest("デモ用合成住民の登録", "デモ環境の初期データ（すべて架空の人物）", ""), &buf, resident.UTF8)
+	rep, err := n.Gate.Import(env.Ctx, consoleRequest("juki", "デモ環境の初期データ（すべて架空の人物）", ""), &buf, resident.UTF8)
 	if err != nil {
 		return gateError(err)
 	}

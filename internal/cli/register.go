@@ -68,7 +68,7 @@ type ImportResidentsCmd struct {
 	Data     string `required:"" type:"path" help:"The node's data folder."`
 	File     string `arg:"" type:"path" help:"CSV file (docs/import-layout.md)."`
 	Encoding string `enum:",utf-8,cp932" default:"" help:"utf-8 or cp932; detected when not given."`
-	Affair   string `default:"本人確認情報の記録（住民記録システムからの取込）" help:"Affair (利用事務) logged with the import."`
+	Affair   string `help:"Affair (利用事務) of the profile, by id or name (default: the profile's register affair, e.g. juki)."`
 	Reason   string `default:"住民記録の一括取込" help:"Reason logged with the import."`
 	CaseRef  string `name:"case" help:"Case reference logged with the import."`
 }
@@ -86,7 +86,7 @@ func (c ImportResidentsCmd) Run(env *Env) error {
 	}
 	defer n.Close()
 	start := time.Now()
-	rep, err := n.Gate.Import(env.Ctx, consoleRequest(c.Affair, c.Reason, c.CaseRef), bufio.NewReaderSize(f, 1<<20), resident.Encoding(c.Encoding))
+	rep, err := n.Gate.Import(env.Ctx, consoleRequest(registerAffair(n, c.Affair), c.Reason, c.CaseRef), bufio.NewReaderSize(f, 1<<20), resident.Encoding(c.Encoding))
 	var ie *gate.ImportError
 	if errors.As(err, &ie) {
 		for _, r := range ie.Rows {
@@ -112,7 +112,7 @@ type ExportResidentsCmd struct {
 	Data     string `required:"" type:"path" help:"The node's data folder."`
 	AsOf     string `name:"as-of" help:"The day whose records to export, YYYY-MM-DD (default: today's)."`
 	Encoding string `enum:"utf-8,cp932" default:"utf-8" help:"utf-8 or cp932."`
-	Affair   string `default:"本人確認情報の整合性確認" help:"Affair (利用事務) logged with the export."`
+	Affair   string `help:"Affair (利用事務) of the profile, by id or name (default: the profile's register affair, e.g. juki)."`
 	Reason   string `default:"住民記録の一括出力" help:"Reason logged with the export."`
 	CaseRef  string `name:"case" help:"Case reference logged with the export."`
 }
@@ -133,7 +133,7 @@ func (c ExportResidentsCmd) Run(env *Env) error {
 	}
 	defer n.Close()
 	out := bufio.NewWriterSize(env.Stdout, 1<<20)
-	count, err := n.Gate.Export(env.Ctx, consoleRequest(c.Affair, c.Reason, c.CaseRef), asOf, resident.Encoding(c.Encoding), out)
+	count, err := n.Gate.Export(env.Ctx, consoleRequest(registerAffair(n, c.Affair), c.Reason, c.CaseRef), asOf, resident.Encoding(c.Encoding), out)
 	if err != nil {
 		return gateError(err)
 	}
@@ -248,4 +248,18 @@ func printRecord(w io.Writer, r gate.Record) {
 		status += "　除票（保存期限 " + jptext.FormatBoth(r.RetainUntil) + "）"
 	}
 	line("記録", status)
+}
+
+// registerAffair is affair, or when empty the profile's first affair that
+// changes the register (住民基本台帳に関する事務 in koto-ward).
+func registerAffair(n *node.Node, affair string) string {
+	if affair != "" || n.Profile == nil {
+		return affair
+	}
+	for _, a := range n.Profile.Affairs {
+		if a.Changes {
+			return a.ID
+		}
+	}
+	return affair
 }

@@ -62,7 +62,7 @@ func csvTextOf(rows [][]string) string {
 func TestLookupCommand(t *testing.T) {
 	dir, rows := newNodeWithResidents(t, "30")
 	r := rows[5]
-	base := []string{"lookup", "--data", dir, "--affair", "住民票の写しの交付", "--reason", "窓口申請"}
+	base := []string{"lookup", "--data", dir, "--affair", "juminhyo-copy", "--reason", "窓口申請"}
 	for _, key := range [][]string{
 		{"--code", r[0]},
 		{"--number", r[1]},
@@ -117,7 +117,7 @@ func csvTextOfCRLF(rows [][]string) string {
 func TestAuditVerifyCatchesTampering(t *testing.T) {
 	dir, rows := newNodeWithResidents(t, "20")
 	for i := 0; i < 6; i++ {
-		run(t, "lookup", "--data", dir, "--code", rows[i+1][0], "--affair", "住民票の写しの交付", "--reason", "窓口申請")
+		run(t, "lookup", "--data", dir, "--code", rows[i+1][0], "--affair", "juminhyo-copy", "--reason", "窓口申請")
 	}
 	if code, out, errOut := run(t, "audit", "verify", "--data", dir); code != 0 || !strings.HasPrefix(out, "audit log intact: 7 entries") {
 		t.Fatalf("verify: %d %s %s", code, out, errOut)

@@ -23,7 +23,9 @@ import (
 	"jukinet/internal/fileutil"
 	"jukinet/internal/gate"
 	"jukinet/internal/ids"
+	"jukinet/internal/policy"
 	"jukinet/internal/profile"
+	"jukinet/internal/staff"
 )
 
 // PublicKeyFile holds the node's verifier key, for peers and auditors.
@@ -57,6 +59,11 @@ type Node struct {
 	Info     Info
 	Log      *auditlog.Log
 	Gate     *gate.Gate
+	// Profile, Staff and Policy are set by OpenGate: the regulation
+	// profile, the staff store and the policy engine deciding for both.
+	Profile *profile.Profile
+	Staff   *staff.Store
+	Policy  *policy.Engine
 }
 
 // Origin is the name the node's checkpoints carry.
@@ -75,8 +82,35 @@ func (n *Node) OpenGate(ctx context.Context, logger *slog.Logger) error {
 		return err
 	}
 	n.Log = l
-	n.Gate = gate.New(n.DB, l, gate.RequiredFields{ConsoleAllowed: n.Config.Console.Lookup}, n.Info.LocalGov, n.Info.Level)
+	prof, err := profile.Load(n.Info.Profile.ID)
+	if err != nil {
+		l.Close()
+		return err
+	}
+	eng, err := policy.New(ctx, n.DB, prof, n.Config.Console.Lookup)
+	if err != nil {
+		l.Close()
+		return err
+	}
+	n.Profile, n.Policy = prof, eng
+	n.Staff = staff.New(n.DB, l, prof, n.nodeCode(), eng)
+	n.Staff.OnChange(eng.Invalidate)
+	n.Gate = gate.New(n.DB, l, eng, n.Info.LocalGov, n.Info.Level)
+	if n.Info.Demo {
+		if err := SeedDemoStaff(ctx, n.Staff); err != nil {
+			l.Close()
+			return fmt.Errorf("seed the demo staff: %w", err)
+		}
+	}
 	return nil
+}
+
+// nodeCode is the code audit entries name the node by.
+func (n *Node) nodeCode() string {
+	if n.Info.Level == profile.National {
+		return "national"
+	}
+	return string(n.Info.LocalGov.Code)
 }
 
 // InitOptions are the choices of `jukinet init`.

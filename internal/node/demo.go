@@ -1,0 +1,106 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"jukinet/internal/auditlog"
+	"jukinet/internal/profile"
+	"jukinet/internal/staff"
+)
+
+// The demo's staff. DemoOperator at DemoTerminal is who the demo's loopback
+// API and one-click sign-in act as.
+const (
+	DemoAdmin    = "DEMO-ADMIN"
+	DemoChief    = "DEMO-CSO"
+	DemoOfficer  = "DEMO-SO"
+	DemoOperator = "demo"
+	DemoTerminal = "demo-loopback"
+)
+
+// SeedDemoStaff gives a demo node a working organisation, once: a system
+// administrator, a chief security officer, the head of the department that
+// keeps the register (its security officer or section head), an approved
+// terminal there, approved use of that department's affairs, and the demo
+// operator designated for them. Every step goes through the staff store and
+// the audit log like any change. It does nothing when staff exist.
+func SeedDemoStaff(ctx context.Context, st *staff.Store) error {
+	people, err := st.People(ctx)
+	if err != nil || len(people) > 0 {
+		return err
+	}
+	prof := st.Profile()
+	dept, affairs := demoDepartment(prof)
+	if dept == "" {
+		return fmt.Errorf("profile %s has no affair that changes the register", prof.ID)
+	}
+	adminDept := dept
+	for _, d := range prof.Departments {
+		if r, _ := prof.Role(profile.SystemAdministrator); r.Position == d.Head {
+			adminDept = d.ID
+		}
+	}
+	if err := st.Bootstrap(ctx, staff.Person{VerificationID: DemoAdmin, Name: "見本 管理者", NameKana: "ミホン カンリシャ", Department: adminDept, Title: "システム管理者（デモ）"}); err != nil {
+		return err
+	}
+	admin := staff.Who{Actor: auditlog.Actor{Kind: auditlog.ActorOperator, ID: DemoAdmin}, Origin: "host:demo-seed"}
+	headRole := profile.SecurityOfficer
+	if _, ok := prof.Role(headRole); !ok {
+		headRole = profile.SectionHead
+	}
+	d, _ := prof.Department(dept)
+	steps := []func() error{
+		func() error {
+			return st.AddPerson(ctx, admin, staff.Person{VerificationID: DemoChief, Name: "見本 統括", NameKana: "ミホン トウカツ", Department: adminDept, Title: "セキュリティ統括責任者（デモ）"})
+		},
+		func() error { return st.AssignRole(ctx, admin, DemoChief, profile.ChiefSecurityOfficer, "") },
+		func() error {
+			return st.AddPerson(ctx, admin, staff.Person{VerificationID: DemoOfficer, Name: "見本 課長", NameKana: "ミホン カチョウ", Department: dept, Title: d.Head + "（デモ）"})
+		},
+		func() error { return st.AssignRole(ctx, admin, DemoOfficer, headRole, dept) },
+		func() error {
+			return st.AddPerson(ctx, admin, staff.Person{VerificationID: DemoOperator, Name: "見本 取扱者", NameKana: "ミホン トリアツカイシャ", Department: dept, Title: "主事（デモ）"})
+		},
+		func() error {
+			return st.ApproveTerminal(ctx, admin, staff.Terminal{ID: DemoTerminal, Name: "デモ端末（このサーバ）", Department: dept, Location: "デモ環境"})
+		},
+		func() error {
+			return st.ReportTerminalManager(ctx, staff.Who{Actor: auditlog.Actor{Kind: auditlog.ActorOperator, ID: DemoOfficer}, Origin: "host:demo-seed"}, DemoTerminal, DemoOfficer, d.Head)
+		},
+	}
+	for _, a := range affairs {
+		steps = append(steps,
+			func() error {
+				return st.ApproveUsage(ctx, admin, staff.UsageApproval{Department: dept, Affair: a, Purpose: "デモ環境での利用", Staff: "見本 取扱者"})
+			},
+			func() error {
+				return st.Designate(ctx, staff.Who{Actor: auditlog.Actor{Kind: auditlog.ActorOperator, ID: DemoOfficer}, Origin: "host:demo-seed"}, DemoOperator, a)
+			})
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// demoDepartment is the department of the first affair that changes the
+// register, with every affair that department uses.
+func demoDepartment(prof *profile.Profile) (string, []string) {
+	for _, a := range prof.Affairs {
+		if a.Changes && len(a.Departments) > 0 {
+			dept := a.Departments[0]
+			var affairs []string
+			for _, b := range prof.Affairs {
+				if slices.Contains(b.Departments, dept) {
+					affairs = append(affairs, b.ID)
+				}
+			}
+			return dept, affairs
+		}
+	}
+	return "", nil
+}
