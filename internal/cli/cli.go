@@ -34,6 +34,9 @@ type CLI struct {
 	Lookup  LookupCmd  `cmd:"" help:"Look residents up from the server's console (logged with the OS user)."`
 	Audit   AuditCmd   `cmd:"" help:"Verify, show and prove the tamper-evident audit log."`
 	Gen     GenCmd     `cmd:"" help:"Generate synthetic data."`
+	Profile ProfileCmd `cmd:"" help:"Show and check regulation profiles and their article map."`
+	Staff   StaffCmd   `cmd:"" help:"Manage staff, terminals, designations and approvals from the server's console (logged)."`
+	Suspend SuspendCmd `cmd:"" help:"Suspend use of the register (利用停止) from the server's console, or lift a suspension (logged)."`
 	Bench   BenchCmd   `cmd:"" help:"Measure the gate on a synthetic register and print one table."`
 	Version VersionCmd `cmd:"" help:"Print the version."`
 }

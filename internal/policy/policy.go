@@ -230,7 +230,7 @@ func (e *Engine) Decide(ctx context.Context, q gate.Question) gate.Verdict {
 	if id := reasons(diag); id != "" {
 		if sp, ok := s.suspension(id); ok {
 			return gate.Verdict{Policy: id, Suspended: true,
-				Why:      fmt.Sprintf("use is suspended (%s %s): %s", sp.Scope, sp.Target, sp.Reason),
+				Why:      fmt.Sprintf("use is suspended (%s): %s", strings.TrimSpace(string(sp.Scope)+" "+sp.Target), sp.Reason),
 				Japanese: fmt.Sprintf("利用停止中です（%s）。理由: %s", scopeJapanese(e.prof, sp), sp.Reason)}
 		}
 		return gate.Verdict{Policy: id, Why: "forbidden by " + id, Japanese: "規程により禁止されています（" + id + "）"}

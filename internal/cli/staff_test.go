@@ -1,0 +1,85 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"jukinet/internal/profile"
+)
+
+func TestProfileCommands(t *testing.T) {
+	code, out, _ := run(t, "profile", "show", "aomori-pref")
+	if code != 0 || !strings.Contains(out, "総務部行政経営課長") || !strings.Contains(out, "passport") {
+		t.Errorf("profile show: %d %s", code, out)
+	}
+	code, out, _ = run(t, "profile", "articles", "koto-ward")
+	if code != 0 || !strings.Contains(out, "koto-ward:12.1 (端末装置の管理)") || !strings.Contains(out, "[built] staff.designation") ||
+		!strings.Contains(out, "test: internal/staff.TestDesignation") || !strings.Contains(out, "[planned] training") {
+		t.Errorf("profile articles: %d %s", code, out)
+	}
+	// A broken copy of a built-in profile: every problem with file and line.
+	dir := t.TempDir()
+	raw, _ := os.ReadFile(filepath.Join("..", "profile", "builtin", "koto-ward", "profile.toml"))
+	pol, _ := os.ReadFile(filepath.Join("..", "profile", "builtin", "koto-ward", "policies.cedar"))
+	broken := strings.Replace(string(raw), `id = "auditor"`, `id = "mayor"`, 1)
+	file := filepath.Join(dir, "profile.toml")
+	os.WriteFile(file, []byte(broken), 0o644)
+	os.WriteFile(filepath.Join(dir, "policies.cedar"), append(pol, []byte("\npermit (principal, action, resource);\n")...), 0o644)
+	code, _, errOut := run(t, "profile", "check", file)
+	if code != 1 || !strings.Contains(errOut, file+":") || !strings.Contains(errOut, `unknown role "mayor"`) || !strings.Contains(errOut, "no @id") {
+		t.Errorf("profile check of a broken profile: %d %s", code, errOut)
+	}
+	os.WriteFile(file, raw, 0o644)
+	os.WriteFile(filepath.Join(dir, "policies.cedar"), pol, 0o644)
+	if code, out, errOut := run(t, "profile", "check", file); code != 0 || !strings.Contains(out, "is valid") {
+		t.Errorf("profile check of a good profile: %d %s %s", code, out, errOut)
+	}
+}
+
+// TestConsoleStaffAndSuspension sets up a clerk from the console, then
+// suspends and lifts use of the register.
+func TestConsoleStaffAndSuspension(t *testing.T) {
+	dir, rows := newNodeWithResidents(t, "5")
+	code := rows[1][0]
+	for _, args := range [][]string{
+		{"staff", "add", "--id", "K0001", "--name", "区民 一郎", "--department", "kumin", "--title", "主事"},
+		{"staff", "role", "--id", "K0001", "--role", string(profile.SecurityOfficer), "--department", "kumin"},
+		{"staff", "terminal", "--id", "T-01", "--name", "窓口1", "--department", "kumin", "--location", "2階", "--manager", "K0001", "--manager-title", "主事"},
+		{"staff", "approve", "--department", "kumin", "--affair", "juminhyo-copy", "--purpose", "交付", "--staff", "窓口係"},
+		{"staff", "designate", "--id", "K0001", "--affair", "juminhyo-copy"},
+	} {
+		if c, out, errOut := run(t, append(args, "--data", dir)...); c != 0 {
+			t.Fatalf("%v: %d %s %s", args, c, out, errOut)
+		}
+	}
+	_, out, _ := run(t, "staff", "list", "--data", dir)
+	if !strings.Contains(out, "K0001") || !strings.Contains(out, "[juminhyo-copy]") || !strings.Contains(out, "T-01") {
+		t.Errorf("staff list: %s", out)
+	}
+	if c, _, errOut := run(t, "staff", "designate", "--data", dir, "--id", "K0001", "--affair", "astrology"); c != 1 || !strings.Contains(errOut, "利用事務「astrology」はありません") {
+		t.Errorf("designation for an unknown affair: %d %s", c, errOut)
+	}
+	c, out, _ := run(t, "suspend", "--data", dir, "--scope", "node", "--reason", "訓練")
+	if c != 0 || !strings.Contains(out, "Suspension 1 in force") {
+		t.Fatalf("suspend: %d %s", c, out)
+	}
+	lookup := []string{"lookup", "--data", dir, "--code", code, "--affair", "juminhyo-copy", "--reason", "確認"}
+	if c, _, errOut := run(t, lookup...); c != 1 || !strings.Contains(errOut, "利用停止中です") {
+		t.Errorf("lookup under suspension: %d %s", c, errOut)
+	}
+	if c, out, _ := run(t, "suspend", "--data", dir); c != 0 || !strings.Contains(out, "IN FORCE") {
+		t.Errorf("suspend list: %s", out)
+	}
+	if c, _, errOut := run(t, "suspend", "--data", dir, "--lift", "1"); c != 0 {
+		t.Fatal(errOut)
+	}
+	if c, _, errOut := run(t, lookup...); c != 0 {
+		t.Errorf("lookup after lifting: %d %s", c, errOut)
+	}
+	_, out, _ = run(t, "audit", "show", "--data", dir)
+	if !strings.Contains(out, "decision=deny(suspension:1)") || !strings.Contains(out, "staff.designate") {
+		t.Errorf("audit log lacks the suspension or the designation:\n%s", out)
+	}
+}
