@@ -216,12 +216,8 @@ func (s *Store) Designate(ctx context.Context, who Who, vid, affair string) erro
 			if err != nil {
 				return err
 			}
-			var n int
-			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM staff_designation WHERE person_id = ? AND affair_id = ? AND ended_at IS NULL`, id, affair).Scan(&n); err != nil {
+			if err := refuseIfAny(ctx, tx, apperr.New(apperr.Conflict, fmt.Sprintf("%s is already designated for %s", vid, affair), fmt.Sprintf("%s は既にこの事務の取扱者です", vid)), `SELECT COUNT(*) FROM staff_designation WHERE person_id = ? AND affair_id = ? AND ended_at IS NULL`, id, affair); err != nil {
 				return err
-			}
-			if n > 0 {
-				return apperr.New(apperr.Conflict, fmt.Sprintf("%s is already designated for %s", vid, affair), fmt.Sprintf("%s は既にこの事務の取扱者です", vid))
 			}
 			_, err = tx.Exec(ctx, `INSERT INTO staff_designation (person_id, affair_id, designated_by, started_at, started_seq) VALUES (?, ?, ?, ?, ?)`,
 				id, affair, who.Actor.String(), now, seq)
@@ -285,12 +281,8 @@ func (s *Store) ApproveTerminal(ctx context.Context, who Who, t Terminal) error 
 	return s.do(ctx, change{who: who, action: ActApproveTerminal, resource: Resource{"department", t.Department},
 		detail: fmt.Sprintf("approve terminal %s (%s) for %s at %s", t.ID, t.Name, t.Department, t.Location),
 		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
-			var n int
-			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM staff_terminal WHERE id = ?`, t.ID).Scan(&n); err != nil {
+			if err := refuseIfAny(ctx, tx, apperr.New(apperr.Conflict, fmt.Sprintf("terminal %s already exists", t.ID), fmt.Sprintf("端末 %s は既に登録されています", t.ID)), `SELECT COUNT(*) FROM staff_terminal WHERE id = ?`, t.ID); err != nil {
 				return err
-			}
-			if n > 0 {
-				return apperr.New(apperr.Conflict, fmt.Sprintf("terminal %s already exists", t.ID), fmt.Sprintf("端末 %s は既に登録されています", t.ID))
 			}
 			_, err := tx.Exec(ctx, `INSERT INTO staff_terminal (id, name, department_id, location, approved_by, approved_at, approved_seq) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 				t.ID, t.Name, t.Department, t.Location, who.Actor.String(), now, seq)
@@ -361,12 +353,8 @@ func (s *Store) ApproveUsage(ctx context.Context, who Who, u UsageApproval) erro
 	return s.do(ctx, change{who: who, action: ActApproveUsage, resource: Resource{"department", u.Department},
 		detail: fmt.Sprintf("approve use of %s by %s: %s; staff: %s", u.Affair, u.Department, u.Purpose, u.Staff),
 		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
-			var n int
-			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM staff_usage_approval WHERE department_id = ? AND affair_id = ? AND ended_at IS NULL`, u.Department, u.Affair).Scan(&n); err != nil {
+			if err := refuseIfAny(ctx, tx, apperr.New(apperr.Conflict, fmt.Sprintf("%s already has an approval for %s", u.Department, u.Affair), "この部署のこの事務の利用は既に承認されています"), `SELECT COUNT(*) FROM staff_usage_approval WHERE department_id = ? AND affair_id = ? AND ended_at IS NULL`, u.Department, u.Affair); err != nil {
 				return err
-			}
-			if n > 0 {
-				return apperr.New(apperr.Conflict, fmt.Sprintf("%s already has an approval for %s", u.Department, u.Affair), "この部署のこの事務の利用は既に承認されています")
 			}
 			_, err := tx.Exec(ctx, `INSERT INTO staff_usage_approval (department_id, affair_id, purpose, staff, approved_by, approved_at, approved_seq) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 				u.Department, u.Affair, u.Purpose, u.Staff, who.Actor.String(), now, seq)
@@ -421,12 +409,8 @@ func (s *Store) RegisterCredential(ctx context.Context, who Who, vid string, c C
 			if err != nil {
 				return err
 			}
-			var n int
-			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM staff_credential WHERE credential_id = ?`, c.CredentialID).Scan(&n); err != nil {
+			if err := refuseIfAny(ctx, tx, apperr.New(apperr.Conflict, "this credential is already registered", "この照合情報は既に登録されています"), `SELECT COUNT(*) FROM staff_credential WHERE credential_id = ?`, c.CredentialID); err != nil {
 				return err
-			}
-			if n > 0 {
-				return apperr.New(apperr.Conflict, "this credential is already registered", "この照合情報は既に登録されています")
 			}
 			_, err = tx.Exec(ctx, `INSERT INTO staff_credential (person_id, credential_id, data, label, registered_by, registered_at, registered_seq) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 				id, c.CredentialID, c.Data, c.Label, who.Actor.String(), now, seq)

@@ -227,3 +227,16 @@ func insertID(ctx context.Context, tx *db.Tx, query string, args ...any) (int64,
 	}
 	return id, nil
 }
+
+// refuseIfAny returns conflict when query (a COUNT) finds any row: a
+// change that would duplicate what exists.
+func refuseIfAny(ctx context.Context, tx *db.Tx, conflict error, query string, args ...any) error {
+	var n int
+	if err := tx.QueryRow(ctx, query, args...).Scan(&n); err != nil {
+		return fmt.Errorf("check for duplicates: %w", err)
+	}
+	if n > 0 {
+		return conflict
+	}
+	return nil
+}
