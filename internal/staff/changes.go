@@ -418,6 +418,48 @@ func (s *Store) RegisterCredential(ctx context.Context, who Who, vid string, c C
 		}})
 }
 
+// RegisterFirstCredential enters the first system administrator's
+// credential, as the node itself (the link jukinet init printed): only
+// while that person is the only staff member and no credential exists.
+func (s *Store) RegisterFirstCredential(ctx context.Context, vid string, c Credential) error {
+	e := auditlog.Entry{
+		Node: s.node, Actor: auditlog.Actor{Kind: auditlog.ActorSystem, ID: "node"}, Origin: "host:init",
+		Action: "staff." + ActEnrol, Query: "person:" + vid, Detail: fmt.Sprintf("register credential %x (%s) for %s", c.CredentialID, c.Label, vid),
+		Decision: auditlog.Allow, Policy: "jukinet:bootstrap", Why: "the first system administrator's credential", Outcome: auditlog.OutcomeOK,
+	}
+	_, workErr, err := s.log.AppendWith(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
+		var people, creds int
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM staff_person`).Scan(&people); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM staff_credential`).Scan(&creds); err != nil {
+			return err
+		}
+		if people != 1 || creds != 0 {
+			return apperr.New(apperr.Forbidden, "the first credential is registered only once, for the only staff member",
+				"最初の照合情報の登録は、職員が一人で照合情報が未登録のときだけ行えます")
+		}
+		id, err := personID(ctx, tx, vid)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO staff_credential (person_id, credential_id, data, label, registered_by, registered_at, registered_seq) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			id, c.CredentialID, c.Data, c.Label, e.Actor.String(), e.Time, seq); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE staff_state SET version = version + 1 WHERE id = 1`)
+		return err
+	})
+	if err != nil {
+		return logFailed(err)
+	}
+	if workErr != nil {
+		return workErr
+	}
+	s.notify()
+	return nil
+}
+
 // RemoveCredential removes a credential from use; the register keeps the
 // entry with who removed it, when and why (lost, transfer, retirement …).
 func (s *Store) RemoveCredential(ctx context.Context, who Who, id int64, reason string) error {

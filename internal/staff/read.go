@@ -283,3 +283,48 @@ func Load(ctx context.Context, d *db.DB) (*State, error) {
 
 // ErrNoStaff is returned by lookups on a node without staff.
 var ErrNoStaff = errors.New("no staff registered")
+
+// ActiveCredentials returns the credentials in use of an active staff
+// member (removed ones are not).
+func (s *Store) ActiveCredentials(ctx context.Context, vid string) ([]Credential, error) {
+	rows, err := s.db.Query(ctx, `SELECT c.id, p.verification_id, p.name, c.credential_id, c.data, c.label, c.registered_by, c.registered_at
+		FROM staff_credential c JOIN staff_person p ON p.id = c.person_id
+		WHERE p.verification_id = ? AND p.active = ? AND c.removed_at IS NULL ORDER BY c.id`, vid, true)
+	if err != nil {
+		return nil, fmt.Errorf("read credentials of %s: %w", vid, err)
+	}
+	defer rows.Close()
+	var out []Credential
+	for rows.Next() {
+		var c Credential
+		if err := rows.Scan(&c.ID, &c.PersonVID, &c.PersonName, &c.CredentialID, &c.Data, &c.Label, &c.RegisteredBy, &c.RegisteredAt); err != nil {
+			return nil, fmt.Errorf("read credentials of %s: %w", vid, err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Person returns an active staff member.
+func (s *Store) Person(ctx context.Context, vid string) (Person, error) {
+	var p Person
+	err := s.db.QueryRow(ctx, `SELECT id, verification_id, name, name_kana, department_id, title, active, created_at FROM staff_person WHERE verification_id = ? AND active = ?`, vid, true).
+		Scan(&p.ID, &p.VerificationID, &p.Name, &p.NameKana, &p.Department, &p.Title, &p.Active, &p.CreatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, apperr.New(apperr.NotFound, fmt.Sprintf("no active staff member has verification id %s", vid), fmt.Sprintf("照合ID %s の職員は登録されていないか、異動・退職済みです", vid))
+	}
+	if err != nil {
+		return p, fmt.Errorf("find staff member %s: %w", vid, err)
+	}
+	return p, nil
+}
+
+// UpdateCredentialData stores a credential's state after a sign-in (its
+// signature counter and flags), in the caller's transaction. The sign-in's
+// audit entry records it.
+func UpdateCredentialData(ctx context.Context, tx *db.Tx, credentialID []byte, data string) error {
+	if _, err := tx.Exec(ctx, `UPDATE staff_credential SET data = ? WHERE credential_id = ? AND removed_at IS NULL`, data, credentialID); err != nil {
+		return fmt.Errorf("update credential: %w", err)
+	}
+	return nil
+}
