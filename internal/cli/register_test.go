@@ -62,7 +62,7 @@ func csvTextOf(rows [][]string) string {
 func TestLookupCommand(t *testing.T) {
 	dir, rows := newNodeWithResidents(t, "30")
 	r := rows[5]
-	base := []string{"lookup", "--data", dir, "--affair", "juminhyo-copy", "--reason", "窓口申請"}
+	base := []string{"lookup", "--data", dir, "--affair", "juki", "--reason", "窓口申請"}
 	for _, key := range [][]string{
 		{"--code", r[0]},
 		{"--number", r[1]},

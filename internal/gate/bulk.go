@@ -150,7 +150,7 @@ func (g *Gate) Export(ctx context.Context, req Request, asOf time.Time, enc resi
 	if err != nil {
 		return 0, g.fail(ctx, e, apperr.Wrap(apperr.Invalid, err, "export", "書き出しに失敗しました"))
 	}
-	e.Count, e.Subjects, e.Provision = len(codes), codes, g.provision(req, "export")
+	e.Count, e.Subjects, e.Provision = len(codes), codes, g.provision(req, "export", Verdict{}) // the file holds every item
 	if err := g.record(ctx, e); err != nil {
 		return 0, err
 	}

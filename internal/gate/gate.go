@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -47,6 +48,10 @@ type Verdict struct {
 	Japanese string
 	// Suspended says a suspension (利用停止) denied the request.
 	Suspended bool
+	// Items are the record items the affair may see (profile.Items names);
+	// nil means all. The gate blanks the others in what it returns and
+	// records exactly these as provided.
+	Items []string
 }
 
 // Decider decides whether a request may proceed. The policy engine
@@ -144,9 +149,52 @@ func (g *Gate) fail(ctx context.Context, e auditlog.Entry, err error) error {
 	return err
 }
 
-func (g *Gate) provision(req Request, function string) *auditlog.Provision {
+func (g *Gate) provision(req Request, function string, v Verdict) *auditlog.Provision {
+	provided := items
+	if v.Items != nil {
+		provided = v.Items
+	}
 	return &auditlog.Provision{Function: function, Affair: req.Affair, Reason: req.Reason, Provider: g.nodeID(),
-		Recipient: req.Actor.String() + "@" + req.Origin, Items: items}
+		Recipient: req.Actor.String() + "@" + req.Origin, Items: provided}
+}
+
+// mask blanks the items of r the verdict does not allow.
+func mask(r Record, v Verdict) Record {
+	if v.Items == nil {
+		return r
+	}
+	has := func(item string) bool { return slices.Contains(v.Items, item) }
+	if !has("name") {
+		r.FamilyName, r.GivenName = "", ""
+	}
+	if !has("kana") {
+		r.FamilyNameKana, r.GivenNameKana = "", ""
+	}
+	if !has("former_surname") {
+		r.FormerSurname, r.FormerSurnameKana = "", ""
+	}
+	if !has("alias") {
+		r.Alias, r.AliasKana = "", ""
+	}
+	if !has("date_of_birth") {
+		r.DateOfBirth = time.Time{}
+	}
+	if !has("sex") {
+		r.Sex = 0
+	}
+	if !has("address") {
+		r.Address = ""
+	}
+	if !has("resident_code") {
+		r.ResidentCode = ""
+	}
+	if !has("individual_number") {
+		r.IndividualNumber = ""
+	}
+	if !has("change") {
+		r.ChangeReason, r.ChangeDate = "", time.Time{}
+	}
+	return r
 }
 
 // Key names one resident: by 住民票コード or by 個人番号.
@@ -215,12 +263,12 @@ func (g *Gate) Lookup(ctx context.Context, req Request, k Key) (Record, error) {
 	if err != nil {
 		return Record{}, g.fail(ctx, e, err)
 	}
-	e.Count, e.Provision = 1, g.provision(req, "lookup")
+	e.Count, e.Provision = 1, g.provision(req, "lookup", v)
 	e.Subjects = append(e.Subjects, string(ver.ResidentCode))
 	if err := g.record(ctx, e); err != nil {
 		return Record{}, err
 	}
-	return fromVersion(ver), nil
+	return mask(fromVersion(ver), v), nil
 }
 
 // History returns every version of one resident's record, oldest first.
@@ -244,13 +292,13 @@ func (g *Gate) History(ctx context.Context, req Request, k Key) ([]Record, error
 	codes := map[string]bool{}
 	out := make([]Record, len(hist))
 	for i, h := range hist {
-		out[i] = fromVersion(h)
+		out[i] = mask(fromVersion(h), v)
 		codes[string(h.ResidentCode)] = true
 	}
 	for c := range codes {
 		e.Subjects = append(e.Subjects, c)
 	}
-	e.Count, e.Provision = len(out), g.provision(req, "history")
+	e.Count, e.Provision = len(out), g.provision(req, "history", v)
 	if err := g.record(ctx, e); err != nil {
 		return nil, err
 	}
@@ -304,7 +352,7 @@ func (g *Gate) Search(ctx context.Context, req Request, q SearchQuery) (matches 
 		return nil, 0, g.fail(ctx, e, err)
 	}
 	for _, m := range found {
-		matches = append(matches, Match{Record: fromVersion(m.Version), Score: m.Score, MatchOn: m.MatchOn})
+		matches = append(matches, Match{Record: mask(fromVersion(m.Version), v), Score: m.Score, MatchOn: m.MatchOn})
 		e.Subjects = append(e.Subjects, string(m.ResidentCode))
 	}
 	e.Count = len(matches)
@@ -312,7 +360,7 @@ func (g *Gate) Search(ctx context.Context, req Request, q SearchQuery) (matches 
 		e.Detail = fmt.Sprintf("%d matches, %d returned", total, len(matches))
 	}
 	if len(matches) > 0 {
-		e.Provision = g.provision(req, "search")
+		e.Provision = g.provision(req, "search", v)
 	}
 	if err := g.record(ctx, e); err != nil {
 		return nil, 0, err

@@ -241,7 +241,7 @@ func (e *Engine) decide(s *snapshot, q gate.Question) gate.Verdict {
 	req, who := e.request(q.Actor, q.Origin, uid(typeAction, q.Action), uid(typeAffair, affair.ID))
 	decision, diag := s.policies.IsAuthorized(s.entities, req)
 	if decision == cedar.Allow {
-		return gate.Verdict{Allow: true, Policy: reasons(diag), Why: fmt.Sprintf("%s may %s for %s", who, q.Action, affair.ID)}
+		return gate.Verdict{Allow: true, Policy: reasons(diag), Why: fmt.Sprintf("%s may %s for %s", who, q.Action, affair.ID), Items: affair.Items}
 	}
 	if id := reasons(diag); id != "" {
 		if sp, ok := s.suspension(id); ok {

@@ -3,6 +3,7 @@ package policy_test
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -203,11 +204,16 @@ func TestGateUsesPolicy(t *testing.T) {
 		f.SetUpWard(t)
 		code := importOne(t, f)
 		q := question(Clerk, "T-KUMIN-01", "juminhyo-copy", "lookup")
-		if _, err := f.Gate.Lookup(ctx, q.Request, gate.Key{ResidentCode: code}); err != nil {
+		got, err := f.Gate.Lookup(ctx, q.Request, gate.Key{ResidentCode: code})
+		if err != nil {
 			t.Fatal(err)
 		}
+		// The affair's items only: 住民票の写し等の交付 needs no codes.
+		if got.FamilyName == "" || got.Address == "" || got.IndividualNumber != "" || got.ResidentCode != "" {
+			t.Errorf("lookup for juminhyo-copy returned %+v", got.IdentityRecord)
+		}
 		bad := question(Clerk, "T-KUMIN-01", "tax-assessment", "lookup")
-		_, err := f.Gate.Lookup(ctx, bad.Request, gate.Key{ResidentCode: code})
+		_, err = f.Gate.Lookup(ctx, bad.Request, gate.Key{ResidentCode: code})
 		if apperr.CodeOf(err) != apperr.Forbidden || !strings.Contains(apperr.JapaneseOf(err), "取扱者に指定されていません") {
 			t.Fatalf("lookup outside designated affairs: %v", err)
 		}
@@ -215,6 +221,9 @@ func TestGateUsesPolicy(t *testing.T) {
 		allowed, denied := l[len(l)-2].Entry, l[len(l)-1].Entry
 		if allowed.Policy != "koto-ward:12.1/designated-operator" || allowed.Decision != auditlog.Allow || allowed.Count != 1 {
 			t.Errorf("allowed lookup logged as %+v", allowed)
+		}
+		if affair, _ := f.Profile.Affair("juminhyo-copy"); allowed.Provision == nil || !slices.Equal(allowed.Provision.Items, affair.Items) {
+			t.Errorf("provision record lists %v, want the affair's items", allowed.Provision)
 		}
 		if denied.Policy != policy.DefaultDeny || denied.Decision != auditlog.Deny || denied.Count != 0 {
 			t.Errorf("denied lookup logged as %+v", denied)
