@@ -17,6 +17,7 @@ type Filter struct {
 	Action   string
 	After    int64 // entries with seq > After (use -1 for all)
 	Limit    int   // most entries returned; zero means 100
+	Newest   bool  // the newest Limit entries, newest first
 }
 
 // Listed is one entry as listed; Entry is nil once pruned.
@@ -58,8 +59,12 @@ func List(ctx context.Context, d *db.DB, f Filter) ([]Listed, error) {
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
+	order := "seq"
+	if f.Newest {
+		order = "seq DESC"
+	}
 	q := `SELECT seq, at, actor_id, action, payload FROM audit_entry WHERE ` + strings.Join(where, " AND ") +
-		fmt.Sprintf(` ORDER BY seq LIMIT %d`, f.Limit)
+		fmt.Sprintf(` ORDER BY %s LIMIT %d`, order, f.Limit)
 	rows, err := d.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list audit entries: %w", err)
@@ -102,4 +107,21 @@ func (l Listed) Summary() string {
 		s += fmt.Sprintf(" provided=%d", e.SubjectCount)
 	}
 	return s
+}
+
+// Tally counts the entries at or after since, and those of them that were
+// denied. Entries are canonical JSON, so the bytes "decision":"deny" occur
+// in an entry only as its decision (a string holding them would escape the
+// quotes).
+func Tally(ctx context.Context, d *db.DB, since time.Time) (total, denied int64, err error) {
+	find := `instr(payload, ?) > 0`
+	if d.Dialect() == db.Postgres {
+		find = `position(?::bytea in payload) > 0`
+	}
+	err = d.QueryRow(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN `+find+` THEN 1 ELSE 0 END), 0) FROM audit_entry WHERE at >= ?`,
+		[]byte(`"decision":"deny"`), since.UTC()).Scan(&total, &denied)
+	if err != nil {
+		return 0, 0, fmt.Errorf("count audit entries: %w", err)
+	}
+	return total, denied, nil
 }

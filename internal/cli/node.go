@@ -174,10 +174,6 @@ func serve(env *Env, n *node.Node, addr string, opt web.Options) error {
 	if addr == "" {
 		addr = n.Config.HTTP.Addr
 	}
-	h, err := web.New(n, opt)
-	if err != nil {
-		return err
-	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		var opErr *net.OpError
@@ -185,6 +181,14 @@ func serve(env *Env, n *node.Node, addr string, opt web.Options) error {
 			return fmt.Errorf("listen on %s: the address is in use; stop the other server or pass --addr with another port", addr)
 		}
 		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	if opt.PublicURL = n.Config.HTTP.PublicURL; opt.PublicURL == "" {
+		opt.PublicURL = fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
+	}
+	h, err := web.New(n, opt)
+	if err != nil {
+		ln.Close()
+		return err
 	}
 	srv := &http.Server{
 		Handler:           h,
@@ -194,9 +198,11 @@ func serve(env *Env, n *node.Node, addr string, opt web.Options) error {
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	fmt.Fprintf(env.Stdout, "jukinet %s: node %s serving on http://%s/\n", Version, n.Info.Name(), ln.Addr())
+	fmt.Fprintf(env.Stdout, "jukinet %s: node %s serving on %s/ (listening on %s)\n", Version, n.Info.Name(), opt.PublicURL, ln.Addr())
 	if n.Info.Demo {
-		fmt.Fprintln(env.Stdout, "Open that address in a browser. Operator sign-in (照合ID + biometric) arrives with the operators issue; this build shows the node's status page.")
+		fmt.Fprintf(env.Stdout, "Open %s/ in a browser on this machine. To look around without an authenticator, choose a demo staff member\n"+
+			"under デモ用ワンクリックログイン (the demo operator %q looks residents up; %q, %q and %q hold the other roles).\n"+
+			"To sign in with a real or virtual authenticator, see README (Signing in).\n", opt.PublicURL, node.DemoOperator, node.DemoAdmin, node.DemoChief, node.DemoOfficer)
 	}
 	fmt.Fprintln(env.Stdout, "Stop with Ctrl+C.")
 	errc := make(chan error, 1)

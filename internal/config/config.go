@@ -75,6 +75,9 @@ type Database struct {
 type HTTP struct {
 	Addr            string   `toml:"addr"`
 	ShutdownTimeout Duration `toml:"shutdown_timeout"`
+	// PublicURL is the address browsers use; empty means http://localhost
+	// with the listen port. It is the WebAuthn relying party.
+	PublicURL string `toml:"public_url"`
 }
 
 // Log configures operational logs (the audit log is separate).
@@ -225,6 +228,9 @@ url = "{{.Database.URL}}"
 addr = "{{.HTTP.Addr}}"
 # How long a shutdown waits for requests in flight.
 shutdown_timeout = "{{.HTTP.ShutdownTimeout}}"
+# The address browsers use (operator sign-in is bound to it). Empty:
+# http://localhost:PORT with the listen port.
+public_url = "{{.HTTP.PublicURL}}"
 
 [audit]
 # How often a checkpoint of the audit log is signed while entries arrive

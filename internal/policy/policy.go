@@ -118,7 +118,8 @@ var registerActions = map[string]string{
 
 // adminActions are the staff store's actions.
 var adminActions = []string{staff.ActRegisterStaff, staff.ActAssignRole, staff.ActDesignate, staff.ActApproveTerminal,
-	staff.ActReportManager, staff.ActApproveUsage, staff.ActEnrol, staff.ActSuspend}
+	staff.ActReportManager, staff.ActApproveUsage, staff.ActEnrol, staff.ActSuspend,
+	staff.ActViewStaff, staff.ActViewAudit, staff.ActViewSuspensions}
 
 // build turns the staff state into entities, and its suspensions into
 // forbid policies added to the profile's.
@@ -375,6 +376,7 @@ var actionJapanese = map[string]string{
 	staff.ActRegisterStaff: "職員の登録", staff.ActAssignRole: "役割の割当て", staff.ActDesignate: "取扱者の指定",
 	staff.ActApproveTerminal: "端末の設置承認", staff.ActReportManager: "端末機管理者の報告", staff.ActApproveUsage: "利用の承認",
 	staff.ActEnrol: "照合情報の登録", staff.ActSuspend: "利用停止",
+	staff.ActViewStaff: "職員・端末の閲覧", staff.ActViewAudit: "監査ログの閲覧", staff.ActViewSuspensions: "利用停止の管理",
 }
 
 // MayAdminister answers the staff store: may who take this action on r?

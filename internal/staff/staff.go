@@ -61,6 +61,10 @@ const (
 	ActApproveUsage    = "approve-usage"
 	ActEnrol           = "enrol-credential"
 	ActSuspend         = "suspend"
+	// Screens: who may see them (asked, not logged).
+	ActViewStaff       = "view-staff"
+	ActViewAudit       = "view-audit"
+	ActViewSuspensions = "view-suspensions"
 )
 
 // Store keeps staff data in the node's database.

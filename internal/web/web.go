@@ -12,6 +12,9 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -20,6 +23,7 @@ import (
 
 	"jukinet/internal/api"
 	"jukinet/internal/auditlog"
+	"jukinet/internal/auth"
 	"jukinet/internal/jptext"
 	"jukinet/internal/node"
 )
@@ -32,6 +36,9 @@ type Options struct {
 	Version  string
 	Logger   *slog.Logger
 	DemoSeed uint64 // the seed of a demo node's synthetic residents
+	// PublicURL is the address browsers use (scheme, host, port): the
+	// WebAuthn relying party. Default http://localhost:8080.
+	PublicURL string
 }
 
 // Server is the node's web interface.
@@ -41,6 +48,8 @@ type Server struct {
 	bundle *i18n.Bundle
 	pages  map[string]*template.Template
 	mux    *http.ServeMux
+	auth   *auth.Service
+	secure bool // cookies only over TLS
 }
 
 // New returns the web interface of n.
@@ -58,9 +67,21 @@ func New(n *node.Node, opt Options) (*Server, error) {
 			return nil, fmt.Errorf("load %s: %w", f, err)
 		}
 	}
-	s := &Server{node: n, opt: opt, bundle: bundle, pages: map[string]*template.Template{}, mux: http.NewServeMux()}
-	for _, page := range []string{"status"} {
-		t, err := template.New("").Funcs(templateFuncs(nil)).ParseFS(assets, "templates/layout.html", "templates/"+page+".html")
+	if opt.PublicURL == "" {
+		opt.PublicURL = "http://localhost:8080"
+	}
+	pub, err := url.Parse(opt.PublicURL)
+	if err != nil || pub.Hostname() == "" {
+		return nil, fmt.Errorf("web: public URL %q: give scheme, host and port, e.g. http://localhost:8080", opt.PublicURL)
+	}
+	svc, err := auth.New(n.DB, n.Log, n.Staff, n.Policy, string(n.Info.LocalGov.Code), auth.Config{
+		RPID: pub.Hostname(), Origins: []string{strings.TrimSuffix(opt.PublicURL, "/")}, Demo: n.Info.Demo})
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{node: n, opt: opt, bundle: bundle, pages: map[string]*template.Template{}, mux: http.NewServeMux(), auth: svc, secure: pub.Scheme == "https"}
+	for _, page := range pageNames {
+		t, err := template.New("").Funcs(templateFuncs(nil)).ParseFS(assets, "templates/layout.html", "templates/partials.html", "templates/"+page+".html")
 		if err != nil {
 			return nil, fmt.Errorf("parse template %s: %w", page, err)
 		}
@@ -72,10 +93,14 @@ func New(n *node.Node, opt Options) (*Server, error) {
 	}
 	s.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	s.mux.HandleFunc("GET /healthz", s.healthz)
-	s.mux.HandleFunc("GET /{$}", s.status)
+	s.mux.HandleFunc("GET /status", s.status)
+	s.routes()
 	s.mux.Handle("/api/", api.New(n, opt.Logger))
 	return s, nil
 }
+
+// Auth is the server's sign-in service (for jukinet init's first link).
+func (s *Server) Auth() *auth.Service { return s.auth }
 
 // ServeHTTP serves a request through the security middleware.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -126,7 +151,20 @@ func templateFuncs(loc *i18n.Localizer) template.FuncMap {
 			}
 			return loc.MustLocalize(&i18n.LocalizeConfig{MessageID: id, TemplateData: data})
 		},
-		"wareki": func(t time.Time) string { return jptext.FormatBoth(t.In(jst)) },
+		"wareki": func(t time.Time) string {
+			if t.IsZero() {
+				return "—"
+			}
+			return jptext.FormatBoth(t.In(jst))
+		},
+		"has": func(items []string, item string) bool { return slices.Contains(items, item) },
+		"dict": func(kv ...any) map[string]any {
+			m := map[string]any{}
+			for i := 0; i+1 < len(kv); i += 2 {
+				m[kv[i].(string)] = kv[i+1]
+			}
+			return m
+		},
 	}
 }
 
@@ -146,6 +184,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, page, title stri
 		data = map[string]any{}
 	}
 	data["Lang"], data["OtherLang"], data["Node"], data["Version"] = l, other, s.node.Info, s.opt.Version
+	data["Path"] = r.URL.Path
 	data["Title"] = loc.MustLocalize(&i18n.LocalizeConfig{MessageID: title})
 	var buf bytes.Buffer
 	if err == nil {

@@ -39,10 +39,14 @@ func TestPages(t *testing.T) {
 		status       int
 		want, not    string
 	}{
-		{"/", "", 200, "青森県", "DEMO"},
-		{"/", "", 200, "都道府県（都道府県サーバ）", ""},
-		{"/?lang=en", "", 200, "Prefecture (都道府県サーバ)", ""},
-		{"/", "en", 200, "Node status", ""},
+		{"/status", "", 200, "青森県", "DEMO"},
+		{"/status", "", 200, "都道府県（都道府県サーバ）", ""},
+		{"/status?lang=en", "", 200, "Prefecture (都道府県サーバ)", ""},
+		{"/status", "en", 200, "Node status", ""},
+		{"/", "", 303, "", ""},
+		{"/login", "", 200, "照合ID", "DEMO"},
+		{"/login", "", 200, "承認された端末として識別できません", ""},
+		{"/static/jukinet.js", "", 200, "navigator.credentials.get", ""},
 		{"/healthz", "", 200, "ok", ""},
 		{"/static/jukinet.css", "", 200, "focus-visible", ""},
 		{"/nope", "", 404, "", ""},

@@ -1,0 +1,180 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"jukinet/internal/apperr"
+	"jukinet/internal/auditlog"
+	"jukinet/internal/staff"
+)
+
+func (s *Server) nodeResource() staff.Resource {
+	return staff.Resource{Kind: "node", ID: string(s.node.Info.LocalGov.Code)}
+}
+
+// forbidden answers a screen the operator may not see.
+func (s *Server) forbidden(w http.ResponseWriter, r *http.Request) {
+	s.problem(w, r, apperr.New(apperr.Forbidden, "this screen is not for your role", "この画面を利用する権限がありません"))
+}
+
+func (s *Server) staffPage(w http.ResponseWriter, r *http.Request, c *current) {
+	ctx := r.Context()
+	if !s.may(ctx, c, staff.ActViewStaff, s.nodeResource()) {
+		s.forbidden(w, r)
+		return
+	}
+	people, err := s.node.Staff.People(ctx)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	st, err := staff.Load(ctx, s.node.DB)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	terminals, err := s.node.Staff.Terminals(ctx)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	approvals, err := s.node.Staff.Approvals(ctx)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	creds, err := s.node.Staff.Credentials(ctx)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	type row struct {
+		staff.Person
+		Roles, Affairs string
+		CanDesignate   bool
+		CanEnrol       bool
+	}
+	var rows []row
+	for _, p := range people {
+		rw := row{Person: p}
+		if m := st.People[p.VerificationID]; m != nil {
+			rw.Roles = s.rolesOf(m)
+			rw.Affairs = strings.Join(m.Affairs, ", ")
+		}
+		if p.Active {
+			rw.CanDesignate = s.may(ctx, c, staff.ActDesignate, staff.Resource{Kind: "department", ID: p.Department})
+			rw.CanEnrol = s.may(ctx, c, staff.ActEnrol, staff.Resource{Kind: "person", ID: p.VerificationID})
+		}
+		rows = append(rows, rw)
+	}
+	s.page(w, r, c, "staff", "Staff", map[string]any{
+		"People": rows, "Terminals": terminals, "Approvals": approvals, "Credentials": creds,
+		"AllAffairs": s.node.Profile.Affairs, "Link": r.URL.Query().Get("link"), "Done": r.URL.Query().Get("done"),
+	})
+}
+
+func (s *Server) staffDesignate(w http.ResponseWriter, r *http.Request, c *current) {
+	if !s.recentlyVerified(w, r, c, "/staff") {
+		return
+	}
+	var err error
+	if r.FormValue("end") != "" {
+		err = s.node.Staff.EndDesignation(r.Context(), c.who(), r.FormValue("verification_id"), r.FormValue("affair"))
+	} else {
+		err = s.node.Staff.Designate(r.Context(), c.who(), r.FormValue("verification_id"), r.FormValue("affair"))
+	}
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/staff?done=designation", http.StatusSeeOther)
+}
+
+func (s *Server) staffEnrolmentLink(w http.ResponseWriter, r *http.Request, c *current) {
+	if !s.recentlyVerified(w, r, c, "/staff") {
+		return
+	}
+	token, err := s.auth.IssueEnrolment(r.Context(), c.who(), r.FormValue("verification_id"))
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/staff?link="+token+"#enrolment-link", http.StatusSeeOther)
+}
+
+func (s *Server) suspensionsPage(w http.ResponseWriter, r *http.Request, c *current) {
+	ctx := r.Context()
+	if !s.may(ctx, c, staff.ActViewSuspensions, s.nodeResource()) {
+		s.forbidden(w, r)
+		return
+	}
+	sps, err := s.node.Staff.Suspensions(ctx, false)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	s.page(w, r, c, "suspensions", "Suspensions", map[string]any{
+		"Suspensions": s.describeSuspensions(sps), "CanOrder": s.may(ctx, c, staff.ActSuspend, s.nodeResource()),
+		"Departments": s.node.Profile.Departments, "AllAffairs": s.node.Profile.Affairs,
+	})
+}
+
+func (s *Server) suspend(w http.ResponseWriter, r *http.Request, c *current) {
+	if !s.recentlyVerified(w, r, c, "/suspensions") {
+		return
+	}
+	_, err := s.node.Staff.Suspend(r.Context(), c.who(), staff.Suspension{Scope: staff.Scope(r.FormValue("scope")), Target: strings.TrimSpace(r.FormValue("target")), Reason: strings.TrimSpace(r.FormValue("reason"))})
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/suspensions", http.StatusSeeOther)
+}
+
+func (s *Server) lift(w http.ResponseWriter, r *http.Request, c *current) {
+	if !s.recentlyVerified(w, r, c, "/suspensions") {
+		return
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err == nil {
+		err = s.node.Staff.Lift(r.Context(), c.who(), id)
+	}
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/suspensions", http.StatusSeeOther)
+}
+
+func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, c *current) {
+	ctx := r.Context()
+	if !s.may(ctx, c, staff.ActViewAudit, s.nodeResource()) {
+		s.forbidden(w, r)
+		return
+	}
+	q := r.URL.Query()
+	f := auditlog.Filter{After: -1, Limit: 100, Newest: true, Resident: strings.TrimSpace(q.Get("resident")), Actor: strings.TrimSpace(q.Get("actor"))}
+	entries, err := auditlog.List(ctx, s.node.DB, f)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	s.page(w, r, c, "audit", "AuditLog", map[string]any{"Entries": entries, "Filter": f, "Verify": q.Get("verify"), "VerifyOK": q.Get("ok") == "1"})
+}
+
+func (s *Server) auditVerify(w http.ResponseWriter, r *http.Request, c *current) {
+	ctx := r.Context()
+	if !s.may(ctx, c, staff.ActViewAudit, s.nodeResource()) {
+		s.forbidden(w, r)
+		return
+	}
+	rep, err := auditlog.Verify(ctx, s.node.DB, s.node.Verifier)
+	msg, ok := rep.String(), "1"
+	if err != nil {
+		msg, ok = err.Error(), "0"
+	}
+	http.Redirect(w, r, "/audit?ok="+ok+"&verify="+url.QueryEscape(msg), http.StatusSeeOther)
+}

@@ -1,0 +1,197 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"jukinet/internal/apperr"
+	"jukinet/internal/auditlog"
+	"jukinet/internal/gate"
+	"jukinet/internal/jptext"
+	"jukinet/internal/profile"
+	"jukinet/internal/resident"
+	"jukinet/internal/staff"
+)
+
+func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, c *current) {
+	ctx := r.Context()
+	now := time.Now().In(jst)
+	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, jst)
+	total, denied, err := auditlog.Tally(ctx, s.node.DB, midnight)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	sps, err := s.node.Staff.Suspensions(ctx, true)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	residents, err := s.node.Gate.Count(ctx)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	s.page(w, r, c, "dashboard", "Dashboard", map[string]any{
+		"Today": total, "Denied": denied, "Suspensions": s.describeSuspensions(sps), "Affairs": s.myAffairs(c), "Residents": residents,
+	})
+}
+
+// myAffairs are the affairs the operator is designated for.
+func (s *Server) myAffairs(c *current) []profile.Affair {
+	var out []profile.Affair
+	if c.member == nil {
+		return nil
+	}
+	for _, id := range c.member.Affairs {
+		if a, ok := s.node.Profile.Affair(id); ok {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// lookupForm is the clerk's request as entered.
+type lookupForm struct {
+	Affair, Reason, Case      string
+	Mode                      string // code, number, search
+	Code, Number              string
+	Name, Birth, Sex, Address string
+}
+
+func formOf(r *http.Request) lookupForm {
+	f := lookupForm{Mode: "code"}
+	for k, p := range map[string]*string{"affair": &f.Affair, "reason": &f.Reason, "case": &f.Case, "mode": &f.Mode, "code": &f.Code,
+		"number": &f.Number, "name": &f.Name, "birth": &f.Birth, "sex": &f.Sex, "address": &f.Address} {
+		if v := strings.TrimSpace(r.FormValue(k)); v != "" {
+			*p = v
+		}
+	}
+	return f
+}
+
+func (s *Server) lookupPage(w http.ResponseWriter, r *http.Request, c *current) {
+	s.page(w, r, c, "lookup", "Lookup", map[string]any{"Affairs": s.myAffairs(c), "Form": formOf(r)})
+}
+
+// shownRecord is a record with the items its affair may see.
+type shownRecord struct {
+	gate.Record
+	Score   int
+	MatchOn string
+}
+
+func (s *Server) lookup(w http.ResponseWriter, r *http.Request, c *current) {
+	ctx := r.Context()
+	f := formOf(r)
+	data := map[string]any{"Affairs": s.myAffairs(c), "Form": f}
+	affair, _ := s.node.Profile.Affair(f.Affair)
+	data["Affair"] = affair
+	req := gate.Request{Actor: c.who().Actor, Origin: c.who().Origin, Affair: f.Affair, Reason: f.Reason, CaseRef: f.Case}
+	req.Actor.Name = c.person.Name
+	var results []shownRecord
+	var err error
+	switch f.Mode {
+	case "code", "number":
+		k := gate.Key{ResidentCode: f.Code}
+		if f.Mode == "number" {
+			k = gate.Key{IndividualNumber: f.Number}
+		}
+		var rec gate.Record
+		if rec, err = s.node.Gate.Lookup(ctx, req, k); err == nil {
+			results = append(results, shownRecord{Record: rec})
+		}
+	case "search":
+		q := gate.SearchQuery{Name: f.Name, Address: f.Address}
+		if f.Birth != "" {
+			q.DateOfBirth, err = jptext.ParseDate(f.Birth)
+			if err != nil {
+				err = apperr.New(apperr.Invalid, "date of birth: "+err.Error(), "生年月日を 昭和63年8月19日・S63.8.19・1988-08-19 のように入力してください")
+			}
+		}
+		switch f.Sex {
+		case "1":
+			q.Sex = resident.SexMale
+		case "2":
+			q.Sex = resident.SexFemale
+		}
+		if err == nil {
+			var matches []gate.Match
+			var total int
+			matches, total, err = s.node.Gate.Search(ctx, req, q)
+			for _, m := range matches {
+				results = append(results, shownRecord{Record: m.Record, Score: m.Score, MatchOn: m.MatchOn})
+			}
+			data["Total"] = total
+		}
+	default:
+		err = apperr.New(apperr.Invalid, "choose how to look up", "照会の方法を選んでください")
+	}
+	if err != nil {
+		w.WriteHeader(statusOf(err))
+		data["Error"] = message(r, err)
+	} else {
+		data["Results"] = results
+		data["Searched"] = true
+	}
+	s.page(w, r, c, "lookup", "Lookup", data)
+}
+
+func statusOf(err error) int {
+	switch apperr.CodeOf(err) {
+	case apperr.Invalid:
+		return http.StatusBadRequest
+	case apperr.NotFound:
+		return http.StatusNotFound
+	case apperr.Forbidden, apperr.Suspended:
+		return http.StatusForbidden
+	case apperr.Conflict:
+		return http.StatusConflict
+	}
+	return http.StatusServiceUnavailable
+}
+
+func (s *Server) history(w http.ResponseWriter, r *http.Request, c *current) {
+	f := formOf(r)
+	affair, _ := s.node.Profile.Affair(f.Affair)
+	req := gate.Request{Actor: c.who().Actor, Origin: c.who().Origin, Affair: f.Affair, Reason: f.Reason, CaseRef: f.Case}
+	hist, err := s.node.Gate.History(r.Context(), req, gate.Key{ResidentCode: f.Code})
+	data := map[string]any{"Form": f, "Affair": affair}
+	if err != nil {
+		w.WriteHeader(statusOf(err))
+		data["Error"] = message(r, err)
+	} else {
+		data["Versions"] = hist
+	}
+	s.page(w, r, c, "history", "History", data)
+}
+
+// shownSuspension is a suspension described for a person.
+type shownSuspension struct {
+	staff.Suspension
+	What string
+}
+
+func (s *Server) describeSuspensions(sps []staff.Suspension) []shownSuspension {
+	out := make([]shownSuspension, len(sps))
+	for i, sp := range sps {
+		what := string(sp.Scope) + " " + sp.Target
+		switch sp.Scope {
+		case staff.ScopeNode:
+			what = "システム全体"
+		case staff.ScopeDepartment:
+			what = "部署：" + strings.Join(s.deptNames([]string{sp.Target}), "")
+		case staff.ScopeTerminal:
+			what = "端末：" + sp.Target
+		case staff.ScopeOperator:
+			what = "照合ID：" + sp.Target
+		case staff.ScopeAffair:
+			if a, ok := s.node.Profile.Affair(sp.Target); ok {
+				what = "利用事務：" + a.Name
+			}
+		}
+		out[i] = shownSuspension{Suspension: sp, What: what}
+	}
+	return out
+}

@@ -1,0 +1,218 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"jukinet/internal/auditlog"
+	"jukinet/internal/gate"
+	"jukinet/internal/node"
+	"jukinet/internal/resident"
+	"jukinet/internal/synth"
+)
+
+// demoServer is a demo node for 江東区 with its seeded staff and a few
+// synthetic residents.
+func demoServer(t *testing.T) (*Server, string) {
+	t.Helper()
+	dir := t.TempDir()
+	ctx := context.Background()
+	if err := node.Init(ctx, node.InitOptions{Dir: dir, Profile: "koto-ward", LocalGovCode: "131083", Demo: true}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := node.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	if err := n.OpenGate(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	g, _ := synth.New(synth.Options{Seed: 5, LocalGov: "131083"})
+	rec := g.Next()
+	importOne(t, n, rec)
+	s, err := New(n, Options{Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, string(rec.ResidentCode)
+}
+
+// browser sends requests from the server itself (the demo terminal),
+// keeping the session cookie.
+type browser struct {
+	t      *testing.T
+	s      *Server
+	cookie *http.Cookie
+	remote string
+}
+
+func (b *browser) do(method, path string, form url.Values) *httptest.ResponseRecorder {
+	b.t.Helper()
+	var req *http.Request
+	if form != nil {
+		req = httptest.NewRequest(method, path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	} else {
+		req = httptest.NewRequest(method, path, nil)
+	}
+	req.RemoteAddr = b.remote
+	if b.cookie != nil {
+		req.AddCookie(b.cookie)
+	}
+	rec := httptest.NewRecorder()
+	b.s.ServeHTTP(rec, req)
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == sessionCookie {
+			b.cookie = c
+			if c.MaxAge < 0 {
+				b.cookie = nil
+			}
+		}
+	}
+	return rec
+}
+
+func signIn(t *testing.T, s *Server, vid string) *browser {
+	t.Helper()
+	b := &browser{t: t, s: s, remote: "127.0.0.1:40000"}
+	if rec := b.do("POST", "/login/demo", url.Values{"verification_id": {vid}}); rec.Code != http.StatusSeeOther || b.cookie == nil {
+		t.Fatalf("demo sign-in as %s: %d %s", vid, rec.Code, rec.Body.String())
+	}
+	return b
+}
+
+// TestRoutesByRole walks every screen as every demo role (and as nobody)
+// and checks who gets in.
+func TestRoutesByRole(t *testing.T) {
+	s, _ := demoServer(t)
+	want := map[string]map[string]int{
+		// path: role → status
+		"/":                                    {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 200},
+		"/lookup":                              {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 200},
+		"/staff":                               {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
+		"/suspensions":                         {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 403, node.DemoOperator: 403},
+		"/audit":                               {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
+		"/history?code=1&affair=juki&reason=x": {"": 303, node.DemoAdmin: 403, node.DemoChief: 403, node.DemoOfficer: 403, node.DemoOperator: 400},
+		"/status":                              {"": 200, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 200},
+	}
+	browsers := map[string]*browser{"": {t: t, s: s, remote: "127.0.0.1:40000"}}
+	for _, vid := range []string{node.DemoAdmin, node.DemoChief, node.DemoOfficer, node.DemoOperator} {
+		browsers[vid] = signIn(t, s, vid)
+	}
+	for path, roles := range want {
+		for role, status := range roles {
+			if got := browsers[role].do("GET", path, nil).Code; got != status {
+				t.Errorf("GET %s as %q: %d, want %d", path, role, got, status)
+			}
+		}
+	}
+	// A screen refused says why, in Japanese.
+	if body := browsers[node.DemoOperator].do("GET", "/staff", nil).Body.String(); !strings.Contains(body, "この画面を利用する権限がありません") {
+		t.Errorf("refused screen: %s", body)
+	}
+	// Navigation shows only what the role may use.
+	if body := browsers[node.DemoOperator].do("GET", "/", nil).Body.String(); strings.Contains(body, `href="/audit"`) || !strings.Contains(body, `href="/lookup"`) {
+		t.Errorf("operator's menu offers the wrong screens")
+	}
+}
+
+func TestLookupScreenAndSuspension(t *testing.T) {
+	s, code := demoServer(t)
+	clerk := signIn(t, s, node.DemoOperator)
+	form := url.Values{"affair": {"juminhyo-copy"}, "reason": {"窓口での本人申請"}, "mode": {"code"}, "code": {code}}
+	rec := clerk.do("POST", "/lookup", form)
+	body := rec.Body.String()
+	if rec.Code != 200 || !strings.Contains(body, "この照会は監査ログに記録されました") || strings.Contains(body, ">"+code+"<") {
+		t.Fatalf("lookup for juminhyo-copy: %d (the code must not be shown for this affair)\n%s", rec.Code, body)
+	}
+	form.Set("affair", "juki")
+	if body := clerk.do("POST", "/lookup", form).Body.String(); !strings.Contains(body, code) {
+		t.Errorf("lookup for juki does not show the resident code")
+	}
+	form.Set("affair", "tax-assessment")
+	rec = clerk.do("POST", "/lookup", form)
+	if rec.Code != 403 || !strings.Contains(rec.Body.String(), "取扱者に指定されていません") {
+		t.Errorf("lookup outside designated affairs: %d", rec.Code)
+	}
+	form.Set("affair", "juki")
+	form.Set("reason", "")
+	if rec := clerk.do("POST", "/lookup", form); rec.Code != 403 || !strings.Contains(rec.Body.String(), "理由") {
+		t.Errorf("lookup without a reason: %d", rec.Code)
+	}
+	form.Set("reason", "確認")
+
+	// The chief suspends the department; the clerk is refused at once.
+	chief := signIn(t, s, node.DemoChief)
+	if rec := chief.do("POST", "/suspensions", url.Values{"scope": {"department"}, "target": {"kumin"}, "reason": {"漏えいのおそれ"}}); rec.Code != http.StatusSeeOther {
+		t.Fatalf("suspend: %d %s", rec.Code, rec.Body.String())
+	}
+	rec = clerk.do("POST", "/lookup", form)
+	if rec.Code != 403 || !strings.Contains(rec.Body.String(), "利用停止中です") {
+		t.Errorf("lookup under suspension: %d", rec.Code)
+	}
+	if body := clerk.do("GET", "/", nil).Body.String(); !strings.Contains(body, "部署：区民課") {
+		t.Errorf("dashboard does not show the suspension")
+	}
+	// The clerk cannot lift it.
+	if rec := clerk.do("POST", "/suspensions/1/lift", url.Values{}); rec.Code != 403 {
+		t.Errorf("clerk lifting a suspension: %d", rec.Code)
+	}
+	chief.do("POST", "/suspensions/1/lift", url.Values{})
+	if rec := clerk.do("POST", "/lookup", form); rec.Code != 200 {
+		t.Errorf("lookup after lifting: %d", rec.Code)
+	}
+	// Every step is in the audit log the chief can browse and verify.
+	body = chief.do("GET", "/audit", nil).Body.String()
+	for _, want := range []string{"suspension:1", "koto-ward:12.1/designated-operator", "jukinet:default-deny", "staff.suspend"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("audit screen lacks %q", want)
+		}
+	}
+	rec = chief.do("POST", "/audit/verify", url.Values{})
+	if loc := rec.Header().Get("Location"); !strings.Contains(loc, "ok=1") {
+		t.Errorf("verify from the screen: %s", loc)
+	}
+}
+
+func TestIdleLockAndOtherTerminal(t *testing.T) {
+	s, _ := demoServer(t)
+	clerk := signIn(t, s, node.DemoOperator)
+	s.auth.Now = func() time.Time { return time.Now().Add(11 * time.Minute) }
+	if rec := clerk.do("GET", "/lookup", nil); rec.Code != http.StatusSeeOther || !strings.HasPrefix(rec.Header().Get("Location"), "/unlock") {
+		t.Fatalf("idle session: %d %s", rec.Code, rec.Header().Get("Location"))
+	}
+	if rec := clerk.do("GET", "/unlock", nil); rec.Code != 200 || !strings.Contains(rec.Body.String(), "ロック") {
+		t.Errorf("unlock page: %d", rec.Code)
+	}
+	if rec := clerk.do("POST", "/unlock/finish?ceremony=demo&next=/lookup", url.Values{}); rec.Code != 200 {
+		t.Fatalf("demo unlock: %d %s", rec.Code, rec.Body.String())
+	}
+	s.auth.Now = time.Now
+	if rec := clerk.do("GET", "/lookup", nil); rec.Code != 200 {
+		t.Errorf("after unlock: %d", rec.Code)
+	}
+	// The same cookie from another machine is no terminal of this session.
+	clerk.remote = "192.0.2.7:5000"
+	if rec := clerk.do("GET", "/lookup", nil); rec.Code != http.StatusSeeOther {
+		t.Errorf("session from another terminal: %d", rec.Code)
+	}
+}
+
+func importOne(t *testing.T, n *node.Node, rec resident.IdentityRecord) {
+	t.Helper()
+	var buf bytes.Buffer
+	w := resident.NewCSVWriter(&buf, resident.UTF8)
+	w.Write(rec)
+	w.Close()
+	req := gate.Request{Actor: auditlog.Actor{Kind: auditlog.ActorConsole, ID: "test"}, Origin: "host:test", Affair: "juki", Reason: "テスト"}
+	if _, err := n.Gate.Import(context.Background(), req, &buf, resident.UTF8); err != nil {
+		t.Fatal(err)
+	}
+}

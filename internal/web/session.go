@@ -1,0 +1,224 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+
+	"jukinet/internal/apperr"
+	"jukinet/internal/auth"
+	"jukinet/internal/node"
+	"jukinet/internal/staff"
+)
+
+// pageNames are the templates under templates/, each with the layout.
+var pageNames = []string{"status", "login", "enrol", "unlock", "dashboard", "lookup", "history", "staff", "suspensions", "audit", "problem"}
+
+const sessionCookie = "jukinet_session"
+
+// terminal identifies the terminal a request comes from: on a demo node,
+// a browser on the server itself is the demo terminal; otherwise a client
+// TLS certificate names the terminal (its common name). Anything else is
+// no terminal, and cannot sign in.
+func (s *Server) terminal(r *http.Request) string {
+	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 && len(r.TLS.VerifiedChains) > 0 {
+		return r.TLS.PeerCertificates[0].Subject.CommonName
+	}
+	if s.node.Info.Demo && isLoopback(r) {
+		return node.DemoTerminal
+	}
+	return ""
+}
+
+func isLoopback(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (s *Server) setSession(w http.ResponseWriter, token string) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteStrictMode})
+}
+
+func (s *Server) clearSession(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteStrictMode, MaxAge: -1})
+}
+
+// current is the signed-in operator of a request.
+type current struct {
+	sess   *auth.Session
+	token  string
+	person staff.Person
+	member *staff.Member
+}
+
+func (c *current) who() staff.Who { return c.sess.Who() }
+
+// signedIn wraps a handler that needs a signed-in, unlocked session: others
+// go to the sign-in page, locked sessions to the unlock page.
+func (s *Server) signedIn(h func(w http.ResponseWriter, r *http.Request, c *current)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		cookie, _ := r.Cookie(sessionCookie)
+		token := ""
+		if cookie != nil {
+			token = cookie.Value
+		}
+		sess, err := s.auth.Session(r.Context(), token, s.terminal(r))
+		if err != nil {
+			if token != "" {
+				s.clearSession(w)
+			}
+			to := "/login"
+			if errors.Is(err, auth.ErrExpired) {
+				to += "?expired=1"
+			}
+			http.Redirect(w, r, to, http.StatusSeeOther)
+			return
+		}
+		if sess.Locked {
+			http.Redirect(w, r, "/unlock?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return
+		}
+		c, err := s.currentOf(r.Context(), sess, token)
+		if err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		h(w, r, c)
+	}
+}
+
+func (s *Server) currentOf(ctx context.Context, sess *auth.Session, token string) (*current, error) {
+	p, err := s.node.Staff.Person(ctx, sess.VerificationID)
+	if err != nil {
+		return nil, err
+	}
+	st, err := staff.Load(ctx, s.node.DB)
+	if err != nil {
+		return nil, err
+	}
+	return &current{sess: sess, token: token, person: p, member: st.People[sess.VerificationID]}, nil
+}
+
+// may asks the policies whether the operator may take an administrative
+// action (for showing a screen or a form; the change itself asks again).
+func (s *Server) may(ctx context.Context, c *current, action string, res staff.Resource) bool {
+	return s.node.Policy.MayAdminister(ctx, c.who(), action, res).Allow
+}
+
+// recentlyVerified guards a sensitive action: the operator must have
+// verified within the profile's window, or is sent to verify again.
+func (s *Server) recentlyVerified(w http.ResponseWriter, r *http.Request, c *current, back string) bool {
+	if s.auth.RecentlyVerified(c.sess) {
+		return true
+	}
+	http.Redirect(w, r, "/unlock?reverify=1&next="+url.QueryEscape(back), http.StatusSeeOther)
+	return false
+}
+
+// page renders a page for a signed-in operator, with the navigation they
+// may use.
+func (s *Server) page(w http.ResponseWriter, r *http.Request, c *current, page, title string, data map[string]any) {
+	if data == nil {
+		data = map[string]any{}
+	}
+	ctx := r.Context()
+	node := staff.Resource{Kind: "node", ID: string(s.node.Info.LocalGov.Code)}
+	data["Me"] = c.person
+	data["Session"] = c.sess
+	data["CanStaff"] = s.may(ctx, c, staff.ActViewStaff, node)
+	data["CanAudit"] = s.may(ctx, c, staff.ActViewAudit, node)
+	data["CanSuspend"] = s.may(ctx, c, staff.ActViewSuspensions, node)
+	data["CanLookup"] = c.member != nil && len(c.member.Affairs) > 0
+	if c.member != nil {
+		roles := []string{}
+		for _, r := range c.member.Roles {
+			if role, ok := s.node.Profile.Role(r); ok {
+				roles = append(roles, role.Name)
+			}
+		}
+		for r := range c.member.DepartmentRoles {
+			if role, ok := s.node.Profile.Role(r); ok && !slices.Contains(roles, role.Name) {
+				roles = append(roles, role.Name)
+			}
+		}
+		data["MyRoles"] = roles
+	}
+	if d, ok := s.node.Profile.Department(c.person.Department); ok {
+		data["MyDepartment"] = d.Name
+	}
+	s.render(w, r, page, title, data)
+}
+
+// problem shows an error page in words a clerk can act on.
+func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
+	status := http.StatusInternalServerError
+	switch apperr.CodeOf(err) {
+	case apperr.Invalid:
+		status = http.StatusBadRequest
+	case apperr.NotFound:
+		status = http.StatusNotFound
+	case apperr.Forbidden, apperr.Suspended:
+		status = http.StatusForbidden
+	case apperr.Conflict:
+		status = http.StatusConflict
+	case apperr.Unavailable:
+		status = http.StatusServiceUnavailable
+	}
+	if status == http.StatusInternalServerError {
+		s.opt.Logger.Error("request failed", "path", r.URL.Path, "err", err)
+	}
+	w.WriteHeader(status)
+	s.render(w, r, "problem", "Problem", map[string]any{"Message": message(r, err), "Status": status})
+}
+
+// message is err in the request's language.
+func message(r *http.Request, err error) string {
+	var ae *apperr.Error
+	if errors.As(err, &ae) {
+		if langOf(r) == "en" || ae.Japanese == "" {
+			return ae.Message
+		}
+		return ae.Japanese
+	}
+	if langOf(r) == "en" {
+		return "Something went wrong. Tell the system administrator."
+	}
+	return "処理できませんでした。システム管理者に連絡してください。"
+}
+
+// langOf is the request's language without setting the cookie.
+func langOf(r *http.Request) string {
+	if l := r.URL.Query().Get("lang"); l == "en" || l == "ja" {
+		return l
+	}
+	if c, err := r.Cookie("lang"); err == nil && c.Value == "en" {
+		return "en"
+	}
+	return "ja"
+}
+
+// writeJSON answers the WebAuthn script.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func (s *Server) jsonError(w http.ResponseWriter, r *http.Request, err error) {
+	status := http.StatusBadRequest
+	if c := apperr.CodeOf(err); c == apperr.Forbidden || c == apperr.Suspended {
+		status = http.StatusForbidden
+	} else if c == apperr.Internal || c == apperr.Unavailable {
+		status = http.StatusServiceUnavailable
+		s.opt.Logger.Error("sign-in step failed", "path", r.URL.Path, "err", err)
+	}
+	writeJSON(w, status, map[string]string{"error": message(r, err)})
+}

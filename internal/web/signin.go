@@ -1,0 +1,240 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"jukinet/internal/apperr"
+	"jukinet/internal/staff"
+)
+
+func (s *Server) routes() {
+	m := s.mux
+	m.HandleFunc("GET /{$}", s.signedIn(s.dashboard))
+	m.HandleFunc("GET /login", s.loginPage)
+	m.HandleFunc("POST /login/begin", s.loginBegin)
+	m.HandleFunc("POST /login/finish", s.loginFinish)
+	m.HandleFunc("POST /login/demo", s.loginDemo)
+	m.HandleFunc("POST /logout", s.logout)
+	m.HandleFunc("GET /enrol/{token}", s.enrolPage)
+	m.HandleFunc("POST /enrol/{token}/begin", s.enrolBegin)
+	m.HandleFunc("POST /enrol/{token}/finish", s.enrolFinish)
+	m.HandleFunc("GET /unlock", s.unlockPage)
+	m.HandleFunc("POST /unlock/begin", s.unlockBegin)
+	m.HandleFunc("POST /unlock/finish", s.unlockFinish)
+	m.HandleFunc("GET /lookup", s.signedIn(s.lookupPage))
+	m.HandleFunc("POST /lookup", s.signedIn(s.lookup))
+	m.HandleFunc("GET /history", s.signedIn(s.history))
+	m.HandleFunc("GET /staff", s.signedIn(s.staffPage))
+	m.HandleFunc("POST /staff/designate", s.signedIn(s.staffDesignate))
+	m.HandleFunc("POST /staff/enrolment-link", s.signedIn(s.staffEnrolmentLink))
+	m.HandleFunc("GET /suspensions", s.signedIn(s.suspensionsPage))
+	m.HandleFunc("POST /suspensions", s.signedIn(s.suspend))
+	m.HandleFunc("POST /suspensions/{id}/lift", s.signedIn(s.lift))
+	m.HandleFunc("GET /audit", s.signedIn(s.auditPage))
+	m.HandleFunc("POST /audit/verify", s.signedIn(s.auditVerify))
+}
+
+// demoPerson is a demo staff member offered for one-click sign-in.
+type demoPerson struct {
+	staff.Person
+	Roles string
+}
+
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
+	data := map[string]any{"Terminal": s.terminal(r), "Expired": r.URL.Query().Get("expired") != ""}
+	if s.node.Info.Demo && s.terminal(r) != "" {
+		people, err := s.node.Staff.People(r.Context())
+		if err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		st, err := staff.Load(r.Context(), s.node.DB)
+		if err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		var demo []demoPerson
+		for _, p := range people {
+			if m := st.People[p.VerificationID]; m != nil {
+				demo = append(demo, demoPerson{Person: p, Roles: s.rolesOf(m)})
+			}
+		}
+		data["DemoPeople"] = demo
+	}
+	s.render(w, r, "login", "SignIn", data)
+}
+
+// rolesOf names a member's roles (and designations) for the sign-in list.
+func (s *Server) rolesOf(m *staff.Member) string {
+	var names []string
+	for _, r := range m.Roles {
+		if role, ok := s.node.Profile.Role(r); ok {
+			names = append(names, role.Name)
+		}
+	}
+	for r, depts := range m.DepartmentRoles {
+		if role, ok := s.node.Profile.Role(r); ok {
+			names = append(names, role.Name+"（"+strings.Join(s.deptNames(depts), "・")+"）")
+		}
+	}
+	if len(m.Affairs) > 0 {
+		names = append(names, "取扱者")
+	}
+	return strings.Join(names, "、")
+}
+
+func (s *Server) deptNames(ids []string) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = id
+		if d, ok := s.node.Profile.Department(id); ok {
+			out[i] = d.Name
+		}
+	}
+	return out
+}
+
+type beginRequest struct {
+	VerificationID string `json:"verification_id"`
+	Label          string `json:"label"`
+}
+
+func (s *Server) loginBegin(w http.ResponseWriter, r *http.Request) {
+	var req beginRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil || strings.TrimSpace(req.VerificationID) == "" {
+		s.jsonError(w, r, apperr.New(apperr.Invalid, "give the verification id", "照合IDを入力してください"))
+		return
+	}
+	opts, id, err := s.auth.BeginLogin(r.Context(), strings.TrimSpace(req.VerificationID), s.terminal(r))
+	if err != nil {
+		s.jsonError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ceremony": id, "options": json.RawMessage(opts)})
+}
+
+func (s *Server) loginFinish(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	token, err := s.auth.FinishLogin(r.Context(), r.URL.Query().Get("ceremony"), s.terminal(r), r)
+	if err != nil {
+		s.jsonError(w, r, err)
+		return
+	}
+	s.setSession(w, token)
+	writeJSON(w, http.StatusOK, map[string]string{"redirect": "/"})
+}
+
+func (s *Server) loginDemo(w http.ResponseWriter, r *http.Request) {
+	token, err := s.auth.DemoLogin(r.Context(), r.FormValue("verification_id"), s.terminal(r))
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	s.setSession(w, token)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		s.auth.Logout(r.Context(), c.Value, s.terminal(r))
+	}
+	s.clearSession(w)
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+func (s *Server) enrolPage(w http.ResponseWriter, r *http.Request) {
+	vid, err := s.auth.EnrolmentFor(r.Context(), r.PathValue("token"))
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	p, err := s.node.Staff.Person(r.Context(), vid)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	s.render(w, r, "enrol", "Enrol", map[string]any{"Person": p, "Token": r.PathValue("token"), "Terminal": s.terminal(r)})
+}
+
+func (s *Server) enrolBegin(w http.ResponseWriter, r *http.Request) {
+	opts, id, err := s.auth.BeginEnrol(r.Context(), r.PathValue("token"), s.terminal(r))
+	if err != nil {
+		s.jsonError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ceremony": id, "options": json.RawMessage(opts)})
+}
+
+func (s *Server) enrolFinish(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	q := r.URL.Query()
+	if err := s.auth.FinishEnrol(r.Context(), r.PathValue("token"), q.Get("ceremony"), s.terminal(r), q.Get("label"), r); err != nil {
+		s.jsonError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"redirect": "/login?enrolled=1"})
+}
+
+// unlockSession finds the session to unlock, even when locked.
+func (s *Server) unlockSession(r *http.Request) (*current, error) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return nil, apperr.New(apperr.Forbidden, "not signed in", "ログインしてください")
+	}
+	sess, err := s.auth.Session(r.Context(), c.Value, s.terminal(r))
+	if err != nil {
+		return nil, err
+	}
+	return s.currentOf(r.Context(), sess, c.Value)
+}
+
+func (s *Server) unlockPage(w http.ResponseWriter, r *http.Request) {
+	c, err := s.unlockSession(r)
+	if err != nil {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	next := r.URL.Query().Get("next")
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
+		next = "/"
+	}
+	s.render(w, r, "unlock", "Unlock", map[string]any{"Me": c.person, "Session": c.sess, "Next": next, "Reverify": r.URL.Query().Get("reverify") != ""})
+}
+
+func (s *Server) unlockBegin(w http.ResponseWriter, r *http.Request) {
+	c, err := s.unlockSession(r)
+	if err != nil {
+		s.jsonError(w, r, err)
+		return
+	}
+	if c.sess.Demo {
+		writeJSON(w, http.StatusOK, map[string]any{"ceremony": "demo"})
+		return
+	}
+	opts, id, err := s.auth.BeginReverify(r.Context(), c.sess)
+	if err != nil {
+		s.jsonError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ceremony": id, "options": json.RawMessage(opts)})
+}
+
+func (s *Server) unlockFinish(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	c, err := s.unlockSession(r)
+	if err != nil {
+		s.jsonError(w, r, err)
+		return
+	}
+	if err := s.auth.FinishReverify(r.Context(), c.token, c.sess, r.URL.Query().Get("ceremony"), r); err != nil {
+		s.jsonError(w, r, err)
+		return
+	}
+	next := r.URL.Query().Get("next")
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
+		next = "/"
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"redirect": next})
+}

@@ -1,0 +1,69 @@
+// jukinet: WebAuthn sign-in, enrolment and re-verification. Forms marked
+// data-webauthn="login|enrol|unlock" post to ACTION/begin, ask the browser's
+// authenticator (user verification required), then post to ACTION/finish.
+(function () {
+  "use strict";
+  function dec(s) {
+    s = s.replace(/-/g, "+").replace(/_/g, "/");
+    while (s.length % 4) s += "=";
+    var bin = atob(s), out = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out.buffer;
+  }
+  function enc(buf) {
+    var bytes = new Uint8Array(buf), bin = "";
+    for (var i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]);
+    return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+  async function post(url, body) {
+    var r = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body), credentials: "same-origin" });
+    var j = {};
+    try { j = await r.json(); } catch (e) { /* not JSON */ }
+    if (!r.ok) throw new Error(j.error || r.statusText);
+    return j;
+  }
+  function forGet(o) {
+    o.publicKey.challenge = dec(o.publicKey.challenge);
+    (o.publicKey.allowCredentials || []).forEach(function (c) { c.id = dec(c.id); });
+    return o;
+  }
+  function forCreate(o) {
+    o.publicKey.challenge = dec(o.publicKey.challenge);
+    o.publicKey.user.id = dec(o.publicKey.user.id);
+    (o.publicKey.excludeCredentials || []).forEach(function (c) { c.id = dec(c.id); });
+    return o;
+  }
+  function assertion(c) {
+    return { id: c.id, rawId: enc(c.rawId), type: c.type, response: {
+      clientDataJSON: enc(c.response.clientDataJSON), authenticatorData: enc(c.response.authenticatorData),
+      signature: enc(c.response.signature), userHandle: c.response.userHandle ? enc(c.response.userHandle) : null } };
+  }
+  function attestation(c) {
+    return { id: c.id, rawId: enc(c.rawId), type: c.type, response: {
+      clientDataJSON: enc(c.response.clientDataJSON), attestationObject: enc(c.response.attestationObject) } };
+  }
+  document.querySelectorAll("form[data-webauthn]").forEach(function (f) {
+    f.addEventListener("submit", async function (ev) {
+      ev.preventDefault();
+      var out = f.querySelector("[role=alert]"), button = f.querySelector("button[type=submit]");
+      out.textContent = "";
+      button.disabled = true;
+      try {
+        var kind = f.dataset.webauthn, base = f.getAttribute("action");
+        var fields = Object.fromEntries(new FormData(f));
+        var begin = await post(base + "/begin", fields), body = {};
+        if (begin.options) {
+          if (kind === "enrol") body = attestation(await navigator.credentials.create(forCreate(begin.options)));
+          else body = assertion(await navigator.credentials.get(forGet(begin.options)));
+        }
+        var q = "?ceremony=" + encodeURIComponent(begin.ceremony) + "&label=" + encodeURIComponent(fields.label || "") +
+          "&next=" + encodeURIComponent(f.dataset.next || "/");
+        var done = await post(base + "/finish" + q, body);
+        location.assign(done.redirect || "/");
+      } catch (e) {
+        out.textContent = e.message || String(e);
+        button.disabled = false;
+      }
+    });
+  });
+})();
