@@ -22,7 +22,7 @@ func newNode(t *testing.T, demo bool) (*node.Node, http.Handler, []resident.Iden
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	if err := node.Init(ctx, node.InitOptions{Dir: dir, Profile: "koto-ward", LocalGovCode: "131083", Demo: demo}); err != nil {
+	if _, err := node.Init(ctx, node.InitOptions{Dir: dir, Profile: "koto-ward", LocalGovCode: "131083", Demo: demo}); err != nil {
 		t.Fatal(err)
 	}
 	n, err := node.Open(ctx, dir)

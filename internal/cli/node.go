@@ -22,16 +22,19 @@ import (
 
 // InitCmd is `jukinet init`.
 type InitCmd struct {
-	Data     string `required:"" type:"path" help:"Data folder to create the node in (created if missing; must not hold a node)."`
-	Profile  string `required:"" enum:"koto-ward,aomori-pref" help:"Regulation profile: koto-ward or aomori-pref."`
-	LocalGov string `name:"local-gov" help:"地方公共団体コード of the body the node serves, e.g. 131083 (江東区) or 020001 (青森県)."`
-	Level    string `enum:",municipality,prefecture,national" default:"" help:"municipality, prefecture or national (default: the profile's)."`
-	DB       string `name:"db" help:"Database URL: sqlite:PATH (default sqlite:jukinet.db in the data folder) or postgres://…"`
+	Data      string `required:"" type:"path" help:"Data folder to create the node in (created if missing; must not hold a node)."`
+	Profile   string `required:"" enum:"koto-ward,aomori-pref" help:"Regulation profile: koto-ward or aomori-pref."`
+	LocalGov  string `name:"local-gov" help:"地方公共団体コード of the body the node serves, e.g. 131083 (江東区) or 020001 (青森県)."`
+	Level     string `enum:",municipality,prefecture,national" default:"" help:"municipality, prefecture or national (default: the profile's)."`
+	DB        string `name:"db" help:"Database URL: sqlite:PATH (default sqlite:jukinet.db in the data folder) or postgres://…"`
+	AdminID   string `name:"admin-id" default:"ADMIN" help:"Verification id (照合ID) of the first system administrator."`
+	AdminName string `name:"admin-name" default:"システム管理者" help:"Name of the first system administrator."`
 }
 
 // Run creates the node.
 func (c InitCmd) Run(env *Env) error {
-	err := node.Init(env.Ctx, node.InitOptions{Dir: c.Data, Profile: c.Profile, LocalGovCode: c.LocalGov, Level: c.Level, DatabaseURL: c.DB})
+	created, err := node.Init(env.Ctx, node.InitOptions{Dir: c.Data, Profile: c.Profile, LocalGovCode: c.LocalGov, Level: c.Level, DatabaseURL: c.DB,
+		AdminID: c.AdminID, AdminName: c.AdminName})
 	if err != nil {
 		return err
 	}
@@ -42,6 +45,13 @@ func (c InitCmd) Run(env *Env) error {
 	defer n.Close()
 	fmt.Fprintf(env.Stdout, "Created node %s (%s, %s, profile %s) in %s\n", n.Info.Name(), orDash(string(n.Info.LocalGov.Code)), n.Info.Level, n.Info.Profile.ID, n.Dir)
 	fmt.Fprintf(env.Stdout, "Public key: %s\n", n.Info.PublicKey)
+	public := n.Config.HTTP.PublicURL
+	if public == "" {
+		_, port, _ := net.SplitHostPort(n.Config.HTTP.Addr)
+		public = "http://localhost:" + port
+	}
+	fmt.Fprintf(env.Stdout, "First system administrator: %s. Their one-time link to register their biometric credential (valid 24 hours):\n  %s/enrol/%s\n",
+		created.AdminID, public, created.EnrolmentToken)
 	fmt.Fprintf(env.Stdout, "Start it with: jukinet serve --data %s\n", c.Data)
 	return nil
 }
@@ -101,7 +111,7 @@ func (c DemoCmd) Run(env *Env) error {
 	}
 	if !node.Exists(dir) {
 		fmt.Fprintf(env.Stdout, "Creating a demo node for 東京都江東区 (131083) in %s …\n", dir)
-		if err := node.Init(env.Ctx, node.InitOptions{Dir: dir, Profile: "koto-ward", LocalGovCode: demoLocalGov, Addr: c.Addr, Demo: true}); err != nil {
+		if _, err := node.Init(env.Ctx, node.InitOptions{Dir: dir, Profile: "koto-ward", LocalGovCode: demoLocalGov, Addr: c.Addr, Demo: true}); err != nil {
 			return err
 		}
 	} else {

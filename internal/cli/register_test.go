@@ -119,7 +119,7 @@ func TestAuditVerifyCatchesTampering(t *testing.T) {
 	for i := 0; i < 6; i++ {
 		run(t, "lookup", "--data", dir, "--code", rows[i+1][0], "--affair", "juminhyo-copy", "--reason", "窓口申請")
 	}
-	if code, out, errOut := run(t, "audit", "verify", "--data", dir); code != 0 || !strings.HasPrefix(out, "audit log intact: 7 entries") {
+	if code, out, errOut := run(t, "audit", "verify", "--data", dir); code != 0 || !strings.HasPrefix(out, "audit log intact: 9 entries") {
 		t.Fatalf("verify: %d %s %s", code, out, errOut)
 	}
 	tamper := []struct {
@@ -151,6 +151,7 @@ func TestAuditVerifyCatchesTampering(t *testing.T) {
 			t.Errorf("%s: exit %d, %q; want exit 1 naming %s", tt.name, code, errOut, tt.entry)
 		}
 	}
+	// (Entries 0 and 1 are the first system administrator and their enrolment link.)
 	// Proofs check offline, with the node's key only.
 	_, proof, _ := run(t, "audit", "prove", "--data", dir, "--entry", "4")
 	pf := filepath.Join(t.TempDir(), "p.txt")

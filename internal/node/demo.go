@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"jukinet/internal/auditlog"
+	"jukinet/internal/auth"
 	"jukinet/internal/profile"
 	"jukinet/internal/staff"
 )
@@ -36,12 +37,7 @@ func SeedDemoStaff(ctx context.Context, st *staff.Store) error {
 	if dept == "" {
 		return fmt.Errorf("profile %s has no affair that changes the register", prof.ID)
 	}
-	adminDept := dept
-	for _, d := range prof.Departments {
-		if r, _ := prof.Role(profile.SystemAdministrator); r.Position == d.Head {
-			adminDept = d.ID
-		}
-	}
+	adminDept := adminDepartment(prof)
 	if err := st.Bootstrap(ctx, staff.Person{VerificationID: DemoAdmin, Name: "見本 管理者", NameKana: "ミホン カンリシャ", Department: adminDept, Title: "システム管理者（デモ）"}); err != nil {
 		return err
 	}
@@ -103,4 +99,44 @@ func demoDepartment(prof *profile.Profile) (string, []string) {
 		}
 	}
 	return "", nil
+}
+
+// adminDepartment is the department headed by the system administrator's
+// position (koto-ward: 情報システム課), or else the first department.
+func adminDepartment(prof *profile.Profile) string {
+	r, _ := prof.Role(profile.SystemAdministrator)
+	for _, d := range prof.Departments {
+		if d.Head == r.Position {
+			return d.ID
+		}
+	}
+	if len(prof.Departments) > 0 {
+		return prof.Departments[0].ID
+	}
+	return ""
+}
+
+// bootstrapAdmin registers the first system administrator of the node in
+// dir and returns their one-time enrolment token.
+func bootstrapAdmin(ctx context.Context, dir, vid, name string) (string, error) {
+	n, err := Open(ctx, dir)
+	if err != nil {
+		return "", err
+	}
+	defer n.Close()
+	if err := n.OpenGate(ctx, nil); err != nil {
+		return "", err
+	}
+	if name == "" {
+		name = "システム管理者"
+	}
+	r, _ := n.Profile.Role(profile.SystemAdministrator)
+	if err := n.Staff.Bootstrap(ctx, staff.Person{VerificationID: vid, Name: name, Department: adminDepartment(n.Profile), Title: r.Position}); err != nil {
+		return "", err
+	}
+	svc, err := auth.New(n.DB, n.Log, n.Staff, n.Policy, n.nodeCode(), auth.Config{RPID: "localhost", Origins: []string{"http://localhost"}})
+	if err != nil {
+		return "", err
+	}
+	return svc.IssueFirstEnrolment(ctx, vid)
 }

@@ -122,12 +122,45 @@ type InitOptions struct {
 	DatabaseURL  string // default: sqlite:jukinet.db in Dir
 	Addr         string // default: 127.0.0.1:8080
 	Demo         bool
+	// The first system administrator of a node that is not a demo:
+	// verification id (default ADMIN) and name.
+	AdminID   string
+	AdminName string
+}
+
+// Created is what Init made.
+type Created struct {
+	// AdminID is the first system administrator's verification id, and
+	// EnrolmentToken the one-time token of the link (/enrol/TOKEN) with
+	// which they register their credential. Empty for a demo node, whose
+	// staff are seeded when it opens.
+	AdminID        string
+	EnrolmentToken string
 }
 
 // Init creates a node in opt.Dir: the configuration, the signing key (mode
-// 0600) and a migrated database recording the node. It refuses a folder that
-// already holds a node, and on any failure removes what it created.
-func Init(ctx context.Context, opt InitOptions) (err error) {
+// 0600) and a migrated database recording the node, and (unless a demo)
+// registers the first system administrator with a one-time enrolment link.
+// It refuses a folder that already holds a node, and on any failure removes
+// what it created.
+func Init(ctx context.Context, opt InitOptions) (created Created, err error) {
+	err = initNode(ctx, opt)
+	if err != nil || opt.Demo {
+		return created, err
+	}
+	created.AdminID = opt.AdminID
+	if created.AdminID == "" {
+		created.AdminID = "ADMIN"
+	}
+	created.EnrolmentToken, err = bootstrapAdmin(ctx, opt.Dir, created.AdminID, opt.AdminName)
+	if err != nil {
+		removeNode(opt.Dir)
+		return Created{}, fmt.Errorf("register the first system administrator: %w", err)
+	}
+	return created, nil
+}
+
+func initNode(ctx context.Context, opt InitOptions) (err error) {
 	prof, err := profile.Lookup(opt.Profile)
 	if err != nil {
 		return err
@@ -365,4 +398,22 @@ func (n *Node) Close() error {
 		n.Log.Close()
 	}
 	return n.DB.Close()
+}
+
+// removeNode undoes initNode after a later step of Init failed: the files
+// it wrote, the SQLite database, and the folder if it is left empty. (A
+// PostgreSQL database keeps its tables and node row; give an empty one.)
+func removeNode(dir string) {
+	c, err := config.Load(dir)
+	if err == nil {
+		if p, ok := strings.CutPrefix(resolveURL(dir, c.Database.URL), "sqlite:"); ok {
+			for _, f := range []string{p, p + "-wal", p + "-shm"} {
+				os.Remove(f)
+			}
+		}
+		os.Remove(filepath.Join(dir, c.Node.SigningKey))
+	}
+	os.Remove(filepath.Join(dir, PublicKeyFile))
+	os.Remove(filepath.Join(dir, config.FileName))
+	os.Remove(dir)
 }

@@ -24,7 +24,7 @@ func TestInitOpen(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "node")
 			opt := InitOptions{Dir: dir, Profile: "aomori-pref", LocalGovCode: "020001", DatabaseURL: tt.url(t)}
-			if err := Init(ctx, opt); err != nil {
+			if _, err := Init(ctx, opt); err != nil {
 				t.Fatal(err)
 			}
 			st, err := os.Stat(filepath.Join(dir, "node.key"))
@@ -43,7 +43,7 @@ func TestInitOpen(t *testing.T) {
 				t.Errorf("signer %s / verifier %s", n.Signer.Name(), n.Verifier.Name())
 			}
 			// A second init refuses, whatever the database.
-			if err := Init(ctx, opt); err == nil || !strings.Contains(err.Error(), "already holds a node") {
+			if _, err := Init(ctx, opt); err == nil || !strings.Contains(err.Error(), "already holds a node") {
 				t.Errorf("second Init error = %v", err)
 			}
 		})
@@ -70,7 +70,7 @@ func TestInitRefusesAndLeavesNothing(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			parent := t.TempDir()
 			tt.opt.Dir = filepath.Join(parent, "node")
-			err := Init(ctx, tt.opt)
+			_, err := Init(ctx, tt.opt)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Init error = %v, want %q", err, tt.want)
 			}
@@ -81,7 +81,7 @@ func TestInitRefusesAndLeavesNothing(t *testing.T) {
 	}
 	// In a folder that existed before, only the folder stays.
 	dir := t.TempDir()
-	err := Init(ctx, InitOptions{Dir: dir, Profile: "koto-ward", LocalGovCode: "131083", DatabaseURL: "postgres://127.0.0.1:1/x?connect_timeout=2"})
+	_, err := Init(ctx, InitOptions{Dir: dir, Profile: "koto-ward", LocalGovCode: "131083", DatabaseURL: "postgres://127.0.0.1:1/x?connect_timeout=2"})
 	if err == nil {
 		t.Fatal("Init with unreachable database succeeded")
 	}
@@ -93,7 +93,7 @@ func TestInitRefusesAndLeavesNothing(t *testing.T) {
 func TestOpenChecksConsistency(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	if err := Init(ctx, InitOptions{Dir: dir, Profile: "koto-ward", LocalGovCode: "131083", Demo: true}); err != nil {
+	if _, err := Init(ctx, InitOptions{Dir: dir, Profile: "koto-ward", LocalGovCode: "131083", Demo: true}); err != nil {
 		t.Fatal(err)
 	}
 	n, err := Open(ctx, dir)

@@ -23,7 +23,7 @@ func demoServer(t *testing.T) (*Server, string) {
 	t.Helper()
 	dir := t.TempDir()
 	ctx := context.Background()
-	if err := node.Init(ctx, node.InitOptions{Dir: dir, Profile: "koto-ward", LocalGovCode: "131083", Demo: true}); err != nil {
+	if _, err := node.Init(ctx, node.InitOptions{Dir: dir, Profile: "koto-ward", LocalGovCode: "131083", Demo: true}); err != nil {
 		t.Fatal(err)
 	}
 	n, err := node.Open(ctx, dir)

@@ -14,7 +14,7 @@ func newServer(t *testing.T) *Server {
 	t.Helper()
 	dir := t.TempDir()
 	ctx := context.Background()
-	if err := node.Init(ctx, node.InitOptions{Dir: dir, Profile: "aomori-pref", LocalGovCode: "020001"}); err != nil {
+	if _, err := node.Init(ctx, node.InitOptions{Dir: dir, Profile: "aomori-pref", LocalGovCode: "020001"}); err != nil {
 		t.Fatal(err)
 	}
 	n, err := node.Open(ctx, dir)
