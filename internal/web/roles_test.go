@@ -14,6 +14,7 @@ import (
 	"jukinet/internal/gate"
 	"jukinet/internal/node"
 	"jukinet/internal/resident"
+	"jukinet/internal/staff"
 	"jukinet/internal/synth"
 )
 
@@ -215,4 +216,20 @@ func importOne(t *testing.T, n *node.Node, rec resident.IdentityRecord) {
 	if _, err := n.Gate.Import(context.Background(), req, &buf, resident.UTF8); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func adminWho() staff.Who {
+	return staff.Who{Actor: auditlog.Actor{Kind: auditlog.ActorOperator, ID: node.DemoAdmin}, Origin: "terminal:" + node.DemoTerminal}
+}
+
+func soWho() staff.Who {
+	return staff.Who{Actor: auditlog.Actor{Kind: auditlog.ActorOperator, ID: node.DemoOfficer}, Origin: "terminal:" + node.DemoTerminal}
+}
+
+func chiefWho() staff.Who {
+	return staff.Who{Actor: auditlog.Actor{Kind: auditlog.ActorOperator, ID: node.DemoChief}, Origin: "terminal:" + node.DemoTerminal}
+}
+
+func suspensionOfKumin() staff.Suspension {
+	return staff.Suspension{Scope: staff.ScopeDepartment, Target: "kumin", Reason: "漏えいのおそれ"}
 }

@@ -1,0 +1,206 @@
+package web
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/webauthn"
+	"github.com/chromedp/chromedp"
+
+	"jukinet/internal/node"
+)
+
+// chromium finds Debian's Chromium. Without it the browser tests are
+// skipped, loudly; JUKINET_REQUIRE_BROWSER=1 (set by .ci/run) makes that a
+// failure instead.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{os.Getenv("JUKINET_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if p == "" {
+			continue
+		}
+		if _, err := exec.LookPath(p); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("JUKINET_REQUIRE_BROWSER") != "" {
+		t.Fatal("browser tests: Chromium not found at /usr/bin/chromium (apt-get install chromium), and JUKINET_REQUIRE_BROWSER is set")
+	}
+	t.Skip("browser tests SKIPPED: Chromium not found at /usr/bin/chromium (apt-get install chromium; bash .ci/run installs it)")
+	return ""
+}
+
+// liveDemo serves a demo node on a real port, as the browser reaches it at
+// http://localhost:PORT.
+func liveDemo(t *testing.T) (*Server, string, string) {
+	t.Helper()
+	s, code := demoServer(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	// The relying party is the address the browser uses.
+	s2, err := New(s.node, Options{Version: "test", PublicURL: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: s2}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return s2, base, code
+}
+
+// newBrowser starts headless Chromium with a virtual authenticator that
+// verifies the user (the finger or face check) when uv is true.
+func newBrowser(t *testing.T, uv bool) (context.Context, webauthn.AuthenticatorID) {
+	t.Helper()
+	path := chromium(t)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox,
+		chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-dev-shm-usage", true))
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelC := chromedp.NewContext(actx)
+	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
+	var id webauthn.AuthenticatorID
+	err := chromedp.Run(ctx, chromedp.ActionFunc(func(ctx context.Context) error {
+		if err := webauthn.Enable().Do(ctx); err != nil {
+			return err
+		}
+		var err error
+		id, err = webauthn.AddVirtualAuthenticator(&webauthn.VirtualAuthenticatorOptions{
+			Protocol: webauthn.AuthenticatorProtocolCtap2, Transport: webauthn.AuthenticatorTransportInternal,
+			HasUserVerification: true, IsUserVerified: uv, AutomaticPresenceSimulation: true,
+		}).Do(ctx)
+		return err
+	}))
+	if err != nil {
+		t.Fatalf("start Chromium with a virtual authenticator: %v", err)
+	}
+	return ctx, id
+}
+
+func text(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	var s string
+	if err := chromedp.Run(ctx, chromedp.WaitVisible(sel, chromedp.ByQuery), chromedp.Text(sel, &s, chromedp.ByQuery)); err != nil {
+		t.Fatalf("read %s: %v", sel, err)
+	}
+	return s
+}
+
+func run(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action) {
+	t.Helper()
+	if err := chromedp.Run(ctx, actions...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// TestBrowserEnrolSignInLookUp: the system administrator issues an
+// enrolment link, the operator registers a (virtual) biometric authenticator,
+// signs in with it, looks a resident up, is refused outside their
+// designation and under a suspension, and unlocks an idle session.
+func TestBrowserEnrolSignInLookUp(t *testing.T) {
+	s, base, code := liveDemo(t)
+	ctx, _ := newBrowser(t, true)
+
+	// The system administrator (one-click demo sign-in) issues a link.
+	run(t, ctx, "admin signs in", chromedp.Navigate(base+"/login"),
+		chromedp.Click(`[data-testid="demo-`+node.DemoAdmin+`"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`[data-testid="me"]`, chromedp.ByQuery),
+		chromedp.Navigate(base+"/staff"),
+		chromedp.Click(`[data-testid="enrol-`+node.DemoOperator+`"]`, chromedp.ByQuery))
+	link := strings.TrimSpace(text(t, ctx, `[data-testid="enrolment-link"]`))
+	if !strings.HasPrefix(link, "/enrol/") {
+		t.Fatalf("enrolment link = %q", link)
+	}
+	run(t, ctx, "admin signs out", chromedp.Click(`form[action="/logout"] button`, chromedp.ByQuery), chromedp.WaitVisible(`#vid`, chromedp.ByQuery))
+
+	// The operator registers the authenticator through the link.
+	run(t, ctx, "enrol", chromedp.Navigate(base+link),
+		chromedp.SendKeys(`#label`, "仮想認証器", chromedp.ByQuery),
+		chromedp.Click(`form[data-webauthn] button`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#vid`, chromedp.ByQuery))
+	creds, err := s.node.Staff.ActiveCredentials(context.Background(), node.DemoOperator)
+	if err != nil || len(creds) != 1 || creds[0].Label != "仮想認証器" || creds[0].RegisteredBy != "operator:"+node.DemoAdmin {
+		t.Fatalf("enrolment register after enrolling: %+v, %v", creds, err)
+	}
+
+	// Sign in with the 照合ID and the authenticator.
+	run(t, ctx, "sign in", chromedp.SendKeys(`#vid`, node.DemoOperator, chromedp.ByQuery),
+		chromedp.Click(`form[data-webauthn] button`, chromedp.ByQuery),
+		chromedp.WaitVisible(`[data-testid="today"]`, chromedp.ByQuery))
+	if me := text(t, ctx, `[data-testid="me"]`); !strings.Contains(me, "見本 取扱者") {
+		t.Errorf("signed in as %q", me)
+	}
+
+	// Look a resident up for an affair; the access is recorded.
+	lookup := func(affair string) {
+		run(t, ctx, "lookup", chromedp.Navigate(base+"/lookup"),
+			chromedp.SetValue(`#affair`, affair, chromedp.ByQuery),
+			chromedp.SendKeys(`#reason`, "窓口での本人申請", chromedp.ByQuery),
+			chromedp.SendKeys(`#code`, code, chromedp.ByQuery),
+			chromedp.Submit(`[data-testid="lookup-form"]`, chromedp.ByQuery),
+			chromedp.WaitReady(`main`, chromedp.ByQuery))
+	}
+	lookup("juminhyo-copy")
+	if got := text(t, ctx, `[data-testid="results"]`); !strings.Contains(got, "監査ログに記録されました") {
+		t.Errorf("lookup result: %q", got)
+	}
+
+	// Without designation: the security officer ends it; the clerk's next
+	// lookup for that affair is refused.
+	if err := s.node.Staff.EndDesignation(context.Background(), soWho(), node.DemoOperator, "juminhyo-copy"); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, "lookup without designation", chromedp.Navigate(base+"/lookup"),
+		chromedp.Evaluate(`(function(){var o=document.createElement('option');o.value='juminhyo-copy';document.getElementById('affair').appendChild(o);})()`, nil),
+		chromedp.SetValue(`#affair`, "juminhyo-copy", chromedp.ByQuery),
+		chromedp.SendKeys(`#reason`, "確認", chromedp.ByQuery),
+		chromedp.SendKeys(`#code`, code, chromedp.ByQuery),
+		chromedp.Submit(`[data-testid="lookup-form"]`, chromedp.ByQuery))
+	if got := text(t, ctx, `[data-testid="lookup-error"]`); !strings.Contains(got, "取扱者に指定されていません") {
+		t.Errorf("lookup without designation: %q", got)
+	}
+
+	// Under a suspension of the department: refused, saying so.
+	if _, err := s.node.Staff.Suspend(context.Background(), chiefWho(), suspensionOfKumin()); err != nil {
+		t.Fatal(err)
+	}
+	lookup("juki")
+	if got := text(t, ctx, `[data-testid="lookup-error"]`); !strings.Contains(got, "利用停止中です") {
+		t.Errorf("lookup under suspension: %q", got)
+	}
+
+	// Idle past the profile's limit: locked until verified again.
+	s.auth.Now = func() time.Time { return time.Now().Add(11 * time.Minute) }
+	run(t, ctx, "idle lock", chromedp.Navigate(base+"/lookup"), chromedp.WaitVisible(`[data-testid="unlock"]`, chromedp.ByQuery))
+	s.auth.Now = time.Now
+	run(t, ctx, "unlock", chromedp.Click(`[data-testid="unlock"]`, chromedp.ByQuery), chromedp.WaitVisible(`[data-testid="lookup-form"]`, chromedp.ByQuery))
+}
+
+// TestBrowserRefusesWithoutUserVerification: an authenticator that does not
+// verify the user can neither enrol nor sign in.
+func TestBrowserRefusesWithoutUserVerification(t *testing.T) {
+	s, base, _ := liveDemo(t)
+	token, err := s.auth.IssueEnrolment(context.Background(), adminWho(), node.DemoOperator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, _ := newBrowser(t, false)
+	run(t, ctx, "enrol without UV", chromedp.Navigate(base+"/enrol/"+token),
+		chromedp.Click(`form[data-webauthn] button`, chromedp.ByQuery))
+	if got := text(t, ctx, `[data-testid="enrol-error"]:not(:empty)`); got == "" {
+		t.Error("enrolment without user verification showed no error")
+	}
+	if creds, _ := s.node.Staff.ActiveCredentials(context.Background(), node.DemoOperator); len(creds) != 0 {
+		t.Errorf("a credential was registered without user verification: %+v", creds)
+	}
+}
