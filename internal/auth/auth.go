@@ -236,6 +236,10 @@ func (s *Service) BeginLogin(ctx context.Context, vid, terminal string) ([]byte,
 	if terminal == "" {
 		return nil, "", s.refuse(ctx, "login", vid, "unknown", false, "this device is not an approved terminal", "この端末は承認された端末ではありません")
 	}
+	if t, err := s.staff.Terminal(ctx, terminal); err != nil || !t.RetiredAt.IsZero() {
+		return nil, "", s.refuse(ctx, "login", vid, terminal, false, fmt.Sprintf("terminal %s is not an approved terminal in use", terminal),
+			fmt.Sprintf("端末 %s は設置の承認を受けていないか、廃止されています", terminal))
+	}
 	if locked, err := s.lockedOut(ctx, vid); err != nil {
 		return nil, "", err
 	} else if locked {

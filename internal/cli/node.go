@@ -3,11 +3,13 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,8 +19,22 @@ import (
 	"jukinet/internal/node"
 	"jukinet/internal/resident"
 	"jukinet/internal/synth"
+	"jukinet/internal/terminalca"
 	"jukinet/internal/web"
 )
+
+// serverTLS is the node's HTTPS configuration for its public URL.
+func serverTLS(n *node.Node, public string) (*tls.Config, error) {
+	u, err := url.Parse(public)
+	if err != nil {
+		return nil, fmt.Errorf("public URL: %w", err)
+	}
+	ca, err := terminalca.Open(n.Dir, n.Info.Name())
+	if err != nil {
+		return nil, err
+	}
+	return ca.ServerTLS(n.Dir, u.Hostname())
+}
 
 // InitCmd is `jukinet init`.
 type InitCmd struct {
@@ -192,8 +208,20 @@ func serve(env *Env, n *node.Node, addr string, opt web.Options) error {
 		}
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
+	scheme := "http"
+	if n.Config.HTTP.TLS {
+		scheme = "https"
+	}
 	if opt.PublicURL = n.Config.HTTP.PublicURL; opt.PublicURL == "" {
-		opt.PublicURL = fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
+		opt.PublicURL = fmt.Sprintf("%s://localhost:%d", scheme, ln.Addr().(*net.TCPAddr).Port)
+	}
+	if n.Config.HTTP.TLS {
+		conf, err := serverTLS(n, opt.PublicURL)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		ln = tls.NewListener(ln, conf)
 	}
 	h, err := web.New(n, opt)
 	if err != nil {

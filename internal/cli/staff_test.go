@@ -78,7 +78,21 @@ func TestConsoleStaffAndSuspension(t *testing.T) {
 	if c, _, errOut := run(t, lookup...); c != 0 {
 		t.Errorf("lookup after lifting: %d %s", c, errOut)
 	}
+	// The terminal's client certificate, from the node's CA.
+	certDir := t.TempDir()
+	if c, out, errOut := run(t, "terminal", "cert", "--data", dir, "--id", "T-01", "--out", certDir); c != 0 || !strings.Contains(out, "Issued the certificate of terminal T-01") {
+		t.Errorf("terminal cert: %d %s %s", c, out, errOut)
+	}
+	if fi, err := os.Stat(filepath.Join(certDir, "T-01.key")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("terminal key: %v %v", fi, err)
+	}
+	if c, _, errOut := run(t, "terminal", "cert", "--data", dir, "--id", "T-99", "--out", certDir); c != 1 || !strings.Contains(errOut, "T-99") {
+		t.Errorf("certificate of an unknown terminal: %d %s", c, errOut)
+	}
 	_, out, _ = run(t, "audit", "show", "--data", dir)
+	if !strings.Contains(out, "terminal.cert") {
+		t.Errorf("audit log lacks the certificate issue")
+	}
 	if !strings.Contains(out, "decision=deny(suspension:1)") || !strings.Contains(out, "staff.designate") {
 		t.Errorf("audit log lacks the suspension or the designation:\n%s", out)
 	}

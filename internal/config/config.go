@@ -78,6 +78,9 @@ type HTTP struct {
 	// PublicURL is the address browsers use; empty means http://localhost
 	// with the listen port. It is the WebAuthn relying party.
 	PublicURL string `toml:"public_url"`
+	// TLS serves HTTPS with a server certificate from the node's terminal
+	// CA, and identifies terminals by their client certificates.
+	TLS bool `toml:"tls"`
 }
 
 // Log configures operational logs (the audit log is separate).
@@ -231,6 +234,10 @@ shutdown_timeout = "{{.HTTP.ShutdownTimeout}}"
 # The address browsers use (operator sign-in is bound to it). Empty:
 # http://localhost:PORT with the listen port.
 public_url = "{{.HTTP.PublicURL}}"
+# Serve HTTPS and identify terminals by client certificates from the node's
+# terminal CA (jukinet terminal cert). Operators can sign in only from an
+# identified, approved terminal (a demo node's own browser stands in).
+tls = {{.HTTP.TLS}}
 
 [audit]
 # How often a checkpoint of the audit log is signed while entries arrive

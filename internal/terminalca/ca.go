@@ -1,0 +1,168 @@
+// Package terminalca is the node's own certificate authority for terminal
+// identity: a terminal (端末機) approved by the system administrator gets a
+// client TLS certificate naming it, and the node's HTTPS server accepts
+// those, so a request says which terminal it comes from (aomori-pref:6,
+// koto-ward:12.2). The CA's key never leaves the node's data folder.
+package terminalca
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"jukinet/internal/fileutil"
+)
+
+// Files of the CA and the server certificate in the data folder.
+const (
+	CAKeyFile      = "terminal-ca.key"
+	CACertFile     = "terminal-ca.pem"
+	ServerKeyFile  = "server.key"
+	ServerCertFile = "server.pem"
+)
+
+// CA is an open certificate authority.
+type CA struct {
+	Cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+	PEM  []byte
+}
+
+// Open loads the CA in dir, creating it on first use.
+func Open(dir, name string) (*CA, error) {
+	keyPath, certPath := filepath.Join(dir, CAKeyFile), filepath.Join(dir, CACertFile)
+	if _, err := os.Stat(certPath); errors.Is(err, os.ErrNotExist) {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return nil, err
+		}
+		tmpl := &x509.Certificate{
+			SerialNumber: serial(), Subject: pkix.Name{CommonName: name + " terminal CA", Organization: []string{"jukinet"}},
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(20, 0, 0),
+			IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, MaxPathLenZero: true,
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		if err != nil {
+			return nil, fmt.Errorf("create terminal CA: %w", err)
+		}
+		kb, _ := x509.MarshalECPrivateKey(key)
+		if err := fileutil.WriteNew(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+			return nil, err
+		}
+		if err := fileutil.WriteNew(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+			os.Remove(keyPath)
+			return nil, err
+		}
+	}
+	certPEM, err := os.ReadFile(certPath)
+	if err != nil {
+		return nil, fmt.Errorf("read terminal CA: %w", err)
+	}
+	keyPEM, err := os.ReadFile(keyPath)
+	if err != nil {
+		return nil, fmt.Errorf("read terminal CA key: %w", err)
+	}
+	cb, _ := pem.Decode(certPEM)
+	kb, _ := pem.Decode(keyPEM)
+	if cb == nil || kb == nil {
+		return nil, errors.New("terminal CA files are not PEM")
+	}
+	cert, err := x509.ParseCertificate(cb.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("read terminal CA: %w", err)
+	}
+	key, err := x509.ParseECPrivateKey(kb.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("read terminal CA key: %w", err)
+	}
+	return &CA{Cert: cert, key: key, PEM: certPEM}, nil
+}
+
+func serial() *big.Int {
+	n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
+	return n
+}
+
+// Issued is a certificate and its key, as PEM.
+type Issued struct {
+	CertPEM, KeyPEM []byte
+	Serial          string
+	NotAfter        time.Time
+}
+
+func (ca *CA) issue(tmpl *x509.Certificate) (Issued, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return Issued{}, err
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.key)
+	if err != nil {
+		return Issued{}, fmt.Errorf("issue certificate: %w", err)
+	}
+	kb, _ := x509.MarshalECPrivateKey(key)
+	return Issued{
+		CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		KeyPEM:  pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}),
+		Serial:  tmpl.SerialNumber.Text(16), NotAfter: tmpl.NotAfter,
+	}, nil
+}
+
+// IssueTerminal issues the client certificate of a terminal: its common
+// name is the terminal id the node's policies know.
+func (ca *CA) IssueTerminal(terminalID string, valid time.Duration) (Issued, error) {
+	return ca.issue(&x509.Certificate{
+		SerialNumber: serial(), Subject: pkix.Name{CommonName: terminalID, Organization: []string{"jukinet terminal"}},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(valid),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	})
+}
+
+// ServerTLS returns the HTTPS configuration of the node: a server
+// certificate for host (issued once, kept in dir) and client certificates
+// verified against the CA when a terminal presents one.
+func (ca *CA) ServerTLS(dir, host string) (*tls.Config, error) {
+	certPath, keyPath := filepath.Join(dir, ServerCertFile), filepath.Join(dir, ServerKeyFile)
+	if _, err := os.Stat(certPath); errors.Is(err, os.ErrNotExist) {
+		tmpl := &x509.Certificate{
+			SerialNumber: serial(), Subject: pkix.Name{CommonName: host},
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(2, 0, 0),
+			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		}
+		if ip := net.ParseIP(host); ip != nil {
+			tmpl.IPAddresses = []net.IP{ip}
+		} else {
+			tmpl.DNSNames = []string{host}
+		}
+		is, err := ca.issue(tmpl)
+		if err != nil {
+			return nil, err
+		}
+		if err := fileutil.WriteNew(keyPath, is.KeyPEM, 0o600); err != nil {
+			return nil, err
+		}
+		if err := fileutil.WriteNew(certPath, is.CertPEM, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	cert, err := tls.LoadX509KeyPair(certPath, keyPath)
+	if err != nil {
+		return nil, fmt.Errorf("load server certificate: %w", err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.Cert)
+	return &tls.Config{
+		MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert},
+		ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: pool,
+	}, nil
+}
