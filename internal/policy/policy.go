@@ -46,6 +46,9 @@ type Engine struct {
 
 	mu   sync.Mutex
 	snap *snapshot
+
+	whoMu sync.Mutex
+	who   map[string]string // action → who may take it, for refusals
 }
 
 // snapshot is the staff state turned into Cedar entities and policies.
@@ -64,6 +67,15 @@ func New(ctx context.Context, d *db.DB, prof *profile.Profile, consoleAllowed bo
 		return nil, err
 	}
 	return e, nil
+}
+
+// State returns the staff data as of now (the snapshot decisions use).
+func (e *Engine) State(ctx context.Context) (*staff.State, error) {
+	s, err := e.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.state, nil
 }
 
 // Invalidate makes the next decision reload the staff data.
@@ -385,6 +397,24 @@ func (e *Engine) MayAdminister(ctx context.Context, who staff.Who, action string
 	if err != nil {
 		return staff.Verdict{Policy: "jukinet:unavailable", Why: "staff data could not be read: " + err.Error(), Japanese: "権限を確認できなかったため、処理を中止しました"}
 	}
+	return e.mayAdminister(s, who, action, r)
+}
+
+// Permissions answers several administrative questions on one snapshot of
+// the staff data (for a screen's menu): action → allowed.
+func (e *Engine) Permissions(ctx context.Context, who staff.Who, r staff.Resource, actions ...string) (map[string]bool, error) {
+	s, err := e.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(actions))
+	for _, a := range actions {
+		out[a] = e.mayAdminister(s, who, a, r).Allow
+	}
+	return out, nil
+}
+
+func (e *Engine) mayAdminister(s *snapshot, who staff.Who, action string, r staff.Resource) staff.Verdict {
 	var resource cedar.EntityUID
 	switch r.Kind {
 	case "department":
@@ -410,8 +440,22 @@ func (e *Engine) MayAdminister(ctx context.Context, who staff.Who, action string
 }
 
 // whoMay names, for a refusal, the roles the profile's policies give an
-// action to.
+// action to (worked out once per action).
 func (e *Engine) whoMay(action string) string {
+	e.whoMu.Lock()
+	defer e.whoMu.Unlock()
+	if e.who == nil {
+		e.who = map[string]string{}
+	}
+	if w, ok := e.who[action]; ok {
+		return w
+	}
+	w := e.rolesFor(action)
+	e.who[action] = w
+	return w
+}
+
+func (e *Engine) rolesFor(action string) string {
 	var names []string
 	for _, p := range e.prof.Policies.All() {
 		src := string(p.MarshalCedar())

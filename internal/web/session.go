@@ -96,15 +96,15 @@ func (s *Server) signedIn(h func(w http.ResponseWriter, r *http.Request, c *curr
 }
 
 func (s *Server) currentOf(ctx context.Context, sess *auth.Session, token string) (*current, error) {
-	p, err := s.node.Staff.Person(ctx, sess.VerificationID)
+	st, err := s.node.Policy.State(ctx)
 	if err != nil {
 		return nil, err
 	}
-	st, err := staff.Load(ctx, s.node.DB)
-	if err != nil {
-		return nil, err
+	m := st.People[sess.VerificationID]
+	if m == nil {
+		return nil, auth.ErrExpired
 	}
-	return &current{sess: sess, token: token, person: p, member: st.People[sess.VerificationID]}, nil
+	return &current{sess: sess, token: token, person: m.Person, member: m}, nil
 }
 
 // may asks the policies whether the operator may take an administrative
@@ -129,13 +129,15 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, c *current, page, 
 	if data == nil {
 		data = map[string]any{}
 	}
-	ctx := r.Context()
 	node := staff.Resource{Kind: "node", ID: string(s.node.Info.LocalGov.Code)}
 	data["Me"] = c.person
 	data["Session"] = c.sess
-	data["CanStaff"] = s.may(ctx, c, staff.ActViewStaff, node)
-	data["CanAudit"] = s.may(ctx, c, staff.ActViewAudit, node)
-	data["CanSuspend"] = s.may(ctx, c, staff.ActViewSuspensions, node)
+	can, err := s.node.Policy.Permissions(r.Context(), c.who(), node, staff.ActViewStaff, staff.ActViewAudit, staff.ActViewSuspensions)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	data["CanStaff"], data["CanAudit"], data["CanSuspend"] = can[staff.ActViewStaff], can[staff.ActViewAudit], can[staff.ActViewSuspensions]
 	data["CanLookup"] = c.member != nil && len(c.member.Affairs) > 0
 	if c.member != nil {
 		roles := []string{}

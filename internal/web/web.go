@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -46,7 +47,8 @@ type Server struct {
 	node   *node.Node
 	opt    Options
 	bundle *i18n.Bundle
-	pages  map[string]*template.Template
+	pages  map[string]*template.Template // by language, then page: "ja/lookup"
+	locs   map[string]*i18n.Localizer
 	mux    *http.ServeMux
 	auth   *auth.Service
 	secure bool // cookies only over TLS
@@ -79,13 +81,19 @@ func New(n *node.Node, opt Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{node: n, opt: opt, bundle: bundle, pages: map[string]*template.Template{}, mux: http.NewServeMux(), auth: svc, secure: pub.Scheme == "https"}
-	for _, page := range pageNames {
-		t, err := template.New("").Funcs(templateFuncs(nil)).ParseFS(assets, "templates/layout.html", "templates/partials.html", "templates/"+page+".html")
-		if err != nil {
-			return nil, fmt.Errorf("parse template %s: %w", page, err)
+	s := &Server{node: n, opt: opt, bundle: bundle, pages: map[string]*template.Template{}, locs: map[string]*i18n.Localizer{},
+		mux: http.NewServeMux(), auth: svc, secure: pub.Scheme == "https"}
+	// One template set per language, parsed once: a page is not cloned or
+	// escaped again per request.
+	for _, l := range []string{"ja", "en"} {
+		s.locs[l] = i18n.NewLocalizer(bundle, l)
+		for _, page := range pageNames {
+			t, err := template.New("").Funcs(templateFuncs(s.locs[l])).ParseFS(assets, "templates/layout.html", "templates/partials.html", "templates/"+page+".html")
+			if err != nil {
+				return nil, fmt.Errorf("parse template %s: %w", page, err)
+			}
+			s.pages[l+"/"+page] = t
 		}
-		s.pages[page] = t
 	}
 	static, err := fs.Sub(assets, "static")
 	if err != nil {
@@ -138,12 +146,19 @@ func lang(w http.ResponseWriter, r *http.Request) string {
 }
 
 func templateFuncs(loc *i18n.Localizer) template.FuncMap {
+	var cache sync.Map
 	return template.FuncMap{
 		"t": func(id string) string {
 			if loc == nil {
 				return id
 			}
-			return loc.MustLocalize(&i18n.LocalizeConfig{MessageID: id})
+			// Messages without data never change: localize each once.
+			if v, ok := cache.Load(id); ok {
+				return v.(string)
+			}
+			v := loc.MustLocalize(&i18n.LocalizeConfig{MessageID: id})
+			cache.Store(id, v)
+			return v
 		},
 		"tdata": func(id string, data any) string {
 			if loc == nil {
@@ -175,11 +190,8 @@ var jst = time.FixedZone("JST", 9*3600)
 func (s *Server) render(w http.ResponseWriter, r *http.Request, page, title string, data map[string]any) {
 	l := lang(w, r)
 	other := map[string]string{"ja": "en", "en": "ja"}[l]
-	loc := i18n.NewLocalizer(s.bundle, l)
-	t, err := s.pages[page].Clone()
-	if err == nil {
-		t = t.Funcs(templateFuncs(loc))
-	}
+	loc := s.locs[l]
+	t := s.pages[l+"/"+page]
 	if data == nil {
 		data = map[string]any{}
 	}
@@ -187,10 +199,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, page, title stri
 	data["Path"] = r.URL.Path
 	data["Title"] = loc.MustLocalize(&i18n.LocalizeConfig{MessageID: title})
 	var buf bytes.Buffer
-	if err == nil {
-		err = t.ExecuteTemplate(&buf, "layout", data)
-	}
-	if err != nil {
+	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
 		s.opt.Logger.Error("render page", "page", page, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
