@@ -8,6 +8,7 @@ import (
 
 	"jukinet/internal/apperr"
 	"jukinet/internal/auditlog"
+	"jukinet/internal/profile"
 	"jukinet/internal/staff"
 )
 
@@ -70,9 +71,18 @@ func (s *Server) staffPage(w http.ResponseWriter, r *http.Request, c *current) {
 		}
 		rows = append(rows, rw)
 	}
+	can, err := s.node.Policy.Permissions(ctx, c.who(), s.nodeResource(), staff.ActRegisterStaff, staff.ActAssignRole, staff.ActApproveTerminal, staff.ActApproveUsage)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
 	s.page(w, r, c, "staff", "Staff", map[string]any{
 		"People": rows, "Terminals": terminals, "Approvals": approvals, "Credentials": creds,
-		"AllAffairs": s.node.Profile.Affairs, "Link": r.URL.Query().Get("link"), "Done": r.URL.Query().Get("done"),
+		"AllAffairs": s.node.Profile.Affairs, "Departments": s.node.Profile.Departments, "Roles": s.node.Profile.Roles,
+		"Link": r.URL.Query().Get("link"), "Done": r.URL.Query().Get("done"),
+		"CanRegister": can[staff.ActRegisterStaff], "CanAssign": can[staff.ActAssignRole],
+		"CanTerminal": can[staff.ActApproveTerminal], "CanApprove": can[staff.ActApproveUsage],
+		"CanRemoveCredential": s.may(ctx, c, staff.ActEnrol, staff.Resource{Kind: "person", ID: c.person.VerificationID}),
 	})
 }
 
@@ -177,4 +187,72 @@ func (s *Server) auditVerify(w http.ResponseWriter, r *http.Request, c *current)
 		msg, ok = err.Error(), "0"
 	}
 	http.Redirect(w, r, "/audit?ok="+ok+"&verify="+url.QueryEscape(msg), http.StatusSeeOther)
+}
+
+// staffChange runs one administrative change from a staff screen form:
+// after a recent verification, decided by the policies, logged; then back
+// to the staff screen.
+func (s *Server) staffChange(w http.ResponseWriter, r *http.Request, c *current, change func() error) {
+	if !s.recentlyVerified(w, r, c, "/staff") {
+		return
+	}
+	if err := change(); err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/staff?done=1", http.StatusSeeOther)
+}
+
+func (s *Server) staffAddPerson(w http.ResponseWriter, r *http.Request, c *current) {
+	s.staffChange(w, r, c, func() error {
+		return s.node.Staff.AddPerson(r.Context(), c.who(), staff.Person{VerificationID: strings.TrimSpace(r.FormValue("verification_id")),
+			Name: strings.TrimSpace(r.FormValue("name")), NameKana: strings.TrimSpace(r.FormValue("kana")),
+			Department: r.FormValue("department"), Title: strings.TrimSpace(r.FormValue("title"))})
+	})
+}
+
+func (s *Server) staffRemovePerson(w http.ResponseWriter, r *http.Request, c *current) {
+	s.staffChange(w, r, c, func() error {
+		return s.node.Staff.RemovePerson(r.Context(), c.who(), r.PathValue("vid"), r.FormValue("reason"))
+	})
+}
+
+func (s *Server) staffAssignRole(w http.ResponseWriter, r *http.Request, c *current) {
+	s.staffChange(w, r, c, func() error {
+		return s.node.Staff.AssignRole(r.Context(), c.who(), strings.TrimSpace(r.FormValue("verification_id")), profile.RoleID(r.FormValue("role")), r.FormValue("department"))
+	})
+}
+
+func (s *Server) staffApproveTerminal(w http.ResponseWriter, r *http.Request, c *current) {
+	s.staffChange(w, r, c, func() error {
+		t := staff.Terminal{ID: strings.TrimSpace(r.FormValue("id")), Name: strings.TrimSpace(r.FormValue("name")),
+			Department: r.FormValue("department"), Location: strings.TrimSpace(r.FormValue("location"))}
+		if err := s.node.Staff.ApproveTerminal(r.Context(), c.who(), t); err != nil {
+			return err
+		}
+		if m := strings.TrimSpace(r.FormValue("manager")); m != "" {
+			return s.node.Staff.ReportTerminalManager(r.Context(), c.who(), t.ID, m, strings.TrimSpace(r.FormValue("manager_title")))
+		}
+		return nil
+	})
+}
+
+func (s *Server) staffApproveUsage(w http.ResponseWriter, r *http.Request, c *current) {
+	s.staffChange(w, r, c, func() error {
+		if r.FormValue("end") != "" {
+			return s.node.Staff.EndUsage(r.Context(), c.who(), r.FormValue("department"), r.FormValue("affair"))
+		}
+		return s.node.Staff.ApproveUsage(r.Context(), c.who(), staff.UsageApproval{Department: r.FormValue("department"), Affair: r.FormValue("affair"),
+			Purpose: strings.TrimSpace(r.FormValue("purpose")), Staff: strings.TrimSpace(r.FormValue("staff"))})
+	})
+}
+
+func (s *Server) staffRemoveCredential(w http.ResponseWriter, r *http.Request, c *current) {
+	s.staffChange(w, r, c, func() error {
+		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		if err != nil {
+			return apperr.New(apperr.Invalid, "bad credential number", "照合情報の番号が正しくありません")
+		}
+		return s.node.Staff.RemoveCredential(r.Context(), c.who(), id, strings.TrimSpace(r.FormValue("reason")))
+	})
 }

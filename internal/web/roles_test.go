@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -232,4 +233,60 @@ func chiefWho() staff.Who {
 
 func suspensionOfKumin() staff.Suspension {
 	return staff.Suspension{Scope: staff.ScopeDepartment, Target: "kumin", Reason: "漏えいのおそれ"}
+}
+
+// TestChangesByRole posts every administrative form as every demo role:
+// only the roles the profile's policies name get through; the others are
+// refused (and logged by the staff store).
+func TestChangesByRole(t *testing.T) {
+	s, _ := demoServer(t)
+	roles := []string{node.DemoAdmin, node.DemoChief, node.DemoOfficer, node.DemoOperator}
+	browsers := map[string]*browser{}
+	for _, vid := range roles {
+		browsers[vid] = signIn(t, s, vid)
+	}
+	tests := []struct {
+		path    string
+		form    func(role string) url.Values
+		allowed []string
+	}{
+		{"/staff/people", func(r string) url.Values {
+			return url.Values{"verification_id": {"NEW-" + r}, "name": {"新人"}, "department": {"kazei"}, "title": {"主事"}}
+		}, []string{node.DemoAdmin}},
+		{"/staff/roles", func(r string) url.Values {
+			return url.Values{"verification_id": {"NEW-" + node.DemoAdmin}, "role": {"security_officer"}, "department": {"kazei"}}
+		}, []string{node.DemoAdmin}},
+		{"/staff/terminals", func(r string) url.Values {
+			return url.Values{"id": {"T-" + r}, "name": {"窓口"}, "department": {"kazei"}, "location": {"3階"}}
+		}, []string{node.DemoAdmin}},
+		{"/staff/approvals", func(r string) url.Values {
+			return url.Values{"department": {"kazei"}, "affair": {"tax-assessment"}, "purpose": {"賦課"}, "staff": {"課税係"}}
+		}, []string{node.DemoAdmin}},
+		{"/staff/designate", func(r string) url.Values {
+			return url.Values{"verification_id": {node.DemoOperator}, "affair": {"tax-assessment"}}
+		}, []string{node.DemoOfficer}},
+		{"/staff/enrolment-link", func(r string) url.Values {
+			return url.Values{"verification_id": {node.DemoOperator}}
+		}, []string{node.DemoAdmin}},
+		{"/suspensions", func(r string) url.Values {
+			return url.Values{"scope": {"affair"}, "target": {"housing"}, "reason": {"訓練"}}
+		}, []string{node.DemoAdmin, node.DemoChief}},
+	}
+	for _, tt := range tests {
+		for _, role := range roles {
+			want := http.StatusForbidden
+			if slices.Contains(tt.allowed, role) {
+				want = http.StatusSeeOther
+			}
+			rec := browsers[role].do("POST", tt.path, tt.form(role))
+			if rec.Code != want {
+				t.Errorf("POST %s as %s: %d, want %d %s", tt.path, role, rec.Code, want, rec.Body.String())
+			}
+		}
+	}
+	// Signed out, nothing is posted.
+	anon := &browser{t: t, s: s, remote: "127.0.0.1:40000"}
+	if rec := anon.do("POST", "/suspensions", url.Values{"scope": {"node"}, "reason": {"x"}}); rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/login" {
+		t.Errorf("anonymous POST: %d %s", rec.Code, rec.Header().Get("Location"))
+	}
 }
