@@ -8,6 +8,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,14 +29,30 @@ import (
 
 // Handler serves /api/v1/.
 type Handler struct {
-	node   *node.Node
-	logger *slog.Logger
-	mux    *http.ServeMux
+	node     *node.Node
+	logger   *slog.Logger
+	mux      *http.ServeMux
+	identify Identify
 }
 
-// New returns the API of n, whose gate must be open.
-func New(n *node.Node, logger *slog.Logger) *Handler {
-	h := &Handler{node: n, logger: logger, mux: http.NewServeMux()}
+// Caller is who calls the API: an operator signed in at a terminal.
+type Caller struct {
+	Actor    auditlog.Actor
+	Origin   string // terminal:ID
+	MayAudit bool   // the policies let them read the audit log
+}
+
+// Identify finds the signed-in caller of a request (the web session), or
+// reports none.
+type Identify func(r *http.Request) (Caller, bool)
+
+type callerKey struct{}
+
+// New returns the API of n, whose gate must be open. identify finds signed-in
+// callers; without one (or nil) only a demo node's loopback clients are
+// served, as the demo operator at the demo terminal.
+func New(n *node.Node, logger *slog.Logger, identify Identify) *Handler {
+	h := &Handler{node: n, logger: logger, mux: http.NewServeMux(), identify: identify}
 	h.mux.HandleFunc("GET /api/v1/residents/{code}", h.lookup)
 	h.mux.HandleFunc("GET /api/v1/residents", h.lookupByNumber)
 	h.mux.HandleFunc("GET /api/v1/residents/{code}/history", h.history)
@@ -57,16 +74,38 @@ const (
 )
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.identify != nil {
+		if c, ok := h.identify(r); ok {
+			h.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, c)))
+			return
+		}
+	}
 	if !h.node.Info.Demo {
-		h.problem(w, r, http.StatusForbidden, "forbidden", "the API needs operator sign-in, which this release does not have yet; it serves demo nodes only",
-			"APIは操作者のログイン機能の提供後に利用できます（現在はデモ環境のみ）")
+		h.problem(w, r, http.StatusUnauthorized, "forbidden", "sign in first: the API acts as the operator signed in on this terminal",
+			"ログインしてください（APIは、この端末でログインしている操作者として処理します）")
 		return
 	}
 	if !isLoopback(r.RemoteAddr) {
 		h.problem(w, r, http.StatusForbidden, "forbidden", "the demo API answers the loopback interface only", "デモ環境のAPIはこのサーバ上からのみ利用できます")
 		return
 	}
-	h.mux.ServeHTTP(w, r)
+	demo := Caller{Actor: auditlog.Actor{Kind: auditlog.ActorOperator, ID: DemoOperator, Name: "デモ操作者"}, Origin: DemoTerminal, MayAudit: true}
+	h.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, demo)))
+}
+
+func callerOf(r *http.Request) Caller {
+	c, _ := r.Context().Value(callerKey{}).(Caller)
+	return c
+}
+
+// mayAudit refuses the audit endpoints to callers the policies keep from
+// the audit log.
+func (h *Handler) mayAudit(w http.ResponseWriter, r *http.Request) bool {
+	if callerOf(r).MayAudit {
+		return true
+	}
+	h.problem(w, r, http.StatusForbidden, "forbidden", "reading the audit log is not for your role", "監査ログを閲覧する権限がありません")
+	return false
 }
 
 func isLoopback(addr string) bool {
@@ -78,18 +117,16 @@ func isLoopback(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// request is the gate request of an API call: the demo operator at the
-// demo terminal, with the affair, reason and case the call gives.
-func request(affair, reason, caseRef string) gate.Request {
-	return gate.Request{
-		Actor:  auditlog.Actor{Kind: auditlog.ActorOperator, ID: DemoOperator, Name: "デモ操作者"},
-		Origin: DemoTerminal, Affair: affair, Reason: reason, CaseRef: caseRef,
-	}
+// request is the gate request of an API call: its caller, with the affair,
+// reason and case the call gives.
+func request(r *http.Request, affair, reason, caseRef string) gate.Request {
+	c := callerOf(r)
+	return gate.Request{Actor: c.Actor, Origin: c.Origin, Affair: affair, Reason: reason, CaseRef: caseRef}
 }
 
 func queryRequest(r *http.Request) gate.Request {
 	q := r.URL.Query()
-	return request(q.Get("affair"), q.Get("reason"), q.Get("case"))
+	return request(r, q.Get("affair"), q.Get("reason"), q.Get("case"))
 }
 
 // Record is a resident's record in JSON.
@@ -195,7 +232,7 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 		}
 		q.DateOfBirth = d
 	}
-	matches, total, err := h.node.Gate.Search(r.Context(), request(req.Affair, req.Reason, req.Case), q)
+	matches, total, err := h.node.Gate.Search(r.Context(), request(r, req.Affair, req.Reason, req.Case), q)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -232,7 +269,7 @@ func (h *Handler) change(w http.ResponseWriter, r *http.Request) {
 		h.problem(w, r, http.StatusBadRequest, "invalid", err.Error(), "日付は YYYY-MM-DD の形式で入力してください")
 		return
 	}
-	out, err := h.node.Gate.Apply(r.Context(), request(req.Affair, req.Reason, req.Case), gate.Change{Record: rec, PreviousCode: req.PreviousCode})
+	out, err := h.node.Gate.Apply(r.Context(), request(r, req.Affair, req.Reason, req.Case), gate.Change{Record: rec, PreviousCode: req.PreviousCode})
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -263,6 +300,9 @@ func fromJSON(j Record) (resident.IdentityRecord, error) {
 }
 
 func (h *Handler) entries(w http.ResponseWriter, r *http.Request) {
+	if !h.mayAudit(w, r) {
+		return
+	}
 	q := r.URL.Query()
 	f := auditlog.Filter{Resident: q.Get("resident"), Actor: q.Get("actor"), Action: q.Get("action"), After: -1}
 	var err error
@@ -298,6 +338,9 @@ func (h *Handler) entries(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) proof(w http.ResponseWriter, r *http.Request) {
+	if !h.mayAudit(w, r) {
+		return
+	}
 	seq, err := strconv.ParseInt(r.PathValue("seq"), 10, 64)
 	if err != nil {
 		h.problem(w, r, http.StatusBadRequest, "invalid", "entry number: not a number", "記録番号は数値で指定してください")

@@ -158,10 +158,10 @@ func TestChange(t *testing.T) {
 	}
 }
 
-func TestNotServedOnRealNode(t *testing.T) {
+func TestRealNodeNeedsSignIn(t *testing.T) {
 	_, h, recs := newNode(t, false)
 	rec, v := do(t, h, "GET", "/api/v1/residents/"+string(recs[0].ResidentCode)+"?affair=juminhyo-copy&reason=b", "", local)
-	if rec.Code != 403 || v["detail_ja"] == "" {
+	if rec.Code != 401 || v["detail_ja"] == "" {
 		t.Errorf("real node: %d %v", rec.Code, v)
 	}
 }

@@ -290,3 +290,25 @@ func TestChangesByRole(t *testing.T) {
 		t.Errorf("anonymous POST: %d %s", rec.Code, rec.Header().Get("Location"))
 	}
 }
+
+// TestAPIActsAsSignedInOperator: with a session cookie the JSON API acts as
+// that operator at that terminal, under the same policies.
+func TestAPIActsAsSignedInOperator(t *testing.T) {
+	s, code := demoServer(t)
+	officer := signIn(t, s, node.DemoOfficer)
+	clerk := signIn(t, s, node.DemoOperator)
+	lookup := "/api/v1/residents/" + code + "?affair=juminhyo-copy&reason=" + url.QueryEscape("確認")
+	if rec := officer.do("GET", lookup, nil); rec.Code != 403 || !strings.Contains(rec.Body.String(), "取扱者に指定されていません") {
+		t.Errorf("security officer (not an operator) looking up through the API: %d %s", rec.Code, rec.Body.String())
+	}
+	if rec := clerk.do("GET", lookup, nil); rec.Code != 200 {
+		t.Errorf("clerk looking up through the API: %d %s", rec.Code, rec.Body.String())
+	}
+	if rec := clerk.do("GET", "/api/v1/audit/entries", nil); rec.Code != 403 {
+		t.Errorf("clerk reading the audit log through the API: %d", rec.Code)
+	}
+	rec := officer.do("GET", "/api/v1/audit/entries?resident="+code, nil)
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"operator:`+node.DemoOfficer) || !strings.Contains(rec.Body.String(), `"operator:`+node.DemoOperator) {
+		t.Errorf("officer reading the audit log: %d %s", rec.Code, rec.Body.String())
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 
+	"jukinet/internal/api"
 	"jukinet/internal/apperr"
 	"jukinet/internal/auth"
 	"jukinet/internal/node"
@@ -223,4 +224,20 @@ func (s *Server) jsonError(w http.ResponseWriter, r *http.Request, err error) {
 		s.opt.Logger.Error("sign-in step failed", "path", r.URL.Path, "err", err)
 	}
 	writeJSON(w, status, map[string]string{"error": message(r, err)})
+}
+
+// apiCaller identifies a JSON API request by its web session: the operator
+// signed in on this terminal (an idle-locked session does not count).
+func (s *Server) apiCaller(r *http.Request) (api.Caller, bool) {
+	cookie, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return api.Caller{}, false
+	}
+	sess, err := s.auth.Session(r.Context(), cookie.Value, s.terminal(r))
+	if err != nil || sess.Locked {
+		return api.Caller{}, false
+	}
+	who := sess.Who()
+	v := s.node.Policy.MayAdminister(r.Context(), who, staff.ActViewAudit, staff.Resource{Kind: "node", ID: string(s.node.Info.LocalGov.Code)})
+	return api.Caller{Actor: who.Actor, Origin: who.Origin, MayAudit: v.Allow}, true
 }

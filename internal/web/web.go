@@ -103,7 +103,7 @@ func New(n *node.Node, opt Options) (*Server, error) {
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /status", s.status)
 	s.routes()
-	s.mux.Handle("/api/", api.New(n, opt.Logger))
+	s.mux.Handle("/api/", api.New(n, opt.Logger, s.apiCaller))
 	return s, nil
 }
 
