@@ -33,8 +33,15 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, c *current) {
 		s.problem(w, r, err)
 		return
 	}
+	// Each operator sees their own accesses as the audit log recorded them.
+	mine, err := auditlog.List(ctx, s.node.DB, auditlog.Filter{Actor: c.who().Actor.String(), After: -1, Limit: 10, Newest: true})
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
 	s.page(w, r, c, "dashboard", "Dashboard", map[string]any{
 		"Today": total, "Denied": denied, "Suspensions": s.describeSuspensions(sps), "Affairs": s.myAffairs(c), "Residents": residents,
+		"Mine": mine,
 	})
 }
 

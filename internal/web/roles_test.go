@@ -150,6 +150,10 @@ func TestLookupScreenAndSuspension(t *testing.T) {
 	}
 	form.Set("reason", "確認")
 
+	// The clerk sees their own accesses, as logged, on the dashboard.
+	if body := clerk.do("GET", "/", nil).Body.String(); !strings.Contains(body, "koto-ward:12.1/designated-operator") || !strings.Contains(body, "resident_code="+code) {
+		t.Errorf("dashboard lacks the clerk's own lookups")
+	}
 	// The chief suspends the department; the clerk is refused at once.
 	chief := signIn(t, s, node.DemoChief)
 	if rec := chief.do("POST", "/suspensions", url.Values{"scope": {"department"}, "target": {"kumin"}, "reason": {"漏えいのおそれ"}}); rec.Code != http.StatusSeeOther {
