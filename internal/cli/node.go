@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"jukinet/internal/config"
+	"jukinet/internal/federation"
 	"jukinet/internal/node"
 	"jukinet/internal/resident"
 	"jukinet/internal/synth"
@@ -33,7 +34,27 @@ func serverTLS(n *node.Node, public string) (*tls.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ca.ServerTLS(n.Dir, u.Hostname())
+	conf, err := ca.ServerTLS(n.Dir, u.Hostname())
+	if err != nil {
+		return nil, err
+	}
+	// Peer nodes present certificates from their own CAs: trust those of
+	// the registered peers, read at each handshake so a peer added while
+	// the server runs is accepted.
+	conf.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		c := conf.Clone()
+		c.GetConfigForClient = nil
+		c.ClientCAs = c.ClientCAs.Clone()
+		peers, err := federation.Peers(context.Background(), n.DB)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range peers {
+			c.ClientCAs.AppendCertsFromPEM([]byte(p.CAPEM))
+		}
+		return c, nil
+	}
+	return conf, nil
 }
 
 // InitCmd is `jukinet init`.

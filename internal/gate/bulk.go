@@ -77,6 +77,9 @@ func (g *Gate) Import(ctx context.Context, req Request, r io.Reader, enc residen
 			return err
 		}
 		rep.Added, rep.Changed, rep.Unchanged = res.Added, res.Changed, res.Unchanged
+		if err := records.Notify(ctx, tx, seq, "", e.Time); err != nil {
+			return err
+		}
 		e.Count, e.Subjects = res.Added+res.Changed, res.Codes
 		e.Detail += fmt.Sprintf(", rows=%d added=%d changed=%d unchanged=%d", len(recs), res.Added, res.Changed, res.Unchanged)
 		return nil

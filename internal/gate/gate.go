@@ -423,6 +423,9 @@ func (g *Gate) Apply(ctx context.Context, req Request, c Change) (Record, error)
 		}
 		if outcome != records.Unchanged {
 			e.Count = 1
+			if err := records.Notify(ctx, tx, seq, c.PreviousCode, e.Time); err != nil {
+				return err
+			}
 		}
 		e.Detail = map[records.Outcome]string{records.Added: "added", records.Changed: fmt.Sprintf("version %d", ver.Version), records.Unchanged: "unchanged"}[outcome]
 		return nil
@@ -468,13 +471,13 @@ func (d RequiredFields) Decide(ctx context.Context, q Question) Verdict {
 	const policy = "interim.required-fields"
 	deny := func(en, ja string) Verdict { return Verdict{Policy: policy, Why: en, Japanese: ja} }
 	switch q.Actor.Kind {
-	case auditlog.ActorOperator, auditlog.ActorPeer:
+	case auditlog.ActorOperator, auditlog.ActorPeer, auditlog.ActorSystem:
 	case auditlog.ActorConsole:
 		if !d.ConsoleAllowed {
 			return deny("console access is disabled in jukinet.toml ([console] lookup = false)", "このノードではサーバ上からの照会が無効になっています")
 		}
 	default:
-		return deny("the actor must be an operator, a console user or a peer node", "利用者の種別が正しくありません")
+		return deny("the actor must be an operator, a console user, a peer node or the node itself", "利用者の種別が正しくありません")
 	}
 	if !wellFormed(q.Actor.ID, 64) {
 		return deny("the actor's id is missing or malformed", "利用者のIDがありません")

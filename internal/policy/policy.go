@@ -126,11 +126,12 @@ var registerActions = map[string]string{
 	"lookup": "read", "search": "read", "history": "read",
 	"apply":  "write",
 	"import": "bulk", "export": "bulk",
+	"notify": "network", "replicate": "network",
 }
 
 // adminActions are the staff store's actions.
 var adminActions = []string{staff.ActRegisterStaff, staff.ActAssignRole, staff.ActDesignate, staff.ActApproveTerminal,
-	staff.ActReportManager, staff.ActApproveUsage, staff.ActEnrol, staff.ActSuspend,
+	staff.ActReportManager, staff.ActApproveUsage, staff.ActEnrol, staff.ActSuspend, staff.ActManagePeers,
 	staff.ActViewStaff, staff.ActViewAudit, staff.ActViewSuspensions}
 
 // build turns the staff state into entities, and its suspensions into
@@ -142,7 +143,7 @@ func build(prof *profile.Profile, st *staff.State) (*snapshot, error) {
 	}
 	use := uid(typeAction, "use-register")
 	add(use, nil)
-	for _, g := range []string{"read", "write", "bulk"} {
+	for _, g := range []string{"read", "write", "bulk", "network"} {
 		add(uid(typeAction, g), nil, use)
 	}
 	for a, g := range registerActions {
@@ -387,7 +388,7 @@ func (e *Engine) deptName(id string) string {
 var actionJapanese = map[string]string{
 	staff.ActRegisterStaff: "職員の登録", staff.ActAssignRole: "役割の割当て", staff.ActDesignate: "取扱者の指定",
 	staff.ActApproveTerminal: "端末の設置承認", staff.ActReportManager: "端末機管理者の報告", staff.ActApproveUsage: "利用の承認",
-	staff.ActEnrol: "照合情報の登録", staff.ActSuspend: "利用停止",
+	staff.ActEnrol: "照合情報の登録", staff.ActSuspend: "利用停止", staff.ActManagePeers: "接続先ノードの管理",
 	staff.ActViewStaff: "職員・端末の閲覧", staff.ActViewAudit: "監査ログの閲覧", staff.ActViewSuspensions: "利用停止の管理",
 }
 

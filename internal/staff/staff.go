@@ -61,6 +61,7 @@ const (
 	ActApproveUsage    = "approve-usage"
 	ActEnrol           = "enrol-credential"
 	ActSuspend         = "suspend"
+	ActManagePeers     = "manage-peers" // add peer nodes, resume a stopped source
 	// Screens: who may see them (asked, not logged).
 	ActViewStaff       = "view-staff"
 	ActViewAudit       = "view-audit"

@@ -166,3 +166,32 @@ func (ca *CA) ServerTLS(dir, host string) (*tls.Config, error) {
 		ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: pool,
 	}, nil
 }
+
+// Node certificate files.
+const (
+	NodeKeyFile  = "node-tls.key"
+	NodeCertFile = "node-tls.pem"
+)
+
+// NodeCertificate returns this node's client certificate for calling its
+// upstream (CN node:CODE), issued once and kept in dir.
+func (ca *CA) NodeCertificate(dir, code string) (tls.Certificate, error) {
+	certPath, keyPath := filepath.Join(dir, NodeCertFile), filepath.Join(dir, NodeKeyFile)
+	if _, err := os.Stat(certPath); errors.Is(err, os.ErrNotExist) {
+		is, err := ca.issue(&x509.Certificate{
+			SerialNumber: serial(), Subject: pkix.Name{CommonName: "node:" + code, Organization: []string{"jukinet node"}},
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(2, 0, 0),
+			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		})
+		if err != nil {
+			return tls.Certificate{}, err
+		}
+		if err := fileutil.WriteNew(keyPath, is.KeyPEM, 0o600); err != nil {
+			return tls.Certificate{}, err
+		}
+		if err := fileutil.WriteNew(certPath, is.CertPEM, 0o644); err != nil {
+			return tls.Certificate{}, err
+		}
+	}
+	return tls.LoadX509KeyPair(certPath, keyPath)
+}

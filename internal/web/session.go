@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 
 	"jukinet/internal/api"
 	"jukinet/internal/apperr"
@@ -26,8 +27,15 @@ const sessionCookie = "jukinet_session"
 // TLS certificate names the terminal (its common name). Anything else is
 // no terminal, and cannot sign in.
 func (s *Server) terminal(r *http.Request) string {
-	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 && len(r.TLS.VerifiedChains) > 0 {
-		return r.TLS.PeerCertificates[0].Subject.CommonName
+	if r.TLS != nil && s.terminalCA != nil {
+		// Only certificates from this node's own CA name terminals; peer
+		// nodes' CAs are trusted for their node certificates only.
+		for _, chain := range r.TLS.VerifiedChains {
+			cn := chain[0].Subject.CommonName
+			if len(chain) > 1 && chain[len(chain)-1].Equal(s.terminalCA) && !strings.HasPrefix(cn, "node:") {
+				return cn
+			}
+		}
 	}
 	if s.node.Info.Demo && isLoopback(r) {
 		return node.DemoTerminal

@@ -5,6 +5,7 @@ package web
 
 import (
 	"bytes"
+	"crypto/x509"
 	"embed"
 	"errors"
 	"fmt"
@@ -25,6 +26,8 @@ import (
 	"jukinet/internal/api"
 	"jukinet/internal/auditlog"
 	"jukinet/internal/auth"
+	"jukinet/internal/federation"
+	"jukinet/internal/terminalca"
 	"jukinet/internal/jptext"
 	"jukinet/internal/node"
 )
@@ -52,6 +55,8 @@ type Server struct {
 	mux    *http.ServeMux
 	auth   *auth.Service
 	secure bool // cookies only over TLS
+	// terminalCA is the node's own CA: a client certificate from it names a terminal.
+	terminalCA *x509.Certificate
 }
 
 // New returns the web interface of n.
@@ -95,6 +100,11 @@ func New(n *node.Node, opt Options) (*Server, error) {
 			s.pages[l+"/"+page] = t
 		}
 	}
+	if ca, err := terminalca.Open(n.Dir, n.Info.Name()); err == nil {
+		s.terminalCA = ca.Cert
+	} else {
+		opt.Logger.Warn("no terminal CA: terminals cannot be identified by certificate", "err", err)
+	}
 	static, err := fs.Sub(assets, "static")
 	if err != nil {
 		return nil, err
@@ -104,6 +114,7 @@ func New(n *node.Node, opt Options) (*Server, error) {
 	s.mux.HandleFunc("GET /status", s.status)
 	s.routes()
 	s.mux.Handle("/api/", api.New(n, opt.Logger, s.apiCaller))
+	s.mux.Handle("POST /federation/v1/batches", federation.NewReceiver(n, opt.Logger))
 	return s, nil
 }
 

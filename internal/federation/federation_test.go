@@ -1,0 +1,250 @@
+package federation
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"jukinet/internal/auditlog"
+	"jukinet/internal/gate"
+	"jukinet/internal/ids"
+	"jukinet/internal/node"
+	"jukinet/internal/resident"
+	"jukinet/internal/staff"
+	"jukinet/internal/synth"
+)
+
+var console = staff.Who{Actor: auditlog.Actor{Kind: auditlog.ActorConsole, ID: "test"}, Origin: "host:test"}
+
+func newNode(t *testing.T, profileID, code string) *node.Node {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), code)
+	ctx := context.Background()
+	if _, err := node.Init(ctx, node.InitOptions{Dir: dir, Profile: profileID, LocalGovCode: code}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := node.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	if err := n.OpenGate(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func consoleReq(n *node.Node) gate.Request {
+	return gate.Request{Actor: console.Actor, Origin: console.Origin, Affair: RegisterAffair(n.Profile), Reason: "テスト"}
+}
+
+func importN(t *testing.T, n *node.Node, code string, count int, seed uint64) []resident.IdentityRecord {
+	t.Helper()
+	g, _ := synth.New(synth.Options{Seed: seed, LocalGov: ids.LocalGovCode(code)})
+	var buf bytes.Buffer
+	w := resident.NewCSVWriter(&buf, resident.UTF8)
+	recs := make([]resident.IdentityRecord, count)
+	for i := range recs {
+		recs[i] = g.Next()
+		w.Write(recs[i])
+	}
+	w.Close()
+	if _, err := n.Gate.Import(context.Background(), consoleReq(n), &buf, resident.UTF8); err != nil {
+		t.Fatal(err)
+	}
+	return recs
+}
+
+// network is two municipalities of 青森県 and the prefecture, wired as
+// peers; the prefecture listens on an httptest server.
+type network struct {
+	aomori, hachinohe, pref *node.Node
+	srv                     *httptest.Server
+	recv                    *Receiver
+}
+
+func newNetwork(t *testing.T) *network {
+	t.Helper()
+	ctx := context.Background()
+	nw := &network{
+		aomori:    newNode(t, "koto-ward", "022012"),
+		hachinohe: newNode(t, "koto-ward", "022039"),
+		pref:      newNode(t, "aomori-pref", "020001"),
+	}
+	nw.recv = NewReceiver(nw.pref, nil)
+	nw.srv = httptest.NewServer(nw.recv)
+	t.Cleanup(nw.srv.Close)
+	pb, err := Export(nw.pref, nw.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []*node.Node{nw.aomori, nw.hachinohe} {
+		mb, err := Export(m, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := Add(ctx, nw.pref, console, Downstream, mb); err != nil {
+			t.Fatal(err)
+		}
+		if err := Add(ctx, m, console, Upstream, pb); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return nw
+}
+
+func held(t *testing.T, n *node.Node, code string) bool {
+	t.Helper()
+	_, err := n.Gate.Lookup(context.Background(), consoleReq(n), gate.Key{ResidentCode: code})
+	return err == nil
+}
+
+func alerts(t *testing.T, n *node.Node) []string {
+	t.Helper()
+	rows, err := n.DB.Query(context.Background(), `SELECT kind FROM fed_alert ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var k string
+		rows.Scan(&k)
+		out = append(out, k)
+	}
+	return out
+}
+
+func TestChangesFlowUpstreamOnce(t *testing.T) {
+	ctx := context.Background()
+	nw := newNetwork(t)
+	recs := importN(t, nw.aomori, "022012", 30, 1)
+	s := NewSender(nw.aomori, nil)
+	sent, err := s.DeliverOnce(ctx)
+	if err != nil || sent != 30 {
+		t.Fatalf("deliver: %d %v", sent, err)
+	}
+	if !held(t, nw.pref, string(recs[7].ResidentCode)) {
+		t.Fatal("the prefecture does not hold a notified record")
+	}
+	// A change travels too; nothing is sent twice.
+	moved := recs[3]
+	moved.Address, moved.ChangeReason, moved.ChangeDate = "青森県青森市新町一丁目1番1号", resident.ReasonMoveWithin, moved.ChangeDate.AddDate(1, 0, 0)
+	if _, err := nw.aomori.Gate.Apply(ctx, consoleReq(nw.aomori), gate.Change{Record: moved}); err != nil {
+		t.Fatal(err)
+	}
+	if sent, err := s.DeliverOnce(ctx); err != nil || sent != 1 {
+		t.Fatalf("deliver the change: %d %v", sent, err)
+	}
+	if sent, err := s.DeliverOnce(ctx); err != nil || sent != 0 {
+		t.Fatalf("nothing left: %d %v", sent, err)
+	}
+	got, err := nw.pref.Gate.Lookup(ctx, consoleReq(nw.pref), gate.Key{ResidentCode: string(moved.ResidentCode)})
+	if err != nil || got.Address != moved.Address || got.Version != 2 {
+		t.Fatalf("prefecture's copy: %+v %v", got, err)
+	}
+	// The prefecture logged the change with the municipality as actor.
+	l, _ := auditlog.List(ctx, nw.pref.DB, auditlog.Filter{Action: "replicate", After: -1})
+	if len(l) != 2 || l[0].Entry.Actor.String() != "peer:022012" || l[0].Entry.Policy != "jukinet:downstream-peer" {
+		t.Errorf("prefecture's log: %+v", l)
+	}
+	// The municipality logged each sending as a provision.
+	l, _ = auditlog.List(ctx, nw.aomori.DB, auditlog.Filter{Action: "notify", After: -1})
+	if len(l) != 2 || l[0].Entry.Provision == nil || l[0].Entry.SubjectCount != 30 {
+		t.Errorf("municipality's log: %+v", l)
+	}
+}
+
+func TestReplayAndDuplicateAreHarmless(t *testing.T) {
+	ctx := context.Background()
+	nw := newNetwork(t)
+	importN(t, nw.aomori, "022012", 5, 2)
+	req := gate.Request{Actor: auditlog.Actor{Kind: auditlog.ActorSystem, ID: "federation"}, Origin: "node:022012", Affair: "juki", Reason: "通知"}
+	ns, err := nw.aomori.Gate.Outbound(ctx, req, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := Batch{Source: "022012", Target: "020001"}
+	for _, c := range ns {
+		b.Changes = append(b.Changes, WireChange{Seq: c.Seq, Record: wireRecord(c.IdentityRecord)})
+	}
+	msg, _ := sign(b, nw.aomori.Signer)
+	for i := 0; i < 2; i++ {
+		ack, ref := nw.recv.Receive(ctx, msg, nil)
+		if ref != nil || ack.Last != 5 || ack.Applied != 5*(1-i) {
+			t.Fatalf("delivery %d: %+v %+v", i+1, ack, ref)
+		}
+	}
+	if a := alerts(t, nw.pref); len(a) != 0 {
+		t.Errorf("a replay raised alerts: %v", a)
+	}
+}
+
+func TestRefusedBatchesRaiseAlerts(t *testing.T) {
+	ctx := context.Background()
+	nw := newNetwork(t)
+	recs := importN(t, nw.aomori, "022012", 3, 3)
+	change := func(seq int64, r resident.IdentityRecord) WireChange { return WireChange{Seq: seq, Record: wireRecord(r)} }
+	skey, _, _ := note.GenerateKey(nil, "jukinet-022012")
+	forger, _ := note.NewSigner(skey)
+	foreign := recs[0]
+	foreign.LocalGov = "022039" // 八戸市's
+	for _, c := range []struct {
+		name   string
+		signer note.Signer
+		batch  Batch
+		alert  string
+	}{
+		{"forged signature", forger, Batch{Source: "022012", Target: "020001", Changes: []WireChange{change(1, recs[0])}}, AlertSignature},
+		{"another municipality's code", nw.aomori.Signer, Batch{Source: "022012", Target: "020001", Changes: []WireChange{change(1, foreign)}}, AlertForeign},
+	} {
+		msg, _ := sign(c.batch, c.signer)
+		_, ref := nw.recv.Receive(ctx, msg, nil)
+		if ref == nil || ref.Alert != c.alert {
+			t.Errorf("%s: %+v, want alert %s", c.name, ref, c.alert)
+		}
+	}
+	if held(t, nw.pref, string(recs[0].ResidentCode)) {
+		t.Error("a refused batch was applied")
+	}
+	// The foreign code stopped 青森市: even a good batch waits until resumed.
+	good, _ := sign(Batch{Source: "022012", Target: "020001", Changes: []WireChange{change(1, recs[0])}}, nw.aomori.Signer)
+	if _, ref := nw.recv.Receive(ctx, good, nil); ref == nil || !strings.Contains(ref.Error, "stopped") {
+		t.Errorf("stopped source accepted: %+v", ref)
+	}
+	// A gap from 八戸市 (whose first change would be 1) stops it too.
+	h := importN(t, nw.hachinohe, "022039", 1, 4)
+	gap, _ := sign(Batch{Source: "022039", Target: "020001", Changes: []WireChange{change(5, h[0])}}, nw.hachinohe.Signer)
+	if _, ref := nw.recv.Receive(ctx, gap, nil); ref == nil || ref.Alert != AlertGap {
+		t.Errorf("sequence gap: %+v", ref)
+	}
+	// A batch for another node.
+	mis, _ := sign(Batch{Source: "022039", Target: "030001", Changes: []WireChange{change(1, h[0])}}, nw.hachinohe.Signer)
+	if _, ref := nw.recv.Receive(ctx, mis, nil); ref == nil || ref.Alert != AlertMisdirect {
+		t.Errorf("misdirected batch: %+v", ref)
+	}
+	if a := alerts(t, nw.pref); len(a) != 4 {
+		t.Errorf("alerts = %v", a)
+	}
+}
+
+func TestPeerBundleRules(t *testing.T) {
+	ctx := context.Background()
+	m := newNode(t, "koto-ward", "022012")
+	other := newNode(t, "aomori-pref", "030007") // 岩手県: not 青森市's prefecture
+	b, _ := Export(other, "http://x")
+	if err := Add(ctx, m, console, Upstream, b); err == nil {
+		t.Error("a municipality took another prefecture as upstream")
+	}
+	b.NoteKey = strings.Replace(b.NoteKey, "030007", "020001", 1)
+	if err := Add(ctx, m, console, Upstream, b); err == nil {
+		t.Error("a bundle whose key names another node was accepted")
+	}
+	_ = http.StatusOK
+}

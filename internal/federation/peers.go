@@ -1,0 +1,158 @@
+package federation
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"jukinet/internal/apperr"
+	"jukinet/internal/auditlog"
+	"jukinet/internal/db"
+	"jukinet/internal/node"
+	"jukinet/internal/profile"
+	"jukinet/internal/staff"
+	"jukinet/internal/terminalca"
+)
+
+// Bundle is what one node hands another, offline, to become peers: who it
+// is, where it listens, the key its batches are signed with, and its CA.
+type Bundle struct {
+	Code    string `json:"code"` // local government code, or "national"
+	Level   string `json:"level"`
+	Name    string `json:"name"`
+	URL     string `json:"url"`
+	NoteKey string `json:"note_key"`
+	CAPEM   string `json:"ca_pem"`
+}
+
+// Peer roles.
+const (
+	Upstream   = "upstream"
+	Downstream = "downstream"
+)
+
+// Peer is a registered peer node.
+type Peer struct {
+	Bundle
+	Role    string
+	AddedAt time.Time
+}
+
+// Code is the code a node is known by in the network.
+func Code(n *node.Node) string {
+	if n.Info.Level == profile.National {
+		return "national"
+	}
+	return string(n.Info.LocalGov.Code)
+}
+
+// Export returns this node's bundle; url is where it listens for peers.
+func Export(n *node.Node, url string) (Bundle, error) {
+	ca, err := terminalca.Open(n.Dir, n.Info.Name())
+	if err != nil {
+		return Bundle{}, err
+	}
+	return Bundle{Code: Code(n), Level: string(n.Info.Level), Name: n.Info.Name(), URL: url, NoteKey: n.Info.PublicKey, CAPEM: string(ca.PEM)}, nil
+}
+
+// expectedRole checks that a peer sits where role says: the upstream of a
+// municipality is its prefecture, of a prefecture the national node; the
+// downstream nodes the other way round.
+func expectedRole(n *node.Node, role string, b Bundle) error {
+	own := n.Info.Level
+	peer := profile.Level(b.Level)
+	switch {
+	case role == Upstream && own == profile.Municipality && peer == profile.Prefecture && b.Code == string(n.Info.LocalGov.Code[:2])+"0001":
+	case role == Upstream && own == profile.Prefecture && peer == profile.National:
+	case role == Downstream && own == profile.Prefecture && peer == profile.Municipality && b.Code[:2] == string(n.Info.LocalGov.Code[:2]):
+	case role == Downstream && own == profile.National && peer == profile.Prefecture:
+	default:
+		return apperr.New(apperr.Invalid, fmt.Sprintf("a %s node cannot have %s %s (%s) as its %s", own, b.Level, b.Code, b.Name, role),
+			fmt.Sprintf("%s（%s）はこのノードの%sにできません", b.Name, b.Code, map[string]string{Upstream: "上位ノード", Downstream: "下位ノード"}[role]))
+	}
+	return nil
+}
+
+// Add registers a peer from its bundle, as who; decided by the policies
+// (manage-peers) and logged.
+func Add(ctx context.Context, n *node.Node, who staff.Who, role string, b Bundle) error {
+	if role != Upstream && role != Downstream {
+		return apperr.New(apperr.Invalid, "role: upstream or downstream", "上位（upstream）か下位（downstream）を指定してください")
+	}
+	if len(b.Code) < 2 {
+		return apperr.New(apperr.Invalid, "the bundle names no node", "接続情報にノードの識別がありません")
+	}
+	if err := expectedRole(n, role, b); err != nil {
+		return err
+	}
+	v, err := note.NewVerifier(b.NoteKey)
+	if err != nil {
+		return apperr.New(apperr.Invalid, "the bundle's key: "+err.Error(), "接続情報の公開鍵が正しくありません")
+	}
+	if want := "jukinet-" + b.Code; v.Name() != want {
+		return apperr.New(apperr.Invalid, fmt.Sprintf("the bundle's key is named %s, not %s", v.Name(), want), "接続情報の公開鍵がノードと一致しません")
+	}
+	if role == Upstream && b.URL == "" {
+		return apperr.New(apperr.Invalid, "an upstream bundle needs its URL", "上位ノードの接続先URLがありません")
+	}
+	verdict := n.Policy.MayAdminister(ctx, who, staff.ActManagePeers, staff.Resource{Kind: "node", ID: Code(n)})
+	e := auditlog.Entry{Node: Code(n), Actor: who.Actor, Origin: who.Origin, Action: "federation.add-peer", Query: role + ":" + b.Code,
+		Detail: fmt.Sprintf("%s %s (%s) at %s, key %s", role, b.Code, b.Name, b.URL, b.NoteKey), Decision: auditlog.Allow,
+		Policy: verdict.Policy, Why: verdict.Why, Outcome: auditlog.OutcomeOK}
+	if !verdict.Allow {
+		e.Decision, e.Outcome = auditlog.Deny, auditlog.OutcomeDenied
+		if _, err := n.Log.Append(ctx, e); err != nil {
+			return err
+		}
+		return apperr.New(apperr.Forbidden, "not allowed: "+verdict.Why, verdict.Japanese)
+	}
+	_, workErr, err := n.Log.AppendWith(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
+		var count int
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM fed_peer WHERE code = ? OR (role = 'upstream' AND ? = 'upstream')`, b.Code, role).Scan(&count); err != nil {
+			return err
+		}
+		if count > 0 {
+			return apperr.New(apperr.Conflict, "the peer (or an upstream) is already registered", "この接続先（または上位ノード）は既に登録されています")
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO fed_peer (code, role, level, name, url, note_key, ca_pem, added_at, added_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			b.Code, role, b.Level, b.Name, b.URL, b.NoteKey, b.CAPEM, e.Time, seq)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return workErr
+}
+
+// Peers lists the registered peers.
+func Peers(ctx context.Context, q db.Querier) ([]Peer, error) {
+	rows, err := q.Query(ctx, `SELECT code, role, level, name, url, note_key, ca_pem, added_at FROM fed_peer ORDER BY role DESC, code`)
+	if err != nil {
+		return nil, fmt.Errorf("list peers: %w", err)
+	}
+	defer rows.Close()
+	var out []Peer
+	for rows.Next() {
+		var p Peer
+		if err := rows.Scan(&p.Code, &p.Role, &p.Level, &p.Name, &p.URL, &p.NoteKey, &p.CAPEM, &p.AddedAt); err != nil {
+			return nil, fmt.Errorf("list peers: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// MarshalBundle is a bundle as a file.
+func MarshalBundle(b Bundle) ([]byte, error) { return json.MarshalIndent(b, "", "  ") }
+
+// UnmarshalBundle reads a bundle file.
+func UnmarshalBundle(raw []byte) (Bundle, error) {
+	var b Bundle
+	if err := json.Unmarshal(raw, &b); err != nil {
+		return b, fmt.Errorf("read peer bundle: %w", err)
+	}
+	return b, nil
+}

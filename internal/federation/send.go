@@ -1,0 +1,188 @@
+package federation
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"jukinet/internal/auditlog"
+	"jukinet/internal/gate"
+	"jukinet/internal/node"
+	"jukinet/internal/terminalca"
+)
+
+// BatchSize is the most changes one batch carries.
+const BatchSize = 1000
+
+// Sender delivers the outbox to the upstream node.
+type Sender struct {
+	n      *node.Node
+	logger *slog.Logger
+	client *http.Client
+	// Wake, when sent to, makes Run try at once (after a change).
+	Wake chan struct{}
+}
+
+// NewSender returns the sender of node n.
+func NewSender(n *node.Node, logger *slog.Logger) *Sender {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Sender{n: n, logger: logger, client: &http.Client{Timeout: 60 * time.Second}, Wake: make(chan struct{}, 1)}
+}
+
+// upstream returns the registered upstream peer, if any.
+func upstream(ctx context.Context, n *node.Node) (*Peer, error) {
+	peers, err := Peers(ctx, n.DB)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range peers {
+		if p.Role == Upstream {
+			return &p, nil
+		}
+	}
+	return nil, nil
+}
+
+// httpClient is the client for the upstream: over HTTPS it trusts only the
+// upstream's CA and presents this node's certificate (CN node:CODE).
+func (s *Sender) httpClient(p *Peer) (*http.Client, error) {
+	if !strings.HasPrefix(p.URL, "https://") {
+		return s.client, nil
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM([]byte(p.CAPEM)) {
+		return nil, errors.New("the upstream's CA in its bundle is not PEM")
+	}
+	ca, err := terminalca.Open(s.n.Dir, s.n.Info.Name())
+	if err != nil {
+		return nil, err
+	}
+	cert, err := ca.NodeCertificate(s.n.Dir, Code(s.n))
+	if err != nil {
+		return nil, err
+	}
+	return &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
+		MinVersion: tls.VersionTLS12, RootCAs: roots, Certificates: []tls.Certificate{cert},
+	}}}, nil
+}
+
+// DeliverOnce sends the next batch of undelivered changes, if any, and
+// records the upstream's acknowledgement. It returns how many it sent.
+func (s *Sender) DeliverOnce(ctx context.Context) (int, error) {
+	p, err := upstream(ctx, s.n)
+	if err != nil || p == nil {
+		return 0, err
+	}
+	var acked int64
+	err = s.n.DB.QueryRow(ctx, `SELECT last_acked FROM fed_delivery WHERE peer = ?`, p.Code).Scan(&acked)
+	if errors.Is(err, sql.ErrNoRows) {
+		acked = 0
+	} else if err != nil {
+		return 0, fmt.Errorf("read delivery cursor: %w", err)
+	}
+	req := gate.Request{Actor: auditlog.Actor{Kind: auditlog.ActorSystem, ID: "federation"}, Origin: "node:" + Code(s.n),
+		Affair: RegisterAffair(s.n.Profile), Reason: "本人確認情報の通知（住民基本台帳法第30条の7）: " + p.Code}
+	ns, err := s.n.Gate.Outbound(ctx, req, acked, BatchSize)
+	if err != nil || len(ns) == 0 {
+		return 0, err
+	}
+	b := Batch{Source: Code(s.n), Target: p.Code}
+	for _, c := range ns {
+		b.Changes = append(b.Changes, WireChange{Seq: c.Seq, PreviousCode: c.PreviousCode, Record: wireRecord(c.IdentityRecord)})
+	}
+	msg, err := sign(b, s.n.Signer)
+	if err != nil {
+		return 0, err
+	}
+	ack, err := s.post(ctx, p, msg)
+	s.record(ctx, p.Code, ack, err)
+	if err != nil {
+		return 0, err
+	}
+	return len(ns), nil
+}
+
+func (s *Sender) post(ctx context.Context, p *Peer, msg []byte) (*Ack, error) {
+	client, err := s.httpClient(p)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, "POST", strings.TrimSuffix(p.URL, "/")+"/federation/v1/batches", bytes.NewReader(msg))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "text/plain; charset=utf-8")
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("send to %s: %w", p.Code, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s refused the batch (%d): %s", p.Code, resp.StatusCode, strings.TrimSpace(string(body)))
+	}
+	var ack Ack
+	if err := json.Unmarshal(body, &ack); err != nil {
+		return nil, fmt.Errorf("%s answered: %w", p.Code, err)
+	}
+	return &ack, nil
+}
+
+// record keeps the upstream's acknowledgement (or the error) in the
+// delivery cursor.
+func (s *Sender) record(ctx context.Context, peer string, ack *Ack, sendErr error) {
+	last, msg := int64(-1), ""
+	if ack != nil {
+		last = ack.Last
+	}
+	if sendErr != nil {
+		msg = sendErr.Error()
+	}
+	_, err := s.n.DB.Exec(ctx, `INSERT INTO fed_delivery (peer, last_acked, last_try, last_error) VALUES (?, ?, ?, ?)
+		ON CONFLICT (peer) DO UPDATE SET last_acked = CASE WHEN excluded.last_acked > fed_delivery.last_acked THEN excluded.last_acked ELSE fed_delivery.last_acked END,
+		last_try = excluded.last_try, last_error = excluded.last_error`, peer, max(last, 0), time.Now(), msg)
+	if err != nil {
+		s.logger.Error("record delivery", "peer", peer, "err", err)
+	}
+}
+
+// Run delivers until ctx ends: at once while there is more, then every
+// interval or on Wake; after an error it backs off (up to 30 s).
+func (s *Sender) Run(ctx context.Context, interval time.Duration) {
+	backoff := time.Second
+	for {
+		n, err := s.DeliverOnce(ctx)
+		wait := interval
+		switch {
+		case err != nil:
+			if ctx.Err() != nil {
+				return
+			}
+			s.logger.Warn("delivering changes upstream", "err", err, "retry_in", backoff)
+			wait, backoff = backoff, min(2*backoff, 30*time.Second)
+		case n > 0:
+			backoff = time.Second
+			continue
+		default:
+			backoff = time.Second
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.Wake:
+		case <-time.After(wait):
+		}
+	}
+}

@@ -1,0 +1,78 @@
+package records
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"jukinet/internal/db"
+)
+
+// Notify records, in the change's transaction, every version the audit
+// entry auditSeq made, for notification to the upstream node (the outbox
+// of internal/federation). It does nothing while the node has no upstream
+// peer. previousCode is the code a 住民票コード変更 replaced.
+func Notify(ctx context.Context, tx *db.Tx, auditSeq int64, previousCode string, now time.Time) error {
+	var upstream int
+	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM fed_peer WHERE role = 'upstream'`).Scan(&upstream); err != nil {
+		return fmt.Errorf("check for an upstream node: %w", err)
+	}
+	if upstream == 0 {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO fed_outbox (record_id, previous_code, created_at)
+		SELECT id, ?, ? FROM identity_record WHERE audit_seq = ? ORDER BY id`, previousCode, now, auditSeq); err != nil {
+		return fmt.Errorf("record the change for the upstream node: %w", err)
+	}
+	return nil
+}
+
+// Outbound is a version waiting in the outbox.
+type Outbound struct {
+	Seq          int64 // the outbox sequence
+	PreviousCode string
+	Version
+}
+
+// Outbox returns up to limit versions after outbox sequence after, in order.
+func Outbox(ctx context.Context, q db.Querier, after int64, limit int) ([]Outbound, error) {
+	rows, err := q.Query(ctx, `SELECT o.seq, o.previous_code, `+recordColumns+` FROM fed_outbox o JOIN identity_record ir ON ir.id = o.record_id
+		WHERE o.seq > ? ORDER BY o.seq LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read the outbox: %w", err)
+	}
+	defer rows.Close()
+	var out []Outbound
+	for rows.Next() {
+		var o Outbound
+		var dest = []any{&o.Seq, &o.PreviousCode}
+		v, err := scanVersion(prefixScanner{rows, dest})
+		if err != nil {
+			return nil, fmt.Errorf("read the outbox: %w", err)
+		}
+		o.Version = v
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// prefixScanner scans leading columns into prefix, the rest into the
+// destinations scanVersion gives.
+type prefixScanner struct {
+	s      scanner
+	prefix []any
+}
+
+func (p prefixScanner) Scan(dest ...any) error { return p.s.Scan(append(p.prefix, dest...)...) }
+
+// OutboxStats says how far the outbox is: its last sequence and the time
+// of the oldest entry after acked.
+func OutboxStats(ctx context.Context, q db.Querier, acked int64) (last int64, oldest time.Time, pending int64, err error) {
+	if err = q.QueryRow(ctx, `SELECT COALESCE(MAX(seq), 0), COUNT(*) FILTER (WHERE seq > ?) FROM fed_outbox`, acked).Scan(&last, &pending); err != nil {
+		return 0, time.Time{}, 0, fmt.Errorf("read the outbox: %w", err)
+	}
+	if pending > 0 {
+		err = q.QueryRow(ctx, `SELECT created_at FROM fed_outbox WHERE seq > ? ORDER BY seq LIMIT 1`, acked).Scan(&oldest)
+	}
+	return last, oldest, pending, err
+}

@@ -1,0 +1,158 @@
+package gate
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"jukinet/internal/apperr"
+	"jukinet/internal/auditlog"
+	"jukinet/internal/db"
+	"jukinet/internal/gate/internal/records"
+	"jukinet/internal/ids"
+	"jukinet/internal/resident"
+)
+
+// Notification is a change waiting to be notified upstream.
+type Notification struct {
+	Seq          int64 // this node's change sequence
+	PreviousCode string
+	Record
+}
+
+// Outbound returns up to limit changes after sequence after, to notify the
+// upstream node. Sending them is a provision of every resident they concern,
+// so it is logged like one.
+func (g *Gate) Outbound(ctx context.Context, req Request, after int64, limit int) ([]Notification, error) {
+	e, v := g.begin(ctx, req, "notify")
+	e.Query = fmt.Sprintf("after=%d limit=%d", after, limit)
+	if !v.Allow {
+		return nil, g.deny(ctx, e, v)
+	}
+	out, err := records.Outbox(ctx, g.db, after, limit)
+	if err != nil {
+		return nil, g.fail(ctx, e, err)
+	}
+	if len(out) == 0 {
+		return nil, nil // nothing provided, nothing to log
+	}
+	ns := make([]Notification, len(out))
+	for i, o := range out {
+		ns[i] = Notification{Seq: o.Seq, PreviousCode: o.PreviousCode, Record: fromVersion(o.Version)}
+		e.Subjects = append(e.Subjects, string(o.ResidentCode))
+	}
+	e.Count, e.Provision = len(ns), g.provision(req, "notify", Verdict{})
+	e.Detail = fmt.Sprintf("changes %d..%d", out[0].Seq, out[len(out)-1].Seq)
+	if err := g.record(ctx, e); err != nil {
+		return nil, err
+	}
+	return ns, nil
+}
+
+// Replicated is a change a downstream node notified.
+type Replicated struct {
+	Seq          int64 // the source's change sequence
+	PreviousCode string
+	Record       resident.IdentityRecord
+}
+
+// SequenceError is a batch that does not continue its source's sequence.
+type SequenceError struct {
+	Source      string
+	Last, First int64
+}
+
+func (e *SequenceError) Error() string {
+	return fmt.Sprintf("changes from %s: sequence gap: last applied %d, batch starts at %d", e.Source, e.Last, e.First)
+}
+
+// ErrSourceStopped refuses a source stopped after an alert.
+var ErrSourceStopped = errors.New("this source is stopped after an alert; resume it (jukinet federation resume) once resolved")
+
+// Replicate applies changes from a downstream source exactly once: changes
+// at or below the source's last applied sequence are skipped (duplicates,
+// replays), the rest must continue it without a gap, and all apply in one
+// transaction with one audit entry, together with the source's new
+// sequence. Changes are forwarded upstream in turn when this node has one.
+func (g *Gate) Replicate(ctx context.Context, req Request, source string, changes []Replicated) (applied int, last int64, err error) {
+	e, v := g.begin(ctx, req, "replicate")
+	e.Query = fmt.Sprintf("source=%s changes=%d", source, len(changes))
+	if len(changes) > 0 {
+		e.Query += fmt.Sprintf(" seq=%d..%d", changes[0].Seq, changes[len(changes)-1].Seq)
+	}
+	if !v.Allow {
+		return 0, 0, g.deny(ctx, e, v)
+	}
+	for _, c := range changes {
+		if errs := c.Record.Validate(); len(errs) > 0 {
+			return 0, 0, g.fail(ctx, e, fieldErrors(errs))
+		}
+		if !g.inScope(c.Record.LocalGov) {
+			return 0, 0, g.fail(ctx, e, apperr.New(apperr.Invalid, g.scopeError(c.Record.LocalGov), "このノードが保有しない地方公共団体の記録です"))
+		}
+	}
+	_, workErr, logErr := g.log.AppendWith(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
+		var stopped sql.NullTime
+		err := tx.QueryRow(ctx, `SELECT last_seq, stopped_at FROM fed_inbox WHERE source = ?`, source).Scan(&last, &stopped)
+		if isNoRows(err) {
+			last = 0
+			if _, err := tx.Exec(ctx, `INSERT INTO fed_inbox (source, last_seq) VALUES (?, 0)`, source); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return fmt.Errorf("read the inbox of %s: %w", source, err)
+		}
+		if stopped.Valid {
+			return ErrSourceStopped
+		}
+		next := last + 1
+		previous := map[string]string{}
+		for _, c := range changes {
+			if c.Seq <= last {
+				continue // already applied
+			}
+			if c.Seq != next {
+				return &SequenceError{Source: source, Last: last, First: c.Seq}
+			}
+			var err error
+			if c.PreviousCode != "" {
+				_, _, err = records.Apply(ctx, tx, c.Record, ids.ResidentCode(c.PreviousCode), seq)
+				previous[string(c.Record.ResidentCode)] = c.PreviousCode
+			} else {
+				_, err = records.Import(ctx, tx, []resident.IdentityRecord{c.Record}, seq)
+			}
+			if err != nil {
+				return fmt.Errorf("change %d: %w", c.Seq, err)
+			}
+			e.Subjects = append(e.Subjects, string(c.Record.ResidentCode))
+			applied++
+			next++
+		}
+		last = next - 1
+		if _, err := tx.Exec(ctx, `UPDATE fed_inbox SET last_seq = ? WHERE source = ?`, last, source); err != nil {
+			return err
+		}
+		if err := records.Notify(ctx, tx, seq, "", e.Time); err != nil {
+			return err
+		}
+		for code, prev := range previous {
+			if _, err := tx.Exec(ctx, `UPDATE fed_outbox SET previous_code = ? WHERE record_id IN (SELECT id FROM identity_record WHERE audit_seq = ? AND resident_code = ?)`, prev, seq, code); err != nil {
+				return err
+			}
+		}
+		e.Count = applied
+		e.Detail = fmt.Sprintf("applied %d, source now at %d", applied, last)
+		return nil
+	})
+	if logErr != nil {
+		return 0, 0, apperr.Wrap(apperr.Unavailable, logErr, "the audit log could not record these changes, so none was applied",
+			"アクセス記録（監査ログ）を書き込めなかったため、変更を反映しませんでした。")
+	}
+	if workErr != nil {
+		return 0, 0, workErr
+	}
+	return applied, last, nil
+}
+
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
