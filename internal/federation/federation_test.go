@@ -190,7 +190,9 @@ func TestRefusedBatchesRaiseAlerts(t *testing.T) {
 	ctx := context.Background()
 	nw := newNetwork(t)
 	recs := importN(t, nw.aomori, "022012", 3, 3)
-	change := func(seq int64, r resident.IdentityRecord) WireChange { return WireChange{Seq: seq, Record: wireRecord(r)} }
+	change := func(seq int64, r resident.IdentityRecord) WireChange {
+		return WireChange{Seq: seq, Record: wireRecord(r)}
+	}
 	skey, _, _ := note.GenerateKey(nil, "jukinet-022012")
 	forger, _ := note.NewSigner(skey)
 	foreign := recs[0]

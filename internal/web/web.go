@@ -27,9 +27,9 @@ import (
 	"jukinet/internal/auditlog"
 	"jukinet/internal/auth"
 	"jukinet/internal/federation"
-	"jukinet/internal/terminalca"
 	"jukinet/internal/jptext"
 	"jukinet/internal/node"
+	"jukinet/internal/terminalca"
 )
 
 //go:embed templates static locales
