@@ -25,21 +25,23 @@ type Env struct {
 
 // CLI is the command tree.
 type CLI struct {
-	Init     InitCmd     `cmd:"" help:"Create a node: configuration, signing key and migrated database."`
-	Serve    ServeCmd    `cmd:"" help:"Run a node's web server until SIGINT or SIGTERM."`
-	Demo     DemoCmd     `cmd:"" help:"Create (once) and run a demo node for 江東区 with synthetic residents."`
-	IDs      IDsCmd      `cmd:"" name:"ids" help:"Check 住民票コード, 個人番号 and 地方公共団体コード."`
-	Import   ImportCmd   `cmd:"" help:"Import data through the gate."`
-	Export   ExportCmd   `cmd:"" help:"Export data through the gate."`
-	Lookup   LookupCmd   `cmd:"" help:"Look residents up from the server's console (logged with the OS user)."`
-	Audit    AuditCmd    `cmd:"" help:"Verify, show and prove the tamper-evident audit log."`
-	Gen      GenCmd      `cmd:"" help:"Generate synthetic data."`
-	Profile  ProfileCmd  `cmd:"" help:"Show and check regulation profiles and their article map."`
-	Staff    StaffCmd    `cmd:"" help:"Manage staff, terminals, designations and approvals from the server's console (logged)."`
-	Suspend  SuspendCmd  `cmd:"" help:"Suspend use of the register (利用停止) from the server's console, or lift a suspension (logged)."`
-	Terminal TerminalCmd `cmd:"" help:"Issue terminal client certificates from the node's terminal CA."`
-	Bench    BenchCmd    `cmd:"" help:"Measure the gate on a synthetic register and print one table."`
-	Version  VersionCmd  `cmd:"" help:"Print the version."`
+	Init       InitCmd       `cmd:"" help:"Create a node: configuration, signing key and migrated database."`
+	Serve      ServeCmd      `cmd:"" help:"Run a node's web server until SIGINT or SIGTERM."`
+	Demo       DemoCmd       `cmd:"" help:"Create (once) and run a demo node for 江東区 with synthetic residents."`
+	IDs        IDsCmd        `cmd:"" name:"ids" help:"Check 住民票コード, 個人番号 and 地方公共団体コード."`
+	Import     ImportCmd     `cmd:"" help:"Import data through the gate."`
+	Export     ExportCmd     `cmd:"" help:"Export data through the gate."`
+	Lookup     LookupCmd     `cmd:"" help:"Look residents up from the server's console (logged with the OS user)."`
+	Audit      AuditCmd      `cmd:"" help:"Verify, show and prove the tamper-evident audit log."`
+	Gen        GenCmd        `cmd:"" help:"Generate synthetic data."`
+	Profile    ProfileCmd    `cmd:"" help:"Show and check regulation profiles and their article map."`
+	Staff      StaffCmd      `cmd:"" help:"Manage staff, terminals, designations and approvals from the server's console (logged)."`
+	Suspend    SuspendCmd    `cmd:"" help:"Suspend use of the register (利用停止) from the server's console, or lift a suspension (logged)."`
+	Terminal   TerminalCmd   `cmd:"" help:"Issue terminal client certificates from the node's terminal CA."`
+	Peer       PeerCmd       `cmd:"" help:"Exchange bundles with peer nodes (offline) and register them."`
+	Federation FederationCmd `cmd:"" help:"The network: status of peers, delivery and alerts; resume a stopped source."`
+	Bench      BenchCmd      `cmd:"" help:"Measure the gate on a synthetic register and print one table."`
+	Version    VersionCmd    `cmd:"" help:"Print the version."`
 }
 
 // exitError carries an exit status without a message (the command printed

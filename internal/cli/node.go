@@ -264,6 +264,10 @@ func serve(env *Env, n *node.Node, addr string, opt web.Options) error {
 			"To sign in with a real or virtual authenticator, see README (Signing in).\n", opt.PublicURL, node.DemoOperator, node.DemoAdmin, node.DemoChief, node.DemoOfficer)
 	}
 	fmt.Fprintln(env.Stdout, "Stop with Ctrl+C.")
+	// Changes go upstream in the background (nothing to do without an
+	// upstream peer).
+	sender := federation.NewSender(n, logger)
+	go sender.Run(env.Ctx, 500*time.Millisecond)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

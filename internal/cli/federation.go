@@ -1,0 +1,144 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"jukinet/internal/federation"
+	"jukinet/internal/node"
+)
+
+// PeerCmd exchanges peer bundles.
+type PeerCmd struct {
+	Export PeerExportCmd `cmd:"" help:"Print this node's bundle (code, level, URL, signing key, CA) for a peer to add."`
+	Add    PeerAddCmd    `cmd:"" help:"Register a peer node from its bundle (logged)."`
+}
+
+// PeerExportCmd is `jukinet peer export`.
+type PeerExportCmd struct {
+	dataFlag
+	URL string `name:"url" help:"Where this node listens for its downstream nodes, e.g. https://pref.example:8443 (needed by them)."`
+}
+
+// Run prints the bundle.
+func (c PeerExportCmd) Run(env *Env) error {
+	n, err := node.Open(env.Ctx, c.Data)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	b, err := federation.Export(n, c.URL)
+	if err != nil {
+		return err
+	}
+	out, err := federation.MarshalBundle(b)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(env.Stdout, string(out))
+	return nil
+}
+
+// PeerAddCmd is `jukinet peer add`.
+type PeerAddCmd struct {
+	dataFlag
+	Role string `required:"" enum:"upstream,downstream" help:"upstream (the node this one notifies) or downstream (a node that notifies this one)."`
+	File string `arg:"" type:"existingfile" help:"The peer's bundle (jukinet peer export on that node)."`
+}
+
+// Run registers the peer.
+func (c PeerAddCmd) Run(env *Env) error {
+	raw, err := os.ReadFile(c.File)
+	if err != nil {
+		return err
+	}
+	b, err := federation.UnmarshalBundle(raw)
+	if err != nil {
+		return err
+	}
+	return withStaff(env, c.Data, func(n *node.Node) error {
+		if err := federation.Add(env.Ctx, n, consoleWho(), c.Role, b); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "Added %s %s (%s).\n", c.Role, b.Code, b.Name)
+		return nil
+	})
+}
+
+// FederationCmd shows and manages the node's links.
+type FederationCmd struct {
+	Status FederationStatusCmd `cmd:"" help:"Peers, delivery lag, what each source sent, alerts."`
+	Resume FederationResumeCmd `cmd:"" help:"Let a source stopped by an alert send again (logged)."`
+}
+
+// FederationStatusCmd is `jukinet federation status`.
+type FederationStatusCmd struct{ dataFlag }
+
+// Run prints the status.
+func (c FederationStatusCmd) Run(env *Env) error {
+	n, err := node.Open(env.Ctx, c.Data)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	st, err := federation.GetStatus(env.Ctx, n)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "peer\trole\tlevel\tname\turl")
+	for _, p := range st.Peers {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", p.Code, p.Role, p.Level, p.Name, p.URL)
+	}
+	w.Flush()
+	for _, p := range st.Peers {
+		if p.Role == federation.Upstream {
+			lag := "none"
+			if st.Pending > 0 {
+				lag = fmt.Sprintf("%d changes, oldest %s ago", st.Pending, time.Since(st.OldestSince).Round(time.Second))
+			}
+			fmt.Fprintf(env.Stdout, "\nupstream delivery: last change %d, acknowledged %d; lag: %s\n", st.LastChange, st.Acked, lag)
+			if st.LastError != "" {
+				fmt.Fprintf(env.Stdout, "last error (%s): %s\n", st.LastTry.Format(time.DateTime), st.LastError)
+			}
+		}
+	}
+	if len(st.Inbox) > 0 {
+		fmt.Fprintln(env.Stdout, "\nreceived:")
+		w = tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+		for _, s := range st.Inbox {
+			state := "receiving"
+			if !s.StoppedAt.IsZero() {
+				state = "STOPPED: " + s.StopReason
+			}
+			fmt.Fprintf(w, "%s\tlast %d\t%s\n", s.Source, s.Last, state)
+		}
+		w.Flush()
+	}
+	if len(st.Alerts) > 0 {
+		fmt.Fprintln(env.Stdout, "\nalerts:")
+		for _, a := range st.Alerts {
+			fmt.Fprintf(env.Stdout, "%s  %s  %s: %s\n", a.At.Format(time.DateTime), a.Source, a.Kind, a.Detail)
+		}
+	}
+	return nil
+}
+
+// FederationResumeCmd is `jukinet federation resume`.
+type FederationResumeCmd struct {
+	dataFlag
+	Source string `required:"" help:"The stopped source's code."`
+}
+
+// Run resumes the source.
+func (c FederationResumeCmd) Run(env *Env) error {
+	return withStaff(env, c.Data, func(n *node.Node) error {
+		if err := federation.Resume(env.Ctx, n, consoleWho(), c.Source); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "%s may send again.\n", c.Source)
+		return nil
+	})
+}

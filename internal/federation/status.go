@@ -1,0 +1,130 @@
+package federation
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"jukinet/internal/apperr"
+	"jukinet/internal/auditlog"
+	"jukinet/internal/db"
+	"jukinet/internal/node"
+	"jukinet/internal/staff"
+)
+
+// Status is the state of this node's links.
+type Status struct {
+	Peers []Peer
+	// Upstream delivery.
+	LastChange  int64     // this node's last change sequence
+	Acked       int64     // the upstream's acknowledgement
+	Pending     int64     // changes not yet acknowledged
+	OldestSince time.Time // the oldest unacknowledged change (lag)
+	LastTry     time.Time
+	LastError   string
+	// Downstream receipt, by source.
+	Inbox  []InboxState
+	Alerts []Alert
+}
+
+// InboxState is what was received from one source.
+type InboxState struct {
+	Source     string
+	Last       int64
+	StoppedAt  time.Time
+	StopReason string
+}
+
+// Alert is a refused batch.
+type Alert struct {
+	At                   time.Time
+	Source, Kind, Detail string
+}
+
+// GetStatus reads the node's federation status.
+func GetStatus(ctx context.Context, n *node.Node) (Status, error) {
+	var st Status
+	var err error
+	if st.Peers, err = Peers(ctx, n.DB); err != nil {
+		return st, err
+	}
+	if up, _ := upstream(ctx, n); up != nil {
+		var try sql.NullTime
+		err := n.DB.QueryRow(ctx, `SELECT last_acked, last_try, last_error FROM fed_delivery WHERE peer = ?`, up.Code).Scan(&st.Acked, &try, &st.LastError)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return st, fmt.Errorf("read delivery: %w", err)
+		}
+		if try.Valid {
+			st.LastTry = try.Time
+		}
+		if err := n.DB.QueryRow(ctx, `SELECT COALESCE(MAX(seq), 0), COUNT(CASE WHEN seq > ? THEN 1 END) FROM fed_outbox`, st.Acked).Scan(&st.LastChange, &st.Pending); err != nil {
+			return st, fmt.Errorf("read outbox: %w", err)
+		}
+		if st.Pending > 0 {
+			if err := n.DB.QueryRow(ctx, `SELECT created_at FROM fed_outbox WHERE seq > ? ORDER BY seq LIMIT 1`, st.Acked).Scan(&st.OldestSince); err != nil {
+				return st, fmt.Errorf("read outbox: %w", err)
+			}
+		}
+	}
+	rows, err := n.DB.Query(ctx, `SELECT source, last_seq, stopped_at, stop_reason FROM fed_inbox ORDER BY source`)
+	if err != nil {
+		return st, fmt.Errorf("read inbox: %w", err)
+	}
+	for rows.Next() {
+		var s InboxState
+		var stopped sql.NullTime
+		if err := rows.Scan(&s.Source, &s.Last, &stopped, &s.StopReason); err != nil {
+			rows.Close()
+			return st, err
+		}
+		if stopped.Valid {
+			s.StoppedAt = stopped.Time
+		}
+		st.Inbox = append(st.Inbox, s)
+	}
+	rows.Close()
+	rows, err = n.DB.Query(ctx, `SELECT at, source, kind, detail FROM fed_alert ORDER BY id DESC LIMIT 50`)
+	if err != nil {
+		return st, fmt.Errorf("read alerts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a Alert
+		if err := rows.Scan(&a.At, &a.Source, &a.Kind, &a.Detail); err != nil {
+			return st, err
+		}
+		st.Alerts = append(st.Alerts, a)
+	}
+	return st, rows.Err()
+}
+
+// Resume lets a stopped source send again, once the cause is resolved;
+// decided by the policies (manage-peers) and logged.
+func Resume(ctx context.Context, n *node.Node, who staff.Who, source string) error {
+	v := n.Policy.MayAdminister(ctx, who, staff.ActManagePeers, staff.Resource{Kind: "node", ID: Code(n)})
+	e := auditlog.Entry{Node: Code(n), Actor: who.Actor, Origin: who.Origin, Action: "federation.resume", Query: "source:" + source,
+		Decision: auditlog.Allow, Policy: v.Policy, Why: v.Why, Outcome: auditlog.OutcomeOK}
+	if !v.Allow {
+		e.Decision, e.Outcome = auditlog.Deny, auditlog.OutcomeDenied
+		if _, err := n.Log.Append(ctx, e); err != nil {
+			return err
+		}
+		return apperr.New(apperr.Forbidden, "not allowed: "+v.Why, v.Japanese)
+	}
+	_, workErr, err := n.Log.AppendWith(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
+		res, err := tx.Exec(ctx, `UPDATE fed_inbox SET stopped_at = NULL, stop_reason = '' WHERE source = ? AND stopped_at IS NOT NULL`, source)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return apperr.New(apperr.NotFound, fmt.Sprintf("%s is not stopped", source), fmt.Sprintf("%s は停止されていません", source))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return workErr
+}
