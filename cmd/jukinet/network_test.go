@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"jukinet/internal/db"
 )
 
 // TestNetworkEndToEnd runs four real node processes on loopback — 青森市
@@ -114,6 +117,49 @@ func TestNetworkEndToEnd(t *testing.T) {
 			t.Errorf("resident %s held twice", code)
 		}
 		seen[code] = true
+	}
+	// The consistency check agrees, from the municipality and from the
+	// prefecture (for a municipality's records, against the national node).
+	if out := jk("federation", "check", "--data", dir("aomori"), "--local-gov", "022012"); !strings.Contains(out, "500 residents here, 500 upstream; 0 of 4096 buckets differ") {
+		t.Errorf("check at 青森市: %s", out)
+	}
+	if out := jk("federation", "check", "--data", dir("pref"), "--local-gov", "022039"); !strings.Contains(out, "200 residents here, 200 upstream") {
+		t.Errorf("check at 青森県: %s", out)
+	}
+	// A record altered directly in the prefecture's database is found, and
+	// repaired from the source.
+	victim := strings.SplitN(lines[1], ",", 2)[0]
+	pd, err := db.Open(context.Background(), "sqlite:"+filepath.Join(dir("pref"), "jukinet.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pd.Exec(context.Background(), `UPDATE identity_record SET address = '改ざん' WHERE resident_code = ?`, victim); err != nil {
+		t.Fatal(err)
+	}
+	pd.Close()
+	owner := "aomori"
+	if out, err := exec.Command(bin, "federation", "check", "--data", dir("hachinohe"), "--local-gov", "022039").CombinedOutput(); err != nil {
+		if !strings.Contains(string(out), victim) {
+			t.Errorf("八戸市's check failed without naming %s: %s", victim, out)
+		}
+		owner = "hachinohe"
+	}
+	code := map[string]string{"aomori": "022012", "hachinohe": "022039"}[owner]
+	out, err := exec.Command(bin, "federation", "check", "--data", dir(owner), "--local-gov", code).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), victim+"  differs") {
+		t.Fatalf("the altered record was not found: %v %s", err, out)
+	}
+	jk("federation", "check", "--data", dir(owner), "--local-gov", code, "--repair")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, err := exec.Command(bin, "federation", "check", "--data", dir(owner), "--local-gov", code).CombinedOutput()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not repaired: %s", out)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	for _, n := range []string{"pref", "national"} {
 		if out := jk("audit", "verify", "--data", dir(n)); !strings.HasPrefix(out, "audit log intact") {

@@ -71,6 +71,37 @@ func (c PeerAddCmd) Run(env *Env) error {
 type FederationCmd struct {
 	Status FederationStatusCmd `cmd:"" help:"Peers, delivery lag, what each source sent, alerts."`
 	Resume FederationResumeCmd `cmd:"" help:"Let a source stopped by an alert send again (logged)."`
+	Check  FederationCheckCmd  `cmd:"" help:"Consistency check (整合性確認) of one local government's records with the upstream node."`
+}
+
+// FederationCheckCmd is `jukinet federation check`.
+type FederationCheckCmd struct {
+	dataFlag
+	LocalGov string `name:"local-gov" required:"" help:"The local government whose records to compare (this node's own, or one of its municipalities)."`
+	Repair   bool   `help:"Send the differing residents' current versions upstream again."`
+}
+
+// Run compares and reports; exit 1 when the copies differ (and are not repaired).
+func (c FederationCheckCmd) Run(env *Env) error {
+	return withStaff(env, c.Data, func(n *node.Node) error {
+		rep, err := federation.Check(env.Ctx, n, c.LocalGov, c.Repair)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "%s: %d residents here, %d upstream; %d of %d buckets differ; %d residents differ (in %s)\n",
+			c.LocalGov, rep.Here, rep.Upstream, rep.BucketsDiffered, 4096, len(rep.Differences), rep.Elapsed.Round(time.Millisecond))
+		for _, d := range rep.Differences {
+			fmt.Fprintf(env.Stdout, "  %s  %s\n", d.Code, d.Kind)
+		}
+		if c.Repair {
+			fmt.Fprintf(env.Stdout, "queued %d versions for the upstream again\n", rep.Requeued)
+			return nil
+		}
+		if len(rep.Differences) > 0 {
+			return fmt.Errorf("the copies differ: run again with --repair to send the differing residents again")
+		}
+		return nil
+	})
 }
 
 // FederationStatusCmd is `jukinet federation status`.

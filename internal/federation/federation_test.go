@@ -12,6 +12,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"jukinet/internal/auditlog"
+	"jukinet/internal/db/dbtest"
 	"jukinet/internal/gate"
 	"jukinet/internal/ids"
 	"jukinet/internal/node"
@@ -22,11 +23,29 @@ import (
 
 var console = staff.Who{Actor: auditlog.Actor{Kind: auditlog.ActorConsole, ID: "test"}, Origin: "host:test"}
 
+// onPostgres makes newNode put nodes on PostgreSQL (each in its own schema).
+var onPostgres = map[*testing.T]bool{}
+
+// bothDatabases runs fn with nodes on SQLite, then on PostgreSQL.
+func bothDatabases(t *testing.T, fn func(t *testing.T)) {
+	t.Run("sqlite", fn)
+	t.Run("postgres", func(t *testing.T) {
+		dbtest.PostgresURL(t) // skips, saying so, without PostgreSQL
+		onPostgres[t] = true
+		defer delete(onPostgres, t)
+		fn(t)
+	})
+}
+
 func newNode(t *testing.T, profileID, code string) *node.Node {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), code)
 	ctx := context.Background()
-	if _, err := node.Init(ctx, node.InitOptions{Dir: dir, Profile: profileID, LocalGovCode: code}); err != nil {
+	url := ""
+	if onPostgres[t] {
+		url = dbtest.PostgresURL(t)
+	}
+	if _, err := node.Init(ctx, node.InitOptions{Dir: dir, Profile: profileID, LocalGovCode: code, DatabaseURL: url}); err != nil {
 		t.Fatal(err)
 	}
 	n, err := node.Open(ctx, dir)
@@ -78,7 +97,10 @@ func newNetwork(t *testing.T) *network {
 		pref:      newNode(t, "aomori-pref", "020001"),
 	}
 	nw.recv = NewReceiver(nw.pref, nil)
-	nw.srv = httptest.NewServer(nw.recv)
+	mux := http.NewServeMux()
+	mux.Handle("/federation/v1/batches", nw.recv)
+	mux.HandleFunc("/federation/v1/check", nw.recv.ServeCheck)
+	nw.srv = httptest.NewServer(mux)
 	t.Cleanup(nw.srv.Close)
 	pb, err := Export(nw.pref, nw.srv.URL)
 	if err != nil {
@@ -122,118 +144,124 @@ func alerts(t *testing.T, n *node.Node) []string {
 }
 
 func TestChangesFlowUpstreamOnce(t *testing.T) {
-	ctx := context.Background()
-	nw := newNetwork(t)
-	recs := importN(t, nw.aomori, "022012", 30, 1)
-	s := NewSender(nw.aomori, nil)
-	sent, err := s.DeliverOnce(ctx)
-	if err != nil || sent != 30 {
-		t.Fatalf("deliver: %d %v", sent, err)
-	}
-	if !held(t, nw.pref, string(recs[7].ResidentCode)) {
-		t.Fatal("the prefecture does not hold a notified record")
-	}
-	// A change travels too; nothing is sent twice.
-	moved := recs[3]
-	moved.Address, moved.ChangeReason, moved.ChangeDate = "青森県青森市新町一丁目1番1号", resident.ReasonMoveWithin, moved.ChangeDate.AddDate(1, 0, 0)
-	if _, err := nw.aomori.Gate.Apply(ctx, consoleReq(nw.aomori), gate.Change{Record: moved}); err != nil {
-		t.Fatal(err)
-	}
-	if sent, err := s.DeliverOnce(ctx); err != nil || sent != 1 {
-		t.Fatalf("deliver the change: %d %v", sent, err)
-	}
-	if sent, err := s.DeliverOnce(ctx); err != nil || sent != 0 {
-		t.Fatalf("nothing left: %d %v", sent, err)
-	}
-	got, err := nw.pref.Gate.Lookup(ctx, consoleReq(nw.pref), gate.Key{ResidentCode: string(moved.ResidentCode)})
-	if err != nil || got.Address != moved.Address || got.Version != 2 {
-		t.Fatalf("prefecture's copy: %+v %v", got, err)
-	}
-	// The prefecture logged the change with the municipality as actor.
-	l, _ := auditlog.List(ctx, nw.pref.DB, auditlog.Filter{Action: "replicate", After: -1})
-	if len(l) != 2 || l[0].Entry.Actor.String() != "peer:022012" || l[0].Entry.Policy != "jukinet:downstream-peer" {
-		t.Errorf("prefecture's log: %+v", l)
-	}
-	// The municipality logged each sending as a provision.
-	l, _ = auditlog.List(ctx, nw.aomori.DB, auditlog.Filter{Action: "notify", After: -1})
-	if len(l) != 2 || l[0].Entry.Provision == nil || l[0].Entry.SubjectCount != 30 {
-		t.Errorf("municipality's log: %+v", l)
-	}
+	bothDatabases(t, func(t *testing.T) {
+		ctx := context.Background()
+		nw := newNetwork(t)
+		recs := importN(t, nw.aomori, "022012", 30, 1)
+		s := NewSender(nw.aomori, nil)
+		sent, err := s.DeliverOnce(ctx)
+		if err != nil || sent != 30 {
+			t.Fatalf("deliver: %d %v", sent, err)
+		}
+		if !held(t, nw.pref, string(recs[7].ResidentCode)) {
+			t.Fatal("the prefecture does not hold a notified record")
+		}
+		// A change travels too; nothing is sent twice.
+		moved := recs[3]
+		moved.Address, moved.ChangeReason, moved.ChangeDate = "青森県青森市新町一丁目1番1号", resident.ReasonMoveWithin, moved.ChangeDate.AddDate(1, 0, 0)
+		if _, err := nw.aomori.Gate.Apply(ctx, consoleReq(nw.aomori), gate.Change{Record: moved}); err != nil {
+			t.Fatal(err)
+		}
+		if sent, err := s.DeliverOnce(ctx); err != nil || sent != 1 {
+			t.Fatalf("deliver the change: %d %v", sent, err)
+		}
+		if sent, err := s.DeliverOnce(ctx); err != nil || sent != 0 {
+			t.Fatalf("nothing left: %d %v", sent, err)
+		}
+		got, err := nw.pref.Gate.Lookup(ctx, consoleReq(nw.pref), gate.Key{ResidentCode: string(moved.ResidentCode)})
+		if err != nil || got.Address != moved.Address || got.Version != 2 {
+			t.Fatalf("prefecture's copy: %+v %v", got, err)
+		}
+		// The prefecture logged the change with the municipality as actor.
+		l, _ := auditlog.List(ctx, nw.pref.DB, auditlog.Filter{Action: "replicate", After: -1})
+		if len(l) != 2 || l[0].Entry.Actor.String() != "peer:022012" || l[0].Entry.Policy != "jukinet:downstream-peer" {
+			t.Errorf("prefecture's log: %+v", l)
+		}
+		// The municipality logged each sending as a provision.
+		l, _ = auditlog.List(ctx, nw.aomori.DB, auditlog.Filter{Action: "notify", After: -1})
+		if len(l) != 2 || l[0].Entry.Provision == nil || l[0].Entry.SubjectCount != 30 {
+			t.Errorf("municipality's log: %+v", l)
+		}
+	})
 }
 
 func TestReplayAndDuplicateAreHarmless(t *testing.T) {
-	ctx := context.Background()
-	nw := newNetwork(t)
-	importN(t, nw.aomori, "022012", 5, 2)
-	req := gate.Request{Actor: auditlog.Actor{Kind: auditlog.ActorSystem, ID: "federation"}, Origin: "node:022012", Affair: "juki", Reason: "通知"}
-	ns, err := nw.aomori.Gate.Outbound(ctx, req, 0, 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := Batch{Source: "022012", Target: "020001"}
-	for _, c := range ns {
-		b.Changes = append(b.Changes, WireChange{Seq: c.Seq, Record: wireRecord(c.IdentityRecord)})
-	}
-	msg, _ := sign(b, nw.aomori.Signer)
-	for i := 0; i < 2; i++ {
-		ack, ref := nw.recv.Receive(ctx, msg, nil)
-		if ref != nil || ack.Last != 5 || ack.Applied != 5*(1-i) {
-			t.Fatalf("delivery %d: %+v %+v", i+1, ack, ref)
+	bothDatabases(t, func(t *testing.T) {
+		ctx := context.Background()
+		nw := newNetwork(t)
+		importN(t, nw.aomori, "022012", 5, 2)
+		req := gate.Request{Actor: auditlog.Actor{Kind: auditlog.ActorSystem, ID: "federation"}, Origin: "node:022012", Affair: "juki", Reason: "通知"}
+		ns, err := nw.aomori.Gate.Outbound(ctx, req, 0, 100)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if a := alerts(t, nw.pref); len(a) != 0 {
-		t.Errorf("a replay raised alerts: %v", a)
-	}
+		b := Batch{Source: "022012", Target: "020001"}
+		for _, c := range ns {
+			b.Changes = append(b.Changes, WireChange{Seq: c.Seq, Record: wireRecord(c.IdentityRecord)})
+		}
+		msg, _ := sign(b, nw.aomori.Signer)
+		for i := 0; i < 2; i++ {
+			ack, ref := nw.recv.Receive(ctx, msg, nil)
+			if ref != nil || ack.Last != 5 || ack.Applied != 5*(1-i) {
+				t.Fatalf("delivery %d: %+v %+v", i+1, ack, ref)
+			}
+		}
+		if a := alerts(t, nw.pref); len(a) != 0 {
+			t.Errorf("a replay raised alerts: %v", a)
+		}
+	})
 }
 
 func TestRefusedBatchesRaiseAlerts(t *testing.T) {
-	ctx := context.Background()
-	nw := newNetwork(t)
-	recs := importN(t, nw.aomori, "022012", 3, 3)
-	change := func(seq int64, r resident.IdentityRecord) WireChange {
-		return WireChange{Seq: seq, Record: wireRecord(r)}
-	}
-	skey, _, _ := note.GenerateKey(nil, "jukinet-022012")
-	forger, _ := note.NewSigner(skey)
-	foreign := recs[0]
-	foreign.LocalGov = "022039" // 八戸市's
-	for _, c := range []struct {
-		name   string
-		signer note.Signer
-		batch  Batch
-		alert  string
-	}{
-		{"forged signature", forger, Batch{Source: "022012", Target: "020001", Changes: []WireChange{change(1, recs[0])}}, AlertSignature},
-		{"another municipality's code", nw.aomori.Signer, Batch{Source: "022012", Target: "020001", Changes: []WireChange{change(1, foreign)}}, AlertForeign},
-	} {
-		msg, _ := sign(c.batch, c.signer)
-		_, ref := nw.recv.Receive(ctx, msg, nil)
-		if ref == nil || ref.Alert != c.alert {
-			t.Errorf("%s: %+v, want alert %s", c.name, ref, c.alert)
+	bothDatabases(t, func(t *testing.T) {
+		ctx := context.Background()
+		nw := newNetwork(t)
+		recs := importN(t, nw.aomori, "022012", 3, 3)
+		change := func(seq int64, r resident.IdentityRecord) WireChange {
+			return WireChange{Seq: seq, Record: wireRecord(r)}
 		}
-	}
-	if held(t, nw.pref, string(recs[0].ResidentCode)) {
-		t.Error("a refused batch was applied")
-	}
-	// The foreign code stopped 青森市: even a good batch waits until resumed.
-	good, _ := sign(Batch{Source: "022012", Target: "020001", Changes: []WireChange{change(1, recs[0])}}, nw.aomori.Signer)
-	if _, ref := nw.recv.Receive(ctx, good, nil); ref == nil || !strings.Contains(ref.Error, "stopped") {
-		t.Errorf("stopped source accepted: %+v", ref)
-	}
-	// A gap from 八戸市 (whose first change would be 1) stops it too.
-	h := importN(t, nw.hachinohe, "022039", 1, 4)
-	gap, _ := sign(Batch{Source: "022039", Target: "020001", Changes: []WireChange{change(5, h[0])}}, nw.hachinohe.Signer)
-	if _, ref := nw.recv.Receive(ctx, gap, nil); ref == nil || ref.Alert != AlertGap {
-		t.Errorf("sequence gap: %+v", ref)
-	}
-	// A batch for another node.
-	mis, _ := sign(Batch{Source: "022039", Target: "030001", Changes: []WireChange{change(1, h[0])}}, nw.hachinohe.Signer)
-	if _, ref := nw.recv.Receive(ctx, mis, nil); ref == nil || ref.Alert != AlertMisdirect {
-		t.Errorf("misdirected batch: %+v", ref)
-	}
-	if a := alerts(t, nw.pref); len(a) != 4 {
-		t.Errorf("alerts = %v", a)
-	}
+		skey, _, _ := note.GenerateKey(nil, "jukinet-022012")
+		forger, _ := note.NewSigner(skey)
+		foreign := recs[0]
+		foreign.LocalGov = "022039" // 八戸市's
+		for _, c := range []struct {
+			name   string
+			signer note.Signer
+			batch  Batch
+			alert  string
+		}{
+			{"forged signature", forger, Batch{Source: "022012", Target: "020001", Changes: []WireChange{change(1, recs[0])}}, AlertSignature},
+			{"another municipality's code", nw.aomori.Signer, Batch{Source: "022012", Target: "020001", Changes: []WireChange{change(1, foreign)}}, AlertForeign},
+		} {
+			msg, _ := sign(c.batch, c.signer)
+			_, ref := nw.recv.Receive(ctx, msg, nil)
+			if ref == nil || ref.Alert != c.alert {
+				t.Errorf("%s: %+v, want alert %s", c.name, ref, c.alert)
+			}
+		}
+		if held(t, nw.pref, string(recs[0].ResidentCode)) {
+			t.Error("a refused batch was applied")
+		}
+		// The foreign code stopped 青森市: even a good batch waits until resumed.
+		good, _ := sign(Batch{Source: "022012", Target: "020001", Changes: []WireChange{change(1, recs[0])}}, nw.aomori.Signer)
+		if _, ref := nw.recv.Receive(ctx, good, nil); ref == nil || !strings.Contains(ref.Error, "stopped") {
+			t.Errorf("stopped source accepted: %+v", ref)
+		}
+		// A gap from 八戸市 (whose first change would be 1) stops it too.
+		h := importN(t, nw.hachinohe, "022039", 1, 4)
+		gap, _ := sign(Batch{Source: "022039", Target: "020001", Changes: []WireChange{change(5, h[0])}}, nw.hachinohe.Signer)
+		if _, ref := nw.recv.Receive(ctx, gap, nil); ref == nil || ref.Alert != AlertGap {
+			t.Errorf("sequence gap: %+v", ref)
+		}
+		// A batch for another node.
+		mis, _ := sign(Batch{Source: "022039", Target: "030001", Changes: []WireChange{change(1, h[0])}}, nw.hachinohe.Signer)
+		if _, ref := nw.recv.Receive(ctx, mis, nil); ref == nil || ref.Alert != AlertMisdirect {
+			t.Errorf("misdirected batch: %+v", ref)
+		}
+		if a := alerts(t, nw.pref); len(a) != 4 {
+			t.Errorf("alerts = %v", a)
+		}
+	})
 }
 
 func TestPeerBundleRules(t *testing.T) {
@@ -249,4 +277,63 @@ func TestPeerBundleRules(t *testing.T) {
 		t.Error("a bundle whose key names another node was accepted")
 	}
 	_ = http.StatusOK
+}
+
+// TestConsistencyCheckFindsAndRepairs alters records directly in the
+// prefecture's database; the check finds exactly them, and repair makes the
+// copies agree again.
+func TestConsistencyCheckFindsAndRepairs(t *testing.T) {
+	bothDatabases(t, func(t *testing.T) {
+		ctx := context.Background()
+		nw := newNetwork(t)
+		recs := importN(t, nw.aomori, "022012", 60, 5)
+		s := NewSender(nw.aomori, nil)
+		if _, err := s.DeliverOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := Check(ctx, nw.aomori, "022012", false)
+		if err != nil || len(rep.Differences) != 0 || rep.Here != 60 || rep.Upstream != 60 {
+			t.Fatalf("check of equal copies: %+v %v", rep, err)
+		}
+		// Alter two records in place at the prefecture, and remove a third.
+		for _, q := range []struct {
+			sql  string
+			code string
+		}{
+			{`UPDATE identity_record SET address = 'どこか' WHERE resident_code = ?`, string(recs[4].ResidentCode)},
+			{`UPDATE identity_record SET family_name = '偽' WHERE resident_code = ?`, string(recs[9].ResidentCode)},
+			{`DELETE FROM name_key WHERE resident_id = (SELECT id FROM resident WHERE resident_code = ?)`, string(recs[11].ResidentCode)},
+		} {
+			if _, err := nw.pref.DB.Exec(ctx, q.sql, q.code); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := nw.pref.DB.Exec(ctx, `UPDATE resident SET local_gov_code = '022039' WHERE resident_code = ?`, string(recs[11].ResidentCode)); err != nil {
+			t.Fatal(err)
+		}
+		rep, err = Check(ctx, nw.aomori, "022012", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{string(recs[4].ResidentCode): "differs", string(recs[9].ResidentCode): "differs", string(recs[11].ResidentCode): "missing-upstream"}
+		if len(rep.Differences) != 3 || rep.Requeued != 3 {
+			t.Fatalf("check found %+v (requeued %d), want %v", rep.Differences, rep.Requeued, want)
+		}
+		for _, d := range rep.Differences {
+			if want[d.Code] != d.Kind {
+				t.Errorf("difference %+v, want %s", d, want[d.Code])
+			}
+		}
+		// Repair: the versions go up again and the altered ones are corrected.
+		if _, err := s.DeliverOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got, err := nw.pref.Gate.Lookup(ctx, consoleReq(nw.pref), gate.Key{ResidentCode: string(recs[4].ResidentCode)})
+		if err != nil || got.Address != recs[4].Address {
+			t.Errorf("repaired record: %+v %v", got.Address, err)
+		}
+		if rep, err := Check(ctx, nw.aomori, "022012", false); err != nil || len(rep.Differences) != 0 {
+			t.Errorf("after repair: %+v %v", rep.Differences, err)
+		}
+	})
 }

@@ -100,7 +100,7 @@ func (s *Sender) DeliverOnce(ctx context.Context) (int, error) {
 	}
 	b := Batch{Source: Code(s.n), Target: p.Code}
 	for _, c := range ns {
-		b.Changes = append(b.Changes, WireChange{Seq: c.Seq, PreviousCode: c.PreviousCode, Record: wireRecord(c.IdentityRecord)})
+		b.Changes = append(b.Changes, WireChange{Seq: c.Seq, PreviousCode: c.PreviousCode, Repair: c.Repair, Record: wireRecord(c.IdentityRecord)})
 	}
 	msg, err := sign(b, s.n.Signer)
 	if err != nil {

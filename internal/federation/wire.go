@@ -37,6 +37,7 @@ type Batch struct {
 type WireChange struct {
 	Seq          int64      `json:"seq"`
 	PreviousCode string     `json:"previous_code,omitempty"`
+	Repair       bool       `json:"repair,omitempty"` // queued again by a consistency check
 	Record       WireRecord `json:"record"`
 }
 
@@ -142,7 +143,7 @@ func toGate(b Batch) ([]gate.Replicated, error) {
 		if err != nil {
 			return nil, fmt.Errorf("change %d: %w", c.Seq, err)
 		}
-		out[i] = gate.Replicated{Seq: c.Seq, PreviousCode: c.PreviousCode, Record: rec}
+		out[i] = gate.Replicated{Seq: c.Seq, PreviousCode: c.PreviousCode, Repair: c.Repair, Record: rec}
 	}
 	return out, nil
 }

@@ -18,6 +18,7 @@ import (
 type Notification struct {
 	Seq          int64 // this node's change sequence
 	PreviousCode string
+	Repair       bool // queued again by a consistency check: restore it upstream
 	Record
 }
 
@@ -39,7 +40,7 @@ func (g *Gate) Outbound(ctx context.Context, req Request, after int64, limit int
 	}
 	ns := make([]Notification, len(out))
 	for i, o := range out {
-		ns[i] = Notification{Seq: o.Seq, PreviousCode: o.PreviousCode, Record: fromVersion(o.Version)}
+		ns[i] = Notification{Seq: o.Seq, PreviousCode: o.PreviousCode, Repair: o.Repair, Record: fromVersion(o.Version)}
 		e.Subjects = append(e.Subjects, string(o.ResidentCode))
 	}
 	e.Count, e.Provision = len(ns), g.provision(req, "notify", Verdict{})
@@ -54,6 +55,7 @@ func (g *Gate) Outbound(ctx context.Context, req Request, after int64, limit int
 type Replicated struct {
 	Seq          int64 // the source's change sequence
 	PreviousCode string
+	Repair       bool // restore the record even where the copy was altered in place
 	Record       resident.IdentityRecord
 }
 
@@ -116,7 +118,9 @@ func (g *Gate) Replicate(ctx context.Context, req Request, source string, change
 				return &SequenceError{Source: source, Last: last, First: c.Seq}
 			}
 			var err error
-			if c.PreviousCode != "" {
+			if c.Repair {
+				_, err = records.Restore(ctx, tx, c.Record, seq)
+			} else if c.PreviousCode != "" {
 				_, _, err = records.Apply(ctx, tx, c.Record, ids.ResidentCode(c.PreviousCode), seq)
 				previous[string(c.Record.ResidentCode)] = c.PreviousCode
 			} else {
@@ -156,3 +160,65 @@ func (g *Gate) Replicate(ctx context.Context, req Request, source string, change
 }
 
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
+// Summary returns the consistency summary of local government lg's
+// residents (整合性確認). It reveals content hashes, not identity data; the
+// read is logged.
+func (g *Gate) Summary(ctx context.Context, req Request, lg string) (*records.Summary, error) {
+	e, v := g.begin(ctx, req, "check")
+	e.Query = "summary local_gov=" + lg
+	if !v.Allow {
+		return nil, g.deny(ctx, e, v)
+	}
+	s, err := records.Summarize(ctx, g.db, lg)
+	if err != nil {
+		return nil, g.fail(ctx, e, err)
+	}
+	e.Count, e.Detail = s.Total, fmt.Sprintf("%d residents", s.Total)
+	if err := g.record(ctx, e); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// BucketContents lists the residents (code and content hash) of lg in the
+// given buckets of a summary; logged.
+func (g *Gate) BucketContents(ctx context.Context, req Request, lg string, buckets []int) (map[int][]records.Held, error) {
+	e, v := g.begin(ctx, req, "check")
+	e.Query = fmt.Sprintf("buckets local_gov=%s n=%d", lg, len(buckets))
+	if !v.Allow {
+		return nil, g.deny(ctx, e, v)
+	}
+	out, err := records.BucketContents(ctx, g.db, lg, buckets)
+	if err != nil {
+		return nil, g.fail(ctx, e, err)
+	}
+	for _, hs := range out {
+		e.Count += len(hs)
+	}
+	if err := g.record(ctx, e); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Resend queues the current versions of the given residents for the
+// upstream again (repair after a consistency check); logged.
+func (g *Gate) Resend(ctx context.Context, req Request, codes []string) (int, error) {
+	e, v := g.begin(ctx, req, "notify")
+	e.Query = fmt.Sprintf("resend %d residents", len(codes))
+	if !v.Allow {
+		return 0, g.deny(ctx, e, v)
+	}
+	var n int
+	_, workErr, err := g.log.AppendWith(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
+		var err error
+		n, err = records.Resend(ctx, tx, codes, e.Time)
+		e.Subjects, e.Count = codes, n
+		return err
+	})
+	if err != nil {
+		return 0, apperr.Wrap(apperr.Unavailable, err, "audit log", "アクセス記録（監査ログ）を書き込めませんでした")
+	}
+	return n, workErr
+}

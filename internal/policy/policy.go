@@ -126,7 +126,7 @@ var registerActions = map[string]string{
 	"lookup": "read", "search": "read", "history": "read",
 	"apply":  "write",
 	"import": "bulk", "export": "bulk",
-	"notify": "network", "replicate": "network",
+	"notify": "network", "replicate": "network", "check": "network",
 }
 
 // adminActions are the staff store's actions.

@@ -114,7 +114,9 @@ func New(n *node.Node, opt Options) (*Server, error) {
 	s.mux.HandleFunc("GET /status", s.status)
 	s.routes()
 	s.mux.Handle("/api/", api.New(n, opt.Logger, s.apiCaller))
-	s.mux.Handle("POST /federation/v1/batches", federation.NewReceiver(n, opt.Logger))
+	recv := federation.NewReceiver(n, opt.Logger)
+	s.mux.Handle("POST /federation/v1/batches", recv)
+	s.mux.HandleFunc("POST /federation/v1/check", recv.ServeCheck)
 	return s, nil
 }
 

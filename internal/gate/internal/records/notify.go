@@ -31,12 +31,13 @@ func Notify(ctx context.Context, tx *db.Tx, auditSeq int64, previousCode string,
 type Outbound struct {
 	Seq          int64 // the outbox sequence
 	PreviousCode string
+	Repair       bool // queued again by a consistency check
 	Version
 }
 
 // Outbox returns up to limit versions after outbox sequence after, in order.
 func Outbox(ctx context.Context, q db.Querier, after int64, limit int) ([]Outbound, error) {
-	rows, err := q.Query(ctx, `SELECT o.seq, o.previous_code, `+recordColumns+` FROM fed_outbox o JOIN identity_record ir ON ir.id = o.record_id
+	rows, err := q.Query(ctx, `SELECT o.seq, o.previous_code, o.repair, `+recordColumns+` FROM fed_outbox o JOIN identity_record ir ON ir.id = o.record_id
 		WHERE o.seq > ? ORDER BY o.seq LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read the outbox: %w", err)
@@ -45,7 +46,7 @@ func Outbox(ctx context.Context, q db.Querier, after int64, limit int) ([]Outbou
 	var out []Outbound
 	for rows.Next() {
 		var o Outbound
-		var dest = []any{&o.Seq, &o.PreviousCode}
+		var dest = []any{&o.Seq, &o.PreviousCode, &o.Repair}
 		v, err := scanVersion(prefixScanner{rows, dest})
 		if err != nil {
 			return nil, fmt.Errorf("read the outbox: %w", err)

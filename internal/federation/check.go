@@ -1,0 +1,250 @@
+package federation
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"jukinet/internal/auditlog"
+	"jukinet/internal/gate"
+	"jukinet/internal/node"
+	"jukinet/internal/profile"
+)
+
+// checkHeader is the first line of a signed consistency-check request.
+const checkHeader = "jukinet-check v1"
+
+// CheckRequest asks the upstream for its summary of a local government's
+// residents, or for the contents of some buckets.
+type CheckRequest struct {
+	Source   string `json:"source"`
+	Target   string `json:"target"`
+	LocalGov string `json:"local_gov_code"`
+	Buckets  []int  `json:"buckets,omitempty"`
+	At       string `json:"at"` // when asked (a stale request is refused)
+}
+
+// CheckAnswer is the upstream's answer.
+type CheckAnswer struct {
+	Total    int                `json:"total"`
+	Digests  []string           `json:"digests,omitempty"`  // per bucket, hex
+	Contents map[int][]gateHeld `json:"contents,omitempty"` // per asked bucket
+}
+
+type gateHeld struct {
+	Code        string `json:"code"`
+	ContentHash string `json:"content_hash"`
+}
+
+// ServeCheck answers POST /federation/v1/check from a downstream node.
+func (r *Receiver) ServeCheck(w http.ResponseWriter, req *http.Request) {
+	msg, err := io.ReadAll(http.MaxBytesReader(w, req.Body, 1<<20))
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, refusal{Error: err.Error()})
+		return
+	}
+	ctx := req.Context()
+	peers, err := Peers(ctx, r.n.DB)
+	if err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, refusal{Error: err.Error()})
+		return
+	}
+	var vs []note.Verifier
+	byName := map[string]Peer{}
+	for _, p := range peers {
+		if v, err := note.NewVerifier(p.NoteKey); err == nil && p.Role == Downstream {
+			vs = append(vs, v)
+			byName[v.Name()] = p
+		}
+	}
+	n, err := note.Open(msg, note.VerifierList(vs...))
+	if err != nil {
+		ref := r.alert(ctx, "unknown", AlertSignature, http.StatusForbidden, "check request refused: "+err.Error(), false)
+		writeJSON(w, ref.Status, ref)
+		return
+	}
+	peer := byName[n.Sigs[0].Name]
+	header, body, _ := strings.Cut(n.Text, "\n")
+	var cr CheckRequest
+	if header != checkHeader || json.Unmarshal([]byte(body), &cr) != nil {
+		writeJSON(w, http.StatusBadRequest, refusal{Error: "not a check request"})
+		return
+	}
+	at, err := time.Parse(time.RFC3339, cr.At)
+	switch {
+	case cr.Source != peer.Code || cr.Target != Code(r.n):
+		writeJSON(w, http.StatusForbidden, refusal{Error: "check request for another node or from another source"})
+		return
+	case err != nil || time.Since(at) > 5*time.Minute || time.Until(at) > 5*time.Minute:
+		writeJSON(w, http.StatusForbidden, refusal{Error: "stale check request"})
+		return
+	case !mayNotify(profile.Level(peer.Level), peer.Code, cr.LocalGov):
+		writeJSON(w, http.StatusForbidden, refusal{Error: fmt.Sprintf("%s may not check %s", peer.Code, cr.LocalGov)})
+		return
+	}
+	greq := gate.Request{Actor: auditlog.Actor{Kind: auditlog.ActorPeer, ID: peer.Code, Name: peer.Name}, Origin: "node:" + peer.Code,
+		Affair: RegisterAffair(r.n.Profile), Reason: "整合性確認: " + cr.LocalGov}
+	var ans CheckAnswer
+	if len(cr.Buckets) == 0 {
+		s, err := r.n.Gate.Summary(ctx, greq, cr.LocalGov)
+		if err != nil {
+			writeJSON(w, http.StatusForbidden, refusal{Error: err.Error()})
+			return
+		}
+		ans.Total = s.Total
+		for _, d := range s.Digests {
+			ans.Digests = append(ans.Digests, hex.EncodeToString(d[:]))
+		}
+	} else {
+		contents, err := r.n.Gate.BucketContents(ctx, greq, cr.LocalGov, cr.Buckets)
+		if err != nil {
+			writeJSON(w, http.StatusForbidden, refusal{Error: err.Error()})
+			return
+		}
+		ans.Contents = map[int][]gateHeld{}
+		for b, hs := range contents {
+			for _, h := range hs {
+				ans.Contents[b] = append(ans.Contents[b], gateHeld{h.Code, h.ContentHash})
+			}
+		}
+	}
+	writeJSON(w, http.StatusOK, ans)
+}
+
+// Difference is one resident the two copies disagree on.
+type Difference struct {
+	Code string
+	Kind string // differs, missing-upstream, missing-here
+}
+
+// CheckReport is the outcome of a consistency check.
+type CheckReport struct {
+	LocalGov        string
+	Here, Upstream  int // residents on each side
+	BucketsDiffered int
+	Differences     []Difference
+	Requeued        int // versions queued again (repair)
+	Elapsed         time.Duration
+}
+
+// Check compares this node's copy of local government lg's residents with
+// the upstream's by bucket summaries, lists the residents that differ, and
+// with repair queues their current versions for the upstream again.
+func Check(ctx context.Context, n *node.Node, lg string, repair bool) (CheckReport, error) {
+	start := time.Now()
+	rep := CheckReport{LocalGov: lg}
+	p, err := upstream(ctx, n)
+	if err != nil {
+		return rep, err
+	}
+	if p == nil {
+		return rep, fmt.Errorf("this node has no upstream to check with")
+	}
+	req := gate.Request{Actor: auditlog.Actor{Kind: auditlog.ActorSystem, ID: "federation"}, Origin: "node:" + Code(n),
+		Affair: RegisterAffair(n.Profile), Reason: "整合性確認: " + lg}
+	local, err := n.Gate.Summary(ctx, req, lg)
+	if err != nil {
+		return rep, err
+	}
+	var remote CheckAnswer
+	s := NewSender(n, nil)
+	if err := s.ask(ctx, p, CheckRequest{Source: Code(n), Target: p.Code, LocalGov: lg}, &remote); err != nil {
+		return rep, err
+	}
+	if len(remote.Digests) != len(local.Digests) {
+		return rep, fmt.Errorf("the upstream answered %d buckets, want %d", len(remote.Digests), len(local.Digests))
+	}
+	rep.Here, rep.Upstream = local.Total, remote.Total
+	var buckets []int
+	for b, d := range local.Digests {
+		if hex.EncodeToString(d[:]) != remote.Digests[b] {
+			buckets = append(buckets, b)
+		}
+	}
+	rep.BucketsDiffered = len(buckets)
+	if len(buckets) > 0 {
+		var theirs CheckAnswer
+		if err := s.ask(ctx, p, CheckRequest{Source: Code(n), Target: p.Code, LocalGov: lg, Buckets: buckets}, &theirs); err != nil {
+			return rep, err
+		}
+		mine, err := n.Gate.BucketContents(ctx, req, lg, buckets)
+		if err != nil {
+			return rep, err
+		}
+		for _, b := range buckets {
+			up := map[string]string{}
+			for _, h := range theirs.Contents[b] {
+				up[h.Code] = h.ContentHash
+			}
+			for _, h := range mine[b] {
+				other, ok := up[h.Code]
+				switch {
+				case !ok:
+					rep.Differences = append(rep.Differences, Difference{h.Code, "missing-upstream"})
+				case other != h.ContentHash:
+					rep.Differences = append(rep.Differences, Difference{h.Code, "differs"})
+				}
+				delete(up, h.Code)
+			}
+			for code := range up {
+				rep.Differences = append(rep.Differences, Difference{code, "missing-here"})
+			}
+		}
+		slices.SortFunc(rep.Differences, func(a, b Difference) int { return strings.Compare(a.Code, b.Code) })
+	}
+	if repair {
+		var codes []string
+		for _, d := range rep.Differences {
+			if d.Kind != "missing-here" {
+				codes = append(codes, d.Code)
+			}
+		}
+		if len(codes) > 0 {
+			if rep.Requeued, err = n.Gate.Resend(ctx, req, codes); err != nil {
+				return rep, err
+			}
+		}
+	}
+	rep.Elapsed = time.Since(start)
+	return rep, nil
+}
+
+// ask sends a signed check request to the upstream and decodes the answer.
+func (s *Sender) ask(ctx context.Context, p *Peer, cr CheckRequest, out *CheckAnswer) error {
+	cr.At = time.Now().UTC().Format(time.RFC3339)
+	body, err := json.Marshal(cr)
+	if err != nil {
+		return err
+	}
+	msg, err := note.Sign(&note.Note{Text: checkHeader + "\n" + string(body) + "\n"}, s.n.Signer)
+	if err != nil {
+		return err
+	}
+	client, err := s.httpClient(p)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, "POST", strings.TrimSuffix(p.URL, "/")+"/federation/v1/check", bytes.NewReader(msg))
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("ask %s: %w", p.Code, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s refused the check (%d): %s", p.Code, resp.StatusCode, strings.TrimSpace(string(raw)))
+	}
+	return json.Unmarshal(raw, out)
+}
