@@ -337,3 +337,17 @@ func TestConsistencyCheckFindsAndRepairs(t *testing.T) {
 		}
 	})
 }
+
+func importBench(b *testing.B, n *node.Node, code string, count int, seed uint64) {
+	b.Helper()
+	g, _ := synth.New(synth.Options{Seed: seed, LocalGov: ids.LocalGovCode(code)})
+	var buf bytes.Buffer
+	w := resident.NewCSVWriter(&buf, resident.UTF8)
+	for i := 0; i < count; i++ {
+		w.Write(g.Next())
+	}
+	w.Close()
+	if _, err := n.Gate.Import(context.Background(), consoleReq(n), &buf, resident.UTF8); err != nil {
+		b.Fatal(err)
+	}
+}

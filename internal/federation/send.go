@@ -22,7 +22,7 @@ import (
 )
 
 // BatchSize is the most changes one batch carries.
-const BatchSize = 1000
+const BatchSize = 5000
 
 // Sender delivers the outbox to the upstream node.
 type Sender struct {

@@ -110,6 +110,21 @@ func (g *Gate) Replicate(ctx context.Context, req Request, source string, change
 		}
 		next := last + 1
 		previous := map[string]string{}
+		// Plain changes of distinct residents are imported together; a
+		// repair, a code change or a second change of the same resident
+		// first flushes what is pending, so order is kept.
+		var pending []resident.IdentityRecord
+		pendingCodes := map[ids.ResidentCode]bool{}
+		flush := func() error {
+			if len(pending) == 0 {
+				return nil
+			}
+			if _, err := records.Import(ctx, tx, pending, seq); err != nil {
+				return err
+			}
+			pending, pendingCodes = pending[:0], map[ids.ResidentCode]bool{}
+			return nil
+		}
 		for _, c := range changes {
 			if c.Seq <= last {
 				continue // already applied
@@ -118,13 +133,24 @@ func (g *Gate) Replicate(ctx context.Context, req Request, source string, change
 				return &SequenceError{Source: source, Last: last, First: c.Seq}
 			}
 			var err error
-			if c.Repair {
-				_, err = records.Restore(ctx, tx, c.Record, seq)
-			} else if c.PreviousCode != "" {
-				_, _, err = records.Apply(ctx, tx, c.Record, ids.ResidentCode(c.PreviousCode), seq)
-				previous[string(c.Record.ResidentCode)] = c.PreviousCode
-			} else {
-				_, err = records.Import(ctx, tx, []resident.IdentityRecord{c.Record}, seq)
+			switch {
+			case !c.Repair && c.PreviousCode == "" && !pendingCodes[c.Record.ResidentCode]:
+				pending = append(pending, c.Record)
+				pendingCodes[c.Record.ResidentCode] = true
+			case c.Repair:
+				if err = flush(); err == nil {
+					_, err = records.Restore(ctx, tx, c.Record, seq)
+				}
+			case c.PreviousCode != "":
+				if err = flush(); err == nil {
+					_, _, err = records.Apply(ctx, tx, c.Record, ids.ResidentCode(c.PreviousCode), seq)
+					previous[string(c.Record.ResidentCode)] = c.PreviousCode
+				}
+			default: // the same resident again
+				if err = flush(); err == nil {
+					pending = append(pending, c.Record)
+					pendingCodes[c.Record.ResidentCode] = true
+				}
 			}
 			if err != nil {
 				return fmt.Errorf("change %d: %w", c.Seq, err)
@@ -132,6 +158,9 @@ func (g *Gate) Replicate(ctx context.Context, req Request, source string, change
 			e.Subjects = append(e.Subjects, string(c.Record.ResidentCode))
 			applied++
 			next++
+		}
+		if err := flush(); err != nil {
+			return err
 		}
 		last = next - 1
 		if _, err := tx.Exec(ctx, `UPDATE fed_inbox SET last_seq = ? WHERE source = ?`, last, source); err != nil {

@@ -1,0 +1,135 @@
+package federation
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"jukinet/internal/node"
+)
+
+// BenchmarkNetwork measures, on this machine with every node in one process
+// on SQLite, changes per second from a municipality to the national node
+// (import at 022012, delivered to 020001 and forwarded to the national
+// node, every hop logged and durable), and the time of a consistency check
+// of JUKINET_BENCH_RESIDENTS residents (default 20,000) with 10 records
+// altered at the prefecture. The raw baseline is the municipality's own
+// import (one node, no network) in the same run.
+func BenchmarkNetwork(b *testing.B) {
+	n := 20_000
+	if s := os.Getenv("JUKINET_BENCH_RESIDENTS"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	ctx := context.Background()
+	mk := func(profileID, code string) *node.Node {
+		dir := b.TempDir()
+		if _, err := node.Init(ctx, node.InitOptions{Dir: dir, Profile: profileID, LocalGovCode: code}); err != nil {
+			b.Fatal(err)
+		}
+		nd, err := node.Open(ctx, dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { nd.Close() })
+		if err := nd.OpenGate(ctx, nil); err != nil {
+			b.Fatal(err)
+		}
+		return nd
+	}
+	serve := func(nd *node.Node) string {
+		r := NewReceiver(nd, nil)
+		mux := http.NewServeMux()
+		mux.Handle("/federation/v1/batches", r)
+		mux.HandleFunc("/federation/v1/check", r.ServeCheck)
+		srv := httptest.NewServer(mux)
+		b.Cleanup(srv.Close)
+		return srv.URL
+	}
+	muni, pref := mk("koto-ward", "022012"), mk("aomori-pref", "020001")
+	b.StopTimer()
+	// A national node needs --level national; build it as node.Init does.
+	natDir := b.TempDir()
+	if _, err := node.Init(ctx, node.InitOptions{Dir: natDir, Profile: "aomori-pref", Level: "national"}); err != nil {
+		b.Fatal(err)
+	}
+	national, err := node.Open(ctx, natDir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer national.Close()
+	if err := national.OpenGate(ctx, nil); err != nil {
+		b.Fatal(err)
+	}
+	prefURL, natURL := serve(pref), serve(national)
+	link := func(down, up *node.Node, upURL string) {
+		db, _ := Export(down, "")
+		ub, _ := Export(up, upURL)
+		if err := Add(ctx, up, console, Downstream, db); err != nil {
+			b.Fatal(err)
+		}
+		if err := Add(ctx, down, console, Upstream, ub); err != nil {
+			b.Fatal(err)
+		}
+	}
+	link(muni, pref, prefURL)
+	link(pref, national, natURL)
+
+	// Raw baseline: the same import on a node without an upstream.
+	alone := mk("koto-ward", "022012")
+	start := time.Now()
+	importBench(b, alone, "022012", n, 1)
+	baseline := time.Since(start)
+
+	start = time.Now()
+	importBench(b, muni, "022012", n, 1)
+	senders := []*Sender{NewSender(muni, nil), NewSender(pref, nil)}
+	done := make(chan struct{})
+	bctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for _, s := range senders {
+		go s.Run(bctx, 50*time.Millisecond)
+	}
+	go func() {
+		for {
+			st, _ := GetStatus(ctx, national)
+			for _, in := range st.Inbox {
+				if in.Last >= int64(n) {
+					close(done)
+					return
+				}
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Minute):
+		b.Fatal("the national node did not receive every change")
+	}
+	endToEnd := time.Since(start)
+	cancel()
+
+	// Consistency check with 10 records altered at the prefecture.
+	if _, err := pref.DB.Exec(ctx, `UPDATE identity_record SET address = address || '（改）' WHERE id IN (SELECT id FROM identity_record ORDER BY id LIMIT 10)`); err != nil {
+		b.Fatal(err)
+	}
+	start = time.Now()
+	rep, err := Check(ctx, muni, "022012", false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	check := time.Since(start)
+	if len(rep.Differences) != 10 {
+		b.Fatalf("check found %d differences, want 10", len(rep.Differences))
+	}
+	b.ReportMetric(float64(n)/baseline.Seconds(), "baseline-import/s")
+	b.ReportMetric(float64(n)/endToEnd.Seconds(), "end-to-end-changes/s")
+	b.ReportMetric(check.Seconds(), "check-s")
+	fmt.Fprintf(os.Stderr, "network: %d residents; import alone %s (%.0f/s); import + delivery to the national node %s (%.0f changes/s); consistency check %s\n",
+		n, baseline.Round(time.Millisecond), float64(n)/baseline.Seconds(), endToEnd.Round(time.Millisecond), float64(n)/endToEnd.Seconds(), check.Round(time.Millisecond))
+}
