@@ -151,13 +151,16 @@ func Check(ctx context.Context, n *node.Node, lg string, repair bool) (CheckRepo
 	}
 	req := gate.Request{Actor: auditlog.Actor{Kind: auditlog.ActorSystem, ID: "federation"}, Origin: "node:" + Code(n),
 		Affair: RegisterAffair(n.Profile), Reason: "整合性確認: " + lg}
-	local, err := n.Gate.Summary(ctx, req, lg)
-	if err != nil {
-		return rep, err
-	}
+	// Both sides summarise at the same time.
 	var remote CheckAnswer
 	s := NewSender(n, nil)
-	if err := s.ask(ctx, p, CheckRequest{Source: Code(n), Target: p.Code, LocalGov: lg}, &remote); err != nil {
+	remoteErr := make(chan error, 1)
+	go func() { remoteErr <- s.ask(ctx, p, CheckRequest{Source: Code(n), Target: p.Code, LocalGov: lg}, &remote) }()
+	local, err := n.Gate.Summary(ctx, req, lg)
+	if rerr := <-remoteErr; err == nil {
+		err = rerr
+	}
+	if err != nil {
 		return rep, err
 	}
 	if len(remote.Digests) != len(local.Digests) {
@@ -173,10 +176,13 @@ func Check(ctx context.Context, n *node.Node, lg string, repair bool) (CheckRepo
 	rep.BucketsDiffered = len(buckets)
 	if len(buckets) > 0 {
 		var theirs CheckAnswer
-		if err := s.ask(ctx, p, CheckRequest{Source: Code(n), Target: p.Code, LocalGov: lg, Buckets: buckets}, &theirs); err != nil {
-			return rep, err
-		}
+		go func() {
+			remoteErr <- s.ask(ctx, p, CheckRequest{Source: Code(n), Target: p.Code, LocalGov: lg, Buckets: buckets}, &theirs)
+		}()
 		mine, err := n.Gate.BucketContents(ctx, req, lg, buckets)
+		if rerr := <-remoteErr; err == nil {
+			err = rerr
+		}
 		if err != nil {
 			return rep, err
 		}
