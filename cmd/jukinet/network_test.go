@@ -166,6 +166,19 @@ func TestNetworkEndToEnd(t *testing.T) {
 			t.Errorf("%s: %s", n, out)
 		}
 	}
+	// The municipalities' and the prefecture's logs are witnessed upstream.
+	for _, n := range []string{"aomori", "pref"} {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			if status := jk("federation", "status", "--data", dir(n)); strings.Contains(status, "audit log witnessed: checkpoint") {
+				break
+			} else if time.Now().After(deadline) {
+				t.Errorf("%s's log was not witnessed:\n%s", n, status)
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
 	if status := jk("federation", "status", "--data", dir("national")); strings.Contains(status, "alerts:") {
 		t.Errorf("alerts on a clean run:\n%s", status)
 	}

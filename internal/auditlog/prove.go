@@ -155,3 +155,16 @@ func dbHashReader(ctx context.Context, d *db.DB) tlog.HashReader {
 		return out, nil
 	})
 }
+
+// ConsistencyProof proves that the tree of size oldSize is a prefix of the
+// tree of size newSize, from the stored hashes (for a witness).
+func ConsistencyProof(ctx context.Context, d *db.DB, oldSize, newSize int64) (tlog.TreeProof, error) {
+	if oldSize == 0 || oldSize == newSize {
+		return nil, nil
+	}
+	p, err := tlog.ProveTree(newSize, oldSize, dbHashReader(ctx, d))
+	if err != nil {
+		return nil, fmt.Errorf("prove consistency %d → %d: %w", oldSize, newSize, err)
+	}
+	return p, nil
+}

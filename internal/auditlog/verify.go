@@ -373,6 +373,28 @@ func loadCheckpoints(ctx context.Context, d *db.DB, v note.Verifier, external []
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read checkpoints: %w", err)
 	}
+	// Checkpoints a witness cosigned: the witness holds its own copy, so a
+	// log rewritten below one of these is caught there too.
+	crows, err := d.Query(ctx, `SELECT size, witness, note FROM audit_cosignature ORDER BY size`)
+	if err != nil {
+		return nil, fmt.Errorf("read cosigned checkpoints: %w", err)
+	}
+	defer crows.Close()
+	for crows.Next() {
+		var size int64
+		var witness, text string
+		if err := crows.Scan(&size, &witness, &text); err != nil {
+			return nil, fmt.Errorf("read cosigned checkpoint: %w", err)
+		}
+		cp, err := OpenCheckpoint([]byte(text), v)
+		if err != nil {
+			return nil, bad(-1, "checkpoint cosigned by %s at size %d: %v", witness, size, err)
+		}
+		out = append(out, sourcedCheckpoint{cp, fmt.Sprintf("checkpoint cosigned by witness %s", witness)})
+	}
+	if err := crows.Err(); err != nil {
+		return nil, fmt.Errorf("read cosigned checkpoints: %w", err)
+	}
 	for i, raw := range external {
 		cp, err := OpenCheckpoint(raw, v)
 		if err != nil {

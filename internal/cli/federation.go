@@ -131,6 +131,11 @@ func (c FederationStatusCmd) Run(env *Env) error {
 				lag = fmt.Sprintf("%d changes, oldest %s ago", st.Pending, time.Since(st.OldestSince).Round(time.Second))
 			}
 			fmt.Fprintf(env.Stdout, "\nupstream delivery: last change %d, acknowledged %d; lag: %s\n", st.LastChange, st.Acked, lag)
+			if st.CosignedSize > 0 {
+				fmt.Fprintf(env.Stdout, "audit log witnessed: checkpoint %d cosigned by %s at %s\n", st.CosignedSize, p.Code, st.CosignedAt.Format(time.DateTime))
+			} else {
+				fmt.Fprintln(env.Stdout, "audit log witnessed: not yet")
+			}
 			if st.LastError != "" {
 				fmt.Fprintf(env.Stdout, "last error (%s): %s\n", st.LastTry.Format(time.DateTime), st.LastError)
 			}

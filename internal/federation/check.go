@@ -155,7 +155,9 @@ func Check(ctx context.Context, n *node.Node, lg string, repair bool) (CheckRepo
 	var remote CheckAnswer
 	s := NewSender(n, nil)
 	remoteErr := make(chan error, 1)
-	go func() { remoteErr <- s.ask(ctx, p, CheckRequest{Source: Code(n), Target: p.Code, LocalGov: lg}, &remote) }()
+	go func() {
+		remoteErr <- s.ask(ctx, p, CheckRequest{Source: Code(n), Target: p.Code, LocalGov: lg}, &remote)
+	}()
 	local, err := n.Gate.Summary(ctx, req, lg)
 	if rerr := <-remoteErr; err == nil {
 		err = rerr

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"jukinet/internal/auditlog"
 	"jukinet/internal/db/dbtest"
@@ -351,3 +352,77 @@ func importBench(b *testing.B, n *node.Node, code string, count int, seed uint64
 		b.Fatal(err)
 	}
 }
+
+// TestWitnessedCheckpoints: the prefecture cosigns the municipality's
+// checkpoints while its log only grows; after the municipality's log is
+// cut and rewritten, the witness refuses and raises an alert, and audit
+// verify at the municipality reports the cut below the cosigned checkpoint.
+func TestWitnessedCheckpoints(t *testing.T) {
+	bothDatabases(t, func(t *testing.T) {
+		ctx := context.Background()
+		nw := newNetwork(t)
+		mux := http.NewServeMux()
+		mux.HandleFunc("/federation/v1/witness", nw.recv.ServeWitness)
+		wsrv := httptest.NewServer(mux)
+		defer wsrv.Close()
+		if _, err := nw.aomori.DB.Exec(ctx, `UPDATE fed_peer SET url = ? WHERE role = 'upstream'`, wsrv.URL); err != nil {
+			t.Fatal(err)
+		}
+		s := NewSender(nw.aomori, nil)
+		for i := 0; i < 2; i++ {
+			importN(t, nw.aomori, "022012", 5, uint64(10+i))
+			if _, err := nw.aomori.Log.Checkpoint(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if ok, err := s.WitnessOnce(ctx); err != nil || !ok {
+				t.Fatalf("witness %d: %v %v", i, ok, err)
+			}
+		}
+		var cosigned int
+		nw.aomori.DB.QueryRow(ctx, `SELECT COUNT(*) FROM audit_cosignature`).Scan(&cosigned)
+		if cosigned != 2 {
+			t.Fatalf("%d cosigned checkpoints stored, want 2", cosigned)
+		}
+		if _, err := auditlog.Verify(ctx, nw.aomori.DB, nw.aomori.Verifier); err != nil {
+			t.Fatalf("verify before tampering: %v", err)
+		}
+		// Cut the log below the witnessed size (and its own checkpoints),
+		// then grow it again and sign: the rewritten history.
+		size, _ := nw.aomori.Log.Size(ctx)
+		cut := size - 2
+		for _, q := range []string{
+			`DELETE FROM audit_subject WHERE seq >= ?`, `DELETE FROM audit_entry WHERE seq >= ?`,
+			`DELETE FROM audit_checkpoint WHERE size > ?`,
+		} {
+			if _, err := nw.aomori.DB.Exec(ctx, q, cut); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := nw.aomori.DB.Exec(ctx, `DELETE FROM audit_hash WHERE idx >= ?`, storedHashIndex(cut)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := auditlog.Verify(ctx, nw.aomori.DB, nw.aomori.Verifier); err == nil || !strings.Contains(err.Error(), "cosigned by witness") {
+			t.Errorf("verify after the cut: %v", err)
+		}
+		// The node reopens its log and signs the cut history anew.
+		l2, err := auditlog.Open(ctx, nw.aomori.DB, nw.aomori.Signer, auditlog.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l2.Close()
+		for i := 0; i < 10; i++ {
+			l2.Append(ctx, auditlog.Entry{Node: "022012", Actor: console.Actor, Origin: console.Origin, Action: "lookup", Decision: auditlog.Allow, Outcome: auditlog.OutcomeOK, Policy: "x"})
+		}
+		if _, err := l2.Checkpoint(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := s.WitnessOnce(ctx); ok || err == nil || !strings.Contains(err.Error(), "refused") {
+			t.Errorf("witness accepted a rewritten log: %v %v", ok, err)
+		}
+		if a := alerts(t, nw.pref); len(a) != 1 || a[0] != AlertFork {
+			t.Errorf("alerts at the witness: %v", a)
+		}
+	})
+}
+
+func storedHashIndex(n int64) int64 { return tlog.StoredHashIndex(0, n) }

@@ -164,6 +164,11 @@ func (s *Sender) Run(ctx context.Context, interval time.Duration) {
 	backoff := time.Second
 	for {
 		n, err := s.DeliverOnce(ctx)
+		if err == nil {
+			if _, werr := s.WitnessOnce(ctx); werr != nil {
+				s.logger.Warn("witnessing the audit log's checkpoint", "err", werr)
+			}
+		}
 		wait := interval
 		switch {
 		case err != nil:

@@ -24,6 +24,9 @@ type Status struct {
 	OldestSince time.Time // the oldest unacknowledged change (lag)
 	LastTry     time.Time
 	LastError   string
+	// The latest checkpoint of this node's audit log its witness cosigned.
+	CosignedSize int64
+	CosignedAt   time.Time
 	// Downstream receipt, by source.
 	Inbox  []InboxState
 	Alerts []Alert
@@ -67,6 +70,13 @@ func GetStatus(ctx context.Context, n *node.Node) (Status, error) {
 				return st, fmt.Errorf("read outbox: %w", err)
 			}
 		}
+	}
+	var at sql.NullTime
+	if err := n.DB.QueryRow(ctx, `SELECT size, at FROM audit_cosignature ORDER BY size DESC LIMIT 1`).Scan(&st.CosignedSize, &at); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return st, fmt.Errorf("read cosignatures: %w", err)
+	}
+	if at.Valid {
+		st.CosignedAt = at.Time
 	}
 	rows, err := n.DB.Query(ctx, `SELECT source, last_seq, stopped_at, stop_reason FROM fed_inbox ORDER BY source`)
 	if err != nil {

@@ -117,6 +117,7 @@ func New(n *node.Node, opt Options) (*Server, error) {
 	recv := federation.NewReceiver(n, opt.Logger)
 	s.mux.Handle("POST /federation/v1/batches", recv)
 	s.mux.HandleFunc("POST /federation/v1/check", recv.ServeCheck)
+	s.mux.HandleFunc("POST /federation/v1/witness", recv.ServeWitness)
 	return s, nil
 }
 

@@ -1,0 +1,200 @@
+package federation
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"jukinet/internal/auditlog"
+	"jukinet/internal/db"
+)
+
+// AlertFork is a checkpoint inconsistent with what the witness saw before:
+// the node's log was rewritten, cut or forked.
+const AlertFork = "log-inconsistent"
+
+// WitnessRequest carries a node's latest checkpoint and the proof that it
+// extends the last one its witness cosigned.
+type WitnessRequest struct {
+	Checkpoint string   `json:"checkpoint"` // signed note
+	OldSize    int64    `json:"old_size"`
+	Proof      []string `json:"proof"` // base64 hashes
+}
+
+// ServeWitness answers POST /federation/v1/witness: it checks a downstream
+// node's checkpoint against the last one it cosigned for that node and, if
+// the log only grew, cosigns it.
+func (r *Receiver) ServeWitness(w http.ResponseWriter, req *http.Request) {
+	var wr WitnessRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, req.Body, 1<<20)).Decode(&wr); err != nil {
+		writeJSON(w, http.StatusBadRequest, refusal{Error: "witness request: " + err.Error()})
+		return
+	}
+	cosigned, ref := r.Witness(req.Context(), wr)
+	if ref != nil {
+		writeJSON(w, ref.Status, ref)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write(cosigned)
+}
+
+// Witness checks and cosigns a checkpoint.
+func (r *Receiver) Witness(ctx context.Context, wr WitnessRequest) ([]byte, *refusal) {
+	peers, err := Peers(ctx, r.n.DB)
+	if err != nil {
+		return nil, &refusal{Status: http.StatusServiceUnavailable, Error: err.Error()}
+	}
+	var vs []note.Verifier
+	byName := map[string]Peer{}
+	for _, p := range peers {
+		if v, err := note.NewVerifier(p.NoteKey); err == nil && p.Role == Downstream {
+			vs = append(vs, v)
+			byName[v.Name()] = p
+		}
+	}
+	verifiers := note.VerifierList(vs...)
+	n, err := note.Open([]byte(wr.Checkpoint), verifiers)
+	if err != nil {
+		return nil, r.alert(ctx, "unknown", AlertSignature, http.StatusForbidden, "checkpoint refused: "+err.Error(), false)
+	}
+	peer := byName[n.Sigs[0].Name]
+	cp, err := auditlog.OpenCheckpoint([]byte(wr.Checkpoint), verifierFor(vs, n.Sigs[0].Name))
+	if err != nil {
+		return nil, &refusal{Status: http.StatusBadRequest, Error: err.Error()}
+	}
+	var lastSize int64
+	var lastRoot string
+	err = r.n.DB.QueryRow(ctx, `SELECT size, root FROM fed_witnessed WHERE peer = ?`, peer.Code).Scan(&lastSize, &lastRoot)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, &refusal{Status: http.StatusServiceUnavailable, Error: err.Error()}
+	}
+	root := base64.StdEncoding.EncodeToString(cp.Root[:])
+	switch {
+	case cp.Size < lastSize:
+		return nil, r.alert(ctx, peer.Code, AlertFork, http.StatusConflict,
+			fmt.Sprintf("checkpoint of size %d is smaller than the %d already witnessed: the log was cut", cp.Size, lastSize), false)
+	case cp.Size == lastSize && root != lastRoot:
+		return nil, r.alert(ctx, peer.Code, AlertFork, http.StatusConflict,
+			fmt.Sprintf("a second root for size %d: the log was rewritten", cp.Size), false)
+	case lastSize > 0 && cp.Size > lastSize:
+		if wr.OldSize != lastSize {
+			return nil, &refusal{Status: http.StatusConflict, Error: fmt.Sprintf("prove consistency from size %d", lastSize)}
+		}
+		var oldRoot tlog.Hash
+		b, _ := base64.StdEncoding.DecodeString(lastRoot)
+		copy(oldRoot[:], b)
+		proof := make(tlog.TreeProof, len(wr.Proof))
+		for i, p := range wr.Proof {
+			h, err := base64.StdEncoding.DecodeString(p)
+			if err != nil || len(h) != tlog.HashSize {
+				return nil, &refusal{Status: http.StatusBadRequest, Error: "bad proof hash"}
+			}
+			copy(proof[i][:], h)
+		}
+		if err := tlog.CheckTree(proof, cp.Size, cp.Root, lastSize, oldRoot); err != nil {
+			return nil, r.alert(ctx, peer.Code, AlertFork, http.StatusConflict,
+				fmt.Sprintf("checkpoint of size %d does not extend the one witnessed at %d: %v", cp.Size, lastSize, err), false)
+		}
+	}
+	cosigned, err := note.Sign(n, r.n.Signer)
+	if err != nil {
+		return nil, &refusal{Status: http.StatusInternalServerError, Error: err.Error()}
+	}
+	e := auditlog.Entry{Node: Code(r.n), Actor: auditlog.Actor{Kind: auditlog.ActorPeer, ID: peer.Code, Name: peer.Name}, Origin: "node:" + peer.Code,
+		Action: "federation.witness", Query: fmt.Sprintf("size=%d", cp.Size), Detail: "root " + root,
+		Decision: auditlog.Allow, Policy: "jukinet:witness", Why: "the log only grew", Outcome: auditlog.OutcomeOK}
+	_, workErr, err := r.n.Log.AppendWith(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
+		_, err := tx.Exec(ctx, `INSERT INTO fed_witnessed (peer, size, root, note, at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (peer) DO UPDATE SET size = excluded.size, root = excluded.root, note = excluded.note, at = excluded.at`,
+			peer.Code, cp.Size, root, string(cosigned), e.Time)
+		return err
+	})
+	if err == nil {
+		err = workErr
+	}
+	if err != nil {
+		return nil, &refusal{Status: http.StatusServiceUnavailable, Error: err.Error()}
+	}
+	return cosigned, nil
+}
+
+func verifierFor(vs []note.Verifier, name string) note.Verifier {
+	for _, v := range vs {
+		if v.Name() == name {
+			return v
+		}
+	}
+	return nil
+}
+
+// WitnessOnce sends this node's latest checkpoint to its upstream, if it
+// is newer than the last one cosigned, and stores the cosignature.
+func (s *Sender) WitnessOnce(ctx context.Context) (bool, error) {
+	p, err := upstream(ctx, s.n)
+	if err != nil || p == nil {
+		return false, err
+	}
+	cp, err := auditlog.LatestCheckpoint(ctx, s.n.DB)
+	if err != nil || cp == nil {
+		return false, err
+	}
+	var lastSize int64
+	if err := s.n.DB.QueryRow(ctx, `SELECT COALESCE(MAX(size), 0) FROM audit_cosignature`).Scan(&lastSize); err != nil {
+		return false, err
+	}
+	if cp.Size <= lastSize {
+		return false, nil
+	}
+	proof, err := auditlog.ConsistencyProof(ctx, s.n.DB, lastSize, cp.Size)
+	if err != nil {
+		return false, err
+	}
+	wr := WitnessRequest{Checkpoint: string(cp.Note), OldSize: lastSize}
+	for _, h := range proof {
+		wr.Proof = append(wr.Proof, base64.StdEncoding.EncodeToString(h[:]))
+	}
+	body, _ := json.Marshal(wr)
+	client, err := s.httpClient(p)
+	if err != nil {
+		return false, err
+	}
+	req, err := http.NewRequestWithContext(ctx, "POST", strings.TrimSuffix(p.URL, "/")+"/federation/v1/witness", bytes.NewReader(body))
+	if err != nil {
+		return false, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return false, fmt.Errorf("witness at %s: %w", p.Code, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusOK {
+		return false, fmt.Errorf("%s refused to witness checkpoint %d (%d): %s", p.Code, cp.Size, resp.StatusCode, strings.TrimSpace(string(raw)))
+	}
+	// Keep it only if both signatures verify.
+	wv, err := note.NewVerifier(p.NoteKey)
+	if err != nil {
+		return false, err
+	}
+	n, err := note.Open(raw, note.VerifierList(s.n.Verifier, wv))
+	if err != nil || len(n.Sigs) < 2 {
+		return false, fmt.Errorf("cosigned checkpoint from %s does not verify: %v", p.Code, err)
+	}
+	if _, err := s.n.DB.Exec(ctx, `INSERT INTO audit_cosignature (size, witness, note, at) VALUES (?, ?, ?, ?)`, cp.Size, wv.Name(), string(raw), time.Now()); err != nil {
+		return false, fmt.Errorf("store cosignature: %w", err)
+	}
+	return true, nil
+}
