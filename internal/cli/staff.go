@@ -282,7 +282,7 @@ func (c StaffApproveCmd) Run(env *Env) error {
 // suspensions, or lift one.
 type SuspendCmd struct {
 	dataFlag
-	Scope  string `enum:"node,department,terminal,operator,affair," default:"" help:"What to suspend: node, department, terminal, operator or affair."`
+	Scope  string `enum:"node,department,terminal,operator,affair,peer,outbound," default:"" help:"What to suspend: node, department, terminal, operator, affair, peer (a downstream node's notifications) or outbound (this node's notifications upstream)."`
 	Target string `help:"The department, terminal, 照合ID or affair (none for the node)."`
 	Reason string `help:"Why (logged)."`
 	Lift   int64  `help:"Lift the suspension with this number instead."`

@@ -3,6 +3,7 @@ package federation
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -426,3 +427,60 @@ func TestWitnessedCheckpoints(t *testing.T) {
 }
 
 func storedHashIndex(n int64) int64 { return tlog.StoredHashIndex(0, n) }
+
+// TestSuspensionAcrossTheNetwork: the prefecture suspends one
+// municipality's notifications; a municipality suspends its own outbound
+// notifications. Each takes effect for the next batch and is logged on
+// both nodes; lifting resumes delivery.
+func TestSuspensionAcrossTheNetwork(t *testing.T) {
+	ctx := context.Background()
+	nw := newNetwork(t)
+	importN(t, nw.aomori, "022012", 4, 20)
+	importN(t, nw.hachinohe, "022039", 4, 21)
+	id, err := nw.pref.Staff.Suspend(ctx, console, staff.Suspension{Scope: staff.ScopePeer, Target: "022012", Reason: "不正の疑い"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	aomori, hachinohe := NewSender(nw.aomori, nil), NewSender(nw.hachinohe, nil)
+	if _, err := aomori.DeliverOnce(ctx); err == nil || !strings.Contains(err.Error(), "利用停止") {
+		t.Errorf("suspended municipality delivered: %v", err)
+	}
+	if sent, err := hachinohe.DeliverOnce(ctx); err != nil || sent != 4 {
+		t.Errorf("the other municipality: %d %v", sent, err)
+	}
+	l, _ := auditlog.List(ctx, nw.aomori.DB, auditlog.Filter{Action: "federation.refused", After: -1})
+	if len(l) != 1 {
+		t.Errorf("the refusal is not logged at the municipality: %d entries", len(l))
+	}
+	l, _ = auditlog.List(ctx, nw.pref.DB, auditlog.Filter{Action: "replicate", After: -1})
+	denied := 0
+	for _, e := range l {
+		if e.Entry.Decision == auditlog.Deny && e.Entry.Policy == fmt.Sprintf("suspension:%d", id) {
+			denied++
+		}
+	}
+	if denied != 1 {
+		t.Errorf("the refusal is not logged at the prefecture")
+	}
+	if err := nw.pref.Staff.Lift(ctx, console, id); err != nil {
+		t.Fatal(err)
+	}
+	if sent, err := aomori.DeliverOnce(ctx); err != nil || sent != 4 {
+		t.Errorf("after lifting: %d %v", sent, err)
+	}
+	// The municipality stops its own outbound notifications.
+	out, err := nw.aomori.Staff.Suspend(ctx, console, staff.Suspension{Scope: staff.ScopeOutbound, Reason: "点検中"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	importN(t, nw.aomori, "022012", 2, 22)
+	if sent, err := aomori.DeliverOnce(ctx); sent != 0 || err == nil {
+		t.Errorf("outbound suspended, yet sent %d (%v)", sent, err)
+	}
+	if err := nw.aomori.Staff.Lift(ctx, console, out); err != nil {
+		t.Fatal(err)
+	}
+	if sent, err := aomori.DeliverOnce(ctx); err != nil || sent != 2 {
+		t.Errorf("after lifting the outbound suspension: %d %v", sent, err)
+	}
+}

@@ -159,7 +159,7 @@ func (r *Receiver) Receive(ctx context.Context, msg []byte, chains [][]*x509.Cer
 			status = http.StatusUnprocessableEntity
 		}
 		r.logger.Warn("changes from a downstream node refused", "source", peer.Code, "err", err)
-		return Ack{}, &refusal{Status: status, Error: err.Error()}
+		return Ack{}, &refusal{Status: status, Error: err.Error() + "（" + apperr.JapaneseOf(err) + "）"}
 	}
 	return Ack{Source: peer.Code, Last: last, Applied: applied}, nil
 }

@@ -108,10 +108,30 @@ func (s *Sender) DeliverOnce(ctx context.Context) (int, error) {
 	}
 	ack, err := s.post(ctx, p, msg)
 	s.record(ctx, p.Code, ack, err)
+	var ref *refusedError
+	if errors.As(err, &ref) {
+		// The upstream answered no (a suspension, an alert): logged here too.
+		e := auditlog.Entry{Node: Code(s.n), Actor: req.Actor, Origin: req.Origin, Action: "federation.refused", Query: "peer:" + p.Code,
+			Detail: ref.Error(), Decision: auditlog.Deny, Policy: "upstream:" + p.Code, Why: ref.body, Outcome: auditlog.OutcomeDenied}
+		if _, lerr := s.n.Log.Append(ctx, e); lerr != nil {
+			s.logger.Error("log the upstream's refusal", "err", lerr)
+		}
+	}
 	if err != nil {
 		return 0, err
 	}
 	return len(ns), nil
+}
+
+// refusedError is the upstream's refusal of a batch.
+type refusedError struct {
+	peer   string
+	status int
+	body   string
+}
+
+func (e *refusedError) Error() string {
+	return fmt.Sprintf("%s refused the batch (%d): %s", e.peer, e.status, e.body)
 }
 
 func (s *Sender) post(ctx context.Context, p *Peer, msg []byte) (*Ack, error) {
@@ -131,7 +151,7 @@ func (s *Sender) post(ctx context.Context, p *Peer, msg []byte) (*Ack, error) {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s refused the batch (%d): %s", p.Code, resp.StatusCode, strings.TrimSpace(string(body)))
+		return nil, &refusedError{peer: p.Code, status: resp.StatusCode, body: strings.TrimSpace(string(body))}
 	}
 	var ack Ack
 	if err := json.Unmarshal(body, &ack); err != nil {

@@ -199,6 +199,10 @@ func suspensionPolicy(sp staff.Suspension) *cast.Policy {
 		p = p.PrincipalEq(uid(typePerson, sp.Target))
 	case staff.ScopeAffair:
 		p = p.ResourceEq(uid(typeAffair, sp.Target))
+	case staff.ScopePeer:
+		p = p.PrincipalEq(uid("Peer", sp.Target))
+	case staff.ScopeOutbound:
+		p = cast.Forbid().PrincipalEq(uid("System", "federation")).ActionEq(uid(typeAction, "notify"))
 	}
 	return p
 }
@@ -335,6 +339,10 @@ func scopeJapanese(prof *profile.Profile, sp staff.Suspension) string {
 		if a, ok := prof.Affair(sp.Target); ok {
 			return "利用事務 " + a.Name
 		}
+	case staff.ScopePeer:
+		return "下位ノード " + sp.Target + " からの通知"
+	case staff.ScopeOutbound:
+		return "上位ノードへの通知"
 	}
 	return string(sp.Scope) + " " + sp.Target
 }

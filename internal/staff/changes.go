@@ -495,10 +495,15 @@ const (
 	ScopeTerminal   Scope = "terminal"
 	ScopeOperator   Scope = "operator"
 	ScopeAffair     Scope = "affair"
+	// ScopePeer covers the notifications of one downstream node (at a
+	// prefecture or the national node); ScopeOutbound this node's own
+	// notifications to its upstream.
+	ScopePeer     Scope = "peer"
+	ScopeOutbound Scope = "outbound"
 )
 
 // Scopes lists every scope.
-var Scopes = []Scope{ScopeNode, ScopeDepartment, ScopeTerminal, ScopeOperator, ScopeAffair}
+var Scopes = []Scope{ScopeNode, ScopeDepartment, ScopeTerminal, ScopeOperator, ScopeAffair, ScopePeer, ScopeOutbound}
 
 // Suspension is a suspension of use (利用停止, koto-ward:7.1).
 type Suspension struct {
@@ -516,13 +521,13 @@ type Suspension struct {
 // the next request.
 func (s *Store) Suspend(ctx context.Context, who Who, sp Suspension) (int64, error) {
 	if !slices.Contains(Scopes, sp.Scope) {
-		return 0, apperr.New(apperr.Invalid, fmt.Sprintf("scope %q: use node, department, terminal, operator or affair", sp.Scope), "停止の範囲を選んでください")
+		return 0, apperr.New(apperr.Invalid, fmt.Sprintf("scope %q: use node, department, terminal, operator, affair, peer or outbound", sp.Scope), "停止の範囲を選んでください")
 	}
 	if err := required([2]string{"reason", sp.Reason}); err != nil {
 		return 0, err
 	}
 	switch sp.Scope {
-	case ScopeNode:
+	case ScopeNode, ScopeOutbound:
 		sp.Target = ""
 	case ScopeDepartment:
 		if err := s.checkDepartment(sp.Target); err != nil {

@@ -197,6 +197,10 @@ func (s *Server) describeSuspensions(sps []staff.Suspension) []shownSuspension {
 			if a, ok := s.node.Profile.Affair(sp.Target); ok {
 				what = "利用事務：" + a.Name
 			}
+		case staff.ScopePeer:
+			what = "下位ノードからの通知：" + sp.Target
+		case staff.ScopeOutbound:
+			what = "上位ノードへの通知"
 		}
 		out[i] = shownSuspension{Suspension: sp, What: what}
 	}
