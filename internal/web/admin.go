@@ -5,9 +5,11 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"jukinet/internal/apperr"
 	"jukinet/internal/auditlog"
+	"jukinet/internal/federation"
 	"jukinet/internal/profile"
 	"jukinet/internal/staff"
 )
@@ -255,4 +257,22 @@ func (s *Server) staffRemoveCredential(w http.ResponseWriter, r *http.Request, c
 		}
 		return s.node.Staff.RemoveCredential(r.Context(), c.who(), id, strings.TrimSpace(r.FormValue("reason")))
 	})
+}
+
+func (s *Server) networkPage(w http.ResponseWriter, r *http.Request, c *current) {
+	ctx := r.Context()
+	if !s.may(ctx, c, staff.ActViewAudit, s.nodeResource()) {
+		s.forbidden(w, r)
+		return
+	}
+	st, err := federation.GetStatus(ctx, s.node)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	lag := ""
+	if st.Pending > 0 {
+		lag = time.Since(st.OldestSince).Round(time.Second).String()
+	}
+	s.page(w, r, c, "network", "Network", map[string]any{"Status": st, "Lag": lag})
 }

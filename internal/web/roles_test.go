@@ -316,3 +316,16 @@ func TestAPIActsAsSignedInOperator(t *testing.T) {
 		t.Errorf("officer reading the audit log: %d %s", rec.Code, rec.Body.String())
 	}
 }
+
+func TestMetrics(t *testing.T) {
+	s, _ := demoServer(t)
+	local := &browser{t: t, s: s, remote: "127.0.0.1:40000"}
+	rec := local.do("GET", "/metrics", nil)
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "jukinet_federation_outbox_pending 0") || !strings.Contains(rec.Body.String(), "jukinet_audit_entries") {
+		t.Errorf("metrics: %d %s", rec.Code, rec.Body.String())
+	}
+	remote := &browser{t: t, s: s, remote: "192.0.2.9:5000"}
+	if rec := remote.do("GET", "/metrics", nil); rec.Code != 403 {
+		t.Errorf("metrics from another machine: %d", rec.Code)
+	}
+}

@@ -40,6 +40,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /suspensions/{id}/lift", s.signedIn(s.lift))
 	m.HandleFunc("GET /audit", s.signedIn(s.auditPage))
 	m.HandleFunc("POST /audit/verify", s.signedIn(s.auditVerify))
+	m.HandleFunc("GET /network", s.signedIn(s.networkPage))
 }
 
 // demoPerson is a demo staff member offered for one-click sign-in.

@@ -21,6 +21,8 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/nicksnyder/go-i18n/v2/i18n"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/text/language"
 
 	"jukinet/internal/api"
@@ -118,6 +120,17 @@ func New(n *node.Node, opt Options) (*Server, error) {
 	s.mux.Handle("POST /federation/v1/batches", recv)
 	s.mux.HandleFunc("POST /federation/v1/check", recv.ServeCheck)
 	s.mux.HandleFunc("POST /federation/v1/witness", recv.ServeWitness)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(federation.NewCollector(n))
+	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	s.mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		// For a monitoring agent on the server itself.
+		if !isLoopback(r) {
+			http.Error(w, "metrics are served to the server itself only", http.StatusForbidden)
+			return
+		}
+		metrics.ServeHTTP(w, r)
+	})
 	return s, nil
 }
 
