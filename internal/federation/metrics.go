@@ -15,7 +15,7 @@ type Collector struct {
 	n *node.Node
 
 	pending, lag, acked, last, cosigned, entries, alerts *prometheus.Desc
-	inbox, stopped                                      *prometheus.Desc
+	inbox, stopped                                       *prometheus.Desc
 }
 
 // NewCollector returns the collector of node n.
@@ -80,4 +80,3 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		g(c.stopped, stopped, in.Source)
 	}
 }
-
