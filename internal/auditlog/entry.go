@@ -30,10 +30,11 @@ type ActorKind string
 
 // The kinds of actor.
 const (
-	ActorOperator ActorKind = "operator" // 取扱者 at a terminal
-	ActorConsole  ActorKind = "console"  // an OS user on the server itself
-	ActorPeer     ActorKind = "peer"     // another node
-	ActorSystem   ActorKind = "system"   // the node itself (checkpoints, pruning)
+	ActorOperator  ActorKind = "operator"  // 取扱者 at a terminal
+	ActorConsole   ActorKind = "console"   // an OS user on the server itself
+	ActorPeer      ActorKind = "peer"      // another node
+	ActorSystem    ActorKind = "system"    // the node itself (checkpoints, pruning)
+	ActorRecipient ActorKind = "recipient" // a body the node provides information to (別表)
 )
 
 // Actor is who made a request.

@@ -40,6 +40,7 @@ type CLI struct {
 	Terminal   TerminalCmd   `cmd:"" help:"Issue terminal client certificates from the node's terminal CA."`
 	Peer       PeerCmd       `cmd:"" help:"Exchange bundles with peer nodes (offline) and register them."`
 	Federation FederationCmd `cmd:"" help:"The network: status of peers, delivery and alerts; resume a stopped source."`
+	Recipient  RecipientCmd  `cmd:"" help:"Register bodies this node provides to (別表) and issue their certificates."`
 	Bench      BenchCmd      `cmd:"" help:"Measure the gate on a synthetic register and print one table."`
 	Version    VersionCmd    `cmd:"" help:"Print the version."`
 }

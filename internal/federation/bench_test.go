@@ -7,10 +7,12 @@ import (
 	"net/http/httptest"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"jukinet/internal/node"
+	"jukinet/internal/staff"
 )
 
 // BenchmarkNetwork measures, on this machine with every node in one process
@@ -132,4 +134,70 @@ func BenchmarkNetwork(b *testing.B) {
 	b.ReportMetric(check.Seconds(), "check-s")
 	fmt.Fprintf(os.Stderr, "network: %d residents; import alone %s (%.0f/s); import + delivery to the national node %s (%.0f changes/s); consistency check %s\n",
 		n, baseline.Round(time.Millisecond), float64(n)/baseline.Seconds(), endToEnd.Round(time.Millisecond), float64(n)/endToEnd.Seconds(), check.Round(time.Millisecond))
+}
+
+// BenchmarkProvision measures batch provision of four-item rows (the name
+// in kana, date of birth, sex) against a prefecture holding
+// JUKINET_BENCH_RESIDENTS residents (default 20,000), over HTTPS with a
+// recipient certificate, one batch of all of them; the raw baseline is the
+// driver's point select by code on the same register, in the same run.
+func BenchmarkProvision(b *testing.B) {
+	n := 20_000
+	if s := os.Getenv("JUKINET_BENCH_RESIDENTS"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	ctx := context.Background()
+	dir := b.TempDir()
+	if _, err := node.Init(ctx, node.InitOptions{Dir: dir, Profile: "aomori-pref", LocalGovCode: "020001"}); err != nil {
+		b.Fatal(err)
+	}
+	pref, err := node.Open(ctx, dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pref.Close()
+	if err := pref.OpenGate(ctx, nil); err != nil {
+		b.Fatal(err)
+	}
+	recs := importN(b, pref, "022012", n, 9)
+	if err := pref.Staff.AddRecipient(ctx, console, staff.Recipient{ID: "nenkin", Name: "日本年金機構", Category: "別表第一", Affairs: []string{"pension"}}); err != nil {
+		b.Fatal(err)
+	}
+	base, ca := provisionServer(b, pref)
+	c := recipientClient(b, ca, "nenkin")
+	var body strings.Builder
+	body.WriteString("name,date_of_birth,sex\n")
+	for _, r := range recs {
+		fmt.Fprintf(&body, "%s%s,%s,%d\n", r.FamilyNameKana, r.GivenNameKana, r.DateOfBirth.Format(time.DateOnly), int(r.Sex))
+	}
+	raw, err := pref.DB.PrepareRaw(ctx, `SELECT ir.family_name, ir.address FROM resident r JOIN identity_record ir ON ir.id = r.record_id WHERE r.resident_code = ?`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer raw.Close()
+	start := time.Now()
+	for _, r := range recs {
+		var a, d string
+		if err := raw.QueryRowContext(ctx, string(r.ResidentCode)).Scan(&a, &d); err != nil {
+			b.Fatal(err)
+		}
+	}
+	baseline := time.Since(start)
+	b.ResetTimer()
+	start = time.Now()
+	status, rows := postBatch(b, c, base, "pension", body.String())
+	el := time.Since(start)
+	if status != 200 || len(rows) != n+1 {
+		b.Fatalf("batch: %d, %d rows", status, len(rows))
+	}
+	found := 0
+	for _, r := range rows[1:] {
+		if r[1] == "found" {
+			found++
+		}
+	}
+	b.ReportMetric(float64(n)/baseline.Seconds(), "raw-select/s")
+	b.ReportMetric(float64(n)/el.Seconds(), "rows/s")
+	fmt.Fprintf(os.Stderr, "provision: %d four-item rows in %s (%.0f rows/s, %d found, the rest ambiguous or not found); raw point select %.0f/s\n",
+		n, el.Round(time.Millisecond), float64(n)/el.Seconds(), found, float64(n)/baseline.Seconds())
 }

@@ -65,7 +65,7 @@ func consoleReq(n *node.Node) gate.Request {
 	return gate.Request{Actor: console.Actor, Origin: console.Origin, Affair: RegisterAffair(n.Profile), Reason: "テスト"}
 }
 
-func importN(t *testing.T, n *node.Node, code string, count int, seed uint64) []resident.IdentityRecord {
+func importN(t testing.TB, n *node.Node, code string, count int, seed uint64) []resident.IdentityRecord {
 	t.Helper()
 	g, _ := synth.New(synth.Options{Seed: seed, LocalGov: ids.LocalGovCode(code)})
 	var buf bytes.Buffer

@@ -471,7 +471,7 @@ func (d RequiredFields) Decide(ctx context.Context, q Question) Verdict {
 	const policy = "interim.required-fields"
 	deny := func(en, ja string) Verdict { return Verdict{Policy: policy, Why: en, Japanese: ja} }
 	switch q.Actor.Kind {
-	case auditlog.ActorOperator, auditlog.ActorPeer, auditlog.ActorSystem:
+	case auditlog.ActorOperator, auditlog.ActorPeer, auditlog.ActorSystem, auditlog.ActorRecipient:
 	case auditlog.ActorConsole:
 		if !d.ConsoleAllowed {
 			return deny("console access is disabled in jukinet.toml ([console] lookup = false)", "このノードではサーバ上からの照会が無効になっています")
@@ -483,8 +483,8 @@ func (d RequiredFields) Decide(ctx context.Context, q Question) Verdict {
 		return deny("the actor's id is missing or malformed", "利用者のIDがありません")
 	}
 	kind, id, ok := strings.Cut(q.Origin, ":")
-	if !ok || (kind != "terminal" && kind != "node" && kind != "host") || !wellFormed(id, 64) {
-		return deny("the origin must be terminal:ID, node:CODE or host:NAME", "端末またはノードが特定できません")
+	if !ok || (kind != "terminal" && kind != "node" && kind != "host" && kind != "body") || !wellFormed(id, 64) {
+		return deny("the origin must be terminal:ID, node:CODE, host:NAME or body:ID", "端末またはノードが特定できません")
 	}
 	if !wellFormed(q.Affair, 100) {
 		return deny("the affair (利用事務) is missing", "利用事務を選択してください")

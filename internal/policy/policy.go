@@ -127,6 +127,7 @@ var registerActions = map[string]string{
 	"apply":  "write",
 	"import": "bulk", "export": "bulk",
 	"notify": "network", "replicate": "network", "check": "network",
+	"provide": "read",
 }
 
 // adminActions are the staff store's actions.
@@ -175,6 +176,9 @@ func build(prof *profile.Profile, st *staff.State) (*snapshot, error) {
 			"section_head_of":     uidSet(typeDepartment, m.DepartmentRoles[profile.SectionHead]),
 			"manages_terminals":   uidSet(typeTerminal, m.ManagedTerminals),
 		})
+	}
+	for _, r := range st.Recipients {
+		add(uid("Recipient", r.ID), cedar.RecordMap{"affairs": uidSet(typeAffair, r.Affairs)})
 	}
 	ps := cedar.NewPolicySet()
 	for id, p := range prof.Policies.All() {
@@ -353,6 +357,11 @@ func (e *Engine) explain(s *snapshot, actor auditlog.Actor, origin, group string
 	switch actor.Kind {
 	case auditlog.ActorConsole:
 		return "console use is not permitted", "サーバ上からの利用は許可されていません"
+	case auditlog.ActorRecipient:
+		if _, ok := s.state.Recipients[actor.ID]; !ok {
+			return fmt.Sprintf("%s is not a registered recipient", actor.ID), fmt.Sprintf("%s は登録された提供先ではありません", actor.ID)
+		}
+		return fmt.Sprintf("recipient %s may not ask for the affair %s", actor.ID, affair.ID), fmt.Sprintf("提供先 %s は利用事務「%s」の提供を受けられません", actor.ID, affair.Name)
 	case auditlog.ActorOperator:
 	default:
 		return fmt.Sprintf("no policy lets a %s use the register", actor.Kind), "この利用者の種別には利用が許可されていません"

@@ -152,10 +152,11 @@ func (s *Store) Approvals(ctx context.Context) ([]UsageApproval, error) {
 // State is what a policy decision needs of the staff data, as of Version.
 type State struct {
 	Version     int64
-	People      map[string]*Member  // active people by verification id
-	Terminals   map[string]Terminal // terminals in use by id
-	Approved    map[string][]string // department → affairs approved for use
-	Suspensions []Suspension        // active
+	People      map[string]*Member   // active people by verification id
+	Terminals   map[string]Terminal  // terminals in use by id
+	Approved    map[string][]string  // department → affairs approved for use
+	Suspensions []Suspension         // active
+	Recipients  map[string]Recipient // registered recipient bodies by id
 }
 
 // Member is an active staff member with what they hold.
@@ -169,7 +170,7 @@ type Member struct {
 
 // Load reads the staff state in one read transaction.
 func Load(ctx context.Context, d *db.DB) (*State, error) {
-	st := &State{People: map[string]*Member{}, Terminals: map[string]Terminal{}, Approved: map[string][]string{}}
+	st := &State{People: map[string]*Member{}, Terminals: map[string]Terminal{}, Approved: map[string][]string{}, Recipients: map[string]Recipient{}}
 	err := d.ReadTx(ctx, func(q db.Querier) error {
 		var err error
 		if st.Version, err = Version(ctx, q); err != nil {
@@ -272,8 +273,17 @@ func Load(ctx context.Context, d *db.DB) (*State, error) {
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		st.Suspensions, err = suspensions(ctx, q, true)
-		return err
+		if st.Suspensions, err = suspensions(ctx, q, true); err != nil {
+			return err
+		}
+		rs, err := recipients(ctx, q)
+		if err != nil {
+			return err
+		}
+		for _, r := range rs {
+			st.Recipients[r.ID] = r
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load staff state: %w", err)

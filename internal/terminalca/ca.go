@@ -195,3 +195,14 @@ func (ca *CA) NodeCertificate(dir, code string) (tls.Certificate, error) {
 	}
 	return tls.LoadX509KeyPair(certPath, keyPath)
 }
+
+// IssueRecipient issues the client certificate of a recipient body (CN
+// recipient:ID), with which it asks a prefecture or the national node for
+// identity information.
+func (ca *CA) IssueRecipient(id string, valid time.Duration) (Issued, error) {
+	return ca.issue(&x509.Certificate{
+		SerialNumber: serial(), Subject: pkix.Name{CommonName: "recipient:" + id, Organization: []string{"jukinet recipient"}},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(valid),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	})
+}

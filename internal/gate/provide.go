@@ -1,0 +1,121 @@
+package gate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"jukinet/internal/apperr"
+	"jukinet/internal/gate/internal/records"
+)
+
+// ProvideQuery is one row of a batch request: a resident by 住民票コード,
+// or by the four items.
+type ProvideQuery struct {
+	Line   int
+	Key    Key
+	Search *SearchQuery
+}
+
+// Provision outcomes of a batch row.
+const (
+	Found     = "found"
+	NotFound  = "not_found"
+	Ambiguous = "ambiguous" // the four items fit more than one resident: nothing provided
+	Invalid   = "invalid"
+)
+
+// ProvideResult is the answer to one row.
+type ProvideResult struct {
+	Line   int
+	Status string
+	Record Record // set when found: only the affair's items
+	Error  string
+}
+
+// Provide answers a batch of rows for a recipient (batch provision, 一括
+//提供): each row by code or by the four items, found only when exactly one
+// resident fits best. The whole batch is one decision and one audit entry,
+// which lists every resident provided (one provision record each) and is
+// durable before anything is returned.
+func (g *Gate) Provide(ctx context.Context, req Request, qs []ProvideQuery) ([]ProvideResult, error) {
+	e, v := g.begin(ctx, req, "provide")
+	e.Query = fmt.Sprintf("batch of %d rows", len(qs))
+	if !v.Allow {
+		return nil, g.deny(ctx, e, v)
+	}
+	out := make([]ProvideResult, len(qs))
+	var wg sync.WaitGroup
+	work := make(chan int)
+	workers := 2 * runtime.GOMAXPROCS(0)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				out[i] = g.provideOne(ctx, qs[i], v)
+			}
+		}()
+	}
+	for i := range qs {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	found := 0
+	for _, r := range out {
+		if r.Status == Found {
+			found++
+			e.Subjects = append(e.Subjects, string(r.Record.ResidentCode))
+		}
+	}
+	e.Count = found
+	e.Detail = fmt.Sprintf("%d rows, %d provided", len(qs), found)
+	if found > 0 {
+		e.Provision = g.provision(req, "batch", v)
+	}
+	if err := g.record(ctx, e); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if out[i].Status == Found {
+			out[i].Record = mask(out[i].Record, v)
+		}
+	}
+	return out, nil
+}
+
+func (g *Gate) provideOne(ctx context.Context, q ProvideQuery, v Verdict) ProvideResult {
+	r := ProvideResult{Line: q.Line}
+	if q.Search == nil {
+		ver, err := g.find(ctx, q.Key)
+		switch {
+		case errors.Is(err, records.ErrNotFound):
+			r.Status = NotFound
+		case err != nil:
+			r.Status, r.Error = Invalid, apperr.JapaneseOf(err)
+		default:
+			r.Status, r.Record = Found, fromVersion(ver)
+		}
+		return r
+	}
+	s := q.Search
+	if s.Name == "" || s.DateOfBirth.IsZero() {
+		r.Status, r.Error = Invalid, "氏名と生年月日が必要です"
+		return r
+	}
+	found, _, err := records.Search(ctx, g.db, records.Query{Name: s.Name, DateOfBirth: s.DateOfBirth, Sex: s.Sex, Address: s.Address}, 2)
+	switch {
+	case err != nil:
+		r.Status, r.Error = Invalid, err.Error()
+	case len(found) == 0:
+		r.Status = NotFound
+	case len(found) > 1 && found[1].Score == found[0].Score:
+		r.Status = Ambiguous
+	default:
+		r.Status, r.Record = Found, fromVersion(found[0].Version)
+	}
+	return r
+}
