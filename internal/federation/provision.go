@@ -193,4 +193,3 @@ func writeCSV(w http.ResponseWriter, results []gate.ProvideResult) {
 	}
 	cw.Flush()
 }
-

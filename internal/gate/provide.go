@@ -36,7 +36,7 @@ type ProvideResult struct {
 }
 
 // Provide answers a batch of rows for a recipient (batch provision, 一括
-//提供): each row by code or by the four items, found only when exactly one
+// 提供): each row by code or by the four items, found only when exactly one
 // resident fits best. The whole batch is one decision and one audit entry,
 // which lists every resident provided (one provision record each) and is
 // durable before anything is returned.
