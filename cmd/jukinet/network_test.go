@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,7 +17,24 @@ import (
 	"time"
 
 	"jukinet/internal/db"
+	"jukinet/internal/federation"
+	"jukinet/internal/node"
+	"jukinet/internal/resident"
+	"jukinet/internal/synth"
+
+	"golang.org/x/mod/sumdb/note"
 )
+
+// nodeSigner reads the signing key of the node in dir.
+func nodeSigner(t *testing.T, dir string) note.Signer {
+	t.Helper()
+	n, err := node.Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	return n.Signer
+}
 
 // TestNetworkEndToEnd runs four real node processes on loopback — 青森市
 // (022012) and 八戸市 (022039), 青森県 (020001) and the national node —
@@ -166,6 +186,50 @@ func TestNetworkEndToEnd(t *testing.T) {
 			t.Errorf("%s: %s", n, out)
 		}
 	}
+	// Attacks on the running prefecture, each refused and alerted.
+	attack := func(name, keyDir string, b federation.Batch, wantStatus int, wantAlert string) {
+		t.Helper()
+		signer := nodeSigner(t, keyDir)
+		msg, err := federation.SignBatch(b, signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.Post("http://"+addr["pref"]+"/federation/v1/batches", "text/plain", bytes.NewReader(msg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != wantStatus || (wantAlert != "" && !strings.Contains(string(body), wantAlert)) {
+			t.Errorf("%s: %d %s, want %d with alert %q", name, resp.StatusCode, body, wantStatus, wantAlert)
+		}
+	}
+	g, _ := synth.New(synth.Options{Seed: 99, LocalGov: "022012"})
+	rec := g.Next()
+	forger := filepath.Join(root, "forger")
+	jk("init", "--data", forger, "--profile", "koto-ward", "--local-gov", "022012") // the right name, another key
+	one := func(seq int64, r resident.IdentityRecord) []federation.WireChange {
+		return []federation.WireChange{{Seq: seq, Record: federation.WireRecordOf(r)}}
+	}
+	attack("forged", forger, federation.Batch{Source: "022012", Target: "020001", Changes: one(501, rec)}, 403, "bad-signature")
+	attack("replayed", dir("aomori"), federation.Batch{Source: "022012", Target: "020001", Changes: one(1, rec)}, 200, "")
+	foreign := rec
+	foreign.LocalGov = "022039"
+	attack("another municipality's code", dir("aomori"), federation.Batch{Source: "022012", Target: "020001", Changes: one(501, foreign)}, 403, "foreign-code")
+	g8, _ := synth.New(synth.Options{Seed: 98, LocalGov: "022039"})
+	attack("sequence gap", dir("hachinohe"), federation.Batch{Source: "022039", Target: "020001", Changes: one(999, g8.Next())}, 409, "sequence-gap")
+	status := jk("federation", "status", "--data", dir("pref"))
+	for _, want := range []string{"bad-signature", "foreign-code", "sequence-gap", `022012\s+last \d+\s+STOPPED`, `022039\s+last 200\s+STOPPED`} {
+		if !regexp.MustCompile(want).MatchString(status) {
+			t.Errorf("prefecture's status lacks %q:\n%s", want, status)
+		}
+	}
+	if out := jk("audit", "verify", "--data", dir("pref")); !strings.HasPrefix(out, "audit log intact") {
+		t.Errorf("prefecture after the attacks: %s", out)
+	}
+	jk("federation", "resume", "--data", dir("pref"), "--source", "022012")
+	jk("federation", "resume", "--data", dir("pref"), "--source", "022039")
+
 	// The municipalities' and the prefecture's logs are witnessed upstream.
 	for _, n := range []string{"aomori", "pref"} {
 		deadline := time.Now().Add(30 * time.Second)

@@ -147,3 +147,9 @@ func toGate(b Batch) ([]gate.Replicated, error) {
 	}
 	return out, nil
 }
+
+// SignBatch signs a batch as its source would (for tools and tests).
+func SignBatch(b Batch, signer note.Signer) ([]byte, error) { return sign(b, signer) }
+
+// WireRecordOf is a record as a batch carries it.
+func WireRecordOf(r resident.IdentityRecord) WireRecord { return wireRecord(r) }
