@@ -230,8 +230,10 @@ func TestNetworkEndToEnd(t *testing.T) {
 	jk("federation", "resume", "--data", dir("pref"), "--source", "022012")
 	jk("federation", "resume", "--data", dir("pref"), "--source", "022039")
 
-	// The municipalities' and the prefecture's logs are witnessed upstream.
-	for _, n := range []string{"aomori", "pref"} {
+	// The municipalities' and the prefecture's logs are witnessed upstream;
+	// the national node's by the peer it names.
+	jk("federation", "witness", "--data", dir("national"), "--peer", "020001")
+	for _, n := range []string{"aomori", "pref", "national"} {
 		deadline := time.Now().Add(30 * time.Second)
 		for {
 			if status := jk("federation", "status", "--data", dir(n)); strings.Contains(status, "audit log witnessed: checkpoint") {

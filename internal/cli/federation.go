@@ -69,9 +69,10 @@ func (c PeerAddCmd) Run(env *Env) error {
 
 // FederationCmd shows and manages the node's links.
 type FederationCmd struct {
-	Status FederationStatusCmd `cmd:"" help:"Peers, delivery lag, what each source sent, alerts."`
-	Resume FederationResumeCmd `cmd:"" help:"Let a source stopped by an alert send again (logged)."`
-	Check  FederationCheckCmd  `cmd:"" help:"Consistency check (整合性確認) of one local government's records with the upstream node."`
+	Status  FederationStatusCmd  `cmd:"" help:"Peers, delivery lag, what each source sent, alerts."`
+	Resume  FederationResumeCmd  `cmd:"" help:"Let a source stopped by an alert send again (logged)."`
+	Witness FederationWitnessCmd `cmd:"" help:"National node: name the downstream peer that cosigns its audit-log checkpoints (logged)."`
+	Check   FederationCheckCmd   `cmd:"" help:"Consistency check (整合性確認) of one local government's records with the upstream node."`
 }
 
 // FederationCheckCmd is `jukinet federation check`.
@@ -141,6 +142,13 @@ func (c FederationStatusCmd) Run(env *Env) error {
 			}
 		}
 	}
+	if st.Witness != "" && !hasUpstream(st.Peers) {
+		if st.CosignedSize > 0 {
+			fmt.Fprintf(env.Stdout, "\naudit log witnessed: checkpoint %d cosigned by %s at %s\n", st.CosignedSize, st.Witness, st.CosignedAt.Format(time.DateTime))
+		} else {
+			fmt.Fprintf(env.Stdout, "\naudit log witnessed: not yet (witness %s)\n", st.Witness)
+		}
+	}
 	if len(st.Inbox) > 0 {
 		fmt.Fprintln(env.Stdout, "\nreceived:")
 		w = tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
@@ -175,6 +183,32 @@ func (c FederationResumeCmd) Run(env *Env) error {
 			return err
 		}
 		fmt.Fprintf(env.Stdout, "%s may send again.\n", c.Source)
+		return nil
+	})
+}
+
+func hasUpstream(peers []federation.Peer) bool {
+	for _, p := range peers {
+		if p.Role == federation.Upstream {
+			return true
+		}
+	}
+	return false
+}
+
+// FederationWitnessCmd is `jukinet federation witness`.
+type FederationWitnessCmd struct {
+	dataFlag
+	Peer string `required:"" help:"Code of the downstream peer (with a URL in its bundle) that will cosign."`
+}
+
+// Run names the witness.
+func (c FederationWitnessCmd) Run(env *Env) error {
+	return withStaff(env, c.Data, func(n *node.Node) error {
+		if err := federation.SetWitness(env.Ctx, n, consoleWho(), c.Peer); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "%s now cosigns this node's checkpoints.\n", c.Peer)
 		return nil
 	})
 }

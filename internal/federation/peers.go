@@ -38,6 +38,7 @@ const (
 type Peer struct {
 	Bundle
 	Role    string
+	Witness bool // cosigns this (national) node's checkpoints
 	AddedAt time.Time
 }
 
@@ -129,7 +130,7 @@ func Add(ctx context.Context, n *node.Node, who staff.Who, role string, b Bundle
 
 // Peers lists the registered peers.
 func Peers(ctx context.Context, q db.Querier) ([]Peer, error) {
-	rows, err := q.Query(ctx, `SELECT code, role, level, name, url, note_key, ca_pem, added_at FROM fed_peer ORDER BY role DESC, code`)
+	rows, err := q.Query(ctx, `SELECT code, role, level, name, url, note_key, ca_pem, witness, added_at FROM fed_peer ORDER BY role DESC, code`)
 	if err != nil {
 		return nil, fmt.Errorf("list peers: %w", err)
 	}
@@ -137,7 +138,7 @@ func Peers(ctx context.Context, q db.Querier) ([]Peer, error) {
 	var out []Peer
 	for rows.Next() {
 		var p Peer
-		if err := rows.Scan(&p.Code, &p.Role, &p.Level, &p.Name, &p.URL, &p.NoteKey, &p.CAPEM, &p.AddedAt); err != nil {
+		if err := rows.Scan(&p.Code, &p.Role, &p.Level, &p.Name, &p.URL, &p.NoteKey, &p.CAPEM, &p.Witness, &p.AddedAt); err != nil {
 			return nil, fmt.Errorf("list peers: %w", err)
 		}
 		out = append(out, p)
@@ -155,4 +156,39 @@ func UnmarshalBundle(raw []byte) (Bundle, error) {
 		return b, fmt.Errorf("read peer bundle: %w", err)
 	}
 	return b, nil
+}
+
+// SetWitness makes a downstream peer the witness of this national node's
+// audit-log checkpoints (the national node has no upstream to witness
+// them); decided by the policies (manage-peers) and logged.
+func SetWitness(ctx context.Context, n *node.Node, who staff.Who, code string) error {
+	if n.Info.Level != profile.National {
+		return apperr.New(apperr.Invalid, "only the national node names a witness; other nodes are witnessed by their upstream",
+			"証人ノードを指定するのは全国サーバのみです（他のノードは上位ノードが証明します）")
+	}
+	verdict := n.Policy.MayAdminister(ctx, who, staff.ActManagePeers, staff.Resource{Kind: "node", ID: Code(n)})
+	e := auditlog.Entry{Node: Code(n), Actor: who.Actor, Origin: who.Origin, Action: "federation.set-witness", Query: "peer:" + code,
+		Decision: auditlog.Allow, Policy: verdict.Policy, Why: verdict.Why, Outcome: auditlog.OutcomeOK}
+	if !verdict.Allow {
+		e.Decision, e.Outcome = auditlog.Deny, auditlog.OutcomeDenied
+		if _, err := n.Log.Append(ctx, e); err != nil {
+			return err
+		}
+		return apperr.New(apperr.Forbidden, "not allowed: "+verdict.Why, verdict.Japanese)
+	}
+	_, workErr, err := n.Log.AppendWith(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
+		res, err := tx.Exec(ctx, `UPDATE fed_peer SET witness = ? WHERE code = ? AND role = 'downstream' AND url <> ''`, true, code)
+		if err != nil {
+			return err
+		}
+		if k, _ := res.RowsAffected(); k == 0 {
+			return apperr.New(apperr.NotFound, fmt.Sprintf("%s is not a downstream peer with a URL", code), fmt.Sprintf("%s はURLを持つ下位ノードではありません", code))
+		}
+		_, err = tx.Exec(ctx, `UPDATE fed_peer SET witness = ? WHERE code <> ?`, false, code)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return workErr
 }

@@ -27,6 +27,7 @@ type Status struct {
 	// The latest checkpoint of this node's audit log its witness cosigned.
 	CosignedSize int64
 	CosignedAt   time.Time
+	Witness      string // the peer that cosigns this node's checkpoints
 	// Downstream receipt, by source.
 	Inbox  []InboxState
 	Alerts []Alert
@@ -70,6 +71,9 @@ func GetStatus(ctx context.Context, n *node.Node) (Status, error) {
 				return st, fmt.Errorf("read outbox: %w", err)
 			}
 		}
+	}
+	if w, _ := witness(ctx, n); w != nil {
+		st.Witness = w.Code
 	}
 	var at sql.NullTime
 	if err := n.DB.QueryRow(ctx, `SELECT size, at FROM audit_cosignature ORDER BY size DESC LIMIT 1`).Scan(&st.CosignedSize, &at); err != nil && !errors.Is(err, sql.ErrNoRows) {

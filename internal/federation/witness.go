@@ -18,6 +18,7 @@ import (
 
 	"jukinet/internal/auditlog"
 	"jukinet/internal/db"
+	"jukinet/internal/node"
 )
 
 // AlertFork is a checkpoint inconsistent with what the witness saw before:
@@ -56,10 +57,12 @@ func (r *Receiver) Witness(ctx context.Context, wr WitnessRequest) ([]byte, *ref
 	if err != nil {
 		return nil, &refusal{Status: http.StatusServiceUnavailable, Error: err.Error()}
 	}
+	// Downstream nodes, and the national node when it is this node's
+	// upstream (it has none of its own to witness it).
 	var vs []note.Verifier
 	byName := map[string]Peer{}
 	for _, p := range peers {
-		if v, err := note.NewVerifier(p.NoteKey); err == nil && p.Role == Downstream {
+		if v, err := note.NewVerifier(p.NoteKey); err == nil && (p.Role == Downstream || p.Role == Upstream && p.Level == "national") {
 			vs = append(vs, v)
 			byName[v.Name()] = p
 		}
@@ -142,7 +145,7 @@ func verifierFor(vs []note.Verifier, name string) note.Verifier {
 // WitnessOnce sends this node's latest checkpoint to its upstream, if it
 // is newer than the last one cosigned, and stores the cosignature.
 func (s *Sender) WitnessOnce(ctx context.Context) (bool, error) {
-	p, err := upstream(ctx, s.n)
+	p, err := witness(ctx, s.n)
 	if err != nil || p == nil {
 		return false, err
 	}
@@ -197,4 +200,19 @@ func (s *Sender) WitnessOnce(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("store cosignature: %w", err)
 	}
 	return true, nil
+}
+
+// witness is the peer that cosigns this node's checkpoints: its upstream,
+// or for the national node the peer marked as its witness.
+func witness(ctx context.Context, n *node.Node) (*Peer, error) {
+	peers, err := Peers(ctx, n.DB)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range peers {
+		if p.Role == Upstream || p.Witness {
+			return &p, nil
+		}
+	}
+	return nil, nil
 }
