@@ -82,6 +82,8 @@ type Gate struct {
 	level   profile.Level
 	// SearchLimit caps how many residents one search returns.
 	SearchLimit int
+
+	checks checkCache // consistency-check snapshots
 }
 
 // New returns the gate of a node.

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
+	"time"
 
 	"jukinet/internal/apperr"
 	"jukinet/internal/auditlog"
@@ -207,7 +209,47 @@ func (g *Gate) Summary(ctx context.Context, req Request, lg string) (*records.Su
 	if err := g.record(ctx, e); err != nil {
 		return nil, err
 	}
+	g.checks.put(req.Actor.String()+"|"+lg, s)
 	return s, nil
+}
+
+// checkCache keeps, per requester and local government, the last summary's
+// bucket contents for a few minutes: the second phase of a check then
+// answers from the same snapshot, without scanning the register again.
+type checkCache struct {
+	mu      sync.Mutex
+	entries map[string]cachedSummary
+}
+
+type cachedSummary struct {
+	at time.Time
+	s  *records.Summary
+}
+
+const checkCacheTTL = 5 * time.Minute
+
+func (c *checkCache) put(key string, s *records.Summary) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = map[string]cachedSummary{}
+	}
+	for k, v := range c.entries { // few entries: drop the stale ones
+		if time.Since(v.at) > checkCacheTTL {
+			delete(c.entries, k)
+		}
+	}
+	c.entries[key] = cachedSummary{at: time.Now(), s: s}
+}
+
+func (c *checkCache) get(key string) *records.Summary {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.entries[key]
+	if !ok || time.Since(v.at) > checkCacheTTL {
+		return nil
+	}
+	return v.s
 }
 
 // BucketContents lists the residents (code and content hash) of lg in the
@@ -218,9 +260,20 @@ func (g *Gate) BucketContents(ctx context.Context, req Request, lg string, bucke
 	if !v.Allow {
 		return nil, g.deny(ctx, e, v)
 	}
-	out, err := records.BucketContents(ctx, g.db, lg, buckets)
-	if err != nil {
-		return nil, g.fail(ctx, e, err)
+	var out map[int][]records.Held
+	if s := g.checks.get(req.Actor.String() + "|" + lg); s != nil {
+		out = map[int][]records.Held{}
+		for _, b := range buckets {
+			if b >= 0 && b < records.Buckets {
+				out[b] = s.Contents[b]
+			}
+		}
+		e.Detail = "from the summary of the same check"
+	} else {
+		var err error
+		if out, err = records.BucketContents(ctx, g.db, lg, buckets); err != nil {
+			return nil, g.fail(ctx, e, err)
+		}
 	}
 	for _, hs := range out {
 		e.Count += len(hs)

@@ -25,14 +25,17 @@ func BucketOf(code string) int {
 // per bucket, the SHA-256 of its residents' (code, content hash) pairs in
 // code order, and how many residents it holds.
 type Summary struct {
-	Digests [Buckets][32]byte
-	Counts  [Buckets]int
-	Total   int
+	Digests  [Buckets][32]byte
+	Counts   [Buckets]int
+	Total    int
+	Contents [][]Held // per bucket, in code order
 }
 
-// Summarize computes the summary of the residents of local government lg.
+// Summarize computes the summary of the residents of local government lg,
+// and keeps every bucket's contents (Contents) for the second phase of a
+// check, so that phase needs no second scan.
 func Summarize(ctx context.Context, q db.Querier, lg string) (*Summary, error) {
-	s := &Summary{}
+	s := &Summary{Contents: make([][]Held, Buckets)}
 	hs := make([]hash.Hash, Buckets)
 	err := scanResidents(ctx, q, lg, func(code, content string) {
 		b := BucketOf(code)
@@ -45,6 +48,7 @@ func Summarize(ctx context.Context, q db.Querier, lg string) (*Summary, error) {
 		hs[b].Write([]byte{'\n'})
 		s.Counts[b]++
 		s.Total++
+		s.Contents[b] = append(s.Contents[b], Held{Code: code, ContentHash: content})
 	})
 	if err != nil {
 		return nil, err
