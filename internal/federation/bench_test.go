@@ -48,6 +48,7 @@ func BenchmarkNetwork(b *testing.B) {
 		mux := http.NewServeMux()
 		mux.Handle("/federation/v1/batches", r)
 		mux.HandleFunc("/federation/v1/check", r.ServeCheck)
+		mux.HandleFunc("/federation/v1/witness", r.ServeWitness)
 		srv := httptest.NewServer(mux)
 		b.Cleanup(srv.Close)
 		return srv.URL
