@@ -161,14 +161,7 @@ func Open(ctx context.Context, u string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", Redact(u), err)
 	}
-	writerDSN := dsn
-	if dialect == SQLite {
-		// The writer keeps a larger page cache: the register's and the
-		// log's B-tree pages a stream of changes touches stay in memory
-		// (allocated only as used).
-		writerDSN = strings.Replace(dsn, fmt.Sprintf("cache_size%%28-%d%%29", defaultCacheKiB), fmt.Sprintf("cache_size%%28-%d%%29", writerCacheKiB), 1)
-	}
-	writer, err := sql.Open(driver, writerDSN)
+	writer, err := sql.Open(driver, dsn)
 	if err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("open database %s: %w", Redact(u), err)
@@ -458,9 +451,6 @@ const (
 // defaultCacheKiB is each SQLite connection's page cache.
 const defaultCacheKiB = 64 << 10
 
-// writerCacheKiB is the page cache of the SQLite writer connections.
-const writerCacheKiB = 256 << 10
-
 // bulkCacheKiB is the SQLite page cache a bulk write may use: enough that a
 // million-resident import keeps its dirty pages in memory until it commits,
 // instead of spilling them to the WAL and reading them back. Pages are
@@ -478,7 +468,7 @@ func (tx *Tx) WidenCache(ctx context.Context) (restore func(), err error) {
 		return nil, fmt.Errorf("widen page cache: %w", err)
 	}
 	return func() {
-		tx.tx.ExecContext(context.Background(), fmt.Sprintf("PRAGMA cache_size = -%d", writerCacheKiB))
+		tx.tx.ExecContext(context.Background(), fmt.Sprintf("PRAGMA cache_size = -%d", defaultCacheKiB))
 	}, nil
 }
 

@@ -161,21 +161,3 @@ func count(t *testing.T, d *db.DB) int {
 	}
 	return n
 }
-
-// TestWriterCache: the writer connections keep a larger page cache than the
-// readers.
-func TestWriterCache(t *testing.T) {
-	d := dbtest.OpenSQLite(t)
-	ctx := context.Background()
-	var reader, writer int
-	if err := d.QueryRow(ctx, "PRAGMA cache_size").Scan(&reader); err != nil {
-		t.Fatal(err)
-	}
-	err := d.Transact(ctx, func(tx *db.Tx) error { return tx.QueryRow(ctx, "PRAGMA cache_size").Scan(&writer) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	if reader != -64<<10 || writer != -256<<10 {
-		t.Errorf("cache_size: readers %d, writer %d; want -65536 and -262144", reader, writer)
-	}
-}
