@@ -236,3 +236,99 @@ func TestImportIdempotentAndExport(t *testing.T) {
 		}
 	})
 }
+
+// TestBulkLoadKeepsIndexes: a first bulk load into an empty register drops
+// and rebuilds the secondary indexes (on SQLite); afterwards the database's
+// indexes read exactly as before, and lookups work.
+func TestBulkLoadKeepsIndexes(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		old := BulkLoadThreshold
+		BulkLoadThreshold = 10
+		defer func() { BulkLoadThreshold = old }()
+		indexes := func(d *db.DB) map[string]string {
+			q := `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL`
+			if d.Dialect() == db.Postgres {
+				q = `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()`
+			}
+			rows, err := d.Query(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			out := map[string]string{}
+			for rows.Next() {
+				var n, s string
+				rows.Scan(&n, &s)
+				out[n] = s
+			}
+			return out
+		}
+		before := indexes(d)
+		g, _ := synth.New(synth.Options{Seed: 3, LocalGov: "131083"})
+		recs := make([]resident.IdentityRecord, 40)
+		for i := range recs {
+			recs[i] = g.Next()
+		}
+		err := d.Transact(ctx, func(tx *db.Tx) error {
+			_, err := Import(ctx, tx, recs, 1)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		after := indexes(d)
+		if len(after) != len(before) {
+			t.Fatalf("%d indexes after the bulk load, %d before", len(after), len(before))
+		}
+		for name, def := range before {
+			if after[name] != def {
+				t.Errorf("index %s: %q after the bulk load, %q before", name, after[name], def)
+			}
+		}
+		if v, err := LookupNumber(ctx, d, recs[7].IndividualNumber); err != nil || v.ResidentCode != recs[7].ResidentCode {
+			t.Errorf("lookup by number after the bulk load: %v %v", v.ResidentCode, err)
+		}
+	})
+}
+
+// TestFailedBulkLoadKeepsIndexes: a bulk load that fails rolls back whole,
+// the dropped indexes included.
+func TestFailedBulkLoadKeepsIndexes(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		old := BulkLoadThreshold
+		BulkLoadThreshold = 10
+		defer func() { BulkLoadThreshold = old }()
+		count := func() int {
+			q := `SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'identity_record_number'`
+			if d.Dialect() == db.Postgres {
+				q = `SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'identity_record_number'`
+			}
+			var n int
+			if err := d.QueryRow(ctx, q).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		g, _ := synth.New(synth.Options{Seed: 4, LocalGov: "131083"})
+		recs := make([]resident.IdentityRecord, 20)
+		for i := range recs {
+			recs[i] = g.Next()
+		}
+		recs[15].ResidentCode = recs[3].ResidentCode // a unique key broken half-way
+		err := d.Transact(ctx, func(tx *db.Tx) error {
+			_, err := Import(ctx, tx, recs, 1)
+			return err
+		})
+		if err == nil {
+			t.Fatal("an import with a duplicate resident code succeeded")
+		}
+		if count() != 1 {
+			t.Error("a failed bulk load lost an index")
+		}
+		if n, _ := Count(ctx, d); n != 0 {
+			t.Errorf("a failed bulk load left %d residents", n)
+		}
+	})
+}

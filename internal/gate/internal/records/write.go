@@ -262,12 +262,66 @@ func prepareChunks(ctx context.Context, recs []resident.IdentityRecord) <-chan [
 	return out
 }
 
+// secondaryIndexes are the register's indexes that a first bulk load into
+// an empty register builds after inserting, instead of inserting into them
+// row by row (random keys). They must read exactly as in the migrations;
+// TestBulkLoadKeepsIndexes compares them with a freshly migrated database.
+var secondaryIndexes = []struct{ name, ddl string }{
+	{"resident_number", "CREATE INDEX resident_number ON resident (individual_number)"},
+	{"identity_record_code", "CREATE INDEX identity_record_code ON identity_record (resident_code)"},
+	{"identity_record_number", "CREATE INDEX identity_record_number ON identity_record (individual_number)"},
+	{"name_key_resident", "CREATE INDEX name_key_resident ON name_key (resident_id)"},
+}
+
+// BulkLoadThreshold is the import size from which a load into an empty
+// register drops and rebuilds its secondary indexes.
+var BulkLoadThreshold = 50_000
+
+// withoutSecondaryIndexes runs load with the secondary indexes dropped, and
+// builds them again, all in the caller's transaction: if anything fails,
+// the indexes come back with the rollback.
+func withoutSecondaryIndexes(ctx context.Context, tx *db.Tx, load func() error) error {
+	for _, ix := range secondaryIndexes {
+		if _, err := tx.Exec(ctx, "DROP INDEX "+ix.name); err != nil {
+			return fmt.Errorf("bulk load: drop index %s: %w", ix.name, err)
+		}
+	}
+	if err := load(); err != nil {
+		return err
+	}
+	for _, ix := range secondaryIndexes {
+		if _, err := tx.Exec(ctx, ix.ddl); err != nil {
+			return fmt.Errorf("bulk load: build index %s: %w", ix.name, err)
+		}
+	}
+	return nil
+}
+
 // Import applies many records in the caller's transaction: new residents
 // in multi-row inserts, changed ones as new versions, identical ones not at
 // all. Unlike Apply it loads records as they stand in the municipal system,
 // so a new resident's latest change may be any reason (転居, 転出 …).
 // recs must be valid and hold each resident code once.
-func Import(ctx context.Context, tx *db.Tx, recs []resident.IdentityRecord, seq int64) (ImportResult, error) {
+func Import(ctx context.Context, tx *db.Tx, recs []resident.IdentityRecord, seq int64) (res ImportResult, err error) {
+	// SQLite only: on PostgreSQL the dropped index's exclusive lock would
+	// block the statement cache preparing on another connection.
+	if len(recs) >= BulkLoadThreshold && tx.Dialect() == db.SQLite {
+		var n int64
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM resident`).Scan(&n); err != nil {
+			return res, fmt.Errorf("count residents: %w", err)
+		}
+		if n == 0 {
+			err = withoutSecondaryIndexes(ctx, tx, func() error {
+				res, err = importRecords(ctx, tx, recs, seq)
+				return err
+			})
+			return res, err
+		}
+	}
+	return importRecords(ctx, tx, recs, seq)
+}
+
+func importRecords(ctx context.Context, tx *db.Tx, recs []resident.IdentityRecord, seq int64) (ImportResult, error) {
 	var res ImportResult
 	rid, vid, err := nextIDs(ctx, tx)
 	if err != nil {
