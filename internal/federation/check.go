@@ -53,26 +53,18 @@ func (r *Receiver) ServeCheck(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	ctx := req.Context()
-	peers, err := Peers(ctx, r.n.DB)
+	ss, err := peerSigners(ctx, r.n.DB, isDownstream)
 	if err != nil {
 		writeJSON(w, http.StatusServiceUnavailable, refusal{Error: err.Error()})
 		return
 	}
-	var vs []note.Verifier
-	byName := map[string]Peer{}
-	for _, p := range peers {
-		if v, err := note.NewVerifier(p.NoteKey); err == nil && p.Role == Downstream {
-			vs = append(vs, v)
-			byName[v.Name()] = p
-		}
-	}
-	n, err := note.Open(msg, note.VerifierList(vs...))
+	n, err := note.Open(msg, ss.list)
 	if err != nil {
 		ref := r.alert(ctx, "unknown", AlertSignature, http.StatusForbidden, "check request refused: "+err.Error(), false)
 		writeJSON(w, ref.Status, ref)
 		return
 	}
-	peer := byName[n.Sigs[0].Name]
+	peer := ss.byName[n.Sigs[0].Name]
 	header, body, _ := strings.Cut(n.Text, "\n")
 	var cr CheckRequest
 	if header != checkHeader || json.Unmarshal([]byte(body), &cr) != nil {

@@ -99,18 +99,9 @@ func Add(ctx context.Context, n *node.Node, who staff.Who, role string, b Bundle
 	if role == Upstream && b.URL == "" {
 		return apperr.New(apperr.Invalid, "an upstream bundle needs its URL", "上位ノードの接続先URLがありません")
 	}
-	verdict := n.Policy.MayAdminister(ctx, who, staff.ActManagePeers, staff.Resource{Kind: "node", ID: Code(n)})
-	e := auditlog.Entry{Node: Code(n), Actor: who.Actor, Origin: who.Origin, Action: "federation.add-peer", Query: role + ":" + b.Code,
-		Detail: fmt.Sprintf("%s %s (%s) at %s, key %s", role, b.Code, b.Name, b.URL, b.NoteKey), Decision: auditlog.Allow,
-		Policy: verdict.Policy, Why: verdict.Why, Outcome: auditlog.OutcomeOK}
-	if !verdict.Allow {
-		e.Decision, e.Outcome = auditlog.Deny, auditlog.OutcomeDenied
-		if _, err := n.Log.Append(ctx, e); err != nil {
-			return err
-		}
-		return apperr.New(apperr.Forbidden, "not allowed: "+verdict.Why, verdict.Japanese)
-	}
-	_, workErr, err := n.Log.AppendWith(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
+	e := auditlog.Entry{Action: "federation.add-peer", Query: role + ":" + b.Code,
+		Detail: fmt.Sprintf("%s %s (%s) at %s, key %s", role, b.Code, b.Name, b.URL, b.NoteKey)}
+	return administer(ctx, n, who, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
 		var count int
 		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM fed_peer WHERE code = ? OR (role = 'upstream' AND ? = 'upstream')`, b.Code, role).Scan(&count); err != nil {
 			return err
@@ -122,10 +113,6 @@ func Add(ctx context.Context, n *node.Node, who staff.Who, role string, b Bundle
 			b.Code, role, b.Level, b.Name, b.URL, b.NoteKey, b.CAPEM, e.Time, seq)
 		return err
 	})
-	if err != nil {
-		return err
-	}
-	return workErr
 }
 
 // Peers lists the registered peers.
@@ -166,17 +153,8 @@ func SetWitness(ctx context.Context, n *node.Node, who staff.Who, code string) e
 		return apperr.New(apperr.Invalid, "only the national node names a witness; other nodes are witnessed by their upstream",
 			"証人ノードを指定するのは全国サーバのみです（他のノードは上位ノードが証明します）")
 	}
-	verdict := n.Policy.MayAdminister(ctx, who, staff.ActManagePeers, staff.Resource{Kind: "node", ID: Code(n)})
-	e := auditlog.Entry{Node: Code(n), Actor: who.Actor, Origin: who.Origin, Action: "federation.set-witness", Query: "peer:" + code,
-		Decision: auditlog.Allow, Policy: verdict.Policy, Why: verdict.Why, Outcome: auditlog.OutcomeOK}
-	if !verdict.Allow {
-		e.Decision, e.Outcome = auditlog.Deny, auditlog.OutcomeDenied
-		if _, err := n.Log.Append(ctx, e); err != nil {
-			return err
-		}
-		return apperr.New(apperr.Forbidden, "not allowed: "+verdict.Why, verdict.Japanese)
-	}
-	_, workErr, err := n.Log.AppendWith(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
+	e := auditlog.Entry{Action: "federation.set-witness", Query: "peer:" + code}
+	return administer(ctx, n, who, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
 		res, err := tx.Exec(ctx, `UPDATE fed_peer SET witness = ? WHERE code = ? AND role = 'downstream' AND url <> ''`, true, code)
 		if err != nil {
 			return err
@@ -187,6 +165,55 @@ func SetWitness(ctx context.Context, n *node.Node, who staff.Who, code string) e
 		_, err = tx.Exec(ctx, `UPDATE fed_peer SET witness = ? WHERE code <> ?`, false, code)
 		return err
 	})
+}
+
+// signers are the peers whose signatures a receiver accepts, by key name.
+type signers struct {
+	list   note.Verifiers
+	byName map[string]Peer
+	keys   map[string]note.Verifier
+}
+
+// peerSigners loads the registered peers that match accept and their keys.
+func peerSigners(ctx context.Context, q db.Querier, accept func(Peer) bool) (*signers, error) {
+	peers, err := Peers(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	s := &signers{byName: map[string]Peer{}, keys: map[string]note.Verifier{}}
+	var vs []note.Verifier
+	for _, p := range peers {
+		if !accept(p) {
+			continue
+		}
+		v, err := note.NewVerifier(p.NoteKey)
+		if err != nil {
+			continue
+		}
+		vs = append(vs, v)
+		s.byName[v.Name()], s.keys[v.Name()] = p, v
+	}
+	s.list = note.VerifierList(vs...)
+	return s, nil
+}
+
+func isDownstream(p Peer) bool { return p.Role == Downstream }
+
+// administer asks the policies whether who may manage this node's peers;
+// a refusal is logged and returned, otherwise work runs in the transaction
+// of entry e (action, query and detail set by the caller).
+func administer(ctx context.Context, n *node.Node, who staff.Who, e auditlog.Entry, work auditlog.Work) error {
+	v := n.Policy.MayAdminister(ctx, who, staff.ActManagePeers, staff.Resource{Kind: "node", ID: Code(n)})
+	e.Node, e.Actor, e.Origin = Code(n), who.Actor, who.Origin
+	e.Decision, e.Policy, e.Why, e.Outcome = auditlog.Allow, v.Policy, v.Why, auditlog.OutcomeOK
+	if !v.Allow {
+		e.Decision, e.Outcome = auditlog.Deny, auditlog.OutcomeDenied
+		if _, err := n.Log.Append(ctx, e); err != nil {
+			return err
+		}
+		return apperr.New(apperr.Forbidden, "not allowed: "+v.Why, v.Japanese)
+	}
+	_, workErr, err := n.Log.AppendWith(ctx, e, work)
 	if err != nil {
 		return err
 	}

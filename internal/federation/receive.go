@@ -13,8 +13,6 @@ import (
 	"net/http"
 	"time"
 
-	"golang.org/x/mod/sumdb/note"
-
 	"jukinet/internal/apperr"
 	"jukinet/internal/auditlog"
 	"jukinet/internal/db"
@@ -102,28 +100,15 @@ func certFrom(chains [][]*x509.Certificate, p Peer) bool {
 // certificate chains verified for the connection (none over plain HTTP);
 // when present, they must be the signer's node certificate.
 func (r *Receiver) Receive(ctx context.Context, msg []byte, chains [][]*x509.Certificate) (Ack, *refusal) {
-	peers, err := Peers(ctx, r.n.DB)
+	ss, err := peerSigners(ctx, r.n.DB, isDownstream)
 	if err != nil {
 		return Ack{}, &refusal{Status: http.StatusServiceUnavailable, Error: err.Error()}
 	}
-	var vs []note.Verifier
-	byName := map[string]Peer{}
-	for _, p := range peers {
-		if p.Role != Downstream {
-			continue
-		}
-		v, err := note.NewVerifier(p.NoteKey)
-		if err != nil {
-			continue
-		}
-		vs = append(vs, v)
-		byName[v.Name()] = p
-	}
-	b, signer, err := open(msg, note.VerifierList(vs...))
+	b, signer, err := open(msg, ss.list)
 	if err != nil {
 		return Ack{}, r.alert(ctx, claimedSource(msg), AlertSignature, http.StatusForbidden, "batch refused: "+err.Error(), false)
 	}
-	peer := byName[signer]
+	peer := ss.byName[signer]
 	switch {
 	case b.Source != peer.Code:
 		return Ack{}, r.alert(ctx, peer.Code, AlertSignature, http.StatusForbidden, fmt.Sprintf("batch signed by %s claims to come from %s", peer.Code, b.Source), true)

@@ -117,17 +117,8 @@ func GetStatus(ctx context.Context, n *node.Node) (Status, error) {
 // Resume lets a stopped source send again, once the cause is resolved;
 // decided by the policies (manage-peers) and logged.
 func Resume(ctx context.Context, n *node.Node, who staff.Who, source string) error {
-	v := n.Policy.MayAdminister(ctx, who, staff.ActManagePeers, staff.Resource{Kind: "node", ID: Code(n)})
-	e := auditlog.Entry{Node: Code(n), Actor: who.Actor, Origin: who.Origin, Action: "federation.resume", Query: "source:" + source,
-		Decision: auditlog.Allow, Policy: v.Policy, Why: v.Why, Outcome: auditlog.OutcomeOK}
-	if !v.Allow {
-		e.Decision, e.Outcome = auditlog.Deny, auditlog.OutcomeDenied
-		if _, err := n.Log.Append(ctx, e); err != nil {
-			return err
-		}
-		return apperr.New(apperr.Forbidden, "not allowed: "+v.Why, v.Japanese)
-	}
-	_, workErr, err := n.Log.AppendWith(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
+	e := auditlog.Entry{Action: "federation.resume", Query: "source:" + source}
+	return administer(ctx, n, who, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
 		res, err := tx.Exec(ctx, `UPDATE fed_inbox SET stopped_at = NULL, stop_reason = '' WHERE source = ? AND stopped_at IS NOT NULL`, source)
 		if err != nil {
 			return err
@@ -137,8 +128,4 @@ func Resume(ctx context.Context, n *node.Node, who staff.Who, source string) err
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	return workErr
 }

@@ -19,6 +19,7 @@ import (
 	"jukinet/internal/auditlog"
 	"jukinet/internal/db"
 	"jukinet/internal/node"
+	"jukinet/internal/profile"
 )
 
 // AlertFork is a checkpoint inconsistent with what the witness saw before:
@@ -53,27 +54,20 @@ func (r *Receiver) ServeWitness(w http.ResponseWriter, req *http.Request) {
 
 // Witness checks and cosigns a checkpoint.
 func (r *Receiver) Witness(ctx context.Context, wr WitnessRequest) ([]byte, *refusal) {
-	peers, err := Peers(ctx, r.n.DB)
+	// Downstream nodes, and the national node when it is this node's
+	// upstream (it has none of its own to witness it).
+	ss, err := peerSigners(ctx, r.n.DB, func(p Peer) bool {
+		return p.Role == Downstream || p.Role == Upstream && p.Level == string(profile.National)
+	})
 	if err != nil {
 		return nil, &refusal{Status: http.StatusServiceUnavailable, Error: err.Error()}
 	}
-	// Downstream nodes, and the national node when it is this node's
-	// upstream (it has none of its own to witness it).
-	var vs []note.Verifier
-	byName := map[string]Peer{}
-	for _, p := range peers {
-		if v, err := note.NewVerifier(p.NoteKey); err == nil && (p.Role == Downstream || p.Role == Upstream && p.Level == "national") {
-			vs = append(vs, v)
-			byName[v.Name()] = p
-		}
-	}
-	verifiers := note.VerifierList(vs...)
-	n, err := note.Open([]byte(wr.Checkpoint), verifiers)
+	n, err := note.Open([]byte(wr.Checkpoint), ss.list)
 	if err != nil {
 		return nil, r.alert(ctx, "unknown", AlertSignature, http.StatusForbidden, "checkpoint refused: "+err.Error(), false)
 	}
-	peer := byName[n.Sigs[0].Name]
-	cp, err := auditlog.OpenCheckpoint([]byte(wr.Checkpoint), verifierFor(vs, n.Sigs[0].Name))
+	peer := ss.byName[n.Sigs[0].Name]
+	cp, err := auditlog.OpenCheckpoint([]byte(wr.Checkpoint), ss.keys[n.Sigs[0].Name])
 	if err != nil {
 		return nil, &refusal{Status: http.StatusBadRequest, Error: err.Error()}
 	}
@@ -131,15 +125,6 @@ func (r *Receiver) Witness(ctx context.Context, wr WitnessRequest) ([]byte, *ref
 		return nil, &refusal{Status: http.StatusServiceUnavailable, Error: err.Error()}
 	}
 	return cosigned, nil
-}
-
-func verifierFor(vs []note.Verifier, name string) note.Verifier {
-	for _, v := range vs {
-		if v.Name() == name {
-			return v
-		}
-	}
-	return nil
 }
 
 // WitnessOnce sends this node's latest checkpoint to its upstream, if it

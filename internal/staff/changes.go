@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"jukinet/internal/apperr"
-	"jukinet/internal/auditlog"
 	"jukinet/internal/db"
 	"jukinet/internal/profile"
 )
@@ -59,13 +58,9 @@ func (s *Store) Bootstrap(ctx context.Context, p Person) error {
 	if err := s.checkPerson(p); err != nil {
 		return err
 	}
-	e := auditlog.Entry{
-		Node: s.node, Actor: auditlog.Actor{Kind: auditlog.ActorSystem, ID: "node"}, Origin: "host:init",
-		Action: "staff." + ActRegisterStaff, Query: "person:" + p.VerificationID,
-		Detail:   fmt.Sprintf("first system administrator: %s %s (%s, %s)", p.VerificationID, p.Name, p.Department, p.Title),
-		Decision: auditlog.Allow, Policy: "jukinet:bootstrap", Why: "the node has no staff yet", Outcome: auditlog.OutcomeOK,
-	}
-	_, workErr, err := s.log.AppendWith(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
+	e := s.asNode(ActRegisterStaff, "person:"+p.VerificationID,
+		fmt.Sprintf("first system administrator: %s %s (%s, %s)", p.VerificationID, p.Name, p.Department, p.Title), "the node has no staff yet")
+	return s.commit(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
 		var n int
 		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM staff_person`).Scan(&n); err != nil {
 			return err
@@ -74,25 +69,16 @@ func (s *Store) Bootstrap(ctx context.Context, p Person) error {
 			return apperr.New(apperr.Conflict, "the node already has staff; the first system administrator is registered only once",
 				"職員は既に登録されています。最初のシステム管理者の登録は一度だけです")
 		}
-		id, err := insertPerson(ctx, tx, p, seq, e.Time)
+		id, err := insertPerson(ctx, tx, p, seq, now)
 		if err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO staff_role (person_id, role, department_id, started_at, started_seq) VALUES (?, ?, '', ?, ?)`,
-			id, string(profile.SystemAdministrator), e.Time, seq); err != nil {
+			id, string(profile.SystemAdministrator), now, seq); err != nil {
 			return fmt.Errorf("assign role: %w", err)
 		}
-		_, err = tx.Exec(ctx, `UPDATE staff_state SET version = version + 1 WHERE id = 1`)
-		return err
+		return nil
 	})
-	if err != nil {
-		return logFailed(err)
-	}
-	if workErr != nil {
-		return workErr
-	}
-	s.notify()
-	return nil
 }
 
 // AddPerson registers a staff member.
@@ -422,12 +408,9 @@ func (s *Store) RegisterCredential(ctx context.Context, who Who, vid string, c C
 // credential, as the node itself (the link jukinet init printed): only
 // while that person is the only staff member and no credential exists.
 func (s *Store) RegisterFirstCredential(ctx context.Context, vid string, c Credential) error {
-	e := auditlog.Entry{
-		Node: s.node, Actor: auditlog.Actor{Kind: auditlog.ActorSystem, ID: "node"}, Origin: "host:init",
-		Action: "staff." + ActEnrol, Query: "person:" + vid, Detail: fmt.Sprintf("register credential %x (%s) for %s", c.CredentialID, c.Label, vid),
-		Decision: auditlog.Allow, Policy: "jukinet:bootstrap", Why: "the first system administrator's credential", Outcome: auditlog.OutcomeOK,
-	}
-	_, workErr, err := s.log.AppendWith(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
+	e := s.asNode(ActEnrol, "person:"+vid, fmt.Sprintf("register credential %x (%s) for %s", c.CredentialID, c.Label, vid),
+		"the first system administrator's credential")
+	return s.commit(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
 		var people, creds int
 		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM staff_person`).Scan(&people); err != nil {
 			return err
@@ -443,21 +426,10 @@ func (s *Store) RegisterFirstCredential(ctx context.Context, vid string, c Crede
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO staff_credential (person_id, credential_id, data, label, registered_by, registered_at, registered_seq) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			id, c.CredentialID, c.Data, c.Label, e.Actor.String(), e.Time, seq); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `UPDATE staff_state SET version = version + 1 WHERE id = 1`)
+		_, err = tx.Exec(ctx, `INSERT INTO staff_credential (person_id, credential_id, data, label, registered_by, registered_at, registered_seq) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			id, c.CredentialID, c.Data, c.Label, e.Actor.String(), now, seq)
 		return err
 	})
-	if err != nil {
-		return logFailed(err)
-	}
-	if workErr != nil {
-		return workErr
-	}
-	s.notify()
-	return nil
 }
 
 // RemoveCredential removes a credential from use; the register keeps the

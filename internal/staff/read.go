@@ -291,9 +291,6 @@ func Load(ctx context.Context, d *db.DB) (*State, error) {
 	return st, nil
 }
 
-// ErrNoStaff is returned by lookups on a node without staff.
-var ErrNoStaff = errors.New("no staff registered")
-
 // ActiveCredentials returns the credentials in use of an active staff
 // member (removed ones are not).
 func (s *Store) ActiveCredentials(ctx context.Context, vid string) ([]Credential, error) {

@@ -137,8 +137,14 @@ func (s *Store) do(ctx context.Context, c change) error {
 		}
 		return apperr.New(apperr.Forbidden, "not allowed: "+v.Why, v.Japanese)
 	}
+	return s.commit(ctx, e, c.work)
+}
+
+// commit makes a decided change: work runs in the transaction of entry e,
+// which also bumps the staff version; the engines are told afterwards.
+func (s *Store) commit(ctx context.Context, e auditlog.Entry, work func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error) error {
 	_, workErr, err := s.log.AppendWith(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
-		if err := c.work(ctx, tx, seq, e.Time); err != nil {
+		if err := work(ctx, tx, seq, e.Time); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `UPDATE staff_state SET version = version + 1 WHERE id = 1`)
@@ -152,10 +158,20 @@ func (s *Store) do(ctx context.Context, c change) error {
 		if errors.As(workErr, &ae) {
 			return ae
 		}
-		return apperr.Wrap(apperr.Internal, workErr, c.action, "変更を保存できませんでした")
+		return apperr.Wrap(apperr.Internal, workErr, e.Action, "変更を保存できませんでした")
 	}
 	s.notify()
 	return nil
+}
+
+// asNode is an entry of a change the node makes itself, allowed by the
+// bootstrap rule (the first system administrator and their credential).
+func (s *Store) asNode(action, query, detail, why string) auditlog.Entry {
+	return auditlog.Entry{
+		Node: s.node, Actor: auditlog.Actor{Kind: auditlog.ActorSystem, ID: "node"}, Origin: "host:init",
+		Action: "staff." + action, Query: query, Detail: detail,
+		Decision: auditlog.Allow, Policy: "jukinet:bootstrap", Why: why, Outcome: auditlog.OutcomeOK,
+	}
 }
 
 func (s *Store) notify() {

@@ -65,15 +65,3 @@ type prefixScanner struct {
 }
 
 func (p prefixScanner) Scan(dest ...any) error { return p.s.Scan(append(p.prefix, dest...)...) }
-
-// OutboxStats says how far the outbox is: its last sequence and the time
-// of the oldest entry after acked.
-func OutboxStats(ctx context.Context, q db.Querier, acked int64) (last int64, oldest time.Time, pending int64, err error) {
-	if err = q.QueryRow(ctx, `SELECT COALESCE(MAX(seq), 0), COUNT(*) FILTER (WHERE seq > ?) FROM fed_outbox`, acked).Scan(&last, &pending); err != nil {
-		return 0, time.Time{}, 0, fmt.Errorf("read the outbox: %w", err)
-	}
-	if pending > 0 {
-		err = q.QueryRow(ctx, `SELECT created_at FROM fed_outbox WHERE seq > ? ORDER BY seq LIMIT 1`, acked).Scan(&oldest)
-	}
-	return last, oldest, pending, err
-}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"time"
 
 	"jukinet/internal/db"
 	"jukinet/internal/resident"
@@ -105,7 +106,7 @@ func scanResidents(ctx context.Context, q db.Querier, lg string, fn func(code, c
 // Resend puts the current versions of the residents with the given codes
 // into the outbox again, so the upstream receives them anew (repair after
 // a consistency check). It returns how many were queued.
-func Resend(ctx context.Context, tx *db.Tx, codes []string, now interface{}) (int, error) {
+func Resend(ctx context.Context, tx *db.Tx, codes []string, now time.Time) (int, error) {
 	n := 0
 	for _, code := range codes {
 		res, err := tx.Exec(ctx, `INSERT INTO fed_outbox (record_id, previous_code, created_at, repair) SELECT record_id, '', ?, ? FROM resident WHERE resident_code = ?`, now, true, code)
