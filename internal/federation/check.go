@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"jukinet/internal/apperr"
 	"jukinet/internal/auditlog"
 	"jukinet/internal/gate"
 	"jukinet/internal/node"
@@ -139,7 +140,8 @@ func Check(ctx context.Context, n *node.Node, lg string, repair bool) (CheckRepo
 		return rep, err
 	}
 	if p == nil {
-		return rep, fmt.Errorf("this node has no upstream to check with")
+		return rep, apperr.New(apperr.Invalid, "this node has no upstream to check with: register it first (jukinet peer add --role upstream BUNDLE)",
+			"照合する上位ノードがありません。先に jukinet peer add --role upstream で登録してください")
 	}
 	req := gate.Request{Actor: auditlog.Actor{Kind: auditlog.ActorSystem, ID: "federation"}, Origin: "node:" + Code(n),
 		Affair: RegisterAffair(n.Profile), Reason: "整合性確認: " + lg}

@@ -140,7 +140,7 @@ func MarshalBundle(b Bundle) ([]byte, error) { return json.MarshalIndent(b, "", 
 func UnmarshalBundle(raw []byte) (Bundle, error) {
 	var b Bundle
 	if err := json.Unmarshal(raw, &b); err != nil {
-		return b, fmt.Errorf("read peer bundle: %w", err)
+		return b, fmt.Errorf("not a peer bundle (jukinet peer export on the other node writes one): %w", err)
 	}
 	return b, nil
 }

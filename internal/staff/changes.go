@@ -510,6 +510,9 @@ func (s *Store) Suspend(ctx context.Context, who Who, sp Suspension) (int64, err
 			return 0, err
 		}
 	default:
+		if sp.Target == "" {
+			return 0, apperr.New(apperr.Invalid, fmt.Sprintf("a %s suspension needs its target (--target)", sp.Scope), "停止の対象を指定してください")
+		}
 		if err := checkID(string(sp.Scope), "停止の対象", sp.Target); err != nil {
 			return 0, err
 		}
