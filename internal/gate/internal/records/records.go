@@ -61,16 +61,34 @@ func dateStr(t time.Time) string {
 // ContentHash identifies a record's content, to tell a real change from a
 // re-import of the same data.
 func ContentHash(r resident.IdentityRecord) string {
-	h := sha256.New()
-	for _, f := range []string{
+	var fields [contentFields][]byte
+	for i, f := range [contentFields]string{
 		string(r.ResidentCode), string(r.IndividualNumber), r.FamilyName, r.GivenName, r.FamilyNameKana, r.GivenNameKana,
 		r.FormerSurname, r.FormerSurnameKana, r.Alias, r.AliasKana, dateStr(r.DateOfBirth), fmt.Sprint(int(r.Sex)),
 		r.Address, string(r.LocalGov), string(r.ChangeReason), dateStr(r.ChangeDate),
 	} {
-		h.Write([]byte(f))
+		fields[i] = []byte(f)
+	}
+	return hashContent(&fields)
+}
+
+// contentFields is how many items a content hash covers; contentColumns
+// are the same items as stored, in the same order.
+const contentFields = 16
+
+const contentColumns = `ir.resident_code, ir.individual_number, ir.family_name, ir.given_name, ir.family_name_kana, ir.given_name_kana,
+	ir.former_surname, ir.former_surname_kana, ir.alias, ir.alias_kana, ir.date_of_birth, ir.sex,
+	ir.address, ir.local_gov_code, ir.change_reason, ir.change_date`
+
+// hashContent is the content hash of a record's items in their text form.
+func hashContent(fields *[contentFields][]byte) string {
+	h := sha256.New()
+	for _, f := range fields {
+		h.Write(f)
 		h.Write([]byte{0x1f})
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0]))
 }
 
 // recordColumns are identity_record's columns in the order scan reads them.
