@@ -70,16 +70,19 @@ func Verify(ctx context.Context, d *db.DB, v note.Verifier, external ...[]byte) 
 		return rep, fmt.Errorf("read audit entries: %w", err)
 	}
 	defer entries.Close()
-	hashes, err := d.Query(ctx, `SELECT idx, hash FROM audit_hash ORDER BY idx`)
+	hashRows, err := d.Query(ctx, `SELECT idx, hash FROM audit_hash ORDER BY idx`)
 	if err != nil {
 		return rep, fmt.Errorf("read audit hashes: %w", err)
 	}
-	defer hashes.Close()
-	subjects, err := newSubjectCursor(ctx, d)
+	defer hashRows.Close()
+	subjectRows, err := d.Query(ctx, `SELECT seq, resident_code FROM audit_subject ORDER BY seq, resident_code`)
 	if err != nil {
-		return rep, err
+		return rep, fmt.Errorf("read audit subjects: %w", err)
 	}
-	defer subjects.close()
+	defer subjectRows.Close()
+	// The stored hashes and the subject rows are read on goroutines of
+	// their own, beside the entries.
+	hashes, subjects := streamHashes(ctx, hashRows), streamSubjects(ctx, subjectRows)
 
 	frontier := map[int]frontierHash{}
 	reader := tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
@@ -114,13 +117,11 @@ func Verify(ctx context.Context, d *db.DB, v note.Verifier, external ...[]byte) 
 			if v.problem != nil {
 				return rep, v.problem
 			}
+			if err := checkSubjects(subjects, n, v.entry); err != nil {
+				return rep, err
+			}
 			if v.entry == nil {
 				rep.Pruned++
-				if err := subjects.skip(n); err != nil {
-					return rep, err
-				}
-			} else if err := subjects.check(n, v.entry); err != nil {
-				return rep, err
 			}
 			stored, err := tlog.StoredHashesForRecordHash(n, v.leaf, reader)
 			if err != nil {
@@ -128,15 +129,14 @@ func Verify(ctx context.Context, d *db.DB, v note.Verifier, external ...[]byte) 
 			}
 			base := tlog.StoredHashIndex(0, n)
 			for i, h := range stored {
-				if !hashes.Next() {
+				got, ok := hashes.next()
+				if !ok {
+					if err := hashes.Err(); err != nil {
+						return rep, err
+					}
 					return rep, bad(n, "stored tree hash %d missing", base+int64(i))
 				}
-				var idx int64
-				var got []byte
-				if err := hashes.Scan(&idx, &got); err != nil {
-					return rep, fmt.Errorf("read audit hash: %w", err)
-				}
-				if idx != base+int64(i) || !bytes.Equal(got, h[:]) {
+				if got.idx != base+int64(i) || got.size != tlog.HashSize || got.hash != h {
 					return rep, bad(n, "stored tree hash %d does not match the entries", base+int64(i))
 				}
 			}
@@ -165,10 +165,16 @@ func Verify(ctx context.Context, d *db.DB, v note.Verifier, external ...[]byte) 
 		cp := checkpoints[cpi]
 		return rep, bad(n, "the log has %d entries, but a checkpoint was signed at size %d (%s): entries %d and later were cut", n, cp.Size, cp.source, n)
 	}
-	if hashes.Next() {
+	if _, ok := hashes.peek(); ok {
 		return rep, bad(-1, "stored tree hashes beyond the last entry")
 	}
-	if err := subjects.rest(); err != nil {
+	if err := hashes.Err(); err != nil {
+		return rep, err
+	}
+	if g, ok := subjects.peek(); ok {
+		return rep, bad(g.seq, "subject rows for an entry that does not exist")
+	}
+	if err := subjects.Err(); err != nil {
 		return rep, err
 	}
 	rep.Entries = n
@@ -407,77 +413,26 @@ func loadCheckpoints(ctx context.Context, d *db.DB, v note.Verifier, external []
 	return out, nil
 }
 
-// subjectCursor walks audit_subject in (seq, code) order beside the entries.
-type subjectCursor struct {
-	rows    *sql.Rows
-	pending bool
-	seq     int64
-	code    string
-}
-
-func newSubjectCursor(ctx context.Context, d *db.DB) (*subjectCursor, error) {
-	rows, err := d.Query(ctx, `SELECT seq, resident_code FROM audit_subject ORDER BY seq, resident_code`)
-	if err != nil {
-		return nil, fmt.Errorf("read audit subjects: %w", err)
-	}
-	c := &subjectCursor{rows: rows}
-	return c, c.advance()
-}
-
-func (c *subjectCursor) advance() error {
-	c.pending = c.rows.Next()
-	if c.pending {
-		if err := c.rows.Scan(&c.seq, &c.code); err != nil {
-			return fmt.Errorf("read audit subject: %w", err)
+// checkSubjects checks the subject rows of entry n against the count and
+// digest the entry holds (e nil: a pruned entry, which must have none).
+func checkSubjects(subjects *cursor[subjectGroup], n int64, e *entryHead) error {
+	var g subjectGroup
+	if next, ok := subjects.peek(); ok && next.seq <= n {
+		if next.seq < n {
+			return bad(next.seq, "subject %s stored for an entry out of order", next.first)
 		}
-	}
-	return c.rows.Err()
-}
-
-// take returns the codes stored for entry n.
-func (c *subjectCursor) take(n int64) ([]string, error) {
-	if c.pending && c.seq < n {
-		return nil, bad(c.seq, "subject %s stored for an entry out of order", c.code)
-	}
-	var codes []string
-	for c.pending && c.seq == n {
-		codes = append(codes, c.code)
-		if err := c.advance(); err != nil {
-			return nil, err
-		}
-	}
-	return codes, nil
-}
-
-func (c *subjectCursor) check(n int64, e *entryHead) error {
-	codes, err := c.take(n)
-	if err != nil {
+		g, _ = subjects.next()
+	} else if err := subjects.Err(); err != nil {
 		return err
 	}
-	digest, _ := SubjectsDigest(codes)
-	if len(codes) != e.SubjectCount || digest != e.SubjectDigest {
-		return bad(n, "its subject rows (residents concerned, provision records) were changed: %d stored, %d in the entry", len(codes), e.SubjectCount)
+	if e == nil {
+		if g.count > 0 {
+			return bad(n, "pruned entry still has subject rows")
+		}
+		return nil
+	}
+	if g.count != e.SubjectCount || g.digest != e.SubjectDigest {
+		return bad(n, "its subject rows (residents concerned, provision records) were changed: %d stored, %d in the entry", g.count, e.SubjectCount)
 	}
 	return nil
 }
-
-// skip passes over a pruned entry, which must have no subject rows left.
-func (c *subjectCursor) skip(n int64) error {
-	codes, err := c.take(n)
-	if err != nil {
-		return err
-	}
-	if len(codes) > 0 {
-		return bad(n, "pruned entry still has subject rows")
-	}
-	return nil
-}
-
-func (c *subjectCursor) rest() error {
-	if c.pending {
-		return bad(c.seq, "subject rows for an entry that does not exist")
-	}
-	return nil
-}
-
-func (c *subjectCursor) close() { c.rows.Close() }
