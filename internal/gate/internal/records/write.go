@@ -1,11 +1,13 @@
 package records
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -222,6 +224,7 @@ const importChunk = 500
 // content hash, its resident row (with the address key) and its search-key
 // rows, for resident id rid and record id vid when it is new.
 type prepared struct {
+	row      int // the record's row in the caller's slice, from 1
 	rec      resident.IdentityRecord
 	hash     string
 	resident []any
@@ -229,16 +232,16 @@ type prepared struct {
 }
 
 // prepareChunks computes the content hash and the rows of each chunk of
-// recs on every core, ahead of the writer, and delivers the chunks in order.
-// Ids are assigned in order from rid and vid as if every record were new;
-// a record that turns out to exist takes none (the writer renumbers).
-func prepareChunks(ctx context.Context, recs []resident.IdentityRecord) <-chan []prepared {
+// recs, taken in the given order, on every core, ahead of the writer, and
+// delivers the chunks in that order. The ids and the hash in the rows are
+// left for the writer to fill in.
+func prepareChunks(ctx context.Context, recs []resident.IdentityRecord, order []int) <-chan []prepared {
 	out := make(chan []prepared, 2)
 	go func() {
 		defer close(out)
 		workers := runtime.GOMAXPROCS(0)
-		for start := 0; start < len(recs); start += importChunk {
-			chunk := recs[start:min(start+importChunk, len(recs))]
+		for start := 0; start < len(order); start += importChunk {
+			chunk := order[start:min(start+importChunk, len(order))]
 			p := make([]prepared, len(chunk))
 			var wg sync.WaitGroup
 			for w := 0; w < workers; w++ {
@@ -246,8 +249,8 @@ func prepareChunks(ctx context.Context, recs []resident.IdentityRecord) <-chan [
 				go func(w int) {
 					defer wg.Done()
 					for i := w; i < len(chunk); i += workers {
-						rec := chunk[i]
-						p[i] = prepared{rec: rec, hash: ContentHash(rec), resident: residentRow(0, 0, 1, rec, ""), keys: keyRows(0, rec)}
+						rec := recs[chunk[i]]
+						p[i] = prepared{row: chunk[i] + 1, rec: rec, hash: ContentHash(rec), resident: residentRow(0, 0, 1, rec, ""), keys: keyRows(0, rec)}
 					}
 				}(w)
 			}
@@ -289,6 +292,11 @@ func withoutSecondaryIndexes(ctx context.Context, tx *db.Tx, load func() error) 
 	if err := load(); err != nil {
 		return err
 	}
+	// Let SQLite's sorter use a helper thread per core for the builds.
+	if _, err := tx.Exec(ctx, fmt.Sprintf("PRAGMA threads = %d", runtime.GOMAXPROCS(0))); err != nil {
+		return fmt.Errorf("bulk load: sorter threads: %w", err)
+	}
+	defer tx.Exec(context.Background(), "PRAGMA threads = 0")
 	for _, ix := range secondaryIndexes {
 		if _, err := tx.Exec(ctx, ix.ddl); err != nil {
 			return fmt.Errorf("bulk load: build index %s: %w", ix.name, err)
@@ -311,21 +319,17 @@ func Import(ctx context.Context, tx *db.Tx, recs []resident.IdentityRecord, seq 
 			return res, fmt.Errorf("count residents: %w", err)
 		}
 		if n == 0 {
+			restore, err := tx.WidenCache(ctx)
+			if err != nil {
+				return res, err
+			}
+			defer restore()
 			err = withoutSecondaryIndexes(ctx, tx, func() error {
-				res, err = importRecords(ctx, tx, recs, seq)
+				res, err = importRecords(ctx, tx, recs, seq, true)
 				return err
 			})
 			return res, err
 		}
-	}
-	return importRecords(ctx, tx, recs, seq)
-}
-
-func importRecords(ctx context.Context, tx *db.Tx, recs []resident.IdentityRecord, seq int64) (ImportResult, error) {
-	var res ImportResult
-	rid, vid, err := nextIDs(ctx, tx)
-	if err != nil {
-		return res, err
 	}
 	if len(recs) > 10*importChunk {
 		restore, err := tx.WidenCache(ctx)
@@ -334,16 +338,37 @@ func importRecords(ctx context.Context, tx *db.Tx, recs []resident.IdentityRecor
 		}
 		defer restore()
 	}
+	return importRecords(ctx, tx, recs, seq, false)
+}
+
+// importRecords stores recs in resident-code order: the code-keyed indexes
+// (the residents' unique codes, the versions' codes, the audit entry's
+// subjects) then grow at one end instead of at random pages, and residents
+// are numbered in code order. With sortKeys (a load into an empty
+// register) the new residents' search keys are inserted last, all at once
+// in key order, so they too fill their table from one end.
+func importRecords(ctx context.Context, tx *db.Tx, recs []resident.IdentityRecord, seq int64, sortKeys bool) (ImportResult, error) {
+	var res ImportResult
+	var held []keyRow // with sortKeys: the search keys, inserted at the end
+	rid, vid, err := nextIDs(ctx, tx)
+	if err != nil {
+		return res, err
+	}
+	order := make([]int, len(recs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(string(recs[a].ResidentCode), string(recs[b].ResidentCode)) })
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // stops the preparation when an error ends the import early
 	start := 0
-	for chunk := range prepareChunks(ctx, recs) {
+	for chunk := range prepareChunks(ctx, recs, order) {
 		existing, err := currentByCode(ctx, tx, chunk)
 		if err != nil {
 			return res, err
 		}
 		var residents, versions, keys [][]any
-		for i, p := range chunk {
+		for _, p := range chunk {
 			rec := p.rec
 			cur, ok := existing[rec.ResidentCode]
 			if !ok {
@@ -353,7 +378,11 @@ func importRecords(ctx context.Context, tx *db.Tx, recs []resident.IdentityRecor
 				versions = append(versions, versionRow(vid, rid, 1, rec, p.hash, removalRetention(rec), seq))
 				for _, k := range p.keys {
 					k[2] = rid
-					keys = append(keys, k)
+					if sortKeys {
+						held = append(held, keyRow{key: k[0].(string), dob: k[1].(string), rid: rid, kind: k[3].(string)})
+					} else {
+						keys = append(keys, k)
+					}
 				}
 				rid, vid = rid+1, vid+1
 				res.Added++
@@ -373,7 +402,7 @@ func importRecords(ctx context.Context, tx *db.Tx, recs []resident.IdentityRecor
 				return res, err
 			}
 			if err := checkChange(v, rec, ""); err != nil {
-				return res, fmt.Errorf("row %d: %w", start+i+1, err)
+				return res, fmt.Errorf("row %d: %w", p.row, err)
 			}
 			if _, _, err := supersede(ctx, tx, v, rec, seq); err != nil {
 				return res, err
@@ -393,7 +422,47 @@ func importRecords(ctx context.Context, tx *db.Tx, recs []resident.IdentityRecor
 	if start != len(recs) {
 		return res, fmt.Errorf("import: prepared %d of %d records", start, len(recs))
 	}
+	if err := insertKeysSorted(ctx, tx, held); err != nil {
+		return res, err
+	}
 	return res, nil
+}
+
+// keyRow is one name_key row held back by a bulk load.
+type keyRow struct {
+	key, dob string
+	rid      int64
+	kind     string
+}
+
+// insertKeysSorted inserts search-key rows in the order of name_key's
+// primary key (key, date_of_birth, resident_id, kind; byte order, as
+// SQLite compares text), so each insert lands on the table's last page.
+func insertKeysSorted(ctx context.Context, tx *db.Tx, rows []keyRow) error {
+	slices.SortFunc(rows, func(a, b keyRow) int {
+		if c := strings.Compare(a.key, b.key); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.dob, b.dob); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.rid, b.rid); c != 0 {
+			return c
+		}
+		return strings.Compare(a.kind, b.kind)
+	})
+	const batch = 8192
+	args := make([][]any, 0, batch)
+	for start := 0; start < len(rows); start += batch {
+		args = args[:0]
+		for _, r := range rows[start:min(start+batch, len(rows))] {
+			args = append(args, []any{r.key, r.dob, r.rid, r.kind})
+		}
+		if err := db.InsertMany(ctx, tx, "name_key", keyColumns, args); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func flush(ctx context.Context, tx *db.Tx, residents, versions, keys *[][]any) error {
