@@ -69,13 +69,13 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) 
 	if opt.Clients <= 0 {
 		opt.Clients = 64
 	}
+	dir, err := os.MkdirTemp("", "jukinet-bench-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
 	url := opt.DBURL
 	if url == "" {
-		dir, err := os.MkdirTemp("", "jukinet-bench-*")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(dir)
 		url = "sqlite:" + filepath.Join(dir, "bench.db")
 	}
 	d, err := db.Open(ctx, url)
@@ -157,6 +157,13 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) 
 	})
 	raw.What, raw.Note = fmt.Sprintf("raw driver point select, %d workers (baseline)", opt.Workers), "no gate, no audit"
 	res.Rows = append(res.Rows, raw)
+	say("durable write floor, %d workers …", opt.Workers)
+	floor, err := durableFloor(ctx, dir, opt.Workers, opt.Duration)
+	if err != nil {
+		return nil, err
+	}
+	floor.Note = fmt.Sprintf("ceiling for requests that each wait for a durable write (%.0f %% of baseline)", 100*floor.PerSecond/raw.PerSecond)
+	res.Rows = append(res.Rows, floor)
 
 	req := operator("住民票の写しの交付", "窓口での本人申請")
 	lookup := func(code string) error {
@@ -215,6 +222,42 @@ func subjectRows(ctx context.Context, d *db.DB) int64 {
 
 func operator(affair, reason string) gate.Request {
 	return gate.Request{Actor: auditlog.Actor{Kind: auditlog.ActorOperator, ID: "bench"}, Origin: "terminal:bench", Affair: affair, Reason: reason}
+}
+
+// durableFloor measures the fastest a durable write can be on the disk
+// holding dir: each worker overwrites 512 bytes of its own preallocated
+// file and syncs it, waiting for each sync before the next write. No
+// request that must wait for its audit entry to be durable, one at a time
+// per worker, can go faster than this on that disk.
+func durableFloor(ctx context.Context, dir string, workers int, d time.Duration) (Row, error) {
+	const size = 1 << 20
+	files := make(chan *os.File, workers)
+	for w := 0; w < workers; w++ {
+		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("floor-%d", w)))
+		if err != nil {
+			return Row{}, fmt.Errorf("durable write floor: %w", err)
+		}
+		defer f.Close()
+		if _, err := f.Write(make([]byte, size)); err != nil {
+			return Row{}, fmt.Errorf("durable write floor: %w", err)
+		}
+		if err := f.Sync(); err != nil {
+			return Row{}, fmt.Errorf("durable write floor: %w", err)
+		}
+		files <- f
+	}
+	block := make([]byte, 512)
+	var n atomic.Int64
+	r := measure(ctx, workers, d, []string{""}, func(string) error {
+		f := <-files
+		defer func() { files <- f }()
+		if _, err := f.WriteAt(block, (n.Add(1)*512)%size); err != nil {
+			return err
+		}
+		return f.Sync()
+	})
+	r.What = fmt.Sprintf("durable write floor: 512-byte write + fsync, %d workers", workers)
+	return r, nil
 }
 
 // measure runs op from workers goroutines for d and returns the rate and

@@ -26,7 +26,7 @@ func TestRunSmall(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(res.Rows) != 7 {
+			if len(res.Rows) != 8 {
 				t.Fatalf("%d rows", len(res.Rows))
 			}
 			for _, r := range res.Rows {
@@ -36,7 +36,7 @@ func TestRunSmall(t *testing.T) {
 			}
 			var out strings.Builder
 			res.Print(&out)
-			if !strings.Contains(out.String(), "raw driver point select") {
+			if !strings.Contains(out.String(), "raw driver point select") || !strings.Contains(out.String(), "durable write floor") {
 				t.Errorf("table:\n%s", out.String())
 			}
 		})

@@ -21,8 +21,13 @@ import (
 	"jukinet/internal/terminalca"
 )
 
-// BatchSize is the most changes one batch carries.
-const BatchSize = 5000
+// BatchSize is the most changes one batch carries. Large batches matter at
+// the receivers: a batch's changes land on random pages of every index, and
+// each changed page is written once per batch, so fewer, larger batches
+// write far less (1,000,000 changes end to end: 3,906/s with 5,000 per
+// batch, 5,818/s with 20,000). A batch of 20,000 synthetic records is
+// 7.6 MB signed; the receiver accepts up to 64 MiB.
+const BatchSize = 20000
 
 // Sender delivers the outbox to the upstream node.
 type Sender struct {
@@ -161,8 +166,10 @@ func (s *Sender) post(ctx context.Context, p *Peer, msg []byte) (*Ack, error) {
 }
 
 // record keeps the upstream's acknowledgement (or the error) in the
-// delivery cursor.
+// delivery cursor, also when ctx ends meanwhile (shutdown): an
+// acknowledged batch is not sent again.
 func (s *Sender) record(ctx context.Context, peer string, ack *Ack, sendErr error) {
+	ctx = context.WithoutCancel(ctx)
 	last, msg := int64(-1), ""
 	if ack != nil {
 		last = ack.Last
@@ -185,7 +192,7 @@ func (s *Sender) Run(ctx context.Context, interval time.Duration) {
 	for {
 		n, err := s.DeliverOnce(ctx)
 		if err == nil {
-			if _, werr := s.WitnessOnce(ctx); werr != nil {
+			if _, werr := s.WitnessOnce(ctx); werr != nil && ctx.Err() == nil {
 				s.logger.Warn("witnessing the audit log's checkpoint", "err", werr)
 			}
 		}
