@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -160,4 +161,32 @@ func count(t *testing.T, d *db.DB) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestReadersStayOpen: concurrent readers reuse their connections instead
+// of closing one and opening another per query.
+func TestReadersStayOpen(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		var wg sync.WaitGroup
+		for w := 0; w < 6; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 50; i++ {
+					rows, err := d.Query(ctx, "SELECT 1")
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					time.Sleep(100 * time.Microsecond) // hold the connection a moment
+					rows.Close()
+				}
+			}()
+		}
+		wg.Wait()
+		if st := d.Stats(); st.MaxIdleClosed > 0 || st.OpenConnections < 3 {
+			t.Errorf("pool: %d connections closed for want of an idle slot, %d open", st.MaxIdleClosed, st.OpenConnections)
+		}
+	})
 }
