@@ -196,6 +196,10 @@ func TestVerifyCatchesTampering(t *testing.T) {
 		{"index column changed", []string{`UPDATE audit_entry SET actor_id = 'operator:someone' WHERE seq = 12`}, 12, "disagree"},
 		{"provision record removed", []string{`DELETE FROM audit_subject WHERE seq = 33 AND resident_code = (SELECT MIN(resident_code) FROM audit_subject WHERE seq = 33)`}, 33, "subject rows"},
 		{"provision record added", []string{`INSERT INTO audit_subject (seq, resident_code) VALUES (33, '99999999999')`}, 33, "subject rows"},
+		// Codes A and B stored as A and "B\nA": joined by newlines they read
+		// A, B, A — the same set — unless the rows are counted.
+		{"provision record holding a newline", []string{
+			"UPDATE audit_subject SET resident_code = resident_code || '\n' || (SELECT MIN(resident_code) FROM audit_subject WHERE seq = 33) WHERE seq = 33 AND resident_code = (SELECT MAX(resident_code) FROM audit_subject WHERE seq = 33)"}, 33, "subject rows"},
 		{"provision record of no entry", []string{`INSERT INTO audit_subject (seq, resident_code) VALUES (5000, '99999999999')`}, 5000, "does not exist"},
 		{"tree hash truncated", []string{`UPDATE audit_hash SET hash = substr(hash, 1, 16) WHERE idx = 7`}, -1, "stored tree hash"},
 		{"tree hash changed", []string{`UPDATE audit_hash SET hash = (SELECT hash FROM audit_hash WHERE idx = 3) WHERE idx = 7`}, -1, "stored tree hash"},

@@ -1,11 +1,13 @@
 package auditlog
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"slices"
 
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -135,44 +137,60 @@ type subjectGroup struct {
 	digest string
 }
 
-// streamSubjects reads audit_subject in (seq, code) order and digests each
-// entry's rows. The primary key makes the codes of one entry unique and the
-// query returns them sorted, so each digest is computed as the rows pass,
-// as SubjectsDigest would after sorting.
+// streamSubjects reads, per entry in seq order, how many subject rows it
+// has and their codes joined by newlines, and digests each entry's codes.
 func streamSubjects(ctx context.Context, rows *sql.Rows) *cursor[subjectGroup] {
 	return stream(ctx, func(emit func(subjectGroup) bool) error {
-		h := sha256.New()
-		var g subjectGroup
-		var seq int64
-		var code sql.RawBytes
-		flush := func() bool {
-			if g.count == 0 {
-				return true
-			}
-			g.digest = hex.EncodeToString(h.Sum(nil))
-			ok := emit(g)
-			h.Reset()
-			g = subjectGroup{}
-			return ok
-		}
+		var joined sql.RawBytes
 		for rows.Next() {
-			if err := rows.Scan(&seq, &code); err != nil {
-				return fmt.Errorf("read audit subject: %w", err)
+			var g subjectGroup
+			if err := rows.Scan(&g.seq, &g.count, &joined); err != nil {
+				return fmt.Errorf("read audit subjects: %w", err)
 			}
-			if g.count > 0 && seq != g.seq && !flush() {
+			g.first, g.digest = digestJoined(joined, g.count)
+			if !emit(g) {
 				return nil
 			}
-			if g.count == 0 {
-				g.seq, g.first = seq, string(code)
-			}
-			g.count++
-			h.Write(code)
-			h.Write([]byte{'\n'})
 		}
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("read audit subjects: %w", err)
 		}
-		flush()
 		return nil
 	})
+}
+
+// digestJoined returns the first code and the digest SubjectsDigest gives
+// the count codes joined by newlines in joined, in any order. A code that
+// itself holds a newline (rows merged by hand) makes the number of codes
+// disagree with count, and gives no digest.
+func digestJoined(joined []byte, count int) (first, digest string) {
+	if bytes.Count(joined, []byte{'\n'})+1 != count {
+		return "", "malformed subject rows"
+	}
+	codes := bytes.Split(joined, []byte{'\n'})
+	first = string(codes[0])
+	h := sha256.New()
+	if slices.IsSortedFunc(codes, bytes.Compare) && !hasRepeats(codes) {
+		// As the primary key's order gives them: hash as they stand.
+		h.Write(joined)
+		h.Write([]byte{'\n'})
+	} else {
+		slices.SortFunc(codes, bytes.Compare)
+		codes = slices.CompactFunc(codes, bytes.Equal)
+		for _, c := range codes {
+			h.Write(c)
+			h.Write([]byte{'\n'})
+		}
+	}
+	return first, hex.EncodeToString(h.Sum(nil))
+}
+
+// hasRepeats reports whether sorted holds a code twice in a row.
+func hasRepeats(sorted [][]byte) bool {
+	for i := 1; i < len(sorted); i++ {
+		if bytes.Equal(sorted[i-1], sorted[i]) {
+			return true
+		}
+	}
+	return false
 }

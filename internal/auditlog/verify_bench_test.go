@@ -55,3 +55,29 @@ func BenchmarkVerify(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "entries/s")
 }
+
+// BenchmarkVerifyImport verifies a log whose one entry concerns 1,000,000
+// residents (an import's), and reports subject rows/s.
+func BenchmarkVerifyImport(b *testing.B) {
+	const n = 1_000_000
+	d := dbtest.OpenSQLite(b)
+	s, v := newKey(b)
+	l := openLog(b, d, s)
+	codes := make([]string, n)
+	for i := range codes {
+		codes[i] = fmt.Sprintf("%011d", i*7919%n)
+	}
+	if _, err := l.Append(context.Background(), entry(0, codes...)); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := l.Checkpoint(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := Verify(context.Background(), d, v); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "subject-rows/s")
+}
