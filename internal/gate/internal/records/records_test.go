@@ -3,6 +3,9 @@ package records
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -331,4 +334,27 @@ func TestFailedBulkLoadKeepsIndexes(t *testing.T) {
 			t.Errorf("a failed bulk load left %d residents", n)
 		}
 	})
+}
+
+// TestSortKeyRows: the two-core sort gives name_key's primary-key order,
+// for sizes on both sides of the split threshold.
+func TestSortKeyRows(t *testing.T) {
+	for _, n := range []int{0, 1, 999, 100_000, 150_001} {
+		rng := rand.New(rand.NewPCG(uint64(n), 7))
+		rows := make([]keyRow, n)
+		for i := range rows {
+			rows[i] = keyRow{key: fmt.Sprintf("ｶﾅ%03d", rng.IntN(500)), dob: fmt.Sprintf("19%02d-01-01", rng.IntN(3)), rid: rng.Int64N(1000), kind: []string{"kana", "name"}[rng.IntN(2)]}
+		}
+		want := slices.Clone(rows)
+		slices.SortStableFunc(want, compareKeyRows)
+		got := sortKeyRows(rows)
+		if len(got) != n || !slices.IsSortedFunc(got, compareKeyRows) {
+			t.Fatalf("%d rows: %d sorted, in order %v", n, len(got), slices.IsSortedFunc(got, compareKeyRows))
+		}
+		for i := range got {
+			if compareKeyRows(got[i], want[i]) != 0 {
+				t.Fatalf("%d rows: row %d is %+v, want %+v", n, i, got[i], want[i])
+			}
+		}
+	}
 }

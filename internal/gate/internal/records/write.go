@@ -344,12 +344,13 @@ func Import(ctx context.Context, tx *db.Tx, recs []resident.IdentityRecord, seq 
 // importRecords stores recs in resident-code order: the code-keyed indexes
 // (the residents' unique codes, the versions' codes, the audit entry's
 // subjects) then grow at one end instead of at random pages, and residents
-// are numbered in code order. With sortKeys (a load into an empty
-// register) the new residents' search keys are inserted last, all at once
-// in key order, so they too fill their table from one end.
-func importRecords(ctx context.Context, tx *db.Tx, recs []resident.IdentityRecord, seq int64, sortKeys bool) (ImportResult, error) {
+// are numbered in code order. A bulk load (into an empty register, of
+// records each holding a code of its own) looks up no existing residents,
+// and inserts the search keys last, all at once in key order, so they too
+// fill their table from one end.
+func importRecords(ctx context.Context, tx *db.Tx, recs []resident.IdentityRecord, seq int64, bulk bool) (ImportResult, error) {
 	var res ImportResult
-	var held []keyRow // with sortKeys: the search keys, inserted at the end
+	var held []keyRow // in a bulk load: the search keys, inserted at the end
 	rid, vid, err := nextIDs(ctx, tx)
 	if err != nil {
 		return res, err
@@ -363,9 +364,11 @@ func importRecords(ctx context.Context, tx *db.Tx, recs []resident.IdentityRecor
 	defer cancel() // stops the preparation when an error ends the import early
 	start := 0
 	for chunk := range prepareChunks(ctx, recs, order) {
-		existing, err := currentByCode(ctx, tx, chunk)
-		if err != nil {
-			return res, err
+		var existing map[ids.ResidentCode]currentRow
+		if !bulk {
+			if existing, err = currentByCode(ctx, tx, chunk); err != nil {
+				return res, err
+			}
 		}
 		var residents, versions, keys [][]any
 		for _, p := range chunk {
@@ -378,7 +381,7 @@ func importRecords(ctx context.Context, tx *db.Tx, recs []resident.IdentityRecor
 				versions = append(versions, versionRow(vid, rid, 1, rec, p.hash, removalRetention(rec), seq))
 				for _, k := range p.keys {
 					k[2] = rid
-					if sortKeys {
+					if bulk {
 						held = append(held, keyRow{key: k[0].(string), dob: k[1].(string), rid: rid, kind: k[3].(string)})
 					} else {
 						keys = append(keys, k)
@@ -428,6 +431,48 @@ func importRecords(ctx context.Context, tx *db.Tx, recs []resident.IdentityRecor
 	return res, nil
 }
 
+// compareKeyRows orders search-key rows as name_key's primary key does.
+func compareKeyRows(a, b keyRow) int {
+	if c := strings.Compare(a.key, b.key); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.dob, b.dob); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.rid, b.rid); c != 0 {
+		return c
+	}
+	return strings.Compare(a.kind, b.kind)
+}
+
+// sortKeyRows sorts rows by compareKeyRows, the two halves on two cores
+// and then merged, and returns the sorted rows (in a new slice when the
+// rows were split).
+func sortKeyRows(rows []keyRow) []keyRow {
+	if len(rows) < 100_000 || runtime.GOMAXPROCS(0) < 2 {
+		slices.SortFunc(rows, compareKeyRows)
+		return rows
+	}
+	a, b := rows[:len(rows)/2], rows[len(rows)/2:]
+	done := make(chan struct{})
+	go func() {
+		slices.SortFunc(a, compareKeyRows)
+		close(done)
+	}()
+	slices.SortFunc(b, compareKeyRows)
+	<-done
+	out := make([]keyRow, 0, len(rows))
+	for len(a) > 0 && len(b) > 0 {
+		if compareKeyRows(a[0], b[0]) <= 0 {
+			out, a = append(out, a[0]), a[1:]
+		} else {
+			out, b = append(out, b[0]), b[1:]
+		}
+	}
+	out = append(out, a...)
+	return append(out, b...)
+}
+
 // keyRow is one name_key row held back by a bulk load.
 type keyRow struct {
 	key, dob string
@@ -439,18 +484,7 @@ type keyRow struct {
 // primary key (key, date_of_birth, resident_id, kind; byte order, as
 // SQLite compares text), so each insert lands on the table's last page.
 func insertKeysSorted(ctx context.Context, tx *db.Tx, rows []keyRow) error {
-	slices.SortFunc(rows, func(a, b keyRow) int {
-		if c := strings.Compare(a.key, b.key); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.dob, b.dob); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.rid, b.rid); c != 0 {
-			return c
-		}
-		return strings.Compare(a.kind, b.kind)
-	})
+	rows = sortKeyRows(rows)
 	const batch = 8192
 	args := make([][]any, 0, batch)
 	for start := 0; start < len(rows); start += batch {
