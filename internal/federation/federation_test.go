@@ -187,6 +187,37 @@ func TestChangesFlowUpstreamOnce(t *testing.T) {
 	})
 }
 
+// TestChangesFlowInBatches: more changes than a batch holds go in
+// successive batches, each applied once. (Forwarding from the prefecture
+// runs the same sender; the four-process test in cmd/jukinet covers it.)
+func TestChangesFlowInBatches(t *testing.T) {
+	bothDatabases(t, func(t *testing.T) {
+		ctx := context.Background()
+		nw := newNetwork(t)
+		recs := importN(t, nw.aomori, "022012", 25, 30)
+		s := NewSender(nw.aomori, nil)
+		s.BatchSize = 10
+		for _, want := range []int{10, 10, 5, 0} {
+			if sent, err := s.DeliverOnce(ctx); err != nil || sent != want {
+				t.Fatalf("deliver: sent %d (%v), want %d", sent, err, want)
+			}
+		}
+		for _, r := range recs {
+			if !held(t, nw.pref, string(r.ResidentCode)) {
+				t.Fatalf("the prefecture does not hold %s", r.ResidentCode)
+			}
+		}
+		l, _ := auditlog.List(ctx, nw.pref.DB, auditlog.Filter{Action: "replicate", After: -1})
+		total := 0
+		for _, e := range l {
+			total += e.Entry.SubjectCount
+		}
+		if len(l) != 3 || total != 25 {
+			t.Errorf("the prefecture applied %d batches of %d changes in all, want 3 of 25", len(l), total)
+		}
+	})
+}
+
 func TestReplayAndDuplicateAreHarmless(t *testing.T) {
 	bothDatabases(t, func(t *testing.T) {
 		ctx := context.Background()

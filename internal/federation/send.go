@@ -36,6 +36,9 @@ type Sender struct {
 	client *http.Client
 	// Wake, when sent to, makes Run try at once (after a change).
 	Wake chan struct{}
+	// BatchSize is the most changes one batch carries (NewSender: the
+	// constant BatchSize; tests set fewer).
+	BatchSize int
 }
 
 // NewSender returns the sender of node n.
@@ -43,7 +46,7 @@ func NewSender(n *node.Node, logger *slog.Logger) *Sender {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Sender{n: n, logger: logger, client: &http.Client{Timeout: 60 * time.Second}, Wake: make(chan struct{}, 1)}
+	return &Sender{n: n, logger: logger, client: &http.Client{Timeout: 60 * time.Second}, Wake: make(chan struct{}, 1), BatchSize: BatchSize}
 }
 
 // upstream returns the registered upstream peer, if any.
@@ -99,7 +102,7 @@ func (s *Sender) DeliverOnce(ctx context.Context) (int, error) {
 	}
 	req := gate.Request{Actor: auditlog.Actor{Kind: auditlog.ActorSystem, ID: "federation"}, Origin: "node:" + Code(s.n),
 		Affair: RegisterAffair(s.n.Profile), Reason: "本人確認情報の通知（住民基本台帳法第30条の7）: " + p.Code}
-	ns, err := s.n.Gate.Outbound(ctx, req, acked, BatchSize)
+	ns, err := s.n.Gate.Outbound(ctx, req, acked, s.BatchSize)
 	if err != nil || len(ns) == 0 {
 		return 0, err
 	}
