@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"slices"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -142,12 +143,13 @@ type subjectGroup struct {
 func streamSubjects(ctx context.Context, rows *sql.Rows) *cursor[subjectGroup] {
 	return stream(ctx, func(emit func(subjectGroup) bool) error {
 		var joined sql.RawBytes
+		h := sha256.New()
 		for rows.Next() {
 			var g subjectGroup
 			if err := rows.Scan(&g.seq, &g.count, &joined); err != nil {
 				return fmt.Errorf("read audit subjects: %w", err)
 			}
-			g.first, g.digest = digestJoined(joined, g.count)
+			g.first, g.digest = digestJoined(h, joined, g.count)
 			if !emit(g) {
 				return nil
 			}
@@ -160,21 +162,22 @@ func streamSubjects(ctx context.Context, rows *sql.Rows) *cursor[subjectGroup] {
 }
 
 // digestJoined returns the first code and the digest SubjectsDigest gives
-// the count codes joined by newlines in joined, in any order. A code that
-// itself holds a newline (rows merged by hand) makes the number of codes
-// disagree with count, and gives no digest.
-func digestJoined(joined []byte, count int) (first, digest string) {
+// the count codes joined by newlines in joined, in any order, using h. A
+// code that itself holds a newline (rows merged by hand) makes the number
+// of codes disagree with count, and gives no digest.
+func digestJoined(h hash.Hash, joined []byte, count int) (first, digest string) {
 	if bytes.Count(joined, []byte{'\n'})+1 != count {
 		return "", "malformed subject rows"
 	}
-	codes := bytes.Split(joined, []byte{'\n'})
-	first = string(codes[0])
-	h := sha256.New()
-	if slices.IsSortedFunc(codes, bytes.Compare) && !hasRepeats(codes) {
+	firstCode, _, _ := bytes.Cut(joined, []byte{'\n'})
+	first = string(firstCode)
+	h.Reset()
+	if strictlySorted(joined) {
 		// As the primary key's order gives them: hash as they stand.
 		h.Write(joined)
 		h.Write([]byte{'\n'})
 	} else {
+		codes := bytes.Split(joined, []byte{'\n'})
 		slices.SortFunc(codes, bytes.Compare)
 		codes = slices.CompactFunc(codes, bytes.Equal)
 		for _, c := range codes {
@@ -182,15 +185,21 @@ func digestJoined(joined []byte, count int) (first, digest string) {
 			h.Write([]byte{'\n'})
 		}
 	}
-	return first, hex.EncodeToString(h.Sum(nil))
+	var sum [sha256.Size]byte
+	return first, hex.EncodeToString(h.Sum(sum[:0]))
 }
 
-// hasRepeats reports whether sorted holds a code twice in a row.
-func hasRepeats(sorted [][]byte) bool {
-	for i := 1; i < len(sorted); i++ {
-		if bytes.Equal(sorted[i-1], sorted[i]) {
-			return true
+// strictlySorted reports whether the newline-separated codes in joined are
+// in increasing byte order, none repeated.
+func strictlySorted(joined []byte) bool {
+	prev, rest, more := bytes.Cut(joined, []byte{'\n'})
+	for more {
+		var next []byte
+		next, rest, more = bytes.Cut(rest, []byte{'\n'})
+		if bytes.Compare(prev, next) >= 0 {
+			return false
 		}
+		prev = next
 	}
-	return false
+	return true
 }
