@@ -114,10 +114,8 @@ func streamHashes(ctx context.Context, rows *sql.Rows) *cursor[storedHash] {
 			if err := rows.Scan(&h.idx, &raw); err != nil {
 				return fmt.Errorf("read audit hash: %w", err)
 			}
-			h.size = copy(h.hash[:], raw)
-			if len(raw) != tlog.HashSize {
-				h.size = len(raw)
-			}
+			h.size = len(raw)
+			copy(h.hash[:], raw)
 			if !emit(h) {
 				return nil
 			}

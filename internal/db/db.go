@@ -407,14 +407,17 @@ func InsertMany(ctx context.Context, q Querier, table string, cols []string, row
 		return nil
 	}
 	one := "(" + strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",") + ")"
-	head := "INSERT INTO " + table + " (" + strings.Join(cols, ",") + ") VALUES "
+	// On SQLite OR FAIL: a constraint failure stops the statement without
+	// undoing its earlier rows, so SQLite needs no statement journal (a copy
+	// of every page the statement changes); the error fails the caller's
+	// transaction, which is rolled back whole.
+	verb := "INSERT INTO "
+	if q.Dialect() == SQLite {
+		verb = "INSERT OR FAIL INTO "
+	}
+	head := verb + table + " (" + strings.Join(cols, ",") + ") VALUES "
 	per := min(insertChunk, MaxParams/len(cols))
 	if q.Dialect() == SQLite {
-		// OR FAIL: a constraint failure stops the statement without undoing
-		// its earlier rows, so SQLite needs no statement journal (a copy of
-		// every page the statement changes); the error fails the caller's
-		// transaction, which is rolled back whole.
-		head = "INSERT OR FAIL INTO " + table + " (" + strings.Join(cols, ",") + ") VALUES "
 		// Full chunks share one cached statement; the rest go one by one
 		// through another, so no statement is parsed more than once.
 		per = min(sqliteChunk, MaxParams/len(cols))

@@ -35,13 +35,30 @@ func versionRow(id, residentID int64, version int, r resident.IdentityRecord, ha
 		r.ChangeReason.Removes(), dateStr(retain), hash, seq}
 }
 
-func keyRows(residentID int64, r resident.IdentityRecord) [][]any {
+// keyRow is one name_key row: a search key of a resident.
+type keyRow struct {
+	key, dob string
+	rid      int64
+	kind     string
+}
+
+// keyRows returns the search-key rows of resident residentID's record.
+func keyRows(residentID int64, r resident.IdentityRecord) []keyRow {
 	keys := nameKeys(r)
-	var rows [][]any
+	var rows []keyRow
 	for _, kind := range sortedKinds(keys) {
-		rows = append(rows, []any{keys[kind], dateStr(r.DateOfBirth), residentID, kind})
+		rows = append(rows, keyRow{key: keys[kind], dob: dateStr(r.DateOfBirth), rid: residentID, kind: kind})
 	}
 	return rows
+}
+
+// keyArgs returns rows as insert arguments in keyColumns' order.
+func keyArgs(rows []keyRow) [][]any {
+	args := make([][]any, len(rows))
+	for i, r := range rows {
+		args[i] = []any{r.key, r.dob, r.rid, r.kind}
+	}
+	return args
 }
 
 // removalRetention is the retention date of a version that removes the
@@ -173,7 +190,7 @@ func insertResident(ctx context.Context, tx *db.Tx, rid, vid int64, version int,
 	if err := db.InsertMany(ctx, tx, "identity_record", versionColumns, [][]any{versionRow(vid, rid, version, rec, hash, removalRetention(rec), seq)}); err != nil {
 		return err
 	}
-	return db.InsertMany(ctx, tx, "name_key", keyColumns, keyRows(rid, rec))
+	return db.InsertMany(ctx, tx, "name_key", keyColumns, keyArgs(keyRows(rid, rec)))
 }
 
 func residentRow(rid, vid int64, version int, rec resident.IdentityRecord, hash string) []any {
@@ -205,7 +222,7 @@ func supersede(ctx context.Context, tx *db.Tx, cur Version, rec resident.Identit
 	if _, err := tx.Exec(ctx, `DELETE FROM name_key WHERE resident_id = ?`, cur.ResidentID); err != nil {
 		return Version{}, 0, fmt.Errorf("replace search keys: %w", err)
 	}
-	if err := db.InsertMany(ctx, tx, "name_key", keyColumns, keyRows(cur.ResidentID, rec)); err != nil {
+	if err := db.InsertMany(ctx, tx, "name_key", keyColumns, keyArgs(keyRows(cur.ResidentID, rec))); err != nil {
 		return Version{}, 0, err
 	}
 	return Version{IdentityRecord: rec, ResidentID: cur.ResidentID, Version: next, Removed: rec.ChangeReason.Removes(), RetainUntil: removalRetention(rec), AuditSeq: seq}, Changed, nil
@@ -228,7 +245,7 @@ type prepared struct {
 	rec      resident.IdentityRecord
 	hash     string
 	resident []any
-	keys     [][]any
+	keys     []keyRow
 }
 
 // prepareChunks computes the content hash and the rows of each chunk of
@@ -312,25 +329,16 @@ func withoutSecondaryIndexes(ctx context.Context, tx *db.Tx, load func() error) 
 // so a new resident's latest change may be any reason (転居, 転出 …).
 // recs must be valid and hold each resident code once.
 func Import(ctx context.Context, tx *db.Tx, recs []resident.IdentityRecord, seq int64) (res ImportResult, err error) {
-	// SQLite only: on PostgreSQL the dropped index's exclusive lock would
-	// block the statement cache preparing on another connection.
+	// A bulk load, into an empty register, drops and rebuilds the secondary
+	// indexes. SQLite only: on PostgreSQL the dropped index's exclusive lock
+	// would block the statement cache preparing on another connection.
+	bulk := false
 	if len(recs) >= BulkLoadThreshold && tx.Dialect() == db.SQLite {
 		var n int64
 		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM resident`).Scan(&n); err != nil {
 			return res, fmt.Errorf("count residents: %w", err)
 		}
-		if n == 0 {
-			restore, err := tx.WidenCache(ctx)
-			if err != nil {
-				return res, err
-			}
-			defer restore()
-			err = withoutSecondaryIndexes(ctx, tx, func() error {
-				res, err = importRecords(ctx, tx, recs, seq, true)
-				return err
-			})
-			return res, err
-		}
+		bulk = n == 0
 	}
 	if len(recs) > 10*importChunk {
 		restore, err := tx.WidenCache(ctx)
@@ -339,7 +347,14 @@ func Import(ctx context.Context, tx *db.Tx, recs []resident.IdentityRecord, seq 
 		}
 		defer restore()
 	}
-	return importRecords(ctx, tx, recs, seq, false)
+	if !bulk {
+		return importRecords(ctx, tx, recs, seq, false)
+	}
+	err = withoutSecondaryIndexes(ctx, tx, func() error {
+		res, err = importRecords(ctx, tx, recs, seq, true)
+		return err
+	})
+	return res, err
 }
 
 // importRecords stores recs in resident-code order: the code-keyed indexes
@@ -371,7 +386,8 @@ func importRecords(ctx context.Context, tx *db.Tx, recs []resident.IdentityRecor
 				return res, err
 			}
 		}
-		var residents, versions, keys [][]any
+		var residents, versions [][]any
+		var keys []keyRow
 		for _, p := range chunk {
 			rec := p.rec
 			cur, ok := existing[rec.ResidentCode]
@@ -381,9 +397,9 @@ func importRecords(ctx context.Context, tx *db.Tx, recs []resident.IdentityRecor
 				residents = append(residents, p.resident)
 				versions = append(versions, versionRow(vid, rid, 1, rec, p.hash, removalRetention(rec), seq))
 				for _, k := range p.keys {
-					k[2] = rid
+					k.rid = rid
 					if bulk {
-						held = append(held, keyRow{key: k[0].(string), dob: k[1].(string), rid: rid, kind: k[3].(string)})
+						held = append(held, k)
 					} else {
 						keys = append(keys, k)
 					}
@@ -474,33 +490,21 @@ func sortKeyRows(rows []keyRow) []keyRow {
 	return append(out, b...)
 }
 
-// keyRow is one name_key row held back by a bulk load.
-type keyRow struct {
-	key, dob string
-	rid      int64
-	kind     string
-}
-
 // insertKeysSorted inserts search-key rows in the order of name_key's
 // primary key (key, date_of_birth, resident_id, kind; byte order, as
 // SQLite compares text), so each insert lands on the table's last page.
 func insertKeysSorted(ctx context.Context, tx *db.Tx, rows []keyRow) error {
 	rows = sortKeyRows(rows)
 	const batch = 8192
-	args := make([][]any, 0, batch)
 	for start := 0; start < len(rows); start += batch {
-		args = args[:0]
-		for _, r := range rows[start:min(start+batch, len(rows))] {
-			args = append(args, []any{r.key, r.dob, r.rid, r.kind})
-		}
-		if err := db.InsertMany(ctx, tx, "name_key", keyColumns, args); err != nil {
+		if err := db.InsertMany(ctx, tx, "name_key", keyColumns, keyArgs(rows[start:min(start+batch, len(rows))])); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func flush(ctx context.Context, tx *db.Tx, residents, versions, keys *[][]any) error {
+func flush(ctx context.Context, tx *db.Tx, residents, versions *[][]any, keys *[]keyRow) error {
 	if len(*residents) == 0 {
 		return nil
 	}
@@ -510,7 +514,7 @@ func flush(ctx context.Context, tx *db.Tx, residents, versions, keys *[][]any) e
 	if err := db.InsertMany(ctx, tx, "identity_record", versionColumns, *versions); err != nil {
 		return err
 	}
-	if err := db.InsertMany(ctx, tx, "name_key", keyColumns, *keys); err != nil {
+	if err := db.InsertMany(ctx, tx, "name_key", keyColumns, keyArgs(*keys)); err != nil {
 		return err
 	}
 	*residents, *versions, *keys = (*residents)[:0], (*versions)[:0], (*keys)[:0]
