@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -75,6 +76,9 @@ func isDash(r rune) bool {
 // katakana, ヴ-style and small-kana folding, variant kanji to their standard
 // form, Latin letters upper-cased. Fold is idempotent.
 func Fold(s string) string {
+	if isFolded(s) {
+		return s
+	}
 	s = norm.NFKC.String(s)
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsSpace(r) || isVariationSelector(r) {
@@ -91,44 +95,128 @@ func Fold(s string) string {
 			break
 		}
 		s = next
+		if isFolded(s) {
+			break // the next round would give s again
+		}
 	}
 	return s
 }
 
-// foldRunes applies the kana, variant-kanji and case folds to each rune.
-func foldRunes(s string) string {
-	variants := variantTable()
-	in := []rune(s)
-	out := make([]rune, 0, len(in))
-	for i := 0; i < len(in); i++ {
-		r := in[i]
+// isFolded reports, cheaply, that Fold would return s as it is: s holds
+// only printable ASCII other than lower-case letters and space, full-size
+// katakana that fold to themselves, ー, and unified ideographs that are
+// not variants. It is false for much that Fold also leaves alone.
+func isFolded(s string) bool {
+	kana := kanaTable()
+	var variants map[rune]rune
+	for _, r := range s {
 		switch {
-		case r >= 'ぁ' && r <= 'ゖ', r == 'ゝ' || r == 'ゞ':
-			r += 'ァ' - 'ぁ'
-		}
-		if r == 'ヴ' && i+1 < len(in) {
-			next := in[i+1]
-			if next >= 'ぁ' && next <= 'ゖ' {
-				next += 'ァ' - 'ぁ'
+		case r > ' ' && r < 0x7F:
+			if 'a' <= r && r <= 'z' {
+				return false
 			}
-			if v, ok := vuRow[next]; ok {
+		case r >= 'ァ' && r <= 'ヺ':
+			if kana[r-0x30A0] != 0 {
+				return false
+			}
+		case r == 'ー':
+		case r >= 0x4E00 && r <= 0x9FFF, r >= 0x3400 && r <= 0x4DBF, r >= 0x20000 && r <= 0x2F7FF, r >= 0x2FA20 && r <= 0x3FFFF:
+			// Unified ideographs (not the compatibility ones, which NFKC changes).
+			if variants == nil {
+				variants = variantTable()
+			}
+			if _, ok := variants[r]; ok {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// kanaTable folds the katakana blocks (U+30A0–U+31FF) by soundFold, then
+// smallKana; 0 where a rune stays as it is.
+var kanaTable = sync.OnceValue(func() *[0x160]rune {
+	var t [0x160]rune
+	for i := range t {
+		r := rune(0x30A0 + i)
+		f := r
+		if v, ok := soundFold[f]; ok {
+			f = v
+		}
+		if v, ok := smallKana[f]; ok {
+			f = v
+		}
+		if f != r {
+			t[i] = f
+		}
+	}
+	return &t
+})
+
+// foldRune applies the kana, variant-kanji and case folds to one rune
+// (hiragana already turned to katakana).
+func foldRune(r rune, kana *[0x160]rune, variants map[rune]rune) rune {
+	switch {
+	case r < 0x80:
+		if 'a' <= r && r <= 'z' {
+			r -= 'a' - 'A'
+		}
+		return r
+	case r >= 0x30A0 && r < 0x3200:
+		if v := kana[r-0x30A0]; v != 0 {
+			return v
+		}
+		return r
+	}
+	if v, ok := variants[r]; ok {
+		r = v
+	}
+	return unicode.ToUpper(r)
+}
+
+// foldRunes applies the kana, variant-kanji and case folds to each rune. It
+// returns s itself, without allocating, when nothing changes.
+func foldRunes(s string) string {
+	variants, kana := variantTable(), kanaTable()
+	var out []rune // nil until the first change
+	for i := 0; i < len(s); {
+		orig, size := utf8.DecodeRuneInString(s[i:])
+		r := toKatakana(orig)
+		if r == 'ヴ' {
+			next, nsize := utf8.DecodeRuneInString(s[i+size:])
+			if v, ok := vuRow[toKatakana(next)]; ok && nsize > 0 {
+				// ヴ and a small vowel spell one バ-row kana.
+				if out == nil {
+					out = []rune(s[:i])
+				}
 				out = append(out, v)
-				i++
+				i += size + nsize
 				continue
 			}
 		}
-		if v, ok := soundFold[r]; ok {
-			r = v
+		r = foldRune(r, kana, variants)
+		if out == nil && (r != orig || size == 1 && orig == utf8.RuneError) { // invalid UTF-8 becomes U+FFFD
+			out = []rune(s[:i])
 		}
-		if v, ok := smallKana[r]; ok {
-			r = v
+		if out != nil {
+			out = append(out, r)
 		}
-		if v, ok := variants[r]; ok {
-			r = v
-		}
-		out = append(out, unicode.ToUpper(r))
+		i += size
+	}
+	if out == nil {
+		return s
 	}
 	return string(out)
+}
+
+// toKatakana turns a hiragana into its katakana.
+func toKatakana(r rune) rune {
+	if r >= 'ぁ' && r <= 'ゖ' || r == 'ゝ' || r == 'ゞ' {
+		return r + 'ァ' - 'ぁ'
+	}
+	return r
 }
 
 // stable applies f until its result no longer changes, so every key is
@@ -182,8 +270,32 @@ func nameKey(s string) string {
 // in hiragana, katakana and half-width katakana, all folded alike.
 func KanaKey(s string) string { return NameKey(s) }
 
-// kanjiDigits are the kanji numerals of addresses.
-var kanjiDigits = map[rune]int{'〇': 0, '一': 1, '二': 2, '三': 3, '四': 4, '五': 5, '六': 6, '七': 7, '八': 8, '九': 9}
+// kanjiDigit returns the value of a kanji numeral of addresses.
+func kanjiDigit(r rune) (int, bool) {
+	switch r {
+	case '〇':
+		return 0, true
+	case '一':
+		return 1, true
+	case '二':
+		return 2, true
+	case '三':
+		return 3, true
+	case '四':
+		return 4, true
+	case '五':
+		return 5, true
+	case '六':
+		return 6, true
+	case '七':
+		return 7, true
+	case '八':
+		return 8, true
+	case '九':
+		return 9, true
+	}
+	return 0, false
+}
 
 // addressMarkers end a numbered part of an address. Longest first.
 var addressMarkers = [][]rune{[]rune("丁目"), []rune("番地"), []rune("地割"), []rune("番"), []rune("号")}
@@ -201,7 +313,7 @@ func addressKey(s string) string {
 	for i := 0; i < len(in); i++ {
 		r := in[i]
 		// A run of kanji numerals directly followed by a marker is a number.
-		if _, ok := kanjiDigits[r]; ok || r == '十' || r == '百' {
+		if isKanjiNumeral(r) {
 			j := i
 			for j < len(in) && (isKanjiNumeral(in[j])) {
 				j++
@@ -252,6 +364,14 @@ func addressKey(s string) string {
 
 // markerAt returns the length in runes of the marker at in[i], or 0.
 func markerAt(in []rune, i int) int {
+	if i >= len(in) {
+		return 0
+	}
+	switch in[i] {
+	case '丁', '番', '地', '号': // the markers' first runes
+	default:
+		return 0
+	}
 	for _, m := range addressMarkers {
 		if i+len(m) <= len(in) && slices.Equal(in[i:i+len(m)], m) {
 			return len(m)
@@ -261,7 +381,7 @@ func markerAt(in []rune, i int) int {
 }
 
 func isKanjiNumeral(r rune) bool {
-	_, ok := kanjiDigits[r]
+	_, ok := kanjiDigit(r)
 	return ok || r == '十' || r == '百'
 }
 
@@ -280,7 +400,8 @@ func kanjiNumber(rs []rune) (int, bool) {
 	if positional {
 		n := 0
 		for _, r := range rs {
-			n = n*10 + kanjiDigits[r]
+			d, _ := kanjiDigit(r)
+			n = n*10 + d
 		}
 		return n, true
 	}
@@ -300,7 +421,7 @@ func kanjiNumber(rs []rune) (int, bool) {
 			if cur >= 0 {
 				return 0, false // two digits in a row in a 十/百 number
 			}
-			cur = kanjiDigits[r]
+			cur, _ = kanjiDigit(r)
 		}
 	}
 	if cur > 0 {

@@ -3,7 +3,9 @@ package jptext
 import (
 	"strings"
 	"testing"
+	"unicode"
 
+	"golang.org/x/text/unicode/norm"
 	"pgregory.net/rapid"
 )
 
@@ -141,11 +143,144 @@ func FuzzFold(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := Fold(s), referenceFold(s); got != want {
+			t.Fatalf("Fold(%q) = %q, reference %q", s, got, want)
+		}
 		for _, fn := range []func(string) string{Fold, NameKey, AddressKey} {
 			once := fn(s)
 			if fn(once) != once {
 				t.Fatalf("not idempotent on %q: %q then %q", s, once, fn(once))
 			}
+		}
+	})
+}
+
+// BenchmarkKeys derives the keys an import derives for one resident: the
+// kanji and kana names and the address, as the synthetic data spells them.
+func BenchmarkKeys(b *testing.B) {
+	people := []struct{ name, kana, address string }{
+		{"髙橋太郎", "たかはしたろう", "東京都江東区東陽四丁目11番28号"},
+		{"渡邊花子", "ワタナベハナコ", "青森県青森市大字新町一番地の二"},
+		{"斎藤 一郎", "ｻｲﾄｳ ｲﾁﾛｳ", "千代田区霞が関1-2-3 霞ヶ関ビル301号室"},
+		{"SMITH JOHN", "スミス・ジョン", "横浜市中区山下町二十三番地"},
+	}
+	for b.Loop() {
+		for _, p := range people {
+			NameKey(p.name)
+			KanaKey(p.kana)
+			AddressKey(p.address)
+		}
+	}
+	b.ReportMetric(float64(len(people)*b.N)/b.Elapsed().Seconds(), "people/s")
+}
+
+// referenceFoldRunes is foldRunes as first written, one map lookup per
+// fold: the table-driven foldRunes must agree with it.
+func referenceFoldRunes(s string) string {
+	variants := variantTable()
+	in := []rune(s)
+	out := make([]rune, 0, len(in))
+	for i := 0; i < len(in); i++ {
+		r := in[i]
+		if r >= 'ぁ' && r <= 'ゖ' || r == 'ゝ' || r == 'ゞ' {
+			r += 'ァ' - 'ぁ'
+		}
+		if r == 'ヴ' && i+1 < len(in) {
+			next := in[i+1]
+			if next >= 'ぁ' && next <= 'ゖ' {
+				next += 'ァ' - 'ぁ'
+			}
+			if v, ok := vuRow[next]; ok {
+				out = append(out, v)
+				i++
+				continue
+			}
+		}
+		if v, ok := soundFold[r]; ok {
+			r = v
+		}
+		if v, ok := smallKana[r]; ok {
+			r = v
+		}
+		if v, ok := variants[r]; ok {
+			r = v
+		}
+		out = append(out, unicode.ToUpper(r))
+	}
+	return string(out)
+}
+
+// TestFoldRunesMatchesReference checks foldRunes against the reference on
+// every rune of the Basic and Supplementary Ideographic Planes alone and
+// followed by each small vowel, and on random text.
+func TestFoldRunesMatchesReference(t *testing.T) {
+	for r := rune(0); r < 0x30000; r++ {
+		if r >= 0xD800 && r < 0xE000 {
+			continue // surrogates are not text
+		}
+		for _, after := range []string{"", "ァ", "ぃ", "ゥ", "\xff", "\xe3\x82"} {
+			s := string(r) + after
+			if got, want := foldRunes(s), referenceFoldRunes(s); got != want {
+				t.Fatalf("foldRunes(%q) = %q, reference %q", s, got, want)
+			}
+		}
+	}
+	rapid.Check(t, func(t *rapid.T) {
+		s := textGen().Draw(t, "s")
+		if got, want := foldRunes(s), referenceFoldRunes(s); got != want {
+			t.Fatalf("foldRunes(%q) = %q, reference %q", s, got, want)
+		}
+	})
+}
+
+// referenceFold is Fold as first written, without the isFolded shortcut.
+func referenceFold(s string) string {
+	s = norm.NFKC.String(s)
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) || isVariationSelector(r) {
+			return -1
+		}
+		return r
+	}, s)
+	for i := 0; i < 4; i++ {
+		next := referenceFoldRunes(norm.NFC.String(s))
+		if next == s {
+			break
+		}
+		s = next
+	}
+	return s
+}
+
+// TestIsFolded: what isFolded accepts, Fold leaves as it is, rune by rune
+// over the first four planes, and Fold agrees with the reference on random
+// text and on the test names.
+func TestIsFolded(t *testing.T) {
+	accepted := 0
+	for r := rune(0); r < 0x40000; r++ {
+		s := string(r)
+		if isFolded(s) {
+			accepted++
+			if got := referenceFold(s); got != s {
+				t.Fatalf("isFolded(%q), but Fold gives %q", s, got)
+			}
+		}
+	}
+	if accepted < 80_000 {
+		t.Errorf("isFolded accepts only %d runes", accepted)
+	}
+	for _, s := range []string{"髙橋", "タカハシ", "ｶﾞ", "カ゛", "SMITH", "smith", "東陽4-11-28", "𠮷田", "ヴァ", "ミーナ", "\U0002F800"} {
+		if got, want := Fold(s), referenceFold(s); got != want {
+			t.Errorf("Fold(%q) = %q, reference %q", s, got, want)
+		}
+	}
+	rapid.Check(t, func(t *rapid.T) {
+		s := textGen().Draw(t, "s")
+		if got, want := Fold(s), referenceFold(s); got != want {
+			t.Fatalf("Fold(%q) = %q, reference %q", s, got, want)
+		}
+		if isFolded(s) && referenceFold(s) != s {
+			t.Fatalf("isFolded(%q), but Fold gives %q", s, referenceFold(s))
 		}
 	})
 }
