@@ -65,6 +65,7 @@ type job struct {
 	ctx   context.Context
 	entry Entry
 	work  Work
+	bulk  bool // work is a bulk load (db.TransactBulk)
 	done  chan result
 }
 
@@ -127,11 +128,22 @@ func (l *Log) Append(ctx context.Context, e Entry) (int64, error) {
 // failure to log (nothing happened); workErr reports a failed work, whose
 // attempt was logged.
 func (l *Log) AppendWith(ctx context.Context, e Entry, work Work) (seq int64, workErr, err error) {
-	e.Version = FormatVersion
-	if err := e.validate(); err != nil {
+	return l.appendJob(ctx, &job{ctx: ctx, entry: e, work: work})
+}
+
+// AppendBulk is AppendWith for a bulk load: work runs in a transaction
+// without foreign-key enforcement (see db.TransactBulk), so every row it
+// writes must reference only rows it wrote or read itself.
+func (l *Log) AppendBulk(ctx context.Context, e Entry, work Work) (seq int64, workErr, err error) {
+	return l.appendJob(ctx, &job{ctx: ctx, entry: e, work: work, bulk: true})
+}
+
+func (l *Log) appendJob(ctx context.Context, j *job) (seq int64, workErr, err error) {
+	j.entry.Version = FormatVersion
+	if err := j.entry.validate(); err != nil {
 		return 0, nil, err
 	}
-	j := &job{ctx: ctx, entry: e, work: work, done: make(chan result, 1)}
+	j.done = make(chan result, 1)
 	l.closeMu.Lock()
 	if l.closed {
 		l.closeMu.Unlock()
@@ -317,7 +329,11 @@ type workFailed struct{ error }
 // appends the attempt with outcome error.
 func (l *Log) commitWork(j *job) result {
 	var seq int64
-	err := l.transact(func(tx *db.Tx, rows *pendingRows) error {
+	transact := l.transact
+	if j.bulk {
+		transact = l.transactBulk
+	}
+	err := transact(func(tx *db.Tx, rows *pendingRows) error {
 		e := l.stamp(j.entry)
 		if err := j.work(j.ctx, tx, e.Seq, &e); err != nil {
 			return workFailed{err}
@@ -349,12 +365,21 @@ func (l *Log) commitWork(j *job) result {
 // ends by writing the rows fn added. If it fails, nothing of it is in the
 // log, and the in-memory tree is put back.
 func (l *Log) transact(fn func(tx *db.Tx, rows *pendingRows) error) error {
+	return l.transactOn(l.db.Transact, fn)
+}
+
+// transactBulk is transact in a bulk transaction (db.TransactBulk).
+func (l *Log) transactBulk(fn func(tx *db.Tx, rows *pendingRows) error) error {
+	return l.transactOn(l.db.TransactBulk, fn)
+}
+
+func (l *Log) transactOn(begin func(context.Context, func(*db.Tx) error) error, fn func(tx *db.Tx, rows *pendingRows) error) error {
 	startSize := l.size
 	saved := make(map[int]frontierHash, len(l.frontier))
 	for k, v := range l.frontier {
 		saved[k] = v
 	}
-	err := l.db.Transact(context.Background(), func(tx *db.Tx) error {
+	err := begin(context.Background(), func(tx *db.Tx) error {
 		if err := l.resync(tx); err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -360,8 +361,47 @@ func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row 
 // Transact runs fn in a transaction and commits it if fn returns nil; it
 // rolls back if fn returns an error or panics. Nothing fn wrote survives a
 // failure: every write in jukinet goes through here.
-func (db *DB) Transact(ctx context.Context, fn func(tx *Tx) error) (err error) {
-	sqltx, err := db.writer.BeginTx(ctx, nil)
+func (db *DB) Transact(ctx context.Context, fn func(tx *Tx) error) error {
+	return db.transact(ctx, db.writer.BeginTx, fn)
+}
+
+// TransactBulk is Transact for a bulk load whose every reference is to a
+// row the same transaction wrote or read (an import assigns its new ids
+// itself): on SQLite it runs with foreign-key enforcement off, as bulk
+// loaders do, so a million versions and 2.5 million search keys are not
+// each looked up in resident and each statement needs no statement
+// journal. Enforcement is on again before the connection serves anything
+// else; a connection where it cannot be turned back on is discarded. On
+// PostgreSQL it is Transact.
+func (db *DB) TransactBulk(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	if db.dialect != SQLite {
+		return db.Transact(ctx, fn)
+	}
+	conn, err := db.writer.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("bulk transaction: %w", err)
+	}
+	defer func() {
+		// SQLite ignores the pragma inside a transaction, and the
+		// transaction has ended here.
+		if _, onErr := conn.ExecContext(context.Background(), "PRAGMA foreign_keys = ON"); onErr != nil {
+			conn.Raw(func(any) error { return driver.ErrBadConn }) // discard the connection
+			if err == nil {
+				err = fmt.Errorf("bulk transaction: turn foreign keys back on: %w", onErr)
+			}
+		}
+		conn.Close()
+	}()
+	if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
+		return fmt.Errorf("bulk transaction: turn foreign keys off: %w", err)
+	}
+	return db.transact(ctx, conn.BeginTx, fn)
+}
+
+// transact runs fn in a transaction begun by begin (on the writer pool or
+// on one of its connections).
+func (db *DB) transact(ctx context.Context, begin func(context.Context, *sql.TxOptions) (*sql.Tx, error), fn func(tx *Tx) error) (err error) {
+	sqltx, err := begin(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}

@@ -154,6 +154,53 @@ func TestTransact(t *testing.T) {
 	})
 }
 
+// TestTransactBulk: a bulk transaction runs without foreign-key
+// enforcement on SQLite, rolls back like any other, and leaves enforcement
+// on for every transaction after it.
+func TestTransactBulk(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		// An orphan search key: refused under enforcement.
+		orphan := func(tx *db.Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO name_key (key, date_of_birth, resident_id, kind) VALUES ('X', '2000-01-01', 999, 'name')`)
+			return err
+		}
+		boom := errors.New("boom")
+		err := d.TransactBulk(ctx, func(tx *db.Tx) error {
+			if d.Dialect() == db.SQLite {
+				var on int
+				if err := tx.QueryRow(ctx, "PRAGMA foreign_keys").Scan(&on); err != nil {
+					return err
+				}
+				if on != 0 {
+					t.Errorf("foreign_keys = %d in a bulk transaction", on)
+				}
+				if err := orphan(tx); err != nil {
+					t.Errorf("orphan refused in a bulk transaction: %v", err)
+				}
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("TransactBulk error = %v, want boom", err)
+		}
+		var n int
+		if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM name_key`).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("after rollback: %d search keys (%v), want 0", n, err)
+		}
+		if err := d.TransactBulk(ctx, func(tx *db.Tx) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		// Every writer connection (the pool hands them out in turn)
+		// enforces foreign keys again.
+		for i := 0; i < 4; i++ {
+			if err := d.Transact(ctx, orphan); err == nil {
+				t.Fatalf("transaction %d after a bulk one accepted an orphan search key", i)
+			}
+		}
+	})
+}
+
 func count(t *testing.T, d *db.DB) int {
 	t.Helper()
 	var n int

@@ -2,6 +2,7 @@ package records
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -242,7 +243,10 @@ func TestImportIdempotentAndExport(t *testing.T) {
 
 // TestBulkLoadKeepsIndexes: a first bulk load into an empty register drops
 // and rebuilds the secondary indexes (on SQLite); afterwards the database's
-// indexes read exactly as before, and lookups work.
+// indexes read exactly as before, and lookups work. Run, as the gate runs
+// large imports, without foreign-key enforcement (db.TransactBulk), the
+// first load and a second that changes residents leave every reference
+// intact.
 func TestBulkLoadKeepsIndexes(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
@@ -273,13 +277,14 @@ func TestBulkLoadKeepsIndexes(t *testing.T) {
 		for i := range recs {
 			recs[i] = g.Next()
 		}
-		err := d.Transact(ctx, func(tx *db.Tx) error {
+		err := d.TransactBulk(ctx, func(tx *db.Tx) error {
 			_, err := Import(ctx, tx, recs, 1)
 			return err
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
+		foreignKeysIntact(t, d)
 		after := indexes(d)
 		if len(after) != len(before) {
 			t.Fatalf("%d indexes after the bulk load, %d before", len(after), len(before))
@@ -292,7 +297,53 @@ func TestBulkLoadKeepsIndexes(t *testing.T) {
 		if v, err := LookupNumber(ctx, d, recs[7].IndividualNumber); err != nil || v.ResidentCode != recs[7].ResidentCode {
 			t.Errorf("lookup by number after the bulk load: %v %v", v.ResidentCode, err)
 		}
+		// A second large import: ten residents moved, ten new.
+		for i := 0; i < 10; i++ {
+			recs[i].Address += "別館"
+			recs[i].ChangeReason, recs[i].ChangeDate = resident.ReasonMoveWithin, recs[i].ChangeDate.AddDate(0, 0, 1)
+		}
+		for i := 0; i < 10; i++ {
+			recs = append(recs, g.Next())
+		}
+		var res ImportResult
+		err = d.TransactBulk(ctx, func(tx *db.Tx) (err error) {
+			res, err = Import(ctx, tx, recs, 2)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Added != 10 || res.Changed != 10 || res.Unchanged != 30 {
+			t.Errorf("second import: %+v", res)
+		}
+		foreignKeysIntact(t, d)
 	})
+}
+
+// foreignKeysIntact fails t if any row references a row that does not
+// exist (SQLite's foreign_key_check; PostgreSQL enforces them always).
+func foreignKeysIntact(t *testing.T, d *db.DB) {
+	t.Helper()
+	if d.Dialect() != db.SQLite {
+		return
+	}
+	rows, err := d.Query(context.Background(), "PRAGMA foreign_key_check")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var table, parent string
+		var rowid sql.NullInt64
+		var fk int
+		if err := rows.Scan(&table, &rowid, &parent, &fk); err != nil {
+			t.Fatal(err)
+		}
+		t.Errorf("%s row %v references a missing %s", table, rowid, parent)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestFailedBulkLoadKeepsIndexes: a bulk load that fails rolls back whole,
@@ -320,7 +371,7 @@ func TestFailedBulkLoadKeepsIndexes(t *testing.T) {
 			recs[i] = g.Next()
 		}
 		recs[15].ResidentCode = recs[3].ResidentCode // a unique key broken half-way
-		err := d.Transact(ctx, func(tx *db.Tx) error {
+		err := d.TransactBulk(ctx, func(tx *db.Tx) error {
 			_, err := Import(ctx, tx, recs, 1)
 			return err
 		})
