@@ -74,7 +74,12 @@ func ReadCSV(r io.Reader, enc Encoding) ([]Row, []RowError, error) {
 	if got := strings.Join(header, ","); got != strings.Join(CSVHeader, ",") {
 		return nil, []RowError{{Line: 1, Reason: "the header must be exactly: " + strings.Join(CSVHeader, ",")}}, nil
 	}
-	var rows []Row
+	// Rows are gathered in blocks and copied once into a slice of the
+	// right size: appending a million records of some 400 bytes to one
+	// slice would copy them again at every doubling.
+	const block = 4096
+	var blocks [][]Row
+	var rows []Row // the block being filled
 	var bad []RowError
 	for {
 		fields, err := cr.Read()
@@ -102,10 +107,23 @@ func ReadCSV(r io.Reader, enc Encoding) ([]Row, []RowError, error) {
 			break
 		}
 		if len(errs) == 0 {
+			if len(rows) == cap(rows) {
+				if len(rows) > 0 {
+					blocks = append(blocks, rows)
+				}
+				rows = make([]Row, 0, block)
+			}
 			rows = append(rows, Row{Line: line, Record: rec})
 		}
 	}
-	return rows, bad, nil
+	if len(blocks) == 0 {
+		return rows, bad, nil
+	}
+	all := make([]Row, 0, len(blocks)*block+len(rows))
+	for _, b := range blocks {
+		all = append(all, b...)
+	}
+	return append(all, rows...), bad, nil
 }
 
 func detect(head []byte) Encoding {
