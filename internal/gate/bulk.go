@@ -106,8 +106,8 @@ func (g *Gate) Import(ctx context.Context, req Request, r io.Reader, enc residen
 // outside this node's jurisdiction, or a code given twice.
 func (g *Gate) checkRows(rows []resident.Row) []resident.RowError {
 	var bad []resident.RowError
-	codes := map[string]int{}
-	numbers := map[string]int{}
+	codes := make(map[string]int, len(rows))
+	numbers := make(map[string]int, len(rows))
 	for _, row := range rows {
 		r := row.Record
 		if !g.inScope(r.LocalGov) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -406,6 +407,29 @@ func TestSortKeyRows(t *testing.T) {
 			if compareKeyRows(got[i], want[i]) != 0 {
 				t.Fatalf("%d rows: row %d is %+v, want %+v", n, i, got[i], want[i])
 			}
+		}
+	}
+}
+
+// TestCodeOrder: records come in resident-code order, by the numeric fast
+// path for valid codes and by the string sort for anything else.
+func TestCodeOrder(t *testing.T) {
+	for _, codes := range [][]string{
+		{"30000000001", "10000000009", "20000000005", "10000000001"},
+		{"300", "1000000000x", "20000000005", "10000000001"},
+		{},
+	} {
+		recs := make([]resident.IdentityRecord, len(codes))
+		for i, c := range codes {
+			recs[i].ResidentCode = ids.ResidentCode(c)
+		}
+		got := codeOrder(recs)
+		want := codeOrderStrings(recs)
+		if !slices.Equal(got, want) {
+			t.Errorf("codeOrder(%v) = %v, want %v", codes, got, want)
+		}
+		if !slices.IsSortedFunc(got, func(a, b int) int { return strings.Compare(codes[a], codes[b]) }) {
+			t.Errorf("codeOrder(%v) = %v: not in code order", codes, got)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -371,11 +372,7 @@ func importRecords(ctx context.Context, tx *db.Tx, recs []resident.IdentityRecor
 	if err != nil {
 		return res, err
 	}
-	order := make([]int, len(recs))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int { return strings.Compare(string(recs[a].ResidentCode), string(recs[b].ResidentCode)) })
+	order := codeOrder(recs)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // stops the preparation when an error ends the import early
 	start := 0
@@ -446,6 +443,41 @@ func importRecords(ctx context.Context, tx *db.Tx, recs []resident.IdentityRecor
 		return res, err
 	}
 	return res, nil
+}
+
+// codeOrder returns the indexes of recs in resident-code order. Valid codes
+// are eleven digits, so they sort as numbers, which is several times
+// faster for a million records than comparing the strings through the
+// index; anything else is sorted as strings.
+func codeOrder(recs []resident.IdentityRecord) []int {
+	type keyed struct {
+		code uint64
+		i    int
+	}
+	keys := make([]keyed, len(recs))
+	for i, r := range recs {
+		c := string(r.ResidentCode)
+		n, err := strconv.ParseUint(c, 10, 64)
+		if len(c) != 11 || err != nil {
+			return codeOrderStrings(recs)
+		}
+		keys[i] = keyed{n, i}
+	}
+	slices.SortFunc(keys, func(a, b keyed) int { return cmp.Compare(a.code, b.code) })
+	order := make([]int, len(recs))
+	for i, k := range keys {
+		order[i] = k.i
+	}
+	return order
+}
+
+func codeOrderStrings(recs []resident.IdentityRecord) []int {
+	order := make([]int, len(recs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(string(recs[a].ResidentCode), string(recs[b].ResidentCode)) })
+	return order
 }
 
 // compareKeyRows orders search-key rows as name_key's primary key does.
