@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -63,7 +64,6 @@ func ReadCSV(r io.Reader, enc Encoding) ([]Row, []RowError, error) {
 	}
 	cr := csv.NewReader(in)
 	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
 	header, err := cr.Read()
 	if err == io.EOF {
 		return nil, []RowError{{Line: 1, Reason: "the file is empty; the first line must be the header"}}, nil
@@ -74,6 +74,106 @@ func ReadCSV(r io.Reader, enc Encoding) ([]Row, []RowError, error) {
 	if got := strings.Join(header, ","); got != strings.Join(CSVHeader, ",") {
 		return nil, []RowError{{Line: 1, Reason: "the header must be exactly: " + strings.Join(CSVHeader, ",")}}, nil
 	}
+	rows, bad := readRows(cr, enc)
+	return rows, bad, nil
+}
+
+// readRow is one row as the CSV reader gave it, and then as parseRow read
+// it.
+type readRow struct {
+	line   int
+	fields []string
+	err    error // the CSV reader's
+	rec    IdentityRecord
+	errs   []FieldError // parseRow's
+}
+
+// readBatch is how many rows the reader hands a parsing goroutine at once.
+const readBatch = 1024
+
+// readRows reads the rows after the header. The CSV reader runs on a
+// goroutine of its own, the rows are parsed and checked on every core, and
+// the results are taken in file order here, so the rows and errors come
+// out exactly as one loop over the file would give them, and reading stops
+// once MaxRowErrors is reached.
+func readRows(cr *csv.Reader, enc Encoding) ([]Row, []RowError) {
+	workers := runtime.GOMAXPROCS(0)
+	type job struct {
+		rows []readRow
+		done chan []readRow
+	}
+	jobs := make(chan job, workers)
+	order := make(chan chan []readRow, 2*workers)
+	stop := make(chan struct{})      // closed when the results are taken no further
+	readerDone := make(chan struct{}) // closed when the reader reads no more
+	defer func() {
+		// The caller may hash what was read: wait until reading stops.
+		close(stop)
+		<-readerDone
+	}()
+	for w := 0; w < workers; w++ {
+		go func() {
+			for j := range jobs {
+				for i := range j.rows {
+					if r := &j.rows[i]; r.err == nil {
+						r.rec, r.errs = parseRow(r.fields)
+						r.fields = nil
+					}
+				}
+				j.done <- j.rows
+			}
+		}()
+	}
+	go func() {
+		defer close(readerDone)
+		defer close(order)
+		defer close(jobs)
+		batch := make([]readRow, 0, readBatch)
+		last := 1 // the line last read: the header's, first
+		send := func() bool {
+			done := make(chan []readRow, 1)
+			select {
+			case order <- done:
+			case <-stop:
+				return false
+			}
+			jobs <- job{batch, done}
+			batch = make([]readRow, 0, readBatch)
+			return true
+		}
+		for {
+			fields, err := cr.Read()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				// (FieldPos would panic: the reader may hold no fields
+				// after an error.) An error that is not the CSV syntax's
+				// is placed on the line after the last one read.
+				line := last + 1
+				var pe *csv.ParseError
+				if errors.As(err, &pe) {
+					line = pe.Line
+				}
+				last = line
+				batch = append(batch, readRow{line: line, err: err})
+				if pe == nil {
+					break // not a CSV syntax error: the file cannot be read on
+				}
+			} else {
+				line, _ := cr.FieldPos(0)
+				last = line
+				batch = append(batch, readRow{line: line, fields: fields})
+			}
+			if len(batch) == readBatch && !send() {
+				return
+			}
+		}
+		if len(batch) > 0 {
+			send()
+		}
+	}()
+
 	// Rows are gathered in blocks and copied once into a slice of the
 	// right size: appending a million records of some 400 bytes to one
 	// slice would copy them again at every doubling.
@@ -81,49 +181,43 @@ func ReadCSV(r io.Reader, enc Encoding) ([]Row, []RowError, error) {
 	var blocks [][]Row
 	var rows []Row // the block being filled
 	var bad []RowError
-	for {
-		fields, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		line, _ := cr.FieldPos(0)
-		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				line = pe.Line
-			}
-			bad = append(bad, RowError{Line: line, Reason: csvReason(err, enc)})
-			if pe == nil || len(bad) >= MaxRowErrors {
-				break
-			}
-			continue
-		}
-		rec, errs := parseRow(fields)
-		for _, e := range errs {
-			bad = append(bad, RowError{Line: line, Column: e.Column, Reason: e.Reason})
-		}
-		if len(bad) >= MaxRowErrors {
-			bad = append(bad, RowError{Line: line, Reason: ErrTooManyRowErrors.Error()})
-			break
-		}
-		if len(errs) == 0 {
-			if len(rows) == cap(rows) {
-				if len(rows) > 0 {
-					blocks = append(blocks, rows)
+read:
+	for done := range order {
+		for _, r := range <-done {
+			if r.err != nil {
+				bad = append(bad, RowError{Line: r.line, Reason: csvReason(r.err, enc)})
+				var pe *csv.ParseError
+				if !errors.As(r.err, &pe) || len(bad) >= MaxRowErrors {
+					break read
 				}
-				rows = make([]Row, 0, block)
+				continue
 			}
-			rows = append(rows, Row{Line: line, Record: rec})
+			for _, e := range r.errs {
+				bad = append(bad, RowError{Line: r.line, Column: e.Column, Reason: e.Reason})
+			}
+			if len(bad) >= MaxRowErrors {
+				bad = append(bad, RowError{Line: r.line, Reason: ErrTooManyRowErrors.Error()})
+				break read
+			}
+			if len(r.errs) == 0 {
+				if len(rows) == cap(rows) {
+					if len(rows) > 0 {
+						blocks = append(blocks, rows)
+					}
+					rows = make([]Row, 0, block)
+				}
+				rows = append(rows, Row{Line: r.line, Record: r.rec})
+			}
 		}
 	}
 	if len(blocks) == 0 {
-		return rows, bad, nil
+		return rows, bad
 	}
 	all := make([]Row, 0, len(blocks)*block+len(rows))
 	for _, b := range blocks {
 		all = append(all, b...)
 	}
-	return append(all, rows...), bad, nil
+	return append(all, rows...), bad
 }
 
 func detect(head []byte) Encoding {

@@ -111,6 +111,7 @@ func TestReadCSVHeader(t *testing.T) {
 
 func FuzzReadCSV(f *testing.F) {
 	f.Add([]byte(strings.Join(CSVHeader, ",") + "\n12345678903,123456789018,髙橋,花子,タカハシ,ハナコ,,,,,1970-03-02,2,東京都江東区,131083,転入,2001-04-01\n"))
+	f.Add([]byte(strings.Join(CSVHeader, ",") + "\na\"b,123456789018\n")) // a stray quote in the first field
 	f.Add([]byte("\xef\xbb\xbfresident_code\n"))
 	f.Add([]byte{0x82, 0xa0, '\n'})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -129,4 +130,65 @@ func FuzzReadCSV(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestReadCSVManyRows: across many batches, good rows come back in file
+// order with their lines, a CSV syntax error is reported and reading goes
+// on, and the error list stops at MaxRowErrors with a last line saying so.
+func TestReadCSVManyRows(t *testing.T) {
+	good := string(encode(t, UTF8, sample))
+	lines := strings.Split(strings.TrimRight(good, "\r\n"), "\r\n")
+	header, row := lines[0], lines[1]
+	badDate := strings.Replace(row, ",1970-03-02,", ",1970-02-30,", 1)
+
+	// 5,000 rows: every 7th has a bad date, row 2,500 a stray quote.
+	file := []string{header}
+	var wantGood, wantBad []int
+	for i := 0; i < 5000; i++ {
+		line := i + 2
+		switch {
+		case i == 2500:
+			file = append(file, `a"b`+row)
+			wantBad = append(wantBad, line)
+		case i%7 == 0:
+			file = append(file, badDate)
+			wantBad = append(wantBad, line)
+		default:
+			file = append(file, row)
+			wantGood = append(wantGood, line)
+		}
+	}
+	rows, bad, err := ReadCSV(strings.NewReader(strings.Join(file, "\r\n")+"\r\n"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != len(wantGood) || len(bad) != len(wantBad) {
+		t.Fatalf("%d good rows, %d bad; want %d and %d", len(rows), len(bad), len(wantGood), len(wantBad))
+	}
+	for i, r := range rows {
+		if r.Line != wantGood[i] || r.Record != sample {
+			t.Fatalf("row %d: line %d, want %d", i, r.Line, wantGood[i])
+		}
+	}
+	for i, e := range bad {
+		if e.Line != wantBad[i] {
+			t.Fatalf("error %d: %v, want line %d", i, e, wantBad[i])
+		}
+	}
+	if e := bad[2500/7+1]; e.Line != 2502 || !strings.Contains(e.Reason, "quote") {
+		t.Errorf("the stray quote: %v", e)
+	}
+
+	// 3,000 bad rows: the list stops at MaxRowErrors, and says so.
+	file = []string{header}
+	for i := 0; i < 3000; i++ {
+		file = append(file, badDate)
+	}
+	_, bad, err = ReadCSV(strings.NewReader(strings.Join(file, "\r\n")+"\r\n"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bad) != MaxRowErrors+1 || bad[MaxRowErrors-1].Line != MaxRowErrors+1 || bad[MaxRowErrors].Reason != ErrTooManyRowErrors.Error() {
+		t.Errorf("%d errors, the last two %v and %v", len(bad), bad[len(bad)-2], bad[len(bad)-1])
+	}
 }
