@@ -104,7 +104,7 @@ func readRows(cr *csv.Reader, enc Encoding) ([]Row, []RowError) {
 	}
 	jobs := make(chan job, workers)
 	order := make(chan chan []readRow, 2*workers)
-	stop := make(chan struct{})      // closed when the results are taken no further
+	stop := make(chan struct{})       // closed when the results are taken no further
 	readerDone := make(chan struct{}) // closed when the reader reads no more
 	defer func() {
 		// The caller may hash what was read: wait until reading stops.
