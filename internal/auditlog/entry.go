@@ -47,6 +47,12 @@ type Actor struct {
 // String is kind:id.
 func (a Actor) String() string { return string(a.Kind) + ":" + a.ID }
 
+// is reports whether s is a.String(), without building it.
+func (a Actor) is(s string) bool {
+	k := len(a.Kind)
+	return len(s) == k+1+len(a.ID) && s[:k] == string(a.Kind) && s[k] == ':' && s[k+1:] == a.ID
+}
+
 // Decision values.
 const (
 	Allow = "allow"

@@ -45,17 +45,17 @@ func readHead(b []byte) (h entryHead, ok bool) {
 		if !first && !s.byte(',') {
 			return h, false
 		}
-		key, ok := s.plainString()
+		key, ok := s.plainBytes()
 		if !ok || !s.byte(':') {
 			return h, false
 		}
-		if bit := headBits[key]; bit != 0 {
+		if bit := headBit(key); bit != 0 {
 			if seen&bit != 0 {
 				return h, false // a field twice
 			}
 			seen |= bit
 		}
-		switch key {
+		switch string(key) {
 		case "v":
 			n, ok := s.int()
 			if !ok {
@@ -67,12 +67,12 @@ func readHead(b []byte) (h entryHead, ok bool) {
 				return h, false
 			}
 		case "time":
-			v, ok := s.plainString()
+			v, ok := s.plainBytes()
 			if !ok {
 				return h, false
 			}
-			t, err := time.Parse(time.RFC3339Nano, v)
-			if err != nil {
+			t, ok := parseUTC(v)
+			if !ok {
 				return h, false
 			}
 			h.Time = t
@@ -103,8 +103,81 @@ func readHead(b []byte) (h entryHead, ok bool) {
 	return h, seen&63 == 63 && s.i == len(b)
 }
 
-// headBits marks the fields readHead reads; all but the digest are required.
-var headBits = map[string]int{"v": 1, "seq": 2, "time": 4, "actor": 8, "action": 16, "subjects": 32, "subjects_sha256": 64}
+// headBit marks the fields readHead reads; all but the digest (64) are
+// required.
+func headBit(key []byte) int {
+	switch string(key) {
+	case "v":
+		return 1
+	case "seq":
+		return 2
+	case "time":
+		return 4
+	case "actor":
+		return 8
+	case "action":
+		return 16
+	case "subjects":
+		return 32
+	case "subjects_sha256":
+		return 64
+	}
+	return 0
+}
+
+// parseUTC parses a time as Entry.Encode writes it, RFC 3339 in UTC
+// ("2026-11-22T09:30:00.123456Z"), without time.Parse's generality; any
+// other form goes to time.Parse.
+func parseUTC(b []byte) (time.Time, bool) {
+	num := func(i, n int) (int, bool) {
+		v := 0
+		for _, c := range b[i : i+n] {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v, true
+	}
+	slow := func() (time.Time, bool) {
+		t, err := time.Parse(time.RFC3339Nano, string(b))
+		return t, err == nil
+	}
+	if len(b) < 20 || b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' || b[len(b)-1] != 'Z' {
+		return slow()
+	}
+	year, ok1 := num(0, 4)
+	month, ok2 := num(5, 2)
+	day, ok3 := num(8, 2)
+	hour, ok4 := num(11, 2)
+	minute, ok5 := num(14, 2)
+	sec, ok6 := num(17, 2)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) {
+		return slow()
+	}
+	nsec := 0
+	if frac := b[19 : len(b)-1]; len(frac) > 0 {
+		if frac[0] != '.' || len(frac) < 2 || len(frac) > 10 {
+			return slow()
+		}
+		n, ok := num(20, len(frac)-1)
+		if !ok {
+			return slow()
+		}
+		for i := len(frac) - 1; i < 9; i++ {
+			n *= 10
+		}
+		nsec = n
+	}
+	if month < 1 || month > 12 || hour > 23 || minute > 59 || sec > 59 {
+		return slow()
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
+	if t.Day() != day || t.Month() != time.Month(month) {
+		return slow() // a day the month does not have
+	}
+	return t, true
+}
 
 // headScanner walks compact JSON as Entry.Encode writes it (no spaces).
 type headScanner struct {
@@ -129,19 +202,25 @@ func (s *headScanner) byte(c byte) bool {
 
 // plainString reads a string without escapes.
 func (s *headScanner) plainString() (string, bool) {
+	v, ok := s.plainBytes()
+	return string(v), ok
+}
+
+// plainBytes reads a string without escapes, as the bytes it holds.
+func (s *headScanner) plainBytes() ([]byte, bool) {
 	if !s.byte('"') {
-		return "", false
+		return nil, false
 	}
 	end := bytes.IndexByte(s.b[s.i:], '"')
 	if end < 0 {
-		return "", false
+		return nil, false
 	}
 	v := s.b[s.i : s.i+end]
 	if bytes.IndexByte(v, '\\') >= 0 {
-		return "", false
+		return nil, false
 	}
 	s.i += end + 1
-	return string(v), true
+	return v, true
 }
 
 // skipString passes over a string, escapes included.

@@ -346,7 +346,7 @@ func checkOne(seq int64, at time.Time, actor, action string, payload, leaf []byt
 	switch {
 	case e.Seq != seq:
 		c.problem = bad(seq, "holds entry %d (moved)", e.Seq)
-	case !e.Time.Equal(at) || e.Actor.String() != actor || e.Action != action:
+	case !e.Time.Equal(at) || !e.Actor.is(actor) || e.Action != action:
 		c.problem = bad(seq, "its index columns (time, actor, action) disagree with its content")
 	}
 	c.entry = e
