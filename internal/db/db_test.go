@@ -3,6 +3,7 @@ package db_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -190,6 +191,30 @@ func TestTransactBulk(t *testing.T) {
 		}
 		if err := d.TransactBulk(ctx, func(tx *db.Tx) error { return nil }); err != nil {
 			t.Fatal(err)
+		}
+		// Many rows at once (COPY on PostgreSQL) land whole, or not at all.
+		subjects := func(from, n int) [][]any {
+			var rows [][]any
+			for i := from; i < from+n; i++ {
+				rows = append(rows, []any{int64(i), fmt.Sprintf("%011d", i)})
+			}
+			return rows
+		}
+		cols := []string{"seq", "resident_code"}
+		if err := d.TransactBulk(ctx, func(tx *db.Tx) error { return db.InsertMany(ctx, tx, "audit_subject", cols, subjects(0, 250)) }); err != nil {
+			t.Fatal(err)
+		}
+		err = d.TransactBulk(ctx, func(tx *db.Tx) error {
+			if err := db.InsertMany(ctx, tx, "audit_subject", cols, subjects(1000, 250)); err != nil {
+				return err
+			}
+			return db.InsertMany(ctx, tx, "audit_subject", cols, subjects(200, 250)) // 50 already stored
+		})
+		if err == nil {
+			t.Fatal("a bulk insert of stored rows succeeded")
+		}
+		if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM audit_subject`).Scan(&n); err != nil || n != 250 {
+			t.Fatalf("%d subject rows (%v), want the first 250 only", n, err)
 		}
 		// Every writer connection (the pool hands them out in turn)
 		// enforces foreign keys again.

@@ -274,7 +274,7 @@ func TestBulkLoadKeepsIndexes(t *testing.T) {
 		}
 		before := indexes(d)
 		g, _ := synth.New(synth.Options{Seed: 3, LocalGov: "131083"})
-		recs := make([]resident.IdentityRecord, 40)
+		recs := make([]resident.IdentityRecord, 120) // enough for COPY on PostgreSQL
 		for i := range recs {
 			recs[i] = g.Next()
 		}
@@ -314,7 +314,7 @@ func TestBulkLoadKeepsIndexes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Added != 10 || res.Changed != 10 || res.Unchanged != 30 {
+		if res.Added != 10 || res.Changed != 10 || res.Unchanged != 110 {
 			t.Errorf("second import: %+v", res)
 		}
 		foreignKeysIntact(t, d)
