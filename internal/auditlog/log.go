@@ -131,9 +131,9 @@ func (l *Log) AppendWith(ctx context.Context, e Entry, work Work) (seq int64, wo
 	return l.appendJob(ctx, &job{ctx: ctx, entry: e, work: work})
 }
 
-// AppendBulk is AppendWith for a bulk load: work runs in a transaction
-// without foreign-key enforcement (see db.TransactBulk), so every row it
-// writes must reference only rows it wrote or read itself.
+// AppendBulk is AppendWith for a bulk load: work runs in a bulk transaction
+// (db.TransactBulk: on SQLite without foreign-key enforcement), so every row
+// it writes must reference only rows it wrote or read itself.
 func (l *Log) AppendBulk(ctx context.Context, e Entry, work Work) (seq int64, workErr, err error) {
 	return l.appendJob(ctx, &job{ctx: ctx, entry: e, work: work, bulk: true})
 }

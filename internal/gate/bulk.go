@@ -74,9 +74,10 @@ func (g *Gate) Import(ctx context.Context, req Request, r io.Reader, enc residen
 		recs[i] = row.Record
 	}
 	rep.Rows = len(recs)
-	// A large import runs without foreign-key enforcement: every row it
-	// writes references a resident it created or read in its transaction
-	// (TestBulkLoadKeepsIndexes checks the references afterwards).
+	// A large import is a bulk load (db.TransactBulk): on SQLite without
+	// row-by-row foreign-key checks, since every row it writes references a
+	// resident it created or read in its transaction (TestBulkLoadKeepsIndexes
+	// checks the references afterwards); on PostgreSQL loaded with COPY.
 	appendWith := g.log.AppendWith
 	if len(recs) >= records.BulkLoadThreshold {
 		appendWith = g.log.AppendBulk
