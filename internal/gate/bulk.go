@@ -18,6 +18,7 @@ import (
 	"jukinet/internal/auditlog"
 	"jukinet/internal/db"
 	"jukinet/internal/gate/internal/records"
+	"jukinet/internal/jptext"
 	"jukinet/internal/resident"
 )
 
@@ -201,6 +202,40 @@ func (g *Gate) Export(ctx context.Context, req Request, asOf time.Time, enc resi
 		return 0, fmt.Errorf("export: write: %w", err)
 	}
 	return len(codes), nil
+}
+
+// EnsureSearchKeys makes the stored search keys this code's own. Keys made
+// by another folding (jptext.KeyVersion: a variant added, a fold changed)
+// would miss searches and could not be found again to be replaced, so they
+// are rebuilt from every resident's current version, in one transaction
+// logged as a "rekey" by the node itself; it returns how many residents
+// were keyed. A register whose keys are current, or that has none yet,
+// only has the version recorded, unlogged: no identity data is read.
+func (g *Gate) EnsureSearchKeys(ctx context.Context) (int, error) {
+	current, any, err := records.KeysCurrent(ctx, g.db)
+	if err != nil || current {
+		return 0, err
+	}
+	if !any {
+		return 0, g.db.Transact(ctx, func(tx *db.Tx) error { return records.SetKeyVersion(ctx, tx) })
+	}
+	e := auditlog.Entry{Node: g.nodeID(), Actor: auditlog.Actor{Kind: auditlog.ActorSystem, ID: "node"}, Origin: "host:start",
+		Action: "rekey", Decision: auditlog.Allow, Policy: "system", Why: "search keys made by another folding", Outcome: auditlog.OutcomeOK,
+		Detail: "search keys rebuilt for folding " + jptext.KeyVersion}
+	n := 0
+	_, workErr, err := g.log.AppendWith(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
+		var err error
+		n, err = records.RebuildKeys(ctx, tx)
+		e.Count = n
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	if workErr != nil {
+		return 0, fmt.Errorf("rebuild search keys: %w", workErr)
+	}
+	return n, nil
 }
 
 // Count returns how many residents the register holds. It returns no

@@ -8,7 +8,9 @@ package jptext
 
 import (
 	"bufio"
+	"crypto/sha256"
 	_ "embed"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,6 +41,18 @@ var variantTable = sync.OnceValue(func() map[rune]rune {
 	}
 	return m
 })
+
+// foldRevision counts changes to the folding code that change the keys it
+// gives; raise it with any such change, so stored keys are rebuilt.
+const foldRevision = 1
+
+// KeyVersion identifies the folding: the variant table and foldRevision.
+// Keys stored under another version may differ from the ones this code
+// makes, and must be rebuilt before they are looked for or removed.
+var KeyVersion = func() string {
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%d\n%s", foldRevision, variantsTXT)))
+	return fmt.Sprintf("%d-%x", foldRevision, sum[:6])
+}()
 
 // VariantPairs returns the number of variant → standard pairs in the table.
 func VariantPairs() int { return len(variantTable()) }

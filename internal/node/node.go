@@ -23,6 +23,7 @@ import (
 	"jukinet/internal/fileutil"
 	"jukinet/internal/gate"
 	"jukinet/internal/ids"
+	"jukinet/internal/jptext"
 	"jukinet/internal/policy"
 	"jukinet/internal/profile"
 	"jukinet/internal/staff"
@@ -96,6 +97,12 @@ func (n *Node) OpenGate(ctx context.Context, logger *slog.Logger) error {
 	n.Staff = staff.New(n.DB, l, prof, n.nodeCode(), eng)
 	n.Staff.OnChange(eng.Invalidate)
 	n.Gate = gate.New(n.DB, l, eng, n.Info.LocalGov, n.Info.Level)
+	if rekeyed, err := n.Gate.EnsureSearchKeys(ctx); err != nil {
+		l.Close()
+		return fmt.Errorf("search keys: %w", err)
+	} else if rekeyed > 0 && logger != nil {
+		logger.Info("search keys rebuilt for a changed folding", "residents", rekeyed, "folding", jptext.KeyVersion)
+	}
 	if n.Info.Demo {
 		if err := SeedDemoStaff(ctx, n.Staff); err != nil {
 			l.Close()

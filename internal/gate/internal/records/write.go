@@ -220,8 +220,8 @@ func supersede(ctx context.Context, tx *db.Tx, cur Version, rec resident.Identit
 		rec.ChangeReason.Removes(), dateStr(rec.DateOfBirth), int(rec.Sex), jptext.AddressKey(rec.Address), cur.ResidentID); err != nil {
 		return Version{}, 0, fmt.Errorf("update resident: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `DELETE FROM name_key WHERE resident_id = ?`, cur.ResidentID); err != nil {
-		return Version{}, 0, fmt.Errorf("replace search keys: %w", err)
+	if err := deleteKeys(ctx, tx, cur); err != nil {
+		return Version{}, 0, err
 	}
 	if err := db.InsertMany(ctx, tx, "name_key", keyColumns, keyArgs(keyRows(cur.ResidentID, rec))); err != nil {
 		return Version{}, 0, err
@@ -292,7 +292,6 @@ func prepareChunks(ctx context.Context, recs []resident.IdentityRecord, order []
 var secondaryIndexes = []struct{ name, ddl string }{
 	{"resident_number", "CREATE INDEX resident_number ON resident (individual_number)"},
 	{"identity_record_number", "CREATE INDEX identity_record_number ON identity_record (individual_number)"},
-	{"name_key_resident", "CREATE INDEX name_key_resident ON name_key (resident_id)"},
 }
 
 // BulkLoadThreshold is the import size from which a load into an empty
