@@ -28,6 +28,8 @@ var Features = []Feature{
 	{"register.import", "Bulk import from the municipal system is all or nothing and reports every bad row; re-importing changes nothing.", Built,
 		[]string{"internal/gate.TestImportAllOrNothing", "internal/gate/internal/records.TestImportIdempotentAndExport", "internal/cli.TestImportCommand",
 			"internal/resident.TestReadCSVManyRows", "internal/gate.TestCheckRows", "internal/gate/internal/records.TestBulkLoadKeepsIndexes"}},
+	{"register.search", "Four-item search (name or kana, date of birth, sex, partial address) matches variant kanji and kana spellings; the stored keys are rebuilt when the folding changes.", Built,
+		[]string{"internal/gate/internal/records.TestSearch", "internal/jptext.TestVariantSpellingsShareKey", "internal/gate/internal/records.TestKeysReplacedAndRebuilt", "internal/gate.TestEnsureSearchKeys"}},
 	{"gate.single-door", "Every read and write of identity records goes through the gate; the record store is importable by the gate only.", Built,
 		[]string{"internal/gate.TestLookupIsLoggedBeforeReturn", "internal/gate.TestApplyAtomicWithEntry"}},
 	{"audit.every-access", "Every gate call and decision, allowed or denied, is an audit-log entry that is durable before any data leaves.", Built,
