@@ -44,6 +44,8 @@ var variantTable = sync.OnceValue(func() map[rune]rune {
 
 // foldRevision counts changes to the folding code that change the keys it
 // gives; raise it with any such change, so stored keys are rebuilt.
+// TestKeysPinned pins the keys of a fixed corpus, and fails when they
+// change until foldRevision is raised.
 const foldRevision = 1
 
 // KeyVersion identifies the folding: the variant table and foldRevision.
