@@ -192,3 +192,29 @@ func TestReadCSVManyRows(t *testing.T) {
 		t.Errorf("%d errors, the last two %v and %v", len(bad), bad[len(bad)-2], bad[len(bad)-1])
 	}
 }
+
+// TestReadCSVDamagedCP932: a byte in a Shift_JIS file that is no character
+// decodes to U+FFFD; the row is refused, not imported with a damaged name.
+func TestReadCSVDamagedCP932(t *testing.T) {
+	raw := encode(t, CP932, sample)
+	name := bytes.Index(raw, []byte{0xee, 0xe0}) // 髙, the family name's first kanji in CP932
+	if name < 0 {
+		t.Fatal("髙 not found in the CP932 file")
+	}
+	raw[name+1] = 0xff // no trail byte
+	rows, errs, err := ReadCSV(bytes.NewReader(raw), CP932)
+	if err != nil || len(rows) != 0 || len(errs) != 1 || errs[0].Line != 2 || errs[0].Column != "family_name" || !strings.Contains(errs[0].Reason, "U+FFFD") {
+		t.Errorf("rows %v, errors %v, %v", rows, errs, err)
+	}
+	// The same damage arriving through any other door (JSON decodes bad
+	// UTF-8 to U+FFFD too) fails validation, kana included, once per field.
+	r := sample
+	r.GivenName, r.GivenNameKana = "花\uFFFD", "ハ\uFFFDコ"
+	var cols []string
+	for _, e := range r.Validate() {
+		cols = append(cols, e.Column)
+	}
+	if strings.Join(cols, ",") != "given_name,given_name_kana" {
+		t.Errorf("Validate: %v", r.Validate())
+	}
+}

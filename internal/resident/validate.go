@@ -47,12 +47,21 @@ func (r IdentityRecord) Validate() []FieldError {
 			add(col, "required", "必須項目です")
 		case utf8.RuneCountInString(v) > maxText:
 			add(col, fmt.Sprintf("longer than %d characters", maxText), fmt.Sprintf("%d文字以内で入力してください", maxText))
+		case strings.ContainsRune(v, utf8.RuneError):
+			// What a decoder leaves for bytes that were no character: a
+			// damaged file, or the wrong encoding. Never part of a name.
+			add(col, "holds U+FFFD (�), left where the file had bytes that are no character: check the file and its encoding",
+				"文字化け（�）が含まれています。ファイルとその文字コードを確認してください")
 		case strings.ContainsFunc(v, func(r rune) bool { return unicode.IsControl(r) }):
 			add(col, "contains a control character", "制御文字が含まれています")
 		}
 	}
 	kana := func(col, v string, required bool) {
+		before := len(errs)
 		text(col, v, required)
+		if len(errs) > before {
+			return // one error for the field
+		}
 		if bad := strings.IndexFunc(v, func(r rune) bool { return !isKanaNameRune(r) }); bad >= 0 {
 			r, _ := utf8.DecodeRuneInString(v[bad:])
 			add(col, fmt.Sprintf("only full-width katakana is allowed, found %q", r), fmt.Sprintf("全角カタカナで入力してください（「%c」は使えません）", r))
