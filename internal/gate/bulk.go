@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -101,6 +102,11 @@ func (g *Gate) Import(ctx context.Context, req Request, r io.Reader, enc residen
 			"アクセス記録（監査ログ）を書き込めなかったため、取り込みを行いませんでした。")
 	}
 	if workErr != nil {
+		// A record the register refuses (a code or number another resident
+		// holds, a change dated before the current one) is a bad row too.
+		if ce := (*records.ChangeError)(nil); errors.As(workErr, &ce) && ce.Row > 0 && ce.Row <= len(rows) {
+			return rep, &ImportError{Rows: []resident.RowError{{Line: rows[ce.Row-1].Line, Column: ce.Column, Reason: ce.Reason}}}
+		}
 		return rep, changeError(workErr)
 	}
 	rep.AuditSeq = seq

@@ -1,9 +1,16 @@
 package gate
 
 import (
+	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
+
+	"jukinet/internal/db"
+	"jukinet/internal/db/dbtest"
+	"jukinet/internal/synth"
 
 	"jukinet/internal/ids"
 	"jukinet/internal/profile"
@@ -51,4 +58,34 @@ func TestCheckRows(t *testing.T) {
 	if n := len(bad); n != resident.MaxRowErrors || bad[n-1].Line != resident.MaxRowErrors/2+2 || bad[n-2].Line != bad[n-1].Line {
 		t.Errorf("%d errors, the last on line %d", n, bad[n-1].Line)
 	}
+}
+
+// TestImportRefusesHeldNumber: a file row whose individual number another
+// registered resident holds is reported on its file line and column, and
+// nothing of the file is imported.
+func TestImportRefusesHeldNumber(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		held := f.importRecords(t, 3)
+		g, _ := synth.New(synth.Options{Seed: 31, LocalGov: "131083"})
+		var buf bytes.Buffer
+		w := resident.NewCSVWriter(&buf, resident.UTF8)
+		for i := 0; i < 4; i++ {
+			r := g.Next()
+			if i == 2 {
+				r.IndividualNumber = held[1].IndividualNumber // line 4 of the file
+			}
+			w.Write(r)
+		}
+		w.Close()
+		_, err := f.g.Import(ctx, clerk, &buf, resident.UTF8)
+		var ie *ImportError
+		if !errors.As(err, &ie) || len(ie.Rows) != 1 || ie.Rows[0].Line != 4 || ie.Rows[0].Column != "individual_number" {
+			t.Fatalf("import with a held number: %v", err)
+		}
+		if n, _ := f.g.Count(ctx); n != 3 {
+			t.Errorf("%d residents after the refused import, want 3", n)
+		}
+	})
 }

@@ -443,7 +443,7 @@ func (g *Gate) Apply(ctx context.Context, req Request, c Change) (Record, error)
 }
 
 func changeError(err error) error {
-	if ce, ok := err.(*records.ChangeError); ok {
+	if ce := (*records.ChangeError)(nil); errors.As(err, &ce) {
 		return apperr.New(apperr.Conflict, ce.Reason, ce.Japanese)
 	}
 	return apperr.Wrap(apperr.Internal, err, "change failed", "変更を記録できませんでした")

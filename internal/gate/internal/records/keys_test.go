@@ -2,6 +2,7 @@ package records
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"jukinet/internal/db"
@@ -119,6 +120,67 @@ func TestKeysReplacedAndRebuilt(t *testing.T) {
 		}
 		if ok, _, err := KeysCurrent(ctx, d); err != nil || !ok {
 			t.Errorf("after a rebuild: current %v, %v", ok, err)
+		}
+	})
+}
+
+// TestImportRefusesHeldCodesAndNumbers: an import, like Apply, refuses a
+// record whose individual number or resident code another resident holds
+// or held, naming its place in the import; records that keep their own
+// pass.
+func TestImportRefusesHeldCodesAndNumbers(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		g, _ := synth.New(synth.Options{Seed: 21, LocalGov: "131083"})
+		recs := make([]resident.IdentityRecord, 6)
+		for i := range recs {
+			recs[i] = g.Next()
+		}
+		imp := func(seq int64, recs ...resident.IdentityRecord) error {
+			return d.Transact(ctx, func(tx *db.Tx) error { _, err := Import(ctx, tx, recs, seq); return err })
+		}
+		if err := imp(1, recs[:3]...); err != nil {
+			t.Fatal(err)
+		}
+		// recs[0] changes its code (住民票コード変更): its old code is held.
+		renamed := recs[0]
+		renamed.ResidentCode, renamed.ChangeReason = recs[5].ResidentCode, resident.ReasonResidentCodeChange
+		renamed.ChangeDate = renamed.ChangeDate.AddDate(0, 0, 1)
+		if err := d.Transact(ctx, func(tx *db.Tx) error { _, _, err := Apply(ctx, tx, renamed, recs[0].ResidentCode, 2); return err }); err != nil {
+			t.Fatal(err)
+		}
+
+		newWithNumber := recs[3]
+		newWithNumber.IndividualNumber = recs[1].IndividualNumber
+		changedToNumber := recs[2]
+		changedToNumber.IndividualNumber, changedToNumber.ChangeReason = recs[1].IndividualNumber, resident.ReasonExOfficioCorrect
+		changedToNumber.ChangeDate = changedToNumber.ChangeDate.AddDate(0, 0, 1)
+		newWithOldCode := recs[4]
+		newWithOldCode.ResidentCode = recs[0].ResidentCode
+		for _, tt := range []struct {
+			name   string
+			recs   []resident.IdentityRecord
+			row    int
+			column string
+		}{
+			{"a new resident with a number another holds", []resident.IdentityRecord{recs[1], newWithNumber}, 2, "individual_number"},
+			{"a change to a number another holds", []resident.IdentityRecord{changedToNumber}, 1, "individual_number"},
+			{"a new resident with a code another held", []resident.IdentityRecord{recs[3], newWithOldCode}, 2, "resident_code"},
+		} {
+			err := imp(3, tt.recs...)
+			var ce *ChangeError
+			if !errors.As(err, &ce) || ce.Row != tt.row || ce.Column != tt.column {
+				t.Errorf("%s: %v (%+v)", tt.name, err, ce)
+			}
+		}
+		if n, _ := Count(ctx, d); n != 3 {
+			t.Errorf("%d residents after the refused imports, want 3", n)
+		}
+		// Keeping one's own code and number, changed or not, passes.
+		moved := recs[1]
+		moved.Address, moved.ChangeReason, moved.ChangeDate = moved.Address+"別館", resident.ReasonMoveWithin, moved.ChangeDate.AddDate(0, 0, 1)
+		if err := imp(4, moved, recs[2], recs[3]); err != nil {
+			t.Errorf("an import keeping its own codes and numbers: %v", err)
 		}
 	})
 }

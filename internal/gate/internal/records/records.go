@@ -37,6 +37,10 @@ var ErrNotFound = errors.New("no such resident")
 // ChangeError is a change the register refuses; Japanese is for the UI.
 type ChangeError struct {
 	Reason, Japanese string
+	// Row is the refused record's place in an import's records, from 1,
+	// and Column the field at fault, when known; zero and empty otherwise.
+	Row    int
+	Column string
 }
 
 func (e *ChangeError) Error() string { return e.Reason }

@@ -106,12 +106,11 @@ func Apply(ctx context.Context, tx *db.Tx, rec resident.IdentityRecord, previous
 	cur, err := LookupCode(ctx, tx, find)
 	if errors.Is(err, ErrNotFound) {
 		if previous != "" {
-			return Version{}, 0, &ChangeError{fmt.Sprintf("no resident has resident code %s", previous), fmt.Sprintf("住民票コード %s の住民は見つかりません", previous)}
+			return Version{}, 0, &ChangeError{Reason: fmt.Sprintf("no resident has resident code %s", previous), Japanese: fmt.Sprintf("住民票コード %s の住民は見つかりません", previous)}
 		}
 		if !rec.ChangeReason.Enters() {
-			return Version{}, 0, &ChangeError{
-				fmt.Sprintf("no resident has resident code %s; a new record needs 転入, 出生 or 職権記載, not %s", rec.ResidentCode, rec.ChangeReason),
-				fmt.Sprintf("住民票コード %s の住民はいません。新しい記録の異動事由は転入・出生・職権記載のいずれかです", rec.ResidentCode)}
+			return Version{}, 0, &ChangeError{Reason: fmt.Sprintf("no resident has resident code %s; a new record needs 転入, 出生 or 職権記載, not %s", rec.ResidentCode, rec.ChangeReason), Japanese: fmt.Sprintf("住民票コード %s の住民はいません。新しい記録の異動事由は転入・出生・職権記載のいずれかです", rec.ResidentCode)}
+
 		}
 		if err := checkFree(ctx, tx, rec, 0); err != nil {
 			return Version{}, 0, err
@@ -144,21 +143,17 @@ func Apply(ctx context.Context, tx *db.Tx, rec resident.IdentityRecord, previous
 func checkChange(cur Version, rec resident.IdentityRecord, previous ids.ResidentCode) error {
 	switch {
 	case rec.ChangeDate.Before(cur.ChangeDate):
-		return &ChangeError{
-			fmt.Sprintf("change date %s is before the current version's (%s)", dateStr(rec.ChangeDate), dateStr(cur.ChangeDate)),
-			fmt.Sprintf("異動年月日 %s が現在の記録の異動年月日（%s）より前です", dateStr(rec.ChangeDate), dateStr(cur.ChangeDate))}
+		return &ChangeError{Reason: fmt.Sprintf("change date %s is before the current version's (%s)", dateStr(rec.ChangeDate), dateStr(cur.ChangeDate)), Japanese: fmt.Sprintf("異動年月日 %s が現在の記録の異動年月日（%s）より前です", dateStr(rec.ChangeDate), dateStr(cur.ChangeDate))}
+
 	case cur.Removed && !rec.ChangeReason.Enters() && rec.ChangeReason != resident.ReasonExOfficioCorrect:
-		return &ChangeError{
-			fmt.Sprintf("resident %s is a removed record (除票); only 転入, 職権記載 or 職権修正 may follow", cur.ResidentCode),
-			fmt.Sprintf("住民票コード %s は除票です。続けられる異動は転入・職権記載・職権修正のみです", cur.ResidentCode)}
+		return &ChangeError{Reason: fmt.Sprintf("resident %s is a removed record (除票); only 転入, 職権記載 or 職権修正 may follow", cur.ResidentCode), Japanese: fmt.Sprintf("住民票コード %s は除票です。続けられる異動は転入・職権記載・職権修正のみです", cur.ResidentCode)}
+
 	case rec.ResidentCode != cur.ResidentCode && rec.ChangeReason != resident.ReasonResidentCodeChange:
-		return &ChangeError{
-			"a new resident code needs the change reason 住民票コード変更",
-			"住民票コードを変えるには異動事由「住民票コード変更」が必要です"}
+		return &ChangeError{Reason: "a new resident code needs the change reason 住民票コード変更", Japanese: "住民票コードを変えるには異動事由「住民票コード変更」が必要です"}
+
 	case rec.ChangeReason == resident.ReasonResidentCodeChange && (previous == "" || rec.ResidentCode == cur.ResidentCode):
-		return &ChangeError{
-			"住民票コード変更 needs the previous code and a new, different code",
-			"住民票コード変更には変更前のコードと異なる新しいコードが必要です"}
+		return &ChangeError{Reason: "住民票コード変更 needs the previous code and a new, different code", Japanese: "住民票コード変更には変更前のコードと異なる新しいコードが必要です"}
+
 	}
 	return nil
 }
@@ -173,14 +168,21 @@ func checkFree(ctx context.Context, tx *db.Tx, rec resident.IdentityRecord, self
 		var other int64
 		err := tx.QueryRow(ctx, `SELECT resident_id FROM identity_record WHERE `+c.col+` = ? AND resident_id <> ? LIMIT 1`, c.val, self).Scan(&other)
 		if err == nil {
-			return &ChangeError{fmt.Sprintf("%s %s belongs to another resident", strings.ReplaceAll(c.col, "_", " "), c.val),
-				fmt.Sprintf("%s %s は別の住民の記録にあります", c.ja, c.val)}
+			return heldError(c.col, c.val)
 		}
 		if !isNoRows(err) {
 			return fmt.Errorf("check %s: %w", c.col, err)
 		}
 	}
 	return nil
+}
+
+// heldError refuses a resident code or individual number (column col)
+// that another resident holds or held.
+func heldError(col, val string) *ChangeError {
+	ja := map[string]string{"resident_code": "住民票コード", "individual_number": "個人番号"}[col]
+	return &ChangeError{Reason: fmt.Sprintf("%s %s belongs to another resident", strings.ReplaceAll(col, "_", " "), val),
+		Japanese: fmt.Sprintf("%s %s は別の住民の記録にあります", ja, val), Column: col}
 }
 
 func insertResident(ctx context.Context, tx *db.Tx, rid, vid int64, version int, rec resident.IdentityRecord, seq int64) error {
@@ -381,6 +383,12 @@ func importRecords(ctx context.Context, tx *db.Tx, recs []resident.IdentityRecor
 			if existing, err = currentByCode(ctx, tx, chunk); err != nil {
 				return res, err
 			}
+			// A bulk load fills an empty register from a file whose codes
+			// and numbers are each given once; anything else may meet a
+			// code or number another resident holds or held.
+			if err := checkFreeChunk(ctx, tx, chunk, existing); err != nil {
+				return res, err
+			}
 		}
 		var residents, versions [][]any
 		var keys []keyRow
@@ -418,7 +426,11 @@ func importRecords(ctx context.Context, tx *db.Tx, recs []resident.IdentityRecor
 				return res, err
 			}
 			if err := checkChange(v, rec, ""); err != nil {
-				return res, fmt.Errorf("row %d: %w", p.row, err)
+				var ce *ChangeError
+				if errors.As(err, &ce) {
+					ce.Row = p.row
+				}
+				return res, err
 			}
 			if _, _, err := supersede(ctx, tx, v, rec, seq); err != nil {
 				return res, err
@@ -555,9 +567,62 @@ func flush(ctx context.Context, tx *db.Tx, residents, versions *[][]any, keys *[
 // duplicateHint turns a unique-constraint failure into a clerk's message.
 func duplicateHint(err error) error {
 	if strings.Contains(strings.ToLower(err.Error()), "unique") {
-		return &ChangeError{"a resident code or individual number in the file belongs to another resident", "ファイル内の住民票コードまたは個人番号が別の住民の記録と重複しています"}
+		return &ChangeError{Reason: "a resident code or individual number in the file belongs to another resident", Japanese: "ファイル内の住民票コードまたは個人番号が別の住民の記録と重複しています"}
 	}
 	return err
+}
+
+// checkFreeChunk refuses, as checkFree does one by one, a chunk's record
+// whose resident code or individual number another resident holds or held
+// (existing: the chunk's residents already registered, by code). Records
+// the import leaves unchanged pass: they hold what they held.
+func checkFreeChunk(ctx context.Context, tx *db.Tx, chunk []prepared, existing map[ids.ResidentCode]currentRow) error {
+	self := func(p prepared) int64 { return existing[p.rec.ResidentCode].id } // 0 for a new resident
+	for _, col := range []string{"resident_code", "individual_number"} {
+		value := func(p prepared) string {
+			if col == "resident_code" {
+				return string(p.rec.ResidentCode)
+			}
+			return string(p.rec.IndividualNumber)
+		}
+		byValue := make(map[string]prepared, len(chunk))
+		args := make([]any, 0, len(chunk))
+		for _, p := range chunk {
+			if cur, ok := existing[p.rec.ResidentCode]; ok && cur.hash == p.hash {
+				continue
+			}
+			byValue[value(p)] = p
+			args = append(args, value(p))
+		}
+		if len(args) == 0 {
+			continue
+		}
+		rows, err := tx.Query(ctx, `SELECT resident_id, `+col+` FROM identity_record WHERE `+col+` IN (`+
+			strings.TrimSuffix(strings.Repeat("?,", len(args)), ",")+`)`, args...)
+		if err != nil {
+			return fmt.Errorf("check %s: %w", col, err)
+		}
+		var clash *ChangeError
+		for rows.Next() {
+			var rid int64
+			var v string
+			if err := rows.Scan(&rid, &v); err != nil {
+				rows.Close()
+				return fmt.Errorf("check %s: %w", col, err)
+			}
+			if p := byValue[v]; rid != self(p) && (clash == nil || p.row < clash.Row) {
+				clash = heldError(col, v)
+				clash.Row = p.row
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("check %s: %w", col, err)
+		}
+		if clash != nil {
+			return clash
+		}
+	}
+	return nil
 }
 
 type currentRow struct {
