@@ -8,7 +8,6 @@ import (
 	"jukinet/internal/db"
 	"jukinet/internal/db/dbtest"
 	"jukinet/internal/resident"
-	"jukinet/internal/synth"
 )
 
 // storedKeys returns the search-key rows stored for resident id.
@@ -54,11 +53,7 @@ func wantKeys(t *testing.T, d *db.DB, v Version) {
 func TestKeysReplacedAndRebuilt(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		g, _ := synth.New(synth.Options{Seed: 11, LocalGov: "131083"})
-		recs := make([]resident.IdentityRecord, 30)
-		for i := range recs {
-			recs[i] = g.Next()
-		}
+		recs, _ := synthetic(11, 30)
 		apply := func(fn func(tx *db.Tx) error) {
 			t.Helper()
 			if err := d.Transact(ctx, fn); err != nil {
@@ -131,11 +126,7 @@ func TestKeysReplacedAndRebuilt(t *testing.T) {
 func TestImportRefusesHeldCodesAndNumbers(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		g, _ := synth.New(synth.Options{Seed: 21, LocalGov: "131083"})
-		recs := make([]resident.IdentityRecord, 6)
-		for i := range recs {
-			recs[i] = g.Next()
-		}
+		recs, _ := synthetic(21, 6)
 		imp := func(seq int64, recs ...resident.IdentityRecord) error {
 			return d.Transact(ctx, func(tx *db.Tx) error { _, err := Import(ctx, tx, recs, seq); return err })
 		}

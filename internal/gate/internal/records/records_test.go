@@ -188,11 +188,7 @@ func TestSearch(t *testing.T) {
 func TestImportIdempotentAndExport(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		g, _ := synth.New(synth.Options{Seed: 5, LocalGov: "131083"})
-		recs := make([]resident.IdentityRecord, 1200)
-		for i := range recs {
-			recs[i] = g.Next()
-		}
+		recs, _ := synthetic(5, 1200)
 		imp := func(recs []resident.IdentityRecord, seq int64) ImportResult {
 			var res ImportResult
 			if err := d.Transact(ctx, func(tx *db.Tx) error {
@@ -273,11 +269,7 @@ func TestBulkLoadKeepsIndexes(t *testing.T) {
 			return out
 		}
 		before := indexes(d)
-		g, _ := synth.New(synth.Options{Seed: 3, LocalGov: "131083"})
-		recs := make([]resident.IdentityRecord, 120) // enough for COPY on PostgreSQL
-		for i := range recs {
-			recs[i] = g.Next()
-		}
+		recs, g := synthetic(3, 120) // enough for COPY on PostgreSQL
 		err := d.TransactBulk(ctx, func(tx *db.Tx) error {
 			_, err := Import(ctx, tx, recs, 1)
 			return err
@@ -366,11 +358,7 @@ func TestFailedBulkLoadKeepsIndexes(t *testing.T) {
 			}
 			return n
 		}
-		g, _ := synth.New(synth.Options{Seed: 4, LocalGov: "131083"})
-		recs := make([]resident.IdentityRecord, 20)
-		for i := range recs {
-			recs[i] = g.Next()
-		}
+		recs, _ := synthetic(4, 20)
 		recs[15].ResidentCode = recs[3].ResidentCode // a unique key broken half-way
 		err := d.TransactBulk(ctx, func(tx *db.Tx) error {
 			_, err := Import(ctx, tx, recs, 1)
@@ -432,4 +420,18 @@ func TestCodeOrder(t *testing.T) {
 			t.Errorf("codeOrder(%v) = %v: not in code order", codes, got)
 		}
 	}
+}
+
+// synthetic returns n synthetic residents of 江東区 drawn from seed, and
+// the generator for more.
+func synthetic(seed uint64, n int) ([]resident.IdentityRecord, *synth.Generator) {
+	g, err := synth.New(synth.Options{Seed: seed, LocalGov: "131083"})
+	if err != nil {
+		panic(err) // a fixed, valid local government
+	}
+	recs := make([]resident.IdentityRecord, n)
+	for i := range recs {
+		recs[i] = g.Next()
+	}
+	return recs, g
 }
