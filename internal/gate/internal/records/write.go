@@ -106,11 +106,16 @@ func Apply(ctx context.Context, tx *db.Tx, rec resident.IdentityRecord, previous
 	cur, err := LookupCode(ctx, tx, find)
 	if errors.Is(err, ErrNotFound) {
 		if previous != "" {
-			return Version{}, 0, &ChangeError{Reason: fmt.Sprintf("no resident has resident code %s", previous), Japanese: fmt.Sprintf("住民票コード %s の住民は見つかりません", previous)}
+			return Version{}, 0, &ChangeError{
+				Reason:   fmt.Sprintf("no resident has resident code %s", previous),
+				Japanese: fmt.Sprintf("住民票コード %s の住民は見つかりません", previous),
+			}
 		}
 		if !rec.ChangeReason.Enters() {
-			return Version{}, 0, &ChangeError{Reason: fmt.Sprintf("no resident has resident code %s; a new record needs 転入, 出生 or 職権記載, not %s", rec.ResidentCode, rec.ChangeReason), Japanese: fmt.Sprintf("住民票コード %s の住民はいません。新しい記録の異動事由は転入・出生・職権記載のいずれかです", rec.ResidentCode)}
-
+			return Version{}, 0, &ChangeError{
+				Reason:   fmt.Sprintf("no resident has resident code %s; a new record needs 転入, 出生 or 職権記載, not %s", rec.ResidentCode, rec.ChangeReason),
+				Japanese: fmt.Sprintf("住民票コード %s の住民はいません。新しい記録の異動事由は転入・出生・職権記載のいずれかです", rec.ResidentCode),
+			}
 		}
 		if err := checkFree(ctx, tx, rec, 0); err != nil {
 			return Version{}, 0, err
@@ -143,17 +148,25 @@ func Apply(ctx context.Context, tx *db.Tx, rec resident.IdentityRecord, previous
 func checkChange(cur Version, rec resident.IdentityRecord, previous ids.ResidentCode) error {
 	switch {
 	case rec.ChangeDate.Before(cur.ChangeDate):
-		return &ChangeError{Reason: fmt.Sprintf("change date %s is before the current version's (%s)", dateStr(rec.ChangeDate), dateStr(cur.ChangeDate)), Japanese: fmt.Sprintf("異動年月日 %s が現在の記録の異動年月日（%s）より前です", dateStr(rec.ChangeDate), dateStr(cur.ChangeDate))}
-
+		return &ChangeError{
+			Reason:   fmt.Sprintf("change date %s is before the current version's (%s)", dateStr(rec.ChangeDate), dateStr(cur.ChangeDate)),
+			Japanese: fmt.Sprintf("異動年月日 %s が現在の記録の異動年月日（%s）より前です", dateStr(rec.ChangeDate), dateStr(cur.ChangeDate)),
+		}
 	case cur.Removed && !rec.ChangeReason.Enters() && rec.ChangeReason != resident.ReasonExOfficioCorrect:
-		return &ChangeError{Reason: fmt.Sprintf("resident %s is a removed record (除票); only 転入, 職権記載 or 職権修正 may follow", cur.ResidentCode), Japanese: fmt.Sprintf("住民票コード %s は除票です。続けられる異動は転入・職権記載・職権修正のみです", cur.ResidentCode)}
-
+		return &ChangeError{
+			Reason:   fmt.Sprintf("resident %s is a removed record (除票); only 転入, 職権記載 or 職権修正 may follow", cur.ResidentCode),
+			Japanese: fmt.Sprintf("住民票コード %s は除票です。続けられる異動は転入・職権記載・職権修正のみです", cur.ResidentCode),
+		}
 	case rec.ResidentCode != cur.ResidentCode && rec.ChangeReason != resident.ReasonResidentCodeChange:
-		return &ChangeError{Reason: "a new resident code needs the change reason 住民票コード変更", Japanese: "住民票コードを変えるには異動事由「住民票コード変更」が必要です"}
-
+		return &ChangeError{
+			Reason:   "a new resident code needs the change reason 住民票コード変更",
+			Japanese: "住民票コードを変えるには異動事由「住民票コード変更」が必要です",
+		}
 	case rec.ChangeReason == resident.ReasonResidentCodeChange && (previous == "" || rec.ResidentCode == cur.ResidentCode):
-		return &ChangeError{Reason: "住民票コード変更 needs the previous code and a new, different code", Japanese: "住民票コード変更には変更前のコードと異なる新しいコードが必要です"}
-
+		return &ChangeError{
+			Reason:   "住民票コード変更 needs the previous code and a new, different code",
+			Japanese: "住民票コード変更には変更前のコードと異なる新しいコードが必要です",
+		}
 	}
 	return nil
 }
@@ -567,7 +580,10 @@ func flush(ctx context.Context, tx *db.Tx, residents, versions *[][]any, keys *[
 // duplicateHint turns a unique-constraint failure into a clerk's message.
 func duplicateHint(err error) error {
 	if strings.Contains(strings.ToLower(err.Error()), "unique") {
-		return &ChangeError{Reason: "a resident code or individual number in the file belongs to another resident", Japanese: "ファイル内の住民票コードまたは個人番号が別の住民の記録と重複しています"}
+		return &ChangeError{
+			Reason:   "a resident code or individual number in the file belongs to another resident",
+			Japanese: "ファイル内の住民票コードまたは個人番号が別の住民の記録と重複しています",
+		}
 	}
 	return err
 }
