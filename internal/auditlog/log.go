@@ -329,11 +329,11 @@ type workFailed struct{ error }
 // appends the attempt with outcome error.
 func (l *Log) commitWork(j *job) result {
 	var seq int64
-	transact := l.transact
+	begin := l.db.Transact
 	if j.bulk {
-		transact = l.transactBulk
+		begin = l.db.TransactBulk
 	}
-	err := transact(func(tx *db.Tx, rows *pendingRows) error {
+	err := l.transactOn(begin, func(tx *db.Tx, rows *pendingRows) error {
 		e := l.stamp(j.entry)
 		if err := j.work(j.ctx, tx, e.Seq, &e); err != nil {
 			return workFailed{err}
@@ -368,11 +368,8 @@ func (l *Log) transact(fn func(tx *db.Tx, rows *pendingRows) error) error {
 	return l.transactOn(l.db.Transact, fn)
 }
 
-// transactBulk is transact in a bulk transaction (db.TransactBulk).
-func (l *Log) transactBulk(fn func(tx *db.Tx, rows *pendingRows) error) error {
-	return l.transactOn(l.db.TransactBulk, fn)
-}
-
+// transactOn is transact in a transaction begun by begin (db.Transact or
+// db.TransactBulk).
 func (l *Log) transactOn(begin func(context.Context, func(*db.Tx) error) error, fn func(tx *db.Tx, rows *pendingRows) error) error {
 	startSize := l.size
 	saved := make(map[int]frontierHash, len(l.frontier))

@@ -516,3 +516,20 @@ func FuzzReadHead(f *testing.F) {
 		}
 	})
 }
+
+// TestParseUTC: the fast path agrees with time.Parse on the times entries
+// hold and on what either refuses.
+func TestParseUTC(t *testing.T) {
+	for _, s := range []string{
+		"2026-11-22T09:30:00Z", "2026-11-22T09:30:00.1Z", "2026-11-22T09:30:00.123456Z", "2026-11-22T09:30:00.123456789Z",
+		"2024-02-29T00:00:00Z", "2026-02-29T00:00:00Z", "2026-04-31T00:00:00Z", "2026-13-01T00:00:00Z", "2026-00-10T00:00:00Z",
+		"2026-11-22T24:00:00Z", "2026-11-22T23:60:00Z", "2026-11-22T23:59:60Z", "2026-11-22T09:30:00.Z", "2026-11-22T09:30:00.1234567890Z",
+		"2026-11-22T09:30:00+09:00", "2026-11-22 09:30:00Z", "2026-1-22T09:30:00Z", "x026-11-22T09:30:00Z", "2026-11-22T09:30:0aZ", "",
+	} {
+		got, ok := parseUTC([]byte(s))
+		want, err := time.Parse(time.RFC3339Nano, s)
+		if ok != (err == nil) || ok && !got.Equal(want) {
+			t.Errorf("parseUTC(%q) = %v, %v; time.Parse gives %v, %v", s, got, ok, want, err)
+		}
+	}
+}

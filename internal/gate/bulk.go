@@ -218,11 +218,15 @@ func (g *Gate) Export(ctx context.Context, req Request, asOf time.Time, enc resi
 // were keyed. A register whose keys are current, or that has none yet,
 // only has the version recorded, unlogged: no identity data is read.
 func (g *Gate) EnsureSearchKeys(ctx context.Context) (int, error) {
-	current, any, err := records.KeysCurrent(ctx, g.db)
+	current, err := records.KeysCurrent(ctx, g.db)
 	if err != nil || current {
 		return 0, err
 	}
-	if !any {
+	some, err := records.HasKeys(ctx, g.db)
+	if err != nil {
+		return 0, err
+	}
+	if !some {
 		return 0, g.db.Transact(ctx, func(tx *db.Tx) error { return records.SetKeyVersion(ctx, tx) })
 	}
 	e := auditlog.Entry{Node: g.nodeID(), Actor: auditlog.Actor{Kind: auditlog.ActorSystem, ID: "node"}, Origin: "host:start",

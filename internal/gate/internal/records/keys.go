@@ -38,21 +38,27 @@ func deleteKeys(ctx context.Context, tx *db.Tx, cur Version) error {
 }
 
 // KeysCurrent reports whether the stored search keys were made by this
-// code's folding (jptext.KeyVersion), and whether the register has any.
-func KeysCurrent(ctx context.Context, q db.Querier) (current, any bool, err error) {
+// code's folding (jptext.KeyVersion).
+func KeysCurrent(ctx context.Context, q db.Querier) (bool, error) {
 	var v string
-	err = q.QueryRow(ctx, `SELECT folding FROM search_key_version WHERE id = 1`).Scan(&v)
+	err := q.QueryRow(ctx, `SELECT folding FROM search_key_version WHERE id = 1`).Scan(&v)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return false, false, fmt.Errorf("read search key version: %w", err)
+		return false, fmt.Errorf("read search key version: %w", err)
 	}
+	return v == jptext.KeyVersion, nil
+}
+
+// HasKeys reports whether the register holds any search key.
+func HasKeys(ctx context.Context, q db.Querier) (bool, error) {
 	var one int
-	switch e := q.QueryRow(ctx, `SELECT 1 FROM name_key LIMIT 1`).Scan(&one); {
-	case e == nil:
-		any = true
-	case !errors.Is(e, sql.ErrNoRows):
-		return false, false, fmt.Errorf("read search keys: %w", e)
+	err := q.QueryRow(ctx, `SELECT 1 FROM name_key LIMIT 1`).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
 	}
-	return v == jptext.KeyVersion, any, nil
+	if err != nil {
+		return false, fmt.Errorf("read search keys: %w", err)
+	}
+	return true, nil
 }
 
 // SetKeyVersion records that the stored search keys are this code's.

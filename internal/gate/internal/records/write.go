@@ -174,18 +174,55 @@ func checkChange(cur Version, rec resident.IdentityRecord, previous ids.Resident
 // checkFree refuses a resident code or individual number another resident
 // holds or held.
 func checkFree(ctx context.Context, tx *db.Tx, rec resident.IdentityRecord, self int64) error {
-	for _, c := range []struct{ col, val, ja string }{
-		{"resident_code", string(rec.ResidentCode), "住民票コード"},
-		{"individual_number", string(rec.IndividualNumber), "個人番号"},
-	} {
-		var other int64
-		err := tx.QueryRow(ctx, `SELECT resident_id FROM identity_record WHERE `+c.col+` = ? AND resident_id <> ? LIMIT 1`, c.val, self).Scan(&other)
-		if err == nil {
-			return heldError(c.col, c.val)
+	if err := checkClaims(ctx, tx, "resident_code", []claim{{string(rec.ResidentCode), self, 0}}); err != nil {
+		return err
+	}
+	return checkClaims(ctx, tx, "individual_number", []claim{{string(rec.IndividualNumber), self, 0}})
+}
+
+// claim is a resident code or individual number that resident self (0: a
+// new resident) is to hold; row is the record's place in an import, from
+// 1 (0 outside one).
+type claim struct {
+	value string
+	self  int64
+	row   int
+}
+
+// checkClaims refuses the first claim (by row) on column col whose value
+// another resident holds or held, in any version.
+func checkClaims(ctx context.Context, tx *db.Tx, col string, claims []claim) error {
+	if len(claims) == 0 {
+		return nil
+	}
+	byValue := make(map[string]claim, len(claims))
+	args := make([]any, len(claims))
+	for i, c := range claims {
+		byValue[c.value], args[i] = c, c.value
+	}
+	rows, err := tx.Query(ctx, `SELECT resident_id, `+col+` FROM identity_record WHERE `+col+` IN (`+
+		strings.TrimSuffix(strings.Repeat("?,", len(args)), ",")+`)`, args...)
+	if err != nil {
+		return fmt.Errorf("check %s: %w", col, err)
+	}
+	defer rows.Close()
+	var clash *ChangeError
+	for rows.Next() {
+		var rid int64
+		var v string
+		if err := rows.Scan(&rid, &v); err != nil {
+			return fmt.Errorf("check %s: %w", col, err)
 		}
-		if !isNoRows(err) {
-			return fmt.Errorf("check %s: %w", c.col, err)
+		if c := byValue[v]; rid != c.self && (clash == nil || c.row < clash.Row) {
+			clash = heldError(col, v)
+			clash.Row = c.row
 		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("check %s: %w", col, err)
+	}
+	if clash != nil {
+		return clash
 	}
 	return nil
 }
@@ -588,57 +625,23 @@ func duplicateHint(err error) error {
 	return err
 }
 
-// checkFreeChunk refuses, as checkFree does one by one, a chunk's record
-// whose resident code or individual number another resident holds or held
-// (existing: the chunk's residents already registered, by code). Records
-// the import leaves unchanged pass: they hold what they held.
+// checkFreeChunk is checkFree for a chunk of an import (existing: the
+// chunk's residents already registered, by code). Records the import
+// leaves unchanged pass: they hold what they held.
 func checkFreeChunk(ctx context.Context, tx *db.Tx, chunk []prepared, existing map[ids.ResidentCode]currentRow) error {
-	self := func(p prepared) int64 { return existing[p.rec.ResidentCode].id } // 0 for a new resident
-	for _, col := range []string{"resident_code", "individual_number"} {
-		value := func(p prepared) string {
-			if col == "resident_code" {
-				return string(p.rec.ResidentCode)
-			}
-			return string(p.rec.IndividualNumber)
-		}
-		byValue := make(map[string]prepared, len(chunk))
-		args := make([]any, 0, len(chunk))
-		for _, p := range chunk {
-			if cur, ok := existing[p.rec.ResidentCode]; ok && cur.hash == p.hash {
-				continue
-			}
-			byValue[value(p)] = p
-			args = append(args, value(p))
-		}
-		if len(args) == 0 {
+	var codes, numbers []claim
+	for _, p := range chunk {
+		cur, ok := existing[p.rec.ResidentCode] // cur.id is 0 for a new resident
+		if ok && cur.hash == p.hash {
 			continue
 		}
-		rows, err := tx.Query(ctx, `SELECT resident_id, `+col+` FROM identity_record WHERE `+col+` IN (`+
-			strings.TrimSuffix(strings.Repeat("?,", len(args)), ",")+`)`, args...)
-		if err != nil {
-			return fmt.Errorf("check %s: %w", col, err)
-		}
-		var clash *ChangeError
-		for rows.Next() {
-			var rid int64
-			var v string
-			if err := rows.Scan(&rid, &v); err != nil {
-				rows.Close()
-				return fmt.Errorf("check %s: %w", col, err)
-			}
-			if p := byValue[v]; rid != self(p) && (clash == nil || p.row < clash.Row) {
-				clash = heldError(col, v)
-				clash.Row = p.row
-			}
-		}
-		if err := rows.Close(); err != nil {
-			return fmt.Errorf("check %s: %w", col, err)
-		}
-		if clash != nil {
-			return clash
-		}
+		codes = append(codes, claim{string(p.rec.ResidentCode), cur.id, p.row})
+		numbers = append(numbers, claim{string(p.rec.IndividualNumber), cur.id, p.row})
 	}
-	return nil
+	if err := checkClaims(ctx, tx, "resident_code", codes); err != nil {
+		return err
+	}
+	return checkClaims(ctx, tx, "individual_number", numbers)
 }
 
 type currentRow struct {
