@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"jukinet/internal/db"
 	"jukinet/internal/db/dbtest"
@@ -131,7 +132,56 @@ func TestTwoWritersShareOneLog(t *testing.T) {
 		if err != nil || rep.Entries != 30 {
 			t.Fatalf("verify: %+v %v", rep, err)
 		}
+		// On PostgreSQL a batch goes as one pipelined round trip, which
+		// the other log's appends make stale: those are appended again in
+		// a transaction that catches up first.
+		if d.Dialect() == db.Postgres {
+			for _, l := range []*Log{a, b} {
+				if l.pipelined.Load() == 0 || l.retried.Load() == 0 {
+					t.Errorf("pipelined %d, retried %d batches; want some of each", l.pipelined.Load(), l.retried.Load())
+				}
+			}
+		}
 	})
+}
+
+// A lone log on PostgreSQL appends every batch as one pipelined round
+// trip, and a pipeline refused for any reason commits nothing of its batch.
+func TestAppendPipelined(t *testing.T) {
+	d := dbtest.OpenPostgres(t)
+	s, v := newKey(t)
+	l := openLog(t, d, s)
+	fill(t, l, 200)
+	if l.retried.Load() != 0 || l.pipelined.Load() == 0 {
+		t.Errorf("pipelined %d, retried %d batches; want all pipelined", l.pipelined.Load(), l.retried.Load())
+	}
+	// A row already at the next leaf's tree-hash index makes the pipeline's
+	// insert fail after the entry's own insert: neither may stay, and the
+	// transaction that follows fails the same way, so the append fails.
+	size, err := l.Size(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Exec(context.Background(), `INSERT INTO audit_hash (idx, hash) VALUES (?, ?)`, tlog.StoredHashIndex(0, size), make([]byte, 32)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append(context.Background(), entry(1)); err == nil {
+		t.Fatal("append over a conflicting hash row succeeded")
+	}
+	if l.retried.Load() != 1 {
+		t.Errorf("retried %d batches, want 1", l.retried.Load())
+	}
+	if got, err := l.Size(context.Background()); err != nil || got != size {
+		t.Fatalf("log size %d after the failed append, want %d (%v)", got, size, err)
+	}
+	// With the row gone the log goes on where it was, and verifies.
+	if _, err := d.Exec(context.Background(), `DELETE FROM audit_hash WHERE idx = ?`, tlog.StoredHashIndex(0, size)); err != nil {
+		t.Fatal(err)
+	}
+	fill(t, l, 10)
+	if rep, err := Verify(context.Background(), d, v); err != nil || rep.Entries != 210 {
+		t.Fatalf("verify: %+v %v", rep, err)
+	}
 }
 
 func TestAppendWithRollsBackFailedWork(t *testing.T) {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	_ "modernc.org/sqlite"           // registers the "sqlite" driver
 )
@@ -431,6 +432,62 @@ func (db *DB) transact(ctx context.Context, conn *sql.Conn, fn func(tx *Tx) erro
 		return fmt.Errorf("commit transaction: %w", err)
 	}
 	return nil
+}
+
+// Statement is one SQL statement, with ? placeholders, and its arguments.
+type Statement struct {
+	Query string
+	Args  []any
+}
+
+// ExecAtomic runs stmts as one transaction: all of them take effect, or
+// none does. On PostgreSQL they reach the server in one round trip — a
+// pipeline ending in a single Sync, which the server runs as one implicit
+// transaction and answers only once its commit is durable — instead of one
+// round trip each plus BEGIN and COMMIT. On SQLite, which has no round
+// trips, they run in an ordinary transaction.
+//
+// An error for which Rejected is true means the transaction was rolled
+// back; after any other error (a lost connection) it is not known whether
+// it committed.
+func (db *DB) ExecAtomic(ctx context.Context, stmts ...Statement) error {
+	if db.dialect != Postgres {
+		return db.Transact(ctx, func(tx *Tx) error {
+			for _, s := range stmts {
+				if _, err := tx.Exec(ctx, s.Query, s.Args...); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	conn, err := db.writer.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("pipelined transaction: %w", err)
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("pipelined transaction needs the pgx driver, not %T", dc)
+		}
+		var b pgx.Batch
+		for _, s := range stmts {
+			b.Queue(Rebind(Postgres, s.Query), s.Args...)
+		}
+		if err := c.Conn().SendBatch(ctx, &b).Close(); err != nil {
+			return fmt.Errorf("pipelined transaction: %w", err)
+		}
+		return nil
+	})
+}
+
+// Rejected reports whether err is PostgreSQL refusing a statement (a
+// constraint, a failed check): the server answered, and the transaction
+// the statement was in did not commit.
+func Rejected(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe)
 }
 
 // copyMin is the fewest rows InsertMany loads with COPY (PostgreSQL, in a

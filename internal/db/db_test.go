@@ -155,6 +155,71 @@ func TestTransact(t *testing.T) {
 	})
 }
 
+// TestExecAtomic: statements sent together commit together or not at all,
+// and a statement the server refuses is reported as Rejected (PostgreSQL).
+func TestExecAtomic(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		if _, err := d.Exec(ctx, `CREATE TABLE atomic_test (id INTEGER PRIMARY KEY, v TEXT NOT NULL)`); err != nil {
+			t.Fatal(err)
+		}
+		insert := func(id int) db.Statement {
+			return db.Statement{Query: `INSERT INTO atomic_test (id, v) VALUES (?, ?)`, Args: []any{id, fmt.Sprint("row ", id)}}
+		}
+		rows := func() int {
+			t.Helper()
+			var n int
+			if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM atomic_test`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		// The third statement conflicts with the first: none of the three lands.
+		err := d.ExecAtomic(ctx, insert(1), insert(2), insert(1))
+		if err == nil {
+			t.Fatal("duplicate primary key accepted")
+		}
+		if n := rows(); n != 0 {
+			t.Fatalf("after a refused statement: %d rows, want 0", n)
+		}
+		if got, want := db.Rejected(err), d.Dialect() == db.Postgres; got != want {
+			t.Errorf("Rejected(%v) = %v, want %v", err, got, want)
+		}
+		if d.Dialect() == db.Postgres {
+			// A check that fails at run time (not when planned) refuses
+			// the lot: the audit log's size check is written so.
+			err = d.ExecAtomic(ctx, insert(1),
+				db.Statement{Query: `SELECT 1 / (CASE WHEN COUNT(*) = ? THEN 1 ELSE 0 END) FROM atomic_test`, Args: []any{5}})
+			if !db.Rejected(err) {
+				t.Fatalf("failed check: error %v, want one Rejected", err)
+			}
+			if n := rows(); n != 0 {
+				t.Fatalf("after a failed check: %d rows, want 0", n)
+			}
+			// The same check passing lets the statements commit.
+			if err := d.ExecAtomic(ctx, insert(1),
+				db.Statement{Query: `SELECT 1 / (CASE WHEN COUNT(*) = ? THEN 1 ELSE 0 END) FROM atomic_test`, Args: []any{1}}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := d.Exec(ctx, `DELETE FROM atomic_test`); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Success commits every statement, and the connection serves on.
+		for i := 0; i < 3; i++ {
+			if err := d.ExecAtomic(ctx, insert(10+2*i), insert(11+2*i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := rows(); n != 6 {
+			t.Fatalf("after three successes: %d rows, want 6", n)
+		}
+		if db.Rejected(nil) || db.Rejected(errors.New("connection reset")) {
+			t.Error("Rejected is true for an error that is not the server's refusal")
+		}
+	})
+}
+
 // TestTransactBulk: a bulk transaction runs without foreign-key
 // enforcement on SQLite, rolls back like any other, and leaves enforcement
 // on for every transaction after it.
