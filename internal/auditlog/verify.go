@@ -61,16 +61,29 @@ func Verify(ctx context.Context, d *db.DB, v note.Verifier, external ...[]byte) 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var rep Report
-	checkpoints, err := loadCheckpoints(ctx, d, v, external)
+	// The entries, the tree hashes and the subject rows are read side by
+	// side, each on a connection of its own, from one snapshot of the log:
+	// read at different moments, a node appending meanwhile would look as
+	// if rows had been added to or taken from its log.
+	snaps, err := sameSnapshot(ctx, d, 3)
 	if err != nil {
 		return rep, err
 	}
-	entries, err := d.Query(ctx, `SELECT seq, at, actor_id, action, payload, leaf_hash FROM audit_entry ORDER BY seq`)
+	defer func() {
+		for _, s := range snaps {
+			s.Close()
+		}
+	}()
+	checkpoints, err := loadCheckpoints(ctx, snaps[0], v, external)
+	if err != nil {
+		return rep, err
+	}
+	entries, err := snaps[0].Query(ctx, `SELECT seq, at, actor_id, action, payload, leaf_hash FROM audit_entry ORDER BY seq`)
 	if err != nil {
 		return rep, fmt.Errorf("read audit entries: %w", err)
 	}
 	defer entries.Close()
-	hashRows, err := d.Query(ctx, `SELECT idx, hash FROM audit_hash ORDER BY idx`)
+	hashRows, err := snaps[1].Query(ctx, `SELECT idx, hash FROM audit_hash ORDER BY idx`)
 	if err != nil {
 		return rep, fmt.Errorf("read audit hashes: %w", err)
 	}
@@ -82,7 +95,7 @@ func Verify(ctx context.Context, d *db.DB, v note.Verifier, external ...[]byte) 
 	if d.Dialect() == db.Postgres {
 		concat = `string_agg(resident_code, chr(10))`
 	}
-	subjectRows, err := d.Query(ctx, `SELECT seq, COUNT(*), `+concat+` FROM audit_subject GROUP BY seq ORDER BY seq`)
+	subjectRows, err := snaps[2].Query(ctx, `SELECT seq, COUNT(*), `+concat+` FROM audit_subject GROUP BY seq ORDER BY seq`)
 	if err != nil {
 		return rep, fmt.Errorf("read audit subjects: %w", err)
 	}
@@ -353,6 +366,48 @@ func checkOne(seq int64, at time.Time, actor, action string, payload, leaf []byt
 	return c
 }
 
+// sameSnapshot begins n read-only transactions that see the audit log in
+// the same state. Every transaction that writes to the log appends an
+// entry, so transactions that see the same number of entries see the same
+// log; if an append lands between two of them, all are begun again.
+func sameSnapshot(ctx context.Context, d *db.DB, n int) ([]*db.ReadOnlyTx, error) {
+	const attempts = 20
+	for range attempts {
+		snaps := make([]*db.ReadOnlyTx, 0, n)
+		closeAll := func() {
+			for _, s := range snaps {
+				s.Close()
+			}
+		}
+		same := true
+		var first int64
+		for i := range n {
+			s, err := d.BeginRead(ctx)
+			if err != nil {
+				closeAll()
+				return nil, fmt.Errorf("read audit log: %w", err)
+			}
+			snaps = append(snaps, s)
+			var size int64
+			if err := s.QueryRow(ctx, `SELECT COALESCE(MAX(seq) + 1, 0) FROM audit_entry`).Scan(&size); err != nil {
+				closeAll()
+				return nil, fmt.Errorf("read audit log size: %w", err)
+			}
+			if i == 0 {
+				first = size
+			} else if size != first {
+				same = false
+				break
+			}
+		}
+		if same {
+			return snaps, nil
+		}
+		closeAll()
+	}
+	return nil, fmt.Errorf("read audit log: entries were appended between every one of %d attempts to read it as of one moment; try again", attempts)
+}
+
 type sourcedCheckpoint struct {
 	*Checkpoint
 	source string
@@ -360,7 +415,7 @@ type sourcedCheckpoint struct {
 
 // loadCheckpoints verifies every stored and external checkpoint and returns
 // them ordered by size.
-func loadCheckpoints(ctx context.Context, d *db.DB, v note.Verifier, external [][]byte) ([]sourcedCheckpoint, error) {
+func loadCheckpoints(ctx context.Context, d db.Querier, v note.Verifier, external [][]byte) ([]sourcedCheckpoint, error) {
 	rows, err := d.Query(ctx, `SELECT size, root, note FROM audit_checkpoint ORDER BY size`)
 	if err != nil {
 		return nil, fmt.Errorf("read checkpoints: %w", err)

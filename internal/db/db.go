@@ -625,33 +625,54 @@ func (db *DB) Stats() sql.DBStats { return db.sql.Stats() }
 // consistent snapshot (SQLite: a deferred read transaction; PostgreSQL:
 // repeatable read).
 func (db *DB) ReadTx(ctx context.Context, fn func(q Querier) error) error {
+	r, err := db.BeginRead(ctx)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	return fn(r)
+}
+
+// BeginRead begins a read-only transaction like ReadTx's, on a reading
+// connection of its own, for a reader that keeps several open side by side
+// (one per table it streams). Its snapshot is taken at its first query.
+// The caller must Close it.
+func (db *DB) BeginRead(ctx context.Context) (*ReadOnlyTx, error) {
 	opts := &sql.TxOptions{ReadOnly: true}
 	if db.dialect == Postgres {
 		opts.Isolation = sql.LevelRepeatableRead
 	}
 	sqltx, err := db.sql.BeginTx(ctx, opts)
 	if err != nil {
-		return fmt.Errorf("begin read transaction: %w", err)
+		return nil, fmt.Errorf("begin read transaction: %w", err)
 	}
-	defer sqltx.Rollback()
-	return fn(readTx{tx: sqltx, dialect: db.dialect})
+	return &ReadOnlyTx{tx: sqltx, dialect: db.dialect}, nil
 }
 
-type readTx struct {
+// ReadOnlyTx is a read-only transaction (see BeginRead); its methods
+// rebind like DB's.
+type ReadOnlyTx struct {
 	tx      *sql.Tx
 	dialect Dialect
 }
 
-func (r readTx) Dialect() Dialect { return r.dialect }
+// Close ends the transaction.
+func (r *ReadOnlyTx) Close() error { return r.tx.Rollback() }
 
-func (r readTx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+// Dialect returns the transaction's database dialect.
+func (r *ReadOnlyTx) Dialect() Dialect { return r.dialect }
+
+// Exec runs a statement in the transaction.
+func (r *ReadOnlyTx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	return r.tx.ExecContext(ctx, Rebind(r.dialect, query), args...)
 }
 
-func (r readTx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+// Query runs a query in the transaction.
+func (r *ReadOnlyTx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	return r.tx.QueryContext(ctx, Rebind(r.dialect, query), args...)
 }
 
-func (r readTx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+// QueryRow runs a query in the transaction that returns at most one row.
+func (r *ReadOnlyTx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	return r.tx.QueryRowContext(ctx, Rebind(r.dialect, query), args...)
 }
