@@ -294,6 +294,7 @@ func TestVerifyCatchesTampering(t *testing.T) {
 		{"entry deleted", []string{`DELETE FROM audit_subject WHERE seq = 70`, `DELETE FROM audit_entry WHERE seq = 70`}, 70, "missing"},
 		{"last entries cut", []string{`DELETE FROM audit_subject WHERE seq >= 95`, `DELETE FROM audit_entry WHERE seq >= 95`, `DELETE FROM audit_hash WHERE idx >= 185`}, 95, "cut"},
 		{"index column changed", []string{`UPDATE audit_entry SET actor_id = 'operator:someone' WHERE seq = 12`}, 12, "disagree"},
+		{"time column changed", []string{`UPDATE audit_entry SET at = (SELECT at FROM audit_entry WHERE seq = 50) WHERE seq = 12`}, 12, "disagree"},
 		{"provision record removed", []string{`DELETE FROM audit_subject WHERE seq = 33 AND resident_code = (SELECT MIN(resident_code) FROM audit_subject WHERE seq = 33)`}, 33, "subject rows"},
 		{"provision record added", []string{`INSERT INTO audit_subject (seq, resident_code) VALUES (33, '99999999999')`}, 33, "subject rows"},
 		// Codes A and B stored as A and "B\nA": joined by newlines they read
@@ -303,28 +304,43 @@ func TestVerifyCatchesTampering(t *testing.T) {
 		{"provision record of no entry", []string{`INSERT INTO audit_subject (seq, resident_code) VALUES (5000, '99999999999')`}, 5000, "does not exist"},
 		{"tree hash truncated", []string{`UPDATE audit_hash SET hash = substr(hash, 1, 16) WHERE idx = 7`}, -1, "stored tree hash"},
 		{"tree hash changed", []string{`UPDATE audit_hash SET hash = (SELECT hash FROM audit_hash WHERE idx = 3) WHERE idx = 7`}, -1, "stored tree hash"},
+		{"tree hash deleted", []string{`DELETE FROM audit_hash WHERE idx = 40`}, -1, "stored tree hash"},
+		{"tree hashes swapped", []string{`UPDATE audit_hash SET idx = -1 WHERE idx = 40`, `UPDATE audit_hash SET idx = 40 WHERE idx = 41`, `UPDATE audit_hash SET idx = 41 WHERE idx = -1`}, -1, "stored tree hash"},
+		{"tree hash of no entry", []string{`INSERT INTO audit_hash (idx, hash) SELECT 5000, hash FROM audit_hash WHERE idx = 3`}, -1, "beyond the last entry"},
+		{"tree hash before the first", []string{`INSERT INTO audit_hash (idx, hash) SELECT -2, hash FROM audit_hash WHERE idx = 3`}, -1, "stored tree hash"},
+		{"provision record of an entry before the first", []string{`INSERT INTO audit_subject (seq, resident_code) VALUES (-3, '99999999999')`}, -1, "out of order"},
+		// A code holding a newline and another entry's number reads, joined
+		// as lines, as a row of that entry: the rows are counted too.
+		{"provision record forging a row of another entry", []string{
+			"UPDATE audit_subject SET resident_code = resident_code || '\n' || '34 99999999999' WHERE seq = 33 AND resident_code = (SELECT MAX(resident_code) FROM audit_subject WHERE seq = 33)"}, 33, "subject rows"},
 		{"checkpoint forged", []string{`UPDATE audit_checkpoint SET note = REPLACE(note, 'jukinet/test', 'jukinet/evil')`}, -1, "signature"},
 	}
 	for _, tt := range tamper {
 		t.Run(strings.ReplaceAll(tt.name, " ", "_"), func(t *testing.T) {
-			dbtest.Run(t, func(t *testing.T, d *db.DB) {
-				s, v := newKey(t)
-				l := openLog(t, d, s)
-				fill(t, l, 100)
-				l.Close()
-				ctx := context.Background()
-				sqlBlob(t, d, tt.sql)
-				_, err := Verify(ctx, d, v)
-				var p *Problem
-				if !errors.As(err, &p) || !strings.Contains(p.Error(), tt.want) {
-					t.Fatalf("Verify = %v, want a problem with %q", err, tt.want)
-				}
-				if tt.entry >= 0 && p.Entry != tt.entry {
-					t.Errorf("problem names entry %d, want %d: %v", p.Entry, tt.entry, p)
-				}
-			})
+			verifyTampered(t, tt.sql, tt.entry, tt.want)
 		})
 	}
+}
+
+// verifyTampered fills a log of 100 entries, runs the tampering
+// statements, and checks that Verify reports want at entry (-1: any).
+func verifyTampered(t *testing.T, stmts []string, entry int64, want string) {
+	t.Helper()
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		s, v := newKey(t)
+		l := openLog(t, d, s)
+		fill(t, l, 100)
+		l.Close()
+		sqlBlob(t, d, stmts)
+		_, err := Verify(context.Background(), d, v)
+		var p *Problem
+		if !errors.As(err, &p) || !strings.Contains(p.Error(), want) {
+			t.Fatalf("Verify = %v, want a problem with %q", err, want)
+		}
+		if entry >= 0 && p.Entry != entry {
+			t.Errorf("problem names entry %d, want %d: %v", p.Entry, entry, p)
+		}
+	})
 }
 
 // sqlBlob runs tampering statements; SQLite stores payloads as blobs, so
