@@ -164,6 +164,13 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) 
 	}
 	floor.Note = fmt.Sprintf("ceiling for requests that each wait for a durable write (%.0f %% of baseline)", 100*floor.PerSecond/raw.PerSecond)
 	res.Rows = append(res.Rows, floor)
+	say("database commit floor, %d workers …", opt.Workers)
+	commits, err := commitFloor(ctx, d, opt.Workers, opt.Duration)
+	if err != nil {
+		return nil, err
+	}
+	commits.Note = fmt.Sprintf("the database's own durable commit, nothing read (%.0f %% of baseline)", 100*commits.PerSecond/raw.PerSecond)
+	res.Rows = append(res.Rows, commits)
 
 	req := operator("住民票の写しの交付", "窓口での本人申請")
 	lookup := func(code string) error {
@@ -259,6 +266,27 @@ func durableFloor(ctx context.Context, dir string, workers int, d time.Duration)
 		return f.Sync()
 	})
 	r.What = fmt.Sprintf("durable write floor: 512-byte write + fsync, %d workers", workers)
+	return r, nil
+}
+
+// commitFloor measures the database's own durable commits: each worker
+// inserts one 512-byte row into a scratch table in a transaction of its
+// own and waits for the commit. An audited request commits its entry so,
+// after its read (its entry's rows are more, but batched with others').
+func commitFloor(ctx context.Context, d *db.DB, workers int, dur time.Duration) (Row, error) {
+	if _, err := d.Exec(ctx, `CREATE TABLE bench_commit_floor (id BIGINT PRIMARY KEY, body TEXT NOT NULL)`); err != nil {
+		return Row{}, fmt.Errorf("database commit floor: %w", err)
+	}
+	defer d.Exec(context.Background(), `DROP TABLE bench_commit_floor`)
+	body := string(bytes.Repeat([]byte{'x'}, 512))
+	var id atomic.Int64
+	r := measure(ctx, workers, dur, []string{""}, func(string) error {
+		return d.Transact(ctx, func(tx *db.Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO bench_commit_floor (id, body) VALUES (?, ?)`, id.Add(1), body)
+			return err
+		})
+	})
+	r.What = fmt.Sprintf("database commit floor: 512-byte row + commit, %d workers", workers)
 	return r, nil
 }
 

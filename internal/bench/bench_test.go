@@ -26,7 +26,7 @@ func TestRunSmall(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(res.Rows) != 8 {
+			if len(res.Rows) != 9 {
 				t.Fatalf("%d rows", len(res.Rows))
 			}
 			for _, r := range res.Rows {
@@ -36,8 +36,10 @@ func TestRunSmall(t *testing.T) {
 			}
 			var out strings.Builder
 			res.Print(&out)
-			if !strings.Contains(out.String(), "raw driver point select") || !strings.Contains(out.String(), "durable write floor") {
-				t.Errorf("table:\n%s", out.String())
+			for _, row := range []string{"raw driver point select", "durable write floor", "database commit floor"} {
+				if !strings.Contains(out.String(), row) {
+					t.Errorf("no %q row in the table:\n%s", row, out.String())
+				}
 			}
 		})
 	}

@@ -60,9 +60,10 @@ type DB struct {
 
 // stmtCache holds a pool's prepared statements.
 type stmtCache struct {
-	pool *sql.DB
-	m    sync.Map // string → *sql.Stmt
-	n    atomic.Int32
+	pool      *sql.DB
+	m         sync.Map // string → *sql.Stmt
+	n         atomic.Int32
+	preparing sync.Map // string → true, while cached has it prepared
 }
 
 // Statement cache bounds: queries built with many placeholders are not
@@ -92,6 +93,28 @@ func (c *stmtCache) stmt(ctx context.Context, q string) *sql.Stmt {
 	}
 	c.n.Add(1)
 	return s
+}
+
+// cached returns the cached prepared statement for q without waiting: a
+// transaction, which holds one of its pool's connections, must not wait
+// for another to prepare on (with every connection in a transaction doing
+// so, none would ever be free). On a miss it has q prepared on the side
+// for next time, and returns nil: the caller runs q directly.
+func (c *stmtCache) cached(q string) *sql.Stmt {
+	if v, ok := c.m.Load(q); ok {
+		return v.(*sql.Stmt)
+	}
+	if len(q) <= maxCachedStmtLen && c.n.Load() < maxCachedStmts {
+		if _, busy := c.preparing.LoadOrStore(q, true); !busy {
+			go func() {
+				defer c.preparing.Delete(q)
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				c.stmt(ctx, q)
+			}()
+		}
+	}
+	return nil
 }
 
 func (c *stmtCache) close() {
@@ -337,7 +360,7 @@ func (tx *Tx) Dialect() Dialect { return tx.dialect }
 // Exec runs a statement in the transaction.
 func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	q := Rebind(tx.dialect, query)
-	if s := tx.db.writeStmts.stmt(ctx, q); s != nil {
+	if s := tx.db.writeStmts.cached(q); s != nil {
 		return tx.tx.StmtContext(ctx, s).ExecContext(ctx, args...)
 	}
 	return tx.tx.ExecContext(ctx, q, args...)
@@ -346,7 +369,7 @@ func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, 
 // Query runs a query in the transaction.
 func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	q := Rebind(tx.dialect, query)
-	if s := tx.db.writeStmts.stmt(ctx, q); s != nil {
+	if s := tx.db.writeStmts.cached(q); s != nil {
 		return tx.tx.StmtContext(ctx, s).QueryContext(ctx, args...)
 	}
 	return tx.tx.QueryContext(ctx, q, args...)
@@ -355,7 +378,7 @@ func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 // QueryRow runs a query in the transaction that returns at most one row.
 func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	q := Rebind(tx.dialect, query)
-	if s := tx.db.writeStmts.stmt(ctx, q); s != nil {
+	if s := tx.db.writeStmts.cached(q); s != nil {
 		return tx.tx.StmtContext(ctx, s).QueryRowContext(ctx, args...)
 	}
 	return tx.tx.QueryRowContext(ctx, q, args...)

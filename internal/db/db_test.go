@@ -155,6 +155,52 @@ func TestTransact(t *testing.T) {
 	})
 }
 
+// TestTransactionsWithNewStatements: transactions holding every writer
+// connection, each running a statement no one ran before, finish promptly.
+// (Preparing it on the pool, they waited for a free connection: forever on
+// PostgreSQL, on SQLite until the other's busy timeout failed it.)
+func TestTransactionsWithNewStatements(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if _, err := d.Exec(ctx, `CREATE TABLE fresh_test (id INTEGER PRIMARY KEY)`); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		began := make(chan struct{}, 2)
+		for i := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = d.Transact(ctx, func(tx *db.Tx) error {
+					began <- struct{}{}
+					time.Sleep(300 * time.Millisecond) // the other takes the second connection meanwhile
+					_, err := tx.Exec(ctx, fmt.Sprintf(`INSERT INTO fresh_test (id) VALUES (?) /* statement %d */`, i), i)
+					return err
+				})
+			}()
+		}
+		wg.Wait()
+		if len(began) != 2 {
+			t.Fatalf("%d transactions began", len(began))
+		}
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("transaction %d: %v", i, err)
+			}
+		}
+		if el := time.Since(start); el > 5*time.Second {
+			t.Errorf("two small transactions took %v", el)
+		}
+		var n int
+		if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM fresh_test`).Scan(&n); err != nil || n != 2 {
+			t.Errorf("%d rows, %v; want 2", n, err)
+		}
+	})
+}
+
 // TestExecAtomic: statements sent together commit together or not at all,
 // and a statement the server refuses is reported as Rejected (PostgreSQL).
 func TestExecAtomic(t *testing.T) {
