@@ -195,6 +195,35 @@ func TestVerifyWhileAppending(t *testing.T) {
 	})
 }
 
+// Verifications started together — administrators pressing the web
+// console's button at once — all finish: each reads on three connections
+// of the pool, and many holding some while waiting for more would wait for
+// ever.
+func TestConcurrentVerifications(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		s, v := newKey(t)
+		l := openLog(t, d, s)
+		fill(t, l, 50)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		var wg sync.WaitGroup
+		errs := make([]error, 12)
+		for i := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, errs[i] = Verify(ctx, d, v)
+			}()
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("verification %d: %v", i, err)
+			}
+		}
+	})
+}
+
 // A lone log on PostgreSQL appends every batch as one pipelined round
 // trip, and a pipeline refused for any reason commits nothing of its batch.
 func TestAppendPipelined(t *testing.T) {

@@ -61,6 +61,15 @@ func Verify(ctx context.Context, d *db.DB, v note.Verifier, external ...[]byte) 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var rep Report
+	// One verification at a time holds its reading connections: several,
+	// each holding some and waiting for more, could take every connection
+	// of the pool and wait for one another for ever.
+	select {
+	case verifying <- struct{}{}:
+		defer func() { <-verifying }()
+	case <-ctx.Done():
+		return rep, fmt.Errorf("wait for another verification: %w", ctx.Err())
+	}
 	// The entries, the tree hashes and the subject rows are read side by
 	// side, each on a connection of its own, from one snapshot of the log:
 	// read at different moments, a node appending meanwhile would look as
@@ -208,6 +217,9 @@ func Verify(ctx context.Context, d *db.DB, v note.Verifier, external ...[]byte) 
 	rep.Elapsed = time.Since(start)
 	return rep, nil
 }
+
+// verifying holds a token while a verification runs.
+var verifying = make(chan struct{}, 1)
 
 // checkedEntry is one entry as the decoders left it: its leaf hash, its
 // content (nil when pruned), or the problem found in it alone.
