@@ -19,21 +19,34 @@ import (
 
 	"jukinet/internal/api"
 	"jukinet/internal/auditlog"
+	"jukinet/internal/db/dbtest"
 	"jukinet/internal/node"
 )
 
 // TestSIGKILLLosesNothingAcknowledged kills a serving node with SIGKILL while
 // clients look residents up and change them, restarts it, and checks that
 // every answer a client received has its audit entry, every acknowledged
-// change is stored, and the audit log verifies.
+// change is stored, and the audit log verifies — on SQLite and on
+// PostgreSQL, whose audit entries are committed by a pipeline.
 func TestSIGKILLLosesNothingAcknowledged(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "jukinet")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
+	t.Run("sqlite", func(t *testing.T) { killUnderLoad(t, bin, "") })
+	t.Run("postgres", func(t *testing.T) { killUnderLoad(t, bin, dbtest.PostgresURL(t)) })
+}
+
+// killUnderLoad runs the SIGKILL test on a demo node whose database is
+// dbURL (empty: SQLite in its folder).
+func killUnderLoad(t *testing.T, bin, dbURL string) {
 	dir := filepath.Join(t.TempDir(), "node")
 	addr := freeAddr(t)
-	server := start(t, bin, "demo", "--data", dir, "--addr", addr, "--residents", "300")
+	args := []string{"demo", "--data", dir, "--addr", addr, "--residents", "300"}
+	if dbURL != "" {
+		args = append(args, "--db", dbURL)
+	}
+	server := start(t, bin, args...)
 	waitHealthy(t, addr)
 
 	exported, err := exec.Command(bin, "export", "residents", "--data", dir).Output()

@@ -183,6 +183,18 @@ func TestDemoRefusesRealNode(t *testing.T) {
 	}
 }
 
+// A demo folder keeps the database it was made with: --db is for a new one.
+func TestDemoRefusesNewDatabaseForExistingNode(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, errOut := run(t, "init", "--data", dir, "--profile", "koto-ward", "--local-gov", "131083"); code != 0 {
+		t.Fatal(errOut)
+	}
+	code, _, errOut := run(t, "demo", "--data", dir, "--addr", freeAddr(t), "--db", "postgres://u:secret@127.0.0.1/other")
+	if code == 0 || !strings.Contains(errOut, "already holds a node") || strings.Contains(errOut, "secret") {
+		t.Errorf("demo --db on an existing node: exit %d, %q", code, errOut)
+	}
+}
+
 func TestVersionAndHelp(t *testing.T) {
 	if code, out, _ := run(t, "version"); code != 0 || !strings.HasPrefix(out, "jukinet ") {
 		t.Errorf("version: %d %q", code, out)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"jukinet/internal/config"
+	"jukinet/internal/db"
 	"jukinet/internal/federation"
 	"jukinet/internal/node"
 	"jukinet/internal/resident"
@@ -124,6 +125,7 @@ type DemoCmd struct {
 	Data      string `type:"path" help:"Data folder (default: jukinet/demo under the user's cache folder)."`
 	Addr      string `default:"127.0.0.1:8080" help:"Listen address."`
 	Residents int    `default:"10000" help:"How many synthetic residents to load, through the gate, into a new demo register."`
+	DB        string `name:"db" help:"Database of a new demo node: postgres://… (an empty database) or sqlite:PATH (default: SQLite in the data folder)."`
 }
 
 // demoLocalGov is the body demo nodes serve: 江東区.
@@ -148,10 +150,13 @@ func (c DemoCmd) Run(env *Env) error {
 	}
 	if !node.Exists(dir) {
 		fmt.Fprintf(env.Stdout, "Creating a demo node for 東京都江東区 (131083) in %s …\n", dir)
-		if _, err := node.Init(env.Ctx, node.InitOptions{Dir: dir, Profile: "koto-ward", LocalGovCode: demoLocalGov, Addr: c.Addr, Demo: true}); err != nil {
+		if _, err := node.Init(env.Ctx, node.InitOptions{Dir: dir, Profile: "koto-ward", LocalGovCode: demoLocalGov, Addr: c.Addr, Demo: true, DatabaseURL: c.DB}); err != nil {
 			return err
 		}
 	} else {
+		if c.DB != "" {
+			return fmt.Errorf("--db %s: %s already holds a node, with its own database (give --data for another folder)", db.Redact(c.DB), dir)
+		}
 		fmt.Fprintf(env.Stdout, "Reusing the demo node in %s\n", dir)
 	}
 	n, err := node.Open(env.Ctx, dir)
