@@ -11,14 +11,28 @@ import (
 	"testing"
 
 	"jukinet/internal/db"
+	"jukinet/internal/db/dbtest"
 )
 
-// newNodeWithResidents creates a node and imports n synthetic residents
-// through the CLI, returning the node's folder and the CSV rows.
-func newNodeWithResidents(t *testing.T, n string) (string, [][]string) {
+// eachDatabase runs fn once per database a node can use, with the URL to
+// give init: "" (SQLite in the node's folder) and a fresh PostgreSQL schema
+// (skipped, and said so, without JUKINET_TEST_POSTGRES_URL).
+func eachDatabase(t *testing.T, fn func(t *testing.T, dbURL string)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, "") })
+	t.Run("postgres", func(t *testing.T) { fn(t, dbtest.PostgresURL(t)) })
+}
+
+// newNodeWithResidents creates a node on dbURL (see eachDatabase) and
+// imports n synthetic residents through the CLI, returning the node's
+// folder and the CSV rows.
+func newNodeWithResidents(t *testing.T, n, dbURL string) (string, [][]string) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "node")
-	if code, _, errOut := run(t, "init", "--data", dir, "--profile", "koto-ward", "--local-gov", "131083"); code != 0 {
+	args := []string{"init", "--data", dir, "--profile", "koto-ward", "--local-gov", "131083"}
+	if dbURL != "" {
+		args = append(args, "--db", dbURL)
+	}
+	if code, _, errOut := run(t, args...); code != 0 {
 		t.Fatal(errOut)
 	}
 	_, csvText, _ := run(t, "gen", "residents", "--count", n, "--local-gov", "131083", "--seed", "4")
@@ -31,8 +45,10 @@ func newNodeWithResidents(t *testing.T, n string) (string, [][]string) {
 	return dir, rows
 }
 
-func TestImportCommand(t *testing.T) {
-	dir, rows := newNodeWithResidents(t, "50")
+func TestImportCommand(t *testing.T) { eachDatabase(t, testImportCommand) }
+
+func testImportCommand(t *testing.T, dbURL string) {
+	dir, rows := newNodeWithResidents(t, "50", dbURL)
 	_, csvText, _ := run(t, "gen", "residents", "--count", "50", "--local-gov", "131083", "--seed", "4", "--encoding", "cp932")
 	file := filepath.Join(t.TempDir(), "sjis.csv")
 	os.WriteFile(file, []byte(csvText), 0o644)
@@ -60,8 +76,10 @@ func csvTextOf(rows [][]string) string {
 	return b.String()
 }
 
-func TestLookupCommand(t *testing.T) {
-	dir, rows := newNodeWithResidents(t, "30")
+func TestLookupCommand(t *testing.T) { eachDatabase(t, testLookupCommand) }
+
+func testLookupCommand(t *testing.T, dbURL string) {
+	dir, rows := newNodeWithResidents(t, "30", dbURL)
 	r := rows[5]
 	base := []string{"lookup", "--data", dir, "--affair", "juki", "--reason", "窓口申請"}
 	for _, key := range [][]string{
@@ -96,8 +114,10 @@ func TestLookupCommand(t *testing.T) {
 	}
 }
 
-func TestExportCommand(t *testing.T) {
-	dir, rows := newNodeWithResidents(t, "25")
+func TestExportCommand(t *testing.T) { eachDatabase(t, testExportCommand) }
+
+func testExportCommand(t *testing.T, dbURL string) {
+	dir, rows := newNodeWithResidents(t, "25", dbURL)
 	// One file's residents are registered, and exported, in code order.
 	want := append([][]string{rows[0]}, slices.SortedFunc(slices.Values(rows[1:]), func(a, b []string) int { return strings.Compare(a[0], b[0]) })...)
 	code, out, errOut := run(t, "export", "residents", "--data", dir)
@@ -118,7 +138,7 @@ func csvTextOfCRLF(rows [][]string) string {
 }
 
 func TestAuditVerifyCatchesTampering(t *testing.T) {
-	dir, rows := newNodeWithResidents(t, "20")
+	dir, rows := newNodeWithResidents(t, "20", "") // tampered with in a copy of the SQLite file
 	for i := 0; i < 6; i++ {
 		run(t, "lookup", "--data", dir, "--code", rows[i+1][0], "--affair", "juminhyo-copy", "--reason", "窓口申請")
 	}

@@ -41,7 +41,7 @@ func TestProfileCommands(t *testing.T) {
 // TestConsoleStaffAndSuspension sets up a clerk from the console, then
 // suspends and lifts use of the register.
 func TestConsoleStaffAndSuspension(t *testing.T) {
-	dir, rows := newNodeWithResidents(t, "5")
+	dir, rows := newNodeWithResidents(t, "5", "")
 	code := rows[1][0]
 	for _, args := range [][]string{
 		{"staff", "add", "--id", "K0001", "--name", "区民 一郎", "--department", "kumin", "--title", "主事"},
