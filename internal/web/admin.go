@@ -1,15 +1,19 @@
 package web
 
 import (
+	"context"
+	"errors"
+	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"jukinet/internal/apperr"
 	"jukinet/internal/auditlog"
 	"jukinet/internal/federation"
+	"jukinet/internal/node"
 	"jukinet/internal/profile"
 	"jukinet/internal/staff"
 )
@@ -174,21 +178,81 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, c *current) {
 		s.problem(w, r, err)
 		return
 	}
-	s.page(w, r, c, "audit", "AuditLog", map[string]any{"Entries": entries, "Filter": f, "Verify": q.Get("verify"), "VerifyOK": q.Get("ok") == "1"})
+	s.page(w, r, c, "audit", "AuditLog", map[string]any{"Entries": entries, "Filter": f, "Verification": s.verification.view()})
 }
 
+// auditVerify starts verifying the audit log in the background, unless a
+// verification started here is still running, and goes back to the audit
+// screen, which shows how it is going and how it ended: a long log takes
+// longer than a page may wait.
 func (s *Server) auditVerify(w http.ResponseWriter, r *http.Request, c *current) {
-	ctx := r.Context()
-	if !s.may(ctx, c, staff.ActViewAudit, s.nodeResource()) {
+	if !s.may(r.Context(), c, staff.ActViewAudit, s.nodeResource()) {
 		s.forbidden(w, r)
 		return
 	}
-	rep, err := auditlog.Verify(ctx, s.node.DB, s.node.Verifier)
-	msg, ok := rep.String(), "1"
-	if err != nil {
-		msg, ok = err.Error(), "0"
+	s.verification.start(s.node, s.opt.Logger)
+	http.Redirect(w, r, "/audit", http.StatusSeeOther)
+}
+
+// verification is the audit-log check started from the audit screen.
+type verification struct {
+	mu       sync.Mutex
+	running  bool
+	started  time.Time
+	finished time.Time
+	report   auditlog.Report
+	err      error
+}
+
+// start begins a verification of n's log unless one is running.
+func (v *verification) start(n *node.Node, logger *slog.Logger) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.running {
+		return
 	}
-	http.Redirect(w, r, "/audit?ok="+ok+"&verify="+url.QueryEscape(msg), http.StatusSeeOther)
+	v.running, v.started = true, time.Now()
+	go func() {
+		rep, err := auditlog.Verify(context.Background(), n.DB, n.Verifier)
+		if err != nil {
+			logger.Error("audit log verification from the audit screen", "err", err)
+		}
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		v.running, v.finished, v.report, v.err = false, time.Now(), rep, err
+	}()
+}
+
+// verificationView is what the audit screen shows of the verification.
+type verificationView struct {
+	Running, Done, Intact, Broken bool
+	Started, Finished             string // JST
+	Entries, Pruned, Checked      int64
+	Checkpoints                   int
+	Elapsed, Problem              string
+}
+
+func (v *verification) view() verificationView {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	at := func(t time.Time) string { return t.In(jst).Format("2006-01-02 15:04:05") }
+	out := verificationView{Running: v.running, Started: at(v.started)}
+	if v.finished.IsZero() {
+		return out
+	}
+	out.Done, out.Finished = true, at(v.finished)
+	var p *auditlog.Problem
+	switch {
+	case v.err == nil:
+		out.Intact = true
+		out.Entries, out.Pruned, out.Checkpoints, out.Checked = v.report.Entries, v.report.Pruned, v.report.Checkpoints, v.report.Checked
+		out.Elapsed = v.report.Elapsed.Round(time.Millisecond).String()
+	case errors.As(v.err, &p):
+		out.Broken, out.Problem = true, p.Error()
+	default:
+		out.Problem = v.err.Error()
+	}
+	return out
 }
 
 // staffChange runs one administrative change from a staff screen form:

@@ -181,9 +181,44 @@ func TestLookupScreenAndSuspension(t *testing.T) {
 			t.Errorf("audit screen lacks %q", want)
 		}
 	}
-	rec = chief.do("POST", "/audit/verify", url.Values{})
-	if loc := rec.Header().Get("Location"); !strings.Contains(loc, "ok=1") {
-		t.Errorf("verify from the screen: %s", loc)
+	if body := verifyFromScreen(t, chief); !strings.Contains(body, "監査ログに改ざんはありません") {
+		t.Errorf("verify from the screen:\n%s", body)
+	}
+}
+
+// verifyFromScreen presses the audit screen's verify button and returns
+// the screen once it shows the result (the check runs in the background).
+func verifyFromScreen(t *testing.T, b *browser) string {
+	t.Helper()
+	if rec := b.do("POST", "/audit/verify", url.Values{}); rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/audit" {
+		t.Fatalf("verify button: %d %s", rec.Code, rec.Header().Get("Location"))
+	}
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		body := b.do("GET", "/audit", nil).Body.String()
+		if strings.Contains(body, `data-testid="verify-result"`) && !strings.Contains(body, `data-testid="verify-running"`) {
+			return body
+		}
+	}
+	t.Fatal("the verification started from the audit screen did not finish")
+	return ""
+}
+
+// The audit screen's check says, in Japanese, when the log was tampered
+// with and what to do, naming the entry.
+func TestAuditScreenReportsTampering(t *testing.T) {
+	s, _ := demoServer(t)
+	chief := signIn(t, s, node.DemoChief)
+	if body := verifyFromScreen(t, chief); !strings.Contains(body, "監査ログに改ざんはありません") {
+		t.Fatalf("before tampering:\n%s", body)
+	}
+	if _, err := s.node.DB.Exec(context.Background(), `UPDATE audit_entry SET actor_id = 'operator:someone' WHERE seq = 1`); err != nil {
+		t.Fatal(err)
+	}
+	body := verifyFromScreen(t, chief)
+	for _, want := range []string{"監査ログの検証で問題が見つかりました", "セキュリティ責任者に報告", "entry 1"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("after tampering, the screen lacks %q:\n%s", want, body)
+		}
 	}
 }
 

@@ -59,6 +59,8 @@ type Server struct {
 	secure bool // cookies only over TLS
 	// terminalCA is the node's own CA: a client certificate from it names a terminal.
 	terminalCA *x509.Certificate
+	// verification is the audit-log check started from the audit screen.
+	verification verification
 }
 
 // New returns the web interface of n.
