@@ -321,14 +321,14 @@ func (l *Log) commitBatch(batch []*job) {
 	// On PostgreSQL a batch first goes as one pipelined round trip; if that
 	// committed nothing (most likely another process appended first), or
 	// on SQLite, it goes in a transaction that catches up with the log.
-	retry, err := true, error(nil)
+	retry := true
+	var err error
 	if l.db.Dialect() == db.Postgres {
-		retry, err = l.appendPipelined(add)
-	}
-	if retry {
-		if l.db.Dialect() == db.Postgres {
+		if retry, err = l.appendPipelined(add); retry {
 			l.retried.Add(1)
 		}
+	}
+	if retry {
 		err = l.transact(func(tx *db.Tx, rows *pendingRows) error { return add(tx, rows) })
 	}
 	if err != nil {
