@@ -61,9 +61,27 @@ func (l *Log) checkpoint(ctx context.Context) (*Checkpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sign checkpoint: %w", err)
 	}
-	if _, err := l.db.Exec(ctx, `INSERT INTO audit_checkpoint (size, root, note, at) VALUES (?, ?, ?, ?)`,
-		l.size, root[:], string(signed), l.opt.Now().UTC()); err != nil {
+	// Another process on the same log (a console command beside the
+	// server) may have signed this size already: its checkpoint stands if
+	// it has the same root; another root at the same size means two
+	// different logs, which must not pass quietly.
+	res, err := l.db.Exec(ctx, `INSERT INTO audit_checkpoint (size, root, note, at) VALUES (?, ?, ?, ?) ON CONFLICT (size) DO NOTHING`,
+		l.size, root[:], string(signed), l.opt.Now().UTC())
+	if err != nil {
 		return nil, fmt.Errorf("store checkpoint: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return nil, fmt.Errorf("store checkpoint: %w", err)
+	} else if n == 0 {
+		var stored []byte
+		var text string
+		if err := l.db.QueryRow(ctx, `SELECT root, note FROM audit_checkpoint WHERE size = ?`, l.size).Scan(&stored, &text); err != nil {
+			return nil, fmt.Errorf("read the checkpoint stored at size %d: %w", l.size, err)
+		}
+		if !bytes.Equal(stored, root[:]) {
+			return nil, fmt.Errorf("a checkpoint with another root is stored at size %d: this log and the one it was signed for differ", l.size)
+		}
+		signed = []byte(text)
 	}
 	l.lastCP = l.size
 	return &Checkpoint{Origin: l.opt.Origin, Size: l.size, Root: root, Note: signed}, nil

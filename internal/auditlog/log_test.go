@@ -1,6 +1,7 @@
 package auditlog
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -222,6 +223,42 @@ func TestConcurrentVerifications(t *testing.T) {
 			if err != nil {
 				t.Errorf("verification %d: %v", i, err)
 			}
+		}
+	})
+}
+
+// Two processes on one log may sign the same size: the second adopts the
+// checkpoint already stored, unless its root differs, which is an error.
+func TestCheckpointSignedTwice(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s, v := newKey(t)
+		a := openLog(t, d, s)
+		fill(t, a, 5)
+		if _, err := a.Append(ctx, entry(1)); err != nil {
+			t.Fatal(err)
+		}
+		b := openLog(t, d, s)
+		first, err := b.Checkpoint(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		second, err := a.Checkpoint(ctx)
+		if err != nil || second.Size != first.Size || !bytes.Equal(second.Note, first.Note) {
+			t.Fatalf("the same size signed again: %+v, %v; want the stored checkpoint %+v", second, err, first)
+		}
+		if _, err := Verify(ctx, d, v); err != nil {
+			t.Fatal(err)
+		}
+		// A stored checkpoint of another tree at the size a log reaches.
+		if _, err := a.Append(ctx, entry(2)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.Exec(ctx, `INSERT INTO audit_checkpoint (size, root, note, at) VALUES (?, ?, ?, ?)`, first.Size+1, make([]byte, 32), "forged", time.Now().UTC()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Checkpoint(ctx); err == nil || !strings.Contains(err.Error(), "another root") {
+			t.Errorf("checkpoint over another tree's: %v", err)
 		}
 	})
 }
