@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -261,6 +262,25 @@ func TestCheckpointSignedTwice(t *testing.T) {
 			t.Errorf("checkpoint over another tree's: %v", err)
 		}
 	})
+}
+
+// VerifyProgress reports how many entries are verified, in order, as it goes.
+func TestVerifyProgress(t *testing.T) {
+	d := dbtest.OpenSQLite(t)
+	s, v := newKey(t)
+	l := openLog(t, d, s)
+	fill(t, l, 95)
+	every := progressEvery
+	progressEvery = 10
+	t.Cleanup(func() { progressEvery = every })
+	var got []int64
+	rep, err := VerifyProgress(context.Background(), d, v, func(n int64) { got = append(got, n) })
+	if err != nil || rep.Entries != 95 {
+		t.Fatalf("verify: %+v %v", rep, err)
+	}
+	if want := []int64{10, 20, 30, 40, 50, 60, 70, 80, 90}; !slices.Equal(got, want) {
+		t.Errorf("progress %v, want %v", got, want)
+	}
 }
 
 // A lone log on PostgreSQL appends every batch as one pipelined round

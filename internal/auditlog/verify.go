@@ -55,6 +55,17 @@ func bad(entry int64, format string, args ...any) *Problem {
 // given. It returns a *Problem naming the first bad entry when the log was
 // changed, had entries removed or reordered, or was cut below a checkpoint.
 func Verify(ctx context.Context, d *db.DB, v note.Verifier, external ...[]byte) (Report, error) {
+	return VerifyProgress(ctx, d, v, nil, external...)
+}
+
+// progressEvery is how many entries pass between two progress reports (a
+// variable, for tests).
+var progressEvery int64 = 1 << 16
+
+// VerifyProgress is Verify that also calls progress, when not nil, with
+// the number of entries verified so far, every few tens of thousands, from
+// the goroutine that verifies: it must return quickly.
+func VerifyProgress(ctx context.Context, d *db.DB, v note.Verifier, progress func(entries int64), external ...[]byte) (Report, error) {
 	start := time.Now()
 	// Cancelled on return, so the decoding pipeline stops when a problem
 	// ends the walk early.
@@ -173,6 +184,9 @@ func Verify(ctx context.Context, d *db.DB, v note.Verifier, external ...[]byte) 
 				frontier[level] = frontierHash{pos: n >> level, hash: h}
 			}
 			n++
+			if progress != nil && n%progressEvery == 0 {
+				progress(n)
+			}
 			for cpi < len(checkpoints) && checkpoints[cpi].Size == n {
 				root, err := tlog.TreeHash(n, reader)
 				if err != nil {

@@ -67,7 +67,17 @@ func (c AuditVerifyCmd) Run(env *Env) error {
 		return err
 	}
 	defer n.Close()
-	rep, err := auditlog.Verify(env.Ctx, n.DB, n.Verifier, external...)
+	// On a terminal, a long verification shows how far it has come.
+	var progress func(int64)
+	if f, ok := env.Stderr.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			progress = func(entries int64) { fmt.Fprintf(f, "\rverified %d entries …", entries) }
+		}
+	}
+	rep, err := auditlog.VerifyProgress(env.Ctx, n.DB, n.Verifier, progress, external...)
+	if progress != nil {
+		fmt.Fprint(env.Stderr, "\r\033[K") // the progress line gives way to the result
+	}
 	if err != nil {
 		return err
 	}

@@ -199,6 +199,7 @@ type verification struct {
 	mu       sync.Mutex
 	running  bool
 	started  time.Time
+	progress int64 // entries verified so far, while running
 	finished time.Time
 	report   auditlog.Report
 	err      error
@@ -211,9 +212,13 @@ func (v *verification) start(n *node.Node, logger *slog.Logger) {
 	if v.running {
 		return
 	}
-	v.running, v.started = true, time.Now()
+	v.running, v.started, v.progress = true, time.Now(), 0
 	go func() {
-		rep, err := auditlog.Verify(context.Background(), n.DB, n.Verifier)
+		rep, err := auditlog.VerifyProgress(context.Background(), n.DB, n.Verifier, func(entries int64) {
+			v.mu.Lock()
+			v.progress = entries
+			v.mu.Unlock()
+		})
 		if err != nil {
 			logger.Error("audit log verification from the audit screen", "err", err)
 		}
@@ -228,6 +233,7 @@ type verificationView struct {
 	Running, Done, Intact, Broken bool
 	Started, Finished             string // JST
 	Entries, Pruned, Checked      int64
+	Progress                      int64
 	Checkpoints                   int
 	Elapsed, Problem              string
 }
@@ -236,7 +242,7 @@ func (v *verification) view() verificationView {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	at := func(t time.Time) string { return t.In(jst).Format("2006-01-02 15:04:05") }
-	out := verificationView{Running: v.running, Started: at(v.started)}
+	out := verificationView{Running: v.running, Started: at(v.started), Progress: v.progress}
 	if v.finished.IsZero() {
 		return out
 	}
