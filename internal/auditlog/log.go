@@ -106,7 +106,7 @@ func Open(ctx context.Context, d *db.DB, signer note.Signer, opt Options) (*Log,
 		stopped:  make(chan struct{}),
 		frontier: map[int]frontierHash{},
 	}
-	if err := d.QueryRow(ctx, `SELECT COALESCE(MAX(seq) + 1, 0) FROM audit_entry`).Scan(&l.size); err != nil {
+	if err := d.QueryRow(ctx, sizeQuery).Scan(&l.size); err != nil {
 		return nil, fmt.Errorf("open audit log: %w", err)
 	}
 	if err := d.QueryRow(ctx, `SELECT COALESCE(MAX(size), 0) FROM audit_checkpoint`).Scan(&l.lastCP); err != nil {
@@ -119,7 +119,7 @@ func Open(ctx context.Context, d *db.DB, signer note.Signer, opt Options) (*Log,
 // Size returns the number of entries, as the committer last saw it.
 func (l *Log) Size(ctx context.Context) (int64, error) {
 	var n int64
-	err := l.db.QueryRow(ctx, `SELECT COALESCE(MAX(seq) + 1, 0) FROM audit_entry`).Scan(&n)
+	err := l.db.QueryRow(ctx, sizeQuery).Scan(&n)
 	return n, err
 }
 
@@ -455,6 +455,10 @@ func (l *Log) stamp(e Entry) Entry {
 	return e
 }
 
+// sizeQuery reads how many entries the log holds (leaves are numbered
+// from 0 without gaps).
+const sizeQuery = `SELECT COALESCE(MAX(seq) + 1, 0) FROM audit_entry`
+
 // advisoryLockID is the PostgreSQL advisory lock that serialises writers
 // of the audit log ("jukiaudt").
 const advisoryLockID int64 = 0x6a756b6961756474
@@ -472,7 +476,7 @@ func (l *Log) resync(tx *db.Tx) error {
 		}
 	}
 	var size int64
-	if err := tx.QueryRow(context.Background(), `SELECT COALESCE(MAX(seq) + 1, 0) FROM audit_entry`).Scan(&size); err != nil {
+	if err := tx.QueryRow(context.Background(), sizeQuery).Scan(&size); err != nil {
 		return fmt.Errorf("read audit log size: %w", err)
 	}
 	if size != l.size {

@@ -89,11 +89,7 @@ func VerifyProgress(ctx context.Context, d *db.DB, v note.Verifier, progress fun
 	if err != nil {
 		return rep, err
 	}
-	defer func() {
-		for _, s := range snaps {
-			s.Close()
-		}
-	}()
+	defer closeReads(snaps)
 	checkpoints, err := loadCheckpoints(ctx, snaps[0], v, external)
 	if err != nil {
 		return rep, err
@@ -399,39 +395,35 @@ func checkOne(seq int64, at time.Time, actor, action string, payload, leaf []byt
 func sameSnapshot(ctx context.Context, d *db.DB, n int) ([]*db.ReadOnlyTx, error) {
 	const attempts = 20
 	for range attempts {
-		snaps := make([]*db.ReadOnlyTx, 0, n)
-		closeAll := func() {
-			for _, s := range snaps {
-				s.Close()
-			}
-		}
-		same := true
-		var first int64
-		for i := range n {
+		var snaps []*db.ReadOnlyTx
+		sizes := map[int64]bool{}
+		for range n {
 			s, err := d.BeginRead(ctx)
 			if err != nil {
-				closeAll()
+				closeReads(snaps)
 				return nil, fmt.Errorf("read audit log: %w", err)
 			}
 			snaps = append(snaps, s)
 			var size int64
-			if err := s.QueryRow(ctx, `SELECT COALESCE(MAX(seq) + 1, 0) FROM audit_entry`).Scan(&size); err != nil {
-				closeAll()
+			if err := s.QueryRow(ctx, sizeQuery).Scan(&size); err != nil {
+				closeReads(snaps)
 				return nil, fmt.Errorf("read audit log size: %w", err)
 			}
-			if i == 0 {
-				first = size
-			} else if size != first {
-				same = false
-				break
-			}
+			sizes[size] = true
 		}
-		if same {
+		if len(sizes) == 1 {
 			return snaps, nil
 		}
-		closeAll()
+		closeReads(snaps)
 	}
 	return nil, fmt.Errorf("read audit log: entries were appended between every one of %d attempts to read it as of one moment; try again", attempts)
+}
+
+// closeReads ends read-only transactions.
+func closeReads(snaps []*db.ReadOnlyTx) {
+	for _, s := range snaps {
+		s.Close()
+	}
 }
 
 type sourcedCheckpoint struct {

@@ -489,19 +489,25 @@ func (db *DB) ExecAtomic(ctx context.Context, stmts ...Statement) error {
 		return fmt.Errorf("pipelined transaction: %w", err)
 	}
 	defer conn.Close()
+	var b pgx.Batch
+	for _, s := range stmts {
+		b.Queue(Rebind(Postgres, s.Query), s.Args...)
+	}
+	if err := withPgx(conn, func(c *pgx.Conn) error { return c.SendBatch(ctx, &b).Close() }); err != nil {
+		return fmt.Errorf("pipelined transaction: %w", err)
+	}
+	return nil
+}
+
+// withPgx runs fn with the pgx connection under conn (PostgreSQL), for
+// what database/sql cannot do: pipelines and COPY.
+func withPgx(conn *sql.Conn, fn func(*pgx.Conn) error) error {
 	return conn.Raw(func(dc any) error {
 		c, ok := dc.(*stdlib.Conn)
 		if !ok {
-			return fmt.Errorf("pipelined transaction needs the pgx driver, not %T", dc)
+			return fmt.Errorf("needs the pgx driver, not %T", dc)
 		}
-		var b pgx.Batch
-		for _, s := range stmts {
-			b.Queue(Rebind(Postgres, s.Query), s.Args...)
-		}
-		if err := c.Conn().SendBatch(ctx, &b).Close(); err != nil {
-			return fmt.Errorf("pipelined transaction: %w", err)
-		}
-		return nil
+		return fn(c.Conn())
 	})
 }
 
@@ -522,12 +528,8 @@ const copyMin = 100
 // holds to itself: one stream of binary rows instead of INSERT statements
 // of a few thousand parameters each, parsed and planned one by one.
 func copyRows(ctx context.Context, tx *Tx, table string, cols []string, rows [][]any) error {
-	err := tx.conn.Raw(func(dc any) error {
-		c, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("COPY needs the pgx driver, not %T", dc)
-		}
-		_, err := c.Conn().CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows))
+	err := withPgx(tx.conn, func(c *pgx.Conn) error {
+		_, err := c.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows))
 		return err
 	})
 	if err != nil {
