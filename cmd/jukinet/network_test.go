@@ -170,10 +170,15 @@ func TestNetworkEndToEnd(t *testing.T) {
 		t.Fatalf("the altered record was not found: %v %s", err, out)
 	}
 	jk("federation", "check", "--data", dir(owner), "--local-gov", code, "--repair")
+	// Until the sender delivers the repair, the check reports the resident
+	// as undelivered (exit 0); then as agreeing.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		out, err := exec.Command(bin, "federation", "check", "--data", dir(owner), "--local-gov", code).CombinedOutput()
-		if err == nil {
+		if err != nil && strings.Contains(string(out), victim+"  differs") {
+			t.Fatalf("queued for repair, but reported as differing: %s", out)
+		}
+		if err == nil && strings.Contains(string(out), " 0 residents differ") {
 			break
 		}
 		if time.Now().After(deadline) {

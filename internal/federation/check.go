@@ -116,8 +116,18 @@ func (r *Receiver) ServeCheck(w http.ResponseWriter, req *http.Request) {
 // Difference is one resident the two copies disagree on.
 type Difference struct {
 	Code string
-	Kind string // differs, missing-upstream, missing-here
+	Kind string // differs, missing-upstream, missing-here, or undelivered
 }
+
+// Kinds of Difference. Undelivered is one of the others explained: the
+// resident has a change this node has not yet delivered upstream, so the
+// copies are expected to disagree until the next delivery.
+const (
+	Differs         = "differs"
+	MissingUpstream = "missing-upstream"
+	MissingHere     = "missing-here"
+	Undelivered     = "undelivered"
+)
 
 // CheckReport is the outcome of a consistency check.
 type CheckReport struct {
@@ -125,6 +135,7 @@ type CheckReport struct {
 	Here, Upstream  int // residents on each side
 	BucketsDiffered int
 	Differences     []Difference
+	Undelivered     int // of the differences, residents with changes on their way
 	Requeued        int // versions queued again (repair)
 	Elapsed         time.Duration
 }
@@ -132,6 +143,8 @@ type CheckReport struct {
 // Check compares this node's copy of local government lg's residents with
 // the upstream's by bucket summaries, lists the residents that differ, and
 // with repair queues their current versions for the upstream again.
+// Residents with changes not yet delivered are reported as Undelivered and
+// not queued again: the copies will agree once the outbox is delivered.
 func Check(ctx context.Context, n *node.Node, lg string, repair bool) (CheckReport, error) {
 	start := time.Now()
 	rep := CheckReport{LocalGov: lg}
@@ -145,6 +158,12 @@ func Check(ctx context.Context, n *node.Node, lg string, repair bool) (CheckRepo
 	}
 	req := gate.Request{Actor: auditlog.Actor{Kind: auditlog.ActorSystem, ID: "federation"}, Origin: "node:" + Code(n),
 		Affair: RegisterAffair(n.Profile), Reason: "整合性確認: " + lg}
+	// The delivery cursor is read before the summaries: every change the
+	// upstream's summary may lack was not acknowledged by then.
+	acked, err := deliveredUpTo(ctx, n, p.Code)
+	if err != nil {
+		return rep, err
+	}
 	// Both sides summarise at the same time.
 	var remote CheckAnswer
 	s := NewSender(n, nil)
@@ -191,22 +210,42 @@ func Check(ctx context.Context, n *node.Node, lg string, repair bool) (CheckRepo
 				other, ok := up[h.Code]
 				switch {
 				case !ok:
-					rep.Differences = append(rep.Differences, Difference{h.Code, "missing-upstream"})
+					rep.Differences = append(rep.Differences, Difference{h.Code, MissingUpstream})
 				case other != h.ContentHash:
-					rep.Differences = append(rep.Differences, Difference{h.Code, "differs"})
+					rep.Differences = append(rep.Differences, Difference{h.Code, Differs})
 				}
 				delete(up, h.Code)
 			}
 			for code := range up {
-				rep.Differences = append(rep.Differences, Difference{code, "missing-here"})
+				rep.Differences = append(rep.Differences, Difference{code, MissingHere})
 			}
 		}
 		slices.SortFunc(rep.Differences, func(a, b Difference) int { return strings.Compare(a.Code, b.Code) })
 	}
+	if len(rep.Differences) > 0 {
+		codes := make([]string, len(rep.Differences))
+		for i, d := range rep.Differences {
+			codes[i] = d.Code
+		}
+		pending, err := n.Gate.Undelivered(ctx, req, acked, codes)
+		if err != nil {
+			return rep, err
+		}
+		onTheirWay := map[string]bool{}
+		for _, c := range pending {
+			onTheirWay[c] = true
+		}
+		for i, d := range rep.Differences {
+			if onTheirWay[d.Code] {
+				rep.Differences[i].Kind = Undelivered
+				rep.Undelivered++
+			}
+		}
+	}
 	if repair {
 		var codes []string
 		for _, d := range rep.Differences {
-			if d.Kind != "missing-here" {
+			if d.Kind == Differs || d.Kind == MissingUpstream {
 				codes = append(codes, d.Code)
 			}
 		}

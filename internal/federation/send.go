@@ -88,6 +88,17 @@ func (s *Sender) httpClient(p *Peer) (*http.Client, error) {
 	}}}, nil
 }
 
+// deliveredUpTo returns the last change sequence the upstream peer has
+// acknowledged (0 before the first).
+func deliveredUpTo(ctx context.Context, n *node.Node, peer string) (int64, error) {
+	var acked int64
+	err := n.DB.QueryRow(ctx, `SELECT last_acked FROM fed_delivery WHERE peer = ?`, peer).Scan(&acked)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("read delivery cursor: %w", err)
+	}
+	return acked, nil
+}
+
 // DeliverOnce sends the next batch of undelivered changes, if any, and
 // records the upstream's acknowledgement. It returns how many it sent.
 func (s *Sender) DeliverOnce(ctx context.Context) (int, error) {
@@ -95,12 +106,9 @@ func (s *Sender) DeliverOnce(ctx context.Context) (int, error) {
 	if err != nil || p == nil {
 		return 0, err
 	}
-	var acked int64
-	err = s.n.DB.QueryRow(ctx, `SELECT last_acked FROM fed_delivery WHERE peer = ?`, p.Code).Scan(&acked)
-	if errors.Is(err, sql.ErrNoRows) {
-		acked = 0
-	} else if err != nil {
-		return 0, fmt.Errorf("read delivery cursor: %w", err)
+	acked, err := deliveredUpTo(ctx, s.n, p.Code)
+	if err != nil {
+		return 0, err
 	}
 	req := gate.Request{Actor: auditlog.Actor{Kind: auditlog.ActorSystem, ID: "federation"}, Origin: "node:" + Code(s.n),
 		Affair: RegisterAffair(s.n.Profile), Reason: "本人確認情報の通知（住民基本台帳法第30条の7）: " + p.Code}

@@ -284,6 +284,34 @@ func (g *Gate) BucketContents(ctx context.Context, req Request, lg string, bucke
 	return out, nil
 }
 
+// Undelivered returns those of codes that have a change this node has not
+// yet delivered upstream (outbox sequence after after, the upstream's last
+// acknowledgement): a consistency check reports them as on their way, not
+// as differences. Which residents have pending changes is logged like any
+// read of the register.
+func (g *Gate) Undelivered(ctx context.Context, req Request, after int64, codes []string) ([]string, error) {
+	e, v := g.begin(ctx, req, "check")
+	e.Query = fmt.Sprintf("undelivered after=%d of %d residents", after, len(codes))
+	if !v.Allow {
+		return nil, g.deny(ctx, e, v)
+	}
+	pending, err := records.Undelivered(ctx, g.db, after)
+	if err != nil {
+		return nil, g.fail(ctx, e, err)
+	}
+	var out []string
+	for _, c := range codes {
+		if pending[c] {
+			out = append(out, c)
+		}
+	}
+	e.Subjects, e.Count = out, len(out)
+	if err := g.record(ctx, e); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // Resend queues the current versions of the given residents for the
 // upstream again (repair after a consistency check); logged.
 func (g *Gate) Resend(ctx context.Context, req Request, codes []string) (int, error) {

@@ -65,3 +65,26 @@ type prefixScanner struct {
 }
 
 func (p prefixScanner) Scan(dest ...any) error { return p.s.Scan(append(p.prefix, dest...)...) }
+
+// Undelivered returns the resident codes, current and replaced (住民票コード
+// 変更), of the outbox's versions after sequence after: the changes the
+// upstream has not acknowledged yet.
+func Undelivered(ctx context.Context, q db.Querier, after int64) (map[string]bool, error) {
+	rows, err := q.Query(ctx, `SELECT ir.resident_code, o.previous_code FROM fed_outbox o JOIN identity_record ir ON ir.id = o.record_id WHERE o.seq > ?`, after)
+	if err != nil {
+		return nil, fmt.Errorf("read the outbox: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var code, previous string
+		if err := rows.Scan(&code, &previous); err != nil {
+			return nil, fmt.Errorf("read the outbox: %w", err)
+		}
+		out[code] = true
+		if previous != "" {
+			out[previous] = true
+		}
+	}
+	return out, rows.Err()
+}
