@@ -93,23 +93,35 @@ func FormatCheckpoint(origin string, size int64, root tlog.Hash) string {
 	return fmt.Sprintf("%s\n%d\n%s\n", origin, size, base64.StdEncoding.EncodeToString(root[:]))
 }
 
-// OpenCheckpoint verifies a signed checkpoint with v and parses it.
+// ErrNotCheckpoint marks text that is not a signed checkpoint at all (as
+// opposed to one signed by another key, or whose signature fails).
+var ErrNotCheckpoint = errors.New("not a signed checkpoint")
+
+// OpenCheckpoint verifies a signed checkpoint with v and parses it. Text
+// that is not a signed note, or not a checkpoint, gives an error wrapping
+// ErrNotCheckpoint; a note v did not sign gives *note.UnverifiedNoteError,
+// one whose signature by v fails *note.InvalidSignatureError.
 func OpenCheckpoint(signed []byte, v note.Verifier) (*Checkpoint, error) {
 	n, err := note.Open(signed, note.VerifierList(v))
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint signature: %w", err)
+		var unverified *note.UnverifiedNoteError
+		var invalid *note.InvalidSignatureError
+		if errors.As(err, &unverified) || errors.As(err, &invalid) {
+			return nil, fmt.Errorf("checkpoint signature: %w", err)
+		}
+		return nil, fmt.Errorf("%w (%v)", ErrNotCheckpoint, err)
 	}
 	lines := strings.Split(n.Text, "\n")
 	if len(lines) < 4 || lines[len(lines)-1] != "" {
-		return nil, errors.New("checkpoint: want origin, size and root hash lines")
+		return nil, fmt.Errorf("%w: want origin, size and root hash lines", ErrNotCheckpoint)
 	}
 	size, err := strconv.ParseInt(lines[1], 10, 64)
 	if err != nil || size < 0 {
-		return nil, fmt.Errorf("checkpoint size %q", lines[1])
+		return nil, fmt.Errorf("%w: size %q", ErrNotCheckpoint, lines[1])
 	}
 	raw, err := base64.StdEncoding.DecodeString(lines[2])
 	if err != nil || len(raw) != tlog.HashSize {
-		return nil, fmt.Errorf("checkpoint root hash %q", lines[2])
+		return nil, fmt.Errorf("%w: root hash %q", ErrNotCheckpoint, lines[2])
 	}
 	cp := &Checkpoint{Origin: lines[0], Size: size, Note: bytes.Clone(signed)}
 	copy(cp.Root[:], raw)

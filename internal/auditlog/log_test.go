@@ -540,6 +540,60 @@ func TestVerifyExternalCheckpoint(t *testing.T) {
 	}
 }
 
+// TestOpenCheckpointTellsMistakesFromFindings: text that is no checkpoint
+// is ErrNotCheckpoint (a wrong file); a checkpoint of another key, or one
+// altered after signing, is not — and Verify reports either as a finding.
+func TestOpenCheckpointTellsMistakesFromFindings(t *testing.T) {
+	d := dbtest.OpenSQLite(t)
+	s, v := newKey(t)
+	l := openLog(t, d, s)
+	fill(t, l, 3)
+	cp, err := l.Checkpoint(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherSigner, _ := newKey(t) // same name, another key
+	other, err := note.Sign(&note.Note{Text: FormatCheckpoint("x", 3, cp.Root)}, otherSigner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	altered := bytes.Replace(cp.Note, []byte("\n3\n"), []byte("\n2\n"), 1)
+	for _, tt := range []struct {
+		name    string
+		text    []byte
+		mistake bool
+		finding string
+	}{
+		{"its own", cp.Note, false, ""},
+		{"not a note", []byte("hello\n"), true, ""},
+		{"a note but no checkpoint", mustSign(t, s, "just a line\n"), true, ""},
+		{"another key", other, false, "not signed by this node's key"},
+		{"altered", altered, false, "the file was altered"},
+	} {
+		_, err := OpenCheckpoint(tt.text, v)
+		if errors.Is(err, ErrNotCheckpoint) != tt.mistake {
+			t.Errorf("%s: OpenCheckpoint = %v, want ErrNotCheckpoint %v", tt.name, err, tt.mistake)
+		}
+		_, err = Verify(context.Background(), d, v, tt.text)
+		var p *Problem
+		if tt.finding != "" && (!errors.As(err, &p) || !strings.Contains(err.Error(), tt.finding)) {
+			t.Errorf("%s: Verify = %v, want a problem saying %q", tt.name, err, tt.finding)
+		}
+		if tt.mistake && errors.As(err, &p) {
+			t.Errorf("%s: Verify reported a wrong file as a problem of the log: %v", tt.name, err)
+		}
+	}
+}
+
+func mustSign(t *testing.T, s note.Signer, text string) []byte {
+	t.Helper()
+	b, err := note.Sign(&note.Note{Text: text}, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func TestProveAndPrune(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()

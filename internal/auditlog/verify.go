@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"runtime"
 	"slices"
@@ -483,8 +484,19 @@ func loadCheckpoints(ctx context.Context, d db.Querier, v note.Verifier, externa
 	}
 	for i, raw := range external {
 		cp, err := OpenCheckpoint(raw, v)
-		if err != nil {
-			return nil, bad(-1, "external checkpoint %d: %v", i+1, err)
+		var unverified *note.UnverifiedNoteError
+		var invalid *note.InvalidSignatureError
+		switch {
+		case errors.As(err, &unverified):
+			// A checkpoint kept off the node was signed with the node's
+			// key of the time: if the key cannot verify it now, the file
+			// is another node's, or the key was replaced (as someone
+			// rewriting the log and its checkpoints would have to).
+			return nil, bad(-1, "external checkpoint %d is not signed by this node's key %s: it is another node's checkpoint, or this node's key was replaced since it was signed", i+1, v.Name())
+		case errors.As(err, &invalid):
+			return nil, bad(-1, "external checkpoint %d: its signature by this node's key does not verify: the file was altered", i+1)
+		case err != nil:
+			return nil, fmt.Errorf("external checkpoint %d: %w", i+1, err)
 		}
 		out = append(out, sourcedCheckpoint{cp, "external checkpoint"})
 	}

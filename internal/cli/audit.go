@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -52,13 +53,17 @@ type AuditVerifyCmd struct {
 	Checkpoint []string `type:"path" help:"A signed checkpoint kept outside the node (repeatable)."`
 }
 
-// Run verifies and prints a one-line summary, or names the first bad entry.
+// Run verifies and prints a one-line summary (exit 0), or names the first
+// bad entry (exit 1). A --checkpoint file that cannot be read or is not a
+// signed checkpoint at all is a mistake in the command, not a finding
+// about the log: exit 2.
 func (c AuditVerifyCmd) Run(env *Env) error {
 	var external [][]byte
 	for _, f := range c.Checkpoint {
 		b, err := os.ReadFile(f)
 		if err != nil {
-			return fmt.Errorf("--checkpoint: %w", err)
+			fmt.Fprintf(env.Stderr, "jukinet: --checkpoint: %v\n", err)
+			return exitError{2}
 		}
 		external = append(external, b)
 	}
@@ -67,6 +72,12 @@ func (c AuditVerifyCmd) Run(env *Env) error {
 		return err
 	}
 	defer n.Close()
+	for i, b := range external {
+		if _, err := auditlog.OpenCheckpoint(b, n.Verifier); errors.Is(err, auditlog.ErrNotCheckpoint) {
+			fmt.Fprintf(env.Stderr, "jukinet: --checkpoint %s: %v; give a file jukinet audit checkpoint wrote\n", c.Checkpoint[i], err)
+			return exitError{2}
+		}
+	}
 	// On a terminal, a long verification shows how far it has come.
 	var progress func(int64)
 	if f, ok := env.Stderr.(*os.File); ok {

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -186,5 +187,47 @@ func TestAuditVerifyCatchesTampering(t *testing.T) {
 	run(t, "init", "--data", other, "--profile", "koto-ward", "--local-gov", "131083")
 	if code, _, _ := run(t, "audit", "check-proof", "--key", filepath.Join(other, "node.pub"), pf); code == 0 {
 		t.Error("proof accepted with another node's key")
+	}
+}
+
+// TestAuditVerifyExternalCheckpoints: a checkpoint kept off the node
+// verifies the log; a file that is not a checkpoint, or cannot be read, is
+// a mistake in the command (exit 2, the log not judged); another node's
+// checkpoint, or one altered, cannot vouch for the log (exit 1).
+func TestAuditVerifyExternalCheckpoints(t *testing.T) {
+	dir, _ := newNodeWithResidents(t, "5", "")
+	code, cp, errOut := run(t, "audit", "checkpoint", "--data", dir)
+	if code != 0 {
+		t.Fatalf("audit checkpoint: %d %s", code, errOut)
+	}
+	other := filepath.Join(t.TempDir(), "other")
+	run(t, "init", "--data", other, "--profile", "koto-ward", "--local-gov", "131083")
+	_, otherCP, errOut := run(t, "audit", "checkpoint", "--data", other)
+	if otherCP == "" {
+		t.Fatalf("another node's checkpoint: %s", errOut)
+	}
+	lines := strings.SplitN(cp, "\n", 3)
+	size, _ := strconv.Atoi(lines[1])
+	altered := lines[0] + "\n" + strconv.Itoa(size-1) + "\n" + lines[2]
+	files := t.TempDir()
+	for _, tt := range []struct {
+		name, content string
+		code          int
+		says          string
+	}{
+		{"its own", cp, 0, "audit log intact"},
+		{"not a checkpoint", "payroll, 2026\n", 2, "not a signed checkpoint"},
+		{"missing", "", 2, "no such file"},
+		{"another node's", otherCP, 1, "not signed by this node's key"},
+		{"altered", altered, 1, "the file was altered"},
+	} {
+		f := filepath.Join(files, strings.ReplaceAll(tt.name, " ", "-"))
+		if tt.name != "missing" {
+			os.WriteFile(f, []byte(tt.content), 0o644)
+		}
+		code, out, errOut := run(t, "audit", "verify", "--data", dir, "--checkpoint", f)
+		if code != tt.code || !strings.Contains(out+errOut, tt.says) {
+			t.Errorf("%s: exit %d, %q %q; want exit %d saying %q", tt.name, code, out, errOut, tt.code, tt.says)
+		}
 	}
 }

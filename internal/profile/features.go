@@ -40,7 +40,7 @@ var Features = []Feature{
 		[]string{"internal/gate.TestFailsClosedWithoutLog"}},
 	{"audit.tamper-evidence", "The audit log is a Merkle tree with signed checkpoints; audit verify finds a changed, removed, reordered or cut entry, and finds a live node's log intact while it is appended to.", Built,
 		[]string{"internal/auditlog.TestVerifyCatchesTampering", "internal/auditlog.TestVerifyCatchesRecomputedTree", "internal/cli.TestAuditVerifyCatchesTampering",
-			"internal/auditlog.TestVerifyWhileAppending"}},
+			"internal/auditlog.TestVerifyWhileAppending", "internal/auditlog.TestOpenCheckpointTellsMistakesFromFindings", "internal/cli.TestAuditVerifyExternalCheckpoints"}},
 	{"audit.provision-records", "Provision records (提供状況) for every resident whose data leaves the gate, findable by resident.", Built,
 		[]string{"internal/gate.TestExportProvidesAfterLogging", "internal/api.TestSearchAndAudit"}},
 	{"audit.retention", "Audit entries past the retention period are pruned to their hashes; later proofs still verify.", Built,
