@@ -92,7 +92,7 @@ func (c ImportResidentsCmd) Run(env *Env) error {
 		for _, r := range ie.Rows {
 			fmt.Fprintln(env.Stderr, r.Error())
 		}
-		return fmt.Errorf("%s: %d bad rows; nothing was imported", c.File, len(ie.Rows))
+		return fmt.Errorf("%s: %s; nothing was imported", c.File, ie.Summary())
 	}
 	if err != nil {
 		return gateError(err)

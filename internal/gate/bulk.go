@@ -33,7 +33,26 @@ func (e *ImportError) Error() string {
 	for i, r := range e.Rows {
 		lines[i] = r.Error()
 	}
-	return fmt.Sprintf("%d bad rows, nothing imported:\n%s", len(e.Rows), strings.Join(lines, "\n"))
+	return fmt.Sprintf("%s, nothing imported:\n%s", e.Summary(), strings.Join(lines, "\n"))
+}
+
+// Summary counts the bad rows and, when some row has several, the
+// problems: "1 bad row", "3 bad rows (5 problems)".
+func (e *ImportError) Summary() string { return badRows(e.Rows) }
+
+func badRows(problems []resident.RowError) string {
+	lines := map[int]bool{}
+	for _, r := range problems {
+		lines[r.Line] = true
+	}
+	s := fmt.Sprintf("%d bad rows", len(lines))
+	if len(lines) == 1 {
+		s = "1 bad row"
+	}
+	if len(problems) > len(lines) {
+		s += fmt.Sprintf(" (%d problems)", len(problems))
+	}
+	return s
 }
 
 // ImportReport says what an import did.
@@ -64,8 +83,8 @@ func (g *Gate) Import(ctx context.Context, req Request, r io.Reader, enc residen
 	bad = append(bad, g.checkRows(rows)...)
 	if len(bad) > 0 {
 		sort.SliceStable(bad, func(i, j int) bool { return bad[i].Line < bad[j].Line })
-		e.Detail += fmt.Sprintf(", %d bad rows", len(bad))
-		logged := g.fail(ctx, e, apperr.New(apperr.Invalid, fmt.Sprintf("%d bad rows, nothing imported (first: %s)", len(bad), bad[0]), "ファイルに誤りがあるため、取り込みを行いませんでした"))
+		e.Detail += ", " + badRows(bad)
+		logged := g.fail(ctx, e, apperr.New(apperr.Invalid, fmt.Sprintf("%s, nothing imported (first: %s)", badRows(bad), bad[0]), "ファイルに誤りがあるため、取り込みを行いませんでした"))
 		if apperr.CodeOf(logged) == apperr.Unavailable {
 			return rep, logged
 		}
