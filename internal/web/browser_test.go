@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -153,6 +154,35 @@ func TestBrowserEnrolSignInLookUp(t *testing.T) {
 	lookup("juminhyo-copy")
 	if got := text(t, ctx, `[data-testid="results"]`); !strings.Contains(got, "監査ログに記録されました") {
 		t.Errorf("lookup result: %q", got)
+	}
+	// What the clerk needs next is on the screen without scrolling: the
+	// results after a lookup, the error after a mistake; the form shows
+	// the fields of the chosen way of looking up only.
+	onScreen := func(sel string) bool {
+		var ok bool
+		run(t, ctx, "find "+sel, chromedp.Evaluate(`(() => { const r = document.querySelector('`+sel+`').getBoundingClientRect(); return r.top >= -1 && r.bottom <= innerHeight })()`, &ok))
+		return ok
+	}
+	if !onScreen(`#results-h`) {
+		t.Error("after a lookup the results are off the screen")
+	}
+	run(t, ctx, "lookup with a mistake", chromedp.Navigate(base+"/lookup"),
+		chromedp.SendKeys(`#reason`, "窓口での本人申請", chromedp.ByQuery),
+		chromedp.SendKeys(`#code`, "12345", chromedp.ByQuery),
+		chromedp.Submit(`[data-testid="lookup-form"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`[data-testid="lookup-error"]`, chromedp.ByQuery))
+	if !onScreen(`[data-testid="lookup-error"]`) {
+		t.Error("after a mistake the error is off the screen")
+	}
+	var shown []bool
+	run(t, ctx, "fields shown", chromedp.Evaluate(`['#code', '#number', '#name'].map(s => document.querySelector(s).offsetParent !== null)`, &shown))
+	if !slices.Equal(shown, []bool{true, false, false}) {
+		t.Errorf("looking up by code, the code, number and name fields shown: %v, want only the code's", shown)
+	}
+	run(t, ctx, "choose the four items", chromedp.Click(`input[name=mode][value=search]`, chromedp.ByQuery))
+	run(t, ctx, "fields shown", chromedp.Evaluate(`['#code', '#number', '#name'].map(s => document.querySelector(s).offsetParent !== null)`, &shown))
+	if !slices.Equal(shown, []bool{false, false, true}) {
+		t.Errorf("looking up by the four items, the code, number and name fields shown: %v, want only the name's", shown)
 	}
 
 	// Without designation: the security officer ends it; the clerk's next
