@@ -317,7 +317,10 @@ type SearchQuery struct {
 }
 
 func (q SearchQuery) String() string {
-	s := fmt.Sprintf("name=%s birth=%s", q.Name, q.DateOfBirth.Format(time.DateOnly))
+	s := "name=" + q.Name + " birth="
+	if !q.DateOfBirth.IsZero() {
+		s += q.DateOfBirth.Format(time.DateOnly)
+	}
 	if q.Sex != 0 {
 		s += fmt.Sprintf(" sex=%d", int(q.Sex))
 	}

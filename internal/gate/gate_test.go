@@ -118,12 +118,13 @@ func TestEveryAttemptIsLogged(t *testing.T) {
 			call    func() error
 			code    apperr.Code
 			outcome string
+			query   string // the entry's query, when given
 		}{
-			{"no reason", func() error { _, err := f.g.Lookup(ctx, noReason, Key{ResidentCode: "12345678903"}); return err }, apperr.Forbidden, auditlog.OutcomeDenied},
-			{"bad origin", func() error { _, _, err := f.g.Search(ctx, noOrigin, SearchQuery{Name: "x"}); return err }, apperr.Forbidden, auditlog.OutcomeDenied},
-			{"bad code", func() error { _, err := f.g.Lookup(ctx, clerk, Key{ResidentCode: "12345678904"}); return err }, apperr.Invalid, auditlog.OutcomeError},
-			{"unknown", func() error { _, err := f.g.Lookup(ctx, clerk, Key{ResidentCode: "12345678903"}); return err }, apperr.NotFound, auditlog.OutcomeError},
-			{"no birth date", func() error { _, _, err := f.g.Search(ctx, clerk, SearchQuery{Name: "山田"}); return err }, apperr.Invalid, auditlog.OutcomeError},
+			{"no reason", func() error { _, err := f.g.Lookup(ctx, noReason, Key{ResidentCode: "12345678903"}); return err }, apperr.Forbidden, auditlog.OutcomeDenied, ""},
+			{"bad origin", func() error { _, _, err := f.g.Search(ctx, noOrigin, SearchQuery{Name: "x"}); return err }, apperr.Forbidden, auditlog.OutcomeDenied, ""},
+			{"bad code", func() error { _, err := f.g.Lookup(ctx, clerk, Key{ResidentCode: "12345678904"}); return err }, apperr.Invalid, auditlog.OutcomeError, ""},
+			{"unknown", func() error { _, err := f.g.Lookup(ctx, clerk, Key{ResidentCode: "12345678903"}); return err }, apperr.NotFound, auditlog.OutcomeError, ""},
+			{"no birth date", func() error { _, _, err := f.g.Search(ctx, clerk, SearchQuery{Name: "山田"}); return err }, apperr.Invalid, auditlog.OutcomeError, "name=山田 birth="},
 		}
 		for _, tt := range tests {
 			before := len(f.entries(t))
@@ -134,6 +135,9 @@ func TestEveryAttemptIsLogged(t *testing.T) {
 			es := f.entries(t)
 			if len(es) != before+1 || es[len(es)-1].Entry.Outcome != tt.outcome || es[len(es)-1].Entry.Count != 0 {
 				t.Errorf("%s: not logged as %s: %+v", tt.name, tt.outcome, es[len(es)-1].Entry)
+			}
+			if got := es[len(es)-1].Entry.Query; tt.query != "" && got != tt.query {
+				t.Errorf("%s: logged query %q, want %q", tt.name, got, tt.query)
 			}
 		}
 	})

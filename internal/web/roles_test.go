@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -180,6 +181,14 @@ func TestLookupScreenAndSuspension(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("audit screen lacks %q", want)
 		}
+	}
+	// Each entry shows its time of day (JST) and its outcome, a refusal
+	// marked as one.
+	if !regexp.MustCompile(`data-testid="entry-clock">\d\d:\d\d:\d\d<`).MatchString(body) {
+		t.Error("audit screen shows no time of day")
+	}
+	if !strings.Contains(body, `data-testid="entry-outcome" class="decision-deny">拒否`) || !strings.Contains(body, `data-testid="entry-outcome">正常`) {
+		t.Error("audit screen does not show the entries' outcomes (正常, 拒否)")
 	}
 	if body := verifyFromScreen(t, chief); !strings.Contains(body, "監査ログに改ざんはありません") {
 		t.Errorf("verify from the screen:\n%s", body)
