@@ -205,7 +205,7 @@ func templateFuncs(loc *i18n.Localizer) template.FuncMap {
 			return jptext.FormatBoth(t.In(jst))
 		},
 		"clock": func(t time.Time) string { return t.In(jst).Format("15:04:05") },
-		"has": func(items []string, item string) bool { return slices.Contains(items, item) },
+		"has":   func(items []string, item string) bool { return slices.Contains(items, item) },
 		"dict": func(kv ...any) map[string]any {
 			m := map[string]any{}
 			for i := 0; i+1 < len(kv); i += 2 {
