@@ -154,6 +154,8 @@ func TestLookupScreenAndSuspension(t *testing.T) {
 	// The clerk sees their own accesses, as logged, on the dashboard.
 	if body := clerk.do("GET", "/", nil).Body.String(); !strings.Contains(body, "koto-ward:12.1/designated-operator") || !strings.Contains(body, "resident_code="+code) {
 		t.Errorf("dashboard lacks the clerk's own lookups")
+	} else if !strings.Contains(body, `data-testid="entry-outcome" class="decision-deny">拒否`) || !strings.Contains(body, `data-testid="entry-clock"`) {
+		t.Errorf("dashboard does not show the time and outcome of the clerk's lookups (the refused ones as 拒否)")
 	}
 	// The chief suspends the department; the clerk is refused at once.
 	chief := signIn(t, s, node.DemoChief)
