@@ -60,7 +60,8 @@ func (s *Server) staffPage(w http.ResponseWriter, r *http.Request, c *current) {
 	}
 	type row struct {
 		staff.Person
-		Roles, Affairs string
+		Roles          string
+		Affairs        []string // IDs of the designated affairs
 		CanDesignate   bool
 		CanEnrol       bool
 	}
@@ -69,7 +70,7 @@ func (s *Server) staffPage(w http.ResponseWriter, r *http.Request, c *current) {
 		rw := row{Person: p}
 		if m := st.People[p.VerificationID]; m != nil {
 			rw.Roles = s.rolesOf(m)
-			rw.Affairs = strings.Join(m.Affairs, ", ")
+			rw.Affairs = m.Affairs
 		}
 		if p.Active {
 			rw.CanDesignate = s.may(ctx, c, staff.ActDesignate, staff.Resource{Kind: "department", ID: p.Department})

@@ -375,3 +375,28 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("metrics from another machine: %d", rec.Code)
 	}
 }
+
+// TestStaffScreenNamesDepartmentsAndAffairs: the staff screen shows the
+// profile's names of departments and affairs, in the page's language, not
+// their IDs.
+func TestStaffScreenNamesDepartmentsAndAffairs(t *testing.T) {
+	s, _ := demoServer(t)
+	admin := signIn(t, s, node.DemoAdmin)
+	for _, tt := range []struct {
+		path string
+		want []string
+	}{
+		{"/staff?lang=ja", []string{"<td>区民課</td>", "住民基本台帳に関する事務、住民票の写し等の交付", "<td>情報システム課</td>"}},
+		{"/staff?lang=en", []string{"<td>Residents Division</td>", "Copies of the residence record"}},
+	} {
+		body := admin.do("GET", tt.path, nil).Body.String()
+		for _, w := range tt.want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s lacks %q", tt.path, w)
+			}
+		}
+		if strings.Contains(body, "<td>kumin</td>") {
+			t.Errorf("%s shows the department's ID instead of its name", tt.path)
+		}
+	}
+}

@@ -31,6 +31,7 @@ import (
 	"jukinet/internal/federation"
 	"jukinet/internal/jptext"
 	"jukinet/internal/node"
+	"jukinet/internal/profile"
 	"jukinet/internal/terminalca"
 )
 
@@ -97,7 +98,7 @@ func New(n *node.Node, opt Options) (*Server, error) {
 	for _, l := range []string{"ja", "en"} {
 		s.locs[l] = i18n.NewLocalizer(bundle, l)
 		for _, page := range pageNames {
-			t, err := template.New("").Funcs(templateFuncs(s.locs[l])).ParseFS(assets, "templates/layout.html", "templates/partials.html", "templates/"+page+".html")
+			t, err := template.New("").Funcs(templateFuncs(s.locs[l])).Funcs(profileNames(n.Profile, l)).ParseFS(assets, "templates/layout.html", "templates/partials.html", "templates/"+page+".html")
 			if err != nil {
 				return nil, fmt.Errorf("parse template %s: %w", page, err)
 			}
@@ -175,6 +176,34 @@ func lang(w http.ResponseWriter, r *http.Request) string {
 		return c.Value
 	}
 	return "ja"
+}
+
+// profileNames gives the templates the names, in language l, of the
+// profile's departments (dept) and affairs (affair) by their IDs; an ID the
+// profile does not know (another node's) is shown as it is.
+func profileNames(p *profile.Profile, l string) template.FuncMap {
+	depts, affairs := map[string]string{}, map[string]string{}
+	for _, d := range p.Departments {
+		depts[d.ID] = d.Name
+		if l == "en" && d.NameEN != "" {
+			depts[d.ID] = d.NameEN
+		}
+	}
+	for _, a := range p.Affairs {
+		affairs[a.ID] = a.Name
+		if l == "en" && a.NameEN != "" {
+			affairs[a.ID] = a.NameEN
+		}
+	}
+	name := func(m map[string]string) func(string) string {
+		return func(id string) string {
+			if v, ok := m[id]; ok {
+				return v
+			}
+			return id
+		}
+	}
+	return template.FuncMap{"dept": name(depts), "affair": name(affairs)}
 }
 
 func templateFuncs(loc *i18n.Localizer) template.FuncMap {
