@@ -60,10 +60,10 @@ func (s *Server) staffPage(w http.ResponseWriter, r *http.Request, c *current) {
 	}
 	type row struct {
 		staff.Person
-		Roles          string
-		Affairs        []string // IDs of the designated affairs
-		CanDesignate   bool
-		CanEnrol       bool
+		Roles        string
+		Affairs      []string // IDs of the designated affairs
+		CanDesignate bool
+		CanEnrol     bool
 	}
 	var rows []row
 	for _, p := range people {
