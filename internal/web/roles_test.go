@@ -400,3 +400,19 @@ func TestStaffScreenNamesDepartmentsAndAffairs(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusKeepsTheNavigation: the public status page shows a signed-in
+// operator their navigation, and others the way to sign in.
+func TestStatusKeepsTheNavigation(t *testing.T) {
+	s, _ := demoServer(t)
+	clerk := signIn(t, s, node.DemoOperator)
+	body := clerk.do("GET", "/status", nil).Body.String()
+	if !strings.Contains(body, `href="/lookup"`) || !strings.Contains(body, `data-testid="me"`) || strings.Contains(body, "ログイン画面へ") {
+		t.Errorf("signed in, /status lacks the navigation or offers to sign in:\n%s", body)
+	}
+	anon := &browser{t: t, s: s, remote: "127.0.0.1:40001"}
+	body = anon.do("GET", "/status", nil).Body.String()
+	if !strings.Contains(body, "ログイン画面へ") || strings.Contains(body, `data-testid="me"`) {
+		t.Errorf("signed out, /status does not offer to sign in:\n%s", body)
+	}
+}

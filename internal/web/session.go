@@ -104,6 +104,24 @@ func (s *Server) signedIn(h func(w http.ResponseWriter, r *http.Request, c *curr
 	}
 }
 
+// signedInOrNot returns the request's signed-in, unlocked operator, or nil
+// — for a page anyone may see that shows the navigation to those signed in.
+func (s *Server) signedInOrNot(r *http.Request) *current {
+	cookie, err := r.Cookie(sessionCookie)
+	if err != nil || cookie.Value == "" {
+		return nil
+	}
+	sess, err := s.auth.Session(r.Context(), cookie.Value, s.terminal(r))
+	if err != nil || sess.Locked {
+		return nil
+	}
+	c, err := s.currentOf(r.Context(), sess, cookie.Value)
+	if err != nil {
+		return nil
+	}
+	return c
+}
+
 func (s *Server) currentOf(ctx context.Context, sess *auth.Session, token string) (*current, error) {
 	st, err := s.node.Policy.State(ctx)
 	if err != nil {

@@ -297,5 +297,10 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		"Checkpoint":    cp,
 		"DemoSeed":      s.opt.DemoSeed,
 	}
+	// Public, but a signed-in operator keeps their navigation here.
+	if c := s.signedInOrNot(r); c != nil {
+		s.page(w, r, c, "status", "NodeStatus", data)
+		return
+	}
 	s.render(w, r, "status", "NodeStatus", data)
 }
