@@ -540,6 +540,29 @@ func TestVerifyExternalCheckpoint(t *testing.T) {
 	}
 }
 
+// TestVerifyStopsItsReadersOnAProblem: a problem found early ends Verify
+// while its reading goroutines are still scanning rows; they are stopped
+// and waited for before their rows and snapshots close (under -race, the
+// old code closed a Rows another goroutine was scanning).
+func TestVerifyStopsItsReadersOnAProblem(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		s, v := newKey(t)
+		l := openLog(t, d, s)
+		fill(t, l, 3000)
+		l.Close()
+		if _, err := d.Exec(context.Background(), `UPDATE audit_entry SET actor_id = 'someone' WHERE seq = 2`); err != nil {
+			t.Fatal(err)
+		}
+		for range 20 {
+			_, err := Verify(context.Background(), d, v)
+			var p *Problem
+			if !errors.As(err, &p) || p.Entry != 2 {
+				t.Fatalf("Verify = %v, want a problem at entry 2", err)
+			}
+		}
+	})
+}
+
 // TestOpenCheckpointTellsMistakesFromFindings: text that is no checkpoint
 // is ErrNotCheckpoint (a wrong file); a checkpoint of another key, or one
 // altered after signing, is not — and Verify reports either as a finding.

@@ -24,10 +24,13 @@ type streamBatch[T any] struct {
 // stream runs produce on its own goroutine, handing what it emits to the
 // returned cursor in chunks, so that reading rows from the database runs
 // beside the caller's work. produce stops early when emit returns false
-// (ctx cancelled).
+// (ctx cancelled). The caller cancels ctx and waits (cursor.wait) before
+// it lets go of what produce reads from.
 func stream[T any](ctx context.Context, produce func(emit func(T) bool) error) *cursor[T] {
 	ch := make(chan streamBatch[T], 4)
+	finished := make(chan struct{})
 	go func() {
+		defer close(finished)
 		defer close(ch)
 		buf := make([]T, 0, streamChunk)
 		send := func(b streamBatch[T]) bool {
@@ -54,16 +57,21 @@ func stream[T any](ctx context.Context, produce func(emit func(T) bool) error) *
 			send(streamBatch[T]{err: err})
 		}
 	}()
-	return &cursor[T]{ch: ch}
+	return &cursor[T]{ch: ch, finished: finished}
 }
 
 // cursor reads what a stream produced, one item at a time.
 type cursor[T any] struct {
-	ch   <-chan streamBatch[T]
-	buf  []T
-	err  error
-	done bool
+	ch       <-chan streamBatch[T]
+	finished <-chan struct{} // closed when the producing goroutine has returned
+	buf      []T
+	err      error
+	done     bool
 }
+
+// wait waits until the producing goroutine has returned (after its
+// context was cancelled, or it read everything).
+func (c *cursor[T]) wait() { <-c.finished }
 
 // peek returns the next item without taking it; false at the end or on an
 // error (see Err).
@@ -105,9 +113,11 @@ type storedHash struct {
 	size int // length of the stored value, to tell a truncated hash
 }
 
-// streamHashes reads audit_hash in index order.
+// streamHashes reads audit_hash in index order, and closes rows: a Rows
+// must not be closed while another goroutine scans it.
 func streamHashes(ctx context.Context, rows *sql.Rows) *cursor[storedHash] {
 	return stream(ctx, func(emit func(storedHash) bool) error {
+		defer rows.Close()
 		var raw sql.RawBytes
 		for rows.Next() {
 			var h storedHash
@@ -137,9 +147,11 @@ type subjectGroup struct {
 }
 
 // streamSubjects reads, per entry in seq order, how many subject rows it
-// has and their codes joined by newlines, and digests each entry's codes.
+// has and their codes joined by newlines, and digests each entry's codes;
+// it closes rows.
 func streamSubjects(ctx context.Context, rows *sql.Rows) *cursor[subjectGroup] {
 	return stream(ctx, func(emit func(subjectGroup) bool) error {
+		defer rows.Close()
 		var joined sql.RawBytes
 		h := sha256.New()
 		for rows.Next() {

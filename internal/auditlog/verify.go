@@ -95,16 +95,19 @@ func VerifyProgress(ctx context.Context, d *db.DB, v note.Verifier, progress fun
 	if err != nil {
 		return rep, err
 	}
+	var covered int64 // entries under the largest checkpoint: authenticated by its signature
+	if len(checkpoints) > 0 {
+		covered = checkpoints[len(checkpoints)-1].Size
+	}
 	entries, err := snaps[0].Query(ctx, `SELECT seq, at, actor_id, action, payload, leaf_hash FROM audit_entry ORDER BY seq`)
 	if err != nil {
 		return rep, fmt.Errorf("read audit entries: %w", err)
 	}
-	defer entries.Close()
 	hashRows, err := snaps[1].Query(ctx, `SELECT idx, hash FROM audit_hash ORDER BY idx`)
 	if err != nil {
+		entries.Close()
 		return rep, fmt.Errorf("read audit hashes: %w", err)
 	}
-	defer hashRows.Close()
 	// Each entry's subject codes come joined by newlines, concatenated
 	// inside the database: an import's million codes cross into Go as one
 	// value instead of a million rows.
@@ -114,12 +117,22 @@ func VerifyProgress(ctx context.Context, d *db.DB, v note.Verifier, progress fun
 	}
 	subjectRows, err := snaps[2].Query(ctx, `SELECT seq, COUNT(*), `+concat+` FROM audit_subject GROUP BY seq ORDER BY seq`)
 	if err != nil {
+		entries.Close()
+		hashRows.Close()
 		return rep, fmt.Errorf("read audit subjects: %w", err)
 	}
-	defer subjectRows.Close()
-	// The stored hashes and the subject rows are read on goroutines of
-	// their own, beside the entries.
+	// The entries, the stored hashes and the subject rows are read on
+	// goroutines of their own, each of which closes its rows. Before the
+	// snapshots close, those goroutines are stopped and waited for: a
+	// Rows closed while another goroutine scans it is a data race.
 	hashes, subjects := streamHashes(ctx, hashRows), streamSubjects(ctx, subjectRows)
+	decoded, decoding := decodeEntries(ctx, entries, covered)
+	defer func() {
+		cancel()
+		hashes.wait()
+		subjects.wait()
+		<-decoding
+	}()
 
 	frontier := map[int]frontierHash{}
 	reader := tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
@@ -134,13 +147,9 @@ func VerifyProgress(ctx context.Context, d *db.DB, v note.Verifier, progress fun
 		}
 		return out, nil
 	})
-	var covered int64 // entries under the largest checkpoint: authenticated by its signature
-	if len(checkpoints) > 0 {
-		covered = checkpoints[len(checkpoints)-1].Size
-	}
 	var n int64
 	cpi := 0
-	for c := range decodeEntries(ctx, entries, covered) {
+	for c := range decoded {
 		if c.err != nil {
 			return rep, c.err
 		}
@@ -198,9 +207,6 @@ func VerifyProgress(ctx context.Context, d *db.DB, v note.Verifier, progress fun
 			}
 		}
 	}
-	if err := entries.Err(); err != nil {
-		return rep, fmt.Errorf("read audit entries: %w", err)
-	}
 	if cpi < len(checkpoints) {
 		cp := checkpoints[cpi]
 		return rep, bad(n, "the log has %d entries, but a checkpoint was signed at size %d (%s): entries %d and later were cut", n, cp.Size, cp.source, n)
@@ -251,12 +257,13 @@ const verifyChunk = 512
 
 // decodeEntries reads the entries in order and checks each on its own —
 // leaf hash, canonical content, position and index columns — on every
-// core, delivering the results in order.
+// core, delivering the results in order. Its reading goroutine closes
+// entries; reading is closed when that goroutine has returned.
 //
 // Entries below covered are checked against a signed checkpoint later, so
 // only their head is read (readHead); the others are decoded in full, which
 // also checks that they are in canonical form.
-func decodeEntries(ctx context.Context, entries *sql.Rows, covered int64) <-chan checkedChunk {
+func decodeEntries(ctx context.Context, entries *sql.Rows, covered int64) (decoded <-chan checkedChunk, reading <-chan struct{}) {
 	type rawEntry struct {
 		seq           int64
 		at            time.Time
@@ -280,7 +287,10 @@ func decodeEntries(ctx context.Context, entries *sql.Rows, covered int64) <-chan
 			}
 		}()
 	}
+	readerDone := make(chan struct{})
 	go func() {
+		defer close(readerDone)
+		defer entries.Close()
 		defer close(order)
 		defer close(jobs)
 		chunk := make([]rawEntry, 0, verifyChunk)
@@ -344,7 +354,7 @@ func decodeEntries(ctx context.Context, entries *sql.Rows, covered int64) <-chan
 			}
 		}
 	}()
-	return out
+	return out, readerDone
 }
 
 // checkOne checks what can be checked of one entry without the others.
