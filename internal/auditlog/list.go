@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"jukinet/internal/db"
+	"jukinet/internal/jptext"
 )
 
 // Filter selects entries for List. Zero fields do not filter.
@@ -89,14 +90,15 @@ func List(ctx context.Context, d *db.DB, f Filter) ([]Listed, error) {
 	return out, rows.Err()
 }
 
-// Summary is a one-line description of an entry, for listings.
+// Summary is a one-line description of an entry, for listings; its time
+// is in Japan Standard Time (RFC 3339 with +09:00), as the screens show it.
 func (l Listed) Summary() string {
 	if l.Entry == nil {
-		return fmt.Sprintf("%d %s %s %s (pruned)", l.Seq, l.At.UTC().Format(time.RFC3339), l.Actor, l.Action)
+		return fmt.Sprintf("%d %s %s %s (pruned)", l.Seq, l.At.In(jptext.JST).Format(time.RFC3339), l.Actor, l.Action)
 	}
 	e := l.Entry
 	s := fmt.Sprintf("%d %s %s@%s %s affair=%q reason=%q decision=%s(%s) outcome=%s count=%d",
-		e.Seq, e.Time.UTC().Format(time.RFC3339), e.Actor, e.Origin, e.Action, e.Affair, e.Reason, e.Decision, e.Policy, e.Outcome, e.Count)
+		e.Seq, e.Time.In(jptext.JST).Format(time.RFC3339), e.Actor, e.Origin, e.Action, e.Affair, e.Reason, e.Decision, e.Policy, e.Outcome, e.Count)
 	if e.Query != "" {
 		s += fmt.Sprintf(" query=%q", e.Query)
 	}

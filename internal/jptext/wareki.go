@@ -81,6 +81,10 @@ func FormatSeireki(t time.Time) string {
 	return fmt.Sprintf("%d年%d月%d日", t.Year(), int(t.Month()), t.Day())
 }
 
+// JST is Japan Standard Time (UTC+9, no daylight saving time), the zone
+// dates and times are shown in.
+var JST = time.FixedZone("JST", 9*3600)
+
 // FormatBoth formats t as 令和元年5月1日（2019年5月1日）, the form screens use.
 func FormatBoth(t time.Time) string {
 	if w, ok := ToWareki(t); ok {

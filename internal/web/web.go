@@ -246,7 +246,7 @@ func templateFuncs(loc *i18n.Localizer) template.FuncMap {
 }
 
 // jst is Japan Standard Time, the zone every date on screen is shown in.
-var jst = time.FixedZone("JST", 9*3600)
+var jst = jptext.JST
 
 // render executes a page with the layout, in the request's language.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, page, title string, data map[string]any) {
