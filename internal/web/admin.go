@@ -69,7 +69,7 @@ func (s *Server) staffPage(w http.ResponseWriter, r *http.Request, c *current) {
 	for _, p := range people {
 		rw := row{Person: p}
 		if m := st.People[p.VerificationID]; m != nil {
-			rw.Roles = s.rolesOf(m)
+			rw.Roles = rolesOf(m, s.wordsFor(r))
 			rw.Affairs = m.Affairs
 		}
 		if p.Active {
@@ -134,7 +134,7 @@ func (s *Server) suspensionsPage(w http.ResponseWriter, r *http.Request, c *curr
 		return
 	}
 	s.page(w, r, c, "suspensions", "Suspensions", map[string]any{
-		"Suspensions": s.describeSuspensions(sps), "CanOrder": s.may(ctx, c, staff.ActSuspend, s.nodeResource()),
+		"Suspensions": describeSuspensions(sps, s.wordsFor(r)), "CanOrder": s.may(ctx, c, staff.ActSuspend, s.nodeResource()),
 		"Departments": s.node.Profile.Departments, "AllAffairs": s.node.Profile.Affairs,
 	})
 }

@@ -40,7 +40,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, c *current) {
 		return
 	}
 	s.page(w, r, c, "dashboard", "Dashboard", map[string]any{
-		"Today": total, "Denied": denied, "Suspensions": s.describeSuspensions(sps), "Affairs": s.myAffairs(c), "Residents": residents,
+		"Today": total, "Denied": denied, "Suspensions": describeSuspensions(sps, s.wordsFor(r)), "Affairs": s.myAffairs(c), "Residents": residents,
 		"Mine": mine,
 	})
 }
@@ -180,27 +180,25 @@ type shownSuspension struct {
 	What string
 }
 
-func (s *Server) describeSuspensions(sps []staff.Suspension) []shownSuspension {
+func describeSuspensions(sps []staff.Suspension, w words) []shownSuspension {
 	out := make([]shownSuspension, len(sps))
 	for i, sp := range sps {
 		what := string(sp.Scope) + " " + sp.Target
 		switch sp.Scope {
 		case staff.ScopeNode:
-			what = "システム全体"
+			what = w.msg("ScopeNode")
 		case staff.ScopeDepartment:
-			what = "部署：" + strings.Join(s.deptNames([]string{sp.Target}), "")
+			what = w.msg("ScopeDepartment") + "：" + w.dept(sp.Target)
 		case staff.ScopeTerminal:
-			what = "端末：" + sp.Target
+			what = w.msg("ScopeTerminal") + "：" + sp.Target
 		case staff.ScopeOperator:
-			what = "照合ID：" + sp.Target
+			what = w.msg("ScopeOperator") + "：" + sp.Target
 		case staff.ScopeAffair:
-			if a, ok := s.node.Profile.Affair(sp.Target); ok {
-				what = "利用事務：" + a.Name
-			}
+			what = w.msg("ScopeAffair") + "：" + w.affair(sp.Target)
 		case staff.ScopePeer:
-			what = "下位ノードからの通知：" + sp.Target
+			what = w.msg("ScopePeer") + "：" + sp.Target
 		case staff.ScopeOutbound:
-			what = "上位ノードへの通知"
+			what = w.msg("ScopeOutbound")
 		}
 		out[i] = shownSuspension{Suspension: sp, What: what}
 	}

@@ -387,7 +387,10 @@ func TestStaffScreenNamesDepartmentsAndAffairs(t *testing.T) {
 		want []string
 	}{
 		{"/staff?lang=ja", []string{"<td>区民課</td>", "住民基本台帳に関する事務、住民票の写し等の交付", "<td>情報システム課</td>"}},
-		{"/staff?lang=en", []string{"<td>Residents Division</td>", "Copies of the residence record"}},
+		// In English the header too: the administrator's department and
+		// role; dates as dates, not in the Japanese era.
+		{"/staff?lang=en", []string{"<td>Residents Division</td>", "Copies of the residence record",
+			"・Information Systems Division・System administrator</span>", "DEMO — every resident shown here is synthetic"}},
 	} {
 		body := admin.do("GET", tt.path, nil).Body.String()
 		for _, w := range tt.want {
@@ -397,6 +400,9 @@ func TestStaffScreenNamesDepartmentsAndAffairs(t *testing.T) {
 		}
 		if strings.Contains(body, "<td>kumin</td>") {
 			t.Errorf("%s shows the department's ID instead of its name", tt.path)
+		}
+		if strings.HasSuffix(tt.path, "en") && (strings.Contains(body, "令和") || strings.Contains(body, "情報システム課")) {
+			t.Errorf("%s shows Japanese dates or names", tt.path)
 		}
 	}
 }

@@ -166,22 +166,23 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, c *current, page, 
 	}
 	data["CanStaff"], data["CanAudit"], data["CanSuspend"] = can[staff.ActViewStaff], can[staff.ActViewAudit], can[staff.ActViewSuspensions]
 	data["CanLookup"] = c.member != nil && len(c.member.Affairs) > 0
+	words := s.wordsFor(r)
 	if c.member != nil {
 		roles := []string{}
 		for _, r := range c.member.Roles {
-			if role, ok := s.node.Profile.Role(r); ok {
-				roles = append(roles, role.Name)
+			if _, ok := s.node.Profile.Role(r); ok {
+				roles = append(roles, words.role(r))
 			}
 		}
 		for r := range c.member.DepartmentRoles {
-			if role, ok := s.node.Profile.Role(r); ok && !slices.Contains(roles, role.Name) {
-				roles = append(roles, role.Name)
+			if _, ok := s.node.Profile.Role(r); ok && !slices.Contains(roles, words.role(r)) {
+				roles = append(roles, words.role(r))
 			}
 		}
 		data["MyRoles"] = roles
 	}
-	if d, ok := s.node.Profile.Department(c.person.Department); ok {
-		data["MyDepartment"] = d.Name
+	if _, ok := s.node.Profile.Department(c.person.Department); ok {
+		data["MyDepartment"] = words.dept(c.person.Department)
 	}
 	s.render(w, r, page, title, data)
 }

@@ -65,7 +65,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 		var demo []demoPerson
 		for _, p := range people {
 			if m := st.People[p.VerificationID]; m != nil {
-				demo = append(demo, demoPerson{Person: p, Roles: s.rolesOf(m)})
+				demo = append(demo, demoPerson{Person: p, Roles: rolesOf(m, s.wordsFor(r))})
 			}
 		}
 		data["DemoPeople"] = demo
@@ -74,31 +74,28 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // rolesOf names a member's roles (and designations) for the sign-in list.
-func (s *Server) rolesOf(m *staff.Member) string {
+func rolesOf(m *staff.Member, w words) string {
 	var names []string
 	for _, r := range m.Roles {
-		if role, ok := s.node.Profile.Role(r); ok {
-			names = append(names, role.Name)
+		if _, ok := w.p.Role(r); ok {
+			names = append(names, w.role(r))
 		}
 	}
 	for r, depts := range m.DepartmentRoles {
-		if role, ok := s.node.Profile.Role(r); ok {
-			names = append(names, role.Name+"（"+strings.Join(s.deptNames(depts), "・")+"）")
+		if _, ok := w.p.Role(r); ok {
+			names = append(names, w.role(r)+"（"+strings.Join(deptNames(depts, w), "・")+"）")
 		}
 	}
 	if len(m.Affairs) > 0 {
-		names = append(names, "取扱者")
+		names = append(names, w.msg("DesignatedOperator"))
 	}
 	return strings.Join(names, "、")
 }
 
-func (s *Server) deptNames(ids []string) []string {
+func deptNames(ids []string, w words) []string {
 	out := make([]string, len(ids))
 	for i, id := range ids {
-		out[i] = id
-		if d, ok := s.node.Profile.Department(id); ok {
-			out[i] = d.Name
-		}
+		out[i] = w.dept(id)
 	}
 	return out
 }

@@ -98,7 +98,7 @@ func New(n *node.Node, opt Options) (*Server, error) {
 	for _, l := range []string{"ja", "en"} {
 		s.locs[l] = i18n.NewLocalizer(bundle, l)
 		for _, page := range pageNames {
-			t, err := template.New("").Funcs(templateFuncs(s.locs[l])).Funcs(profileNames(n.Profile, l)).ParseFS(assets, "templates/layout.html", "templates/partials.html", "templates/"+page+".html")
+			t, err := template.New("").Funcs(templateFuncs(s.locs[l], l)).Funcs(nameFuncs(words{en: l == "en", p: n.Profile, loc: s.locs[l]})).ParseFS(assets, "templates/layout.html", "templates/partials.html", "templates/"+page+".html")
 			if err != nil {
 				return nil, fmt.Errorf("parse template %s: %w", page, err)
 			}
@@ -170,6 +170,13 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 func lang(w http.ResponseWriter, r *http.Request) string {
 	if l := r.URL.Query().Get("lang"); l == "en" || l == "ja" {
 		http.SetCookie(w, &http.Cookie{Name: "lang", Value: l, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: 365 * 24 * 3600})
+	}
+	return requestLang(r)
+}
+
+// requestLang is the language lang picks, without remembering it.
+func requestLang(r *http.Request) string {
+	if l := r.URL.Query().Get("lang"); l == "en" || l == "ja" {
 		return l
 	}
 	if c, err := r.Cookie("lang"); err == nil && (c.Value == "en" || c.Value == "ja") {
@@ -178,35 +185,61 @@ func lang(w http.ResponseWriter, r *http.Request) string {
 	return "ja"
 }
 
-// profileNames gives the templates the names, in language l, of the
-// profile's departments (dept) and affairs (affair) by their IDs; an ID the
-// profile does not know (another node's) is shown as it is.
-func profileNames(p *profile.Profile, l string) template.FuncMap {
-	depts, affairs := map[string]string{}, map[string]string{}
-	for _, d := range p.Departments {
-		depts[d.ID] = d.Name
-		if l == "en" && d.NameEN != "" {
-			depts[d.ID] = d.NameEN
-		}
-	}
-	for _, a := range p.Affairs {
-		affairs[a.ID] = a.Name
-		if l == "en" && a.NameEN != "" {
-			affairs[a.ID] = a.NameEN
-		}
-	}
-	name := func(m map[string]string) func(string) string {
-		return func(id string) string {
-			if v, ok := m[id]; ok {
-				return v
-			}
-			return id
-		}
-	}
-	return template.FuncMap{"dept": name(depts), "affair": name(affairs)}
+// words names, in one language, what the pages know by ID: the profile's
+// roles, departments and affairs (an ID the profile does not know, such as
+// another node's, is shown as it is), and the UI's messages.
+type words struct {
+	en  bool
+	p   *profile.Profile
+	loc *i18n.Localizer
 }
 
-func templateFuncs(loc *i18n.Localizer) template.FuncMap {
+// wordsFor returns the words in the request's language.
+func (s *Server) wordsFor(r *http.Request) words {
+	l := requestLang(r)
+	return words{en: l == "en", p: s.node.Profile, loc: s.locs[l]}
+}
+
+func (w words) pick(ja, en string) string {
+	if w.en && en != "" {
+		return en
+	}
+	return ja
+}
+
+func (w words) role(id profile.RoleID) string {
+	if r, ok := w.p.Role(id); ok {
+		return w.pick(r.Name, r.NameEN)
+	}
+	return string(id)
+}
+
+func (w words) dept(id string) string {
+	if d, ok := w.p.Department(id); ok {
+		return w.pick(d.Name, d.NameEN)
+	}
+	return id
+}
+
+func (w words) affair(id string) string {
+	if a, ok := w.p.Affair(id); ok {
+		return w.pick(a.Name, a.NameEN)
+	}
+	return id
+}
+
+// msg is the UI message id.
+func (w words) msg(id string) string {
+	return w.loc.MustLocalize(&i18n.LocalizeConfig{MessageID: id})
+}
+
+// nameFuncs gives the templates the names of departments (dept) and
+// affairs (affair) by their IDs, in w's language.
+func nameFuncs(w words) template.FuncMap {
+	return template.FuncMap{"dept": w.dept, "affair": w.affair}
+}
+
+func templateFuncs(loc *i18n.Localizer, l string) template.FuncMap {
 	var cache sync.Map
 	return template.FuncMap{
 		"t": func(id string) string {
@@ -230,6 +263,9 @@ func templateFuncs(loc *i18n.Localizer) template.FuncMap {
 		"wareki": func(t time.Time) string {
 			if t.IsZero() {
 				return "—"
+			}
+			if l == "en" {
+				return t.In(jst).Format("2006-01-02")
 			}
 			return jptext.FormatBoth(t.In(jst))
 		},
