@@ -51,8 +51,9 @@ type Log struct {
 	closed  bool
 
 	// Owned by the committer goroutine.
-	lastBatch int  // size of the previous batch: >1 means callers overlap
-	heldBack  *job // a job with work met while collecting: it starts the next batch
+	lastBatch int       // size of the previous batch: >1 means callers overlap
+	busyUntil time.Time // when the committer last finished committing a batch
+	heldBack  *job      // a job with work met while collecting: it starts the next batch
 	size      int64
 	frontier  map[int]frontierHash // per tree level: the latest complete subtree
 	lastCP    int64                // size of the latest checkpoint
@@ -60,6 +61,9 @@ type Log struct {
 	// Batches appended as one pipelined round trip, and those the pipeline
 	// refused and the ordinary transaction then appended (PostgreSQL).
 	pipelined, retried atomic.Int64
+	// Batches collected, and those for which the committer waited for
+	// callers on their way (for tests).
+	batches, lingered atomic.Int64
 }
 
 type frontierHash struct {
@@ -68,11 +72,12 @@ type frontierHash struct {
 }
 
 type job struct {
-	ctx   context.Context
-	entry Entry
-	work  Work
-	bulk  bool // work is a bulk load (db.TransactBulk)
-	done  chan result
+	ctx    context.Context
+	entry  Entry
+	work   Work
+	bulk   bool      // work is a bulk load (db.TransactBulk)
+	queued time.Time // when it was handed to the committer
+	done   chan result
 }
 
 type result struct {
@@ -150,6 +155,7 @@ func (l *Log) appendJob(ctx context.Context, j *job) (seq int64, workErr, err er
 		return 0, nil, err
 	}
 	j.done = make(chan result, 1)
+	j.queued = time.Now()
 	l.closeMu.Lock()
 	if l.closed {
 		l.closeMu.Unlock()
@@ -232,18 +238,29 @@ func (l *Log) queued() *job {
 	}
 }
 
-// Linger bounds: when callers overlap, the committer waits this long for
-// more appends before committing, so that one fsync serves many.
-const (
-	lingerMax  = time.Millisecond
-	lingerIdle = 100 * time.Microsecond
-)
+// lingerMax bounds how long the committer waits for callers on their way
+// before committing, so that one fsync serves many. (Go's timers fire
+// about a millisecond late on an idle process, so the committer waits on
+// arrivals, not on short timers; this deadline is the only timer.)
+const lingerMax = time.Millisecond
 
-// collect takes the queued jobs after first. When the previous batch held
-// more than one job, callers overlap, and it lingers briefly for the ones
-// on their way: without that, the first caller back after a commit would
-// get a batch of its own and every other caller would wait a whole fsync
-// longer. A lone caller never waits.
+// lingerFor is the most callers the committer waits for: beyond a few,
+// enough arrive during each commit to fill the next one, and waiting for
+// the rest only delays it.
+const lingerFor = 8
+
+// collect takes the queued jobs after first, and when callers overlap it
+// lingers for the ones on their way: without that, the first caller back
+// after a commit gets a batch of its own and every other caller waits a
+// whole fsync longer — two callers taking turns would never share a
+// commit, each waiting for the other's commit, then its own.
+//
+// Callers overlap when first was queued while the previous batch was being
+// committed, or soon after a batch of several: those callers are expected
+// back. It
+// waits until the batch is as large as the previous one (at least two),
+// or lingerMax has passed. A lone caller, or one after a quiet spell,
+// never waits.
 //
 // A job with work (a change) is committed alone, in a transaction of its
 // own, so that a failing change rolls back without a savepoint.
@@ -253,44 +270,42 @@ func (l *Log) collect(first *job) []*job {
 		l.lastBatch = 1
 		return batch
 	}
-	linger := l.lastBatch > 1
-	deadline := time.Now().Add(lingerMax)
-	var idle *time.Timer
-	for len(batch) < l.opt.MaxBatch {
+	target := 1
+	if since := first.queued.Sub(l.busyUntil); since < 0 || (since < lingerMax && l.lastBatch > 1) {
+		target = min(max(l.lastBatch, 2), lingerFor)
+	}
+	var deadline *time.Timer
+	for len(batch) < l.opt.MaxBatch && l.heldBack == nil {
+		var j *job
 		select {
-		case j := <-l.jobs:
-			if j.work != nil {
-				l.heldBack = j
-				break
-			}
-			batch = append(batch, j)
-			continue
+		case j = <-l.jobs:
 		default:
 		}
-		if l.heldBack != nil || !linger || time.Now().After(deadline) {
-			break
-		}
-		if idle == nil {
-			idle = time.NewTimer(lingerIdle)
-		} else {
-			idle.Reset(lingerIdle)
-		}
-		select {
-		case j := <-l.jobs:
-			if j.work != nil {
-				l.heldBack = j
+		if j == nil {
+			if len(batch) >= target {
 				break
 			}
-			batch = append(batch, j)
-			continue
-		case <-idle.C:
+			if deadline == nil {
+				deadline = time.NewTimer(lingerMax)
+				defer deadline.Stop()
+				l.lingered.Add(1)
+			}
+			select {
+			case j = <-l.jobs:
+			case <-deadline.C:
+			}
+			if j == nil {
+				break
+			}
 		}
-		break
-	}
-	if idle != nil {
-		idle.Stop()
+		if j.work != nil {
+			l.heldBack = j
+			break
+		}
+		batch = append(batch, j)
 	}
 	l.lastBatch = len(batch)
+	l.batches.Add(1)
 	return batch
 }
 
@@ -304,7 +319,9 @@ func (l *Log) checkpointLogged() {
 // each job once the transaction is committed (or has failed).
 func (l *Log) commitBatch(batch []*job) {
 	if len(batch) == 1 && batch[0].work != nil {
-		batch[0].done <- l.commitWork(batch[0])
+		res := l.commitWork(batch[0])
+		l.busyUntil = time.Now()
+		batch[0].done <- res
 		return
 	}
 	results := make([]result, len(batch))
@@ -336,6 +353,9 @@ func (l *Log) commitBatch(batch []*job) {
 			results[i] = result{err: fmt.Errorf("append audit entry: %w", err)}
 		}
 	}
+	// Jobs queued from now on were not held up by this commit: a caller
+	// released below that appends again at once is not taken for another.
+	l.busyUntil = time.Now()
 	for i, j := range batch {
 		j.done <- results[i]
 	}

@@ -540,6 +540,57 @@ func TestVerifyExternalCheckpoint(t *testing.T) {
 	}
 }
 
+// TestTwoCallersShareCommits: two callers that each append, wait, and
+// append again share commits instead of taking turns (each waiting for the
+// other's commit, then its own); a lone caller, and a caller after a quiet
+// spell, is committed at once.
+func TestTwoCallersShareCommits(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s, _ := newKey(t)
+		l := openLog(t, d, s)
+		// A lone caller never waits for others.
+		for i := range 20 {
+			if _, err := l.Append(ctx, entry(i, "00000000001")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := l.lingered.Load(); n != 0 {
+			t.Fatalf("a lone caller's batches waited %d times", n)
+		}
+		// Two callers in step.
+		const each = 100
+		before := l.batches.Load()
+		var wg sync.WaitGroup
+		for w := range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range each {
+					if _, err := l.Append(ctx, entry(w*each+i, "00000000002")); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		batches := l.batches.Load() - before
+		if batches > 2*each*3/4 {
+			t.Errorf("two callers' %d appends took %d commits; want most shared", 2*each, batches)
+		}
+		// After a quiet spell, a caller is committed at once again.
+		time.Sleep(5 * lingerMax)
+		lingered := l.lingered.Load()
+		if _, err := l.Append(ctx, entry(0, "00000000003")); err != nil {
+			t.Fatal(err)
+		}
+		if l.lingered.Load() != lingered {
+			t.Error("a caller after a quiet spell waited for others")
+		}
+	})
+}
+
 // TestVerifyStopsItsReadersOnAProblem: a problem found early ends Verify
 // while its reading goroutines are still scanning rows; they are stopped
 // and waited for before their rows and snapshots close (under -race, the

@@ -400,10 +400,18 @@ func checkOne(seq int64, at time.Time, actor, action string, payload, leaf []byt
 }
 
 // sameSnapshot begins n read-only transactions that see the audit log in
-// the same state. Every transaction that writes to the log appends an
-// entry, so transactions that see the same number of entries see the same
-// log; if an append lands between two of them, all are begun again.
+// the same state. PostgreSQL shares one snapshot between them. On SQLite,
+// every transaction that writes to the log appends an entry, so
+// transactions that see the same number of entries see the same log; if an
+// append lands between two of them, all are begun again.
 func sameSnapshot(ctx context.Context, d *db.DB, n int) ([]*db.ReadOnlyTx, error) {
+	if d.Dialect() == db.Postgres {
+		snaps, err := d.BeginSharedReads(ctx, n)
+		if err != nil {
+			return nil, fmt.Errorf("read audit log: %w", err)
+		}
+		return snaps, nil
+	}
 	const attempts = 20
 	for range attempts {
 		var snaps []*db.ReadOnlyTx

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -673,6 +674,54 @@ func (db *DB) BeginRead(ctx context.Context) (*ReadOnlyTx, error) {
 	}
 	return &ReadOnlyTx{tx: sqltx, dialect: db.dialect}, nil
 }
+
+// snapshotID is what pg_export_snapshot returns (e.g. 00000003-0000001B-1);
+// SET TRANSACTION SNAPSHOT takes it as a literal, so it is checked first.
+var snapshotID = regexp.MustCompile(`^[0-9A-Fa-f-]+$`)
+
+// BeginSharedReads begins n read-only transactions on PostgreSQL that all
+// see one snapshot of the database (the first exports its snapshot, the
+// others import it), for reading one state of it on several connections at
+// once however busy the writers are. On SQLite, which has no such thing,
+// it returns ErrNoSharedSnapshots.
+func (db *DB) BeginSharedReads(ctx context.Context, n int) ([]*ReadOnlyTx, error) {
+	if db.dialect != Postgres {
+		return nil, ErrNoSharedSnapshots
+	}
+	var txs []*ReadOnlyTx
+	fail := func(err error) ([]*ReadOnlyTx, error) {
+		for _, t := range txs {
+			t.Close()
+		}
+		return nil, err
+	}
+	first, err := db.BeginRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	txs = append(txs, first)
+	var id string
+	if err := first.QueryRow(ctx, `SELECT pg_export_snapshot()`).Scan(&id); err != nil {
+		return fail(fmt.Errorf("export snapshot: %w", err))
+	}
+	if !snapshotID.MatchString(id) {
+		return fail(fmt.Errorf("export snapshot: unexpected id %q", id))
+	}
+	for len(txs) < n {
+		t, err := db.BeginRead(ctx)
+		if err != nil {
+			return fail(err)
+		}
+		txs = append(txs, t)
+		if _, err := t.Exec(ctx, `SET TRANSACTION SNAPSHOT '`+id+`'`); err != nil {
+			return fail(fmt.Errorf("import snapshot: %w", err))
+		}
+	}
+	return txs, nil
+}
+
+// ErrNoSharedSnapshots is BeginSharedReads on a database without them.
+var ErrNoSharedSnapshots = errors.New("this database cannot share a snapshot between transactions")
 
 // ReadOnlyTx is a read-only transaction (see BeginRead); its methods
 // rebind like DB's.
