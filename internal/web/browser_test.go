@@ -185,6 +185,25 @@ func TestBrowserEnrolSignInLookUp(t *testing.T) {
 		t.Errorf("looking up by the four items, the code, number and name fields shown: %v, want only the name's", shown)
 	}
 
+	// A screen the clerk may not see explains why; its back link returns
+	// to where they were (the page's policy allows no javascript: links).
+	run(t, ctx, "the lookup screen", chromedp.Navigate(base+"/lookup"))
+	run(t, ctx, "a refused screen", chromedp.Navigate(base+"/audit"), chromedp.WaitVisible(`[data-testid="problem"]`, chromedp.ByQuery))
+	run(t, ctx, "back", chromedp.Click(`[data-testid="back"]`, chromedp.ByQuery))
+	// (chromedp's queries lose a page the browser went back to until it
+	// has seen the new document: ask until the answer comes.)
+	var at string
+	var form bool
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		err := chromedp.Run(ctx, chromedp.Location(&at), chromedp.Evaluate(`!!document.querySelector('[data-testid="lookup-form"]')`, &form))
+		if err == nil && form {
+			break
+		}
+	}
+	if !strings.HasSuffix(at, "/lookup") || !form {
+		t.Errorf("the back link of a refused screen went to %s (lookup form shown: %v), want the lookup screen", at, form)
+	}
+
 	// Without designation: the security officer ends it; the clerk's next
 	// lookup for that affair is refused.
 	if err := s.node.Staff.EndDesignation(context.Background(), soWho(), node.DemoOperator, "juminhyo-copy"); err != nil {

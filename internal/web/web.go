@@ -171,18 +171,7 @@ func lang(w http.ResponseWriter, r *http.Request) string {
 	if l := r.URL.Query().Get("lang"); l == "en" || l == "ja" {
 		http.SetCookie(w, &http.Cookie{Name: "lang", Value: l, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: 365 * 24 * 3600})
 	}
-	return requestLang(r)
-}
-
-// requestLang is the language lang picks, without remembering it.
-func requestLang(r *http.Request) string {
-	if l := r.URL.Query().Get("lang"); l == "en" || l == "ja" {
-		return l
-	}
-	if c, err := r.Cookie("lang"); err == nil && (c.Value == "en" || c.Value == "ja") {
-		return c.Value
-	}
-	return "ja"
+	return langOf(r)
 }
 
 // words names, in one language, what the pages know by ID: the profile's
@@ -196,7 +185,7 @@ type words struct {
 
 // wordsFor returns the words in the request's language.
 func (s *Server) wordsFor(r *http.Request) words {
-	l := requestLang(r)
+	l := langOf(r)
 	return words{en: l == "en", p: s.node.Profile, loc: s.locs[l]}
 }
 

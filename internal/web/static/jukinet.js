@@ -1,8 +1,18 @@
-// jukinet: WebAuthn sign-in, enrolment and re-verification. Forms marked
+// jukinet: back links, and WebAuthn sign-in, enrolment and re-verification. Forms marked
 // data-webauthn="login|enrol|unlock" post to ACTION/begin, ask the browser's
 // authenticator (user verification required), then post to ACTION/finish.
 (function () {
   "use strict";
+  // Links marked data-back go back a page (the page's policy allows no
+  // javascript: links); without history they go where their href says.
+  document.querySelectorAll("a[data-back]").forEach(function (a) {
+    a.addEventListener("click", function (ev) {
+      if (history.length > 1) {
+        ev.preventDefault();
+        history.back();
+      }
+    });
+  });
   function dec(s) {
     s = s.replace(/-/g, "+").replace(/_/g, "/");
     while (s.length % 4) s += "=";
