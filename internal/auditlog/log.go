@@ -257,10 +257,9 @@ const lingerFor = 8
 //
 // Callers overlap when first was queued while the previous batch was being
 // committed, or soon after a batch of several: those callers are expected
-// back. It
-// waits until the batch is as large as the previous one (at least two),
-// or lingerMax has passed. A lone caller, or one after a quiet spell,
-// never waits.
+// back. It waits until the batch is as large as the previous one (at least
+// two, at most lingerFor), or lingerMax has passed. A lone caller, or one
+// after a quiet spell, never waits.
 //
 // A job with work (a change) is committed alone, in a transaction of its
 // own, so that a failing change rolls back without a savepoint.
