@@ -614,6 +614,38 @@ func TestVerifyStopsItsReadersOnAProblem(t *testing.T) {
 	})
 }
 
+// TestVerifyCancelledJudgesNothing: a verification stopped half-way (the
+// auditor's request abandoned) says so, and never reports the log as
+// broken because its readers stopped.
+func TestVerifyCancelledJudgesNothing(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		s, v := newKey(t)
+		l := openLog(t, d, s)
+		fill(t, l, 3000)
+		if _, err := l.Checkpoint(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		l.Close()
+		every := progressEvery
+		progressEvery = 64
+		defer func() { progressEvery = every }()
+		for i := range 20 {
+			ctx, cancel := context.WithCancel(context.Background())
+			stopAt := int64(64 * (1 + i%10))
+			_, err := VerifyProgress(ctx, d, v, func(n int64) {
+				if n >= stopAt {
+					cancel()
+				}
+			})
+			cancel()
+			var p *Problem
+			if errors.As(err, &p) || !errors.Is(err, context.Canceled) {
+				t.Fatalf("verification cancelled after %d entries: %v; want context.Canceled and no finding", stopAt, err)
+			}
+		}
+	})
+}
+
 // TestOpenCheckpointTellsMistakesFromFindings: text that is no checkpoint
 // is ErrNotCheckpoint (a wrong file); a checkpoint of another key, or one
 // altered after signing, is not — and Verify reports either as a finding.

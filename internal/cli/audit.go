@@ -56,7 +56,7 @@ type AuditVerifyCmd struct {
 // Run verifies and prints a one-line summary (exit 0), or names the first
 // bad entry (exit 1). A --checkpoint file that cannot be read or is not a
 // signed checkpoint at all is a mistake in the command, not a finding
-// about the log: exit 2.
+// about the log: exit 2. Interrupted, it says nothing of the log: exit 130.
 func (c AuditVerifyCmd) Run(env *Env) error {
 	var external [][]byte
 	for _, f := range c.Checkpoint {
@@ -88,6 +88,11 @@ func (c AuditVerifyCmd) Run(env *Env) error {
 	rep, err := auditlog.VerifyProgress(env.Ctx, n.DB, n.Verifier, progress, external...)
 	if progress != nil {
 		fmt.Fprint(env.Stderr, "\r\033[K") // the progress line gives way to the result
+	}
+	if err != nil && env.Ctx.Err() != nil {
+		// Interrupted: nothing is said of the log (exit 130, as for Ctrl+C).
+		fmt.Fprintln(env.Stderr, "jukinet:", err)
+		return exitError{130}
 	}
 	if err != nil {
 		return err
