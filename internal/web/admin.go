@@ -13,6 +13,7 @@ import (
 	"jukinet/internal/apperr"
 	"jukinet/internal/auditlog"
 	"jukinet/internal/federation"
+	"jukinet/internal/jptext"
 	"jukinet/internal/node"
 	"jukinet/internal/profile"
 	"jukinet/internal/staff"
@@ -173,13 +174,29 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, c *current) {
 		return
 	}
 	q := r.URL.Query()
-	f := auditlog.Filter{After: -1, Limit: 100, Newest: true, Resident: strings.TrimSpace(q.Get("resident")), Actor: strings.TrimSpace(q.Get("actor"))}
-	entries, err := auditlog.List(ctx, s.node.DB, f)
-	if err != nil {
-		s.problem(w, r, err)
-		return
+	f := auditlog.Filter{After: -1, Limit: 100, Newest: true, Resident: strings.TrimSpace(q.Get("resident")),
+		Actor: strings.TrimSpace(q.Get("actor")), Action: strings.TrimSpace(q.Get("action"))}
+	since := strings.TrimSpace(q.Get("since"))
+	var sinceErr bool
+	if since != "" {
+		// A day as clerks write one (2026-11-22, R8.11.22 …), from its
+		// midnight in Japan.
+		if d, err := jptext.ParseDate(since); err == nil {
+			f.Since = time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, jptext.JST)
+		} else {
+			sinceErr = true
+		}
 	}
-	s.page(w, r, c, "audit", "AuditLog", map[string]any{"Entries": entries, "Filter": f, "Verification": s.verification.view()})
+	var entries []auditlog.Listed
+	if !sinceErr {
+		var err error
+		if entries, err = auditlog.List(ctx, s.node.DB, f); err != nil {
+			s.problem(w, r, err)
+			return
+		}
+	}
+	s.page(w, r, c, "audit", "AuditLog", map[string]any{"Entries": entries, "Filter": f, "Since": since, "SinceError": sinceErr,
+		"Verification": s.verification.view()})
 }
 
 // auditVerify starts verifying the audit log in the background, unless a

@@ -14,6 +14,7 @@ import (
 
 	"jukinet/internal/auditlog"
 	"jukinet/internal/gate"
+	"jukinet/internal/jptext"
 	"jukinet/internal/node"
 	"jukinet/internal/resident"
 	"jukinet/internal/staff"
@@ -420,5 +421,33 @@ func TestStatusKeepsTheNavigation(t *testing.T) {
 	body = anon.do("GET", "/status", nil).Body.String()
 	if !strings.Contains(body, "ログイン画面へ") || strings.Contains(body, `data-testid="me"`) {
 		t.Errorf("signed out, /status does not offer to sign in:\n%s", body)
+	}
+}
+
+// TestAuditScreenFilters: the auditor narrows the audit screen by action
+// and by day (written as clerks write dates); a day it cannot read is
+// said so on the screen, in Japanese.
+func TestAuditScreenFilters(t *testing.T) {
+	s, code := demoServer(t)
+	clerk := signIn(t, s, node.DemoOperator)
+	clerk.do("POST", "/lookup", url.Values{"affair": {"juki"}, "reason": {"確認"}, "mode": {"code"}, "code": {code}})
+	chief := signIn(t, s, node.DemoChief)
+	rows := func(body string) int { return strings.Count(body, `data-testid="entry-clock"`) }
+	all := chief.do("GET", "/audit", nil).Body.String()
+	lookups := chief.do("GET", "/audit?action=lookup", nil).Body.String()
+	if n := rows(lookups); n != 1 || !strings.Contains(lookups, "resident_code="+code) || rows(all) <= n {
+		t.Errorf("action=lookup shows %d entries (of %d), want the one lookup", n, rows(all))
+	}
+	today := time.Now().In(jptext.JST)
+	if n := rows(chief.do("GET", "/audit?since="+url.QueryEscape(jptext.FormatWareki(today)), nil).Body.String()); n != rows(all) {
+		t.Errorf("since today (%s) shows %d entries, want all %d", jptext.FormatWareki(today), n, rows(all))
+	}
+	tomorrow := today.AddDate(0, 0, 1).Format(time.DateOnly)
+	if n := rows(chief.do("GET", "/audit?since="+tomorrow, nil).Body.String()); n != 0 {
+		t.Errorf("since tomorrow shows %d entries", n)
+	}
+	rec := chief.do("GET", "/audit?since=yesterday", nil)
+	if body := rec.Body.String(); rec.Code != 200 || !strings.Contains(body, `data-testid="since-error"`) || !strings.Contains(body, "形で入力してください") || rows(body) != 0 {
+		t.Errorf("since=yesterday: %d, the screen does not say how to write the day", rec.Code)
 	}
 }
