@@ -74,7 +74,7 @@ var Features = []Feature{
 		[]string{"internal/auth.TestEnrolAndLogin", "internal/auth.TestLoginAttacks", "internal/auth.TestSessionTimeouts"}},
 	{"ui.screens", "Clerk, staff, suspension, audit and dashboard screens in Japanese with an English switch; each screen and form open only to the roles the policies name.", Built,
 		[]string{"internal/web.TestRoutesByRole", "internal/web.TestChangesByRole", "internal/web.TestLookupScreenAndSuspension", "internal/web.TestBrowserEnrolSignInLookUp",
-			"internal/web.TestStaffScreenNamesDepartmentsAndAffairs", "internal/web.TestStatusKeepsTheNavigation"}},
+			"internal/web.TestStaffScreenNamesDepartmentsAndAffairs", "internal/web.TestStatusKeepsTheNavigation", "internal/web.TestAuditScreenFilters"}},
 	{"terminal.identity", "Terminals identified by client TLS certificates from the node's own CA, issued only to approved terminals.", Built,
 		[]string{"internal/web.TestTerminalCertificate", "internal/cli.TestConsoleStaffAndSuspension"}},
 	{"federation.notification", "Every change is notified upstream (municipality → prefecture → national) in signed, ordered batches, applied exactly once through the receiver's gate; forged, foreign, gapped batches refused with alerts.", Built,
