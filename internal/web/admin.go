@@ -259,7 +259,7 @@ type verificationView struct {
 func (v *verification) view() verificationView {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	at := func(t time.Time) string { return t.In(jst).Format("2006-01-02 15:04:05") }
+	at := func(t time.Time) string { return t.In(jptext.JST).Format("2006-01-02 15:04:05") }
 	out := verificationView{Running: v.running, Started: at(v.started), Progress: v.progress}
 	if v.finished.IsZero() {
 		return out

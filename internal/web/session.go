@@ -74,12 +74,7 @@ func (c *current) who() staff.Who { return c.sess.Who() }
 // go to the sign-in page, locked sessions to the unlock page.
 func (s *Server) signedIn(h func(w http.ResponseWriter, r *http.Request, c *current)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		cookie, _ := r.Cookie(sessionCookie)
-		token := ""
-		if cookie != nil {
-			token = cookie.Value
-		}
-		sess, err := s.auth.Session(r.Context(), token, s.terminal(r))
+		sess, token, err := s.sessionOf(r)
 		if err != nil {
 			if token != "" {
 				s.clearSession(w)
@@ -104,18 +99,25 @@ func (s *Server) signedIn(h func(w http.ResponseWriter, r *http.Request, c *curr
 	}
 }
 
+// sessionOf returns the session the request's cookie names on its
+// terminal, and the cookie's token ("" without one).
+func (s *Server) sessionOf(r *http.Request) (*auth.Session, string, error) {
+	token := ""
+	if cookie, err := r.Cookie(sessionCookie); err == nil {
+		token = cookie.Value
+	}
+	sess, err := s.auth.Session(r.Context(), token, s.terminal(r))
+	return sess, token, err
+}
+
 // signedInOrNot returns the request's signed-in, unlocked operator, or nil
 // — for a page anyone may see that shows the navigation to those signed in.
 func (s *Server) signedInOrNot(r *http.Request) *current {
-	cookie, err := r.Cookie(sessionCookie)
-	if err != nil || cookie.Value == "" {
-		return nil
-	}
-	sess, err := s.auth.Session(r.Context(), cookie.Value, s.terminal(r))
+	sess, token, err := s.sessionOf(r)
 	if err != nil || sess.Locked {
 		return nil
 	}
-	c, err := s.currentOf(r.Context(), sess, cookie.Value)
+	c, err := s.currentOf(r.Context(), sess, token)
 	if err != nil {
 		return nil
 	}

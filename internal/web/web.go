@@ -98,7 +98,7 @@ func New(n *node.Node, opt Options) (*Server, error) {
 	for _, l := range []string{"ja", "en"} {
 		s.locs[l] = i18n.NewLocalizer(bundle, l)
 		for _, page := range pageNames {
-			t, err := template.New("").Funcs(templateFuncs(s.locs[l], l)).Funcs(nameFuncs(words{en: l == "en", p: n.Profile, loc: s.locs[l]})).ParseFS(assets, "templates/layout.html", "templates/partials.html", "templates/"+page+".html")
+			t, err := template.New("").Funcs(templateFuncs(words{en: l == "en", p: n.Profile, loc: s.locs[l]})).ParseFS(assets, "templates/layout.html", "templates/partials.html", "templates/"+page+".html")
 			if err != nil {
 				return nil, fmt.Errorf("parse template %s: %w", page, err)
 			}
@@ -222,13 +222,11 @@ func (w words) msg(id string) string {
 	return w.loc.MustLocalize(&i18n.LocalizeConfig{MessageID: id})
 }
 
-// nameFuncs gives the templates the names of departments (dept) and
-// affairs (affair) by their IDs, in w's language.
-func nameFuncs(w words) template.FuncMap {
-	return template.FuncMap{"dept": w.dept, "affair": w.affair}
-}
-
-func templateFuncs(loc *i18n.Localizer, l string) template.FuncMap {
+// templateFuncs gives the templates their functions in w's language: the
+// UI's messages (t, tdata), dates, and the names of departments (dept) and
+// affairs (affair) by their IDs.
+func templateFuncs(w words) template.FuncMap {
+	loc := w.loc
 	var cache sync.Map
 	return template.FuncMap{
 		"t": func(id string) string {
@@ -253,13 +251,15 @@ func templateFuncs(loc *i18n.Localizer, l string) template.FuncMap {
 			if t.IsZero() {
 				return "—"
 			}
-			if l == "en" {
-				return t.In(jst).Format("2006-01-02")
+			if w.en {
+				return t.In(jptext.JST).Format("2006-01-02")
 			}
-			return jptext.FormatBoth(t.In(jst))
+			return jptext.FormatBoth(t.In(jptext.JST))
 		},
-		"clock": func(t time.Time) string { return t.In(jst).Format("15:04:05") },
-		"has":   func(items []string, item string) bool { return slices.Contains(items, item) },
+		"clock":  func(t time.Time) string { return t.In(jptext.JST).Format("15:04:05") },
+		"has":    func(items []string, item string) bool { return slices.Contains(items, item) },
+		"dept":   w.dept,
+		"affair": w.affair,
 		"dict": func(kv ...any) map[string]any {
 			m := map[string]any{}
 			for i := 0; i+1 < len(kv); i += 2 {
@@ -269,9 +269,6 @@ func templateFuncs(loc *i18n.Localizer, l string) template.FuncMap {
 		},
 	}
 }
-
-// jst is Japan Standard Time, the zone every date on screen is shown in.
-var jst = jptext.JST
 
 // render executes a page with the layout, in the request's language.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, page, title string, data map[string]any) {
