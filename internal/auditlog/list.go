@@ -3,6 +3,7 @@ package auditlog
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -126,4 +127,82 @@ func Tally(ctx context.Context, d *db.DB, since time.Time) (total, denied int64,
 		return 0, 0, fmt.Errorf("count audit entries: %w", err)
 	}
 	return total, denied, nil
+}
+
+// Heads returns the sequence number, time, actor and action of every entry
+// after seq after, oldest first, without their content (Entry is nil).
+func Heads(ctx context.Context, d *db.DB, after int64) ([]Listed, error) {
+	rows, err := d.Query(ctx, `SELECT seq, at, actor_id, action FROM audit_entry WHERE seq > ? ORDER BY seq`, after)
+	if err != nil {
+		return nil, fmt.Errorf("list audit entries: %w", err)
+	}
+	defer rows.Close()
+	var out []Listed
+	for rows.Next() {
+		var l Listed
+		if err := rows.Scan(&l.Seq, &l.At, &l.Actor, &l.Action); err != nil {
+			return nil, fmt.Errorf("list audit entries: %w", err)
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// Range returns the entries made at or after from and before to, up to
+// seq upTo, oldest first, each with its Subjects filled in when its action
+// is one of withSubjects. Pruned entries have no Entry.
+func Range(ctx context.Context, d *db.DB, from, to time.Time, upTo int64, withSubjects ...string) ([]Listed, error) {
+	rows, err := d.Query(ctx, `SELECT seq, at, actor_id, action, payload FROM audit_entry WHERE at >= ? AND at < ? AND seq <= ? ORDER BY seq`,
+		from.UTC(), to.UTC(), upTo)
+	if err != nil {
+		return nil, fmt.Errorf("list audit entries: %w", err)
+	}
+	defer rows.Close()
+	var out []Listed
+	bySeq := map[int64]*Entry{}
+	for rows.Next() {
+		var l Listed
+		var payload []byte
+		if err := rows.Scan(&l.Seq, &l.At, &l.Actor, &l.Action, &payload); err != nil {
+			return nil, fmt.Errorf("list audit entries: %w", err)
+		}
+		if payload != nil {
+			if l.Entry, err = DecodeEntry(payload); err != nil {
+				return nil, fmt.Errorf("entry %d: %w", l.Seq, err)
+			}
+			if l.Entry.SubjectCount > 0 && slices.Contains(withSubjects, l.Action) {
+				bySeq[l.Seq] = l.Entry
+			}
+		}
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list audit entries: %w", err)
+	}
+	if len(bySeq) == 0 {
+		return out, nil
+	}
+	actions := make([]any, 0, len(withSubjects)+3)
+	actions = append(actions, from.UTC(), to.UTC(), upTo)
+	for _, a := range withSubjects {
+		actions = append(actions, a)
+	}
+	srows, err := d.Query(ctx, `SELECT s.seq, s.resident_code FROM audit_subject s JOIN audit_entry e ON e.seq = s.seq
+		WHERE e.at >= ? AND e.at < ? AND e.seq <= ? AND e.action IN (`+strings.TrimSuffix(strings.Repeat("?,", len(withSubjects)), ",")+`)
+		ORDER BY s.seq, s.resident_code`, actions...)
+	if err != nil {
+		return nil, fmt.Errorf("list audit subjects: %w", err)
+	}
+	defer srows.Close()
+	for srows.Next() {
+		var seq int64
+		var code string
+		if err := srows.Scan(&seq, &code); err != nil {
+			return nil, fmt.Errorf("list audit subjects: %w", err)
+		}
+		if e := bySeq[seq]; e != nil {
+			e.Subjects = append(e.Subjects, code)
+		}
+	}
+	return out, srows.Err()
 }

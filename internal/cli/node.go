@@ -273,6 +273,8 @@ func serve(env *Env, n *node.Node, addr string, opt web.Options) error {
 	// upstream peer).
 	sender := federation.NewSender(n, logger)
 	go sender.Run(env.Ctx, 500*time.Millisecond)
+	// The rules for improper use run over new audit entries.
+	go runDetection(env.Ctx, n, logger, n.Config.Detection.Every.Duration)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -288,6 +290,27 @@ func serve(env *Env, n *node.Node, addr string, opt web.Options) error {
 	}
 	fmt.Fprintln(env.Stdout, "Stopped.")
 	return nil
+}
+
+// runDetection runs the detection rules every interval until ctx is done;
+// a failed run is logged and tried again at the next tick.
+func runDetection(ctx context.Context, n *node.Node, logger *slog.Logger, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		rep, err := n.Detect.Run(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			logger.Error("detection run", "err", err)
+		case err == nil && rep.AuditSeq >= 0:
+			logger.Info("detection run", "raised", rep.Raised, "updated", rep.Updated, "reopened", rep.Reopened, "through", rep.ScannedThrough)
+		}
+	}
 }
 
 func newLogger(env *Env, c config.Log) *slog.Logger {

@@ -31,12 +31,33 @@ const (
 
 // Config is a node's configuration.
 type Config struct {
-	Node     Node     `toml:"node"`
-	Database Database `toml:"database"`
-	HTTP     HTTP     `toml:"http"`
-	Audit    Audit    `toml:"audit"`
-	Console  Console  `toml:"console"`
-	Log      Log      `toml:"log"`
+	Node      Node      `toml:"node"`
+	Database  Database  `toml:"database"`
+	HTTP      HTTP      `toml:"http"`
+	Audit     Audit     `toml:"audit"`
+	Console   Console   `toml:"console"`
+	Detection Detection `toml:"detection"`
+	Log       Log       `toml:"log"`
+}
+
+// Detection configures the rules that look for improper use in the audit
+// log (internal/detect, docs/detection.md).
+type Detection struct {
+	// Every is how often serve runs the rules over new audit entries.
+	Every Duration `toml:"every"`
+	// OfficeStart and OfficeEnd bound office hours on weekdays (HH:MM,
+	// Japan); look-ups outside them or at weekends are reported.
+	OfficeStart string `toml:"office_start"`
+	OfficeEnd   string `toml:"office_end"`
+	// DailyResidents: more residents than this provided to one person in
+	// a day is reported.
+	DailyResidents int `toml:"daily_residents"`
+	// ActorsPerResident: this many people or more looking one resident up
+	// in a day is reported.
+	ActorsPerResident int `toml:"actors_per_resident"`
+	// DailyDenials: this many refused requests or more by one person in a
+	// day is reported.
+	DailyDenials int `toml:"daily_denials"`
 }
 
 // Audit configures the tamper-evident audit log.
@@ -113,7 +134,9 @@ func Default() Config {
 		HTTP:     HTTP{Addr: "127.0.0.1:8080", ShutdownTimeout: Duration{15 * time.Second}},
 		Audit:    Audit{CheckpointInterval: Duration{time.Minute}, RetentionYears: 7},
 		Console:  Console{Lookup: true},
-		Log:      Log{Level: "info", Format: "text"},
+		Detection: Detection{Every: Duration{10 * time.Minute}, OfficeStart: "08:30", OfficeEnd: "17:15",
+			DailyResidents: 200, ActorsPerResident: 5, DailyDenials: 5},
+		Log: Log{Level: "info", Format: "text"},
 	}
 }
 
@@ -180,7 +203,28 @@ func (c Config) Validate() error {
 	if c.Node.SigningKey == "" {
 		return errors.New("node.signing_key is empty")
 	}
+	if c.Detection.Every.Duration < time.Second {
+		return errors.New("detection.every must be at least 1s, e.g. 10m")
+	}
+	for _, v := range [][2]string{{"office_start", c.Detection.OfficeStart}, {"office_end", c.Detection.OfficeEnd}} {
+		if _, err := ClockTime(v[1]); err != nil {
+			return fmt.Errorf("detection.%s %q: %w", v[0], v[1], err)
+		}
+	}
 	return nil
+}
+
+// ClockTime reads a time of day written HH:MM (00:00 to 24:00) as the
+// time since midnight.
+func ClockTime(s string) (time.Duration, error) {
+	t, err := time.Parse("15:04", s)
+	if s == "24:00" {
+		return 24 * time.Hour, nil
+	}
+	if err != nil {
+		return 0, errors.New("give a time of day as HH:MM, e.g. 08:30")
+	}
+	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
 }
 
 // lineOf finds the line where key is set: under its table's header, the
@@ -250,6 +294,21 @@ retention_years = {{.Audit.RetentionYears}}
 # Allow jukinet lookup, import and export by OS users on this server,
 # logged with the OS user as actor.
 lookup = {{.Console.Lookup}}
+
+[detection]
+# How often the node looks for signs of improper use in new audit entries
+# (jukinet detect run does it at once).
+every = "{{.Detection.Every}}"
+# Office hours on weekdays, Japan time: look-ups outside them, or at the
+# weekend, are reported.
+office_start = "{{.Detection.OfficeStart}}"
+office_end = "{{.Detection.OfficeEnd}}"
+# Reported: more residents than this provided to one person in a day;
+daily_residents = {{.Detection.DailyResidents}}
+# this many people or more looking one resident up in a day;
+actors_per_resident = {{.Detection.ActorsPerResident}}
+# this many refused requests or more by one person in a day.
+daily_denials = {{.Detection.DailyDenials}}
 
 [log]
 # Operational log: level debug, info, warn or error; format text or json.

@@ -20,6 +20,7 @@ import (
 	"jukinet/internal/auditlog"
 	"jukinet/internal/config"
 	"jukinet/internal/db"
+	"jukinet/internal/detect"
 	"jukinet/internal/fileutil"
 	"jukinet/internal/gate"
 	"jukinet/internal/ids"
@@ -65,6 +66,8 @@ type Node struct {
 	Profile *profile.Profile
 	Staff   *staff.Store
 	Policy  *policy.Engine
+	// Detect looks for improper use in the audit log (set by OpenGate).
+	Detect *detect.Detector
 }
 
 // Origin is the name the node's checkpoints carry.
@@ -97,6 +100,10 @@ func (n *Node) OpenGate(ctx context.Context, logger *slog.Logger) error {
 	n.Staff = staff.New(n.DB, l, prof, n.nodeCode(), eng)
 	n.Staff.OnChange(eng.Invalidate)
 	n.Gate = gate.New(n.DB, l, eng, n.Info.LocalGov, n.Info.Level)
+	if n.Detect, err = detect.New(n.DB, l, eng, n.nodeCode(), DetectionSettings(n.Config.Detection)); err != nil {
+		l.Close()
+		return err
+	}
 	if rekeyed, err := n.Gate.EnsureSearchKeys(ctx); err != nil {
 		l.Close()
 		return fmt.Errorf("search keys: %w", err)
@@ -110,6 +117,15 @@ func (n *Node) OpenGate(ctx context.Context, logger *slog.Logger) error {
 		}
 	}
 	return nil
+}
+
+// DetectionSettings turns the [detection] section of a checked
+// configuration into the rules' thresholds.
+func DetectionSettings(c config.Detection) detect.Settings {
+	start, _ := config.ClockTime(c.OfficeStart) // checked by config.Load
+	end, _ := config.ClockTime(c.OfficeEnd)
+	return detect.Settings{OfficeStart: start, OfficeEnd: end, DailyResidents: c.DailyResidents,
+		ActorsPerResident: c.ActorsPerResident, DailyDenials: c.DailyDenials}
 }
 
 // nodeCode is the code audit entries name the node by.

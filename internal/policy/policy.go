@@ -133,7 +133,7 @@ var registerActions = map[string]string{
 // adminActions are the staff store's actions.
 var adminActions = []string{staff.ActRegisterStaff, staff.ActAssignRole, staff.ActDesignate, staff.ActApproveTerminal,
 	staff.ActReportManager, staff.ActApproveUsage, staff.ActEnrol, staff.ActSuspend, staff.ActManagePeers,
-	staff.ActViewStaff, staff.ActViewAudit, staff.ActViewSuspensions}
+	staff.ActViewStaff, staff.ActViewAudit, staff.ActViewSuspensions, staff.ActInvestigate, staff.ActViewAlerts}
 
 // build turns the staff state into entities, and its suspensions into
 // forbid policies added to the profile's.
@@ -407,6 +407,7 @@ var actionJapanese = map[string]string{
 	staff.ActApproveTerminal: "端末の設置承認", staff.ActReportManager: "端末機管理者の報告", staff.ActApproveUsage: "利用の承認",
 	staff.ActEnrol: "照合情報の登録", staff.ActSuspend: "利用停止", staff.ActManagePeers: "接続先ノードの管理",
 	staff.ActViewStaff: "職員・端末の閲覧", staff.ActViewAudit: "監査ログの閲覧", staff.ActViewSuspensions: "利用停止の管理",
+	staff.ActInvestigate: "不正利用の検知への対応", staff.ActViewAlerts: "不正利用の検知の閲覧",
 }
 
 // MayAdminister answers the staff store: may who take this action on r?

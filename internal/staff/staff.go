@@ -62,10 +62,12 @@ const (
 	ActEnrol           = "enrol-credential"
 	ActSuspend         = "suspend"
 	ActManagePeers     = "manage-peers" // add peer nodes, resume a stopped source
+	ActInvestigate     = "investigate"  // close an alert of improper use with a finding
 	// Screens: who may see them (asked, not logged).
 	ActViewStaff       = "view-staff"
 	ActViewAudit       = "view-audit"
 	ActViewSuspensions = "view-suspensions"
+	ActViewAlerts      = "view-alerts"
 )
 
 // Store keeps staff data in the node's database.

@@ -13,6 +13,7 @@ import (
 	"jukinet/internal/api"
 	"jukinet/internal/apperr"
 	"jukinet/internal/auth"
+	"jukinet/internal/detect"
 	"jukinet/internal/node"
 	"jukinet/internal/staff"
 )
@@ -161,12 +162,20 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, c *current, page, 
 	node := staff.Resource{Kind: "node", ID: string(s.node.Info.LocalGov.Code)}
 	data["Me"] = c.person
 	data["Session"] = c.sess
-	can, err := s.node.Policy.Permissions(r.Context(), c.who(), node, staff.ActViewStaff, staff.ActViewAudit, staff.ActViewSuspensions)
+	can, err := s.node.Policy.Permissions(r.Context(), c.who(), node, staff.ActViewStaff, staff.ActViewAudit, staff.ActViewSuspensions, staff.ActViewAlerts)
 	if err != nil {
 		s.problem(w, r, err)
 		return
 	}
 	data["CanStaff"], data["CanAudit"], data["CanSuspend"] = can[staff.ActViewStaff], can[staff.ActViewAudit], can[staff.ActViewSuspensions]
+	if data["CanAlerts"] = can[staff.ActViewAlerts]; can[staff.ActViewAlerts] {
+		open, err := detect.OpenCount(r.Context(), s.node.DB)
+		if err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		data["OpenAlerts"] = open
+	}
 	data["CanLookup"] = c.member != nil && len(c.member.Affairs) > 0
 	words := s.wordsFor(r)
 	if c.member != nil {

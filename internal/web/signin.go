@@ -38,6 +38,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /suspensions", s.signedIn(s.suspensionsPage))
 	m.HandleFunc("POST /suspensions", s.signedIn(s.suspend))
 	m.HandleFunc("POST /suspensions/{id}/lift", s.signedIn(s.lift))
+	m.HandleFunc("GET /alerts", s.signedIn(s.alertsPage))
+	m.HandleFunc("POST /alerts/{id}/close", s.signedIn(s.closeAlert))
 	m.HandleFunc("GET /audit", s.signedIn(s.auditPage))
 	m.HandleFunc("POST /audit/verify", s.signedIn(s.auditVerify))
 	m.HandleFunc("GET /network", s.signedIn(s.networkPage))

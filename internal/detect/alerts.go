@@ -1,0 +1,288 @@
+package detect
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"jukinet/internal/apperr"
+	"jukinet/internal/auditlog"
+	"jukinet/internal/db"
+	"jukinet/internal/staff"
+)
+
+// Alert states.
+const (
+	StateOpen   = "open"
+	StateClosed = "closed"
+)
+
+// Alert is a finding kept for investigation.
+type Alert struct {
+	ID        int64
+	Finding             // what was found
+	RaisedAt  time.Time // first raised
+	RaisedSeq int64     // the detection run's audit entry
+	State     string
+	Reopened  bool // closed once, and found again with more since
+	ClosedBy  string
+	ClosedAt  time.Time
+	Outcome   string // the closing person's finding
+}
+
+// RuleName is the rule's name in Japanese (ja) or English.
+func (a Alert) RuleName(lang string) string {
+	if lang == "en" {
+		return RuleNames[a.Rule][1]
+	}
+	return RuleNames[a.Rule][0]
+}
+
+// Authorizer decides who may close alerts (the policy engine).
+type Authorizer interface {
+	MayAdminister(ctx context.Context, who staff.Who, action string, r staff.Resource) staff.Verdict
+}
+
+// Detector runs the rules over a node's audit log and keeps the alerts.
+type Detector struct {
+	db       *db.DB
+	log      *auditlog.Log
+	authz    Authorizer
+	node     string
+	settings Settings
+}
+
+// New returns a detector for the node whose code (or name) is node.
+func New(d *db.DB, log *auditlog.Log, authz Authorizer, node string, s Settings) (*Detector, error) {
+	if err := s.Check(); err != nil {
+		return nil, fmt.Errorf("detection settings: %w", err)
+	}
+	return &Detector{db: d, log: log, authz: authz, node: node, settings: s}, nil
+}
+
+// RunReport says what one detection run did.
+type RunReport struct {
+	Scanned         int      // new entries read
+	Days            []string // days recomputed
+	Raised, Updated int      // alerts raised, and open ones whose count grew
+	Reopened        int      // closed alerts found again with more since
+	AuditSeq        int64    // the run's audit entry; -1 when nothing was written
+	ScannedThrough  int64    // the last entry read
+}
+
+func (r RunReport) String() string {
+	if r.AuditSeq < 0 {
+		return fmt.Sprintf("detection: nothing new to check (%d entries read, none by a person)", r.Scanned)
+	}
+	return fmt.Sprintf("detection: %d entries read through %d, days %s: %d alerts raised, %d updated, %d reopened (audit entry %d)",
+		r.Scanned, r.ScannedThrough, strings.Join(r.Days, ", "), r.Raised, r.Updated, r.Reopened, r.AuditSeq)
+}
+
+// systemActor is who detection runs are logged as.
+var systemActor = auditlog.Actor{Kind: auditlog.ActorSystem, ID: "detection"}
+
+// Run reads the audit entries since the last run and, if a person made any
+// of them, recomputes the rules for the days they fall on and raises,
+// updates or reopens alerts — in one transaction with the run's audit
+// entry, which records how far it read. A run that finds nothing new
+// writes nothing.
+func (d *Detector) Run(ctx context.Context) (RunReport, error) {
+	rep := RunReport{AuditSeq: -1}
+	var from int64
+	if err := d.db.QueryRow(ctx, `SELECT scanned_seq FROM detection_state WHERE id = 1`).Scan(&from); err != nil {
+		return rep, fmt.Errorf("detection: read progress: %w", err)
+	}
+	heads, err := auditlog.Heads(ctx, d.db, from)
+	if err != nil {
+		return rep, fmt.Errorf("detection: %w", err)
+	}
+	rep.Scanned, rep.ScannedThrough = len(heads), from
+	days := map[string]bool{}
+	for _, h := range heads {
+		rep.ScannedThrough = h.Seq
+		if human(h.Actor) {
+			days[dayOf(h.At)] = true
+		}
+	}
+	if len(days) == 0 {
+		return rep, nil
+	}
+	for day := range days {
+		rep.Days = append(rep.Days, day)
+	}
+	sort.Strings(rep.Days)
+	var findings []Finding
+	for _, day := range rep.Days {
+		start, end, err := dayBounds(day)
+		if err != nil {
+			return rep, err
+		}
+		entries, err := auditlog.Range(ctx, d.db, start, end, rep.ScannedThrough, accessActions...)
+		if err != nil {
+			return rep, fmt.Errorf("detection: day %s: %w", day, err)
+		}
+		findings = append(findings, Evaluate(d.settings, day, entries)...)
+	}
+	e := auditlog.Entry{
+		Node: d.node, Actor: systemActor, Origin: "node:" + d.node, Action: "detect",
+		Decision: auditlog.Allow, Policy: "jukinet:detection", Outcome: auditlog.OutcomeOK,
+		Query: fmt.Sprintf("entries %d–%d", from+1, rep.ScannedThrough),
+	}
+	seq, workErr, err := d.log.AppendWith(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
+		rep.Raised, rep.Updated, rep.Reopened = 0, 0, 0
+		for _, f := range findings {
+			if err := d.keep(ctx, tx, f, seq, e.Time, &rep); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE detection_state SET scanned_seq = ? WHERE id = 1 AND scanned_seq = ?`, rep.ScannedThrough, from); err != nil {
+			return fmt.Errorf("record detection progress: %w", err)
+		}
+		e.Count = rep.Raised + rep.Updated + rep.Reopened
+		e.Detail = fmt.Sprintf("days %s: raised=%d updated=%d reopened=%d", strings.Join(rep.Days, ","), rep.Raised, rep.Updated, rep.Reopened)
+		return nil
+	})
+	if err != nil {
+		return rep, fmt.Errorf("detection: %w", err)
+	}
+	if workErr != nil {
+		return rep, fmt.Errorf("detection: %w", workErr)
+	}
+	rep.AuditSeq = seq
+	return rep, nil
+}
+
+// keep stores one finding: a new alert, a larger count on an open one, or
+// a closed one reopened because more was found since it was closed.
+func (d *Detector) keep(ctx context.Context, tx *db.Tx, f Finding, seq int64, now time.Time, rep *RunReport) error {
+	var id, count int64
+	var state string
+	var closedCount sql.NullInt64
+	err := tx.QueryRow(ctx, `SELECT id, count, state, closed_count FROM detection_alert WHERE rule = ? AND day = ? AND subject = ?`,
+		f.Rule, f.Day, f.Subject).Scan(&id, &count, &state, &closedCount)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if _, err := tx.Exec(ctx, `INSERT INTO detection_alert (rule, day, subject, count, detail, first_seq, last_seq, raised_at, raised_seq, state)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, f.Rule, f.Day, f.Subject, f.Count, f.Detail, f.FirstSeq, f.LastSeq, now, seq, StateOpen); err != nil {
+			return fmt.Errorf("raise alert: %w", err)
+		}
+		rep.Raised++
+		return nil
+	case err != nil:
+		return fmt.Errorf("read alert: %w", err)
+	}
+	if int64(f.Count) <= count {
+		return nil
+	}
+	if state == StateClosed {
+		rep.Reopened++
+	} else {
+		rep.Updated++
+	}
+	if _, err := tx.Exec(ctx, `UPDATE detection_alert SET count = ?, detail = ?, first_seq = ?, last_seq = ?, state = ? WHERE id = ?`,
+		f.Count, f.Detail, f.FirstSeq, f.LastSeq, StateOpen, id); err != nil {
+		return fmt.Errorf("update alert %d: %w", id, err)
+	}
+	return nil
+}
+
+const alertColumns = `id, rule, day, subject, count, detail, first_seq, last_seq, raised_at, raised_seq, state, closed_count, closed_by, closed_at, finding`
+
+func scanAlert(row interface{ Scan(...any) error }) (Alert, error) {
+	var a Alert
+	var closedCount sql.NullInt64
+	var closedBy, finding sql.NullString
+	var closedAt sql.NullTime
+	err := row.Scan(&a.ID, &a.Rule, &a.Day, &a.Subject, &a.Count, &a.Detail, &a.FirstSeq, &a.LastSeq, &a.RaisedAt, &a.RaisedSeq,
+		&a.State, &closedCount, &closedBy, &closedAt, &finding)
+	a.Reopened = a.State == StateOpen && closedCount.Valid
+	a.ClosedBy, a.ClosedAt, a.Outcome = closedBy.String, closedAt.Time, finding.String
+	return a, err
+}
+
+// List returns the open alerts, newest day first, and when all is set the
+// closed ones too.
+func List(ctx context.Context, q db.Querier, all bool) ([]Alert, error) {
+	where := `WHERE state = 'open'`
+	if all {
+		where = ""
+	}
+	rows, err := q.Query(ctx, `SELECT `+alertColumns+` FROM detection_alert `+where+` ORDER BY day DESC, rule, subject`)
+	if err != nil {
+		return nil, fmt.Errorf("list alerts: %w", err)
+	}
+	defer rows.Close()
+	var out []Alert
+	for rows.Next() {
+		a, err := scanAlert(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list alerts: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// OpenCount counts the open alerts.
+func OpenCount(ctx context.Context, q db.Querier) (int, error) {
+	var n int
+	if err := q.QueryRow(ctx, `SELECT COUNT(*) FROM detection_alert WHERE state = 'open'`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count alerts: %w", err)
+	}
+	return n, nil
+}
+
+// Close closes an open alert with the investigation's finding, if the
+// policies let who investigate. The decision and the closing are logged;
+// a refusal is logged too.
+func (d *Detector) Close(ctx context.Context, who staff.Who, id int64, finding string) error {
+	finding = strings.TrimSpace(finding)
+	if finding == "" {
+		return apperr.New(apperr.Invalid, "closing an alert needs the finding of its investigation", "調査の結果（所見）を入力してください")
+	}
+	e := auditlog.Entry{
+		Node: d.node, Actor: who.Actor, Origin: who.Origin, Action: "detect.close",
+		Query: fmt.Sprintf("alert:%d", id), Detail: finding, Decision: auditlog.Allow, Outcome: auditlog.OutcomeOK,
+	}
+	v := d.authz.MayAdminister(ctx, who, staff.ActInvestigate, staff.Resource{Kind: "node", ID: d.node})
+	e.Policy, e.Why = v.Policy, v.Why
+	if !v.Allow {
+		e.Decision, e.Outcome = auditlog.Deny, auditlog.OutcomeDenied
+		if _, err := d.log.Append(ctx, e); err != nil {
+			return logFailed(err)
+		}
+		return apperr.New(apperr.Forbidden, "not allowed: "+v.Why, v.Japanese)
+	}
+	_, workErr, err := d.log.AppendWith(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
+		res, err := tx.Exec(ctx, `UPDATE detection_alert SET state = ?, closed_count = count, closed_by = ?, closed_at = ?, closed_seq = ?, finding = ?
+			WHERE id = ? AND state = ?`, StateClosed, who.Actor.String(), e.Time, seq, finding, id, StateOpen)
+		if err != nil {
+			return fmt.Errorf("close alert %d: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return apperr.New(apperr.NotFound, fmt.Sprintf("no open alert %d", id), fmt.Sprintf("未対応の検知 %d はありません", id))
+		}
+		e.Count = 1
+		return nil
+	})
+	if err != nil {
+		return logFailed(err)
+	}
+	if workErr != nil {
+		var ae *apperr.Error
+		if errors.As(workErr, &ae) {
+			return ae
+		}
+		return apperr.Wrap(apperr.Internal, workErr, "close alert", "検知を対応済みにできませんでした")
+	}
+	return nil
+}
+
+func logFailed(err error) error {
+	return apperr.Wrap(apperr.Unavailable, err, "the audit log could not record this, so nothing was done",
+		"アクセス記録（監査ログ）を書き込めなかったため、処理を行いませんでした。")
+}
