@@ -1,0 +1,63 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestDetectCommands: with daily_residents lowered to 2, three console
+// look-ups are a volume alert; detect run raises it once, detect list shows
+// it, detect close closes it with a finding, and a setting that cannot work
+// is refused with its name.
+func TestDetectCommands(t *testing.T) { eachDatabase(t, testDetectCommands) }
+
+func testDetectCommands(t *testing.T, dbURL string) {
+	dir, rows := newNodeWithResidents(t, "5", dbURL)
+	conf := filepath.Join(dir, "jukinet.toml")
+	raw, err := os.ReadFile(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(raw), "daily_residents = 200") {
+		t.Fatalf("init wrote no [detection] section:\n%s", raw)
+	}
+	os.WriteFile(conf, []byte(strings.Replace(string(raw), "daily_residents = 200", "daily_residents = 2", 1)), 0o600)
+	for _, row := range rows[1:4] {
+		if code, _, errOut := run(t, "lookup", "--data", dir, "--code", row[0], "--affair", "juminhyo-copy", "--reason", "窓口"); code != 0 {
+			t.Fatalf("lookup: %s", errOut)
+		}
+	}
+	code, out, errOut := run(t, "detect", "run", "--data", dir)
+	if code != 0 || !regexp.MustCompile(`[1-2] alerts raised`).MatchString(out) {
+		t.Fatalf("detect run: %d %s %s", code, out, errOut)
+	}
+	if _, out, _ := run(t, "detect", "run", "--data", dir); !strings.Contains(out, "nothing new") {
+		t.Errorf("second run: %s", out)
+	}
+	_, out, _ = run(t, "detect", "list", "--data", dir)
+	if !strings.Contains(out, "volume") || !strings.Contains(out, "3 residents provided in one day (threshold 2)") {
+		t.Fatalf("detect list:\n%s", out)
+	}
+	// Close every open alert (a run out of office hours also raises one).
+	for _, id := range regexp.MustCompile(`(?m)^(\d+)\s`).FindAllStringSubmatch(out, -1) {
+		if code, out, errOut := run(t, "detect", "close", "--data", dir, "--id", id[1], "--finding", "窓口の繁忙による。所属長確認済み"); code != 0 || !strings.Contains(out, "closed") {
+			t.Fatalf("detect close %s: %d %s %s", id[1], code, out, errOut)
+		}
+	}
+	if _, out, _ := run(t, "detect", "list", "--data", dir); !strings.Contains(out, "No alerts") {
+		t.Errorf("after closing:\n%s", out)
+	}
+	if _, out, _ := run(t, "detect", "list", "--data", dir, "--all"); !strings.Contains(out, "所属長確認済み") {
+		t.Errorf("detect list --all lacks the finding:\n%s", out)
+	}
+	if code, _, errOut := run(t, "detect", "close", "--data", dir, "--id", "999", "--finding", "x"); code == 0 || !strings.Contains(errOut, "no open alert 999") {
+		t.Errorf("closing a missing alert: %d %s", code, errOut)
+	}
+	os.WriteFile(conf, []byte(strings.Replace(string(raw), "daily_denials = 5", "daily_denials = 0", 1)), 0o600)
+	if code, _, errOut := run(t, "detect", "run", "--data", dir); code == 0 || !strings.Contains(errOut, "daily_denials 0: must be at least 1") {
+		t.Errorf("a setting that cannot work: %d %s", code, errOut)
+	}
+}
