@@ -97,7 +97,7 @@ func TestDetectionRaisesUpdatesAndReopensAlerts(t *testing.T) {
 		for i := range many {
 			many[i] = fmt.Sprintf("4%010d", i)
 		}
-		access(t, f.Log, at(1, 14, 0), "K0002", "search", many...)    // 201 residents in a day
+		access(t, f.Log, at(1, 14, 0), "K0002", "search", many...)       // 201 residents in a day
 		access(t, f.Log, at(1, 15, 0), "K0003", "search", many[:200]...) // 200: at the threshold, not over
 		for i := 0; i < 5; i++ {
 			other(t, f.Log, at(1, 13, i), operator("K0005"), "lookup", auditlog.Deny)
