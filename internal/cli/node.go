@@ -292,16 +292,19 @@ func serve(env *Env, n *node.Node, addr string, opt web.Options) error {
 	return nil
 }
 
-// runDetection runs the detection rules every interval until ctx is done;
-// a failed run is logged and tried again at the next tick.
+// runDetection runs the detection rules at once and then every interval
+// until ctx is done; a failed run is logged and tried again at the next
+// tick.
 func runDetection(ctx context.Context, n *node.Node, logger *slog.Logger, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+	for first := true; ; first = false {
+		if !first {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
 		}
 		rep, err := n.Detect.Run(ctx)
 		switch {

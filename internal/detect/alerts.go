@@ -139,8 +139,14 @@ func (d *Detector) Run(ctx context.Context) (RunReport, error) {
 				return err
 			}
 		}
-		if _, err := tx.Exec(ctx, `UPDATE detection_state SET scanned_seq = ? WHERE id = 1 AND scanned_seq = ?`, rep.ScannedThrough, from); err != nil {
+		res, err := tx.Exec(ctx, `UPDATE detection_state SET scanned_seq = ? WHERE id = 1 AND scanned_seq = ?`, rep.ScannedThrough, from)
+		if err != nil {
 			return fmt.Errorf("record detection progress: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			// Another run (serve beside jukinet detect run) read these
+			// entries first: its alerts stand, this run's are rolled back.
+			return errors.New("another detection run read these entries first; nothing was changed")
 		}
 		e.Count = rep.Raised + rep.Updated + rep.Reopened
 		e.Detail = fmt.Sprintf("days %s: raised=%d updated=%d reopened=%d", strings.Join(rep.Days, ","), rep.Raised, rep.Updated, rep.Reopened)
