@@ -2,6 +2,7 @@ package auditlog
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -74,21 +75,31 @@ func List(ctx context.Context, d *db.DB, f Filter) ([]Listed, error) {
 	defer rows.Close()
 	var out []Listed
 	for rows.Next() {
-		var l Listed
-		var payload []byte
-		if err := rows.Scan(&l.Seq, &l.At, &l.Actor, &l.Action, &payload); err != nil {
-			return nil, fmt.Errorf("list audit entries: %w", err)
-		}
-		if payload != nil {
-			e, err := DecodeEntry(payload)
-			if err != nil {
-				return nil, fmt.Errorf("entry %d: %w", l.Seq, err)
-			}
-			l.Entry = e
+		l, err := scanListed(rows)
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, l)
 	}
 	return out, rows.Err()
+}
+
+// scanListed reads one row of seq, at, actor_id, action, payload and
+// decodes the payload (nil once pruned).
+func scanListed(rows *sql.Rows) (Listed, error) {
+	var l Listed
+	var payload []byte
+	if err := rows.Scan(&l.Seq, &l.At, &l.Actor, &l.Action, &payload); err != nil {
+		return l, fmt.Errorf("list audit entries: %w", err)
+	}
+	if payload != nil {
+		e, err := DecodeEntry(payload)
+		if err != nil {
+			return l, fmt.Errorf("entry %d: %w", l.Seq, err)
+		}
+		l.Entry = e
+	}
+	return l, nil
 }
 
 // Summary is a one-line description of an entry, for listings; its time
@@ -161,18 +172,12 @@ func Range(ctx context.Context, d *db.DB, from, to time.Time, upTo int64, withSu
 	var out []Listed
 	bySeq := map[int64]*Entry{}
 	for rows.Next() {
-		var l Listed
-		var payload []byte
-		if err := rows.Scan(&l.Seq, &l.At, &l.Actor, &l.Action, &payload); err != nil {
-			return nil, fmt.Errorf("list audit entries: %w", err)
+		l, err := scanListed(rows)
+		if err != nil {
+			return nil, err
 		}
-		if payload != nil {
-			if l.Entry, err = DecodeEntry(payload); err != nil {
-				return nil, fmt.Errorf("entry %d: %w", l.Seq, err)
-			}
-			if l.Entry.SubjectCount > 0 && slices.Contains(withSubjects, l.Action) {
-				bySeq[l.Seq] = l.Entry
-			}
+		if l.Entry != nil && l.Entry.SubjectCount > 0 && slices.Contains(withSubjects, l.Action) {
+			bySeq[l.Seq] = l.Entry
 		}
 		out = append(out, l)
 	}
