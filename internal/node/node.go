@@ -102,7 +102,7 @@ func (n *Node) OpenGate(ctx context.Context, logger *slog.Logger) error {
 	n.Gate = gate.New(n.DB, l, eng, n.Info.LocalGov, n.Info.Level)
 	if n.Detect, err = detect.New(n.DB, l, eng, n.nodeCode(), DetectionSettings(n.Config.Detection)); err != nil {
 		l.Close()
-		return err
+		return fmt.Errorf("%s [detection]: %w", filepath.Join(n.Dir, config.FileName), err)
 	}
 	if rekeyed, err := n.Gate.EnsureSearchKeys(ctx); err != nil {
 		l.Close()
