@@ -45,8 +45,8 @@ type Config struct {
 type Detection struct {
 	// Every is how often serve runs the rules over new audit entries.
 	Every Duration `toml:"every"`
-	// OfficeStart and OfficeEnd bound office hours on weekdays (HH:MM,
-	// Japan); look-ups outside them or at weekends are reported.
+	// OfficeStart and OfficeEnd bound office hours on office days (HH:MM,
+	// Japan); look-ups outside them or on closed days are reported.
 	OfficeStart string `toml:"office_start"`
 	OfficeEnd   string `toml:"office_end"`
 	// DailyResidents: more residents than this provided to one person in
@@ -299,8 +299,8 @@ lookup = {{.Console.Lookup}}
 # How often the node looks for signs of improper use in new audit entries
 # (jukinet detect run does it at once).
 every = "{{.Detection.Every}}"
-# Office hours on weekdays, Japan time: look-ups outside them, or at the
-# weekend, are reported.
+# Office hours, Japan time: look-ups outside them, or on days offices are
+# closed (weekends, national holidays, 29 Dec–3 Jan), are reported.
 office_start = "{{.Detection.OfficeStart}}"
 office_end = "{{.Detection.OfficeEnd}}"
 # Reported: more residents than this provided to one person in a day;

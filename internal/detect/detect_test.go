@@ -109,10 +109,12 @@ func TestDetectionRaisesUpdatesAndReopensAlerts(t *testing.T) {
 		other(t, f.Log, at(1, 23, 0), auditlog.Actor{Kind: auditlog.ActorPeer, ID: "020001"}, "lookup", auditlog.Allow)
 		// Saturday 5 December: any look-up is out of office hours.
 		access(t, f.Log, at(5, 10, 0), "K0004", "lookup", "20000000005")
+		// Monday 23 November, 勤労感謝の日: offices are closed.
+		access(t, f.Log, time.Date(2026, 11, 23, 10, 0, 0, 0, jptext.JST), "K0007", "lookup", "20000000008")
 
 		rep, err := det.Run(ctx)
 		Must(t, err)
-		if rep.Raised != 7 || rep.AuditSeq < 0 || len(rep.Days) != 2 {
+		if rep.Raised != 8 || rep.AuditSeq < 0 || len(rep.Days) != 3 {
 			t.Fatalf("first run: %+v", rep)
 		}
 		sameAlerts(t, alerts(t, d), []want{
@@ -123,6 +125,7 @@ func TestDetectionRaisesUpdatesAndReopensAlerts(t *testing.T) {
 			{"crowd", "2026-12-01", "30000000001", 5, "open"},
 			{"denials", "2026-12-01", "operator:K0005", 5, "open"},
 			{"volume", "2026-12-01", "operator:K0002", 201, "open"},
+			{"after-hours", "2026-11-23", "operator:K0007", 1, "open"},
 		})
 
 		// Nothing by a person since: nothing is written, not even a log entry.
@@ -206,8 +209,8 @@ func TestDetectionRaisesUpdatesAndReopensAlerts(t *testing.T) {
 		if len(runs) != 3 {
 			t.Errorf("%d detection runs logged, want 3", len(runs))
 		}
-		if n, err := detect.OpenCount(ctx, d); err != nil || n != 7 {
-			t.Errorf("open alerts: %d, %v; want 7", n, err)
+		if n, err := detect.OpenCount(ctx, d); err != nil || n != 8 {
+			t.Errorf("open alerts: %d, %v; want 8", n, err)
 		}
 	})
 }
@@ -229,6 +232,25 @@ func TestSettingsCheck(t *testing.T) {
 		c.s(&s)
 		if err := s.Check(); (err == nil) != c.ok {
 			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+}
+
+func TestOfficeDay(t *testing.T) {
+	for _, c := range []struct {
+		day  time.Time
+		open bool
+	}{
+		{at(1, 10, 0), true},   // Tuesday
+		{at(5, 10, 0), false},  // Saturday
+		{at(28, 10, 0), true},  // Monday 28 December
+		{at(29, 10, 0), false}, // year-end closure
+		{time.Date(2027, 1, 4, 10, 0, 0, 0, jptext.JST), true},    // the first office day of 2027
+		{time.Date(2026, 11, 23, 10, 0, 0, 0, jptext.JST), false}, // 勤労感謝の日, a Monday
+		{time.Date(2026, 9, 22, 10, 0, 0, 0, jptext.JST), false},  // 国民の休日
+	} {
+		if got := detect.OfficeDay(c.day); got != c.open {
+			t.Errorf("%s: office day %v, want %v", c.day.Format(time.DateOnly), got, c.open)
 		}
 	}
 }

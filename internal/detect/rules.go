@@ -41,9 +41,9 @@ var RuleNames = map[string][2]string{
 
 // Settings are the rules' thresholds.
 type Settings struct {
-	// OfficeStart and OfficeEnd bound office hours on weekdays, as time
-	// of day in Japan; any look-up outside them, or on a Saturday or
-	// Sunday, is after hours.
+	// OfficeStart and OfficeEnd bound office hours on office days
+	// (OfficeDay), as time of day in Japan; any look-up outside them, or
+	// on a day offices are closed, is after hours.
 	OfficeStart, OfficeEnd time.Duration
 	// DailyResidents: more residents than this provided to one person in
 	// one day is a volume alert.
@@ -181,7 +181,7 @@ func Evaluate(s Settings, day string, entries []auditlog.Listed) []Finding {
 		}
 	}
 	emit(RuleAfterHours, after, func(t *tally) (int, string, bool) {
-		return t.count, fmt.Sprintf("%d accesses out of office hours (%s–%s weekdays): %s", t.count, clock(s.OfficeStart), clock(s.OfficeEnd), list(t.times)), true
+		return t.count, fmt.Sprintf("%d accesses out of office hours (%s–%s on office days): %s", t.count, clock(s.OfficeStart), clock(s.OfficeEnd), list(t.times)), true
 	})
 	emit(RuleVolume, residents, func(t *tally) (int, string, bool) {
 		n := len(t.members)
@@ -197,13 +197,30 @@ func Evaluate(s Settings, day string, entries []auditlog.Listed) []Finding {
 	return out
 }
 
-// outsideHours reports whether a time in Japan is outside office hours.
+// outsideHours reports whether a time in Japan is outside office hours:
+// not on an office day, or outside OfficeStart–OfficeEnd.
 func outsideHours(s Settings, t time.Time) bool {
-	if wd := t.Weekday(); wd == time.Saturday || wd == time.Sunday {
+	if !OfficeDay(t) {
 		return true
 	}
 	since := time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute + time.Duration(t.Second())*time.Second
 	return since < s.OfficeStart || since >= s.OfficeEnd
+}
+
+// OfficeDay reports whether local government offices are open on the day
+// of t (in Japan): not a Saturday or Sunday, not a national holiday, and
+// not in the year-end closure of 29 December to 3 January (地方自治法第4条の2,
+// in every body's 休日条例).
+func OfficeDay(t time.Time) bool {
+	t = t.In(jptext.JST)
+	if wd := t.Weekday(); wd == time.Saturday || wd == time.Sunday {
+		return false
+	}
+	if _, m, d := t.Date(); (m == time.December && d >= 29) || (m == time.January && d <= 3) {
+		return false
+	}
+	_, holiday := jptext.Holiday(t)
+	return !holiday
 }
 
 // list joins the first few items, saying how many more there are.
