@@ -17,6 +17,7 @@ import (
 
 	"jukinet/internal/config"
 	"jukinet/internal/db"
+	"jukinet/internal/detect"
 	"jukinet/internal/federation"
 	"jukinet/internal/node"
 	"jukinet/internal/resident"
@@ -308,6 +309,8 @@ func runDetection(ctx context.Context, n *node.Node, logger *slog.Logger, every 
 		}
 		rep, err := n.Detect.Run(ctx)
 		switch {
+		case errors.Is(err, detect.ErrOvertaken):
+			logger.Info("detection run overtaken by another (jukinet detect run?)")
 		case err != nil && ctx.Err() == nil:
 			logger.Error("detection run", "err", err)
 		case err == nil && rep.AuditSeq >= 0:

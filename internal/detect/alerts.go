@@ -85,68 +85,90 @@ func (r RunReport) String() string {
 // systemActor is who detection runs are logged as.
 var systemActor = auditlog.Actor{Kind: auditlog.ActorSystem, ID: "detection"}
 
+// ErrOvertaken is returned by a run that another run (serve beside
+// jukinet detect run) overtook: the other read the same entries first and
+// its alerts stand; this run changed nothing.
+var ErrOvertaken = errors.New("another detection run read these entries first; nothing was changed")
+
 // Run reads the audit entries since the last run and, if a person made any
 // of them, recomputes the rules for the days they fall on and raises,
 // updates or reopens alerts — in one transaction with the run's audit
-// entry, which records how far it read. A run that finds nothing new
-// writes nothing.
+// entry, which records how far it read. A run that finds no new entry by a
+// person writes nothing.
 func (d *Detector) Run(ctx context.Context) (RunReport, error) {
-	rep := RunReport{AuditSeq: -1}
-	var from int64
-	if err := d.db.QueryRow(ctx, `SELECT scanned_seq FROM detection_state WHERE id = 1`).Scan(&from); err != nil {
-		return rep, fmt.Errorf("detection: read progress: %w", err)
+	p, err := d.plan(ctx)
+	if err != nil || p.rep.Days == nil {
+		return p.rep, err
 	}
-	heads, err := auditlog.Heads(ctx, d.db, from)
+	return d.commit(ctx, p)
+}
+
+// plan is what a run found, before it is stored.
+type plan struct {
+	from     int64 // the last entry the previous run read
+	rep      RunReport
+	findings []Finding
+}
+
+// plan reads the entries after the last run and evaluates the rules for
+// the days people made them on (none: Days is nil).
+func (d *Detector) plan(ctx context.Context) (plan, error) {
+	p := plan{rep: RunReport{AuditSeq: -1}}
+	if err := d.db.QueryRow(ctx, `SELECT scanned_seq FROM detection_state WHERE id = 1`).Scan(&p.from); err != nil {
+		return p, fmt.Errorf("detection: read progress: %w", err)
+	}
+	heads, err := auditlog.Heads(ctx, d.db, p.from)
 	if err != nil {
-		return rep, fmt.Errorf("detection: %w", err)
+		return p, fmt.Errorf("detection: %w", err)
 	}
-	rep.Scanned, rep.ScannedThrough = len(heads), from
+	p.rep.Scanned, p.rep.ScannedThrough = len(heads), p.from
 	days := map[string]bool{}
 	for _, h := range heads {
-		rep.ScannedThrough = h.Seq
+		p.rep.ScannedThrough = h.Seq
 		if human(h.Actor) {
 			days[dayOf(h.At)] = true
 		}
 	}
-	if len(days) == 0 {
-		return rep, nil
-	}
 	for day := range days {
-		rep.Days = append(rep.Days, day)
+		p.rep.Days = append(p.rep.Days, day)
 	}
-	sort.Strings(rep.Days)
-	var findings []Finding
-	for _, day := range rep.Days {
+	sort.Strings(p.rep.Days)
+	for _, day := range p.rep.Days {
 		start, end, err := dayBounds(day)
 		if err != nil {
-			return rep, err
+			return p, err
 		}
-		entries, err := auditlog.Range(ctx, d.db, start, end, rep.ScannedThrough, accessActions...)
+		entries, err := auditlog.Range(ctx, d.db, start, end, p.rep.ScannedThrough, accessActions...)
 		if err != nil {
-			return rep, fmt.Errorf("detection: day %s: %w", day, err)
+			return p, fmt.Errorf("detection: day %s: %w", day, err)
 		}
-		findings = append(findings, Evaluate(d.settings, day, entries)...)
+		p.findings = append(p.findings, Evaluate(d.settings, day, entries)...)
 	}
+	return p, nil
+}
+
+// commit stores a plan's findings with the run's audit entry, unless
+// another run has read past p.from meanwhile (ErrOvertaken).
+func (d *Detector) commit(ctx context.Context, p plan) (RunReport, error) {
+	rep := p.rep
 	e := auditlog.Entry{
 		Node: d.node, Actor: systemActor, Origin: "node:" + d.node, Action: "detect",
 		Decision: auditlog.Allow, Policy: "jukinet:detection", Outcome: auditlog.OutcomeOK,
-		Query: fmt.Sprintf("entries %d–%d", from+1, rep.ScannedThrough),
+		Query: fmt.Sprintf("entries %d–%d", p.from+1, rep.ScannedThrough),
 	}
 	seq, workErr, err := d.log.AppendWith(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
-		rep.Raised, rep.Updated, rep.Reopened = 0, 0, 0
-		for _, f := range findings {
-			if err := d.keep(ctx, tx, f, seq, e.Time, &rep); err != nil {
-				return err
-			}
-		}
-		res, err := tx.Exec(ctx, `UPDATE detection_state SET scanned_seq = ? WHERE id = 1 AND scanned_seq = ?`, rep.ScannedThrough, from)
+		res, err := tx.Exec(ctx, `UPDATE detection_state SET scanned_seq = ? WHERE id = 1 AND scanned_seq = ?`, rep.ScannedThrough, p.from)
 		if err != nil {
 			return fmt.Errorf("record detection progress: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			// Another run (serve beside jukinet detect run) read these
-			// entries first: its alerts stand, this run's are rolled back.
-			return errors.New("another detection run read these entries first; nothing was changed")
+			return ErrOvertaken
+		}
+		rep.Raised, rep.Updated, rep.Reopened = 0, 0, 0
+		for _, f := range p.findings {
+			if err := d.keep(ctx, tx, f, seq, e.Time, &rep); err != nil {
+				return err
+			}
 		}
 		e.Count = rep.Raised + rep.Updated + rep.Reopened
 		e.Detail = fmt.Sprintf("days %s: raised=%d updated=%d reopened=%d", strings.Join(rep.Days, ","), rep.Raised, rep.Updated, rep.Reopened)

@@ -91,7 +91,7 @@ var Features = []Feature{
 	{"council.directives", "Directives from the chief security officer to departments after council decisions, and requests to other bodies.", Planned, nil},
 	{"incident.response", "Incidents (misuse, leakage, outage): coordination, notices to residents, recovery.", Planned, nil},
 	{"detection.misuse", "Detection of improper use from the audit log, day by day: look-ups out of office hours, many residents provided to one person, one resident looked up by many people (curiosity views), repeated refusals; each alert closed with a finding by whom the policies allow, every run and closing logged.", Built,
-		[]string{"internal/detect.TestDetectionRaisesUpdatesAndReopensAlerts", "internal/detect.TestSettingsCheck", "internal/web.TestAlertsScreen", "internal/cli.TestDetectCommands"}},
+		[]string{"internal/detect.TestDetectionRaisesUpdatesAndReopensAlerts", "internal/detect.TestSettingsCheck", "internal/detect.TestOvertakenRunChangesNothing", "internal/detect.TestOfficeDay", "internal/jptext.TestHolidays", "internal/web.TestAlertsScreen", "internal/cli.TestDetectCommands"}},
 	{"detection.case-reference", "Detection of look-ups without a case reference where the affair needs one, and of residents under protection (支援措置) being looked up.", Planned, nil},
 	{"investigation", "Investigation of improper use: damage assessment, containment, recovery, criminal complaint record.", Planned, nil},
 	{"audits", "System audits: plans, findings, corrective actions.", Planned, nil},
