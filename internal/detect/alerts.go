@@ -272,45 +272,17 @@ func (d *Detector) Close(ctx context.Context, who staff.Who, id int64, finding s
 	if finding == "" {
 		return apperr.New(apperr.Invalid, "closing an alert needs the finding of its investigation", "調査の結果（所見）を入力してください")
 	}
-	e := auditlog.Entry{
-		Node: d.node, Actor: who.Actor, Origin: who.Origin, Action: "detect.close",
-		Query: fmt.Sprintf("alert:%d", id), Detail: finding, Decision: auditlog.Allow, Outcome: auditlog.OutcomeOK,
-	}
-	v := d.authz.MayAdminister(ctx, who, staff.ActInvestigate, staff.Resource{Kind: "node", ID: d.node})
-	e.Policy, e.Why = v.Policy, v.Why
-	if !v.Allow {
-		e.Decision, e.Outcome = auditlog.Deny, auditlog.OutcomeDenied
-		if _, err := d.log.Append(ctx, e); err != nil {
-			return logFailed(err)
-		}
-		return apperr.New(apperr.Forbidden, "not allowed: "+v.Why, v.Japanese)
-	}
-	_, workErr, err := d.log.AppendWith(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
-		res, err := tx.Exec(ctx, `UPDATE detection_alert SET state = ?, closed_count = count, closed_by = ?, closed_at = ?, closed_seq = ?, finding = ?
-			WHERE id = ? AND state = ?`, StateClosed, who.Actor.String(), e.Time, seq, finding, id, StateOpen)
-		if err != nil {
-			return fmt.Errorf("close alert %d: %w", id, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return apperr.New(apperr.NotFound, fmt.Sprintf("no open alert %d", id), fmt.Sprintf("未対応の検知 %d はありません", id))
-		}
-		e.Count = 1
-		return nil
-	})
-	if err != nil {
-		return logFailed(err)
-	}
-	if workErr != nil {
-		var ae *apperr.Error
-		if errors.As(workErr, &ae) {
-			return ae
-		}
-		return apperr.Wrap(apperr.Internal, workErr, "close alert", "検知を対応済みにできませんでした")
-	}
-	return nil
-}
-
-func logFailed(err error) error {
-	return apperr.Wrap(apperr.Unavailable, err, "the audit log could not record this, so nothing was done",
-		"アクセス記録（監査ログ）を書き込めなかったため、処理を行いませんでした。")
+	e := auditlog.Entry{Node: d.node, Actor: who.Actor, Origin: who.Origin, Action: "detect.close", Query: fmt.Sprintf("alert:%d", id), Detail: finding}
+	return staff.Administer(ctx, d.log, d.authz, who, staff.ActInvestigate, staff.Resource{Kind: "node", ID: d.node}, e,
+		func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
+			res, err := tx.Exec(ctx, `UPDATE detection_alert SET state = ?, closed_count = count, closed_by = ?, closed_at = ?, closed_seq = ?, finding = ?
+				WHERE id = ? AND state = ?`, StateClosed, who.Actor.String(), now, seq, finding, id, StateOpen)
+			if err != nil {
+				return fmt.Errorf("close alert %d: %w", id, err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return apperr.New(apperr.NotFound, fmt.Sprintf("no open alert %d", id), fmt.Sprintf("未対応の検知 %d はありません", id))
+			}
+			return nil
+		})
 }

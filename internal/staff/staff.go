@@ -125,32 +125,64 @@ func (s *Store) do(ctx context.Context, c change) error {
 	e := auditlog.Entry{
 		Node: s.node, Actor: c.who.Actor, Origin: c.who.Origin, Action: "staff." + c.action,
 		Query: c.resource.Kind + ":" + c.resource.ID, Detail: c.detail,
-		Decision: auditlog.Allow, Outcome: auditlog.OutcomeOK,
 	}
-	if s.authz == nil {
-		return apperr.New(apperr.Unavailable, "no authorizer: staff changes are refused", "権限の判定ができないため、変更できません")
+	if err := Administer(ctx, s.log, s.authz, c.who, c.action, c.resource, e, s.bumping(c.work)); err != nil {
+		return err
 	}
-	v := s.authz.MayAdminister(ctx, c.who, c.action, c.resource)
-	e.Policy, e.Why = v.Policy, v.Why
-	if !v.Allow {
-		e.Decision, e.Outcome = auditlog.Deny, auditlog.OutcomeDenied
-		if _, err := s.log.Append(ctx, e); err != nil {
-			return logFailed(err)
-		}
-		return apperr.New(apperr.Forbidden, "not allowed: "+v.Why, v.Japanese)
-	}
-	return s.commit(ctx, e, c.work)
+	s.notify()
+	return nil
 }
 
 // commit makes a decided change: work runs in the transaction of entry e,
 // which also bumps the staff version; the engines are told afterwards.
 func (s *Store) commit(ctx context.Context, e auditlog.Entry, work func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error) error {
-	_, workErr, err := s.log.AppendWith(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
-		if err := work(ctx, tx, seq, e.Time); err != nil {
+	if err := appendWork(ctx, s.log, e, s.bumping(work)); err != nil {
+		return err
+	}
+	s.notify()
+	return nil
+}
+
+// bumping is work that also bumps the staff version, which tells the
+// policy engine its entities changed.
+func (s *Store) bumping(work func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error) func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
+	return func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
+		if err := work(ctx, tx, seq, now); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `UPDATE staff_state SET version = version + 1 WHERE id = 1`)
 		return err
+	}
+}
+
+// Administer asks authz whether who may take action on r, and logs the
+// answer as entry e (its decision, policy and outcome filled in here). When
+// allowed, work runs in the transaction of that entry, so the change and
+// its record commit together or not at all. A refusal, bad input found by
+// work, or a log that cannot be written come back as apperr errors with
+// Japanese messages.
+func Administer(ctx context.Context, log *auditlog.Log, authz Authorizer, who Who, action string, r Resource, e auditlog.Entry,
+	work func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error) error {
+	if authz == nil {
+		return apperr.New(apperr.Unavailable, "no authorizer: changes are refused", "権限の判定ができないため、変更できません")
+	}
+	v := authz.MayAdminister(ctx, who, action, r)
+	e.Decision, e.Outcome, e.Policy, e.Why = auditlog.Allow, auditlog.OutcomeOK, v.Policy, v.Why
+	if !v.Allow {
+		e.Decision, e.Outcome = auditlog.Deny, auditlog.OutcomeDenied
+		if _, err := log.Append(ctx, e); err != nil {
+			return logFailed(err)
+		}
+		return apperr.New(apperr.Forbidden, "not allowed: "+v.Why, v.Japanese)
+	}
+	return appendWork(ctx, log, e, work)
+}
+
+// appendWork appends e with work run in its transaction, and turns what
+// went wrong into an apperr error.
+func appendWork(ctx context.Context, log *auditlog.Log, e auditlog.Entry, work func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error) error {
+	_, workErr, err := log.AppendWith(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
+		return work(ctx, tx, seq, e.Time)
 	})
 	if err != nil {
 		return logFailed(err)
@@ -162,7 +194,6 @@ func (s *Store) commit(ctx context.Context, e auditlog.Entry, work func(ctx cont
 		}
 		return apperr.Wrap(apperr.Internal, workErr, e.Action, "変更を保存できませんでした")
 	}
-	s.notify()
 	return nil
 }
 
