@@ -24,6 +24,7 @@ import (
 	"jukinet/internal/fileutil"
 	"jukinet/internal/gate"
 	"jukinet/internal/ids"
+	"jukinet/internal/incident"
 	"jukinet/internal/jptext"
 	"jukinet/internal/policy"
 	"jukinet/internal/profile"
@@ -66,8 +67,10 @@ type Node struct {
 	Profile *profile.Profile
 	Staff   *staff.Store
 	Policy  *policy.Engine
-	// Detect looks for improper use in the audit log (set by OpenGate).
-	Detect *detect.Detector
+	// Detect looks for improper use in the audit log, and Incidents keeps
+	// the incidents and measures taken (set by OpenGate).
+	Detect    *detect.Detector
+	Incidents *incident.Register
 }
 
 // Origin is the name the node's checkpoints carry.
@@ -104,6 +107,7 @@ func (n *Node) OpenGate(ctx context.Context, logger *slog.Logger) error {
 		l.Close()
 		return fmt.Errorf("%s [detection]: %w", filepath.Join(n.Dir, config.FileName), err)
 	}
+	n.Incidents = incident.New(n.DB, l, eng, n.nodeCode())
 	if rekeyed, err := n.Gate.EnsureSearchKeys(ctx); err != nil {
 		l.Close()
 		return fmt.Errorf("search keys: %w", err)

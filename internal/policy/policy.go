@@ -133,7 +133,8 @@ var registerActions = map[string]string{
 // adminActions are the staff store's actions.
 var adminActions = []string{staff.ActRegisterStaff, staff.ActAssignRole, staff.ActDesignate, staff.ActApproveTerminal,
 	staff.ActReportManager, staff.ActApproveUsage, staff.ActEnrol, staff.ActSuspend, staff.ActManagePeers,
-	staff.ActViewStaff, staff.ActViewAudit, staff.ActViewSuspensions, staff.ActInvestigate, staff.ActViewAlerts}
+	staff.ActViewStaff, staff.ActViewAudit, staff.ActViewSuspensions, staff.ActInvestigate, staff.ActViewAlerts,
+	staff.ActManageIncidents, staff.ActViewIncidents}
 
 // build turns the staff state into entities, and its suspensions into
 // forbid policies added to the profile's.
@@ -408,6 +409,7 @@ var actionJapanese = map[string]string{
 	staff.ActEnrol: "照合情報の登録", staff.ActSuspend: "利用停止", staff.ActManagePeers: "接続先ノードの管理",
 	staff.ActViewStaff: "職員・端末の閲覧", staff.ActViewAudit: "監査ログの閲覧", staff.ActViewSuspensions: "利用停止の管理",
 	staff.ActInvestigate: "不正利用の検知への対応", staff.ActViewAlerts: "不正利用の検知の閲覧",
+	staff.ActManageIncidents: "事案の記録", staff.ActViewIncidents: "事案の閲覧",
 }
 
 // MayAdminister answers the staff store: may who take this action on r?

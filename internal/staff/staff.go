@@ -61,13 +61,15 @@ const (
 	ActApproveUsage    = "approve-usage"
 	ActEnrol           = "enrol-credential"
 	ActSuspend         = "suspend"
-	ActManagePeers     = "manage-peers" // add peer nodes, resume a stopped source
-	ActInvestigate     = "investigate"  // close an alert of improper use with a finding
+	ActManagePeers     = "manage-peers"     // add peer nodes, resume a stopped source
+	ActInvestigate     = "investigate"      // close an alert of improper use with a finding
+	ActManageIncidents = "manage-incidents" // open incidents, record measures, close them
 	// Screens: who may see them (asked, not logged).
 	ActViewStaff       = "view-staff"
 	ActViewAudit       = "view-audit"
 	ActViewSuspensions = "view-suspensions"
 	ActViewAlerts      = "view-alerts"
+	ActViewIncidents   = "view-incidents"
 )
 
 // Store keeps staff data in the node's database.
