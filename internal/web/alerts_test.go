@@ -34,6 +34,9 @@ func TestAlertsScreen(t *testing.T) {
 	if !strings.Contains(body, "時間外の照会") || !strings.Contains(body, "operator:"+node.DemoOperator) || !strings.Contains(body, `data-testid="open-alerts">1<`) {
 		t.Fatalf("alerts screen lacks the alert or the menu's count: %s", body)
 	}
+	if !strings.Contains(body, `data-testid="alert-to-incident"`) {
+		t.Errorf("the chief is not offered to record the alert as an incident")
+	}
 	if home := chief.do("GET", "/", nil).Body.String(); !strings.Contains(home, `data-testid="alerts-notice"`) {
 		t.Errorf("the dashboard does not say there is an open alert")
 	}

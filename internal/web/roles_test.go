@@ -104,6 +104,7 @@ func TestRoutesByRole(t *testing.T) {
 		"/suspensions":                         {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 403, node.DemoOperator: 403},
 		"/audit":                               {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
 		"/alerts":                              {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
+		"/incidents":                           {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
 		"/history?code=1&affair=juki&reason=x": {"": 303, node.DemoAdmin: 403, node.DemoChief: 403, node.DemoOfficer: 403, node.DemoOperator: 400},
 		"/status":                              {"": 200, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 200},
 	}

@@ -29,6 +29,7 @@ import (
 	"jukinet/internal/auditlog"
 	"jukinet/internal/auth"
 	"jukinet/internal/federation"
+	"jukinet/internal/incident"
 	"jukinet/internal/jptext"
 	"jukinet/internal/node"
 	"jukinet/internal/profile"
@@ -246,6 +247,12 @@ func templateFuncs(w words) template.FuncMap {
 				return id
 			}
 			return loc.MustLocalize(&i18n.LocalizeConfig{MessageID: id, TemplateData: data})
+		},
+		"incidentName": func(id string) string {
+			if w.en {
+				return incident.Name(id, "en")
+			}
+			return incident.Name(id, "ja")
 		},
 		"wareki": func(t time.Time) string {
 			if t.IsZero() {

@@ -1,0 +1,116 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"jukinet/internal/apperr"
+	"jukinet/internal/incident"
+	"jukinet/internal/staff"
+)
+
+// choice is an option of a select: an id and its name in the page's
+// language.
+type choice struct{ ID, Name string }
+
+func choices(ids []string, lang string) []choice {
+	out := make([]choice, len(ids))
+	for i, id := range ids {
+		out[i] = choice{id, incident.Name(id, lang)}
+	}
+	return out
+}
+
+// incidentsPage lists the incidents (事案) and offers to open one; with
+// ?alert=N the form starts from that detection alert.
+func (s *Server) incidentsPage(w http.ResponseWriter, r *http.Request, c *current) {
+	ctx := r.Context()
+	if !s.may(ctx, c, staff.ActViewIncidents, s.nodeResource()) {
+		s.forbidden(w, r)
+		return
+	}
+	all := r.URL.Query().Get("all") == "1"
+	list, err := incident.List(ctx, s.node.DB, all)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	lang := langOf(r)
+	s.page(w, r, c, "incidents", "Incidents", map[string]any{
+		"Incidents": list, "All": all, "Kinds": choices(incident.Kinds, lang),
+		"FromAlert": r.URL.Query().Get("alert"), "CanManage": s.may(ctx, c, staff.ActManageIncidents, s.nodeResource()),
+	})
+}
+
+// openIncident opens an incident from the form.
+func (s *Server) openIncident(w http.ResponseWriter, r *http.Request, c *current) {
+	if !s.recentlyVerified(w, r, c, "/incidents") {
+		return
+	}
+	in := incident.Incident{Kind: r.FormValue("kind"), Title: r.FormValue("title"), Summary: r.FormValue("summary")}
+	if a := strings.TrimSpace(r.FormValue("alert")); a != "" {
+		id, err := strconv.ParseInt(a, 10, 64)
+		if err != nil {
+			s.problem(w, r, apperr.New(apperr.Invalid, "alert: give the alert's number", "検知の番号を数字で入力してください"))
+			return
+		}
+		in.AlertID = id
+	}
+	id, err := s.node.Incidents.Open(r.Context(), c.who(), in)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/incidents/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
+}
+
+// incidentPage shows one incident with its measures, and the forms to
+// record a measure and to close it.
+func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request, c *current) {
+	ctx := r.Context()
+	if !s.may(ctx, c, staff.ActViewIncidents, s.nodeResource()) {
+		s.forbidden(w, r)
+		return
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		s.problem(w, r, apperr.New(apperr.NotFound, "no such incident", "その事案はありません"))
+		return
+	}
+	in, err := incident.Get(ctx, s.node.DB, id)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	lang := langOf(r)
+	s.page(w, r, c, "incident", "Incident", map[string]any{
+		"Incident": in, "Measures": choices(incident.Measures, lang), "Missing": choices(in.Missing(), lang),
+		"CanManage": s.may(ctx, c, staff.ActManageIncidents, s.nodeResource()),
+	})
+}
+
+// incidentAction records a measure (POST /incidents/{id}/measures) or
+// closes the incident (POST /incidents/{id}/close).
+func (s *Server) incidentAction(close bool) func(http.ResponseWriter, *http.Request, *current) {
+	return func(w http.ResponseWriter, r *http.Request, c *current) {
+		back := "/incidents/" + r.PathValue("id")
+		if !s.recentlyVerified(w, r, c, back) {
+			return
+		}
+		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		switch {
+		case err != nil:
+			err = apperr.New(apperr.NotFound, "no such incident", "その事案はありません")
+		case close:
+			err = s.node.Incidents.Close(r.Context(), c.who(), id, r.FormValue("conclusion"))
+		default:
+			err = s.node.Incidents.Record(r.Context(), c.who(), id, r.FormValue("kind"), r.FormValue("text"))
+		}
+		if err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		http.Redirect(w, r, back, http.StatusSeeOther)
+	}
+}
