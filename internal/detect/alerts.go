@@ -34,6 +34,14 @@ type Alert struct {
 	Outcome   string // the closing person's finding
 }
 
+// Described is what was found, in Japanese (ja) or English.
+func (a Alert) Described(lang string) string {
+	if lang == "en" {
+		return a.Detail
+	}
+	return a.DetailJA
+}
+
 // RuleName is the rule's name in Japanese (ja) or English.
 func (a Alert) RuleName(lang string) string {
 	if lang == "en" {
@@ -194,8 +202,8 @@ func (d *Detector) keep(ctx context.Context, tx *db.Tx, f Finding, seq int64, no
 		f.Rule, f.Day, f.Subject).Scan(&id, &count, &state, &closedCount)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		if _, err := tx.Exec(ctx, `INSERT INTO detection_alert (rule, day, subject, count, detail, first_seq, last_seq, raised_at, raised_seq, state)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, f.Rule, f.Day, f.Subject, f.Count, f.Detail, f.FirstSeq, f.LastSeq, now, seq, StateOpen); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO detection_alert (rule, day, subject, count, detail, detail_ja, first_seq, last_seq, raised_at, raised_seq, state)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, f.Rule, f.Day, f.Subject, f.Count, f.Detail, f.DetailJA, f.FirstSeq, f.LastSeq, now, seq, StateOpen); err != nil {
 			return fmt.Errorf("raise alert: %w", err)
 		}
 		rep.Raised++
@@ -211,21 +219,21 @@ func (d *Detector) keep(ctx context.Context, tx *db.Tx, f Finding, seq int64, no
 	} else {
 		rep.Updated++
 	}
-	if _, err := tx.Exec(ctx, `UPDATE detection_alert SET count = ?, detail = ?, first_seq = ?, last_seq = ?, state = ? WHERE id = ?`,
-		f.Count, f.Detail, f.FirstSeq, f.LastSeq, StateOpen, id); err != nil {
+	if _, err := tx.Exec(ctx, `UPDATE detection_alert SET count = ?, detail = ?, detail_ja = ?, first_seq = ?, last_seq = ?, state = ? WHERE id = ?`,
+		f.Count, f.Detail, f.DetailJA, f.FirstSeq, f.LastSeq, StateOpen, id); err != nil {
 		return fmt.Errorf("update alert %d: %w", id, err)
 	}
 	return nil
 }
 
-const alertColumns = `id, rule, day, subject, count, detail, first_seq, last_seq, raised_at, raised_seq, state, closed_count, closed_by, closed_at, finding`
+const alertColumns = `id, rule, day, subject, count, detail, detail_ja, first_seq, last_seq, raised_at, raised_seq, state, closed_count, closed_by, closed_at, finding`
 
 func scanAlert(row interface{ Scan(...any) error }) (Alert, error) {
 	var a Alert
 	var closedCount sql.NullInt64
 	var closedBy, finding sql.NullString
 	var closedAt sql.NullTime
-	err := row.Scan(&a.ID, &a.Rule, &a.Day, &a.Subject, &a.Count, &a.Detail, &a.FirstSeq, &a.LastSeq, &a.RaisedAt, &a.RaisedSeq,
+	err := row.Scan(&a.ID, &a.Rule, &a.Day, &a.Subject, &a.Count, &a.Detail, &a.DetailJA, &a.FirstSeq, &a.LastSeq, &a.RaisedAt, &a.RaisedSeq,
 		&a.State, &closedCount, &closedBy, &closedAt, &finding)
 	a.Reopened = a.State == StateOpen && closedCount.Valid
 	a.ClosedBy, a.ClosedAt, a.Outcome = closedBy.String, closedAt.Time, finding.String

@@ -100,7 +100,8 @@ type Finding struct {
 	Day      string // YYYY-MM-DD, Japan
 	Subject  string // actor (kind:id) or 住民票コード
 	Count    int
-	Detail   string
+	Detail   string // in English
+	DetailJA string // in Japanese
 	FirstSeq int64
 	LastSeq  int64
 }
@@ -167,7 +168,7 @@ func Evaluate(s Settings, day string, entries []auditlog.Listed) []Finding {
 		}
 	}
 	var out []Finding
-	emit := func(rule string, m map[string]*tally, keep func(*tally) (int, string, bool)) {
+	emit := func(rule string, m map[string]*tally, keep func(*tally) (n int, en, ja string, ok bool)) {
 		subjects := make([]string, 0, len(m))
 		for k := range m {
 			subjects = append(subjects, k)
@@ -175,24 +176,29 @@ func Evaluate(s Settings, day string, entries []auditlog.Listed) []Finding {
 		sort.Strings(subjects)
 		for _, k := range subjects {
 			t := m[k]
-			if n, detail, ok := keep(t); ok {
-				out = append(out, Finding{Rule: rule, Day: day, Subject: k, Count: n, Detail: detail, FirstSeq: t.first, LastSeq: t.last})
+			if n, en, ja, ok := keep(t); ok {
+				out = append(out, Finding{Rule: rule, Day: day, Subject: k, Count: n, Detail: en, DetailJA: ja, FirstSeq: t.first, LastSeq: t.last})
 			}
 		}
 	}
-	emit(RuleAfterHours, after, func(t *tally) (int, string, bool) {
-		return t.count, fmt.Sprintf("%d accesses out of office hours (%s–%s on office days): %s", t.count, clock(s.OfficeStart), clock(s.OfficeEnd), list(t.times)), true
+	hours := clock(s.OfficeStart) + "–" + clock(s.OfficeEnd)
+	emit(RuleAfterHours, after, func(t *tally) (int, string, string, bool) {
+		return t.count, fmt.Sprintf("%d %s out of office hours (%s on office days): %s", t.count, plural(t.count, "access", "accesses"), hours, list(t.times)),
+			fmt.Sprintf("開庁時間（開庁日の%s）外の照会 %d件：%s", hours, t.count, list(t.times)), true
 	})
-	emit(RuleVolume, residents, func(t *tally) (int, string, bool) {
+	emit(RuleVolume, residents, func(t *tally) (int, string, string, bool) {
 		n := len(t.members)
-		return n, fmt.Sprintf("%d residents provided in one day (threshold %d)", n, s.DailyResidents), n > s.DailyResidents
+		return n, fmt.Sprintf("%d residents provided in one day (threshold %d)", n, s.DailyResidents),
+			fmt.Sprintf("1日に%d人の住民の情報を照会（基準 %d人）", n, s.DailyResidents), n > s.DailyResidents
 	})
-	emit(RuleCrowd, crowd, func(t *tally) (int, string, bool) {
+	emit(RuleCrowd, crowd, func(t *tally) (int, string, string, bool) {
 		n := len(t.members)
-		return n, fmt.Sprintf("looked up by %d people in one day (threshold %d): %s", n, s.ActorsPerResident, list(t.members)), n >= s.ActorsPerResident
+		return n, fmt.Sprintf("looked up by %d people in one day (threshold %d): %s", n, s.ActorsPerResident, list(t.members)),
+			fmt.Sprintf("1日に%d人の職員が照会（基準 %d人）：%s", n, s.ActorsPerResident, list(t.members)), n >= s.ActorsPerResident
 	})
-	emit(RuleDenials, denials, func(t *tally) (int, string, bool) {
-		return t.count, fmt.Sprintf("%d refused requests in one day (threshold %d): %s", t.count, s.DailyDenials, list(t.times)), t.count >= s.DailyDenials
+	emit(RuleDenials, denials, func(t *tally) (int, string, string, bool) {
+		return t.count, fmt.Sprintf("%d refused requests in one day (threshold %d): %s", t.count, s.DailyDenials, list(t.times)),
+			fmt.Sprintf("1日に%d件の要求が拒否（基準 %d件）：%s", t.count, s.DailyDenials, list(t.times)), t.count >= s.DailyDenials
 	})
 	return out
 }
@@ -221,6 +227,14 @@ func OfficeDay(t time.Time) bool {
 	}
 	_, holiday := jptext.Holiday(t)
 	return !holiday
+}
+
+// plural picks the English word for n.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // list joins the first few items, saying how many more there are.

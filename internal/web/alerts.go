@@ -12,7 +12,8 @@ import (
 type alertRow struct {
 	detect.Alert
 	RuleName string
-	Resident bool // the subject is a 住民票コード (else an actor kind:id)
+	Detail   string // in the page's language
+	Resident bool   // the subject is a 住民票コード (else an actor kind:id)
 }
 
 // alertsPage lists the alerts of improper use (不正利用の検知): the open
@@ -33,7 +34,7 @@ func (s *Server) alertsPage(w http.ResponseWriter, r *http.Request, c *current) 
 	lang := langOf(r)
 	rows := make([]alertRow, len(alerts))
 	for i, a := range alerts {
-		rows[i] = alertRow{Alert: a, RuleName: a.RuleName(lang), Resident: a.Rule == detect.RuleCrowd}
+		rows[i] = alertRow{Alert: a, RuleName: a.RuleName(lang), Detail: a.Described(lang), Resident: a.Rule == detect.RuleCrowd}
 	}
 	s.page(w, r, c, "alerts", "Detection", map[string]any{
 		"Alerts": rows, "All": all, "CanInvestigate": s.may(ctx, c, staff.ActInvestigate, s.nodeResource()),

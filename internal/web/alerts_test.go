@@ -34,13 +34,16 @@ func TestAlertsScreen(t *testing.T) {
 	if !strings.Contains(body, "時間外の照会") || !strings.Contains(body, "operator:"+node.DemoOperator) || !strings.Contains(body, `data-testid="open-alerts">1<`) {
 		t.Fatalf("alerts screen lacks the alert or the menu's count: %s", body)
 	}
+	if !strings.Contains(body, "開庁時間（開庁日の08:30–17:15）外の照会 1件：23:40 lookup") {
+		t.Errorf("the alert's detail is not in Japanese on the Japanese screen")
+	}
 	if !strings.Contains(body, `data-testid="alert-to-incident"`) {
 		t.Errorf("the chief is not offered to record the alert as an incident")
 	}
 	if home := chief.do("GET", "/", nil).Body.String(); !strings.Contains(home, `data-testid="alerts-notice"`) {
 		t.Errorf("the dashboard does not say there is an open alert")
 	}
-	if en := chief.do("GET", "/alerts?lang=en", nil).Body.String(); !strings.Contains(en, "Look-ups out of office hours") || !strings.Contains(en, "Improper-use alerts") {
+	if en := chief.do("GET", "/alerts?lang=en", nil).Body.String(); !strings.Contains(en, "Look-ups out of office hours") || !strings.Contains(en, "1 access out of office hours") || !strings.Contains(en, "Improper-use alerts") {
 		t.Errorf("English alerts screen: %s", en)
 	}
 	var id string

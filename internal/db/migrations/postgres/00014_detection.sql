@@ -10,7 +10,8 @@ CREATE TABLE detection_alert (
     day         TEXT NOT NULL,          -- YYYY-MM-DD in Japan Standard Time
     subject     TEXT NOT NULL,          -- actor (kind:id) or 住民票コード
     count       BIGINT NOT NULL,          -- what the rule counted
-    detail      TEXT NOT NULL,
+    detail      TEXT NOT NULL,          -- what was found, in English
+    detail_ja   TEXT NOT NULL,          -- and in Japanese
     first_seq   BIGINT NOT NULL,          -- the audit entries it rests on
     last_seq    BIGINT NOT NULL,
     raised_at   TIMESTAMPTZ NOT NULL,

@@ -10,7 +10,8 @@ CREATE TABLE detection_alert (
     day         TEXT NOT NULL,          -- YYYY-MM-DD in Japan Standard Time
     subject     TEXT NOT NULL,          -- actor (kind:id) or 住民票コード
     count       INTEGER NOT NULL,          -- what the rule counted
-    detail      TEXT NOT NULL,
+    detail      TEXT NOT NULL,          -- what was found, in English
+    detail_ja   TEXT NOT NULL,          -- and in Japanese
     first_seq   INTEGER NOT NULL,          -- the audit entries it rests on
     last_seq    INTEGER NOT NULL,
     raised_at   TIMESTAMP NOT NULL,
