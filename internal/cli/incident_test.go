@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -12,14 +11,7 @@ import (
 func TestIncidentCommands(t *testing.T) { eachDatabase(t, testIncidentCommands) }
 
 func testIncidentCommands(t *testing.T, dbURL string) {
-	dir := filepath.Join(t.TempDir(), "node")
-	args := []string{"init", "--data", dir, "--profile", "koto-ward", "--local-gov", "131083"}
-	if dbURL != "" {
-		args = append(args, "--db", dbURL)
-	}
-	if code, _, errOut := run(t, args...); code != 0 {
-		t.Fatal(errOut)
-	}
+	dir := newNode(t, dbURL)
 	code, out, errOut := run(t, "incident", "open", "--data", dir, "--kind", "outage", "--title", "CS機器の障害", "--summary", "9時から照会不能")
 	if code != 0 || !strings.Contains(out, "Incident 1 opened") || !strings.Contains(out, "coordination, notice, recovery") {
 		t.Fatalf("open: %d %s %s", code, out, errOut)

@@ -23,10 +23,9 @@ func eachDatabase(t *testing.T, fn func(t *testing.T, dbURL string)) {
 	t.Run("postgres", func(t *testing.T) { fn(t, dbtest.PostgresURL(t)) })
 }
 
-// newNodeWithResidents creates a node on dbURL (see eachDatabase) and
-// imports n synthetic residents through the CLI, returning the node's
-// folder and the CSV rows.
-func newNodeWithResidents(t *testing.T, n, dbURL string) (string, [][]string) {
+// newNode creates a koto-ward node for 江東区 on dbURL (see eachDatabase)
+// and returns its folder.
+func newNode(t *testing.T, dbURL string) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "node")
 	args := []string{"init", "--data", dir, "--profile", "koto-ward", "--local-gov", "131083"}
@@ -36,6 +35,15 @@ func newNodeWithResidents(t *testing.T, n, dbURL string) (string, [][]string) {
 	if code, _, errOut := run(t, args...); code != 0 {
 		t.Fatal(errOut)
 	}
+	return dir
+}
+
+// newNodeWithResidents creates a node on dbURL (see eachDatabase) and
+// imports n synthetic residents through the CLI, returning the node's
+// folder and the CSV rows.
+func newNodeWithResidents(t *testing.T, n, dbURL string) (string, [][]string) {
+	t.Helper()
+	dir := newNode(t, dbURL)
 	_, csvText, _ := run(t, "gen", "residents", "--count", n, "--local-gov", "131083", "--seed", "4")
 	file := filepath.Join(t.TempDir(), "r.csv")
 	os.WriteFile(file, []byte(csvText), 0o644)
