@@ -13,6 +13,7 @@ import (
 	"jukinet/internal/auditlog"
 	"jukinet/internal/gate"
 	"jukinet/internal/node"
+	"jukinet/internal/node/nodetest"
 	"jukinet/internal/resident"
 	"jukinet/internal/synth"
 	"jukinet/internal/web"
@@ -22,17 +23,7 @@ func newNode(t *testing.T, demo bool) (*node.Node, http.Handler, []resident.Iden
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	if _, err := node.Init(ctx, node.InitOptions{Dir: dir, Profile: "koto-ward", LocalGovCode: "131083", Demo: demo}); err != nil {
-		t.Fatal(err)
-	}
-	n, err := node.Open(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Close() })
-	if err := n.OpenGate(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	n, _ := nodetest.Open(t, node.InitOptions{Dir: dir, Profile: "koto-ward", LocalGovCode: "131083", Demo: demo})
 	g, _ := synth.New(synth.Options{Seed: 8, LocalGov: "131083"})
 	var buf bytes.Buffer
 	w := resident.NewCSVWriter(&buf, resident.UTF8)

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"jukinet/internal/clocktest"
 	"jukinet/internal/db"
 	"jukinet/internal/db/dbtest"
 )
@@ -32,7 +33,7 @@ func newKey(t testing.TB) (note.Signer, note.Verifier) {
 
 func openLog(t testing.TB, d *db.DB, s note.Signer) *Log {
 	t.Helper()
-	l, err := Open(context.Background(), d, s, Options{Origin: "jukinet/test", CheckpointEvery: time.Hour})
+	l, err := Open(context.Background(), d, s, Options{Origin: "jukinet/test", CheckpointEvery: time.Hour, Now: clocktest.New().Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +169,7 @@ func TestVerifyWhileAppending(t *testing.T) {
 						return
 					}
 					if w == 0 && i%50 == 49 {
-						if _, err := l.Prune(context.Background(), time.Now().Add(-20*time.Millisecond), entry(i)); err != nil {
+						if _, err := l.Prune(context.Background(), l.opt.Now().Add(-20*time.Millisecond), entry(i)); err != nil {
 							errs <- err
 							return
 						}
@@ -255,7 +256,7 @@ func TestCheckpointSignedTwice(t *testing.T) {
 		if _, err := a.Append(ctx, entry(2)); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := d.Exec(ctx, `INSERT INTO audit_checkpoint (size, root, note, at) VALUES (?, ?, ?, ?)`, first.Size+1, make([]byte, 32), "forged", time.Now().UTC()); err != nil {
+		if _, err := d.Exec(ctx, `INSERT INTO audit_checkpoint (size, root, note, at) VALUES (?, ?, ?, ?)`, first.Size+1, make([]byte, 32), "forged", clocktest.Start()); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := a.Checkpoint(ctx); err == nil || !strings.Contains(err.Error(), "another root") {
@@ -328,7 +329,7 @@ func TestAppendWithRollsBackFailedWork(t *testing.T) {
 		l := openLog(t, d, s)
 		ctx := context.Background()
 		insert := func(ctx context.Context, tx *db.Tx, seq int64, e *Entry) error {
-			_, err := tx.Exec(ctx, `INSERT INTO node (id, local_gov_code, level, profile, public_key, created_at) VALUES (1, '131083', 'municipality', 'koto-ward', 'pk', ?)`, time.Now())
+			_, err := tx.Exec(ctx, `INSERT INTO node (id, local_gov_code, level, profile, public_key, created_at) VALUES (1, '131083', 'municipality', 'koto-ward', 'pk', ?)`, clocktest.Start())
 			e.Count = 1
 			return err
 		}

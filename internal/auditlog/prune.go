@@ -6,7 +6,17 @@ import (
 	"time"
 
 	"jukinet/internal/db"
+	"jukinet/internal/jptext"
 )
+
+// RetentionCutoff is the first instant an entry must still keep its content
+// when entries are kept for years: midnight in Japan, years back from the
+// day now falls on in Japan (whatever the zone of the server's clock).
+// Entries before it may be pruned.
+func RetentionCutoff(now time.Time, years int) time.Time {
+	day := now.In(jptext.JST)
+	return time.Date(day.Year()-years, day.Month(), day.Day(), 0, 0, 0, 0, jptext.JST)
+}
 
 // Prune removes the content (and subject rows) of entries older than before,
 // keeping their leaf hashes, so the tree and every proof of a later entry
@@ -20,7 +30,7 @@ func (l *Log) Prune(ctx context.Context, before time.Time, e Entry) (int64, erro
 		if _, err := tx.Exec(ctx, `DELETE FROM audit_subject WHERE seq IN (SELECT seq FROM audit_entry WHERE at < ? AND payload IS NOT NULL)`, before.UTC()); err != nil {
 			return fmt.Errorf("prune audit subjects: %w", err)
 		}
-		res, err := tx.Exec(ctx, `UPDATE audit_entry SET payload = NULL, pruned_at = ? WHERE at < ? AND payload IS NOT NULL`, time.Now().UTC(), before.UTC())
+		res, err := tx.Exec(ctx, `UPDATE audit_entry SET payload = NULL, pruned_at = ? WHERE at < ? AND payload IS NOT NULL`, e.Time, before.UTC())
 		if err != nil {
 			return fmt.Errorf("prune audit entries: %w", err)
 		}

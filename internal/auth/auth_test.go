@@ -22,6 +22,7 @@ func newService(t *testing.T, f *Fixture, demo bool) *auth.Service {
 	t.Helper()
 	s, err := auth.New(f.DB, f.Log, f.Staff, f.Engine, "131083", auth.Config{RPID: "localhost", Origins: []string{origin}, Demo: demo})
 	Must(t, err)
+	s.Now = f.Clock.Now
 	return s
 }
 
@@ -147,7 +148,7 @@ func TestLoginAttacks(t *testing.T) {
 		if apperr.CodeOf(err) != apperr.Forbidden || !strings.Contains(apperr.JapaneseOf(err), "ログインできません") {
 			t.Fatalf("after 5 failures: %v", err)
 		}
-		s.Now = func() time.Time { return time.Now().Add(16 * time.Minute) }
+		s.Now = func() time.Time { return f.Clock.Now().Add(16 * time.Minute) }
 		if _, err := login(ctx, s, clerk, Clerk, "T-KUMIN-01", true); err != nil {
 			t.Errorf("after the lockout period: %v", err)
 		}
@@ -164,7 +165,7 @@ func TestSessionTimeouts(t *testing.T) {
 		tok, err := login(ctx, s, a, Clerk, "T-KUMIN-01", true)
 		Must(t, err)
 		// Idle past the profile's 10 minutes: locked, until verified again.
-		s.Now = func() time.Time { return time.Now().Add(11 * time.Minute) }
+		s.Now = func() time.Time { return f.Clock.Now().Add(11 * time.Minute) }
 		sess, err := s.Session(ctx, tok, "T-KUMIN-01")
 		if err != nil || !sess.Locked || s.RecentlyVerified(sess) {
 			t.Fatalf("idle session = %+v, %v", sess, err)
@@ -172,17 +173,17 @@ func TestSessionTimeouts(t *testing.T) {
 		opts, id, err := s.BeginReverify(ctx, sess)
 		Must(t, err)
 		Must(t, s.FinishReverify(ctx, tok, sess, id, body(a.Get(opts, origin, true))))
-		s.Now = time.Now
+		s.Now = f.Clock.Now
 		if sess, err = s.Session(ctx, tok, "T-KUMIN-01"); err != nil || sess.Locked {
 			t.Fatalf("after verifying again: %+v, %v", sess, err)
 		}
 		// Past the absolute limit (8 hours): ended.
-		s.Now = func() time.Time { return time.Now().Add(9 * time.Hour) }
+		s.Now = func() time.Time { return f.Clock.Now().Add(9 * time.Hour) }
 		if _, err := s.Session(ctx, tok, "T-KUMIN-01"); err != auth.ErrExpired {
 			t.Errorf("session past the absolute limit: %v", err)
 		}
 		// A staff member who left loses their session at once.
-		s.Now = time.Now
+		s.Now = f.Clock.Now
 		tok, err = login(ctx, s, a, Clerk, "T-KUMIN-01", true)
 		Must(t, err)
 		Must(t, f.Staff.RemovePerson(ctx, f.Admin, Clerk, "transfer"))

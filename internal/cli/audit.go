@@ -9,9 +9,11 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"jukinet/internal/apperr"
 	"jukinet/internal/auditlog"
 	"jukinet/internal/jptext"
 	"jukinet/internal/node"
+	"jukinet/internal/staff"
 )
 
 // AuditCmd groups the audit log commands.
@@ -31,7 +33,7 @@ type AuditCheckpointCmd struct {
 
 // Run prints the latest signed checkpoint.
 func (c AuditCheckpointCmd) Run(env *Env) error {
-	n, err := node.Open(env.Ctx, c.Data)
+	n, err := openNode(env, c.Data)
 	if err != nil {
 		return err
 	}
@@ -67,7 +69,7 @@ func (c AuditVerifyCmd) Run(env *Env) error {
 		}
 		external = append(external, b)
 	}
-	n, err := node.Open(env.Ctx, c.Data)
+	n, err := openNode(env, c.Data)
 	if err != nil {
 		return err
 	}
@@ -124,7 +126,7 @@ func (c AuditShowCmd) Run(env *Env) error {
 			return fmt.Errorf("--since %q: give a day (2026-11-22, R8.11.22) or a time (2026-11-22T09:00:00+09:00)", c.Since)
 		}
 	}
-	n, err := node.Open(env.Ctx, c.Data)
+	n, err := openNode(env, c.Data)
 	if err != nil {
 		return err
 	}
@@ -150,7 +152,7 @@ type AuditProveCmd struct {
 
 // Run writes the proof to stdout.
 func (c AuditProveCmd) Run(env *Env) error {
-	n, err := node.Open(env.Ctx, c.Data)
+	n, err := openNode(env, c.Data)
 	if err != nil {
 		return err
 	}
@@ -202,20 +204,33 @@ type AuditPruneCmd struct {
 	Data string `required:"" type:"path" help:"The node's data folder."`
 }
 
-// Run prunes entries older than audit.retention_years.
+// Run prunes entries older than audit.retention_years, counted in whole
+// days in Japan back from today. Like any console act it is decided by the
+// profile's policies (refused when console use is off) and logged, allowed
+// or not.
 func (c AuditPruneCmd) Run(env *Env) error {
-	n, err := openGate(env, c.Data)
-	if err != nil {
-		return err
-	}
-	defer n.Close()
-	before := time.Now().AddDate(-n.Config.Audit.RetentionYears, 0, 0)
-	req := consoleRequest("監査ログの保存期間管理", fmt.Sprintf("保存期間（%d年）を過ぎた記録の内容削除", n.Config.Audit.RetentionYears), "")
-	count, err := n.Log.Prune(env.Ctx, before, auditlog.Entry{Actor: req.Actor, Origin: req.Origin, Affair: req.Affair, Reason: req.Reason,
-		Decision: auditlog.Allow, Policy: "retention", Outcome: auditlog.OutcomeOK})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(env.Stdout, "Pruned %d entries older than %s to their hashes.\n", count, before.Format(time.DateOnly))
-	return nil
+	return withStaff(env, c.Data, func(n *node.Node) error {
+		ctx := env.Ctx
+		years := n.Config.Audit.RetentionYears
+		before := auditlog.RetentionCutoff(n.Now(), years)
+		req := consoleRequest("監査ログの保存期間管理", fmt.Sprintf("保存期間（%d年）を過ぎた記録の内容削除", years), "")
+		who := staff.Who{Actor: req.Actor, Origin: req.Origin}
+		v := n.Policy.MayAdminister(ctx, who, staff.ActPruneAudit, staff.Resource{Kind: "node", ID: string(n.Info.LocalGov.Code)})
+		e := auditlog.Entry{Node: string(n.Info.LocalGov.Code), Actor: req.Actor, Origin: req.Origin, Affair: req.Affair, Reason: req.Reason,
+			Decision: auditlog.Allow, Policy: v.Policy, Why: v.Why, Outcome: auditlog.OutcomeOK}
+		if !v.Allow {
+			e.Action, e.Decision, e.Outcome = "prune", auditlog.Deny, auditlog.OutcomeDenied
+			e.Detail = "entries before " + before.UTC().Format(time.RFC3339)
+			if _, err := n.Log.Append(ctx, e); err != nil {
+				return err
+			}
+			return apperr.New(apperr.Forbidden, "not allowed: "+v.Why, v.Japanese)
+		}
+		count, err := n.Log.Prune(ctx, before, e)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "Pruned %d entries from before %s (JST) to their hashes.\n", count, before.In(jptext.JST).Format(time.DateOnly))
+		return nil
+	})
 }

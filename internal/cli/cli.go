@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"time"
 
 	"github.com/alecthomas/kong"
 )
@@ -16,11 +17,22 @@ import (
 // Version is set at build time with -ldflags "-X jukinet/internal/cli.Version=…".
 var Version = "dev"
 
-// Env is what a command runs with: its context and output streams.
+// Env is what a command runs with: its context, output streams and clock.
 type Env struct {
 	Ctx    context.Context
 	Stdout io.Writer
 	Stderr io.Writer
+	// Now is the clock the command's node runs on; nil means time.Now.
+	// Tests give a clocktest clock.
+	Now func() time.Time
+}
+
+// now reads the environment's clock.
+func (e *Env) now() time.Time {
+	if e.Now == nil {
+		return time.Now()
+	}
+	return e.Now()
 }
 
 // CLI is the command tree.
@@ -53,9 +65,15 @@ type exitError struct{ code int }
 
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
-// Main runs jukinet with args (without the program name) and returns the
-// exit status.
+// Main runs jukinet with args (without the program name) on the system
+// clock and returns the exit status.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return Run(&Env{Ctx: ctx, Stdout: stdout, Stderr: stderr, Now: time.Now}, args)
+}
+
+// Run runs jukinet with args in env and returns the exit status.
+func Run(env *Env, args []string) int {
+	stdout, stderr := env.Stdout, env.Stderr
 	var cli CLI
 	exit := -1
 	parser, err := kong.New(&cli,
@@ -78,7 +96,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "jukinet:", err)
 		return 2
 	}
-	err = kctx.Run(&Env{Ctx: ctx, Stdout: stdout, Stderr: stderr})
+	err = kctx.Run(env)
 	var ee exitError
 	switch {
 	case err == nil:

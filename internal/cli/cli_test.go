@@ -14,14 +14,24 @@ import (
 	"testing"
 	"time"
 
+	"jukinet/internal/clocktest"
 	"jukinet/internal/ids"
 )
 
 // run runs jukinet in-process and returns its exit status and output.
+// testClock is the clock every command in these tests runs on.
+var testClock = clocktest.New()
+
 func run(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
+	return runAt(t, testClock.Now, args...)
+}
+
+// runAt runs jukinet with args on the clock now.
+func runAt(t *testing.T, now func() time.Time, args ...string) (int, string, string) {
+	t.Helper()
 	var out, errOut bytes.Buffer
-	code := Main(context.Background(), args, &out, &errOut)
+	code := Run(&Env{Ctx: context.Background(), Stdout: &out, Stderr: &errOut, Now: now}, args)
 	return code, out.String(), errOut.String()
 }
 
@@ -133,7 +143,7 @@ func TestDemoServesAndStops(t *testing.T) {
 		var out, errOut syncBuffer
 		done := make(chan int)
 		go func() {
-			done <- Main(ctx, []string{"demo", "--data", dir, "--addr", addr, "--residents", "300"}, &out, &errOut)
+			done <- Run(&Env{Ctx: ctx, Stdout: &out, Stderr: &errOut, Now: testClock.Now}, []string{"demo", "--data", dir, "--addr", addr, "--residents", "300"})
 		}()
 		body := waitForPage(t, "http://"+addr+"/status", done)
 		if !strings.Contains(body, "東京都江東区") || !strings.Contains(body, "DEMO") || !strings.Contains(body, "300人") {

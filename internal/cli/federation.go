@@ -24,7 +24,7 @@ type PeerExportCmd struct {
 
 // Run prints the bundle.
 func (c PeerExportCmd) Run(env *Env) error {
-	n, err := node.Open(env.Ctx, c.Data)
+	n, err := openNode(env, c.Data)
 	if err != nil {
 		return err
 	}
@@ -114,7 +114,7 @@ type FederationStatusCmd struct{ dataFlag }
 
 // Run prints the status.
 func (c FederationStatusCmd) Run(env *Env) error {
-	n, err := node.Open(env.Ctx, c.Data)
+	n, err := openNode(env, c.Data)
 	if err != nil {
 		return err
 	}

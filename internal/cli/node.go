@@ -72,12 +72,12 @@ type InitCmd struct {
 
 // Run creates the node.
 func (c InitCmd) Run(env *Env) error {
-	created, err := node.Init(env.Ctx, node.InitOptions{Dir: c.Data, Profile: c.Profile, LocalGovCode: c.LocalGov, Level: c.Level, DatabaseURL: c.DB,
+	created, err := node.Init(env.Ctx, node.InitOptions{Now: env.now, Dir: c.Data, Profile: c.Profile, LocalGovCode: c.LocalGov, Level: c.Level, DatabaseURL: c.DB,
 		AdminID: c.AdminID, AdminName: c.AdminName})
 	if err != nil {
 		return err
 	}
-	n, err := node.Open(env.Ctx, c.Data)
+	n, err := openNode(env, c.Data)
 	if err != nil {
 		return err
 	}
@@ -110,7 +110,7 @@ type ServeCmd struct {
 
 // Run serves until the context is cancelled (SIGINT or SIGTERM).
 func (c ServeCmd) Run(env *Env) error {
-	n, err := node.Open(env.Ctx, c.Data)
+	n, err := openNode(env, c.Data)
 	if err != nil {
 		return err
 	}
@@ -151,7 +151,7 @@ func (c DemoCmd) Run(env *Env) error {
 	}
 	if !node.Exists(dir) {
 		fmt.Fprintf(env.Stdout, "Creating a demo node for 東京都江東区 (131083) in %s …\n", dir)
-		if _, err := node.Init(env.Ctx, node.InitOptions{Dir: dir, Profile: "koto-ward", LocalGovCode: demoLocalGov, Addr: c.Addr, Demo: true, DatabaseURL: c.DB}); err != nil {
+		if _, err := node.Init(env.Ctx, node.InitOptions{Now: env.now, Dir: dir, Profile: "koto-ward", LocalGovCode: demoLocalGov, Addr: c.Addr, Demo: true, DatabaseURL: c.DB}); err != nil {
 			return err
 		}
 	} else {
@@ -160,7 +160,7 @@ func (c DemoCmd) Run(env *Env) error {
 		}
 		fmt.Fprintf(env.Stdout, "Reusing the demo node in %s\n", dir)
 	}
-	n, err := node.Open(env.Ctx, dir)
+	n, err := openNode(env, dir)
 	if err != nil {
 		return err
 	}

@@ -35,9 +35,19 @@ func consoleRequest(affair, reason, caseRef string) gate.Request {
 	}
 }
 
+// openNode opens the node in dir on the command's clock.
+func openNode(env *Env, dir string) (*node.Node, error) {
+	n, err := node.Open(env.Ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	n.Now = env.now
+	return n, nil
+}
+
 // openGate opens the node in dir with its audit log and gate.
 func openGate(env *Env, dir string) (*node.Node, error) {
-	n, err := node.Open(env.Ctx, dir)
+	n, err := openNode(env, dir)
 	if err != nil {
 		return nil, err
 	}

@@ -314,8 +314,31 @@ func Rebind(d Dialect, query string) string {
 	return b.String()
 }
 
+// inUTC returns args with every time.Time in UTC. SQLite keeps a time as
+// text with its zone, so two instants in different zones compare wrongly
+// as text; every time goes to either database in UTC, whatever the zone of
+// the clock that made it (a server in Japan runs on JST).
+func inUTC(args []any) []any {
+	var out []any
+	for i, a := range args {
+		t, ok := a.(time.Time)
+		if !ok || t.Location() == time.UTC {
+			continue
+		}
+		if out == nil {
+			out = append([]any(nil), args...)
+		}
+		out[i] = t.UTC()
+	}
+	if out == nil {
+		return args
+	}
+	return out
+}
+
 // Exec runs a statement outside a transaction.
 func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	args = inUTC(args)
 	q := db.Rebind(query)
 	if s := db.readStmts.stmt(ctx, q); s != nil {
 		return s.ExecContext(ctx, args...)
@@ -325,6 +348,7 @@ func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, 
 
 // Query runs a query outside a transaction.
 func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	args = inUTC(args)
 	q := db.Rebind(query)
 	if s := db.readStmts.stmt(ctx, q); s != nil {
 		return s.QueryContext(ctx, args...)
@@ -334,6 +358,7 @@ func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 
 // QueryRow runs a query that returns at most one row.
 func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	args = inUTC(args)
 	q := db.Rebind(query)
 	if s := db.readStmts.stmt(ctx, q); s != nil {
 		return s.QueryRowContext(ctx, args...)
@@ -360,6 +385,7 @@ func (tx *Tx) Dialect() Dialect { return tx.dialect }
 
 // Exec runs a statement in the transaction.
 func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	args = inUTC(args)
 	q := Rebind(tx.dialect, query)
 	if s := tx.db.writeStmts.cached(q); s != nil {
 		return tx.tx.StmtContext(ctx, s).ExecContext(ctx, args...)
@@ -369,6 +395,7 @@ func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, 
 
 // Query runs a query in the transaction.
 func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	args = inUTC(args)
 	q := Rebind(tx.dialect, query)
 	if s := tx.db.writeStmts.cached(q); s != nil {
 		return tx.tx.StmtContext(ctx, s).QueryContext(ctx, args...)
@@ -378,6 +405,7 @@ func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 
 // QueryRow runs a query in the transaction that returns at most one row.
 func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	args = inUTC(args)
 	q := Rebind(tx.dialect, query)
 	if s := tx.db.writeStmts.cached(q); s != nil {
 		return tx.tx.StmtContext(ctx, s).QueryRowContext(ctx, args...)
@@ -738,15 +766,18 @@ func (r *ReadOnlyTx) Dialect() Dialect { return r.dialect }
 
 // Exec runs a statement in the transaction.
 func (r *ReadOnlyTx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	args = inUTC(args)
 	return r.tx.ExecContext(ctx, Rebind(r.dialect, query), args...)
 }
 
 // Query runs a query in the transaction.
 func (r *ReadOnlyTx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	args = inUTC(args)
 	return r.tx.QueryContext(ctx, Rebind(r.dialect, query), args...)
 }
 
 // QueryRow runs a query in the transaction that returns at most one row.
 func (r *ReadOnlyTx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	args = inUTC(args)
 	return r.tx.QueryRowContext(ctx, Rebind(r.dialect, query), args...)
 }

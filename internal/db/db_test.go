@@ -447,3 +447,49 @@ func TestBeginSharedReads(t *testing.T) {
 		t.Fatalf("transactions begun one by one never disagreed while the writer ran: the test shows nothing")
 	}
 }
+
+// TestTimesCompareAcrossZones: a time written from a clock in Japan and
+// one written in UTC compare as the instants they are, in queries outside
+// and inside transactions (SQLite compares times as text).
+func TestTimesCompareAcrossZones(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		typ := "TIMESTAMP"
+		if d.Dialect() == db.Postgres {
+			typ = "TIMESTAMPTZ"
+		}
+		if _, err := d.Exec(ctx, `CREATE TABLE zone_test (n INTEGER, at `+typ+` NOT NULL)`); err != nil {
+			t.Fatal(err)
+		}
+		jst := time.FixedZone("JST", 9*60*60)
+		// 09:30 JST on 2 December is 00:30 UTC, before 00:45 UTC; as text,
+		// "2026-12-02 09:30…+09:00" sorts after "2026-12-02 00:45…".
+		early := time.Date(2026, 12, 2, 9, 30, 0, 0, jst)
+		if _, err := d.Exec(ctx, `INSERT INTO zone_test (n, at) VALUES (1, ?)`, early); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Transact(ctx, func(tx *db.Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO zone_test (n, at) VALUES (2, ?)`, early.Add(time.Hour))
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for _, tt := range []struct {
+			since time.Time
+			want  int
+		}{
+			{time.Date(2026, 12, 2, 0, 45, 0, 0, time.UTC), 1}, // 09:45 JST: only the later one
+			{time.Date(2026, 12, 2, 9, 45, 0, 0, jst), 1},
+			{time.Date(2026, 12, 1, 23, 0, 0, 0, time.UTC), 2},
+			{time.Date(2026, 12, 2, 10, 31, 0, 0, jst), 0},
+		} {
+			var n int
+			if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM zone_test WHERE at > ?`, tt.since).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n != tt.want {
+				t.Errorf("entries after %v: %d, want %d", tt.since, n, tt.want)
+			}
+		}
+	})
+}

@@ -15,10 +15,12 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"jukinet/internal/auditlog"
+	"jukinet/internal/clocktest"
 	"jukinet/internal/db/dbtest"
 	"jukinet/internal/gate"
 	"jukinet/internal/ids"
 	"jukinet/internal/node"
+	"jukinet/internal/node/nodetest"
 	"jukinet/internal/resident"
 	"jukinet/internal/staff"
 	"jukinet/internal/synth"
@@ -43,22 +45,11 @@ func bothDatabases(t *testing.T, fn func(t *testing.T)) {
 func newNode(t *testing.T, profileID, code string) *node.Node {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), code)
-	ctx := context.Background()
 	url := ""
 	if onPostgres[t] {
 		url = dbtest.PostgresURL(t)
 	}
-	if _, err := node.Init(ctx, node.InitOptions{Dir: dir, Profile: profileID, LocalGovCode: code, DatabaseURL: url}); err != nil {
-		t.Fatal(err)
-	}
-	n, err := node.Open(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Close() })
-	if err := n.OpenGate(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	n, _ := nodetest.Open(t, node.InitOptions{Dir: dir, Profile: profileID, LocalGovCode: code, DatabaseURL: url})
 	return n
 }
 
@@ -505,7 +496,7 @@ func TestWitnessedCheckpoints(t *testing.T) {
 			t.Errorf("verify after the cut: %v", err)
 		}
 		// The node reopens its log and signs the cut history anew.
-		l2, err := auditlog.Open(ctx, nw.aomori.DB, nw.aomori.Signer, auditlog.Options{})
+		l2, err := auditlog.Open(ctx, nw.aomori.DB, nw.aomori.Signer, auditlog.Options{Now: clocktest.New().Now})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"jukinet/internal/apperr"
 	"jukinet/internal/auditlog"
+	"jukinet/internal/clocktest"
 	"jukinet/internal/db"
 	"jukinet/internal/db/dbtest"
 	"jukinet/internal/ids"
@@ -32,7 +33,7 @@ func newFixture(t *testing.T, d *db.DB) *fixture {
 	skey, vkey, _ := note.GenerateKey(rand.Reader, "jukinet-131083")
 	s, _ := note.NewSigner(skey)
 	v, _ := note.NewVerifier(vkey)
-	l, err := auditlog.Open(context.Background(), d, s, auditlog.Options{})
+	l, err := auditlog.Open(context.Background(), d, s, auditlog.Options{Now: clocktest.New().Now})
 	if err != nil {
 		t.Fatal(err)
 	}

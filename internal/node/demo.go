@@ -1,6 +1,8 @@
 package node
 
 import (
+	"time"
+
 	"context"
 	"fmt"
 	"slices"
@@ -118,12 +120,13 @@ func adminDepartment(prof *profile.Profile) string {
 
 // bootstrapAdmin registers the first system administrator of the node in
 // dir and returns their one-time enrolment token.
-func bootstrapAdmin(ctx context.Context, dir, vid, name string) (string, error) {
+func bootstrapAdmin(ctx context.Context, dir, vid, name string, now func() time.Time) (string, error) {
 	n, err := Open(ctx, dir)
 	if err != nil {
 		return "", err
 	}
 	defer n.Close()
+	n.Now = now
 	if err := n.OpenGate(ctx, nil); err != nil {
 		return "", err
 	}
@@ -138,5 +141,6 @@ func bootstrapAdmin(ctx context.Context, dir, vid, name string) (string, error) 
 	if err != nil {
 		return "", err
 	}
+	svc.Now = now
 	return svc.IssueFirstEnrolment(ctx, vid)
 }

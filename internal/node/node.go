@@ -71,6 +71,11 @@ type Node struct {
 	// the incidents and measures taken (set by OpenGate).
 	Detect    *detect.Detector
 	Incidents *incident.Register
+	// Now is the node's clock: the time its audit entries, sessions and
+	// date-bound decisions (today's counts, retention cutoffs) are read
+	// from. Open sets it to time.Now; tests set a clocktest clock before
+	// OpenGate so that no test depends on today's date.
+	Now func() time.Time
 }
 
 // Origin is the name the node's checkpoints carry.
@@ -84,6 +89,7 @@ func (n *Node) OpenGate(ctx context.Context, logger *slog.Logger) error {
 		Origin:          n.Origin(),
 		CheckpointEvery: n.Config.Audit.CheckpointInterval.Duration,
 		Logger:          logger,
+		Now:             n.Now,
 	})
 	if err != nil {
 		return err
@@ -153,6 +159,8 @@ type InitOptions struct {
 	// verification id (default ADMIN) and name.
 	AdminID   string
 	AdminName string
+	// Now is the clock that dates the node's record; nil means time.Now.
+	Now func() time.Time
 }
 
 // Created is what Init made.
@@ -171,6 +179,9 @@ type Created struct {
 // It refuses a folder that already holds a node, and on any failure removes
 // what it created.
 func Init(ctx context.Context, opt InitOptions) (created Created, err error) {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
 	err = initNode(ctx, opt)
 	if err != nil || opt.Demo {
 		return created, err
@@ -179,7 +190,7 @@ func Init(ctx context.Context, opt InitOptions) (created Created, err error) {
 	if created.AdminID == "" {
 		created.AdminID = "ADMIN"
 	}
-	created.EnrolmentToken, err = bootstrapAdmin(ctx, opt.Dir, created.AdminID, opt.AdminName)
+	created.EnrolmentToken, err = bootstrapAdmin(ctx, opt.Dir, created.AdminID, opt.AdminName, opt.Now)
 	if err != nil {
 		removeNode(opt.Dir)
 		return Created{}, fmt.Errorf("register the first system administrator: %w", err)
@@ -280,7 +291,7 @@ func initNode(ctx context.Context, opt InitOptions) (err error) {
 			return fmt.Errorf("check database for a node: %w", err)
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO node (id, local_gov_code, level, profile, public_key, demo, created_at) VALUES (1, ?, ?, ?, ?, ?, ?)`,
-			string(lg.Code), string(level), prof.ID, vkey, opt.Demo, time.Now().UTC())
+			string(lg.Code), string(level), prof.ID, vkey, opt.Demo, opt.Now().UTC())
 		if err != nil {
 			return fmt.Errorf("record node: %w", err)
 		}
@@ -408,6 +419,14 @@ func load(ctx context.Context, dir string, c config.Config, d *db.DB, signer not
 	if info.Profile, err = profile.Lookup(prof); err != nil {
 		return nil, err
 	}
+	p, err := profile.Load(prof)
+	if err != nil {
+		return nil, err
+	}
+	if min := p.Retention.MinYears(); c.Audit.RetentionYears < min {
+		return nil, fmt.Errorf("%s: [audit] retention_years = %d is below the %d years that profile %s keeps audit entries and provision records (提供状況の記録) by law; set retention_years = %d or more",
+			filepath.Join(dir, config.FileName), c.Audit.RetentionYears, min, prof, min)
+	}
 	if code != "" {
 		lg, ok := ids.LookupLocalGov(ids.LocalGovCode(code))
 		if !ok {
@@ -415,7 +434,7 @@ func load(ctx context.Context, dir string, c config.Config, d *db.DB, signer not
 		}
 		info.LocalGov = lg
 	}
-	return &Node{Dir: dir, Config: c, DB: d, Signer: signer, Verifier: verifier, Info: info}, nil
+	return &Node{Dir: dir, Config: c, DB: d, Signer: signer, Verifier: verifier, Info: info, Now: time.Now}, nil
 }
 
 // Close stops the audit log (signing a final checkpoint) and closes the

@@ -114,6 +114,16 @@ func TestOpenChecksConsistency(t *testing.T) {
 	}
 	os.WriteFile(path, raw, 0o644)
 
+	// A retention below the law (7 years for provision records) is refused
+	// at start, before anything could be pruned.
+	for _, years := range []string{"1", "6"} {
+		os.WriteFile(path, []byte(strings.Replace(string(raw), "retention_years = 7", "retention_years = "+years, 1)), 0o644)
+		if _, err := Open(ctx, dir); err == nil || !strings.Contains(err.Error(), "retention_years = "+years+" is below the 7 years") {
+			t.Errorf("Open with retention_years = %s: error = %v", years, err)
+		}
+	}
+	os.WriteFile(path, raw, 0o644)
+
 	// A key others can read is refused.
 	os.Chmod(filepath.Join(dir, "node.key"), 0o644)
 	if _, err := Open(ctx, dir); err == nil || !strings.Contains(err.Error(), "readable by others") {

@@ -60,6 +60,16 @@ type Retention struct {
 	ProvisionYears int `toml:"provision_years"` // provision records (提供状況)
 }
 
+// LegalRetentionYears is the least a profile may keep audit entries and
+// provision records (本人確認情報の提供状況の記録): 7 years, the period for
+// which a resident may ask who received their information. The audit log
+// holds the provision records, so it is kept as long.
+const LegalRetentionYears = 7
+
+// MinYears is the least a node of this profile may keep audit entries
+// (jukinet.toml [audit] retention_years): the longer of the two periods.
+func (r Retention) MinYears() int { return max(r.AuditYears, r.ProvisionYears, LegalRetentionYears) }
+
 // RoleID names a role of the regulations (domain.md glossary).
 type RoleID string
 
@@ -222,8 +232,9 @@ func Parse(file string, raw []byte, policyFile string, policies []byte) (*Profil
 	if p.Session.IdleMinutes < 1 || p.Session.AbsoluteHours < 1 || p.Session.MaxFailedLogins < 1 || p.Session.LockoutMinutes < 1 || p.Session.ReverifyMinutes < 1 {
 		add(loc.table("session"), "session: idle_minutes, absolute_hours, reverify_minutes, max_failed_logins and lockout_minutes must all be 1 or more")
 	}
-	if p.Retention.AuditYears < 1 || p.Retention.ProvisionYears < 1 {
-		add(loc.table("retention"), "retention: audit_years and provision_years must be 1 or more")
+	if p.Retention.AuditYears < LegalRetentionYears || p.Retention.ProvisionYears < LegalRetentionYears {
+		add(loc.table("retention"), "retention: audit_years = %d and provision_years = %d: both must be at least %d, the legal period for provision records (提供状況の記録は%d年間保存)",
+			p.Retention.AuditYears, p.Retention.ProvisionYears, LegalRetentionYears, LegalRetentionYears)
 	}
 
 	articles := map[string]bool{}

@@ -100,6 +100,8 @@ func TestCheckReportsFileAndLine(t *testing.T) {
 		{"unknown department in affair", `departments = ["kazei"]`, `departments = ["kazei", "nowhere"]`, "", `unknown department "nowhere"`},
 		{"bad item", `items = ["name", "kana", "date_of_birth", "sex", "address"]`, `items = ["name", "blood_type"]`, "", `unknown item "blood_type"`},
 		{"article without features", `features = ["facilities"]`, `features = [] # none`, "", "maps to no feature"},
+		{"audit retention below the law", "audit_years = 7", "audit_years = 1", "", "at least 7, the legal period"},
+		{"provision retention below the law", "provision_years = 7", "provision_years = 6", "", "at least 7, the legal period"},
 		{"policy does not parse", "", "", "permit (principal, action, resource) when { principal.", "policies.cedar"},
 		{"policy without id", "", "", "permit (principal, action, resource);", "no @id"},
 		{"policy of an unknown article", "", "", `@id("koto-ward:99/x") permit (principal, action, resource);`, `must start with an article of koto-ward`},

@@ -64,6 +64,7 @@ const (
 	ActManagePeers     = "manage-peers"     // add peer nodes, resume a stopped source
 	ActInvestigate     = "investigate"      // close an alert of improper use with a finding
 	ActManageIncidents = "manage-incidents" // open incidents, record measures, close them
+	ActPruneAudit      = "prune-audit"      // prune audit entries past retention (console only)
 	// Screens: who may see them (asked, not logged).
 	ActViewStaff       = "view-staff"
 	ActViewAudit       = "view-audit"

@@ -230,7 +230,7 @@ func (v *verification) start(n *node.Node, logger *slog.Logger) {
 	if v.running {
 		return
 	}
-	v.running, v.started, v.progress = true, time.Now(), 0
+	v.running, v.started, v.progress = true, n.Now(), 0
 	go func() {
 		rep, err := auditlog.VerifyProgress(context.Background(), n.DB, n.Verifier, func(entries int64) {
 			v.mu.Lock()
@@ -242,7 +242,7 @@ func (v *verification) start(n *node.Node, logger *slog.Logger) {
 		}
 		v.mu.Lock()
 		defer v.mu.Unlock()
-		v.running, v.finished, v.report, v.err = false, time.Now(), rep, err
+		v.running, v.finished, v.report, v.err = false, n.Now(), rep, err
 	}()
 }
 

@@ -229,9 +229,10 @@ func TestBrowserEnrolSignInLookUp(t *testing.T) {
 	}
 
 	// Idle past the profile's limit: locked until verified again.
-	s.auth.Now = func() time.Time { return time.Now().Add(11 * time.Minute) }
+	idle := s.auth.Now
+	s.auth.Now = func() time.Time { return idle().Add(11 * time.Minute) }
 	run(t, ctx, "idle lock", chromedp.Navigate(base+"/lookup"), chromedp.WaitVisible(`[data-testid="unlock"]`, chromedp.ByQuery))
-	s.auth.Now = time.Now
+	s.auth.Now = idle
 	run(t, ctx, "unlock", chromedp.Click(`[data-testid="unlock"]`, chromedp.ByQuery), chromedp.WaitVisible(`[data-testid="lookup-form"]`, chromedp.ByQuery))
 }
 

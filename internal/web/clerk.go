@@ -16,7 +16,7 @@ import (
 
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, c *current) {
 	ctx := r.Context()
-	now := time.Now().In(jptext.JST)
+	now := s.node.Now().In(jptext.JST)
 	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, jptext.JST)
 	total, denied, err := auditlog.Tally(ctx, s.node.DB, midnight)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"jukinet/internal/gate"
 	"jukinet/internal/jptext"
 	"jukinet/internal/node"
+	"jukinet/internal/node/nodetest"
 	"jukinet/internal/resident"
 	"jukinet/internal/staff"
 	"jukinet/internal/synth"
@@ -25,19 +26,7 @@ import (
 // synthetic residents.
 func demoServer(t *testing.T) (*Server, string) {
 	t.Helper()
-	dir := t.TempDir()
-	ctx := context.Background()
-	if _, err := node.Init(ctx, node.InitOptions{Dir: dir, Profile: "koto-ward", LocalGovCode: "131083", Demo: true}); err != nil {
-		t.Fatal(err)
-	}
-	n, err := node.Open(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Close() })
-	if err := n.OpenGate(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	n, _ := nodetest.Open(t, node.InitOptions{Profile: "koto-ward", LocalGovCode: "131083", Demo: true})
 	g, _ := synth.New(synth.Options{Seed: 5, LocalGov: "131083"})
 	rec := g.Next()
 	importOne(t, n, rec)
@@ -239,7 +228,8 @@ func TestAuditScreenReportsTampering(t *testing.T) {
 func TestIdleLockAndOtherTerminal(t *testing.T) {
 	s, _ := demoServer(t)
 	clerk := signIn(t, s, node.DemoOperator)
-	s.auth.Now = func() time.Time { return time.Now().Add(11 * time.Minute) }
+	idle := s.auth.Now
+	s.auth.Now = func() time.Time { return idle().Add(11 * time.Minute) }
 	if rec := clerk.do("GET", "/lookup", nil); rec.Code != http.StatusSeeOther || !strings.HasPrefix(rec.Header().Get("Location"), "/unlock") {
 		t.Fatalf("idle session: %d %s", rec.Code, rec.Header().Get("Location"))
 	}
@@ -249,7 +239,7 @@ func TestIdleLockAndOtherTerminal(t *testing.T) {
 	if rec := clerk.do("POST", "/unlock/finish?ceremony=demo&next=/lookup", url.Values{}); rec.Code != 200 {
 		t.Fatalf("demo unlock: %d %s", rec.Code, rec.Body.String())
 	}
-	s.auth.Now = time.Now
+	s.auth.Now = idle
 	if rec := clerk.do("GET", "/lookup", nil); rec.Code != 200 {
 		t.Errorf("after unlock: %d", rec.Code)
 	}
@@ -440,7 +430,7 @@ func TestAuditScreenFilters(t *testing.T) {
 	if n := rows(lookups); n != 1 || !strings.Contains(lookups, "resident_code="+code) || rows(all) <= n {
 		t.Errorf("action=lookup shows %d entries (of %d), want the one lookup", n, rows(all))
 	}
-	today := time.Now().In(jptext.JST)
+	today := s.node.Now().In(jptext.JST)
 	if n := rows(chief.do("GET", "/audit?since="+url.QueryEscape(jptext.FormatWareki(today)), nil).Body.String()); n != rows(all) {
 		t.Errorf("since today (%s) shows %d entries, want all %d", jptext.FormatWareki(today), n, rows(all))
 	}

@@ -92,6 +92,7 @@ func New(n *node.Node, opt Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	svc.Now = n.Now
 	s := &Server{node: n, opt: opt, bundle: bundle, pages: map[string]*template.Template{}, locs: map[string]*i18n.Localizer{},
 		mux: http.NewServeMux(), auth: svc, secure: pub.Scheme == "https"}
 	// One template set per language, parsed once: a page is not cloned or

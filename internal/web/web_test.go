@@ -1,30 +1,18 @@
 package web
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"jukinet/internal/node"
+	"jukinet/internal/node/nodetest"
 )
 
 func newServer(t *testing.T) *Server {
 	t.Helper()
-	dir := t.TempDir()
-	ctx := context.Background()
-	if _, err := node.Init(ctx, node.InitOptions{Dir: dir, Profile: "aomori-pref", LocalGovCode: "020001"}); err != nil {
-		t.Fatal(err)
-	}
-	n, err := node.Open(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Close() })
-	if err := n.OpenGate(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	n, _ := nodetest.Open(t, node.InitOptions{Profile: "aomori-pref", LocalGovCode: "020001"})
 	s, err := New(n, Options{Version: "test"})
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"jukinet/internal/auditlog"
+	"jukinet/internal/clocktest"
 	"jukinet/internal/db"
 	"jukinet/internal/gate"
 	"jukinet/internal/ids"
@@ -29,6 +30,9 @@ type Fixture struct {
 	// Admin is the first system administrator, working at the console of
 	// a terminal of their own department.
 	Admin staff.Who
+	// Clock is the log's clock (clocktest.New unless NewAt chose it): a
+	// test sets or moves it instead of reading today's date.
+	Clock *clocktest.Clock
 }
 
 // AdminVID is the first system administrator's verification id.
@@ -38,13 +42,19 @@ const AdminVID = "ADMIN01"
 // 131083 (江東区), aomori-pref 020001 (青森県).
 func New(t testing.TB, d *db.DB, profileID string) *Fixture {
 	t.Helper()
+	return NewAt(t, d, profileID, clocktest.New())
+}
+
+// NewAt is New on a clock of the test's choosing.
+func NewAt(t testing.TB, d *db.DB, profileID string, clock *clocktest.Clock) *Fixture {
+	t.Helper()
 	ctx := context.Background()
 	skey, _, err := note.GenerateKey(rand.Reader, "jukinet-test")
 	if err != nil {
 		t.Fatal(err)
 	}
 	signer, _ := note.NewSigner(skey)
-	l, err := auditlog.Open(ctx, d, signer, auditlog.Options{})
+	l, err := auditlog.Open(ctx, d, signer, auditlog.Options{Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,6 +82,7 @@ func New(t testing.TB, d *db.DB, profileID string) *Fixture {
 		DB: d, Log: l, Profile: prof, Staff: st, Engine: eng,
 		Gate:  gate.New(d, l, eng, lg, prof.Level),
 		Admin: Operator(AdminVID, "ADMIN-T"),
+		Clock: clock,
 	}
 }
 
