@@ -2,18 +2,21 @@ package cli
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"text/tabwriter"
 	"time"
 
 	"jukinet/internal/federation"
 	"jukinet/internal/node"
+	"jukinet/internal/terminalca"
 )
 
 // PeerCmd exchanges peer bundles.
 type PeerCmd struct {
 	Export PeerExportCmd `cmd:"" help:"Print this node's bundle (code, level, URL, signing key, CA) for a peer to add."`
-	Add    PeerAddCmd    `cmd:"" help:"Register a peer node from its bundle (logged)."`
+	Add    PeerAddCmd    `cmd:"" help:"Register a peer node from its bundle, or replace a registered one with --replace (logged)."`
+	Remove PeerRemoveCmd `cmd:"" help:"End the registration of a peer node (logged)."`
 }
 
 // PeerExportCmd is `jukinet peer export`.
@@ -33,6 +36,9 @@ func (c PeerExportCmd) Run(env *Env) error {
 	if err != nil {
 		return err
 	}
+	if err := certifyPeerURL(env, n, c.URL); err != nil {
+		return err
+	}
 	out, err := federation.MarshalBundle(b)
 	if err != nil {
 		return err
@@ -41,11 +47,38 @@ func (c PeerExportCmd) Run(env *Env) error {
 	return nil
 }
 
+// certifyPeerURL makes sure, on a node serving HTTPS, that its server
+// certificate names the host of the URL its peers are given (an IP address
+// too), and says so when the certificate had to be issued again.
+func certifyPeerURL(env *Env, n *node.Node, peerURL string) error {
+	if !n.Config.HTTP.TLS || peerURL == "" {
+		return nil
+	}
+	u, err := url.Parse(peerURL)
+	if err != nil || u.Hostname() == "" {
+		return fmt.Errorf("--url %q: give scheme, host and port, e.g. https://192.0.2.10:8443", peerURL)
+	}
+	ca, err := terminalca.Open(n.Dir, n.Info.Name())
+	if err != nil {
+		return err
+	}
+	reissued, err := ca.EnsureServerCertificate(n.Dir, u.Hostname())
+	if err != nil {
+		return err
+	}
+	if reissued {
+		fmt.Fprintf(env.Stderr, "The server certificate now also names %s; restart jukinet serve to present it.\n", u.Hostname())
+	}
+	return nil
+}
+
 // PeerAddCmd is `jukinet peer add`.
 type PeerAddCmd struct {
 	dataFlag
-	Role string `required:"" enum:"upstream,downstream" help:"upstream (the node this one notifies) or downstream (a node that notifies this one)."`
-	File string `arg:"" type:"existingfile" help:"The peer's bundle (jukinet peer export on that node)."`
+	Role    string `required:"" enum:"upstream,downstream" help:"upstream (the node this one notifies) or downstream (a node that notifies this one)."`
+	File    string `arg:"" type:"existingfile" help:"The peer's bundle (jukinet peer export on that node)."`
+	Replace bool   `help:"Replace the registered peer of the same code and role with this bundle (a wrong bundle, a new key, URL or CA)."`
+	Force   bool   `help:"With --replace: even while changes to that upstream are not yet acknowledged."`
 }
 
 // Run registers the peer.
@@ -58,11 +91,39 @@ func (c PeerAddCmd) Run(env *Env) error {
 	if err != nil {
 		return err
 	}
+	if c.Force && !c.Replace {
+		return fmt.Errorf("--force goes with --replace")
+	}
 	return withStaff(env, c.Data, func(n *node.Node) error {
+		if c.Replace {
+			if err := federation.Replace(env.Ctx, n, consoleWho(), c.Role, b, c.Force); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "Replaced %s %s (%s) with the bundle in %s.\n", c.Role, b.Code, b.Name, c.File)
+			return nil
+		}
 		if err := federation.Add(env.Ctx, n, consoleWho(), c.Role, b); err != nil {
 			return err
 		}
 		fmt.Fprintf(env.Stdout, "Added %s %s (%s).\n", c.Role, b.Code, b.Name)
+		return nil
+	})
+}
+
+// PeerRemoveCmd is `jukinet peer remove`.
+type PeerRemoveCmd struct {
+	dataFlag
+	Code  string `required:"" help:"The peer's code (jukinet federation status lists them)."`
+	Force bool   `help:"Even while changes to that upstream are not yet acknowledged."`
+}
+
+// Run removes the peer.
+func (c PeerRemoveCmd) Run(env *Env) error {
+	return withStaff(env, c.Data, func(n *node.Node) error {
+		if err := federation.Remove(env.Ctx, n, consoleWho(), c.Code, c.Force); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "Removed peer %s.\n", c.Code)
 		return nil
 	})
 }

@@ -26,17 +26,18 @@ import (
 	"jukinet/internal/web"
 )
 
-// serverTLS is the node's HTTPS configuration for its public URL.
-func serverTLS(n *node.Node, public string) (*tls.Config, error) {
-	u, err := url.Parse(public)
+// serverTLS is the node's HTTPS configuration: its certificate names the
+// public URL's host and the node's configured addresses (serverHosts).
+func serverTLS(n *node.Node, public, addr string) (*tls.Config, error) {
+	hosts, err := serverHosts(public, addr)
 	if err != nil {
-		return nil, fmt.Errorf("public URL: %w", err)
+		return nil, err
 	}
 	ca, err := terminalca.Open(n.Dir, n.Info.Name())
 	if err != nil {
 		return nil, err
 	}
-	conf, err := ca.ServerTLS(n.Dir, u.Hostname())
+	conf, err := ca.ServerTLS(n.Dir, hosts...)
 	if err != nil {
 		return nil, err
 	}
@@ -57,6 +58,36 @@ func serverTLS(n *node.Node, public string) (*tls.Config, error) {
 		return c, nil
 	}
 	return conf, nil
+}
+
+// serverHosts are the names and addresses the node's server certificate
+// must carry: the public URL's host, the host of the address it listens on (every
+// address of the machine's interfaces when it listens on all of them), and
+// the loopback names, so that peers and browsers may reach it by name or
+// by IP address.
+func serverHosts(public, addr string) ([]string, error) {
+	u, err := url.Parse(public)
+	if err != nil {
+		return nil, fmt.Errorf("public URL: %w", err)
+	}
+	hosts := []string{u.Hostname(), "localhost", "127.0.0.1", "::1"}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen address %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "" && (ip == nil || !ip.IsUnspecified()) {
+		return append(hosts, host), nil
+	}
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil, fmt.Errorf("list the machine's addresses: %w", err)
+	}
+	for _, a := range addrs {
+		if ipnet, ok := a.(*net.IPNet); ok && !ipnet.IP.IsLinkLocalUnicast() {
+			hosts = append(hosts, ipnet.IP.String())
+		}
+	}
+	return hosts, nil
 }
 
 // InitCmd is `jukinet init`.
@@ -243,7 +274,7 @@ func serve(env *Env, n *node.Node, addr string, opt web.Options) error {
 		opt.PublicURL = fmt.Sprintf("%s://localhost:%d", scheme, ln.Addr().(*net.TCPAddr).Port)
 	}
 	if n.Config.HTTP.TLS {
-		conf, err := serverTLS(n, opt.PublicURL)
+		conf, err := serverTLS(n, opt.PublicURL, addr)
 		if err != nil {
 			ln.Close()
 			return err

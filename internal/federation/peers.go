@@ -2,7 +2,9 @@ package federation
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -72,14 +74,14 @@ func expectedRole(n *node.Node, role string, b Bundle) error {
 	case role == Downstream && own == profile.National && peer == profile.Prefecture:
 	default:
 		return apperr.New(apperr.Invalid, fmt.Sprintf("a %s node cannot have %s %s (%s) as its %s", own, b.Level, b.Code, b.Name, role),
-			fmt.Sprintf("%s（%s）はこのノードの%sにできません", b.Name, b.Code, map[string]string{Upstream: "上位ノード", Downstream: "下位ノード"}[role]))
+			fmt.Sprintf("%s（%s）はこのノードの%sにできません", b.Name, b.Code, roleJA(role)))
 	}
 	return nil
 }
 
-// Add registers a peer from its bundle, as who; decided by the policies
-// (manage-peers) and logged.
-func Add(ctx context.Context, n *node.Node, who staff.Who, role string, b Bundle) error {
+// checkBundle checks a bundle before it is registered as role: the peer
+// sits where role says, its key is its own, an upstream has a URL.
+func checkBundle(n *node.Node, role string, b Bundle) error {
 	if role != Upstream && role != Downstream {
 		return apperr.New(apperr.Invalid, "role: upstream or downstream", "上位（upstream）か下位（downstream）を指定してください")
 	}
@@ -99,6 +101,15 @@ func Add(ctx context.Context, n *node.Node, who staff.Who, role string, b Bundle
 	if role == Upstream && b.URL == "" {
 		return apperr.New(apperr.Invalid, "an upstream bundle needs its URL", "上位ノードの接続先URLがありません")
 	}
+	return nil
+}
+
+// Add registers a peer from its bundle, as who; decided by the policies
+// (manage-peers) and logged.
+func Add(ctx context.Context, n *node.Node, who staff.Who, role string, b Bundle) error {
+	if err := checkBundle(n, role, b); err != nil {
+		return err
+	}
 	e := auditlog.Entry{Action: "federation.add-peer", Query: role + ":" + b.Code,
 		Detail: fmt.Sprintf("%s %s (%s) at %s, key %s", role, b.Code, b.Name, b.URL, b.NoteKey)}
 	return administer(ctx, n, who, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
@@ -107,12 +118,109 @@ func Add(ctx context.Context, n *node.Node, who staff.Who, role string, b Bundle
 			return err
 		}
 		if count > 0 {
-			return apperr.New(apperr.Conflict, "the peer (or an upstream) is already registered", "この接続先（または上位ノード）は既に登録されています")
+			return apperr.New(apperr.Conflict, "the peer (or an upstream) is already registered: replace it with jukinet peer add --replace, or remove it with jukinet peer remove",
+				"この接続先（または上位ノード）は既に登録されています（置き換えは --replace、削除は jukinet peer remove）")
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO fed_peer (code, role, level, name, url, note_key, ca_pem, added_at, added_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			b.Code, role, b.Level, b.Name, b.URL, b.NoteKey, b.CAPEM, e.Time, seq)
 		return err
 	})
+}
+
+// Replace registers b in place of the peer of the same code and role (a
+// bundle added by mistake, a peer's new key, URL or CA), as who; decided
+// by the policies (manage-peers) and logged with the old and the new
+// bundle's key. Refused while changes to that upstream are unacknowledged,
+// unless force: they would be delivered to, or signed for, the other one.
+func Replace(ctx context.Context, n *node.Node, who staff.Who, role string, b Bundle, force bool) error {
+	if err := checkBundle(n, role, b); err != nil {
+		return err
+	}
+	e := auditlog.Entry{Action: "federation.replace-peer", Query: role + ":" + b.Code}
+	return administer(ctx, n, who, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
+		old, err := registeredPeer(ctx, tx, b.Code)
+		if err != nil {
+			return err
+		}
+		if old.Role != role {
+			return apperr.New(apperr.Conflict, fmt.Sprintf("%s is registered as %s, not %s: remove it first", b.Code, old.Role, role),
+				fmt.Sprintf("%s は%sとして登録されています。先に削除してください", b.Code, roleJA(old.Role)))
+		}
+		if err := refuseInFlight(ctx, tx, old, force); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE fed_peer SET level = ?, name = ?, url = ?, note_key = ?, ca_pem = ?, added_at = ?, added_seq = ? WHERE code = ?`,
+			b.Level, b.Name, b.URL, b.NoteKey, b.CAPEM, e.Time, seq, b.Code); err != nil {
+			return err
+		}
+		e.Detail = fmt.Sprintf("%s %s (%s): %s, key %s replaced by %s, key %s%s", role, b.Code, b.Name, old.URL, old.NoteKey, b.URL, b.NoteKey, forced(force))
+		return nil
+	})
+}
+
+// Remove ends the registration of the peer code, as who; decided by the
+// policies (manage-peers) and logged. Refused while changes to it (an
+// upstream) are unacknowledged, unless force. What the peer sent stays in
+// the register and the log; a removed downstream peer's batches are refused
+// as those of an unknown node.
+func Remove(ctx context.Context, n *node.Node, who staff.Who, code string, force bool) error {
+	e := auditlog.Entry{Action: "federation.remove-peer", Query: "peer:" + code}
+	return administer(ctx, n, who, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
+		old, err := registeredPeer(ctx, tx, code)
+		if err != nil {
+			return err
+		}
+		if err := refuseInFlight(ctx, tx, old, force); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM fed_peer WHERE code = ?`, code); err != nil {
+			return err
+		}
+		e.Detail = fmt.Sprintf("%s %s (%s) at %s, key %s removed%s", old.Role, old.Code, old.Name, old.URL, old.NoteKey, forced(force))
+		return nil
+	})
+}
+
+// registeredPeer reads the peer code in tx, or fails with not found.
+func registeredPeer(ctx context.Context, tx *db.Tx, code string) (Peer, error) {
+	var p Peer
+	err := tx.QueryRow(ctx, `SELECT code, role, name, url, note_key FROM fed_peer WHERE code = ?`, code).Scan(&p.Code, &p.Role, &p.Name, &p.URL, &p.NoteKey)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, apperr.New(apperr.NotFound, fmt.Sprintf("no peer %s is registered (jukinet federation status lists them)", code),
+			fmt.Sprintf("接続先 %s は登録されていません", code))
+	}
+	if err != nil {
+		return p, fmt.Errorf("read peer %s: %w", code, err)
+	}
+	return p, nil
+}
+
+// refuseInFlight fails, unless force, when changes to the upstream p are
+// not yet acknowledged.
+func refuseInFlight(ctx context.Context, tx *db.Tx, p Peer, force bool) error {
+	if p.Role != Upstream || force {
+		return nil
+	}
+	var pending int64
+	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM fed_outbox WHERE seq > COALESCE((SELECT last_acked FROM fed_delivery WHERE peer = ?), 0)`, p.Code).Scan(&pending); err != nil {
+		return fmt.Errorf("count changes in flight: %w", err)
+	}
+	if pending > 0 {
+		return apperr.New(apperr.Conflict, fmt.Sprintf("%d changes to upstream %s are not yet acknowledged: wait for them (jukinet federation status), or give --force to change the peer anyway", pending, p.Code),
+			fmt.Sprintf("上位ノード %s への未確認の異動が%d件あります。送信の完了を待つか、--force を指定してください", p.Code, pending))
+	}
+	return nil
+}
+
+func forced(force bool) string {
+	if force {
+		return " (forced)"
+	}
+	return ""
+}
+
+func roleJA(role string) string {
+	return map[string]string{Upstream: "上位ノード", Downstream: "下位ノード"}[role]
 }
 
 // Peers lists the registered peers.

@@ -129,32 +129,13 @@ func (ca *CA) IssueTerminal(terminalID string, valid time.Duration) (Issued, err
 }
 
 // ServerTLS returns the HTTPS configuration of the node: a server
-// certificate for host (issued once, kept in dir) and client certificates
-// verified against the CA when a terminal presents one.
-func (ca *CA) ServerTLS(dir, host string) (*tls.Config, error) {
-	certPath, keyPath := filepath.Join(dir, ServerCertFile), filepath.Join(dir, ServerKeyFile)
-	if _, err := os.Stat(certPath); errors.Is(err, os.ErrNotExist) {
-		tmpl := &x509.Certificate{
-			SerialNumber: serial(), Subject: pkix.Name{CommonName: host},
-			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(2, 0, 0),
-			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		}
-		if ip := net.ParseIP(host); ip != nil {
-			tmpl.IPAddresses = []net.IP{ip}
-		} else {
-			tmpl.DNSNames = []string{host}
-		}
-		is, err := ca.issue(tmpl)
-		if err != nil {
-			return nil, err
-		}
-		if err := fileutil.WriteNew(keyPath, is.KeyPEM, 0o600); err != nil {
-			return nil, err
-		}
-		if err := fileutil.WriteNew(certPath, is.CertPEM, 0o644); err != nil {
-			return nil, err
-		}
+// certificate naming every one of hosts (see EnsureServerCertificate) and
+// client certificates verified against the CA when a terminal presents one.
+func (ca *CA) ServerTLS(dir string, hosts ...string) (*tls.Config, error) {
+	if _, err := ca.EnsureServerCertificate(dir, hosts...); err != nil {
+		return nil, err
 	}
+	certPath, keyPath := filepath.Join(dir, ServerCertFile), filepath.Join(dir, ServerKeyFile)
 	cert, err := tls.LoadX509KeyPair(certPath, keyPath)
 	if err != nil {
 		return nil, fmt.Errorf("load server certificate: %w", err)
@@ -165,6 +146,87 @@ func (ca *CA) ServerTLS(dir, host string) (*tls.Config, error) {
 		MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert},
 		ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: pool,
 	}, nil
+}
+
+// EnsureServerCertificate makes sure the node's server certificate (kept
+// in dir) names every one of hosts — names and IP addresses alike, so a
+// peer may reach the node at https://192.0.2.10:8443 as well as by name.
+// A certificate that lacks one, or does not match its key, is issued again
+// for the names it had and the missing ones; it reports whether it was.
+func (ca *CA) EnsureServerCertificate(dir string, hosts ...string) (reissued bool, err error) {
+	certPath, keyPath := filepath.Join(dir, ServerCertFile), filepath.Join(dir, ServerKeyFile)
+	var dnsNames []string
+	var ips []net.IP
+	add := func(h string) {
+		if h == "" {
+			return
+		}
+		if ip := net.ParseIP(h); ip != nil {
+			for _, have := range ips {
+				if have.Equal(ip) {
+					return
+				}
+			}
+			ips = append(ips, ip)
+			return
+		}
+		for _, have := range dnsNames {
+			if have == h {
+				return
+			}
+		}
+		dnsNames = append(dnsNames, h)
+	}
+	missing := false
+	pair, err := tls.LoadX509KeyPair(certPath, keyPath)
+	if err == nil && pair.Leaf != nil {
+		for _, h := range pair.Leaf.DNSNames {
+			add(h)
+		}
+		for _, ip := range pair.Leaf.IPAddresses {
+			add(ip.String())
+		}
+		for _, h := range hosts {
+			if h != "" && pair.Leaf.VerifyHostname(h) != nil {
+				missing = true
+			}
+		}
+	} else {
+		missing = true // none yet, or a damaged or mismatched pair: issue it (again)
+	}
+	if !missing {
+		return false, nil
+	}
+	for _, h := range hosts {
+		add(h)
+	}
+	if len(dnsNames) == 0 && len(ips) == 0 {
+		return false, errors.New("server certificate: no host name or address to issue it for")
+	}
+	cn := ""
+	if len(dnsNames) > 0 {
+		cn = dnsNames[0]
+	} else {
+		cn = ips[0].String()
+	}
+	is, err := ca.issue(&x509.Certificate{
+		SerialNumber: serial(), Subject: pkix.Name{CommonName: cn},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(2, 0, 0),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames: dnsNames, IPAddresses: ips,
+	})
+	if err != nil {
+		return false, err
+	}
+	// The key first: until the certificate follows, the pair does not
+	// match, and the next start issues it again.
+	if err := fileutil.Replace(keyPath, is.KeyPEM, 0o600); err != nil {
+		return false, err
+	}
+	if err := fileutil.Replace(certPath, is.CertPEM, 0o644); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // Node certificate files.
