@@ -96,9 +96,9 @@ func TestAdministration(t *testing.T) {
 		}{
 			{"security officer designates in another department", f.Staff.Designate(ctx, kazei, Clerk, "tax-assessment"), apperr.Forbidden},
 			{"clerk designates", f.Staff.Designate(ctx, clerk, "K0002", "tax-assessment"), apperr.Forbidden},
-			{"security officer approves a terminal", f.Staff.ApproveTerminal(ctx, kumin, staff.Terminal{ID: "T-X", Name: "x", Department: "kumin", Location: "x"}), apperr.Forbidden},
+			{"security officer approves a terminal", f.Staff.ApproveTerminal(ctx, kumin, staff.Terminal{ID: "T-X", Name: "x", Department: "kazei", Location: "x"}), apperr.Forbidden},
 			{"clerk suspends", func() error {
-				_, err := f.Staff.Suspend(ctx, clerk, staff.Suspension{Scope: staff.ScopeNode, Reason: "test"})
+				_, err := f.Staff.Suspend(ctx, clerk, staff.Suspension{Scope: staff.ScopeNode, Reason: "test", Confirmed: true})
 				return err
 			}(), apperr.Forbidden},
 			{"security officer enrols", f.Staff.RegisterCredential(ctx, kumin, Clerk, staff.Credential{CredentialID: []byte{1}, Data: "{}"}), apperr.Forbidden},
@@ -161,7 +161,7 @@ func TestSuspensions(t *testing.T) {
 			{staff.ScopeAffair, "juminhyo-copy", true},
 			{staff.ScopeAffair, "juki", false},
 		} {
-			id, err := f.Staff.Suspend(ctx, f.Admin, staff.Suspension{Scope: c.scope, Target: c.target, Reason: "漏えいのおそれ"})
+			id, err := f.Staff.Suspend(ctx, f.Admin, staff.Suspension{Scope: c.scope, Target: c.target, Reason: "漏えいのおそれ", Confirmed: c.scope == staff.ScopeNode})
 			Must(t, err)
 			for name, e := range map[string]*policy.Engine{"this process": f.Engine, "another process": other} {
 				v := e.Decide(ctx, lookup)
@@ -174,7 +174,7 @@ func TestSuspensions(t *testing.T) {
 			if c.hit && apperr.CodeOf(err) != apperr.Suspended {
 				t.Errorf("%s %s: gate error %v, want suspended", c.scope, c.target, err)
 			}
-			Must(t, f.Staff.Lift(ctx, f.Admin, id))
+			Must(t, f.Staff.Lift(ctx, f.Admin, id, "調査終了"))
 			if v := other.Decide(ctx, lookup); !v.Allow {
 				t.Errorf("%s %s lifted, still refused: %+v", c.scope, c.target, v)
 			}
