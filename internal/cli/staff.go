@@ -282,7 +282,7 @@ func (c StaffApproveCmd) Run(env *Env) error {
 // suspensions, or lift one.
 type SuspendCmd struct {
 	dataFlag
-	Scope  string `enum:"node,department,terminal,operator,affair,peer,outbound," default:"" help:"What to suspend: node, department, terminal, operator, affair, peer (a downstream node's notifications) or outbound (this node's notifications upstream)."`
+	Scope       string `enum:"node,department,terminal,operator,affair,peer,outbound," default:"" help:"What to suspend: node, department, terminal, operator, affair, peer (a downstream node's notifications) or outbound (this node's notifications upstream)."`
 	Target      string `help:"The department, terminal, 照合ID, affair or downstream node code; it must exist (none for node and outbound)."`
 	Reason      string `help:"Why (logged); lifting needs one too."`
 	ConfirmNode bool   `name:"confirm-node" help:"Confirm a whole-node suspension (--scope node), which stops every use of the register."`
