@@ -74,7 +74,9 @@ func (s *Server) staffPage(w http.ResponseWriter, r *http.Request, c *current) {
 			rw.Affairs = m.Affairs
 		}
 		if p.Active {
-			rw.CanDesignate = s.may(ctx, c, staff.ActDesignate, staff.Resource{Kind: "department", ID: p.Department})
+			// Nobody designates himself (separation of duties): no form on one's own row.
+			rw.CanDesignate = s.may(ctx, c, staff.ActDesignate, staff.Resource{Kind: "department", ID: p.Department,
+				Subjects: []auditlog.Actor{{Kind: auditlog.ActorOperator, ID: p.VerificationID}}})
 			rw.CanEnrol = s.may(ctx, c, staff.ActEnrol, staff.Resource{Kind: "person", ID: p.VerificationID})
 		}
 		rows = append(rows, rw)
