@@ -282,10 +282,11 @@ func (c StaffApproveCmd) Run(env *Env) error {
 // suspensions, or lift one.
 type SuspendCmd struct {
 	dataFlag
-	Scope  string `enum:"node,department,terminal,operator,affair,peer,outbound," default:"" help:"What to suspend: node, department, terminal, operator, affair, peer (a downstream node's notifications) or outbound (this node's notifications upstream)."`
-	Target string `help:"The department, terminal, 照合ID or affair (none for the node)."`
-	Reason string `help:"Why (logged)."`
-	Lift   int64  `help:"Lift the suspension with this number instead."`
+	Scope       string `enum:"node,department,terminal,operator,affair,peer,outbound," default:"" help:"What to suspend: node, department, terminal, operator, affair, peer (a downstream node's notifications) or outbound (this node's notifications upstream)."`
+	Target      string `help:"The department, terminal, 照合ID, affair or downstream node code; it must exist (none for node and outbound)."`
+	Reason      string `help:"Why (logged); lifting needs one too."`
+	ConfirmNode bool   `name:"confirm-node" help:"Confirm a whole-node suspension (--scope node), which stops every use of the register."`
+	Lift        int64  `help:"Lift the suspension with this number instead (with --reason)."`
 }
 
 // Run suspends, lifts, or lists.
@@ -294,12 +295,12 @@ func (c SuspendCmd) Run(env *Env) error {
 		who := consoleWho()
 		switch {
 		case c.Lift > 0:
-			if err := n.Staff.Lift(env.Ctx, who, c.Lift); err != nil {
+			if err := n.Staff.Lift(env.Ctx, who, c.Lift, c.Reason); err != nil {
 				return err
 			}
 			fmt.Fprintf(env.Stdout, "Suspension %d lifted.\n", c.Lift)
 		case c.Scope != "":
-			id, err := n.Staff.Suspend(env.Ctx, who, staff.Suspension{Scope: staff.Scope(c.Scope), Target: c.Target, Reason: c.Reason})
+			id, err := n.Staff.Suspend(env.Ctx, who, staff.Suspension{Scope: staff.Scope(c.Scope), Target: c.Target, Reason: c.Reason, Confirmed: c.ConfirmNode})
 			if err != nil {
 				return err
 			}
@@ -314,7 +315,7 @@ func (c SuspendCmd) Run(env *Env) error {
 			for _, sp := range sps {
 				lifted := "IN FORCE"
 				if !sp.LiftedAt.IsZero() {
-					lifted = sp.LiftedAt.Format(time.DateTime) + " by " + sp.LiftedBy
+					lifted = sp.LiftedAt.Format(time.DateTime) + " by " + sp.LiftedBy + ": " + sp.LiftReason
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s by %s\t%s\n", strconv.FormatInt(sp.ID, 10), sp.Scope, sp.Target, sp.Reason, sp.StartedAt.Format(time.DateTime), sp.OrderedBy, lifted)
 			}

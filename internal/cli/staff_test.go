@@ -61,7 +61,22 @@ func TestConsoleStaffAndSuspension(t *testing.T) {
 	if c, _, errOut := run(t, "staff", "designate", "--data", dir, "--id", "K0001", "--affair", "astrology"); c != 1 || !strings.Contains(errOut, "利用事務「astrology」はありません") {
 		t.Errorf("designation for an unknown affair: %d %s", c, errOut)
 	}
-	c, out, _ := run(t, "suspend", "--data", dir, "--scope", "node", "--reason", "訓練")
+	// A target that does not exist, a target with the whole node, a whole
+	// node without confirmation: refused, naming what to do; nothing in force.
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--scope", "terminal", "--target", "T-1"}, `suspension of terminal "T-1": no terminal "T-1" is in use`},
+		{[]string{"--scope", "operator", "--target", "K0009"}, `照合ID「K0009」の職員は登録されていないか`},
+		{[]string{"--scope", "node", "--target", "T-01", "--confirm-node"}, "a node suspension takes no target"},
+		{[]string{"--scope", "node"}, "--confirm-node"},
+	} {
+		if code, _, errOut := run(t, append([]string{"suspend", "--data", dir, "--reason", "訓練"}, c.args...)...); code != 1 || !strings.Contains(errOut, c.want) {
+			t.Errorf("suspend %v: %d %s, want %q", c.args, code, errOut, c.want)
+		}
+	}
+	c, out, _ := run(t, "suspend", "--data", dir, "--scope", "node", "--reason", "訓練", "--confirm-node")
 	if c != 0 || !strings.Contains(out, "Suspension 1 in force") {
 		t.Fatalf("suspend: %d %s", c, out)
 	}
@@ -72,8 +87,14 @@ func TestConsoleStaffAndSuspension(t *testing.T) {
 	if c, out, _ := run(t, "suspend", "--data", dir); c != 0 || !strings.Contains(out, "IN FORCE") {
 		t.Errorf("suspend list: %s", out)
 	}
-	if c, _, errOut := run(t, "suspend", "--data", dir, "--lift", "1"); c != 0 {
+	if c, _, errOut := run(t, "suspend", "--data", dir, "--lift", "1"); c != 1 || !strings.Contains(errOut, "--reason") {
+		t.Errorf("lift without a reason: %d %s", c, errOut)
+	}
+	if c, _, errOut := run(t, "suspend", "--data", dir, "--lift", "1", "--reason", "訓練終了"); c != 0 {
 		t.Fatal(errOut)
+	}
+	if _, out, _ := run(t, "suspend", "--data", dir); !strings.Contains(out, "訓練終了") {
+		t.Errorf("the list lacks the lifting's reason:\n%s", out)
 	}
 	if c, _, errOut := run(t, lookup...); c != 0 {
 		t.Errorf("lookup after lifting: %d %s", c, errOut)

@@ -273,24 +273,73 @@ func OpenCount(ctx context.Context, q db.Querier) (int, error) {
 }
 
 // Close closes an open alert with the investigation's finding, if the
-// policies let who investigate. The decision and the closing are logged;
-// a refusal is logged too.
+// policies let who investigate. The people the alert is about are the
+// request's subjects, so the profiles' separation-of-duty rule refuses
+// someone who would close an alert about his own acts (koto-ward:8.2,
+// aomori-pref:8). The decision and the closing are logged; a refusal is
+// logged too.
 func (d *Detector) Close(ctx context.Context, who staff.Who, id int64, finding string) error {
 	finding = strings.TrimSpace(finding)
 	if finding == "" {
 		return apperr.New(apperr.Invalid, "closing an alert needs the finding of its investigation", "調査の結果（所見）を入力してください")
 	}
+	a, err := scanAlert(d.db.QueryRow(ctx, `SELECT `+alertColumns+` FROM detection_alert WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return apperr.New(apperr.NotFound, fmt.Sprintf("no alert %d", id), fmt.Sprintf("検知 %d はありません", id))
+	}
+	if err != nil {
+		return fmt.Errorf("read alert %d: %w", id, err)
+	}
+	about, err := d.about(ctx, a)
+	if err != nil {
+		return err
+	}
 	e := auditlog.Entry{Node: d.node, Actor: who.Actor, Origin: who.Origin, Action: "detect.close", Query: fmt.Sprintf("alert:%d", id), Detail: finding}
-	return staff.Administer(ctx, d.log, d.authz, who, staff.ActInvestigate, staff.Resource{Kind: "node", ID: d.node}, e,
+	return staff.Administer(ctx, d.log, d.authz, who, staff.ActInvestigate, staff.Resource{Kind: "node", ID: d.node, Subjects: about}, e,
 		func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
+			// Only as it was read: if a later run found more (other people
+			// among them), the decision above was about another alert.
 			res, err := tx.Exec(ctx, `UPDATE detection_alert SET state = ?, closed_count = count, closed_by = ?, closed_at = ?, closed_seq = ?, finding = ?
-				WHERE id = ? AND state = ?`, StateClosed, who.Actor.String(), now, seq, finding, id, StateOpen)
+				WHERE id = ? AND state = ? AND last_seq = ?`, StateClosed, who.Actor.String(), now, seq, finding, id, StateOpen, a.LastSeq)
 			if err != nil {
 				return fmt.Errorf("close alert %d: %w", id, err)
 			}
 			if n, _ := res.RowsAffected(); n == 0 {
+				if a.State == StateOpen {
+					return apperr.New(apperr.Conflict, fmt.Sprintf("alert %d changed while it was being closed; look at it again", id),
+						fmt.Sprintf("検知 %d は対応中に更新されました。内容を確かめてからもう一度閉じてください", id))
+				}
 				return apperr.New(apperr.NotFound, fmt.Sprintf("no open alert %d", id), fmt.Sprintf("未対応の検知 %d はありません", id))
 			}
 			return nil
 		})
+}
+
+// about returns the people whose acts an alert is about: its subject for
+// the rules that count one person's acts; for the crowd rule (its subject
+// is a resident), everyone who looked the resident up in the entries the
+// alert covers.
+func (d *Detector) about(ctx context.Context, a Alert) ([]auditlog.Actor, error) {
+	if a.Rule != RuleCrowd {
+		kind, id, ok := strings.Cut(a.Subject, ":")
+		if !ok {
+			return nil, nil
+		}
+		return []auditlog.Actor{{Kind: auditlog.ActorKind(kind), ID: id}}, nil
+	}
+	entries, err := auditlog.List(ctx, d.db, auditlog.Filter{Resident: a.Subject, After: a.FirstSeq - 1, Limit: 100000})
+	if err != nil {
+		return nil, fmt.Errorf("find who alert %d is about: %w", a.ID, err)
+	}
+	var out []auditlog.Actor
+	seen := map[string]bool{}
+	for _, l := range entries {
+		if l.Seq > a.LastSeq || seen[l.Actor] || !human(l.Actor) {
+			continue
+		}
+		seen[l.Actor] = true
+		kind, id, _ := strings.Cut(l.Actor, ":")
+		out = append(out, auditlog.Actor{Kind: auditlog.ActorKind(kind), ID: id})
+	}
+	return out, nil
 }

@@ -552,7 +552,7 @@ func TestSuspensionAcrossTheNetwork(t *testing.T) {
 	if denied != 1 {
 		t.Errorf("the refusal is not logged at the prefecture")
 	}
-	if err := nw.pref.Staff.Lift(ctx, console, id); err != nil {
+	if err := nw.pref.Staff.Lift(ctx, console, id, "調査の結果、問題なし"); err != nil {
 		t.Fatal(err)
 	}
 	if sent, err := aomori.DeliverOnce(ctx); err != nil || sent != 4 {
@@ -567,7 +567,7 @@ func TestSuspensionAcrossTheNetwork(t *testing.T) {
 	if sent, err := aomori.DeliverOnce(ctx); sent != 0 || err == nil {
 		t.Errorf("outbound suspended, yet sent %d (%v)", sent, err)
 	}
-	if err := nw.aomori.Staff.Lift(ctx, console, out); err != nil {
+	if err := nw.aomori.Staff.Lift(ctx, console, out, "点検終了"); err != nil {
 		t.Fatal(err)
 	}
 	if sent, err := aomori.DeliverOnce(ctx); err != nil || sent != 2 {

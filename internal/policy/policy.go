@@ -272,31 +272,48 @@ func (e *Engine) decide(s *snapshot, q gate.Question) gate.Verdict {
 				Why:      fmt.Sprintf("use is suspended (%s): %s", strings.TrimSpace(string(sp.Scope)+" "+sp.Target), sp.Reason),
 				Japanese: fmt.Sprintf("利用停止中です（%s）。理由: %s", scopeJapanese(e.prof, sp), sp.Reason)}
 		}
-		return gate.Verdict{Policy: id, Why: "forbidden by " + id, Japanese: "規程により禁止されています（" + id + "）"}
+		ja, _ := e.forbidden(id)
+		if ja == "" {
+			ja = "規程により禁止されています（" + id + "）"
+		}
+		return gate.Verdict{Policy: id, Why: "forbidden by " + id, Japanese: ja}
 	}
 	en, ja := e.explain(s, q.Actor, q.Origin, group, affair)
 	return gate.Verdict{Policy: DefaultDeny, Why: en, Japanese: ja}
 }
 
-// request builds the Cedar request for an actor at an origin.
-func (e *Engine) request(actor auditlog.Actor, origin string, action, resource cedar.EntityUID) (cedar.Request, string) {
-	var principal cedar.EntityUID
+// principal is the entity an actor is in the policies.
+func principal(actor auditlog.Actor) cedar.EntityUID {
 	switch actor.Kind {
 	case auditlog.ActorOperator:
-		principal = uid(typePerson, actor.ID)
+		return uid(typePerson, actor.ID)
 	case auditlog.ActorConsole:
-		principal = uid(typeConsole, actor.ID)
+		return uid(typeConsole, actor.ID)
+	case "":
+		return uid("Unknown", actor.ID)
 	default:
-		principal = uid(cedar.EntityType(strings.ToUpper(string(actor.Kind[:1]))+string(actor.Kind[1:])), actor.ID)
+		return uid(cedar.EntityType(strings.ToUpper(string(actor.Kind[:1]))+string(actor.Kind[1:])), actor.ID)
 	}
+}
+
+// request builds the Cedar request for an actor at an origin. subjects,
+// the people an administrative action concerns, become context.subjects
+// (always present, empty when none), which the separation-of-duty forbid
+// policies compare with the principal.
+func (e *Engine) request(actor auditlog.Actor, origin string, action, resource cedar.EntityUID, subjects ...auditlog.Actor) (cedar.Request, string) {
 	terminal := ""
 	if kind, id, ok := strings.Cut(origin, ":"); ok && kind == "terminal" {
 		terminal = id
 	}
-	return cedar.Request{Principal: principal, Action: action, Resource: resource,
+	subj := make([]cedar.Value, len(subjects))
+	for i, a := range subjects {
+		subj[i] = principal(a)
+	}
+	return cedar.Request{Principal: principal(actor), Action: action, Resource: resource,
 		Context: cedar.NewRecord(cedar.RecordMap{
 			"terminal":        uid(typeTerminal, terminal),
 			"console_allowed": cedar.Boolean(e.consoleAllowed),
+			"subjects":        cedar.NewSet(subj...),
 		})}, actor.String()
 }
 
@@ -447,7 +464,7 @@ func (e *Engine) mayAdminister(s *snapshot, who staff.Who, action string, r staf
 	default:
 		resource = uid("Node", r.ID)
 	}
-	req, name := e.request(who.Actor, who.Origin, uid(typeAction, action), resource)
+	req, name := e.request(who.Actor, who.Origin, uid(typeAction, action), resource, r.Subjects...)
 	decision, diag := s.policies.IsAuthorized(s.entities, req)
 	if decision == cedar.Allow {
 		return staff.Verdict{Allow: true, Policy: reasons(diag), Why: fmt.Sprintf("%s may %s on %s:%s", name, action, r.Kind, r.ID)}
@@ -456,8 +473,26 @@ func (e *Engine) mayAdminister(s *snapshot, who staff.Who, action string, r staf
 	if id == "" {
 		id = DefaultDeny
 	}
+	if ja, ok := e.forbidden(id); ok {
+		// A forbid policy (separation of duties, a suspension) decided: say
+		// which rule, not who holds the permission the actor holds too.
+		return staff.Verdict{Policy: id, Why: fmt.Sprintf("%s may not %s on %s:%s: forbidden by %s", name, action, r.Kind, r.ID, id), Japanese: ja}
+	}
 	return staff.Verdict{Policy: id, Why: fmt.Sprintf("%s may not %s on %s:%s", name, action, r.Kind, r.ID),
 		Japanese: fmt.Sprintf("%s を行う権限がありません（%s）", actionJapanese[action], e.whoMay(action))}
+}
+
+// forbidden returns, when id is one of the profile's forbid policies, the
+// message its @ja annotation gives a refused clerk (or a general one).
+func (e *Engine) forbidden(id string) (string, bool) {
+	p := e.prof.Policies.Get(cedar.PolicyID(id))
+	if p == nil || p.Effect() != cedar.Forbid {
+		return "", false
+	}
+	if ja := string(p.Annotations()["ja"]); ja != "" {
+		return ja, true
+	}
+	return "規程により禁止されています（" + id + "）", true
 }
 
 // whoMay names, for a refusal, the roles the profile's policies give an

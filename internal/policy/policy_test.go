@@ -96,9 +96,9 @@ func TestAdministration(t *testing.T) {
 		}{
 			{"security officer designates in another department", f.Staff.Designate(ctx, kazei, Clerk, "tax-assessment"), apperr.Forbidden},
 			{"clerk designates", f.Staff.Designate(ctx, clerk, "K0002", "tax-assessment"), apperr.Forbidden},
-			{"security officer approves a terminal", f.Staff.ApproveTerminal(ctx, kumin, staff.Terminal{ID: "T-X", Name: "x", Department: "kumin", Location: "x"}), apperr.Forbidden},
+			{"security officer approves a terminal", f.Staff.ApproveTerminal(ctx, kumin, staff.Terminal{ID: "T-X", Name: "x", Department: "kazei", Location: "x"}), apperr.Forbidden},
 			{"clerk suspends", func() error {
-				_, err := f.Staff.Suspend(ctx, clerk, staff.Suspension{Scope: staff.ScopeNode, Reason: "test"})
+				_, err := f.Staff.Suspend(ctx, clerk, staff.Suspension{Scope: staff.ScopeNode, Reason: "test", Confirmed: true})
 				return err
 			}(), apperr.Forbidden},
 			{"security officer enrols", f.Staff.RegisterCredential(ctx, kumin, Clerk, staff.Credential{CredentialID: []byte{1}, Data: "{}"}), apperr.Forbidden},
@@ -161,7 +161,7 @@ func TestSuspensions(t *testing.T) {
 			{staff.ScopeAffair, "juminhyo-copy", true},
 			{staff.ScopeAffair, "juki", false},
 		} {
-			id, err := f.Staff.Suspend(ctx, f.Admin, staff.Suspension{Scope: c.scope, Target: c.target, Reason: "漏えいのおそれ"})
+			id, err := f.Staff.Suspend(ctx, f.Admin, staff.Suspension{Scope: c.scope, Target: c.target, Reason: "漏えいのおそれ", Confirmed: c.scope == staff.ScopeNode})
 			Must(t, err)
 			for name, e := range map[string]*policy.Engine{"this process": f.Engine, "another process": other} {
 				v := e.Decide(ctx, lookup)
@@ -174,7 +174,7 @@ func TestSuspensions(t *testing.T) {
 			if c.hit && apperr.CodeOf(err) != apperr.Suspended {
 				t.Errorf("%s %s: gate error %v, want suspended", c.scope, c.target, err)
 			}
-			Must(t, f.Staff.Lift(ctx, f.Admin, id))
+			Must(t, f.Staff.Lift(ctx, f.Admin, id, "調査終了"))
 			if v := other.Decide(ctx, lookup); !v.Allow {
 				t.Errorf("%s %s lifted, still refused: %+v", c.scope, c.target, v)
 			}
@@ -276,4 +276,106 @@ func importOne(t *testing.T, f *Fixture) string {
 		t.Fatal(err)
 	}
 	return string(rec.ResidentCode)
+}
+
+// TestSeparationOfDuties: nobody designates himself, gives himself a role,
+// or approves a terminal or a use of his own department; each refusal is
+// decided by the profile's forbid policy for the article it serves, whose
+// id the audit entry records, with a message a clerk understands. Someone
+// else may do each of them.
+func TestSeparationOfDuties(t *testing.T) {
+	ctx := context.Background()
+	console := staff.Who{Actor: auditlog.Actor{Kind: auditlog.ActorConsole, ID: "root"}, Origin: "host:test"}
+	type step struct {
+		name   string
+		do     func() error
+		policy string // the forbid that refuses it; "" when allowed
+	}
+	run := func(t *testing.T, d *db.DB, steps []step) {
+		t.Helper()
+		for _, s := range steps {
+			before := len(entries(t, d))
+			err := s.do()
+			if s.policy == "" {
+				if err != nil {
+					t.Errorf("%s: %v", s.name, err)
+				}
+				continue
+			}
+			if apperr.CodeOf(err) != apperr.Forbidden || !strings.Contains(apperr.JapaneseOf(err), "自分") || !strings.Contains(apperr.JapaneseOf(err), "職務の分離") {
+				t.Errorf("%s: %v (%q), want refused as separation of duties", s.name, err, apperr.JapaneseOf(err))
+				continue
+			}
+			es := entries(t, d)
+			if len(es) != before+1 {
+				t.Errorf("%s: %d entries written, want the refusal's one", s.name, len(es)-before)
+				continue
+			}
+			if e := es[len(es)-1].Entry; e.Decision != auditlog.Deny || e.Policy != s.policy {
+				t.Errorf("%s: logged as %s by %q, want deny by %q", s.name, e.Decision, e.Policy, s.policy)
+			}
+		}
+	}
+	// One subtest per profile: dbtest.Run twice in one test would name its
+	// second SQLite subtest "sqlite#01", and '#' cuts a database URL short.
+	t.Run("koto-ward", func(t *testing.T) {
+		dbtest.Run(t, func(t *testing.T, d *db.DB) {
+			f := New(t, d, "koto-ward")
+			f.SetUpWard(t)
+			so := Operator("SO-KUMIN", "T-KUMIN-01")
+			// The system administrator is also the security officer of 課税課.
+			Must(t, f.Staff.AssignRole(ctx, console, AdminVID, profile.SecurityOfficer, "kazei"))
+			Must(t, f.Staff.AddPerson(ctx, f.Admin, staff.Person{VerificationID: "ADMIN02", Name: "管理 次郎", Department: "joho", Title: "係長"}))
+			Must(t, f.Staff.AssignRole(ctx, console, "ADMIN02", profile.SystemAdministrator, ""))
+			admin2 := Operator("ADMIN02", "ADMIN-T")
+			run(t, d, []step{
+				{"security officer designates himself", func() error { return f.Staff.Designate(ctx, so, "SO-KUMIN", "juki") }, "koto-ward:12.1/no-self-designation"},
+				{"security officer designates a clerk", func() error { return f.Staff.Designate(ctx, so, "K0001", "tax-assessment") }, ""},
+				{"administrator gives himself a role", func() error {
+					return f.Staff.AssignRole(ctx, f.Admin, AdminVID, profile.ChiefSecurityOfficer, "")
+				}, "koto-ward:4.1/no-self-role-assignment"},
+				{"administrator approves his department's terminal", func() error {
+					return f.Staff.ApproveTerminal(ctx, f.Admin, staff.Terminal{ID: "T-KAZEI-02", Name: "課税課2", Department: "kazei", Location: "3階"})
+				}, "koto-ward:12.2/no-self-terminal-approval"},
+				{"administrator approves his department's use", func() error {
+					return f.Staff.ApproveUsage(ctx, f.Admin, staff.UsageApproval{Department: "kazei", Affair: "tax-assessment", Purpose: "賦課", Staff: "課税係"})
+				}, "koto-ward:12.1/no-self-usage-approval"},
+				{"another administrator approves that terminal", func() error {
+					return f.Staff.ApproveTerminal(ctx, admin2, staff.Terminal{ID: "T-KAZEI-02", Name: "課税課2", Department: "kazei", Location: "3階"})
+				}, ""},
+				{"another administrator approves that use", func() error {
+					return f.Staff.ApproveUsage(ctx, admin2, staff.UsageApproval{Department: "kazei", Affair: "tax-assessment", Purpose: "賦課", Staff: "課税係"})
+				}, ""},
+				{"administrator approves another department's terminal", func() error {
+					return f.Staff.ApproveTerminal(ctx, f.Admin, staff.Terminal{ID: "T-KUMIN-02", Name: "区民課2", Department: "kumin", Location: "2階"})
+				}, ""},
+			})
+			st, err := staff.Load(ctx, d)
+			Must(t, err)
+			if m := st.People["SO-KUMIN"]; len(m.Affairs) != 0 {
+				t.Errorf("the refused self-designation took effect: %v", m.Affairs)
+			}
+		})
+	})
+	t.Run("aomori-pref", func(t *testing.T) {
+		dbtest.Run(t, func(t *testing.T, d *db.DB) {
+			f := New(t, d, "aomori-pref")
+			// The system administrator (市町村課長) heads his own section.
+			Must(t, f.Staff.AssignRole(ctx, console, AdminVID, profile.SectionHead, "shichoson"))
+			Must(t, f.Staff.AddPerson(ctx, f.Admin, staff.Person{VerificationID: "A0001", Name: "市町村 一郎", Department: "shichoson", Title: "主事"}))
+			run(t, d, []step{
+				{"section head names himself", func() error { return f.Staff.Designate(ctx, f.Admin, AdminVID, "municipal-register") }, "aomori-pref:7.1/no-self-designation"},
+				{"section head names a member of staff", func() error { return f.Staff.Designate(ctx, f.Admin, "A0001", "municipal-register") }, ""},
+				{"administrator gives himself a role", func() error {
+					return f.Staff.AssignRole(ctx, f.Admin, AdminVID, profile.ChiefSecurityOfficer, "")
+				}, "aomori-pref:3.2/no-self-role-assignment"},
+				{"administrator approves his section's terminal", func() error {
+					return f.Staff.ApproveTerminal(ctx, f.Admin, staff.Terminal{ID: "T-SHICHOSON-01", Name: "市町村課1", Department: "shichoson", Location: "本庁舎"})
+				}, "aomori-pref:6.1/no-self-terminal-approval"},
+				{"administrator approves his section's use", func() error {
+					return f.Staff.ApproveUsage(ctx, f.Admin, staff.UsageApproval{Department: "shichoson", Affair: "municipal-register", Purpose: "確認", Staff: "市町村課"})
+				}, "aomori-pref:7.1/no-self-usage-approval"},
+			})
+		})
+	})
 }

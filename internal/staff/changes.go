@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"jukinet/internal/apperr"
@@ -86,7 +87,7 @@ func (s *Store) AddPerson(ctx context.Context, who Who, p Person) error {
 	if err := s.checkPerson(p); err != nil {
 		return err
 	}
-	return s.do(ctx, change{who: who, action: ActRegisterStaff, resource: Resource{"department", p.Department},
+	return s.do(ctx, change{who: who, action: ActRegisterStaff, resource: Resource{Kind: "department", ID: p.Department},
 		detail: fmt.Sprintf("add %s %s (%s, %s)", p.VerificationID, p.Name, p.Department, p.Title),
 		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
 			_, err := insertPerson(ctx, tx, p, seq, now)
@@ -111,7 +112,7 @@ func (s *Store) RemovePerson(ctx context.Context, who Who, vid, reason string) e
 	if err != nil {
 		return err
 	}
-	return s.do(ctx, change{who: who, action: ActRegisterStaff, resource: Resource{"department", dept},
+	return s.do(ctx, change{who: who, action: ActRegisterStaff, resource: Resource{Kind: "department", ID: dept},
 		detail: fmt.Sprintf("remove %s (%s)", vid, reason),
 		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
 			id, err := personID(ctx, tx, vid)
@@ -165,7 +166,7 @@ func (s *Store) AssignRole(ctx context.Context, who Who, vid string, role profil
 			return err
 		}
 	}
-	return s.do(ctx, change{who: who, action: ActAssignRole, resource: Resource{"node", s.node},
+	return s.do(ctx, change{who: who, action: ActAssignRole, resource: Resource{Kind: "node", ID: s.node, Subjects: operator(vid)},
 		detail: fmt.Sprintf("assign %s to %s %s", role, vid, department),
 		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
 			id, err := personID(ctx, tx, vid)
@@ -195,7 +196,7 @@ func (s *Store) Designate(ctx context.Context, who Who, vid, affair string) erro
 	if err != nil {
 		return err
 	}
-	return s.do(ctx, change{who: who, action: ActDesignate, resource: Resource{"department", dept},
+	return s.do(ctx, change{who: who, action: ActDesignate, resource: Resource{Kind: "department", ID: dept, Subjects: operator(vid)},
 		detail: fmt.Sprintf("designate %s for %s", vid, affair),
 		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
 			id, err := personID(ctx, tx, vid)
@@ -217,7 +218,7 @@ func (s *Store) EndDesignation(ctx context.Context, who Who, vid, affair string)
 	if err != nil {
 		return err
 	}
-	return s.do(ctx, change{who: who, action: ActDesignate, resource: Resource{"department", dept},
+	return s.do(ctx, change{who: who, action: ActDesignate, resource: Resource{Kind: "department", ID: dept},
 		detail: fmt.Sprintf("end designation of %s for %s", vid, affair),
 		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
 			id, err := personID(ctx, tx, vid)
@@ -264,7 +265,11 @@ func (s *Store) ApproveTerminal(ctx context.Context, who Who, t Terminal) error 
 	if err := s.checkDepartment(t.Department); err != nil {
 		return err
 	}
-	return s.do(ctx, change{who: who, action: ActApproveTerminal, resource: Resource{"department", t.Department},
+	heads, err := applicants(ctx, s.db, t.Department)
+	if err != nil {
+		return err
+	}
+	return s.do(ctx, change{who: who, action: ActApproveTerminal, resource: Resource{Kind: "department", ID: t.Department, Subjects: heads},
 		detail: fmt.Sprintf("approve terminal %s (%s) for %s at %s", t.ID, t.Name, t.Department, t.Location),
 		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
 			if err := refuseIfAny(ctx, tx, apperr.New(apperr.Conflict, fmt.Sprintf("terminal %s already exists", t.ID), fmt.Sprintf("端末 %s は既に登録されています", t.ID)), `SELECT COUNT(*) FROM staff_terminal WHERE id = ?`, t.ID); err != nil {
@@ -286,7 +291,7 @@ func (s *Store) ReportTerminalManager(ctx context.Context, who Who, terminalID, 
 	if err != nil {
 		return err
 	}
-	return s.do(ctx, change{who: who, action: ActReportManager, resource: Resource{"department", t.Department},
+	return s.do(ctx, change{who: who, action: ActReportManager, resource: Resource{Kind: "department", ID: t.Department},
 		detail: fmt.Sprintf("terminal %s: manager %s (%s)", terminalID, managerVID, title),
 		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
 			id, err := personID(ctx, tx, managerVID)
@@ -304,7 +309,7 @@ func (s *Store) RetireTerminal(ctx context.Context, who Who, terminalID string) 
 	if err != nil {
 		return err
 	}
-	return s.do(ctx, change{who: who, action: ActApproveTerminal, resource: Resource{"department", t.Department},
+	return s.do(ctx, change{who: who, action: ActApproveTerminal, resource: Resource{Kind: "department", ID: t.Department},
 		detail: "retire terminal " + terminalID,
 		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
 			_, err := tx.Exec(ctx, `UPDATE staff_terminal SET retired_at = ?, retired_seq = ? WHERE id = ? AND retired_at IS NULL`, now, seq, terminalID)
@@ -336,7 +341,11 @@ func (s *Store) ApproveUsage(ctx context.Context, who Who, u UsageApproval) erro
 	if err := required([2]string{"purpose", u.Purpose}, [2]string{"staff", u.Staff}); err != nil {
 		return err
 	}
-	return s.do(ctx, change{who: who, action: ActApproveUsage, resource: Resource{"department", u.Department},
+	heads, err := applicants(ctx, s.db, u.Department)
+	if err != nil {
+		return err
+	}
+	return s.do(ctx, change{who: who, action: ActApproveUsage, resource: Resource{Kind: "department", ID: u.Department, Subjects: heads},
 		detail: fmt.Sprintf("approve use of %s by %s: %s; staff: %s", u.Affair, u.Department, u.Purpose, u.Staff),
 		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
 			if err := refuseIfAny(ctx, tx, apperr.New(apperr.Conflict, fmt.Sprintf("%s already has an approval for %s", u.Department, u.Affair), "この部署のこの事務の利用は既に承認されています"), `SELECT COUNT(*) FROM staff_usage_approval WHERE department_id = ? AND affair_id = ? AND ended_at IS NULL`, u.Department, u.Affair); err != nil {
@@ -350,7 +359,7 @@ func (s *Store) ApproveUsage(ctx context.Context, who Who, u UsageApproval) erro
 
 // EndUsage records that a department stopped using an affair (aomori-pref:7.2).
 func (s *Store) EndUsage(ctx context.Context, who Who, department, affair string) error {
-	return s.do(ctx, change{who: who, action: ActApproveUsage, resource: Resource{"department", department},
+	return s.do(ctx, change{who: who, action: ActApproveUsage, resource: Resource{Kind: "department", ID: department},
 		detail: fmt.Sprintf("end use of %s by %s", affair, department),
 		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
 			res, err := tx.Exec(ctx, `UPDATE staff_usage_approval SET ended_at = ?, ended_seq = ? WHERE department_id = ? AND affair_id = ? AND ended_at IS NULL`, now, seq, department, affair)
@@ -388,7 +397,7 @@ func (s *Store) RegisterCredential(ctx context.Context, who Who, vid string, c C
 	if c.Label == "" {
 		c.Label = "authenticator"
 	}
-	return s.do(ctx, change{who: who, action: ActEnrol, resource: Resource{"person", vid},
+	return s.do(ctx, change{who: who, action: ActEnrol, resource: Resource{Kind: "person", ID: vid},
 		detail: fmt.Sprintf("register credential %x (%s) for %s", c.CredentialID, c.Label, vid),
 		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
 			id, err := personID(ctx, tx, vid)
@@ -442,7 +451,7 @@ func (s *Store) RemoveCredential(ctx context.Context, who Who, id int64, reason 
 	if err := s.db.QueryRow(ctx, `SELECT p.verification_id FROM staff_credential c JOIN staff_person p ON p.id = c.person_id WHERE c.id = ?`, id).Scan(&vid); err != nil {
 		return apperr.New(apperr.NotFound, fmt.Sprintf("no credential %d", id), fmt.Sprintf("照合情報 %d はありません", id))
 	}
-	return s.do(ctx, change{who: who, action: ActEnrol, resource: Resource{"person", vid},
+	return s.do(ctx, change{who: who, action: ActEnrol, resource: Resource{Kind: "person", ID: vid},
 		detail: fmt.Sprintf("remove credential %d of %s: %s", id, vid, reason),
 		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
 			res, err := tx.Exec(ctx, `UPDATE staff_credential SET removed_at = ?, removed_by = ?, removed_reason = ?, removed_seq = ? WHERE id = ? AND removed_at IS NULL`,
@@ -479,18 +488,33 @@ var Scopes = []Scope{ScopeNode, ScopeDepartment, ScopeTerminal, ScopeOperator, S
 
 // Suspension is a suspension of use (利用停止, koto-ward:7.1).
 type Suspension struct {
-	ID        int64
-	Scope     Scope
-	Target    string // department, terminal, operator (照合ID) or affair id; empty for the node
-	Reason    string
-	OrderedBy string
-	StartedAt time.Time
-	LiftedAt  time.Time
-	LiftedBy  string
+	ID         int64
+	Scope      Scope
+	Target     string // department, terminal, operator (照合ID), affair id or peer code; empty for the node and outbound
+	Reason     string
+	OrderedBy  string
+	StartedAt  time.Time
+	LiftedAt   time.Time
+	LiftedBy   string
+	LiftReason string // why it was lifted
+	// Confirmed is the orderer's confirmation that the whole node is to
+	// stop: a whole-node suspension stops every clerk, so it is never made
+	// by a slip (a scope left at its default, a forgotten target). Asked
+	// for ScopeNode only; not stored.
+	Confirmed bool
+}
+
+// scopeJA names the scopes in messages.
+var scopeJA = map[Scope]string{
+	ScopeNode: "システム全体", ScopeDepartment: "部署", ScopeTerminal: "端末", ScopeOperator: "操作者（照合ID）",
+	ScopeAffair: "利用事務", ScopePeer: "下位ノード", ScopeOutbound: "上位ノードへの通知",
 }
 
 // Suspend suspends use of the register for a scope; it takes effect for
-// the next request.
+// the next request. The target must exist when the suspension is made
+// (checked in its transaction): a typo must not leave the real target
+// usable while the list says it is suspended. A whole-node suspension
+// takes no target and must be confirmed.
 func (s *Store) Suspend(ctx context.Context, who Who, sp Suspension) (int64, error) {
 	if !slices.Contains(Scopes, sp.Scope) {
 		return 0, apperr.New(apperr.Invalid, fmt.Sprintf("scope %q: use node, department, terminal, operator, affair, peer or outbound", sp.Scope), "停止の範囲を選んでください")
@@ -500,27 +524,27 @@ func (s *Store) Suspend(ctx context.Context, who Who, sp Suspension) (int64, err
 	}
 	switch sp.Scope {
 	case ScopeNode, ScopeOutbound:
-		sp.Target = ""
-	case ScopeDepartment:
-		if err := s.checkDepartment(sp.Target); err != nil {
-			return 0, err
+		if sp.Target != "" {
+			return 0, apperr.New(apperr.Invalid,
+				fmt.Sprintf("a %s suspension takes no target, but %q was given: to suspend %q alone, choose its scope (department, terminal, operator, affair or peer)", sp.Scope, sp.Target, sp.Target),
+				fmt.Sprintf("「%s」の停止には対象を指定しません（「%s」が指定されました）。「%s」だけを停止するときは、その範囲（部署・端末・操作者・利用事務・下位ノード）を選んでください", scopeJA[sp.Scope], sp.Target, sp.Target))
 		}
-	case ScopeAffair:
-		if err := s.checkAffair(sp.Target); err != nil {
-			return 0, err
+		if sp.Scope == ScopeNode && !sp.Confirmed {
+			return 0, apperr.New(apperr.Invalid, "suspending the whole node stops every use of the register: confirm it (--confirm-node, or tick the confirmation)",
+				"システム全体の利用停止は、すべての職員の利用を止めます。確認の欄にチェックを入れてから実行してください")
 		}
 	default:
 		if sp.Target == "" {
-			return 0, apperr.New(apperr.Invalid, fmt.Sprintf("a %s suspension needs its target (--target)", sp.Scope), "停止の対象を指定してください")
-		}
-		if err := checkID(string(sp.Scope), "停止の対象", sp.Target); err != nil {
-			return 0, err
+			return 0, apperr.New(apperr.Invalid, fmt.Sprintf("a %s suspension needs its target (--target)", sp.Scope), fmt.Sprintf("停止する%sを選んでください", scopeJA[sp.Scope]))
 		}
 	}
 	var id int64
-	err := s.do(ctx, change{who: who, action: ActSuspend, resource: Resource{"node", s.node},
+	err := s.do(ctx, change{who: who, action: ActSuspend, resource: Resource{Kind: "node", ID: s.node},
 		detail: fmt.Sprintf("suspend %s %s: %s", sp.Scope, sp.Target, sp.Reason),
 		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
+			if err := s.checkTarget(ctx, tx, sp.Scope, sp.Target); err != nil {
+				return err
+			}
 			var err error
 			id, err = insertID(ctx, tx, `INSERT INTO suspension (scope, target, reason, ordered_by, started_at, started_seq) VALUES (?, ?, ?, ?, ?, ?)`,
 				string(sp.Scope), sp.Target, sp.Reason, who.Actor.String(), now, seq)
@@ -529,12 +553,72 @@ func (s *Store) Suspend(ctx context.Context, who Who, sp Suspension) (int64, err
 	return id, err
 }
 
-// Lift ends a suspension.
-func (s *Store) Lift(ctx context.Context, who Who, id int64) error {
-	return s.do(ctx, change{who: who, action: ActSuspend, resource: Resource{"node", s.node},
-		detail: fmt.Sprintf("lift suspension %d", id),
+// checkTarget returns a not-found error naming the scope and the target
+// unless the target of a suspension exists and is in use: a department or
+// affair of the profile, a terminal not retired, a staff member who has
+// not left, a registered downstream node.
+func (s *Store) checkTarget(ctx context.Context, tx *db.Tx, scope Scope, target string) error {
+	var found bool
+	switch scope {
+	case ScopeNode, ScopeOutbound:
+		return nil
+	case ScopeDepartment:
+		_, found = s.prof.Department(target)
+	case ScopeAffair:
+		_, found = s.prof.Affair(target)
+	default:
+		var query string
+		args := []any{target}
+		switch scope {
+		case ScopeTerminal:
+			query = `SELECT COUNT(*) FROM staff_terminal WHERE id = ? AND retired_at IS NULL`
+		case ScopeOperator:
+			query, args = `SELECT COUNT(*) FROM staff_person WHERE verification_id = ? AND active = ?`, append(args, true)
+		case ScopePeer:
+			// The peer register is the network's (internal/federation);
+			// only whether the code is there is read here.
+			query = `SELECT COUNT(*) FROM fed_peer WHERE code = ? AND role = 'downstream'`
+		}
+		var n int
+		if err := tx.QueryRow(ctx, query, args...).Scan(&n); err != nil {
+			return fmt.Errorf("check the %s %s: %w", scope, target, err)
+		}
+		found = n > 0
+	}
+	if found {
+		return nil
+	}
+	en := map[Scope]string{
+		ScopeDepartment: "profile %[2]s has no department %[1]q",
+		ScopeAffair:     "profile %[2]s has no affair %[1]q",
+		ScopeTerminal:   "no terminal %[1]q is in use (not registered, or retired)",
+		ScopeOperator:   "no staff member with verification id %[1]q is in post (not registered, or left)",
+		ScopePeer:       "no downstream node %[1]q is registered",
+	}[scope]
+	ja := map[Scope]string{
+		ScopeDepartment: "部署「%s」はこの規程にありません",
+		ScopeAffair:     "利用事務「%s」はこの規程にありません",
+		ScopeTerminal:   "端末「%s」は登録されていないか、廃止されています",
+		ScopeOperator:   "照合ID「%s」の職員は登録されていないか、異動・退職済みです",
+		ScopePeer:       "下位ノード「%s」は登録されていません",
+	}[scope]
+	return apperr.New(apperr.NotFound, fmt.Sprintf("suspension of %s %q: ", scope, target)+fmt.Sprintf(en, target, s.prof.ID),
+		fmt.Sprintf("停止の対象（%s）: ", scopeJA[scope])+fmt.Sprintf(ja, target)+"。一覧から選んでください")
+}
+
+// Lift ends a suspension; the reason is required, stored with it and
+// logged, as the order's was.
+func (s *Store) Lift(ctx context.Context, who Who, id int64, reason string) error {
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return apperr.New(apperr.Invalid, fmt.Sprintf("lifting suspension %d needs its reason (--reason)", id),
+			fmt.Sprintf("利用停止 %d を解除する理由を入力してください", id))
+	}
+	return s.do(ctx, change{who: who, action: ActSuspend, resource: Resource{Kind: "node", ID: s.node},
+		detail: fmt.Sprintf("lift suspension %d: %s", id, reason),
 		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
-			res, err := tx.Exec(ctx, `UPDATE suspension SET lifted_at = ?, lifted_by = ?, lifted_seq = ? WHERE id = ? AND lifted_at IS NULL`, now, who.Actor.String(), seq, id)
+			res, err := tx.Exec(ctx, `UPDATE suspension SET lifted_at = ?, lifted_by = ?, lifted_seq = ?, lifted_reason = ? WHERE id = ? AND lifted_at IS NULL`,
+				now, who.Actor.String(), seq, reason, id)
 			if err != nil {
 				return err
 			}

@@ -110,7 +110,7 @@ func suspensions(ctx context.Context, q db.Querier, activeOnly bool) ([]Suspensi
 	if activeOnly {
 		where = "WHERE lifted_at IS NULL"
 	}
-	rows, err := q.Query(ctx, `SELECT id, scope, target, reason, ordered_by, started_at, lifted_at, lifted_by FROM suspension `+where+` ORDER BY id DESC`)
+	rows, err := q.Query(ctx, `SELECT id, scope, target, reason, ordered_by, started_at, lifted_at, lifted_by, lifted_reason FROM suspension `+where+` ORDER BY id DESC`)
 	if err != nil {
 		return nil, fmt.Errorf("list suspensions: %w", err)
 	}
@@ -120,7 +120,7 @@ func suspensions(ctx context.Context, q db.Querier, activeOnly bool) ([]Suspensi
 		var sp Suspension
 		var scope string
 		var lifted sql.NullTime
-		if err := rows.Scan(&sp.ID, &scope, &sp.Target, &sp.Reason, &sp.OrderedBy, &sp.StartedAt, &lifted, &sp.LiftedBy); err != nil {
+		if err := rows.Scan(&sp.ID, &scope, &sp.Target, &sp.Reason, &sp.OrderedBy, &sp.StartedAt, &lifted, &sp.LiftedBy, &sp.LiftReason); err != nil {
 			return nil, fmt.Errorf("list suspensions: %w", err)
 		}
 		sp.Scope, sp.LiftedAt = Scope(scope), timeOf(lifted)

@@ -37,7 +37,7 @@ func (s *Store) AddRecipient(ctx context.Context, who Who, r Recipient) error {
 			return err
 		}
 	}
-	return s.do(ctx, change{who: who, action: ActManagePeers, resource: Resource{"node", s.node},
+	return s.do(ctx, change{who: who, action: ActManagePeers, resource: Resource{Kind: "node", ID: s.node},
 		detail: fmt.Sprintf("add recipient %s (%s, %s) for %s", r.ID, r.Name, r.Category, strings.Join(r.Affairs, " ")),
 		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
 			if err := refuseIfAny(ctx, tx, apperr.New(apperr.Conflict, "recipient "+r.ID+" exists", "提供先 "+r.ID+" は既に登録されています"),

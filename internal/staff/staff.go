@@ -35,6 +35,11 @@ type Who struct {
 type Resource struct {
 	Kind string // department, person, terminal, node
 	ID   string
+	// Subjects are the people the action concerns: the person designated
+	// or given a role, the people whose acts an alert is about. The
+	// policies forbid acting on oneself (separation of duties,
+	// docs/policy.md).
+	Subjects []auditlog.Actor
 }
 
 // Verdict is an Authorizer's answer.
@@ -231,6 +236,34 @@ func Version(ctx context.Context, q db.Querier) (int64, error) {
 		return 0, fmt.Errorf("read staff version: %w", err)
 	}
 	return v, nil
+}
+
+// operator is the subject of a change about the staff member vid.
+func operator(vid string) []auditlog.Actor {
+	return []auditlog.Actor{{Kind: auditlog.ActorOperator, ID: vid}}
+}
+
+// applicants are the heads of a department who apply for its terminals and
+// its uses of affairs (koto-ward:12.2, aomori-pref:6.1, 7.1): its security
+// officers and section heads in post. An approval concerns them, so none
+// of them may give it (separation of duties).
+func applicants(ctx context.Context, q db.Querier, department string) ([]auditlog.Actor, error) {
+	rows, err := q.Query(ctx, `SELECT DISTINCT p.verification_id FROM staff_role r JOIN staff_person p ON p.id = r.person_id
+		WHERE r.department_id = ? AND r.role IN (?, ?) AND r.ended_at IS NULL AND p.active = ? ORDER BY p.verification_id`,
+		department, string(profile.SecurityOfficer), string(profile.SectionHead), true)
+	if err != nil {
+		return nil, fmt.Errorf("find the heads of department %s: %w", department, err)
+	}
+	defer rows.Close()
+	var out []auditlog.Actor
+	for rows.Next() {
+		var vid string
+		if err := rows.Scan(&vid); err != nil {
+			return nil, fmt.Errorf("find the heads of department %s: %w", department, err)
+		}
+		out = append(out, auditlog.Actor{Kind: auditlog.ActorOperator, ID: vid})
+	}
+	return out, rows.Err()
 }
 
 // personID finds an active person by verification id.

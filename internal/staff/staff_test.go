@@ -194,3 +194,78 @@ func TestUsageApproval(t *testing.T) {
 		}
 	})
 }
+
+// TestSuspensionTargets: a suspension's target must exist and be in use
+// (a typo would suspend nothing while the real target stays usable); the
+// whole node takes no target and must be confirmed; a refused order
+// writes no suspension. Lifting needs a reason, which is stored and logged.
+func TestSuspensionTargets(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := New(t, d, "koto-ward")
+		f.SetUpWard(t)
+		Must(t, f.Staff.RetireTerminal(ctx, f.Admin, "T-KAZEI-01"))
+		Must(t, f.Staff.RemovePerson(ctx, f.Admin, "K0002", staff.LeftTransfer))
+		for _, c := range []struct {
+			name string
+			sp   staff.Suspension
+			code apperr.Code
+			want string // in the Japanese message
+		}{
+			{"unknown terminal", staff.Suspension{Scope: staff.ScopeTerminal, Target: "T-KUMIN-1"}, apperr.NotFound, "端末「T-KUMIN-1」"},
+			{"retired terminal", staff.Suspension{Scope: staff.ScopeTerminal, Target: "T-KAZEI-01"}, apperr.NotFound, "端末「T-KAZEI-01」は登録されていないか、廃止されています"},
+			{"unknown operator", staff.Suspension{Scope: staff.ScopeOperator, Target: "K00001"}, apperr.NotFound, "照合ID「K00001」"},
+			{"operator who left", staff.Suspension{Scope: staff.ScopeOperator, Target: "K0002"}, apperr.NotFound, "照合ID「K0002」"},
+			{"unknown department", staff.Suspension{Scope: staff.ScopeDepartment, Target: "kumim"}, apperr.NotFound, "部署「kumim」"},
+			{"unknown affair", staff.Suspension{Scope: staff.ScopeAffair, Target: "juminhyo"}, apperr.NotFound, "利用事務「juminhyo」"},
+			{"unknown downstream node", staff.Suspension{Scope: staff.ScopePeer, Target: "022012"}, apperr.NotFound, "下位ノード「022012」"},
+			{"operator without target", staff.Suspension{Scope: staff.ScopeOperator}, apperr.Invalid, "停止する操作者（照合ID）を選んでください"},
+			{"whole node with a target", staff.Suspension{Scope: staff.ScopeNode, Target: "T-KUMIN-01", Confirmed: true}, apperr.Invalid, "対象を指定しません"},
+			{"outbound with a target", staff.Suspension{Scope: staff.ScopeOutbound, Target: "130001"}, apperr.Invalid, "対象を指定しません"},
+			{"whole node unconfirmed", staff.Suspension{Scope: staff.ScopeNode}, apperr.Invalid, "確認"},
+		} {
+			c.sp.Reason = "漏えいのおそれ"
+			_, err := f.Staff.Suspend(ctx, f.Admin, c.sp)
+			if apperr.CodeOf(err) != c.code || !strings.Contains(apperr.JapaneseOf(err), c.want) {
+				t.Errorf("%s: %v (%q), want %s with %q", c.name, err, apperr.JapaneseOf(err), c.code, c.want)
+			}
+			if c.code == apperr.NotFound && err != nil && !strings.Contains(err.Error(), string(c.sp.Scope)) {
+				t.Errorf("%s: %q does not name the scope", c.name, err)
+			}
+		}
+		sps, err := f.Staff.Suspensions(ctx, false)
+		Must(t, err)
+		if len(sps) != 0 {
+			t.Fatalf("refused orders wrote suspensions: %+v", sps)
+		}
+		// What exists is suspended; the whole node once confirmed.
+		for _, sp := range []staff.Suspension{
+			{Scope: staff.ScopeTerminal, Target: "T-KUMIN-01"}, {Scope: staff.ScopeOperator, Target: Clerk},
+			{Scope: staff.ScopeDepartment, Target: "kumin"}, {Scope: staff.ScopeAffair, Target: "juki"},
+			{Scope: staff.ScopeNode, Confirmed: true}, {Scope: staff.ScopeOutbound},
+		} {
+			sp.Reason = "訓練"
+			if _, err := f.Staff.Suspend(ctx, f.Admin, sp); err != nil {
+				t.Errorf("%s %s: %v", sp.Scope, sp.Target, err)
+			}
+		}
+		// Lifting: the reason is required, then stored and logged.
+		if err := f.Staff.Lift(ctx, f.Admin, 1, "  "); apperr.CodeOf(err) != apperr.Invalid || !strings.Contains(apperr.JapaneseOf(err), "解除する理由") {
+			t.Errorf("lift without a reason: %v", err)
+		}
+		Must(t, f.Staff.Lift(ctx, f.Admin, 1, "端末の点検が終わったため"))
+		sps, err = f.Staff.Suspensions(ctx, false)
+		Must(t, err)
+		lifted := sps[len(sps)-1]
+		if lifted.ID != 1 || lifted.LiftedAt.IsZero() || lifted.LiftReason != "端末の点検が終わったため" || lifted.LiftedBy != "operator:"+AdminVID {
+			t.Errorf("lifted suspension = %+v", lifted)
+		}
+		var liftLogged bool
+		for _, e := range logged(t, d, staff.ActSuspend) {
+			liftLogged = liftLogged || e.Outcome == auditlog.OutcomeOK && e.Detail == "lift suspension 1: 端末の点検が終わったため"
+		}
+		if !liftLogged {
+			t.Error("the lifting's reason is not in the audit log")
+		}
+	})
+}

@@ -74,7 +74,9 @@ func (s *Server) staffPage(w http.ResponseWriter, r *http.Request, c *current) {
 			rw.Affairs = m.Affairs
 		}
 		if p.Active {
-			rw.CanDesignate = s.may(ctx, c, staff.ActDesignate, staff.Resource{Kind: "department", ID: p.Department})
+			// Nobody designates himself (separation of duties): no form on one's own row.
+			rw.CanDesignate = s.may(ctx, c, staff.ActDesignate, staff.Resource{Kind: "department", ID: p.Department,
+				Subjects: []auditlog.Actor{{Kind: auditlog.ActorOperator, ID: p.VerificationID}}})
 			rw.CanEnrol = s.may(ctx, c, staff.ActEnrol, staff.Resource{Kind: "person", ID: p.VerificationID})
 		}
 		rows = append(rows, rw)
@@ -134,17 +136,67 @@ func (s *Server) suspensionsPage(w http.ResponseWriter, r *http.Request, c *curr
 		s.problem(w, r, err)
 		return
 	}
-	s.page(w, r, c, "suspensions", "Suspensions", map[string]any{
+	data := map[string]any{
 		"Suspensions": describeSuspensions(sps, s.wordsFor(r)), "CanOrder": s.may(ctx, c, staff.ActSuspend, s.nodeResource()),
 		"Departments": s.node.Profile.Departments, "AllAffairs": s.node.Profile.Affairs,
-	})
+	}
+	if data["CanOrder"] == true {
+		// The targets are chosen from what exists and is in use: a typed
+		// target that exists nowhere would suspend nothing.
+		if err := s.suspensionTargets(ctx, data); err != nil {
+			s.problem(w, r, err)
+			return
+		}
+	}
+	s.page(w, r, c, "suspensions", "Suspensions", data)
 }
 
+// suspensionTargets adds to a suspension screen's data the terminals in
+// use, the staff in post and the downstream nodes, to choose from.
+func (s *Server) suspensionTargets(ctx context.Context, data map[string]any) error {
+	terminals, err := s.node.Staff.Terminals(ctx)
+	if err != nil {
+		return err
+	}
+	var inUse []staff.Terminal
+	for _, t := range terminals {
+		if t.RetiredAt.IsZero() {
+			inUse = append(inUse, t)
+		}
+	}
+	people, err := s.node.Staff.People(ctx)
+	if err != nil {
+		return err
+	}
+	var inPost []staff.Person
+	for _, p := range people {
+		if p.Active {
+			inPost = append(inPost, p)
+		}
+	}
+	peers, err := federation.Peers(ctx, s.node.DB)
+	if err != nil {
+		return err
+	}
+	var downstream []federation.Peer
+	for _, p := range peers {
+		if p.Role == federation.Downstream {
+			downstream = append(downstream, p)
+		}
+	}
+	data["Terminals"], data["People"], data["Peers"] = inUse, inPost, downstream
+	return nil
+}
+
+// suspend orders a suspension from one of the screen's forms: each scope
+// has its own, with its target chosen from a list, and the whole node's
+// asks for a confirmation.
 func (s *Server) suspend(w http.ResponseWriter, r *http.Request, c *current) {
 	if !s.recentlyVerified(w, r, c, "/suspensions") {
 		return
 	}
-	_, err := s.node.Staff.Suspend(r.Context(), c.who(), staff.Suspension{Scope: staff.Scope(r.FormValue("scope")), Target: strings.TrimSpace(r.FormValue("target")), Reason: strings.TrimSpace(r.FormValue("reason"))})
+	_, err := s.node.Staff.Suspend(r.Context(), c.who(), staff.Suspension{Scope: staff.Scope(r.FormValue("scope")), Target: strings.TrimSpace(r.FormValue("target")),
+		Reason: strings.TrimSpace(r.FormValue("reason")), Confirmed: r.FormValue("confirm") == "yes"})
 	if err != nil {
 		s.problem(w, r, err)
 		return
@@ -158,7 +210,7 @@ func (s *Server) lift(w http.ResponseWriter, r *http.Request, c *current) {
 	}
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err == nil {
-		err = s.node.Staff.Lift(r.Context(), c.who(), id)
+		err = s.node.Staff.Lift(r.Context(), c.who(), id, r.FormValue("reason"))
 	}
 	if err != nil {
 		s.problem(w, r, err)

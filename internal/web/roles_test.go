@@ -162,10 +162,10 @@ func TestLookupScreenAndSuspension(t *testing.T) {
 		t.Errorf("dashboard does not show the suspension")
 	}
 	// The clerk cannot lift it.
-	if rec := clerk.do("POST", "/suspensions/1/lift", url.Values{}); rec.Code != 403 {
+	if rec := clerk.do("POST", "/suspensions/1/lift", url.Values{"reason": {"調査終了"}}); rec.Code != 403 {
 		t.Errorf("clerk lifting a suspension: %d", rec.Code)
 	}
-	chief.do("POST", "/suspensions/1/lift", url.Values{})
+	chief.do("POST", "/suspensions/1/lift", url.Values{"reason": {"調査終了"}})
 	if rec := clerk.do("POST", "/lookup", form); rec.Code != 200 {
 		t.Errorf("lookup after lifting: %d", rec.Code)
 	}
