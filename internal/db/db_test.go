@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -492,4 +494,36 @@ func TestTimesCompareAcrossZones(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestSQLitePathWithURICharacters: a data folder whose name holds "#", "?"
+// or "%" opens the database inside it (the driver reads a file: URI, in
+// which these would end or escape the path).
+func TestSQLitePathWithURICharacters(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "課#2?x%41")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "jukinet.db")
+	d, err := db.Open(ctx, "sqlite:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Exec(ctx, `CREATE TABLE here (a INTEGER)`); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the database is not in the folder given: %v", err)
+	}
+	d, err = db.Open(ctx, "sqlite:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var n int
+	if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM here`).Scan(&n); err != nil {
+		t.Fatalf("reopened, the table is gone: %v", err)
+	}
 }
