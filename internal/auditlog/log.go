@@ -73,7 +73,7 @@ type Log struct {
 	// when it succeeded: what the health check reports.
 	lastFailure atomic.Pointer[appendFailure]
 	// refusals counts refused unauthenticated requests per source (Refuse).
-	refusals refusals
+	refusals                 refusals
 	flusherStop, flusherDone chan struct{}
 }
 
