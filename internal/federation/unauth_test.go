@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -253,4 +254,76 @@ func TestUnauthenticatedBodiesCapped(t *testing.T) {
 		pw.Close()
 	}
 	wg.Wait()
+}
+
+// BenchmarkUnauthenticatedUploads: ten parallel 60 MB uploads of garbage
+// over plain HTTP (chunked, so no declared length refuses them early), as
+// the issue measured 1.3 GB of memory for; reports the peak heap in use
+// while they run and the audit entries they left.
+func BenchmarkUnauthenticatedUploads(b *testing.B) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	if _, err := node.Init(ctx, node.InitOptions{Dir: dir, Profile: "aomori-pref", LocalGovCode: "020001"}); err != nil {
+		b.Fatal(err)
+	}
+	nd, err := node.Open(ctx, dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nd.Close()
+	if err := nd.OpenGate(ctx, nil); err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(NewReceiver(nd, nil))
+	defer srv.Close()
+	before, _ := nd.Log.Size(ctx)
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var m runtime.MemStats
+		for {
+			runtime.ReadMemStats(&m)
+			if m.HeapInuse > peak.Load() {
+				peak.Store(m.HeapInuse)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}()
+	statuses := map[int]int{}
+	var mu sync.Mutex
+	for b.Loop() {
+		var wg sync.WaitGroup
+		for range 10 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var taken atomic.Int64
+				req, _ := http.NewRequest("POST", srv.URL, &countingBody{size: 60 << 20, taken: &taken})
+				req.ContentLength = -1
+				resp, err := http.DefaultClient.Do(req)
+				status := 0
+				if err == nil {
+					status = resp.StatusCode
+					resp.Body.Close()
+				}
+				mu.Lock()
+				statuses[status]++
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+	}
+	close(stop)
+	<-sampled
+	nd.Log.FlushRefusals(ctx, true)
+	after, _ := nd.Log.Size(ctx)
+	b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(float64(after-before)/float64(b.N), "entries/round")
+	b.Logf("answers: %v", statuses)
 }
