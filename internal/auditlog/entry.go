@@ -35,6 +35,9 @@ const (
 	ActorPeer      ActorKind = "peer"      // another node
 	ActorSystem    ActorKind = "system"    // the node itself (checkpoints, pruning)
 	ActorRecipient ActorKind = "recipient" // a body the node provides information to (別表)
+	// ActorHost is a party that was not authenticated, known only by its
+	// network address: what it claimed to be is never its actor.
+	ActorHost ActorKind = "host"
 )
 
 // Actor is who made a request.

@@ -35,6 +35,10 @@ type Options struct {
 	MaxBatch        int // most appends in one transaction; zero means 512
 	Logger          *slog.Logger
 	Now             func() time.Time // clock; nil means time.Now
+	// RefusalWindow is how long repeated refusals of unauthenticated
+	// requests from one source are counted before their count is logged
+	// (Refuse); zero means DefaultRefusalWindow.
+	RefusalWindow time.Duration
 }
 
 // Log is an open audit log. Its methods are safe for concurrent use.
@@ -64,6 +68,19 @@ type Log struct {
 	// Batches collected, and those for which the committer waited for
 	// callers on their way (for tests).
 	batches, lingered atomic.Int64
+
+	// lastFailure is the error of the latest append when it failed, nil
+	// when it succeeded: what the health check reports.
+	lastFailure atomic.Pointer[appendFailure]
+	// refusals counts refused unauthenticated requests per source (Refuse).
+	refusals                 refusals
+	flusherStop, flusherDone chan struct{}
+}
+
+// appendFailure is a failed append, for the health check.
+type appendFailure struct {
+	at  time.Time
+	err error
 }
 
 type frontierHash struct {
@@ -103,6 +120,9 @@ func Open(ctx context.Context, d *db.DB, signer note.Signer, opt Options) (*Log,
 	if opt.Origin == "" {
 		opt.Origin = "jukinet/" + signer.Name()
 	}
+	if opt.RefusalWindow <= 0 {
+		opt.RefusalWindow = DefaultRefusalWindow
+	}
 	l := &Log{
 		db: d, signer: signer, opt: opt,
 		jobs:     make(chan *job, 4*opt.MaxBatch),
@@ -110,6 +130,10 @@ func Open(ctx context.Context, d *db.DB, signer note.Signer, opt Options) (*Log,
 		stop:     make(chan struct{}),
 		stopped:  make(chan struct{}),
 		frontier: map[int]frontierHash{},
+
+		refusals:    refusals{windows: map[refusalKey]*refusalWindow{}},
+		flusherStop: make(chan struct{}),
+		flusherDone: make(chan struct{}),
 	}
 	if err := d.QueryRow(ctx, sizeQuery).Scan(&l.size); err != nil {
 		return nil, fmt.Errorf("open audit log: %w", err)
@@ -118,6 +142,7 @@ func Open(ctx context.Context, d *db.DB, signer note.Signer, opt Options) (*Log,
 		return nil, fmt.Errorf("open audit log: %w", err)
 	}
 	go l.run()
+	go l.flushRefusalsEvery(min(opt.RefusalWindow, time.Minute))
 	return l, nil
 }
 
@@ -179,6 +204,18 @@ func (l *Log) appendJob(ctx context.Context, j *job) (seq int64, workErr, err er
 // Close commits what is queued, signs a final checkpoint and stops the
 // committer.
 func (l *Log) Close() error {
+	l.closeMu.Lock()
+	if l.closed {
+		l.closeMu.Unlock()
+		return nil
+	}
+	l.closeMu.Unlock()
+	// The refusals counted but not yet logged are logged before the
+	// committer stops.
+	l.stopFlusher()
+	if err := l.FlushRefusals(context.Background(), true); err != nil {
+		l.opt.Logger.Error("log the counted refusals", "err", err)
+	}
 	l.closeMu.Lock()
 	if l.closed {
 		l.closeMu.Unlock()
@@ -319,6 +356,7 @@ func (l *Log) checkpointLogged() {
 func (l *Log) commitBatch(batch []*job) {
 	if len(batch) == 1 && batch[0].work != nil {
 		res := l.commitWork(batch[0])
+		l.noteAppend(res.err)
 		l.busyUntil = time.Now()
 		batch[0].done <- res
 		return
@@ -352,6 +390,7 @@ func (l *Log) commitBatch(batch []*job) {
 			results[i] = result{err: fmt.Errorf("append audit entry: %w", err)}
 		}
 	}
+	l.noteAppend(err)
 	// Jobs queued from now on were not held up by this commit: a caller
 	// released below that appends again at once is not taken for another.
 	l.busyUntil = time.Now()
@@ -463,6 +502,25 @@ func (l *Log) transactOn(begin func(context.Context, func(*db.Tx) error) error, 
 		l.size, l.frontier = startSize, saved
 	}
 	return err
+}
+
+// noteAppend remembers whether the latest append failed.
+func (l *Log) noteAppend(err error) {
+	if err == nil {
+		l.lastFailure.Store(nil)
+		return
+	}
+	l.lastFailure.Store(&appendFailure{at: l.opt.Now(), err: err})
+}
+
+// Healthy reports whether the log can be written: an error when its
+// latest append failed (a full disk, a lost database), nil once an append
+// succeeds again. It writes nothing.
+func (l *Log) Healthy() error {
+	if f := l.lastFailure.Load(); f != nil {
+		return fmt.Errorf("the audit log's last append (%s) failed: %w", f.at.UTC().Format(time.RFC3339), f.err)
+	}
+	return nil
 }
 
 // stamp gives an entry its sequence number and time.

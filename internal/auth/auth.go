@@ -168,6 +168,56 @@ func (s *Service) refuse(ctx context.Context, action, vid, terminal string, fail
 	return apperr.New(apperr.Forbidden, en, ja)
 }
 
+// Client is where a request comes from, as its connection says: the
+// network address and the verified client certificate's subject, if any.
+type Client struct {
+	Addr, CertSubject string
+}
+
+type clientKey struct{}
+
+// WithClient gives ctx the request's client, so that a sign-in attempt
+// from a device that is not an approved terminal is logged as the
+// device's, not as the operator's it names.
+func WithClient(ctx context.Context, c Client) context.Context {
+	return context.WithValue(ctx, clientKey{}, c)
+}
+
+// Why a sign-in step was refused before anyone was identified.
+const (
+	whyNotATerminal     = "not-a-terminal"
+	whyTerminalNotInUse = "terminal-not-approved"
+	whyDemoSignIn       = "demo-sign-in-refused"
+	whyUnknownCeremony  = "unknown-ceremony"
+)
+
+// refuseDevice refuses a sign-in step from a device that is not an
+// approved terminal in use (or with no ceremony to name an operator).
+// Nobody is authenticated: the claimed verification id is not the actor
+// (it would be enough to raise a false denials alert against a real
+// person) and is kept only hashed; the entry is the device's, fixed-size,
+// and repeats from it are counted (auditlog.Refuse).
+func (s *Service) refuseDevice(ctx context.Context, action, vid, terminal, why, en, ja string) error {
+	c, _ := ctx.Value(clientKey{}).(Client)
+	cert := c.CertSubject
+	if cert == "" && terminal != "" {
+		cert = "CN=" + terminal
+	}
+	if err := s.log.Refuse(ctx, auditlog.Refusal{Node: s.node, Action: "auth." + action, Why: why, Addr: c.Addr, CertSubject: cert, Claimed: vid}); err != nil {
+		return apperr.Wrap(apperr.Unavailable, err, "the audit log could not record the sign-in", "アクセス記録を書き込めなかったため、ログインできません")
+	}
+	return apperr.New(apperr.Forbidden, en, ja)
+}
+
+// approved says whether terminal is an approved terminal in use.
+func (s *Service) approved(ctx context.Context, terminal string) bool {
+	if terminal == "" {
+		return false
+	}
+	t, err := s.staff.Terminal(ctx, terminal)
+	return err == nil && t.RetiredAt.IsZero()
+}
+
 // lockedOut says whether vid failed too often within the lockout window.
 func (s *Service) lockedOut(ctx context.Context, vid string) (bool, error) {
 	var n int
@@ -237,10 +287,10 @@ func (s *Service) takeCeremony(ctx context.Context, id, kind, terminal string) (
 // for navigator.credentials.get (JSON) and the ceremony's id.
 func (s *Service) BeginLogin(ctx context.Context, vid, terminal string) ([]byte, string, error) {
 	if terminal == "" {
-		return nil, "", s.refuse(ctx, "login", vid, "unknown", false, "this device is not an approved terminal", "この端末は承認された端末ではありません")
+		return nil, "", s.refuseDevice(ctx, "login", vid, terminal, whyNotATerminal, "this device is not an approved terminal", "この端末は承認された端末ではありません")
 	}
-	if t, err := s.staff.Terminal(ctx, terminal); err != nil || !t.RetiredAt.IsZero() {
-		return nil, "", s.refuse(ctx, "login", vid, terminal, false, fmt.Sprintf("terminal %s is not an approved terminal in use", terminal),
+	if !s.approved(ctx, terminal) {
+		return nil, "", s.refuseDevice(ctx, "login", vid, terminal, whyTerminalNotInUse, fmt.Sprintf("terminal %s is not an approved terminal in use", terminal),
 			fmt.Sprintf("端末 %s は設置の承認を受けていないか、廃止されています", terminal))
 	}
 	if locked, err := s.lockedOut(ctx, vid); err != nil {
@@ -274,12 +324,16 @@ func (s *Service) FinishLogin(ctx context.Context, ceremonyID, terminal string, 
 	c, err := s.takeCeremony(ctx, ceremonyID, "login", terminal)
 	if err != nil {
 		// A used, unknown or misplaced ceremony may be a replay: logged, and
-		// counted against the operator when known.
-		vid := c.vid
-		if vid == "" {
-			vid = "unknown"
+		// counted against the operator when known — unless the answer came
+		// from a device that is not an approved terminal, or names no
+		// ceremony: then nobody is identified, and it is the device's.
+		if c.vid == "" || !s.approved(ctx, terminal) {
+			if rerr := s.refuseDevice(ctx, "login", c.vid, terminal, whyUnknownCeremony, err.Error(), apperr.JapaneseOf(err)); apperr.CodeOf(rerr) == apperr.Unavailable {
+				return "", rerr
+			}
+			return "", err
 		}
-		s.refuse(ctx, "login", vid, terminal, c.vid != "", "sign-in answer refused: "+err.Error(), apperr.JapaneseOf(err))
+		s.refuse(ctx, "login", c.vid, terminal, true, "sign-in answer refused: "+err.Error(), apperr.JapaneseOf(err))
 		return "", err
 	}
 	u, err := s.user(ctx, c.vid)
@@ -309,7 +363,10 @@ func (s *Service) FinishLogin(ctx context.Context, ceremonyID, terminal string, 
 // demo nodes only (never a node made by init).
 func (s *Service) DemoLogin(ctx context.Context, vid, terminal string) (string, error) {
 	if !s.cfg.Demo {
-		return "", s.refuse(ctx, "login", vid, terminal, false, "one-click sign-in exists only on demo nodes", "ワンクリックログインはデモ環境でのみ使えます")
+		return "", s.refuseDevice(ctx, "login", vid, terminal, whyDemoSignIn, "one-click sign-in exists only on demo nodes", "ワンクリックログインはデモ環境でのみ使えます")
+	}
+	if !s.approved(ctx, terminal) {
+		return "", s.refuseDevice(ctx, "login", vid, terminal, whyNotATerminal, "this device is not an approved terminal", "この端末は承認された端末ではありません")
 	}
 	if _, err := s.staff.Person(ctx, vid); err != nil {
 		return "", err

@@ -210,10 +210,14 @@ func TestDemoAndFirstEnrolment(t *testing.T) {
 		if _, err := s.IssueFirstEnrolment(ctx, AdminVID); apperr.CodeOf(err) != apperr.Forbidden {
 			t.Errorf("second first-enrolment link: %v", err)
 		}
+		f.SetUpWard(t) // approves the terminal T-KUMIN-01
 		demo := newService(t, f, true)
-		tok, err := demo.DemoLogin(ctx, AdminVID, "T-1")
+		if _, err := demo.DemoLogin(ctx, AdminVID, ""); apperr.CodeOf(err) != apperr.Forbidden {
+			t.Errorf("one-click sign-in from a device that is no terminal: %v", err)
+		}
+		tok, err := demo.DemoLogin(ctx, AdminVID, "T-KUMIN-01")
 		Must(t, err)
-		if sess, err := demo.Session(ctx, tok, "T-1"); err != nil || !sess.Demo {
+		if sess, err := demo.Session(ctx, tok, "T-KUMIN-01"); err != nil || !sess.Demo {
 			t.Errorf("demo session = %+v, %v", sess, err)
 		}
 	})

@@ -48,9 +48,8 @@ type gateHeld struct {
 
 // ServeCheck answers POST /federation/v1/check from a downstream node.
 func (r *Receiver) ServeCheck(w http.ResponseWriter, req *http.Request) {
-	msg, err := io.ReadAll(http.MaxBytesReader(w, req.Body, 1<<20))
-	if err != nil {
-		writeJSON(w, http.StatusBadRequest, refusal{Error: err.Error()})
+	msg, _, ok := r.readSigned(w, req, actionCheck, isDownstream, maxRequestBytes, verifyNote)
+	if !ok {
 		return
 	}
 	ctx := req.Context()
@@ -61,8 +60,8 @@ func (r *Receiver) ServeCheck(w http.ResponseWriter, req *http.Request) {
 	}
 	n, err := note.Open(msg, ss.list)
 	if err != nil {
-		ref := r.alert(ctx, "unknown", AlertSignature, http.StatusForbidden, "check request refused: "+err.Error(), false)
-		writeJSON(w, ref.Status, ref)
+		// A peer removed since readSigned checked the signature.
+		writeJSON(w, http.StatusForbidden, refusal{Error: "check request refused: " + err.Error()})
 		return
 	}
 	peer := ss.byName[n.Sigs[0].Name]

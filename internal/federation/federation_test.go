@@ -226,7 +226,7 @@ func TestReplayAndDuplicateAreHarmless(t *testing.T) {
 		}
 		msg, _ := sign(b, nw.aomori.Signer)
 		for i := 0; i < 2; i++ {
-			ack, ref := nw.recv.Receive(ctx, msg, nil)
+			ack, ref := nw.recv.Receive(ctx, msg, Conn{})
 			if ref != nil || ack.Last != 5 || ack.Applied != 5*(1-i) {
 				t.Fatalf("delivery %d: %+v %+v", i+1, ack, ref)
 			}
@@ -259,7 +259,7 @@ func TestRefusedBatchesRaiseAlerts(t *testing.T) {
 			{"another municipality's code", nw.aomori.Signer, Batch{Source: "022012", Target: "020001", Changes: []WireChange{change(1, foreign)}}, AlertForeign},
 		} {
 			msg, _ := sign(c.batch, c.signer)
-			_, ref := nw.recv.Receive(ctx, msg, nil)
+			_, ref := nw.recv.Receive(ctx, msg, Conn{})
 			if ref == nil || ref.Alert != c.alert {
 				t.Errorf("%s: %+v, want alert %s", c.name, ref, c.alert)
 			}
@@ -269,18 +269,18 @@ func TestRefusedBatchesRaiseAlerts(t *testing.T) {
 		}
 		// The foreign code stopped 青森市: even a good batch waits until resumed.
 		good, _ := sign(Batch{Source: "022012", Target: "020001", Changes: []WireChange{change(1, recs[0])}}, nw.aomori.Signer)
-		if _, ref := nw.recv.Receive(ctx, good, nil); ref == nil || !strings.Contains(ref.Error, "stopped") {
+		if _, ref := nw.recv.Receive(ctx, good, Conn{}); ref == nil || !strings.Contains(ref.Error, "stopped") {
 			t.Errorf("stopped source accepted: %+v", ref)
 		}
 		// A gap from 八戸市 (whose first change would be 1) stops it too.
 		h := importN(t, nw.hachinohe, "022039", 1, 4)
 		gap, _ := sign(Batch{Source: "022039", Target: "020001", Changes: []WireChange{change(5, h[0])}}, nw.hachinohe.Signer)
-		if _, ref := nw.recv.Receive(ctx, gap, nil); ref == nil || ref.Alert != AlertGap {
+		if _, ref := nw.recv.Receive(ctx, gap, Conn{}); ref == nil || ref.Alert != AlertGap {
 			t.Errorf("sequence gap: %+v", ref)
 		}
 		// A batch for another node.
 		mis, _ := sign(Batch{Source: "022039", Target: "030001", Changes: []WireChange{change(1, h[0])}}, nw.hachinohe.Signer)
-		if _, ref := nw.recv.Receive(ctx, mis, nil); ref == nil || ref.Alert != AlertMisdirect {
+		if _, ref := nw.recv.Receive(ctx, mis, Conn{}); ref == nil || ref.Alert != AlertMisdirect {
 			t.Errorf("misdirected batch: %+v", ref)
 		}
 		if a := alerts(t, nw.pref); len(a) != 4 {

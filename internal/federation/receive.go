@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
+
 	"jukinet/internal/apperr"
 	"jukinet/internal/auditlog"
 	"jukinet/internal/db"
@@ -35,14 +37,32 @@ const (
 type Receiver struct {
 	n      *node.Node
 	logger *slog.Logger
+	// unauthenticated holds a slot while a body from a sender not yet
+	// known (plain HTTP, before its signature is checked) is read.
+	unauthenticated chan struct{}
 }
+
+// Limits on what a receiver reads, and when.
+const (
+	// MaxBatchBytes is the most a signed batch may weigh. A batch of
+	// BatchSize synthetic changes weighs 7.3 MiB (380 bytes a change); the
+	// limit leaves twice that for long names and addresses, and the sender
+	// splits a batch that would weigh more.
+	MaxBatchBytes = 16 << 20
+	// maxRequestBytes bounds a consistency-check or witness request: a few
+	// kilobytes (4,096 bucket numbers, a proof of 64 hashes).
+	maxRequestBytes = 256 << 10
+	// UnauthenticatedBodies is how many bodies of senders not yet known
+	// are read at once; others are answered 503 at once, unread.
+	UnauthenticatedBodies = 2
+)
 
 // NewReceiver returns the receiver of node n.
 func NewReceiver(n *node.Node, logger *slog.Logger) *Receiver {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Receiver{n: n, logger: logger}
+	return &Receiver{n: n, logger: logger, unauthenticated: make(chan struct{}, UnauthenticatedBodies)}
 }
 
 // Ack is the receiver's answer: the last change of the source it holds.
@@ -59,21 +79,150 @@ type refusal struct {
 	Alert  string `json:"alert,omitempty"`
 }
 
+// Conn is what a request's connection says of its sender before its body
+// is read.
+type Conn struct {
+	Addr string // the peer's address (RemoteAddr)
+	// Chains are the client certificate chains the TLS handshake verified
+	// (none over plain HTTP).
+	Chains [][]*x509.Certificate
+	TLS    bool
+}
+
+func connOf(req *http.Request) Conn {
+	c := Conn{Addr: req.RemoteAddr}
+	if req.TLS != nil {
+		c.TLS, c.Chains = true, req.TLS.VerifiedChains
+	}
+	return c
+}
+
+// subject is the verified client certificate's subject, if any.
+func (c Conn) subject() string {
+	if len(c.Chains) > 0 && len(c.Chains[0]) > 0 {
+		return c.Chains[0][0].Subject.String()
+	}
+	return ""
+}
+
+// Why a request was refused before its sender was known.
+const (
+	whyNoCertificate = "no-node-certificate" // over TLS, not a registered peer's node certificate
+	whyTooLarge      = "too-large"
+	whyUnreadable    = "unreadable"
+	whySignature     = "bad-signature"
+)
+
+// readSigned reads the body of a request to a machine-to-machine endpoint
+// once its sender is as known as the connection can make it, and checks
+// its signature. Over TLS the connection must carry the node certificate
+// of a registered peer accept takes (mutual TLS: anything else is refused
+// before a byte of the body is read); over plain HTTP the sender is known
+// only by the signature, so at most UnauthenticatedBodies such bodies are
+// read at once, each at most limit bytes. verify checks the signature
+// against the accepted peers' keys. A refusal is recorded as a fixed-size,
+// rate-limited entry (auditlog.Refuse) and answered; ok is false then.
+func (r *Receiver) readSigned(w http.ResponseWriter, req *http.Request, action string, accept func(Peer) bool, limit int64,
+	verify func(msg []byte, vs note.Verifiers) error) (msg []byte, conn Conn, ok bool) {
+	ctx := req.Context()
+	conn = connOf(req)
+	ss, err := peerSigners(ctx, r.n.DB, accept)
+	if err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, refusal{Error: err.Error()})
+		return nil, conn, false
+	}
+	known := false
+	if conn.TLS {
+		for _, p := range ss.byName {
+			if certFrom(conn.Chains, p) {
+				known = true
+				break
+			}
+		}
+		if !known {
+			r.refuse(ctx, w, conn, action, whyNoCertificate, nil, req.ContentLength, http.StatusForbidden,
+				"present the node certificate (CN node:CODE) of a registered peer: this endpoint is mutual TLS")
+			return nil, conn, false
+		}
+	}
+	if req.ContentLength > limit {
+		r.refuse(ctx, w, conn, action, whyTooLarge, nil, req.ContentLength, http.StatusRequestEntityTooLarge,
+			fmt.Sprintf("the body is larger than %d bytes", limit))
+		return nil, conn, false
+	}
+	if !known {
+		select {
+		case r.unauthenticated <- struct{}{}:
+			defer func() { <-r.unauthenticated }()
+		default:
+			w.Header().Set("Retry-After", "1")
+			writeJSON(w, http.StatusServiceUnavailable, refusal{Error: "busy reading other unauthenticated requests: try again"})
+			return nil, conn, false
+		}
+	}
+	msg, err = io.ReadAll(http.MaxBytesReader(w, req.Body, limit))
+	if err != nil {
+		why, status := whyUnreadable, http.StatusBadRequest
+		if _, big := errors.AsType[*http.MaxBytesError](err); big {
+			why, status = whyTooLarge, http.StatusRequestEntityTooLarge
+		}
+		r.refuse(ctx, w, conn, action, why, msg, 0, status, "read the body: "+err.Error())
+		return nil, conn, false
+	}
+	if err := verify(msg, ss.list); err != nil {
+		r.refuse(ctx, w, conn, action, whySignature, msg, 0, http.StatusForbidden, "refused: "+err.Error())
+		return nil, conn, false
+	}
+	return msg, conn, true
+}
+
+// refuse records a request refused before its sender was authenticated
+// — hash, length, address and certificate subject only, repeats counted
+// (auditlog.Refuse) — with an alert row for each entry, and answers it.
+func (r *Receiver) refuse(ctx context.Context, w http.ResponseWriter, conn Conn, action, why string, body []byte, size int64, status int, answer string) {
+	if err := r.refusal(ctx, conn, action, why, body, size); err != nil {
+		r.logger.Error("record a refused federation request", "action", action, "why", why, "err", err)
+	}
+	r.logger.Warn("federation request refused before its sender was known", "action", action, "why", why, "from", conn.Addr)
+	alert := ""
+	if why == whySignature || why == whyNoCertificate {
+		alert = AlertSignature
+	}
+	writeJSON(w, status, refusal{Error: answer, Alert: alert})
+}
+
+func (r *Receiver) refusal(ctx context.Context, conn Conn, action, why string, body []byte, size int64) error {
+	return r.n.Log.Refuse(ctx, auditlog.Refusal{Node: Code(r.n), Action: action, Why: why, Addr: conn.Addr, CertSubject: conn.subject(),
+		Body: body, Size: size, Work: func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
+			// The alert's text is the entry's: fixed-size, never the sender's.
+			_, err := tx.Exec(ctx, `INSERT INTO fed_alert (at, source, kind, detail) VALUES (?, ?, ?, ?)`, e.Time, e.Origin, why, e.Detail)
+			return err
+		}})
+}
+
+// verifyNote checks that msg is a signed note of one of vs.
+func verifyNote(msg []byte, vs note.Verifiers) error {
+	_, err := note.Open(msg, vs)
+	return err
+}
+
+// Actions of requests refused before their sender was known.
+const (
+	actionBatch   = "federation.batch"
+	actionCheck   = "federation.check"
+	actionWitness = "federation.witness"
+)
+
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if req.Method != http.MethodPost {
 		http.Error(w, "POST a signed batch", http.StatusMethodNotAllowed)
 		return
 	}
-	msg, err := io.ReadAll(http.MaxBytesReader(w, req.Body, 64<<20))
-	if err != nil {
-		writeJSON(w, http.StatusBadRequest, refusal{Error: "read batch: " + err.Error()})
+	msg, conn, ok := r.readSigned(w, req, actionBatch, isDownstream, MaxBatchBytes, verifyNote)
+	if !ok {
 		return
 	}
-	var chains [][]*x509.Certificate
-	if req.TLS != nil {
-		chains = req.TLS.VerifiedChains
-	}
-	ack, ref := r.Receive(req.Context(), msg, chains)
+	ack, ref := r.Receive(req.Context(), msg, conn)
 	if ref != nil {
 		writeJSON(w, ref.Status, ref)
 		return
@@ -96,26 +245,30 @@ func certFrom(chains [][]*x509.Certificate, p Peer) bool {
 	return false
 }
 
-// Receive checks and applies one signed batch. chains are the TLS client
-// certificate chains verified for the connection (none over plain HTTP);
-// when present, they must be the signer's node certificate.
-func (r *Receiver) Receive(ctx context.Context, msg []byte, chains [][]*x509.Certificate) (Ack, *refusal) {
+// Receive checks and applies one signed batch. conn is what the
+// connection says of the sender: over TLS, its node certificate must be
+// the signer's.
+func (r *Receiver) Receive(ctx context.Context, msg []byte, conn Conn) (Ack, *refusal) {
 	ss, err := peerSigners(ctx, r.n.DB, isDownstream)
 	if err != nil {
 		return Ack{}, &refusal{Status: http.StatusServiceUnavailable, Error: err.Error()}
 	}
 	b, signer, err := open(msg, ss.list)
 	if err != nil {
-		return Ack{}, r.alert(ctx, claimedSource(msg), AlertSignature, http.StatusForbidden, "batch refused: "+err.Error(), false)
+		// Not signed by a peer: nothing of it is trusted, nor logged.
+		if err := r.refusal(ctx, conn, actionBatch, whySignature, msg, 0); err != nil {
+			r.logger.Error("record a refused federation request", "err", err)
+		}
+		return Ack{}, &refusal{Status: http.StatusForbidden, Error: "batch refused: " + err.Error(), Alert: AlertSignature}
 	}
 	peer := ss.byName[signer]
 	switch {
 	case b.Source != peer.Code:
-		return Ack{}, r.alert(ctx, peer.Code, AlertSignature, http.StatusForbidden, fmt.Sprintf("batch signed by %s claims to come from %s", peer.Code, b.Source), true)
-	case len(chains) > 0 && !certFrom(chains, peer):
+		return Ack{}, r.alert(ctx, peer.Code, AlertSignature, http.StatusForbidden, fmt.Sprintf("batch signed by %s claims to come from %.40q", peer.Code, b.Source), true)
+	case conn.TLS && !certFrom(conn.Chains, peer):
 		return Ack{}, r.alert(ctx, peer.Code, AlertSignature, http.StatusForbidden, fmt.Sprintf("batch of %s sent over a connection without %s's node certificate", peer.Code, peer.Code), true)
 	case b.Target != Code(r.n):
-		return Ack{}, r.alert(ctx, peer.Code, AlertMisdirect, http.StatusForbidden, fmt.Sprintf("batch for %s sent to %s", b.Target, Code(r.n)), false)
+		return Ack{}, r.alert(ctx, peer.Code, AlertMisdirect, http.StatusForbidden, fmt.Sprintf("batch for %.40q sent to %s", b.Target, Code(r.n)), false)
 	}
 	for _, c := range b.Changes {
 		if !mayNotify(profile.Level(peer.Level), peer.Code, c.Record.LocalGov) {

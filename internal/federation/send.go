@@ -121,6 +121,12 @@ func (s *Sender) DeliverOnce(ctx context.Context) (int, error) {
 		b.Changes = append(b.Changes, WireChange{Seq: c.Seq, PreviousCode: c.PreviousCode, Repair: c.Repair, Record: wireRecord(c.IdentityRecord)})
 	}
 	msg, err := sign(b, s.n.Signer)
+	// The upstream reads at most MaxBatchBytes: a batch of long records is
+	// sent in halves (the rest goes next, after the acknowledgement).
+	for err == nil && len(msg) > MaxBatchBytes && len(b.Changes) > 1 {
+		b.Changes = b.Changes[:len(b.Changes)/2]
+		msg, err = sign(b, s.n.Signer)
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -138,7 +144,7 @@ func (s *Sender) DeliverOnce(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return len(ns), nil
+	return len(b.Changes), nil
 }
 
 // refusedError is the upstream's refusal of a batch.

@@ -102,22 +102,6 @@ func sign(b Batch, signer note.Signer) ([]byte, error) {
 	return note.Sign(&note.Note{Text: batchHeader + "\n" + string(body) + "\n"}, signer)
 }
 
-// claimedSource reads the source a batch claims, without trusting it: for
-// the alert when its signature does not verify.
-func claimedSource(msg []byte) string {
-	var b Batch
-	text := string(msg)
-	if i := strings.Index(text, "\n\n"); i >= 0 {
-		text = text[:i]
-	}
-	_, body, _ := strings.Cut(text, "\n")
-	json.Unmarshal([]byte(body), &b)
-	if b.Source == "" {
-		return "unknown"
-	}
-	return b.Source
-}
-
 // open verifies a batch against the verifiers and decodes it; signer is the
 // name of the key that signed it.
 func open(msg []byte, verifiers note.Verifiers) (b Batch, signer string, err error) {

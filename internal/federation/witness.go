@@ -39,8 +39,14 @@ type WitnessRequest struct {
 // the log only grew, cosigns it.
 func (r *Receiver) ServeWitness(w http.ResponseWriter, req *http.Request) {
 	var wr WitnessRequest
-	if err := json.NewDecoder(http.MaxBytesReader(w, req.Body, 1<<20)).Decode(&wr); err != nil {
-		writeJSON(w, http.StatusBadRequest, refusal{Error: "witness request: " + err.Error()})
+	_, _, ok := r.readSigned(w, req, actionWitness, mayBeWitnessed, maxRequestBytes, func(msg []byte, vs note.Verifiers) error {
+		if err := json.Unmarshal(msg, &wr); err != nil {
+			return fmt.Errorf("witness request: %w", err)
+		}
+		_, err := note.Open([]byte(wr.Checkpoint), vs)
+		return err
+	})
+	if !ok {
 		return
 	}
 	cosigned, ref := r.Witness(req.Context(), wr)
@@ -52,19 +58,23 @@ func (r *Receiver) ServeWitness(w http.ResponseWriter, req *http.Request) {
 	w.Write(cosigned)
 }
 
+// mayBeWitnessed are the peers whose checkpoints this node cosigns: its
+// downstream nodes, and the national node when it is this node's upstream
+// (it has none of its own to witness it).
+func mayBeWitnessed(p Peer) bool {
+	return p.Role == Downstream || p.Role == Upstream && p.Level == string(profile.National)
+}
+
 // Witness checks and cosigns a checkpoint.
 func (r *Receiver) Witness(ctx context.Context, wr WitnessRequest) ([]byte, *refusal) {
-	// Downstream nodes, and the national node when it is this node's
-	// upstream (it has none of its own to witness it).
-	ss, err := peerSigners(ctx, r.n.DB, func(p Peer) bool {
-		return p.Role == Downstream || p.Role == Upstream && p.Level == string(profile.National)
-	})
+	ss, err := peerSigners(ctx, r.n.DB, mayBeWitnessed)
 	if err != nil {
 		return nil, &refusal{Status: http.StatusServiceUnavailable, Error: err.Error()}
 	}
 	n, err := note.Open([]byte(wr.Checkpoint), ss.list)
 	if err != nil {
-		return nil, r.alert(ctx, "unknown", AlertSignature, http.StatusForbidden, "checkpoint refused: "+err.Error(), false)
+		// A peer removed since readSigned checked the signature.
+		return nil, &refusal{Status: http.StatusForbidden, Error: "checkpoint refused: " + err.Error()}
 	}
 	peer := ss.byName[n.Sigs[0].Name]
 	cp, err := auditlog.OpenCheckpoint([]byte(wr.Checkpoint), ss.keys[n.Sigs[0].Name])

@@ -116,7 +116,7 @@ func New(n *node.Node, opt Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	s.mux.Handle("GET /static/", http.StripPrefix("/static/", noDirectories(http.FileServerFS(static))))
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /status", s.status)
 	s.routes()
@@ -154,13 +154,41 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "no-store")
+	// Where the request comes from, for the sign-in service to name a
+	// device that is not an approved terminal.
+	client := auth.Client{Addr: r.RemoteAddr}
+	if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 {
+		client.CertSubject = r.TLS.VerifiedChains[0][0].Subject.String()
+	}
+	r = r.WithContext(auth.WithClient(r.Context(), client))
 	http.NewCrossOriginProtection().Handler(s.mux).ServeHTTP(w, r)
 }
 
+// noDirectories answers 404 for a directory (a path ending in /), so the
+// embedded assets are served but never listed.
+func noDirectories(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "" || strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// healthz answers 200 only while the node can do its work: the database
+// answers and the audit log can be written (its last append did not fail
+// — on a full disk every audited request is refused, so the node is not
+// healthy). It writes nothing.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	if err := s.node.DB.QueryRow(r.Context(), "SELECT 1").Scan(new(int)); err != nil {
 		s.opt.Logger.Error("health check: database", "err", err)
 		http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	if err := s.node.Log.Healthy(); err != nil {
+		s.opt.Logger.Error("health check: audit log", "err", err)
+		http.Error(w, "the audit log cannot be written: every audited request is refused", http.StatusServiceUnavailable)
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -300,7 +328,14 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, page, title stri
 	buf.WriteTo(w)
 }
 
+// status shows the node's public facts to anyone (what it is, that it
+// runs); its register, log, schema and key only to signed-in staff.
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	c := s.signedInOrNot(r)
+	if c == nil {
+		s.render(w, r, "status", "NodeStatus", map[string]any{})
+		return
+	}
 	ctx := r.Context()
 	version, err := s.node.DB.SchemaVersion(ctx)
 	var residents, entries int64
@@ -319,18 +354,13 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "database unavailable", http.StatusServiceUnavailable)
 		return
 	}
-	data := map[string]any{
+	s.page(w, r, c, "status", "NodeStatus", map[string]any{
+		"Full":          true,
 		"Database":      s.node.DB.Dialect().String(),
 		"SchemaVersion": version,
 		"Residents":     residents,
 		"AuditEntries":  entries,
 		"Checkpoint":    cp,
 		"DemoSeed":      s.opt.DemoSeed,
-	}
-	// Public, but a signed-in operator keeps their navigation here.
-	if c := s.signedInOrNot(r); c != nil {
-		s.page(w, r, c, "status", "NodeStatus", data)
-		return
-	}
-	s.render(w, r, "status", "NodeStatus", data)
+	})
 }

@@ -1,0 +1,329 @@
+package federation
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"jukinet/internal/auditlog"
+	"jukinet/internal/node"
+	"jukinet/internal/terminalca"
+)
+
+// logSize is how many entries n's audit log holds.
+func logSize(t *testing.T, n *node.Node) int64 {
+	t.Helper()
+	size, err := n.Log.Size(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return size
+}
+
+// TestUnauthenticatedPostsLeaveBoundedTrace: whoever reaches the port may
+// post garbage to the federation endpoints; the permanent log keeps a
+// bounded number of fixed-size entries about it, and none of its text.
+func TestUnauthenticatedPostsLeaveBoundedTrace(t *testing.T) {
+	bothDatabases(t, func(t *testing.T) {
+		ctx := context.Background()
+		nw := newNetwork(t)
+		before := logSize(t, nw.pref)
+		post := func(path, body string) int {
+			t.Helper()
+			resp, err := http.Post(nw.srv.URL+path, "text/plain", strings.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		// A 5 MB claimed source, then 2,000 small posts to each endpoint.
+		huge := "jukinet-changes v1\n" + `{"source":"` + strings.Repeat("A", 5<<20) + `","target":"020001"}` + "\n\n— jukinet-022012 AAAA\n"
+		if got := post("/federation/v1/batches", huge); got != http.StatusForbidden {
+			t.Errorf("huge forged batch: %d", got)
+		}
+		for i := range 2000 {
+			if got := post("/federation/v1/batches", fmt.Sprintf("garbage %d", i)); got != http.StatusForbidden {
+				t.Fatalf("garbage batch %d: %d", i, got)
+			}
+		}
+		for i := range 200 {
+			post("/federation/v1/check", fmt.Sprintf("garbage %d", i))
+		}
+		if err := nw.pref.Log.FlushRefusals(ctx, true); err != nil {
+			t.Fatal(err)
+		}
+		listed, err := auditlog.List(ctx, nw.pref.DB, auditlog.Filter{After: before - 1, Limit: 10000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The first refusal and one count per endpoint (from one address).
+		if len(listed) > 4 {
+			t.Errorf("%d entries for 2,201 unauthenticated posts, want at most 4", len(listed))
+		}
+		total := 0
+		for _, l := range listed {
+			enc, _ := l.Entry.Encode()
+			if len(enc) > 1024 || strings.Contains(string(enc), "AAAA") || strings.Contains(string(enc), "garbage") {
+				t.Errorf("entry %d (%d bytes) carries the sender's text: %.300s", l.Seq, len(enc), enc)
+			}
+			if l.Entry.Actor.Kind != auditlog.ActorHost {
+				t.Errorf("entry %d: actor %v, want the host", l.Seq, l.Entry.Actor)
+			}
+			total += l.Entry.Count
+		}
+		if total != 2201 {
+			t.Errorf("the entries count %d refusals, want 2201", total)
+		}
+		var rows, longest int
+		if err := nw.pref.DB.QueryRow(ctx, `SELECT COUNT(*), COALESCE(MAX(LENGTH(source) + LENGTH(detail)), 0) FROM fed_alert`).Scan(&rows, &longest); err != nil {
+			t.Fatal(err)
+		}
+		if rows > 4 || longest > 1024 {
+			t.Errorf("%d alert rows, the longest %d characters", rows, longest)
+		}
+	})
+}
+
+// tlsReceiver serves the prefecture's receiver over mutual TLS, as serve
+// does: its CA and its peers' CAs verify client certificates.
+func tlsReceiver(t *testing.T, nw *network) (url string, client func(cert *tls.Certificate) *http.Client, recv *Receiver) {
+	t.Helper()
+	ca, err := terminalca.Open(nw.pref.Dir, nw.pref.Info.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf, err := ca.ServerTLS(nw.pref.Dir, "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	peers, err := Peers(context.Background(), nw.pref.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range peers {
+		conf.ClientCAs.AppendCertsFromPEM([]byte(p.CAPEM))
+	}
+	recv = NewReceiver(nw.pref, nil)
+	mux := http.NewServeMux()
+	mux.Handle("POST /federation/v1/batches", recv)
+	mux.HandleFunc("POST /federation/v1/check", recv.ServeCheck)
+	mux.HandleFunc("POST /federation/v1/witness", recv.ServeWitness)
+	srv := httptest.NewUnstartedServer(mux)
+	srv.TLS = conf
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.Cert)
+	client = func(cert *tls.Certificate) *http.Client {
+		c := &tls.Config{RootCAs: roots}
+		if cert != nil {
+			c.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return cert, nil }
+		}
+		return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: c}}
+	}
+	return srv.URL, client, recv
+}
+
+// countingBody is a body of size bytes that counts what was taken of it.
+type countingBody struct {
+	size, read int64
+	taken      *atomic.Int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	if b.read >= b.size {
+		return 0, io.EOF
+	}
+	n := int64(len(p))
+	n = min(n, b.size-b.read)
+	for i := range p[:n] {
+		p[i] = 'x'
+	}
+	b.read += n
+	b.taken.Add(n)
+	return int(n), nil
+}
+
+// TestBodiesReadOnlyFromKnownSenders: over TLS, the federation endpoints
+// refuse a connection without a registered peer's node certificate before
+// reading its body; a body larger than a real batch is refused unread; and
+// only a few bodies of senders not yet known are read at once.
+func TestBodiesReadOnlyFromKnownSenders(t *testing.T) {
+	ctx := context.Background()
+	nw := newNetwork(t)
+	url, client, _ := tlsReceiver(t, nw)
+	mca, err := terminalca.Open(nw.aomori.Dir, nw.aomori.Info.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodeCert, err := mca.NodeCertificate(nw.aomori.Dir, "022012")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pca, _ := terminalca.Open(nw.pref.Dir, nw.pref.Info.Name())
+	term, _ := pca.IssueTerminal("T-KUMIN-01", time.Hour)
+	terminal, _ := tls.X509KeyPair(term.CertPEM, term.KeyPEM)
+	const sixty = 60 << 20
+	for _, c := range []struct {
+		name   string
+		cert   *tls.Certificate
+		path   string
+		length int64 // declared; -1 for chunked
+		want   int
+	}{
+		{"no certificate, 60 MB", nil, "/federation/v1/batches", sixty, http.StatusForbidden},
+		{"no certificate, chunked", nil, "/federation/v1/batches", -1, http.StatusForbidden},
+		{"a terminal's certificate", &terminal, "/federation/v1/batches", -1, http.StatusForbidden},
+		{"no certificate, check", nil, "/federation/v1/check", -1, http.StatusForbidden},
+		{"no certificate, witness", nil, "/federation/v1/witness", -1, http.StatusForbidden},
+		{"a peer, 60 MB declared", &nodeCert, "/federation/v1/batches", sixty, http.StatusRequestEntityTooLarge},
+		{"a peer, 60 MB chunked", &nodeCert, "/federation/v1/batches", -1, http.StatusRequestEntityTooLarge},
+	} {
+		var taken atomic.Int64
+		req, _ := http.NewRequestWithContext(ctx, "POST", url+c.path, &countingBody{size: sixty, taken: &taken})
+		req.ContentLength = c.length
+		resp, err := client(c.cert).Do(req)
+		status := 0
+		if err == nil {
+			status = resp.StatusCode
+			resp.Body.Close()
+		}
+		if status != c.want {
+			t.Errorf("%s: status %d (%v), want %d", c.name, status, err, c.want)
+		}
+		// Refused unread: at most what the connection buffers; a peer's
+		// chunked body up to the limit.
+		limit := int64(8 << 20)
+		if c.cert == &nodeCert && c.length < 0 {
+			limit = MaxBatchBytes + 8<<20
+		}
+		if got := taken.Load(); got > limit {
+			t.Errorf("%s: %d MB of the body were taken, want at most %d MB", c.name, got>>20, limit>>20)
+		}
+	}
+}
+
+// TestUnauthenticatedBodiesCapped: over plain HTTP nobody is known before
+// the signature, so at most UnauthenticatedBodies bodies are read at once;
+// the next sender is answered 503 at once.
+func TestUnauthenticatedBodiesCapped(t *testing.T) {
+	nw := newNetwork(t)
+	var wg sync.WaitGroup
+	var writers []*io.PipeWriter
+	for range UnauthenticatedBodies {
+		pr, pw := io.Pipe()
+		writers = append(writers, pw)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := http.Post(nw.srv.URL+"/federation/v1/batches", "text/plain", pr)
+			if err == nil {
+				resp.Body.Close()
+			}
+		}()
+		pw.Write([]byte("slow "))
+	}
+	// Wait (bounded) until both bodies are being read.
+	for i := 0; len(nw.recv.unauthenticated) < UnauthenticatedBodies; i++ {
+		if i > 1000 {
+			t.Fatal("the slow bodies were never read")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	resp, err := http.Post(nw.srv.URL+"/federation/v1/batches", "text/plain", strings.NewReader("another"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("a third unauthenticated body: %d, want 503 with Retry-After", resp.StatusCode)
+	}
+	for _, pw := range writers {
+		pw.Close()
+	}
+	wg.Wait()
+}
+
+// BenchmarkUnauthenticatedUploads: ten parallel 60 MB uploads of garbage
+// over plain HTTP (chunked, so no declared length refuses them early), as
+// the issue measured 1.3 GB of memory for; reports the peak heap in use
+// while they run and the audit entries they left.
+func BenchmarkUnauthenticatedUploads(b *testing.B) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	if _, err := node.Init(ctx, node.InitOptions{Dir: dir, Profile: "aomori-pref", LocalGovCode: "020001"}); err != nil {
+		b.Fatal(err)
+	}
+	nd, err := node.Open(ctx, dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nd.Close()
+	if err := nd.OpenGate(ctx, nil); err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(NewReceiver(nd, nil))
+	defer srv.Close()
+	before, _ := nd.Log.Size(ctx)
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var m runtime.MemStats
+		for {
+			runtime.ReadMemStats(&m)
+			if m.HeapInuse > peak.Load() {
+				peak.Store(m.HeapInuse)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}()
+	statuses := map[int]int{}
+	var mu sync.Mutex
+	for b.Loop() {
+		var wg sync.WaitGroup
+		for range 10 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var taken atomic.Int64
+				req, _ := http.NewRequest("POST", srv.URL, &countingBody{size: 60 << 20, taken: &taken})
+				req.ContentLength = -1
+				resp, err := http.DefaultClient.Do(req)
+				status := 0
+				if err == nil {
+					status = resp.StatusCode
+					resp.Body.Close()
+				}
+				mu.Lock()
+				statuses[status]++
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+	}
+	close(stop)
+	<-sampled
+	nd.Log.FlushRefusals(ctx, true)
+	after, _ := nd.Log.Size(ctx)
+	b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(float64(after-before)/float64(b.N), "entries/round")
+	b.Logf("answers: %v", statuses)
+}

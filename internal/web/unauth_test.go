@@ -1,0 +1,119 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"jukinet/internal/auditlog"
+	"jukinet/internal/node"
+)
+
+// TestHealthTellsTheTruth: /healthz fails while the audit log cannot be
+// written (every audited request is refused then), and recovers with it.
+func TestHealthTellsTheTruth(t *testing.T) {
+	s, _ := demoServer(t)
+	ctx := context.Background()
+	probe := &browser{t: t, s: s, remote: "192.0.2.1:1"}
+	if rec := probe.do("GET", "/healthz", nil); rec.Code != http.StatusOK {
+		t.Fatalf("healthy node: %d", rec.Code)
+	}
+	// The log's table out of reach, as on a full disk: an audited
+	// request (a sign-in) is refused.
+	if _, err := s.node.DB.Exec(ctx, `ALTER TABLE audit_entry RENAME TO audit_entry_away`); err != nil {
+		t.Fatal(err)
+	}
+	b := &browser{t: t, s: s, remote: "127.0.0.1:40000"}
+	if rec := b.do("POST", "/login/demo", map[string][]string{"verification_id": {node.DemoOperator}}); rec.Code == http.StatusSeeOther {
+		t.Fatal("signed in without an audit entry")
+	}
+	if rec := probe.do("GET", "/healthz", nil); rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "audit log") {
+		t.Errorf("node that cannot write its log: %d %s, want 503", rec.Code, rec.Body.String())
+	}
+	if _, err := s.node.DB.Exec(ctx, `ALTER TABLE audit_entry_away RENAME TO audit_entry`); err != nil {
+		t.Fatal(err)
+	}
+	signIn(t, s, node.DemoOperator)
+	if rec := probe.do("GET", "/healthz", nil); rec.Code != http.StatusOK {
+		t.Errorf("after the log was written again: %d", rec.Code)
+	}
+}
+
+// TestStatusAndStaticShowOnlyWhatIsPublic: anonymous /status names the
+// node but not its register, log, schema or key; signed-in staff see
+// them; /static/ is not listed.
+func TestStatusAndStaticShowOnlyWhatIsPublic(t *testing.T) {
+	s, _ := demoServer(t)
+	// html/template writes the key's + as &#43;.
+	secret := []string{strings.ReplaceAll(s.node.Info.PublicKey, "+", "&#43;"), "住民数", "スキーマ版数", "監査ログ", "ノード公開鍵", "1人"}
+	anon := &browser{t: t, s: s, remote: "192.0.2.1:1"}
+	rec := anon.do("GET", "/status", nil)
+	if body := rec.Body.String(); rec.Code != http.StatusOK || !strings.Contains(body, "江東区") {
+		t.Errorf("anonymous /status: %d, lacks the node's name", rec.Code)
+	}
+	for _, w := range secret {
+		if strings.Contains(rec.Body.String(), w) {
+			t.Errorf("anonymous /status shows %q", w)
+		}
+	}
+	clerk := signIn(t, s, node.DemoOperator)
+	body := clerk.do("GET", "/status", nil).Body.String()
+	for _, w := range secret {
+		if !strings.Contains(body, w) {
+			t.Errorf("signed-in /status lacks %q", w)
+		}
+	}
+	for path, want := range map[string]int{"/static/": 404, "/static": 404, "/static/jukinet.css": 200, "/static/vendor/": 404} {
+		if got := anon.do("GET", path, nil).Code; got != want && !(path == "/static" && got == http.StatusTemporaryRedirect) {
+			t.Errorf("GET %s: %d, want %d", path, got, want)
+		}
+	}
+}
+
+// TestSignInFromNonTerminalNotInOperatorsName: /login/begin from a host
+// that is not a terminal, naming a real operator, writes nothing in that
+// operator's name.
+func TestSignInFromNonTerminalNotInOperatorsName(t *testing.T) {
+	s, _ := demoServer(t)
+	ctx := context.Background()
+	before, err := s.node.Log.Size(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outsider := &browser{t: t, s: s, remote: "203.0.113.50:40000"}
+	for range 50 {
+		req := strings.NewReader(`{"verification_id":"` + node.DemoOfficer + `"}`)
+		rec := postJSON(outsider, "/login/begin", req)
+		if rec.Code != http.StatusForbidden {
+			t.Fatalf("sign-in from a non-terminal: %d %s", rec.Code, rec.Body.String())
+		}
+	}
+	if err := s.node.Log.FlushRefusals(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	listed, err := auditlog.List(ctx, s.node.DB, auditlog.Filter{After: before - 1, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(listed) == 0 || len(listed) > 2 {
+		t.Errorf("%d entries for 50 refused sign-ins from one host, want 1 or 2", len(listed))
+	}
+	for _, l := range listed {
+		if l.Entry.Actor.Kind != auditlog.ActorHost || l.Entry.Actor.ID != "203.0.113.50" || strings.Contains(l.Entry.Detail, node.DemoOfficer) {
+			t.Errorf("entry %d: actor %v, detail %s", l.Seq, l.Entry.Actor, l.Entry.Detail)
+		}
+	}
+}
+
+// postJSON posts a JSON body from b's address.
+func postJSON(b *browser, path string, body *strings.Reader) *httptest.ResponseRecorder {
+	b.t.Helper()
+	req := httptest.NewRequest("POST", path, body)
+	req.Header.Set("Content-Type", "application/json")
+	req.RemoteAddr = b.remote
+	rec := httptest.NewRecorder()
+	b.s.ServeHTTP(rec, req)
+	return rec
+}
