@@ -167,3 +167,25 @@ func TestImportRefusesDamagedCP932(t *testing.T) {
 		}
 	})
 }
+
+// TestBatchRowsFollowTheFieldRules: a batch row (一括提供) searching by the
+// four items is held to the same rules as a clerk's search.
+func TestBatchRowsFollowTheFieldRules(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		recs := f.importRecords(t, 2)
+		out, err := f.g.Provide(ctx, clerk, []ProvideQuery{
+			{Line: 2, Search: &SearchQuery{Name: recs[0].FamilyNameKana + "\x00", DateOfBirth: recs[0].DateOfBirth}},
+			{Line: 3, Search: &SearchQuery{Name: recs[0].FamilyName, DateOfBirth: recs[0].DateOfBirth, Address: "\u202E"}},
+		})
+		if err != nil || len(out) != 2 {
+			t.Fatalf("provide: %v %v", out, err)
+		}
+		for i, want := range []string{"氏名：", "住所："} {
+			if out[i].Status != Invalid || !strings.HasPrefix(out[i].Error, want) {
+				t.Errorf("row %d: %+v, want invalid: %s…", out[i].Line, out[i], want)
+			}
+		}
+	})
+}

@@ -28,6 +28,10 @@ func TestLookupFormFieldRules(t *testing.T) {
 		{"invalid UTF-8 in a search name", map[string]string{"mode": "search", "name": "タカ\xffハシ", "birth": "1970-03-02"}, "氏名：文字コードが正しくありません"},
 		{"RLO in a search address", map[string]string{"mode": "search", "name": "タカハシ", "birth": "1970-03-02", "address": "江東\u202E区"}, "住所：3文字目：見えない書式制御文字"},
 	}
+	// The form's inputs stop at the lengths the gate allows.
+	if body := clerk.do("GET", "/lookup", nil).Body.String(); !strings.Contains(body, `name="reason" value="" required maxlength="200"`) {
+		t.Errorf("the reason input has no maxlength from the field rules")
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			form := url.Values{"affair": {"juki"}, "reason": {"確認"}, "mode": {"code"}, "code": {code}}
