@@ -47,13 +47,16 @@ var (
 )
 
 // check returns what is wrong with the request's text. Presence is the
-// decider's to judge (RequiredFields): an empty field passes here.
+// decider's to judge (RequiredFields): an empty or blank field passes here.
 func (req Request) check() []resident.FieldError {
 	var errs []resident.FieldError
 	for _, f := range []struct {
 		f resident.Field
 		v string
 	}{{FieldAffair, req.Affair}, {FieldReason, req.Reason}, {FieldCaseRef, req.CaseRef}} {
+		if strings.TrimSpace(f.v) == "" {
+			continue // missing: the decider denies it as such
+		}
 		if e := f.f.Check(f.v, false); e != nil {
 			errs = append(errs, *e)
 		}
@@ -64,11 +67,16 @@ func (req Request) check() []resident.FieldError {
 // check returns what is wrong with the query's text.
 func (q SearchQuery) check() []resident.FieldError {
 	var errs []resident.FieldError
-	if e := FieldSearchName.Check(q.Name, false); e != nil {
-		errs = append(errs, *e)
-	}
-	if e := FieldSearchAddress.Check(q.Address, false); e != nil {
-		errs = append(errs, *e)
+	for _, f := range []struct {
+		f resident.Field
+		v string
+	}{{FieldSearchName, q.Name}, {FieldSearchAddress, q.Address}} {
+		if strings.TrimSpace(f.v) == "" {
+			continue // a missing name is the search's own error
+		}
+		if e := f.f.Check(f.v, false); e != nil {
+			errs = append(errs, *e)
+		}
 	}
 	return errs
 }
