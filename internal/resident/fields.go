@@ -113,19 +113,19 @@ func (f Field) Check(v string, required bool) *FieldError {
 			return bad(fmt.Sprintf("character %d: half-width katakana %q: write it in full width (in a Shift_JIS file, a half-width character among kanji usually means a double-byte character lost a byte)", pos, r),
 				fmt.Sprintf("%d文字目：半角カタカナ「%c」は使えません。全角で入力してください（Shift_JISのファイルでは、2バイト文字が壊れている場合があります）", pos, r))
 		}
-		ok := true
+		ok, mark := true, false
 		switch f.Class {
 		case ClassName:
 			switch {
-			case isVariationSelector(r):
-				ok = unicode.Is(unicode.Han, prev) || isVariationSelector(prev)
-			case unicode.Is(unicode.Mn, r):
-				// A decomposed accent (e + U+0301) on a Latin letter.
-				ok = unicode.Is(unicode.Latin, prev) || unicode.Is(unicode.Mn, prev)
-			case isLatinLetter(r):
-				latin = true
 			case isKanji(r) || isKana(r):
 				japanese = true
+			case isLatinLetter(r):
+				latin = true
+			case isVariationSelector(r):
+				ok, mark = isKanji(prev), true
+			case unicode.Is(unicode.Mn, r):
+				// A decomposed accent (e + U+0301) on a Latin letter.
+				ok, mark = isLatinLetter(prev), true
 			default:
 				ok = strings.ContainsRune(namePunct, r)
 			}
@@ -136,8 +136,8 @@ func (f Field) Check(v string, required bool) *FieldError {
 			return bad(fmt.Sprintf("%s; character %d, %q (U+%04X), is not", classRule[f.Class], pos, r, r),
 				fmt.Sprintf("%s（%d文字目の「%c」（U+%04X）は使えません）", classRuleJa[f.Class], pos, r, r))
 		}
-		if !unicode.Is(unicode.Mn, r) {
-			prev = r
+		if !mark {
+			prev = r // a mark applies to the letter before it, and so may the next
 		}
 	}
 	if latin && japanese {
@@ -166,6 +166,10 @@ const namePunct = " 　・ー＝-－'’.．,，"
 // notText says why r is no character of any field's text, or "".
 func notText(r rune) (en, ja string) {
 	switch {
+	case (r >= 0x20 && r < 0x7F) || (r >= 'ぁ' && r <= 'ゖ') || (r >= 0x3099 && r <= 'ヿ') || (r >= 0x4E00 && r <= 0x9FFF):
+		// Printable ASCII, kana and the common kanji, nearly every
+		// character of a register: decided without the tables below.
+		return "", ""
 	case r == utf8.RuneError:
 		// What a decoder leaves for bytes that were no character: a
 		// damaged file, or the wrong encoding. Never part of a value.
@@ -191,6 +195,9 @@ func notText(r rune) (en, ja string) {
 // isKanji reports a kanji: a Han character, not a radical (部首), which
 // looks like a kanji but is not one.
 func isKanji(r rune) bool {
+	if r >= 0x4E00 && r <= 0x9FFF {
+		return true // the common block, without the table
+	}
 	return (unicode.Is(unicode.Han, r) && (r < 0x2E80 || r > 0x2FDF)) || r == '〆'
 }
 
@@ -199,7 +206,12 @@ func isKana(r rune) bool {
 	return (r >= 'ぁ' && r <= 'ゖ') || r == 'ゝ' || r == 'ゞ' || (r >= 'ァ' && r <= 'ヺ') || r == 'ヽ' || r == 'ヾ'
 }
 
-func isLatinLetter(r rune) bool { return unicode.Is(unicode.Latin, r) && unicode.IsLetter(r) }
+func isLatinLetter(r rune) bool {
+	if r < 0x80 {
+		return (r >= 'A' && r <= 'Z') || (r >= 'a' && r <= 'z')
+	}
+	return unicode.Is(unicode.Latin, r) && unicode.IsLetter(r)
+}
 
 // isHalfWidthKana reports the half-width katakana and punctuation of JIS X
 // 0201 (｡ to ﾟ).
