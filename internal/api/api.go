@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -370,12 +371,20 @@ func (h *Handler) checkpoint(w http.ResponseWriter, r *http.Request) {
 }
 
 // decode reads a JSON body of at most 64 KiB into v, refusing unknown
-// fields; on failure it answers with a problem and returns false.
+// fields and anything after the one JSON object (a body is one value, or
+// it is not what the client meant to send); on failure it answers with a
+// problem and returns false. What the fields may hold is the gate's to
+// check, by the field rules every door shares.
 func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any, ja string) bool {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		h.problem(w, r, http.StatusBadRequest, "invalid", "body: "+err.Error(), ja)
+		return false
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		h.problem(w, r, http.StatusBadRequest, "invalid", "body: data after the JSON object: send exactly one object",
+			ja+"（JSONオブジェクトの後に余分なデータがあります）")
 		return false
 	}
 	return true

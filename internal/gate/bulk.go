@@ -74,7 +74,7 @@ func (g *Gate) Import(ctx context.Context, req Request, r io.Reader, enc residen
 		return rep, g.deny(ctx, e, v)
 	}
 	h := sha256.New()
-	rows, bad, err := resident.ReadCSV(io.TeeReader(r, h), enc)
+	rows, bad, err := resident.ReadCSV(io.TeeReader(r, h), enc, g.now())
 	rep.SHA256 = hex.EncodeToString(h.Sum(nil))
 	e.Detail = "file sha256=" + rep.SHA256
 	if err != nil {

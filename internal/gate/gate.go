@@ -7,6 +7,7 @@ package gate
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
@@ -33,6 +34,70 @@ type Request struct {
 	CaseRef string // optional case or application number
 }
 
+// What the text of a request may hold (docs/fields.md): the same classes
+// as the record's fields, applied by the gate to every door's requests.
+var (
+	FieldAffair  = resident.Field{Name: "affair", Japanese: "利用事務", Class: resident.ClassText, Max: 100}
+	FieldReason  = resident.Field{Name: "reason", Japanese: "利用の理由", Class: resident.ClassText, Max: 200}
+	FieldCaseRef = resident.Field{Name: "case", Japanese: "案件番号", Class: resident.ClassText, Max: 64}
+	// A search's name is kanji or kana as a clerk types it, half-width
+	// included (the search keys fold it), so it is text, not a name.
+	FieldSearchName    = resident.Field{Name: "name", Japanese: "氏名", Class: resident.ClassText, Max: 2*resident.MaxName + 1}
+	FieldSearchAddress = resident.Field{Name: "address", Japanese: "住所", Class: resident.ClassText, Max: resident.MaxAddress}
+)
+
+// check returns what is wrong with the request's text. Presence is the
+// decider's to judge (RequiredFields): an empty or blank field passes here.
+func (req Request) check() []resident.FieldError {
+	var errs []resident.FieldError
+	for _, f := range []struct {
+		f resident.Field
+		v string
+	}{{FieldAffair, req.Affair}, {FieldReason, req.Reason}, {FieldCaseRef, req.CaseRef}} {
+		if strings.TrimSpace(f.v) == "" {
+			continue // missing: the decider denies it as such
+		}
+		if e := f.f.Check(f.v, false); e != nil {
+			errs = append(errs, *e)
+		}
+	}
+	return errs
+}
+
+// check returns what is wrong with the query's text.
+func (q SearchQuery) check() []resident.FieldError {
+	var errs []resident.FieldError
+	for _, f := range []struct {
+		f resident.Field
+		v string
+	}{{FieldSearchName, q.Name}, {FieldSearchAddress, q.Address}} {
+		if strings.TrimSpace(f.v) == "" {
+			continue // a missing name is the search's own error
+		}
+		if e := f.f.Check(f.v, false); e != nil {
+			errs = append(errs, *e)
+		}
+	}
+	return errs
+}
+
+// refused stands in, in the audit log, for a value the field rules
+// refused: its length and a hash, never the value itself, so a
+// megabyte-long or disguised value is not written into the permanent log.
+func refused(v string) string {
+	sum := sha256.Sum256([]byte(v))
+	return fmt.Sprintf("(refused: %d bytes, sha256 %x)", len(v), sum[:8])
+}
+
+// short is v for the audit log when it is a short printable token (a code,
+// a date, a change reason), else its stand-in.
+func short(v string) string {
+	if len(v) <= 32 && utf8.ValidString(v) && !strings.ContainsFunc(v, func(r rune) bool { return !unicode.IsGraphic(r) }) {
+		return v
+	}
+	return refused(v)
+}
+
 // Question is what a Decider is asked.
 type Question struct {
 	Request
@@ -52,6 +117,8 @@ type Verdict struct {
 	// nil means all. The gate blanks the others in what it returns and
 	// records exactly these as provided.
 	Items []string
+
+	invalid *apperr.Error // the request broke the field rules: the decider was not asked
 }
 
 // Decider decides whether a request may proceed. The policy engine
@@ -82,6 +149,9 @@ type Gate struct {
 	level   profile.Level
 	// SearchLimit caps how many residents one search returns.
 	SearchLimit int
+	// Now is the clock the rules that depend on the day use (a date of
+	// birth may not be in the future); nil means time.Now.
+	Now func() time.Time
 
 	checks checkCache // consistency-check snapshots
 }
@@ -94,6 +164,13 @@ func New(d *db.DB, log *auditlog.Log, decider Decider, node ids.LocalGov, level 
 // items is what a lookup provides, for the provision record.
 var items = []string{"name", "kana", "former_surname", "alias", "date_of_birth", "sex", "address", "resident_code", "individual_number", "change"}
 
+func (g *Gate) now() time.Time {
+	if g.Now != nil {
+		return g.Now()
+	}
+	return time.Now()
+}
+
 func (g *Gate) nodeID() string {
 	if g.level == profile.National {
 		return "national"
@@ -101,9 +178,27 @@ func (g *Gate) nodeID() string {
 	return string(g.node.Code)
 }
 
-// begin asks the decider and prepares the call's entry.
+// begin asks the decider and prepares the call's entry. A request whose
+// text breaks the field rules is refused before the decider is asked, and
+// logged with stand-ins for the refused values.
 func (g *Gate) begin(ctx context.Context, req Request, action string) (auditlog.Entry, Verdict) {
-	v := g.decider.Decide(ctx, Question{Request: req, Action: action})
+	var v Verdict
+	if errs := req.check(); len(errs) > 0 {
+		v = Verdict{Policy: "jukinet:field-rules", invalid: fieldErrors(errs)}
+		v.Why, v.Japanese = v.invalid.Message, v.invalid.Japanese
+		for _, fe := range errs {
+			switch fe.Column {
+			case FieldAffair.Name:
+				req.Affair = refused(req.Affair)
+			case FieldReason.Name:
+				req.Reason = refused(req.Reason)
+			case FieldCaseRef.Name:
+				req.CaseRef = refused(req.CaseRef)
+			}
+		}
+	} else {
+		v = g.decider.Decide(ctx, Question{Request: req, Action: action})
+	}
 	e := auditlog.Entry{
 		Node: g.nodeID(), Actor: req.Actor, Origin: req.Origin, Action: action,
 		Affair: req.Affair, Reason: req.Reason, CaseRef: req.CaseRef,
@@ -118,6 +213,9 @@ func (g *Gate) begin(ctx context.Context, req Request, action string) (auditlog.
 	}
 	if !v.Allow {
 		e.Decision, e.Outcome = auditlog.Deny, auditlog.OutcomeDenied
+	}
+	if v.invalid != nil {
+		e.Outcome, e.Error = auditlog.OutcomeError, v.invalid.Message
 	}
 	return e, v
 }
@@ -135,6 +233,9 @@ func (g *Gate) record(ctx context.Context, e auditlog.Entry) error {
 func (g *Gate) deny(ctx context.Context, e auditlog.Entry, v Verdict) error {
 	if err := g.record(ctx, e); err != nil {
 		return err
+	}
+	if v.invalid != nil {
+		return v.invalid
 	}
 	if v.Suspended {
 		return apperr.New(apperr.Suspended, "suspended: "+v.Why, v.Japanese)
@@ -207,9 +308,9 @@ type Key struct {
 
 func (k Key) String() string {
 	if k.ResidentCode != "" {
-		return "resident_code=" + k.ResidentCode
+		return "resident_code=" + short(k.ResidentCode)
 	}
-	return "individual_number=" + k.IndividualNumber
+	return "individual_number=" + short(k.IndividualNumber)
 }
 
 // attempted returns the resident code a key names, if it is well-formed,
@@ -341,9 +442,17 @@ type Match struct {
 // match, of which at most the limit are returned (and logged as provided).
 func (g *Gate) Search(ctx context.Context, req Request, q SearchQuery) (matches []Match, total int, err error) {
 	e, v := g.begin(ctx, req, "search")
-	e.Query = q.String()
+	bad := q.check()
+	if len(bad) > 0 {
+		e.Query = "refused query: name=" + refused(q.Name) + " address=" + refused(q.Address)
+	} else {
+		e.Query = q.String()
+	}
 	if !v.Allow {
 		return nil, 0, g.deny(ctx, e, v)
+	}
+	if len(bad) > 0 {
+		return nil, 0, g.fail(ctx, e, fieldErrors(bad))
 	}
 	if strings.TrimSpace(q.Name) == "" || q.DateOfBirth.IsZero() {
 		return nil, 0, g.fail(ctx, e, apperr.New(apperr.Invalid, "a search needs a name and a date of birth", "氏名と生年月日を入力してください"))
@@ -402,14 +511,14 @@ type Change struct {
 // same transaction as its audit entry.
 func (g *Gate) Apply(ctx context.Context, req Request, c Change) (Record, error) {
 	e, v := g.begin(ctx, req, "apply")
-	e.Query = fmt.Sprintf("resident_code=%s reason=%s date=%s", c.Record.ResidentCode, c.Record.ChangeReason, c.Record.ChangeDate.Format(time.DateOnly))
+	e.Query = fmt.Sprintf("resident_code=%s reason=%s date=%s", short(string(c.Record.ResidentCode)), short(string(c.Record.ChangeReason)), c.Record.ChangeDate.Format(time.DateOnly))
 	if c.PreviousCode != "" {
-		e.Query += " previous=" + c.PreviousCode
+		e.Query += " previous=" + short(c.PreviousCode)
 	}
 	if !v.Allow {
 		return Record{}, g.deny(ctx, e, v)
 	}
-	if errs := c.Record.Validate(); len(errs) > 0 {
+	if errs := c.Record.Validate(g.now()); len(errs) > 0 {
 		return Record{}, g.fail(ctx, e, fieldErrors(errs))
 	}
 	if !g.inScope(c.Record.LocalGov) {
@@ -452,12 +561,14 @@ func changeError(err error) error {
 	return apperr.Wrap(apperr.Internal, err, "change failed", "変更を記録できませんでした")
 }
 
-func fieldErrors(errs []resident.FieldError) error {
+// fieldErrors is the error of a record or request that breaks the field
+// rules: each field named, with its rule, in English and Japanese.
+func fieldErrors(errs []resident.FieldError) *apperr.Error {
 	en := make([]string, len(errs))
 	ja := make([]string, len(errs))
 	for i, e := range errs {
 		en[i] = e.Error()
-		ja[i] = e.Column + ": " + e.Japanese
+		ja[i] = e.JapaneseMessage()
 	}
 	return apperr.New(apperr.Invalid, strings.Join(en, "; "), strings.Join(ja, "／"))
 }
@@ -491,14 +602,17 @@ func (d RequiredFields) Decide(ctx context.Context, q Question) Verdict {
 	if !ok || (kind != "terminal" && kind != "node" && kind != "host" && kind != "body") || !wellFormed(id, 64) {
 		return deny("the origin must be terminal:ID, node:CODE, host:NAME or body:ID", "端末またはノードが特定できません")
 	}
-	if !wellFormed(q.Affair, 100) {
+	if strings.TrimSpace(q.Affair) == "" {
 		return deny("the affair (利用事務) is missing", "利用事務を選択してください")
 	}
-	if !wellFormed(q.Reason, 200) {
+	if strings.TrimSpace(q.Reason) == "" {
 		return deny("the reason is missing", "利用の理由を入力してください")
 	}
-	if q.CaseRef != "" && !wellFormed(q.CaseRef, 64) {
-		return deny("the case reference is malformed", "案件番号が正しくありません")
+	// The gate checks the fields before it asks; a decider asked directly
+	// applies the same rules.
+	if errs := q.Request.check(); len(errs) > 0 {
+		e := fieldErrors(errs)
+		return deny(e.Message, e.Japanese)
 	}
 	return Verdict{Allow: true, Policy: policy, Why: "actor, origin, affair and reason given"}
 }

@@ -106,6 +106,10 @@ func (g *Gate) provideOne(ctx context.Context, q ProvideQuery, v Verdict) Provid
 		r.Status, r.Error = Invalid, "氏名と生年月日が必要です"
 		return r
 	}
+	if errs := s.check(); len(errs) > 0 {
+		r.Status, r.Error = Invalid, fieldErrors(errs).Japanese
+		return r
+	}
 	found, _, err := records.Search(ctx, g.db, records.Query{Name: s.Name, DateOfBirth: s.DateOfBirth, Sex: s.Sex, Address: s.Address}, 2)
 	switch {
 	case err != nil:

@@ -89,7 +89,7 @@ func (g *Gate) Replicate(ctx context.Context, req Request, source string, change
 		return 0, 0, g.deny(ctx, e, v)
 	}
 	for _, c := range changes {
-		if errs := c.Record.Validate(); len(errs) > 0 {
+		if errs := c.Record.Validate(g.now()); len(errs) > 0 {
 			return 0, 0, g.fail(ctx, e, fieldErrors(errs))
 		}
 		if !g.inScope(c.Record.LocalGov) {

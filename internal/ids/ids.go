@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Kind names which code a value is.
@@ -153,8 +155,26 @@ func normalize(s string) string {
 	return b.String()
 }
 
-// shown is s made safe to print: invalid UTF-8 becomes U+FFFD.
-func shown(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
+// shown is s made safe to print: invalid UTF-8 and characters that do not
+// print (controls, bidi overrides) become U+FFFD, and a long value is cut,
+// so that a message, and the audit log it may reach, never carries a
+// disguised or megabyte-long value.
+func shown(s string) string {
+	const most = 24
+	if len(s) > 4*most {
+		s = s[:4*most]
+	}
+	s = strings.Map(func(r rune) rune {
+		if !unicode.IsGraphic(r) {
+			return utf8.RuneError
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
+	if r := []rune(s); len(r) > most {
+		s = string(r[:most-4]) + "…"
+	}
+	return s
+}
 
 // digitsOf normalizes s and checks it is exactly kind's number of digits.
 func digitsOf(kind Kind, s string) (string, error) {
@@ -164,7 +184,7 @@ func digitsOf(kind Kind, s string) (string, error) {
 	}
 	for _, r := range d {
 		if r < '0' || r > '9' {
-			return "", &Error{Kind: kind, Value: shown(s), Rule: RuleNotDigits, Got: string(r)}
+			return "", &Error{Kind: kind, Value: shown(s), Rule: RuleNotDigits, Got: shown(string(r))}
 		}
 	}
 	if n := kind.digits(); len(d) != n {

@@ -13,9 +13,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"golang.org/x/text/encoding/japanese"
-	"golang.org/x/text/transform"
-
 	"jukinet/internal/ids"
 )
 
@@ -46,23 +43,28 @@ const MaxRowErrors = 1000
 var ErrTooManyRowErrors = errors.New("too many bad rows; fix these and try again")
 
 // ReadCSV reads a file in the import layout. enc may be empty: the encoding
-// is then detected (UTF-8, with or without BOM, else CP932). It returns the
-// valid rows and every bad row found (up to MaxRowErrors); a caller that
-// imports all or nothing refuses the file when any row is bad, after running
-// its own checks on the valid rows so those are reported too.
-func ReadCSV(r io.Reader, enc Encoding) ([]Row, []RowError, error) {
+// is then detected (UTF-8, with or without BOM, else CP932). now is the
+// time of the import, for the rules that depend on the day (Validate). It
+// returns the valid rows and every bad row found (up to MaxRowErrors); a
+// caller that imports all or nothing refuses the file when any row is bad,
+// after running its own checks on the valid rows so those are reported too.
+func ReadCSV(r io.Reader, enc Encoding, now time.Time) ([]Row, []RowError, error) {
 	br := bufio.NewReaderSize(r, 1<<16)
 	if enc == "" {
 		head, _ := br.Peek(1 << 16)
 		enc = detect(head)
 	}
-	var in io.Reader = br
-	if enc == CP932 {
-		in = transform.NewReader(br, japanese.ShiftJIS.NewDecoder())
-	} else if bom, _ := br.Peek(3); bytes.Equal(bom, []byte{0xEF, 0xBB, 0xBF}) {
-		br.Discard(3)
+	if enc != CP932 {
+		if bom, _ := br.Peek(3); bytes.Equal(bom, []byte{0xEF, 0xBB, 0xBF}) {
+			br.Discard(3)
+		}
 	}
-	cr := csv.NewReader(in)
+	// A CP932 file is split into fields as it is, and each field decoded
+	// on its own (decodeCP932): the bytes CSV syntax uses (comma, quote,
+	// CR, LF) are never the second byte of a double-byte character, and a
+	// field whose bytes pair wrongly is refused where it is, not decoded to
+	// whatever the mis-paired bytes happen to mean.
+	cr := csv.NewReader(br)
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
 	if err == io.EOF {
@@ -74,7 +76,7 @@ func ReadCSV(r io.Reader, enc Encoding) ([]Row, []RowError, error) {
 	if got := strings.Join(header, ","); got != strings.Join(CSVHeader, ",") {
 		return nil, []RowError{{Line: 1, Reason: "the header must be exactly: " + strings.Join(CSVHeader, ",")}}, nil
 	}
-	rows, bad := readRows(cr, enc)
+	rows, bad := readRows(cr, enc, now)
 	return rows, bad, nil
 }
 
@@ -96,7 +98,7 @@ const readBatch = 1024
 // the results are taken in file order here, so the rows and errors come
 // out exactly as one loop over the file would give them, and reading stops
 // once MaxRowErrors is reached.
-func readRows(cr *csv.Reader, enc Encoding) ([]Row, []RowError) {
+func readRows(cr *csv.Reader, enc Encoding, now time.Time) ([]Row, []RowError) {
 	workers := runtime.GOMAXPROCS(0)
 	type job struct {
 		rows []readRow
@@ -116,7 +118,7 @@ func readRows(cr *csv.Reader, enc Encoding) ([]Row, []RowError) {
 			for j := range jobs {
 				for i := range j.rows {
 					if r := &j.rows[i]; r.err == nil {
-						r.rec, r.errs = parseRow(r.fields)
+						r.rec, r.errs = parseRow(r.fields, enc, now)
 						r.fields = nil
 					}
 				}
@@ -240,10 +242,24 @@ func csvReason(err error, enc Encoding) string {
 	return fmt.Sprintf("cannot read the file as %s: %v", enc, err)
 }
 
-// parseRow turns the fields of one row into a record and checks it.
-func parseRow(f []string) (IdentityRecord, []FieldError) {
+// parseRow turns the fields of one row, in encoding enc, into a record and
+// checks it.
+func parseRow(f []string, enc Encoding, now time.Time) (IdentityRecord, []FieldError) {
 	if len(f) != len(CSVHeader) {
 		return IdentityRecord{}, []FieldError{{Reason: fmt.Sprintf("has %d columns, want %d", len(f), len(CSVHeader))}}
+	}
+	if enc == CP932 {
+		var errs []FieldError
+		for i, v := range f {
+			s, err := decodeCP932(v)
+			if err != nil {
+				errs = append(errs, FieldError{Column: CSVHeader[i], Label: columnLabels[CSVHeader[i]], Reason: err.Error(), Japanese: err.Japanese()})
+			}
+			f[i] = s
+		}
+		if len(errs) > 0 {
+			return IdentityRecord{}, errs
+		}
 	}
 	for i, v := range f {
 		if !utf8.ValidString(v) {
@@ -281,7 +297,7 @@ func parseRow(f []string) (IdentityRecord, []FieldError) {
 	} else {
 		r.ChangeReason = ChangeReason(f[14])
 	}
-	for _, e := range r.Validate() {
+	for _, e := range r.Validate(now) {
 		// A date already reported as unreadable is not also "required".
 		if (e.Column == "date_of_birth" || e.Column == "change_date") && hasColumn(errs, e.Column) {
 			continue

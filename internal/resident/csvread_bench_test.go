@@ -3,6 +3,7 @@ package resident_test
 import (
 	"bytes"
 	"testing"
+	"time"
 
 	"jukinet/internal/resident"
 	"jukinet/internal/synth"
@@ -27,7 +28,7 @@ func BenchmarkReadCSV(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		rows, bad, err := resident.ReadCSV(bytes.NewReader(buf.Bytes()), "")
+		rows, bad, err := resident.ReadCSV(bytes.NewReader(buf.Bytes()), "", time.Date(2026, time.June, 1, 12, 0, 0, 0, time.UTC))
 		if err != nil || len(bad) > 0 || len(rows) != n {
 			b.Fatalf("%d rows, %v, %v", len(rows), bad, err)
 		}

@@ -27,7 +27,7 @@ func TestReadCSVRoundTrip(t *testing.T) {
 	for _, enc := range []Encoding{UTF8, CP932} {
 		raw := encode(t, enc, sample, other)
 		for _, given := range []Encoding{"", enc} { // detected, then given
-			rows, bad, err := ReadCSV(bytes.NewReader(raw), given)
+			rows, bad, err := ReadCSV(bytes.NewReader(raw), given, testNow)
 			if err != nil || len(bad) > 0 {
 				t.Fatalf("%s/%q: %v %v", enc, given, err, bad)
 			}
@@ -38,7 +38,7 @@ func TestReadCSVRoundTrip(t *testing.T) {
 	}
 	// A UTF-8 BOM is accepted.
 	raw := append([]byte{0xEF, 0xBB, 0xBF}, encode(t, UTF8, sample)...)
-	if rows, bad, _ := ReadCSV(bytes.NewReader(raw), ""); len(rows) != 1 || len(bad) > 0 {
+	if rows, bad, _ := ReadCSV(bytes.NewReader(raw), "", testNow); len(rows) != 1 || len(bad) > 0 {
 		t.Errorf("BOM: %v %v", rows, bad)
 	}
 }
@@ -61,7 +61,7 @@ func TestReadCSVReportsEveryBadRow(t *testing.T) {
 		strings.Replace(row, "123456789018", "123456789019", 1), // line 11: number
 		strings.Replace(row, "髙橋,花子", ",花子", 1),                 // line 12: family name missing
 	}
-	rows, errs, err := ReadCSV(strings.NewReader(strings.Join(bad, "\r\n")+"\r\n"), "")
+	rows, errs, err := ReadCSV(strings.NewReader(strings.Join(bad, "\r\n")+"\r\n"), "", testNow)
 	if err != nil || len(rows) != 1 || rows[0].Line != 2 {
 		t.Fatalf("rows %v, err %v: want only the good row, line 2", rows, err)
 	}
@@ -94,7 +94,7 @@ func TestReadCSVReportsEveryBadRow(t *testing.T) {
 
 func TestReadCSVWrongEncodingOneErrorPerRow(t *testing.T) {
 	raw := encode(t, CP932, sample, sample)
-	_, errs, _ := ReadCSV(bytes.NewReader(raw), UTF8)
+	_, errs, _ := ReadCSV(bytes.NewReader(raw), UTF8, testNow)
 	if len(errs) != 2 || !strings.Contains(errs[0].Error(), "line 2, column family_name: not valid UTF-8 text; if the file is Shift_JIS, give --encoding cp932") {
 		t.Errorf("errors: %v", errs)
 	}
@@ -102,7 +102,7 @@ func TestReadCSVWrongEncodingOneErrorPerRow(t *testing.T) {
 
 func TestReadCSVHeader(t *testing.T) {
 	for _, in := range []string{"", "a,b\n", "resident_code\n"} {
-		_, errs, _ := ReadCSV(strings.NewReader(in), "")
+		_, errs, _ := ReadCSV(strings.NewReader(in), "", testNow)
 		if len(errs) != 1 || errs[0].Line != 1 {
 			t.Errorf("ReadCSV(%q) = %v", in, errs)
 		}
@@ -115,12 +115,12 @@ func FuzzReadCSV(f *testing.F) {
 	f.Add([]byte("\xef\xbb\xbfresident_code\n"))
 	f.Add([]byte{0x82, 0xa0, '\n'})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		rows, errs, err := ReadCSV(bytes.NewReader(b), "")
+		rows, errs, err := ReadCSV(bytes.NewReader(b), "", testNow)
 		if err != nil {
 			t.Fatal(err) // read errors are row errors, never an error
 		}
 		for _, r := range rows {
-			if v := r.Record.Validate(); len(v) > 0 {
+			if v := r.Record.Validate(testNow); len(v) > 0 {
 				t.Fatalf("returned an invalid row: %v", v)
 			}
 		}
@@ -158,7 +158,7 @@ func TestReadCSVManyRows(t *testing.T) {
 			wantGood = append(wantGood, line)
 		}
 	}
-	rows, bad, err := ReadCSV(strings.NewReader(strings.Join(file, "\r\n")+"\r\n"), "")
+	rows, bad, err := ReadCSV(strings.NewReader(strings.Join(file, "\r\n")+"\r\n"), "", testNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func TestReadCSVManyRows(t *testing.T) {
 	for i := 0; i < 3000; i++ {
 		file = append(file, badDate)
 	}
-	_, bad, err = ReadCSV(strings.NewReader(strings.Join(file, "\r\n")+"\r\n"), "")
+	_, bad, err = ReadCSV(strings.NewReader(strings.Join(file, "\r\n")+"\r\n"), "", testNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,8 +193,9 @@ func TestReadCSVManyRows(t *testing.T) {
 	}
 }
 
-// TestReadCSVDamagedCP932: a byte in a Shift_JIS file that is no character
-// decodes to U+FFFD; the row is refused, not imported with a damaged name.
+// TestReadCSVDamagedCP932: a lead byte in a Shift_JIS file followed by a
+// byte that cannot end a character is refused on its field, naming the
+// byte, not imported with a damaged name.
 func TestReadCSVDamagedCP932(t *testing.T) {
 	raw := encode(t, CP932, sample)
 	name := bytes.Index(raw, []byte{0xee, 0xe0}) // 髙, the family name's first kanji in CP932
@@ -202,8 +203,8 @@ func TestReadCSVDamagedCP932(t *testing.T) {
 		t.Fatal("髙 not found in the CP932 file")
 	}
 	raw[name+1] = 0xff // no trail byte
-	rows, errs, err := ReadCSV(bytes.NewReader(raw), CP932)
-	if err != nil || len(rows) != 0 || len(errs) != 1 || errs[0].Line != 2 || errs[0].Column != "family_name" || !strings.Contains(errs[0].Reason, "U+FFFD") {
+	rows, errs, err := ReadCSV(bytes.NewReader(raw), CP932, testNow)
+	if err != nil || len(rows) != 0 || len(errs) != 1 || errs[0].Line != 2 || errs[0].Column != "family_name" || !strings.Contains(errs[0].Reason, "byte 1 (0xEE)") {
 		t.Errorf("rows %v, errors %v, %v", rows, errs, err)
 	}
 	// The same damage arriving through any other door (JSON decodes bad
@@ -211,10 +212,10 @@ func TestReadCSVDamagedCP932(t *testing.T) {
 	r := sample
 	r.GivenName, r.GivenNameKana = "花\uFFFD", "ハ\uFFFDコ"
 	var cols []string
-	for _, e := range r.Validate() {
+	for _, e := range r.Validate(testNow) {
 		cols = append(cols, e.Column)
 	}
 	if strings.Join(cols, ",") != "given_name,given_name_kana" {
-		t.Errorf("Validate: %v", r.Validate())
+		t.Errorf("Validate: %v", r.Validate(testNow))
 	}
 }

@@ -5,30 +5,44 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"jukinet/internal/ids"
 )
 
-// FieldError says which field of a record is wrong and why. Column is the
-// CSV column name; Japanese is the message for the UI.
+// FieldError says which field of a record (or request) is wrong and why.
+// Column is the field's name as in the CSV header and the JSON API; Label
+// its name on screen; Japanese the rule for the UI.
 type FieldError struct {
 	Column   string
+	Label    string
 	Reason   string
 	Japanese string
 }
 
 func (e FieldError) Error() string { return e.Column + ": " + e.Reason }
 
-// maxText is the longest name or address accepted, in characters.
-const maxText = 200
+// JapaneseMessage is the error as the UI shows it: the field's name on
+// screen, then the rule.
+func (e FieldError) JapaneseMessage() string {
+	label := e.Label
+	if label == "" {
+		label = columnLabels[e.Column]
+	}
+	if label == "" {
+		label = e.Column
+	}
+	return label + "：" + e.Japanese
+}
 
 // Validate checks a record against the domain's rules and returns every
-// problem found.
-func (r IdentityRecord) Validate() []FieldError {
+// problem found, at most one per field. now is the time of the check: a
+// date of birth after its day (in Japan) is refused.
+func (r IdentityRecord) Validate(now time.Time) []FieldError {
 	var errs []FieldError
-	add := func(col, en, ja string) { errs = append(errs, FieldError{col, en, ja}) }
+	add := func(col, en, ja string) {
+		errs = append(errs, FieldError{Column: col, Label: columnLabels[col], Reason: en, Japanese: ja})
+	}
 	if _, err := ids.ParseResidentCode(string(r.ResidentCode)); err != nil {
 		add("resident_code", idRule(err), idRuleJa(err))
 	} else if string(r.ResidentCode) != strings.TrimSpace(string(r.ResidentCode)) || len(r.ResidentCode) != 11 {
@@ -39,47 +53,29 @@ func (r IdentityRecord) Validate() []FieldError {
 	} else if len(r.IndividualNumber) != 12 {
 		add("individual_number", "write the 12 digits without separators", "12桁の数字を区切りなしで入力してください")
 	}
-	text := func(col, v string, required bool) {
-		switch {
-		case !utf8.ValidString(v):
-			add(col, "not valid text (check the file's encoding)", "文字コードが正しくありません")
-		case required && strings.TrimSpace(v) == "":
-			add(col, "required", "必須項目です")
-		case utf8.RuneCountInString(v) > maxText:
-			add(col, fmt.Sprintf("longer than %d characters", maxText), fmt.Sprintf("%d文字以内で入力してください", maxText))
-		case strings.ContainsRune(v, utf8.RuneError):
-			// What a decoder leaves for bytes that were no character: a
-			// damaged file, or the wrong encoding. Never part of a name.
-			add(col, "holds U+FFFD (�), left where the file had bytes that are no character: check the file and its encoding",
-				"文字化け（�）が含まれています。ファイルとその文字コードを確認してください")
-		case strings.ContainsFunc(v, func(r rune) bool { return unicode.IsControl(r) }):
-			add(col, "contains a control character", "制御文字が含まれています")
+	text := func(f Field, v string, required bool) {
+		if e := f.Check(v, required); e != nil {
+			errs = append(errs, *e)
 		}
 	}
-	kana := func(col, v string, required bool) {
-		before := len(errs)
-		text(col, v, required)
-		if len(errs) > before {
-			return // one error for the field
-		}
-		if bad := strings.IndexFunc(v, func(r rune) bool { return !isKanaNameRune(r) }); bad >= 0 {
-			r, _ := utf8.DecodeRuneInString(v[bad:])
-			add(col, fmt.Sprintf("only full-width katakana is allowed, found %q", r), fmt.Sprintf("全角カタカナで入力してください（「%c」は使えません）", r))
-		}
-	}
-	text("family_name", r.FamilyName, true)
-	text("given_name", r.GivenName, false)
-	kana("family_name_kana", r.FamilyNameKana, true)
-	kana("given_name_kana", r.GivenNameKana, r.GivenName != "")
-	text("former_surname", r.FormerSurname, false)
-	kana("former_surname_kana", r.FormerSurnameKana, r.FormerSurname != "")
-	text("alias", r.Alias, false)
-	kana("alias_kana", r.AliasKana, r.Alias != "")
-	text("address", r.Address, true)
-	if r.DateOfBirth.IsZero() {
+	text(FieldFamilyName, r.FamilyName, true)
+	text(FieldGivenName, r.GivenName, false)
+	text(FieldFamilyNameKana, r.FamilyNameKana, true)
+	text(FieldGivenNameKana, r.GivenNameKana, r.GivenName != "")
+	text(FieldFormerSurname, r.FormerSurname, false)
+	text(FieldFormerSurnameKana, r.FormerSurnameKana, r.FormerSurname != "")
+	text(FieldAlias, r.Alias, false)
+	text(FieldAliasKana, r.AliasKana, r.Alias != "")
+	text(FieldAddress, r.Address, true)
+	today := Date(now.In(jst).Date())
+	switch {
+	case r.DateOfBirth.IsZero():
 		add("date_of_birth", "required, as YYYY-MM-DD", "YYYY-MM-DD の形式で入力してください")
-	} else if r.DateOfBirth.Year() < 1868 {
+	case r.DateOfBirth.Year() < 1868:
 		add("date_of_birth", "before 1868", "1868年より前の日付です")
+	case r.DateOfBirth.After(today):
+		add("date_of_birth", fmt.Sprintf("%s is after today (%s)", r.DateOfBirth.Format(time.DateOnly), today.Format(time.DateOnly)),
+			fmt.Sprintf("%s は未来の日付です（本日は %s）", r.DateOfBirth.Format(time.DateOnly), today.Format(time.DateOnly)))
 	}
 	if r.Sex != SexMale && r.Sex != SexFemale {
 		add("sex", "must be 1 (男) or 2 (女)", "1（男）または2（女）で入力してください")
@@ -91,7 +87,13 @@ func (r IdentityRecord) Validate() []FieldError {
 			fmt.Sprintf("%s（%s）は住民票を保有しません。市区町村のコードを入力してください", lg.Code, lg.FullName()))
 	}
 	if _, ok := ParseChangeReason(string(r.ChangeReason)); !ok {
-		add("change_reason", fmt.Sprintf("unknown change reason %q", r.ChangeReason), fmt.Sprintf("異動事由「%s」は使えません", r.ChangeReason))
+		// The value is quoted only when short: a field never carries a
+		// whole megabyte into a message, and so into the audit log.
+		if s := string(r.ChangeReason); utf8.ValidString(s) && utf8.RuneCountInString(s) <= 20 {
+			add("change_reason", fmt.Sprintf("unknown change reason %q", s), fmt.Sprintf("異動事由「%s」は使えません", strings.Map(printable, s)))
+		} else {
+			add("change_reason", "not a change reason", "異動事由が正しくありません")
+		}
 	}
 	if r.ChangeDate.IsZero() {
 		add("change_date", "required, as YYYY-MM-DD", "YYYY-MM-DD の形式で入力してください")
@@ -101,9 +103,15 @@ func (r IdentityRecord) Validate() []FieldError {
 	return errs
 }
 
-// isKanaNameRune reports the characters a kana reading may contain.
-func isKanaNameRune(r rune) bool {
-	return (r >= 'ァ' && r <= 'ヺ') || r == 'ー' || r == '・' || r == ' ' || r == '　' || r == 'ヽ' || r == 'ヾ'
+// jst is Japan's time zone, in which "today" is decided.
+var jst = time.FixedZone("JST", 9*60*60)
+
+// printable drops what would not show in a message.
+func printable(r rune) rune {
+	if en, _ := notText(r); en != "" {
+		return -1
+	}
+	return r
 }
 
 func idRule(err error) string {

@@ -78,8 +78,16 @@ func formOf(r *http.Request) lookupForm {
 	return f
 }
 
+// fieldMax is the longest value of each text input of the lookup form, from
+// the field rules the gate applies (docs/fields.md), so the browser stops
+// the clerk where the gate would.
+var fieldMax = map[string]int{
+	"reason": gate.FieldReason.Max, "case": gate.FieldCaseRef.Max,
+	"name": gate.FieldSearchName.Max, "address": gate.FieldSearchAddress.Max,
+}
+
 func (s *Server) lookupPage(w http.ResponseWriter, r *http.Request, c *current) {
-	s.page(w, r, c, "lookup", "Lookup", map[string]any{"Affairs": s.myAffairs(c), "Form": formOf(r)})
+	s.page(w, r, c, "lookup", "Lookup", map[string]any{"Affairs": s.myAffairs(c), "Form": formOf(r), "Max": fieldMax})
 }
 
 // shownRecord is a record with the items its affair may see.
@@ -92,7 +100,7 @@ type shownRecord struct {
 func (s *Server) lookup(w http.ResponseWriter, r *http.Request, c *current) {
 	ctx := r.Context()
 	f := formOf(r)
-	data := map[string]any{"Affairs": s.myAffairs(c), "Form": f}
+	data := map[string]any{"Affairs": s.myAffairs(c), "Form": f, "Max": fieldMax}
 	affair, _ := s.node.Profile.Affair(f.Affair)
 	data["Affair"] = affair
 	req := gate.Request{Actor: c.who().Actor, Origin: c.who().Origin, Affair: f.Affair, Reason: f.Reason, CaseRef: f.Case}
