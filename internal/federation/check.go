@@ -76,7 +76,7 @@ func (r *Receiver) ServeCheck(w http.ResponseWriter, req *http.Request) {
 	case cr.Source != peer.Code || cr.Target != Code(r.n):
 		writeJSON(w, http.StatusForbidden, refusal{Error: "check request for another node or from another source"})
 		return
-	case err != nil || time.Since(at) > 5*time.Minute || time.Until(at) > 5*time.Minute:
+	case err != nil || r.n.Now().Sub(at) > 5*time.Minute || at.Sub(r.n.Now()) > 5*time.Minute:
 		writeJSON(w, http.StatusForbidden, refusal{Error: "stale check request"})
 		return
 	case !mayNotify(profile.Level(peer.Level), peer.Code, cr.LocalGov):
@@ -260,7 +260,7 @@ func Check(ctx context.Context, n *node.Node, lg string, repair bool) (CheckRepo
 
 // ask sends a signed check request to the upstream and decodes the answer.
 func (s *Sender) ask(ctx context.Context, p *Peer, cr CheckRequest, out *CheckAnswer) error {
-	cr.At = time.Now().UTC().Format(time.RFC3339)
+	cr.At = s.n.Now().UTC().Format(time.RFC3339)
 	body, err := json.Marshal(cr)
 	if err != nil {
 		return err

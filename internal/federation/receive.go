@@ -11,7 +11,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"golang.org/x/mod/sumdb/note"
 
@@ -183,7 +182,10 @@ func (r *Receiver) refuse(ctx context.Context, w http.ResponseWriter, conn Conn,
 	if err := r.refusal(ctx, conn, action, why, body, size); err != nil {
 		r.logger.Error("record a refused federation request", "action", action, "why", why, "err", err)
 	}
-	r.logger.Warn("federation request refused before its sender was known", "action", action, "why", why, "from", conn.Addr)
+	// At debug level only: the audit log keeps the first refusal of each
+	// kind per source and window and counts the rest; a line per request
+	// at warn level would let anyone who reaches the port fill the system log.
+	r.logger.Debug("federation request refused before its sender was known", "action", action, "why", why, "from", conn.Addr)
 	alert := ""
 	if why == whySignature || why == whyNoCertificate {
 		alert = AlertSignature
@@ -329,9 +331,8 @@ func RaiseAlert(ctx context.Context, n *node.Node, source, kind, detail string, 
 	e := auditlog.Entry{Node: Code(n), Actor: auditlog.Actor{Kind: auditlog.ActorSystem, ID: "federation"}, Origin: "node:" + Code(n),
 		Action: "federation.alert", Query: "source:" + source, Detail: kind + ": " + detail,
 		Decision: auditlog.Deny, Policy: "jukinet:federation-checks", Why: kind, Outcome: auditlog.OutcomeDenied}
-	now := time.Now()
 	_, workErr, err := n.Log.AppendWith(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO fed_alert (at, source, kind, detail) VALUES (?, ?, ?, ?)`, now, source, kind, detail); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO fed_alert (at, source, kind, detail) VALUES (?, ?, ?, ?)`, e.Time, source, kind, detail); err != nil {
 			return err
 		}
 		if !stop {
@@ -340,7 +341,7 @@ func RaiseAlert(ctx context.Context, n *node.Node, source, kind, detail string, 
 		if _, err := tx.Exec(ctx, `INSERT INTO fed_inbox (source, last_seq) SELECT ?, 0 WHERE NOT EXISTS (SELECT 1 FROM fed_inbox WHERE source = ?)`, source, source); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `UPDATE fed_inbox SET stopped_at = ?, stop_reason = ? WHERE source = ? AND stopped_at IS NULL`, now, kind+": "+detail, source)
+		_, err := tx.Exec(ctx, `UPDATE fed_inbox SET stopped_at = ?, stop_reason = ? WHERE source = ? AND stopped_at IS NULL`, e.Time, kind+": "+detail, source)
 		return err
 	})
 	if err != nil {

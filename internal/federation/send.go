@@ -198,7 +198,7 @@ func (s *Sender) record(ctx context.Context, peer string, ack *Ack, sendErr erro
 	}
 	_, err := s.n.DB.Exec(ctx, `INSERT INTO fed_delivery (peer, last_acked, last_try, last_error) VALUES (?, ?, ?, ?)
 		ON CONFLICT (peer) DO UPDATE SET last_acked = CASE WHEN excluded.last_acked > fed_delivery.last_acked THEN excluded.last_acked ELSE fed_delivery.last_acked END,
-		last_try = excluded.last_try, last_error = excluded.last_error`, peer, max(last, 0), time.Now(), msg)
+		last_try = excluded.last_try, last_error = excluded.last_error`, peer, max(last, 0), s.n.Now(), msg)
 	if err != nil {
 		s.logger.Error("record delivery", "peer", peer, "err", err)
 	}

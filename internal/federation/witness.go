@@ -11,7 +11,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"time"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -191,7 +190,7 @@ func (s *Sender) WitnessOnce(ctx context.Context) (bool, error) {
 	if err != nil || len(n.Sigs) < 2 {
 		return false, fmt.Errorf("cosigned checkpoint from %s does not verify: %v", p.Code, err)
 	}
-	if _, err := s.n.DB.Exec(ctx, `INSERT INTO audit_cosignature (size, witness, note, at) VALUES (?, ?, ?, ?)`, cp.Size, wv.Name(), string(raw), time.Now()); err != nil {
+	if _, err := s.n.DB.Exec(ctx, `INSERT INTO audit_cosignature (size, witness, note, at) VALUES (?, ?, ?, ?)`, cp.Size, wv.Name(), string(raw), s.n.Now()); err != nil {
 		return false, fmt.Errorf("store cosignature: %w", err)
 	}
 	return true, nil
