@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -50,6 +51,7 @@ type DB struct {
 	writer  *sql.DB // transactions: their own connections, so a writer never queues behind readers
 	dialect Dialect
 	shown   string // the URL with any password removed, for messages
+	walPath string // SQLite: the write-ahead log file
 
 	stopCheckpoints chan struct{}
 	checkpointsDone chan struct{}
@@ -131,7 +133,7 @@ func (c *stmtCache) close() {
 func ParseURL(u string) (Dialect, string, error) {
 	switch {
 	case strings.HasPrefix(u, "sqlite:"):
-		path := strings.TrimPrefix(strings.TrimPrefix(u, "sqlite:"), "//")
+		path := sqlitePath(u)
 		if path == "" {
 			return 0, "", fmt.Errorf("database URL %q: give a file, as sqlite:PATH", u)
 		}
@@ -162,6 +164,11 @@ func ParseURL(u string) (Dialect, string, error) {
 		return Postgres, u, nil
 	}
 	return 0, "", fmt.Errorf("database URL %q: must start with sqlite: or postgres://", Redact(u))
+}
+
+// sqlitePath returns the file of a sqlite: URL that ParseURL accepted.
+func sqlitePath(u string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(u, "sqlite:"), "//")
 }
 
 // Redact removes the password from a database URL.
@@ -220,6 +227,9 @@ func Open(ctx context.Context, u string) (*DB, error) {
 		return nil, fmt.Errorf("cannot reach database %s: %s", Redact(u), oneLine(err))
 	}
 	db := &DB{sql: sqldb, writer: writer, dialect: dialect, shown: Redact(u)}
+	if dialect == SQLite {
+		db.walPath = sqlitePath(u) + "-wal"
+	}
 	db.readStmts.pool, db.writeStmts.pool = sqldb, writer
 	if dialect == SQLite {
 		db.stopCheckpoints, db.checkpointsDone = make(chan struct{}), make(chan struct{})
@@ -242,6 +252,19 @@ func (db *DB) checkpointWAL() {
 			db.sql.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)")
 		}
 	}
+}
+
+// WALSize returns the size in bytes of the SQLite write-ahead log file, what
+// it takes on disk now; 0 on PostgreSQL or when there is no such file.
+func (db *DB) WALSize() int64 {
+	if db.walPath == "" {
+		return 0
+	}
+	st, err := os.Stat(db.walPath)
+	if err != nil {
+		return 0
+	}
+	return st.Size()
 }
 
 // oneLine folds a multi-line driver error (pgx lists every address it
