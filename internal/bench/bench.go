@@ -68,10 +68,12 @@ type Result struct {
 
 // Sustained is what the sustained-load row saw.
 type Sustained struct {
-	Window    time.Duration // the length of the first and last windows
-	FirstRate float64       // lookups per second in the first window
-	LastRate  float64       // lookups per second in the last window
-	MaxWAL    int64         // the largest size of the WAL file seen, bytes (SQLite)
+	Window           time.Duration // the length of the first and last windows
+	FirstRate        float64       // lookups per second in the first window
+	LastRate         float64       // lookups per second in the last window
+	MaxWAL           int64         // the largest size of the WAL file seen, bytes (SQLite)
+	WALLimit         int64         // the WAL's configured bound (SQLite)
+	Cuts, FailedCuts int64         // escalated checkpoints tried, and failed, during the row
 }
 
 // Run builds a register of opt.Residents through the gate and measures it.
@@ -262,6 +264,8 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) 
 // rate in the first and last windows (10 s, or a third of a shorter run):
 // a rate that falls is a database slowing as its WAL grows.
 func sustainedRow(ctx context.Context, d *db.DB, res *Result, raw Row, clients int, dur time.Duration, codes []string, lookup func(string) error) Row {
+	walBytes := func() int64 { st, _ := d.WAL(); return st.Bytes }
+	before, _ := d.WAL()
 	var done atomic.Int64
 	type sample struct {
 		at  time.Duration
@@ -277,7 +281,7 @@ func sustainedRow(ctx context.Context, d *db.DB, res *Result, raw Row, clients i
 		t := time.NewTicker(50 * time.Millisecond)
 		defer t.Stop()
 		for {
-			maxWAL = max(maxWAL, d.WALSize())
+			maxWAL = max(maxWAL, walBytes())
 			samples = append(samples, sample{time.Since(start), done.Load()})
 			select {
 			case <-stop:
@@ -295,7 +299,7 @@ func sustainedRow(ctx context.Context, d *db.DB, res *Result, raw Row, clients i
 	})
 	close(stop)
 	<-sampled
-	maxWAL = max(maxWAL, d.WALSize())
+	maxWAL = max(maxWAL, walBytes())
 	end := sample{time.Since(start), done.Load()}
 	window := min(10*time.Second, dur/3)
 	// The samples nearest the end of the first window and the start of the
@@ -309,7 +313,8 @@ func sustainedRow(ctx context.Context, d *db.DB, res *Result, raw Row, clients i
 			last = s
 		}
 	}
-	st := &Sustained{Window: window, MaxWAL: maxWAL}
+	after, isSQLite := d.WAL()
+	st := &Sustained{Window: window, MaxWAL: maxWAL, WALLimit: after.Limit, Cuts: after.Cuts - before.Cuts, FailedCuts: after.Failed - before.Failed}
 	if first.at > 0 {
 		st.FirstRate = float64(first.ops) / first.at.Seconds()
 	}
@@ -318,9 +323,15 @@ func sustainedRow(ctx context.Context, d *db.DB, res *Result, raw Row, clients i
 	}
 	res.Sustained = st
 	r.What = fmt.Sprintf("audited lookup, %d clients, sustained %s", clients, dur)
-	r.Goal = "WAL bounded; last rate ≥ first"
-	r.Note = fmt.Sprintf("first %s %.0f/s, last %s %.0f/s (%.1f %% of baseline); largest WAL %s",
-		window.Round(time.Millisecond), st.FirstRate, window.Round(time.Millisecond), st.LastRate, 100*st.LastRate/raw.PerSecond, mib(maxWAL)) + r.Note
+	errNote := r.Note
+	r.Goal = "last rate ≥ first"
+	r.Note = fmt.Sprintf("first %s %.0f/s, last %s %.0f/s (%.1f %% of baseline)",
+		window.Round(time.Millisecond), st.FirstRate, window.Round(time.Millisecond), st.LastRate, 100*st.LastRate/raw.PerSecond)
+	if isSQLite {
+		r.Goal = "WAL ≤ " + mib(st.WALLimit) + "; last rate ≥ first"
+		r.Note += fmt.Sprintf("; largest WAL %s, %d WAL cuts (%d failed)", mib(maxWAL), st.Cuts, st.FailedCuts)
+	}
+	r.Note += errNote
 	return r
 }
 
