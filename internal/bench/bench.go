@@ -329,7 +329,8 @@ func sustainedRow(ctx context.Context, d *db.DB, res *Result, raw Row, clients i
 		window.Round(time.Millisecond), st.FirstRate, window.Round(time.Millisecond), st.LastRate, 100*st.LastRate/raw.PerSecond)
 	if isSQLite {
 		r.Goal = "WAL ≤ " + mib(st.WALLimit) + "; last rate ≥ first"
-		r.Note += fmt.Sprintf("; largest WAL %s, %d WAL cuts (%d failed)", mib(maxWAL), st.Cuts, st.FailedCuts)
+		r.Note += fmt.Sprintf("; largest WAL %s, %d WAL cuts (%d failed) holding commits %s in all, %s at most",
+			mib(maxWAL), st.Cuts, st.FailedCuts, (after.Held - before.Held).Round(time.Millisecond), after.Longest.Round(time.Millisecond))
 	}
 	r.Note += errNote
 	return r

@@ -62,6 +62,7 @@ type walKeeper struct {
 	finished chan struct{}
 
 	escalated, failed atomic.Int64
+	held, longest     atomic.Int64 // nanoseconds transactions were held back by cuts: in all, and the longest once
 
 	// Owned by escalate, under mu: after a failed escalation, the size at
 	// which to try again without waiting for the next tick.
@@ -159,9 +160,15 @@ func (k *walKeeper) escalate() {
 	// under the gate has little left to do.
 	k.ckpt.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
 	k.gate.Lock()
+	start := time.Now()
 	var busy, logFrames, copied int64
 	err := k.ckpt.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &copied)
 	k.gate.Unlock()
+	held := time.Since(start)
+	k.held.Add(int64(held))
+	if int64(held) > k.longest.Load() {
+		k.longest.Store(int64(held)) // only escalate writes it, under mu
+	}
 	k.escalated.Add(1)
 	n = k.stat()
 	k.size.Store(n)
@@ -188,6 +195,9 @@ type WALStats struct {
 	Limit  int64 // the configured bound
 	Cuts   int64 // escalated (TRUNCATE) checkpoints tried
 	Failed int64 // of which readers did not leave the WAL in time
+	// Held is how long transactions were held back by cuts in all, and
+	// Longest the longest once: what bounding the WAL costs the commits.
+	Held, Longest time.Duration
 }
 
 // WAL returns the state of the SQLite write-ahead log; ok is false on
@@ -197,5 +207,6 @@ func (db *DB) WAL() (st WALStats, ok bool) {
 	if k == nil {
 		return WALStats{}, false
 	}
-	return WALStats{Bytes: k.stat(), Limit: k.limit, Cuts: k.escalated.Load(), Failed: k.failed.Load()}, true
+	return WALStats{Bytes: k.stat(), Limit: k.limit, Cuts: k.escalated.Load(), Failed: k.failed.Load(),
+		Held: time.Duration(k.held.Load()), Longest: time.Duration(k.longest.Load())}, true
 }
