@@ -50,6 +50,11 @@ const (
 // while a reader transaction stays open throughout (an export streaming
 // the register), which SQLite cannot checkpoint past; then the keeper
 // retries at each further quarter of growth and at each passive tick.
+//
+// A transaction holds the gate shared from begin to end, so fn given to
+// Transact must not begin another transaction (on SQLite that always
+// failed after the busy timeout; with a cut waiting, it would wait for
+// ever).
 type walKeeper struct {
 	path     string
 	limit    int64
