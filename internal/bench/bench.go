@@ -39,6 +39,12 @@ type Options struct {
 	Seed      uint64
 	// ImportOnly stops after the import row (for profiling the import).
 	ImportOnly bool
+	// Sustained is the length of the sustained-load row: Clients audited
+	// lookups without pause while the SQLite WAL is watched; zero skips it.
+	Sustained time.Duration
+	// SustainedOnly measures the import, the raw baseline and the
+	// sustained-load row only.
+	SustainedOnly bool
 }
 
 // Row is one line of the result table.
@@ -56,6 +62,18 @@ type Row struct {
 type Result struct {
 	Dialect string
 	Rows    []Row
+	// Sustained holds the sustained-load row's figures, when it ran.
+	Sustained *Sustained
+}
+
+// Sustained is what the sustained-load row saw.
+type Sustained struct {
+	Window           time.Duration // the length of the first and last windows
+	FirstRate        float64       // lookups per second in the first window
+	LastRate         float64       // lookups per second in the last window
+	MaxWAL           int64         // the largest size of the WAL file seen, bytes (SQLite)
+	WALLimit         int64         // the WAL's configured bound (SQLite)
+	Cuts, FailedCuts int64         // escalated checkpoints tried, and failed, during the row
 }
 
 // Run builds a register of opt.Residents through the gate and measures it.
@@ -157,6 +175,19 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) 
 	})
 	raw.What, raw.Note = fmt.Sprintf("raw driver point select, %d workers (baseline)", opt.Workers), "no gate, no audit"
 	res.Rows = append(res.Rows, raw)
+	req := operator("住民票の写しの交付", "窓口での本人申請")
+	lookup := func(code string) error {
+		_, err := g.Lookup(ctx, req, gate.Key{ResidentCode: code})
+		return err
+	}
+	if opt.SustainedOnly {
+		if opt.Sustained <= 0 {
+			opt.Sustained = time.Minute
+		}
+		say("sustained audited lookups, %d clients for %s …", opt.Clients, opt.Sustained)
+		res.Rows = append(res.Rows, sustainedRow(ctx, d, res, raw, opt.Clients, opt.Sustained, codes, lookup))
+		return res, nil
+	}
 	// The floors: no request that waits for a durable write beats them.
 	for _, f := range []struct {
 		what, note string
@@ -176,11 +207,6 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) 
 		res.Rows = append(res.Rows, floor)
 	}
 
-	req := operator("住民票の写しの交付", "窓口での本人申請")
-	lookup := func(code string) error {
-		_, err := g.Lookup(ctx, req, gate.Key{ResidentCode: code})
-		return err
-	}
 	say("audited lookups through the gate, %d workers …", opt.Workers)
 	gl := measure(ctx, opt.Workers, opt.Duration, codes, lookup)
 	gl.What, gl.Goal = fmt.Sprintf("audited lookup, %d workers", opt.Workers), "≥ 50 % of baseline"
@@ -191,6 +217,11 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) 
 	gc.What, gc.Goal = fmt.Sprintf("audited lookup, %d clients on %d cores (group commit)", opt.Clients, numCPU()), "≥ 50 % of baseline"
 	gc.Note = fmt.Sprintf("%.1f %% of baseline", 100*gc.PerSecond/raw.PerSecond)
 	res.Rows = append(res.Rows, gc)
+
+	if opt.Sustained > 0 {
+		say("sustained audited lookups, %d clients for %s …", opt.Clients, opt.Sustained)
+		res.Rows = append(res.Rows, sustainedRow(ctx, d, res, raw, opt.Clients, opt.Sustained, codes, lookup))
+	}
 
 	// Four-item search: kana name of a real resident, birth date, sex.
 	search := func(i int) func(string) error {
@@ -226,6 +257,87 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) 
 		Note: fmt.Sprintf("%s in all; %.0f subject rows/s (the import's entry lists every resident)", el.Round(time.Millisecond), float64(subjects)/el.Seconds())})
 	return res, nil
 }
+
+// sustainedRow runs audited lookups from clients goroutines for dur
+// without pause, the load under which a WAL that is never restarted grows
+// without bound, and reports the WAL file's largest size and the lookup
+// rate in the first and last windows (10 s, or a third of a shorter run):
+// a rate that falls is a database slowing as its WAL grows.
+func sustainedRow(ctx context.Context, d *db.DB, res *Result, raw Row, clients int, dur time.Duration, codes []string, lookup func(string) error) Row {
+	walBytes := func() int64 { st, _ := d.WAL(); return st.Bytes }
+	before, _ := d.WAL()
+	var done atomic.Int64
+	type sample struct {
+		at  time.Duration
+		ops int64
+	}
+	var samples []sample
+	var maxWAL int64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(sampled)
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			maxWAL = max(maxWAL, walBytes())
+			samples = append(samples, sample{time.Since(start), done.Load()})
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	r := measure(ctx, clients, dur, codes, func(code string) error {
+		err := lookup(code)
+		if err == nil {
+			done.Add(1)
+		}
+		return err
+	})
+	close(stop)
+	<-sampled
+	maxWAL = max(maxWAL, walBytes())
+	end := sample{time.Since(start), done.Load()}
+	window := min(10*time.Second, dur/3)
+	// The samples nearest the end of the first window and the start of the
+	// last one.
+	first, last := samples[0], samples[0]
+	for _, s := range samples {
+		if s.at <= window {
+			first = s
+		}
+		if s.at <= end.at-window {
+			last = s
+		}
+	}
+	after, isSQLite := d.WAL()
+	st := &Sustained{Window: window, MaxWAL: maxWAL, WALLimit: after.Limit, Cuts: after.Cuts - before.Cuts, FailedCuts: after.Failed - before.Failed}
+	if first.at > 0 {
+		st.FirstRate = float64(first.ops) / first.at.Seconds()
+	}
+	if span := end.at - last.at; span > 0 {
+		st.LastRate = float64(end.ops-last.ops) / span.Seconds()
+	}
+	res.Sustained = st
+	r.What = fmt.Sprintf("audited lookup, %d clients, sustained %s", clients, dur)
+	errNote := r.Note
+	r.Goal = "last rate ≥ first"
+	r.Note = fmt.Sprintf("first %s %.0f/s, last %s %.0f/s (%.1f %% of baseline)",
+		window.Round(time.Millisecond), st.FirstRate, window.Round(time.Millisecond), st.LastRate, 100*st.LastRate/raw.PerSecond)
+	if isSQLite {
+		r.Goal = "WAL ≤ " + mib(st.WALLimit) + "; last rate ≥ first"
+		r.Note += fmt.Sprintf("; largest WAL %s, %d WAL cuts (%d failed) holding commits %s in all, %s at most",
+			mib(maxWAL), st.Cuts, st.FailedCuts, (after.Held - before.Held).Round(time.Millisecond), after.Longest.Round(time.Millisecond))
+	}
+	r.Note += errNote
+	return r
+}
+
+// mib writes a size in bytes in MiB.
+func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
 
 func subjectRows(ctx context.Context, d *db.DB) int64 {
 	var n int64

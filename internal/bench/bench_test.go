@@ -22,11 +22,11 @@ func TestRunSmall(t *testing.T) {
 		{"postgres", func(t *testing.T) string { return dbtest.PostgresURL(t) }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			res, err := Run(context.Background(), Options{Residents: 400, DBURL: tt.url(t), Duration: 150 * time.Millisecond, Clients: 8}, nil)
+			res, err := Run(context.Background(), Options{Residents: 400, DBURL: tt.url(t), Duration: 150 * time.Millisecond, Clients: 8, Sustained: 600 * time.Millisecond}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(res.Rows) != 9 {
+			if len(res.Rows) != 10 {
 				t.Fatalf("%d rows", len(res.Rows))
 			}
 			for _, r := range res.Rows {
@@ -34,9 +34,12 @@ func TestRunSmall(t *testing.T) {
 					t.Errorf("%s: %d ops, %s", r.What, r.Ops, r.Note)
 				}
 			}
+			if s := res.Sustained; s == nil || s.FirstRate <= 0 || s.LastRate <= 0 || (tt.name == "sqlite") != (s.MaxWAL > 0 && s.WALLimit > 0) {
+				t.Errorf("sustained-load figures: %+v", s)
+			}
 			var out strings.Builder
 			res.Print(&out)
-			for _, row := range []string{"raw driver point select", "durable write floor", "database commit floor"} {
+			for _, row := range []string{"raw driver point select", "durable write floor", "database commit floor", "sustained"} {
 				if !strings.Contains(out.String(), row) {
 					t.Errorf("no %q row in the table:\n%s", row, out.String())
 				}

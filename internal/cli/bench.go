@@ -17,6 +17,8 @@ type BenchCmd struct {
 	Workers    int           `default:"2" help:"Synchronous workers."`
 	Clients    int           `default:"64" help:"Concurrent clients for the group-commit measurements."`
 	ImportOnly bool          `name:"import-only" help:"Measure the import only."`
+	Sustained  time.Duration `default:"60s" help:"Length of the sustained-load row (audited lookups from --clients without pause, the SQLite WAL watched); 0 skips it."`
+	WALOnly    bool          `name:"wal-only" help:"Measure the import, the raw baseline and the sustained-load row only."`
 	CPUProfile string        `name:"cpuprofile" type:"path" help:"Write a CPU profile of the run to this file (go tool pprof)."`
 }
 
@@ -33,7 +35,8 @@ func (c BenchCmd) Run(env *Env) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	res, err := bench.Run(env.Ctx, bench.Options{Residents: c.Residents, DBURL: c.DB, Duration: c.Duration, Workers: c.Workers, Clients: c.Clients, Seed: 1, ImportOnly: c.ImportOnly}, env.Stderr)
+	res, err := bench.Run(env.Ctx, bench.Options{Residents: c.Residents, DBURL: c.DB, Duration: c.Duration, Workers: c.Workers, Clients: c.Clients, Seed: 1, ImportOnly: c.ImportOnly,
+		Sustained: c.Sustained, SustainedOnly: c.WALOnly}, env.Stderr)
 	if err != nil {
 		return err
 	}

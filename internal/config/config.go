@@ -90,7 +90,13 @@ type Node struct {
 type Database struct {
 	// URL is sqlite:PATH (PATH relative to the data folder) or postgres://….
 	URL string `toml:"url"`
+	// WALLimitMiB bounds SQLite's write-ahead log file, in MiB: past a
+	// quarter of it the node cuts the log back (see db.walKeeper).
+	WALLimitMiB int `toml:"wal_limit_mib"`
 }
+
+// WALLimit returns the WAL bound in bytes.
+func (d Database) WALLimit() int64 { return int64(d.WALLimitMiB) << 20 }
 
 // HTTP configures the web server.
 type HTTP struct {
@@ -130,7 +136,7 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 func Default() Config {
 	return Config{
 		Node:     Node{Level: "municipality", SigningKey: "node.key"},
-		Database: Database{URL: "sqlite:jukinet.db"},
+		Database: Database{URL: "sqlite:jukinet.db", WALLimitMiB: 64},
 		HTTP:     HTTP{Addr: "127.0.0.1:8080", ShutdownTimeout: Duration{15 * time.Second}},
 		Audit:    Audit{CheckpointInterval: Duration{time.Minute}, RetentionYears: 7},
 		Console:  Console{Lookup: true},
@@ -187,6 +193,9 @@ func (c Config) Validate() error {
 	case "text", "json":
 	default:
 		return fmt.Errorf("log.format %q: use text or json", c.Log.Format)
+	}
+	if c.Database.WALLimitMiB < 4 || c.Database.WALLimitMiB > 1<<20 {
+		return fmt.Errorf("database.wal_limit_mib = %d: give the SQLite WAL's bound in MiB, from 4 to 1048576 (the default is 64)", c.Database.WALLimitMiB)
 	}
 	if c.HTTP.Addr == "" {
 		return errors.New("http.addr is empty: give host:port, e.g. 127.0.0.1:8080")
@@ -269,6 +278,9 @@ signing_key = "{{.Node.SigningKey}}"
 # sqlite:PATH (relative to this folder) or postgres://user@host:5432/db.
 # Environment override: JUKINET_DB_URL.
 url = "{{.Database.URL}}"
+# SQLite only: the bound on the write-ahead log file, in MiB. Under load the
+# node cuts the log back long before it reaches this size.
+wal_limit_mib = {{.Database.WALLimitMiB}}
 
 [http]
 # Listen address. Environment override: JUKINET_ADDR.

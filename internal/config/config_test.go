@@ -27,6 +27,9 @@ func TestLoadErrors(t *testing.T) {
 		{"wrong type", "[node]\ndemo = \"yes\"\n", "jukinet.toml"},
 		{"bad duration", "[http]\nshutdown_timeout = \"soon\"\n", `duration "soon"`},
 		{"bad log level", "[log]\nlevel = \"loud\"\n", `log.level "loud"`},
+		{"WAL bound too small", "[database]\nwal_limit_mib = 1\n", `database.wal_limit_mib = 1: give the SQLite WAL's bound in MiB, from 4`},
+		{"WAL bound as text", "[database]\nwal_limit_mib = \"64MB\"\n", "wal_limit_mib"},
+		{"WAL bound misspelt", "[database]\nwal_limit = 64\n", `jukinet.toml:2: unknown key "database.wal_limit"`},
 		{"syntax", "[node\n", "to end table name"},
 	}
 	for _, tt := range tests {
@@ -47,6 +50,7 @@ func TestWriteLoadRoundTrip(t *testing.T) {
 	c := Default()
 	c.Node.LocalGovCode, c.Node.Profile, c.Node.Demo = "131083", "koto-ward", true
 	c.HTTP.ShutdownTimeout = Duration{3 * time.Second}
+	c.Database.WALLimitMiB = 16
 	if err := Write(dir, c, []string{"koto-ward", "aomori-pref"}); err != nil {
 		t.Fatal(err)
 	}

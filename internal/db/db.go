@@ -51,8 +51,7 @@ type DB struct {
 	dialect Dialect
 	shown   string // the URL with any password removed, for messages
 
-	stopCheckpoints chan struct{}
-	checkpointsDone chan struct{}
+	wal *walKeeper // SQLite: keeps the write-ahead log bounded
 
 	// Prepared statements by query text, one cache per pool: parsing SQL
 	// is a large share of a short query's cost (SQLite especially).
@@ -131,30 +130,11 @@ func (c *stmtCache) close() {
 func ParseURL(u string) (Dialect, string, error) {
 	switch {
 	case strings.HasPrefix(u, "sqlite:"):
-		path := strings.TrimPrefix(strings.TrimPrefix(u, "sqlite:"), "//")
+		path := sqlitePath(u)
 		if path == "" {
 			return 0, "", fmt.Errorf("database URL %q: give a file, as sqlite:PATH", u)
 		}
-		// WAL lets readers work during a write; FULL makes each commit
-		// durable before it returns; immediate transactions take the write
-		// lock at BEGIN, so two writers wait for each other (busy_timeout)
-		// instead of failing half-way. A 64 MiB page cache keeps a large
-		// import from spilling pages mid-transaction, and memory-mapped
-		// reads save a system call per page read.
-		q := url.Values{}
-		// Checkpoints of the WAL into the database run in the background
-		// (see checkpointWAL), not inside whichever commit crosses the
-		// auto-checkpoint threshold: that commit is the audit log's.
-		for _, p := range []string{"foreign_keys(1)", "busy_timeout(10000)", "synchronous(FULL)",
-			"cache_size(-" + strconv.Itoa(defaultCacheKiB) + ")", "mmap_size(1073741824)", "temp_store(MEMORY)", "wal_autocheckpoint(0)"} {
-			q.Add("_pragma", p)
-		}
-		// (The driver runs the _pragma list sorted by name, then
-		// _journal_mode. 16 KiB pages were tried: a 1,000,000-row import
-		// got slower, 16,500 → 13,400 rows/s.)
-		q.Set("_journal_mode", "WAL")
-		q.Set("_txlock", "immediate")
-		return SQLite, "file:" + escapePath(path) + "?" + q.Encode(), nil
+		return SQLite, sqliteDSN(path, busyTimeout), nil
 	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
 		if _, err := url.Parse(u); err != nil {
 			return 0, "", fmt.Errorf("database URL: %w", err)
@@ -169,6 +149,40 @@ func ParseURL(u string) (Dialect, string, error) {
 // named "課#2" must open that folder's database, not "課".
 func escapePath(path string) string {
 	return strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(path)
+}
+
+// busyTimeout is how long an SQLite connection waits for a lock another
+// holds before it fails.
+const busyTimeout = 10 * time.Second
+
+// sqliteDSN returns the data source name of the SQLite database at path,
+// its connections waiting up to busy for a lock.
+func sqliteDSN(path string, busy time.Duration) string {
+	// WAL lets readers work during a write; FULL makes each commit
+	// durable before it returns; immediate transactions take the write
+	// lock at BEGIN, so two writers wait for each other (busy_timeout)
+	// instead of failing half-way. A 64 MiB page cache keeps a large
+	// import from spilling pages mid-transaction, and memory-mapped
+	// reads save a system call per page read.
+	q := url.Values{}
+	// Checkpoints of the WAL into the database run in the background
+	// (see walKeeper), not inside whichever commit crosses the
+	// auto-checkpoint threshold: that commit is the audit log's.
+	for _, p := range []string{"foreign_keys(1)", "busy_timeout(" + strconv.FormatInt(busy.Milliseconds(), 10) + ")", "synchronous(FULL)",
+		"cache_size(-" + strconv.Itoa(defaultCacheKiB) + ")", "mmap_size(1073741824)", "temp_store(MEMORY)", "wal_autocheckpoint(0)"} {
+		q.Add("_pragma", p)
+	}
+	// (The driver runs the _pragma list sorted by name, then
+	// _journal_mode. 16 KiB pages were tried: a 1,000,000-row import
+	// got slower, 16,500 → 13,400 rows/s.)
+	q.Set("_journal_mode", "WAL")
+	q.Set("_txlock", "immediate")
+	return "file:" + escapePath(path) + "?" + q.Encode()
+}
+
+// sqlitePath returns the file of a sqlite: URL that ParseURL accepted.
+func sqlitePath(u string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(u, "sqlite:"), "//")
 }
 
 // Redact removes the password from a database URL.
@@ -186,6 +200,11 @@ func Redact(u string) string {
 // Open connects to the database at u and checks it answers within 10
 // seconds. It does not migrate; call Migrate.
 func Open(ctx context.Context, u string) (*DB, error) {
+	return OpenWith(ctx, u, Options{})
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, u string, opt Options) (*DB, error) {
 	dialect, dsn, err := ParseURL(u)
 	if err != nil {
 		return nil, err
@@ -229,26 +248,16 @@ func Open(ctx context.Context, u string) (*DB, error) {
 	db := &DB{sql: sqldb, writer: writer, dialect: dialect, shown: Redact(u)}
 	db.readStmts.pool, db.writeStmts.pool = sqldb, writer
 	if dialect == SQLite {
-		db.stopCheckpoints, db.checkpointsDone = make(chan struct{}), make(chan struct{})
-		go db.checkpointWAL()
+		ckpt, err := sql.Open("sqlite", sqliteDSN(sqlitePath(u), escalatedWait))
+		if err != nil {
+			sqldb.Close()
+			writer.Close()
+			return nil, fmt.Errorf("open database %s: %w", Redact(u), err)
+		}
+		ckpt.SetMaxOpenConns(1)
+		db.wal = newWALKeeper(sqlitePath(u)+"-wal", opt.WALLimit, ckpt, sqldb)
 	}
 	return db, nil
-}
-
-// checkpointWAL copies the SQLite WAL into the database every half second,
-// without blocking readers or writers (PASSIVE), until Close.
-func (db *DB) checkpointWAL() {
-	defer close(db.checkpointsDone)
-	t := time.NewTicker(500 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-db.stopCheckpoints:
-			return
-		case <-t.C:
-			db.sql.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)")
-		}
-	}
 }
 
 // oneLine folds a multi-line driver error (pgx lists every address it
@@ -274,12 +283,9 @@ func (db *DB) String() string { return db.shown }
 
 // Close closes the database and its cached statements.
 func (db *DB) Close() error {
-	if db.stopCheckpoints != nil {
-		close(db.stopCheckpoints)
-		<-db.checkpointsDone
-		db.stopCheckpoints = nil
-		// A final full checkpoint leaves a small WAL behind.
-		db.sql.ExecContext(context.Background(), "PRAGMA wal_checkpoint(TRUNCATE)")
+	if db.wal != nil {
+		db.wal.close()
+		db.wal = nil
 	}
 	db.readStmts.close()
 	db.writeStmts.close()
@@ -468,6 +474,10 @@ func (db *DB) transact(ctx context.Context, conn *sql.Conn, fn func(tx *Tx) erro
 	begin := db.writer.BeginTx
 	if conn != nil {
 		begin = conn.BeginTx
+	}
+	if db.wal != nil {
+		db.wal.begin()
+		defer db.wal.end()
 	}
 	sqltx, err := begin(ctx, nil)
 	if err != nil {

@@ -16,6 +16,8 @@ type Collector struct {
 
 	pending, lag, acked, last, cosigned, entries, alerts *prometheus.Desc
 	inbox, stopped                                       *prometheus.Desc
+
+	walBytes, walLimit, walCuts, walFailed *prometheus.Desc
 }
 
 // NewCollector returns the collector of node n.
@@ -34,18 +36,32 @@ func NewCollector(n *node.Node) *Collector {
 		alerts:   d("federation_alerts_total", "Refused batches and checkpoints (alerts) raised at this node."),
 		inbox:    d("federation_inbox_last_seq", "The last change applied from a downstream source.", "source"),
 		stopped:  d("federation_source_stopped", "1 if a downstream source is stopped after an alert.", "source"),
+
+		walBytes:  d("sqlite_wal_bytes", "Size of the SQLite write-ahead log file (SQLite nodes only)."),
+		walLimit:  d("sqlite_wal_limit_bytes", "The configured bound on the SQLite write-ahead log (database.wal_limit_mib)."),
+		walCuts:   d("sqlite_wal_cuts_total", "Escalated (TRUNCATE) checkpoints tried to keep the SQLite write-ahead log bounded."),
+		walFailed: d("sqlite_wal_cuts_failed_total", "Escalated checkpoints that gave up because readers stayed in the write-ahead log."),
 	}
 }
 
 // Describe sends the metrics' descriptions.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.pending, c.lag, c.acked, c.last, c.cosigned, c.entries, c.alerts, c.inbox, c.stopped} {
+	for _, d := range []*prometheus.Desc{c.pending, c.lag, c.acked, c.last, c.cosigned, c.entries, c.alerts, c.inbox, c.stopped,
+		c.walBytes, c.walLimit, c.walCuts, c.walFailed} {
 		ch <- d
 	}
 }
 
 // Collect reads the state and sends the metrics.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	// The WAL first, and whatever else fails: it is what to watch when the
+	// database is in trouble.
+	if wal, ok := c.n.DB.WAL(); ok {
+		ch <- prometheus.MustNewConstMetric(c.walBytes, prometheus.GaugeValue, float64(wal.Bytes))
+		ch <- prometheus.MustNewConstMetric(c.walLimit, prometheus.GaugeValue, float64(wal.Limit))
+		ch <- prometheus.MustNewConstMetric(c.walCuts, prometheus.CounterValue, float64(wal.Cuts))
+		ch <- prometheus.MustNewConstMetric(c.walFailed, prometheus.CounterValue, float64(wal.Failed))
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	st, err := GetStatus(ctx, c.n)

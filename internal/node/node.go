@@ -274,7 +274,7 @@ func initNode(ctx context.Context, opt InitOptions) (err error) {
 	if p, ok := strings.CutPrefix(url, "sqlite:"); ok {
 		created = append(created, p, p+"-wal", p+"-shm")
 	}
-	d, err := db.Open(ctx, url)
+	d, err := db.OpenWith(ctx, url, db.Options{WALLimit: c.Database.WALLimit()})
 	if err != nil {
 		return err
 	}
@@ -378,7 +378,7 @@ func Open(ctx context.Context, dir string) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("signing key %s: %w", keyPath, err)
 	}
-	d, err := db.Open(ctx, resolveURL(dir, c.Database.URL))
+	d, err := db.OpenWith(ctx, resolveURL(dir, c.Database.URL), db.Options{WALLimit: c.Database.WALLimit()})
 	if err != nil {
 		return nil, err
 	}
