@@ -28,6 +28,8 @@ func TestLoadErrors(t *testing.T) {
 		{"bad duration", "[http]\nshutdown_timeout = \"soon\"\n", `duration "soon"`},
 		{"bad log level", "[log]\nlevel = \"loud\"\n", `log.level "loud"`},
 		{"syntax", "[node\n", "to end table name"},
+		{"peer address without TLS", "[http]\npeer_addr = \"127.0.0.1:8443\"\n", "http.peer_addr needs http.tls = true"},
+		{"peer address without port", "[http]\ntls = true\npeer_addr = \"127.0.0.1\"\n", "give host:port"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
