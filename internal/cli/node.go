@@ -28,10 +28,14 @@ import (
 
 // serverTLS is the node's HTTPS configuration: its certificate names the
 // public URL's host and the node's configured addresses (serverHosts).
-func serverTLS(n *node.Node, public, addr string) (*tls.Config, error) {
-	hosts, err := serverHosts(public, addr)
-	if err != nil {
-		return nil, err
+func serverTLS(n *node.Node, public string, addrs ...string) (*tls.Config, error) {
+	var hosts []string
+	for _, addr := range addrs {
+		h, err := serverHosts(public, addr)
+		if err != nil {
+			return nil, err
+		}
+		hosts = append(hosts, h...)
 	}
 	ca, err := terminalca.Open(n.Dir, n.Info.Name())
 	if err != nil {
@@ -273,17 +277,47 @@ func serve(env *Env, n *node.Node, addr string, opt web.Options) error {
 	if opt.PublicURL = n.Config.HTTP.PublicURL; opt.PublicURL == "" {
 		opt.PublicURL = fmt.Sprintf("%s://localhost:%d", scheme, ln.Addr().(*net.TCPAddr).Port)
 	}
+	var peerLn net.Listener // the peer listener, with [http] peer_addr
 	if n.Config.HTTP.TLS {
-		conf, err := serverTLS(n, opt.PublicURL, addr)
+		addrs := []string{addr}
+		if n.Config.HTTP.PeerAddr != "" {
+			addrs = append(addrs, n.Config.HTTP.PeerAddr)
+		}
+		conf, err := serverTLS(n, opt.PublicURL, addrs...)
 		if err != nil {
 			ln.Close()
 			return err
 		}
 		ln = tls.NewListener(ln, conf)
+		if n.Config.HTTP.PeerAddr != "" {
+			// Mutual TLS: no handshake completes without a client
+			// certificate from the node's CA or a registered peer's.
+			peerConf := conf.Clone()
+			peerConf.ClientAuth = tls.RequireAndVerifyClientCert
+			inner := conf.GetConfigForClient
+			peerConf.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+				c, err := inner(hello)
+				if err != nil {
+					return nil, err
+				}
+				c.ClientAuth = tls.RequireAndVerifyClientCert
+				return c, nil
+			}
+			pl, err := net.Listen("tcp", n.Config.HTTP.PeerAddr)
+			if err != nil {
+				ln.Close()
+				return fmt.Errorf("listen for peers on %s ([http] peer_addr): %w", n.Config.HTTP.PeerAddr, err)
+			}
+			peerLn = tls.NewListener(pl, peerConf)
+			opt.SeparatePeers = true
+		}
 	}
 	h, err := web.New(n, opt)
 	if err != nil {
 		ln.Close()
+		if peerLn != nil {
+			peerLn.Close()
+		}
 		return err
 	}
 	srv := &http.Server{
@@ -293,6 +327,17 @@ func serve(env *Env, n *node.Node, addr string, opt web.Options) error {
 		WriteTimeout:      120 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	var peerSrv *http.Server
+	if peerLn != nil {
+		peerSrv = &http.Server{
+			Handler:           h.PeerHandler(),
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       60 * time.Second,
+			WriteTimeout:      120 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		}
 	}
 	fmt.Fprintf(env.Stdout, "jukinet %s: node %s serving on %s/ (listening on %s)\n", Version, n.Info.Name(), opt.PublicURL, ln.Addr())
 	if n.Info.Demo {
@@ -307,8 +352,12 @@ func serve(env *Env, n *node.Node, addr string, opt web.Options) error {
 	go sender.Run(env.Ctx, 500*time.Millisecond)
 	// The rules for improper use run over new audit entries.
 	go runDetection(env.Ctx, n, logger, n.Config.Detection.Every.Duration)
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	if peerSrv != nil {
+		fmt.Fprintf(env.Stdout, "Peers and recipient bodies: mutual TLS on %s\n", peerLn.Addr())
+		go func() { errc <- peerSrv.Serve(peerLn) }()
+	}
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -317,6 +366,11 @@ func serve(env *Env, n *node.Node, addr string, opt web.Options) error {
 	logger.Info("shutting down", "timeout", n.Config.HTTP.ShutdownTimeout.Duration)
 	ctx, cancel := context.WithTimeout(context.Background(), n.Config.HTTP.ShutdownTimeout.Duration)
 	defer cancel()
+	if peerSrv != nil {
+		if err := peerSrv.Shutdown(ctx); err != nil {
+			return fmt.Errorf("shut down the peer listener: %w", err)
+		}
+	}
 	if err := srv.Shutdown(ctx); err != nil {
 		return fmt.Errorf("shut down: %w", err)
 	}

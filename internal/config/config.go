@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -108,6 +109,11 @@ type HTTP struct {
 	// TLS serves HTTPS with a server certificate from the node's terminal
 	// CA, and identifies terminals by their client certificates.
 	TLS bool `toml:"tls"`
+	// PeerAddr, when set (with TLS), is a second listen address for the
+	// machine-to-machine endpoints alone (federation, provision): mutual
+	// TLS, a client certificate required at the handshake. The main
+	// address then no longer serves them.
+	PeerAddr string `toml:"peer_addr"`
 }
 
 // Log configures operational logs (the audit log is separate).
@@ -199,6 +205,17 @@ func (c Config) Validate() error {
 	}
 	if c.HTTP.Addr == "" {
 		return errors.New("http.addr is empty: give host:port, e.g. 127.0.0.1:8080")
+	}
+	if c.HTTP.PeerAddr != "" {
+		if !c.HTTP.TLS {
+			return errors.New("http.peer_addr needs http.tls = true: the peer address is mutual TLS only")
+		}
+		if _, _, err := net.SplitHostPort(c.HTTP.PeerAddr); err != nil {
+			return fmt.Errorf("http.peer_addr %q: give host:port, e.g. 0.0.0.0:8443", c.HTTP.PeerAddr)
+		}
+		if c.HTTP.PeerAddr == c.HTTP.Addr {
+			return fmt.Errorf("http.peer_addr %q is http.addr: give the peers another port", c.HTTP.PeerAddr)
+		}
 	}
 	if c.HTTP.ShutdownTimeout.Duration <= 0 {
 		return errors.New("http.shutdown_timeout must be positive, e.g. 15s")
@@ -294,6 +311,10 @@ public_url = "{{.HTTP.PublicURL}}"
 # terminal CA (jukinet terminal cert). Operators can sign in only from an
 # identified, approved terminal (a demo node's own browser stands in).
 tls = {{.HTTP.TLS}}
+# With tls = true: a second address for peer nodes and recipient bodies
+# alone, mutual TLS (a client certificate required at the handshake); the
+# address above then serves browsers only. Empty: both on the one address.
+peer_addr = "{{.HTTP.PeerAddr}}"
 
 [audit]
 # How often a checkpoint of the audit log is signed while entries arrive

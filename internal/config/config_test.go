@@ -31,6 +31,8 @@ func TestLoadErrors(t *testing.T) {
 		{"WAL bound as text", "[database]\nwal_limit_mib = \"64MB\"\n", "wal_limit_mib"},
 		{"WAL bound misspelt", "[database]\nwal_limit = 64\n", `jukinet.toml:2: unknown key "database.wal_limit"`},
 		{"syntax", "[node\n", "to end table name"},
+		{"peer address without TLS", "[http]\npeer_addr = \"127.0.0.1:8443\"\n", "http.peer_addr needs http.tls = true"},
+		{"peer address without port", "[http]\ntls = true\npeer_addr = \"127.0.0.1\"\n", "give host:port"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

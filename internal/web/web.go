@@ -47,6 +47,10 @@ type Options struct {
 	// PublicURL is the address browsers use (scheme, host, port): the
 	// WebAuthn relying party. Default http://localhost:8080.
 	PublicURL string
+	// SeparatePeers serves the machine-to-machine endpoints (federation,
+	// provision) only on PeerHandler, for a listener of their own that
+	// requires a client certificate at the handshake.
+	SeparatePeers bool
 }
 
 // Server is the node's web interface.
@@ -57,6 +61,7 @@ type Server struct {
 	pages  map[string]*template.Template // by language, then page: "ja/lookup"
 	locs   map[string]*i18n.Localizer
 	mux    *http.ServeMux
+	peers  *http.ServeMux // federation and provision endpoints: PeerHandler
 	auth   *auth.Service
 	secure bool // cookies only over TLS
 	// terminalCA is the node's own CA: a client certificate from it names a terminal.
@@ -121,13 +126,18 @@ func New(n *node.Node, opt Options) (*Server, error) {
 	s.mux.HandleFunc("GET /status", s.status)
 	s.routes()
 	s.mux.Handle("/api/", api.New(n, opt.Logger, s.apiCaller))
+	s.peers = http.NewServeMux()
 	recv := federation.NewReceiver(n, opt.Logger)
-	s.mux.Handle("POST /federation/v1/batches", recv)
-	s.mux.HandleFunc("POST /federation/v1/check", recv.ServeCheck)
-	s.mux.HandleFunc("POST /federation/v1/witness", recv.ServeWitness)
+	s.peers.Handle("POST /federation/v1/batches", recv)
+	s.peers.HandleFunc("POST /federation/v1/check", recv.ServeCheck)
+	s.peers.HandleFunc("POST /federation/v1/witness", recv.ServeWitness)
 	prov := federation.NewProvider(n, s.terminalCA, opt.Logger)
-	s.mux.HandleFunc("GET /provision/v1/residents/{code}", prov.ServeLookup)
-	s.mux.HandleFunc("POST /provision/v1/batch", prov.ServeBatch)
+	s.peers.HandleFunc("GET /provision/v1/residents/{code}", prov.ServeLookup)
+	s.peers.HandleFunc("POST /provision/v1/batch", prov.ServeBatch)
+	if !opt.SeparatePeers {
+		s.mux.Handle("/federation/", s.peers)
+		s.mux.Handle("/provision/", s.peers)
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(federation.NewCollector(n))
 	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
@@ -144,6 +154,17 @@ func New(n *node.Node, opt Options) (*Server, error) {
 
 // Auth is the server's sign-in service (for jukinet init's first link).
 func (s *Server) Auth() *auth.Service { return s.auth }
+
+// PeerHandler serves the machine-to-machine endpoints alone (federation
+// between nodes, provision to recipient bodies), for the peer listener,
+// which requires a client certificate at the handshake.
+func (s *Server) PeerHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Cache-Control", "no-store")
+		s.peers.ServeHTTP(w, r)
+	})
+}
 
 // ServeHTTP serves a request through the security middleware.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
