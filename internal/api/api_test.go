@@ -141,7 +141,7 @@ func TestChange(t *testing.T) {
 		t.Fatalf("change: %d %v", resp.Code, out)
 	}
 	rec.ChangeDate = "2020-01-01" // before the current version
-	rec.Address = "x"
+	rec.Address = "東京都江東区x"
 	body, _ = json.Marshal(api.ChangeRequest{Record: rec, Affair: "juki", Reason: "窓口届出"})
 	resp, out = do(t, h, "POST", "/api/v1/changes", string(body), local)
 	if resp.Code != 409 || out["detail_ja"] == "" {

@@ -73,11 +73,11 @@ func testImportCommand(t *testing.T, dbURL string) {
 		badRows[i] = slices.Clone(r)
 	}
 	badRows[3][10], badRows[3][11] = "1990-02-30", "9"
-	badRows[6][13] = "131016"
+	badRows[6][13] = "131016" // 千代田区: not where the address is
 	bad := filepath.Join(t.TempDir(), "bad.csv")
 	os.WriteFile(bad, []byte(csvTextOf(badRows)), 0o644)
 	code, _, errOut = run(t, "import", "residents", "--data", dir, bad)
-	for _, want := range []string{"line 4, column date_of_birth:", "line 4, column sex:", "line 7, column local_gov_code:", "2 bad rows (3 problems); nothing was imported"} {
+	for _, want := range []string{"line 4, column date_of_birth:", "line 4, column sex:", "line 7, column address: does not begin with 東京都千代田区, the local government of code 131016", "2 bad rows (3 problems); nothing was imported"} {
 		if code == 0 || !strings.Contains(errOut, want) {
 			t.Errorf("bad import: exit %d, stderr without %q:\n%s", code, want, errOut)
 		}

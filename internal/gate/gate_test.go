@@ -179,7 +179,7 @@ func TestApplyAtomicWithEntry(t *testing.T) {
 		// A change the register refuses leaves no version, and is logged.
 		back := moved
 		back.ChangeDate = moved.ChangeDate.AddDate(0, 0, -1)
-		back.Address = "x"
+		back.Address = "東京都江東区x"
 		if _, err := f.g.Apply(ctx, clerk, Change{Record: back}); apperr.CodeOf(err) != apperr.Conflict {
 			t.Fatalf("back-dated change: %v", err)
 		}

@@ -146,3 +146,36 @@ func TestReadCSVRefusesMispairedCP932(t *testing.T) {
 		t.Errorf("detected encoding: %v", errs)
 	}
 }
+
+// TestReadCSVRefusesShiftedAddress: a byte lost inside the address of a
+// Shift_JIS file shifts what follows into other, valid characters (the
+// review's 東京都江東区 → 東京桃]東区); the address then no longer begins with
+// the name of the local government the record gives, and the row is refused.
+func TestReadCSVRefusesShiftedAddress(t *testing.T) {
+	good := encode(t, CP932, sample)
+	koto := []byte{0x8D, 0x5D, 0x93, 0x8C, 0x8B, 0xE6} // 江東区
+	i := bytes.Index(good, koto)
+	if i < 0 {
+		t.Fatal("江東区 not found in the CP932 file")
+	}
+	for _, lost := range []int{i, i + 1, i - 1} { // 江's first or second byte, 都's second
+		raw := append(append([]byte(nil), good[:lost]...), good[lost+1:]...)
+		rows, errs, err := ReadCSV(bytes.NewReader(raw), CP932, testNow)
+		if err != nil || len(rows) != 0 || len(errs) == 0 || errs[0].Column != "address" {
+			t.Errorf("byte %d lost: rows %v, errors %v, %v; want the address refused", lost, rows, errs, err)
+		}
+	}
+	// Written without the prefecture, or in full, the address is accepted.
+	for _, addr := range []string{"江東区東陽四丁目11番28号", "東京都江東区東陽四丁目11番28号"} {
+		r := sample
+		r.Address = addr
+		if errs := r.Validate(testNow); len(errs) != 0 {
+			t.Errorf("%s: %v", addr, errs)
+		}
+	}
+	r := sample
+	r.Address = "東京都千代田区丸の内一丁目1番1号"
+	if errs := r.Validate(testNow); len(errs) != 1 || errs[0].Column != "address" || !strings.Contains(errs[0].Reason, "131083") {
+		t.Errorf("an address in another municipality: %v", errs)
+	}
+}

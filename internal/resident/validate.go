@@ -85,6 +85,9 @@ func (r IdentityRecord) Validate(now time.Time) []FieldError {
 	} else if lg.Kind == ids.LGPrefecture || lg.Kind == ids.LGDesignatedCity {
 		add("local_gov_code", fmt.Sprintf("%s (%s) does not hold resident records: give the municipality or ward", lg.Code, lg.FullName()),
 			fmt.Sprintf("%s（%s）は住民票を保有しません。市区町村のコードを入力してください", lg.Code, lg.FullName()))
+	} else if FieldAddress.Check(r.Address, true) == nil && !addressInBody(r.Address, lg) {
+		add("address", fmt.Sprintf("does not begin with %s, the local government of code %s: check the address and local_gov_code (a double-byte character that lost a byte in a Shift_JIS file also shows so)", lg.FullName(), lg.Code),
+			fmt.Sprintf("住所が地方公共団体コード %s の名称（%s）から始まっていません。住所とコードを確認してください（Shift_JIS のファイルで文字が欠けた場合もこうなります）", lg.Code, lg.FullName()))
 	}
 	if _, ok := ParseChangeReason(string(r.ChangeReason)); !ok {
 		// The value is quoted only when short: a field never carries a
@@ -101,6 +104,24 @@ func (r IdentityRecord) Validate(now time.Time) []FieldError {
 		add("change_date", "before the date of birth", "生年月日より前の日付です")
 	}
 	return errs
+}
+
+// addressInBody reports whether an address begins with the name of the
+// local government that holds the record, written as addresses write it:
+// in full (東京都江東区, 北海道空知郡南幌町), without the prefecture (江東区),
+// or without the county (北海道南幌町, 南幌町). A resident's address lies in
+// the body that keeps the record; and in a Shift_JIS file a double-byte
+// character that lost a byte shifts every character after it into other
+// characters, which this catches at the start of the address.
+func addressInBody(address string, lg ids.LocalGov) bool {
+	for _, prefix := range []string{
+		lg.Prefecture + lg.Parent + lg.Name, lg.Prefecture + lg.Name, lg.Parent + lg.Name, lg.Name,
+	} {
+		if prefix != "" && strings.HasPrefix(address, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // jst is Japan's time zone, in which "today" is decided.
