@@ -21,6 +21,7 @@ import (
 	"jukinet/internal/db"
 	"jukinet/internal/gate/internal/records"
 	"jukinet/internal/ids"
+	"jukinet/internal/jptext"
 	"jukinet/internal/profile"
 	"jukinet/internal/resident"
 )
@@ -457,6 +458,13 @@ func (g *Gate) Search(ctx context.Context, req Request, q SearchQuery) (matches 
 	if strings.TrimSpace(q.Name) == "" || q.DateOfBirth.IsZero() {
 		return nil, 0, g.fail(ctx, e, apperr.New(apperr.Invalid, "a search needs a name and a date of birth", "氏名と生年月日を入力してください"))
 	}
+	if today := g.now().In(jptext.JST); q.DateOfBirth.After(time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)) {
+		// No one is born after today: a typo (R12 for R2), refused before
+		// it is searched for and logged as a provision of nobody.
+		return nil, 0, g.fail(ctx, e, apperr.New(apperr.Invalid,
+			fmt.Sprintf("date_of_birth: %s is after today (%s)", q.DateOfBirth.Format(time.DateOnly), today.Format(time.DateOnly)),
+			fmt.Sprintf("生年月日：%s は未来の日付です（本日は %s）", jptext.FormatWareki(q.DateOfBirth), jptext.FormatWareki(today))))
+	}
 	limit := g.SearchLimit
 	if q.Limit > 0 && q.Limit < limit {
 		limit = q.Limit
@@ -590,7 +598,9 @@ func (d RequiredFields) Decide(ctx context.Context, q Question) Verdict {
 	case auditlog.ActorOperator, auditlog.ActorPeer, auditlog.ActorSystem, auditlog.ActorRecipient:
 	case auditlog.ActorConsole:
 		if !d.ConsoleAllowed {
-			return deny("console access is disabled in jukinet.toml ([console] lookup = false)", "このノードではサーバ上からの照会が無効になっています")
+			// Named for the setting that decides, not for the field check.
+			return Verdict{Policy: "jukinet:console-disabled", Why: "console access is disabled in jukinet.toml ([console] lookup = false)",
+				Japanese: "このノードではサーバ上からの照会が無効になっています（jukinet.toml の [console] lookup = false）"}
 		}
 	default:
 		return deny("the actor must be an operator, a console user, a peer node or the node itself", "利用者の種別が正しくありません")

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 
@@ -33,13 +34,16 @@ func newFixture(t *testing.T, d *db.DB) *fixture {
 	skey, vkey, _ := note.GenerateKey(rand.Reader, "jukinet-131083")
 	s, _ := note.NewSigner(skey)
 	v, _ := note.NewVerifier(vkey)
-	l, err := auditlog.Open(context.Background(), d, s, auditlog.Options{Now: clocktest.New().Now})
+	clock := clocktest.New()
+	l, err := auditlog.Open(context.Background(), d, s, auditlog.Options{Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
 	lg, _ := ids.LookupLocalGov("131083")
-	return &fixture{d: d, log: l, g: New(d, l, RequiredFields{ConsoleAllowed: true}, lg, profile.Municipality), v: v}
+	g := New(d, l, RequiredFields{ConsoleAllowed: true}, lg, profile.Municipality)
+	g.Now = clock.Now
+	return &fixture{d: d, log: l, g: g, v: v}
 }
 
 var clerk = Request{
@@ -126,6 +130,10 @@ func TestEveryAttemptIsLogged(t *testing.T) {
 			{"bad code", func() error { _, err := f.g.Lookup(ctx, clerk, Key{ResidentCode: "12345678904"}); return err }, apperr.Invalid, auditlog.OutcomeError, ""},
 			{"unknown", func() error { _, err := f.g.Lookup(ctx, clerk, Key{ResidentCode: "12345678903"}); return err }, apperr.NotFound, auditlog.OutcomeError, ""},
 			{"no birth date", func() error { _, _, err := f.g.Search(ctx, clerk, SearchQuery{Name: "山田"}); return err }, apperr.Invalid, auditlog.OutcomeError, "name=山田 birth="},
+			{"birth date in the future", func() error {
+				_, _, err := f.g.Search(ctx, clerk, SearchQuery{Name: "山田", DateOfBirth: clocktest.Start().AddDate(3, 0, 0).UTC().Truncate(24 * time.Hour)})
+				return err
+			}, apperr.Invalid, auditlog.OutcomeError, ""},
 		}
 		for _, tt := range tests {
 			before := len(f.entries(t))

@@ -100,7 +100,7 @@ func (r IdentityRecord) Validate(now time.Time) []FieldError {
 	}
 	if r.ChangeDate.IsZero() {
 		add("change_date", "required, as YYYY-MM-DD", "YYYY-MM-DD の形式で入力してください")
-	} else if !r.DateOfBirth.IsZero() && r.ChangeDate.Before(r.DateOfBirth) {
+	} else if !r.DateOfBirth.IsZero() && !r.DateOfBirth.After(today) && r.ChangeDate.Before(r.DateOfBirth) {
 		add("change_date", "before the date of birth", "生年月日より前の日付です")
 	}
 	return errs
