@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"time"
 
@@ -243,12 +244,20 @@ func (s *Service) refuseDevice(ctx context.Context, action, vid, terminal, why s
 }
 
 // registered says whether vid is the verification id of an active staff
-// member. Only a registered id is ever named in a refusal: the staff store
-// checked its form (letters, digits, . _ -, at most 64) when it was added.
+// member. Only a registered id is ever named in a refusal.
 func (s *Service) registered(ctx context.Context, vid string) bool {
+	if !wellFormedID.MatchString(vid) {
+		return false
+	}
 	_, err := s.staff.Person(ctx, vid)
 	return err == nil
 }
+
+// wellFormedID is the staff store's rule for a verification id (staff's
+// idPattern, checked when a person is added): what does not match cannot
+// be registered, and is not even looked up — PostgreSQL refuses a NUL in
+// a query's text, and a clerk's typo is no database error.
+var wellFormedID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 // approved says whether terminal is an approved terminal in use.
 func (s *Service) approved(ctx context.Context, terminal string) bool {
@@ -336,6 +345,9 @@ func (s *Service) BeginLogin(ctx context.Context, vid, terminal string) ([]byte,
 	if !s.approved(ctx, terminal) {
 		return nil, "", s.refuseDevice(ctx, "login", vid, terminal, whyTerminalNotInUse, false,
 			apperr.New(apperr.Forbidden, fmt.Sprintf("terminal %s is not an approved terminal in use", terminal), fmt.Sprintf("端末 %s は設置の承認を受けていないか、廃止されています", terminal)))
+	}
+	if !wellFormedID.MatchString(vid) {
+		return nil, "", s.refuseDevice(ctx, "login", vid, terminal, whyUnknownID, false, ErrCannotSignIn)
 	}
 	u, err := s.user(ctx, vid)
 	if apperr.CodeOf(err) == apperr.NotFound {
