@@ -38,6 +38,11 @@ const (
 	// ActorHost is a party that was not authenticated, known only by its
 	// network address: what it claimed to be is never its actor.
 	ActorHost ActorKind = "host"
+	// ActorTerminal is an approved terminal (a device its client
+	// certificate names) on which no operator was authenticated: a
+	// refused sign-in attempt there is the terminal's, not the operator's
+	// it claimed.
+	ActorTerminal ActorKind = "terminal"
 )
 
 // Actor is who made a request.

@@ -40,9 +40,13 @@ type Refusal struct {
 	// (bad-signature, not-a-terminal).
 	Action, Why string
 	// Addr is the sender's network address (the request's RemoteAddr):
-	// the entry's actor. Refusals are counted per IPv4 address and per
-	// IPv6 /64.
+	// the entry's actor unless Terminal is set. Refusals are counted per
+	// IPv4 address and per IPv6 /64.
 	Addr string
+	// Terminal is the approved terminal the request came from (its client
+	// certificate named it), if any: the entry's actor then (kind
+	// terminal), and what repeats are counted by.
+	Terminal string
 	// CertSubject is the subject of the client certificate the connection
 	// presented and the node verified, if any.
 	CertSubject string
@@ -50,9 +54,11 @@ type Refusal struct {
 	// its length when it was not read (the declared Content-Length).
 	Body []byte
 	Size int64
-	// Claimed is an identity the sender claimed (an operator's verification
-	// id): only its hash is kept, so that the claim is not the actor but
-	// can still be matched by whoever knows the id.
+	// Claimed is what to keep of an identity the sender claimed: a
+	// registered operator's verification id the caller has checked, or a
+	// fixed stand-in (ClaimUnregistered), never the sender's own text;
+	// empty when nothing is kept. It is never the actor, and only the
+	// first entry of a window names it.
 	Claimed string
 	// Work, if set, runs in the transaction of each entry logged for this
 	// source and kind (the first and the count): an alert row, say, whose
@@ -60,7 +66,14 @@ type Refusal struct {
 	Work Work
 }
 
-type refusalKey struct{ action, why, source string }
+// ClaimUnregistered stands in the log for a claimed identity that is not
+// a registered one: what the sender typed is not kept.
+const ClaimUnregistered = "(unregistered)"
+
+type refusalKey struct {
+	action, why, source string
+	kind                ActorKind // of the source: host or terminal
+}
 
 // refusalWindow is one source's refusals of one kind since start.
 type refusalWindow struct {
@@ -92,12 +105,17 @@ func (l *Log) Refuse(ctx context.Context, r Refusal) error {
 		bodyHash = hex.EncodeToString(sum[:])
 	}
 	host := hostOf(r.Addr)
-	key := refusalKey{action: clip(r.Action, 64), why: clip(r.Why, 64), source: sourceOf(host)}
+	key := refusalKey{action: clip(r.Action, 64), why: clip(r.Why, 64), source: sourceOf(host), kind: ActorHost}
+	from := host
+	if r.Terminal != "" {
+		key.source, key.kind = clip(r.Terminal, 64), ActorTerminal
+		from = fmt.Sprintf("terminal %s (%s)", key.source, host)
+	}
 	l.refusals.mu.Lock()
 	due := l.endedLocked(now, false)
 	w := l.refusals.windows[key]
 	if w == nil && len(l.refusals.windows) >= maxRefusalSources {
-		key.source = otherSources
+		key.source, key.kind = otherSources, ActorHost
 		w = l.refusals.windows[key]
 	}
 	first := w == nil
@@ -113,8 +131,8 @@ func (l *Log) Refuse(ctx context.Context, r Refusal) error {
 	if !first {
 		return err
 	}
-	detail := fmt.Sprintf("unauthenticated request from %s refused; body sha256=%s bytes=%d; client certificate %q; claimed id sha256=%s; further refusals of this kind from this source are counted for %s and logged as one entry",
-		host, orDash(bodyHash), size, clip(r.CertSubject, 128), orDash(hashOf(r.Claimed)), l.opt.RefusalWindow)
+	detail := fmt.Sprintf("unauthenticated request from %s refused; body sha256=%s bytes=%d; client certificate %q; claimed id %s; further refusals of this kind from this source are counted for %s and logged as one entry",
+		from, orDash(bodyHash), size, clip(r.CertSubject, 128), orDash(clip(r.Claimed, 64)), l.opt.RefusalWindow)
 	e := refusalEntry(r.Node, key, 1, detail)
 	if r.Work != nil {
 		_, workErr, appendErr := l.AppendWith(ctx, e, r.Work)
@@ -158,8 +176,8 @@ func (l *Log) endedLocked(now time.Time, all bool) []dueRefusal {
 func (l *Log) appendRefusals(ctx context.Context, due []dueRefusal) error {
 	var errs []error
 	for _, d := range due {
-		detail := fmt.Sprintf("%d further unauthenticated requests refused from %s to %s (%s); %d body bytes in all, last body sha256=%s; client certificate %q",
-			d.w.repeats, d.w.start.UTC().Format(time.RFC3339), d.w.last.UTC().Format(time.RFC3339), d.key.why, d.w.bytes, orDash(d.w.lastBody), d.w.cert)
+		detail := fmt.Sprintf("%d further unauthenticated requests from %s:%s refused from %s to %s (%s); %d body bytes in all, last body sha256=%s; client certificate %q",
+			d.w.repeats, d.key.kind, d.key.source, d.w.start.UTC().Format(time.RFC3339), d.w.last.UTC().Format(time.RFC3339), d.key.why, d.w.bytes, orDash(d.w.lastBody), d.w.cert)
 		e := refusalEntry(d.w.node, d.key, d.w.repeats, detail)
 		var err, workErr error
 		if d.w.work != nil {
@@ -173,9 +191,9 @@ func (l *Log) appendRefusals(ctx context.Context, due []dueRefusal) error {
 }
 
 // refusalEntry is an entry of count refusals: the actor is the source
-// they were counted by.
+// they were counted by (a host, or an approved terminal).
 func refusalEntry(node string, k refusalKey, count int, detail string) Entry {
-	return Entry{Node: node, Actor: Actor{Kind: ActorHost, ID: k.source}, Origin: "host:" + k.source, Action: k.action,
+	return Entry{Node: node, Actor: Actor{Kind: k.kind, ID: k.source}, Origin: string(k.kind) + ":" + k.source, Action: k.action,
 		Decision: Deny, Policy: "jukinet:unauthenticated", Why: k.why, Outcome: OutcomeDenied, Count: count, Detail: detail}
 }
 
@@ -221,14 +239,6 @@ func sourceOf(host string) string {
 		return host
 	}
 	return (&net.IPNet{IP: ip.Mask(net.CIDRMask(64, 128)), Mask: net.CIDRMask(64, 128)}).String()
-}
-
-func hashOf(s string) string {
-	if s == "" {
-		return ""
-	}
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])
 }
 
 func orDash(s string) string {

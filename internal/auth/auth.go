@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"time"
 
@@ -183,31 +184,80 @@ func WithClient(ctx context.Context, c Client) context.Context {
 	return context.WithValue(ctx, clientKey{}, c)
 }
 
-// Why a sign-in step was refused before anyone was identified.
+// Why a sign-in step was refused before anyone was authenticated: the
+// audit entry's reason (the clerk may see less, see ErrCannotSignIn).
 const (
 	whyNotATerminal     = "not-a-terminal"
 	whyTerminalNotInUse = "terminal-not-approved"
 	whyDemoSignIn       = "demo-sign-in-refused"
 	whyUnknownCeremony  = "unknown-ceremony"
+	whyOtherTerminal    = "ceremony-of-another-terminal"
+	whyExpiredCeremony  = "ceremony-expired"
+	whyUnknownID        = "unknown-verification-id"
+	whyNoCredential     = "no-credential"
+	whyLockedOut        = "locked-out"
+	whyNotVerified      = "assertion-not-verified"
 )
 
-// refuseDevice refuses a sign-in step from a device that is not an
-// approved terminal in use (or with no ceremony to name an operator).
-// Nobody is authenticated: the claimed verification id is not the actor
-// (it would be enough to raise a false denials alert against a real
-// person) and is kept only hashed; the entry is the device's, fixed-size,
-// and repeats from it are counted (auditlog.Refuse).
-func (s *Service) refuseDevice(ctx context.Context, action, vid, terminal, why, en, ja string) error {
+// ErrCannotSignIn is the one answer to a sign-in begun at an approved
+// terminal with a verification id that is unknown, departed, without a
+// credential or locked out: different answers would let anyone at a
+// terminal find out which ids exist. The audit entry keeps the true
+// reason for the system administrator.
+var ErrCannotSignIn = apperr.New(apperr.Forbidden, "cannot sign in with this verification id: check it, and if it is right ask the system administrator",
+	"この照合IDではログインできません。照合IDを確かめ、正しい場合はシステム管理者に連絡してください")
+
+// refuseDevice refuses a sign-in step on which nobody was authenticated:
+// begun on a device that is not an approved terminal in use, begun with an
+// id that cannot sign in, or finished with an answer that did not verify.
+// Anyone at the device could have sent it, so the entry is the device's
+// (the approved terminal, or the host's address), fixed-size, and repeats
+// of a kind from the device are counted (auditlog.Refuse) — never the
+// operator's it claims: that would be enough to raise a false denials
+// alert against a real person, and to fill the permanent log with ids.
+// The claimed id is named only when the device is an approved terminal
+// and the id a registered one; otherwise a stand-in or nothing. When
+// count, the failure still counts towards the id's lock-out.
+func (s *Service) refuseDevice(ctx context.Context, action, vid, terminal, why string, count bool, answer error) error {
+	// The refusal is recorded even when the sender has gone.
+	ctx = context.WithoutCancel(ctx)
 	c, _ := ctx.Value(clientKey{}).(Client)
-	cert := c.CertSubject
-	if cert == "" && terminal != "" {
-		cert = "CN=" + terminal
+	r := auditlog.Refusal{Node: s.node, Action: "auth." + action, Why: why, Addr: c.Addr, CertSubject: c.CertSubject}
+	if s.approved(ctx, terminal) {
+		r.Terminal = terminal
+		if vid != "" {
+			r.Claimed = auditlog.ClaimUnregistered
+			if s.registered(ctx, vid) {
+				r.Claimed = vid
+				if count {
+					if _, err := s.db.Exec(ctx, `INSERT INTO auth_failure (verification_id, at) VALUES (?, ?)`, vid, s.Now()); err != nil {
+						return fmt.Errorf("count a failed sign-in of %s: %w", vid, err)
+					}
+				}
+			}
+		}
 	}
-	if err := s.log.Refuse(ctx, auditlog.Refusal{Node: s.node, Action: "auth." + action, Why: why, Addr: c.Addr, CertSubject: cert, Claimed: vid}); err != nil {
+	if err := s.log.Refuse(ctx, r); err != nil {
 		return apperr.Wrap(apperr.Unavailable, err, "the audit log could not record the sign-in", "アクセス記録を書き込めなかったため、ログインできません")
 	}
-	return apperr.New(apperr.Forbidden, en, ja)
+	return answer
 }
+
+// registered says whether vid is the verification id of an active staff
+// member. Only a registered id is ever named in a refusal.
+func (s *Service) registered(ctx context.Context, vid string) bool {
+	if !wellFormedID.MatchString(vid) {
+		return false
+	}
+	_, err := s.staff.Person(ctx, vid)
+	return err == nil
+}
+
+// wellFormedID is the staff store's rule for a verification id (staff's
+// idPattern, checked when a person is added): what does not match cannot
+// be registered, and is not even looked up — PostgreSQL refuses a NUL in
+// a query's text, and a clerk's typo is no database error.
+var wellFormedID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 // approved says whether terminal is an approved terminal in use.
 func (s *Service) approved(ctx context.Context, terminal string) bool {
@@ -254,12 +304,12 @@ func (s *Service) saveCeremony(ctx context.Context, c ceremony) (string, error) 
 	return id, nil
 }
 
-// takeCeremony loads a ceremony and deletes it: each is used once.
-func (s *Service) takeCeremony(ctx context.Context, id, kind, terminal string) (ceremony, error) {
-	var c ceremony
+// takeCeremony loads a ceremony and deletes it: each is used once. A
+// refused ceremony comes with the reason to log (why).
+func (s *Service) takeCeremony(ctx context.Context, id, kind, terminal string) (c ceremony, why string, err error) {
 	var data string
 	var expires time.Time
-	err := s.db.Transact(ctx, func(tx *db.Tx) error {
+	err = s.db.Transact(ctx, func(tx *db.Tx) error {
 		err := tx.QueryRow(ctx, `SELECT kind, verification_id, terminal_id, data, expires_at FROM auth_ceremony WHERE id = ?`, id).Scan(&c.kind, &c.vid, &c.terminal, &data, &expires)
 		if err != nil {
 			return err
@@ -269,42 +319,49 @@ func (s *Service) takeCeremony(ctx context.Context, id, kind, terminal string) (
 	})
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return c, apperr.New(apperr.Invalid, "unknown or used sign-in attempt; start again", "認証の手続きが見つかりません。最初からやり直してください")
+		return c, whyUnknownCeremony, apperr.New(apperr.Invalid, "unknown or used sign-in attempt; start again", "認証の手続きが見つかりません。最初からやり直してください")
 	case err != nil:
-		return c, fmt.Errorf("load ceremony: %w", err)
+		return c, "", fmt.Errorf("load ceremony: %w", err)
 	case c.kind != kind || c.terminal != terminal:
-		return c, apperr.New(apperr.Forbidden, "the sign-in attempt began on another terminal", "別の端末で開始された認証です")
+		return c, whyOtherTerminal, apperr.New(apperr.Forbidden, "the sign-in attempt began on another terminal", "別の端末で開始された認証です")
 	case s.Now().After(expires):
-		return c, apperr.New(apperr.Invalid, "the sign-in attempt expired; start again", "認証の有効時間が過ぎました。もう一度やり直してください")
+		return c, whyExpiredCeremony, apperr.New(apperr.Invalid, "the sign-in attempt expired; start again", "認証の有効時間が過ぎました。もう一度やり直してください")
 	}
 	if err := json.Unmarshal([]byte(data), &c.data); err != nil {
-		return c, fmt.Errorf("read ceremony: %w", err)
+		return c, "", fmt.Errorf("read ceremony: %w", err)
 	}
-	return c, nil
+	return c, "", nil
 }
 
 // BeginLogin starts a sign-in of vid at terminal: it returns the options
-// for navigator.credentials.get (JSON) and the ceremony's id.
+// for navigator.credentials.get (JSON) and the ceremony's id. An id that
+// cannot sign in — unknown, departed, without a credential, locked out —
+// gets the one answer ErrCannotSignIn, and the device the entry.
 func (s *Service) BeginLogin(ctx context.Context, vid, terminal string) ([]byte, string, error) {
 	if terminal == "" {
-		return nil, "", s.refuseDevice(ctx, "login", vid, terminal, whyNotATerminal, "this device is not an approved terminal", "この端末は承認された端末ではありません")
+		return nil, "", s.refuseDevice(ctx, "login", vid, terminal, whyNotATerminal, false,
+			apperr.New(apperr.Forbidden, "this device is not an approved terminal", "この端末は承認された端末ではありません"))
 	}
 	if !s.approved(ctx, terminal) {
-		return nil, "", s.refuseDevice(ctx, "login", vid, terminal, whyTerminalNotInUse, fmt.Sprintf("terminal %s is not an approved terminal in use", terminal),
-			fmt.Sprintf("端末 %s は設置の承認を受けていないか、廃止されています", terminal))
+		return nil, "", s.refuseDevice(ctx, "login", vid, terminal, whyTerminalNotInUse, false,
+			apperr.New(apperr.Forbidden, fmt.Sprintf("terminal %s is not an approved terminal in use", terminal), fmt.Sprintf("端末 %s は設置の承認を受けていないか、廃止されています", terminal)))
+	}
+	if !wellFormedID.MatchString(vid) {
+		return nil, "", s.refuseDevice(ctx, "login", vid, terminal, whyUnknownID, false, ErrCannotSignIn)
+	}
+	u, err := s.user(ctx, vid)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return nil, "", s.refuseDevice(ctx, "login", vid, terminal, whyUnknownID, false, ErrCannotSignIn)
+	} else if err != nil {
+		return nil, "", err
 	}
 	if locked, err := s.lockedOut(ctx, vid); err != nil {
 		return nil, "", err
 	} else if locked {
-		return nil, "", s.refuse(ctx, "login", vid, terminal, false, "too many failed sign-ins: locked for a while",
-			fmt.Sprintf("認証の失敗が続いたため、%d分間ログインできません。システム管理者に連絡してください", s.prof.Session.LockoutMinutes))
-	}
-	u, err := s.user(ctx, vid)
-	if err != nil {
-		return nil, "", s.refuse(ctx, "login", vid, terminal, true, "unknown or departed verification id", apperr.JapaneseOf(err))
+		return nil, "", s.refuseDevice(ctx, "login", vid, terminal, whyLockedOut, false, ErrCannotSignIn)
 	}
 	if len(u.creds) == 0 {
-		return nil, "", s.refuse(ctx, "login", vid, terminal, false, "no verification credential is registered", "照合情報（生体認証）が登録されていません。システム管理者に登録を依頼してください")
+		return nil, "", s.refuseDevice(ctx, "login", vid, terminal, whyNoCredential, false, ErrCannotSignIn)
 	}
 	opts, data, err := s.wa.BeginLogin(u, webauthn.WithUserVerification(protocol.VerificationRequired))
 	if err != nil {
@@ -320,29 +377,32 @@ func (s *Service) BeginLogin(ctx context.Context, vid, terminal string) ([]byte,
 
 // FinishLogin checks the authenticator's answer (r's body) and opens a
 // session; it returns the session's token for the cookie.
+//
+// Until the answer's signature verifies with one of the operator's
+// credentials nobody is authenticated: a refused ceremony (used, unknown,
+// expired, of another terminal) or an answer that does not verify is the
+// device's entry (refuseDevice), though it still counts towards the id's
+// lock-out (auth_failure, which is all the lock-out reads). Once it
+// verifies, the operator's authenticator was used: the session, and a
+// refusal for a missing user verification or a cloned authenticator, are
+// the operator's.
 func (s *Service) FinishLogin(ctx context.Context, ceremonyID, terminal string, r *http.Request) (string, error) {
-	c, err := s.takeCeremony(ctx, ceremonyID, "login", terminal)
-	if err != nil {
-		// A used, unknown or misplaced ceremony may be a replay: logged, and
-		// counted against the operator when known — unless the answer came
-		// from a device that is not an approved terminal, or names no
-		// ceremony: then nobody is identified, and it is the device's.
-		if c.vid == "" || !s.approved(ctx, terminal) {
-			if rerr := s.refuseDevice(ctx, "login", c.vid, terminal, whyUnknownCeremony, err.Error(), apperr.JapaneseOf(err)); apperr.CodeOf(rerr) == apperr.Unavailable {
-				return "", rerr
-			}
-			return "", err
-		}
-		s.refuse(ctx, "login", c.vid, terminal, true, "sign-in answer refused: "+err.Error(), apperr.JapaneseOf(err))
+	c, why, err := s.takeCeremony(ctx, ceremonyID, "login", terminal)
+	if why != "" {
+		return "", s.refuseDevice(ctx, "login", c.vid, terminal, why, c.vid != "", err)
+	} else if err != nil {
 		return "", err
 	}
 	u, err := s.user(ctx, c.vid)
-	if err != nil {
-		return "", s.refuse(ctx, "login", c.vid, terminal, true, "unknown or departed verification id", apperr.JapaneseOf(err))
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return "", s.refuseDevice(ctx, "login", c.vid, terminal, whyUnknownID, false, err)
+	} else if err != nil {
+		return "", err
 	}
 	cred, err := s.wa.FinishLogin(u, c.data, r)
 	if err != nil {
-		return "", s.refuse(ctx, "login", c.vid, terminal, true, "verification failed: "+errorDetail(err), "生体認証を確認できませんでした。もう一度お試しください")
+		return "", s.refuseDevice(ctx, "login", c.vid, terminal, whyNotVerified, true,
+			apperr.New(apperr.Forbidden, "verification failed: "+errorDetail(err), "生体認証を確認できませんでした。もう一度お試しください"))
 	}
 	if !cred.Flags.UserVerified {
 		return "", s.refuse(ctx, "login", c.vid, terminal, true, "the authenticator did not verify the user", "生体認証（本人確認）が行われませんでした")
@@ -363,10 +423,12 @@ func (s *Service) FinishLogin(ctx context.Context, ceremonyID, terminal string, 
 // demo nodes only (never a node made by init).
 func (s *Service) DemoLogin(ctx context.Context, vid, terminal string) (string, error) {
 	if !s.cfg.Demo {
-		return "", s.refuseDevice(ctx, "login", vid, terminal, whyDemoSignIn, "one-click sign-in exists only on demo nodes", "ワンクリックログインはデモ環境でのみ使えます")
+		return "", s.refuseDevice(ctx, "login", vid, terminal, whyDemoSignIn, false,
+			apperr.New(apperr.Forbidden, "one-click sign-in exists only on demo nodes", "ワンクリックログインはデモ環境でのみ使えます"))
 	}
 	if !s.approved(ctx, terminal) {
-		return "", s.refuseDevice(ctx, "login", vid, terminal, whyNotATerminal, "this device is not an approved terminal", "この端末は承認された端末ではありません")
+		return "", s.refuseDevice(ctx, "login", vid, terminal, whyNotATerminal, false,
+			apperr.New(apperr.Forbidden, "this device is not an approved terminal", "この端末は承認された端末ではありません"))
 	}
 	if _, err := s.staff.Person(ctx, vid); err != nil {
 		return "", err
@@ -495,7 +557,7 @@ func (s *Service) FinishReverify(ctx context.Context, token string, sess *Sessio
 	if sess.Demo && ceremonyID == "demo" {
 		e.Why = "one-click demo verification"
 	} else {
-		c, err := s.takeCeremony(ctx, ceremonyID, "reverify", sess.Terminal)
+		c, _, err := s.takeCeremony(ctx, ceremonyID, "reverify", sess.Terminal)
 		if err != nil {
 			return err
 		}

@@ -146,7 +146,7 @@ func (s *Service) FinishEnrol(ctx context.Context, token, ceremonyID, terminal, 
 	if err != nil {
 		return err
 	}
-	c, err := s.takeCeremony(ctx, ceremonyID, "enrol", terminal)
+	c, _, err := s.takeCeremony(ctx, ceremonyID, "enrol", terminal)
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"os"
+	"sync"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 
@@ -37,8 +41,16 @@ type Receiver struct {
 	n      *node.Node
 	logger *slog.Logger
 	// unauthenticated holds a slot while a body from a sender not yet
-	// known (plain HTTP, before its signature is checked) is read.
+	// known (plain HTTP, before its signature is checked) is read; reading
+	// names the hosts holding one (one each).
 	unauthenticated chan struct{}
+	mu              sync.Mutex
+	reading         map[string]bool
+	// bodyGrace and bodyRate pace an unauthenticated body (paced): the
+	// defaults UnauthenticatedGrace and UnauthenticatedRate; tests
+	// shorten them.
+	bodyGrace time.Duration
+	bodyRate  int64
 }
 
 // Limits on what a receiver reads, and when.
@@ -54,6 +66,13 @@ const (
 	// UnauthenticatedBodies is how many bodies of senders not yet known
 	// are read at once; others are answered 503 at once, unread.
 	UnauthenticatedBodies = 2
+	// UnauthenticatedGrace and UnauthenticatedRate bound how long an
+	// unauthenticated body may take to arrive: the grace, then at least
+	// the rate on average (a full 16 MiB batch: 74 s). A sender dribbling
+	// a body to hold a slot is cut off after the grace, not after the
+	// server's ReadTimeout.
+	UnauthenticatedGrace = 10 * time.Second
+	UnauthenticatedRate  = 256 << 10 // bytes a second
 )
 
 // NewReceiver returns the receiver of node n.
@@ -61,7 +80,56 @@ func NewReceiver(n *node.Node, logger *slog.Logger) *Receiver {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Receiver{n: n, logger: logger, unauthenticated: make(chan struct{}, UnauthenticatedBodies)}
+	return &Receiver{n: n, logger: logger, unauthenticated: make(chan struct{}, UnauthenticatedBodies), reading: map[string]bool{},
+		bodyGrace: UnauthenticatedGrace, bodyRate: UnauthenticatedRate}
+}
+
+// admit takes a slot to read an unauthenticated body from addr: none when
+// all UnauthenticatedBodies are taken, or when addr's host holds one
+// already (so that one host cannot take them all). release gives it back.
+func (r *Receiver) admit(addr string) (release func(), ok bool) {
+	host := addr
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		host = h
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.reading[host] {
+		return nil, false
+	}
+	select {
+	case r.unauthenticated <- struct{}{}:
+	default:
+		return nil, false
+	}
+	r.reading[host] = true
+	return func() {
+		r.mu.Lock()
+		delete(r.reading, host)
+		r.mu.Unlock()
+		<-r.unauthenticated
+	}, true
+}
+
+// paced reads an unauthenticated body under a read deadline that grows
+// with what has arrived: grace from the start, then a second for each
+// rate bytes. A sender slower than that gets a timeout and loses its slot.
+type paced struct {
+	body  io.Reader
+	rc    *http.ResponseController
+	start time.Time
+	grace time.Duration
+	rate  int64
+	read  int64
+}
+
+func (p *paced) Read(b []byte) (int, error) {
+	n, err := p.body.Read(b)
+	if n > 0 {
+		p.read += int64(n)
+		p.rc.SetReadDeadline(p.start.Add(p.grace + time.Duration(p.read*int64(time.Second)/p.rate)))
+	}
+	return n, err
 }
 
 // Ack is the receiver's answer: the last change of the source it holds.
@@ -110,6 +178,7 @@ const (
 	whyTooLarge      = "too-large"
 	whyUnreadable    = "unreadable"
 	whySignature     = "bad-signature"
+	whyTooSlow       = "too-slow" // the body did not arrive in time (paced)
 )
 
 // readSigned reads the body of a request to a machine-to-machine endpoint
@@ -149,21 +218,29 @@ func (r *Receiver) readSigned(w http.ResponseWriter, req *http.Request, action s
 			fmt.Sprintf("the body is larger than %d bytes", limit))
 		return nil, conn, false
 	}
+	var body io.Reader = http.MaxBytesReader(w, req.Body, limit)
 	if !known {
-		select {
-		case r.unauthenticated <- struct{}{}:
-			defer func() { <-r.unauthenticated }()
-		default:
+		release, ok := r.admit(conn.Addr)
+		if !ok {
 			w.Header().Set("Retry-After", "1")
 			writeJSON(w, http.StatusServiceUnavailable, refusal{Error: "busy reading other unauthenticated requests: try again"})
 			return nil, conn, false
 		}
+		defer release()
+		rc := http.NewResponseController(w)
+		start := time.Now()
+		if err := rc.SetReadDeadline(start.Add(r.bodyGrace)); err == nil {
+			defer rc.SetReadDeadline(time.Time{})
+			body = &paced{body: body, rc: rc, start: start, grace: r.bodyGrace, rate: r.bodyRate}
+		}
 	}
-	msg, err = io.ReadAll(http.MaxBytesReader(w, req.Body, limit))
+	msg, err = io.ReadAll(body)
 	if err != nil {
 		why, status := whyUnreadable, http.StatusBadRequest
 		if _, big := errors.AsType[*http.MaxBytesError](err); big {
 			why, status = whyTooLarge, http.StatusRequestEntityTooLarge
+		} else if errors.Is(err, os.ErrDeadlineExceeded) {
+			why, status = whyTooSlow, http.StatusRequestTimeout
 		}
 		r.refuse(ctx, w, conn, action, why, msg, 0, status, "read the body: "+err.Error())
 		return nil, conn, false
@@ -194,7 +271,9 @@ func (r *Receiver) refuse(ctx context.Context, w http.ResponseWriter, conn Conn,
 }
 
 func (r *Receiver) refusal(ctx context.Context, conn Conn, action, why string, body []byte, size int64) error {
-	return r.n.Log.Refuse(ctx, auditlog.Refusal{Node: Code(r.n), Action: action, Why: why, Addr: conn.Addr, CertSubject: conn.subject(),
+	// Recorded even when the sender has gone: its dropped connection
+	// cancels the request's context.
+	return r.n.Log.Refuse(context.WithoutCancel(ctx), auditlog.Refusal{Node: Code(r.n), Action: action, Why: why, Addr: conn.Addr, CertSubject: conn.subject(),
 		Body: body, Size: size, Work: func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
 			// The alert's text is the entry's: fixed-size, never the sender's.
 			_, err := tx.Exec(ctx, `INSERT INTO fed_alert (at, source, kind, detail) VALUES (?, ?, ?, ?)`, e.Time, e.Origin, why, e.Detail)

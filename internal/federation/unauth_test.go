@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -216,33 +217,16 @@ func TestBodiesReadOnlyFromKnownSenders(t *testing.T) {
 }
 
 // TestUnauthenticatedBodiesCapped: over plain HTTP nobody is known before
-// the signature, so at most UnauthenticatedBodies bodies are read at once;
-// the next sender is answered 503 at once.
+// the signature, so at most UnauthenticatedBodies bodies are read at once,
+// one per host; the next sender is answered 503 at once.
 func TestUnauthenticatedBodiesCapped(t *testing.T) {
 	nw := newNetwork(t)
-	var wg sync.WaitGroup
-	var writers []*io.PipeWriter
-	for range UnauthenticatedBodies {
-		pr, pw := io.Pipe()
-		writers = append(writers, pw)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			resp, err := http.Post(nw.srv.URL+"/federation/v1/batches", "text/plain", pr)
-			if err == nil {
-				resp.Body.Close()
-			}
-		}()
-		pw.Write([]byte("slow "))
+	var slow []net.Conn
+	for i := range UnauthenticatedBodies {
+		slow = append(slow, slowPost(t, nw, fmt.Sprintf("127.0.0.%d", i+2), 1<<20))
+		waitReading(t, nw, i+1)
 	}
-	// Wait (bounded) until both bodies are being read.
-	for i := 0; len(nw.recv.unauthenticated) < UnauthenticatedBodies; i++ {
-		if i > 1000 {
-			t.Fatal("the slow bodies were never read")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	resp, err := http.Post(nw.srv.URL+"/federation/v1/batches", "text/plain", strings.NewReader("another"))
+	resp, err := from("127.0.0.9").Post(nw.srv.URL+"/federation/v1/batches", "text/plain", strings.NewReader("another"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,10 +234,119 @@ func TestUnauthenticatedBodiesCapped(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 		t.Errorf("a third unauthenticated body: %d, want 503 with Retry-After", resp.StatusCode)
 	}
-	for _, pw := range writers {
-		pw.Close()
+	for _, c := range slow {
+		c.Close()
 	}
-	wg.Wait()
+}
+
+// from is a client whose connections come from the loopback address ip
+// (any of 127.0.0.0/8), as a distinct host.
+func from(ip string) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true}}
+}
+
+// slowPost begins a POST of a batch of length bytes from the loopback
+// address ip, sends its first bytes and then one byte every 20 ms until
+// the connection fails or is closed: a sender dribbling a body.
+func slowPost(t *testing.T, nw *network, ip string, length int) net.Conn {
+	t.Helper()
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	c, err := d.Dial("tcp", strings.TrimPrefix(nw.srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if _, err := fmt.Fprintf(c, "POST /federation/v1/batches HTTP/1.1\r\nHost: pref\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\nslow ", length); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for {
+			time.Sleep(20 * time.Millisecond)
+			if _, err := c.Write([]byte("x")); err != nil {
+				return
+			}
+		}
+	}()
+	return c
+}
+
+// waitReading waits (bounded) until n unauthenticated bodies are being read.
+func waitReading(t *testing.T, nw *network, n int) {
+	t.Helper()
+	for i := 0; len(nw.recv.unauthenticated) < n; i++ {
+		if i > 1000 {
+			t.Fatalf("%d slow bodies were never read", n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestSlowBodiesDoNotHoldTheSlots: senders dribbling bodies over plain
+// HTTP are cut off after the grace (shortened here), not after the
+// server's read timeout (none in this test server): others get their turn.
+// A host holds one slot at most. The refusals of senders cut off or gone
+// are recorded, though their requests' contexts are canceled.
+func TestSlowBodiesDoNotHoldTheSlots(t *testing.T) {
+	ctx := context.Background()
+	nw := newNetwork(t)
+	nw.recv.bodyGrace, nw.recv.bodyRate = 300*time.Millisecond, 64<<10
+	slowPost(t, nw, "127.0.0.2", 1<<20)
+	waitReading(t, nw, 1)
+	post := func(ip string) int {
+		t.Helper()
+		resp, err := from(ip).Post(nw.srv.URL+"/federation/v1/batches", "text/plain", strings.NewReader("garbage"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := post("127.0.0.2"); got != http.StatusServiceUnavailable {
+		t.Errorf("a second body from a host whose body is being read: %d, want 503", got)
+	}
+	slowPost(t, nw, "127.0.0.3", 1<<20)
+	waitReading(t, nw, 2)
+	// A third sender is let in once the slow ones are cut off: well within
+	// five seconds (the grace is 0.3 s), never without the cut.
+	deadline := time.Now().Add(5 * time.Second)
+	got := post("127.0.0.4")
+	for got == http.StatusServiceUnavailable && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		got = post("127.0.0.4")
+	}
+	if got != http.StatusForbidden {
+		t.Errorf("a third sender after the slow ones' grace: %d, want 403 (read, and refused for its signature)", got)
+	}
+	// A sender that drops its connection half-way.
+	c := slowPost(t, nw, "127.0.0.5", 1<<20)
+	waitReading(t, nw, 1)
+	c.Close()
+	recorded := func(host, why string) bool {
+		if err := nw.pref.Log.FlushRefusals(ctx, true); err != nil {
+			t.Fatal(err)
+		}
+		listed, err := auditlog.List(ctx, nw.pref.DB, auditlog.Filter{After: -1, Limit: 10000, Action: actionBatch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range listed {
+			if l.Entry.Actor.ID == host && l.Entry.Why == why {
+				return true
+			}
+		}
+		return false
+	}
+	for _, want := range []struct{ host, why string }{{"127.0.0.2", whyTooSlow}, {"127.0.0.3", whyTooSlow}, {"127.0.0.5", whyUnreadable}} {
+		ok := recorded(want.host, want.why)
+		for i := 0; !ok && i < 100; i++ {
+			time.Sleep(20 * time.Millisecond)
+			ok = recorded(want.host, want.why)
+		}
+		if !ok {
+			t.Errorf("no %s refusal recorded for %s", want.why, want.host)
+		}
+	}
 }
 
 // BenchmarkUnauthenticatedUploads: ten parallel 60 MB uploads of garbage

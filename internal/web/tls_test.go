@@ -68,8 +68,9 @@ func TestTerminalCertificate(t *testing.T) {
 		return string(b)
 	}
 	// With the certificate: terminal T-KUMIN-02, approved; the refusal is
-	// about the missing credential, not the terminal.
-	if got := begin(client(&pair)); !strings.Contains(got, "照合情報（生体認証）が登録されていません") {
+	// about the id (the one answer for every id that cannot sign in: here,
+	// no credential), not the terminal.
+	if got := begin(client(&pair)); !strings.Contains(got, "この照合IDではログインできません") {
 		t.Errorf("sign-in with a terminal certificate: %s", got)
 	}
 	// A certificate of a terminal that is not approved.

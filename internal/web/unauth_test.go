@@ -2,12 +2,17 @@ package web
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"jukinet/internal/auditlog"
+	"jukinet/internal/detect"
+	"jukinet/internal/jptext"
 	"jukinet/internal/node"
 )
 
@@ -116,4 +121,69 @@ func postJSON(b *browser, path string, body *strings.Reader) *httptest.ResponseR
 	rec := httptest.NewRecorder()
 	b.s.ServeHTTP(rec, req)
 	return rec
+}
+
+// TestSignInAtTerminalAnswersAlike: at an approved terminal (the demo's
+// loopback), /login/begin with any id — unknown, long, with a
+// right-to-left override or a NUL, or a real person's without a
+// credential — gets one answer, leaves a bounded number of fixed-size
+// entries that are the terminal's, and raises no denials finding against
+// the person named.
+func TestSignInAtTerminalAnswersAlike(t *testing.T) {
+	s, _ := demoServer(t)
+	ctx := context.Background()
+	before, err := s.node.Log.Size(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := &browser{t: t, s: s, remote: "127.0.0.1:40000"}
+	begin := func(vid string) string {
+		t.Helper()
+		b, _ := json.Marshal(map[string]string{"verification_id": vid})
+		rec := postJSON(at, "/login/begin", strings.NewReader(string(b)))
+		if rec.Code == http.StatusOK {
+			t.Fatalf("sign-in of %.20q begun", vid)
+		}
+		return fmt.Sprint(rec.Code, " ", rec.Body.String())
+	}
+	unknown := begin("X0")
+	tries := map[string]string{node.DemoChief: begin(node.DemoChief)}
+	for i := range 300 {
+		tries[fmt.Sprintf("X%d", i)] = begin(fmt.Sprintf("X%d", i))
+	}
+	tries["rtl"] = begin("\u202e" + strings.Repeat("A", 3900))
+	tries["nul"] = begin("K\x000001")
+	for range 6 {
+		tries[node.DemoChief] = begin(node.DemoChief)
+	}
+	for what, got := range tries {
+		if got != unknown {
+			t.Errorf("begin with %.20q answers %s, an unknown id %s", what, got, unknown)
+		}
+	}
+	if err := s.node.Log.FlushRefusals(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	listed, err := auditlog.List(ctx, s.node.DB, auditlog.Filter{After: before - 1, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two kinds (unknown id, no credential): a first entry and a count each.
+	if len(listed) == 0 || len(listed) > 4 {
+		t.Errorf("%d entries for 309 refused sign-ins at one terminal, want 1 to 4", len(listed))
+	}
+	for _, l := range listed {
+		enc, _ := l.Entry.Encode()
+		if l.Entry.Actor != (auditlog.Actor{Kind: auditlog.ActorTerminal, ID: node.DemoTerminal}) || len(enc) > 1024 || strings.Contains(string(enc), "AAAA") {
+			t.Errorf("entry %d (%d bytes): actor %v: %.200s", l.Seq, len(enc), l.Entry.Actor, enc)
+		}
+	}
+	if len(listed) > 0 {
+		day := listed[0].At.In(jptext.JST).Format(time.DateOnly)
+		for _, f := range detect.Evaluate(detect.DefaultSettings, day, listed) {
+			if f.Rule == detect.RuleDenials {
+				t.Errorf("a denials finding from sign-in attempts at a terminal: %+v", f)
+			}
+		}
+	}
 }
