@@ -227,6 +227,9 @@ func (s *Store) Designate(ctx context.Context, who Who, vid, affair string) erro
 
 // EndDesignation ends a designation.
 func (s *Store) EndDesignation(ctx context.Context, who Who, vid, affair string) error {
+	if err := resident.CheckValues(resident.Value{Field: FieldAffairID, Text: affair, Required: true}); err != nil {
+		return err
+	}
 	dept, err := s.departmentOf(ctx, vid)
 	if err != nil {
 		return err
@@ -394,6 +397,10 @@ func (s *Store) ApproveUsage(ctx context.Context, who Who, u UsageApproval) erro
 
 // EndUsage records that a department stopped using an affair (aomori-pref:7.2).
 func (s *Store) EndUsage(ctx context.Context, who Who, department, affair string) error {
+	if err := resident.CheckValues(resident.Value{Field: FieldDepartmentID, Text: department, Required: true},
+		resident.Value{Field: FieldAffairID, Text: affair, Required: true}); err != nil {
+		return err
+	}
 	return s.do(ctx, change{who: who, action: ActApproveUsage, resource: Resource{Kind: "department", ID: department},
 		detail: fmt.Sprintf("end use of %s by %s", affair, department),
 		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
