@@ -165,6 +165,9 @@ func (s *Store) departmentOf(ctx context.Context, vid string) (string, error) {
 // required for per-department roles (security officer, section head) and
 // must be empty otherwise.
 func (s *Store) AssignRole(ctx context.Context, who Who, vid string, role profile.RoleID, department string) error {
+	if err := checkID("verification id", "照合ID", vid); err != nil {
+		return err
+	}
 	if _, ok := s.prof.Role(role); !ok {
 		return apperr.New(apperr.Invalid, fmt.Sprintf("profile %s has no role %q", s.prof.ID, role), fmt.Sprintf("役割「%s」はこの規程にありません", role))
 	}
@@ -310,6 +313,9 @@ func (s *Store) ApproveTerminal(ctx context.Context, who Who, t Terminal) error 
 // ReportTerminalManager records the terminal manager the department head
 // designated, with title and name (aomori-pref:6.2, 6.3).
 func (s *Store) ReportTerminalManager(ctx context.Context, who Who, terminalID, managerVID, title string) error {
+	if err := checkID("verification id", "照合ID", managerVID); err != nil {
+		return err
+	}
 	if err := required([2]string{"title", title}); err != nil {
 		return err
 	}
@@ -439,6 +445,9 @@ var (
 // RegisterCredential enters a verification credential in the enrolment
 // register; only the system administrator may (koto-ward:13).
 func (s *Store) RegisterCredential(ctx context.Context, who Who, vid string, c Credential) error {
+	if err := checkID("verification id", "照合ID", vid); err != nil {
+		return err
+	}
 	if len(c.CredentialID) == 0 || c.Data == "" {
 		return apperr.New(apperr.Invalid, "a credential needs its id and public key", "照合情報が不完全です")
 	}

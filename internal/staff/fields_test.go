@@ -102,6 +102,20 @@ func TestFreeTextFieldRules(t *testing.T) {
 			{staff.FieldDepartmentID, "kumin", func(v string) error { return f.Staff.EndUsage(ctx, a, v, "juki") }},
 			{staff.FieldAffairID, "juki", func(v string) error { return f.Staff.EndUsage(ctx, a, "kumin", v) }},
 		}
+		// Verification ids logged before they are looked up are checked
+		// against the id rule first.
+		for name, call := range map[string]func(vid string) error{
+			"assign role":    func(vid string) error { return f.Staff.AssignRole(ctx, a, vid, "security_officer", "kumin") },
+			"report manager": func(vid string) error { return f.Staff.ReportTerminalManager(ctx, a, "T-KUMIN-01", vid, "係長") },
+			"register credential": func(vid string) error {
+				return f.Staff.RegisterCredential(ctx, a, vid, staff.Credential{CredentialID: []byte{7}, Data: "{}"})
+			},
+		} {
+			before := len(entries(t, d))
+			if err := call("SO-\u202EKUMIN"); apperr.CodeOf(err) != apperr.Invalid || len(entries(t, d)) != before {
+				t.Errorf("%s with a disguised verification id: %v, %d entries → %d", name, err, before, len(entries(t, d)))
+			}
+		}
 		for _, fc := range fields {
 			for name, v := range badValues(fc.field, fc.good) {
 				t.Run(fc.field.Japanese+" "+name, func(t *testing.T) {
