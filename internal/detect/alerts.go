@@ -12,6 +12,7 @@ import (
 	"jukinet/internal/apperr"
 	"jukinet/internal/auditlog"
 	"jukinet/internal/db"
+	"jukinet/internal/resident"
 	"jukinet/internal/staff"
 )
 
@@ -272,6 +273,10 @@ func OpenCount(ctx context.Context, q db.Querier) (int, error) {
 	return n, nil
 }
 
+// FieldFinding is what the finding an alert is closed with may hold
+// (docs/fields.md).
+var FieldFinding = resident.Field{Name: "finding", Japanese: "調査の結果（所見）", Class: resident.ClassText, Max: 2000}
+
 // Close closes an open alert with the investigation's finding, if the
 // policies let who investigate. The people the alert is about are the
 // request's subjects, so the profiles' separation-of-duty rule refuses
@@ -282,6 +287,9 @@ func (d *Detector) Close(ctx context.Context, who staff.Who, id int64, finding s
 	finding = strings.TrimSpace(finding)
 	if finding == "" {
 		return apperr.New(apperr.Invalid, "closing an alert needs the finding of its investigation", "調査の結果（所見）を入力してください")
+	}
+	if err := resident.CheckValues(resident.Value{Field: FieldFinding, Text: finding}); err != nil {
+		return err
 	}
 	a, err := scanAlert(d.db.QueryRow(ctx, `SELECT `+alertColumns+` FROM detection_alert WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {

@@ -15,6 +15,7 @@ import (
 	"jukinet/internal/db"
 	"jukinet/internal/node"
 	"jukinet/internal/profile"
+	"jukinet/internal/resident"
 	"jukinet/internal/staff"
 	"jukinet/internal/terminalca"
 )
@@ -29,6 +30,14 @@ type Bundle struct {
 	NoteKey string `json:"note_key"`
 	CAPEM   string `json:"ca_pem"`
 }
+
+// What a bundle's text may hold (docs/fields.md): a bundle comes from
+// another node, and its name, code and URL are logged when it is added.
+var (
+	FieldPeerCode = resident.Field{Name: "code", Japanese: "ノードのコード", Class: resident.ClassText, Max: 16}
+	FieldPeerName = resident.Field{Name: "name", Japanese: "ノードの名称", Class: resident.ClassText, Max: 100}
+	FieldPeerURL  = resident.Field{Name: "url", Japanese: "接続先URL", Class: resident.ClassText, Max: 2000}
+)
 
 // Peer roles.
 const (
@@ -87,6 +96,10 @@ func checkBundle(n *node.Node, role string, b Bundle) error {
 	}
 	if len(b.Code) < 2 {
 		return apperr.New(apperr.Invalid, "the bundle names no node", "接続情報にノードの識別がありません")
+	}
+	if err := resident.CheckValues(resident.Value{Field: FieldPeerCode, Text: b.Code}, resident.Value{Field: FieldPeerName, Text: b.Name},
+		resident.Value{Field: FieldPeerURL, Text: b.URL}); err != nil {
+		return err
 	}
 	if err := expectedRole(n, role, b); err != nil {
 		return err
@@ -164,6 +177,9 @@ func Replace(ctx context.Context, n *node.Node, who staff.Who, role string, b Bu
 // the register and the log; a removed downstream peer's batches are refused
 // as those of an unknown node.
 func Remove(ctx context.Context, n *node.Node, who staff.Who, code string, force bool) error {
+	if err := resident.CheckValues(resident.Value{Field: FieldPeerCode, Text: code, Required: true}); err != nil {
+		return err
+	}
 	e := auditlog.Entry{Action: "federation.remove-peer", Query: "peer:" + code}
 	return administer(ctx, n, who, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
 		old, err := registeredPeer(ctx, tx, code)
@@ -257,6 +273,9 @@ func UnmarshalBundle(raw []byte) (Bundle, error) {
 // audit-log checkpoints (the national node has no upstream to witness
 // them); decided by the policies (manage-peers) and logged.
 func SetWitness(ctx context.Context, n *node.Node, who staff.Who, code string) error {
+	if err := resident.CheckValues(resident.Value{Field: FieldPeerCode, Text: code, Required: true}); err != nil {
+		return err
+	}
 	if n.Info.Level != profile.National {
 		return apperr.New(apperr.Invalid, "only the national node names a witness; other nodes are witnessed by their upstream",
 			"証人ノードを指定するのは全国サーバのみです（他のノードは上位ノードが証明します）")

@@ -11,6 +11,7 @@ import (
 	"jukinet/internal/auditlog"
 	"jukinet/internal/db"
 	"jukinet/internal/node"
+	"jukinet/internal/resident"
 	"jukinet/internal/staff"
 )
 
@@ -117,6 +118,9 @@ func GetStatus(ctx context.Context, n *node.Node) (Status, error) {
 // Resume lets a stopped source send again, once the cause is resolved;
 // decided by the policies (manage-peers) and logged.
 func Resume(ctx context.Context, n *node.Node, who staff.Who, source string) error {
+	if err := resident.CheckValues(resident.Value{Field: FieldPeerCode, Text: source, Required: true}); err != nil {
+		return err
+	}
 	e := auditlog.Entry{Action: "federation.resume", Query: "source:" + source}
 	return administer(ctx, n, who, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
 		res, err := tx.Exec(ctx, `UPDATE fed_inbox SET stopped_at = NULL, stop_reason = '' WHERE source = ? AND stopped_at IS NOT NULL`, source)

@@ -20,6 +20,7 @@ import (
 	"jukinet/internal/apperr"
 	"jukinet/internal/auditlog"
 	"jukinet/internal/db"
+	"jukinet/internal/resident"
 	"jukinet/internal/staff"
 )
 
@@ -96,6 +97,14 @@ type Incident struct {
 	Measures   []Measure
 }
 
+// What an incident's text may hold (docs/fields.md).
+var (
+	FieldTitle       = resident.Field{Name: "title", Japanese: "件名", Class: resident.ClassText, Max: 200}
+	FieldSummary     = resident.Field{Name: "summary", Japanese: "概要", Class: resident.ClassText, Max: 2000}
+	FieldMeasureText = resident.Field{Name: "text", Japanese: "措置の内容", Class: resident.ClassText, Max: 2000}
+	FieldConclusion  = resident.Field{Name: "conclusion", Japanese: "結論", Class: resident.ClassText, Max: 2000}
+)
+
 // Measure is one measure taken, as recorded.
 type Measure struct {
 	Kind    string
@@ -154,6 +163,9 @@ func (r *Register) Open(ctx context.Context, who staff.Who, in Incident) (int64,
 	case in.Summary == "":
 		return 0, apperr.New(apperr.Invalid, "an incident needs a summary of what is known", "判明している事実（概要）を入力してください")
 	}
+	if err := resident.CheckValues(resident.Value{Field: FieldTitle, Text: in.Title}, resident.Value{Field: FieldSummary, Text: in.Summary}); err != nil {
+		return 0, err
+	}
 	var alert any
 	if in.AlertID > 0 {
 		alert = in.AlertID
@@ -185,6 +197,9 @@ func (r *Register) Record(ctx context.Context, who staff.Who, id int64, kind, te
 	case text == "":
 		return apperr.New(apperr.Invalid, "a measure needs a description of what was done", "行った措置の内容を入力してください")
 	}
+	if err := resident.CheckValues(resident.Value{Field: FieldMeasureText, Text: text}); err != nil {
+		return err
+	}
 	return r.change(ctx, who, "measure", fmt.Sprintf("incident:%d", id), kind+": "+text,
 		func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
 			if _, err := openIncident(ctx, tx, id); err != nil {
@@ -202,6 +217,9 @@ func (r *Register) Close(ctx context.Context, who staff.Who, id int64, conclusio
 	conclusion = strings.TrimSpace(conclusion)
 	if conclusion == "" {
 		return apperr.New(apperr.Invalid, "closing an incident needs its conclusion", "事案の結論を入力してください")
+	}
+	if err := resident.CheckValues(resident.Value{Field: FieldConclusion, Text: conclusion}); err != nil {
+		return err
 	}
 	return r.change(ctx, who, "close", fmt.Sprintf("incident:%d", id), conclusion,
 		func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"jukinet/internal/apperr"
 )
 
 // Class is a set of characters a text field may hold. Every class refuses
@@ -145,6 +147,42 @@ func (f Field) Check(v string, required bool) *FieldError {
 			"ローマ字と漢字・かなが混在しています。どちらか一方で入力してください（Shift_JISのファイルでは、2バイト文字が壊れている場合があります）")
 	}
 	return nil
+}
+
+// Value is a value given for a field, for CheckValues.
+type Value struct {
+	Field    Field
+	Text     string
+	Required bool
+}
+
+// CheckValues checks each value against its field and returns an
+// apperr.Invalid error naming every field that breaks its rule, with the
+// rule, or nil. Domain packages call it before they write or log anything,
+// so a refused value never reaches the database or the audit log.
+func CheckValues(vs ...Value) error {
+	var errs []FieldError
+	for _, v := range vs {
+		if e := v.Field.Check(v.Text, v.Required); e != nil {
+			errs = append(errs, *e)
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return Invalid(errs)
+}
+
+// Invalid is the error of values that break the field rules: each field
+// named, with its rule, in English and Japanese.
+func Invalid(errs []FieldError) *apperr.Error {
+	en := make([]string, len(errs))
+	ja := make([]string, len(errs))
+	for i, e := range errs {
+		en[i] = e.Error()
+		ja[i] = e.JapaneseMessage()
+	}
+	return apperr.New(apperr.Invalid, strings.Join(en, "; "), strings.Join(ja, "／"))
 }
 
 // classRule and classRuleJa state a class's rule in an error message; only

@@ -10,6 +10,7 @@ import (
 	"jukinet/internal/apperr"
 	"jukinet/internal/db"
 	"jukinet/internal/profile"
+	"jukinet/internal/resident"
 )
 
 // Person is someone who works with the system.
@@ -26,11 +27,23 @@ type Person struct {
 	LeftReason     string
 }
 
+// What a staff member's text may hold (docs/fields.md). The name is also
+// the actor's name in every audit entry of their acts.
+var (
+	FieldPersonName  = resident.Field{Name: "name", Japanese: "氏名", Class: resident.ClassName, Max: resident.MaxName}
+	FieldPersonKana  = resident.Field{Name: "kana", Japanese: "氏名（フリガナ）", Class: resident.ClassKana, Max: resident.MaxKana}
+	FieldPersonTitle = resident.Field{Name: "title", Japanese: "職", Class: resident.ClassText, Max: 100}
+)
+
 func (s *Store) checkPerson(p Person) error {
 	if err := checkID("verification id", "照合ID", p.VerificationID); err != nil {
 		return err
 	}
 	if err := required([2]string{"name", p.Name}, [2]string{"title", p.Title}); err != nil {
+		return err
+	}
+	if err := resident.CheckValues(resident.Value{Field: FieldPersonName, Text: p.Name}, resident.Value{Field: FieldPersonKana, Text: p.NameKana},
+		resident.Value{Field: FieldPersonTitle, Text: p.Title}); err != nil {
 		return err
 	}
 	return s.checkDepartment(p.Department)
@@ -152,6 +165,9 @@ func (s *Store) departmentOf(ctx context.Context, vid string) (string, error) {
 // required for per-department roles (security officer, section head) and
 // must be empty otherwise.
 func (s *Store) AssignRole(ctx context.Context, who Who, vid string, role profile.RoleID, department string) error {
+	if err := checkID("verification id", "照合ID", vid); err != nil {
+		return err
+	}
 	if _, ok := s.prof.Role(role); !ok {
 		return apperr.New(apperr.Invalid, fmt.Sprintf("profile %s has no role %q", s.prof.ID, role), fmt.Sprintf("役割「%s」はこの規程にありません", role))
 	}
@@ -214,6 +230,9 @@ func (s *Store) Designate(ctx context.Context, who Who, vid, affair string) erro
 
 // EndDesignation ends a designation.
 func (s *Store) EndDesignation(ctx context.Context, who Who, vid, affair string) error {
+	if err := resident.CheckValues(resident.Value{Field: FieldAffairID, Text: affair, Required: true}); err != nil {
+		return err
+	}
 	dept, err := s.departmentOf(ctx, vid)
 	if err != nil {
 		return err
@@ -253,6 +272,13 @@ type Terminal struct {
 	RetiredAt    time.Time
 }
 
+// What a terminal's text may hold (docs/fields.md).
+var (
+	FieldTerminalName     = resident.Field{Name: "name", Japanese: "端末名", Class: resident.ClassText, Max: 100}
+	FieldTerminalLocation = resident.Field{Name: "location", Japanese: "設置場所", Class: resident.ClassText, Max: 200}
+	FieldManagerTitle     = resident.Field{Name: "manager_title", Japanese: "端末機管理者の職", Class: resident.ClassText, Max: 100}
+)
+
 // ApproveTerminal records the installation of a terminal, approved by the
 // system administrator (aomori-pref:6.1).
 func (s *Store) ApproveTerminal(ctx context.Context, who Who, t Terminal) error {
@@ -260,6 +286,9 @@ func (s *Store) ApproveTerminal(ctx context.Context, who Who, t Terminal) error 
 		return err
 	}
 	if err := required([2]string{"name", t.Name}, [2]string{"location", t.Location}); err != nil {
+		return err
+	}
+	if err := resident.CheckValues(resident.Value{Field: FieldTerminalName, Text: t.Name}, resident.Value{Field: FieldTerminalLocation, Text: t.Location}); err != nil {
 		return err
 	}
 	if err := s.checkDepartment(t.Department); err != nil {
@@ -284,7 +313,13 @@ func (s *Store) ApproveTerminal(ctx context.Context, who Who, t Terminal) error 
 // ReportTerminalManager records the terminal manager the department head
 // designated, with title and name (aomori-pref:6.2, 6.3).
 func (s *Store) ReportTerminalManager(ctx context.Context, who Who, terminalID, managerVID, title string) error {
+	if err := checkID("verification id", "照合ID", managerVID); err != nil {
+		return err
+	}
 	if err := required([2]string{"title", title}); err != nil {
+		return err
+	}
+	if err := resident.CheckValues(resident.Value{Field: FieldManagerTitle, Text: title}); err != nil {
 		return err
 	}
 	t, err := s.Terminal(ctx, terminalID)
@@ -329,6 +364,12 @@ type UsageApproval struct {
 	EndedAt    time.Time
 }
 
+// What a usage approval's text may hold (docs/fields.md).
+var (
+	FieldUsagePurpose = resident.Field{Name: "purpose", Japanese: "事務の内容", Class: resident.ClassText, Max: 200}
+	FieldUsageStaff   = resident.Field{Name: "staff", Japanese: "取り扱う職員等", Class: resident.ClassText, Max: 200}
+)
+
 // ApproveUsage records the system administrator's approval of a
 // department's use of an affair.
 func (s *Store) ApproveUsage(ctx context.Context, who Who, u UsageApproval) error {
@@ -339,6 +380,9 @@ func (s *Store) ApproveUsage(ctx context.Context, who Who, u UsageApproval) erro
 		return err
 	}
 	if err := required([2]string{"purpose", u.Purpose}, [2]string{"staff", u.Staff}); err != nil {
+		return err
+	}
+	if err := resident.CheckValues(resident.Value{Field: FieldUsagePurpose, Text: u.Purpose}, resident.Value{Field: FieldUsageStaff, Text: u.Staff}); err != nil {
 		return err
 	}
 	heads, err := applicants(ctx, s.db, u.Department)
@@ -359,6 +403,10 @@ func (s *Store) ApproveUsage(ctx context.Context, who Who, u UsageApproval) erro
 
 // EndUsage records that a department stopped using an affair (aomori-pref:7.2).
 func (s *Store) EndUsage(ctx context.Context, who Who, department, affair string) error {
+	if err := resident.CheckValues(resident.Value{Field: FieldDepartmentID, Text: department, Required: true},
+		resident.Value{Field: FieldAffairID, Text: affair, Required: true}); err != nil {
+		return err
+	}
 	return s.do(ctx, change{who: who, action: ActApproveUsage, resource: Resource{Kind: "department", ID: department},
 		detail: fmt.Sprintf("end use of %s by %s", affair, department),
 		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
@@ -388,14 +436,26 @@ type Credential struct {
 	RemovedReason string
 }
 
+// What the enrolment register's text may hold (docs/fields.md).
+var (
+	FieldCredentialLabel = resident.Field{Name: "label", Japanese: "認証器の名前", Class: resident.ClassText, Max: 100}
+	FieldRemovalReason   = resident.Field{Name: "reason", Japanese: "削除の理由", Class: resident.ClassText, Max: 200}
+)
+
 // RegisterCredential enters a verification credential in the enrolment
 // register; only the system administrator may (koto-ward:13).
 func (s *Store) RegisterCredential(ctx context.Context, who Who, vid string, c Credential) error {
+	if err := checkID("verification id", "照合ID", vid); err != nil {
+		return err
+	}
 	if len(c.CredentialID) == 0 || c.Data == "" {
 		return apperr.New(apperr.Invalid, "a credential needs its id and public key", "照合情報が不完全です")
 	}
 	if c.Label == "" {
 		c.Label = "authenticator"
+	}
+	if err := resident.CheckValues(resident.Value{Field: FieldCredentialLabel, Text: c.Label}); err != nil {
+		return err
 	}
 	return s.do(ctx, change{who: who, action: ActEnrol, resource: Resource{Kind: "person", ID: vid},
 		detail: fmt.Sprintf("register credential %x (%s) for %s", c.CredentialID, c.Label, vid),
@@ -417,6 +477,9 @@ func (s *Store) RegisterCredential(ctx context.Context, who Who, vid string, c C
 // credential, as the node itself (the link jukinet init printed): only
 // while that person is the only staff member and no credential exists.
 func (s *Store) RegisterFirstCredential(ctx context.Context, vid string, c Credential) error {
+	if err := resident.CheckValues(resident.Value{Field: FieldCredentialLabel, Text: c.Label}); err != nil {
+		return err
+	}
 	e := s.asNode(ActEnrol, "person:"+vid, fmt.Sprintf("register credential %x (%s) for %s", c.CredentialID, c.Label, vid),
 		"the first system administrator's credential")
 	return s.commit(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
@@ -445,6 +508,9 @@ func (s *Store) RegisterFirstCredential(ctx context.Context, vid string, c Crede
 // entry with who removed it, when and why (lost, transfer, retirement …).
 func (s *Store) RemoveCredential(ctx context.Context, who Who, id int64, reason string) error {
 	if err := required([2]string{"reason", reason}); err != nil {
+		return err
+	}
+	if err := resident.CheckValues(resident.Value{Field: FieldRemovalReason, Text: reason}); err != nil {
 		return err
 	}
 	var vid string
@@ -504,6 +570,16 @@ type Suspension struct {
 	Confirmed bool
 }
 
+// What a suspension's text may hold (docs/fields.md). The target is an id
+// (a department, terminal, verification id, affair or node code) checked
+// against the register in the suspension's transaction, after its attempt
+// is logged: so it is checked as text first.
+var (
+	FieldSuspensionTarget = resident.Field{Name: "target", Japanese: "停止の対象", Class: resident.ClassText, Max: 64}
+	FieldSuspensionReason = resident.Field{Name: "reason", Japanese: "停止の理由", Class: resident.ClassText, Max: 200}
+	FieldLiftReason       = resident.Field{Name: "reason", Japanese: "解除の理由", Class: resident.ClassText, Max: 200}
+)
+
 // scopeJA names the scopes in messages.
 var scopeJA = map[Scope]string{
 	ScopeNode: "システム全体", ScopeDepartment: "部署", ScopeTerminal: "端末", ScopeOperator: "操作者（照合ID）",
@@ -520,6 +596,9 @@ func (s *Store) Suspend(ctx context.Context, who Who, sp Suspension) (int64, err
 		return 0, apperr.New(apperr.Invalid, fmt.Sprintf("scope %q: use node, department, terminal, operator, affair, peer or outbound", sp.Scope), "停止の範囲を選んでください")
 	}
 	if err := required([2]string{"reason", sp.Reason}); err != nil {
+		return 0, err
+	}
+	if err := resident.CheckValues(resident.Value{Field: FieldSuspensionReason, Text: sp.Reason}, resident.Value{Field: FieldSuspensionTarget, Text: sp.Target}); err != nil {
 		return 0, err
 	}
 	switch sp.Scope {
@@ -613,6 +692,9 @@ func (s *Store) Lift(ctx context.Context, who Who, id int64, reason string) erro
 	if reason == "" {
 		return apperr.New(apperr.Invalid, fmt.Sprintf("lifting suspension %d needs its reason (--reason)", id),
 			fmt.Sprintf("利用停止 %d を解除する理由を入力してください", id))
+	}
+	if err := resident.CheckValues(resident.Value{Field: FieldLiftReason, Text: reason}); err != nil {
+		return err
 	}
 	return s.do(ctx, change{who: who, action: ActSuspend, resource: Resource{Kind: "node", ID: s.node},
 		detail: fmt.Sprintf("lift suspension %d: %s", id, reason),

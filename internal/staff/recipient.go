@@ -8,6 +8,7 @@ import (
 
 	"jukinet/internal/apperr"
 	"jukinet/internal/db"
+	"jukinet/internal/resident"
 )
 
 // Recipient is a body the node provides identity information to (a 別表
@@ -21,12 +22,21 @@ type Recipient struct {
 	AddedAt  time.Time
 }
 
+// What a recipient's text may hold (docs/fields.md).
+var (
+	FieldRecipientName     = resident.Field{Name: "name", Japanese: "提供先の名称", Class: resident.ClassText, Max: 100}
+	FieldRecipientCategory = resident.Field{Name: "category", Japanese: "提供先の区分", Class: resident.ClassText, Max: 100}
+)
+
 // AddRecipient registers a recipient body (logged; manage-peers).
 func (s *Store) AddRecipient(ctx context.Context, who Who, r Recipient) error {
 	if err := checkID("recipient id", "提供先ID", r.ID); err != nil {
 		return err
 	}
 	if err := required([2]string{"name", r.Name}, [2]string{"category", r.Category}); err != nil {
+		return err
+	}
+	if err := resident.CheckValues(resident.Value{Field: FieldRecipientName, Text: r.Name}, resident.Value{Field: FieldRecipientCategory, Text: r.Category}); err != nil {
 		return err
 	}
 	if len(r.Affairs) == 0 {

@@ -23,6 +23,7 @@ import (
 	"jukinet/internal/auditlog"
 	"jukinet/internal/db"
 	"jukinet/internal/profile"
+	"jukinet/internal/resident"
 )
 
 // Who is the party making a change, and from where.
@@ -282,6 +283,14 @@ func personID(ctx context.Context, q db.Querier, vid string) (int64, error) {
 	}
 	return id, nil
 }
+
+// What an id given for a department or an affair may hold as text
+// (docs/fields.md), where the change does not need it to be in the
+// profile (ending what a profile no longer lists), yet logs it.
+var (
+	FieldDepartmentID = resident.Field{Name: "department", Japanese: "部署", Class: resident.ClassText, Max: 64}
+	FieldAffairID     = resident.Field{Name: "affair", Japanese: "利用事務", Class: resident.ClassText, Max: 64}
+)
 
 func (s *Store) checkDepartment(id string) error {
 	if _, ok := s.prof.Department(id); !ok {

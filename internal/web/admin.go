@@ -28,6 +28,18 @@ func (s *Server) forbidden(w http.ResponseWriter, r *http.Request) {
 	s.problem(w, r, apperr.New(apperr.Forbidden, "this screen is not for your role", "この画面を利用する権限がありません"))
 }
 
+// staffMax and suspensionMax are the longest values of the text inputs of
+// the staff and suspension screens, from the fields' one definition
+// (docs/fields.md), as the lookup form's are (fieldMax).
+var (
+	staffMax = map[string]int{
+		"name": staff.FieldPersonName.Max, "kana": staff.FieldPersonKana.Max, "title": staff.FieldPersonTitle.Max,
+		"terminal_name": staff.FieldTerminalName.Max, "location": staff.FieldTerminalLocation.Max, "manager_title": staff.FieldManagerTitle.Max,
+		"purpose": staff.FieldUsagePurpose.Max, "staff": staff.FieldUsageStaff.Max, "removal_reason": staff.FieldRemovalReason.Max,
+	}
+	suspensionMax = map[string]int{"reason": staff.FieldSuspensionReason.Max, "lift_reason": staff.FieldLiftReason.Max}
+)
+
 func (s *Server) staffPage(w http.ResponseWriter, r *http.Request, c *current) {
 	ctx := r.Context()
 	if !s.may(ctx, c, staff.ActViewStaff, s.nodeResource()) {
@@ -93,6 +105,7 @@ func (s *Server) staffPage(w http.ResponseWriter, r *http.Request, c *current) {
 		"CanRegister": can[staff.ActRegisterStaff], "CanAssign": can[staff.ActAssignRole],
 		"CanTerminal": can[staff.ActApproveTerminal], "CanApprove": can[staff.ActApproveUsage],
 		"CanRemoveCredential": s.may(ctx, c, staff.ActEnrol, staff.Resource{Kind: "person", ID: c.person.VerificationID}),
+		"Max":                 staffMax,
 	})
 }
 
@@ -138,7 +151,7 @@ func (s *Server) suspensionsPage(w http.ResponseWriter, r *http.Request, c *curr
 	}
 	data := map[string]any{
 		"Suspensions": describeSuspensions(sps, s.wordsFor(r)), "CanOrder": s.may(ctx, c, staff.ActSuspend, s.nodeResource()),
-		"Departments": s.node.Profile.Departments, "AllAffairs": s.node.Profile.Affairs,
+		"Departments": s.node.Profile.Departments, "AllAffairs": s.node.Profile.Affairs, "Max": suspensionMax,
 	}
 	if data["CanOrder"] == true {
 		// The targets are chosen from what exists and is in use: a typed

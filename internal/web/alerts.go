@@ -38,6 +38,7 @@ func (s *Server) alertsPage(w http.ResponseWriter, r *http.Request, c *current) 
 	}
 	s.page(w, r, c, "alerts", "Detection", map[string]any{
 		"Alerts": rows, "All": all, "CanInvestigate": s.may(ctx, c, staff.ActInvestigate, s.nodeResource()),
+		"MaxFinding": detect.FieldFinding.Max,
 	})
 }
 

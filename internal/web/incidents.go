@@ -22,6 +22,13 @@ func choices(ids []string, lang string) []choice {
 	return out
 }
 
+// incidentMax is the longest value of each text input of the incident
+// screens, from the fields' one definition (docs/fields.md).
+var incidentMax = map[string]int{
+	"title": incident.FieldTitle.Max, "summary": incident.FieldSummary.Max,
+	"text": incident.FieldMeasureText.Max, "conclusion": incident.FieldConclusion.Max,
+}
+
 // incidentsPage lists the incidents (事案) and offers to open one; with
 // ?alert=N the form starts from that detection alert.
 func (s *Server) incidentsPage(w http.ResponseWriter, r *http.Request, c *current) {
@@ -40,6 +47,7 @@ func (s *Server) incidentsPage(w http.ResponseWriter, r *http.Request, c *curren
 	s.page(w, r, c, "incidents", "Incidents", map[string]any{
 		"Incidents": list, "All": all, "Kinds": choices(incident.Kinds, lang),
 		"FromAlert": r.URL.Query().Get("alert"), "CanManage": s.may(ctx, c, staff.ActManageIncidents, s.nodeResource()),
+		"Max": incidentMax,
 	})
 }
 
@@ -87,6 +95,7 @@ func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request, c *current
 	s.page(w, r, c, "incident", "Incident", map[string]any{
 		"Incident": in, "Measures": choices(incident.Measures, lang), "Missing": choices(in.Missing(), lang),
 		"CanManage": s.may(ctx, c, staff.ActManageIncidents, s.nodeResource()),
+		"Max":       incidentMax,
 	})
 }
 
