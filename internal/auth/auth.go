@@ -20,7 +20,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 
@@ -246,18 +245,17 @@ func (s *Service) refuseDevice(ctx context.Context, action, vid, terminal, why s
 // registered says whether vid is the verification id of an active staff
 // member. Only a registered id is ever named in a refusal.
 func (s *Service) registered(ctx context.Context, vid string) bool {
-	if !wellFormedID.MatchString(vid) {
+	if !wellFormedID(vid) {
 		return false
 	}
 	_, err := s.staff.Person(ctx, vid)
 	return err == nil
 }
 
-// wellFormedID is the staff store's rule for a verification id (staff's
-// idPattern, checked when a person is added): what does not match cannot
-// be registered, and is not even looked up — PostgreSQL refuses a NUL in
-// a query's text, and a clerk's typo is no database error.
-var wellFormedID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+// wellFormedID is the staff store's rule for a verification id: what does
+// not match cannot be registered, and is not even looked up — PostgreSQL
+// refuses a NUL in a query's text, and a clerk's typo is no database error.
+func wellFormedID(vid string) bool { return staff.WellFormedID(vid) }
 
 // approved says whether terminal is an approved terminal in use.
 func (s *Service) approved(ctx context.Context, terminal string) bool {
@@ -346,7 +344,7 @@ func (s *Service) BeginLogin(ctx context.Context, vid, terminal string) ([]byte,
 		return nil, "", s.refuseDevice(ctx, "login", vid, terminal, whyTerminalNotInUse, false,
 			apperr.New(apperr.Forbidden, fmt.Sprintf("terminal %s is not an approved terminal in use", terminal), fmt.Sprintf("端末 %s は設置の承認を受けていないか、廃止されています", terminal)))
 	}
-	if !wellFormedID.MatchString(vid) {
+	if !wellFormedID(vid) {
 		return nil, "", s.refuseDevice(ctx, "login", vid, terminal, whyUnknownID, false, ErrCannotSignIn)
 	}
 	u, err := s.user(ctx, vid)
@@ -429,6 +427,9 @@ func (s *Service) DemoLogin(ctx context.Context, vid, terminal string) (string, 
 	if !s.approved(ctx, terminal) {
 		return "", s.refuseDevice(ctx, "login", vid, terminal, whyNotATerminal, false,
 			apperr.New(apperr.Forbidden, "this device is not an approved terminal", "この端末は承認された端末ではありません"))
+	}
+	if !wellFormedID(vid) {
+		return "", ErrCannotSignIn
 	}
 	if _, err := s.staff.Person(ctx, vid); err != nil {
 		return "", err

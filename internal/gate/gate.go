@@ -571,15 +571,7 @@ func changeError(err error) error {
 
 // fieldErrors is the error of a record or request that breaks the field
 // rules: each field named, with its rule, in English and Japanese.
-func fieldErrors(errs []resident.FieldError) *apperr.Error {
-	en := make([]string, len(errs))
-	ja := make([]string, len(errs))
-	for i, e := range errs {
-		en[i] = e.Error()
-		ja[i] = e.JapaneseMessage()
-	}
-	return apperr.New(apperr.Invalid, strings.Join(en, "; "), strings.Join(ja, "／"))
-}
+func fieldErrors(errs []resident.FieldError) *apperr.Error { return resident.Invalid(errs) }
 
 // RequiredFields is the interim Decider: it allows a request whose actor,
 // origin, affair and reason are present and well-formed, and denies any

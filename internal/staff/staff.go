@@ -112,6 +112,10 @@ func (s *Store) Profile() *profile.Profile { return s.prof }
 // idPattern is what verification and terminal ids may hold.
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
+// WellFormedID reports whether id may be a verification or terminal id:
+// what does not match can never be registered, so need not be looked up.
+func WellFormedID(id string) bool { return idPattern.MatchString(id) }
+
 func checkID(what, whatJA, id string) error {
 	if !idPattern.MatchString(id) {
 		return apperr.New(apperr.Invalid, fmt.Sprintf("%s %q: use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit", what, id),
