@@ -2,6 +2,8 @@ package staff
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -624,7 +626,17 @@ func (s *Store) Suspend(ctx context.Context, who Who, sp Suspension) (int64, err
 			if err := s.checkTarget(ctx, tx, sp.Scope, sp.Target); err != nil {
 				return err
 			}
-			var err error
+			// A second order for what is already suspended would outlive
+			// the lifting of the first: refused, naming the one in force.
+			var existing int64
+			err := tx.QueryRow(ctx, `SELECT id FROM suspension WHERE scope = ? AND target = ? AND lifted_at IS NULL ORDER BY id LIMIT 1`, string(sp.Scope), sp.Target).Scan(&existing)
+			switch {
+			case err == nil:
+				return apperr.New(apperr.Conflict, fmt.Sprintf("%s %s is already suspended (suspension %d)", sp.Scope, sp.Target, existing),
+					fmt.Sprintf("この対象は既に利用停止中です（停止番号 %d）", existing))
+			case !errors.Is(err, sql.ErrNoRows):
+				return fmt.Errorf("read suspensions in force: %w", err)
+			}
 			id, err = insertID(ctx, tx, `INSERT INTO suspension (scope, target, reason, ordered_by, started_at, started_seq) VALUES (?, ?, ?, ?, ?, ?)`,
 				string(sp.Scope), sp.Target, sp.Reason, who.Actor.String(), now, seq)
 			return err

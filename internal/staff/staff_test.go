@@ -249,6 +249,10 @@ func TestSuspensionTargets(t *testing.T) {
 				t.Errorf("%s %s: %v", sp.Scope, sp.Target, err)
 			}
 		}
+		// What is already suspended is not suspended twice.
+		if _, err := f.Staff.Suspend(ctx, f.Admin, staff.Suspension{Scope: staff.ScopeDepartment, Target: "kumin", Reason: "重ねて"}); apperr.CodeOf(err) != apperr.Conflict || !strings.Contains(apperr.JapaneseOf(err), "既に利用停止中") {
+			t.Errorf("a second suspension of kumin: %v", err)
+		}
 		// Lifting: the reason is required, then stored and logged.
 		if err := f.Staff.Lift(ctx, f.Admin, 1, "  "); apperr.CodeOf(err) != apperr.Invalid || !strings.Contains(apperr.JapaneseOf(err), "解除する理由") {
 			t.Errorf("lift without a reason: %v", err)
