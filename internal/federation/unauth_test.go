@@ -18,6 +18,7 @@ import (
 
 	"jukinet/internal/auditlog"
 	"jukinet/internal/node"
+	"jukinet/internal/node/nodetest"
 	"jukinet/internal/terminalca"
 )
 
@@ -356,17 +357,7 @@ func TestSlowBodiesDoNotHoldTheSlots(t *testing.T) {
 func BenchmarkUnauthenticatedUploads(b *testing.B) {
 	ctx := context.Background()
 	dir := b.TempDir()
-	if _, err := node.Init(ctx, node.InitOptions{Dir: dir, Profile: "aomori-pref", LocalGovCode: "020001"}); err != nil {
-		b.Fatal(err)
-	}
-	nd, err := node.Open(ctx, dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer nd.Close()
-	if err := nd.OpenGate(ctx, nil); err != nil {
-		b.Fatal(err)
-	}
+	nd, _ := nodetest.Open(b, node.InitOptions{Dir: dir, Profile: "aomori-pref", LocalGovCode: "020001"})
 	srv := httptest.NewServer(NewReceiver(nd, nil))
 	defer srv.Close()
 	before, _ := nd.Log.Size(ctx)

@@ -18,6 +18,7 @@ import (
 	"jukinet/internal/auditlog"
 	"jukinet/internal/gate"
 	"jukinet/internal/node"
+	"jukinet/internal/node/nodetest"
 	"jukinet/internal/resident"
 	"jukinet/internal/synth"
 )
@@ -34,17 +35,7 @@ func BenchmarkHTTPLookup(b *testing.B) {
 	}
 	dir := b.TempDir()
 	ctx := context.Background()
-	if _, err := node.Init(ctx, node.InitOptions{Dir: dir, Profile: "koto-ward", LocalGovCode: "131083", Demo: true}); err != nil {
-		b.Fatal(err)
-	}
-	nd, err := node.Open(ctx, dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer nd.Close()
-	if err := nd.OpenGate(ctx, nil); err != nil {
-		b.Fatal(err)
-	}
+	nd, _ := nodetest.Open(b, node.InitOptions{Dir: dir, Profile: "koto-ward", LocalGovCode: "131083", Demo: true})
 	g, _ := synth.New(synth.Options{Seed: 2, LocalGov: "131083"})
 	var buf bytes.Buffer
 	w := resident.NewCSVWriter(&buf, resident.UTF8)
