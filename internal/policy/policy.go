@@ -486,7 +486,7 @@ var actionJapanese = map[string]string{
 	staff.ActInvestigate: "不正利用の検知への対応", staff.ActViewAlerts: "不正利用の検知の閲覧",
 	staff.ActManageIncidents: "事案の記録", staff.ActViewIncidents: "事案の閲覧",
 	staff.ActPruneAudit: "監査ログの保存期間を過ぎた記録の削除",
-	training.ActManage: "研修の記録", training.ActView: "研修の記録の閲覧",
+	training.ActManage:  "研修の記録", training.ActView: "研修の記録の閲覧",
 }
 
 // MayAdminister answers the staff store: may who take this action on r?
