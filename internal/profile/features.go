@@ -102,7 +102,7 @@ var Features = []Feature{
 	{"training", "Training (研修): the profile's courses and who needs each (roles, terminal operators) for how long; sessions with date, trainer, material and attendance, recorded by whom the policies allow and logged. Whoever lacks a required course, or whose attendance expired, is refused every use of the register and the enrolment of a credential by the article's trained-operator policy, naming the course and since when, decided on the node's clock from the policy snapshot without a query of its own; the dashboard lists who expires within 30 days.", Built,
 		[]string{"internal/training.TestTrainingGatesTheOperator", "internal/training.TestAomoriTrainingRefusal", "internal/training.TestRecordRefusesBadInput",
 			"internal/training.TestRequiredByRoleAndDesignation", "internal/cli.TestTrainingCommands", "internal/web.TestTrainingScreen", "internal/web.TestRoutesByRole",
-			"internal/web.TestChangesByRole", "internal/profile.TestCourses"}},
+			"internal/web.TestChangesByRole", "internal/web.TestBrowserTrainingRestoresUse", "internal/profile.TestCourses"}},
 	{"facilities", "Buildings and important rooms: authorised people, entry log.", Planned, nil},
 	{"assets", "Information assets (equipment, programs, data, documents) and who manages each.", Planned, nil},
 	{"assets.forms", "Data, programs, documents, processing and printed forms: what was printed or exported, by whom, where it went.", Planned, nil},

@@ -5,6 +5,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"jukinet/internal/jptext"
 	"jukinet/internal/node"
@@ -70,5 +73,63 @@ func TestTrainingScreen(t *testing.T) {
 	}
 	if rec := late.do("POST", "/lookup", form); rec.Code != http.StatusOK {
 		t.Errorf("lookup after training: %d", rec.Code)
+	}
+}
+
+// TestBrowserTrainingRestoresUse walks koto-ward:10 in Chromium: the
+// demo's operator whose training expired is refused a lookup naming the
+// course; the system administrator records both courses on the 研修
+// screen; the operator then looks the resident up.
+func TestBrowserTrainingRestoresUse(t *testing.T) {
+	ctx, _ := newBrowser(t, true)
+	_, base, code := liveDemo(t)
+	signInAs := func(vid string) {
+		run(t, ctx, "sign in as "+vid, chromedp.Navigate(base+"/login"),
+			chromedp.Click(`[data-testid="demo-`+vid+`"]`, chromedp.ByQuery),
+			chromedp.WaitVisible(`[data-testid="today"]`, chromedp.ByQuery))
+	}
+	signOut := func() {
+		run(t, ctx, "sign out", chromedp.Click(`form[action="/logout"] button`, chromedp.ByQuery), chromedp.WaitVisible(`#vid`, chromedp.ByQuery))
+	}
+	lookup := func() {
+		run(t, ctx, "lookup", chromedp.Navigate(base+"/lookup"),
+			chromedp.SetValue(`#affair`, "juminhyo-copy", chromedp.ByQuery),
+			chromedp.SendKeys(`#reason`, "窓口での本人申請", chromedp.ByQuery),
+			chromedp.SendKeys(`#code`, code, chromedp.ByQuery),
+			chromedp.Submit(`[data-testid="lookup-form"]`, chromedp.ByQuery),
+			chromedp.WaitReady(`main`, chromedp.ByQuery))
+	}
+	signInAs(node.DemoUntrained)
+	lookup()
+	if got := text(t, ctx, `[data-testid="lookup-error"]`); !strings.Contains(got, "「住基ネット機器操作研修」の受講の有効期限が") {
+		t.Errorf("refusal: %q", got)
+	}
+	signOut()
+	signInAs(node.DemoAdmin)
+	for _, course := range []string{"operation", "security"} {
+		run(t, ctx, "record "+course, chromedp.Navigate(base+"/training"),
+			chromedp.SetValue(`#course`, course, chromedp.ByQuery),
+			chromedp.SendKeys(`#trainer`, "見本 管理者", chromedp.ByQuery),
+			chromedp.SendKeys(`#material`, "研修テキスト "+course, chromedp.ByQuery),
+			chromedp.Click(`input[name=attendee][value="`+node.DemoUntrained+`"]`, chromedp.ByQuery),
+			chromedp.Submit(`[data-testid="record-training"]`, chromedp.ByQuery))
+		// The screen already lists the demo's sessions: ask until this one
+		// is there (queries fail while the browser navigates).
+		var shown bool
+		for deadline := time.Now().Add(10 * time.Second); !shown && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			chromedp.Run(ctx, chromedp.Evaluate(`!!document.querySelector('[data-testid="training-sessions"]') && document.querySelector('[data-testid="training-sessions"]').innerText.includes("研修テキスト `+course+`")`, &shown))
+		}
+		if !shown {
+			t.Fatalf("the %s session does not appear on the training screen", course)
+		}
+	}
+	if got := text(t, ctx, `[data-testid="training-`+node.DemoUntrained+`"]`); !strings.Contains(got, "受講済み") {
+		t.Errorf("after recording, the training screen says %q", got)
+	}
+	signOut()
+	signInAs(node.DemoUntrained)
+	lookup()
+	if got := text(t, ctx, `[data-testid="results"]`); !strings.Contains(got, "監査ログに記録されました") {
+		t.Errorf("lookup after training: %q", got)
 	}
 }
