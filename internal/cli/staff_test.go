@@ -16,7 +16,7 @@ func TestProfileCommands(t *testing.T) {
 	}
 	code, out, _ = run(t, "profile", "articles", "koto-ward")
 	if code != 0 || !strings.Contains(out, "koto-ward:12.1 (端末装置の管理)") || !strings.Contains(out, "[built] staff.designation") ||
-		!strings.Contains(out, "test: internal/staff.TestDesignation") || !strings.Contains(out, "[planned] training") {
+		!strings.Contains(out, "test: internal/staff.TestDesignation") || !strings.Contains(out, "[built] training") {
 		t.Errorf("profile articles: %d %s", code, out)
 	}
 	// A broken copy of a built-in profile: every problem with file and line.

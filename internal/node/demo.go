@@ -9,8 +9,10 @@ import (
 
 	"jukinet/internal/auditlog"
 	"jukinet/internal/auth"
+	"jukinet/internal/jptext"
 	"jukinet/internal/profile"
 	"jukinet/internal/staff"
+	"jukinet/internal/training"
 )
 
 // The demo's staff. DemoOperator at DemoTerminal is who the demo's loopback
@@ -21,15 +23,22 @@ const (
 	DemoOfficer  = "DEMO-SO"
 	DemoOperator = "demo"
 	DemoTerminal = "demo-loopback"
+	// DemoUntrained is a second operator, designated like DemoOperator,
+	// whose training expired a month ago: signed in as them, a newcomer
+	// sees the gate refuse a lookup naming the course (koto-ward:10).
+	DemoUntrained = "demo-expired"
 )
 
 // SeedDemoStaff gives a demo node a working organisation, once: a system
 // administrator, a chief security officer, the head of the department that
 // keeps the register (its security officer or section head), an approved
 // terminal there, approved use of that department's affairs, and the demo
-// operator designated for them. Every step goes through the staff store and
-// the audit log like any change. It does nothing when staff exist.
-func SeedDemoStaff(ctx context.Context, st *staff.Store) error {
+// operator designated for them, trained in every course the profile
+// requires (two months ago), and a second operator whose training expired
+// (DemoUntrained). Every step goes through the staff store, the training
+// record and the audit log like any change; now is the node's clock. It
+// does nothing when staff exist.
+func SeedDemoStaff(ctx context.Context, st *staff.Store, tr *training.Register, now time.Time) error {
 	people, err := st.People(ctx)
 	if err != nil || len(people) > 0 {
 		return err
@@ -62,6 +71,9 @@ func SeedDemoStaff(ctx context.Context, st *staff.Store) error {
 			return st.AddPerson(ctx, admin, staff.Person{VerificationID: DemoOperator, Name: "見本 取扱者", NameKana: "ミホン トリアツカイシャ", Department: dept, Title: "主事（デモ）"})
 		},
 		func() error {
+			return st.AddPerson(ctx, admin, staff.Person{VerificationID: DemoUntrained, Name: "見本 研修切れ", NameKana: "ミホン ケンシュウギレ", Department: dept, Title: "主事（デモ・研修の期限切れ）"})
+		},
+		func() error {
 			return st.ApproveTerminal(ctx, admin, staff.Terminal{ID: DemoTerminal, Name: "デモ端末（このサーバ）", Department: dept, Location: "デモ環境"})
 		},
 		func() error {
@@ -75,7 +87,25 @@ func SeedDemoStaff(ctx context.Context, st *staff.Store) error {
 			},
 			func() error {
 				return st.Designate(ctx, staff.Who{Actor: auditlog.Actor{Kind: auditlog.ActorOperator, ID: DemoOfficer}, Origin: "host:demo-seed"}, DemoOperator, a)
+			},
+			func() error {
+				return st.Designate(ctx, staff.Who{Actor: auditlog.Actor{Kind: auditlog.ActorOperator, ID: DemoOfficer}, Origin: "host:demo-seed"}, DemoUntrained, a)
 			})
+	}
+	// Training: both operators attended every course 13 months ago, which
+	// has run out; the demo operator attended again two months ago.
+	today := now.In(jptext.JST)
+	today = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, jptext.JST)
+	for _, c := range prof.Courses {
+		for _, s := range []training.Session{
+			{Course: c.ID, Day: today.AddDate(0, -c.Months()-1, 0), Trainer: "見本 管理者", Material: "デモ用教材（" + c.Name + "）", Attendees: []string{DemoOperator, DemoUntrained}},
+			{Course: c.ID, Day: today.AddDate(0, -2, 0), Trainer: "見本 管理者", Material: "デモ用教材（" + c.Name + "）", Attendees: []string{DemoOperator}},
+		} {
+			steps = append(steps, func() error {
+				_, err := tr.Record(ctx, admin, s)
+				return err
+			})
+		}
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {

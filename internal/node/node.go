@@ -29,6 +29,7 @@ import (
 	"jukinet/internal/policy"
 	"jukinet/internal/profile"
 	"jukinet/internal/staff"
+	"jukinet/internal/training"
 )
 
 // PublicKeyFile holds the node's verifier key, for peers and auditors.
@@ -71,6 +72,9 @@ type Node struct {
 	// the incidents and measures taken (set by OpenGate).
 	Detect    *detect.Detector
 	Incidents *incident.Register
+	// Training is the record of training sessions (研修), whose facts the
+	// policy engine enforces (set by OpenGate).
+	Training *training.Register
 	// Now is the node's clock: the time its audit entries, sessions and
 	// date-bound decisions (today's counts, retention cutoffs) are read
 	// from. Open sets it to time.Now; tests set a clocktest clock before
@@ -105,9 +109,14 @@ func (n *Node) OpenGate(ctx context.Context, logger *slog.Logger) error {
 		l.Close()
 		return err
 	}
+	// Training expiry is decided on the node's clock, at each request.
+	eng.Now = n.Now
 	n.Profile, n.Policy = prof, eng
 	n.Staff = staff.New(n.DB, l, prof, n.nodeCode(), eng)
 	n.Staff.OnChange(eng.Invalidate)
+	n.Training = training.New(n.DB, l, eng, prof, n.nodeCode())
+	n.Training.Now = n.Now
+	n.Training.OnChange(eng.Invalidate)
 	n.Gate = gate.New(n.DB, l, eng, n.Info.LocalGov, n.Info.Level)
 	n.Gate.Now = n.Now
 	if n.Detect, err = detect.New(n.DB, l, eng, n.nodeCode(), DetectionSettings(n.Config.Detection)); err != nil {
@@ -122,7 +131,7 @@ func (n *Node) OpenGate(ctx context.Context, logger *slog.Logger) error {
 		logger.Info("search keys rebuilt for a changed folding", "residents", rekeyed, "folding", jptext.KeyVersion)
 	}
 	if n.Info.Demo {
-		if err := SeedDemoStaff(ctx, n.Staff); err != nil {
+		if err := SeedDemoStaff(ctx, n.Staff, n.Training, n.Now()); err != nil {
 			l.Close()
 			return fmt.Errorf("seed the demo staff: %w", err)
 		}

@@ -5,7 +5,9 @@
 // terminals, approvals, suspensions) is rebuilt whenever the staff data
 // changes, in this process or another, so a change takes effect for the
 // next request. Suspensions (利用停止) become forbid policies, which beat
-// every permit.
+// every permit. The training record (internal/training) is part of the
+// same snapshot: each person's training_required and trained_until, which
+// the profile's trained-operator policies compare with the request's time.
 package policy
 
 import (
@@ -14,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/cedar-policy/cedar-go"
 	cast "github.com/cedar-policy/cedar-go/ast"
@@ -23,6 +26,7 @@ import (
 	"jukinet/internal/gate"
 	"jukinet/internal/profile"
 	"jukinet/internal/staff"
+	"jukinet/internal/training"
 )
 
 // Entity types of the policies (docs/policy.md).
@@ -43,6 +47,10 @@ type Engine struct {
 	db             *db.DB
 	prof           *profile.Profile
 	consoleAllowed bool
+	// Now is the node's clock, the time of each request (context.now),
+	// against which training expiry is decided; nil means time.Now. Set it
+	// before the engine decides.
+	Now func() time.Time
 
 	mu   sync.Mutex
 	snap *snapshot
@@ -55,6 +63,7 @@ type Engine struct {
 type snapshot struct {
 	version  int64
 	state    *staff.State
+	training map[string][]training.Standing // people who need a course → where they stand
 	entities cedar.EntityMap
 	policies *cedar.PolicySet
 }
@@ -100,7 +109,13 @@ func (e *Engine) current(ctx context.Context) (*snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := build(e.prof, st)
+	// Read after the staff data: a session recorded in between is newer
+	// than st.Version, and the next version check rebuilds again anyway.
+	facts, err := training.Load(ctx, e.db)
+	if err != nil {
+		return nil, err
+	}
+	s, err := build(e.prof, st, facts)
 	if err != nil {
 		return nil, err
 	}
@@ -134,11 +149,11 @@ var registerActions = map[string]string{
 var adminActions = []string{staff.ActRegisterStaff, staff.ActAssignRole, staff.ActDesignate, staff.ActApproveTerminal,
 	staff.ActReportManager, staff.ActApproveUsage, staff.ActEnrol, staff.ActSuspend, staff.ActManagePeers,
 	staff.ActViewStaff, staff.ActViewAudit, staff.ActViewSuspensions, staff.ActInvestigate, staff.ActViewAlerts,
-	staff.ActManageIncidents, staff.ActViewIncidents}
+	staff.ActManageIncidents, staff.ActViewIncidents, training.ActManage, training.ActView}
 
-// build turns the staff state into entities, and its suspensions into
-// forbid policies added to the profile's.
-func build(prof *profile.Profile, st *staff.State) (*snapshot, error) {
+// build turns the staff state and the training record into entities, and
+// the suspensions into forbid policies added to the profile's.
+func build(prof *profile.Profile, st *staff.State, facts training.Facts) (*snapshot, error) {
 	ents := cedar.EntityMap{}
 	add := func(u cedar.EntityUID, attrs cedar.RecordMap, parents ...cedar.EntityUID) {
 		ents[u] = cedar.Entity{UID: u, Attributes: cedar.NewRecord(attrs), Parents: cedar.NewEntityUIDSet(parents...)}
@@ -163,7 +178,19 @@ func build(prof *profile.Profile, st *staff.State) (*snapshot, error) {
 	for _, t := range st.Terminals {
 		add(uid(typeTerminal, t.ID), cedar.RecordMap{"approved": cedar.True, "department": uid(typeDepartment, t.Department)})
 	}
+	trained := map[string][]training.Standing{}
 	for _, m := range st.People {
+		// trained_until is the instant the first required course runs out
+		// (0 when one was never attended): the policies compare it with
+		// context.now, so this snapshot never outlives anyone's training.
+		var until int64
+		standings := training.Standings(training.Required(prof, m), facts[m.VerificationID])
+		if len(standings) > 0 {
+			trained[m.VerificationID] = standings
+			if u := training.Until(standings); !u.IsZero() {
+				until = u.Unix()
+			}
+		}
 		roles := make([]cedar.Value, len(m.Roles))
 		for i, r := range m.Roles {
 			roles[i] = cedar.String(r)
@@ -176,6 +203,8 @@ func build(prof *profile.Profile, st *staff.State) (*snapshot, error) {
 			"security_officer_of": uidSet(typeDepartment, m.DepartmentRoles[profile.SecurityOfficer]),
 			"section_head_of":     uidSet(typeDepartment, m.DepartmentRoles[profile.SectionHead]),
 			"manages_terminals":   uidSet(typeTerminal, m.ManagedTerminals),
+			"training_required":   cedar.Boolean(len(standings) > 0),
+			"trained_until":       cedar.Long(until),
 		})
 	}
 	for _, r := range st.Recipients {
@@ -188,7 +217,7 @@ func build(prof *profile.Profile, st *staff.State) (*snapshot, error) {
 	for _, sp := range st.Suspensions {
 		ps.Add(cedar.PolicyID(fmt.Sprintf("suspension:%d", sp.ID)), cedar.NewPolicyFromAST(suspensionPolicy(sp)))
 	}
-	return &snapshot{version: st.Version, state: st, entities: ents, policies: ps}, nil
+	return &snapshot{version: st.Version, state: st, training: trained, entities: ents, policies: ps}, nil
 }
 
 // suspensionPolicy is the forbid rule of a suspension: it covers every use
@@ -261,7 +290,8 @@ func (e *Engine) decide(s *snapshot, q gate.Question) gate.Verdict {
 		return gate.Verdict{Policy: DefaultDeny, Why: fmt.Sprintf("affair %q is not in profile %s", q.Affair, e.prof.ID),
 			Japanese: fmt.Sprintf("利用事務「%s」はこの規程の利用事務にありません", q.Affair)}
 	}
-	req, who := e.request(q.Actor, q.Origin, uid(typeAction, q.Action), uid(typeAffair, affair.ID))
+	now := e.now()
+	req, who := e.request(now, q.Actor, q.Origin, uid(typeAction, q.Action), uid(typeAffair, affair.ID))
 	decision, diag := s.policies.IsAuthorized(s.entities, req)
 	if decision == cedar.Allow {
 		return gate.Verdict{Allow: true, Policy: reasons(diag), Why: fmt.Sprintf("%s may %s for %s", who, q.Action, affair.ID), Items: affair.Items}
@@ -276,7 +306,11 @@ func (e *Engine) decide(s *snapshot, q gate.Question) gate.Verdict {
 		if ja == "" {
 			ja = "規程により禁止されています（" + id + "）"
 		}
-		return gate.Verdict{Policy: id, Why: "forbidden by " + id, Japanese: ja}
+		why := "forbidden by " + id
+		if en, tja, ok := s.untrained(id, q.Actor.ID, now); ok {
+			why, ja = why+": "+en, ja+"。"+tja
+		}
+		return gate.Verdict{Policy: id, Why: why, Japanese: ja}
 	}
 	en, ja := e.explain(s, q.Actor, q.Origin, group, affair)
 	return gate.Verdict{Policy: DefaultDeny, Why: en, Japanese: ja}
@@ -300,7 +334,7 @@ func principal(actor auditlog.Actor) cedar.EntityUID {
 // the people an administrative action concerns, become context.subjects
 // (always present, empty when none), which the separation-of-duty forbid
 // policies compare with the principal.
-func (e *Engine) request(actor auditlog.Actor, origin string, action, resource cedar.EntityUID, subjects ...auditlog.Actor) (cedar.Request, string) {
+func (e *Engine) request(now time.Time, actor auditlog.Actor, origin string, action, resource cedar.EntityUID, subjects ...auditlog.Actor) (cedar.Request, string) {
 	terminal := ""
 	if kind, id, ok := strings.Cut(origin, ":"); ok && kind == "terminal" {
 		terminal = id
@@ -313,8 +347,32 @@ func (e *Engine) request(actor auditlog.Actor, origin string, action, resource c
 		Context: cedar.NewRecord(cedar.RecordMap{
 			"terminal":        uid(typeTerminal, terminal),
 			"console_allowed": cedar.Boolean(e.consoleAllowed),
+			"now":             cedar.Long(now.Unix()),
 			"subjects":        cedar.NewSet(subj...),
 		})}, actor.String()
+}
+
+func (e *Engine) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+// TrainedOperatorPolicy ends the id of each profile policy that refuses a
+// person whose required training is missing or expired (koto-ward:10,
+// aomori-pref:9.1; enrolment: koto-ward:13, aomori-pref:4.2). A refusal by
+// one names the courses and since when.
+const TrainedOperatorPolicy = "/trained-operator"
+
+// untrained explains, when policy id is a trained-operator policy, which
+// courses vid lacks at now and since when.
+func (s *snapshot) untrained(id, vid string, now time.Time) (en, ja string, ok bool) {
+	if !strings.HasSuffix(id, TrainedOperatorPolicy) {
+		return "", "", false
+	}
+	en, ja = training.Explain(s.training[vid], now)
+	return en, ja, en != ""
 }
 
 // reasons returns the first deciding policy's id.
@@ -428,6 +486,7 @@ var actionJapanese = map[string]string{
 	staff.ActInvestigate: "不正利用の検知への対応", staff.ActViewAlerts: "不正利用の検知の閲覧",
 	staff.ActManageIncidents: "事案の記録", staff.ActViewIncidents: "事案の閲覧",
 	staff.ActPruneAudit: "監査ログの保存期間を過ぎた記録の削除",
+	training.ActManage:  "研修の記録", training.ActView: "研修の記録の閲覧",
 }
 
 // MayAdminister answers the staff store: may who take this action on r?
@@ -462,10 +521,15 @@ func (e *Engine) mayAdminister(s *snapshot, who staff.Who, action string, r staf
 		resource = uid(typePerson, r.ID)
 	case "terminal":
 		resource = uid(typeTerminal, r.ID)
+	case "credential":
+		// A credential already registered (removing it): not the person,
+		// so its removal is never refused for the person's training.
+		resource = uid("Credential", r.ID)
 	default:
 		resource = uid("Node", r.ID)
 	}
-	req, name := e.request(who.Actor, who.Origin, uid(typeAction, action), resource, r.Subjects...)
+	now := e.now()
+	req, name := e.request(now, who.Actor, who.Origin, uid(typeAction, action), resource, r.Subjects...)
 	decision, diag := s.policies.IsAuthorized(s.entities, req)
 	if decision == cedar.Allow {
 		return staff.Verdict{Allow: true, Policy: reasons(diag), Why: fmt.Sprintf("%s may %s on %s:%s", name, action, r.Kind, r.ID)}
@@ -477,7 +541,11 @@ func (e *Engine) mayAdminister(s *snapshot, who staff.Who, action string, r staf
 	if ja, ok := e.forbidden(id); ok {
 		// A forbid policy (separation of duties, a suspension) decided: say
 		// which rule, not who holds the permission the actor holds too.
-		return staff.Verdict{Policy: id, Why: fmt.Sprintf("%s may not %s on %s:%s: forbidden by %s", name, action, r.Kind, r.ID, id), Japanese: ja}
+		why := fmt.Sprintf("%s may not %s on %s:%s: forbidden by %s", name, action, r.Kind, r.ID, id)
+		if en, tja, ok := s.untrained(id, r.ID, now); ok {
+			why, ja = why+": "+en, ja+"。"+tja
+		}
+		return staff.Verdict{Policy: id, Why: why, Japanese: ja}
 	}
 	return staff.Verdict{Policy: id, Why: fmt.Sprintf("%s may not %s on %s:%s", name, action, r.Kind, r.ID),
 		Japanese: fmt.Sprintf("%s を行う権限がありません（%s）", actionJapanese[action], e.whoMay(action))}

@@ -246,6 +246,7 @@ func TestAomoriSectionHead(t *testing.T) {
 		Must(t, f.Staff.ReportTerminalManager(ctx, head, "T-RYOKEN-01", "R0001", "主事"))
 		Must(t, f.Staff.ApproveUsage(ctx, a, staff.UsageApproval{Department: "ryoken", Affair: "passport", Purpose: "旅券の発給", Staff: "旅券 一郎"}))
 		Must(t, f.Staff.Designate(ctx, head, "R0001", "passport"))
+		f.Train(t, 10, "R0001")
 		if v := f.Engine.Decide(ctx, question("R0001", "T-RYOKEN-01", "passport", "lookup")); !v.Allow || v.Policy != "aomori-pref:7.1/approved-staff" {
 			t.Errorf("aomori-pref clerk: %+v", v)
 		}

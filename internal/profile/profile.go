@@ -37,6 +37,7 @@ type Profile struct {
 	Council     *Council     `toml:"council"`
 	Assets      []AssetClass `toml:"assets"`
 	Affairs     []Affair     `toml:"affairs"`
+	Courses     []Course     `toml:"courses"`
 	Articles    []Article    `toml:"articles"`
 
 	// Policies are the profile's Cedar policies, by their @id annotation.
@@ -140,6 +141,38 @@ type Affair struct {
 	Items       []string `toml:"items"`       // record items the affair needs (shown on screen)
 	// Changes says the affair may change the register (apply), not only read it.
 	Changes bool `toml:"changes"`
+}
+
+// Course is a training course (研修) the regulation requires of the people
+// who work with the system (koto-ward:10, aomori-pref:9): who needs it, and
+// for how long one attendance counts. A person who needs a course and has
+// no valid attendance cannot use the register (docs/training.md).
+type Course struct {
+	ID     string `toml:"id"`
+	Name   string `toml:"name"`    // Japanese
+	NameEN string `toml:"name_en"` // English
+	// Article is the article that requires it.
+	Article string `toml:"article"`
+	// Roles are the roles whose holders need it (node-wide or per department).
+	Roles []RoleID `toml:"roles"`
+	// Operators says every terminal operator (a person designated for any
+	// affair) needs it.
+	Operators bool `toml:"operators"`
+	// ValidMonths is how long an attendance counts; 0 means
+	// DefaultCourseMonths.
+	ValidMonths int `toml:"valid_months"`
+}
+
+// DefaultCourseMonths is how long a course's attendance counts when the
+// profile does not say: a year.
+const DefaultCourseMonths = 12
+
+// Months is how many months an attendance of the course counts.
+func (c Course) Months() int {
+	if c.ValidMonths == 0 {
+		return DefaultCourseMonths
+	}
+	return c.ValidMonths
 }
 
 // Article is one article (or paragraph) of the regulation and the
@@ -344,6 +377,30 @@ func Parse(file string, raw []byte, policyFile string, policies []byte) (*Profil
 		}
 	}
 
+	courses := map[string]bool{}
+	for i, c := range p.Courses {
+		line := loc.entry("courses", i, "id")
+		if !regexp.MustCompile(`^[a-z0-9-]{1,32}$`).MatchString(c.ID) || courses[c.ID] {
+			add(line, "course %q: ids must be unique, 1 to 32 lower-case letters, digits and hyphens", c.ID)
+		}
+		courses[c.ID] = true
+		if c.Name == "" {
+			add(line, "course %s needs its Japanese name", c.ID)
+		}
+		if len(c.Roles) == 0 && !c.Operators {
+			add(line, "course %s: say who needs it (roles = [...] and/or operators = true)", c.ID)
+		}
+		for _, r := range c.Roles {
+			if !roles[r] {
+				add(loc.entry("courses", i, "roles"), "course %s: %q is not a role of this profile", c.ID, r)
+			}
+		}
+		if c.ValidMonths < 0 || c.ValidMonths > 120 {
+			add(loc.entry("courses", i, "valid_months"), "course %s: valid_months = %d: use 1 to 120 (or leave it out for %d)", c.ID, c.ValidMonths, DefaultCourseMonths)
+		}
+		checkArticle(loc.entry("courses", i, "article"), "course "+c.ID, c.Article)
+	}
+
 	ps, polProbs := parsePolicies(policyFile, policies, p.ID, articles)
 	probs = append(probs, polProbs...)
 	if len(probs) > 0 {
@@ -408,6 +465,16 @@ func (p *Profile) Department(id string) (Department, bool) {
 		}
 	}
 	return Department{}, false
+}
+
+// Course returns the training course with the given id.
+func (p *Profile) Course(id string) (Course, bool) {
+	for _, c := range p.Courses {
+		if c.ID == id {
+			return c, true
+		}
+	}
+	return Course{}, false
 }
 
 // Affair returns the affair with the given id.

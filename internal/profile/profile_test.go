@@ -194,3 +194,40 @@ func lineIn(msg string) int {
 	n, _ := strconv.Atoi(parts[1])
 	return n
 }
+
+// TestCourses: the built-in courses are read with their defaults (12
+// months unless the profile says otherwise), and a course with an unknown
+// role, nobody who needs it, a bad validity or a repeated id is refused
+// naming the file and line.
+func TestCourses(t *testing.T) {
+	p := MustLoad("koto-ward")
+	c, ok := p.Course("operation")
+	if !ok || !c.Operators || c.Months() != DefaultCourseMonths || c.Article != "koto-ward:10" {
+		t.Errorf("koto-ward operation course = %+v", c)
+	}
+	if c, ok := MustLoad("aomori-pref").Course("security"); !ok || c.Article != "aomori-pref:9.1" {
+		t.Errorf("aomori-pref security course = %+v", c)
+	}
+	raw, _ := builtinFS.ReadFile("builtin/koto-ward/profile.toml")
+	pol, _ := builtinFS.ReadFile("builtin/koto-ward/policies.cedar")
+	good := strings.Replace(string(raw), `id = "security"`+"\n", `id = "security"`+"\nvalid_months = 24\nroles = [\"security_officer\"]\n", 1)
+	p, err := Parse("koto-ward/profile.toml", []byte(good), "koto-ward/policies.cedar", pol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := p.Course("security"); c.Months() != 24 || len(c.Roles) != 1 {
+		t.Errorf("a course's own validity and roles: %+v", c)
+	}
+	for _, c := range []struct{ from, to, want string }{
+		{"operators = true\n", "roles = [\"mayor\"]\n", `course operation: "mayor" is not a role of this profile`},
+		{"operators = true\n", "\n", "course operation: say who needs it"},
+		{"operators = true\n", "operators = true\nvalid_months = -1\n", "valid_months = -1: use 1 to 120"},
+		{`id = "security"`, `id = "operation"`, `course "operation": ids must be unique`},
+	} {
+		src := strings.Replace(string(raw), c.from, c.to, 1)
+		_, err := Parse("koto-ward/profile.toml", []byte(src), "koto-ward/policies.cedar", pol)
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "koto-ward/profile.toml:") {
+			t.Errorf("%s → %s: error = %v, want %q", c.from, c.to, err, c.want)
+		}
+	}
+}

@@ -519,7 +519,9 @@ func (s *Store) RemoveCredential(ctx context.Context, who Who, id int64, reason 
 	if err := s.db.QueryRow(ctx, `SELECT p.verification_id FROM staff_credential c JOIN staff_person p ON p.id = c.person_id WHERE c.id = ?`, id).Scan(&vid); err != nil {
 		return apperr.New(apperr.NotFound, fmt.Sprintf("no credential %d", id), fmt.Sprintf("照合情報 %d はありません", id))
 	}
-	return s.do(ctx, change{who: who, action: ActEnrol, resource: Resource{Kind: "person", ID: vid},
+	// The resource is the credential, not the person: removing one is
+	// never refused for the person's training (koto-ward:13/trained-operator).
+	return s.do(ctx, change{who: who, action: ActEnrol, resource: Resource{Kind: "credential", ID: vid},
 		detail: fmt.Sprintf("remove credential %d of %s: %s", id, vid, reason),
 		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
 			res, err := tx.Exec(ctx, `UPDATE staff_credential SET removed_at = ?, removed_by = ?, removed_reason = ?, removed_seq = ? WHERE id = ? AND removed_at IS NULL`,

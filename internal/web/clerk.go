@@ -12,6 +12,7 @@ import (
 	"jukinet/internal/profile"
 	"jukinet/internal/resident"
 	"jukinet/internal/staff"
+	"jukinet/internal/training"
 )
 
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, c *current) {
@@ -39,10 +40,22 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, c *current) {
 		s.problem(w, r, err)
 		return
 	}
-	s.page(w, r, c, "dashboard", "Dashboard", map[string]any{
+	// Training (koto-ward:10, aomori-pref:9): the operator's own standing;
+	// for those who see the training record, who expires within 30 days
+	// and who cannot operate for want of it.
+	rows, err := s.trainingRows(ctx, s.wordsFor(r))
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	data := map[string]any{
 		"Today": total, "Denied": denied, "Suspensions": describeSuspensions(sps, s.wordsFor(r)), "Affairs": s.myAffairs(c), "Residents": residents,
-		"Mine": mine,
-	})
+		"Mine": mine, "MyTraining": s.myTraining(rows, c.person.VerificationID),
+	}
+	if s.may(ctx, c, training.ActView, s.nodeResource()) {
+		data["TrainingSoon"], data["TrainingInvalid"] = expiringRows(rows, s.node.Now())
+	}
+	s.page(w, r, c, "dashboard", "Dashboard", data)
 }
 
 // myAffairs are the affairs the operator is designated for.

@@ -94,6 +94,7 @@ func TestRoutesByRole(t *testing.T) {
 		"/audit":                               {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
 		"/alerts":                              {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
 		"/incidents":                           {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
+		"/training":                            {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
 		"/history?code=1&affair=juki&reason=x": {"": 303, node.DemoAdmin: 403, node.DemoChief: 403, node.DemoOfficer: 403, node.DemoOperator: 400},
 		"/status":                              {"": 200, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 200},
 	}
@@ -318,6 +319,10 @@ func TestChangesByRole(t *testing.T) {
 			}
 			return url.Values{"scope": {"affair"}, "target": {target}, "reason": {"訓練"}}
 		}, []string{node.DemoAdmin, node.DemoChief}},
+		// koto-ward:10: the security officers and the system administrator train.
+		{"/training/sessions", func(r string) url.Values {
+			return url.Values{"course": {"security"}, "date": {s.node.Now().Format("2006-01-02")}, "trainer": {"見本 課長"}, "material": {"手引き"}, "attendee": {node.DemoOperator}}
+		}, []string{node.DemoAdmin, node.DemoOfficer}},
 	}
 	for _, tt := range tests {
 		for _, role := range roles {

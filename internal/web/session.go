@@ -16,10 +16,11 @@ import (
 	"jukinet/internal/detect"
 	"jukinet/internal/node"
 	"jukinet/internal/staff"
+	"jukinet/internal/training"
 )
 
 // pageNames are the templates under templates/, each with the layout.
-var pageNames = []string{"status", "login", "enrol", "unlock", "dashboard", "lookup", "history", "staff", "suspensions", "alerts", "incidents", "incident", "audit", "network", "problem"}
+var pageNames = []string{"status", "login", "enrol", "unlock", "dashboard", "lookup", "history", "staff", "suspensions", "alerts", "incidents", "incident", "training", "audit", "network", "problem"}
 
 const sessionCookie = "jukinet_session"
 
@@ -162,13 +163,14 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, c *current, page, 
 	node := staff.Resource{Kind: "node", ID: string(s.node.Info.LocalGov.Code)}
 	data["Me"] = c.person
 	data["Session"] = c.sess
-	can, err := s.node.Policy.Permissions(r.Context(), c.who(), node, staff.ActViewStaff, staff.ActViewAudit, staff.ActViewSuspensions, staff.ActViewAlerts, staff.ActViewIncidents)
+	can, err := s.node.Policy.Permissions(r.Context(), c.who(), node, staff.ActViewStaff, staff.ActViewAudit, staff.ActViewSuspensions, staff.ActViewAlerts, staff.ActViewIncidents, training.ActView)
 	if err != nil {
 		s.problem(w, r, err)
 		return
 	}
 	data["CanStaff"], data["CanAudit"], data["CanSuspend"] = can[staff.ActViewStaff], can[staff.ActViewAudit], can[staff.ActViewSuspensions]
 	data["CanIncidents"] = can[staff.ActViewIncidents]
+	data["CanTraining"] = can[training.ActView]
 	if data["CanAlerts"] = can[staff.ActViewAlerts]; can[staff.ActViewAlerts] {
 		open, err := detect.OpenCount(r.Context(), s.node.DB)
 		if err != nil {

@@ -125,6 +125,7 @@ func New(n *node.Node, opt Options) (*Server, error) {
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /status", s.status)
 	s.routes()
+	s.trainingRoutes()
 	s.mux.Handle("/api/", api.New(n, opt.Logger, s.apiCaller))
 	s.peers = http.NewServeMux()
 	recv := federation.NewReceiver(n, opt.Logger)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"testing"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 
@@ -14,9 +15,11 @@ import (
 	"jukinet/internal/db"
 	"jukinet/internal/gate"
 	"jukinet/internal/ids"
+	"jukinet/internal/jptext"
 	"jukinet/internal/policy"
 	"jukinet/internal/profile"
 	"jukinet/internal/staff"
+	"jukinet/internal/training"
 )
 
 // Fixture is a node's pieces for a test.
@@ -27,6 +30,8 @@ type Fixture struct {
 	Staff   *staff.Store
 	Engine  *policy.Engine
 	Gate    *gate.Gate
+	// Training is the training record, on the fixture's clock.
+	Training *training.Register
 	// Admin is the first system administrator, working at the console of
 	// a terminal of their own department.
 	Admin staff.Who
@@ -73,13 +78,17 @@ func NewAt(t testing.TB, d *db.DB, profileID string, clock *clocktest.Clock) *Fi
 	if err != nil {
 		t.Fatal(err)
 	}
+	eng.Now = clock.Now
 	st.SetAuthorizer(eng)
 	st.OnChange(eng.Invalidate)
+	tr := training.New(d, l, eng, prof, code)
+	tr.Now = clock.Now
+	tr.OnChange(eng.Invalidate)
 	if err := st.Bootstrap(ctx, staff.Person{VerificationID: AdminVID, Name: "管理 太郎", Department: adminDept, Title: "課長"}); err != nil {
 		t.Fatal(err)
 	}
 	return &Fixture{
-		DB: d, Log: l, Profile: prof, Staff: st, Engine: eng,
+		DB: d, Log: l, Profile: prof, Staff: st, Engine: eng, Training: tr,
 		Gate:  gate.New(d, l, eng, lg, prof.Level),
 		Admin: Operator(AdminVID, "ADMIN-T"),
 		Clock: clock,
@@ -99,6 +108,21 @@ func Must(t testing.TB, err error) {
 	}
 }
 
+// Train records, as the system administrator, a session of every course of
+// the profile held daysAgo days before the fixture's clock, attended by
+// vids: operators must be trained to use the register (koto-ward:10,
+// aomori-pref:9.1).
+func (f *Fixture) Train(t testing.TB, daysAgo int, vids ...string) {
+	t.Helper()
+	today := f.Clock.Now().In(jptext.JST)
+	day := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, jptext.JST).AddDate(0, 0, -daysAgo)
+	for _, c := range f.Profile.Courses {
+		if _, err := f.Training.Record(context.Background(), f.Admin, training.Session{Course: c.ID, Day: day, Trainer: "管理 太郎", Material: "研修テキスト", Attendees: vids}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // Clerk is the verification id of the clerk SetUpWard designates.
 const Clerk = "K0001"
 
@@ -106,7 +130,8 @@ const Clerk = "K0001"
 // officer (SO-KUMIN), an approved terminal T-KUMIN-01, approved use of
 // 住民票の写し等の交付 and 住民基本台帳に関する事務, and a clerk K0001
 // designated for both; and a 課税課 with its own terminal T-KAZEI-01 and
-// security officer SO-KAZEI but no approvals.
+// security officer SO-KAZEI but no approvals. K0001 and K0002 attended
+// every course 30 days ago.
 func (f *Fixture) SetUpWard(t testing.TB) {
 	t.Helper()
 	ctx := context.Background()
@@ -119,6 +144,7 @@ func (f *Fixture) SetUpWard(t testing.TB) {
 	} {
 		Must(t, f.Staff.AddPerson(ctx, a, p))
 	}
+	f.Train(t, 30, Clerk, "K0002")
 	Must(t, f.Staff.AssignRole(ctx, a, "SO-KUMIN", profile.SecurityOfficer, "kumin"))
 	Must(t, f.Staff.AssignRole(ctx, a, "SO-KAZEI", profile.SecurityOfficer, "kazei"))
 	Must(t, f.Staff.ApproveTerminal(ctx, a, staff.Terminal{ID: "T-KUMIN-01", Name: "区民課窓口1", Department: "kumin", Location: "本庁舎2階"}))
