@@ -195,8 +195,10 @@ func TestBrowserEnrolSignInLookUp(t *testing.T) {
 	var at string
 	var form bool
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		// The location is read before the document: a stale location with
+		// the new document is asked again, not taken for an answer.
 		err := chromedp.Run(ctx, chromedp.Location(&at), chromedp.Evaluate(`!!document.querySelector('[data-testid="lookup-form"]')`, &form))
-		if err == nil && form {
+		if err == nil && form && strings.HasSuffix(at, "/lookup") {
 			break
 		}
 	}
