@@ -230,7 +230,7 @@ func (c AuditPruneCmd) Run(env *Env) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(env.Stdout, "Pruned %d entries from before %s (JST) to their hashes.\n", count, before.In(jptext.JST).Format(time.DateOnly))
+		fmt.Fprintf(env.Stdout, "Pruned %d entries from before %s (JST) to their hashes.\n", count, jstDate(before))
 		return nil
 	})
 }

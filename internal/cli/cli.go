@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/alecthomas/kong"
+
+	"jukinet/internal/jptext"
 )
 
 // Version is set at build time with -ldflags "-X jukinet/internal/cli.Version=…".
@@ -109,6 +111,13 @@ func Run(env *Env, args []string) int {
 		return 1
 	}
 }
+
+// jstTime writes an instant for a person reading the console: in Japan,
+// with its zone, whatever the server's zone (the database keeps UTC).
+func jstTime(t time.Time) string { return t.In(jptext.JST).Format("2006-01-02 15:04:05 MST") }
+
+// jstDate writes the day an instant falls on in Japan.
+func jstDate(t time.Time) string { return t.In(jptext.JST).Format(time.DateOnly) }
 
 // VersionCmd prints the version.
 type VersionCmd struct{}

@@ -4,10 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"text/tabwriter"
-	"time"
 
 	"jukinet/internal/detect"
-	"jukinet/internal/jptext"
 	"jukinet/internal/node"
 )
 
@@ -59,7 +57,7 @@ func (c DetectListCmd) Run(env *Env) error {
 			case a.Reopened:
 				state = "open (reopened)"
 			case a.State == detect.StateClosed:
-				state = fmt.Sprintf("closed %s by %s: %s", a.ClosedAt.In(jptext.JST).Format(time.DateTime), a.ClosedBy, a.Outcome)
+				state = fmt.Sprintf("closed %s by %s: %s", jstTime(a.ClosedAt), a.ClosedBy, a.Outcome)
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", strconv.FormatInt(a.ID, 10), a.Day, a.Rule, a.Subject, a.Count, state, a.Detail)
 		}

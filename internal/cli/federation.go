@@ -198,18 +198,18 @@ func (c FederationStatusCmd) Run(env *Env) error {
 			}
 			fmt.Fprintf(env.Stdout, "\nupstream delivery: last change %d, acknowledged %d; lag: %s\n", st.LastChange, st.Acked, lag)
 			if st.CosignedSize > 0 {
-				fmt.Fprintf(env.Stdout, "audit log witnessed: checkpoint %d cosigned by %s at %s\n", st.CosignedSize, p.Code, st.CosignedAt.Format(time.DateTime))
+				fmt.Fprintf(env.Stdout, "audit log witnessed: checkpoint %d cosigned by %s at %s\n", st.CosignedSize, p.Code, jstTime(st.CosignedAt))
 			} else {
 				fmt.Fprintln(env.Stdout, "audit log witnessed: not yet")
 			}
 			if st.LastError != "" {
-				fmt.Fprintf(env.Stdout, "last error (%s): %s\n", st.LastTry.Format(time.DateTime), st.LastError)
+				fmt.Fprintf(env.Stdout, "last error (%s): %s\n", jstTime(st.LastTry), st.LastError)
 			}
 		}
 	}
 	if st.Witness != "" && !hasUpstream(st.Peers) {
 		if st.CosignedSize > 0 {
-			fmt.Fprintf(env.Stdout, "\naudit log witnessed: checkpoint %d cosigned by %s at %s\n", st.CosignedSize, st.Witness, st.CosignedAt.Format(time.DateTime))
+			fmt.Fprintf(env.Stdout, "\naudit log witnessed: checkpoint %d cosigned by %s at %s\n", st.CosignedSize, st.Witness, jstTime(st.CosignedAt))
 		} else {
 			fmt.Fprintf(env.Stdout, "\naudit log witnessed: not yet (witness %s)\n", st.Witness)
 		}
@@ -229,7 +229,7 @@ func (c FederationStatusCmd) Run(env *Env) error {
 	if len(st.Alerts) > 0 {
 		fmt.Fprintln(env.Stdout, "\nalerts:")
 		for _, a := range st.Alerts {
-			fmt.Fprintf(env.Stdout, "%s  %s  %s: %s\n", a.At.Format(time.DateTime), a.Source, a.Kind, a.Detail)
+			fmt.Fprintf(env.Stdout, "%s  %s  %s: %s\n", jstTime(a.At), a.Source, a.Kind, a.Detail)
 		}
 	}
 	return nil

@@ -4,10 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"jukinet/internal/incident"
-	"jukinet/internal/jptext"
 	"jukinet/internal/node"
 )
 
@@ -100,7 +98,7 @@ func (c IncidentListCmd) Run(env *Env) error {
 		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "no.\topened\tkind\ttitle\tstate")
 		for _, in := range list {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", in.ID, in.OpenedAt.In(jptext.JST).Format(time.DateTime), in.Kind, in.Title, in.State)
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", in.ID, jstTime(in.OpenedAt), in.Kind, in.Title, in.State)
 		}
 		return tw.Flush()
 	})
@@ -121,15 +119,15 @@ func (c IncidentShowCmd) Run(env *Env) error {
 		}
 		w := env.Stdout
 		fmt.Fprintf(w, "Incident %d (%s, %s): %s\n", in.ID, in.Kind, incident.Name(in.Kind, "ja"), in.Title)
-		fmt.Fprintf(w, "Opened %s by %s: %s\n", in.OpenedAt.In(jptext.JST).Format(time.DateTime), in.OpenedBy, in.Summary)
+		fmt.Fprintf(w, "Opened %s by %s: %s\n", jstTime(in.OpenedAt), in.OpenedBy, in.Summary)
 		if in.AlertID > 0 {
 			fmt.Fprintf(w, "From alert %d\n", in.AlertID)
 		}
 		for _, m := range in.Measures {
-			fmt.Fprintf(w, "  %s  %s (%s) by %s: %s\n", m.TakenAt.In(jptext.JST).Format(time.DateTime), m.Kind, incident.Name(m.Kind, "ja"), m.TakenBy, m.Text)
+			fmt.Fprintf(w, "  %s  %s (%s) by %s: %s\n", jstTime(m.TakenAt), m.Kind, incident.Name(m.Kind, "ja"), m.TakenBy, m.Text)
 		}
 		if in.State == incident.StateClosed {
-			fmt.Fprintf(w, "Closed %s by %s: %s\n", in.ClosedAt.In(jptext.JST).Format(time.DateTime), in.ClosedBy, in.Conclusion)
+			fmt.Fprintf(w, "Closed %s by %s: %s\n", jstTime(in.ClosedAt), in.ClosedBy, in.Conclusion)
 		} else if missing := in.Missing(); len(missing) > 0 {
 			fmt.Fprintf(w, "Open; to close it, record: %s\n", strings.Join(missing, ", "))
 		} else {

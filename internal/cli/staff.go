@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"text/tabwriter"
-	"time"
 
 	"jukinet/internal/node"
 	"jukinet/internal/profile"
@@ -66,7 +65,7 @@ func (c StaffListCmd) Run(env *Env) error {
 		for _, p := range people {
 			status, roles, affairs := "active", "", ""
 			if !p.Active {
-				status = "left " + p.LeftAt.Format(time.DateOnly) + " (" + p.LeftReason + ")"
+				status = "left " + jstDate(p.LeftAt) + " (" + p.LeftReason + ")"
 			}
 			if m := st.People[p.VerificationID]; m != nil {
 				for _, r := range m.Roles {
@@ -90,7 +89,7 @@ func (c StaffListCmd) Run(env *Env) error {
 		for _, t := range ts {
 			status := "in use"
 			if !t.RetiredAt.IsZero() {
-				status = "retired " + t.RetiredAt.Format(time.DateOnly)
+				status = "retired " + jstDate(t.RetiredAt)
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s %s\t%s\n", t.ID, t.Name, t.Department, t.Location, t.ApprovedBy, t.ManagerTitle, t.ManagerName, status)
 		}
@@ -105,9 +104,9 @@ func (c StaffListCmd) Run(env *Env) error {
 		for _, u := range us {
 			ended := ""
 			if !u.EndedAt.IsZero() {
-				ended = u.EndedAt.Format(time.DateOnly)
+				ended = jstDate(u.EndedAt)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s %s\t%s\n", u.Department, u.Affair, u.Purpose, u.Staff, u.ApprovedAt.Format(time.DateOnly), u.ApprovedBy, ended)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s %s\t%s\n", u.Department, u.Affair, u.Purpose, u.Staff, jstDate(u.ApprovedAt), u.ApprovedBy, ended)
 		}
 		tw.Flush()
 		creds, err := n.Staff.Credentials(ctx)
@@ -119,9 +118,9 @@ func (c StaffListCmd) Run(env *Env) error {
 		for _, cr := range creds {
 			removed := ""
 			if !cr.RemovedAt.IsZero() {
-				removed = fmt.Sprintf("removed %s by %s (%s)", cr.RemovedAt.Format(time.DateOnly), cr.RemovedBy, cr.RemovedReason)
+				removed = fmt.Sprintf("removed %s by %s (%s)", jstDate(cr.RemovedAt), cr.RemovedBy, cr.RemovedReason)
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\tregistered %s by %s\t%s\n", cr.ID, cr.PersonVID, cr.PersonName, cr.Label, cr.RegisteredAt.Format(time.DateOnly), cr.RegisteredBy, removed)
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\tregistered %s by %s\t%s\n", cr.ID, cr.PersonVID, cr.PersonName, cr.Label, jstDate(cr.RegisteredAt), cr.RegisteredBy, removed)
 		}
 		return tw.Flush()
 	})
@@ -315,9 +314,9 @@ func (c SuspendCmd) Run(env *Env) error {
 			for _, sp := range sps {
 				lifted := "IN FORCE"
 				if !sp.LiftedAt.IsZero() {
-					lifted = sp.LiftedAt.Format(time.DateTime) + " by " + sp.LiftedBy + ": " + sp.LiftReason
+					lifted = jstTime(sp.LiftedAt) + " by " + sp.LiftedBy + ": " + sp.LiftReason
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s by %s\t%s\n", strconv.FormatInt(sp.ID, 10), sp.Scope, sp.Target, sp.Reason, sp.StartedAt.Format(time.DateTime), sp.OrderedBy, lifted)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s by %s\t%s\n", strconv.FormatInt(sp.ID, 10), sp.Scope, sp.Target, sp.Reason, jstTime(sp.StartedAt), sp.OrderedBy, lifted)
 			}
 			return tw.Flush()
 		}

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"jukinet/internal/profile"
 )
@@ -92,6 +93,10 @@ func TestConsoleStaffAndSuspension(t *testing.T) {
 	}
 	if c, _, errOut := run(t, "suspend", "--data", dir, "--lift", "1", "--reason", "訓練終了"); c != 0 {
 		t.Fatal(errOut)
+	}
+	// Times are Japan's, with the zone said (the database keeps UTC).
+	if _, out, _ := run(t, "suspend", "--data", dir); !strings.Contains(out, testClock.Now().In(time.FixedZone("JST", 9*3600)).Format(" 15:")) || !strings.Contains(out, " JST") {
+		t.Errorf("suspension list without the time in JST:\n%s", out)
 	}
 	if _, out, _ := run(t, "suspend", "--data", dir); !strings.Contains(out, "訓練終了") {
 		t.Errorf("the list lacks the lifting's reason:\n%s", out)

@@ -73,7 +73,7 @@ func (c TerminalCertCmd) Run(env *Env) error {
 			return err
 		}
 		fmt.Fprintf(env.Stdout, "Issued the certificate of terminal %s (serial %s, valid until %s):\n  %s\n  %s\n",
-			c.ID, is.Serial, is.NotAfter.Format(time.DateOnly), certPath, keyPath)
+			c.ID, is.Serial, jstDate(is.NotAfter), certPath, keyPath)
 		fmt.Fprintf(env.Stdout, "For a browser, bundle them: openssl pkcs12 -export -in %s -inkey %s -out %s.p12\n", certPath, keyPath, c.ID)
 		fmt.Fprintf(env.Stdout, "Browsers must trust the node's CA: %s\n", filepath.Join(n.Dir, terminalca.CACertFile))
 		return nil

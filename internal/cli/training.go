@@ -6,7 +6,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"jukinet/internal/jptext"
 	"jukinet/internal/node"
 	"jukinet/internal/training"
 )
@@ -109,7 +108,7 @@ func (c TrainingListCmd) Run(env *Env) error {
 		all := training.Statuses(n.Profile, st, facts)
 		fmt.Fprintln(tw, "id\tname\tdepartment\tstatus\tuntil")
 		for _, s := range all {
-			status, until := "trained", s.Expires().In(jptext.JST).Format(time.DateOnly)
+			status, until := "trained", jstDate(s.Expires())
 			if !s.Valid(now) {
 				en, _ := training.Explain(s.Standings, now)
 				status, until = "NOT TRAINED: "+en, "-"
@@ -126,7 +125,7 @@ func (c TrainingListCmd) Run(env *Env) error {
 		}
 		fmt.Fprintln(env.Stdout, "Expiring within 30 days (30日以内に期限切れ):")
 		for _, s := range soon {
-			fmt.Fprintf(env.Stdout, "  %s %s: %s\n", s.VerificationID, s.Name, s.Expires().In(jptext.JST).Format(time.DateOnly))
+			fmt.Fprintf(env.Stdout, "  %s %s: %s\n", s.VerificationID, s.Name, jstDate(s.Expires()))
 		}
 		return nil
 	})
