@@ -82,9 +82,15 @@ type lookupForm struct {
 
 func formOf(r *http.Request) lookupForm {
 	f := lookupForm{Mode: "code"}
+	// A posted look-up reads its body only: who is looked up, and why,
+	// never travels in a URL (browser history, proxies, server logs).
+	value := r.FormValue
+	if r.Method == http.MethodPost {
+		value = r.PostFormValue
+	}
 	for k, p := range map[string]*string{"affair": &f.Affair, "reason": &f.Reason, "case": &f.Case, "mode": &f.Mode, "code": &f.Code,
 		"number": &f.Number, "name": &f.Name, "birth": &f.Birth, "sex": &f.Sex, "address": &f.Address} {
-		if v := strings.TrimSpace(r.FormValue(k)); v != "" {
+		if v := strings.TrimSpace(value(k)); v != "" {
 			*p = v
 		}
 	}

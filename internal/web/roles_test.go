@@ -95,7 +95,6 @@ func TestRoutesByRole(t *testing.T) {
 		"/alerts":                              {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
 		"/incidents":                           {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
 		"/training":                            {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
-		"/history?code=1&affair=juki&reason=x": {"": 303, node.DemoAdmin: 403, node.DemoChief: 403, node.DemoOfficer: 403, node.DemoOperator: 400},
 		"/status":                              {"": 200, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 200},
 	}
 	browsers := map[string]*browser{"": {t: t, s: s, remote: "127.0.0.1:40000"}}
@@ -108,6 +107,21 @@ func TestRoutesByRole(t *testing.T) {
 				t.Errorf("GET %s as %q: %d, want %d", path, role, got, status)
 			}
 		}
+	}
+	// A resident's history is asked for by POST: the code and the reason
+	// never travel in a URL, and a GET does nothing (and logs nothing).
+	history := url.Values{"code": {"1"}, "affair": {"juki"}, "reason": {"x"}}
+	for role, status := range map[string]int{"": 303, node.DemoAdmin: 403, node.DemoChief: 403, node.DemoOfficer: 403, node.DemoOperator: 400} {
+		if got := browsers[role].do("POST", "/history", history).Code; got != status {
+			t.Errorf("POST /history as %q: %d, want %d", role, got, status)
+		}
+	}
+	size, _ := s.node.Log.Size(context.Background())
+	if got := browsers[node.DemoOperator].do("GET", "/history?code=1&affair=juki&reason=x", nil).Code; got != http.StatusMethodNotAllowed {
+		t.Errorf("GET /history with the code in the URL: %d, want 405", got)
+	}
+	if again, _ := s.node.Log.Size(context.Background()); again != size {
+		t.Errorf("GET /history wrote %d audit entries", again-size)
 	}
 	// A screen refused says why, in Japanese.
 	if body := browsers[node.DemoOperator].do("GET", "/staff", nil).Body.String(); !strings.Contains(body, "この画面を利用する権限がありません") {

@@ -25,7 +25,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /unlock/finish", s.unlockFinish)
 	m.HandleFunc("GET /lookup", s.signedIn(s.lookupPage))
 	m.HandleFunc("POST /lookup", s.signedIn(s.lookup))
-	m.HandleFunc("GET /history", s.signedIn(s.history))
+	m.HandleFunc("POST /history", s.signedIn(s.history)) // POST: no 住民票コード or reason in a URL; a reload asks before it logs again
 	m.HandleFunc("GET /staff", s.signedIn(s.staffPage))
 	m.HandleFunc("POST /staff/designate", s.signedIn(s.staffDesignate))
 	m.HandleFunc("POST /staff/enrolment-link", s.signedIn(s.staffEnrolmentLink))
