@@ -240,7 +240,7 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, c *current) {
 	}
 	q := r.URL.Query()
 	f := auditlog.Filter{After: -1, Limit: 100, Newest: true, Resident: strings.TrimSpace(q.Get("resident")),
-		Actor: strings.TrimSpace(q.Get("actor")), Action: strings.TrimSpace(q.Get("action"))}
+		Actor: strings.TrimSpace(q.Get("actor")), Action: actionCode(q.Get("action"))}
 	since := strings.TrimSpace(q.Get("since"))
 	var sinceErr bool
 	if since != "" {
@@ -261,6 +261,7 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, c *current) {
 		}
 	}
 	s.page(w, r, c, "audit", "AuditLog", map[string]any{"Entries": entries, "Filter": f, "Since": since, "SinceError": sinceErr,
+		"ActionTyped": strings.TrimSpace(q.Get("action")),
 		"Verification": s.verification.view()})
 }
 

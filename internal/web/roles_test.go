@@ -453,6 +453,16 @@ func TestAuditScreenFilters(t *testing.T) {
 	if n := rows(lookups); n != 1 || !strings.Contains(lookups, "resident_code="+code) || rows(all) <= n {
 		t.Errorf("action=lookup shows %d entries (of %d), want the one lookup", n, rows(all))
 	}
+	// The Japanese screen names actions in Japanese (the code stays as
+	// secondary detail), and its filter takes the label of either language.
+	if !strings.Contains(lookups, ">照会 <small") || !strings.Contains(all, ">ログイン <small") {
+		t.Errorf("the Japanese audit screen does not name lookup and sign-in in Japanese")
+	}
+	for _, label := range []string{"照会", "Lookup"} {
+		if body := chief.do("GET", "/audit?action="+url.QueryEscape(label), nil).Body.String(); rows(body) != 1 || !strings.Contains(body, "resident_code="+code) {
+			t.Errorf("action=%s shows %d entries, want the one lookup", label, rows(body))
+		}
+	}
 	today := s.node.Now().In(jptext.JST)
 	if n := rows(chief.do("GET", "/audit?since="+url.QueryEscape(jptext.FormatWareki(today)), nil).Body.String()); n != rows(all) {
 		t.Errorf("since today (%s) shows %d entries, want all %d", jptext.FormatWareki(today), n, rows(all))

@@ -314,10 +314,12 @@ func templateFuncs(w words) template.FuncMap {
 			}
 			return jptext.FormatBoth(t.In(jptext.JST))
 		},
-		"clock":  func(t time.Time) string { return t.In(jptext.JST).Format("15:04:05") },
-		"has":    func(items []string, item string) bool { return slices.Contains(items, item) },
-		"dept":   w.dept,
-		"affair": w.affair,
+		"clock":   func(t time.Time) string { return t.In(jptext.JST).Format("15:04:05") },
+		"has":     func(items []string, item string) bool { return slices.Contains(items, item) },
+		"dept":    w.dept,
+		"affair":  w.affair,
+		"action":  w.action,
+		"actions": w.actionChoices,
 		"dict": func(kv ...any) map[string]any {
 			m := map[string]any{}
 			for i := 0; i+1 < len(kv); i += 2 {

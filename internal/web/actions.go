@@ -1,0 +1,97 @@
+package web
+
+import (
+	"slices"
+	"strings"
+)
+
+// actionLabel is an audit log action as people call it, in Japanese and
+// English. The log keeps the code; screens show the label, with the code
+// as secondary detail for auditors.
+type actionLabel struct{ ja, en string }
+
+// actionLabels names every action the node writes into its audit log. An
+// action missing here is shown by its code.
+var actionLabels = map[string]actionLabel{
+	"lookup":    {"照会", "Lookup"},
+	"search":    {"4情報による検索", "Search by the four items"},
+	"history":   {"履歴の照会", "History"},
+	"apply":     {"異動の記録", "Change recorded"},
+	"import":    {"一括取込", "Import"},
+	"export":    {"一括出力", "Export"},
+	"provide":   {"提供先への提供", "Provision to a recipient"},
+	"notify":    {"上位ノードへの異動の通知", "Changes notified upstream"},
+	"replicate": {"下位ノードの異動の反映", "Changes from a downstream node"},
+	"check":     {"整合性確認", "Consistency check"},
+	"rekey":     {"検索キーの再作成", "Search keys rebuilt"},
+	"prune":     {"保存期間を過ぎた記録の削除", "Pruned past retention"},
+
+	"detect":       {"不正利用の検知", "Detection run"},
+	"detect.close": {"検知への対応の完了", "Alert closed"},
+
+	"auth.login":           {"ログイン", "Sign-in"},
+	"auth.logout":          {"ログアウト", "Sign-out"},
+	"auth.reverify":        {"生体認証の再確認", "Re-verification"},
+	"auth.enrol":           {"照合情報の登録", "Credential enrolled"},
+	"auth.issue-enrolment": {"照合情報の登録用リンクの発行", "Enrolment link issued"},
+
+	"staff.register-staff":          {"職員の登録", "Staff registered"},
+	"staff.assign-role":             {"役割の割当て", "Role assigned"},
+	"staff.designate-operator":      {"取扱者の指定", "Operator designated"},
+	"staff.approve-terminal":        {"端末の設置承認", "Terminal approved"},
+	"staff.report-terminal-manager": {"端末機管理者の報告", "Terminal manager reported"},
+	"staff.approve-usage":           {"利用の承認", "Use of an affair approved"},
+	"staff.enrol-credential":        {"照合情報の登録・削除", "Credential register"},
+	"staff.suspend":                 {"利用停止・解除", "Suspension"},
+	"staff.manage-peers":            {"接続先ノードの管理", "Peer nodes"},
+
+	"incident.open":    {"事案の記録", "Incident opened"},
+	"incident.measure": {"措置の記録", "Measure recorded"},
+	"incident.close":   {"事案の終結", "Incident closed"},
+
+	"training.session": {"研修の記録", "Training session recorded"},
+	"terminal.cert":    {"端末証明書の発行", "Terminal certificate issued"},
+	"recipient.cert":   {"提供先証明書の発行", "Recipient certificate issued"},
+
+	"federation.add-peer":     {"接続先ノードの登録", "Peer added"},
+	"federation.replace-peer": {"接続先ノードの置換え", "Peer replaced"},
+	"federation.remove-peer":  {"接続先ノードの削除", "Peer removed"},
+	"federation.set-witness":  {"証人ノードの指定", "Witness named"},
+	"federation.resume":       {"送信元の再開", "Source resumed"},
+	"federation.alert":        {"ネットワークの警告", "Network alert"},
+	"federation.batch":        {"異動の受信", "Batch received"},
+	"federation.check":        {"整合性確認の要求", "Consistency check request"},
+	"federation.witness":      {"チェックポイントの証明", "Checkpoint witnessed"},
+	"federation.refused":      {"認証前に拒否した要求", "Refused before authentication"},
+}
+
+// label names an action in the page's language (its code when unknown).
+func (w words) action(code string) string {
+	if l, ok := actionLabels[code]; ok {
+		return w.pick(l.ja, l.en)
+	}
+	return code
+}
+
+// actionCode reads what an auditor typed into the action filter: a label
+// of either language (照会, Lookup) or the code itself.
+func actionCode(typed string) string {
+	typed = strings.TrimSpace(typed)
+	for code, l := range actionLabels {
+		if typed == l.ja || strings.EqualFold(typed, l.en) {
+			return code
+		}
+	}
+	return typed
+}
+
+// actionChoices are the labels the action filter offers, in the page's
+// language, in a stable order.
+func (w words) actionChoices() []string {
+	out := make([]string, 0, len(actionLabels))
+	for code := range actionLabels {
+		out = append(out, w.action(code))
+	}
+	slices.Sort(out)
+	return out
+}
