@@ -261,7 +261,7 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, c *current) {
 		}
 	}
 	s.page(w, r, c, "audit", "AuditLog", map[string]any{"Entries": entries, "Filter": f, "Since": since, "SinceError": sinceErr,
-		"ActionTyped": strings.TrimSpace(q.Get("action")),
+		"ActionTyped":  strings.TrimSpace(q.Get("action")),
 		"Verification": s.verification.view()})
 }
 
