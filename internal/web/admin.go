@@ -262,7 +262,7 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, c *current) {
 	}
 	s.page(w, r, c, "audit", "AuditLog", map[string]any{"Entries": entries, "Filter": f, "Since": since, "SinceError": sinceErr,
 		"ActionTyped":  strings.TrimSpace(q.Get("action")),
-		"Verification": s.verification.view()})
+		"Verification": s.verification.view(langOf(r))})
 }
 
 // auditVerify starts verifying the audit log in the background, unless a
@@ -322,10 +322,10 @@ type verificationView struct {
 	Elapsed, Problem              string
 }
 
-func (v *verification) view() verificationView {
+func (v *verification) view(lang string) verificationView {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	at := func(t time.Time) string { return t.In(jptext.JST).Format("2006-01-02 15:04:05") }
+	at := func(t time.Time) string { return shownInstant(t, lang) }
 	out := verificationView{Running: v.running, Started: at(v.started), Progress: v.progress}
 	if v.finished.IsZero() {
 		return out

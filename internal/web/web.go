@@ -274,6 +274,27 @@ func (w words) msg(id string) string {
 	return w.loc.MustLocalize(&i18n.LocalizeConfig{MessageID: id})
 }
 
+// shownInstant writes an instant for a person in lang: in Japanese as a
+// 和暦 date with its 西暦 and the time of day in Japan; in English as the
+// date and time with the zone.
+func shownInstant(t time.Time, lang string) string {
+	t = t.In(jptext.JST)
+	if lang == "en" {
+		return t.Format("2006-01-02 15:04:05 MST")
+	}
+	return jptext.FormatBoth(t) + " " + t.Format("15:04:05")
+}
+
+// shownDay writes a day kept as YYYY-MM-DD (an alert's day) for a person:
+// 和暦 with 西暦 in Japanese; as it is in English or when it is no date.
+func shownDay(day string, en bool) string {
+	d, err := time.ParseInLocation(time.DateOnly, day, jptext.JST)
+	if err != nil || en {
+		return day
+	}
+	return jptext.FormatBoth(d)
+}
+
 // templateFuncs gives the templates their functions in w's language: the
 // UI's messages (t, tdata), dates, and the names of departments (dept) and
 // affairs (affair) by their IDs.
@@ -318,6 +339,7 @@ func templateFuncs(w words) template.FuncMap {
 		"has":     func(items []string, item string) bool { return slices.Contains(items, item) },
 		"dept":    w.dept,
 		"affair":  w.affair,
+		"day":     func(d string) string { return shownDay(d, w.en) },
 		"action":  w.action,
 		"actions": w.actionChoices,
 		"dict": func(kv ...any) map[string]any {
