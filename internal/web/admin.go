@@ -139,6 +139,35 @@ func (s *Server) staffEnrolmentLink(w http.ResponseWriter, r *http.Request, c *c
 }
 
 func (s *Server) suspensionsPage(w http.ResponseWriter, r *http.Request, c *current) {
+	s.renderSuspensions(w, r, c, http.StatusOK, suspensionTyped{})
+}
+
+// suspensionTyped is what an order or a lifting that was refused carried:
+// the screen shows it again, its error next to the form it came from.
+type suspensionTyped struct {
+	Scope, Target, Reason string
+	LiftID                int64
+	Error                 string
+}
+
+// scopeForm is one of the suspension screen's order forms: a scope, the
+// targets to choose from (none for the whole node and outbound notices),
+// and what was typed into it, when it was refused.
+type scopeForm struct {
+	Scope, Legend string
+	Options       []targetOption
+	Node          bool // the whole node: a warning and a confirmation
+	Reason, Error string
+}
+
+type targetOption struct {
+	Value, Label string
+	Selected     bool
+}
+
+// renderSuspensions shows the suspension screen with status; typed, when
+// set, is an order or lifting that was refused, shown again with its error.
+func (s *Server) renderSuspensions(w http.ResponseWriter, r *http.Request, c *current, status int, typed suspensionTyped) {
 	ctx := r.Context()
 	if !s.may(ctx, c, staff.ActViewSuspensions, s.nodeResource()) {
 		s.forbidden(w, r)
@@ -151,54 +180,84 @@ func (s *Server) suspensionsPage(w http.ResponseWriter, r *http.Request, c *curr
 	}
 	data := map[string]any{
 		"Suspensions": describeSuspensions(sps, s.wordsFor(r)), "CanOrder": s.may(ctx, c, staff.ActSuspend, s.nodeResource()),
-		"Departments": s.node.Profile.Departments, "AllAffairs": s.node.Profile.Affairs, "Max": suspensionMax,
+		"Max": suspensionMax, "Typed": typed,
 	}
 	if data["CanOrder"] == true {
 		// The targets are chosen from what exists and is in use: a typed
 		// target that exists nowhere would suspend nothing.
-		if err := s.suspensionTargets(ctx, data); err != nil {
+		forms, err := s.suspensionForms(ctx, s.wordsFor(r), typed)
+		if err != nil {
 			s.problem(w, r, err)
 			return
 		}
+		data["Forms"] = forms
+	}
+	if status != http.StatusOK {
+		w.WriteHeader(status)
 	}
 	s.page(w, r, c, "suspensions", "Suspensions", data)
 }
 
-// suspensionTargets adds to a suspension screen's data the terminals in
-// use, the staff in post and the downstream nodes, to choose from.
-func (s *Server) suspensionTargets(ctx context.Context, data map[string]any) error {
+// suspensionForms are the order forms, one per scope, each with the
+// targets in use to choose from: departments and affairs of the profile,
+// terminals in use, staff in post, downstream nodes (when there are any).
+func (s *Server) suspensionForms(ctx context.Context, wd words, typed suspensionTyped) ([]scopeForm, error) {
 	terminals, err := s.node.Staff.Terminals(ctx)
 	if err != nil {
-		return err
-	}
-	var inUse []staff.Terminal
-	for _, t := range terminals {
-		if t.RetiredAt.IsZero() {
-			inUse = append(inUse, t)
-		}
+		return nil, err
 	}
 	people, err := s.node.Staff.People(ctx)
 	if err != nil {
-		return err
-	}
-	var inPost []staff.Person
-	for _, p := range people {
-		if p.Active {
-			inPost = append(inPost, p)
-		}
+		return nil, err
 	}
 	peers, err := federation.Peers(ctx, s.node.DB)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var downstream []federation.Peer
-	for _, p := range peers {
-		if p.Role == federation.Downstream {
-			downstream = append(downstream, p)
+	var depts, trms, ops, affairs, downs []targetOption
+	for _, d := range s.node.Profile.Departments {
+		depts = append(depts, targetOption{Value: d.ID, Label: wd.dept(d.ID) + "（" + d.ID + "）"})
+	}
+	for _, t := range terminals {
+		if t.RetiredAt.IsZero() {
+			trms = append(trms, targetOption{Value: t.ID, Label: t.ID + " " + t.Name + "（" + t.Location + "）"})
 		}
 	}
-	data["Terminals"], data["People"], data["Peers"] = inUse, inPost, downstream
-	return nil
+	for _, p := range people {
+		if p.Active {
+			ops = append(ops, targetOption{Value: p.VerificationID, Label: p.VerificationID + " " + p.Name + "（" + p.Title + "）"})
+		}
+	}
+	for _, a := range s.node.Profile.Affairs {
+		affairs = append(affairs, targetOption{Value: a.ID, Label: wd.affair(a.ID) + "（" + a.ID + "）"})
+	}
+	for _, p := range peers {
+		if p.Role == federation.Downstream {
+			downs = append(downs, targetOption{Value: p.Code, Label: p.Name + "（" + p.Code + "）"})
+		}
+	}
+	forms := []scopeForm{
+		{Scope: string(staff.ScopeDepartment), Legend: "ScopeDepartment", Options: depts},
+		{Scope: string(staff.ScopeTerminal), Legend: "ScopeTerminal", Options: trms},
+		{Scope: string(staff.ScopeOperator), Legend: "ScopeOperator", Options: ops},
+		{Scope: string(staff.ScopeAffair), Legend: "ScopeAffair", Options: affairs},
+	}
+	if len(downs) > 0 {
+		forms = append(forms, scopeForm{Scope: string(staff.ScopePeer), Legend: "ScopePeer", Options: downs})
+	}
+	forms = append(forms, scopeForm{Scope: string(staff.ScopeOutbound), Legend: "ScopeOutbound"},
+		scopeForm{Scope: string(staff.ScopeNode), Legend: "ScopeNode", Node: true})
+	for i := range forms {
+		f := &forms[i]
+		if typed.LiftID != 0 || f.Scope != typed.Scope {
+			continue
+		}
+		f.Reason, f.Error = typed.Reason, typed.Error
+		for j := range f.Options {
+			f.Options[j].Selected = f.Options[j].Value == typed.Target
+		}
+	}
+	return forms, nil
 }
 
 // suspend orders a suspension from one of the screen's forms: each scope
@@ -208,13 +267,31 @@ func (s *Server) suspend(w http.ResponseWriter, r *http.Request, c *current) {
 	if !s.recentlyVerified(w, r, c, "/suspensions") {
 		return
 	}
-	_, err := s.node.Staff.Suspend(r.Context(), c.who(), staff.Suspension{Scope: staff.Scope(r.FormValue("scope")), Target: strings.TrimSpace(r.FormValue("target")),
-		Reason: strings.TrimSpace(r.FormValue("reason")), Confirmed: r.FormValue("confirm") == "yes"})
+	typed := suspensionTyped{Scope: r.FormValue("scope"), Target: strings.TrimSpace(r.FormValue("target")), Reason: strings.TrimSpace(r.FormValue("reason"))}
+	_, err := s.node.Staff.Suspend(r.Context(), c.who(), staff.Suspension{Scope: staff.Scope(typed.Scope), Target: typed.Target,
+		Reason: typed.Reason, Confirmed: r.FormValue("confirm") == "yes"})
+	if formError(err) {
+		// The clerk's input: the screen again, the error next to the form
+		// and what was typed kept.
+		typed.Error = message(r, err)
+		s.renderSuspensions(w, r, c, statusOf(err), typed)
+		return
+	}
 	if err != nil {
 		s.problem(w, r, err)
 		return
 	}
 	http.Redirect(w, r, "/suspensions", http.StatusSeeOther)
+}
+
+// formError says whether err is about what a form carried (invalid, not
+// found, conflict): shown next to the form, not on a page of its own.
+func formError(err error) bool {
+	switch apperr.CodeOf(err) {
+	case apperr.Invalid, apperr.NotFound, apperr.Conflict:
+		return true
+	}
+	return false
 }
 
 func (s *Server) lift(w http.ResponseWriter, r *http.Request, c *current) {
@@ -224,6 +301,10 @@ func (s *Server) lift(w http.ResponseWriter, r *http.Request, c *current) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err == nil {
 		err = s.node.Staff.Lift(r.Context(), c.who(), id, r.FormValue("reason"))
+		if formError(err) {
+			s.renderSuspensions(w, r, c, statusOf(err), suspensionTyped{LiftID: id, Reason: strings.TrimSpace(r.FormValue("reason")), Error: message(r, err)})
+			return
+		}
 	}
 	if err != nil {
 		s.problem(w, r, err)

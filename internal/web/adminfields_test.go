@@ -32,7 +32,7 @@ func TestSuspensionFormFieldRules(t *testing.T) {
 	}
 	lift := fmt.Sprintf("/suspensions/%d/lift", sps[0].ID)
 	body := chief.do("GET", "/suspensions", nil).Body.String()
-	for _, want := range []string{`<input id="reason-department" name="reason" required maxlength="200">`, `name="reason" required maxlength="200"> <button`} {
+	for _, want := range []string{`<input id="reason-department" name="reason" required maxlength="200" value="">`, `name="reason" required maxlength="200"> <button`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("suspension screen lacks %s", want)
 		}

@@ -53,12 +53,22 @@ func TestSuspensionScreenChoosesTargets(t *testing.T) {
 	if sps, err := s.node.Staff.Suspensions(context.Background(), false); err != nil || len(sps) != 0 {
 		t.Fatalf("refused orders left suspensions: %+v %v", sps, err)
 	}
+	// A refused order shows the screen again, the error next to its form,
+	// tied to its fields, with what was typed kept (issue 23 item 6).
+	rec := chief.do("POST", "/suspensions", url.Values{"scope": {"department"}, "target": {"kumin"}, "reason": {strings.Repeat("長", 201)}})
+	body = rec.Body.String()
+	if rec.Code != http.StatusBadRequest || !strings.Contains(body, `data-testid="suspend-department"`) || !strings.Contains(body, `id="error-department"`) ||
+		!strings.Contains(body, `aria-describedby="error-department"`) || !strings.Contains(body, `<option value="kumin" selected>`) ||
+		!strings.Contains(body, "200文字以内") {
+		t.Errorf("a refused order: %d, the form is not shown again with its error and the chosen target:\n%s", rec.Code, body)
+	}
 	// Confirmed, the whole node stops; lifting needs a reason, which the
 	// list then shows.
 	if rec := chief.do("POST", "/suspensions", url.Values{"scope": {"node"}, "reason": {"訓練"}, "confirm": {"yes"}}); rec.Code != http.StatusSeeOther {
 		t.Fatalf("confirmed node suspension: %d %s", rec.Code, rec.Body.String())
 	}
-	if rec := chief.do("POST", "/suspensions/1/lift", url.Values{"reason": {" "}}); rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "解除する理由を入力してください") {
+	if rec := chief.do("POST", "/suspensions/1/lift", url.Values{"reason": {" "}}); rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "解除する理由を入力してください") ||
+		!strings.Contains(rec.Body.String(), `id="lift-error-1"`) || !strings.Contains(rec.Body.String(), `data-testid="suspensions"`) {
 		t.Errorf("lifting without a reason: %d %s", rec.Code, rec.Body.String())
 	}
 	if rec := chief.do("POST", "/suspensions/1/lift", url.Values{"reason": {"訓練終了"}}); rec.Code != http.StatusSeeOther {
