@@ -44,9 +44,11 @@ func (s *Server) incidentsPage(w http.ResponseWriter, r *http.Request, c *curren
 		return
 	}
 	lang := langOf(r)
+	// No dead end: who may not record an incident is told who may.
+	v := s.node.Policy.MayAdminister(ctx, c.who(), staff.ActManageIncidents, s.nodeResource())
 	s.page(w, r, c, "incidents", "Incidents", map[string]any{
 		"Incidents": list, "All": all, "Kinds": choices(incident.Kinds, lang),
-		"FromAlert": r.URL.Query().Get("alert"), "CanManage": s.may(ctx, c, staff.ActManageIncidents, s.nodeResource()),
+		"FromAlert": r.URL.Query().Get("alert"), "CanManage": v.Allow, "WhoMay": s.wordsFor(r).pick(v.Japanese, v.Why),
 		"Max": incidentMax,
 	})
 }

@@ -16,6 +16,13 @@ import (
 func TestIncidentScreens(t *testing.T) {
 	s, _ := demoServer(t)
 	chief := signIn(t, s, node.DemoChief)
+	// A security officer may see incidents but not record one: the screen
+	// says who may, instead of a missing form (no dead end).
+	officer := signIn(t, s, node.DemoOfficer)
+	if body := officer.do("GET", "/incidents?alert=1", nil).Body.String(); strings.Contains(body, `data-testid="open-incident"`) ||
+		!strings.Contains(body, `data-testid="incident-who-may"`) || !strings.Contains(body, "事案の記録 を行う権限がありません（") {
+		t.Errorf("the officer's incident screen neither offers the form nor says who may:\n%s", body)
+	}
 	rec := chief.do("POST", "/incidents", url.Values{"kind": {"leakage"}, "title": {"帳票の紛失"}, "summary": {"窓口で交付用帳票1枚が所在不明"}})
 	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/incidents/1" {
 		t.Fatalf("open: %d %s %s", rec.Code, rec.Header().Get("Location"), rec.Body.String())
@@ -27,7 +34,6 @@ func TestIncidentScreens(t *testing.T) {
 	if rec := chief.do("POST", "/incidents/1/close", url.Values{"conclusion": {"終わり"}}); rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "次の措置の記録が必要です") {
 		t.Errorf("closing early: %d", rec.Code)
 	}
-	officer := signIn(t, s, node.DemoOfficer)
 	if rec := officer.do("POST", "/incidents/1/measures", url.Values{"kind": {"note"}, "text": {"x"}}); rec.Code != http.StatusForbidden {
 		t.Errorf("a security officer recording: %d", rec.Code)
 	}
