@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"jukinet/internal/asset"
 	"jukinet/internal/auditlog"
 	"jukinet/internal/config"
 	"jukinet/internal/db"
@@ -75,6 +76,9 @@ type Node struct {
 	// Training is the record of training sessions (研修), whose facts the
 	// policy engine enforces (set by OpenGate).
 	Training *training.Register
+	// Assets is the register of information assets (情報資産), decided by
+	// the same policies (set by OpenGate).
+	Assets *asset.Register
 	// Now is the node's clock: the time its audit entries, sessions and
 	// date-bound decisions (today's counts, retention cutoffs) are read
 	// from. Open sets it to time.Now; tests set a clocktest clock before
@@ -117,6 +121,8 @@ func (n *Node) OpenGate(ctx context.Context, logger *slog.Logger) error {
 	n.Training = training.New(n.DB, l, eng, prof, n.nodeCode())
 	n.Training.Now = n.Now
 	n.Training.OnChange(eng.Invalidate)
+	n.Assets = asset.New(n.DB, l, eng, n.Staff, n.nodeCode())
+	n.Assets.Now = n.Now
 	n.Gate = gate.New(n.DB, l, eng, n.Info.LocalGov, n.Info.Level)
 	n.Gate.Now = n.Now
 	if n.Detect, err = detect.New(n.DB, l, eng, n.nodeCode(), DetectionSettings(n.Config.Detection)); err != nil {

@@ -94,6 +94,7 @@ func TestRoutesByRole(t *testing.T) {
 		"/audit":       {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
 		"/alerts":      {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
 		"/incidents":   {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
+		"/assets":      {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 403, node.DemoOperator: 403},
 		"/training":    {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
 		"/status":      {"": 200, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 200},
 	}
@@ -337,6 +338,10 @@ func TestChangesByRole(t *testing.T) {
 		{"/training/sessions", func(r string) url.Values {
 			return url.Values{"course": {"security"}, "date": {s.node.Now().Format("2006-01-02")}, "trainer": {"見本 課長"}, "material": {"手引き"}, "attendee": {node.DemoOperator}}
 		}, []string{node.DemoAdmin, node.DemoOfficer}},
+		// koto-ward:14: the system administrator manages the information assets.
+		{"/assets", func(r string) url.Values {
+			return url.Values{"id": {"SV-" + r}, "kind": {"server"}, "name": {"CSサーバ"}, "location": {"サーバ室"}, "manager": {node.DemoAdmin}, "installed": {s.node.Now().Format("2006-01-02")}}
+		}, []string{node.DemoAdmin}},
 	}
 	for _, tt := range tests {
 		for _, role := range roles {

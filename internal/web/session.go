@@ -12,6 +12,7 @@ import (
 
 	"jukinet/internal/api"
 	"jukinet/internal/apperr"
+	"jukinet/internal/asset"
 	"jukinet/internal/auth"
 	"jukinet/internal/detect"
 	"jukinet/internal/node"
@@ -20,7 +21,7 @@ import (
 )
 
 // pageNames are the templates under templates/, each with the layout.
-var pageNames = []string{"status", "login", "enrol", "unlock", "dashboard", "lookup", "history", "staff", "suspensions", "alerts", "incidents", "incident", "training", "audit", "network", "problem"}
+var pageNames = []string{"status", "login", "enrol", "unlock", "dashboard", "lookup", "history", "staff", "suspensions", "alerts", "incidents", "incident", "training", "assets", "audit", "network", "problem"}
 
 const sessionCookie = "jukinet_session"
 
@@ -171,6 +172,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, c *current, page, 
 	data["CanStaff"], data["CanAudit"], data["CanSuspend"] = can[staff.ActViewStaff], can[staff.ActViewAudit], can[staff.ActViewSuspensions]
 	data["CanIncidents"] = can[staff.ActViewIncidents]
 	data["CanTraining"] = can[training.ActView]
+	data["CanAssets"] = s.may(r.Context(), c, asset.ActView, node)
 	if data["CanAlerts"] = can[staff.ActViewAlerts]; can[staff.ActViewAlerts] {
 		open, err := detect.OpenCount(r.Context(), s.node.DB)
 		if err != nil {
