@@ -19,6 +19,7 @@ import (
 
 	"jukinet/internal/auditlog"
 	"jukinet/internal/config"
+	"jukinet/internal/contract"
 	"jukinet/internal/db"
 	"jukinet/internal/detect"
 	"jukinet/internal/fileutil"
@@ -75,6 +76,9 @@ type Node struct {
 	// Training is the record of training sessions (研修), whose facts the
 	// policy engine enforces (set by OpenGate).
 	Training *training.Register
+	// Contracts is the record of outsourcing (委託), whose facts the
+	// policy engine enforces (set by OpenGate).
+	Contracts *contract.Register
 	// Now is the node's clock: the time its audit entries, sessions and
 	// date-bound decisions (today's counts, retention cutoffs) are read
 	// from. Open sets it to time.Now; tests set a clocktest clock before
@@ -117,6 +121,9 @@ func (n *Node) OpenGate(ctx context.Context, logger *slog.Logger) error {
 	n.Training = training.New(n.DB, l, eng, prof, n.nodeCode())
 	n.Training.Now = n.Now
 	n.Training.OnChange(eng.Invalidate)
+	n.Contracts = contract.New(n.DB, l, eng, n.nodeCode())
+	n.Contracts.Now = n.Now
+	n.Contracts.OnChange(eng.Invalidate)
 	n.Gate = gate.New(n.DB, l, eng, n.Info.LocalGov, n.Info.Level)
 	n.Gate.Now = n.Now
 	if n.Detect, err = detect.New(n.DB, l, eng, n.nodeCode(), DetectionSettings(n.Config.Detection)); err != nil {
