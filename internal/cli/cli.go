@@ -52,6 +52,7 @@ type CLI struct {
 	Detect     DetectCmd     `cmd:"" help:"Look for signs of improper use in the audit log (不正利用の検知); list and close alerts."`
 	Incident   IncidentCmd   `cmd:"" help:"Record incidents (事案: improper use, leakage, outages) and the measures taken (logged)."`
 	Training   TrainingCmd   `cmd:"" help:"Training (研修): the profile's courses, sessions held and who attended, who is trained (decided by the policies, logged)."`
+	Contract   ContractCmd   `cmd:"" help:"Outsourcing (委託, aomori-pref:10): contracts, their five clauses, the vendor's people and reports (decided by the policies, logged)."`
 	Terminal   TerminalCmd   `cmd:"" help:"Issue terminal client certificates from the node's terminal CA."`
 	Peer       PeerCmd       `cmd:"" help:"Exchange bundles with peer nodes (offline) and register them."`
 	Federation FederationCmd `cmd:"" help:"The network: status of peers, delivery and alerts; resume a stopped source."`
