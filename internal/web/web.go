@@ -126,6 +126,7 @@ func New(n *node.Node, opt Options) (*Server, error) {
 	s.mux.HandleFunc("GET /status", s.status)
 	s.routes()
 	s.trainingRoutes()
+	s.contractRoutes()
 	s.mux.Handle("/api/", api.New(n, opt.Logger, s.apiCaller))
 	s.peers = http.NewServeMux()
 	recv := federation.NewReceiver(n, opt.Logger)
