@@ -20,6 +20,7 @@ import (
 	"jukinet/internal/asset"
 	"jukinet/internal/auditlog"
 	"jukinet/internal/config"
+	"jukinet/internal/contract"
 	"jukinet/internal/db"
 	"jukinet/internal/detect"
 	"jukinet/internal/fileutil"
@@ -79,6 +80,9 @@ type Node struct {
 	// Assets is the register of information assets (情報資産), decided by
 	// the same policies (set by OpenGate).
 	Assets *asset.Register
+	// Contracts is the record of outsourcing (委託), whose facts the
+	// policy engine enforces (set by OpenGate).
+	Contracts *contract.Register
 	// Now is the node's clock: the time its audit entries, sessions and
 	// date-bound decisions (today's counts, retention cutoffs) are read
 	// from. Open sets it to time.Now; tests set a clocktest clock before
@@ -123,6 +127,9 @@ func (n *Node) OpenGate(ctx context.Context, logger *slog.Logger) error {
 	n.Training.OnChange(eng.Invalidate)
 	n.Assets = asset.New(n.DB, l, eng, n.Staff, n.nodeCode())
 	n.Assets.Now = n.Now
+	n.Contracts = contract.New(n.DB, l, eng, n.nodeCode())
+	n.Contracts.Now = n.Now
+	n.Contracts.OnChange(eng.Invalidate)
 	n.Gate = gate.New(n.DB, l, eng, n.Info.LocalGov, n.Info.Level)
 	n.Gate.Now = n.Now
 	if n.Detect, err = detect.New(n.DB, l, eng, n.nodeCode(), DetectionSettings(n.Config.Detection)); err != nil {

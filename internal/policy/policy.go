@@ -22,6 +22,7 @@ import (
 	cast "github.com/cedar-policy/cedar-go/ast"
 
 	"jukinet/internal/auditlog"
+	"jukinet/internal/contract"
 	"jukinet/internal/db"
 	"jukinet/internal/gate"
 	"jukinet/internal/profile"
@@ -66,6 +67,9 @@ type snapshot struct {
 	training map[string][]training.Standing // people who need a course → where they stand
 	entities cedar.EntityMap
 	policies *cedar.PolicySet
+	// contracts and refresh: see addContracts (internal/contract).
+	contracts contract.Facts
+	refresh   time.Time
 }
 
 // New returns an engine for the profile's policies over the staff data in d.
@@ -102,7 +106,7 @@ func (e *Engine) current(ctx context.Context) (*snapshot, error) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.snap != nil && e.snap.version == v {
+	if e.snap != nil && e.snap.version == v && (e.snap.refresh.IsZero() || e.now().Before(e.snap.refresh)) {
 		return e.snap, nil
 	}
 	st, err := staff.Load(ctx, e.db)
@@ -119,6 +123,11 @@ func (e *Engine) current(ctx context.Context) (*snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
+	contracts, err := contract.Load(ctx, e.db)
+	if err != nil {
+		return nil, err
+	}
+	s.refresh = addContracts(s, contracts, e.now())
 	e.snap = s
 	return s, nil
 }
@@ -149,7 +158,8 @@ var registerActions = map[string]string{
 var adminActions = []string{staff.ActRegisterStaff, staff.ActAssignRole, staff.ActDesignate, staff.ActApproveTerminal,
 	staff.ActReportManager, staff.ActApproveUsage, staff.ActEnrol, staff.ActSuspend, staff.ActManagePeers,
 	staff.ActViewStaff, staff.ActViewAudit, staff.ActViewSuspensions, staff.ActInvestigate, staff.ActViewAlerts,
-	staff.ActManageIncidents, staff.ActViewIncidents, training.ActManage, training.ActView}
+	staff.ActManageIncidents, staff.ActViewIncidents, training.ActManage, training.ActView,
+	contract.ActManage, contract.ActView}
 
 // build turns the staff state and the training record into entities, and
 // the suspensions into forbid policies added to the profile's.
@@ -309,6 +319,9 @@ func (e *Engine) decide(s *snapshot, q gate.Question) gate.Verdict {
 		why := "forbidden by " + id
 		if en, tja, ok := s.untrained(id, q.Actor.ID, now); ok {
 			why, ja = why+": "+en, ja+"。"+tja
+		}
+		if en, cja, ok := s.uncovered(id, q.Actor.ID, now); ok {
+			why, ja = why+": "+en, ja+"。"+cja
 		}
 		return gate.Verdict{Policy: id, Why: why, Japanese: ja}
 	}
@@ -487,6 +500,7 @@ var actionJapanese = map[string]string{
 	staff.ActManageIncidents: "事案の記録", staff.ActViewIncidents: "事案の閲覧",
 	staff.ActPruneAudit: "監査ログの保存期間を過ぎた記録の削除",
 	training.ActManage:  "研修の記録", training.ActView: "研修の記録の閲覧",
+	contract.ActManage: "委託契約の記録", contract.ActView: "委託契約の閲覧",
 }
 
 // MayAdminister answers the staff store: may who take this action on r?
@@ -544,6 +558,9 @@ func (e *Engine) mayAdminister(s *snapshot, who staff.Who, action string, r staf
 		why := fmt.Sprintf("%s may not %s on %s:%s: forbidden by %s", name, action, r.Kind, r.ID, id)
 		if en, tja, ok := s.untrained(id, r.ID, now); ok {
 			why, ja = why+": "+en, ja+"。"+tja
+		}
+		if en, cja, ok := s.uncovered(id, who.Actor.ID, now); ok {
+			why, ja = why+": "+en, ja+"。"+cja
 		}
 		return staff.Verdict{Policy: id, Why: why, Japanese: ja}
 	}

@@ -108,7 +108,9 @@ var Features = []Feature{
 		[]string{"internal/asset.TestWhoRegistersWhichKind", "internal/asset.TestRetireNeedsErasure", "internal/asset.TestBadInputStoresNothing",
 			"internal/cli.TestAssetCommands", "internal/web.TestAssetsScreen", "internal/web.TestRoutesByRole", "internal/web.TestChangesByRole"}},
 	{"assets.forms", "Data, programs, documents, processing and printed forms: what was printed or exported, by whom, where it went.", Planned, nil},
-	{"outsourcing", "Outsourcing approvals and the mandatory contract clauses.", Planned, nil},
+	{"outsourcing", "Outsourcing (委託): contracts with vendor, scope, period and the approval of the vendor after the check of its protection measures; the five clauses of aomori-pref:10.2, each recorded with where the contract holds it; the vendor's people and reports (incident, return and disposal of materials). A contractor is refused every action unless a contract covering them holds all five clauses (contract-clauses, naming the missing clause) and is in force on the node's clock (contract-in-force: its end ends their access that minute), decided from the policy snapshot without a query of its own; every change logged.", Built,
+		[]string{"internal/contract.TestContractGatesTheContractor", "internal/contract.TestContractRefusesBadInput", "internal/cli.TestContractCommands",
+			"internal/web.TestContractScreen", "internal/web.TestRoutesByRole", "internal/web.TestChangesByRole"}},
 	{"reports", "Reports and requests between bodies (prefecture, municipalities, J-LIS), and usage reports.", Planned, nil},
 }
 

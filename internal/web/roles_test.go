@@ -95,6 +95,7 @@ func TestRoutesByRole(t *testing.T) {
 		"/alerts":      {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
 		"/incidents":   {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
 		"/assets":      {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 403, node.DemoOperator: 403},
+		"/contracts":   {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
 		"/training":    {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
 		"/status":      {"": 200, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 200},
 	}
@@ -342,6 +343,11 @@ func TestChangesByRole(t *testing.T) {
 		{"/assets", func(r string) url.Values {
 			return url.Values{"id": {"SV-" + r}, "kind": {"server"}, "name": {"CSサーバ"}, "location": {"サーバ室"}, "manager": {node.DemoAdmin}, "installed": {s.node.Now().Format("2006-01-02")}}
 		}, []string{node.DemoAdmin}},
+		// koto-ward:3 (outsourcing): the system administrator and the chief
+		// security officer record contracts.
+		{"/contracts", func(r string) url.Values {
+			return url.Values{"vendor": {"株式会社保守 " + r}, "scope": {"端末の保守"}, "start": {"2026-04-01"}, "end": {"2027-03-31"}, "survey": {"Pマーク確認"}}
+		}, []string{node.DemoAdmin, node.DemoChief}},
 	}
 	for _, tt := range tests {
 		for _, role := range roles {

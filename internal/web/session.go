@@ -14,6 +14,7 @@ import (
 	"jukinet/internal/apperr"
 	"jukinet/internal/asset"
 	"jukinet/internal/auth"
+	"jukinet/internal/contract"
 	"jukinet/internal/detect"
 	"jukinet/internal/node"
 	"jukinet/internal/staff"
@@ -21,7 +22,7 @@ import (
 )
 
 // pageNames are the templates under templates/, each with the layout.
-var pageNames = []string{"status", "login", "enrol", "unlock", "dashboard", "lookup", "history", "staff", "suspensions", "alerts", "incidents", "incident", "training", "assets", "audit", "network", "problem"}
+var pageNames = []string{"status", "login", "enrol", "unlock", "dashboard", "lookup", "history", "staff", "suspensions", "alerts", "incidents", "incident", "training", "assets", "contracts", "audit", "network", "problem"}
 
 const sessionCookie = "jukinet_session"
 
@@ -164,7 +165,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, c *current, page, 
 	node := staff.Resource{Kind: "node", ID: string(s.node.Info.LocalGov.Code)}
 	data["Me"] = c.person
 	data["Session"] = c.sess
-	can, err := s.node.Policy.Permissions(r.Context(), c.who(), node, staff.ActViewStaff, staff.ActViewAudit, staff.ActViewSuspensions, staff.ActViewAlerts, staff.ActViewIncidents, training.ActView)
+	can, err := s.node.Policy.Permissions(r.Context(), c.who(), node, staff.ActViewStaff, staff.ActViewAudit, staff.ActViewSuspensions, staff.ActViewAlerts, staff.ActViewIncidents, training.ActView, contract.ActView)
 	if err != nil {
 		s.problem(w, r, err)
 		return
@@ -173,6 +174,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, c *current, page, 
 	data["CanIncidents"] = can[staff.ActViewIncidents]
 	data["CanTraining"] = can[training.ActView]
 	data["CanAssets"] = s.may(r.Context(), c, asset.ActView, node)
+	data["CanContracts"] = can[contract.ActView]
 	if data["CanAlerts"] = can[staff.ActViewAlerts]; can[staff.ActViewAlerts] {
 		open, err := detect.OpenCount(r.Context(), s.node.DB)
 		if err != nil {

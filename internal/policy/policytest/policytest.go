@@ -5,6 +5,8 @@ package policytest
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 
 	"jukinet/internal/auditlog"
 	"jukinet/internal/clocktest"
+	"jukinet/internal/contract"
 	"jukinet/internal/db"
 	"jukinet/internal/gate"
 	"jukinet/internal/ids"
@@ -32,6 +35,8 @@ type Fixture struct {
 	Gate    *gate.Gate
 	// Training is the training record, on the fixture's clock.
 	Training *training.Register
+	// Contracts is the outsourcing record, on the fixture's clock.
+	Contracts *contract.Register
 	// Admin is the first system administrator, working at the console of
 	// a terminal of their own department.
 	Admin staff.Who
@@ -84,11 +89,14 @@ func NewAt(t testing.TB, d *db.DB, profileID string, clock *clocktest.Clock) *Fi
 	tr := training.New(d, l, eng, prof, code)
 	tr.Now = clock.Now
 	tr.OnChange(eng.Invalidate)
+	cr := contract.New(d, l, eng, code)
+	cr.Now = clock.Now
+	cr.OnChange(eng.Invalidate)
 	if err := st.Bootstrap(ctx, staff.Person{VerificationID: AdminVID, Name: "管理 太郎", Department: adminDept, Title: "課長"}); err != nil {
 		t.Fatal(err)
 	}
 	return &Fixture{
-		DB: d, Log: l, Profile: prof, Staff: st, Engine: eng, Training: tr,
+		DB: d, Log: l, Profile: prof, Staff: st, Engine: eng, Training: tr, Contracts: cr,
 		Gate:  gate.New(d, l, eng, lg, prof.Level),
 		Admin: Operator(AdminVID, "ADMIN-T"),
 		Clock: clock,
@@ -155,4 +163,27 @@ func (f *Fixture) SetUpWard(t testing.TB) {
 	so := Operator("SO-KUMIN", "T-KUMIN-01")
 	Must(t, f.Staff.Designate(ctx, so, Clerk, "juminhyo-copy"))
 	Must(t, f.Staff.Designate(ctx, so, Clerk, "juki"))
+}
+
+// Contract records, as the system administrator, a contract with vendor
+// running from daysAgo days before the fixture's clock for days days, with
+// every mandatory clause of aomori-pref:10.2 except those left out, covering
+// vids (staff members registered beforehand). It returns the contract's id.
+func (f *Fixture) Contract(t testing.TB, vendor string, daysAgo, days int, leaveOut []string, vids ...string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	today := f.Clock.Now().In(jptext.JST)
+	start := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, jptext.JST).AddDate(0, 0, -daysAgo)
+	id, err := f.Contracts.Add(ctx, f.Admin, contract.Contract{Vendor: vendor, Scope: "住基ネット端末の保守", Start: start, End: start.AddDate(0, 0, days-1),
+		Survey: "個人情報保護方針・ISMS認証を確認"})
+	Must(t, err)
+	for i, c := range contract.Clauses {
+		if !slices.Contains(leaveOut, c.ID) {
+			Must(t, f.Contracts.Clause(ctx, f.Admin, id, c.ID, fmt.Sprintf("第%d条（%d頁）", i+5, i+2)))
+		}
+	}
+	for _, vid := range vids {
+		Must(t, f.Contracts.AddPerson(ctx, f.Admin, id, vid))
+	}
+	return id
 }

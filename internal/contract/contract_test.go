@@ -1,0 +1,270 @@
+package contract_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"jukinet/internal/apperr"
+	"jukinet/internal/auditlog"
+	"jukinet/internal/contract"
+	"jukinet/internal/db"
+	"jukinet/internal/db/dbtest"
+	"jukinet/internal/gate"
+	"jukinet/internal/jptext"
+	. "jukinet/internal/policy/policytest"
+	"jukinet/internal/profile"
+	"jukinet/internal/staff"
+)
+
+// today is midnight JST of the fixture clock's day.
+func today(f *Fixture) time.Time {
+	t := f.Clock.Now().In(jptext.JST)
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, jptext.JST)
+}
+
+func lastEntry(t *testing.T, d *db.DB) auditlog.Entry {
+	t.Helper()
+	l, err := auditlog.List(context.Background(), d, auditlog.Filter{After: -1, Limit: 100000})
+	Must(t, err)
+	return *l[len(l)-1].Entry
+}
+
+// vendorOperator is the vendor's person in each profile's test: a staff
+// member of the department, designated for an affair and trained, so that
+// only the outsourcing record decides.
+const vendorOperator = "V0001"
+
+// setUp gives the profile a department where vendorOperator may look up
+// (terminal, approval, designation, training) and returns the request a
+// lookup of theirs makes and the policy that allows it.
+func setUp(t *testing.T, f *Fixture) (gate.Request, string) {
+	t.Helper()
+	ctx := context.Background()
+	switch f.Profile.ID {
+	case "koto-ward":
+		f.SetUpWard(t)
+		Must(t, f.Staff.AddPerson(ctx, f.Admin, staff.Person{VerificationID: vendorOperator, Name: "委託 一郎", Department: "kumin", Title: "受託者"}))
+		Must(t, f.Staff.Designate(ctx, Operator("SO-KUMIN", "T-KUMIN-01"), vendorOperator, "juminhyo-copy"))
+		f.Train(t, 5, vendorOperator)
+		return gate.Request{Actor: auditlog.Actor{Kind: auditlog.ActorOperator, ID: vendorOperator}, Origin: "terminal:T-KUMIN-01", Affair: "juminhyo-copy", Reason: "窓口での本人申請"},
+			"koto-ward:12.1/designated-operator"
+	default:
+		a := f.Admin
+		Must(t, f.Staff.AddPerson(ctx, a, staff.Person{VerificationID: "HEAD-RYOKEN", Name: "旅券 所長", Department: "ryoken", Title: "旅券センター所長"}))
+		Must(t, f.Staff.AddPerson(ctx, a, staff.Person{VerificationID: vendorOperator, Name: "委託 一郎", Department: "ryoken", Title: "受託者"}))
+		Must(t, f.Staff.AssignRole(ctx, a, "HEAD-RYOKEN", profile.SectionHead, "ryoken"))
+		Must(t, f.Staff.ApproveTerminal(ctx, a, staff.Terminal{ID: "T-RYOKEN-01", Name: "旅券1", Department: "ryoken", Location: "旅券センター"}))
+		Must(t, f.Staff.ApproveUsage(ctx, a, staff.UsageApproval{Department: "ryoken", Affair: "passport", Purpose: "旅券の発給", Staff: "委託 一郎"}))
+		Must(t, f.Staff.Designate(ctx, Operator("HEAD-RYOKEN", "T-RYOKEN-01"), vendorOperator, "passport"))
+		f.Train(t, 5, vendorOperator)
+		return gate.Request{Actor: auditlog.Actor{Kind: auditlog.ActorOperator, ID: vendorOperator}, Origin: "terminal:T-RYOKEN-01", Affair: "passport", Reason: "旅券の申請"},
+			"aomori-pref:7.1/approved-staff"
+	}
+}
+
+// TestContractGatesTheContractor walks aomori-pref:10 at the gate in both
+// profiles: the vendor's person looks up before any contract names them
+// (not a contractor); once a contract lacking one clause covers them, the
+// lookup is refused naming the clause and the article's contract-clauses
+// policy, which the audit entry records; with the clause recorded they look
+// up; a minute after the contract's last day, the lookup is refused naming
+// the day it ended (contract-in-force), with no change to any data in
+// between; when a next contract, recorded beforehand, comes into force,
+// they look up again; a contract not yet started covers nobody.
+func TestContractGatesTheContractor(t *testing.T) {
+	for _, prof := range []string{"aomori-pref", "koto-ward"} {
+		t.Run(prof, func(t *testing.T) {
+			dbtest.Run(t, func(t *testing.T, d *db.DB) {
+				ctx := context.Background()
+				f := New(t, d, prof)
+				req, allowPolicy := setUp(t, f)
+				article := "aomori-pref:10.2"
+				if prof == "koto-ward" {
+					article = "koto-ward:3"
+				}
+				lookup := func() error {
+					_, err := f.Gate.Lookup(ctx, req, gate.Key{ResidentCode: "12345678903"})
+					return err
+				}
+				allowed := func(step string) {
+					t.Helper()
+					err := lookup()
+					if apperr.CodeOf(err) == apperr.Forbidden {
+						t.Fatalf("%s: refused: %v (%s)", step, err, apperr.JapaneseOf(err))
+					}
+					if e := lastEntry(t, d); e.Decision != auditlog.Allow || e.Policy != allowPolicy {
+						t.Errorf("%s: logged as %q %q, want allowed by %s", step, e.Decision, e.Policy, allowPolicy)
+					}
+				}
+				refused := func(step, policy string, wantJA ...string) {
+					t.Helper()
+					err := lookup()
+					if apperr.CodeOf(err) != apperr.Forbidden {
+						t.Fatalf("%s: lookup err = %v, want refused", step, err)
+					}
+					for _, w := range wantJA {
+						if !strings.Contains(apperr.JapaneseOf(err), w) {
+							t.Errorf("%s: message %q lacks %q", step, apperr.JapaneseOf(err), w)
+						}
+					}
+					if e := lastEntry(t, d); e.Policy != policy || e.Decision != auditlog.Deny || e.Count != 0 {
+						t.Errorf("%s: refusal logged as policy %q decision %q count %d, want %s", step, e.Policy, e.Decision, e.Count, policy)
+					}
+				}
+				allowed("no contract names them")
+
+				// A contract of 30 days, begun 10 days ago, without the
+				// clause on materials.
+				id := f.Contract(t, "株式会社保守", 10, 30, []string{"materials"}, vendorOperator)
+				refused("a clause missing", article+"/contract-clauses", "「資料等の保管・返還・廃棄」の約定がありません", "株式会社保守")
+				Must(t, f.Contracts.Clause(ctx, f.Admin, id, "materials", "第9条（4頁）"))
+				allowed("all five clauses")
+
+				// The next contract, from the day after the first ends, is
+				// recorded now; nothing changes afterwards.
+				last := today(f).AddDate(0, 0, 19) // the first contract's last day
+				f.Contract(t, "株式会社保守", -20, 365, nil, vendorOperator)
+				end := last.AddDate(0, 0, 1)
+				f.Clock.Set(end.Add(-time.Minute))
+				allowed("a minute before the end")
+				// The first contract ends; the second, starting that day,
+				// covers them (the snapshot is rebuilt at the boundary).
+				f.Clock.Set(end.Add(time.Minute))
+				allowed("the next contract in force")
+
+				// A contract that ended, with nothing after it.
+				Must(t, f.Staff.AddPerson(ctx, f.Admin, staff.Person{VerificationID: "V0002", Name: "委託 二郎", Department: mustDept(t, f, req), Title: "受託者"}))
+				req.Actor.ID = "V0002"
+				designate(t, f, "V0002", req.Affair)
+				f.Train(t, 1, "V0002")
+				f.Contract(t, "株式会社短期", 3, 2, nil, "V0002") // ended yesterday
+				refused("ended", article+"/contract-in-force", "で終了しています", jptext.FormatWareki(today(f).AddDate(0, 0, -2)))
+				f.Contract(t, "株式会社短期", -2, 10, nil, "V0002") // starts the day after tomorrow
+				refused("not yet started", article+"/contract-in-force", "の期間は"+jptext.FormatWareki(today(f).AddDate(0, 0, 2))+"からです")
+				f.Clock.Set(today(f).AddDate(0, 0, 2).Add(time.Minute))
+				allowed("the later contract started")
+			})
+		})
+	}
+}
+
+func mustDept(t *testing.T, f *Fixture, _ gate.Request) string {
+	t.Helper()
+	if f.Profile.ID == "koto-ward" {
+		return "kumin"
+	}
+	return "ryoken"
+}
+
+func designate(t *testing.T, f *Fixture, vid, affair string) {
+	t.Helper()
+	who := Operator("SO-KUMIN", "T-KUMIN-01")
+	if f.Profile.ID != "koto-ward" {
+		who = Operator("HEAD-RYOKEN", "T-RYOKEN-01")
+	}
+	Must(t, f.Staff.Designate(context.Background(), who, vid, affair))
+}
+
+// TestContractRefusesBadInput: each field rule refuses a contract, clause,
+// person or report with an error naming the field, nothing is stored, and
+// only whom the policies name records a contract (aomori-pref:10.1).
+func TestContractRefusesBadInput(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := New(t, d, "aomori-pref")
+		Must(t, f.Staff.AddPerson(ctx, f.Admin, staff.Person{VerificationID: "HEAD-RYOKEN", Name: "旅券 所長", Department: "ryoken", Title: "旅券センター所長"}))
+		Must(t, f.Staff.AssignRole(ctx, f.Admin, "HEAD-RYOKEN", profile.SectionHead, "ryoken"))
+		count := func() (n int) {
+			t.Helper()
+			var c int
+			for _, table := range []string{"contract", "contract_clause", "contract_person", "contract_report"} {
+				Must(t, d.QueryRow(ctx, `SELECT COUNT(*) FROM `+table).Scan(&c))
+				n += c
+			}
+			return n
+		}
+		good := contract.Contract{Vendor: "株式会社保守", Scope: "端末の保守", Start: today(f), End: today(f).AddDate(1, 0, -1), Survey: "プライバシーマーク確認"}
+		for _, c := range []struct {
+			name   string
+			change func(c *contract.Contract)
+			who    staff.Who
+			code   apperr.Code
+			ja     string
+		}{
+			{"no vendor", func(c *contract.Contract) { c.Vendor = " " }, f.Admin, apperr.Invalid, "委託先"},
+			{"long scope", func(c *contract.Contract) { c.Scope = strings.Repeat("保", 201) }, f.Admin, apperr.Invalid, "委託業務の範囲"},
+			{"line break in survey", func(c *contract.Contract) { c.Survey = "確認\n済み" }, f.Admin, apperr.Invalid, "個人情報保護措置の調査結果"},
+			{"control character in vendor", func(c *contract.Contract) { c.Vendor = "株式会社\u202e保守" }, f.Admin, apperr.Invalid, "委託先"},
+			{"no start", func(c *contract.Contract) { c.Start = time.Time{} }, f.Admin, apperr.Invalid, "開始日を入力"},
+			{"end before start", func(c *contract.Contract) { c.End = c.Start.AddDate(0, 0, -1) }, f.Admin, apperr.Invalid, "開始日"},
+			{"section head may not approve", func(c *contract.Contract) {}, Operator("HEAD-RYOKEN", "ADMIN-T"), apperr.Forbidden, "委託契約の記録 を行う権限がありません"},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				before := count()
+				k := good
+				c.change(&k)
+				_, err := f.Contracts.Add(ctx, c.who, k)
+				if apperr.CodeOf(err) != c.code || !strings.Contains(apperr.JapaneseOf(err), c.ja) {
+					t.Errorf("err = %v (%s), want %s ~%q", err, apperr.JapaneseOf(err), c.code, c.ja)
+				}
+				if n := count(); n != before {
+					t.Errorf("stored %d rows", n-before)
+				}
+			})
+		}
+		id, err := f.Contracts.Add(ctx, f.Admin, good)
+		Must(t, err)
+		before := count()
+		for _, c := range []struct {
+			name string
+			do   func() error
+			code apperr.Code
+			ja   string
+		}{
+			{"unknown clause", func() error { return f.Contracts.Clause(ctx, f.Admin, id, "lunch", "第1条") }, apperr.Invalid, "約定事項"},
+			{"no reference", func() error { return f.Contracts.Clause(ctx, f.Admin, id, "confidentiality", "") }, apperr.Invalid, "契約書の該当箇所"},
+			{"clause of no contract", func() error { return f.Contracts.Clause(ctx, f.Admin, id+99, "confidentiality", "第3条") }, apperr.NotFound, "登録されていません"},
+			{"malformed person", func() error { return f.Contracts.AddPerson(ctx, f.Admin, id, "V 1") }, apperr.Invalid, "照合ID"},
+			{"unknown person", func() error { return f.Contracts.AddPerson(ctx, f.Admin, id, "NOBODY") }, apperr.Invalid, "NOBODY"},
+			{"unknown report kind", func() error {
+				_, err := f.Contracts.Report(ctx, f.Admin, contract.Report{Contract: id, Kind: "gossip", Day: today(f), Summary: "x"})
+				return err
+			}, apperr.Invalid, "報告の種類"},
+			{"report in the future", func() error {
+				_, err := f.Contracts.Report(ctx, f.Admin, contract.Report{Contract: id, Kind: "incident", Day: today(f).AddDate(0, 0, 1), Summary: "紛失"})
+				return err
+			}, apperr.Invalid, "今日より後"},
+			{"report without summary", func() error {
+				_, err := f.Contracts.Report(ctx, f.Admin, contract.Report{Contract: id, Kind: "disposal", Day: today(f)})
+				return err
+			}, apperr.Invalid, "報告の内容"},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				err := c.do()
+				if apperr.CodeOf(err) != c.code || !strings.Contains(apperr.JapaneseOf(err), c.ja) {
+					t.Errorf("err = %v (%s), want %s ~%q", err, apperr.JapaneseOf(err), c.code, c.ja)
+				}
+				if n := count(); n != before {
+					t.Errorf("stored %d rows", n-before)
+				}
+			})
+		}
+		// Recorded: a report, listed with the contract.
+		if _, err := f.Contracts.Report(ctx, f.Admin, contract.Report{Contract: id, Kind: "disposal", Day: today(f), Summary: "保守用媒体を溶解処理（証明書 第12号）"}); err != nil {
+			t.Fatal(err)
+		}
+		if e := lastEntry(t, d); e.Action != "contract.report" || e.Decision != auditlog.Allow || e.Policy != "aomori-pref:10.1/manage-contracts" {
+			t.Errorf("report logged as %q %q %q", e.Action, e.Decision, e.Policy)
+		}
+		all, err := contract.List(ctx, d)
+		Must(t, err)
+		if len(all) != 1 || len(all[0].Reports) != 1 || len(all[0].Missing()) != 5 || all[0].ApprovedBy == "" {
+			t.Errorf("listed %+v", all)
+		}
+		if _, err := contract.ParseDay("start", "開始日", "来月"); apperr.CodeOf(err) != apperr.Invalid || !strings.Contains(apperr.JapaneseOf(err), "開始日「来月」を読み取れません") {
+			t.Errorf("ParseDay: %v", err)
+		}
+	})
+}

@@ -1,0 +1,184 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"jukinet/internal/apperr"
+	"jukinet/internal/contract"
+	"jukinet/internal/jptext"
+)
+
+// The outsourcing screen (委託, aomori-pref:10): the contracts, each with
+// its period, the clauses of 10.2 recorded or missing, the vendor's people
+// and reports, and the forms that record them (behind the biometric
+// re-check).
+func (s *Server) contractRoutes() {
+	s.mux.HandleFunc("GET /contracts", s.signedIn(s.contractsPage))
+	s.mux.HandleFunc("POST /contracts", s.signedIn(s.addContract))
+	s.mux.HandleFunc("POST /contracts/clauses", s.signedIn(s.recordClause))
+	s.mux.HandleFunc("POST /contracts/people", s.signedIn(s.addContractPerson))
+	s.mux.HandleFunc("POST /contracts/reports", s.signedIn(s.recordContractReport))
+}
+
+// contractRow is a contract as the screen shows it.
+type contractRow struct {
+	contract.Contract
+	InForce, NotYet bool
+	Clauses         []clauseCell
+	Missing         []string
+	Reports         []reportCell
+}
+
+type clauseCell struct{ Name, Reference string }
+
+type reportCell struct {
+	contract.Report
+	KindName string
+}
+
+func (s *Server) contractsPage(w http.ResponseWriter, r *http.Request, c *current) {
+	ctx := r.Context()
+	if !s.may(ctx, c, contract.ActView, s.nodeResource()) {
+		s.forbidden(w, r)
+		return
+	}
+	wd := s.wordsFor(r)
+	all, err := contract.List(ctx, s.node.DB)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	now := s.node.Now()
+	var rows []contractRow
+	for _, k := range all {
+		row := contractRow{Contract: k, InForce: k.InForce(now), NotYet: now.Before(k.Start)}
+		for _, cl := range contract.Clauses {
+			name := wd.pick(cl.Name, cl.NameEN)
+			if ref, ok := k.Clauses[cl.ID]; ok {
+				row.Clauses = append(row.Clauses, clauseCell{Name: name, Reference: ref})
+			} else {
+				row.Missing = append(row.Missing, name)
+			}
+		}
+		for _, rep := range k.Reports {
+			kind, _ := contract.ReportKindByID(rep.Kind)
+			row.Reports = append(row.Reports, reportCell{Report: rep, KindName: wd.pick(kind.Name, kind.NameEN)})
+		}
+		rows = append(rows, row)
+	}
+	type option struct{ ID, Name string }
+	var clauses, kinds []option
+	for _, cl := range contract.Clauses {
+		clauses = append(clauses, option{cl.ID, wd.pick(cl.Name, cl.NameEN)})
+	}
+	for _, k := range contract.ReportKinds {
+		kinds = append(kinds, option{k.ID, wd.pick(k.Name, k.NameEN)})
+	}
+	s.page(w, r, c, "contracts", "Contracts", map[string]any{
+		"Rows": rows, "Clauses": clauses, "Kinds": kinds, "Today": now.In(jptext.JST).Format(time.DateOnly),
+		"MaxVendor": contract.FieldVendor.Max, "MaxScope": contract.FieldScope.Max, "MaxSurvey": contract.FieldSurvey.Max,
+		"MaxReference": contract.FieldReference.Max, "MaxSummary": contract.FieldSummary.Max,
+		"CanManage": s.may(ctx, c, contract.ActManage, s.nodeResource()),
+	})
+}
+
+// contractForm reads a posted form behind the re-check; ok is false when
+// a response was written.
+func (s *Server) contractForm(w http.ResponseWriter, r *http.Request, c *current) bool {
+	if !s.recentlyVerified(w, r, c, "/contracts") {
+		return false
+	}
+	if err := r.ParseForm(); err != nil {
+		s.problem(w, r, err)
+		return false
+	}
+	return true
+}
+
+// contractID reads the contract number a form names.
+func contractID(r *http.Request) (int64, error) {
+	v := strings.TrimSpace(r.FormValue("contract"))
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, apperr.New(apperr.Invalid, "contract: give the contract's number", "契約番号を選んでください")
+	}
+	return id, nil
+}
+
+// addContract records a contract and the approval of its vendor: decided
+// by the policies, logged; bad input is refused naming the field.
+func (s *Server) addContract(w http.ResponseWriter, r *http.Request, c *current) {
+	if !s.contractForm(w, r, c) {
+		return
+	}
+	start, err := contract.ParseDay("start", "契約期間の開始日", r.FormValue("start"))
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	end, err := contract.ParseDay("end", "契約期間の終了日", r.FormValue("end"))
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	if _, err := s.node.Contracts.Add(r.Context(), c.who(), contract.Contract{Vendor: r.FormValue("vendor"), Scope: r.FormValue("scope"),
+		Start: start, End: end, Survey: r.FormValue("survey")}); err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/contracts", http.StatusSeeOther)
+}
+
+func (s *Server) recordClause(w http.ResponseWriter, r *http.Request, c *current) {
+	if !s.contractForm(w, r, c) {
+		return
+	}
+	id, err := contractID(r)
+	if err == nil {
+		err = s.node.Contracts.Clause(r.Context(), c.who(), id, r.FormValue("clause"), r.FormValue("reference"))
+	}
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/contracts", http.StatusSeeOther)
+}
+
+func (s *Server) addContractPerson(w http.ResponseWriter, r *http.Request, c *current) {
+	if !s.contractForm(w, r, c) {
+		return
+	}
+	id, err := contractID(r)
+	if err == nil {
+		err = s.node.Contracts.AddPerson(r.Context(), c.who(), id, r.FormValue("verification_id"))
+	}
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/contracts", http.StatusSeeOther)
+}
+
+func (s *Server) recordContractReport(w http.ResponseWriter, r *http.Request, c *current) {
+	if !s.contractForm(w, r, c) {
+		return
+	}
+	id, err := contractID(r)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	day, err := contract.ParseDay("date", "報告日", r.FormValue("date"))
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	if _, err := s.node.Contracts.Report(r.Context(), c.who(), contract.Report{Contract: id, Kind: r.FormValue("kind"), Day: day, Summary: r.FormValue("summary")}); err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/contracts", http.StatusSeeOther)
+}
