@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // FormatVersion is the version of the entry encoding.
@@ -132,6 +133,48 @@ func SubjectsDigest(codes []string) (digest string, sorted []string) {
 		h.Write([]byte{'\n'})
 	}
 	return hex.EncodeToString(h.Sum(nil)), sorted
+}
+
+// makeValidUTF8 replaces, in every text of the entry, bytes that are not
+// UTF-8 by U+FFFD. Values are checked at their doors (docs/fields.md); this
+// is the log's own guarantee: JSON writes such bytes as \ufffd escapes,
+// which read back as U+FFFD and encode differently, so the entry would no
+// longer be canonical and audit verify would call the log tampered with —
+// one bad byte from a form would stop verification and detection.
+func (e *Entry) makeValidUTF8() {
+	fix := func(s *string) {
+		if !utf8.ValidString(*s) {
+			*s = strings.ToValidUTF8(*s, "\uFFFD")
+		}
+	}
+	kind := string(e.Actor.Kind)
+	fix(&kind)
+	e.Actor.Kind = ActorKind(kind)
+	for _, p := range []*string{&e.Node, &e.Actor.ID, &e.Actor.Name, &e.Origin, &e.Action, &e.Affair, &e.Reason, &e.CaseRef,
+		&e.Query, &e.Decision, &e.Policy, &e.Why, &e.Outcome, &e.Error, &e.Detail} {
+		fix(p)
+	}
+	fixAll := func(list []string) []string {
+		for i, v := range list {
+			if !utf8.ValidString(v) {
+				list = slices.Clone(list) // the caller's slice is left as it was
+				for j := i; j < len(list); j++ {
+					fix(&list[j])
+				}
+				break
+			}
+		}
+		return list
+	}
+	e.Subjects = fixAll(e.Subjects)
+	if p := e.Provision; p != nil {
+		c := *p // a copy: the caller's provision is left as it was
+		for _, s := range []*string{&c.Function, &c.Affair, &c.Reason, &c.Provider, &c.Recipient} {
+			fix(s)
+		}
+		c.Items = fixAll(c.Items)
+		e.Provision = &c
+	}
 }
 
 // Encode returns the entry's canonical bytes: JSON with fields in a fixed

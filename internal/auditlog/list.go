@@ -19,21 +19,13 @@ type Filter struct {
 	Actor    string    // kind:id, or just the id
 	Action   string
 	After    int64 // entries with seq > After (use -1 for all)
+	Before   int64 // entries with seq < Before; zero: no bound (a page of older entries)
 	Limit    int   // most entries returned; zero means 100
 	Newest   bool  // the newest Limit entries, newest first
 }
 
-// Listed is one entry as listed; Entry is nil once pruned.
-type Listed struct {
-	Seq    int64
-	At     time.Time
-	Actor  string
-	Action string
-	Entry  *Entry
-}
-
-// List returns the entries matching f, oldest first.
-func List(ctx context.Context, d *db.DB, f Filter) ([]Listed, error) {
+// where is f's condition, without its limit and order.
+func (f Filter) where() (string, []any) {
 	var where []string
 	var args []any
 	if f.Resident != "" {
@@ -59,6 +51,36 @@ func List(ctx context.Context, d *db.DB, f Filter) ([]Listed, error) {
 	}
 	where = append(where, "seq > ?")
 	args = append(args, f.After)
+	if f.Before > 0 {
+		where = append(where, "seq < ?")
+		args = append(args, f.Before)
+	}
+	return strings.Join(where, " AND "), args
+}
+
+// Count returns how many entries match f (its Limit and order aside): the
+// total an auditor pages through.
+func Count(ctx context.Context, d *db.DB, f Filter) (int64, error) {
+	where, args := f.where()
+	var n int64
+	if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM audit_entry WHERE `+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count audit entries: %w", err)
+	}
+	return n, nil
+}
+
+// Listed is one entry as listed; Entry is nil once pruned.
+type Listed struct {
+	Seq    int64
+	At     time.Time
+	Actor  string
+	Action string
+	Entry  *Entry
+}
+
+// List returns the entries matching f, oldest first.
+func List(ctx context.Context, d *db.DB, f Filter) ([]Listed, error) {
+	where, args := f.where()
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
@@ -66,7 +88,7 @@ func List(ctx context.Context, d *db.DB, f Filter) ([]Listed, error) {
 	if f.Newest {
 		order = "seq DESC"
 	}
-	q := `SELECT seq, at, actor_id, action, payload FROM audit_entry WHERE ` + strings.Join(where, " AND ") +
+	q := `SELECT seq, at, actor_id, action, payload FROM audit_entry WHERE ` + where +
 		fmt.Sprintf(` ORDER BY %s LIMIT %d`, order, f.Limit)
 	rows, err := d.Query(ctx, q, args...)
 	if err != nil {

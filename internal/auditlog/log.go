@@ -642,6 +642,7 @@ func (p *pendingRows) flush(tx *db.Tx) error {
 // addEntry encodes e as leaf l.size, adds its rows to the batch and
 // advances the in-memory tree.
 func (l *Log) addEntry(q db.Querier, e *Entry, rows *pendingRows) error {
+	e.makeValidUTF8()
 	digest, subjects := SubjectsDigest(e.Subjects)
 	e.SubjectCount, e.SubjectDigest = len(subjects), digest
 	payload, err := e.Encode()

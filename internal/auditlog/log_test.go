@@ -898,3 +898,31 @@ func TestParseUTC(t *testing.T) {
 		}
 	}
 }
+
+// TestEntryWithInvalidUTF8StaysVerifiable: an entry whose texts hold bytes
+// that are not UTF-8 (a form that let them through) is stored with U+FFFD
+// in their place, so it stays canonical: the log verifies and lists it.
+func TestEntryWithInvalidUTF8StaysVerifiable(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s, v := newKey(t)
+		l := openLog(t, d, s)
+		e := entry(1, "12345678903")
+		e.Detail, e.Actor.Name, e.Subjects = "講師\xff\xfe", "名\xc3", []string{"1234567890\xff"}
+		e.Provision = &Provision{Function: "lookup", Reason: "理由\xff", Items: []string{"name\xfe"}}
+		seq, err := l.Append(ctx, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Verify(ctx, d, v); err != nil {
+			t.Fatalf("verify after an entry with invalid UTF-8: %v", err)
+		}
+		got, err := List(ctx, d, Filter{After: seq - 1, Limit: 1})
+		if err != nil || len(got) != 1 || got[0].Entry.Detail != "講師\uFFFD" || got[0].Entry.Actor.Name != "名\uFFFD" || got[0].Entry.Provision.Reason != "理由\uFFFD" {
+			t.Fatalf("listed: %+v %v", got, err)
+		}
+		if e.Detail != "講師\xff\xfe" || e.Provision.Reason != "理由\xff" {
+			t.Error("the caller's entry was changed")
+		}
+	})
+}

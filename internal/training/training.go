@@ -20,14 +20,13 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"jukinet/internal/apperr"
 	"jukinet/internal/auditlog"
 	"jukinet/internal/db"
 	"jukinet/internal/jptext"
 	"jukinet/internal/profile"
+	"jukinet/internal/resident"
 	"jukinet/internal/staff"
 )
 
@@ -47,6 +46,15 @@ const (
 	MaxTrainer   = 64  // characters
 	MaxMaterial  = 200 // characters
 	MaxAttendees = 500
+)
+
+// FieldTrainer and FieldMaterial are what a session's trainer and material
+// may hold: free text by the rules every door applies (docs/fields.md), so
+// no format control, invalid byte or control character reaches the record
+// or the audit log.
+var (
+	FieldTrainer  = resident.Field{Name: "trainer", Japanese: "講師", Class: resident.ClassText, Max: MaxTrainer}
+	FieldMaterial = resident.Field{Name: "material", Japanese: "教材", Class: resident.ClassText, Max: MaxMaterial}
 )
 
 // Expiring is how far ahead the dashboard and `training list` look for
@@ -108,10 +116,8 @@ func (s *Session) Check(prof *profile.Profile, now time.Time) error {
 		return apperr.New(apperr.Invalid, fmt.Sprintf("date %s is after today: record a session once it is held", s.Day.Format(time.DateOnly)),
 			fmt.Sprintf("実施日 %s は今日より後です。研修は実施した後に記録してください", jptext.FormatWareki(s.Day)))
 	}
-	if err := text("trainer", "講師", s.Trainer, MaxTrainer); err != nil {
-		return err
-	}
-	if err := text("material", "教材", s.Material, MaxMaterial); err != nil {
+	if err := resident.CheckValues(resident.Value{Field: FieldTrainer, Text: s.Trainer, Required: true},
+		resident.Value{Field: FieldMaterial, Text: s.Material, Required: true}); err != nil {
 		return err
 	}
 	switch {
@@ -119,19 +125,6 @@ func (s *Session) Check(prof *profile.Profile, now time.Time) error {
 		return apperr.New(apperr.Invalid, "attendees: name at least one person who attended", "出席者を一人以上選んでください")
 	case len(s.Attendees) > MaxAttendees:
 		return apperr.New(apperr.Invalid, fmt.Sprintf("attendees: at most %d per session", MaxAttendees), fmt.Sprintf("出席者は一回の研修につき%d人までです", MaxAttendees))
-	}
-	return nil
-}
-
-// text checks a required one-line text field.
-func text(field, fieldJA, v string, max int) error {
-	switch {
-	case v == "":
-		return apperr.New(apperr.Invalid, field+": required", fieldJA+"を入力してください")
-	case utf8.RuneCountInString(v) > max:
-		return apperr.New(apperr.Invalid, fmt.Sprintf("%s: at most %d characters", field, max), fmt.Sprintf("%sは%d文字以内で入力してください", fieldJA, max))
-	case strings.IndexFunc(v, unicode.IsControl) >= 0:
-		return apperr.New(apperr.Invalid, field+": control characters (line breaks, tabs) are not allowed", fieldJA+"に改行やタブは使えません")
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -333,17 +334,88 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, c *current) {
 			sinceErr = true
 		}
 	}
+	// Pages of 100, newest first: ?before=SEQ shows the entries older than
+	// SEQ, and the screen says where it is in the total (「1,234件中 101–200件」).
+	if b, err := strconv.ParseInt(q.Get("before"), 10, 64); err == nil && b > 0 {
+		f.Before = b
+	}
 	var entries []auditlog.Listed
+	var page auditPageInfo
 	if !sinceErr {
 		var err error
 		if entries, err = auditlog.List(ctx, s.node.DB, f); err != nil {
 			s.problem(w, r, err)
 			return
 		}
+		if page, err = s.auditPaging(ctx, f, entries, q); err != nil {
+			s.problem(w, r, err)
+			return
+		}
 	}
 	s.page(w, r, c, "audit", "AuditLog", map[string]any{"Entries": entries, "Filter": f, "Since": since, "SinceError": sinceErr,
-		"ActionTyped":  strings.TrimSpace(q.Get("action")),
+		"ActionTyped": strings.TrimSpace(q.Get("action")), "Page": page,
 		"Verification": s.verification.view(langOf(r))})
+}
+
+// auditPageInfo says where a page of the audit screen is in the entries
+// that match its filter, and links to the older page and to the newest.
+type auditPageInfo struct {
+	Total, First, Last int64
+	Older, Newest      string // URLs, empty when there is none
+}
+
+// Shown is the position written for people: counts with thousands
+// separators (「1,234件中 101–200件」).
+func (p auditPageInfo) Shown() map[string]string {
+	return map[string]string{"Total": thousands(p.Total), "First": thousands(p.First), "Last": thousands(p.Last)}
+}
+
+// thousands writes n with a comma between groups of three digits.
+func thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// auditPaging places entries (a page of f, newest first) in the total that
+// matches f without its page bound.
+func (s *Server) auditPaging(ctx context.Context, f auditlog.Filter, entries []auditlog.Listed, q url.Values) (auditPageInfo, error) {
+	all := f
+	all.Before = 0
+	total, err := auditlog.Count(ctx, s.node.DB, all)
+	if err != nil || len(entries) == 0 {
+		return auditPageInfo{Total: total}, err
+	}
+	var newer int64
+	if f.Before > 0 {
+		above := all
+		above.After = f.Before - 1 // the entries at or after the page's bound
+		if newer, err = auditlog.Count(ctx, s.node.DB, above); err != nil {
+			return auditPageInfo{}, err
+		}
+	}
+	p := auditPageInfo{Total: total, First: newer + 1, Last: newer + int64(len(entries))}
+	link := func(before int64) string {
+		v := url.Values{}
+		for _, k := range []string{"resident", "actor", "action", "since"} {
+			if x := strings.TrimSpace(q.Get(k)); x != "" {
+				v.Set(k, x)
+			}
+		}
+		if before > 0 {
+			v.Set("before", strconv.FormatInt(before, 10))
+		}
+		return "/audit?" + v.Encode()
+	}
+	if p.Last < total {
+		p.Older = link(entries[len(entries)-1].Seq)
+	}
+	if f.Before > 0 {
+		p.Newest = link(0)
+	}
+	return p, nil
 }
 
 // auditVerify starts verifying the audit log in the background, unless a

@@ -54,7 +54,7 @@ func TestTrainingScreen(t *testing.T) {
 	}{
 		{session("operation", "2099-01-01", "見本 管理者", node.DemoUntrained), "今日より後"},
 		{session("operation", "きのう", "見本 管理者", node.DemoUntrained), "実施日「きのう」を読み取れません"},
-		{session("operation", today, "", node.DemoUntrained), "講師を入力"},
+		{session("operation", today, "", node.DemoUntrained), "講師：必須項目です"},
 		{session("operation", today, "見本 管理者"), "出席者を一人以上"},
 		{session("cooking", today, "見本 管理者", node.DemoUntrained), "研修の種類"},
 	} {
