@@ -76,11 +76,19 @@ type ContractPersonCmd struct {
 	dataFlag
 	Contract int64  `required:"" help:"The contract's number."`
 	ID       string `required:"" help:"The person's verification id (照合ID), registered with staff add."`
+	Remove   bool   `help:"Record that the contract no longer covers the person."`
 }
 
 // Run records the person.
 func (c ContractPersonCmd) Run(env *Env) error {
 	return withStaff(env, c.Data, func(n *node.Node) error {
+		if c.Remove {
+			if err := n.Contracts.RemovePerson(env.Ctx, consoleWho(), c.Contract, c.ID); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "Contract %d no longer covers %s.\n", c.Contract, c.ID)
+			return nil
+		}
 		if err := n.Contracts.AddPerson(env.Ctx, consoleWho(), c.Contract, c.ID); err != nil {
 			return err
 		}

@@ -338,6 +338,16 @@ func (r *Register) AddPerson(ctx context.Context, who staff.Who, id int64, vid s
 			if err := exists(ctx, tx, id); err != nil {
 				return err
 			}
+			// A person put on a contract that has ended would be refused
+			// everything at once: a typo of the contract number, most likely.
+			var endsOn string
+			if err := tx.QueryRow(ctx, `SELECT ends_on FROM contract WHERE id = ?`, id).Scan(&endsOn); err != nil {
+				return fmt.Errorf("read contract %d: %w", id, err)
+			}
+			if end, err := time.ParseInLocation(time.DateOnly, endsOn, jptext.JST); err == nil && !now.Before(end.AddDate(0, 0, 1)) {
+				return apperr.New(apperr.Conflict, fmt.Sprintf("contract %d ended on %s: put the person on a contract in force", id, endsOn),
+					fmt.Sprintf("契約番号 %d の契約は %s に終了しています。期間中の契約に登録してください", id, jptext.FormatWareki(end)))
+			}
 			var pid int64
 			var active bool
 			if err := tx.QueryRow(ctx, `SELECT id, active FROM staff_person WHERE verification_id = ?`, vid).Scan(&pid, &active); err != nil || !active {
@@ -354,6 +364,31 @@ func (r *Register) AddPerson(ctx context.Context, who staff.Who, id int64, vid s
 			if _, err := tx.Exec(ctx, `INSERT INTO contract_person (contract_id, person_id, recorded_by, recorded_at, seq) VALUES (?, ?, ?, ?, ?)`,
 				id, pid, who.Actor.String(), now, seq); err != nil {
 				return fmt.Errorf("record contract person: %w", err)
+			}
+			return nil
+		})
+}
+
+// RemovePerson records that the contract no longer covers a person (put
+// on it by mistake, or no longer working under it). Once no contract covers
+// them, they are no contractor; the audit log keeps who was covered when.
+func (r *Register) RemovePerson(ctx context.Context, who staff.Who, id int64, vid string) error {
+	vid = strings.TrimSpace(vid)
+	if !staff.WellFormedID(vid) {
+		return apperr.New(apperr.Invalid, fmt.Sprintf("verification id %q: use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit", vid),
+			fmt.Sprintf("照合ID「%s」は英数字と . _ - の64文字以内で入力してください", vid))
+	}
+	return r.administer(ctx, who, "person-remove", fmt.Sprintf("contract:%d", id), "no longer covers "+vid,
+		func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
+			if err := exists(ctx, tx, id); err != nil {
+				return err
+			}
+			res, err := tx.Exec(ctx, `DELETE FROM contract_person WHERE contract_id = ? AND person_id = (SELECT id FROM staff_person WHERE verification_id = ?)`, id, vid)
+			if err != nil {
+				return fmt.Errorf("remove contract person: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return apperr.New(apperr.NotFound, fmt.Sprintf("contract %d does not cover %s", id, vid), fmt.Sprintf("契約番号 %d に照合ID %s は登録されていません", id, vid))
 			}
 			return nil
 		})

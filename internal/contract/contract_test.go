@@ -139,12 +139,28 @@ func TestContractGatesTheContractor(t *testing.T) {
 				req.Actor.ID = "V0002"
 				designate(t, f, "V0002", req.Affair)
 				f.Train(t, 1, "V0002")
-				f.Contract(t, "株式会社短期", 3, 2, nil, "V0002") // ended yesterday
-				refused("ended", article+"/contract-in-force", "で終了しています", jptext.FormatWareki(today(f).AddDate(0, 0, -2)))
-				f.Contract(t, "株式会社短期", -2, 10, nil, "V0002") // starts the day after tomorrow
+				id = f.Contract(t, "株式会社短期", 0, 1, nil, "V0002") // today only
+				allowed("the one-day contract")
+				f.Clock.Set(today(f).AddDate(0, 0, 1).Add(time.Minute)) // it ended yesterday
+				refused("ended", article+"/contract-in-force", "で終了しています", jptext.FormatWareki(today(f).AddDate(0, 0, -1)))
+				// Nobody is put on a contract that has ended: refused, nothing written.
+				if err := f.Contracts.AddPerson(ctx, f.Admin, id, vendorOperator); apperr.CodeOf(err) != apperr.Conflict || !strings.Contains(apperr.JapaneseOf(err), "終了しています") {
+					t.Errorf("a person put on an ended contract: %v", err)
+				}
+				later := f.Contract(t, "株式会社短期", -2, 10, nil, "V0002") // starts the day after tomorrow
 				refused("not yet started", article+"/contract-in-force", "の期間は"+jptext.FormatWareki(today(f).AddDate(0, 0, 2))+"からです")
 				f.Clock.Set(today(f).AddDate(0, 0, 2).Add(time.Minute))
 				allowed("the later contract started")
+				// Taken off both contracts (put on them by mistake), V0002 is
+				// no contractor any more; an unknown removal is not found.
+				f.Clock.Set(today(f).AddDate(0, 0, 30)) // within the training's year
+				refused("every contract ended", article+"/contract-in-force", "で終了しています")
+				Must(t, f.Contracts.RemovePerson(ctx, f.Admin, id, "V0002"))
+				Must(t, f.Contracts.RemovePerson(ctx, f.Admin, later, "V0002"))
+				allowed("on no contract any more")
+				if err := f.Contracts.RemovePerson(ctx, f.Admin, later, "V0002"); apperr.CodeOf(err) != apperr.NotFound {
+					t.Errorf("removing a person the contract does not cover: %v", err)
+				}
 			})
 		})
 	}

@@ -50,8 +50,17 @@ var actionLabels = map[string]actionLabel{
 	"incident.close":   {"事案の終結", "Incident closed"},
 
 	"training.session": {"研修の記録", "Training session recorded"},
-	"terminal.cert":    {"端末証明書の発行", "Terminal certificate issued"},
-	"recipient.cert":   {"提供先証明書の発行", "Recipient certificate issued"},
+
+	"contract.add":           {"委託契約の記録", "Contract recorded"},
+	"contract.clause":        {"約定事項の記録", "Contract clause recorded"},
+	"contract.person":        {"受託者の登録", "Contractor's person recorded"},
+	"contract.person-remove": {"受託者の登録の取消し", "Contractor's person removed"},
+	"contract.report":        {"受託者の報告の記録", "Vendor's report recorded"},
+
+	"asset.add":      {"情報資産の登録", "Asset registered"},
+	"asset.retire":   {"情報資産の廃止", "Asset retired"},
+	"terminal.cert":  {"端末証明書の発行", "Terminal certificate issued"},
+	"recipient.cert": {"提供先証明書の発行", "Recipient certificate issued"},
 
 	"federation.add-peer":     {"接続先ノードの登録", "Peer added"},
 	"federation.replace-peer": {"接続先ノードの置換え", "Peer replaced"},
