@@ -29,6 +29,18 @@ func (s *Server) forbidden(w http.ResponseWriter, r *http.Request) {
 	s.problem(w, r, apperr.New(apperr.Forbidden, "this screen is not for your role", "この画面を利用する権限がありません"))
 }
 
+// allowed asks the policies whether c may take action on res. When not, it
+// answers with the refusal, which says who may (no dead end: 「…を行う権限が
+// ありません（セキュリティ統括責任者、…が行えます）」), and returns false.
+func (s *Server) allowed(w http.ResponseWriter, r *http.Request, c *current, action string, res staff.Resource) bool {
+	v := s.node.Policy.MayAdminister(r.Context(), c.who(), action, res)
+	if v.Allow {
+		return true
+	}
+	s.problem(w, r, apperr.New(apperr.Forbidden, "this screen is not for your role: "+v.Why, "この画面を利用する権限がありません。"+v.Japanese))
+	return false
+}
+
 // staffMax and suspensionMax are the longest values of the text inputs of
 // the staff and suspension screens, from the fields' one definition
 // (docs/fields.md), as the lookup form's are (fieldMax).
@@ -43,8 +55,7 @@ var (
 
 func (s *Server) staffPage(w http.ResponseWriter, r *http.Request, c *current) {
 	ctx := r.Context()
-	if !s.may(ctx, c, staff.ActViewStaff, s.nodeResource()) {
-		s.forbidden(w, r)
+	if !s.allowed(w, r, c, staff.ActViewStaff, s.nodeResource()) {
 		return
 	}
 	people, err := s.node.Staff.People(ctx)
@@ -170,8 +181,7 @@ type targetOption struct {
 // set, is an order or lifting that was refused, shown again with its error.
 func (s *Server) renderSuspensions(w http.ResponseWriter, r *http.Request, c *current, status int, typed suspensionTyped) {
 	ctx := r.Context()
-	if !s.may(ctx, c, staff.ActViewSuspensions, s.nodeResource()) {
-		s.forbidden(w, r)
+	if !s.allowed(w, r, c, staff.ActViewSuspensions, s.nodeResource()) {
 		return
 	}
 	sps, err := s.node.Staff.Suspensions(ctx, false)
@@ -316,8 +326,7 @@ func (s *Server) lift(w http.ResponseWriter, r *http.Request, c *current) {
 
 func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, c *current) {
 	ctx := r.Context()
-	if !s.may(ctx, c, staff.ActViewAudit, s.nodeResource()) {
-		s.forbidden(w, r)
+	if !s.allowed(w, r, c, staff.ActViewAudit, s.nodeResource()) {
 		return
 	}
 	q := r.URL.Query()
@@ -423,8 +432,7 @@ func (s *Server) auditPaging(ctx context.Context, f auditlog.Filter, entries []a
 // screen, which shows how it is going and how it ended: a long log takes
 // longer than a page may wait.
 func (s *Server) auditVerify(w http.ResponseWriter, r *http.Request, c *current) {
-	if !s.may(r.Context(), c, staff.ActViewAudit, s.nodeResource()) {
-		s.forbidden(w, r)
+	if !s.allowed(w, r, c, staff.ActViewAudit, s.nodeResource()) {
 		return
 	}
 	s.verification.start(s.node, s.opt.Logger)
@@ -568,8 +576,7 @@ func (s *Server) staffRemoveCredential(w http.ResponseWriter, r *http.Request, c
 
 func (s *Server) networkPage(w http.ResponseWriter, r *http.Request, c *current) {
 	ctx := r.Context()
-	if !s.may(ctx, c, staff.ActViewAudit, s.nodeResource()) {
-		s.forbidden(w, r)
+	if !s.allowed(w, r, c, staff.ActViewAudit, s.nodeResource()) {
 		return
 	}
 	st, err := federation.GetStatus(ctx, s.node)

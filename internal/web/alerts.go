@@ -21,8 +21,7 @@ type alertRow struct {
 // investigate.
 func (s *Server) alertsPage(w http.ResponseWriter, r *http.Request, c *current) {
 	ctx := r.Context()
-	if !s.may(ctx, c, staff.ActViewAlerts, s.nodeResource()) {
-		s.forbidden(w, r)
+	if !s.allowed(w, r, c, staff.ActViewAlerts, s.nodeResource()) {
 		return
 	}
 	all := r.URL.Query().Get("all") == "1"

@@ -29,8 +29,7 @@ type kindOption struct{ Kind, Name string }
 
 func (s *Server) assetsPage(w http.ResponseWriter, r *http.Request, c *current) {
 	ctx := r.Context()
-	if !s.may(ctx, c, asset.ActView, s.nodeResource()) {
-		s.forbidden(w, r)
+	if !s.allowed(w, r, c, asset.ActView, s.nodeResource()) {
 		return
 	}
 	wd := s.wordsFor(r)

@@ -41,8 +41,7 @@ type reportCell struct {
 
 func (s *Server) contractsPage(w http.ResponseWriter, r *http.Request, c *current) {
 	ctx := r.Context()
-	if !s.may(ctx, c, contract.ActView, s.nodeResource()) {
-		s.forbidden(w, r)
+	if !s.allowed(w, r, c, contract.ActView, s.nodeResource()) {
 		return
 	}
 	wd := s.wordsFor(r)

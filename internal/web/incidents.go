@@ -33,8 +33,7 @@ var incidentMax = map[string]int{
 // ?alert=N the form starts from that detection alert.
 func (s *Server) incidentsPage(w http.ResponseWriter, r *http.Request, c *current) {
 	ctx := r.Context()
-	if !s.may(ctx, c, staff.ActViewIncidents, s.nodeResource()) {
-		s.forbidden(w, r)
+	if !s.allowed(w, r, c, staff.ActViewIncidents, s.nodeResource()) {
 		return
 	}
 	all := r.URL.Query().Get("all") == "1"
@@ -79,8 +78,7 @@ func (s *Server) openIncident(w http.ResponseWriter, r *http.Request, c *current
 // record a measure and to close it.
 func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request, c *current) {
 	ctx := r.Context()
-	if !s.may(ctx, c, staff.ActViewIncidents, s.nodeResource()) {
-		s.forbidden(w, r)
+	if !s.allowed(w, r, c, staff.ActViewIncidents, s.nodeResource()) {
 		return
 	}
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)

@@ -126,7 +126,9 @@ func TestRoutesByRole(t *testing.T) {
 		t.Errorf("GET /history wrote %d audit entries", again-size)
 	}
 	// A screen refused says why, in Japanese.
-	if body := browsers[node.DemoOperator].do("GET", "/staff", nil).Body.String(); !strings.Contains(body, "この画面を利用する権限がありません") {
+	// … and who may, so it is no dead end.
+	if body := browsers[node.DemoOperator].do("GET", "/staff", nil).Body.String(); !strings.Contains(body, "この画面を利用する権限がありません") ||
+		!strings.Contains(body, "職員・端末の閲覧 を行う権限がありません（") {
 		t.Errorf("refused screen: %s", body)
 	}
 	// Navigation shows only what the role may use.

@@ -81,8 +81,7 @@ func expiringRows(rows []trainingRow, now time.Time) (soon, invalid []trainingRo
 
 func (s *Server) trainingPage(w http.ResponseWriter, r *http.Request, c *current) {
 	ctx := r.Context()
-	if !s.may(ctx, c, training.ActView, s.nodeResource()) {
-		s.forbidden(w, r)
+	if !s.allowed(w, r, c, training.ActView, s.nodeResource()) {
 		return
 	}
 	wd := s.wordsFor(r)
