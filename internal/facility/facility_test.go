@@ -8,6 +8,7 @@ import (
 
 	"jukinet/internal/apperr"
 	"jukinet/internal/auditlog"
+	"jukinet/internal/auth"
 	"jukinet/internal/db"
 	"jukinet/internal/db/dbtest"
 	"jukinet/internal/facility"
@@ -81,14 +82,22 @@ func TestInstallationGatesTheTerminal(t *testing.T) {
 				if prof == "aomori-pref" {
 					policy = "aomori-pref:6.1/installed-terminal"
 				}
+				// The sign-in a clerk makes: the demo's one click, which
+				// asks the same question as the authenticator's.
+				sa, err := auth.New(f.DB, f.Log, f.Staff, f.Engine, "131083", auth.Config{RPID: "localhost", Origins: []string{"https://localhost"}, Demo: true})
+				Must(t, err)
+				signIn := func() error {
+					_, err := sa.DemoLogin(ctx, req.Actor.ID, terminal)
+					return err
+				}
 				lookup := func() error {
 					_, err := f.Gate.Lookup(ctx, req, gate.Key{ResidentCode: "12345678903"})
 					return err
 				}
 				allowed := func(step string) {
 					t.Helper()
-					if v := f.Engine.MaySignIn(ctx, req.Actor.ID, terminal); !v.Allow {
-						t.Fatalf("%s: sign-in refused: %s", step, v.Why)
+					if err := signIn(); err != nil {
+						t.Fatalf("%s: sign-in refused: %v", step, err)
 					}
 					if err := lookup(); apperr.CodeOf(err) == apperr.Forbidden {
 						t.Fatalf("%s: refused: %v (%s)", step, err, apperr.JapaneseOf(err))
@@ -104,7 +113,10 @@ func TestInstallationGatesTheTerminal(t *testing.T) {
 				if v.Allow || v.Policy != policy || !strings.Contains(v.Japanese, "設置") {
 					t.Fatalf("sign-in at an uninstalled terminal: %+v, want refused by %s", v, policy)
 				}
-				err := lookup()
+				if err := signIn(); apperr.CodeOf(err) != apperr.Forbidden || !strings.Contains(apperr.JapaneseOf(err), policy) {
+					t.Fatalf("sign-in at an uninstalled terminal: %v (%s), want refused naming %s", err, apperr.JapaneseOf(err), policy)
+				}
+				err = lookup()
 				if apperr.CodeOf(err) != apperr.Forbidden || !strings.Contains(apperr.JapaneseOf(err), "設置") {
 					t.Fatalf("lookup at an uninstalled terminal: %v (%s), want refused", err, apperr.JapaneseOf(err))
 				}
