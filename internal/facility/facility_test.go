@@ -11,6 +11,7 @@ import (
 	"jukinet/internal/auth"
 	"jukinet/internal/db"
 	"jukinet/internal/db/dbtest"
+	"jukinet/internal/detect"
 	"jukinet/internal/facility"
 	"jukinet/internal/gate"
 	"jukinet/internal/jptext"
@@ -244,6 +245,63 @@ func TestCardReaderImport(t *testing.T) {
 		Must(t, err)
 		if len(es) != 3 || es[0].Person != Clerk || es[0].Authorised || !es[1].Authorised || es[0].Source != "card" {
 			t.Errorf("entries = %+v", es)
+		}
+	})
+}
+
+// TestUnauthorisedEntryRaisesAlert: an entry by someone not authorised for
+// the room (a visitor: their escort) raises a room-entry alert in the
+// detection, one per person and day, whose count grows when a later
+// card-reader import adds another such entry that day; an authorised
+// entry raises nothing.
+func TestUnauthorisedEntryRaisesAlert(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := New(t, d, "koto-ward")
+		setUp(t, f)
+		r := newRegister(f)
+		det, err := detect.New(f.DB, f.Log, f.Engine, "test", detect.DefaultSettings)
+		Must(t, err)
+		Must(t, r.AddRoom(ctx, f.Admin, facility.Room{ID: "R-SERVER", Building: "本庁舎", Name: "サーバ室", Level: facility.LevelServer}))
+		Must(t, r.Authorise(ctx, f.Admin, "R-SERVER", AdminVID))
+		now := f.Clock.Now()
+		for _, e := range []facility.Entry{
+			{Room: "R-SERVER", Person: AdminVID, Purpose: "点検", Dir: facility.In, At: now.Add(-50 * time.Minute)},
+			{Room: "R-SERVER", Person: Clerk, Purpose: "書類の受け取り", Dir: facility.In, At: now.Add(-40 * time.Minute)},
+			{Room: "R-SERVER", Visitor: "保守 太郎（株式会社保守）", Escort: "SO-KUMIN", Purpose: "保守", Dir: facility.In, At: now.Add(-30 * time.Minute)},
+		} {
+			got, err := r.RecordEntry(ctx, f.Admin, e)
+			Must(t, err)
+			if want := e.Person == AdminVID; got.Authorised != want {
+				t.Errorf("entry of %s%s: authorised %t, want %t", e.Person, e.Visitor, got.Authorised, want)
+			}
+		}
+		alerts := func() map[string]detect.Alert {
+			t.Helper()
+			_, err := det.Run(ctx)
+			Must(t, err)
+			list, err := detect.List(ctx, f.DB, true)
+			Must(t, err)
+			out := map[string]detect.Alert{}
+			for _, a := range list {
+				if a.Rule == detect.RuleRoomEntry {
+					out[a.Subject] = a
+				}
+			}
+			return out
+		}
+		got := alerts()
+		if len(got) != 2 || got["operator:"+Clerk].Count != 1 || got["operator:SO-KUMIN"].Count != 1 {
+			t.Fatalf("room-entry alerts = %+v, want one for %s and one for the escort SO-KUMIN", got, Clerk)
+		}
+		if a := got["operator:"+Clerk]; !strings.Contains(a.DetailJA, "R-SERVER") {
+			t.Errorf("alert detail %q does not name the room", a.DetailJA)
+		}
+		at := now.Add(-20 * time.Minute).In(jptext.JST).Format("2006-01-02 15:04")
+		_, _, err = r.ImportCSV(ctx, f.Admin, strings.NewReader("room_id,verification_id,direction,time\nR-SERVER,"+Clerk+",in,"+at+"\n"))
+		Must(t, err)
+		if got := alerts(); len(got) != 2 || got["operator:"+Clerk].Count != 2 {
+			t.Errorf("after a second unauthorised entry: %+v, want the count of %s's alert 2", got, Clerk)
 		}
 	})
 }
