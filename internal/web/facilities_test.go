@@ -20,10 +20,24 @@ func TestFacilitiesScreen(t *testing.T) {
 	admin := signIn(t, s, node.DemoAdmin)
 	body := admin.do("GET", "/facilities", nil).Body.String()
 	for _, want := range []string{"入退室・設置", `data-testid="room-` + node.DemoServerRoom + `"`, `data-testid="installation-` + node.DemoTerminal + `"`,
-		`data-testid="unauthorised"`, `data-testid="import-entries"`, `href="/facilities"`} {
+		`data-testid="record-entry"`, `data-testid="import-entries"`, `href="/facilities"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("facilities screen lacks %q", want)
 		}
+	}
+	// The demo operator is not authorised for the server room: the entry
+	// is recorded and marked.
+	now := s.node.Now().In(jptext.JST).Format("2006-01-02 15:04")
+	entry := url.Values{"room": {node.DemoServerRoom}, "person": {node.DemoOperator}, "purpose": {""}, "direction": {"in"}, "time": {now}}
+	if rec := admin.do("POST", "/facilities/entries", entry); rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "目的") {
+		t.Errorf("entry without a purpose: %d", rec.Code)
+	}
+	entry.Set("purpose", "書類の受け取り")
+	if rec := admin.do("POST", "/facilities/entries", entry); rec.Code != http.StatusSeeOther {
+		t.Fatalf("entry: %d %s", rec.Code, rec.Body.String())
+	}
+	if body := admin.do("GET", "/facilities", nil).Body.String(); !strings.Contains(body, `data-testid="unauthorised"`) {
+		t.Errorf("the unauthorised entry is not marked")
 	}
 	if rec := admin.do("POST", "/facilities/rooms", url.Values{"id": {"R-NEW"}, "building": {"本庁舎"}, "name": {""}, "level": {"2"}}); rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "室名") {
 		t.Errorf("room without a name: %d", rec.Code)
