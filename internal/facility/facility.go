@@ -466,17 +466,23 @@ func (r *Register) ImportCSV(ctx context.Context, who staff.Who, src io.Reader) 
 	rd.FieldsPerRecord = -1
 	rd.TrimLeadingSpace = true
 	var entries []Entry
+	var lines []int // each entry's line in the file
 	var problems []string
 	now := r.now()
-	for line := 1; ; line++ {
+	for first := true; ; first = false {
 		rec, err := rd.Read()
 		if err == io.EOF {
 			break
 		}
-		if err != nil {
-			return 0, 0, apperr.New(apperr.Invalid, fmt.Sprintf("line %d: %v", line, err), fmt.Sprintf("%d行目を読み取れません（CSVの形式が正しくありません）", line))
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			return 0, 0, apperr.New(apperr.Invalid, err.Error(), fmt.Sprintf("%d行目を読み取れません（CSVの形式が正しくありません）", pe.Line))
+		} else if err != nil {
+			return 0, 0, fmt.Errorf("read the card reader's CSV: %w", err)
 		}
-		if line == 1 {
+		// The line in the file (the reader skips empty lines).
+		line, _ := rd.FieldPos(0)
+		if first {
 			if !slices.Equal(trimAll(rec), CSVHeader) {
 				return 0, 0, apperr.New(apperr.Invalid, "line 1: the header must be "+strings.Join(CSVHeader, ","),
 					"1行目（見出し）は "+strings.Join(CSVHeader, ",")+" としてください")
@@ -517,6 +523,7 @@ func (r *Register) ImportCSV(ctx context.Context, who staff.Who, src io.Reader) 
 			continue
 		}
 		entries = append(entries, e)
+		lines = append(lines, line)
 	}
 	if len(problems) > 0 {
 		return 0, 0, apperr.New(apperr.Invalid, fmt.Sprintf("%d bad line(s); nothing was imported: %s", len(problems), strings.Join(problems, "; ")),
@@ -531,7 +538,7 @@ func (r *Register) ImportCSV(ctx context.Context, who staff.Who, src io.Reader) 
 				if err := insertEntry(ctx, tx, &entries[i], who.Actor.String(), seq); err != nil {
 					var ae *apperr.Error
 					if errors.As(err, &ae) {
-						return apperr.New(ae.Code, fmt.Sprintf("line %d: %s; nothing was imported", i+2, ae.Error()), fmt.Sprintf("%d行目: %s。取り込みませんでした", i+2, apperr.JapaneseOf(err)))
+						return apperr.New(ae.Code, fmt.Sprintf("line %d: %s; nothing was imported", lines[i], ae.Error()), fmt.Sprintf("%d行目: %s。取り込みませんでした", lines[i], apperr.JapaneseOf(err)))
 					}
 					return err
 				}

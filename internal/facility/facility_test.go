@@ -224,7 +224,7 @@ func TestCardReaderImport(t *testing.T) {
 			{"bad direction", "room_id,verification_id,direction,time\nR-SERVER,ADMIN01,enter," + day + " 08:00\n", "2行目 3列（direction）"},
 			{"missing id", "room_id,verification_id,direction,time\nR-SERVER,,in," + day + " 08:00\n", "2行目 2列（verification_id）"},
 			{"too few columns", "room_id,verification_id,direction,time\nR-SERVER,ADMIN01,in\n", "2行目: 列が3個"},
-			{"unknown room", "room_id,verification_id,direction,time\nR-SERVER,ADMIN01,in," + day + " 08:00\nR-NONE,ADMIN01,in," + day + " 08:05\n", "3行目"},
+			{"unknown room", "room_id,verification_id,direction,time\nR-SERVER,ADMIN01,in," + day + " 08:00\n\nR-NONE,ADMIN01,in," + day + " 08:05\n", "4行目"},
 			{"no header", "R-SERVER,ADMIN01,in," + day + " 08:00\n", "見出し"},
 		} {
 			n, _, err := r.ImportCSV(ctx, f.Admin, strings.NewReader(c.csv))
