@@ -18,7 +18,7 @@ import (
 // policies and logged.
 type FacilityCmd struct {
 	Room      FacilityRoomCmd      `cmd:"" help:"Record a room with its protection level (1 terminal area, 2 server/network room, 3 storage)."`
-	Authorise FacilityAuthoriseCmd `cmd:"" help:"Authorise a staff member to enter a room."`
+	Authorise FacilityAuthoriseCmd `cmd:"" help:"Authorise a staff member to enter a room (--revoke: withdraw it)."`
 	Entry     FacilityEntryCmd     `cmd:"" help:"Record an entry or exit at a room's door (a staff member, or a visitor with an escort)."`
 	Import    FacilityImportCmd    `cmd:"" help:"Import a card reader's CSV (room_id,verification_id,direction,time): all or nothing."`
 	Install   FacilityInstallCmd   `cmd:"" help:"Approve a terminal's installation in a room with its terminal manager (aomori-pref:6)."`
@@ -50,11 +50,19 @@ type FacilityAuthoriseCmd struct {
 	dataFlag
 	Room   string `required:"" help:"The room's id."`
 	Person string `required:"" help:"The staff member's verification id (照合ID)."`
+	Revoke bool   `help:"Withdraw the authorisation instead."`
 }
 
-// Run authorises the person.
+// Run authorises the person, or withdraws the authorisation.
 func (c FacilityAuthoriseCmd) Run(env *Env) error {
 	return withStaff(env, c.Data, func(n *node.Node) error {
+		if c.Revoke {
+			if err := n.Facilities.Revoke(env.Ctx, consoleWho(), c.Room, c.Person); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "%s may no longer enter %s.\n", c.Person, c.Room)
+			return nil
+		}
 		if err := n.Facilities.Authorise(env.Ctx, consoleWho(), c.Room, c.Person); err != nil {
 			return err
 		}

@@ -395,6 +395,29 @@ func (r *Register) Authorise(ctx context.Context, who staff.Who, room, vid strin
 		})
 }
 
+// Revoke withdraws vid's authorisation for room; from then their entries
+// are unauthorised. The audit log keeps the history of authorisations.
+func (r *Register) Revoke(ctx context.Context, who staff.Who, room, vid string) error {
+	room, vid = strings.TrimSpace(room), strings.TrimSpace(vid)
+	if err := checkID("room", "室ID", room); err != nil {
+		return err
+	}
+	if err := checkID("person", "職員の照合ID", vid); err != nil {
+		return err
+	}
+	return r.administer(ctx, who, ActManage, "revoke", "room:"+room, "revoke the authorisation of "+vid+" for "+room, false,
+		func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
+			res, err := tx.Exec(ctx, `DELETE FROM facility_authorisation WHERE room_id = ? AND person_id IN (SELECT id FROM staff_person WHERE verification_id = ?)`, room, vid)
+			if err != nil {
+				return fmt.Errorf("revoke the authorisation of %s for %s: %w", vid, room, err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return apperr.New(apperr.NotFound, fmt.Sprintf("%s is not authorised for %s", vid, room), fmt.Sprintf("%s は %s への入室を認められていません", vid, room))
+			}
+			return nil
+		})
+}
+
 // authorised says whether vid is authorised for room (false for anyone
 // unknown to the staff store).
 func authorised(ctx context.Context, tx *db.Tx, room, vid string) (bool, error) {

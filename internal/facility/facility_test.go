@@ -303,5 +303,16 @@ func TestUnauthorisedEntryRaisesAlert(t *testing.T) {
 		if got := alerts(); len(got) != 2 || got["operator:"+Clerk].Count != 2 {
 			t.Errorf("after a second unauthorised entry: %+v, want the count of %s's alert 2", got, Clerk)
 		}
+
+		// Withdrawn, the administrator's next entry is unauthorised.
+		Must(t, r.Revoke(ctx, f.Admin, "R-SERVER", AdminVID))
+		if err := r.Revoke(ctx, f.Admin, "R-SERVER", AdminVID); apperr.CodeOf(err) != apperr.NotFound {
+			t.Errorf("revoked twice: %v", err)
+		}
+		e, err := r.RecordEntry(ctx, f.Admin, facility.Entry{Room: "R-SERVER", Person: AdminVID, Purpose: "点検", Dir: facility.In, At: now.Add(-10 * time.Minute)})
+		Must(t, err)
+		if e.Authorised {
+			t.Errorf("an entry after the authorisation was withdrawn is authorised")
+		}
 	})
 }
