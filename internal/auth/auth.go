@@ -266,6 +266,29 @@ func (s *Service) approved(ctx context.Context, terminal string) bool {
 	return err == nil && t.RetiredAt.IsZero()
 }
 
+// signInDecider is the policy engine's sign-in question: do the
+// profile's policies forbid a sign-in at this terminal (a terminal not in
+// an approved installation, internal/facility)?
+type signInDecider interface {
+	MaySignIn(ctx context.Context, vid, terminal string) staff.Verdict
+}
+
+// installed refuses a sign-in at a terminal the profile's policies forbid
+// (koto-ward:11, aomori-pref:6.1): the device's refusal, logged with the
+// policy's id as the reason, and the clerk told which rule.
+func (s *Service) installed(ctx context.Context, vid, terminal string) error {
+	d, ok := s.authz.(signInDecider)
+	if !ok {
+		return nil
+	}
+	v := d.MaySignIn(ctx, vid, terminal)
+	if v.Allow {
+		return nil
+	}
+	return s.refuseDevice(ctx, "login", vid, terminal, v.Policy, false,
+		apperr.New(apperr.Forbidden, v.Why, v.Japanese+"（"+v.Policy+"）"))
+}
+
 // lockedOut says whether vid failed too often within the lockout window.
 func (s *Service) lockedOut(ctx context.Context, vid string) (bool, error) {
 	var n int
@@ -343,6 +366,9 @@ func (s *Service) BeginLogin(ctx context.Context, vid, terminal string) ([]byte,
 	if !s.approved(ctx, terminal) {
 		return nil, "", s.refuseDevice(ctx, "login", vid, terminal, whyTerminalNotInUse, false,
 			apperr.New(apperr.Forbidden, fmt.Sprintf("terminal %s is not an approved terminal in use", terminal), fmt.Sprintf("端末 %s は設置の承認を受けていないか、廃止されています", terminal)))
+	}
+	if err := s.installed(ctx, vid, terminal); err != nil {
+		return nil, "", err
 	}
 	if !wellFormedID(vid) {
 		return nil, "", s.refuseDevice(ctx, "login", vid, terminal, whyUnknownID, false, ErrCannotSignIn)
@@ -427,6 +453,9 @@ func (s *Service) DemoLogin(ctx context.Context, vid, terminal string) (string, 
 	if !s.approved(ctx, terminal) {
 		return "", s.refuseDevice(ctx, "login", vid, terminal, whyNotATerminal, false,
 			apperr.New(apperr.Forbidden, "this device is not an approved terminal", "この端末は承認された端末ではありません"))
+	}
+	if err := s.installed(ctx, vid, terminal); err != nil {
+		return "", err
 	}
 	if !wellFormedID(vid) {
 		return "", ErrCannotSignIn

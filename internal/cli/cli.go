@@ -56,6 +56,7 @@ type CLI struct {
 	Training   TrainingCmd   `cmd:"" help:"Training (研修): the profile's courses, sessions held and who attended, who is trained (decided by the policies, logged)."`
 	Asset      AssetCmd      `cmd:"" help:"Information assets (情報資産): equipment, programs, data sets and media with their managers; retirement with the erasure of media (decided by the policies, logged)."`
 	Contract   ContractCmd   `cmd:"" help:"Outsourcing (委託, aomori-pref:10): contracts, their five clauses, the vendor's people and reports (decided by the policies, logged)."`
+	Facility   FacilityCmd   `cmd:"" help:"Rooms and installations (koto-ward:11, aomori-pref:6): rooms and their levels, who may enter, the entry log and card-reader import, terminal installations (decided by the policies, logged)."`
 	Terminal   TerminalCmd   `cmd:"" help:"Issue terminal client certificates from the node's terminal CA."`
 	Peer       PeerCmd       `cmd:"" help:"Exchange bundles with peer nodes (offline) and register them."`
 	Federation FederationCmd `cmd:"" help:"The network: status of peers, delivery and alerts; resume a stopped source."`

@@ -153,6 +153,11 @@ func (d *Detector) plan(ctx context.Context) (plan, error) {
 		}
 		p.findings = append(p.findings, Evaluate(d.settings, day, entries)...)
 	}
+	rooms, err := roomFindings(ctx, d.db, p.from, p.rep.ScannedThrough)
+	if err != nil {
+		return p, fmt.Errorf("detection: %w", err)
+	}
+	p.findings = append(p.findings, rooms...)
 	return p, nil
 }
 

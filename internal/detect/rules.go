@@ -26,10 +26,11 @@ const (
 	RuleVolume     = "volume"      // 大量の照会
 	RuleCrowd      = "crowd"       // 多数の職員による同一住民の照会
 	RuleDenials    = "denials"     // 拒否の繰り返し
+	RuleRoomEntry  = "room-entry"  // 入室権限のない者の入室 (internal/facility)
 )
 
 // Rules lists the rules in the order they are shown.
-var Rules = []string{RuleAfterHours, RuleVolume, RuleCrowd, RuleDenials}
+var Rules = []string{RuleAfterHours, RuleVolume, RuleCrowd, RuleDenials, RuleRoomEntry}
 
 // RuleNames are the rules' names for people, in Japanese and English.
 var RuleNames = map[string][2]string{
@@ -37,6 +38,7 @@ var RuleNames = map[string][2]string{
 	RuleVolume:     {"大量の照会", "Many residents looked up by one person"},
 	RuleCrowd:      {"多数の職員による同一住民の照会", "One resident looked up by many people"},
 	RuleDenials:    {"拒否の繰り返し", "Repeated refusals"},
+	RuleRoomEntry:  {"入室権限のない者の入室", "Entry into a room without authorisation"},
 }
 
 // Settings are the rules' thresholds.

@@ -23,6 +23,7 @@ import (
 	"jukinet/internal/contract"
 	"jukinet/internal/db"
 	"jukinet/internal/detect"
+	"jukinet/internal/facility"
 	"jukinet/internal/fileutil"
 	"jukinet/internal/gate"
 	"jukinet/internal/ids"
@@ -83,6 +84,10 @@ type Node struct {
 	// Contracts is the record of outsourcing (委託), whose facts the
 	// policy engine enforces (set by OpenGate).
 	Contracts *contract.Register
+	// Facilities is the record of rooms, entries and terminal
+	// installations (koto-ward:11, aomori-pref:6), whose installations the
+	// policy engine reads.
+	Facilities *facility.Register
 	// Now is the node's clock: the time its audit entries, sessions and
 	// date-bound decisions (today's counts, retention cutoffs) are read
 	// from. Open sets it to time.Now; tests set a clocktest clock before
@@ -130,6 +135,9 @@ func (n *Node) OpenGate(ctx context.Context, logger *slog.Logger) error {
 	n.Contracts = contract.New(n.DB, l, eng, n.nodeCode())
 	n.Contracts.Now = n.Now
 	n.Contracts.OnChange(eng.Invalidate)
+	n.Facilities = facility.New(n.DB, l, eng, n.nodeCode())
+	n.Facilities.Now = n.Now
+	n.Facilities.OnChange(eng.Invalidate)
 	n.Gate = gate.New(n.DB, l, eng, n.Info.LocalGov, n.Info.Level)
 	n.Gate.Now = n.Now
 	if n.Detect, err = detect.New(n.DB, l, eng, n.nodeCode(), DetectionSettings(n.Config.Detection)); err != nil {
@@ -147,6 +155,10 @@ func (n *Node) OpenGate(ctx context.Context, logger *slog.Logger) error {
 		if err := SeedDemoStaff(ctx, n.Staff, n.Training, n.Now()); err != nil {
 			l.Close()
 			return fmt.Errorf("seed the demo staff: %w", err)
+		}
+		if err := SeedDemoFacilities(ctx, n.Facilities, n.Now()); err != nil {
+			l.Close()
+			return fmt.Errorf("seed the demo rooms: %w", err)
 		}
 	}
 	return nil

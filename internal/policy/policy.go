@@ -24,6 +24,7 @@ import (
 	"jukinet/internal/auditlog"
 	"jukinet/internal/contract"
 	"jukinet/internal/db"
+	"jukinet/internal/facility"
 	"jukinet/internal/gate"
 	"jukinet/internal/profile"
 	"jukinet/internal/staff"
@@ -128,6 +129,11 @@ func (e *Engine) current(ctx context.Context) (*snapshot, error) {
 		return nil, err
 	}
 	s.refresh = addContracts(s, contracts, e.now())
+	rooms, err := facility.Load(ctx, e.db)
+	if err != nil {
+		return nil, err
+	}
+	addFacilities(s, rooms)
 	e.snap = s
 	return s, nil
 }

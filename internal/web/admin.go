@@ -24,11 +24,6 @@ func (s *Server) nodeResource() staff.Resource {
 	return staff.Resource{Kind: "node", ID: string(s.node.Info.LocalGov.Code)}
 }
 
-// forbidden answers a screen the operator may not see.
-func (s *Server) forbidden(w http.ResponseWriter, r *http.Request) {
-	s.problem(w, r, apperr.New(apperr.Forbidden, "this screen is not for your role", "この画面を利用する権限がありません"))
-}
-
 // allowed asks the policies whether c may take action on res. When not, it
 // answers with the refusal, which says who may (no dead end: 「…を行う権限が
 // ありません（セキュリティ統括責任者、…が行えます）」), and returns false.

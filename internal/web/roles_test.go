@@ -95,6 +95,7 @@ func TestRoutesByRole(t *testing.T) {
 		"/alerts":      {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
 		"/incidents":   {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
 		"/assets":      {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 403, node.DemoOperator: 403},
+		"/facilities":  {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
 		"/contracts":   {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
 		"/training":    {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
 		"/status":      {"": 200, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 200},
@@ -340,6 +341,10 @@ func TestChangesByRole(t *testing.T) {
 		// koto-ward:10: the security officers and the system administrator train.
 		{"/training/sessions", func(r string) url.Values {
 			return url.Values{"course": {"security"}, "date": {s.node.Now().Format("2006-01-02")}, "trainer": {"見本 課長"}, "material": {"手引き"}, "attendee": {node.DemoOperator}}
+		}, []string{node.DemoAdmin, node.DemoOfficer}},
+		// koto-ward:11: the security officers and the system administrator record the rooms.
+		{"/facilities/rooms", func(r string) url.Values {
+			return url.Values{"id": {"R-" + r}, "building": {"本庁舎"}, "name": {"サーバ室"}, "level": {"2"}}
 		}, []string{node.DemoAdmin, node.DemoOfficer}},
 		// koto-ward:14: the system administrator manages the information assets.
 		{"/assets", func(r string) url.Values {

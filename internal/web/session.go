@@ -16,13 +16,14 @@ import (
 	"jukinet/internal/auth"
 	"jukinet/internal/contract"
 	"jukinet/internal/detect"
+	"jukinet/internal/facility"
 	"jukinet/internal/node"
 	"jukinet/internal/staff"
 	"jukinet/internal/training"
 )
 
 // pageNames are the templates under templates/, each with the layout.
-var pageNames = []string{"status", "login", "enrol", "unlock", "dashboard", "lookup", "history", "staff", "suspensions", "alerts", "incidents", "incident", "training", "assets", "contracts", "audit", "network", "problem"}
+var pageNames = []string{"status", "login", "enrol", "unlock", "dashboard", "lookup", "history", "staff", "suspensions", "alerts", "incidents", "incident", "training", "assets", "facilities", "contracts", "audit", "network", "problem"}
 
 const sessionCookie = "jukinet_session"
 
@@ -174,6 +175,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, c *current, page, 
 	data["CanIncidents"] = can[staff.ActViewIncidents]
 	data["CanTraining"] = can[training.ActView]
 	data["CanAssets"] = s.may(r.Context(), c, asset.ActView, node)
+	data["CanFacilities"] = s.may(r.Context(), c, facility.ActView, node)
 	data["CanContracts"] = can[contract.ActView]
 	if data["CanAlerts"] = can[staff.ActViewAlerts]; can[staff.ActViewAlerts] {
 		open, err := detect.OpenCount(r.Context(), s.node.DB)

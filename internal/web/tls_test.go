@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"jukinet/internal/facility"
+	"jukinet/internal/node"
 	"jukinet/internal/staff"
 	"jukinet/internal/terminalca"
 )
@@ -21,6 +23,10 @@ func TestTerminalCertificate(t *testing.T) {
 	s, _ := demoServer(t)
 	ctx := context.Background()
 	if err := s.node.Staff.ApproveTerminal(ctx, adminWho(), staff.Terminal{ID: "T-KUMIN-02", Name: "窓口2", Department: "kumin", Location: "2階"}); err != nil {
+		t.Fatal(err)
+	}
+	// The demo records its rooms, so a terminal works once installed in one.
+	if err := s.node.Facilities.Install(ctx, adminWho(), facility.Installation{Terminal: "T-KUMIN-02", Room: node.DemoCounterRoom, Manager: node.DemoOfficer}); err != nil {
 		t.Fatal(err)
 	}
 	ca, err := terminalca.Open(s.node.Dir, "test")

@@ -127,6 +127,7 @@ func New(n *node.Node, opt Options) (*Server, error) {
 	s.routes()
 	s.trainingRoutes()
 	s.assetRoutes()
+	s.facilityRoutes()
 	s.contractRoutes()
 	s.mux.Handle("/api/", api.New(n, opt.Logger, s.apiCaller))
 	s.peers = http.NewServeMux()
