@@ -8,6 +8,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -376,7 +377,19 @@ func (h *Handler) checkpoint(w http.ResponseWriter, r *http.Request) {
 // problem and returns false. What the fields may hold is the gate's to
 // check, by the field rules every door shares.
 func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any, ja string) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<16))
+	if err != nil {
+		h.problem(w, r, http.StatusBadRequest, "invalid", "body: "+err.Error(), ja)
+		return false
+	}
+	// A key given twice is two answers to one question: which one did the
+	// client mean? (encoding/json would silently take the last.)
+	if key := duplicateKey(body); key != "" {
+		h.problem(w, r, http.StatusBadRequest, "invalid", fmt.Sprintf("body: the key %q is given twice in one object", key),
+			ja+fmt.Sprintf("（JSONの同じオブジェクトにキー「%s」が2回あります）", key))
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		h.problem(w, r, http.StatusBadRequest, "invalid", "body: "+err.Error(), ja)
@@ -388,6 +401,52 @@ func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any, ja strin
 		return false
 	}
 	return true
+}
+
+// duplicateKey returns the first key that appears twice in one object of
+// the JSON text body, or "" (also for text that is no JSON: the decoder
+// says what is wrong with it).
+func duplicateKey(body []byte) string {
+	type level struct {
+		keys      map[string]bool // nil for an array
+		expectKey bool
+	}
+	var stack []*level
+	dec := json.NewDecoder(bytes.NewReader(body))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		top := (*level)(nil)
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{':
+				stack = append(stack, &level{keys: map[string]bool{}, expectKey: true})
+			case '[':
+				stack = append(stack, &level{})
+			default: // '}' or ']': the value closed is done
+				stack = stack[:len(stack)-1]
+				if len(stack) > 0 && stack[len(stack)-1].keys != nil {
+					stack[len(stack)-1].expectKey = true
+				}
+			}
+		default:
+			if top != nil && top.keys != nil && top.expectKey {
+				key, _ := t.(string)
+				if top.keys[key] {
+					return key
+				}
+				top.keys[key], top.expectKey = true, false
+			} else if top != nil && top.keys != nil {
+				top.expectKey = true
+			}
+		}
+	}
 }
 
 func (h *Handler) json(w http.ResponseWriter, v any) {

@@ -51,6 +51,7 @@ func TestFieldRulesAtTheAPI(t *testing.T) {
 		{"trailing garbage", "POST", "/api/v1/search", search(nil, "garbage"), "data after the JSON object", "余分なデータ"},
 		{"a second object", "POST", "/api/v1/search", search(nil, `{"name":"x"}`), "data after the JSON object", "余分なデータ"},
 		{"a stray brace", "POST", "/api/v1/search", search(nil, "}"), "data after the JSON object", "余分なデータ"},
+		{"a key given twice", "POST", "/api/v1/search", strings.Replace(search(nil, ""), `{`, `{"reason":"別の理由",`, 1), `the key "reason" is given twice`, "キー「reason」が2回"},
 		{"NUL in a search", "POST", "/api/v1/search", search(func(q *api.SearchRequest) { q.Name += "\x00" }, ""), "name: character", "氏名："},
 		{"invalid UTF-8 in a search", "POST", "/api/v1/search", strings.Replace(search(nil, ""), `"窓口"`, "\"\xff\xfe\"", 1), "reason: character 1: holds U+FFFD", "利用の理由："},
 		{"RLO in a search address", "POST", "/api/v1/search", search(func(q *api.SearchRequest) { q.Address = "江東\u202E区" }, ""), "address: character 3: the invisible format character U+202E", "住所："},
