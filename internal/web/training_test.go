@@ -116,8 +116,11 @@ func TestBrowserTrainingRestoresUse(t *testing.T) {
 		// The screen already lists the demo's sessions: ask until this one
 		// is there (queries fail while the browser navigates).
 		var shown bool
-		for deadline := time.Now().Add(10 * time.Second); !shown && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		for tries := 0; !shown && tries < 200; tries++ { // up to 10 s, counted in waits
 			chromedp.Run(ctx, chromedp.Evaluate(`!!document.querySelector('[data-testid="training-sessions"]') && document.querySelector('[data-testid="training-sessions"]').innerText.includes("研修テキスト `+course+`")`, &shown))
+			if !shown {
+				time.Sleep(50 * time.Millisecond)
+			}
 		}
 		if !shown {
 			t.Fatalf("the %s session does not appear on the training screen", course)
