@@ -22,9 +22,7 @@ package contract
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"jukinet/internal/apperr"
@@ -208,21 +206,12 @@ type Register struct {
 	// means time.Now.
 	Now func() time.Time
 
-	mu      sync.Mutex
-	changed []func()
+	staff.Listeners // OnChange: run after every committed change (the policy engine's Invalidate)
 }
 
 // New returns the outsourcing record of the node named node.
 func New(d *db.DB, log *auditlog.Log, authz staff.Authorizer, node string) *Register {
 	return &Register{db: d, log: log, authz: authz, node: node}
-}
-
-// OnChange registers fn to run after every recorded change (the policy
-// engine's Invalidate).
-func (r *Register) OnChange(fn func()) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.changed = append(r.changed, fn)
 }
 
 func (r *Register) now() time.Time {
@@ -248,12 +237,7 @@ func (r *Register) administer(ctx context.Context, who staff.Who, action, query,
 	if err != nil {
 		return err
 	}
-	r.mu.Lock()
-	fns := slices.Clone(r.changed)
-	r.mu.Unlock()
-	for _, fn := range fns {
-		fn()
-	}
+	r.Notify()
 	return nil
 }
 

@@ -32,7 +32,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"jukinet/internal/apperr"
@@ -261,21 +260,12 @@ type Register struct {
 	// time.Now.
 	Now func() time.Time
 
-	mu      sync.Mutex
-	changed []func()
+	staff.Listeners // OnChange: run after every committed change (the policy engine's Invalidate)
 }
 
 // New returns the record of the node named node.
 func New(d *db.DB, log *auditlog.Log, authz staff.Authorizer, node string) *Register {
 	return &Register{db: d, log: log, authz: authz, node: node}
-}
-
-// OnChange registers fn to run after every change to the installations
-// (the policy engine's Invalidate).
-func (r *Register) OnChange(fn func()) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.changed = append(r.changed, fn)
 }
 
 func (r *Register) now() time.Time {
@@ -304,12 +294,7 @@ func (r *Register) administer(ctx context.Context, who staff.Who, action, auditA
 	if err != nil || !bump {
 		return err
 	}
-	r.mu.Lock()
-	fns := slices.Clone(r.changed)
-	r.mu.Unlock()
-	for _, fn := range fns {
-		fn()
-	}
+	r.Notify()
 	return nil
 }
 

@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"jukinet/internal/apperr"
@@ -140,21 +139,12 @@ type Register struct {
 	// recorded before it is held); nil means time.Now.
 	Now func() time.Time
 
-	mu      sync.Mutex
-	changed []func()
+	staff.Listeners // OnChange: run after every committed change (the policy engine's Invalidate)
 }
 
 // New returns the training record of the node named node.
 func New(d *db.DB, log *auditlog.Log, authz staff.Authorizer, prof *profile.Profile, node string) *Register {
 	return &Register{db: d, log: log, authz: authz, prof: prof, node: node}
-}
-
-// OnChange registers fn to run after every recorded session (the policy
-// engine's Invalidate).
-func (r *Register) OnChange(fn func()) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.changed = append(r.changed, fn)
 }
 
 func (r *Register) now() time.Time {
@@ -202,12 +192,7 @@ func (r *Register) Record(ctx context.Context, who staff.Who, s Session) (int64,
 	if err != nil {
 		return 0, err
 	}
-	r.mu.Lock()
-	fns := slices.Clone(r.changed)
-	r.mu.Unlock()
-	for _, fn := range fns {
-		fn()
-	}
+	r.Notify()
 	return id, nil
 }
 
