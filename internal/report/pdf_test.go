@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -236,6 +237,28 @@ func TestPDFDeterministic(t *testing.T) {
 	}
 	if !bytes.HasPrefix(a.Bytes(), []byte("%PDF-")) {
 		t.Errorf("not a PDF: %q", a.Bytes()[:10])
+	}
+	// Documents rendered at once share the parsed font, not their subsets.
+	other := testDocument(5)
+	other.Sections[0].Paragraphs = []string{"別の文書：鬱蒼とした森"}
+	var wg sync.WaitGroup
+	results := make([][]byte, 4)
+	for i := range results {
+		wg.Go(func() {
+			var buf bytes.Buffer
+			d := testDocument(30)
+			if i%2 == 1 {
+				d = other
+			}
+			if err := WritePDF(&buf, d); err != nil {
+				t.Error(err)
+			}
+			results[i] = buf.Bytes()
+		})
+	}
+	wg.Wait()
+	if !bytes.Equal(results[0], a.Bytes()) || !bytes.Equal(results[2], a.Bytes()) || !bytes.Equal(results[1], results[3]) {
+		t.Error("documents rendered at the same time differ from those rendered alone")
 	}
 }
 
