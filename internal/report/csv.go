@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/japanese"
 
 	"jukinet/internal/apperr"
@@ -100,9 +101,10 @@ func WriteCSV(w io.Writer, t Table, enc Encoding) error {
 		return fmt.Errorf("write CSV: %w", err)
 	}
 	records := csvRecords(t)
+	sjis := japanese.ShiftJIS.NewEncoder()
 	for i, rec := range records {
 		for j := range t.Columns {
-			if bad, ok := unencodable(cell(rec, j), enc); ok {
+			if bad, ok := unencodable(cell(rec, j), enc, sjis); ok {
 				e := &UnencodableError{Encoding: enc, Row: i, Column: j + 1, Label: t.Columns[j].Label, Char: bad}
 				return &apperr.Error{Code: apperr.Invalid, Message: "write CSV: " + e.Error(), Japanese: e.Japanese(), Err: e}
 			}
@@ -112,7 +114,7 @@ func WriteCSV(w io.Writer, t Table, enc Encoding) error {
 	var out io.Writer = bw
 	if enc == CP932 {
 		// Checked above: every cell encodes.
-		out = japanese.ShiftJIS.NewEncoder().Writer(bw)
+		out = sjis.Writer(bw)
 	} else if _, err := bw.WriteString("\ufeff"); err != nil {
 		return fmt.Errorf("write CSV: %w", err)
 	}
@@ -152,8 +154,8 @@ func csvRecords(t Table) [][]string {
 }
 
 // unencodable returns the first character of s that enc cannot write
-// (utf8.RuneError for bytes that are not UTF-8).
-func unencodable(s string, enc Encoding) (rune, bool) {
+// (utf8.RuneError for bytes that are not UTF-8); sjis checks CP932.
+func unencodable(s string, enc Encoding, sjis *encoding.Encoder) (rune, bool) {
 	ascii := true
 	for i := 0; i < len(s); i++ {
 		if s[i] >= utf8.RuneSelf {
@@ -170,15 +172,14 @@ func unencodable(s string, enc Encoding) (rune, bool) {
 	if enc != CP932 {
 		return 0, false
 	}
-	if _, err := japanese.ShiftJIS.NewEncoder().String(s); err == nil {
+	if _, err := sjis.String(s); err == nil {
 		return 0, false
 	}
-	e := japanese.ShiftJIS.NewEncoder()
 	for _, r := range s {
 		if r < utf8.RuneSelf {
 			continue
 		}
-		if _, err := e.String(string(r)); err != nil {
+		if _, err := sjis.String(string(r)); err != nil {
 			return r, true
 		}
 	}

@@ -196,3 +196,23 @@ func TestCSVBadTable(t *testing.T) {
 		t.Errorf("short row: %q", got[1])
 	}
 }
+
+// BenchmarkCSV100k writes a 100,000-row table (the audit export's limit)
+// in each encoding.
+func BenchmarkCSV100k(b *testing.B) {
+	d := testDocument(100_000)
+	tab := *d.Sections[1].Table
+	for _, enc := range []Encoding{UTF8BOM, CP932} {
+		b.Run(enc.String(), func(b *testing.B) {
+			var size int
+			for b.Loop() {
+				var buf bytes.Buffer
+				if err := WriteCSV(&buf, tab, enc); err != nil {
+					b.Fatal(err)
+				}
+				size = buf.Len()
+			}
+			b.ReportMetric(float64(size), "csv-bytes")
+		})
+	}
+}

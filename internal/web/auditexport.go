@@ -33,11 +33,11 @@ import (
 // durable are the bytes sent; an export that cannot be logged is not sent.
 // A refusal by the policies is logged too.
 
-// Most entries one export holds. A CSV of 100,000 entries is about 40 MB;
-// a PDF of 10,000 about 1 MB and 360 pages, and a PDF takes about 20 times
-// the memory of its size while it is laid out (docs/benchmarks.md), so a
-// larger listing is asked to be narrowed or taken as CSV. (Variables so a
-// test can lower them.)
+// Most entries one export holds. A CSV of 100,000 entries is about 23 MB;
+// a PDF of 10,000 about 600 pages and 1.8 MB, and a PDF's memory grows
+// with its pages while it is laid out (docs/benchmarks.md), so a larger
+// listing is asked to be narrowed or taken as CSV. (Variables so a test
+// can lower them.)
 var (
 	exportMaxCSV = 100_000
 	exportMaxPDF = 10_000

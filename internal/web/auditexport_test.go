@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -50,7 +51,7 @@ var exportReasons = []string{"窓口での本人申請", "=HYPERLINK(\"http://ex
 // fillAuditLog appends n entries from 8 writers: every third a lookup by
 // one of three operators with one of exportReasons, the others of other
 // actions.
-func fillAuditLog(t *testing.T, s *Server, n int) {
+func fillAuditLog(t testing.TB, s *Server, n int) {
 	t.Helper()
 	ctx := context.Background()
 	var wg sync.WaitGroup
@@ -354,4 +355,48 @@ func pdfToText(t *testing.T, file string) string {
 		t.Fatalf("pdftotext: %v %s", err, out)
 	}
 	return string(out)
+}
+
+// BenchmarkAuditExport exports 10,000 entries (the PDF limit, the lookups
+// among 30,000) from the
+// audit screen in each format: HTTP, the policy decision, the listing, the
+// rendering and the export's durable entry (SQLite). Reports the file's
+// size.
+func BenchmarkAuditExport(b *testing.B) {
+	n, _ := nodetest.Open(b, node.InitOptions{Profile: "koto-ward", LocalGovCode: "131083", Demo: true})
+	s, err := New(n, Options{Version: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	fillAuditLog(b, s, 30_000) // 10,000 of them lookups
+	do := func(path string, form url.Values, cookie *http.Cookie) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("POST", path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.RemoteAddr = "127.0.0.1:40000"
+		if cookie != nil {
+			req.AddCookie(cookie)
+		}
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		return rec
+	}
+	var cookie *http.Cookie
+	for _, c := range do("/login/demo", url.Values{"verification_id": {node.DemoChief}}, nil).Result().Cookies() {
+		if c.Name == sessionCookie {
+			cookie = c
+		}
+	}
+	for _, format := range []string{"csv-utf8", "csv-sjis", "pdf"} {
+		b.Run(format, func(b *testing.B) {
+			var size int
+			for b.Loop() {
+				rec := do("/audit/export", url.Values{"format": {format}, "action": {"照会"}}, cookie)
+				if rec.Code != http.StatusOK {
+					b.Fatalf("%d %.500s", rec.Code, rec.Body.String())
+				}
+				size = rec.Body.Len()
+			}
+			b.ReportMetric(float64(size), "file-bytes")
+		})
+	}
 }
