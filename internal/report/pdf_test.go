@@ -164,10 +164,14 @@ func TestPDFRowTallerThanPage(t *testing.T) {
 	for i := 1; i <= 90; i++ {
 		long = append(long, fmt.Sprintf("第%d項 記録を確認した。", i))
 	}
+	var paras []string
+	for i := 1; i <= 80; i++ {
+		paras = append(paras, fmt.Sprintf("段落%d：本文の段落がページをまたいでも、次のページに続けて書かれる。", i))
+	}
 	d := Document{Title: "長い行", Sections: []Section{{Table: &Table{
 		Columns: []Column{{Label: "番号", Align: Right}, {Label: "内容", Width: 6}},
 		Rows:    [][]string{{"1", strings.Join(long, "\n")}, {"2", "次の行"}},
-	}}}}
+	}}, {Heading: "長い本文", Paragraphs: paras}}}
 	var buf bytes.Buffer
 	pages, err := writePDF(&buf, d)
 	if err != nil {
@@ -191,6 +195,15 @@ func TestPDFRowTallerThanPage(t *testing.T) {
 	}
 	if !strings.Contains(text, "次の行") {
 		t.Error("the row after the long one is missing")
+	}
+	// Paragraphs continue over pages too.
+	for i := 1; i <= 80; i++ {
+		if !strings.Contains(text, fmt.Sprintf("段落%d：", i)) {
+			t.Errorf("paragraph %d is missing", i)
+		}
+	}
+	if last := pdfText(t, file, pages, pages); !strings.Contains(last, "段落80：") {
+		t.Errorf("the last page lacks the last paragraph:\n%s", last)
 	}
 }
 
