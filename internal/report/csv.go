@@ -53,6 +53,7 @@ type UnencodableError struct {
 	Char   rune   // the character (utf8.RuneError for bytes that are not UTF-8)
 }
 
+// Error names the cell and the character in English.
 func (e *UnencodableError) Error() string {
 	if e.Char == utf8.RuneError {
 		return fmt.Sprintf("row %d, column %d (%s): the text is not valid UTF-8", e.Row, e.Column, e.Label)

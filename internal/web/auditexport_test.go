@@ -315,6 +315,21 @@ func TestAuditExportByResident(t *testing.T) {
 		// n counts the export's own entry too.
 		t.Errorf("%d entries exported, %d about the resident now (the export's among them), err %v", len(recs)-1, n, err)
 	}
+	// The English PDF: English words, Gregorian dates.
+	rec = chief.do("POST", "/audit/export?lang=en", url.Values{"resident": {code}, "format": {"pdf"}})
+	file := filepath.Join(t.TempDir(), "en.pdf")
+	if err := os.WriteFile(file, rec.Body.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if pages := pdfPages(t, file); pages != 1 {
+		t.Errorf("the English PDF has %d pages, want 1", pages)
+	}
+	text := pdfToText(t, file)
+	for _, w := range []string{"Audit log", "Issued " + s.node.Now().In(jptext.JST).Format("2006-01-02"), "Resident code " + code, "Lookup (lookup)", "Exported by"} {
+		if !strings.Contains(text, w) {
+			t.Errorf("the English PDF lacks %q:\n%s", w, text)
+		}
+	}
 	about, err := auditlog.List(ctx, s.node.DB, auditlog.Filter{Resident: code, After: -1, Newest: true, Limit: 1})
 	if err != nil || len(about) != 1 || about[0].Action != "audit.export" || about[0].Entry.Query != "resident="+code {
 		t.Errorf("the export is not an entry about the resident: %+v %v", about, err)
