@@ -72,6 +72,8 @@ var actionLabels = map[string]actionLabel{
 	"federation.check":        {"整合性確認の要求", "Consistency check request"},
 	"federation.witness":      {"チェックポイントの証明", "Checkpoint witnessed"},
 	"federation.refused":      {"認証前に拒否した要求", "Refused before authentication"},
+
+	"audit.export": {"監査ログの書き出し", "Audit log exported"},
 }
 
 // label names an action in the page's language (its code when unknown).
