@@ -301,7 +301,7 @@ func (s *Server) usageStatus(w http.ResponseWriter, r *http.Request, c *current)
 	name := fmt.Sprintf("usage-report-%d-%s-%s", id, st.From.Format("20060102"), st.To.Format("20060102"))
 	switch r.FormValue("format") {
 	case "pdf":
-		b, err := statusPDF(st)
+		b, err := s.statusPDF(st)
 		if err != nil {
 			s.problem(w, r, err)
 			return

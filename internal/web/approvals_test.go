@@ -10,6 +10,7 @@ import (
 	"jukinet/internal/approval"
 	"jukinet/internal/auditlog"
 	"jukinet/internal/node"
+	"jukinet/internal/report/reporttest"
 )
 
 // demoDept is the department of the demo's security officer.
@@ -111,8 +112,15 @@ func TestApprovalScreen(t *testing.T) {
 		!strings.Contains(rec.Body.String(), node.DemoOperator+",") {
 		t.Fatalf("status CSV: %d %s\n%s", rec.Code, rec.Header(), rec.Body.String())
 	}
+	rec = admin.do("POST", "/approvals/status", url.Values{"approval": {id}, "from": {"2026-12-01"}, "to": {"2026-12-01"}, "format": {"pdf"}})
+	if rec.Code != 200 || rec.Header().Get("Content-Type") != "application/pdf" {
+		t.Fatalf("status PDF: %d %s", rec.Code, rec.Header())
+	}
+	if text := reporttest.Text(t, rec.Body.Bytes()); !strings.Contains(text, "本人確認情報の利用状況報告") || !strings.Contains(text, node.DemoOperator) {
+		t.Errorf("status PDF text:\n%s", text)
+	}
 	entries, err := auditlog.List(ctx, s.node.DB, auditlog.Filter{Action: "approval.status", After: -1})
-	if err != nil || len(entries) != 1 || entries[0].Actor != "operator:"+node.DemoAdmin {
+	if err != nil || len(entries) != 2 || entries[0].Actor != "operator:"+node.DemoAdmin {
 		t.Errorf("the status download is not logged: %v %+v", err, entries)
 	}
 }
