@@ -16,9 +16,9 @@ import (
 	"jukinet/internal/gate"
 	"jukinet/internal/jptext"
 	"jukinet/internal/policy"
+	. "jukinet/internal/policy/policytest"
 	"jukinet/internal/report"
 	"jukinet/internal/report/reporttest"
-	. "jukinet/internal/policy/policytest"
 	"jukinet/internal/staff"
 )
 
