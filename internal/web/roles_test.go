@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"jukinet/internal/auditlog"
+	"jukinet/internal/clocktest"
 	"jukinet/internal/gate"
 	"jukinet/internal/jptext"
 	"jukinet/internal/node"
@@ -26,7 +27,15 @@ import (
 // synthetic residents.
 func demoServer(t *testing.T) (*Server, string) {
 	t.Helper()
-	n, _ := nodetest.Open(t, node.InitOptions{Profile: "koto-ward", LocalGovCode: "131083", Demo: true})
+	s, code, _ := demoServerClock(t)
+	return s, code
+}
+
+// demoServerClock is demoServer with the node's test clock, which a test
+// moves to let time pass (training expiry, a contract's end).
+func demoServerClock(t *testing.T) (*Server, string, *clocktest.Clock) {
+	t.Helper()
+	n, clock := nodetest.Open(t, node.InitOptions{Profile: "koto-ward", LocalGovCode: "131083", Demo: true})
 	g, _ := synth.New(synth.Options{Seed: 5, LocalGov: "131083"})
 	rec := g.Next()
 	importOne(t, n, rec)
@@ -34,7 +43,7 @@ func demoServer(t *testing.T) (*Server, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s, string(rec.ResidentCode)
+	return s, string(rec.ResidentCode), clock
 }
 
 // browser sends requests from the server itself (the demo terminal),
