@@ -182,7 +182,7 @@ func TestDecisionReadsOnlyTheVersion(t *testing.T) {
 
 		// Decisions on a current snapshot: the version alone, whoever asks.
 		questions := []gate.Question{
-			question(Clerk, "T-KUMIN-01", "juminhyo-copy", "lookup"), // allowed
+			question(Clerk, "T-KUMIN-01", "juminhyo-copy", "lookup"),   // allowed
 			question("K0002", "T-KAZEI-01", "juminhyo-copy", "lookup"), // no approval for 課税課
 			question("S0000", "T-KUMIN-01", "juki", "lookup"),          // a contractor, not designated
 			question(Clerk, "T-NOWHERE", "juminhyo-copy", "lookup"),    // no such terminal
