@@ -16,7 +16,10 @@ import (
 // contract (bad input is refused naming the field and stores nothing), its
 // clauses but one, and the demo operator as the vendor's person; the
 // operator is refused a lookup naming the missing clause; the screen says
-// which clause is missing; once it is recorded, the operator looks up.
+// which clause is missing; once it is recorded, the operator looks up. The
+// contract is then ended early (契約の解除: bad input refused naming the
+// field, nothing stored) and the operator's next lookup is refused naming
+// the day and the reason; the row shows the end, in both languages.
 func TestContractScreen(t *testing.T) {
 	s, code := demoServer(t)
 	admin := signIn(t, s, node.DemoAdmin)
@@ -84,5 +87,40 @@ func TestContractScreen(t *testing.T) {
 	}
 	if rec := op.do("POST", "/lookup", form); rec.Code != http.StatusOK {
 		t.Errorf("lookup by a contractor under a complete contract: %d\n%s", rec.Code, rec.Body.String())
+	}
+
+	// 契約の解除: bad input refused naming the field, nothing stored; ended
+	// today, the contractor's next lookup is refused naming the day and why.
+	today := now.Format("2006-01-02")
+	for _, c := range []struct {
+		form url.Values
+		want string
+	}{
+		{url.Values{"contract": {"3"}, "date": {today}, "reason": {""}}, "解除の理由"},
+		{url.Values{"contract": {"3"}, "date": {now.AddDate(0, 0, -1).Format("2006-01-02")}, "reason": {"契約違反"}}, "今日より前"},
+		{url.Values{"contract": {"3"}, "date": {"あした"}, "reason": {"契約違反"}}, "解除日「あした」を読み取れません"},
+		{url.Values{"contract": {"99"}, "date": {today}, "reason": {"契約違反"}}, "登録されていません"},
+	} {
+		if rec := admin.do("POST", "/contracts/end", c.form); rec.Code/100 != 4 || !strings.Contains(rec.Body.String(), c.want) {
+			t.Errorf("bad end %v: %d, want a refusal naming %q", c.form, rec.Code, c.want)
+		}
+	}
+	if body := admin.do("GET", "/contracts", nil).Body.String(); strings.Contains(body, `data-testid="contract-ended"`) {
+		t.Errorf("a refused end was stored")
+	}
+	if rec := admin.do("POST", "/contracts/end", url.Values{"contract": {"3"}, "date": {today}, "reason": {"再委託の発覚"}}); rec.Code != http.StatusSeeOther {
+		t.Fatalf("end: %d %s", rec.Code, rec.Body.String())
+	}
+	if rec := op.do("POST", "/lookup", form); rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), jptext.FormatWareki(now)+"に解除されています（理由：再委託の発覚）") {
+		t.Errorf("lookup by a contractor whose contract was ended: %d\n%s", rec.Code, rec.Body.String())
+	}
+	body = admin.do("GET", "/contracts", nil).Body.String()
+	row = body[strings.Index(body, `<tr data-testid="contract-3"`)+1:]
+	row = row[:strings.Index(row, "</tr>")]
+	if !strings.Contains(row, "解除："+jptext.FormatWareki(now)) || !strings.Contains(row, "再委託の発覚") || !strings.Contains(row, "契約終了") {
+		t.Errorf("the ended contract's row:\n%s", row)
+	}
+	if body := admin.do("GET", "/contracts?lang=en", nil).Body.String(); !strings.Contains(body, "Ended early") {
+		t.Errorf("the ended contract in English")
 	}
 }

@@ -364,6 +364,14 @@ func TestChangesByRole(t *testing.T) {
 		{"/contracts", func(r string) url.Values {
 			return url.Values{"vendor": {"株式会社保守 " + r}, "scope": {"端末の保守"}, "start": {"2026-04-01"}, "end": {"2027-03-31"}, "survey": {"Pマーク確認"}}
 		}, []string{node.DemoAdmin, node.DemoChief}},
+		// …and end them early (契約の解除): each the demo's contract of its own.
+		{"/contracts/end", func(r string) url.Values {
+			id := "1"
+			if r == node.DemoChief {
+				id = "2"
+			}
+			return url.Values{"contract": {id}, "date": {s.node.Now().Format("2006-01-02")}, "reason": {"訓練"}}
+		}, []string{node.DemoAdmin, node.DemoChief}},
 	}
 	for _, tt := range tests {
 		for _, role := range roles {
