@@ -82,7 +82,7 @@ func (s *Server) contractsPage(w http.ResponseWriter, r *http.Request, c *curren
 		"Rows": rows, "Clauses": clauses, "Kinds": kinds, "Today": now.In(jptext.JST).Format(time.DateOnly),
 		"MaxVendor": contract.FieldVendor.Max, "MaxScope": contract.FieldScope.Max, "MaxSurvey": contract.FieldSurvey.Max,
 		"MaxReference": contract.FieldReference.Max, "MaxSummary": contract.FieldSummary.Max, "MaxEndReason": contract.FieldEndReason.Max,
-		"Now": now,
+		"Now":       now,
 		"CanManage": s.may(ctx, c, contract.ActManage, s.nodeResource()),
 	})
 }
