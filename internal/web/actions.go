@@ -56,6 +56,7 @@ var actionLabels = map[string]actionLabel{
 	"contract.person":        {"受託者の登録", "Contractor's person recorded"},
 	"contract.person-remove": {"受託者の登録の取消し", "Contractor's person removed"},
 	"contract.report":        {"受託者の報告の記録", "Vendor's report recorded"},
+	"contract.end":           {"委託契約の解除", "Contract ended early"},
 
 	"asset.add":      {"情報資産の登録", "Asset registered"},
 	"asset.retire":   {"情報資産の廃止", "Asset retired"},
