@@ -57,8 +57,12 @@ func TestApprovalScreen(t *testing.T) {
 		}
 		f.Set(field, bad)
 		rec := so.do("POST", "/approvals", f)
-		if rec.Code != 400 || !strings.Contains(rec.Body.String(), "lang=\"ja\"") {
-			t.Errorf("bad %s %q: %d", field, bad, rec.Code)
+		body := rec.Body.String()
+		// The screen again: the error in the form, tied to its inputs,
+		// what was typed kept.
+		if rec.Code != 400 || !strings.Contains(body, `role="alert"`) || !strings.Contains(body, `aria-invalid="true" aria-describedby="error-apply-`+demoDept(s)+`"`) ||
+			!strings.Contains(body, `value="住所の確認のため"`) || (field != "terminal") != strings.Contains(body, `value="`+node.DemoTerminal+`" checked`) {
+			t.Errorf("bad %s %q: %d\n%s", field, bad, rec.Code, body)
 		}
 	}
 	after, err := approval.List(ctx, s.node.DB)
@@ -93,6 +97,9 @@ func TestApprovalScreen(t *testing.T) {
 	}
 	if c := lookup(); c != 200 {
 		t.Errorf("look-up after approval: %d", c)
+	}
+	if rec := so.do("POST", "/approvals/end", url.Values{"approval": {id}, "reason": {""}}); rec.Code != 400 || !strings.Contains(rec.Body.String(), `id="error-end-`+id+`"`) {
+		t.Errorf("end without a reason: %d", rec.Code)
 	}
 	if rec := so.do("POST", "/approvals/end", url.Values{"approval": {id}, "reason": {"事務の見直し"}}); rec.Code != 303 {
 		t.Fatalf("end: %d %s", rec.Code, rec.Body.String())
