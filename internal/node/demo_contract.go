@@ -40,7 +40,8 @@ const (
 // SeedDemoContracts gives a demo node its outsourcing record, once: two
 // vendors' people registered in the department that keeps the register,
 // designated for its affairs and trained in every course (a month ago),
-// and two contracts in force for this fiscal year (1 April to 31 March),
+// and two contracts in force from 1 April of this fiscal year to 31 March
+// of the next,
 // approved by the system administrator after the check of the vendor's
 // measures (aomori-pref:10.1): one holding all five clauses and covering
 // DemoContractor, one lacking DemoLackingClause and covering
@@ -70,7 +71,9 @@ func SeedDemoContracts(ctx context.Context, d db.Querier, st *staff.Store, tr *t
 		fy--
 	}
 	start := time.Date(fy, time.April, 1, 0, 0, 0, 0, jptext.JST)
-	end := time.Date(fy+1, time.March, 31, 0, 0, 0, 0, jptext.JST)
+	// Through the next fiscal year (a maintenance contract often runs for
+	// several), so a demo made on 31 March still has its contractors.
+	end := time.Date(fy+2, time.March, 31, 0, 0, 0, 0, jptext.JST)
 
 	var steps []func() error
 	for _, p := range []staff.Person{
