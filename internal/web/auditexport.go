@@ -43,13 +43,15 @@ var (
 	exportMaxPDF = 10_000
 )
 
+// exportFilterMax is the longest value of one filter field an export takes.
+const exportFilterMax = 256
+
 // exportSlots bounds the exports made at once (each holds its file in
 // memory until its entry is logged).
 var exportSlots = make(chan struct{}, 2)
 
-// exportFormat is one of the export buttons.
+// exportFormat is one of the export buttons, by the button's value.
 type exportFormat struct {
-	form     string // the button's value
 	encoding report.Encoding
 	pdf      bool
 	ext      string
@@ -58,9 +60,9 @@ type exportFormat struct {
 }
 
 var exportFormats = map[string]exportFormat{
-	"csv-utf8": {form: "csv-utf8", encoding: report.UTF8BOM, ext: "csv", mime: "text/csv; charset=utf-8", detail: "csv utf-8 (bom)"},
-	"csv-sjis": {form: "csv-sjis", encoding: report.CP932, ext: "csv", mime: "text/csv; charset=Shift_JIS", detail: "csv shift_jis (cp932)"},
-	"pdf":      {form: "pdf", pdf: true, ext: "pdf", mime: "application/pdf", detail: "pdf"},
+	"csv-utf8": {encoding: report.UTF8BOM, ext: "csv", mime: "text/csv; charset=utf-8", detail: "csv utf-8 (bom)"},
+	"csv-sjis": {encoding: report.CP932, ext: "csv", mime: "text/csv; charset=Shift_JIS", detail: "csv shift_jis (cp932)"},
+	"pdf":      {pdf: true, ext: "pdf", mime: "application/pdf", detail: "pdf"},
 }
 
 func (s *Server) auditExport(w http.ResponseWriter, r *http.Request, c *current) {
@@ -75,6 +77,14 @@ func (s *Server) auditExport(w http.ResponseWriter, r *http.Request, c *current)
 	if !ok {
 		s.problem(w, r, apperr.New(apperr.Invalid, "unknown export format", "書き出しの形式が正しくありません"))
 		return
+	}
+	for _, k := range []string{"resident", "actor", "action", "since"} {
+		// The filter goes into the export's entry: a filter no screen
+		// field would hold is refused.
+		if len(form.Get(k)) > exportFilterMax {
+			s.problem(w, r, apperr.New(apperr.Invalid, fmt.Sprintf("the filter's %s is longer than %d bytes", k, exportFilterMax), "絞り込みの条件が長すぎます"))
+			return
+		}
 	}
 	f, since, sinceErr := auditFilterOf(form)
 	if sinceErr {

@@ -282,7 +282,7 @@ func testAuditExport(t *testing.T, dbURL string) {
 		t.Errorf("the refused export's entry: %+v", e)
 	}
 	// Bad forms.
-	for _, f := range []url.Values{{"format": {"xlsx"}}, {"format": {"csv-utf8"}, "since": {"yesterday"}}} {
+	for _, f := range []url.Values{{"format": {"xlsx"}}, {"format": {"csv-utf8"}, "since": {"yesterday"}}, {"format": {"pdf"}, "actor": {strings.Repeat("x", 257)}}} {
 		if rec := chief.do("POST", "/audit/export", f); rec.Code != http.StatusBadRequest {
 			t.Errorf("export %v: %d, want 400", f, rec.Code)
 		}
