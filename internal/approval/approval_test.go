@@ -97,7 +97,7 @@ func TestWorkflow(t *testing.T) {
 		}
 		Must(t, f.Approvals.End(ctx, head, id, "事務の見直しにより廃止"))
 		v := decide(question("K0002", "T-KAZEI-01", "tax-assessment"))
-		if v.Allow || v.Policy != within || !strings.Contains(v.Japanese, "令和8年12月1日に利用の終了が届け出られています") {
+		if v.Allow || v.Policy != within || !strings.Contains(v.Japanese, jptext.FormatWareki(today)+"に利用の終了が届け出られています") {
 			t.Errorf("ended: %+v", v)
 		}
 		st, err = staff.Load(ctx, d)
