@@ -11,9 +11,32 @@ import (
 
 	"jukinet/internal/approval"
 	"jukinet/internal/auditlog"
+	"jukinet/internal/clocktest"
+	"jukinet/internal/db/dbtest"
 	"jukinet/internal/jptext"
 	"jukinet/internal/node"
+	"jukinet/internal/node/nodetest"
 )
+
+// onBothDatabases runs test on a demo node for 江東区 on SQLite and, when
+// JUKINET_TEST_POSTGRES_URL is set, on PostgreSQL (skipped loudly
+// otherwise): the registers' writes through the API on both.
+func onBothDatabases(t *testing.T, test func(t *testing.T, s *Server, clock *clocktest.Clock)) {
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			url := ""
+			if db == "postgres" {
+				url = dbtest.PostgresURL(t)
+			}
+			n, clock := nodetest.Open(t, node.InitOptions{Profile: "koto-ward", LocalGovCode: "131083", Demo: true, DatabaseURL: url})
+			s, err := New(n, Options{Version: "test"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			test(t, s, clock)
+		})
+	}
+}
 
 // call sends a JSON API request with b's session (contentType "" for a
 // JSON body), returning the response and its body decoded.
@@ -91,7 +114,10 @@ func countEntries(t *testing.T, s *Server, action string) int {
 // the register's audit entry, made as the signed-in operator at their
 // terminal; bad input is refused in Japanese and stores nothing.
 func TestAPIApprovals(t *testing.T) {
-	s, _ := demoServer(t)
+	onBothDatabases(t, testAPIApprovals)
+}
+
+func testAPIApprovals(t *testing.T, s *Server, _ *clocktest.Clock) {
 	ctx := context.Background()
 	so, admin, clerk := signIn(t, s, node.DemoOfficer), signIn(t, s, node.DemoAdmin), signIn(t, s, node.DemoOperator)
 	dept := demoDept(s)
@@ -256,7 +282,10 @@ func TestAPIApprovals(t *testing.T) {
 // loopback client without a session reads as the demo operator but
 // changes nothing.
 func TestAPIChangesNeedTheRecheck(t *testing.T) {
-	s, _, clock := demoServerClock(t)
+	onBothDatabases(t, testAPIChangesNeedTheRecheck)
+}
+
+func testAPIChangesNeedTheRecheck(t *testing.T, s *Server, clock *clocktest.Clock) {
 	admin := signIn(t, s, node.DemoAdmin)
 	clock.Advance(time.Duration(s.node.Profile.Session.ReverifyMinutes)*time.Minute + time.Minute)
 	at := s.node.Now().Add(-time.Minute).In(jptext.JST).Format(time.RFC3339)
@@ -290,7 +319,10 @@ func TestAPIChangesNeedTheRecheck(t *testing.T) {
 // logged as training.session; bad input is refused in Japanese with
 // nothing stored.
 func TestAPITraining(t *testing.T) {
-	s, _ := demoServer(t)
+	onBothDatabases(t, testAPITraining)
+}
+
+func testAPITraining(t *testing.T, s *Server, _ *clocktest.Clock) {
 	admin, clerk := signIn(t, s, node.DemoAdmin), signIn(t, s, node.DemoOperator)
 	rec, v := clerk.call("GET", "/api/v1/training", "", "")
 	wantProblem(t, "the clerk reads the training record", rec, v, 403, "forbidden", "閲覧する権限がありません")
@@ -362,7 +394,10 @@ func TestAPITraining(t *testing.T) {
 // nothing, a bad line named by line and column. A contractor whose
 // contract lacks a clause is refused; each is the register's audit entry.
 func TestAPIFacilityEntries(t *testing.T) {
-	s, _ := demoServer(t)
+	onBothDatabases(t, testAPIFacilityEntries)
+}
+
+func testAPIFacilityEntries(t *testing.T, s *Server, _ *clocktest.Clock) {
 	admin, clerk := signIn(t, s, node.DemoAdmin), signIn(t, s, node.DemoOperator)
 	at := s.node.Now().Add(-time.Minute).In(jptext.JST).Format(time.RFC3339)
 	entry := func(room, person, purpose, when string) string {
@@ -437,7 +472,10 @@ func TestAPIFacilityEntries(t *testing.T) {
 // erasure of a retired medium included) are read by those the policies
 // let see them, and refused to a clerk.
 func TestAPIContractsAndAssets(t *testing.T) {
-	s, _ := demoServer(t)
+	onBothDatabases(t, testAPIContractsAndAssets)
+}
+
+func testAPIContractsAndAssets(t *testing.T, s *Server, _ *clocktest.Clock) {
 	admin, clerk := signIn(t, s, node.DemoAdmin), signIn(t, s, node.DemoOperator)
 	rec, v := clerk.call("GET", "/api/v1/contracts", "", "")
 	wantProblem(t, "the clerk reads the contracts", rec, v, 403, "forbidden", "閲覧する権限がありません")
