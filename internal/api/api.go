@@ -4,9 +4,10 @@
 // training, room entries, contracts and assets). Errors are problem details
 // (RFC 9457) carrying the clerk's message in Japanese.
 //
-// Until operator login lands, the API serves only a demo node, and only to
-// clients on the loopback interface, which act as the demo operator on the
-// demo terminal. Every call still goes through the gate and its log.
+// A call acts as the operator signed in on the calling terminal (Identify:
+// the web session); a demo node also serves its loopback clients without
+// one, as the demo operator on the demo terminal. Every call goes through
+// the gate, or a governance register, and its log.
 package api
 
 import (
