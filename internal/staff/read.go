@@ -298,3 +298,35 @@ func UpdateCredentialData(ctx context.Context, tx *db.Tx, credentialID []byte, d
 	}
 	return nil
 }
+
+// Designation is a designation of a terminal operator (取扱者) for an
+// affair in force, and since when.
+type Designation struct {
+	VerificationID string
+	Name           string
+	Department     string
+	Affair         string
+	Since          time.Time
+}
+
+// Designations lists the designations in force of active staff members, by
+// verification id and affair: what a system audit compares with the log's
+// uses (internal/sysaudit).
+func Designations(ctx context.Context, q db.Querier) ([]Designation, error) {
+	rows, err := q.Query(ctx, `SELECT p.verification_id, p.name, p.department_id, d.affair_id, d.started_at
+		FROM staff_designation d JOIN staff_person p ON p.id = d.person_id
+		WHERE d.ended_at IS NULL AND p.active = ? ORDER BY p.verification_id, d.affair_id`, true)
+	if err != nil {
+		return nil, fmt.Errorf("list designations: %w", err)
+	}
+	defer rows.Close()
+	var out []Designation
+	for rows.Next() {
+		var d Designation
+		if err := rows.Scan(&d.VerificationID, &d.Name, &d.Department, &d.Affair, &d.Since); err != nil {
+			return nil, fmt.Errorf("list designations: %w", err)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
