@@ -101,7 +101,7 @@ var Features = []Feature{
 	{"detection.case-reference", "Detection of look-ups without a case reference where the affair needs one, and of residents under protection (支援措置) being looked up.", Planned, nil},
 	{"investigation", "Investigation of improper use: an incident opened from a detection alert, with damage assessment, containment, recovery and criminal complaint recorded as measures; closing needs coordination, assessment and containment on record.", Built,
 		[]string{"internal/incident.TestIncidentLifecycle", "internal/web.TestAlertsScreen", "internal/web.TestIncidentScreens"}},
-	{"audits", "System audits: plans, findings, corrective actions.", Planned, nil},
+	{"audits", "System audits: plans, findings, corrective actions.", Built, []string{"internal/sysaudit.TestAuditWorkflow"}},
 	{"training", "Training (研修): the profile's courses and who needs each (roles, terminal operators) for how long; sessions with date, trainer, material and attendance, recorded by whom the policies allow and logged. Whoever lacks a required course, or whose attendance expired, is refused every use of the register and the enrolment of a credential by the article's trained-operator policy, naming the course and since when, decided on the node's clock from the policy snapshot without a query of its own; the dashboard lists who expires within 30 days.", Built,
 		[]string{"internal/training.TestTrainingGatesTheOperator", "internal/training.TestAomoriTrainingRefusal", "internal/training.TestRecordRefusesBadInput",
 			"internal/training.TestRequiredByRoleAndDesignation", "internal/cli.TestTrainingCommands", "internal/web.TestTrainingScreen", "internal/web.TestRoutesByRole",

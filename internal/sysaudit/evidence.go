@@ -325,8 +325,10 @@ func tamperEvidence(g *gather) (Evidence, error) {
 		ev.Attention = true
 		ev.Figures = append(ev.Figures, fig("検証の問題", 1))
 	} else {
-		fmt.Fprintf(&b, "監査ログを検証し、第%d項までの%d件に改ざんなし（署名済みチェックポイント %d件を照合、最大 %d件時点）",
-			v.report.Entries-1, v.report.Entries, v.report.Checkpoints, v.report.Checked)
+		fmt.Fprintf(&b, "監査ログを検証し、第%d項までの%d件に改ざんなし", v.report.Entries-1, v.report.Entries)
+		if v.report.Checkpoints > 0 {
+			fmt.Fprintf(&b, "（署名済みチェックポイント %d件と照合、最大 %d件時点）", v.report.Checkpoints, v.report.Checked)
+		}
 		ev.Figures = append(ev.Figures, fig("検証の問題", 0), fig64("検証した記録", v.report.Entries), fig("照合したチェックポイント", v.report.Checkpoints))
 	}
 	if cp == nil {
@@ -586,8 +588,15 @@ func usageApprovals(g *gather) (Evidence, error) {
 			ended++
 		}
 	}
-	return Evidence{Text: fmt.Sprintf("効力のある利用の承認 %d件、審査中の申請 %d件（うち%d日以上未決 %d件）、対象期間の利用の終了 %d件", inForce, pending, StalePendingDays, stale, ended),
-		Figures: []Figure{fig("効力のある承認", inForce), fig("審査中", pending), fig("長期未決", stale), fig("終了", ended)}, Attention: stale > 0}, nil
+	reports, err := statusReports(g)
+	if err != nil {
+		return Evidence{}, err
+	}
+	overdue, _ := (Check{Figures: reports.Figures}).Figure("期限超過")
+	return Evidence{Text: fmt.Sprintf("効力のある利用の承認 %d件、審査中の申請 %d件（うち%d日以上未決 %d件）、対象期間の利用の終了 %d件。%s",
+		inForce, pending, StalePendingDays, stale, ended, reports.Text),
+		Figures: []Figure{fig("効力のある承認", inForce), fig("審査中", pending), fig("長期未決", stale), fig("終了", ended), fig64("期限超過の報告", overdue)},
+		Attention: stale > 0 || overdue > 0}, nil
 }
 
 func statusReports(g *gather) (Evidence, error) {

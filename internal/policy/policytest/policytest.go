@@ -31,12 +31,14 @@ import (
 
 // Fixture is a node's pieces for a test.
 type Fixture struct {
-	DB      *db.DB
-	Log     *auditlog.Log
-	Profile *profile.Profile
-	Staff   *staff.Store
-	Engine  *policy.Engine
-	Gate    *gate.Gate
+	DB  *db.DB
+	Log *auditlog.Log
+	// Verifier is the log's public key, to verify it with.
+	Verifier note.Verifier
+	Profile  *profile.Profile
+	Staff    *staff.Store
+	Engine   *policy.Engine
+	Gate     *gate.Gate
 	// Training is the training record, on the fixture's clock.
 	Training *training.Register
 	// Contracts is the outsourcing record, on the fixture's clock.
@@ -65,11 +67,12 @@ func New(t testing.TB, d *db.DB, profileID string) *Fixture {
 func NewAt(t testing.TB, d *db.DB, profileID string, clock *clocktest.Clock) *Fixture {
 	t.Helper()
 	ctx := context.Background()
-	skey, _, err := note.GenerateKey(rand.Reader, "jukinet-test")
+	skey, vkey, err := note.GenerateKey(rand.Reader, "jukinet-test")
 	if err != nil {
 		t.Fatal(err)
 	}
 	signer, _ := note.NewSigner(skey)
+	verifier, _ := note.NewVerifier(vkey)
 	l, err := auditlog.Open(ctx, d, signer, auditlog.Options{Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +108,7 @@ func NewAt(t testing.TB, d *db.DB, profileID string, clock *clocktest.Clock) *Fi
 		t.Fatal(err)
 	}
 	return &Fixture{
-		DB: d, Log: l, Profile: prof, Staff: st, Engine: eng, Training: tr, Contracts: cr, Approvals: ar,
+		DB: d, Log: l, Verifier: verifier, Profile: prof, Staff: st, Engine: eng, Training: tr, Contracts: cr, Approvals: ar,
 		Gate:  gate.New(d, l, eng, lg, prof.Level),
 		Admin: Operator(AdminVID, "ADMIN-T"),
 		Clock: clock,
