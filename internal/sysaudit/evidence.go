@@ -595,7 +595,7 @@ func usageApprovals(g *gather) (Evidence, error) {
 	overdue, _ := (Check{Figures: reports.Figures}).Figure("期限超過")
 	return Evidence{Text: fmt.Sprintf("効力のある利用の承認 %d件、審査中の申請 %d件（うち%d日以上未決 %d件）、対象期間の利用の終了 %d件。%s",
 		inForce, pending, StalePendingDays, stale, ended, reports.Text),
-		Figures: []Figure{fig("効力のある承認", inForce), fig("審査中", pending), fig("長期未決", stale), fig("終了", ended), fig64("期限超過の報告", overdue)},
+		Figures:   []Figure{fig("効力のある承認", inForce), fig("審査中", pending), fig("長期未決", stale), fig("終了", ended), fig64("期限超過の報告", overdue)},
 		Attention: stale > 0 || overdue > 0}, nil
 }
 

@@ -463,10 +463,10 @@ func TestBadInput(t *testing.T) {
 			return err
 		}
 		for name, err := range map[string]error{
-			"severity":       finding(func(fd *sysaudit.Finding) { fd.Severity = "critical" }),
-			"no description": finding(func(fd *sysaudit.Finding) { fd.Description = "" }),
-			"no root cause":  finding(func(fd *sysaudit.Finding) { fd.RootCause = " " }),
-			"no check":       finding(func(fd *sysaudit.Finding) { fd.Check = 0 }),
+			"severity":              finding(func(fd *sysaudit.Finding) { fd.Severity = "critical" }),
+			"no description":        finding(func(fd *sysaudit.Finding) { fd.Description = "" }),
+			"no root cause":         finding(func(fd *sysaudit.Finding) { fd.RootCause = " " }),
+			"no check":              finding(func(fd *sysaudit.Finding) { fd.Check = 0 }),
 			"assess without a note": f.Audits.Assess(ctx, at(Auditor), check, sysaudit.Nonconforming, ""),
 			"assess nothing":        f.Audits.Assess(ctx, at(Auditor), check, "", "x"),
 		} {
