@@ -171,4 +171,5 @@ func checkDemo(t *testing.T, n *node.Node) {
 	if len(all) != 5 {
 		t.Errorf("%d assets, want the demo's 4 and its terminal", len(all))
 	}
+	checkDemoAudit(t, n)
 }

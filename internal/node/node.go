@@ -33,6 +33,7 @@ import (
 	"jukinet/internal/policy"
 	"jukinet/internal/profile"
 	"jukinet/internal/staff"
+	"jukinet/internal/sysaudit"
 	"jukinet/internal/training"
 )
 
@@ -92,6 +93,9 @@ type Node struct {
 	// installations (koto-ward:11, aomori-pref:6), whose installations the
 	// policy engine reads.
 	Facilities *facility.Register
+	// SysAudits is the record of system audits (koto-ward:9,
+	// aomori-pref:11), whose evidence is read from the records above.
+	SysAudits *sysaudit.Register
 	// Now is the node's clock: the time its audit entries, sessions and
 	// date-bound decisions (today's counts, retention cutoffs) are read
 	// from. Open sets it to time.Now; tests set a clocktest clock before
@@ -146,6 +150,8 @@ func (n *Node) OpenGate(ctx context.Context, logger *slog.Logger) error {
 	n.Facilities = facility.New(n.DB, l, eng, n.nodeCode())
 	n.Facilities.Now = n.Now
 	n.Facilities.OnChange(eng.Invalidate)
+	n.SysAudits = sysaudit.New(n.DB, l, eng, prof, n.nodeCode(), sysaudit.Sources{Staff: n.Staff, Facilities: n.Facilities, Assets: n.Assets, Verifier: n.Verifier})
+	n.SysAudits.Now = n.Now
 	n.Gate = gate.New(n.DB, l, eng, n.Info.LocalGov, n.Info.Level)
 	n.Gate.Now = n.Now
 	if n.Detect, err = detect.New(n.DB, l, eng, n.nodeCode(), DetectionSettings(n.Config.Detection)); err != nil {
@@ -175,6 +181,10 @@ func (n *Node) OpenGate(ctx context.Context, logger *slog.Logger) error {
 		if err := SeedDemoAssets(ctx, n.Assets, n.Now()); err != nil {
 			l.Close()
 			return fmt.Errorf("seed the demo assets: %w", err)
+		}
+		if err := SeedDemoAudit(ctx, n.Staff, n.SysAudits, n.Now()); err != nil {
+			l.Close()
+			return fmt.Errorf("seed the demo audit: %w", err)
 		}
 	}
 	return nil

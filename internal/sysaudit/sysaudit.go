@@ -356,6 +356,9 @@ func New(d *db.DB, log *auditlog.Log, authz staff.Authorizer, prof *profile.Prof
 	return &Register{db: d, log: log, authz: authz, prof: prof, node: node, src: src}
 }
 
+// DB is the database the audits are kept in.
+func (r *Register) DB() *db.DB { return r.db }
+
 func (r *Register) now() time.Time {
 	if r.Now != nil {
 		return r.Now()
