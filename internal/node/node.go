@@ -150,7 +150,8 @@ func (n *Node) OpenGate(ctx context.Context, logger *slog.Logger) error {
 	n.Facilities = facility.New(n.DB, l, eng, n.nodeCode())
 	n.Facilities.Now = n.Now
 	n.Facilities.OnChange(eng.Invalidate)
-	n.SysAudits = sysaudit.New(n.DB, l, eng, prof, n.nodeCode(), sysaudit.Sources{Staff: n.Staff, Facilities: n.Facilities, Assets: n.Assets, Verifier: n.Verifier})
+	n.SysAudits = sysaudit.New(n.DB, l, eng, prof, n.nodeCode(), sysaudit.Sources{Staff: n.Staff, Facilities: n.Facilities, Assets: n.Assets,
+		Verifier: n.Verifier, Alerts: AuditAlerts(n.DB), Incidents: AuditIncidents(n.DB)})
 	n.SysAudits.Now = n.Now
 	n.Gate = gate.New(n.DB, l, eng, n.Info.LocalGov, n.Info.Level)
 	n.Gate.Now = n.Now

@@ -13,9 +13,7 @@ import (
 	"jukinet/internal/auditlog"
 	"jukinet/internal/contract"
 	"jukinet/internal/db"
-	"jukinet/internal/detect"
 	"jukinet/internal/facility"
-	"jukinet/internal/incident"
 	"jukinet/internal/jptext"
 	"jukinet/internal/profile"
 	"jukinet/internal/staff"
@@ -839,7 +837,10 @@ func federationProvision(g *gather) (Evidence, error) {
 }
 
 func incidents(g *gather) (Evidence, error) {
-	all, err := incident.List(g.ctx, g.r.db, true)
+	if g.r.src.Incidents == nil {
+		return unavailable("事案の記録"), nil
+	}
+	all, err := g.r.src.Incidents(g.ctx)
 	if err != nil {
 		return Evidence{}, err
 	}
@@ -851,7 +852,7 @@ func incidents(g *gather) (Evidence, error) {
 		if g.inPeriod(in.ClosedAt) {
 			closed++
 		}
-		if in.State == incident.StateOpen {
+		if in.Open {
 			open++
 		}
 	}
@@ -860,7 +861,10 @@ func incidents(g *gather) (Evidence, error) {
 }
 
 func alerts(g *gather) (Evidence, error) {
-	all, err := detect.List(g.ctx, g.r.db, true)
+	if g.r.src.Alerts == nil {
+		return unavailable("不正利用の検知の記録"), nil
+	}
+	all, err := g.r.src.Alerts(g.ctx)
 	if err != nil {
 		return Evidence{}, err
 	}
@@ -870,12 +874,12 @@ func alerts(g *gather) (Evidence, error) {
 		if g.inPeriod(a.RaisedAt) {
 			raised++
 		}
-		if a.State != detect.StateOpen {
+		if !a.Open {
 			continue
 		}
 		open++
 		if !a.RaisedAt.After(g.now.AddDate(0, 0, -StaleAlertDays)) {
-			stale = append(stale, fmt.Sprintf("検知 %d（%s、%s）", a.ID, a.RuleName("ja"), jptext.FormatWareki(a.RaisedAt.In(jptext.JST))))
+			stale = append(stale, fmt.Sprintf("検知 %d（%s、%s）", a.ID, a.Rule, jptext.FormatWareki(a.RaisedAt.In(jptext.JST))))
 		}
 	}
 	ev := Evidence{Text: fmt.Sprintf("対象期間の不正利用の検知 %d件。未対応 %d件、うち%d日以上未対応 %d件", raised, open, StaleAlertDays, len(stale)),
@@ -887,23 +891,26 @@ func alerts(g *gather) (Evidence, error) {
 }
 
 func investigation(g *gather) (Evidence, error) {
-	all, err := detect.List(g.ctx, g.r.db, true)
+	if g.r.src.Alerts == nil || g.r.src.Incidents == nil {
+		return unavailable("不正利用の検知と事案の記録"), nil
+	}
+	all, err := g.r.src.Alerts(g.ctx)
 	if err != nil {
 		return Evidence{}, err
 	}
 	closed := 0
 	for _, a := range all {
-		if a.State == detect.StateClosed && g.inPeriod(a.ClosedAt) {
+		if !a.Open && g.inPeriod(a.ClosedAt) {
 			closed++
 		}
 	}
-	ins, err := incident.List(g.ctx, g.r.db, true)
+	ins, err := g.r.src.Incidents(g.ctx)
 	if err != nil {
 		return Evidence{}, err
 	}
 	fromAlerts := 0
 	for _, in := range ins {
-		if in.AlertID > 0 && g.inPeriod(in.OpenedAt) {
+		if in.FromAlert && g.inPeriod(in.OpenedAt) {
 			fromAlerts++
 		}
 	}

@@ -335,6 +335,32 @@ type Sources struct {
 	// Verifier is the node's public key, with which the audit log is
 	// verified for the tamper-evidence checks.
 	Verifier note.Verifier
+	// Alerts reads the detection's alerts (internal/detect) and Incidents
+	// the incidents (internal/incident), set by the node: their packages'
+	// tests build the policy engine, which registers this package's
+	// actions, so this package does not import them. Nil: the evidence
+	// says it could not be collected.
+	Alerts    func(ctx context.Context) ([]Alert, error)
+	Incidents func(ctx context.Context) ([]Incident, error)
+}
+
+// Alert is a detection alert (internal/detect) as the evidence counts it.
+type Alert struct {
+	ID       int64
+	Rule     string // the rule's name, in Japanese
+	RaisedAt time.Time
+	Open     bool
+	ClosedAt time.Time
+}
+
+// Incident is an incident (internal/incident) as the evidence counts it.
+type Incident struct {
+	ID       int64
+	OpenedAt time.Time
+	Open     bool
+	ClosedAt time.Time
+	// FromAlert says it was opened from a detection alert.
+	FromAlert bool
 }
 
 // Register keeps a node's system audits.
@@ -1107,4 +1133,21 @@ func actions(ctx context.Context, q db.Querier, where string, args ...any) ([]Ac
 		}
 	}
 	return out, frows.Err()
+}
+
+// Report returns audit id for who (a reader the policies let see the
+// audits) to render as its report, and records in the audit log that they
+// did: the report carries the evidence read from the log.
+func (r *Register) Report(ctx context.Context, who staff.Who, id int64, format string) (Plan, error) {
+	p, err := Get(ctx, r.db, id)
+	if err != nil {
+		return Plan{}, err
+	}
+	err = r.administer(ctx, who, ActView, staff.Resource{Kind: "node", ID: r.node}, "report", fmt.Sprintf("audit:%d", id),
+		fmt.Sprintf("report of audit %d (%s): %d checks, %d findings, evidence up to entry %d", id, format, len(p.Checks), len(p.Findings), p.UpTo),
+		func(context.Context, *db.Tx, int64, time.Time) error { return nil })
+	if err != nil {
+		return Plan{}, err
+	}
+	return p, nil
 }

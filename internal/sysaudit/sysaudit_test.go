@@ -18,6 +18,7 @@ import (
 	"jukinet/internal/facility"
 	"jukinet/internal/gate"
 	"jukinet/internal/jptext"
+	"jukinet/internal/node"
 	. "jukinet/internal/policy/policytest"
 	"jukinet/internal/profile"
 	"jukinet/internal/report"
@@ -63,7 +64,8 @@ func setUp(t *testing.T, d *db.DB, profileID string, clock *clocktest.Clock) *au
 	fr.OnChange(f.Engine.Invalidate)
 	ar := asset.New(d, f.Log, f.Engine, f.Staff, "131083")
 	ar.Now = clock.Now
-	r := sysaudit.New(d, f.Log, f.Engine, f.Profile, "131083", sysaudit.Sources{Staff: f.Staff, Facilities: fr, Assets: ar, Verifier: f.Verifier})
+	r := sysaudit.New(d, f.Log, f.Engine, f.Profile, "131083", sysaudit.Sources{Staff: f.Staff, Facilities: fr, Assets: ar, Verifier: f.Verifier,
+		Alerts: node.AuditAlerts(d), Incidents: node.AuditIncidents(d)})
 	r.Now = clock.Now
 	return &audits{Fixture: f, Audits: r, Facilities: fr}
 }

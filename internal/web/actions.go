@@ -107,3 +107,20 @@ func (w words) actionChoices() []string {
 	slices.Sort(out)
 	return out
 }
+
+// The system audits' actions (internal/sysaudit).
+func init() {
+	for code, l := range map[string]actionLabel{
+		"sysaudit.plan":      {"システム監査の計画", "Audit planned"},
+		"sysaudit.checklist": {"監査のチェックリストの作成", "Audit checklist generated"},
+		"sysaudit.assess":    {"点検項目の評価", "Check assessed"},
+		"sysaudit.finding":   {"監査の指摘の記録", "Audit finding recorded"},
+		"sysaudit.action":    {"是正措置の記録", "Corrective action recorded"},
+		"sysaudit.follow-up": {"是正措置の経過の記録", "Corrective action followed up"},
+		"sysaudit.close":     {"是正措置の完了", "Corrective action closed"},
+		"sysaudit.complete":  {"システム監査の完了", "Audit completed"},
+		"sysaudit.report":    {"監査報告書の出力", "Audit report issued"},
+	} {
+		actionLabels[code] = l
+	}
+}

@@ -107,6 +107,8 @@ func TestRoutesByRole(t *testing.T) {
 		"/facilities":  {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
 		"/contracts":   {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
 		"/training":    {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
+		"/audits":      {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
+		"/audits/1":    {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
 		"/status":      {"": 200, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 200},
 	}
 	browsers := map[string]*browser{"": {t: t, s: s, remote: "127.0.0.1:40000"}}
@@ -361,6 +363,11 @@ func TestChangesByRole(t *testing.T) {
 		{"/assets", func(r string) url.Values {
 			return url.Values{"id": {"SV-" + r}, "kind": {"server"}, "name": {"CSサーバ"}, "location": {"サーバ室"}, "manager": {node.DemoAdmin}, "installed": {s.node.Now().Format("2006-01-02")}}
 		}, []string{node.DemoAdmin}},
+		// koto-ward:9: the chief security officer plans audits and names the auditor.
+		{"/audits", func(r string) url.Values {
+			return url.Values{"kind": {"ad-hoc"}, "title": {"臨時監査 " + r}, "from": {s.node.Now().AddDate(0, 0, -7).Format("2006-01-02")},
+				"to": {s.node.Now().Format("2006-01-02")}, "scope": {"委託の管理"}, "auditor": {node.DemoAuditor}}
+		}, []string{node.DemoChief}},
 		// koto-ward:3 (outsourcing): the system administrator and the chief
 		// security officer record contracts.
 		{"/contracts", func(r string) url.Values {

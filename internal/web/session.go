@@ -20,11 +20,12 @@ import (
 	"jukinet/internal/facility"
 	"jukinet/internal/node"
 	"jukinet/internal/staff"
+	"jukinet/internal/sysaudit"
 	"jukinet/internal/training"
 )
 
 // pageNames are the templates under templates/, each with the layout.
-var pageNames = []string{"status", "login", "enrol", "unlock", "dashboard", "lookup", "history", "staff", "suspensions", "alerts", "incidents", "incident", "training", "assets", "facilities", "contracts", "approvals", "audit", "network", "problem"}
+var pageNames = []string{"status", "login", "enrol", "unlock", "dashboard", "lookup", "history", "staff", "suspensions", "alerts", "incidents", "incident", "training", "assets", "facilities", "contracts", "approvals", "audits", "sysaudit", "audit", "network", "problem"}
 
 const sessionCookie = "jukinet_session"
 
@@ -179,6 +180,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, c *current, page, 
 	data["CanFacilities"] = s.may(r.Context(), c, facility.ActView, node)
 	data["CanContracts"] = can[contract.ActView]
 	data["CanApprovals"] = s.may(r.Context(), c, approval.ActView, node)
+	data["CanAudits"] = s.may(r.Context(), c, sysaudit.ActView, node)
 	if data["CanAlerts"] = can[staff.ActViewAlerts]; can[staff.ActViewAlerts] {
 		open, err := detect.OpenCount(r.Context(), s.node.DB)
 		if err != nil {
