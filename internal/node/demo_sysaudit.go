@@ -42,7 +42,7 @@ func SeedDemoAudit(ctx context.Context, st *staff.Store, r *sysaudit.Register, n
 	}
 	today := jptext.Midnight(now)
 	id, err := r.Plan(ctx, chief, sysaudit.Plan{Kind: sysaudit.Periodic, Title: "定期監査（デモ）", From: today.AddDate(0, -3, 0), To: today.AddDate(0, 0, -14),
-		Scope: "住基ネットの管理及び運営に関する事務の全般（規程の全条項）", Auditor: DemoAuditor})
+		Scope: "住基ネットの管理及び運営に関する事務の全般", Auditor: DemoAuditor})
 	if err != nil {
 		return err
 	}
