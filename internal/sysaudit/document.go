@@ -106,8 +106,8 @@ func (p Plan) Document(prof *profile.Profile, issuer string, issued, now time.Ti
 			Heading:    "チェックリストと証跡",
 			Paragraphs: []string{fmt.Sprintf("点検項目 %d件（規程の条項ごとに、実装された機能を1項目とする）。証跡はノード自身の記録から収集した。要確認 %d件。", len(p.Checks), attention)},
 			Table: &report.Table{Columns: []report.Column{
-				{Label: "番号", Width: 0.5, Align: report.Right}, {Label: "条項", Width: 1.6}, {Label: "機能", Width: 1.4},
-				{Label: "証跡", Width: 5}, {Label: "結果", Width: 1}, {Label: "所見", Width: 2},
+				{Label: "番号", Width: 0.5, Align: report.Right}, {Label: "条項", Width: 1.6}, {Label: "機能", Width: 1.8},
+				{Label: "証跡", Width: 4.6}, {Label: "結果", Width: 1}, {Label: "所見", Width: 2},
 			}, Rows: rows},
 		})
 	}
@@ -165,11 +165,14 @@ func (p Plan) Table(now time.Time) report.Table {
 	rows := [][]string{{"監査", fmt.Sprint(p.ID), p.ArticlesText(), p.Kind.Japanese() + "：" + p.Title,
 		p.Scope, upTo, p.State.Japanese(), p.Auditor, p.From.Format(time.DateOnly) + "～" + p.To.Format(time.DateOnly)}}
 	for _, c := range p.Checks {
-		result := string(c.Result)
+		result := c.Result.Japanese()
 		if c.Attention {
-			result = strings.TrimSpace("attention " + result)
+			result = "※要確認 " + result
 		}
-		rows = append(rows, []string{"点検", fmt.Sprint(c.Position), c.Article, c.Feature, c.Evidence, c.FiguresText(), result + "／" + c.Result.Japanese(), c.AssessedBy, dateOf(c.AssessedAt)})
+		if c.Note != "" {
+			result += "：" + c.Note
+		}
+		rows = append(rows, []string{"点検", fmt.Sprint(c.Position), c.Article, c.Feature, c.Evidence, c.FiguresText(), result, c.AssessedBy, dateOf(c.AssessedAt)})
 	}
 	for _, f := range p.Findings {
 		item := ""
