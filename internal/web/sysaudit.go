@@ -36,7 +36,7 @@ func (s *Server) sysauditRoutes() {
 	s.mux.HandleFunc("POST /audits/{id}/follow-up", s.signedIn(s.auditFollowUp))
 	s.mux.HandleFunc("POST /audits/{id}/close", s.signedIn(s.auditClose))
 	s.mux.HandleFunc("POST /audits/{id}/complete", s.signedIn(s.auditComplete))
-	s.mux.HandleFunc("GET /audits/{id}/report", s.signedIn(s.auditReport))
+	s.mux.HandleFunc("POST /audits/{id}/report", s.signedIn(s.auditReport))
 }
 
 // auditMax is the longest value of each text input of the audit screens,
@@ -366,8 +366,9 @@ func (s *Server) auditComplete(w http.ResponseWriter, r *http.Request, c *curren
 	})
 }
 
-// auditReport sends the audit's report as PDF (?format=pdf) or CSV; the
-// issue is recorded in the log.
+// auditReport sends the audit's report as PDF (format=pdf) or CSV; the
+// issue is recorded in the log, so it is asked for by POST (a GET, which
+// another site can make a browser send, writes nothing).
 func (s *Server) auditReport(w http.ResponseWriter, r *http.Request, c *current) {
 	id, err := auditID(r)
 	if err != nil {
@@ -375,7 +376,7 @@ func (s *Server) auditReport(w http.ResponseWriter, r *http.Request, c *current)
 		return
 	}
 	format := "csv"
-	if r.URL.Query().Get("format") == "pdf" {
+	if r.FormValue("format") == "pdf" {
 		format = "pdf"
 	}
 	p, err := s.node.SysAudits.Report(r.Context(), c.who(), id, format)

@@ -119,18 +119,21 @@ func TestSystemAuditScreen(t *testing.T) {
 		t.Errorf("the closing and the follow-up are not shown")
 	}
 	// The report, as PDF and CSV; each issue logged.
-	rec = chief.do("GET", path+"/report?format=pdf", nil)
+	if rec := chief.do("GET", path+"/report?format=pdf", nil); rec.Code != 405 {
+		t.Errorf("the report by GET: %d", rec.Code)
+	}
+	rec = chief.do("POST", path+"/report", url.Values{"format": {"pdf"}})
 	if rec.Code != 200 || rec.Header().Get("Content-Type") != "application/pdf" {
 		t.Fatalf("report PDF: %d %s", rec.Code, rec.Header())
 	}
 	if text := reporttest.Text(t, rec.Body.Bytes()); !strings.Contains(text, "システム監査報告書") || !strings.Contains(text, "研修切れの取扱者がいる") || !strings.Contains(text, "江東区") {
 		t.Errorf("report PDF text:\n%s", text)
 	}
-	rec = so.do("GET", path+"/report", nil)
+	rec = so.do("POST", path+"/report", url.Values{"format": {"csv"}})
 	if rec.Code != 200 || !strings.HasPrefix(rec.Body.String(), "\ufeff区分,番号") || !strings.Contains(rec.Body.String(), "是正措置,") {
 		t.Errorf("report CSV: %d\n%s", rec.Code, rec.Body.String())
 	}
-	if rec := clerk.do("GET", path+"/report", nil); rec.Code != 403 {
+	if rec := clerk.do("POST", path+"/report", url.Values{}); rec.Code != 403 {
 		t.Errorf("a clerk downloading the report: %d", rec.Code)
 	}
 	entries, err := auditlog.List(ctx, s.node.DB, auditlog.Filter{Action: "sysaudit.report", After: -1})
