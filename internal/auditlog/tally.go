@@ -10,19 +10,19 @@ import (
 	"jukinet/internal/db"
 )
 
-// ActionTally is how many entries of one action a period holds, and how many of
+// ActionCount is how many entries of one action a period holds, and how many of
 // them were refused (decision deny).
-type ActionTally struct {
+type ActionCount struct {
 	Total, Denied int64
 }
 
-// Tallies counts, per action, the entries made at or after from and before
+// CountActions counts, per action, the entries made at or after from and before
 // to, up to seq upTo, and those of them refused: the figures a system audit
 // (internal/sysaudit) records as its evidence, reproducible from the log up
 // to entry upTo. Entries are canonical JSON, so the bytes "decision":"deny"
-// occur in an entry only as its decision (see Tally, the function); pruned entries count
+// occur in an entry only as its decision (see Tally); pruned entries count
 // as allowed.
-func Tallies(ctx context.Context, d db.Querier, from, to time.Time, upTo int64) (map[string]ActionTally, error) {
+func CountActions(ctx context.Context, d db.Querier, from, to time.Time, upTo int64) (map[string]ActionCount, error) {
 	find := `instr(payload, ?) > 0`
 	if d.Dialect() == db.Postgres {
 		find = `position(?::bytea in payload) > 0`
@@ -34,10 +34,10 @@ func Tallies(ctx context.Context, d db.Querier, from, to time.Time, upTo int64) 
 		return nil, fmt.Errorf("count audit entries by action: %w", err)
 	}
 	defer rows.Close()
-	out := map[string]ActionTally{}
+	out := map[string]ActionCount{}
 	for rows.Next() {
 		var action string
-		var t ActionTally
+		var t ActionCount
 		if err := rows.Scan(&action, &t.Total, &t.Denied); err != nil {
 			return nil, fmt.Errorf("count audit entries by action: %w", err)
 		}

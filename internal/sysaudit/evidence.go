@@ -51,7 +51,7 @@ type gather struct {
 	from, to time.Time // [from, to): the period audited
 	upTo     int64
 
-	tallies  map[string]auditlog.ActionTally
+	tallies  map[string]auditlog.ActionCount
 	denials  []auditlog.Listed
 	denied   bool // denials read
 	state    *staff.State
@@ -181,7 +181,7 @@ func (g *gather) inPeriod(t time.Time) bool {
 // tally counts the entries of the actions in the period, and the refused.
 func (g *gather) tally(actions ...string) (total, denied int64, err error) {
 	if g.tallies == nil {
-		if g.tallies, err = auditlog.Tallies(g.ctx, g.r.db, g.from, g.to, g.upTo); err != nil {
+		if g.tallies, err = auditlog.CountActions(g.ctx, g.r.db, g.from, g.to, g.upTo); err != nil {
 			return 0, 0, err
 		}
 	}
