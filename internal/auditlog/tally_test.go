@@ -32,7 +32,7 @@ func TestTallyActions(t *testing.T) {
 			}
 		}
 		add(day.Add(-time.Microsecond), "a", "lookup", Allow) // the day before
-		add(day, "a", "lookup", Allow)                            // the first instant of the day
+		add(day, "a", "lookup", Allow)                        // the first instant of the day
 		add(day.Add(9*time.Hour), "a", "lookup", Deny)
 		add(day.Add(10*time.Hour), "a", "search", Allow)
 		add(day.Add(11*time.Hour), "b", "lookup", Allow)
