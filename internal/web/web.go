@@ -105,7 +105,7 @@ func New(n *node.Node, opt Options) (*Server, error) {
 	for _, l := range []string{"ja", "en"} {
 		s.locs[l] = i18n.NewLocalizer(bundle, l)
 		for _, page := range pageNames {
-			t, err := template.New("").Funcs(templateFuncs(words{en: l == "en", p: n.Profile, loc: s.locs[l]})).ParseFS(assets, "templates/layout.html", "templates/partials.html", "templates/"+page+".html")
+			t, err := template.New("").Funcs(templateFuncs(words{en: l == "en", p: n.Profile, loc: s.locs[l]})).ParseFS(assets, "templates/layout.html", "templates/partials.html", "templates/charts.html", "templates/"+page+".html")
 			if err != nil {
 				return nil, fmt.Errorf("parse template %s: %w", page, err)
 			}
@@ -298,6 +298,26 @@ func shownDay(day string, en bool) string {
 	return jptext.FormatBoth(d)
 }
 
+// shownDate writes a day as a <time> element: in Japanese its 和暦 and its
+// 西暦, each of which never breaks inside itself (a line may break between
+// them); in English the ISO date. A zero time is a dash.
+func shownDate(t time.Time, en bool) template.HTML {
+	if t.IsZero() {
+		return "—"
+	}
+	t = t.In(jptext.JST)
+	iso := t.Format(time.DateOnly)
+	if en {
+		return template.HTML(`<time datetime="` + iso + `">` + iso + `</time>`)
+	}
+	w, ok := jptext.ToWareki(t)
+	if !ok {
+		return template.HTML(`<time datetime="` + iso + `">` + template.HTMLEscapeString(jptext.FormatSeireki(t)) + `</time>`)
+	}
+	return template.HTML(`<time datetime="` + iso + `"><span class="date">` + template.HTMLEscapeString(w.String()) +
+		`</span><span class="date">（` + template.HTMLEscapeString(jptext.FormatSeireki(t)) + `）</span></time>`)
+}
+
 // templateFuncs gives the templates their functions in w's language: the
 // UI's messages (t, tdata), dates, and the names of departments (dept) and
 // affairs (affair) by their IDs.
@@ -329,15 +349,7 @@ func templateFuncs(w words) template.FuncMap {
 			}
 			return incident.Name(id, "ja")
 		},
-		"wareki": func(t time.Time) string {
-			if t.IsZero() {
-				return "—"
-			}
-			if w.en {
-				return t.In(jptext.JST).Format("2006-01-02")
-			}
-			return jptext.FormatBoth(t.In(jptext.JST))
-		},
+		"wareki": func(t time.Time) template.HTML { return shownDate(t, w.en) },
 		"clock":   func(t time.Time) string { return t.In(jptext.JST).Format("15:04:05") },
 		"has":     func(items []string, item string) bool { return slices.Contains(items, item) },
 		"dept":    w.dept,
@@ -345,6 +357,8 @@ func templateFuncs(w words) template.FuncMap {
 		"day":     func(d string) string { return shownDay(d, w.en) },
 		"action":  w.action,
 		"actions": w.actionChoices,
+		"n":       svgNum,
+		"add":     func(a, b float64) float64 { return a + b },
 		"dict": func(kv ...any) map[string]any {
 			m := map[string]any{}
 			for i := 0; i+1 < len(kv); i += 2 {
