@@ -349,7 +349,7 @@ func templateFuncs(w words) template.FuncMap {
 			}
 			return incident.Name(id, "ja")
 		},
-		"wareki": func(t time.Time) template.HTML { return shownDate(t, w.en) },
+		"wareki":  func(t time.Time) template.HTML { return shownDate(t, w.en) },
 		"clock":   func(t time.Time) string { return t.In(jptext.JST).Format("15:04:05") },
 		"has":     func(items []string, item string) bool { return slices.Contains(items, item) },
 		"dept":    w.dept,
