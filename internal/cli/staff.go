@@ -20,13 +20,12 @@ func consoleWho() staff.Who {
 // the profile's policies (console administration can be turned off with
 // [console] lookup = false) and logged.
 type StaffCmd struct {
-	List      StaffListCmd      `cmd:"" help:"List staff, terminals, approvals and the enrolment register."`
+	List      StaffListCmd      `cmd:"" help:"List staff, terminals and the enrolment register (usage approvals: jukinet approval list)."`
 	Add       StaffAddCmd       `cmd:"" help:"Register a staff member."`
 	Remove    StaffRemoveCmd    `cmd:"" help:"Record a transfer or retirement (roles, designations and credentials end)."`
 	Role      StaffRoleCmd      `cmd:"" help:"Assign a role of the profile."`
 	Designate StaffDesignateCmd `cmd:"" help:"Designate a terminal operator (取扱者) for an affair, or end it with --end."`
 	Terminal  StaffTerminalCmd  `cmd:"" help:"Record an approved terminal installation (and its manager)."`
-	Approve   StaffApproveCmd   `cmd:"" help:"Record a department's approved use of an affair, or its end with --end."`
 }
 
 type dataFlag struct {
@@ -92,21 +91,6 @@ func (c StaffListCmd) Run(env *Env) error {
 				status = "retired " + jstDate(t.RetiredAt)
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s %s\t%s\n", t.ID, t.Name, t.Department, t.Location, t.ApprovedBy, t.ManagerTitle, t.ManagerName, status)
-		}
-		tw.Flush()
-		us, err := n.Staff.Approvals(ctx)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(env.Stdout)
-		tw = tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "department\taffair\tpurpose\tstaff\tapproved\tended")
-		for _, u := range us {
-			ended := ""
-			if !u.EndedAt.IsZero() {
-				ended = jstDate(u.EndedAt)
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s %s\t%s\n", u.Department, u.Affair, u.Purpose, u.Staff, jstDate(u.ApprovedAt), u.ApprovedBy, ended)
 		}
 		tw.Flush()
 		creds, err := n.Staff.Credentials(ctx)
@@ -245,34 +229,6 @@ func (c StaffTerminalCmd) Run(env *Env) error {
 			}
 			fmt.Fprintf(env.Stdout, "Terminal %s: manager %s (%s) reported.\n", c.ID, c.Manager, c.ManagerTitle)
 		}
-		return nil
-	})
-}
-
-// StaffApproveCmd is `jukinet staff approve`.
-type StaffApproveCmd struct {
-	dataFlag
-	Department string `required:"" help:"Department id."`
-	Affair     string `required:"" help:"Affair id."`
-	Purpose    string `help:"事務の内容."`
-	Staff      string `name:"staff" help:"取り扱う職員等."`
-	End        bool   `help:"Record that the use ended (aomori-pref:7.2)."`
-}
-
-// Run records the approval.
-func (c StaffApproveCmd) Run(env *Env) error {
-	return withStaff(env, c.Data, func(n *node.Node) error {
-		if c.End {
-			if err := n.Staff.EndUsage(env.Ctx, consoleWho(), c.Department, c.Affair); err != nil {
-				return err
-			}
-			fmt.Fprintf(env.Stdout, "Use of %s by %s ended.\n", c.Affair, c.Department)
-			return nil
-		}
-		if err := n.Staff.ApproveUsage(env.Ctx, consoleWho(), staff.UsageApproval{Department: c.Department, Affair: c.Affair, Purpose: c.Purpose, Staff: c.Staff}); err != nil {
-			return err
-		}
-		fmt.Fprintf(env.Stdout, "Use of %s by %s approved.\n", c.Affair, c.Department)
 		return nil
 	})
 }

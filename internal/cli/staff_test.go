@@ -48,8 +48,9 @@ func TestConsoleStaffAndSuspension(t *testing.T) {
 		{"staff", "add", "--id", "K0001", "--name", "区民 一郎", "--department", "kumin", "--title", "主事"},
 		{"staff", "role", "--id", "K0001", "--role", string(profile.SecurityOfficer), "--department", "kumin"},
 		{"staff", "terminal", "--id", "T-01", "--name", "窓口1", "--department", "kumin", "--location", "2階", "--manager", "K0001", "--manager-title", "主事"},
-		{"staff", "approve", "--department", "kumin", "--affair", "juminhyo-copy", "--purpose", "交付", "--staff", "窓口係"},
-		{"staff", "designate", "--id", "K0001", "--affair", "juminhyo-copy"},
+		{"approval", "apply", "--department", "kumin", "--affair", "juminhyo-copy", "--purpose", "交付", "--reason", "窓口での請求に応じるため",
+			"--start", "2026-11-01", "--end", "R9.3.31", "--terminal", "T-01", "--operator", "K0001"},
+		{"approval", "approve", "1", "--reason", "事務の内容と取扱者を確認"},
 	} {
 		if c, out, errOut := run(t, append(args, "--data", dir)...); c != 0 {
 			t.Fatalf("%v: %d %s %s", args, c, out, errOut)
@@ -119,7 +120,7 @@ func TestConsoleStaffAndSuspension(t *testing.T) {
 	if !strings.Contains(out, "terminal.cert") {
 		t.Errorf("audit log lacks the certificate issue")
 	}
-	if !strings.Contains(out, "decision=deny(suspension:1)") || !strings.Contains(out, "staff.designate") {
-		t.Errorf("audit log lacks the suspension or the designation:\n%s", out)
+	if !strings.Contains(out, "decision=deny(suspension:1)") || !strings.Contains(out, "approval.approve") {
+		t.Errorf("audit log lacks the suspension or the approval:\n%s", out)
 	}
 }

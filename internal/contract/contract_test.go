@@ -56,8 +56,7 @@ func setUp(t *testing.T, f *Fixture) (gate.Request, string) {
 		Must(t, f.Staff.AddPerson(ctx, a, staff.Person{VerificationID: vendorOperator, Name: "委託 一郎", Department: "ryoken", Title: "受託者"}))
 		Must(t, f.Staff.AssignRole(ctx, a, "HEAD-RYOKEN", profile.SectionHead, "ryoken"))
 		Must(t, f.Staff.ApproveTerminal(ctx, a, staff.Terminal{ID: "T-RYOKEN-01", Name: "旅券1", Department: "ryoken", Location: "旅券センター"}))
-		Must(t, f.Staff.ApproveUsage(ctx, a, staff.UsageApproval{Department: "ryoken", Affair: "passport", Purpose: "旅券の発給", Staff: "委託 一郎"}))
-		Must(t, f.Staff.Designate(ctx, Operator("HEAD-RYOKEN", "T-RYOKEN-01"), vendorOperator, "passport"))
+		f.Approve(t, Operator("HEAD-RYOKEN", "T-RYOKEN-01"), "ryoken", "passport", []string{"T-RYOKEN-01"}, vendorOperator)
 		f.Train(t, 5, vendorOperator)
 		return gate.Request{Actor: auditlog.Actor{Kind: auditlog.ActorOperator, ID: vendorOperator}, Origin: "terminal:T-RYOKEN-01", Affair: "passport", Reason: "旅券の申請"},
 			"aomori-pref:7.1/approved-staff"

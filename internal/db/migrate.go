@@ -18,6 +18,13 @@ var migrations embed.FS
 
 // Migrate brings the schema up to date. It is safe to run on every start.
 func (db *DB) Migrate(ctx context.Context) error {
+	return db.MigrateTo(ctx, 0)
+}
+
+// MigrateTo applies the migrations up to version (all of them when version
+// is 0): tests of a migration stop before it, write what an older node
+// wrote, and go on.
+func (db *DB) MigrateTo(ctx context.Context, version int64) error {
 	dir, dialect := "migrations/sqlite", goose.DialectSQLite3
 	if db.dialect == Postgres {
 		dir, dialect = "migrations/postgres", goose.DialectPostgres
@@ -30,7 +37,12 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("prepare migrations: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
+	if version == 0 {
+		_, err = p.Up(ctx)
+	} else {
+		_, err = p.UpTo(ctx, version)
+	}
+	if err != nil {
 		return fmt.Errorf("migrate database %s: %w", db.shown, err)
 	}
 	return nil

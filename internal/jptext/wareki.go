@@ -181,3 +181,10 @@ func atoiOr(s string, def int) int {
 }
 
 func shownText(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
+
+// Midnight is the start of t's day in Japan Standard Time: the instant a
+// day-long period (a contract's, an approval's) starts.
+func Midnight(t time.Time) time.Time {
+	t = t.In(JST)
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, JST)
+}

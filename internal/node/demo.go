@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 
+	"jukinet/internal/approval"
 	"jukinet/internal/auditlog"
 	"jukinet/internal/auth"
 	"jukinet/internal/jptext"
@@ -38,7 +39,7 @@ const (
 // (DemoUntrained). Every step goes through the staff store, the training
 // record and the audit log like any change; now is the node's clock. It
 // does nothing when staff exist.
-func SeedDemoStaff(ctx context.Context, st *staff.Store, tr *training.Register, now time.Time) error {
+func SeedDemoStaff(ctx context.Context, st *staff.Store, tr *training.Register, ar *approval.Register, now time.Time) error {
 	people, err := st.People(ctx)
 	if err != nil || len(people) > 0 {
 		return err
@@ -80,22 +81,31 @@ func SeedDemoStaff(ctx context.Context, st *staff.Store, tr *training.Register, 
 			return st.ReportTerminalManager(ctx, staff.Who{Actor: auditlog.Actor{Kind: auditlog.ActorOperator, ID: DemoOfficer}, Origin: "host:demo-seed"}, DemoTerminal, DemoOfficer, d.Head)
 		},
 	}
-	for _, a := range affairs {
-		steps = append(steps,
-			func() error {
-				return st.ApproveUsage(ctx, admin, staff.UsageApproval{Department: dept, Affair: a, Purpose: "デモ環境での利用", Staff: "見本 取扱者"})
-			},
-			func() error {
-				return st.Designate(ctx, staff.Who{Actor: auditlog.Actor{Kind: auditlog.ActorOperator, ID: DemoOfficer}, Origin: "host:demo-seed"}, DemoOperator, a)
-			},
-			func() error {
-				return st.Designate(ctx, staff.Who{Actor: auditlog.Actor{Kind: auditlog.ActorOperator, ID: DemoOfficer}, Origin: "host:demo-seed"}, DemoUntrained, a)
-			})
+	// Usage approvals (利用の承認): the head applies for each affair, the
+	// system administrator approves it (designating both operators), and
+	// asks for a status report of the first one for last month.
+	today := jptext.Midnight(now)
+	head := staff.Who{Actor: auditlog.Actor{Kind: auditlog.ActorOperator, ID: DemoOfficer}, Origin: "host:demo-seed"}
+	for i, a := range affairs {
+		steps = append(steps, func() error {
+			id, err := ar.Apply(ctx, head, approval.Approval{Department: dept, Affair: a, Purpose: "デモ環境での利用", Reason: "デモの窓口業務のため",
+				Start: today.AddDate(0, -3, 0), End: today.AddDate(1, 0, 0), Terminals: []string{DemoTerminal}, Operators: []string{DemoOperator, DemoUntrained}})
+			if err != nil {
+				return err
+			}
+			if err := ar.Decide(ctx, admin, id, true, "事務の内容・取扱者・端末を確認した"); err != nil {
+				return err
+			}
+			if i > 0 {
+				return nil
+			}
+			first := time.Date(today.Year(), today.Month(), 1, 0, 0, 0, 0, jptext.JST)
+			_, err = ar.RequestReport(ctx, admin, id, first.AddDate(0, -1, 0), first.AddDate(0, 0, -1), today.AddDate(0, 0, 14))
+			return err
+		})
 	}
 	// Training: both operators attended every course 13 months ago, which
 	// has run out; the demo operator attended again two months ago.
-	today := now.In(jptext.JST)
-	today = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, jptext.JST)
 	for _, c := range prof.Courses {
 		for _, s := range []training.Session{
 			{Course: c.ID, Day: today.AddDate(0, -c.Months()-1, 0), Trainer: "見本 管理者", Material: "デモ用教材（" + c.Name + "）", Attendees: []string{DemoOperator, DemoUntrained}},

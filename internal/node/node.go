@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"jukinet/internal/approval"
 	"jukinet/internal/asset"
 	"jukinet/internal/auditlog"
 	"jukinet/internal/config"
@@ -84,6 +85,9 @@ type Node struct {
 	// Contracts is the record of outsourcing (委託), whose facts the
 	// policy engine enforces (set by OpenGate).
 	Contracts *contract.Register
+	// Approvals is the record of usage approvals (利用の承認), whose
+	// approvals in force the policy engine enforces (set by OpenGate).
+	Approvals *approval.Register
 	// Facilities is the record of rooms, entries and terminal
 	// installations (koto-ward:11, aomori-pref:6), whose installations the
 	// policy engine reads.
@@ -135,6 +139,10 @@ func (n *Node) OpenGate(ctx context.Context, logger *slog.Logger) error {
 	n.Contracts = contract.New(n.DB, l, eng, n.nodeCode())
 	n.Contracts.Now = n.Now
 	n.Contracts.OnChange(eng.Invalidate)
+	n.Approvals = approval.New(n.DB, l, eng, prof, n.nodeCode())
+	n.Approvals.Now = n.Now
+	n.Approvals.OnChange(eng.Invalidate)
+	n.Approvals.Alerts = n.approvalAlerts
 	n.Facilities = facility.New(n.DB, l, eng, n.nodeCode())
 	n.Facilities.Now = n.Now
 	n.Facilities.OnChange(eng.Invalidate)
@@ -152,7 +160,7 @@ func (n *Node) OpenGate(ctx context.Context, logger *slog.Logger) error {
 		logger.Info("search keys rebuilt for a changed folding", "residents", rekeyed, "folding", jptext.KeyVersion)
 	}
 	if n.Info.Demo {
-		if err := SeedDemoStaff(ctx, n.Staff, n.Training, n.Now()); err != nil {
+		if err := SeedDemoStaff(ctx, n.Staff, n.Training, n.Approvals, n.Now()); err != nil {
 			l.Close()
 			return fmt.Errorf("seed the demo staff: %w", err)
 		}
@@ -497,4 +505,18 @@ func removeNode(dir string) {
 	os.Remove(filepath.Join(dir, PublicKeyFile))
 	os.Remove(filepath.Join(dir, config.FileName))
 	os.Remove(dir)
+}
+
+// approvalAlerts gives status reports of usage approvals the detection's
+// alerts.
+func (n *Node) approvalAlerts(ctx context.Context) ([]approval.Alert, error) {
+	all, err := detect.List(ctx, n.DB, true)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]approval.Alert, len(all))
+	for i, a := range all {
+		out[i] = approval.Alert{Rule: a.RuleName("ja"), Day: a.Day, Subject: a.Subject, Detail: a.DetailJA}
+	}
+	return out, nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/cedar-policy/cedar-go"
 	cast "github.com/cedar-policy/cedar-go/ast"
 
+	"jukinet/internal/approval"
 	"jukinet/internal/auditlog"
 	"jukinet/internal/contract"
 	"jukinet/internal/db"
@@ -71,6 +72,9 @@ type snapshot struct {
 	// contracts and refresh: see addContracts (internal/contract).
 	contracts contract.Facts
 	refresh   time.Time
+	// approvals and approved: see addApprovals (internal/approval).
+	approvals approval.Facts
+	approved  map[string][]string // department → affairs in force
 }
 
 // New returns an engine for the profile's policies over the staff data in d.
@@ -129,6 +133,11 @@ func (e *Engine) current(ctx context.Context) (*snapshot, error) {
 		return nil, err
 	}
 	s.refresh = addContracts(s, contracts, e.now())
+	approvals, err := approval.Load(ctx, e.db)
+	if err != nil {
+		return nil, err
+	}
+	s.refresh = earliest(s.refresh, addApprovals(s, approvals, e.now()))
 	rooms, err := facility.Load(ctx, e.db)
 	if err != nil {
 		return nil, err
@@ -162,7 +171,7 @@ var registerActions = map[string]string{
 
 // adminActions are the staff store's actions.
 var adminActions = []string{staff.ActRegisterStaff, staff.ActAssignRole, staff.ActDesignate, staff.ActApproveTerminal,
-	staff.ActReportManager, staff.ActApproveUsage, staff.ActEnrol, staff.ActSuspend, staff.ActManagePeers,
+	staff.ActReportManager, staff.ActEnrol, staff.ActSuspend, staff.ActManagePeers,
 	staff.ActViewStaff, staff.ActViewAudit, staff.ActViewSuspensions, staff.ActInvestigate, staff.ActViewAlerts,
 	staff.ActManageIncidents, staff.ActViewIncidents, training.ActManage, training.ActView,
 	contract.ActManage, contract.ActView}
@@ -189,10 +198,10 @@ func build(prof *profile.Profile, st *staff.State, facts training.Facts) (*snaps
 		add(uid(typeAffair, a.ID), cedar.RecordMap{"changes_register": cedar.Boolean(a.Changes)})
 	}
 	for _, d := range prof.Departments {
-		add(uid(typeDepartment, d.ID), cedar.RecordMap{"approved_affairs": uidSet(typeAffair, st.Approved[d.ID])})
+		add(uid(typeDepartment, d.ID), cedar.RecordMap{"approved_affairs": uidSet(typeAffair, nil)})
 	}
 	for _, t := range st.Terminals {
-		add(uid(typeTerminal, t.ID), cedar.RecordMap{"approved": cedar.True, "department": uid(typeDepartment, t.Department)})
+		add(uid(typeTerminal, t.ID), cedar.RecordMap{"approved": cedar.True, "department": uid(typeDepartment, t.Department), "usage_affairs": uidSet(typeAffair, nil)})
 	}
 	trained := map[string][]training.Standing{}
 	for _, m := range st.People {
@@ -328,6 +337,9 @@ func (e *Engine) decide(s *snapshot, q gate.Question) gate.Verdict {
 		}
 		if en, cja, ok := s.uncovered(id, q.Actor.ID, now); ok {
 			why, ja = why+": "+en, ja+"。"+cja
+		}
+		if en, aja, ok := e.outsideApproval(s, id, q.Actor, q.Origin, affair, now); ok {
+			why, ja = why+": "+en, ja+"。"+aja
 		}
 		return gate.Verdict{Policy: id, Why: why, Japanese: ja}
 	}
@@ -478,7 +490,7 @@ func (e *Engine) explain(s *snapshot, actor auditlog.Actor, origin, group string
 	case !slices.Contains(m.Affairs, affair.ID):
 		return fmt.Sprintf("%s is not designated for the affair %s", actor.ID, affair.ID),
 			fmt.Sprintf("%s は利用事務「%s」の取扱者に指定されていません", actor.ID, affair.Name)
-	case !slices.Contains(s.state.Approved[m.Department], affair.ID):
+	case !slices.Contains(s.approved[m.Department], affair.ID):
 		return fmt.Sprintf("department %s has no approval to use the affair %s", m.Department, affair.ID),
 			fmt.Sprintf("%sは利用事務「%s」の利用承認を受けていません", e.deptName(m.Department), affair.Name)
 	case group == "write" && !affair.Changes:
@@ -499,7 +511,7 @@ func (e *Engine) deptName(id string) string {
 // actionJapanese names the administrative actions for messages.
 var actionJapanese = map[string]string{
 	staff.ActRegisterStaff: "職員の登録", staff.ActAssignRole: "役割の割当て", staff.ActDesignate: "取扱者の指定",
-	staff.ActApproveTerminal: "端末の設置承認", staff.ActReportManager: "端末機管理者の報告", staff.ActApproveUsage: "利用の承認",
+	staff.ActApproveTerminal: "端末の設置承認", staff.ActReportManager: "端末機管理者の報告",
 	staff.ActEnrol: "照合情報の登録", staff.ActSuspend: "利用停止", staff.ActManagePeers: "接続先ノードの管理",
 	staff.ActViewStaff: "職員・端末の閲覧", staff.ActViewAudit: "監査ログの閲覧", staff.ActViewSuspensions: "利用停止の管理",
 	staff.ActInvestigate: "不正利用の検知への対応", staff.ActViewAlerts: "不正利用の検知の閲覧",

@@ -8,10 +8,12 @@ import (
 	"testing"
 
 	"jukinet/internal/apperr"
+	"jukinet/internal/approval"
 	"jukinet/internal/auditlog"
 	"jukinet/internal/db"
 	"jukinet/internal/db/dbtest"
 	"jukinet/internal/gate"
+	"jukinet/internal/jptext"
 	"jukinet/internal/policy"
 	. "jukinet/internal/policy/policytest"
 	"jukinet/internal/profile"
@@ -34,6 +36,7 @@ func TestDecisions(t *testing.T) {
 		f := New(t, d, "koto-ward")
 		f.SetUpWard(t)
 		Must(t, f.Staff.Designate(ctx, Operator("SO-KAZEI", "T-KAZEI-01"), "K0002", "tax-assessment"))
+		within := "koto-ward:12.1/within-usage-approval"
 		console := gate.Question{Action: "import", Request: gate.Request{Actor: auditlog.Actor{Kind: auditlog.ActorConsole, ID: "root"}, Origin: "host:server", Affair: "juki", Reason: "初期移行"}}
 		for _, c := range []struct {
 			name   string
@@ -46,11 +49,11 @@ func TestDecisions(t *testing.T) {
 			{"affair by its Japanese name", question(Clerk, "T-KUMIN-01", "住民票の写し等の交付", "search"), true, "koto-ward:12.1/designated-operator", ""},
 			{"change for the register affair", question(Clerk, "T-KUMIN-01", "juki", "apply"), true, "koto-ward:12.1/designated-operator-changes", ""},
 			{"change for an affair that only reads", question(Clerk, "T-KUMIN-01", "juminhyo-copy", "apply"), false, policy.DefaultDeny, "記録を変更できません"},
-			{"not designated for the affair", question(Clerk, "T-KUMIN-01", "tax-assessment", "lookup"), false, policy.DefaultDeny, "取扱者に指定されていません"},
+			{"not designated for the affair", question(Clerk, "T-KUMIN-01", "tax-assessment", "lookup"), false, within, "区民課は利用事務「特別区民税・都民税の賦課に関する事務」の利用承認を受けていません"},
 			{"terminal of another department", question(Clerk, "T-KAZEI-01", "juminhyo-copy", "lookup"), false, policy.DefaultDeny, "課税課の端末です"},
 			{"unknown terminal", question(Clerk, "T-HOME", "juminhyo-copy", "lookup"), false, policy.DefaultDeny, "設置の承認を受けていない"},
 			{"unknown operator", question("X9999", "T-KUMIN-01", "juminhyo-copy", "lookup"), false, policy.DefaultDeny, "登録されていないか"},
-			{"department without approval", question("K0002", "T-KAZEI-01", "tax-assessment", "lookup"), false, policy.DefaultDeny, "利用承認を受けていません"},
+			{"department without approval", question("K0002", "T-KAZEI-01", "tax-assessment", "lookup"), false, within, "利用承認を受けていません"},
 			{"affair not in the profile", question(Clerk, "T-KUMIN-01", "fortune-telling", "lookup"), false, policy.DefaultDeny, "この規程の利用事務にありません"},
 			{"bulk export by an operator", question(Clerk, "T-KUMIN-01", "juki", "export"), false, policy.DefaultDeny, "サーバ上からのみ"},
 			{"console import", console, true, "jukinet:console", ""},
@@ -64,7 +67,7 @@ func TestDecisions(t *testing.T) {
 			})
 		}
 		// Approval given: K0002 may now work.
-		Must(t, f.Staff.ApproveUsage(ctx, f.Admin, staff.UsageApproval{Department: "kazei", Affair: "tax-assessment", Purpose: "賦課", Staff: "課税係"}))
+		f.Approve(t, Operator("SO-KAZEI", "T-KAZEI-01"), "kazei", "tax-assessment", []string{"T-KAZEI-01"}, "K0002")
 		if v := f.Engine.Decide(ctx, question("K0002", "T-KAZEI-01", "tax-assessment", "lookup")); !v.Allow {
 			t.Errorf("after approval: %+v", v)
 		}
@@ -214,8 +217,8 @@ func TestGateUsesPolicy(t *testing.T) {
 		}
 		bad := question(Clerk, "T-KUMIN-01", "tax-assessment", "lookup")
 		_, err = f.Gate.Lookup(ctx, bad.Request, gate.Key{ResidentCode: code})
-		if apperr.CodeOf(err) != apperr.Forbidden || !strings.Contains(apperr.JapaneseOf(err), "取扱者に指定されていません") {
-			t.Fatalf("lookup outside designated affairs: %v", err)
+		if apperr.CodeOf(err) != apperr.Forbidden || !strings.Contains(apperr.JapaneseOf(err), "利用承認を受けていません") {
+			t.Fatalf("lookup outside the approved affairs: %v", err)
 		}
 		l := entries(t, d)
 		allowed, denied := l[len(l)-2].Entry, l[len(l)-1].Entry
@@ -225,7 +228,7 @@ func TestGateUsesPolicy(t *testing.T) {
 		if affair, _ := f.Profile.Affair("juminhyo-copy"); allowed.Provision == nil || !slices.Equal(allowed.Provision.Items, affair.Items) {
 			t.Errorf("provision record lists %v, want the affair's items", allowed.Provision)
 		}
-		if denied.Policy != policy.DefaultDeny || denied.Decision != auditlog.Deny || denied.Count != 0 {
+		if denied.Policy != "koto-ward:12.1/within-usage-approval" || denied.Decision != auditlog.Deny || denied.Count != 0 {
 			t.Errorf("denied lookup logged as %+v", denied)
 		}
 	})
@@ -244,8 +247,7 @@ func TestAomoriSectionHead(t *testing.T) {
 		Must(t, f.Staff.ApproveTerminal(ctx, a, staff.Terminal{ID: "T-RYOKEN-01", Name: "旅券1", Department: "ryoken", Location: "旅券センター"}))
 		head := Operator("HEAD-RYOKEN", "T-RYOKEN-01")
 		Must(t, f.Staff.ReportTerminalManager(ctx, head, "T-RYOKEN-01", "R0001", "主事"))
-		Must(t, f.Staff.ApproveUsage(ctx, a, staff.UsageApproval{Department: "ryoken", Affair: "passport", Purpose: "旅券の発給", Staff: "旅券 一郎"}))
-		Must(t, f.Staff.Designate(ctx, head, "R0001", "passport"))
+		f.Approve(t, head, "ryoken", "passport", []string{"T-RYOKEN-01"}, "R0001")
 		f.Train(t, 10, "R0001")
 		if v := f.Engine.Decide(ctx, question("R0001", "T-RYOKEN-01", "passport", "lookup")); !v.Allow || v.Policy != "aomori-pref:7.1/approved-staff" {
 			t.Errorf("aomori-pref clerk: %+v", v)
@@ -329,6 +331,10 @@ func TestSeparationOfDuties(t *testing.T) {
 			Must(t, f.Staff.AddPerson(ctx, f.Admin, staff.Person{VerificationID: "ADMIN02", Name: "管理 次郎", Department: "joho", Title: "係長"}))
 			Must(t, f.Staff.AssignRole(ctx, console, "ADMIN02", profile.SystemAdministrator, ""))
 			admin2 := Operator("ADMIN02", "ADMIN-T")
+			today := jptext.Midnight(f.Clock.Now())
+			kazei, err := f.Approvals.Apply(ctx, Operator("SO-KAZEI", "T-KAZEI-01"), approval.Approval{Department: "kazei", Affair: "tax-assessment",
+				Purpose: "賦課", Reason: "課税の確認", Start: today, End: today.AddDate(1, 0, 0), Terminals: []string{"T-KAZEI-01"}, Operators: []string{"K0002"}})
+			Must(t, err)
 			run(t, d, []step{
 				{"security officer designates himself", func() error { return f.Staff.Designate(ctx, so, "SO-KUMIN", "juki") }, "koto-ward:12.1/no-self-designation"},
 				{"security officer designates a clerk", func() error { return f.Staff.Designate(ctx, so, "K0001", "tax-assessment") }, ""},
@@ -339,13 +345,13 @@ func TestSeparationOfDuties(t *testing.T) {
 					return f.Staff.ApproveTerminal(ctx, f.Admin, staff.Terminal{ID: "T-KAZEI-02", Name: "課税課2", Department: "kazei", Location: "3階"})
 				}, "koto-ward:12.2/no-self-terminal-approval"},
 				{"administrator approves his department's use", func() error {
-					return f.Staff.ApproveUsage(ctx, f.Admin, staff.UsageApproval{Department: "kazei", Affair: "tax-assessment", Purpose: "賦課", Staff: "課税係"})
+					return f.Approvals.Decide(ctx, f.Admin, kazei, true, "確認済み")
 				}, "koto-ward:12.1/no-self-usage-approval"},
 				{"another administrator approves that terminal", func() error {
 					return f.Staff.ApproveTerminal(ctx, admin2, staff.Terminal{ID: "T-KAZEI-02", Name: "課税課2", Department: "kazei", Location: "3階"})
 				}, ""},
 				{"another administrator approves that use", func() error {
-					return f.Staff.ApproveUsage(ctx, admin2, staff.UsageApproval{Department: "kazei", Affair: "tax-assessment", Purpose: "賦課", Staff: "課税係"})
+					return f.Approvals.Decide(ctx, admin2, kazei, true, "確認済み")
 				}, ""},
 				{"administrator approves another department's terminal", func() error {
 					return f.Staff.ApproveTerminal(ctx, f.Admin, staff.Terminal{ID: "T-KUMIN-02", Name: "区民課2", Department: "kumin", Location: "2階"})
@@ -364,6 +370,11 @@ func TestSeparationOfDuties(t *testing.T) {
 			// The system administrator (市町村課長) heads his own section.
 			Must(t, f.Staff.AssignRole(ctx, console, AdminVID, profile.SectionHead, "shichoson"))
 			Must(t, f.Staff.AddPerson(ctx, f.Admin, staff.Person{VerificationID: "A0001", Name: "市町村 一郎", Department: "shichoson", Title: "主事"}))
+			Must(t, f.Staff.ApproveTerminal(ctx, console, staff.Terminal{ID: "T-SHICHOSON-00", Name: "市町村課0", Department: "shichoson", Location: "本庁舎"}))
+			today := jptext.Midnight(f.Clock.Now())
+			use, err := f.Approvals.Apply(ctx, f.Admin, approval.Approval{Department: "shichoson", Affair: "municipal-register",
+				Purpose: "確認", Reason: "市町村の記録の確認", Start: today, End: today.AddDate(1, 0, 0), Terminals: []string{"T-SHICHOSON-00"}, Operators: []string{"A0001"}})
+			Must(t, err)
 			run(t, d, []step{
 				{"section head names himself", func() error { return f.Staff.Designate(ctx, f.Admin, AdminVID, "municipal-register") }, "aomori-pref:7.1/no-self-designation"},
 				{"section head names a member of staff", func() error { return f.Staff.Designate(ctx, f.Admin, "A0001", "municipal-register") }, ""},
@@ -374,7 +385,7 @@ func TestSeparationOfDuties(t *testing.T) {
 					return f.Staff.ApproveTerminal(ctx, f.Admin, staff.Terminal{ID: "T-SHICHOSON-01", Name: "市町村課1", Department: "shichoson", Location: "本庁舎"})
 				}, "aomori-pref:6.1/no-self-terminal-approval"},
 				{"administrator approves his section's use", func() error {
-					return f.Staff.ApproveUsage(ctx, f.Admin, staff.UsageApproval{Department: "shichoson", Affair: "municipal-register", Purpose: "確認", Staff: "市町村課"})
+					return f.Approvals.Decide(ctx, f.Admin, use, true, "確認済み")
 				}, "aomori-pref:7.1/no-self-usage-approval"},
 			})
 		})

@@ -296,7 +296,7 @@ func (s *Store) ApproveTerminal(ctx context.Context, who Who, t Terminal) error 
 	if err := s.checkDepartment(t.Department); err != nil {
 		return err
 	}
-	heads, err := applicants(ctx, s.db, t.Department)
+	heads, err := Heads(ctx, s.db, t.Department)
 	if err != nil {
 		return err
 	}
@@ -351,75 +351,6 @@ func (s *Store) RetireTerminal(ctx context.Context, who Who, terminalID string) 
 		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
 			_, err := tx.Exec(ctx, `UPDATE staff_terminal SET retired_at = ?, retired_seq = ? WHERE id = ? AND retired_at IS NULL`, now, seq, terminalID)
 			return err
-		}})
-}
-
-// UsageApproval is a department's approved use of an affair (aomori-pref:7.1).
-type UsageApproval struct {
-	ID         int64
-	Department string
-	Affair     string
-	Purpose    string // 事務の内容
-	Staff      string // 取り扱う職員等
-	ApprovedBy string
-	ApprovedAt time.Time
-	EndedAt    time.Time
-}
-
-// What a usage approval's text may hold (docs/fields.md).
-var (
-	FieldUsagePurpose = resident.Field{Name: "purpose", Japanese: "事務の内容", Class: resident.ClassText, Max: 200}
-	FieldUsageStaff   = resident.Field{Name: "staff", Japanese: "取り扱う職員等", Class: resident.ClassText, Max: 200}
-)
-
-// ApproveUsage records the system administrator's approval of a
-// department's use of an affair.
-func (s *Store) ApproveUsage(ctx context.Context, who Who, u UsageApproval) error {
-	if err := s.checkDepartment(u.Department); err != nil {
-		return err
-	}
-	if err := s.checkAffair(u.Affair); err != nil {
-		return err
-	}
-	if err := required([2]string{"purpose", u.Purpose}, [2]string{"staff", u.Staff}); err != nil {
-		return err
-	}
-	if err := resident.CheckValues(resident.Value{Field: FieldUsagePurpose, Text: u.Purpose}, resident.Value{Field: FieldUsageStaff, Text: u.Staff}); err != nil {
-		return err
-	}
-	heads, err := applicants(ctx, s.db, u.Department)
-	if err != nil {
-		return err
-	}
-	return s.do(ctx, change{who: who, action: ActApproveUsage, resource: Resource{Kind: "department", ID: u.Department, Subjects: heads},
-		detail: fmt.Sprintf("approve use of %s by %s: %s; staff: %s", u.Affair, u.Department, u.Purpose, u.Staff),
-		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
-			if err := refuseIfAny(ctx, tx, apperr.New(apperr.Conflict, fmt.Sprintf("%s already has an approval for %s", u.Department, u.Affair), "この部署のこの事務の利用は既に承認されています"), `SELECT COUNT(*) FROM staff_usage_approval WHERE department_id = ? AND affair_id = ? AND ended_at IS NULL`, u.Department, u.Affair); err != nil {
-				return err
-			}
-			_, err := tx.Exec(ctx, `INSERT INTO staff_usage_approval (department_id, affair_id, purpose, staff, approved_by, approved_at, approved_seq) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-				u.Department, u.Affair, u.Purpose, u.Staff, who.Actor.String(), now, seq)
-			return err
-		}})
-}
-
-// EndUsage records that a department stopped using an affair (aomori-pref:7.2).
-func (s *Store) EndUsage(ctx context.Context, who Who, department, affair string) error {
-	if err := resident.CheckValues(resident.Value{Field: FieldDepartmentID, Text: department, Required: true},
-		resident.Value{Field: FieldAffairID, Text: affair, Required: true}); err != nil {
-		return err
-	}
-	return s.do(ctx, change{who: who, action: ActApproveUsage, resource: Resource{Kind: "department", ID: department},
-		detail: fmt.Sprintf("end use of %s by %s", affair, department),
-		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
-			res, err := tx.Exec(ctx, `UPDATE staff_usage_approval SET ended_at = ?, ended_seq = ? WHERE department_id = ? AND affair_id = ? AND ended_at IS NULL`, now, seq, department, affair)
-			if err != nil {
-				return err
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				return apperr.New(apperr.NotFound, fmt.Sprintf("%s has no approval for %s", department, affair), "この部署のこの事務の利用承認はありません")
-			}
-			return nil
 		}})
 }
 

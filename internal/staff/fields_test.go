@@ -30,7 +30,7 @@ func badValues(f resident.Field, good string) map[string]string {
 
 // TestFreeTextFieldRules: every free-text field of the staff register (a
 // person's name, reading and title, a terminal's name, location and
-// manager's title, a usage approval's purpose and staff, a recipient's name
+// manager's title, a recipient's name
 // and category, a credential's label and removal reason, a suspension's
 // target and reason, a lift's reason, the ids logged when something ends)
 // refuses what is not text and what is too long, with the field's name and
@@ -57,11 +57,6 @@ func TestFreeTextFieldRules(t *testing.T) {
 			set(&t)
 			return f.Staff.ApproveTerminal(ctx, a, t)
 		}
-		usage := func(set func(u *staff.UsageApproval)) error {
-			u := staff.UsageApproval{Department: "kazei", Affair: "juki", Purpose: "課税の確認", Staff: "課税課職員"}
-			set(&u)
-			return f.Staff.ApproveUsage(ctx, a, u)
-		}
 		recipient := func(set func(r *staff.Recipient)) error {
 			r := staff.Recipient{ID: "R1", Name: "機構", Category: "別表第一", Affairs: []string{"juki"}}
 			set(&r)
@@ -81,8 +76,6 @@ func TestFreeTextFieldRules(t *testing.T) {
 			{staff.FieldTerminalName, "窓口", func(v string) error { return terminal(func(t *staff.Terminal) { t.Name = v }) }},
 			{staff.FieldTerminalLocation, "本庁舎", func(v string) error { return terminal(func(t *staff.Terminal) { t.Location = v }) }},
 			{staff.FieldManagerTitle, "係長", func(v string) error { return f.Staff.ReportTerminalManager(ctx, a, "T-KUMIN-01", "SO-KUMIN", v) }},
-			{staff.FieldUsagePurpose, "確認", func(v string) error { return usage(func(u *staff.UsageApproval) { u.Purpose = v }) }},
-			{staff.FieldUsageStaff, "職員", func(v string) error { return usage(func(u *staff.UsageApproval) { u.Staff = v }) }},
 			{staff.FieldRecipientName, "機構", func(v string) error { return recipient(func(r *staff.Recipient) { r.Name = v }) }},
 			{staff.FieldRecipientCategory, "別表", func(v string) error { return recipient(func(r *staff.Recipient) { r.Category = v }) }},
 			{staff.FieldCredentialLabel, "鍵", func(v string) error {
@@ -99,8 +92,6 @@ func TestFreeTextFieldRules(t *testing.T) {
 			}},
 			{staff.FieldLiftReason, "解決", func(v string) error { return f.Staff.Lift(ctx, a, suspension, v) }},
 			{staff.FieldAffairID, "juki", func(v string) error { return f.Staff.EndDesignation(ctx, a, Clerk, v) }},
-			{staff.FieldDepartmentID, "kumin", func(v string) error { return f.Staff.EndUsage(ctx, a, v, "juki") }},
-			{staff.FieldAffairID, "juki", func(v string) error { return f.Staff.EndUsage(ctx, a, "kumin", v) }},
 		}
 		// Verification ids logged before they are looked up are checked
 		// against the id rule first.

@@ -129,32 +129,11 @@ func suspensions(ctx context.Context, q db.Querier, activeOnly bool) ([]Suspensi
 	return out, rows.Err()
 }
 
-// Approvals lists usage approvals, ended ones too.
-func (s *Store) Approvals(ctx context.Context) ([]UsageApproval, error) {
-	rows, err := s.db.Query(ctx, `SELECT id, department_id, affair_id, purpose, staff, approved_by, approved_at, ended_at FROM staff_usage_approval ORDER BY department_id, affair_id, id`)
-	if err != nil {
-		return nil, fmt.Errorf("list usage approvals: %w", err)
-	}
-	defer rows.Close()
-	var out []UsageApproval
-	for rows.Next() {
-		var u UsageApproval
-		var ended sql.NullTime
-		if err := rows.Scan(&u.ID, &u.Department, &u.Affair, &u.Purpose, &u.Staff, &u.ApprovedBy, &u.ApprovedAt, &ended); err != nil {
-			return nil, fmt.Errorf("list usage approvals: %w", err)
-		}
-		u.EndedAt = timeOf(ended)
-		out = append(out, u)
-	}
-	return out, rows.Err()
-}
-
 // State is what a policy decision needs of the staff data, as of Version.
 type State struct {
 	Version     int64
 	People      map[string]*Member   // active people by verification id
 	Terminals   map[string]Terminal  // terminals in use by id
-	Approved    map[string][]string  // department → affairs approved for use
 	Suspensions []Suspension         // active
 	Recipients  map[string]Recipient // registered recipient bodies by id
 }
@@ -170,7 +149,7 @@ type Member struct {
 
 // Load reads the staff state in one read transaction.
 func Load(ctx context.Context, d *db.DB) (*State, error) {
-	st := &State{People: map[string]*Member{}, Terminals: map[string]Terminal{}, Approved: map[string][]string{}, Recipients: map[string]Recipient{}}
+	st := &State{People: map[string]*Member{}, Terminals: map[string]Terminal{}, Recipients: map[string]Recipient{}}
 	err := d.ReadTx(ctx, func(q db.Querier) error {
 		var err error
 		if st.Version, err = Version(ctx, q); err != nil {
@@ -252,22 +231,6 @@ func Load(ctx context.Context, d *db.DB) (*State, error) {
 				m.ManagedTerminals = append(m.ManagedTerminals, t.ID)
 			}
 			st.Terminals[t.ID] = t
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		rows, err = q.Query(ctx, `SELECT department_id, affair_id FROM staff_usage_approval WHERE ended_at IS NULL`)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var dept, affair string
-			if err := rows.Scan(&dept, &affair); err != nil {
-				rows.Close()
-				return err
-			}
-			st.Approved[dept] = append(st.Approved[dept], affair)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {

@@ -64,7 +64,6 @@ const (
 	ActDesignate       = "designate-operator"
 	ActApproveTerminal = "approve-terminal"
 	ActReportManager   = "report-terminal-manager"
-	ActApproveUsage    = "approve-usage"
 	ActEnrol           = "enrol-credential"
 	ActSuspend         = "suspend"
 	ActManagePeers     = "manage-peers"     // add peer nodes, resume a stopped source
@@ -248,11 +247,11 @@ func operator(vid string) []auditlog.Actor {
 	return []auditlog.Actor{{Kind: auditlog.ActorOperator, ID: vid}}
 }
 
-// applicants are the heads of a department who apply for its terminals and
+// Heads are the heads of a department who apply for its terminals and
 // its uses of affairs (koto-ward:12.2, aomori-pref:6.1, 7.1): its security
 // officers and section heads in post. An approval concerns them, so none
 // of them may give it (separation of duties).
-func applicants(ctx context.Context, q db.Querier, department string) ([]auditlog.Actor, error) {
+func Heads(ctx context.Context, q db.Querier, department string) ([]auditlog.Actor, error) {
 	rows, err := q.Query(ctx, `SELECT DISTINCT p.verification_id FROM staff_role r JOIN staff_person p ON p.id = r.person_id
 		WHERE r.department_id = ? AND r.role IN (?, ?) AND r.ended_at IS NULL AND p.active = ? ORDER BY p.verification_id`,
 		department, string(profile.SecurityOfficer), string(profile.SectionHead), true)

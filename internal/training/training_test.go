@@ -175,9 +175,8 @@ func TestAomoriTrainingRefusal(t *testing.T) {
 		Must(t, f.Staff.AddPerson(ctx, a, staff.Person{VerificationID: "R0001", Name: "旅券 一郎", Department: "ryoken", Title: "主事"}))
 		Must(t, f.Staff.AssignRole(ctx, a, "HEAD-RYOKEN", profile.SectionHead, "ryoken"))
 		Must(t, f.Staff.ApproveTerminal(ctx, a, staff.Terminal{ID: "T-RYOKEN-01", Name: "旅券1", Department: "ryoken", Location: "旅券センター"}))
-		Must(t, f.Staff.ApproveUsage(ctx, a, staff.UsageApproval{Department: "ryoken", Affair: "passport", Purpose: "旅券の発給", Staff: "旅券 一郎"}))
 		head := Operator("HEAD-RYOKEN", "T-RYOKEN-01")
-		Must(t, f.Staff.Designate(ctx, head, "R0001", "passport"))
+		f.Approve(t, head, "ryoken", "passport", []string{"T-RYOKEN-01"}, "R0001")
 		q := gate.Question{Action: "search", Request: gate.Request{Actor: auditlog.Actor{Kind: auditlog.ActorOperator, ID: "R0001"}, Origin: "terminal:T-RYOKEN-01", Affair: "passport", Reason: "旅券の申請"}}
 		if v := f.Engine.Decide(ctx, q); v.Allow || v.Policy != "aomori-pref:9.1/trained-operator" || !strings.Contains(v.Japanese, "「住基ネットセキュリティ研修」を受講していません") {
 			t.Errorf("untrained aomori-pref operator: %+v", v)

@@ -43,7 +43,7 @@ var (
 	staffMax = map[string]int{
 		"name": staff.FieldPersonName.Max, "kana": staff.FieldPersonKana.Max, "title": staff.FieldPersonTitle.Max,
 		"terminal_name": staff.FieldTerminalName.Max, "location": staff.FieldTerminalLocation.Max, "manager_title": staff.FieldManagerTitle.Max,
-		"purpose": staff.FieldUsagePurpose.Max, "staff": staff.FieldUsageStaff.Max, "removal_reason": staff.FieldRemovalReason.Max,
+		"removal_reason": staff.FieldRemovalReason.Max,
 	}
 	suspensionMax = map[string]int{"reason": staff.FieldSuspensionReason.Max, "lift_reason": staff.FieldLiftReason.Max}
 )
@@ -64,11 +64,6 @@ func (s *Server) staffPage(w http.ResponseWriter, r *http.Request, c *current) {
 		return
 	}
 	terminals, err := s.node.Staff.Terminals(ctx)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	approvals, err := s.node.Staff.Approvals(ctx)
 	if err != nil {
 		s.problem(w, r, err)
 		return
@@ -100,17 +95,17 @@ func (s *Server) staffPage(w http.ResponseWriter, r *http.Request, c *current) {
 		}
 		rows = append(rows, rw)
 	}
-	can, err := s.node.Policy.Permissions(ctx, c.who(), s.nodeResource(), staff.ActRegisterStaff, staff.ActAssignRole, staff.ActApproveTerminal, staff.ActApproveUsage)
+	can, err := s.node.Policy.Permissions(ctx, c.who(), s.nodeResource(), staff.ActRegisterStaff, staff.ActAssignRole, staff.ActApproveTerminal)
 	if err != nil {
 		s.problem(w, r, err)
 		return
 	}
 	s.page(w, r, c, "staff", "Staff", map[string]any{
-		"People": rows, "Terminals": terminals, "Approvals": approvals, "Credentials": creds,
+		"People": rows, "Terminals": terminals, "Credentials": creds,
 		"AllAffairs": s.node.Profile.Affairs, "Departments": s.node.Profile.Departments, "Roles": s.node.Profile.Roles,
 		"Link": r.URL.Query().Get("link"), "Done": r.URL.Query().Get("done"),
 		"CanRegister": can[staff.ActRegisterStaff], "CanAssign": can[staff.ActAssignRole],
-		"CanTerminal": can[staff.ActApproveTerminal], "CanApprove": can[staff.ActApproveUsage],
+		"CanTerminal":         can[staff.ActApproveTerminal],
 		"CanRemoveCredential": s.may(ctx, c, staff.ActEnrol, staff.Resource{Kind: "person", ID: c.person.VerificationID}),
 		"Max":                 staffMax,
 	})
@@ -546,16 +541,6 @@ func (s *Server) staffApproveTerminal(w http.ResponseWriter, r *http.Request, c 
 			return s.node.Staff.ReportTerminalManager(r.Context(), c.who(), t.ID, m, strings.TrimSpace(r.FormValue("manager_title")))
 		}
 		return nil
-	})
-}
-
-func (s *Server) staffApproveUsage(w http.ResponseWriter, r *http.Request, c *current) {
-	s.staffChange(w, r, c, func() error {
-		if r.FormValue("end") != "" {
-			return s.node.Staff.EndUsage(r.Context(), c.who(), r.FormValue("department"), r.FormValue("affair"))
-		}
-		return s.node.Staff.ApproveUsage(r.Context(), c.who(), staff.UsageApproval{Department: r.FormValue("department"), Affair: r.FormValue("affair"),
-			Purpose: strings.TrimSpace(r.FormValue("purpose")), Staff: strings.TrimSpace(r.FormValue("staff"))})
 	})
 }
 

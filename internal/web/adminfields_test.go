@@ -76,7 +76,8 @@ func TestSuspensionFormFieldRules(t *testing.T) {
 		want []string
 	}{
 		{admin, "/staff", []string{`name="name" required maxlength="100"`, `name="kana" maxlength="200"`, `name="title" required maxlength="100"`,
-			`name="location" required maxlength="200"`, `name="purpose" maxlength="200"`, `name="staff" maxlength="200"`}},
+			`name="location" required maxlength="200"`}},
+		{signIn(t, s, node.DemoOfficer), "/approvals", []string{`name="purpose" required maxlength="200"`, `name="reason" required maxlength="200"`}},
 		{chief, "/incidents", []string{`name="title" required maxlength="200"`, `name="summary" rows="3" required maxlength="2000"`}},
 	} {
 		body := c.who.do("GET", c.path, nil).Body.String()

@@ -153,8 +153,8 @@ func TestLookupScreenAndSuspension(t *testing.T) {
 	}
 	form.Set("affair", "tax-assessment")
 	rec = clerk.do("POST", "/lookup", form)
-	if rec.Code != 403 || !strings.Contains(rec.Body.String(), "取扱者に指定されていません") {
-		t.Errorf("lookup outside designated affairs: %d", rec.Code)
+	if rec.Code != 403 || !strings.Contains(rec.Body.String(), "利用承認を受けていません") {
+		t.Errorf("lookup outside the approved affairs: %d", rec.Code)
 	}
 	form.Set("affair", "juki")
 	form.Set("reason", "")
@@ -322,9 +322,11 @@ func TestChangesByRole(t *testing.T) {
 		{"/staff/terminals", func(r string) url.Values {
 			return url.Values{"id": {"T-" + r}, "name": {"窓口"}, "department": {"kazei"}, "location": {"3階"}}
 		}, []string{node.DemoAdmin}},
-		{"/staff/approvals", func(r string) url.Values {
-			return url.Values{"department": {"kazei"}, "affair": {"tax-assessment"}, "purpose": {"賦課"}, "staff": {"課税係"}}
-		}, []string{node.DemoAdmin}},
+		// koto-ward:12.1: the security officer applies for his department's use.
+		{"/approvals", func(r string) url.Values {
+			return url.Values{"department": {demoDept(s)}, "affair": {"tax-assessment"}, "purpose": {"賦課"}, "reason": {"課税の確認"},
+				"start": {s.node.Now().Format("2006-01-02")}, "end": {"2027-11-30"}, "terminal": {node.DemoTerminal}, "operator": {node.DemoOperator}}
+		}, []string{node.DemoOfficer}},
 		{"/staff/designate", func(r string) url.Values {
 			return url.Values{"verification_id": {node.DemoOperator}, "affair": {"tax-assessment"}}
 		}, []string{node.DemoOfficer}},

@@ -12,6 +12,7 @@ import (
 
 	"jukinet/internal/api"
 	"jukinet/internal/apperr"
+	"jukinet/internal/approval"
 	"jukinet/internal/asset"
 	"jukinet/internal/auth"
 	"jukinet/internal/contract"
@@ -23,7 +24,7 @@ import (
 )
 
 // pageNames are the templates under templates/, each with the layout.
-var pageNames = []string{"status", "login", "enrol", "unlock", "dashboard", "lookup", "history", "staff", "suspensions", "alerts", "incidents", "incident", "training", "assets", "facilities", "contracts", "audit", "network", "problem"}
+var pageNames = []string{"status", "login", "enrol", "unlock", "dashboard", "lookup", "history", "staff", "suspensions", "alerts", "incidents", "incident", "training", "assets", "facilities", "contracts", "approvals", "audit", "network", "problem"}
 
 const sessionCookie = "jukinet_session"
 
@@ -177,6 +178,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, c *current, page, 
 	data["CanAssets"] = s.may(r.Context(), c, asset.ActView, node)
 	data["CanFacilities"] = s.may(r.Context(), c, facility.ActView, node)
 	data["CanContracts"] = can[contract.ActView]
+	data["CanApprovals"] = s.may(r.Context(), c, approval.ActView, node)
 	if data["CanAlerts"] = can[staff.ActViewAlerts]; can[staff.ActViewAlerts] {
 		open, err := detect.OpenCount(r.Context(), s.node.DB)
 		if err != nil {

@@ -33,7 +33,6 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /staff/people/{vid}/leave", s.signedIn(s.staffRemovePerson))
 	m.HandleFunc("POST /staff/roles", s.signedIn(s.staffAssignRole))
 	m.HandleFunc("POST /staff/terminals", s.signedIn(s.staffApproveTerminal))
-	m.HandleFunc("POST /staff/approvals", s.signedIn(s.staffApproveUsage))
 	m.HandleFunc("POST /staff/credentials/{id}/remove", s.signedIn(s.staffRemoveCredential))
 	m.HandleFunc("GET /suspensions", s.signedIn(s.suspensionsPage))
 	m.HandleFunc("POST /suspensions", s.signedIn(s.suspend))

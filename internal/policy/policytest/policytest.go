@@ -3,6 +3,7 @@
 package policytest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"jukinet/internal/approval"
 	"jukinet/internal/auditlog"
 	"jukinet/internal/clocktest"
 	"jukinet/internal/contract"
@@ -21,7 +23,9 @@ import (
 	"jukinet/internal/jptext"
 	"jukinet/internal/policy"
 	"jukinet/internal/profile"
+	"jukinet/internal/resident"
 	"jukinet/internal/staff"
+	"jukinet/internal/synth"
 	"jukinet/internal/training"
 )
 
@@ -37,6 +41,8 @@ type Fixture struct {
 	Training *training.Register
 	// Contracts is the outsourcing record, on the fixture's clock.
 	Contracts *contract.Register
+	// Approvals is the usage approvals record, on the fixture's clock.
+	Approvals *approval.Register
 	// Admin is the first system administrator, working at the console of
 	// a terminal of their own department.
 	Admin staff.Who
@@ -92,11 +98,14 @@ func NewAt(t testing.TB, d *db.DB, profileID string, clock *clocktest.Clock) *Fi
 	cr := contract.New(d, l, eng, code)
 	cr.Now = clock.Now
 	cr.OnChange(eng.Invalidate)
+	ar := approval.New(d, l, eng, prof, code)
+	ar.Now = clock.Now
+	ar.OnChange(eng.Invalidate)
 	if err := st.Bootstrap(ctx, staff.Person{VerificationID: AdminVID, Name: "管理 太郎", Department: adminDept, Title: "課長"}); err != nil {
 		t.Fatal(err)
 	}
 	return &Fixture{
-		DB: d, Log: l, Profile: prof, Staff: st, Engine: eng, Training: tr, Contracts: cr,
+		DB: d, Log: l, Profile: prof, Staff: st, Engine: eng, Training: tr, Contracts: cr, Approvals: ar,
 		Gate:  gate.New(d, l, eng, lg, prof.Level),
 		Admin: Operator(AdminVID, "ADMIN-T"),
 		Clock: clock,
@@ -158,11 +167,23 @@ func (f *Fixture) SetUpWard(t testing.TB) {
 	Must(t, f.Staff.ApproveTerminal(ctx, a, staff.Terminal{ID: "T-KUMIN-01", Name: "区民課窓口1", Department: "kumin", Location: "本庁舎2階"}))
 	Must(t, f.Staff.ApproveTerminal(ctx, a, staff.Terminal{ID: "T-KAZEI-01", Name: "課税課1", Department: "kazei", Location: "本庁舎3階"}))
 	for _, affair := range []string{"juminhyo-copy", "juki"} {
-		Must(t, f.Staff.ApproveUsage(ctx, a, staff.UsageApproval{Department: "kumin", Affair: affair, Purpose: "窓口での交付と記録", Staff: "区民課窓口係"}))
+		f.Approve(t, Operator("SO-KUMIN", "T-KUMIN-01"), "kumin", affair, []string{"T-KUMIN-01"}, Clerk)
 	}
-	so := Operator("SO-KUMIN", "T-KUMIN-01")
-	Must(t, f.Staff.Designate(ctx, so, Clerk, "juminhyo-copy"))
-	Must(t, f.Staff.Designate(ctx, so, Clerk, "juki"))
+}
+
+// Approve has applicant apply for the use of affair by department on the
+// terminals by the people vids, from 30 days before the fixture's clock for
+// two years, and the system administrator approve it: the approval
+// designates them. It returns the approval's number.
+func (f *Fixture) Approve(t testing.TB, applicant staff.Who, department, affair string, terminals []string, vids ...string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	today := jptext.Midnight(f.Clock.Now())
+	id, err := f.Approvals.Apply(ctx, applicant, approval.Approval{Department: department, Affair: affair, Purpose: "窓口での交付と記録",
+		Reason: "住民からの請求に応じるため", Start: today.AddDate(0, 0, -30), End: today.AddDate(2, 0, 0), Terminals: terminals, Operators: vids})
+	Must(t, err)
+	Must(t, f.Approvals.Decide(ctx, f.Admin, id, true, "事務の内容と取扱者を確認"))
+	return id
 }
 
 // Contract records, as the system administrator, a contract with vendor
@@ -186,4 +207,22 @@ func (f *Fixture) Contract(t testing.TB, vendor string, daysAgo, days int, leave
 		Must(t, f.Contracts.AddPerson(ctx, f.Admin, id, vid))
 	}
 	return id
+}
+
+// ImportOne loads one synthetic resident of 江東区 through the gate from the
+// console and returns their 住民票コード.
+func (f *Fixture) ImportOne(t testing.TB) string {
+	t.Helper()
+	g, err := synth.New(synth.Options{Seed: 3, LocalGov: "131083"})
+	Must(t, err)
+	rec := g.Next()
+	var buf bytes.Buffer
+	w := resident.NewCSVWriter(&buf, resident.UTF8)
+	Must(t, w.Write(rec))
+	Must(t, w.Close())
+	console := gate.Request{Actor: auditlog.Actor{Kind: auditlog.ActorConsole, ID: "root"}, Origin: "host:server", Affair: "juki", Reason: "初期移行"}
+	if _, err := f.Gate.Import(context.Background(), console, &buf, ""); err != nil {
+		t.Fatal(err)
+	}
+	return string(rec.ResidentCode)
 }

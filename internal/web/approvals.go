@@ -1,0 +1,322 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"jukinet/internal/apperr"
+	"jukinet/internal/approval"
+	"jukinet/internal/auditlog"
+	"jukinet/internal/jptext"
+	"jukinet/internal/staff"
+)
+
+// The usage approvals screen (利用の承認, aomori-pref:7, koto-ward:12.1):
+// every application with its state, period, terminals and staff, the
+// forms each role may use on it (apply, approve or refuse, withdraw, end,
+// ask for and submit a status report), and the status reports as CSV and
+// PDF. Every change is behind the biometric re-check.
+func (s *Server) approvalRoutes() {
+	s.mux.HandleFunc("GET /approvals", s.signedIn(s.approvalsPage))
+	s.mux.HandleFunc("POST /approvals", s.signedIn(s.applyUsage))
+	s.mux.HandleFunc("POST /approvals/decide", s.signedIn(s.decideUsage))
+	s.mux.HandleFunc("POST /approvals/withdraw", s.signedIn(s.withdrawUsage))
+	s.mux.HandleFunc("POST /approvals/end", s.signedIn(s.endUsage))
+	s.mux.HandleFunc("POST /approvals/reports", s.signedIn(s.requestUsageReport))
+	s.mux.HandleFunc("POST /approvals/reports/submit", s.signedIn(s.submitUsageReport))
+	s.mux.HandleFunc("POST /approvals/status", s.signedIn(s.usageStatus))
+}
+
+// approvalRow is an application as the screen shows it, with what the
+// signed-in person may do to it.
+type approvalRow struct {
+	approval.Approval
+	InForce, NotYet, Over         bool
+	CanDecide, CanWithdraw        bool
+	CanEnd, CanRequest, CanSubmit bool
+}
+
+func (s *Server) approvalsPage(w http.ResponseWriter, r *http.Request, c *current) {
+	ctx := r.Context()
+	if !s.allowed(w, r, c, approval.ActView, s.nodeResource()) {
+		return
+	}
+	all, err := approval.List(ctx, s.node.DB)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	now := s.node.Now()
+	var rows []approvalRow
+	for _, a := range all {
+		dept := staff.Resource{Kind: "department", ID: a.Department}
+		row := approvalRow{Approval: a, InForce: a.InForce(now), NotYet: now.Before(a.Start), Over: !now.Before(a.Until())}
+		switch a.State {
+		case approval.Applied:
+			decide := dept
+			if heads, err := staff.Heads(ctx, s.node.DB, a.Department); err == nil {
+				decide.Subjects = heads
+			}
+			if kind, id, ok := strings.Cut(a.AppliedBy, ":"); ok && kind == string(auditlog.ActorOperator) {
+				decide.Subjects = append(decide.Subjects, auditlog.Actor{Kind: auditlog.ActorOperator, ID: id})
+			}
+			row.CanDecide = s.may(ctx, c, approval.ActApprove, decide)
+			row.CanWithdraw = s.may(ctx, c, approval.ActApply, dept)
+		case approval.Approved:
+			row.CanEnd = s.may(ctx, c, approval.ActEnd, dept)
+			row.CanRequest = s.may(ctx, c, approval.ActApprove, dept)
+		case approval.Ended:
+			row.CanRequest = s.may(ctx, c, approval.ActApprove, dept)
+		}
+		for _, rep := range a.Reports {
+			if !rep.Submitted() {
+				row.CanSubmit = s.may(ctx, c, approval.ActApply, dept)
+			}
+		}
+		rows = append(rows, row)
+	}
+	// The departments the signed-in person may apply for, with their
+	// terminals in use and staff.
+	type option struct{ ID, Name string }
+	type deptForm struct {
+		ID, Name  string
+		Terminals []option
+		People    []option
+	}
+	var forms []deptForm
+	terminals, err := s.node.Staff.Terminals(ctx)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	people, err := s.node.Staff.People(ctx)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	wd := s.wordsFor(r)
+	for _, d := range s.node.Profile.Departments {
+		if !s.may(ctx, c, approval.ActApply, staff.Resource{Kind: "department", ID: d.ID}) {
+			continue
+		}
+		f := deptForm{ID: d.ID, Name: wd.dept(d.ID)}
+		for _, t := range terminals {
+			if t.Department == d.ID && t.RetiredAt.IsZero() {
+				f.Terminals = append(f.Terminals, option{t.ID, t.Name})
+			}
+		}
+		for _, p := range people {
+			if p.Department == d.ID && p.Active {
+				f.People = append(f.People, option{p.VerificationID, p.Name})
+			}
+		}
+		forms = append(forms, f)
+	}
+	today := jptext.Midnight(now)
+	s.page(w, r, c, "approvals", "UsageApprovals", map[string]any{
+		"Rows": rows, "Forms": forms, "Affairs": s.node.Profile.Affairs,
+		"Today": today.Format(time.DateOnly), "YearOn": today.AddDate(1, 0, -1).Format(time.DateOnly),
+		"LastMonthFrom": time.Date(today.Year(), today.Month(), 1, 0, 0, 0, 0, jptext.JST).AddDate(0, -1, 0).Format(time.DateOnly),
+		"LastMonthTo":   time.Date(today.Year(), today.Month(), 1, 0, 0, 0, 0, jptext.JST).AddDate(0, 0, -1).Format(time.DateOnly),
+		"DueDefault":    today.AddDate(0, 0, 14).Format(time.DateOnly),
+		"MaxPurpose":    approval.FieldPurpose.Max, "MaxReason": approval.FieldReason.Max, "MaxDecided": approval.FieldDecided.Max,
+		"MaxEnd": approval.FieldEnd.Max, "MaxNote": approval.FieldNote.Max,
+	})
+}
+
+// approvalForm reads a posted form behind the re-check; ok is false when a
+// response was written.
+func (s *Server) approvalForm(w http.ResponseWriter, r *http.Request, c *current) bool {
+	if !s.recentlyVerified(w, r, c, "/approvals") {
+		return false
+	}
+	if err := r.ParseForm(); err != nil {
+		s.problem(w, r, err)
+		return false
+	}
+	return true
+}
+
+// formID reads a positive number a form names.
+func formID(r *http.Request, field, ja string) (int64, error) {
+	v := strings.TrimSpace(r.FormValue(field))
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, apperr.New(apperr.Invalid, field+": give the number", ja+"を選んでください")
+	}
+	return id, nil
+}
+
+func (s *Server) applyUsage(w http.ResponseWriter, r *http.Request, c *current) {
+	if !s.approvalForm(w, r, c) {
+		return
+	}
+	start, err := approval.ParseDay("start", "利用の開始日", r.FormValue("start"))
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	end, err := approval.ParseDay("end", "利用の終了日", r.FormValue("end"))
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	if _, err := s.node.Approvals.Apply(r.Context(), c.who(), approval.Approval{Department: r.FormValue("department"), Affair: r.FormValue("affair"),
+		Purpose: r.FormValue("purpose"), Reason: r.FormValue("reason"), Start: start, End: end,
+		Terminals: r.Form["terminal"], Operators: r.Form["operator"]}); err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/approvals", http.StatusSeeOther)
+}
+
+func (s *Server) decideUsage(w http.ResponseWriter, r *http.Request, c *current) {
+	if !s.approvalForm(w, r, c) {
+		return
+	}
+	id, err := formID(r, "approval", "申請番号")
+	if err == nil {
+		switch r.FormValue("decision") {
+		case "approve":
+			err = s.node.Approvals.Decide(r.Context(), c.who(), id, true, r.FormValue("reason"))
+		case "refuse":
+			err = s.node.Approvals.Decide(r.Context(), c.who(), id, false, r.FormValue("reason"))
+		default:
+			err = apperr.New(apperr.Invalid, "decision: approve or refuse", "承認か不承認かを選んでください")
+		}
+	}
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/approvals", http.StatusSeeOther)
+}
+
+func (s *Server) withdrawUsage(w http.ResponseWriter, r *http.Request, c *current) {
+	if !s.approvalForm(w, r, c) {
+		return
+	}
+	id, err := formID(r, "approval", "申請番号")
+	if err == nil {
+		err = s.node.Approvals.Withdraw(r.Context(), c.who(), id, r.FormValue("reason"))
+	}
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/approvals", http.StatusSeeOther)
+}
+
+func (s *Server) endUsage(w http.ResponseWriter, r *http.Request, c *current) {
+	if !s.approvalForm(w, r, c) {
+		return
+	}
+	id, err := formID(r, "approval", "申請番号")
+	if err == nil {
+		err = s.node.Approvals.End(r.Context(), c.who(), id, r.FormValue("reason"))
+	}
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/approvals", http.StatusSeeOther)
+}
+
+func (s *Server) requestUsageReport(w http.ResponseWriter, r *http.Request, c *current) {
+	if !s.approvalForm(w, r, c) {
+		return
+	}
+	id, err := formID(r, "approval", "申請番号")
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	from, err := approval.ParseDay("from", "報告の対象期間の初日", r.FormValue("from"))
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	to, err := approval.ParseDay("to", "報告の対象期間の末日", r.FormValue("to"))
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	due, err := approval.ParseDay("due", "報告の期限", r.FormValue("due"))
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	if _, err := s.node.Approvals.RequestReport(r.Context(), c.who(), id, from, to, due); err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/approvals", http.StatusSeeOther)
+}
+
+func (s *Server) submitUsageReport(w http.ResponseWriter, r *http.Request, c *current) {
+	if !s.approvalForm(w, r, c) {
+		return
+	}
+	id, err := formID(r, "report", "報告番号")
+	if err == nil {
+		_, err = s.node.Approvals.SubmitReport(r.Context(), c.who(), id, r.FormValue("note"), approval.Status.CSV)
+	}
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/approvals", http.StatusSeeOther)
+}
+
+// usageStatus sends a status report of an approval for a period as CSV or
+// PDF: counted from the log now, and itself recorded in the log.
+func (s *Server) usageStatus(w http.ResponseWriter, r *http.Request, c *current) {
+	if err := r.ParseForm(); err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	id, err := formID(r, "approval", "申請番号")
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	from, err := approval.ParseDay("from", "報告の対象期間の初日", r.FormValue("from"))
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	to, err := approval.ParseDay("to", "報告の対象期間の末日", r.FormValue("to"))
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	st, err := s.node.Approvals.Status(r.Context(), c.who(), id, from, to)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	name := fmt.Sprintf("usage-report-%d-%s-%s", id, st.From.Format("20060102"), st.To.Format("20060102"))
+	switch r.FormValue("format") {
+	case "pdf":
+		b, err := statusPDF(st)
+		if err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		w.Header().Set("Content-Type", "application/pdf")
+		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.pdf"`)
+		w.Write(b)
+	default:
+		b, err := st.CSV()
+		if err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.csv"`)
+		w.Write(b)
+	}
+}

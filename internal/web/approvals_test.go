@@ -1,0 +1,118 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+
+	"jukinet/internal/approval"
+	"jukinet/internal/auditlog"
+	"jukinet/internal/node"
+)
+
+// demoDept is the department of the demo's security officer.
+func demoDept(s *Server) string {
+	st, err := s.node.Policy.State(context.Background())
+	if err != nil {
+		return ""
+	}
+	return st.People[node.DemoOfficer].Department
+}
+
+// TestApprovalScreen walks the usage approval workflow through its screen:
+// the security officer applies, the operator is refused until the system
+// administrator approves, the officer ends the use and the operator is
+// refused again; the officer submits the status report the demo asked for;
+// the administrator downloads a status report, which the log records. Bad
+// input is refused in Japanese with nothing stored, and a clerk does not
+// see the screen.
+func TestApprovalScreen(t *testing.T) {
+	s, code := demoServer(t)
+	ctx := context.Background()
+	so, admin, clerk := signIn(t, s, node.DemoOfficer), signIn(t, s, node.DemoAdmin), signIn(t, s, node.DemoOperator)
+	lookup := func() int {
+		return clerk.do("POST", "/lookup", url.Values{"affair": {"tax-assessment"}, "reason": {"課税の確認"}, "mode": {"code"}, "code": {code}}).Code
+	}
+	if rec := clerk.do("GET", "/approvals", nil); rec.Code != 403 {
+		t.Errorf("clerk opens the approvals: %d", rec.Code)
+	}
+	page := so.do("GET", "/approvals", nil).Body.String()
+	if !strings.Contains(page, `data-testid="apply-`+demoDept(s)+`"`) || !strings.Contains(page, `data-testid="submit-report-1"`) {
+		t.Fatalf("the officer's approvals screen lacks the application form or the report to submit:\n%s", page)
+	}
+	form := url.Values{"department": {demoDept(s)}, "affair": {"tax-assessment"}, "purpose": {"個人住民税の賦課"}, "reason": {"住所の確認のため"},
+		"start": {"令和8年12月1日"}, "end": {"R9.11.30"}, "terminal": {node.DemoTerminal}, "operator": {node.DemoOperator}}
+	// Bad input first: refused, named, nothing stored.
+	before, err := approval.List(ctx, s.node.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for field, bad := range map[string]string{"end": "2026-11-30", "start": "きのう", "purpose": "", "terminal": "T-NOWHERE"} {
+		f := url.Values{}
+		for k, v := range form {
+			f[k] = v
+		}
+		f.Set(field, bad)
+		rec := so.do("POST", "/approvals", f)
+		if rec.Code != 400 || !strings.Contains(rec.Body.String(), "lang=\"ja\"") {
+			t.Errorf("bad %s %q: %d", field, bad, rec.Code)
+		}
+	}
+	after, err := approval.List(ctx, s.node.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before) {
+		t.Errorf("bad applications stored: %d, then %d", len(before), len(after))
+	}
+	if rec := so.do("POST", "/approvals", form); rec.Code != 303 {
+		t.Fatalf("apply: %d %s", rec.Code, rec.Body.String())
+	}
+	all, err := approval.List(ctx, s.node.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := fmt.Sprint(all[0].ID)
+	if all[0].State != approval.Applied || all[0].Affair != "tax-assessment" {
+		t.Fatalf("newest application = %+v", all[0])
+	}
+	if c := lookup(); c != 403 {
+		t.Errorf("look-up before approval: %d", c)
+	}
+	if page := admin.do("GET", "/approvals", nil).Body.String(); !strings.Contains(page, `data-testid="decide-`+id+`"`) {
+		t.Errorf("the administrator sees no decision form for %s", id)
+	}
+	if rec := so.do("POST", "/approvals/decide", url.Values{"approval": {id}, "decision": {"approve"}, "reason": {"自分で"}}); rec.Code != 403 {
+		t.Errorf("the officer approves his own: %d", rec.Code)
+	}
+	if rec := admin.do("POST", "/approvals/decide", url.Values{"approval": {id}, "decision": {"approve"}, "reason": {"事務の内容と取扱者を確認"}}); rec.Code != 303 {
+		t.Fatalf("approve: %d %s", rec.Code, rec.Body.String())
+	}
+	if c := lookup(); c != 200 {
+		t.Errorf("look-up after approval: %d", c)
+	}
+	if rec := so.do("POST", "/approvals/end", url.Values{"approval": {id}, "reason": {"事務の見直し"}}); rec.Code != 303 {
+		t.Fatalf("end: %d %s", rec.Code, rec.Body.String())
+	}
+	if c := lookup(); c != 403 {
+		t.Errorf("look-up after the end: %d", c)
+	}
+	// The report the demo asked for.
+	if rec := so.do("POST", "/approvals/reports/submit", url.Values{"report": {"1"}, "note": {"特記事項なし"}}); rec.Code != 303 {
+		t.Fatalf("submit: %d %s", rec.Code, rec.Body.String())
+	}
+	if page := admin.do("GET", "/approvals", nil).Body.String(); !strings.Contains(page, "SHA-256 <code>") || !strings.Contains(page, "特記事項なし") {
+		t.Errorf("the submission is not shown")
+	}
+	rec := admin.do("POST", "/approvals/status", url.Values{"approval": {id}, "from": {"2026-12-01"}, "to": {"2026-12-01"}, "format": {"csv"}})
+	if rec.Code != 200 || rec.Header().Get("Content-Type") != "text/csv; charset=utf-8" || !strings.HasPrefix(rec.Body.String(), "\ufeff利用状況報告") ||
+		!strings.Contains(rec.Body.String(), node.DemoOperator+",") {
+		t.Fatalf("status CSV: %d %s\n%s", rec.Code, rec.Header(), rec.Body.String())
+	}
+	entries, err := auditlog.List(ctx, s.node.DB, auditlog.Filter{Action: "approval.status", After: -1})
+	if err != nil || len(entries) != 1 || entries[0].Actor != "operator:"+node.DemoAdmin {
+		t.Errorf("the status download is not logged: %v %+v", err, entries)
+	}
+}
