@@ -37,7 +37,7 @@ func TestAlertsScreen(t *testing.T) {
 	if !strings.Contains(body, "令和8年12月1日（2026年12月1日）") {
 		t.Errorf("the alert's day is not in 和暦 with 西暦 on the Japanese screen")
 	}
-	if !strings.Contains(body, "開庁時間（開庁日の08:30–17:15）外の照会 1件：23:40 lookup") {
+	if !strings.Contains(body, "開庁時間（開庁日の08:30–17:15）外の照会 1件：23:40 照会") {
 		t.Errorf("the alert's detail is not in Japanese on the Japanese screen")
 	}
 	if !strings.Contains(body, `data-testid="alert-to-incident"`) {

@@ -91,7 +91,8 @@ const (
 	chartVH       = 240 // height of a chart of days
 	chartHW       = 640 // width of a chart of names
 	chartRowH     = 30  // height of one row of a chart of names
-	chartLabelW   = 190 // room for the names of a chart of names
+	chartLabelMin = 80  // least room for the names of a chart of names
+	chartLabelMax = 280 // most room for them (a longer name is cut)
 	chartPad      = 12
 	chartLegendH  = 24
 	chartAxisH    = 26 // room under the bars for the days
@@ -112,7 +113,12 @@ func (c *chart) layout() {
 	if c.Horizontal {
 		c.W = chartHW
 		c.H = int(y0) + len(c.Rows)*chartRowH + chartAxisH
-		left, right := float64(chartLabelW), float64(c.W-chartPad-48) // room for the totals
+		labelW := float64(chartLabelMin)
+		for _, r := range c.Rows {
+			labelW = math.Max(labelW, textWidth(r.Label)+chartPad+8)
+		}
+		labelW = math.Min(labelW, chartLabelMax)
+		left, right := labelW, float64(c.W-chartPad-48) // room for the totals
 		scale := (right - left) / float64(top)
 		bottom := y0 + float64(len(c.Rows)*chartRowH)
 		for v := int64(0); v <= top; v += step {
@@ -162,6 +168,21 @@ func (c *chart) layout() {
 		b.ValueX, b.ValueY = x+w/2, y-chartValueGap
 		c.Bars = append(c.Bars, b)
 	}
+}
+
+// textWidth estimates how wide s is drawn at the charts' 13px: a full
+// width character (kanji, kana, full-width punctuation) is one em, any
+// other about half.
+func textWidth(s string) float64 {
+	var w float64
+	for _, r := range s {
+		if r >= 0x1100 && !(r >= 0xff61 && r <= 0xff9f) {
+			w += 13
+		} else {
+			w += 7.5
+		}
+	}
+	return w
 }
 
 // niceScale returns a step for the scale's ticks (1, 2 or 5 times a power

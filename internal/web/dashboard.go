@@ -96,14 +96,20 @@ func (s *Server) dashboardCharts(ctx context.Context, c *current, w words, lang 
 	allowedDenied := []chartSeries{{Name: w.msg("ChartAllowed"), Class: "s-ok"}, {Name: w.msg("ChartDenied"), Class: "s-deny"}}
 	perDay := func(id, title string, series []chartSeries, count func(auditlog.ActionTally) []int64) *chart {
 		ch := &chart{ID: id, Title: title, KeyHeading: w.msg("Day"), Series: series}
-		for _, d := range days {
+		for i, d := range days {
 			vals := make([]int64, len(series))
 			for _, t := range d.Tallies {
 				for i, v := range count(t) {
 					vals[i] += v
 				}
 			}
-			ch.Rows = append(ch.Rows, chartRow{Key: d.Day.Format(time.DateOnly), Label: d.Day.Format("1/2"), Long: shownDay(d.Day.Format(time.DateOnly), w.en), Values: vals})
+			// The month on the first day and where it changes; the day
+			// alone elsewhere, so fourteen labels fit under the bars.
+			label := d.Day.Format("2")
+			if i == 0 || d.Day.Day() == 1 {
+				label = d.Day.Format("1/2")
+			}
+			ch.Rows = append(ch.Rows, chartRow{Key: d.Day.Format(time.DateOnly), Label: label, Long: shownDay(d.Day.Format(time.DateOnly), w.en), Values: vals})
 		}
 		return ch
 	}

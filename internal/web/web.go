@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -319,6 +320,24 @@ func shownDate(t time.Time, en bool) template.HTML {
 		`</span><span class="date">（` + template.HTMLEscapeString(jptext.FormatSeireki(t)) + `）</span></time>`)
 }
 
+// dateInText finds the dates and times a sentence may hold: 和暦, 西暦,
+// ISO dates and times of day.
+var dateInText = regexp.MustCompile(`(明治|大正|昭和|平成|令和)(元|\d{1,2})年\d{1,2}月\d{1,2}日|\d{4}年\d{1,2}月\d{1,2}日|\d{4}-\d{2}-\d{2}|\d{1,2}:\d{2}(:\d{2})?`)
+
+// keepDates writes a sentence (a message built elsewhere) with each date
+// and time in it kept on one line; the rest breaks as text does.
+func keepDates(s string) template.HTML {
+	var b strings.Builder
+	last := 0
+	for _, m := range dateInText.FindAllStringIndex(s, -1) {
+		b.WriteString(template.HTMLEscapeString(s[last:m[0]]))
+		b.WriteString(`<span class="date">` + template.HTMLEscapeString(s[m[0]:m[1]]) + `</span>`)
+		last = m[1]
+	}
+	b.WriteString(template.HTMLEscapeString(s[last:]))
+	return template.HTML(b.String())
+}
+
 // templateFuncs gives the templates their functions in w's language: the
 // UI's messages (t, tdata), dates, and the names of departments (dept) and
 // affairs (affair) by their IDs.
@@ -351,6 +370,7 @@ func templateFuncs(w words) template.FuncMap {
 			return incident.Name(id, "ja")
 		},
 		"wareki":  func(t time.Time) template.HTML { return shownDate(t, w.en) },
+		"dates":   keepDates,
 		"clock":   func(t time.Time) string { return t.In(jptext.JST).Format("15:04:05") },
 		"has":     func(items []string, item string) bool { return slices.Contains(items, item) },
 		"dept":    w.dept,
