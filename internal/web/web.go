@@ -69,6 +69,8 @@ type Server struct {
 	terminalCA *x509.Certificate
 	// verification is the audit-log check started from the audit screen.
 	verification verification
+	// once remembers the look-up and history forms already sent.
+	once onceSet
 }
 
 // New returns the web interface of n.
@@ -371,6 +373,7 @@ func templateFuncs(w words) template.FuncMap {
 		},
 		"wareki":  func(t time.Time) template.HTML { return shownDate(t, w.en) },
 		"dates":   keepDates,
+		"once":    newOnce,
 		"clock":   func(t time.Time) string { return t.In(jptext.JST).Format("15:04:05") },
 		"has":     func(items []string, item string) bool { return slices.Contains(items, item) },
 		"dept":    w.dept,
