@@ -52,7 +52,7 @@ type walkViewport struct {
 	Name          string
 	Width, Height int64
 	Zoom          float64
-	Screenshot    bool
+	Screenshot    bool // of the whole page; else of the window only
 }
 
 var walkViewports = []walkViewport{
@@ -140,13 +140,17 @@ func TestBrowserWalk(t *testing.T) {
 				setViewport(t, ctx, vp)
 			}
 			where := fmt.Sprintf("%s, %s at %s", role, sc.Name, vp.Name)
+			var shot []byte
+			format := walkFormat
 			if vp.Screenshot {
-				var png []byte
-				run(t, ctx, "screenshot "+where, chromedp.FullScreenshot(&png, walkQuality))
-				file := filepath.Join(dir, fmt.Sprintf("%s-%02d-%s-%s.%s", role, i, sc.Name, vp.Name, walkFormat))
-				if err := os.WriteFile(file, png, 0o644); err != nil {
-					t.Fatal(err)
-				}
+				run(t, ctx, "screenshot "+where, chromedp.FullScreenshot(&shot, walkQuality))
+			} else {
+				run(t, ctx, "screenshot "+where, chromedp.CaptureScreenshot(&shot))
+				format = "png"
+			}
+			file := filepath.Join(dir, fmt.Sprintf("%s-%02d-%s-%s.%s", role, i, sc.Name, vp.Name, format))
+			if err := os.WriteFile(file, shot, 0o644); err != nil {
+				t.Fatal(err)
 			}
 			var found []string
 			run(t, ctx, "measure "+where, chromedp.Evaluate(checks, &found))

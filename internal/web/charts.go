@@ -170,16 +170,16 @@ func (c *chart) layout() {
 	}
 }
 
-// textWidth estimates how wide s is drawn at the charts' 13px: a full
+// textWidth estimates how wide s is drawn at the charts' 14px: a full
 // width character (kanji, kana, full-width punctuation) is one em, any
 // other about half.
 func textWidth(s string) float64 {
 	var w float64
 	for _, r := range s {
 		if r >= 0x1100 && !(r >= 0xff61 && r <= 0xff9f) {
-			w += 13
+			w += 14
 		} else {
-			w += 7.5
+			w += 8
 		}
 	}
 	return w
