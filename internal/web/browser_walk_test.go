@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -90,9 +91,7 @@ type walkScreen struct {
 // suspension, a contract, an unauthorised room entry, a verified log.
 func TestBrowserWalk(t *testing.T) {
 	s, base, code := liveDemo(t)
-	// The walk opens some 60 screens three times over: on a busy machine
-	// it takes longer than one test of the browser.
-	ctx, _ := newBrowserFor(t, true, 5*time.Minute)
+	chromium(t)
 	seedWalk(t, s, code)
 
 	dir := filepath.Join(t.TempDir(), "browser-walk")
@@ -119,11 +118,8 @@ func TestBrowserWalk(t *testing.T) {
 	slices.Sort(codes)
 	checks := walkChecksJS(names, codes)
 
-	run(t, ctx, "let the walk inject axe-core", chromedp.ActionFunc(func(ctx context.Context) error {
-		return page.SetBypassCSP(true).Do(ctx)
-	}))
-	var problems []string
-	look := func(role string, i int, sc walkScreen) {
+	// look opens one screen in the tab ctx and looks at it in each window.
+	look := func(t *testing.T, ctx context.Context, role string, i int, sc walkScreen) {
 		t.Helper()
 		// Every screen is opened at the first window size and then looked
 		// at in each: a screen reached by a form is sent once.
@@ -139,7 +135,7 @@ func TestBrowserWalk(t *testing.T) {
 			if j > 0 {
 				setViewport(t, ctx, vp)
 			}
-			where := fmt.Sprintf("%s, %s at %s", role, sc.Name, vp.Name)
+			where := fmt.Sprintf("%s at %s", sc.Name, vp.Name)
 			var shot []byte
 			format := walkFormat
 			if vp.Screenshot {
@@ -155,71 +151,97 @@ func TestBrowserWalk(t *testing.T) {
 			var found []string
 			run(t, ctx, "measure "+where, chromedp.Evaluate(checks, &found))
 			for _, f := range found {
-				problems = append(problems, where+": "+f)
+				t.Errorf("%s: %s", where, f)
 			}
 		}
 		// Accessibility does not change with the window: once per screen.
 		setViewport(t, ctx, walkViewports[0])
 		for _, v := range runAxe(t, ctx) {
-			problems = append(problems, fmt.Sprintf("%s, %s (%s): axe: %s", role, sc.Name, lang, v))
+			t.Errorf("%s (%s): axe: %s", sc.Name, lang, v)
 		}
+	}
+	// tab starts a Chromium of its own, so that each role has its own
+	// session, in which axe-core may be injected despite the pages' policy.
+	tab := func(t *testing.T) context.Context {
+		t.Helper()
+		// The walk opens some 60 screens three times over: on a busy
+		// machine it takes longer than one test of the browser.
+		ctx, _ := newBrowserFor(t, true, 5*time.Minute)
+		run(t, ctx, "let the walk inject axe-core", chromedp.ActionFunc(func(ctx context.Context) error {
+			return page.SetBypassCSP(true).Do(ctx)
+		}))
+		return ctx
 	}
 
-	// Before signing in: the sign-in page and the node's public status.
-	for i, sc := range []walkScreen{{Name: "login", Path: "/login"}, {Name: "status-public", Path: "/status"}} {
-		look("nobody", i, sc)
-	}
-	roles := []string{node.DemoOperator, node.DemoUntrained, node.DemoOfficer, node.DemoChief, node.DemoAdmin}
-	screens := 0
-	for _, role := range roles {
-		run(t, ctx, "sign in as "+role, chromedp.Navigate(base+"/login"),
-			chromedp.Click(`[data-testid="demo-`+role+`"]`, chromedp.ByQuery),
-			chromedp.WaitVisible(`[data-testid="me"]`, chromedp.ByQuery))
-		var menu []string
-		run(t, ctx, "read the menu", chromedp.Evaluate(`Array.from(document.querySelectorAll('nav.site a')).map(a => a.getAttribute('href'))`, &menu))
-		var list []walkScreen
-		for _, href := range menu {
-			list = append(list, walkScreen{Name: screenName(href), Path: href})
-			switch href {
-			case "/lookup":
-				list = append(list, walkScreen{Name: "lookup-sent", Act: []chromedp.Action{
-					chromedp.Navigate(base + "/lookup"),
-					chromedp.SendKeys(`#reason`, "窓口での本人申請", chromedp.ByQuery),
-					chromedp.SendKeys(`#code`, code, chromedp.ByQuery),
-					chromedp.Submit(`[data-testid="lookup-form"]`, chromedp.ByQuery),
-					chromedp.WaitVisible(`[data-testid="results"], [data-testid="lookup-error"]`, chromedp.ByQuery),
-				}})
-				if role == node.DemoOperator {
-					list = append(list, walkScreen{Name: "history", Act: []chromedp.Action{
-						chromedp.Click(`form[action="/history"] button`, chromedp.ByQuery),
-						chromedp.WaitVisible(`[data-testid="history"]`, chromedp.ByQuery),
-					}})
-				}
-			case "/alerts":
-				list = append(list, walkScreen{Name: "alerts-all", Path: "/alerts?all=1"})
-			case "/incidents":
-				list = append(list, walkScreen{Name: "incident-1", Path: "/incidents/1"})
+	var screens atomic.Int64
+	// The roles walk side by side, each in its own browser.
+	t.Run("roles", func(t *testing.T) {
+		// Before signing in: the sign-in page and the node's public status.
+		t.Run("nobody", func(t *testing.T) {
+			t.Parallel()
+			ctx := tab(t)
+			for i, sc := range []walkScreen{{Name: "login", Path: "/login"}, {Name: "status-public", Path: "/status"}} {
+				look(t, ctx, "nobody", i, sc)
 			}
+		})
+		for _, role := range []string{node.DemoOperator, node.DemoUntrained, node.DemoOfficer, node.DemoChief, node.DemoAdmin} {
+			t.Run(role, func(t *testing.T) {
+				t.Parallel()
+				ctx := tab(t)
+				run(t, ctx, "sign in as "+role, chromedp.Navigate(base+"/login"),
+					chromedp.Click(`[data-testid="demo-`+role+`"]`, chromedp.ByQuery),
+					chromedp.WaitVisible(`[data-testid="me"]`, chromedp.ByQuery))
+				list := walkScreens(t, ctx, base, role, code)
+				for i, sc := range list {
+					look(t, ctx, role, i, sc)
+				}
+				screens.Add(int64(len(list)))
+			})
 		}
-		if role == node.DemoChief {
-			list = append(list, walkScreen{Name: "dashboard-en", Path: "/?lang=en"}, walkScreen{Name: "audit-en", Path: "/audit"},
-				walkScreen{Name: "dashboard-ja", Path: "/?lang=ja"})
-		}
-		if role == node.DemoOperator {
-			list = append(list, walkScreen{Name: "refused", Path: "/audit"})
-		}
-		for i, sc := range list {
-			look(role, i, sc)
-		}
-		screens += len(list)
-		run(t, ctx, "sign out", chromedp.Navigate(base+"/"), chromedp.Click(`form[action="/logout"] button`, chromedp.ByQuery), chromedp.WaitVisible(`#vid`, chromedp.ByQuery))
+	})
+	if n := screens.Load(); n < 40 {
+		t.Errorf("the walk opened %d screens of signed-in roles, want at least 40: the menus lost their links?", n)
 	}
-	if screens < 40 {
-		t.Errorf("the walk opened %d screens of signed-in roles, want at least 40: the menus lost their links?", screens)
+}
+
+// walkScreens lists the screens a role walks through: those its menu
+// offers, and those reached from them.
+func walkScreens(t *testing.T, ctx context.Context, base, role, code string) []walkScreen {
+	t.Helper()
+	var menu []string
+	run(t, ctx, "read the menu", chromedp.Evaluate(`Array.from(document.querySelectorAll('nav.site a')).map(a => a.getAttribute('href'))`, &menu))
+	var list []walkScreen
+	for _, href := range menu {
+		list = append(list, walkScreen{Name: screenName(href), Path: href})
+		switch href {
+		case "/lookup":
+			list = append(list, walkScreen{Name: "lookup-sent", Act: []chromedp.Action{
+				chromedp.Navigate(base + "/lookup"),
+				chromedp.SendKeys(`#reason`, "窓口での本人申請", chromedp.ByQuery),
+				chromedp.SendKeys(`#code`, code, chromedp.ByQuery),
+				chromedp.Submit(`[data-testid="lookup-form"]`, chromedp.ByQuery),
+				chromedp.WaitVisible(`[data-testid="results"], [data-testid="lookup-error"]`, chromedp.ByQuery),
+			}})
+			if role == node.DemoOperator {
+				list = append(list, walkScreen{Name: "history", Act: []chromedp.Action{
+					chromedp.Click(`form[action="/history"] button`, chromedp.ByQuery),
+					chromedp.WaitVisible(`[data-testid="history"]`, chromedp.ByQuery),
+				}})
+			}
+		case "/alerts":
+			list = append(list, walkScreen{Name: "alerts-all", Path: "/alerts?all=1"})
+		case "/incidents":
+			list = append(list, walkScreen{Name: "incident-1", Path: "/incidents/1"})
+		}
 	}
-	for _, p := range problems {
-		t.Error(p)
+	switch role {
+	case node.DemoChief:
+		// The English switch is remembered: the last two screens are English.
+		list = append(list, walkScreen{Name: "dashboard-en", Path: "/?lang=en"}, walkScreen{Name: "audit-en", Path: "/audit"})
+	case node.DemoOperator:
+		list = append(list, walkScreen{Name: "refused", Path: "/audit"})
 	}
+	return list
 }
 
 // screenName names a screen's screenshot after its address.
