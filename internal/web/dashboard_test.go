@@ -184,6 +184,21 @@ func TestDashboardChartsMatchTheLog(t *testing.T) {
 	}
 
 	checkChart(t, body, "lookups-per-day", perDay)
+	// The chart's one-sentence description says the total and the busiest day.
+	var total, most int64
+	busiest := ""
+	for _, day := range slices.Sorted(maps.Keys(perDay)) {
+		v := perDay[day][0] + perDay[day][1]
+		total += v
+		if v > most {
+			most, busiest = v, day
+		}
+	}
+	d, _ := time.ParseInLocation(time.DateOnly, busiest, jptext.JST)
+	desc := fmt.Sprintf(`<desc id="lookups-per-day-desc">直近14日の合計%d件。最も多いのは%sの%d件。</desc>`, total, jptext.FormatBoth(d), most)
+	if !strings.Contains(body, desc) {
+		t.Errorf("the chart of look-ups per day is not described as %s", desc)
+	}
 	checkChart(t, body, "denials-per-day", denials)
 	checkChart(t, body, "lookups-per-department", perDept)
 
@@ -260,6 +275,9 @@ func TestDashboardChartsMatchTheLog(t *testing.T) {
 	// In English, the same numbers.
 	en := chief.do("GET", "/?lang=en", nil).Body.String()
 	checkChart(t, en, "lookups-per-day", perDay)
+	if strings.Contains(en+body+mine, "<no value>") {
+		t.Errorf("a chart's text lacks a value it names")
+	}
 	if !strings.Contains(en, "Look-ups per day (last 14 days)") {
 		t.Errorf("the English dashboard does not name its chart in English")
 	}
