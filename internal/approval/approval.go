@@ -625,8 +625,8 @@ func each(ctx context.Context, q db.Querier, query string, args []any, fn func(i
 }
 
 // Facts are the approved uses the policy engine keeps in its snapshot:
-// every approval approved and not ended, whatever its period (the engine
-// compares the period with the request's time).
+// every approval approved, whatever its period (the engine compares the
+// period with the request's time), and those ended, to say so in a refusal.
 type Facts []Approval
 
 // Load reads the facts (when the policy engine rebuilds its snapshot, never
@@ -638,7 +638,7 @@ func Load(ctx context.Context, q db.Querier) (Facts, error) {
 	}
 	var f Facts
 	for _, a := range all {
-		if a.State == Approved {
+		if a.State == Approved || a.State == Ended {
 			a.Reports = nil
 			f = append(f, a)
 		}
@@ -654,6 +654,9 @@ func Load(ctx context.Context, q db.Querier) (Facts, error) {
 func (f Facts) InForce(now time.Time) (departments, terminals map[string][]string, next time.Time) {
 	departments, terminals = map[string][]string{}, map[string][]string{}
 	for _, a := range f {
+		if a.State != Approved {
+			continue
+		}
 		for _, t := range []time.Time{a.Start, a.Until()} {
 			if t.After(now) && (next.IsZero() || t.Before(next)) {
 				next = t
@@ -685,18 +688,26 @@ func (f Facts) Explain(department, deptName, terminal, affair, affairName string
 			mine = append(mine, a)
 		}
 	}
+	// over is when an approval stopped counting: its end notice, or the
+	// end of its period.
+	over := func(a *Approval) time.Time {
+		if a.State == Ended && a.EndedAt.Before(a.Until()) {
+			return a.EndedAt
+		}
+		return a.Until()
+	}
 	var current, next, last *Approval
 	for i := range mine {
 		a := &mine[i]
 		switch {
 		case a.InForce(now):
 			current = a
-		case now.Before(a.Start):
+		case a.State == Approved && now.Before(a.Start):
 			if next == nil || a.Start.Before(next.Start) {
 				next = a
 			}
 		default:
-			if last == nil || a.End.After(last.End) {
+			if last == nil || over(a).After(over(last)) {
 				last = a
 			}
 		}
@@ -708,6 +719,10 @@ func (f Facts) Explain(department, deptName, terminal, affair, affairName string
 	case next != nil:
 		return fmt.Sprintf("usage approval %d of %s for %s starts on %s", next.ID, department, affair, next.Start.Format(time.DateOnly)),
 			fmt.Sprintf("%sの利用事務「%s」の利用承認（第%d号）の期間は%sからです", deptName, affairName, next.ID, jptext.FormatWareki(next.Start))
+	case last != nil && last.State == Ended && last.EndedAt.Before(last.Until()):
+		ended := last.EndedAt.In(jptext.JST)
+		return fmt.Sprintf("the use under usage approval %d of %s for %s was ended on %s", last.ID, department, affair, ended.Format(time.DateOnly)),
+			fmt.Sprintf("%sの利用事務「%s」の利用承認（第%d号）は、%sに利用の終了が届け出られています", deptName, affairName, last.ID, jptext.FormatWareki(ended))
 	case last != nil:
 		return fmt.Sprintf("usage approval %d of %s for %s ended on %s", last.ID, department, affair, last.End.Format(time.DateOnly)),
 			fmt.Sprintf("%sの利用事務「%s」の利用承認（第%d号）の期間は%sで終わっています", deptName, affairName, last.ID, jptext.FormatWareki(last.End))

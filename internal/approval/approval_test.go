@@ -1,7 +1,9 @@
 package approval_test
 
 import (
+	"bytes"
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +17,8 @@ import (
 	"jukinet/internal/jptext"
 	"jukinet/internal/policy"
 	. "jukinet/internal/policy/policytest"
+	"jukinet/internal/report"
+	"jukinet/internal/report/reporttest"
 	"jukinet/internal/staff"
 )
 
@@ -93,7 +97,7 @@ func TestWorkflow(t *testing.T) {
 		}
 		Must(t, f.Approvals.End(ctx, head, id, "事務の見直しにより廃止"))
 		v := decide(question("K0002", "T-KAZEI-01", "tax-assessment"))
-		if v.Allow || v.Policy != within {
+		if v.Allow || v.Policy != within || !strings.Contains(v.Japanese, jptext.FormatWareki(today)+"に利用の終了が届け出られています") {
 			t.Errorf("ended: %+v", v)
 		}
 		st, err = staff.Load(ctx, d)
@@ -299,6 +303,21 @@ func TestStatusReport(t *testing.T) {
 		Must(t, err)
 		if again.Total != st.Total {
 			t.Errorf("recounted total %+v, submitted %+v", again.Total, st.Total)
+		}
+		// The PDF a person reads: Japanese text, 和暦 dates, the same counts.
+		var pdf bytes.Buffer
+		Must(t, report.WritePDF(&pdf, st.Document("江東区 課税課", f.Clock.Now())))
+		if n := reporttest.Pages(t, pdf.Bytes()); n != 1 {
+			t.Errorf("the status report PDF has %d pages, want 1", n)
+		}
+		text := reporttest.Text(t, pdf.Bytes())
+		for _, want := range []string{"本人確認情報の利用状況報告", "令和8年11月1日～令和8年11月30日", "課税 花子", "利用 3件", "拒否 1件", "合計"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("the PDF lacks %q:\n%s", want, text)
+			}
+		}
+		if !regexp.MustCompile(`K0002\s+課税 花子\s+3\s+0\s+0\s+0\s+3\s+1\s+0\s+1\s+0`).MatchString(text) {
+			t.Errorf("the PDF's row of K0002 does not hold its counts:\n%s", text)
 		}
 	})
 }

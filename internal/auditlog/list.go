@@ -78,32 +78,53 @@ type Listed struct {
 	Entry  *Entry
 }
 
-// List returns the entries matching f, oldest first.
+// List returns the entries matching f, oldest first (newest first with
+// f.Newest).
 func List(ctx context.Context, d *db.DB, f Filter) ([]Listed, error) {
-	where, args := f.where()
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
+	var out []Listed
+	err := Each(ctx, d, f, func(l Listed) error {
+		out = append(out, l)
+		return nil
+	})
+	return out, err
+}
+
+// Each calls fn with every entry matching f, in List's order, one at a
+// time, so a long listing (an export) need not hold every entry at once.
+// Unlike List, a zero f.Limit means no limit. fn must not query d: the
+// listing holds a connection until it ends. An error from fn stops it and
+// is returned as it is.
+func Each(ctx context.Context, d *db.DB, f Filter, fn func(Listed) error) error {
+	where, args := f.where()
 	order := "seq"
 	if f.Newest {
 		order = "seq DESC"
 	}
-	q := `SELECT seq, at, actor_id, action, payload FROM audit_entry WHERE ` + where +
-		fmt.Sprintf(` ORDER BY %s LIMIT %d`, order, f.Limit)
+	q := `SELECT seq, at, actor_id, action, payload FROM audit_entry WHERE ` + where + ` ORDER BY ` + order
+	if f.Limit > 0 {
+		q += fmt.Sprintf(` LIMIT %d`, f.Limit)
+	}
 	rows, err := d.Query(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list audit entries: %w", err)
+		return fmt.Errorf("list audit entries: %w", err)
 	}
 	defer rows.Close()
-	var out []Listed
 	for rows.Next() {
 		l, err := scanListed(rows)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		out = append(out, l)
+		if err := fn(l); err != nil {
+			return err
+		}
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("list audit entries: %w", err)
+	}
+	return nil
 }
 
 // scanListed reads one row of seq, at, actor_id, action, payload and

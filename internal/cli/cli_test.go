@@ -152,8 +152,9 @@ func TestDemoServesAndStops(t *testing.T) {
 		}
 		// The front page leads a browser on this machine to sign in, with
 		// the demo staff offered for one-click sign-in.
-		if login := get(t, "http://"+addr+"/"); !strings.Contains(login, "デモ用ワンクリックログイン") || !strings.Contains(login, "見本 取扱者") {
-			t.Errorf("run %d: sign-in page lacks the demo staff:\n%s", i, login)
+		if login := get(t, "http://"+addr+"/"); !strings.Contains(login, "デモ用ワンクリックログイン") || !strings.Contains(login, "見本 取扱者") ||
+			!strings.Contains(login, "見本 保守員（demo-contractor）") || !strings.Contains(login, "見本 入力員（demo-contractor-lacking）") || !strings.Contains(login, "委託先の職員（見本データ入力株式会社（デモ））") {
+			t.Errorf("run %d: sign-in page lacks the demo staff and contractors:\n%s", i, login)
 		}
 		en := get(t, "http://"+addr+"/status?lang=en")
 		if !strings.Contains(en, "Node status") {
@@ -170,6 +171,12 @@ func TestDemoServesAndStops(t *testing.T) {
 		}
 		if !strings.Contains(out.String(), want) || !strings.Contains(out.String(), "Stopped.") {
 			t.Errorf("run %d: output lacks %q or Stopped.:\n%s", i, want, out.String())
+		}
+		// How to sign in names who shows each refusal.
+		for _, who := range []string{"demo-expired", "demo-contractor ", "demo-contractor-lacking", "再委託の禁止"} {
+			if !strings.Contains(out.String(), who) {
+				t.Errorf("run %d: the sign-in instructions lack %q:\n%s", i, who, out.String())
+			}
 		}
 	}
 	// The residents went in through the gate, once, and the log is intact.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"jukinet/internal/contract"
+	"jukinet/internal/jptext"
 	"jukinet/internal/node"
 )
 
@@ -18,6 +19,7 @@ type ContractCmd struct {
 	Clause ContractClauseCmd `cmd:"" help:"Record that a contract holds one of the five mandatory clauses (aomori-pref:10.2), and where."`
 	Person ContractPersonCmd `cmd:"" help:"Record that a contract covers a person of the vendor (a staff member registered beforehand)."`
 	Report ContractReportCmd `cmd:"" help:"Record a report of the vendor's handling (incident, return or disposal of materials, handling, inspection)."`
+	End    ContractEndCmd    `cmd:"" help:"End a contract early (契約の解除): its people lose access from that minute (today) or from the day given."`
 	List   ContractListCmd   `cmd:"" help:"List the contracts: period, in force or not, clauses missing, people and reports."`
 }
 
@@ -122,6 +124,37 @@ func (c ContractReportCmd) Run(env *Env) error {
 	})
 }
 
+// ContractEndCmd is `jukinet contract end`.
+type ContractEndCmd struct {
+	dataFlag
+	Contract int64  `required:"" help:"The contract's number."`
+	Date     string `help:"The day of the 解除 (today when not given): today ends it at once, a later day at midnight starting it."`
+	Reason   string `required:"" help:"Why the contract is ended (解除の理由)."`
+}
+
+// Run ends the contract.
+func (c ContractEndCmd) Run(env *Env) error {
+	return withStaff(env, c.Data, func(n *node.Node) error {
+		now := env.now()
+		day := now
+		if strings.TrimSpace(c.Date) != "" {
+			var err error
+			if day, err = contract.ParseDay("date", "解除日", c.Date); err != nil {
+				return err
+			}
+		}
+		if err := n.Contracts.End(env.Ctx, consoleWho(), c.Contract, day, c.Reason); err != nil {
+			return err
+		}
+		if day.In(jptext.JST).Format(time.DateOnly) == now.In(jptext.JST).Format(time.DateOnly) {
+			fmt.Fprintf(env.Stdout, "Contract %d ended now: the people it covers can no longer work under it.\n", c.Contract)
+		} else {
+			fmt.Fprintf(env.Stdout, "Contract %d ends on %s: the people it covers work under it until midnight before that day.\n", c.Contract, day.Format(time.DateOnly))
+		}
+		return nil
+	})
+}
+
 // ContractListCmd is `jukinet contract list`.
 type ContractListCmd struct{ dataFlag }
 
@@ -139,6 +172,11 @@ func (c ContractListCmd) Run(env *Env) error {
 			var status []string
 			if k.InForce(now) {
 				status = append(status, "in force")
+				if k.Ended != nil {
+					status = append(status, "ENDS EARLY on "+k.Ended.Day.Format(time.DateOnly)+" ("+k.Ended.Reason+")")
+				}
+			} else if k.Ended != nil && !now.Before(k.Ended.From) {
+				status = append(status, "ENDED EARLY on "+k.Ended.Day.Format(time.DateOnly)+" ("+k.Ended.Reason+")")
 			} else if now.Before(k.Start) {
 				status = append(status, "not yet in force")
 			} else {

@@ -59,7 +59,34 @@ func testContractCommands(t *testing.T, dbURL string) {
 	if !strings.Contains(out, "in force") || !strings.Contains(out, "MISSING materials") || strings.Contains(out, "MISSING no-subcontracting") || !strings.Contains(out, "V0001") {
 		t.Errorf("list:\n%s", out)
 	}
-	if _, out, _ := run(t, "audit", "show", "--data", dir); !strings.Contains(out, "contract.add") || !strings.Contains(out, "contract.report") {
+	// 契約の解除: bad input refused naming the field; today's end at once.
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--contract", "1", "--reason", " "}, "reason"},
+		{[]string{"--contract", "1", "--reason", "契約違反", "--date", "きのう"}, "解除日「きのう」"},
+		{[]string{"--contract", "1", "--reason", "契約違反", "--date", now.AddDate(0, 0, -1).Format(time.DateOnly)}, "before today"},
+		{[]string{"--contract", "9", "--reason", "契約違反"}, "contract 9 is not recorded"},
+	} {
+		if code, _, errOut := run(t, append([]string{"contract", "end", "--data", dir}, c.args...)...); code == 0 || !strings.Contains(errOut, c.want) {
+			t.Errorf("contract end %v: exit %d, %s; want a refusal naming %q", c.args, code, errOut, c.want)
+		}
+	}
+	if _, out, _ := run(t, "contract", "list", "--data", dir); strings.Contains(out, "ENDED") {
+		t.Errorf("a refused end was stored:\n%s", out)
+	}
+	// (The day is the clock's when the command runs: either side of a
+	// midnight the suite may be run across.)
+	dayBefore := testClock.Now().In(jptext.JST).Format(time.DateOnly)
+	if code, out, errOut := run(t, "contract", "end", "--data", dir, "--contract", "1", "--reason", "再委託の発覚"); code != 0 || !strings.Contains(out, "Contract 1 ended now") {
+		t.Fatalf("contract end: %d %s %s", code, out, errOut)
+	}
+	dayAfter := testClock.Now().In(jptext.JST).Format(time.DateOnly)
+	if _, out, _ := run(t, "contract", "list", "--data", dir); !strings.Contains(out, "ENDED EARLY on "+dayBefore+" (再委託の発覚)") && !strings.Contains(out, "ENDED EARLY on "+dayAfter+" (再委託の発覚)") {
+		t.Errorf("list after the end:\n%s", out)
+	}
+	if _, out, _ := run(t, "audit", "show", "--data", dir); !strings.Contains(out, "contract.add") || !strings.Contains(out, "contract.report") || !strings.Contains(out, "contract.end") {
 		t.Errorf("the changes are not in the audit log:\n%s", out)
 	}
 }

@@ -343,7 +343,13 @@ func serve(env *Env, n *node.Node, addr string, opt web.Options) error {
 	if n.Info.Demo {
 		fmt.Fprintf(env.Stdout, "Open %s/ in a browser on this machine. To look around without an authenticator, choose a demo staff member\n"+
 			"under デモ用ワンクリックログイン (the demo operator %q looks residents up; %q, %q and %q hold the other roles).\n"+
-			"To sign in with a real or virtual authenticator, see README (Signing in).\n", opt.PublicURL, node.DemoOperator, node.DemoAdmin, node.DemoChief, node.DemoOfficer)
+			"Governance that binds, seen on the lookup screen:\n"+
+			"  %-24s training (研修) expired: a lookup is refused, naming the course and the day it ran out\n"+
+			"  %-24s a contractor (委託) whose contract holds the five clauses: looks residents up\n"+
+			"  %-24s a contractor whose contract lacks 再委託の禁止: refused, naming the clause; record it on\n"+
+			"  %-24s 委託 (/contracts, as %s) and the lookup goes through\n"+
+			"To sign in with a real or virtual authenticator, see README (Signing in).\n", opt.PublicURL, node.DemoOperator, node.DemoAdmin, node.DemoChief, node.DemoOfficer,
+			node.DemoUntrained, node.DemoContractor, node.DemoContractorLacking, "", node.DemoAdmin)
 	}
 	fmt.Fprintln(env.Stdout, "Stop with Ctrl+C.")
 	// Changes go upstream in the background (nothing to do without an

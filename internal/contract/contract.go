@@ -21,6 +21,7 @@ package contract
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -104,6 +105,7 @@ var (
 	FieldSurvey    = resident.Field{Name: "survey", Japanese: "個人情報保護措置の調査結果", Class: resident.ClassText, Max: 400}
 	FieldReference = resident.Field{Name: "reference", Japanese: "契約書の該当箇所", Class: resident.ClassText, Max: 100}
 	FieldSummary   = resident.Field{Name: "summary", Japanese: "報告の内容", Class: resident.ClassText, Max: 400}
+	FieldEndReason = resident.Field{Name: "reason", Japanese: "解除の理由", Class: resident.ClassText, Max: 200}
 )
 
 // Contract is one outsourcing contract (委託契約).
@@ -123,11 +125,29 @@ type Contract struct {
 	Clauses map[string]string
 	People  []string // verification ids
 	Reports []Report
+	// Ended is set once the contract is ended early (契約の解除, End).
+	Ended *Ending
+}
+
+// Ending is the early end of a contract (契約の解除).
+type Ending struct {
+	Day time.Time // the day of the 解除 (midnight JST)
+	// From is the instant the contract is no longer in force: the moment
+	// it was recorded when that was Day itself, else midnight starting Day.
+	From   time.Time
+	Reason string
+	By     string // who recorded it
 }
 
 // Until is the instant the contract stops being in force: midnight JST
-// after its last day.
-func (c Contract) Until() time.Time { return c.End.AddDate(0, 0, 1) }
+// after its last day, or the instant its early end takes effect.
+func (c Contract) Until() time.Time {
+	until := c.End.AddDate(0, 0, 1)
+	if c.Ended != nil && c.Ended.From.Before(until) {
+		return c.Ended.From
+	}
+	return until
+}
 
 // InForce says whether the contract is in force at now.
 func (c Contract) InForce(now time.Time) bool { return !now.Before(c.Start) && now.Before(c.Until()) }
@@ -325,12 +345,19 @@ func (r *Register) AddPerson(ctx context.Context, who staff.Who, id int64, vid s
 			// A person put on a contract that has ended would be refused
 			// everything at once: a typo of the contract number, most likely.
 			var endsOn string
-			if err := tx.QueryRow(ctx, `SELECT ends_on FROM contract WHERE id = ?`, id).Scan(&endsOn); err != nil {
+			var endedOn sql.NullString
+			var endedFrom sql.NullTime
+			if err := tx.QueryRow(ctx, `SELECT ends_on, ended_on, ended_from FROM contract WHERE id = ?`, id).Scan(&endsOn, &endedOn, &endedFrom); err != nil {
 				return fmt.Errorf("read contract %d: %w", id, err)
 			}
 			if end, err := time.ParseInLocation(time.DateOnly, endsOn, jptext.JST); err == nil && !now.Before(end.AddDate(0, 0, 1)) {
 				return apperr.New(apperr.Conflict, fmt.Sprintf("contract %d ended on %s: put the person on a contract in force", id, endsOn),
 					fmt.Sprintf("契約番号 %d の契約は %s に終了しています。期間中の契約に登録してください", id, jptext.FormatWareki(end)))
+			}
+			if endedFrom.Valid && !now.Before(endedFrom.Time) {
+				day, _ := time.ParseInLocation(time.DateOnly, endedOn.String, jptext.JST)
+				return apperr.New(apperr.Conflict, fmt.Sprintf("contract %d was ended early on %s: put the person on a contract in force", id, endedOn.String),
+					fmt.Sprintf("契約番号 %d の契約は %s に解除されています。期間中の契約に登録してください", id, jptext.FormatWareki(day)))
 			}
 			var pid int64
 			var active bool
@@ -376,6 +403,75 @@ func (r *Register) RemovePerson(ctx context.Context, who staff.Who, id int64, vi
 			}
 			return nil
 		})
+}
+
+// End ends a contract early (契約の解除) on day, for reason: from then it
+// is no longer in force and the people it covers lose access (unless
+// another contract in force covers them) — from the moment it is recorded
+// when day is today, from midnight starting day when it is later. The day
+// cannot be before today (what was done under the contract was done under
+// it) nor after the contract's last day (it ends then anyway); a contract
+// is ended once. Decided by the policies (manage-contracts) and made in
+// the transaction of its audit entry (contract.end), which bumps the
+// staff version, so every policy engine rebuilds at once.
+func (r *Register) End(ctx context.Context, who staff.Who, id int64, day time.Time, reason string) error {
+	reason = strings.TrimSpace(reason)
+	if !day.IsZero() {
+		day = midnight(day)
+	}
+	if err := resident.CheckValues(resident.Value{Field: FieldEndReason, Text: reason, Required: true}); err != nil {
+		return err
+	}
+	if err := checkEndDay(day, midnight(r.now())); err != nil {
+		return err
+	}
+	return r.administer(ctx, who, "end", fmt.Sprintf("contract:%d", id), fmt.Sprintf("end (解除) on %s: %s", day.Format(time.DateOnly), reason),
+		func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
+			if err := exists(ctx, tx, id); err != nil {
+				return err
+			}
+			if err := checkEndDay(day, midnight(now)); err != nil {
+				return err
+			}
+			var endsOn string
+			var endedOn sql.NullString
+			if err := tx.QueryRow(ctx, `SELECT ends_on, ended_on FROM contract WHERE id = ?`, id).Scan(&endsOn, &endedOn); err != nil {
+				return fmt.Errorf("read contract %d: %w", id, err)
+			}
+			if endedOn.Valid {
+				return apperr.New(apperr.Conflict, fmt.Sprintf("contract %d was already ended on %s", id, endedOn.String),
+					fmt.Sprintf("契約番号 %d の契約は既に %s に解除されています", id, endedOn.String))
+			}
+			end, err := parseDay(endsOn)
+			if err != nil {
+				return fmt.Errorf("contract %d: %w", id, err)
+			}
+			if day.After(end) {
+				return apperr.New(apperr.Invalid, fmt.Sprintf("date %s is after the contract's last day %s, when it ends anyway", day.Format(time.DateOnly), endsOn),
+					fmt.Sprintf("解除日 %s が契約期間の終了日（%s）より後です。契約は終了日に終了します", jptext.FormatWareki(day), jptext.FormatWareki(end)))
+			}
+			from := day
+			if day.Equal(midnight(now)) {
+				from = now
+			}
+			if _, err := tx.Exec(ctx, `UPDATE contract SET ended_on = ?, ended_from = ?, end_reason = ?, ended_by = ?, end_seq = ? WHERE id = ? AND ended_on IS NULL`,
+				day.Format(time.DateOnly), from, reason, who.Actor.String(), seq, id); err != nil {
+				return fmt.Errorf("end contract %d: %w", id, err)
+			}
+			return nil
+		})
+}
+
+// checkEndDay refuses a day of 解除 that is missing or before today.
+func checkEndDay(day, today time.Time) error {
+	switch {
+	case day.IsZero():
+		return apperr.New(apperr.Invalid, "date: enter the day the contract ends", "解除日を入力してください")
+	case day.Before(today):
+		return apperr.New(apperr.Invalid, fmt.Sprintf("date %s is before today: a contract is ended from today or a later day", day.Format(time.DateOnly)),
+			fmt.Sprintf("解除日 %s は今日より前です。解除は今日以降の日付で記録してください", jptext.FormatWareki(day)))
+	}
+	return nil
 }
 
 // Report records a report of the vendor's handling against a contract: an
@@ -428,7 +524,8 @@ func parseDay(s string) (time.Time, error) {
 // List returns every contract with its clauses, people and reports, newest
 // first.
 func List(ctx context.Context, q db.Querier) ([]Contract, error) {
-	rows, err := q.Query(ctx, `SELECT id, vendor, scope, starts_on, ends_on, survey, approved_by, approved_at FROM contract ORDER BY starts_on DESC, id DESC`)
+	rows, err := q.Query(ctx, `SELECT id, vendor, scope, starts_on, ends_on, survey, approved_by, approved_at,
+		ended_on, ended_from, end_reason, ended_by FROM contract ORDER BY starts_on DESC, id DESC`)
 	if err != nil {
 		return nil, fmt.Errorf("list contracts: %w", err)
 	}
@@ -437,12 +534,19 @@ func List(ctx context.Context, q db.Querier) ([]Contract, error) {
 	for rows.Next() {
 		var c Contract
 		var start, end string
-		if err := rows.Scan(&c.ID, &c.Vendor, &c.Scope, &start, &end, &c.Survey, &c.ApprovedBy, &c.ApprovedAt); err != nil {
+		var endedOn, endReason, endedBy sql.NullString
+		var endedFrom sql.NullTime
+		if err := rows.Scan(&c.ID, &c.Vendor, &c.Scope, &start, &end, &c.Survey, &c.ApprovedBy, &c.ApprovedAt,
+			&endedOn, &endedFrom, &endReason, &endedBy); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("list contracts: %w", err)
 		}
 		if c.Start, err = parseDay(start); err == nil {
 			c.End, err = parseDay(end)
+		}
+		if err == nil && endedOn.Valid {
+			c.Ended = &Ending{From: endedFrom.Time, Reason: endReason.String, By: endedBy.String}
+			c.Ended.Day, err = parseDay(endedOn.String)
 		}
 		if err != nil {
 			rows.Close()
@@ -573,7 +677,7 @@ func Choose(covers []Contract, now time.Time) (chosen Contract, complete bool, n
 			if current == nil || c.Until().After(current.Until()) {
 				current = c
 			}
-		case now.Before(c.Start):
+		case now.Before(c.Start) && c.Start.Before(c.Until()): // not ended before it started
 			if soonest == nil || c.Start.Before(soonest.Start) {
 				soonest = c
 			}
@@ -617,6 +721,9 @@ func Explain(covers []Contract, now time.Time) (en, ja string) {
 			fmt.Sprintf("委託契約（契約番号 %d、%s）に%sの約定がありません", c.ID, c.Vendor, strings.Join(jas, "・"))
 	}
 	switch {
+	case c.Ended != nil && !now.Before(c.Ended.From):
+		return fmt.Sprintf("contract %d with %s was ended early on %s: %s", c.ID, c.Vendor, c.Ended.Day.Format(time.DateOnly), c.Ended.Reason),
+			fmt.Sprintf("委託契約（契約番号 %d、%s）は%sに解除されています（理由：%s）", c.ID, c.Vendor, jptext.FormatWareki(c.Ended.Day), c.Ended.Reason)
 	case now.Before(c.Start):
 		return fmt.Sprintf("contract %d with %s starts on %s", c.ID, c.Vendor, c.Start.Format(time.DateOnly)),
 			fmt.Sprintf("委託契約（契約番号 %d、%s）の期間は%sからです", c.ID, c.Vendor, jptext.FormatWareki(c.Start))

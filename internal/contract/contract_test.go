@@ -2,6 +2,7 @@ package contract_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -282,4 +283,126 @@ func TestContractRefusesBadInput(t *testing.T) {
 			t.Errorf("ParseDay: %v", err)
 		}
 	})
+}
+
+// TestContractEndedEarly walks 契約の解除 at the gate in both profiles, on
+// both databases, the clock injected: a contractor under a complete
+// contract looks up; the contract is ended today and the next lookup, that
+// minute, is refused naming the day and the reason (contract-in-force),
+// with the end in the audit log; a second contract ended from a later day
+// lets its contractor work until midnight starting that day and not a
+// minute after. Bad input (no reason, a day before today or after the last
+// day, an unknown contract, a second end, a section head) is refused and
+// stores nothing.
+func TestContractEndedEarly(t *testing.T) {
+	for _, prof := range []string{"aomori-pref", "koto-ward"} {
+		t.Run(prof, func(t *testing.T) {
+			dbtest.Run(t, func(t *testing.T, d *db.DB) {
+				ctx := context.Background()
+				f := New(t, d, prof)
+				req, _ := setUp(t, f)
+				article := "aomori-pref:10.2"
+				if prof == "koto-ward" {
+					article = "koto-ward:3"
+				}
+				lookup := func() error {
+					_, err := f.Gate.Lookup(ctx, req, gate.Key{ResidentCode: "12345678903"})
+					return err
+				}
+				allowed := func(step string) {
+					t.Helper()
+					if err := lookup(); apperr.CodeOf(err) == apperr.Forbidden {
+						t.Fatalf("%s: refused: %v (%s)", step, err, apperr.JapaneseOf(err))
+					}
+				}
+				refused := func(step string, wantJA ...string) {
+					t.Helper()
+					err := lookup()
+					if apperr.CodeOf(err) != apperr.Forbidden {
+						t.Fatalf("%s: lookup err = %v, want refused", step, err)
+					}
+					for _, w := range wantJA {
+						if !strings.Contains(apperr.JapaneseOf(err), w) {
+							t.Errorf("%s: message %q lacks %q", step, apperr.JapaneseOf(err), w)
+						}
+					}
+					if e := lastEntry(t, d); e.Policy != article+"/contract-in-force" || e.Decision != auditlog.Deny {
+						t.Errorf("%s: refusal logged as policy %q decision %q", step, e.Policy, e.Decision)
+					}
+				}
+				id := f.Contract(t, "株式会社保守", 10, 365, nil, vendorOperator)
+				allowed("under the contract")
+
+				// Bad input: refused, nothing stored.
+				rows := func() string {
+					var s string
+					Must(t, d.QueryRow(ctx, `SELECT COALESCE(MAX(ended_on), '') || COALESCE(MAX(end_reason), '') FROM contract`).Scan(&s))
+					return s
+				}
+				section := Operator("HEAD-RYOKEN", "T-RYOKEN-01")
+				if prof == "koto-ward" {
+					section = Operator("SO-KUMIN", "T-KUMIN-01")
+				}
+				for _, c := range []struct {
+					name string
+					who  staff.Who
+					id   int64
+					day  time.Time
+					why  string
+					code apperr.Code
+					ja   string
+				}{
+					{"no reason", f.Admin, id, today(f), " ", apperr.Invalid, "解除の理由"},
+					{"reason with a line break", f.Admin, id, today(f), "契約\n違反", apperr.Invalid, "解除の理由"},
+					{"no day", f.Admin, id, time.Time{}, "契約違反", apperr.Invalid, "解除日を入力"},
+					{"yesterday", f.Admin, id, today(f).AddDate(0, 0, -1), "契約違反", apperr.Invalid, "今日より前"},
+					{"after the last day", f.Admin, id, today(f).AddDate(1, 0, 0), "契約違反", apperr.Invalid, "終了日"},
+					{"no such contract", f.Admin, id + 99, today(f), "契約違反", apperr.NotFound, "登録されていません"},
+					{"not the approver", section, id, today(f), "契約違反", apperr.Forbidden, "委託契約の記録 を行う権限がありません"},
+				} {
+					err := f.Contracts.End(ctx, c.who, c.id, c.day, c.why)
+					if apperr.CodeOf(err) != c.code || !strings.Contains(apperr.JapaneseOf(err), c.ja) {
+						t.Errorf("%s: err = %v (%s), want %s ~%q", c.name, err, apperr.JapaneseOf(err), c.code, c.ja)
+					}
+					if r := rows(); r != "" {
+						t.Fatalf("%s: stored %q", c.name, r)
+					}
+				}
+				allowed("after the refused ends")
+
+				// Ended today: refused that minute, naming the day and why.
+				Must(t, f.Contracts.End(ctx, f.Admin, id, today(f), "再委託の発覚による契約解除"))
+				if e := lastEntry(t, d); e.Action != "contract.end" || e.Decision != auditlog.Allow || e.Query != "contract:"+strconv.FormatInt(id, 10) || !strings.Contains(e.Detail, "再委託の発覚") {
+					t.Errorf("the end logged as %+v", e)
+				}
+				refused("ended today", "に解除されています", jptext.FormatWareki(today(f)), "再委託の発覚による契約解除")
+				if err := f.Contracts.End(ctx, f.Admin, id, today(f), "重ねて"); apperr.CodeOf(err) != apperr.Conflict || !strings.Contains(apperr.JapaneseOf(err), "既に") {
+					t.Errorf("a second end: %v", err)
+				}
+				if err := f.Contracts.AddPerson(ctx, f.Admin, id, "ADMIN01"); apperr.CodeOf(err) != apperr.Conflict || !strings.Contains(apperr.JapaneseOf(err), "解除されています") {
+					t.Errorf("a person put on an ended contract: %v", err)
+				}
+				all, err := contract.List(ctx, d)
+				Must(t, err)
+				if c := all[0]; c.Ended == nil || !c.Ended.Day.Equal(today(f)) || c.Ended.Reason != "再委託の発覚による契約解除" || c.InForce(f.Clock.Now()) ||
+					c.Ended.By != "operator:"+AdminVID {
+					t.Errorf("listed %+v, ended %+v", c, c.Ended)
+				}
+
+				// Ended from the day after tomorrow: in force until then.
+				Must(t, f.Staff.AddPerson(ctx, f.Admin, staff.Person{VerificationID: "V0002", Name: "委託 二郎", Department: mustDept(t, f, req), Title: "受託者"}))
+				designate(t, f, "V0002", req.Affair)
+				f.Train(t, 1, "V0002")
+				req.Actor.ID = "V0002"
+				later := f.Contract(t, "株式会社後日", 10, 365, nil, "V0002")
+				day := today(f).AddDate(0, 0, 2)
+				Must(t, f.Contracts.End(ctx, f.Admin, later, day, "業務の終了"))
+				allowed("before the day of the end")
+				f.Clock.Set(day.Add(-time.Minute))
+				allowed("a minute before the day of the end")
+				f.Clock.Set(day.Add(time.Minute))
+				refused("the day of the end", "に解除されています", jptext.FormatWareki(day), "業務の終了")
+			})
+		})
+	}
 }

@@ -56,6 +56,28 @@ type DB struct {
 	// Prepared statements by query text, one cache per pool: parsing SQL
 	// is a large share of a short query's cost (SQLite especially).
 	readStmts, writeStmts stmtCache
+
+	observer atomic.Pointer[func(query string)] // see Observe
+}
+
+// Observe calls fn with the text (as written, before rebinding) of every
+// statement run through this DB from now on — outside transactions, in
+// them, in read-only transactions and in pipelines; a bulk COPY is
+// reported as "COPY table" — until stop is called. It is for tests and
+// benchmarks that count what an operation asks of the database (a policy
+// decision reads nothing but the staff version). One observer at a time;
+// fn is called from many goroutines at once and must not block.
+func (db *DB) Observe(fn func(query string)) (stop func()) {
+	db.observer.Store(&fn)
+	return func() { db.observer.CompareAndSwap(&fn, nil) }
+}
+
+// saw reports a statement to the observer, if any (one atomic load
+// otherwise).
+func (db *DB) saw(query string) {
+	if fn := db.observer.Load(); fn != nil {
+		(*fn)(query)
+	}
 }
 
 // stmtCache holds a pool's prepared statements.
@@ -351,6 +373,7 @@ func inUTC(args []any) []any {
 
 // Exec runs a statement outside a transaction.
 func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	db.saw(query)
 	args = inUTC(args)
 	q := db.Rebind(query)
 	if s := db.readStmts.stmt(ctx, q); s != nil {
@@ -361,6 +384,7 @@ func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, 
 
 // Query runs a query outside a transaction.
 func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	db.saw(query)
 	args = inUTC(args)
 	q := db.Rebind(query)
 	if s := db.readStmts.stmt(ctx, q); s != nil {
@@ -371,6 +395,7 @@ func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 
 // QueryRow runs a query that returns at most one row.
 func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	db.saw(query)
 	args = inUTC(args)
 	q := db.Rebind(query)
 	if s := db.readStmts.stmt(ctx, q); s != nil {
@@ -398,6 +423,7 @@ func (tx *Tx) Dialect() Dialect { return tx.dialect }
 
 // Exec runs a statement in the transaction.
 func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	tx.db.saw(query)
 	args = inUTC(args)
 	q := Rebind(tx.dialect, query)
 	if s := tx.db.writeStmts.cached(q); s != nil {
@@ -408,6 +434,7 @@ func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, 
 
 // Query runs a query in the transaction.
 func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	tx.db.saw(query)
 	args = inUTC(args)
 	q := Rebind(tx.dialect, query)
 	if s := tx.db.writeStmts.cached(q); s != nil {
@@ -418,6 +445,7 @@ func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 
 // QueryRow runs a query in the transaction that returns at most one row.
 func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	tx.db.saw(query)
 	args = inUTC(args)
 	q := Rebind(tx.dialect, query)
 	if s := tx.db.writeStmts.cached(q); s != nil {
@@ -537,6 +565,7 @@ func (db *DB) ExecAtomic(ctx context.Context, stmts ...Statement) error {
 	defer conn.Close()
 	var b pgx.Batch
 	for _, s := range stmts {
+		db.saw(s.Query)
 		b.Queue(Rebind(Postgres, s.Query), s.Args...)
 	}
 	if err := withPgx(conn, func(c *pgx.Conn) error { return c.SendBatch(ctx, &b).Close() }); err != nil {
@@ -574,6 +603,7 @@ const copyMin = 100
 // holds to itself: one stream of binary rows instead of INSERT statements
 // of a few thousand parameters each, parsed and planned one by one.
 func copyRows(ctx context.Context, tx *Tx, table string, cols []string, rows [][]any) error {
+	tx.db.saw("COPY " + table)
 	err := withPgx(tx.conn, func(c *pgx.Conn) error {
 		_, err := c.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows))
 		return err
@@ -717,7 +747,7 @@ func (db *DB) BeginRead(ctx context.Context) (*ReadOnlyTx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("begin read transaction: %w", err)
 	}
-	return &ReadOnlyTx{tx: sqltx, dialect: db.dialect}, nil
+	return &ReadOnlyTx{tx: sqltx, dialect: db.dialect, db: db}, nil
 }
 
 // snapshotID is what pg_export_snapshot returns (e.g. 00000003-0000001B-1);
@@ -773,6 +803,7 @@ var ErrNoSharedSnapshots = errors.New("this database cannot share a snapshot bet
 type ReadOnlyTx struct {
 	tx      *sql.Tx
 	dialect Dialect
+	db      *DB
 }
 
 // Close ends the transaction.
@@ -783,18 +814,21 @@ func (r *ReadOnlyTx) Dialect() Dialect { return r.dialect }
 
 // Exec runs a statement in the transaction.
 func (r *ReadOnlyTx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	r.db.saw(query)
 	args = inUTC(args)
 	return r.tx.ExecContext(ctx, Rebind(r.dialect, query), args...)
 }
 
 // Query runs a query in the transaction.
 func (r *ReadOnlyTx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	r.db.saw(query)
 	args = inUTC(args)
 	return r.tx.QueryContext(ctx, Rebind(r.dialect, query), args...)
 }
 
 // QueryRow runs a query in the transaction that returns at most one row.
 func (r *ReadOnlyTx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	r.db.saw(query)
 	args = inUTC(args)
 	return r.tx.QueryRowContext(ctx, Rebind(r.dialect, query), args...)
 }

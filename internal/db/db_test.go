@@ -598,3 +598,64 @@ func TestWALStaysBoundedUnderLoad(t *testing.T) {
 		t.Errorf("the WAL grew to %.1f MiB under load; its bound is %d MiB", float64(largest)/(1<<20), limit>>20)
 	}
 }
+
+// TestObserve: an observer sees every statement run through the DB —
+// outside transactions, in them, in read-only transactions and in
+// pipelines — and nothing once stopped.
+func TestObserve(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		if _, err := d.Exec(ctx, `CREATE TABLE observed (id INTEGER PRIMARY KEY, v TEXT)`); err != nil {
+			t.Fatal(err)
+		}
+		var mu sync.Mutex
+		var seen []string
+		stop := d.Observe(func(q string) {
+			mu.Lock()
+			seen = append(seen, q)
+			mu.Unlock()
+		})
+		var n int
+		steps := []func() error{
+			func() error { _, err := d.Exec(ctx, `INSERT INTO observed (id, v) VALUES (?, ?)`, 1, "a"); return err },
+			func() error { return d.QueryRow(ctx, `SELECT COUNT(*) FROM observed`).Scan(&n) },
+			func() error {
+				rows, err := d.Query(ctx, `SELECT v FROM observed`)
+				if err == nil {
+					rows.Close()
+				}
+				return err
+			},
+			func() error {
+				return d.Transact(ctx, func(tx *db.Tx) error {
+					_, err := tx.Exec(ctx, `INSERT INTO observed (id, v) VALUES (?, ?)`, 2, "b")
+					return err
+				})
+			},
+			func() error {
+				return d.ReadTx(ctx, func(q db.Querier) error { return q.QueryRow(ctx, `SELECT MAX(id) FROM observed`).Scan(&n) })
+			},
+			func() error {
+				return d.ExecAtomic(ctx, db.Statement{Query: `INSERT INTO observed (id, v) VALUES (?, ?)`, Args: []any{3, "c"}},
+					db.Statement{Query: `UPDATE observed SET v = ? WHERE id = ?`, Args: []any{"C", 3}})
+			},
+		}
+		for _, step := range steps {
+			if err := step(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		stop()
+		if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM observed`).Scan(&n); err != nil || n != 3 {
+			t.Fatalf("rows: %d, %v", n, err)
+		}
+		want := []string{`INSERT INTO observed (id, v) VALUES (?, ?)`, `SELECT COUNT(*) FROM observed`, `SELECT v FROM observed`,
+			`INSERT INTO observed (id, v) VALUES (?, ?)`, `SELECT MAX(id) FROM observed`,
+			`INSERT INTO observed (id, v) VALUES (?, ?)`, `UPDATE observed SET v = ? WHERE id = ?`}
+		mu.Lock()
+		defer mu.Unlock()
+		if strings.Join(seen, "\n") != strings.Join(want, "\n") {
+			t.Errorf("observed:\n%s\nwant:\n%s", strings.Join(seen, "\n"), strings.Join(want, "\n"))
+		}
+	})
+}

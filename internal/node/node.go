@@ -168,6 +168,14 @@ func (n *Node) OpenGate(ctx context.Context, logger *slog.Logger) error {
 			l.Close()
 			return fmt.Errorf("seed the demo rooms: %w", err)
 		}
+		if err := SeedDemoContracts(ctx, n.DB, n.Staff, n.Training, n.Contracts, n.Now()); err != nil {
+			l.Close()
+			return fmt.Errorf("seed the demo contracts: %w", err)
+		}
+		if err := SeedDemoAssets(ctx, n.Assets, n.Now()); err != nil {
+			l.Close()
+			return fmt.Errorf("seed the demo assets: %w", err)
+		}
 	}
 	return nil
 }

@@ -49,7 +49,7 @@ func (e *Engine) MaySignIn(ctx context.Context, vid, terminal string) staff.Verd
 	}
 	who := staff.Who{Actor: auditlog.Actor{Kind: auditlog.ActorOperator, ID: vid}, Origin: "terminal:" + terminal}
 	req, _ := e.request(e.now(), who.Actor, who.Origin, uid(typeAction, facility.ActSignIn), uid(typeTerminal, terminal))
-	_, diag := s.policies.IsAuthorized(s.entities, req)
+	_, diag := s.authorize(req)
 	for _, r := range diag.Reasons {
 		id := string(r.PolicyID)
 		if !strings.HasSuffix(id, facility.InstalledTerminalPolicy) {

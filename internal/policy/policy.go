@@ -75,6 +75,17 @@ type snapshot struct {
 	// approvals and approved: see addApprovals (internal/approval).
 	approvals approval.Facts
 	approved  map[string][]string // department → affairs in force
+	// byAction lists the policies each action can be decided by (index.go).
+	byAction map[cedar.EntityUID]policyList
+}
+
+// authorize decides req with the policies its action can be decided by:
+// the decision the whole set gives, for less work.
+func (s *snapshot) authorize(req cedar.Request) (cedar.Decision, cedar.Diagnostic) {
+	if l, ok := s.byAction[req.Action]; ok {
+		return cedar.Authorize(l, s.entities, req)
+	}
+	return s.policies.IsAuthorized(s.entities, req)
 }
 
 // New returns an engine for the profile's policies over the staff data in d.
@@ -242,7 +253,7 @@ func build(prof *profile.Profile, st *staff.State, facts training.Facts) (*snaps
 	for _, sp := range st.Suspensions {
 		ps.Add(cedar.PolicyID(fmt.Sprintf("suspension:%d", sp.ID)), cedar.NewPolicyFromAST(suspensionPolicy(sp)))
 	}
-	return &snapshot{version: st.Version, state: st, training: trained, entities: ents, policies: ps}, nil
+	return &snapshot{version: st.Version, state: st, training: trained, entities: ents, policies: ps, byAction: indexByAction(ps, ents)}, nil
 }
 
 // suspensionPolicy is the forbid rule of a suspension: it covers every use
@@ -317,7 +328,7 @@ func (e *Engine) decide(s *snapshot, q gate.Question) gate.Verdict {
 	}
 	now := e.now()
 	req, who := e.request(now, q.Actor, q.Origin, uid(typeAction, q.Action), uid(typeAffair, affair.ID))
-	decision, diag := s.policies.IsAuthorized(s.entities, req)
+	decision, diag := s.authorize(req)
 	if decision == cedar.Allow {
 		return gate.Verdict{Allow: true, Policy: reasons(diag), Why: fmt.Sprintf("%s may %s for %s", who, q.Action, affair.ID), Items: affair.Items}
 	}
@@ -562,7 +573,7 @@ func (e *Engine) mayAdminister(s *snapshot, who staff.Who, action string, r staf
 	}
 	now := e.now()
 	req, name := e.request(now, who.Actor, who.Origin, uid(typeAction, action), resource, r.Subjects...)
-	decision, diag := s.policies.IsAuthorized(s.entities, req)
+	decision, diag := s.authorize(req)
 	if decision == cedar.Allow {
 		return staff.Verdict{Allow: true, Policy: reasons(diag), Why: fmt.Sprintf("%s may %s on %s:%s", name, action, r.Kind, r.ID)}
 	}

@@ -57,6 +57,7 @@ var actionLabels = map[string]actionLabel{
 	"contract.person":        {"受託者の登録", "Contractor's person recorded"},
 	"contract.person-remove": {"受託者の登録の取消し", "Contractor's person removed"},
 	"contract.report":        {"受託者の報告の記録", "Vendor's report recorded"},
+	"contract.end":           {"委託契約の解除", "Contract ended early"},
 
 	"asset.add":          {"情報資産の登録", "Asset registered"},
 	"asset.retire":       {"情報資産の廃止", "Asset retired"},
@@ -88,6 +89,8 @@ var actionLabels = map[string]actionLabel{
 	"federation.check":        {"整合性確認の要求", "Consistency check request"},
 	"federation.witness":      {"チェックポイントの証明", "Checkpoint witnessed"},
 	"federation.refused":      {"認証前に拒否した要求", "Refused before authentication"},
+
+	"audit.export": {"監査ログの書き出し", "Audit log exported"},
 }
 
 // label names an action in the page's language (its code when unknown).

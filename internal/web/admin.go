@@ -315,15 +315,19 @@ func (s *Server) lift(w http.ResponseWriter, r *http.Request, c *current) {
 }
 
 func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, c *current) {
-	ctx := r.Context()
 	if !s.allowed(w, r, c, staff.ActViewAudit, s.nodeResource()) {
 		return
 	}
-	q := r.URL.Query()
-	f := auditlog.Filter{After: -1, Limit: 100, Newest: true, Resident: strings.TrimSpace(q.Get("resident")),
+	s.renderAudit(w, r, c, r.URL.Query(), http.StatusOK, "")
+}
+
+// auditFilterOf reads the audit screen's filter from q (the screen's query,
+// or an export's form): the entries it lists, newest first, and the day
+// typed (sinceErr when it is not a day).
+func auditFilterOf(q url.Values) (f auditlog.Filter, since string, sinceErr bool) {
+	f = auditlog.Filter{After: -1, Limit: 100, Newest: true, Resident: strings.TrimSpace(q.Get("resident")),
 		Actor: strings.TrimSpace(q.Get("actor")), Action: actionCode(q.Get("action"))}
-	since := strings.TrimSpace(q.Get("since"))
-	var sinceErr bool
+	since = strings.TrimSpace(q.Get("since"))
 	if since != "" {
 		// A day as clerks write one (2026-11-22, R8.11.22 …), from its
 		// midnight in Japan.
@@ -333,6 +337,14 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, c *current) {
 			sinceErr = true
 		}
 	}
+	return f, since, sinceErr
+}
+
+// renderAudit shows the audit screen for the filter in q, with exportErr
+// (an export that could not be made) above the entries.
+func (s *Server) renderAudit(w http.ResponseWriter, r *http.Request, c *current, q url.Values, status int, exportErr string) {
+	ctx := r.Context()
+	f, since, sinceErr := auditFilterOf(q)
 	// Pages of 100, newest first: ?before=SEQ shows the entries older than
 	// SEQ, and the screen says where it is in the total (「1,234件中 101–200件」).
 	if b, err := strconv.ParseInt(q.Get("before"), 10, 64); err == nil && b > 0 {
@@ -351,8 +363,11 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, c *current) {
 			return
 		}
 	}
+	if status != http.StatusOK {
+		w.WriteHeader(status)
+	}
 	s.page(w, r, c, "audit", "AuditLog", map[string]any{"Entries": entries, "Filter": f, "Since": since, "SinceError": sinceErr,
-		"ActionTyped": strings.TrimSpace(q.Get("action")), "Page": page,
+		"ActionTyped": strings.TrimSpace(q.Get("action")), "Page": page, "ExportError": exportErr,
 		"Verification": s.verification.view(langOf(r))})
 }
 

@@ -3,6 +3,8 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -39,7 +41,51 @@ type approvalRow struct {
 	CanEnd, CanRequest, CanSubmit bool
 }
 
+// approvalTyped is what a refused form of the approvals screen carried:
+// the screen is shown again with the error in that form, tied to its
+// inputs, and what was typed kept.
+type approvalTyped struct {
+	Form   string     // the form's id: apply-DEPT, decide-N, withdraw-N, end-N, request-N, submit-N, status-N
+	Values url.Values // what was posted
+	Error  string     // the message, in the page's language
+}
+
+// Is says whether the refused form is form.
+func (t approvalTyped) Is(form string) bool { return t.Error != "" && t.Form == form }
+
+// Value is what was typed in field of form, or def when another form was refused.
+func (t approvalTyped) Value(form, field, def string) string {
+	if t.Form != form || t.Values == nil {
+		return def
+	}
+	return t.Values.Get(field)
+}
+
+// Checked says whether value was ticked in field of the refused form.
+func (t approvalTyped) Checked(form, field, value string) bool {
+	return t.Form == form && slices.Contains(t.Values[field], value)
+}
+
 func (s *Server) approvalsPage(w http.ResponseWriter, r *http.Request, c *current) {
+	s.renderApprovals(w, r, c, http.StatusOK, approvalTyped{})
+}
+
+// refused answers a form of the approvals screen: when err is about what
+// the form carried, the screen again with the error in form; otherwise the
+// error page. It reports whether it wrote a response.
+func (s *Server) refused(w http.ResponseWriter, r *http.Request, c *current, form string, err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case formError(err):
+		s.renderApprovals(w, r, c, statusOf(err), approvalTyped{Form: form, Values: r.PostForm, Error: message(r, err)})
+	default:
+		s.problem(w, r, err)
+	}
+	return true
+}
+
+func (s *Server) renderApprovals(w http.ResponseWriter, r *http.Request, c *current, status int, typed approvalTyped) {
 	ctx := r.Context()
 	if !s.allowed(w, r, c, approval.ActView, s.nodeResource()) {
 		return
@@ -116,8 +162,11 @@ func (s *Server) approvalsPage(w http.ResponseWriter, r *http.Request, c *curren
 		forms = append(forms, f)
 	}
 	today := jptext.Midnight(now)
+	if status != http.StatusOK {
+		w.WriteHeader(status)
+	}
 	s.page(w, r, c, "approvals", "UsageApprovals", map[string]any{
-		"Rows": rows, "Forms": forms, "Affairs": s.node.Profile.Affairs,
+		"Typed": typed, "Rows": rows, "Forms": forms, "Affairs": s.node.Profile.Affairs,
 		"Today": today.Format(time.DateOnly), "YearOn": today.AddDate(1, 0, -1).Format(time.DateOnly),
 		"LastMonthFrom": time.Date(today.Year(), today.Month(), 1, 0, 0, 0, 0, jptext.JST).AddDate(0, -1, 0).Format(time.DateOnly),
 		"LastMonthTo":   time.Date(today.Year(), today.Month(), 1, 0, 0, 0, 0, jptext.JST).AddDate(0, 0, -1).Format(time.DateOnly),
@@ -150,24 +199,31 @@ func formID(r *http.Request, field, ja string) (int64, error) {
 	return id, nil
 }
 
+// formPeriod reads the first and last day a report form names.
+func formPeriod(r *http.Request) (from, to time.Time, err error) {
+	if from, err = approval.ParseDay("from", "報告の対象期間の初日", r.FormValue("from")); err != nil {
+		return
+	}
+	to, err = approval.ParseDay("to", "報告の対象期間の末日", r.FormValue("to"))
+	return
+}
+
 func (s *Server) applyUsage(w http.ResponseWriter, r *http.Request, c *current) {
 	if !s.approvalForm(w, r, c) {
 		return
 	}
+	form := "apply-" + r.FormValue("department")
 	start, err := approval.ParseDay("start", "利用の開始日", r.FormValue("start"))
-	if err != nil {
-		s.problem(w, r, err)
-		return
+	var end time.Time
+	if err == nil {
+		end, err = approval.ParseDay("end", "利用の終了日", r.FormValue("end"))
 	}
-	end, err := approval.ParseDay("end", "利用の終了日", r.FormValue("end"))
-	if err != nil {
-		s.problem(w, r, err)
-		return
+	if err == nil {
+		_, err = s.node.Approvals.Apply(r.Context(), c.who(), approval.Approval{Department: r.FormValue("department"), Affair: r.FormValue("affair"),
+			Purpose: r.FormValue("purpose"), Reason: r.FormValue("reason"), Start: start, End: end,
+			Terminals: r.Form["terminal"], Operators: r.Form["operator"]})
 	}
-	if _, err := s.node.Approvals.Apply(r.Context(), c.who(), approval.Approval{Department: r.FormValue("department"), Affair: r.FormValue("affair"),
-		Purpose: r.FormValue("purpose"), Reason: r.FormValue("reason"), Start: start, End: end,
-		Terminals: r.Form["terminal"], Operators: r.Form["operator"]}); err != nil {
-		s.problem(w, r, err)
+	if s.refused(w, r, c, form, err) {
 		return
 	}
 	http.Redirect(w, r, "/approvals", http.StatusSeeOther)
@@ -188,8 +244,7 @@ func (s *Server) decideUsage(w http.ResponseWriter, r *http.Request, c *current)
 			err = apperr.New(apperr.Invalid, "decision: approve or refuse", "承認か不承認かを選んでください")
 		}
 	}
-	if err != nil {
-		s.problem(w, r, err)
+	if s.refused(w, r, c, "decide-"+r.FormValue("approval"), err) {
 		return
 	}
 	http.Redirect(w, r, "/approvals", http.StatusSeeOther)
@@ -203,8 +258,7 @@ func (s *Server) withdrawUsage(w http.ResponseWriter, r *http.Request, c *curren
 	if err == nil {
 		err = s.node.Approvals.Withdraw(r.Context(), c.who(), id, r.FormValue("reason"))
 	}
-	if err != nil {
-		s.problem(w, r, err)
+	if s.refused(w, r, c, "withdraw-"+r.FormValue("approval"), err) {
 		return
 	}
 	http.Redirect(w, r, "/approvals", http.StatusSeeOther)
@@ -218,8 +272,7 @@ func (s *Server) endUsage(w http.ResponseWriter, r *http.Request, c *current) {
 	if err == nil {
 		err = s.node.Approvals.End(r.Context(), c.who(), id, r.FormValue("reason"))
 	}
-	if err != nil {
-		s.problem(w, r, err)
+	if s.refused(w, r, c, "end-"+r.FormValue("approval"), err) {
 		return
 	}
 	http.Redirect(w, r, "/approvals", http.StatusSeeOther)
@@ -230,27 +283,17 @@ func (s *Server) requestUsageReport(w http.ResponseWriter, r *http.Request, c *c
 		return
 	}
 	id, err := formID(r, "approval", "申請番号")
-	if err != nil {
-		s.problem(w, r, err)
-		return
+	var from, to, due time.Time
+	if err == nil {
+		from, to, err = formPeriod(r)
 	}
-	from, err := approval.ParseDay("from", "報告の対象期間の初日", r.FormValue("from"))
-	if err != nil {
-		s.problem(w, r, err)
-		return
+	if err == nil {
+		due, err = approval.ParseDay("due", "報告の期限", r.FormValue("due"))
 	}
-	to, err := approval.ParseDay("to", "報告の対象期間の末日", r.FormValue("to"))
-	if err != nil {
-		s.problem(w, r, err)
-		return
+	if err == nil {
+		_, err = s.node.Approvals.RequestReport(r.Context(), c.who(), id, from, to, due)
 	}
-	due, err := approval.ParseDay("due", "報告の期限", r.FormValue("due"))
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	if _, err := s.node.Approvals.RequestReport(r.Context(), c.who(), id, from, to, due); err != nil {
-		s.problem(w, r, err)
+	if s.refused(w, r, c, "request-"+r.FormValue("approval"), err) {
 		return
 	}
 	http.Redirect(w, r, "/approvals", http.StatusSeeOther)
@@ -264,8 +307,7 @@ func (s *Server) submitUsageReport(w http.ResponseWriter, r *http.Request, c *cu
 	if err == nil {
 		_, err = s.node.Approvals.SubmitReport(r.Context(), c.who(), id, r.FormValue("note"), approval.Status.CSV)
 	}
-	if err != nil {
-		s.problem(w, r, err)
+	if s.refused(w, r, c, "submit-"+r.FormValue("report"), err) {
 		return
 	}
 	http.Redirect(w, r, "/approvals", http.StatusSeeOther)
@@ -279,29 +321,21 @@ func (s *Server) usageStatus(w http.ResponseWriter, r *http.Request, c *current)
 		return
 	}
 	id, err := formID(r, "approval", "申請番号")
-	if err != nil {
-		s.problem(w, r, err)
-		return
+	var from, to time.Time
+	if err == nil {
+		from, to, err = formPeriod(r)
 	}
-	from, err := approval.ParseDay("from", "報告の対象期間の初日", r.FormValue("from"))
-	if err != nil {
-		s.problem(w, r, err)
-		return
+	var st approval.Status
+	if err == nil {
+		st, err = s.node.Approvals.Status(r.Context(), c.who(), id, from, to)
 	}
-	to, err := approval.ParseDay("to", "報告の対象期間の末日", r.FormValue("to"))
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	st, err := s.node.Approvals.Status(r.Context(), c.who(), id, from, to)
-	if err != nil {
-		s.problem(w, r, err)
+	if s.refused(w, r, c, "status-"+r.FormValue("approval"), err) {
 		return
 	}
 	name := fmt.Sprintf("usage-report-%d-%s-%s", id, st.From.Format("20060102"), st.To.Format("20060102"))
 	switch r.FormValue("format") {
 	case "pdf":
-		b, err := statusPDF(st)
+		b, err := s.statusPDF(st)
 		if err != nil {
 			s.problem(w, r, err)
 			return

@@ -9,7 +9,9 @@ import (
 
 	"jukinet/internal/approval"
 	"jukinet/internal/auditlog"
+	"jukinet/internal/jptext"
 	"jukinet/internal/node"
+	"jukinet/internal/report/reporttest"
 )
 
 // demoDept is the department of the demo's security officer.
@@ -32,6 +34,8 @@ func TestApprovalScreen(t *testing.T) {
 	s, code := demoServer(t)
 	ctx := context.Background()
 	so, admin, clerk := signIn(t, s, node.DemoOfficer), signIn(t, s, node.DemoAdmin), signIn(t, s, node.DemoOperator)
+	today := jptext.Midnight(s.node.Now())
+	day := today.Format("2006-01-02")
 	lookup := func() int {
 		return clerk.do("POST", "/lookup", url.Values{"affair": {"tax-assessment"}, "reason": {"課税の確認"}, "mode": {"code"}, "code": {code}}).Code
 	}
@@ -43,21 +47,25 @@ func TestApprovalScreen(t *testing.T) {
 		t.Fatalf("the officer's approvals screen lacks the application form or the report to submit:\n%s", page)
 	}
 	form := url.Values{"department": {demoDept(s)}, "affair": {"tax-assessment"}, "purpose": {"個人住民税の賦課"}, "reason": {"住所の確認のため"},
-		"start": {"令和8年12月1日"}, "end": {"R9.11.30"}, "terminal": {node.DemoTerminal}, "operator": {node.DemoOperator}}
+		"start": {jptext.FormatWareki(today)}, "end": {today.AddDate(1, 0, 0).Format("2006-01-02")}, "terminal": {node.DemoTerminal}, "operator": {node.DemoOperator}}
 	// Bad input first: refused, named, nothing stored.
 	before, err := approval.List(ctx, s.node.DB)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for field, bad := range map[string]string{"end": "2026-11-30", "start": "きのう", "purpose": "", "terminal": "T-NOWHERE"} {
+	for field, bad := range map[string]string{"end": today.AddDate(0, 0, -1).Format("2006-01-02"), "start": "きのう", "purpose": "", "terminal": "T-NOWHERE"} {
 		f := url.Values{}
 		for k, v := range form {
 			f[k] = v
 		}
 		f.Set(field, bad)
 		rec := so.do("POST", "/approvals", f)
-		if rec.Code != 400 || !strings.Contains(rec.Body.String(), "lang=\"ja\"") {
-			t.Errorf("bad %s %q: %d", field, bad, rec.Code)
+		body := rec.Body.String()
+		// The screen again: the error in the form, tied to its inputs,
+		// what was typed kept.
+		if rec.Code != 400 || !strings.Contains(body, `role="alert"`) || !strings.Contains(body, `aria-invalid="true" aria-describedby="error-apply-`+demoDept(s)+`"`) ||
+			!strings.Contains(body, `value="住所の確認のため"`) || (field != "terminal") != strings.Contains(body, `value="`+node.DemoTerminal+`" checked`) {
+			t.Errorf("bad %s %q: %d\n%s", field, bad, rec.Code, body)
 		}
 	}
 	after, err := approval.List(ctx, s.node.DB)
@@ -93,6 +101,9 @@ func TestApprovalScreen(t *testing.T) {
 	if c := lookup(); c != 200 {
 		t.Errorf("look-up after approval: %d", c)
 	}
+	if rec := so.do("POST", "/approvals/end", url.Values{"approval": {id}, "reason": {""}}); rec.Code != 400 || !strings.Contains(rec.Body.String(), `id="error-end-`+id+`"`) {
+		t.Errorf("end without a reason: %d", rec.Code)
+	}
 	if rec := so.do("POST", "/approvals/end", url.Values{"approval": {id}, "reason": {"事務の見直し"}}); rec.Code != 303 {
 		t.Fatalf("end: %d %s", rec.Code, rec.Body.String())
 	}
@@ -106,13 +117,20 @@ func TestApprovalScreen(t *testing.T) {
 	if page := admin.do("GET", "/approvals", nil).Body.String(); !strings.Contains(page, "SHA-256 <code>") || !strings.Contains(page, "特記事項なし") {
 		t.Errorf("the submission is not shown")
 	}
-	rec := admin.do("POST", "/approvals/status", url.Values{"approval": {id}, "from": {"2026-12-01"}, "to": {"2026-12-01"}, "format": {"csv"}})
+	rec := admin.do("POST", "/approvals/status", url.Values{"approval": {id}, "from": {day}, "to": {day}, "format": {"csv"}})
 	if rec.Code != 200 || rec.Header().Get("Content-Type") != "text/csv; charset=utf-8" || !strings.HasPrefix(rec.Body.String(), "\ufeff利用状況報告") ||
 		!strings.Contains(rec.Body.String(), node.DemoOperator+",") {
 		t.Fatalf("status CSV: %d %s\n%s", rec.Code, rec.Header(), rec.Body.String())
 	}
+	rec = admin.do("POST", "/approvals/status", url.Values{"approval": {id}, "from": {day}, "to": {day}, "format": {"pdf"}})
+	if rec.Code != 200 || rec.Header().Get("Content-Type") != "application/pdf" {
+		t.Fatalf("status PDF: %d %s", rec.Code, rec.Header())
+	}
+	if text := reporttest.Text(t, rec.Body.Bytes()); !strings.Contains(text, "本人確認情報の利用状況報告") || !strings.Contains(text, node.DemoOperator) {
+		t.Errorf("status PDF text:\n%s", text)
+	}
 	entries, err := auditlog.List(ctx, s.node.DB, auditlog.Filter{Action: "approval.status", After: -1})
-	if err != nil || len(entries) != 1 || entries[0].Actor != "operator:"+node.DemoAdmin {
+	if err != nil || len(entries) != 2 || entries[0].Actor != "operator:"+node.DemoAdmin {
 		t.Errorf("the status download is not logged: %v %+v", err, entries)
 	}
 }

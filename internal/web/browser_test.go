@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 
+	"jukinet/internal/clocktest"
 	"jukinet/internal/node"
 )
 
@@ -42,7 +43,14 @@ func chromium(t *testing.T) string {
 // http://localhost:PORT.
 func liveDemo(t *testing.T) (*Server, string, string) {
 	t.Helper()
-	s, code := demoServer(t)
+	s, base, code, _ := liveDemoClock(t)
+	return s, base, code
+}
+
+// liveDemoClock is liveDemo with the node's test clock.
+func liveDemoClock(t *testing.T) (*Server, string, string, *clocktest.Clock) {
+	t.Helper()
+	s, code, clock := demoServerClock(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +64,7 @@ func liveDemo(t *testing.T) (*Server, string, string) {
 	srv := &http.Server{Handler: s2}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
-	return s2, base, code
+	return s2, base, code, clock
 }
 
 // newBrowser starts headless Chromium with a virtual authenticator that

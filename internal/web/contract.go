@@ -21,12 +21,14 @@ func (s *Server) contractRoutes() {
 	s.mux.HandleFunc("POST /contracts/clauses", s.signedIn(s.recordClause))
 	s.mux.HandleFunc("POST /contracts/people", s.signedIn(s.addContractPerson))
 	s.mux.HandleFunc("POST /contracts/reports", s.signedIn(s.recordContractReport))
+	s.mux.HandleFunc("POST /contracts/end", s.signedIn(s.endContract))
 }
 
 // contractRow is a contract as the screen shows it.
 type contractRow struct {
 	contract.Contract
 	InForce, NotYet bool
+	Over            bool // past its last day: nothing left to end
 	Clauses         []clauseCell
 	Missing         []string
 	Reports         []reportCell
@@ -53,7 +55,7 @@ func (s *Server) contractsPage(w http.ResponseWriter, r *http.Request, c *curren
 	now := s.node.Now()
 	var rows []contractRow
 	for _, k := range all {
-		row := contractRow{Contract: k, InForce: k.InForce(now), NotYet: now.Before(k.Start)}
+		row := contractRow{Contract: k, InForce: k.InForce(now), NotYet: now.Before(k.Start), Over: !now.Before(k.End.AddDate(0, 0, 1))}
 		for _, cl := range contract.Clauses {
 			name := wd.pick(cl.Name, cl.NameEN)
 			if ref, ok := k.Clauses[cl.ID]; ok {
@@ -79,7 +81,8 @@ func (s *Server) contractsPage(w http.ResponseWriter, r *http.Request, c *curren
 	s.page(w, r, c, "contracts", "Contracts", map[string]any{
 		"Rows": rows, "Clauses": clauses, "Kinds": kinds, "Today": now.In(jptext.JST).Format(time.DateOnly),
 		"MaxVendor": contract.FieldVendor.Max, "MaxScope": contract.FieldScope.Max, "MaxSurvey": contract.FieldSurvey.Max,
-		"MaxReference": contract.FieldReference.Max, "MaxSummary": contract.FieldSummary.Max,
+		"MaxReference": contract.FieldReference.Max, "MaxSummary": contract.FieldSummary.Max, "MaxEndReason": contract.FieldEndReason.Max,
+		"Now":       now,
 		"CanManage": s.may(ctx, c, contract.ActManage, s.nodeResource()),
 	})
 }
@@ -176,6 +179,30 @@ func (s *Server) recordContractReport(w http.ResponseWriter, r *http.Request, c 
 		return
 	}
 	if _, err := s.node.Contracts.Report(r.Context(), c.who(), contract.Report{Contract: id, Kind: r.FormValue("kind"), Day: day, Summary: r.FormValue("summary")}); err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/contracts", http.StatusSeeOther)
+}
+
+// endContract ends a contract early (契約の解除): decided by the policies,
+// logged; its people lose access from that minute (today) or from the day
+// given.
+func (s *Server) endContract(w http.ResponseWriter, r *http.Request, c *current) {
+	if !s.contractForm(w, r, c) {
+		return
+	}
+	id, err := contractID(r)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	day, err := contract.ParseDay("date", "解除日", r.FormValue("date"))
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	if err := s.node.Contracts.End(r.Context(), c.who(), id, day, r.FormValue("reason")); err != nil {
 		s.problem(w, r, err)
 		return
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"jukinet/internal/auditlog"
+	"jukinet/internal/clocktest"
 	"jukinet/internal/gate"
 	"jukinet/internal/jptext"
 	"jukinet/internal/node"
@@ -26,7 +27,15 @@ import (
 // synthetic residents.
 func demoServer(t *testing.T) (*Server, string) {
 	t.Helper()
-	n, _ := nodetest.Open(t, node.InitOptions{Profile: "koto-ward", LocalGovCode: "131083", Demo: true})
+	s, code, _ := demoServerClock(t)
+	return s, code
+}
+
+// demoServerClock is demoServer with the node's test clock, which a test
+// moves to let time pass (training expiry, a contract's end).
+func demoServerClock(t *testing.T) (*Server, string, *clocktest.Clock) {
+	t.Helper()
+	n, clock := nodetest.Open(t, node.InitOptions{Profile: "koto-ward", LocalGovCode: "131083", Demo: true})
 	g, _ := synth.New(synth.Options{Seed: 5, LocalGov: "131083"})
 	rec := g.Next()
 	importOne(t, n, rec)
@@ -34,7 +43,7 @@ func demoServer(t *testing.T) (*Server, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s, string(rec.ResidentCode)
+	return s, string(rec.ResidentCode), clock
 }
 
 // browser sends requests from the server itself (the demo terminal),
@@ -356,6 +365,14 @@ func TestChangesByRole(t *testing.T) {
 		// security officer record contracts.
 		{"/contracts", func(r string) url.Values {
 			return url.Values{"vendor": {"株式会社保守 " + r}, "scope": {"端末の保守"}, "start": {"2026-04-01"}, "end": {"2027-03-31"}, "survey": {"Pマーク確認"}}
+		}, []string{node.DemoAdmin, node.DemoChief}},
+		// …and end them early (契約の解除): each the demo's contract of its own.
+		{"/contracts/end", func(r string) url.Values {
+			id := "1"
+			if r == node.DemoChief {
+				id = "2"
+			}
+			return url.Values{"contract": {id}, "date": {s.node.Now().Format("2006-01-02")}, "reason": {"訓練"}}
 		}, []string{node.DemoAdmin, node.DemoChief}},
 	}
 	for _, tt := range tests {

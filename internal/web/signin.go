@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"jukinet/internal/apperr"
+	"jukinet/internal/contract"
 	"jukinet/internal/staff"
 )
 
@@ -46,6 +47,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /incidents/{id}/close", s.signedIn(s.incidentAction(true)))
 	m.HandleFunc("GET /audit", s.signedIn(s.auditPage))
 	m.HandleFunc("POST /audit/verify", s.signedIn(s.auditVerify))
+	m.HandleFunc("POST /audit/export", s.signedIn(s.auditExport)) // POST: the filter (a 住民票コード) never in a URL
 	m.HandleFunc("GET /network", s.signedIn(s.networkPage))
 }
 
@@ -68,10 +70,21 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 			s.problem(w, r, err)
 			return
 		}
+		// A contractor is named with their vendor, so a newcomer sees whom
+		// the outsourcing rules concern.
+		covers, err := contract.Load(r.Context(), s.node.DB)
+		if err != nil {
+			s.problem(w, r, err)
+			return
+		}
 		var demo []demoPerson
 		for _, p := range people {
 			if m := st.People[p.VerificationID]; m != nil {
-				demo = append(demo, demoPerson{Person: p, Roles: rolesOf(m, s.wordsFor(r))})
+				roles := rolesOf(m, s.wordsFor(r))
+				for _, c := range covers[p.VerificationID] {
+					roles += "、" + s.wordsFor(r).msg("ContractorOf") + "（" + c.Vendor + "）"
+				}
+				demo = append(demo, demoPerson{Person: p, Roles: strings.TrimPrefix(roles, "、")})
 			}
 		}
 		data["DemoPeople"] = demo
