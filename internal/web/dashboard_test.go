@@ -347,3 +347,9 @@ func checkChart(t *testing.T, body, id string, want map[string][]int64) {
 		}
 	}
 }
+
+var markup = regexp.MustCompile(`<[^>]*>`)
+
+// textOf is a piece of a page as read, without its markup: a date is a
+// <time> element, so a sentence that holds one is not one string of HTML.
+func textOf(html string) string { return markup.ReplaceAllString(html, "") }

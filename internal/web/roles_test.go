@@ -173,7 +173,7 @@ func TestLookupScreenAndSuspension(t *testing.T) {
 	form.Set("reason", "確認")
 
 	// The clerk sees their own accesses, as logged, on the dashboard.
-	if body := clerk.do("GET", "/", nil).Body.String(); !strings.Contains(body, "koto-ward:12.1/designated-operator") || !strings.Contains(body, "resident_code="+code) {
+	if body := clerk.do("GET", "/", nil).Body.String(); !strings.Contains(textOf(body), "koto-ward:12.1/designated-operator") || !strings.Contains(body, "resident_code="+code) {
 		t.Errorf("dashboard lacks the clerk's own lookups")
 	} else if !strings.Contains(body, `data-testid="entry-outcome" class="decision-deny">拒否`) || !strings.Contains(body, `data-testid="entry-clock"`) {
 		t.Errorf("dashboard does not show the time and outcome of the clerk's lookups (the refused ones as 拒否)")
@@ -201,7 +201,7 @@ func TestLookupScreenAndSuspension(t *testing.T) {
 	// Every step is in the audit log the chief can browse and verify.
 	body = chief.do("GET", "/audit", nil).Body.String()
 	for _, want := range []string{"suspension:1", "koto-ward:12.1/designated-operator", "jukinet:default-deny", "staff.suspend"} {
-		if !strings.Contains(body, want) {
+		if !strings.Contains(textOf(body), want) {
 			t.Errorf("audit screen lacks %q", want)
 		}
 	}

@@ -340,6 +340,17 @@ func keepDates(s string) template.HTML {
 	return template.HTML(b.String())
 }
 
+// codeParts writes a code made of parts joined by "/" (a policy's ID,
+// koto-ward:12.1/designated-operator) that breaks only after a "/", never
+// inside a part.
+func codeParts(code string) template.HTML {
+	parts := strings.SplitAfter(code, "/")
+	for i, p := range parts {
+		parts[i] = `<span class="nowrap">` + template.HTMLEscapeString(p) + `</span>`
+	}
+	return template.HTML(strings.Join(parts, "<wbr>"))
+}
+
 // templateFuncs gives the templates their functions in w's language: the
 // UI's messages (t, tdata), dates, and the names of departments (dept) and
 // affairs (affair) by their IDs.
@@ -373,6 +384,7 @@ func templateFuncs(w words) template.FuncMap {
 		},
 		"wareki":  func(t time.Time) template.HTML { return shownDate(t, w.en) },
 		"dates":   keepDates,
+		"codes":   codeParts,
 		"once":    newOnce,
 		"clock":   func(t time.Time) string { return t.In(jptext.JST).Format("15:04:05") },
 		"has":     func(items []string, item string) bool { return slices.Contains(items, item) },
