@@ -1,10 +1,13 @@
 // Package api is the node's JSON API under /api/v1: lookup, search and
-// history through the gate, and the audit log's entries and proofs. Errors
-// are problem details (RFC 9457) carrying the clerk's message in Japanese.
+// history through the gate, the audit log's entries and proofs, and the
+// governance registers a clerk's system works with (usage approvals,
+// training, room entries, contracts and assets). Errors are problem details
+// (RFC 9457) carrying the clerk's message in Japanese.
 //
-// Until operator login lands, the API serves only a demo node, and only to
-// clients on the loopback interface, which act as the demo operator on the
-// demo terminal. Every call still goes through the gate and its log.
+// A call acts as the operator signed in on the calling terminal (Identify:
+// the web session); a demo node also serves its loopback clients without
+// one, as the demo operator on the demo terminal. Every call goes through
+// the gate, or a governance register, and its log.
 package api
 
 import (
@@ -42,6 +45,11 @@ type Caller struct {
 	Actor    auditlog.Actor
 	Origin   string // terminal:ID
 	MayAudit bool   // the policies let them read the audit log
+	// Verified says the operator verified themselves (the biometric) within
+	// the profile's re-verification window: a change to a governance
+	// register needs it, as the screens' forms do, so the API is no way
+	// around the re-check.
+	Verified bool
 }
 
 // Identify finds the signed-in caller of a request (the web session), or
@@ -63,6 +71,8 @@ func New(n *node.Node, logger *slog.Logger, identify Identify) *Handler {
 	h.mux.HandleFunc("GET /api/v1/audit/entries", h.entries)
 	h.mux.HandleFunc("GET /api/v1/audit/entries/{seq}/proof", h.proof)
 	h.mux.HandleFunc("GET /api/v1/audit/checkpoint", h.checkpoint)
+	h.approvalRoutes()
+	h.governanceRoutes()
 	h.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		h.problem(w, r, http.StatusNotFound, "not_found", "no such API endpoint: "+r.Method+" "+r.URL.Path, "該当するAPIはありません")
 	})

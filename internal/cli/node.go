@@ -348,8 +348,10 @@ func serve(env *Env, n *node.Node, addr string, opt web.Options) error {
 			"  %-24s a contractor (委託) whose contract holds the five clauses: looks residents up\n"+
 			"  %-24s a contractor whose contract lacks 再委託の禁止: refused, naming the clause; record it on\n"+
 			"  %-24s 委託 (/contracts, as %s) and the lookup goes through\n"+
+			"  %-24s usage approvals (利用承認, /approvals): end the department's use of an affair and its\n"+
+			"  %-24s operators are refused it; apply again, approve it as %s, and they may use it again\n"+
 			"To sign in with a real or virtual authenticator, see README (Signing in).\n", opt.PublicURL, node.DemoOperator, node.DemoAdmin, node.DemoChief, node.DemoOfficer,
-			node.DemoUntrained, node.DemoContractor, node.DemoContractorLacking, "", node.DemoAdmin)
+			node.DemoUntrained, node.DemoContractor, node.DemoContractorLacking, "", node.DemoAdmin, node.DemoOfficer, "", node.DemoAdmin)
 	}
 	fmt.Fprintln(env.Stdout, "Stop with Ctrl+C.")
 	// Changes go upstream in the background (nothing to do without an

@@ -276,7 +276,9 @@ func (s *Server) jsonError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // apiCaller identifies a JSON API request by its web session: the operator
-// signed in on this terminal (an idle-locked session does not count).
+// signed in on this terminal (an idle-locked session does not count), and
+// whether they verified within the re-check window the forms ask
+// (recentlyVerified), which the API's governance changes ask too.
 func (s *Server) apiCaller(r *http.Request) (api.Caller, bool) {
 	cookie, err := r.Cookie(sessionCookie)
 	if err != nil {
@@ -288,5 +290,5 @@ func (s *Server) apiCaller(r *http.Request) (api.Caller, bool) {
 	}
 	who := sess.Who()
 	v := s.node.Policy.MayAdminister(r.Context(), who, staff.ActViewAudit, staff.Resource{Kind: "node", ID: string(s.node.Info.LocalGov.Code)})
-	return api.Caller{Actor: who.Actor, Origin: who.Origin, MayAudit: v.Allow}, true
+	return api.Caller{Actor: who.Actor, Origin: who.Origin, MayAudit: v.Allow, Verified: s.auth.RecentlyVerified(sess)}, true
 }
