@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -353,4 +354,29 @@ func (s *Server) usageStatus(w http.ResponseWriter, r *http.Request, c *current)
 		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.csv"`)
 		w.Write(b)
 	}
+}
+
+// approvalReminders are what the approvals record holds for c: the
+// applications they may decide, and the status reports and renewals of
+// the departments they may apply for.
+func (s *Server) approvalReminders(ctx context.Context, c *current) ([]approval.Reminder, error) {
+	all, err := approval.Reminders(ctx, s.node.DB, s.node.Now())
+	if err != nil {
+		return nil, err
+	}
+	var out []approval.Reminder
+	for _, rm := range all {
+		dept := staff.Resource{Kind: "department", ID: rm.Approval.Department}
+		action := approval.ActApply
+		if rm.Kind == "decide" {
+			action = approval.ActApprove
+			if heads, err := staff.Heads(ctx, s.node.DB, dept.ID); err == nil {
+				dept.Subjects = heads
+			}
+		}
+		if s.may(ctx, c, action, dept) {
+			out = append(out, rm)
+		}
+	}
+	return out, nil
 }

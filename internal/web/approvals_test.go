@@ -89,6 +89,17 @@ func TestApprovalScreen(t *testing.T) {
 	if c := lookup(); c != 403 {
 		t.Errorf("look-up before approval: %d", c)
 	}
+	// The dashboards remind: the administrator of the application to
+	// decide, the officer of the status report the demo asked for.
+	if dash := admin.do("GET", "/", nil).Body.String(); !strings.Contains(dash, "承認・不承認の決定を待つ申請：第"+id+"号") {
+		t.Errorf("the administrator's dashboard does not remind of application %s", id)
+	}
+	if dash := so.do("GET", "/", nil).Body.String(); !strings.Contains(dash, "提出を求められている利用状況報告") || strings.Contains(dash, "承認・不承認の決定を待つ申請") {
+		t.Errorf("the officer's dashboard reminders are wrong")
+	}
+	if dash := clerk.do("GET", "/", nil).Body.String(); strings.Contains(dash, `data-testid="approval-reminders"`) {
+		t.Errorf("the clerk's dashboard shows approval reminders")
+	}
 	if page := admin.do("GET", "/approvals", nil).Body.String(); !strings.Contains(page, `data-testid="decide-`+id+`"`) {
 		t.Errorf("the administrator sees no decision form for %s", id)
 	}
@@ -116,6 +127,9 @@ func TestApprovalScreen(t *testing.T) {
 	}
 	if page := admin.do("GET", "/approvals", nil).Body.String(); !strings.Contains(page, "SHA-256 <code>") || !strings.Contains(page, "特記事項なし") {
 		t.Errorf("the submission is not shown")
+	}
+	if dash := so.do("GET", "/", nil).Body.String(); strings.Contains(dash, "提出を求められている利用状況報告") {
+		t.Errorf("the officer is still reminded of the submitted report")
 	}
 	rec := admin.do("POST", "/approvals/status", url.Values{"approval": {id}, "from": {day}, "to": {day}, "format": {"csv"}})
 	if rec.Code != 200 || rec.Header().Get("Content-Type") != "text/csv; charset=utf-8" || !strings.HasPrefix(rec.Body.String(), "\ufeff利用状況報告") ||
