@@ -587,7 +587,9 @@ func (r *Register) Attend(ctx context.Context, who staff.Who, meeting int64, vid
 func tidy(ids []string) []string {
 	var out []string
 	for _, id := range ids {
-		for _, f := range strings.FieldsFunc(id, func(r rune) bool { return r == ',' || r == '、' || r == ' ' || r == '　' || r == '\n' || r == '\t' || r == '\r' }) {
+		for _, f := range strings.FieldsFunc(id, func(r rune) bool {
+			return r == ',' || r == '、' || r == ' ' || r == '　' || r == '\n' || r == '\t' || r == '\r'
+		}) {
 			if f = strings.TrimSpace(f); f != "" && !slices.Contains(out, f) {
 				out = append(out, f)
 			}

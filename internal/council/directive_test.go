@@ -228,7 +228,12 @@ func TestBadInput(t *testing.T) {
 		}{
 			{"meeting: no kind", func() error { m := ok; m.Kind = ""; _, err := f.Council.Convene(ctx, chair, m); return err }, apperr.Invalid, "定例会議か臨時会議か"},
 			{"meeting: no place", func() error { m := ok; m.Place = "　"; _, err := f.Council.Convene(ctx, chair, m); return err }, apperr.Invalid, "開催場所"},
-			{"meeting: control character", func() error { m := ok; m.Place = "会議室\x07"; _, err := f.Council.Convene(ctx, chair, m); return err }, apperr.Invalid, "開催場所"},
+			{"meeting: control character", func() error {
+				m := ok
+				m.Place = "会議室\x07"
+				_, err := f.Council.Convene(ctx, chair, m)
+				return err
+			}, apperr.Invalid, "開催場所"},
 			{"meeting: long place", func() error {
 				m := ok
 				m.Place = strings.Repeat("会", council.FieldPlace.Max+1)
@@ -236,7 +241,12 @@ func TestBadInput(t *testing.T) {
 				return err
 			}, apperr.Invalid, "開催場所"},
 			{"meeting: no time", func() error { m := ok; m.At = time.Time{}; _, err := f.Council.Convene(ctx, chair, m); return err }, apperr.Invalid, "開催日時を入力"},
-			{"meeting: two years on", func() error { m := ok; m.At = now.AddDate(2, 0, 0); _, err := f.Council.Convene(ctx, chair, m); return err }, apperr.Invalid, "1年以上離れています"},
+			{"meeting: two years on", func() error {
+				m := ok
+				m.At = now.AddDate(2, 0, 0)
+				_, err := f.Council.Convene(ctx, chair, m)
+				return err
+			}, apperr.Invalid, "1年以上離れています"},
 			{"meeting: bad source", func() error {
 				m := ok
 				m.Kind, m.Source = council.Extraordinary, "incident:x"
@@ -284,9 +294,24 @@ func TestBadInput(t *testing.T) {
 				return err
 			}, apperr.Invalid, "要請先"},
 			{"directive: no text", func() error { dr := okDirective; dr.Text = ""; _, err := f.Council.Issue(ctx, chair, dr); return err }, apperr.Invalid, "指示・要請の内容"},
-			{"directive: no due day", func() error { dr := okDirective; dr.Due = time.Time{}; _, err := f.Council.Issue(ctx, chair, dr); return err }, apperr.Invalid, "期限を入力"},
-			{"directive: no decision", func() error { dr := okDirective; dr.Decision = 0; _, err := f.Council.Issue(ctx, chair, dr); return err }, apperr.Invalid, "根拠となる会議の議決"},
-			{"directive: unknown decision", func() error { dr := okDirective; dr.Decision = 999; _, err := f.Council.Issue(ctx, chair, dr); return err }, apperr.NotFound, "議決（999）は記録されていません"},
+			{"directive: no due day", func() error {
+				dr := okDirective
+				dr.Due = time.Time{}
+				_, err := f.Council.Issue(ctx, chair, dr)
+				return err
+			}, apperr.Invalid, "期限を入力"},
+			{"directive: no decision", func() error {
+				dr := okDirective
+				dr.Decision = 0
+				_, err := f.Council.Issue(ctx, chair, dr)
+				return err
+			}, apperr.Invalid, "根拠となる会議の議決"},
+			{"directive: unknown decision", func() error {
+				dr := okDirective
+				dr.Decision = 999
+				_, err := f.Council.Issue(ctx, chair, dr)
+				return err
+			}, apperr.NotFound, "議決（999）は記録されていません"},
 			{"acknowledge: unknown", func() error { return f.Council.Acknowledge(ctx, chair, 999) }, apperr.NotFound, "第999号の指示・要請は記録されていません"},
 			{"answer: none", func() error { return f.Council.Answer(ctx, chair, 1, "") }, apperr.Invalid, "要請先の回答"},
 		} {
