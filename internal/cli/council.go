@@ -63,7 +63,6 @@ func (c CouncilMeetingCmd) Run(env *Env) error {
 	})
 }
 
-
 // CouncilAttendCmd is `jukinet council attend`.
 type CouncilAttendCmd struct {
 	dataFlag
@@ -75,7 +74,11 @@ type CouncilAttendCmd struct {
 // Run records the attendance.
 func (c CouncilAttendCmd) Run(env *Env) error {
 	return withStaff(env, c.Data, func(n *node.Node) error {
-		if err := n.Council.Attend(env.Ctx, consoleWho(), c.Meeting, c.ID, c.Related); err != nil {
+		members, related := c.ID, []string(nil)
+		if c.Related {
+			members, related = nil, c.ID
+		}
+		if err := n.Council.Attend(env.Ctx, consoleWho(), c.Meeting, members, related); err != nil {
 			return err
 		}
 		m, err := council.Get(env.Ctx, n.DB, c.Meeting)

@@ -522,24 +522,36 @@ func begun(m Meeting, now time.Time, what string) error {
 		fmt.Sprintf("第%d回の会議は%s %sからです。開始前に%sは記録できません", m.ID, jptext.FormatWareki(at), at.Format("15:04"), what))
 }
 
-// Attend records the people present at a meeting, by verification id. A
-// person who holds a seat of the council is recorded in it; anyone else
-// only when related says they were called to attend (関係職員, 5.9), and
-// then fills no seat. A seat is filled once.
-func (r *Register) Attend(ctx context.Context, who staff.Who, meeting int64, vids []string, related bool) error {
-	vids = tidy(vids)
-	if len(vids) == 0 {
+// Attend records the people present at a meeting, by verification id,
+// all or none: members, each in the seat of the council their post gives
+// them (one who holds none is refused), and related, staff the chair called
+// to attend (関係職員, 5.9), who fill no seat (one who holds a seat is
+// recorded in it). A seat is filled once, a person recorded once.
+func (r *Register) Attend(ctx context.Context, who staff.Who, meeting int64, members, related []string) error {
+	members, related = tidy(members), tidy(related)
+	if len(members)+len(related) == 0 {
 		return apperr.New(apperr.Invalid, "attendees: name at least one person present", "出席者を1人以上指定してください")
 	}
-	for _, vid := range vids {
+	for _, vid := range append(append([]string{}, members...), related...) {
 		if !staff.WellFormedID(vid) {
 			return apperr.New(apperr.Invalid, fmt.Sprintf("verification id %q: use 1 to 64 letters, digits, '.', '_' or '-'", vid),
 				fmt.Sprintf("照合ID「%s」は英数字と . _ - の64文字以内で入力してください", vid))
 		}
 	}
-	detail := fmt.Sprintf("attendance at meeting %d: %s", meeting, strings.Join(vids, ", "))
-	if related {
-		detail += " (staff called to attend, 5.9)"
+	detail := fmt.Sprintf("attendance at meeting %d: %s", meeting, strings.Join(members, ", "))
+	if len(related) > 0 {
+		detail += fmt.Sprintf("; staff called to attend (5.9): %s", strings.Join(related, ", "))
+	}
+	type present struct {
+		vid     string
+		related bool
+	}
+	var all []present
+	for _, vid := range members {
+		all = append(all, present{vid, false})
+	}
+	for _, vid := range related {
+		all = append(all, present{vid, true})
 	}
 	return r.administer(ctx, who, ActManage, r.nodeResource(), "attend", fmt.Sprintf("meeting:%d", meeting), detail,
 		func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
@@ -550,13 +562,14 @@ func (r *Register) Attend(ctx context.Context, who staff.Who, meeting int64, vid
 			if err := begun(m, now, "出席"); err != nil {
 				return err
 			}
-			for _, vid := range vids {
+			for _, p := range all {
+				vid := p.vid
 				h, err := r.holder(ctx, tx, vid)
 				if err != nil {
 					return err
 				}
 				if h.Seat == "" {
-					if !related {
+					if !p.related {
 						return apperr.New(apperr.Invalid, fmt.Sprintf("%s holds no seat of the council (chair, vice chair, members: %s)", vid, strings.Join(r.prof.Council.Members, ", ")),
 							fmt.Sprintf("照合ID %s（%s、%s）はセキュリティ会議の構成員（議長・副議長・委員：%s）ではありません。関係職員として出席を求めた場合は、関係職員として記録してください（第5条第9項）",
 								vid, h.Name, h.Title, strings.Join(r.prof.Council.Members, "、")))

@@ -146,22 +146,22 @@ func TestMeetingRecord(t *testing.T) {
 		Must(t, err)
 
 		// Before its time nothing of what happened can be recorded.
-		expect(t, "attendance before the start", f.Council.Attend(ctx, chair, id, []string{chief}, false), apperr.Conflict, "開始前に出席は記録できません")
+		expect(t, "attendance before the start", f.Council.Attend(ctx, chair, id, []string{chief}, nil), apperr.Conflict, "開始前に出席は記録できません")
 		f.Clock.Set(at)
 
-		Must(t, f.Council.Attend(ctx, chair, id, []string{chief, deputy, "SO-KUMIN", AdminVID}, false))
-		expect(t, "a clerk as a member", f.Council.Attend(ctx, chair, id, []string{Clerk}, false), apperr.Invalid, "セキュリティ会議の構成員（議長・副議長・委員")
-		expect(t, "a second 区民課長", f.Council.Attend(ctx, chair, id, []string{"KUMIN-2"}, false), apperr.Conflict, "委員（区民課長）の席には、すでに 区民 課長（SO-KUMIN）が出席しています")
-		expect(t, "present twice", f.Council.Attend(ctx, chair, id, []string{deputy}, false), apperr.Conflict, "出席済み")
-		expect(t, "nobody", f.Council.Attend(ctx, chair, id, []string{"NOBODY"}, false), apperr.Invalid, "照合ID NOBODY は職員として登録されていない")
+		Must(t, f.Council.Attend(ctx, chair, id, []string{chief, deputy, "SO-KUMIN", AdminVID}, nil))
+		expect(t, "a clerk as a member", f.Council.Attend(ctx, chair, id, []string{Clerk}, nil), apperr.Invalid, "セキュリティ会議の構成員（議長・副議長・委員")
+		expect(t, "a second 区民課長", f.Council.Attend(ctx, chair, id, []string{"KUMIN-2"}, nil), apperr.Conflict, "委員（区民課長）の席には、すでに 区民 課長（SO-KUMIN）が出席しています")
+		expect(t, "present twice", f.Council.Attend(ctx, chair, id, []string{deputy}, nil), apperr.Conflict, "出席済み")
+		expect(t, "nobody", f.Council.Attend(ctx, chair, id, []string{"NOBODY"}, nil), apperr.Invalid, "照合ID NOBODY は職員として登録されていない")
 		// Staff called to attend (5.9) are recorded but fill no seat.
-		Must(t, f.Council.Attend(ctx, chair, id, []string{Clerk, "SO-KAZEI"}, true))
+		Must(t, f.Council.Attend(ctx, chair, id, nil, []string{Clerk, "SO-KAZEI"}))
 
 		consent := council.Decision{Item: item, Text: "端末の操作研修を年2回に増やす", Method: council.Consent}
 		// 4 seats and two related staff: no quorum (6 of 11).
 		_, err = f.Council.Decide(ctx, chair, id, consent)
 		expect(t, "decision without quorum", err, apperr.Conflict, "出席している構成員が4人（全11人）で、定足数の6人に達していない")
-		Must(t, f.Council.Attend(ctx, chair, id, []string{"M-SEISAKU", "M-SOMU"}, false))
+		Must(t, f.Council.Attend(ctx, chair, id, []string{"M-SEISAKU", "M-SOMU"}, nil))
 		m, err := council.Get(ctx, d, id)
 		Must(t, err)
 		if m.Present() != 6 || len(m.Attendees) != 8 || !m.ChairPresent() {
@@ -196,7 +196,7 @@ func TestMeetingRecord(t *testing.T) {
 
 		// Closed: nothing changes any more.
 		for what, err := range map[string]error{
-			"attend":  f.Council.Attend(ctx, chair, id, []string{"M-KIKI"}, false),
+			"attend":  f.Council.Attend(ctx, chair, id, []string{"M-KIKI"}, nil),
 			"minutes": f.Council.RecordMinutes(ctx, chair, id, "書き換え"),
 			"approve": f.Council.ApproveMinutes(ctx, chair, id, ""),
 		} {
@@ -262,9 +262,9 @@ func TestQuorum(t *testing.T) {
 		} {
 			t.Run(tt.name, func(t *testing.T) {
 				id := meeting(t, f)
-				Must(t, tt.reg.Attend(ctx, chair, id, tt.present, false))
+				Must(t, tt.reg.Attend(ctx, chair, id, tt.present, nil))
 				if tt.related != nil {
-					Must(t, tt.reg.Attend(ctx, chair, id, tt.related, true))
+					Must(t, tt.reg.Attend(ctx, chair, id, nil, tt.related))
 				}
 				_, err := tt.reg.Decide(ctx, chair, id, council.Decision{Text: "研修計画を承認する", Method: council.Consent})
 				if tt.ok && err != nil {
@@ -287,7 +287,7 @@ func TestWhoMayDoWhat(t *testing.T) {
 		f := New(t, d, "koto-ward")
 		seat(t, f)
 		id := meeting(t, f)
-		Must(t, f.Council.Attend(ctx, chair, id, append([]string{chief}, members...), false))
+		Must(t, f.Council.Attend(ctx, chair, id, append([]string{chief}, members...), nil))
 		dec, err := f.Council.Decide(ctx, chair, id, council.Decision{Text: "課税課の端末の設置場所を見直す", Method: council.Consent})
 		Must(t, err)
 		due := jptext.Midnight(f.Clock.Now()).AddDate(0, 0, 14)
@@ -307,7 +307,7 @@ func TestWhoMayDoWhat(t *testing.T) {
 				if related == "" {
 					related = Clerk
 				}
-				return f.Council.Attend(ctx, who, id, []string{related}, true)
+				return f.Council.Attend(ctx, who, id, nil, []string{related})
 			},
 			"item": func(who staff.Who) error {
 				_, err := f.Council.AddItem(ctx, who, id, council.Item{Title: "報告事項"})
@@ -398,7 +398,7 @@ func TestViceChairActsForTheChair(t *testing.T) {
 		id, err := f.Council.Convene(ctx, viceChair, council.Meeting{Kind: council.Extraordinary, At: at, Place: "危機管理室"})
 		Must(t, err)
 		f.Clock.Set(at)
-		Must(t, f.Council.Attend(ctx, viceChair, id, members, false))
+		Must(t, f.Council.Attend(ctx, viceChair, id, members, nil))
 		_, err = f.Council.Decide(ctx, viceChair, id, council.Decision{Text: "全端末の点検を行う", Method: council.Vote, For: 6})
 		Must(t, err)
 		Must(t, f.Council.RecordMinutes(ctx, viceChair, id, "議長欠席のため副議長が議事を進行した"))
@@ -420,7 +420,7 @@ func TestConsoleNamesTheChair(t *testing.T) {
 		seat(t, f)
 		console := staff.Who{Actor: auditlog.Actor{Kind: auditlog.ActorConsole, ID: "root"}, Origin: "host:server"}
 		id := meeting(t, f)
-		Must(t, f.Council.Attend(ctx, console, id, append([]string{chief}, members...), false))
+		Must(t, f.Council.Attend(ctx, console, id, append([]string{chief}, members...), nil))
 		Must(t, f.Council.RecordMinutes(ctx, console, id, "紙の議事録から転記"))
 		expect(t, "no chair named", f.Council.ApproveMinutes(ctx, console, id, ""), apperr.Invalid, "議長の照合ID")
 		expect(t, "a member named", f.Council.ApproveMinutes(ctx, console, id, "M-KIKI"), apperr.Forbidden, "議長ではありません")

@@ -25,7 +25,7 @@ func decided(t *testing.T, f *Fixture) (id, adopted, rejected int64) {
 	ctx := context.Background()
 	seat(t, f)
 	id = meeting(t, f)
-	Must(t, f.Council.Attend(ctx, chair, id, append([]string{chief}, members...), false))
+	Must(t, f.Council.Attend(ctx, chair, id, append([]string{chief}, members...), nil))
 	adopted, err := f.Council.Decide(ctx, chair, id, council.Decision{Text: "各部署の端末の設置状況を点検する", Method: council.Vote, For: 6, Against: 1})
 	Must(t, err)
 	rejected, err = f.Council.Decide(ctx, chair, id, council.Decision{Text: "全端末を即日停止する", Method: council.Vote, For: 1, Against: 5, Abstain: 1})
@@ -253,9 +253,9 @@ func TestBadInput(t *testing.T) {
 				_, err := f.Council.Convene(ctx, chair, m)
 				return err
 			}, apperr.Invalid, "事案（incident:番号）"},
-			{"attend: nobody", func() error { return f.Council.Attend(ctx, chair, mid, []string{" "}, false) }, apperr.Invalid, "出席者を1人以上"},
-			{"attend: malformed id", func() error { return f.Council.Attend(ctx, chair, mid, []string{"<script>"}, false) }, apperr.Invalid, "照合ID「<script>」"},
-			{"attend: unknown meeting", func() error { return f.Council.Attend(ctx, chair, 999, []string{"M-KIKI"}, false) }, apperr.NotFound, "第999回の会議は記録されていません"},
+			{"attend: nobody", func() error { return f.Council.Attend(ctx, chair, mid, []string{" "}, nil) }, apperr.Invalid, "出席者を1人以上"},
+			{"attend: malformed id", func() error { return f.Council.Attend(ctx, chair, mid, []string{"<script>"}, nil) }, apperr.Invalid, "照合ID「<script>」"},
+			{"attend: unknown meeting", func() error { return f.Council.Attend(ctx, chair, 999, []string{"M-KIKI"}, nil) }, apperr.NotFound, "第999回の会議は記録されていません"},
 			{"item: no title", func() error { _, err := f.Council.AddItem(ctx, chair, mid, council.Item{Title: " "}); return err }, apperr.Invalid, "議題"},
 			{"item: unknown kind", func() error {
 				_, err := f.Council.AddItem(ctx, chair, mid, council.Item{Title: "x", RefKind: "lunch", RefID: 1})
@@ -366,7 +366,7 @@ func TestNoCouncilInAomori(t *testing.T) {
 		expect(t, "convene", err, apperr.Invalid, "セキュリティ会議の定めがありません")
 		_, err = f.Council.Issue(ctx, f.Admin, council.Directive{Decision: 1, Kind: council.KindRequest, Body: "教育委員会", Text: "x", Due: f.Clock.Now()})
 		expect(t, "issue", err, apperr.Invalid, "セキュリティ会議の定めがありません")
-		expect(t, "attend", f.Council.Attend(ctx, f.Admin, 1, []string{AdminVID}, false), apperr.Invalid, "セキュリティ会議の定めがありません")
+		expect(t, "attend", f.Council.Attend(ctx, f.Admin, 1, []string{AdminVID}, nil), apperr.Invalid, "セキュリティ会議の定めがありません")
 		if h, err := f.Council.Holders(ctx, d); err != nil || h != nil {
 			t.Errorf("holders = %v, %v", h, err)
 		}

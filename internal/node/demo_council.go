@@ -72,7 +72,7 @@ func SeedDemoCouncil(ctx context.Context, d db.Querier, st *staff.Store, cr *cou
 			return err
 		},
 		func() error {
-			return cr.Attend(ctx, chair, meeting, []string{DemoChief, DemoDeputy, DemoOfficer, DemoAdmin, DemoSomu, DemoKiki}, false)
+			return cr.Attend(ctx, chair, meeting, []string{DemoChief, DemoDeputy, DemoOfficer, DemoAdmin, DemoSomu, DemoKiki}, nil)
 		},
 		func() (err error) {
 			decision, err = cr.Decide(ctx, chair, meeting, council.Decision{Item: first, Method: council.Consent,
@@ -98,7 +98,9 @@ func SeedDemoCouncil(ctx context.Context, d db.Querier, st *staff.Store, cr *cou
 			return err
 		}, func() error { return cr.Acknowledge(ctx, head, *dr.id) })
 	}
-	steps = append(steps, func() error { return cr.Complete(ctx, head, done, "窓口端末2台の設置場所を確認した。問題なし") })
+	steps = append(steps, func() error {
+		return cr.Complete(ctx, head, done, "窓口端末2台の設置場所を確認した。問題なし")
+	})
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return err
