@@ -14,6 +14,7 @@ import (
 	"jukinet/internal/detect"
 	"jukinet/internal/incident"
 	"jukinet/internal/jptext"
+	"jukinet/internal/profile"
 	"jukinet/internal/staff"
 )
 
@@ -165,6 +166,9 @@ func (s *Server) renderCouncil(w http.ResponseWriter, r *http.Request, c *curren
 		if kind, id := m.SourceRef(); kind != "" {
 			row.Source = fmt.Sprintf("%s %d", refName(wd, kind), id)
 		}
+		// The attendees in the council's order: chair, vice chair, the
+		// members as the profile lists their posts, then staff called.
+		slices.SortStableFunc(row.Attendees, func(a, b council.Attendee) int { return seatRank(cc, a.Seat, a.Post) - seatRank(cc, b.Seat, b.Post) })
 		for _, h := range holders {
 			if !slices.ContainsFunc(m.Attendees, func(a council.Attendee) bool { return a.VID == h.VID }) {
 				row.Absent = append(row.Absent, h)
@@ -271,6 +275,25 @@ func (s *Server) renderCouncil(w http.ResponseWriter, r *http.Request, c *curren
 		data["Seats"], data["Quorum"] = cc.Seats(), cc.QuorumNeeded()
 	}
 	s.page(w, r, c, "council", "Council", data)
+}
+
+// seatRank orders attendees: the chair, the vice chair, the members in
+// the order of the profile's posts, staff called to attend.
+func seatRank(cc *profile.Council, seat council.Seat, post string) int {
+	switch seat {
+	case council.SeatChair:
+		return 0
+	case council.SeatViceChair:
+		return 1
+	case council.SeatMember:
+		if cc != nil {
+			if i := slices.Index(cc.Members, post); i >= 0 {
+				return 2 + i
+			}
+		}
+		return 1000
+	}
+	return 2000
 }
 
 // refName names a kind of record an agenda item links.
