@@ -53,8 +53,6 @@ import (
 	"jukinet/internal/apperr"
 	"jukinet/internal/auditlog"
 	"jukinet/internal/db"
-	"jukinet/internal/detect"
-	"jukinet/internal/incident"
 	"jukinet/internal/jptext"
 	"jukinet/internal/profile"
 	"jukinet/internal/resident"
@@ -483,18 +481,32 @@ func parseRef(s string) (string, int64, error) {
 // which must be recorded.
 func refTitle(ctx context.Context, q db.Querier, kind string, id int64) (string, error) {
 	switch kind {
+	// Incidents and alerts are read here rather than through their
+	// packages: the policy engine imports this package for its actions,
+	// and detect's own tests build a policy engine.
 	case RefIncident:
-		in, err := incident.Get(ctx, q, id)
-		if err != nil {
-			return "", err
+		var title string
+		err := q.QueryRow(ctx, `SELECT title FROM incident WHERE id = ?`, id).Scan(&title)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return "", apperr.New(apperr.NotFound, fmt.Sprintf("no incident %d", id), fmt.Sprintf("事案 %d はありません", id))
+		case err != nil:
+			return "", fmt.Errorf("read incident %d: %w", id, err)
 		}
-		return fmt.Sprintf("事案 %d「%s」（%s）への対応", in.ID, in.Title, incident.Name(in.Kind, "ja")), nil
+		return fmt.Sprintf("事案 %d「%s」への対応", id, title), nil
 	case RefAlert:
-		a, err := detect.Get(ctx, q, id)
-		if err != nil {
-			return "", err
+		var day, detail string
+		err := q.QueryRow(ctx, `SELECT day, detail_ja FROM detection_alert WHERE id = ?`, id).Scan(&day, &detail)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return "", apperr.New(apperr.NotFound, fmt.Sprintf("no alert %d", id), fmt.Sprintf("検知 %d はありません", id))
+		case err != nil:
+			return "", fmt.Errorf("read alert %d: %w", id, err)
 		}
-		return fmt.Sprintf("検知 %d（%s、%s）への対応", a.ID, a.RuleName("ja"), a.Day), nil
+		if d := []rune(detail); len(d) > 80 {
+			detail = string(d[:79]) + "…"
+		}
+		return fmt.Sprintf("検知 %d（%s）への対応：%s", id, day, detail), nil
 	}
 	return "", apperr.New(apperr.Invalid, "unknown reference "+kind, "議題に結び付ける記録の種類が正しくありません")
 }

@@ -29,13 +29,27 @@ var (
 	viceChair = Operator(deputy, "T-DCSO")
 )
 
+// fixture is a policytest fixture with the council's record on its clock.
+type fixture struct {
+	*Fixture
+	Council *council.Register
+}
+
+func newFixture(t *testing.T, d *db.DB, profileID string) *fixture {
+	t.Helper()
+	f := New(t, d, profileID)
+	c := council.New(d, f.Log, f.Engine, f.Profile, "131083")
+	c.Now = f.Clock.Now
+	return &fixture{Fixture: f, Council: c}
+}
+
 // seat gives a koto-ward fixture a working ward (SetUpWard) and a council
 // of seven of its eleven seats: the chair and the vice chair by their
 // roles; 区民課長 (SO-KUMIN, by title and as security officer of 区民課),
 // 情報システム課長 (the system administrator, whose role the post fills),
 // and 政策経営部長, 総務部長 (title with a remark in brackets) and
 // 危機管理課長 by title. Quorum: 6.
-func seat(t *testing.T, f *Fixture) {
+func seat(t *testing.T, f *fixture) {
 	t.Helper()
 	ctx := context.Background()
 	f.SetUpWard(t)
@@ -58,7 +72,7 @@ var members = []string{deputy, "SO-KUMIN", AdminVID, "M-SEISAKU", "M-SOMU", "M-K
 
 // meeting convenes a regular meeting an hour from now and moves the
 // clock to its start.
-func meeting(t *testing.T, f *Fixture) int64 {
+func meeting(t *testing.T, f *fixture) int64 {
 	t.Helper()
 	at := f.Clock.Now().Add(time.Hour).Truncate(time.Minute)
 	id, err := f.Council.Convene(context.Background(), chair, council.Meeting{Kind: council.Regular, At: at, Place: "本庁舎5階 第1会議室"})
@@ -137,7 +151,7 @@ func TestSeatOf(t *testing.T) {
 func TestMeetingRecord(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		f := New(t, d, "koto-ward")
+		f := newFixture(t, d, "koto-ward")
 		seat(t, f)
 		at := f.Clock.Now().Add(time.Hour).Truncate(time.Minute)
 		id, err := f.Council.Convene(ctx, chair, council.Meeting{Kind: council.Regular, At: at, Place: "本庁舎5階 第1会議室"})
@@ -238,7 +252,7 @@ func TestMeetingRecord(t *testing.T) {
 func TestQuorum(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		f := New(t, d, "koto-ward")
+		f := newFixture(t, d, "koto-ward")
 		seat(t, f)
 		three := *f.Profile
 		c := *f.Profile.Council
@@ -284,7 +298,7 @@ func TestQuorum(t *testing.T) {
 func TestWhoMayDoWhat(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		f := New(t, d, "koto-ward")
+		f := newFixture(t, d, "koto-ward")
 		seat(t, f)
 		id := meeting(t, f)
 		Must(t, f.Council.Attend(ctx, chair, id, append([]string{chief}, members...), nil))
@@ -392,7 +406,7 @@ func TestWhoMayDoWhat(t *testing.T) {
 func TestViceChairActsForTheChair(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		f := New(t, d, "koto-ward")
+		f := newFixture(t, d, "koto-ward")
 		seat(t, f)
 		at := f.Clock.Now().Add(time.Hour).Truncate(time.Minute)
 		id, err := f.Council.Convene(ctx, viceChair, council.Meeting{Kind: council.Extraordinary, At: at, Place: "危機管理室"})
@@ -416,7 +430,7 @@ func TestViceChairActsForTheChair(t *testing.T) {
 func TestConsoleNamesTheChair(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		f := New(t, d, "koto-ward")
+		f := newFixture(t, d, "koto-ward")
 		seat(t, f)
 		console := staff.Who{Actor: auditlog.Actor{Kind: auditlog.ActorConsole, ID: "root"}, Origin: "host:server"}
 		id := meeting(t, f)

@@ -20,7 +20,7 @@ import (
 
 // decided holds a meeting with every seat of the fixture present and an
 // adopted and a rejected decision, and returns the meeting and both.
-func decided(t *testing.T, f *Fixture) (id, adopted, rejected int64) {
+func decided(t *testing.T, f *fixture) (id, adopted, rejected int64) {
 	t.Helper()
 	ctx := context.Background()
 	seat(t, f)
@@ -42,7 +42,7 @@ func decided(t *testing.T, f *Fixture) (id, adopted, rejected int64) {
 func TestDirectives(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		f := New(t, d, "koto-ward")
+		f := newFixture(t, d, "koto-ward")
 		mid, adopted, rejected := decided(t, f)
 		today := jptext.Midnight(f.Clock.Now())
 		issue := func(dec int64, kind council.DirectiveKind, to, text string, due time.Time) (int64, error) {
@@ -141,7 +141,7 @@ func TestDirectives(t *testing.T) {
 func TestExtraordinaryMeetings(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		f := New(t, d, "koto-ward")
+		f := newFixture(t, d, "koto-ward")
 		seat(t, f)
 		in, err := incident.New(d, f.Log, f.Engine, "131083").Open(ctx, chair, incident.Incident{Kind: incident.KindMisuse, Title: "職員による目的外照会の疑い", Summary: "同一住民への照会が集中"})
 		Must(t, err)
@@ -168,8 +168,8 @@ func TestExtraordinaryMeetings(t *testing.T) {
 			source string
 			title  string
 		}{
-			{"incident:" + itoa(in), "事案 " + itoa(in) + "「職員による目的外照会の疑い」（不適正な利用）への対応"},
-			{"alert:" + itoa(alerts[0].ID), "検知 " + itoa(alerts[0].ID) + "（時間外の照会、"},
+			{"incident:" + itoa(in), "事案 " + itoa(in) + "「職員による目的外照会の疑い」への対応"},
+			{"alert:" + itoa(alerts[0].ID), "検知 " + itoa(alerts[0].ID) + "（" + alerts[0].Day + "）への対応：開庁時間"},
 		} {
 			id, err := convene(council.Extraordinary, c.source)
 			Must(t, err)
@@ -214,7 +214,7 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 func TestBadInput(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		f := New(t, d, "koto-ward")
+		f := newFixture(t, d, "koto-ward")
 		mid, adopted, _ := decided(t, f)
 		now := f.Clock.Now()
 		ok := council.Meeting{Kind: council.Regular, At: now.Add(time.Hour), Place: "会議室"}
@@ -361,7 +361,7 @@ func rows(t *testing.T, d *db.DB) [5]int {
 func TestNoCouncilInAomori(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		f := New(t, d, "aomori-pref")
+		f := newFixture(t, d, "aomori-pref")
 		_, err := f.Council.Convene(ctx, f.Admin, council.Meeting{Kind: council.Regular, At: f.Clock.Now().Add(time.Hour), Place: "会議室"})
 		expect(t, "convene", err, apperr.Invalid, "セキュリティ会議の定めがありません")
 		_, err = f.Council.Issue(ctx, f.Admin, council.Directive{Decision: 1, Kind: council.KindRequest, Body: "教育委員会", Text: "x", Due: f.Clock.Now()})

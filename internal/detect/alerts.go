@@ -269,18 +269,6 @@ func List(ctx context.Context, q db.Querier, all bool) ([]Alert, error) {
 	return out, rows.Err()
 }
 
-// Get returns one alert, open or closed.
-func Get(ctx context.Context, q db.Querier, id int64) (Alert, error) {
-	a, err := scanAlert(q.QueryRow(ctx, `SELECT `+alertColumns+` FROM detection_alert WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return a, apperr.New(apperr.NotFound, fmt.Sprintf("no alert %d", id), fmt.Sprintf("検知 %d はありません", id))
-	}
-	if err != nil {
-		return a, fmt.Errorf("read alert %d: %w", id, err)
-	}
-	return a, nil
-}
-
 // OpenCount counts the open alerts.
 func OpenCount(ctx context.Context, q db.Querier) (int, error) {
 	var n int

@@ -17,7 +17,6 @@ import (
 	"jukinet/internal/auditlog"
 	"jukinet/internal/clocktest"
 	"jukinet/internal/contract"
-	"jukinet/internal/council"
 	"jukinet/internal/db"
 	"jukinet/internal/gate"
 	"jukinet/internal/ids"
@@ -44,8 +43,6 @@ type Fixture struct {
 	Contracts *contract.Register
 	// Approvals is the usage approvals record, on the fixture's clock.
 	Approvals *approval.Register
-	// Council is the security council's record, on the fixture's clock.
-	Council *council.Register
 	// Admin is the first system administrator, working at the console of
 	// a terminal of their own department.
 	Admin staff.Who
@@ -104,13 +101,11 @@ func NewAt(t testing.TB, d *db.DB, profileID string, clock *clocktest.Clock) *Fi
 	ar := approval.New(d, l, eng, prof, code)
 	ar.Now = clock.Now
 	ar.OnChange(eng.Invalidate)
-	cc := council.New(d, l, eng, prof, code)
-	cc.Now = clock.Now
 	if err := st.Bootstrap(ctx, staff.Person{VerificationID: AdminVID, Name: "管理 太郎", Department: adminDept, Title: "課長"}); err != nil {
 		t.Fatal(err)
 	}
 	return &Fixture{
-		DB: d, Log: l, Profile: prof, Staff: st, Engine: eng, Training: tr, Contracts: cr, Approvals: ar, Council: cc,
+		DB: d, Log: l, Profile: prof, Staff: st, Engine: eng, Training: tr, Contracts: cr, Approvals: ar,
 		Gate:  gate.New(d, l, eng, lg, prof.Level),
 		Admin: Operator(AdminVID, "ADMIN-T"),
 		Clock: clock,
