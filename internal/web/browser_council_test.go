@@ -53,7 +53,7 @@ func TestBrowserCouncilWalk(t *testing.T) {
 		chromedp.SetValue(`#convene-time`, at, chromedp.ByQuery),
 		chromedp.SendKeys(`#convene-place`, "危機管理室", chromedp.ByQuery),
 		chromedp.Submit(`[data-testid="convene"]`, chromedp.ByQuery))
-	w.waitFor("the extraordinary meeting", `!!document.querySelector('[data-testid="agenda-2"]') && document.querySelector('[data-testid="agenda-2"]').innerText.includes("時間外の照会")`)
+	w.waitFor("the extraordinary meeting", `!!document.querySelector('[data-testid="agenda-2"]') && document.querySelector('[data-testid="agenda-2"]').innerText.includes("への対応：開庁時間")`)
 
 	var clicks []chromedp.Action
 	for _, vid := range []string{node.DemoChief, node.DemoDeputy, node.DemoOfficer, node.DemoAdmin, node.DemoSomu, node.DemoKiki} {
