@@ -35,7 +35,7 @@ func TestCouncilScreen(t *testing.T) {
 	}
 	page := chief.do("GET", "/council", nil).Body.String()
 	for _, want := range []string{`href="/council" aria-current="page"`, `data-testid="meeting-1"`, `data-testid="meeting-closed-1"`, "第1回 定例会議",
-		"出席 6人／構成員 11人（定足数 6人）", `data-testid="council-overdue"`, "指示 第2号", "期限超過", `data-testid="convene"`, `data-testid="issue-1"`} {
+		"出席 6人／構成員 11人（定足数 6人）", `data-testid="council-overdue"`, "指示 第2号", "期限超過", `data-testid="convene"`, `data-testid="issue-1"`, `name="place" required maxlength="100"`, `name="text" required maxlength="400"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the chief's council screen lacks %q", want)
 		}
