@@ -22,6 +22,7 @@ import (
 	"jukinet/internal/auditlog"
 	"jukinet/internal/config"
 	"jukinet/internal/contract"
+	"jukinet/internal/council"
 	"jukinet/internal/db"
 	"jukinet/internal/detect"
 	"jukinet/internal/facility"
@@ -92,6 +93,9 @@ type Node struct {
 	// installations (koto-ward:11, aomori-pref:6), whose installations the
 	// policy engine reads.
 	Facilities *facility.Register
+	// Council is the security council's record (koto-ward:5, 6): meetings,
+	// decisions, and the chief security officer's directives and requests.
+	Council *council.Register
 	// Now is the node's clock: the time its audit entries, sessions and
 	// date-bound decisions (today's counts, retention cutoffs) are read
 	// from. Open sets it to time.Now; tests set a clocktest clock before
@@ -146,6 +150,8 @@ func (n *Node) OpenGate(ctx context.Context, logger *slog.Logger) error {
 	n.Facilities = facility.New(n.DB, l, eng, n.nodeCode())
 	n.Facilities.Now = n.Now
 	n.Facilities.OnChange(eng.Invalidate)
+	n.Council = council.New(n.DB, l, eng, prof, n.nodeCode())
+	n.Council.Now = n.Now
 	n.Gate = gate.New(n.DB, l, eng, n.Info.LocalGov, n.Info.Level)
 	n.Gate.Now = n.Now
 	if n.Detect, err = detect.New(n.DB, l, eng, n.nodeCode(), DetectionSettings(n.Config.Detection)); err != nil {
@@ -167,6 +173,10 @@ func (n *Node) OpenGate(ctx context.Context, logger *slog.Logger) error {
 		if err := SeedDemoFacilities(ctx, n.Facilities, n.Now()); err != nil {
 			l.Close()
 			return fmt.Errorf("seed the demo rooms: %w", err)
+		}
+		if err := SeedDemoCouncil(ctx, n.DB, n.Staff, n.Council, n.Now()); err != nil {
+			l.Close()
+			return fmt.Errorf("seed the demo council: %w", err)
 		}
 		if err := SeedDemoContracts(ctx, n.DB, n.Staff, n.Training, n.Contracts, n.Now()); err != nil {
 			l.Close()

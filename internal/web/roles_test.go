@@ -107,6 +107,7 @@ func TestRoutesByRole(t *testing.T) {
 		"/facilities":  {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
 		"/contracts":   {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
 		"/training":    {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
+		"/council":     {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
 		"/status":      {"": 200, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 200},
 	}
 	browsers := map[string]*browser{"": {t: t, s: s, remote: "127.0.0.1:40000"}}
@@ -374,6 +375,18 @@ func TestChangesByRole(t *testing.T) {
 			}
 			return url.Values{"contract": {id}, "date": {s.node.Now().Format("2006-01-02")}, "reason": {"訓練"}}
 		}, []string{node.DemoAdmin, node.DemoChief}},
+		// koto-ward:5.6: the chair convenes the security council.
+		{"/council/meetings", func(r string) url.Values {
+			return url.Values{"kind": {"regular"}, "date": {s.node.Now().AddDate(0, 0, 7).Format("2006-01-02")}, "time": {"14:00"}, "place": {"第1会議室"}}
+		}, []string{node.DemoChief}},
+		// koto-ward:6: the chief security officer directs after a decision …
+		{"/council/directives", func(r string) url.Values {
+			return url.Values{"decision": {"1"}, "kind": {"directive"}, "department": {"kazei"}, "text": {"点検"}, "due": {s.node.Now().AddDate(0, 0, 7).Format("2006-01-02")}}
+		}, []string{node.DemoChief}},
+		// … and the department's head reports completion (the demo's overdue directive).
+		{"/council/directives/complete", func(r string) url.Values {
+			return url.Values{"directive": {"2"}, "note": {"点検した"}}
+		}, []string{node.DemoOfficer}},
 	}
 	for _, tt := range tests {
 		for _, role := range roles {

@@ -133,6 +133,7 @@ func New(n *node.Node, opt Options) (*Server, error) {
 	s.facilityRoutes()
 	s.contractRoutes()
 	s.approvalRoutes()
+	s.councilRoutes()
 	s.mux.Handle("/api/", api.New(n, opt.Logger, s.apiCaller))
 	s.peers = http.NewServeMux()
 	recv := federation.NewReceiver(n, opt.Logger)
