@@ -13,6 +13,7 @@ import (
 	"jukinet/internal/apperr"
 	"jukinet/internal/approval"
 	"jukinet/internal/auditlog"
+	"jukinet/internal/council"
 	"jukinet/internal/jptext"
 	"jukinet/internal/staff"
 )
@@ -376,6 +377,27 @@ func (s *Server) approvalReminders(ctx context.Context, c *current) ([]approval.
 		}
 		if s.may(ctx, c, action, dept) {
 			out = append(out, rm)
+		}
+	}
+	return out, nil
+}
+
+// overdueDirectives are the council's directives and requests past their
+// due day (koto-ward:6) that c sees: all of them for those who see the
+// council's record, their own departments' for the heads who acknowledge
+// them.
+func (s *Server) overdueDirectives(ctx context.Context, c *current) ([]council.Directive, error) {
+	all, err := council.Overdue(ctx, s.node.DB, s.node.Now())
+	if err != nil || len(all) == 0 {
+		return nil, err
+	}
+	if s.may(ctx, c, council.ActView, s.nodeResource()) {
+		return all, nil
+	}
+	var out []council.Directive
+	for _, d := range all {
+		if d.Department != "" && s.may(ctx, c, council.ActAcknowledge, staff.Resource{Kind: "department", ID: d.Department}) {
+			out = append(out, d)
 		}
 	}
 	return out, nil

@@ -9,6 +9,7 @@ import (
 
 	"jukinet/internal/approval"
 	"jukinet/internal/auditlog"
+	"jukinet/internal/council"
 	"jukinet/internal/jptext"
 	"jukinet/internal/node"
 	"jukinet/internal/report/reporttest"
@@ -146,5 +147,23 @@ func TestApprovalScreen(t *testing.T) {
 	entries, err := auditlog.List(ctx, s.node.DB, auditlog.Filter{Action: "approval.status", After: -1})
 	if err != nil || len(entries) != 2 || entries[0].Actor != "operator:"+node.DemoAdmin {
 		t.Errorf("the status download is not logged: %v %+v", err, entries)
+	}
+}
+
+// TestDashboardOverdueDirectives: the demo's directive past its due day is
+// on the dashboard of those who see the council's record and of the head
+// of its department, not on a clerk's.
+func TestDashboardOverdueDirectives(t *testing.T) {
+	s, _ := demoServer(t)
+	overdue, err := council.Overdue(context.Background(), s.node.DB, s.node.Now())
+	if err != nil || len(overdue) == 0 {
+		t.Fatalf("the demo has no overdue directive: %v", err)
+	}
+	want := fmt.Sprintf(`href="/council#directive-%d"`, overdue[0].ID)
+	for vid, shown := range map[string]bool{node.DemoChief: true, node.DemoOperator: false} {
+		dash := signIn(t, s, vid).do("GET", "/", nil).Body.String()
+		if strings.Contains(dash, want) != shown {
+			t.Errorf("%s's dashboard shows the overdue directive: %v, want %v", vid, !shown, shown)
+		}
 	}
 }

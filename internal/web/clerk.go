@@ -55,6 +55,10 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, c *current) {
 	if s.may(ctx, c, training.ActView, s.nodeResource()) {
 		data["TrainingSoon"], data["TrainingInvalid"] = expiringRows(rows, s.node.Now())
 	}
+	if data["Directives"], err = s.overdueDirectives(ctx, c); err != nil {
+		s.problem(w, r, err)
+		return
+	}
 	if data["Approvals"], err = s.approvalReminders(ctx, c); err != nil {
 		s.problem(w, r, err)
 		return
