@@ -108,6 +108,7 @@ func TestRoutesByRole(t *testing.T) {
 		"/contracts":   {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
 		"/training":    {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
 		"/council":     {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
+		"/approvals":   {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
 		"/status":      {"": 200, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 200},
 	}
 	browsers := map[string]*browser{"": {t: t, s: s, remote: "127.0.0.1:40000"}}
