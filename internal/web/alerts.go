@@ -1,6 +1,7 @@
 package web
 
 import (
+	"jukinet/internal/council"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -38,6 +39,7 @@ func (s *Server) alertsPage(w http.ResponseWriter, r *http.Request, c *current) 
 	}
 	s.page(w, r, c, "alerts", "Detection", map[string]any{
 		"Alerts": rows, "All": all, "CanInvestigate": s.may(ctx, c, staff.ActInvestigate, s.nodeResource()),
+		"CanConvene": s.node.Profile.Council != nil && s.may(ctx, c, council.ActManage, s.nodeResource()),
 		"MaxFinding": detect.FieldFinding.Max,
 	})
 }

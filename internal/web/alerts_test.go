@@ -43,6 +43,14 @@ func TestAlertsScreen(t *testing.T) {
 	if !strings.Contains(body, `data-testid="alert-to-incident"`) {
 		t.Errorf("the chief is not offered to record the alert as an incident")
 	}
+	// The chair calls a meeting from the alert (koto-ward:5); the form
+	// comes with the alert chosen as its source.
+	if !strings.Contains(body, `href="/council?source=alert:`) {
+		t.Errorf("the chief is not offered to call a council meeting from the alert")
+	}
+	if so := signIn(t, s, node.DemoOperator).do("GET", "/alerts", nil).Body.String(); strings.Contains(so, `data-testid="alert-to-council"`) {
+		t.Errorf("an operator is offered to call a council meeting")
+	}
 	if home := chief.do("GET", "/", nil).Body.String(); !strings.Contains(home, `data-testid="alerts-notice"`) {
 		t.Errorf("the dashboard does not say there is an open alert")
 	}
