@@ -730,3 +730,39 @@ func (f Facts) Explain(department, deptName, terminal, affair, affairName string
 	return fmt.Sprintf("department %s has no approval to use the affair %s", department, affair),
 		fmt.Sprintf("%sは利用事務「%s」の利用承認を受けていません", deptName, affairName)
 }
+
+// Reminder is something of the approvals record waiting for someone: an
+// application to decide, a status report to submit (Overdue past its due
+// day), an approval whose period ends within 30 days (to apply again).
+type Reminder struct {
+	Kind     string // decide, report, renew
+	Approval Approval
+	Report   Report    // for report
+	Due      time.Time // the day it is due (report) or the approval's last day (renew)
+	Overdue  bool
+}
+
+// Reminders lists what waits at now, oldest first within each kind.
+func Reminders(ctx context.Context, q db.Querier, now time.Time) ([]Reminder, error) {
+	all, err := List(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	today := jptext.Midnight(now)
+	var out []Reminder
+	for i := len(all) - 1; i >= 0; i-- {
+		a := all[i]
+		switch {
+		case a.State == Applied:
+			out = append(out, Reminder{Kind: "decide", Approval: a})
+		case a.State == Approved && !now.Before(a.Start) && a.End.Before(today.AddDate(0, 0, 30)) && !today.After(a.End):
+			out = append(out, Reminder{Kind: "renew", Approval: a, Due: a.End})
+		}
+		for _, rep := range a.Reports {
+			if !rep.Submitted() {
+				out = append(out, Reminder{Kind: "report", Approval: a, Report: rep, Due: rep.Due, Overdue: rep.Due.Before(today)})
+			}
+		}
+	}
+	return out, nil
+}

@@ -277,6 +277,18 @@ func TestStatusReport(t *testing.T) {
 		}
 		rid, err := f.Approvals.RequestReport(ctx, f.Admin, id, from, to, time.Date(2026, 12, 10, 0, 0, 0, 0, jptext.JST))
 		Must(t, err)
+		// Past its due day, the report is overdue.
+		rms, err := approval.Reminders(ctx, d, time.Date(2026, 12, 11, 9, 0, 0, 0, jptext.JST))
+		Must(t, err)
+		var reminded bool
+		for _, rm := range rms {
+			if rm.Kind == "report" && rm.Report.ID == rid {
+				reminded = rm.Overdue
+			}
+		}
+		if !reminded {
+			t.Errorf("report %d not reminded as overdue: %+v", rid, rms)
+		}
 		st, err := f.Approvals.SubmitReport(ctx, head, rid, "特記事項なし", approval.Status.CSV)
 		Must(t, err)
 		if len(st.People) != 1 || st.People[0].VID != "K0002" || st.People[0].Lookups != 3 || st.People[0].Denied != 1 || st.People[0].Residents != 1 {

@@ -56,6 +56,7 @@ type CLI struct {
 	Training   TrainingCmd   `cmd:"" help:"Training (研修): the profile's courses, sessions held and who attended, who is trained (decided by the policies, logged)."`
 	Asset      AssetCmd      `cmd:"" help:"Information assets (情報資産): equipment, programs, data sets and media with their managers; retirement with the erasure of media (decided by the policies, logged)."`
 	Approval   ApprovalCmd   `cmd:"" help:"Usage approvals (利用の承認, aomori-pref:7): applications to use an affair, approval or refusal, the end of use, status reports (decided by the policies, logged)."`
+	Council    CouncilCmd    `cmd:"" help:"The security council (セキュリティ会議, koto-ward:5): meetings, attendance by seat, quorum, decisions, minutes; the chief security officer's directives and requests (koto-ward:6) and who is overdue (decided by the policies, logged)."`
 	Contract   ContractCmd   `cmd:"" help:"Outsourcing (委託, aomori-pref:10): contracts, their five clauses, the vendor's people and reports (decided by the policies, logged)."`
 	Sysaudit   SysauditCmd   `cmd:"" name:"sysaudit" help:"System audits (システム監査, koto-ward:9, aomori-pref:11): plans, the checklist with the node's own evidence, findings, corrective actions, the report (decided by the policies, logged)."`
 	Facility   FacilityCmd   `cmd:"" help:"Rooms and installations (koto-ward:11, aomori-pref:6): rooms and their levels, who may enter, the entry log and card-reader import, terminal installations (decided by the policies, logged)."`

@@ -30,6 +30,15 @@ func checkDemoAudit(t *testing.T, n *node.Node) {
 	if p.State != sysaudit.InProgress || p.Auditor != node.DemoAuditor || p.PlannedBy != "operator:"+node.DemoChief || len(p.Checks) < 40 {
 		t.Errorf("demo audit: %s by %s, auditor %s, %d checks", p.State, p.PlannedBy, p.Auditor, len(p.Checks))
 	}
+	// The council's overdue directive reaches the checklist through the node.
+	for _, c := range p.Checks {
+		if c.Feature == "council.directives" {
+			if v, _ := c.Figure("期限超過"); v != 1 || !c.Attention {
+				t.Errorf("the directives check: %s [%s]", c.Evidence, c.FiguresText())
+			}
+			break
+		}
+	}
 	for _, c := range p.Checks {
 		if c.Feature == "training" {
 			if v, _ := c.Figure("研修切れ"); v != 1 || !c.Attention || !strings.Contains(c.Evidence, node.DemoUntrained) {

@@ -22,6 +22,7 @@ import (
 	"jukinet/internal/auditlog"
 	"jukinet/internal/config"
 	"jukinet/internal/contract"
+	"jukinet/internal/council"
 	"jukinet/internal/db"
 	"jukinet/internal/detect"
 	"jukinet/internal/facility"
@@ -93,6 +94,9 @@ type Node struct {
 	// installations (koto-ward:11, aomori-pref:6), whose installations the
 	// policy engine reads.
 	Facilities *facility.Register
+	// Council is the security council's record (koto-ward:5, 6): meetings,
+	// decisions, and the chief security officer's directives and requests.
+	Council *council.Register
 	// SysAudits is the record of system audits (koto-ward:9,
 	// aomori-pref:11), whose evidence is read from the records above.
 	SysAudits *sysaudit.Register
@@ -150,8 +154,10 @@ func (n *Node) OpenGate(ctx context.Context, logger *slog.Logger) error {
 	n.Facilities = facility.New(n.DB, l, eng, n.nodeCode())
 	n.Facilities.Now = n.Now
 	n.Facilities.OnChange(eng.Invalidate)
+	n.Council = council.New(n.DB, l, eng, prof, n.nodeCode())
+	n.Council.Now = n.Now
 	n.SysAudits = sysaudit.New(n.DB, l, eng, prof, n.nodeCode(), sysaudit.Sources{Staff: n.Staff, Facilities: n.Facilities, Assets: n.Assets,
-		Verifier: n.Verifier, Alerts: AuditAlerts(n.DB), Incidents: AuditIncidents(n.DB)})
+		Verifier: n.Verifier, Alerts: AuditAlerts(n.DB), Incidents: AuditIncidents(n.DB), Meetings: AuditMeetings(n.DB), Directives: AuditDirectives(n.DB)})
 	n.SysAudits.Now = n.Now
 	n.Gate = gate.New(n.DB, l, eng, n.Info.LocalGov, n.Info.Level)
 	n.Gate.Now = n.Now
@@ -174,6 +180,10 @@ func (n *Node) OpenGate(ctx context.Context, logger *slog.Logger) error {
 		if err := SeedDemoFacilities(ctx, n.Facilities, n.Now()); err != nil {
 			l.Close()
 			return fmt.Errorf("seed the demo rooms: %w", err)
+		}
+		if err := SeedDemoCouncil(ctx, n.DB, n.Staff, n.Council, n.Now()); err != nil {
+			l.Close()
+			return fmt.Errorf("seed the demo council: %w", err)
 		}
 		if err := SeedDemoContracts(ctx, n.DB, n.Staff, n.Training, n.Contracts, n.Now()); err != nil {
 			l.Close()

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 
+	"jukinet/internal/council"
 	"jukinet/internal/db"
 	"jukinet/internal/detect"
 	"jukinet/internal/incident"
@@ -36,6 +37,38 @@ func AuditIncidents(q db.Querier) func(ctx context.Context) ([]sysaudit.Incident
 		out := make([]sysaudit.Incident, len(all))
 		for i, in := range all {
 			out[i] = sysaudit.Incident{ID: in.ID, OpenedAt: in.OpenedAt, Open: in.State == incident.StateOpen, ClosedAt: in.ClosedAt, FromAlert: in.AlertID > 0}
+		}
+		return out, nil
+	}
+}
+
+// AuditMeetings reads the security council's meetings in q for the system
+// audits' evidence (sysaudit.Sources.Meetings).
+func AuditMeetings(q db.Querier) func(ctx context.Context) ([]sysaudit.Meeting, error) {
+	return func(ctx context.Context) ([]sysaudit.Meeting, error) {
+		all, err := council.List(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]sysaudit.Meeting, len(all))
+		for i, m := range all {
+			out[i] = sysaudit.Meeting{ID: m.ID, At: m.At, Extraordinary: m.Kind == council.Extraordinary, Decisions: len(m.Decisions), MinutesApproved: m.Closed()}
+		}
+		return out, nil
+	}
+}
+
+// AuditDirectives reads the chief security officer's directives and
+// requests in q for the system audits' evidence (sysaudit.Sources.Directives).
+func AuditDirectives(q db.Querier) func(ctx context.Context) ([]sysaudit.Directive, error) {
+	return func(ctx context.Context) ([]sysaudit.Directive, error) {
+		all, err := council.Directives(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]sysaudit.Directive, len(all))
+		for i, d := range all {
+			out[i] = sysaudit.Directive{ID: d.ID, Request: d.Kind == council.KindRequest, IssuedAt: d.IssuedAt, Due: d.Due, DoneAt: d.CompletedAt}
 		}
 		return out, nil
 	}

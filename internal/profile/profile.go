@@ -121,6 +121,29 @@ type Council struct {
 	ViceChair RoleID   `toml:"vice_chair"`
 	Members   []string `toml:"members"` // positions
 	Duties    []string `toml:"duties"`
+	// Quorum is how many of the council's seats (the chair, the vice chair
+	// and each member) must be filled at a meeting for it to decide; 0
+	// (the regulation sets none) means a majority of the seats.
+	Quorum int `toml:"quorum"`
+}
+
+// Seats is how many seats the council has: the chair, the vice chair (when
+// the profile names one) and each member.
+func (c Council) Seats() int {
+	n := 1 + len(c.Members)
+	if c.ViceChair != "" {
+		n++
+	}
+	return n
+}
+
+// QuorumNeeded is how many seats must be filled at a meeting for the
+// council to decide: the profile's quorum, or a majority of the seats.
+func (c Council) QuorumNeeded() int {
+	if c.Quorum > 0 {
+		return c.Quorum
+	}
+	return c.Seats()/2 + 1
 }
 
 // AssetClass is a class of information asset and the role that manages it.
@@ -341,6 +364,9 @@ func Parse(file string, raw []byte, policyFile string, policies []byte) (*Profil
 		}
 		if len(c.Members) == 0 {
 			add(line, "council: no members")
+		}
+		if c.Quorum < 0 || c.Quorum > c.Seats() {
+			add(line, "council: quorum %d is not between 1 and the council's %d seats (0: a majority)", c.Quorum, c.Seats())
 		}
 		checkArticle(line, "council", c.Article)
 	}

@@ -38,6 +38,11 @@ func TestBuiltinProfilesLoad(t *testing.T) {
 	if koto.Council == nil || len(koto.Council.Members) != 9 || koto.Council.Chair != ChiefSecurityOfficer {
 		t.Errorf("koto-ward council = %+v", koto.Council)
 	}
+	// koto-ward:5.2–5.5: chair, vice chair and nine members; the article
+	// sets no quorum, so a majority of the eleven seats decides.
+	if koto.Council.Seats() != 11 || koto.Council.QuorumNeeded() != 6 {
+		t.Errorf("koto-ward council: %d seats, quorum %d; want 11 and 6", koto.Council.Seats(), koto.Council.QuorumNeeded())
+	}
 	aomori := MustLoad("aomori-pref")
 	if r, ok := aomori.Role(DeputySystemAdministrator); !ok || r.Position != "総務部行政経営課長" {
 		t.Errorf("aomori-pref deputy system administrator = %+v", r)
@@ -102,6 +107,7 @@ func TestCheckReportsFileAndLine(t *testing.T) {
 		{"article without features", `features = ["facilities"]`, `features = [] # none`, "", "maps to no feature"},
 		{"audit retention below the law", "audit_years = 7", "audit_years = 1", "", "at least 7, the legal period"},
 		{"provision retention below the law", "provision_years = 7", "provision_years = 6", "", "at least 7, the legal period"},
+		{"council quorum beyond its seats", `vice_chair = "deputy_chief_security_officer"`, `vice_chair = "deputy_chief_security_officer"` + "\nquorum = 12", "", "quorum 12 is not between 1 and the council's 11 seats"},
 		{"policy does not parse", "", "", "permit (principal, action, resource) when { principal.", "policies.cedar"},
 		{"policy without id", "", "", "permit (principal, action, resource);", "no @id"},
 		{"policy of an unknown article", "", "", `@id("koto-ward:99/x") permit (principal, action, resource);`, `must start with an article of koto-ward`},

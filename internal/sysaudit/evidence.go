@@ -81,6 +81,8 @@ var collectors = map[string]collector{
 	"profile.load":                profileLoad,
 	"profile.roles":               roles,
 	"profile.council":             council,
+	"council.meetings":            meetings,
+	"council.directives":          directives,
 	"staff.roles":                 roles,
 	"staff.designation":           designations,
 	"staff.terminals":             terminals,
@@ -443,6 +445,57 @@ func council(g *gather) (Evidence, error) {
 	vice, _ := g.r.prof.Role(c.ViceChair)
 	return Evidence{Text: fmt.Sprintf("セキュリティ会議（%s）：議長 %s、副議長 %s、委員 %d職（%s）", c.Article, chair.Name, vice.Name, len(c.Members), strings.Join(c.Members, "、")),
 		Figures: []Figure{fig("委員", len(c.Members))}}, nil
+}
+
+func meetings(g *gather) (Evidence, error) {
+	if g.r.src.Meetings == nil {
+		return unavailable("セキュリティ会議の記録"), nil
+	}
+	all, err := g.r.src.Meetings(g.ctx)
+	if err != nil {
+		return Evidence{}, err
+	}
+	held, extraordinary, decisions, unapproved := 0, 0, 0, 0
+	for _, m := range all {
+		if !g.inPeriod(m.At) {
+			continue
+		}
+		held++
+		decisions += m.Decisions
+		if m.Extraordinary {
+			extraordinary++
+		}
+		if !m.MinutesApproved {
+			unapproved++
+		}
+	}
+	return Evidence{Text: fmt.Sprintf("対象期間のセキュリティ会議 %d回（うち臨時 %d回）、議決 %d件、議事録の承認がない会議 %d回", held, extraordinary, decisions, unapproved),
+		Figures: []Figure{fig("会議", held), fig("臨時会議", extraordinary), fig("議決", decisions), fig("議事録未承認", unapproved)}, Attention: unapproved > 0}, nil
+}
+
+func directives(g *gather) (Evidence, error) {
+	if g.r.src.Directives == nil {
+		return unavailable("指示・要請の記録"), nil
+	}
+	all, err := g.r.src.Directives(g.ctx)
+	if err != nil {
+		return Evidence{}, err
+	}
+	issued, done, overdue := 0, 0, 0
+	today := jptext.Midnight(g.now)
+	for _, d := range all {
+		if g.inPeriod(d.IssuedAt) {
+			issued++
+		}
+		switch {
+		case !d.DoneAt.IsZero():
+			done++
+		case d.Due.Before(today):
+			overdue++
+		}
+	}
+	return Evidence{Text: fmt.Sprintf("対象期間に発した指示・要請 %d件。これまでに完了（回答）%d件、期限を過ぎて未完了 %d件", issued, done, overdue),
+		Figures: []Figure{fig("指示・要請", issued), fig("完了", done), fig("期限超過", overdue)}, Attention: overdue > 0}, nil
 }
 
 // designations reports the designations in force not used for UnusedDays

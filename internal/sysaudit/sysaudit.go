@@ -342,6 +342,32 @@ type Sources struct {
 	// says it could not be collected.
 	Alerts    func(ctx context.Context) ([]Alert, error)
 	Incidents func(ctx context.Context) ([]Incident, error)
+	// Meetings reads the security council's meetings and Directives the
+	// chief security officer's directives and requests (internal/council),
+	// set by the node for the same reason.
+	Meetings   func(ctx context.Context) ([]Meeting, error)
+	Directives func(ctx context.Context) ([]Directive, error)
+}
+
+// Meeting is a meeting of the security council (internal/council) as the
+// evidence counts it.
+type Meeting struct {
+	ID            int64
+	At            time.Time
+	Extraordinary bool
+	Decisions     int
+	// MinutesApproved says the chair approved the minutes.
+	MinutesApproved bool
+}
+
+// Directive is a directive or request of the chief security officer
+// (internal/council) as the evidence counts it.
+type Directive struct {
+	ID       int64
+	Request  bool // a request to another body, not a directive to a department
+	IssuedAt time.Time
+	Due      time.Time // the last day (midnight JST)
+	DoneAt   time.Time // reported complete (answered); zero while not
 }
 
 // Alert is a detection alert (internal/detect) as the evidence counts it.

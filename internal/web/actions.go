@@ -34,6 +34,7 @@ var actionLabels = map[string]actionLabel{
 	"auth.reverify":        {"生体認証の再確認", "Re-verification"},
 	"auth.enrol":           {"照合情報の登録", "Credential enrolled"},
 	"auth.issue-enrolment": {"照合情報の登録用リンクの発行", "Enrolment link issued"},
+	"auth.session":         {"他の端末でのセッション利用", "Session used from another terminal"},
 
 	"staff.register-staff":          {"職員の登録", "Staff registered"},
 	"staff.assign-role":             {"役割の割当て", "Role assigned"},
@@ -58,8 +59,23 @@ var actionLabels = map[string]actionLabel{
 	"contract.report":        {"受託者の報告の記録", "Vendor's report recorded"},
 	"contract.end":           {"委託契約の解除", "Contract ended early"},
 
-	"asset.add":      {"情報資産の登録", "Asset registered"},
-	"asset.retire":   {"情報資産の廃止", "Asset retired"},
+	"asset.add":          {"情報資産の登録", "Asset registered"},
+	"asset.retire":       {"情報資産の廃止", "Asset retired"},
+	"facility.room":      {"室の登録", "Room recorded"},
+	"facility.authorise": {"入室の許可", "Entry authorised"},
+	"facility.entry":     {"入退室の記録", "Room entry recorded"},
+	"facility.import":    {"入退室記録の取込み", "Card-reader entries imported"},
+	"facility.install":   {"端末機の設置承認", "Terminal installation approved"},
+
+	"approval.apply":          {"利用の承認の申請", "Usage applied for"},
+	"approval.approve":        {"利用申請の承認", "Usage application approved"},
+	"approval.refuse":         {"利用申請の不承認", "Usage application refused"},
+	"approval.withdraw":       {"利用申請の取下げ", "Usage application withdrawn"},
+	"approval.end":            {"利用の終了", "Usage ended"},
+	"approval.request-report": {"利用状況報告の求め", "Status report requested"},
+	"approval.submit-report":  {"利用状況報告の提出", "Status report submitted"},
+	"approval.status":         {"利用状況の出力", "Usage status drawn"},
+
 	"terminal.cert":  {"端末証明書の発行", "Terminal certificate issued"},
 	"recipient.cert": {"提供先証明書の発行", "Recipient certificate issued"},
 

@@ -1,7 +1,9 @@
 package web
 
 import (
+	"jukinet/internal/council"
 	"net/http"
+	"regexp"
 	"strconv"
 
 	"jukinet/internal/detect"
@@ -33,10 +35,11 @@ func (s *Server) alertsPage(w http.ResponseWriter, r *http.Request, c *current) 
 	lang := langOf(r)
 	rows := make([]alertRow, len(alerts))
 	for i, a := range alerts {
-		rows[i] = alertRow{Alert: a, RuleName: a.RuleName(lang), Detail: a.Described(lang), Resident: a.Rule == detect.RuleCrowd}
+		rows[i] = alertRow{Alert: a, RuleName: a.RuleName(lang), Detail: s.wordsFor(r).actionsIn(a.Described(lang)), Resident: a.Rule == detect.RuleCrowd}
 	}
 	s.page(w, r, c, "alerts", "Detection", map[string]any{
 		"Alerts": rows, "All": all, "CanInvestigate": s.may(ctx, c, staff.ActInvestigate, s.nodeResource()),
+		"CanConvene": s.node.Profile.Council != nil && s.may(ctx, c, council.ActManage, s.nodeResource()),
 		"MaxFinding": detect.FieldFinding.Max,
 	})
 }
@@ -55,4 +58,18 @@ func (s *Server) closeAlert(w http.ResponseWriter, r *http.Request, c *current) 
 		return
 	}
 	http.Redirect(w, r, "/alerts", http.StatusSeeOther)
+}
+
+// timedAction is an access as an alert's detail lists it: the time of day
+// and the audit log's action code ("23:40 lookup").
+var timedAction = regexp.MustCompile(`\b(\d{2}:\d{2}) ([a-z][a-z0-9-]*(?:\.[a-z][a-z0-9-]*)*)\b`)
+
+// actionsIn names, in the page's language, the actions an alert's detail
+// lists by their codes: 「23:40 照会」, "23:40 Lookup". The detection keeps
+// the codes; the screen shows the labels.
+func (w words) actionsIn(detail string) string {
+	return timedAction.ReplaceAllStringFunc(detail, func(m string) string {
+		p := timedAction.FindStringSubmatch(m)
+		return p[1] + " " + w.action(p[2])
+	})
 }

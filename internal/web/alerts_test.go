@@ -37,11 +37,19 @@ func TestAlertsScreen(t *testing.T) {
 	if !strings.Contains(body, "令和8年12月1日（2026年12月1日）") {
 		t.Errorf("the alert's day is not in 和暦 with 西暦 on the Japanese screen")
 	}
-	if !strings.Contains(body, "開庁時間（開庁日の08:30–17:15）外の照会 1件：23:40 lookup") {
+	if !strings.Contains(body, "開庁時間（開庁日の08:30–17:15）外の照会 1件：23:40 照会") {
 		t.Errorf("the alert's detail is not in Japanese on the Japanese screen")
 	}
 	if !strings.Contains(body, `data-testid="alert-to-incident"`) {
 		t.Errorf("the chief is not offered to record the alert as an incident")
+	}
+	// The chair calls a meeting from the alert (koto-ward:5); the form
+	// comes with the alert chosen as its source.
+	if !strings.Contains(body, `href="/council?source=alert:`) {
+		t.Errorf("the chief is not offered to call a council meeting from the alert")
+	}
+	if so := signIn(t, s, node.DemoOperator).do("GET", "/alerts", nil).Body.String(); strings.Contains(so, `data-testid="alert-to-council"`) {
+		t.Errorf("an operator is offered to call a council meeting")
 	}
 	if home := chief.do("GET", "/", nil).Body.String(); !strings.Contains(home, `data-testid="alerts-notice"`) {
 		t.Errorf("the dashboard does not say there is an open alert")

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 	"jukinet/internal/apperr"
 	"jukinet/internal/approval"
 	"jukinet/internal/auditlog"
+	"jukinet/internal/council"
 	"jukinet/internal/jptext"
 	"jukinet/internal/staff"
 )
@@ -353,4 +355,50 @@ func (s *Server) usageStatus(w http.ResponseWriter, r *http.Request, c *current)
 		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.csv"`)
 		w.Write(b)
 	}
+}
+
+// approvalReminders are what the approvals record holds for c: the
+// applications they may decide, and the status reports and renewals of
+// the departments they may apply for.
+func (s *Server) approvalReminders(ctx context.Context, c *current) ([]approval.Reminder, error) {
+	all, err := approval.Reminders(ctx, s.node.DB, s.node.Now())
+	if err != nil {
+		return nil, err
+	}
+	var out []approval.Reminder
+	for _, rm := range all {
+		dept := staff.Resource{Kind: "department", ID: rm.Approval.Department}
+		action := approval.ActApply
+		if rm.Kind == "decide" {
+			action = approval.ActApprove
+			if heads, err := staff.Heads(ctx, s.node.DB, dept.ID); err == nil {
+				dept.Subjects = heads
+			}
+		}
+		if s.may(ctx, c, action, dept) {
+			out = append(out, rm)
+		}
+	}
+	return out, nil
+}
+
+// overdueDirectives are the council's directives and requests past their
+// due day (koto-ward:6) that c sees: all of them for those who see the
+// council's record, their own departments' for the heads who acknowledge
+// them.
+func (s *Server) overdueDirectives(ctx context.Context, c *current) ([]council.Directive, error) {
+	all, err := council.Overdue(ctx, s.node.DB, s.node.Now())
+	if err != nil || len(all) == 0 {
+		return nil, err
+	}
+	if s.may(ctx, c, council.ActView, s.nodeResource()) {
+		return all, nil
+	}
+	var out []council.Directive
+	for _, d := range all {
+		if d.Department != "" && s.may(ctx, c, council.ActAcknowledge, staff.Resource{Kind: "department", ID: d.Department}) {
+			out = append(out, d)
+		}
+	}
+	return out, nil
 }

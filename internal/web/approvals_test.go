@@ -9,6 +9,7 @@ import (
 
 	"jukinet/internal/approval"
 	"jukinet/internal/auditlog"
+	"jukinet/internal/council"
 	"jukinet/internal/jptext"
 	"jukinet/internal/node"
 	"jukinet/internal/report/reporttest"
@@ -89,6 +90,17 @@ func TestApprovalScreen(t *testing.T) {
 	if c := lookup(); c != 403 {
 		t.Errorf("look-up before approval: %d", c)
 	}
+	// The dashboards remind: the administrator of the application to
+	// decide, the officer of the status report the demo asked for.
+	if dash := admin.do("GET", "/", nil).Body.String(); !strings.Contains(dash, "承認・不承認の決定を待つ申請：第"+id+"号") {
+		t.Errorf("the administrator's dashboard does not remind of application %s", id)
+	}
+	if dash := so.do("GET", "/", nil).Body.String(); !strings.Contains(dash, "提出を求められている利用状況報告") || strings.Contains(dash, "承認・不承認の決定を待つ申請") {
+		t.Errorf("the officer's dashboard reminders are wrong")
+	}
+	if dash := clerk.do("GET", "/", nil).Body.String(); strings.Contains(dash, `data-testid="approval-reminders"`) {
+		t.Errorf("the clerk's dashboard shows approval reminders")
+	}
 	if page := admin.do("GET", "/approvals", nil).Body.String(); !strings.Contains(page, `data-testid="decide-`+id+`"`) {
 		t.Errorf("the administrator sees no decision form for %s", id)
 	}
@@ -117,6 +129,9 @@ func TestApprovalScreen(t *testing.T) {
 	if page := admin.do("GET", "/approvals", nil).Body.String(); !strings.Contains(page, "SHA-256 <code>") || !strings.Contains(page, "特記事項なし") {
 		t.Errorf("the submission is not shown")
 	}
+	if dash := so.do("GET", "/", nil).Body.String(); strings.Contains(dash, "提出を求められている利用状況報告") {
+		t.Errorf("the officer is still reminded of the submitted report")
+	}
 	rec := admin.do("POST", "/approvals/status", url.Values{"approval": {id}, "from": {day}, "to": {day}, "format": {"csv"}})
 	if rec.Code != 200 || rec.Header().Get("Content-Type") != "text/csv; charset=utf-8" || !strings.HasPrefix(rec.Body.String(), "\ufeff利用状況報告") ||
 		!strings.Contains(rec.Body.String(), node.DemoOperator+",") {
@@ -132,5 +147,23 @@ func TestApprovalScreen(t *testing.T) {
 	entries, err := auditlog.List(ctx, s.node.DB, auditlog.Filter{Action: "approval.status", After: -1})
 	if err != nil || len(entries) != 2 || entries[0].Actor != "operator:"+node.DemoAdmin {
 		t.Errorf("the status download is not logged: %v %+v", err, entries)
+	}
+}
+
+// TestDashboardOverdueDirectives: the demo's directive past its due day is
+// on the dashboard of those who see the council's record and of the head
+// of its department, not on a clerk's.
+func TestDashboardOverdueDirectives(t *testing.T) {
+	s, _ := demoServer(t)
+	overdue, err := council.Overdue(context.Background(), s.node.DB, s.node.Now())
+	if err != nil || len(overdue) == 0 {
+		t.Fatalf("the demo has no overdue directive: %v", err)
+	}
+	want := fmt.Sprintf(`href="/council#directive-%d"`, overdue[0].ID)
+	for vid, shown := range map[string]bool{node.DemoChief: true, node.DemoOperator: false} {
+		dash := signIn(t, s, vid).do("GET", "/", nil).Body.String()
+		if strings.Contains(dash, want) != shown {
+			t.Errorf("%s's dashboard shows the overdue directive: %v, want %v", vid, !shown, shown)
+		}
 	}
 }

@@ -59,7 +59,7 @@ func TestAssetsScreen(t *testing.T) {
 	if rec := admin.do("POST", "/assets/retire", retire); rec.Code != http.StatusSeeOther {
 		t.Fatalf("retire: %d %s", rec.Code, rec.Body.String())
 	}
-	if body := admin.do("GET", "/assets", nil).Body.String(); !strings.Contains(body, "物理的破壊・保守業者 山田") {
+	if body := admin.do("GET", "/assets", nil).Body.String(); !strings.Contains(textOf(body), "物理的破壊・保守業者 山田") {
 		t.Errorf("the erasure record is not shown")
 	}
 	if body := admin.do("GET", "/assets?lang=en", nil).Body.String(); !strings.Contains(body, "Information assets") || !strings.Contains(body, "destroy") {

@@ -71,12 +71,18 @@ func liveDemoClock(t *testing.T) (*Server, string, string, *clocktest.Clock) {
 // verifies the user (the finger or face check) when uv is true.
 func newBrowser(t *testing.T, uv bool) (context.Context, webauthn.AuthenticatorID) {
 	t.Helper()
+	return newBrowserFor(t, uv, 90*time.Second)
+}
+
+// newBrowserFor is newBrowser for a test that may take up to limit.
+func newBrowserFor(t *testing.T, uv bool, limit time.Duration) (context.Context, webauthn.AuthenticatorID) {
+	t.Helper()
 	path := chromium(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox,
 		chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-dev-shm-usage", true))
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelC := chromedp.NewContext(actx)
-	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelT := context.WithTimeout(ctx, limit)
 	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
 	var id webauthn.AuthenticatorID
 	err := chromedp.Run(ctx, chromedp.ActionFunc(func(ctx context.Context) error {

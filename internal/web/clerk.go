@@ -55,6 +55,18 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, c *current) {
 	if s.may(ctx, c, training.ActView, s.nodeResource()) {
 		data["TrainingSoon"], data["TrainingInvalid"] = expiringRows(rows, s.node.Now())
 	}
+	if data["Directives"], err = s.overdueDirectives(ctx, c); err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	if data["Approvals"], err = s.approvalReminders(ctx, c); err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	if data["Charts"], err = s.dashboardCharts(ctx, c, s.wordsFor(r), langOf(r)); err != nil {
+		s.problem(w, r, err)
+		return
+	}
 	s.page(w, r, c, "dashboard", "Dashboard", data)
 }
 
@@ -120,6 +132,13 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request, c *current) {
 	ctx := r.Context()
 	f := formOf(r)
 	data := map[string]any{"Affairs": s.myAffairs(c), "Form": f, "Max": fieldMax}
+	if !s.once.take(r.PostFormValue("once"), s.node.Now()) {
+		// A reload of the result: nothing is looked up again unless the
+		// clerk sends the form, filled in as it was, once more.
+		data["Resubmitted"] = true
+		s.page(w, r, c, "lookup", "Lookup", data)
+		return
+	}
 	affair, _ := s.node.Profile.Affair(f.Affair)
 	data["Affair"] = affair
 	req := gate.Request{Actor: c.who().Actor, Origin: c.who().Origin, Affair: f.Affair, Reason: f.Reason, CaseRef: f.Case}
@@ -189,6 +208,10 @@ func statusOf(err error) int {
 func (s *Server) history(w http.ResponseWriter, r *http.Request, c *current) {
 	f := formOf(r)
 	affair, _ := s.node.Profile.Affair(f.Affair)
+	if !s.once.take(r.PostFormValue("once"), s.node.Now()) {
+		s.page(w, r, c, "history", "History", map[string]any{"Form": f, "Affair": affair, "Resubmitted": true})
+		return
+	}
 	req := gate.Request{Actor: c.who().Actor, Origin: c.who().Origin, Affair: f.Affair, Reason: f.Reason, CaseRef: f.Case}
 	hist, err := s.node.Gate.History(r.Context(), req, gate.Key{ResidentCode: f.Code})
 	data := map[string]any{"Form": f, "Affair": affair}

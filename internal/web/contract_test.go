@@ -118,7 +118,7 @@ func TestContractScreen(t *testing.T) {
 	body = admin.do("GET", "/contracts", nil).Body.String()
 	row = body[strings.Index(body, `<tr data-testid="contract-3"`)+1:]
 	row = row[:strings.Index(row, "</tr>")]
-	if !strings.Contains(row, "解除："+jptext.FormatWareki(now)) || !strings.Contains(row, "再委託の発覚") || !strings.Contains(row, "契約終了") {
+	if !strings.Contains(textOf(row), "解除："+jptext.FormatWareki(now)) || !strings.Contains(row, "再委託の発覚") || !strings.Contains(row, "契約終了") {
 		t.Errorf("the ended contract's row:\n%s", row)
 	}
 	if body := admin.do("GET", "/contracts?lang=en", nil).Body.String(); !strings.Contains(body, "Ended early") {

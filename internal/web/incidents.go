@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"jukinet/internal/apperr"
+	"jukinet/internal/council"
 	"jukinet/internal/incident"
 	"jukinet/internal/staff"
 )
@@ -94,8 +95,9 @@ func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request, c *current
 	lang := langOf(r)
 	s.page(w, r, c, "incident", "Incident", map[string]any{
 		"Incident": in, "Measures": choices(incident.Measures, lang), "Missing": choices(in.Missing(), lang),
-		"CanManage": s.may(ctx, c, staff.ActManageIncidents, s.nodeResource()),
-		"Max":       incidentMax,
+		"CanManage":  s.may(ctx, c, staff.ActManageIncidents, s.nodeResource()),
+		"CanConvene": s.node.Profile.Council != nil && s.may(ctx, c, council.ActManage, s.nodeResource()),
+		"Max":        incidentMax,
 	})
 }
 

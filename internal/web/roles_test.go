@@ -107,6 +107,8 @@ func TestRoutesByRole(t *testing.T) {
 		"/facilities":  {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
 		"/contracts":   {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
 		"/training":    {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
+		"/council":     {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
+		"/approvals":   {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
 		"/audits":      {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
 		"/audits/1":    {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
 		"/status":      {"": 200, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 200},
@@ -175,7 +177,7 @@ func TestLookupScreenAndSuspension(t *testing.T) {
 	form.Set("reason", "確認")
 
 	// The clerk sees their own accesses, as logged, on the dashboard.
-	if body := clerk.do("GET", "/", nil).Body.String(); !strings.Contains(body, "koto-ward:12.1/designated-operator") || !strings.Contains(body, "resident_code="+code) {
+	if body := clerk.do("GET", "/", nil).Body.String(); !strings.Contains(textOf(body), "koto-ward:12.1/designated-operator") || !strings.Contains(body, "resident_code="+code) {
 		t.Errorf("dashboard lacks the clerk's own lookups")
 	} else if !strings.Contains(body, `data-testid="entry-outcome" class="decision-deny">拒否`) || !strings.Contains(body, `data-testid="entry-clock"`) {
 		t.Errorf("dashboard does not show the time and outcome of the clerk's lookups (the refused ones as 拒否)")
@@ -203,7 +205,7 @@ func TestLookupScreenAndSuspension(t *testing.T) {
 	// Every step is in the audit log the chief can browse and verify.
 	body = chief.do("GET", "/audit", nil).Body.String()
 	for _, want := range []string{"suspension:1", "koto-ward:12.1/designated-operator", "jukinet:default-deny", "staff.suspend"} {
-		if !strings.Contains(body, want) {
+		if !strings.Contains(textOf(body), want) {
 			t.Errorf("audit screen lacks %q", want)
 		}
 	}
@@ -381,6 +383,18 @@ func TestChangesByRole(t *testing.T) {
 			}
 			return url.Values{"contract": {id}, "date": {s.node.Now().Format("2006-01-02")}, "reason": {"訓練"}}
 		}, []string{node.DemoAdmin, node.DemoChief}},
+		// koto-ward:5.6: the chair convenes the security council.
+		{"/council/meetings", func(r string) url.Values {
+			return url.Values{"kind": {"regular"}, "date": {s.node.Now().AddDate(0, 0, 7).Format("2006-01-02")}, "time": {"14:00"}, "place": {"第1会議室"}}
+		}, []string{node.DemoChief}},
+		// koto-ward:6: the chief security officer directs after a decision …
+		{"/council/directives", func(r string) url.Values {
+			return url.Values{"decision": {"1"}, "kind": {"directive"}, "department": {"kazei"}, "text": {"点検"}, "due": {s.node.Now().AddDate(0, 0, 7).Format("2006-01-02")}}
+		}, []string{node.DemoChief}},
+		// … and the department's head reports completion (the demo's overdue directive).
+		{"/council/directives/complete", func(r string) url.Values {
+			return url.Values{"directive": {"2"}, "note": {"点検した"}}
+		}, []string{node.DemoOfficer}},
 	}
 	for _, tt := range tests {
 		for _, role := range roles {

@@ -16,6 +16,7 @@ import (
 	"jukinet/internal/asset"
 	"jukinet/internal/auth"
 	"jukinet/internal/contract"
+	"jukinet/internal/council"
 	"jukinet/internal/detect"
 	"jukinet/internal/facility"
 	"jukinet/internal/node"
@@ -25,7 +26,7 @@ import (
 )
 
 // pageNames are the templates under templates/, each with the layout.
-var pageNames = []string{"status", "login", "enrol", "unlock", "dashboard", "lookup", "history", "staff", "suspensions", "alerts", "incidents", "incident", "training", "assets", "facilities", "contracts", "approvals", "audits", "sysaudit", "audit", "network", "problem"}
+var pageNames = []string{"status", "login", "enrol", "unlock", "dashboard", "lookup", "history", "staff", "suspensions", "alerts", "incidents", "incident", "training", "assets", "facilities", "contracts", "approvals", "council", "audits", "sysaudit", "audit", "network", "problem"}
 
 const sessionCookie = "jukinet_session"
 
@@ -180,6 +181,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, c *current, page, 
 	data["CanFacilities"] = s.may(r.Context(), c, facility.ActView, node)
 	data["CanContracts"] = can[contract.ActView]
 	data["CanApprovals"] = s.may(r.Context(), c, approval.ActView, node)
+	data["CanCouncil"] = s.node.Profile.Council != nil && s.may(r.Context(), c, council.ActView, node)
 	data["CanAudits"] = s.may(r.Context(), c, sysaudit.ActView, node)
 	if data["CanAlerts"] = can[staff.ActViewAlerts]; can[staff.ActViewAlerts] {
 		open, err := detect.OpenCount(r.Context(), s.node.DB)

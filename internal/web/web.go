@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -68,6 +69,8 @@ type Server struct {
 	terminalCA *x509.Certificate
 	// verification is the audit-log check started from the audit screen.
 	verification verification
+	// once remembers the look-up and history forms already sent.
+	once onceSet
 }
 
 // New returns the web interface of n.
@@ -105,7 +108,7 @@ func New(n *node.Node, opt Options) (*Server, error) {
 	for _, l := range []string{"ja", "en"} {
 		s.locs[l] = i18n.NewLocalizer(bundle, l)
 		for _, page := range pageNames {
-			t, err := template.New("").Funcs(templateFuncs(words{en: l == "en", p: n.Profile, loc: s.locs[l]})).ParseFS(assets, "templates/layout.html", "templates/partials.html", "templates/"+page+".html")
+			t, err := template.New("").Funcs(templateFuncs(words{en: l == "en", p: n.Profile, loc: s.locs[l]})).ParseFS(assets, "templates/layout.html", "templates/partials.html", "templates/charts.html", "templates/"+page+".html")
 			if err != nil {
 				return nil, fmt.Errorf("parse template %s: %w", page, err)
 			}
@@ -130,6 +133,7 @@ func New(n *node.Node, opt Options) (*Server, error) {
 	s.facilityRoutes()
 	s.contractRoutes()
 	s.approvalRoutes()
+	s.councilRoutes()
 	s.sysauditRoutes()
 	s.mux.Handle("/api/", api.New(n, opt.Logger, s.apiCaller))
 	s.peers = http.NewServeMux()
@@ -300,6 +304,55 @@ func shownDay(day string, en bool) string {
 	return jptext.FormatBoth(d)
 }
 
+// shownDate writes a day as a <time> element: in Japanese its 和暦 and its
+// 西暦, each of which never breaks inside itself (a line may break between
+// them); in English the ISO date. A zero time is a dash.
+func shownDate(t time.Time, en bool) template.HTML {
+	if t.IsZero() {
+		return "—"
+	}
+	t = t.In(jptext.JST)
+	iso := t.Format(time.DateOnly)
+	if en {
+		return template.HTML(`<time datetime="` + iso + `">` + iso + `</time>`)
+	}
+	w, ok := jptext.ToWareki(t)
+	if !ok {
+		return template.HTML(`<time datetime="` + iso + `">` + template.HTMLEscapeString(jptext.FormatSeireki(t)) + `</time>`)
+	}
+	return template.HTML(`<time datetime="` + iso + `"><span class="date">` + template.HTMLEscapeString(w.String()) +
+		`</span><span class="date">（` + template.HTMLEscapeString(jptext.FormatSeireki(t)) + `）</span></time>`)
+}
+
+// dateInText finds the dates and times a sentence may hold: 和暦, 西暦,
+// ISO dates and times of day.
+var dateInText = regexp.MustCompile(`(明治|大正|昭和|平成|令和)(元|\d{1,2})年\d{1,2}月\d{1,2}日|\d{4}年\d{1,2}月\d{1,2}日|\d{4}-\d{2}-\d{2}|\d{1,2}:\d{2}(:\d{2})?`)
+
+// keepDates writes a sentence (a message built elsewhere) with each date
+// and time in it kept on one line; the rest breaks as text does.
+func keepDates(s string) template.HTML {
+	var b strings.Builder
+	last := 0
+	for _, m := range dateInText.FindAllStringIndex(s, -1) {
+		b.WriteString(template.HTMLEscapeString(s[last:m[0]]))
+		b.WriteString(`<span class="date">` + template.HTMLEscapeString(s[m[0]:m[1]]) + `</span>`)
+		last = m[1]
+	}
+	b.WriteString(template.HTMLEscapeString(s[last:]))
+	return template.HTML(b.String())
+}
+
+// codeParts writes a code made of parts joined by "/" (a policy's ID,
+// koto-ward:12.1/designated-operator) that breaks only after a "/", never
+// inside a part.
+func codeParts(code string) template.HTML {
+	parts := strings.SplitAfter(code, "/")
+	for i, p := range parts {
+		parts[i] = `<span class="nowrap">` + template.HTMLEscapeString(p) + `</span>`
+	}
+	return template.HTML(strings.Join(parts, "<wbr>"))
+}
+
 // templateFuncs gives the templates their functions in w's language: the
 // UI's messages (t, tdata), dates, and the names of departments (dept) and
 // affairs (affair) by their IDs.
@@ -331,15 +384,10 @@ func templateFuncs(w words) template.FuncMap {
 			}
 			return incident.Name(id, "ja")
 		},
-		"wareki": func(t time.Time) string {
-			if t.IsZero() {
-				return "—"
-			}
-			if w.en {
-				return t.In(jptext.JST).Format("2006-01-02")
-			}
-			return jptext.FormatBoth(t.In(jptext.JST))
-		},
+		"wareki":  func(t time.Time) template.HTML { return shownDate(t, w.en) },
+		"dates":   keepDates,
+		"codes":   codeParts,
+		"once":    newOnce,
 		"clock":   func(t time.Time) string { return t.In(jptext.JST).Format("15:04:05") },
 		"has":     func(items []string, item string) bool { return slices.Contains(items, item) },
 		"dept":    w.dept,
@@ -347,6 +395,8 @@ func templateFuncs(w words) template.FuncMap {
 		"day":     func(d string) string { return shownDay(d, w.en) },
 		"action":  w.action,
 		"actions": w.actionChoices,
+		"n":       svgNum,
+		"add":     func(a, b float64) float64 { return a + b },
 		"dict": func(kv ...any) map[string]any {
 			m := map[string]any{}
 			for i := 0; i+1 < len(kv); i += 2 {

@@ -1,4 +1,4 @@
-// jukinet: back links, and WebAuthn sign-in, enrolment and re-verification. Forms marked
+// jukinet: back links, tables that scroll in their own box, and WebAuthn sign-in, enrolment and re-verification. Forms marked
 // data-webauthn="login|enrol|unlock" post to ACTION/begin, ask the browser's
 // authenticator (user verification required), then post to ACTION/finish.
 (function () {
@@ -13,6 +13,43 @@
       }
     });
   });
+  // Tables scroll sideways in a box of their own when they are wider than
+  // the page (at 200 % zoom, on a narrow window): the page itself never
+  // does. A box that scrolls can be reached from the keyboard and is
+  // named after the table's heading.
+  var boxes = [];
+  document.querySelectorAll("main table").forEach(function (t) {
+    if (t.closest(".table-scroll")) return;
+    var box = document.createElement("div");
+    box.className = "table-scroll";
+    t.parentNode.insertBefore(box, t);
+    box.appendChild(t);
+    boxes.push(box);
+  });
+  function heading(box) {
+    var fig = box.closest("figure");
+    if (fig && fig.querySelector("figcaption")) return fig.querySelector("figcaption").textContent.trim();
+    for (var el = box.previousElementSibling; el; el = el.previousElementSibling) {
+      if (/^H[1-6]$/.test(el.tagName)) return el.textContent.trim();
+    }
+    var h1 = document.querySelector("main h1");
+    return h1 ? h1.textContent.trim() : document.title;
+  }
+  function scrollable() {
+    boxes.forEach(function (box) {
+      if (box.scrollWidth > box.clientWidth + 1) {
+        box.tabIndex = 0;
+        box.setAttribute("role", "region");
+        box.setAttribute("aria-label", heading(box));
+      } else {
+        box.removeAttribute("tabindex");
+        box.removeAttribute("role");
+        box.removeAttribute("aria-label");
+      }
+    });
+  }
+  scrollable();
+  window.addEventListener("resize", scrollable);
   function dec(s) {
     s = s.replace(/-/g, "+").replace(/_/g, "/");
     while (s.length % 4) s += "=";
