@@ -232,6 +232,8 @@ func walkScreens(t *testing.T, ctx context.Context, base, role, code string) []w
 			list = append(list, walkScreen{Name: "alerts-all", Path: "/alerts?all=1"})
 		case "/incidents":
 			list = append(list, walkScreen{Name: "incident-1", Path: "/incidents/1"})
+		case "/audits":
+			list = append(list, walkScreen{Name: "audit-1", Path: "/audits/1"})
 		}
 	}
 	switch role {

@@ -241,8 +241,12 @@ func (s *Server) renderSysaudit(w http.ResponseWriter, r *http.Request, c *curre
 			attention++
 		}
 	}
+	headings := map[string]string{}
+	for _, a := range s.node.Profile.Articles {
+		headings[a.ID] = a.Heading
+	}
 	data := map[string]any{
-		"Typed": typed, "Plan": p, "Findings": findings, "Attention": attention, "Max": auditMax,
+		"Typed": typed, "Plan": p, "Findings": findings, "Attention": attention, "Max": auditMax, "Headings": headings,
 		"CanConduct": conduct, "InProgress": p.State == sysaudit.InProgress, "Planned": p.State == sysaudit.Planned,
 		"CanAct":     conduct && p.State != sysaudit.Planned,
 		"Results":    []sysaudit.Result{sysaudit.Conforming, sysaudit.Nonconforming, sysaudit.NotApplicable},
