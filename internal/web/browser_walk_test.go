@@ -72,7 +72,7 @@ type walkScreen struct {
 
 // TestBrowserWalk signs in as each demo role in Chromium, opens every
 // screen the role's menu offers (and the screens reached from them: a
-// look-up's result, a resident's history, an incident, all alerts), and
+// look-up's result, a resident's history, an incident, all alerts, an audit), and
 // looks at each at 1366×768, 1920×1080 and 1366×768 at 200 % zoom. It
 // saves a full-page screenshot of each (in $JUKINET_ARTIFACTS/browser-walk,
 // or the test's temporary folder) and fails when
