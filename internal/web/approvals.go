@@ -16,6 +16,7 @@ import (
 	"jukinet/internal/council"
 	"jukinet/internal/jptext"
 	"jukinet/internal/staff"
+	"jukinet/internal/sysaudit"
 )
 
 // The usage approvals screen (利用の承認, aomori-pref:7, koto-ward:12.1):
@@ -398,6 +399,26 @@ func (s *Server) overdueDirectives(ctx context.Context, c *current) ([]council.D
 	for _, d := range all {
 		if d.Department != "" && s.may(ctx, c, council.ActAcknowledge, staff.Resource{Kind: "department", ID: d.Department}) {
 			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+// overdueAuditActions are the system audits' corrective actions past their
+// due day (koto-ward:9, aomori-pref:11) that c sees: all of them for those
+// who see the audits, their own for the staff who carry them out.
+func (s *Server) overdueAuditActions(ctx context.Context, c *current) ([]sysaudit.Action, error) {
+	all, err := sysaudit.Overdue(ctx, s.node.DB, s.node.Now())
+	if err != nil || len(all) == 0 {
+		return nil, err
+	}
+	if s.may(ctx, c, sysaudit.ActView, s.nodeResource()) {
+		return all, nil
+	}
+	var out []sysaudit.Action
+	for _, a := range all {
+		if a.Owner == c.person.VerificationID {
+			out = append(out, a)
 		}
 	}
 	return out, nil

@@ -13,6 +13,7 @@ import (
 	"jukinet/internal/jptext"
 	"jukinet/internal/node"
 	"jukinet/internal/report/reporttest"
+	"jukinet/internal/sysaudit"
 )
 
 // demoDept is the department of the demo's security officer.
@@ -164,6 +165,25 @@ func TestDashboardOverdueDirectives(t *testing.T) {
 		dash := signIn(t, s, vid).do("GET", "/", nil).Body.String()
 		if strings.Contains(dash, want) != shown {
 			t.Errorf("%s's dashboard shows the overdue directive: %v, want %v", vid, !shown, shown)
+		}
+	}
+}
+
+// TestDashboardOverdueAuditActions: the demo audit's corrective action past
+// its due day is on the dashboard of those who see the audits and of its
+// owner, not on a clerk's.
+func TestDashboardOverdueAuditActions(t *testing.T) {
+	s, _ := demoServer(t)
+	overdue, err := sysaudit.Overdue(context.Background(), s.node.DB, s.node.Now())
+	if err != nil || len(overdue) == 0 {
+		t.Fatalf("the demo has no overdue corrective action: %v", err)
+	}
+	a := overdue[0]
+	want := fmt.Sprintf(`href="/audits/%d"`, a.Plan)
+	for vid, shown := range map[string]bool{node.DemoChief: true, a.Owner: true, node.DemoOperator: false} {
+		dash := signIn(t, s, vid).do("GET", "/", nil).Body.String()
+		if strings.Contains(dash, `data-testid="overdue-audit-actions"`) != shown || (shown && !strings.Contains(dash, want)) {
+			t.Errorf("%s's dashboard shows the overdue corrective action: %v", vid, !shown)
 		}
 	}
 }
