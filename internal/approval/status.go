@@ -17,6 +17,7 @@ import (
 	"jukinet/internal/db"
 	"jukinet/internal/jptext"
 	"jukinet/internal/profile"
+	"jukinet/internal/report"
 	"jukinet/internal/resident"
 	"jukinet/internal/staff"
 )
@@ -452,7 +453,7 @@ func (s Status) CSV() ([]byte, error) {
 	}
 	for _, row := range rows {
 		for i, cell := range row {
-			row[i] = guardFormula(cell)
+			row[i] = report.GuardFormula(cell)
 		}
 		if err := w.Write(row); err != nil {
 			return nil, fmt.Errorf("write status CSV: %w", err)
@@ -463,12 +464,4 @@ func (s Status) CSV() ([]byte, error) {
 		return nil, fmt.Errorf("write status CSV: %w", err)
 	}
 	return b.Bytes(), nil
-}
-
-// guardFormula keeps a spreadsheet from reading a cell as a formula.
-func guardFormula(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }

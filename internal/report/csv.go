@@ -126,7 +126,7 @@ func WriteCSV(w io.Writer, t Table, enc Encoding) error {
 			if j > 0 {
 				line.WriteByte(',')
 			}
-			writeField(&line, guardFormula(cell(rec, j)))
+			writeField(&line, GuardFormula(cell(rec, j)))
 		}
 		line.WriteString("\r\n")
 		if _, err := io.WriteString(out, line.String()); err != nil {
@@ -187,10 +187,10 @@ func unencodable(s string, enc Encoding, sjis *encoding.Encoder) (rune, bool) {
 	return utf8.RuneError, true // not reached: the whole failed, so one rune does
 }
 
-// guardFormula prefixes an apostrophe to a cell a spreadsheet would run as
+// GuardFormula prefixes an apostrophe to a cell a spreadsheet would run as
 // a formula, and to one that already begins with an apostrophe (so that
 // removing one leading apostrophe always gives the original).
-func guardFormula(s string) string {
+func GuardFormula(s string) string {
 	if s == "" {
 		return s
 	}

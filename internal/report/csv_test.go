@@ -155,8 +155,8 @@ func TestCSVFormulaGuard(t *testing.T) {
 		{"", ""},
 	}
 	for _, tt := range tests {
-		if got := guardFormula(tt.in); got != tt.want {
-			t.Errorf("guardFormula(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := GuardFormula(tt.in); got != tt.want {
+			t.Errorf("GuardFormula(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 		// Undoing it: one leading apostrophe off.
 		back := tt.want
