@@ -30,6 +30,15 @@ func TestGovernanceNeedsSignIn(t *testing.T) {
 		{"POST", "/api/v1/facility/entries/import", "room_id,verification_id,direction,time\n"},
 		{"GET", "/api/v1/contracts", ""},
 		{"GET", "/api/v1/assets", ""},
+		{"GET", "/api/v1/council/meetings", ""},
+		{"GET", "/api/v1/council/meetings/1", ""},
+		{"GET", "/api/v1/council/directives", ""},
+		{"POST", "/api/v1/council/directives/1/acknowledgement", ""},
+		{"POST", "/api/v1/council/directives/1/completion", `{"note":"x"}`},
+		{"GET", "/api/v1/audits", ""},
+		{"GET", "/api/v1/audits/1", ""},
+		{"POST", "/api/v1/audit-actions/1/follow-ups", `{"note":"x"}`},
+		{"POST", "/api/v1/audit-actions/1/closure", `{"evidence":"x"}`},
 	} {
 		rec, v := do(t, h, c.method, c.path, c.body, local)
 		if rec.Code != 401 || v["type"] != "tag:jukinet,2026:problem:forbidden" || v["detail_ja"] == "" {
