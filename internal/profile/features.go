@@ -111,7 +111,7 @@ var Features = []Feature{
 		[]string{"internal/sysaudit.TestAuditWorkflow", "internal/sysaudit.TestEvidenceFromTheNode", "internal/sysaudit.TestOverdueOnTheClock",
 			"internal/sysaudit.TestBadInput", "internal/sysaudit.TestAomoriAudit", "internal/sysaudit.TestReportDocument",
 			"internal/sysaudit.TestEveryBuiltFeatureHasEvidence", "internal/web.TestSystemAuditScreen", "internal/web.TestRoutesByRole",
-			"internal/web.TestChangesByRole", "internal/cli.TestSysauditCommands", "internal/node.TestDemoSeedsGovernance", "internal/web.TestAPICouncilAndAudits"}},
+			"internal/web.TestChangesByRole", "internal/cli.TestSysauditCommands", "internal/node.TestDemoSeedsGovernance", "internal/web.TestAPICouncilAndAudits", "internal/web.TestBrowserAuditWalk"}},
 	{"training", "Training (研修): the profile's courses and who needs each (roles, terminal operators) for how long; sessions with date, trainer, material and attendance, recorded by whom the policies allow and logged. Whoever lacks a required course, or whose attendance expired, is refused every use of the register and the enrolment of a credential by the article's trained-operator policy, naming the course and since when, decided on the node's clock from the policy snapshot without a query of its own; the dashboard lists who expires within 30 days.", Built,
 		[]string{"internal/training.TestTrainingGatesTheOperator", "internal/training.TestAomoriTrainingRefusal", "internal/training.TestRecordRefusesBadInput",
 			"internal/training.TestRequiredByRoleAndDesignation", "internal/cli.TestTrainingCommands", "internal/web.TestTrainingScreen", "internal/web.TestRoutesByRole",
