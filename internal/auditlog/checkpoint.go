@@ -21,7 +21,11 @@ type Checkpoint struct {
 	Origin string
 	Size   int64
 	Root   tlog.Hash
-	Note   []byte // the signed note, C2SP checkpoint format
+	// ResidentMap is the root of the resident map over the tree (resmap.go),
+	// from the checkpoint's extension line; nil on a checkpoint signed
+	// before the map existed.
+	ResidentMap *MapHash
+	Note        []byte // the signed note, C2SP checkpoint format
 }
 
 type cpResult struct {
@@ -56,41 +60,64 @@ func (l *Log) checkpoint(ctx context.Context) (*Checkpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tree hash at %d: %w", l.size, err)
 	}
-	text := FormatCheckpoint(l.opt.Origin, l.size, root)
-	signed, err := note.Sign(&note.Note{Text: text}, l.signer)
-	if err != nil {
-		return nil, fmt.Errorf("sign checkpoint: %w", err)
-	}
-	// Another process on the same log (a console command beside the
-	// server) may have signed this size already: its checkpoint stands if
-	// it has the same root; another root at the same size means two
-	// different logs, which must not pass quietly.
-	res, err := l.db.Exec(ctx, `INSERT INTO audit_checkpoint (size, root, note, at) VALUES (?, ?, ?, ?) ON CONFLICT (size) DO NOTHING`,
-		l.size, root[:], string(signed), l.opt.Now().UTC())
-	if err != nil {
-		return nil, fmt.Errorf("store checkpoint: %w", err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return nil, fmt.Errorf("store checkpoint: %w", err)
-	} else if n == 0 {
-		var stored []byte
-		var text string
-		if err := l.db.QueryRow(ctx, `SELECT root, note FROM audit_checkpoint WHERE size = ?`, l.size).Scan(&stored, &text); err != nil {
-			return nil, fmt.Errorf("read the checkpoint stored at size %d: %w", l.size, err)
+	// The resident map is brought to this tree in the transaction that
+	// stores the checkpoint: the stored map always describes the latest
+	// checkpoint's tree.
+	var signed []byte
+	var mapRoot MapHash
+	err = l.db.Transact(ctx, func(tx *db.Tx) error {
+		var err error
+		if mapRoot, err = advanceMap(ctx, tx, l.size); err != nil {
+			return err
 		}
-		if !bytes.Equal(stored, root[:]) {
-			return nil, fmt.Errorf("a checkpoint with another root is stored at size %d: this log and the one it was signed for differ", l.size)
+		text := FormatCheckpoint(l.opt.Origin, l.size, root) + MapLine(mapRoot)
+		if signed, err = note.Sign(&note.Note{Text: text}, l.signer); err != nil {
+			return fmt.Errorf("sign checkpoint: %w", err)
 		}
-		signed = []byte(text)
+		// Another process on the same log (a console command beside the
+		// server) may have signed this size already: its checkpoint stands
+		// if it has the same root; another root at the same size means two
+		// different logs, which must not pass quietly.
+		res, err := tx.Exec(ctx, `INSERT INTO audit_checkpoint (size, root, note, at) VALUES (?, ?, ?, ?) ON CONFLICT (size) DO NOTHING`,
+			l.size, root[:], string(signed), l.opt.Now().UTC())
+		if err != nil {
+			return fmt.Errorf("store checkpoint: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("store checkpoint: %w", err)
+		} else if n == 0 {
+			var stored []byte
+			var text string
+			if err := tx.QueryRow(ctx, `SELECT root, note FROM audit_checkpoint WHERE size = ?`, l.size).Scan(&stored, &text); err != nil {
+				return fmt.Errorf("read the checkpoint stored at size %d: %w", l.size, err)
+			}
+			if !bytes.Equal(stored, root[:]) {
+				return fmt.Errorf("a checkpoint with another root is stored at size %d: this log and the one it was signed for differ", l.size)
+			}
+			signed = []byte(text)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	l.lastCP = l.size
-	return &Checkpoint{Origin: l.opt.Origin, Size: l.size, Root: root, Note: signed}, nil
+	return &Checkpoint{Origin: l.opt.Origin, Size: l.size, Root: root, ResidentMap: &mapRoot, Note: signed}, nil
 }
 
 // FormatCheckpoint returns the body of a C2SP checkpoint: origin, size and
 // base64 root hash, one per line.
 func FormatCheckpoint(origin string, size int64, root tlog.Hash) string {
 	return fmt.Sprintf("%s\n%d\n%s\n", origin, size, base64.StdEncoding.EncodeToString(root[:]))
+}
+
+// mapLinePrefix starts the checkpoint's extension line with the resident
+// map's root.
+const mapLinePrefix = "jukinet/resident-map/v1 "
+
+// MapLine is the checkpoint's extension line with the resident map's root.
+func MapLine(root MapHash) string {
+	return mapLinePrefix + base64.StdEncoding.EncodeToString(root[:]) + "\n"
 }
 
 // ErrNotCheckpoint marks text that is not a signed checkpoint at all (as
@@ -125,6 +152,16 @@ func OpenCheckpoint(signed []byte, v note.Verifier) (*Checkpoint, error) {
 	}
 	cp := &Checkpoint{Origin: lines[0], Size: size, Note: bytes.Clone(signed)}
 	copy(cp.Root[:], raw)
+	for _, ext := range lines[3 : len(lines)-1] {
+		if rest, ok := strings.CutPrefix(ext, mapLinePrefix); ok {
+			m, err := base64.StdEncoding.DecodeString(rest)
+			if err != nil || len(m) != len(MapHash{}) {
+				return nil, fmt.Errorf("%w: resident map root %q", ErrNotCheckpoint, rest)
+			}
+			cp.ResidentMap = new(MapHash)
+			copy(cp.ResidentMap[:], m)
+		}
+	}
 	return cp, nil
 }
 
@@ -144,6 +181,16 @@ func LatestCheckpoint(ctx context.Context, q db.Querier) (*Checkpoint, error) {
 	copy(cp.Root[:], root)
 	if first, _, ok := strings.Cut(text, "\n"); ok {
 		cp.Origin = first
+	}
+	// The map's line, as signed (the note's text ends at the blank line).
+	body, _, _ := strings.Cut(text, "\n\n")
+	for _, line := range strings.Split(body, "\n") {
+		if rest, ok := strings.CutPrefix(line, mapLinePrefix); ok {
+			if m, err := base64.StdEncoding.DecodeString(rest); err == nil && len(m) == len(MapHash{}) {
+				cp.ResidentMap = new(MapHash)
+				copy(cp.ResidentMap[:], m)
+			}
+		}
 	}
 	return cp, nil
 }

@@ -1,0 +1,571 @@
+package auditlog
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+
+	"golang.org/x/mod/sumdb/tlog"
+
+	"jukinet/internal/db"
+)
+
+// The resident map (住民別索引) commits, in every signed checkpoint, to the
+// entries that concern each resident, so that a resident's disclosure can
+// prove not only that each entry it lists is in the log but that none was
+// left out (docs/design/resident-map.md).
+//
+// For each resident the map holds a leaf: how many entries of the tree
+// concern them (Entries) and a hash chain over those entries, in the order
+// of the log (Chain: H(prev ‖ seq ‖ leaf hash), from 32 zero bytes). The
+// leaves are the keys of a sparse Merkle tree of depth 256, keyed by
+// SHA-256 of the 住民票コード; a subtree holding one leaf is that leaf's
+// hash (compacted), an empty one 32 zero bytes. The root goes into the
+// checkpoint's extension line. A verifier given a resident's entries (each
+// with its inclusion proof), the path of the resident's leaf to the root
+// and the signed checkpoint recomputes the chain and the root: an entry
+// left out changes the chain, a false count or chain the root.
+//
+// What stops the node from committing a false map is that anyone holding
+// the log can recompute it: `audit verify` rebuilds the map from the
+// entries and compares its root with the latest checkpoint's.
+
+// MapHash is a hash of the resident map.
+type MapHash [sha256.Size]byte
+
+// The domain separation of the map's hashes.
+const (
+	mapKeyDomain   = "jukinet/resident-map/v1 key\x00"
+	mapTagLeaf     = 0x00
+	mapTagInterior = 0x01
+	mapTagChain    = 0x02
+	mapTagValue    = 0x03
+	mapDepth       = 8 * sha256.Size
+)
+
+// ResidentKey is a resident's key in the map.
+func ResidentKey(code string) MapHash {
+	return sha256.Sum256([]byte(mapKeyDomain + code))
+}
+
+// ChainNext extends a resident's chain by the entry seq with leaf hash leaf.
+func ChainNext(prev MapHash, seq int64, leaf tlog.Hash) MapHash {
+	var b [1 + 32 + 8 + 32]byte
+	b[0] = mapTagChain
+	copy(b[1:], prev[:])
+	binary.BigEndian.PutUint64(b[33:], uint64(seq))
+	copy(b[41:], leaf[:])
+	return sha256.Sum256(b[:])
+}
+
+// MapValue is the hash of a resident's count and chain: what the map's
+// leaf holds, and all a proof reveals of another resident's leaf.
+func MapValue(entries int64, chain MapHash) MapHash {
+	var b [1 + 8 + 32]byte
+	b[0] = mapTagValue
+	binary.BigEndian.PutUint64(b[1:], uint64(entries))
+	copy(b[9:], chain[:])
+	return sha256.Sum256(b[:])
+}
+
+// mapLeafHash is the hash of the leaf of key with value.
+func mapLeafHash(key, value MapHash) MapHash {
+	var b [1 + 32 + 32]byte
+	b[0] = mapTagLeaf
+	copy(b[1:], key[:])
+	copy(b[33:], value[:])
+	return sha256.Sum256(b[:])
+}
+
+// mapNodeHash is the hash of an interior node: empty when both children are.
+func mapNodeHash(left, right MapHash) MapHash {
+	if left == (MapHash{}) && right == (MapHash{}) {
+		return MapHash{}
+	}
+	var b [1 + 32 + 32]byte
+	b[0] = mapTagInterior
+	copy(b[1:], left[:])
+	copy(b[33:], right[:])
+	return sha256.Sum256(b[:])
+}
+
+// bit is the i-th bit of key, from the most significant.
+func bit(key MapHash, i int) int {
+	return int(key[i/8]>>(7-i%8)) & 1
+}
+
+// ResidentLeaf is a resident's leaf: its key and value.
+type ResidentLeaf struct {
+	Key   MapHash
+	Value MapHash
+}
+
+// MapRoot computes the root of the map holding leaves, sorted by key
+// (SortLeaves): the reference the stored map and proofs are checked against.
+func MapRoot(leaves []ResidentLeaf) MapHash { return subtreeRoot(leaves, 0) }
+
+// SortLeaves sorts leaves by key.
+func SortLeaves(leaves []ResidentLeaf) {
+	slices.SortFunc(leaves, func(a, b ResidentLeaf) int { return bytes.Compare(a.Key[:], b.Key[:]) })
+}
+
+func subtreeRoot(leaves []ResidentLeaf, depth int) MapHash {
+	switch len(leaves) {
+	case 0:
+		return MapHash{}
+	case 1:
+		return mapLeafHash(leaves[0].Key, leaves[0].Value)
+	}
+	split := splitAt(leaves, depth)
+	return mapNodeHash(subtreeRoot(leaves[:split], depth+1), subtreeRoot(leaves[split:], depth+1))
+}
+
+// splitAt is the index of the first of the sorted leaves whose bit at depth is 1.
+func splitAt(leaves []ResidentLeaf, depth int) int {
+	i, _ := slices.BinarySearchFunc(leaves, 1, func(l ResidentLeaf, _ int) int {
+		if bit(l.Key, depth) == 0 {
+			return -1
+		}
+		return 1
+	})
+	return i
+}
+
+// MapProof is the path of one key to the map's root: the siblings from the
+// root down, and what the path ends in: the key's own leaf (Found), another
+// key's leaf (Other, OtherValue), or an empty subtree.
+type MapProof struct {
+	Siblings   []MapHash
+	Found      bool
+	Other      *ResidentLeaf
+	OtherValue MapHash
+}
+
+// ProveKey returns the path of key in the map holding the sorted leaves.
+func ProveKey(leaves []ResidentLeaf, key MapHash) MapProof {
+	var p MapProof
+	for depth := 0; ; depth++ {
+		switch len(leaves) {
+		case 0:
+			return p
+		case 1:
+			if leaves[0].Key == key {
+				p.Found = true
+			} else {
+				other := leaves[0]
+				p.Other = &other
+			}
+			return p
+		}
+		split := splitAt(leaves, depth)
+		if bit(key, depth) == 0 {
+			p.Siblings = append(p.Siblings, subtreeRoot(leaves[split:], depth+1))
+			leaves = leaves[:split]
+		} else {
+			p.Siblings = append(p.Siblings, subtreeRoot(leaves[:split], depth+1))
+			leaves = leaves[split:]
+		}
+	}
+}
+
+// CheckKey checks that under root, key has the value (found) or, when
+// value is nil, that key is not in the map.
+func CheckKey(root, key MapHash, value *MapHash, p MapProof) error {
+	depth := len(p.Siblings)
+	if depth > mapDepth {
+		return fmt.Errorf("resident map proof: %d siblings, more than the tree's depth", depth)
+	}
+	var h MapHash
+	switch {
+	case value != nil && !p.Found:
+		return errors.New("resident map proof: the resident's leaf is not on the path")
+	case value == nil && p.Found:
+		return errors.New("resident map proof: the path ends in the resident's leaf, but the document lists no entry")
+	case value != nil:
+		h = mapLeafHash(key, *value)
+	case p.Other != nil:
+		if p.Other.Key == key {
+			return errors.New("resident map proof: the other leaf on the path is the resident's own")
+		}
+		for i := range depth {
+			if bit(p.Other.Key, i) != bit(key, i) {
+				return errors.New("resident map proof: the other leaf on the path is not under the resident's path")
+			}
+		}
+		h = mapLeafHash(p.Other.Key, p.Other.Value)
+	}
+	for i := depth - 1; i >= 0; i-- {
+		if bit(key, i) == 0 {
+			h = mapNodeHash(h, p.Siblings[i])
+		} else {
+			h = mapNodeHash(p.Siblings[i], h)
+		}
+	}
+	if h != root {
+		return errors.New("resident map proof: the path does not lead to the checkpoint's map root")
+	}
+	return nil
+}
+
+// ResidentState is a resident's leaf before its key is taken: how many
+// entries concern them, and the chain over them.
+type ResidentState struct {
+	Entries int64
+	Chain   MapHash
+	LastSeq int64
+}
+
+// Add extends the state by the entry seq with leaf hash leaf.
+func (s *ResidentState) Add(seq int64, leaf tlog.Hash) {
+	s.Entries++
+	s.Chain = ChainNext(s.Chain, seq, leaf)
+	s.LastSeq = seq
+}
+
+// Value is the state's value in the map.
+func (s ResidentState) Value() MapHash { return MapValue(s.Entries, s.Chain) }
+
+// subjectRows calls fn for each resident an entry in [from, to) concerns, in
+// the order of the log, with the entry's leaf hash.
+func subjectRows(ctx context.Context, q db.Querier, from, to int64, fn func(code string, seq int64, leaf tlog.Hash) error) error {
+	rows, err := q.Query(ctx, `SELECT s.resident_code, s.seq, e.leaf_hash FROM audit_subject s JOIN audit_entry e ON e.seq = s.seq
+		WHERE s.seq >= ? AND s.seq < ? ORDER BY s.seq, s.resident_code`, from, to)
+	if err != nil {
+		return fmt.Errorf("read the residents of entries %d to %d: %w", from, to-1, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var code string
+		var seq int64
+		var raw []byte
+		if err := rows.Scan(&code, &seq, &raw); err != nil {
+			return fmt.Errorf("read the residents of entries %d to %d: %w", from, to-1, err)
+		}
+		var leaf tlog.Hash
+		if len(raw) != len(leaf) {
+			return fmt.Errorf("entry %d: leaf hash of %d bytes", seq, len(raw))
+		}
+		copy(leaf[:], raw)
+		if err := fn(code, seq, leaf); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read the residents of entries %d to %d: %w", from, to-1, err)
+	}
+	return nil
+}
+
+// RebuildMap computes, from the log's rows alone, every resident's state
+// over the first size entries: what `audit verify` compares the
+// checkpoint's map root with.
+func RebuildMap(ctx context.Context, q db.Querier, size int64) (map[string]*ResidentState, error) {
+	states := map[string]*ResidentState{}
+	err := subjectRows(ctx, q, 0, size, func(code string, seq int64, leaf tlog.Hash) error {
+		s := states[code]
+		if s == nil {
+			s = &ResidentState{}
+			states[code] = s
+		}
+		s.Add(seq, leaf)
+		return nil
+	})
+	return states, err
+}
+
+// Leaves returns the map's sorted leaves for the states.
+func Leaves(states map[string]*ResidentState) []ResidentLeaf {
+	leaves := make([]ResidentLeaf, 0, len(states))
+	for code, s := range states {
+		leaves = append(leaves, ResidentLeaf{Key: ResidentKey(code), Value: s.Value()})
+	}
+	SortLeaves(leaves)
+	return leaves
+}
+
+// mapPath is a node's place in the stored map: its depth and the key bits
+// above it, stored as 2 bytes of depth and the bits, zero-padded.
+type mapPath struct {
+	depth int
+	bits  MapHash // the key's bits above depth; the rest zero
+}
+
+func pathOf(key MapHash, depth int) mapPath {
+	p := mapPath{depth: depth}
+	full := depth / 8
+	copy(p.bits[:full], key[:full])
+	if rest := depth % 8; rest > 0 {
+		p.bits[full] = key[full] & byte(0xff<<(8-rest))
+	}
+	return p
+}
+
+func (p mapPath) child(b int) mapPath {
+	c := mapPath{depth: p.depth + 1, bits: p.bits}
+	if b == 1 {
+		c.bits[p.depth/8] |= 0x80 >> (p.depth % 8)
+	}
+	return c
+}
+
+func (p mapPath) encode() []byte {
+	b := make([]byte, 2, 2+(p.depth+7)/8)
+	binary.BigEndian.PutUint16(b, uint16(p.depth))
+	return append(b, p.bits[:(p.depth+7)/8]...)
+}
+
+// mapNode is a stored node: a leaf (the one key under its path) or an
+// interior node.
+type mapNode struct {
+	leaf  bool
+	key   MapHash // a leaf's key
+	value MapHash // a leaf's value
+	hash  MapHash // a leaf's hash, or the interior node's
+}
+
+// mapStore reads and writes the stored map within one transaction, keeping
+// what it read and what it changed.
+type mapStore struct {
+	ctx   context.Context
+	q     db.Querier
+	nodes map[mapPath]*mapNode // nil: known to be absent
+	dirty map[mapPath]bool
+}
+
+func (s *mapStore) get(p mapPath) (*mapNode, error) {
+	if n, ok := s.nodes[p]; ok {
+		return n, nil
+	}
+	var key, value, hash []byte
+	err := s.q.QueryRow(s.ctx, `SELECT leaf_key, leaf_value, hash FROM audit_map_node WHERE prefix = ?`, p.encode()).Scan(&key, &value, &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		s.nodes[p] = nil
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the resident map at depth %d: %w", p.depth, err)
+	}
+	n := &mapNode{leaf: key != nil}
+	copy(n.key[:], key)
+	copy(n.value[:], value)
+	copy(n.hash[:], hash)
+	s.nodes[p] = n
+	return n, nil
+}
+
+func (s *mapStore) put(p mapPath, n *mapNode) {
+	s.nodes[p] = n
+	s.dirty[p] = true
+}
+
+func (s *mapStore) hashOf(p mapPath) (MapHash, error) {
+	n, err := s.get(p)
+	if err != nil || n == nil {
+		return MapHash{}, err
+	}
+	return n.hash, nil
+}
+
+// set places key's leaf with value and marks the interior nodes above it
+// for rehashing.
+func (s *mapStore) set(key, value MapHash) error {
+	leaf := &mapNode{leaf: true, key: key, value: value, hash: mapLeafHash(key, value)}
+	for depth := 0; depth <= mapDepth; depth++ {
+		p := pathOf(key, depth)
+		n, err := s.get(p)
+		if err != nil {
+			return err
+		}
+		switch {
+		case n == nil || (n.leaf && n.key == key):
+			s.put(p, leaf)
+			s.markAbove(key, depth)
+			return nil
+		case n.leaf:
+			// Another key's leaf: push both down to where they part.
+			other := n
+			split := depth
+			for bit(key, split) == bit(other.key, split) {
+				split++
+			}
+			for d := depth; d <= split; d++ {
+				s.put(pathOf(key, d), &mapNode{})
+			}
+			s.put(pathOf(other.key, split+1), other)
+			s.put(pathOf(key, split+1), leaf)
+			s.markAbove(key, split+1)
+			return nil
+		}
+	}
+	return fmt.Errorf("resident map: key %x has no place", key[:4])
+}
+
+// markAbove marks the interior nodes above depth on key's path.
+func (s *mapStore) markAbove(key MapHash, depth int) {
+	for d := 0; d < depth; d++ {
+		p := pathOf(key, d)
+		if n := s.nodes[p]; n != nil && !n.leaf {
+			s.dirty[p] = true
+		}
+	}
+}
+
+// rehash computes the dirty interior nodes, deepest first, writes every
+// changed node and returns the root.
+func (s *mapStore) rehash() (MapHash, error) {
+	paths := make([]mapPath, 0, len(s.dirty))
+	for p := range s.dirty {
+		paths = append(paths, p)
+	}
+	slices.SortFunc(paths, func(a, b mapPath) int { return b.depth - a.depth })
+	for _, p := range paths {
+		n := s.nodes[p]
+		if n.leaf {
+			continue
+		}
+		l, err := s.hashOf(p.child(0))
+		if err != nil {
+			return MapHash{}, err
+		}
+		r, err := s.hashOf(p.child(1))
+		if err != nil {
+			return MapHash{}, err
+		}
+		n.hash = mapNodeHash(l, r)
+	}
+	rows := make([][]any, 0, len(paths))
+	for _, p := range paths {
+		n := s.nodes[p]
+		var key, value []byte
+		if n.leaf {
+			key, value = n.key[:], n.value[:]
+		}
+		rows = append(rows, []any{p.encode(), key, value, n.hash[:]})
+	}
+	for _, r := range rows {
+		if _, err := s.q.Exec(s.ctx, `INSERT INTO audit_map_node (prefix, leaf_key, leaf_value, hash) VALUES (?, ?, ?, ?)
+			ON CONFLICT (prefix) DO UPDATE SET leaf_key = excluded.leaf_key, leaf_value = excluded.leaf_value, hash = excluded.hash`, r...); err != nil {
+			return MapHash{}, fmt.Errorf("write the resident map: %w", err)
+		}
+	}
+	return s.hashOf(mapPath{})
+}
+
+// advanceMap brings the stored map from the size it describes to size, in
+// tx, and returns its root. A map already at size answers its root; one
+// beyond size (another process signed a larger tree) is an error.
+func advanceMap(ctx context.Context, tx *db.Tx, size int64) (MapHash, error) {
+	var from int64
+	if err := tx.QueryRow(ctx, `SELECT size FROM audit_map_state WHERE id = 1`).Scan(&from); err != nil {
+		return MapHash{}, fmt.Errorf("read the resident map's size: %w", err)
+	}
+	if from > size {
+		return MapHash{}, fmt.Errorf("the resident map describes %d entries, more than the tree's %d", from, size)
+	}
+	store := &mapStore{ctx: ctx, q: tx, nodes: map[mapPath]*mapNode{}, dirty: map[mapPath]bool{}}
+	if from == size {
+		return store.hashOf(mapPath{})
+	}
+	// The rows are read first: a transaction answers one query at a time.
+	type subject struct {
+		code string
+		seq  int64
+		leaf tlog.Hash
+	}
+	var subjects []subject
+	if err := subjectRows(ctx, tx, from, size, func(code string, seq int64, leaf tlog.Hash) error {
+		subjects = append(subjects, subject{code, seq, leaf})
+		return nil
+	}); err != nil {
+		return MapHash{}, err
+	}
+	states := map[string]*ResidentState{}
+	for _, sub := range subjects {
+		s := states[sub.code]
+		if s == nil {
+			s = &ResidentState{}
+			var chain []byte
+			err := tx.QueryRow(ctx, `SELECT entries, chain, last_seq FROM audit_resident WHERE resident_code = ?`, sub.code).Scan(&s.Entries, &chain, &s.LastSeq)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return MapHash{}, fmt.Errorf("read the resident map's chain of %s: %w", sub.code, err)
+			}
+			copy(s.Chain[:], chain)
+			states[sub.code] = s
+		}
+		s.Add(sub.seq, sub.leaf)
+	}
+	codes := make([]string, 0, len(states))
+	for code := range states {
+		codes = append(codes, code)
+	}
+	slices.Sort(codes)
+	for _, code := range codes {
+		s := states[code]
+		if _, err := tx.Exec(ctx, `INSERT INTO audit_resident (resident_code, entries, chain, last_seq) VALUES (?, ?, ?, ?)
+			ON CONFLICT (resident_code) DO UPDATE SET entries = excluded.entries, chain = excluded.chain, last_seq = excluded.last_seq`,
+			code, s.Entries, s.Chain[:], s.LastSeq); err != nil {
+			return MapHash{}, fmt.Errorf("write the resident map's chain of %s: %w", code, err)
+		}
+		if err := store.set(ResidentKey(code), s.Value()); err != nil {
+			return MapHash{}, err
+		}
+	}
+	root, err := store.rehash()
+	if err != nil {
+		return MapHash{}, err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE audit_map_state SET size = ? WHERE id = 1`, size); err != nil {
+		return MapHash{}, fmt.Errorf("record the resident map's size: %w", err)
+	}
+	return root, nil
+}
+
+// StoredResident reads a resident's state in the stored map (zero when no
+// entry concerns them) and the path of their key, within q (a read
+// transaction, so both describe the same tree), with the size the map
+// describes.
+func StoredResident(ctx context.Context, q db.Querier, code string) (ResidentState, MapProof, int64, error) {
+	var st ResidentState
+	var size int64
+	if err := q.QueryRow(ctx, `SELECT size FROM audit_map_state WHERE id = 1`).Scan(&size); err != nil {
+		return st, MapProof{}, 0, fmt.Errorf("read the resident map's size: %w", err)
+	}
+	var chain []byte
+	err := q.QueryRow(ctx, `SELECT entries, chain, last_seq FROM audit_resident WHERE resident_code = ?`, code).Scan(&st.Entries, &chain, &st.LastSeq)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return st, MapProof{}, 0, fmt.Errorf("read the resident map's chain of %s: %w", code, err)
+	}
+	copy(st.Chain[:], chain)
+	store := &mapStore{ctx: ctx, q: q, nodes: map[mapPath]*mapNode{}, dirty: map[mapPath]bool{}}
+	key := ResidentKey(code)
+	var p MapProof
+	for depth := 0; depth <= mapDepth; depth++ {
+		n, err := store.get(pathOf(key, depth))
+		if err != nil {
+			return st, p, size, err
+		}
+		switch {
+		case n == nil:
+			return st, p, size, nil
+		case n.leaf && n.key == key:
+			p.Found = true
+			return st, p, size, nil
+		case n.leaf:
+			// Another resident's leaf: the proof shows its key and value
+			// hash, never their code, count or chain.
+			p.Other = &ResidentLeaf{Key: n.key, Value: n.value}
+			return st, p, size, nil
+		}
+		sib, err := store.hashOf(pathOf(key, depth).child(1 - bit(key, depth)))
+		if err != nil {
+			return st, p, size, err
+		}
+		p.Siblings = append(p.Siblings, sib)
+	}
+	return st, p, size, fmt.Errorf("resident map: the path of %s has no end", code)
+}

@@ -1,0 +1,193 @@
+package auditlog
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"golang.org/x/mod/sumdb/tlog"
+
+	"jukinet/internal/db"
+	"jukinet/internal/db/dbtest"
+)
+
+// TestMapProofs: in maps of 0 to 300 residents, every resident's path
+// proves their value, a resident not in the map is proved absent, and
+// every lie is refused: another value (a count one short, a chain without
+// one entry), presence of an absent key, absence of a present one, a path
+// cut short or with a sibling changed.
+func TestMapProofs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{0, 1, 2, 3, 17, 300} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			states := map[string]*ResidentState{}
+			for i := range n {
+				s := &ResidentState{}
+				for j := range 1 + rng.IntN(4) {
+					s.Add(int64(10*i+j), tlog.RecordHash(fmt.Appendf(nil, "%d/%d", i, j)))
+				}
+				states[fmt.Sprintf("R%05d", i)] = s
+			}
+			leaves := Leaves(states)
+			root := MapRoot(leaves)
+			for code, s := range states {
+				key, value := ResidentKey(code), s.Value()
+				p := ProveKey(leaves, key)
+				if err := CheckKey(root, key, &value, p); err != nil {
+					t.Fatalf("%s: %v", code, err)
+				}
+				short := MapValue(s.Entries-1, s.Chain)
+				if CheckKey(root, key, &short, p) == nil {
+					t.Errorf("%s: a count one short passes", code)
+				}
+				less := ResidentState{}
+				less.Add(0, tlog.RecordHash([]byte("other")))
+				if v := less.Value(); CheckKey(root, key, &v, p) == nil {
+					t.Errorf("%s: another chain passes", code)
+				}
+				if CheckKey(root, key, nil, p) == nil {
+					t.Errorf("%s: a present key passes as absent", code)
+				}
+				if len(p.Siblings) > 0 {
+					cut := p
+					cut.Siblings = p.Siblings[:len(p.Siblings)-1]
+					if CheckKey(root, key, &value, cut) == nil {
+						t.Errorf("%s: a path cut short passes", code)
+					}
+					changed := p
+					changed.Siblings = append([]MapHash(nil), p.Siblings...)
+					changed.Siblings[0][0] ^= 1
+					if CheckKey(root, key, &value, changed) == nil {
+						t.Errorf("%s: a changed sibling passes", code)
+					}
+				}
+			}
+			for i := range 20 {
+				key := ResidentKey(fmt.Sprintf("absent%d", i))
+				p := ProveKey(leaves, key)
+				if err := CheckKey(root, key, nil, p); err != nil {
+					t.Fatalf("absent %d: %v", i, err)
+				}
+				v := MapValue(1, MapHash{})
+				if CheckKey(root, key, &v, p) == nil {
+					t.Errorf("absent %d passes as present", i)
+				}
+			}
+		})
+	}
+}
+
+// TestResidentMapInCheckpoints: every checkpoint carries the root of the
+// resident map over its tree, the map stored incrementally checkpoint after
+// checkpoint equals the one rebuilt from the log's rows, and each
+// resident's stored path proves their count and chain against it (absent
+// residents absent), on both databases.
+func TestResidentMapInCheckpoints(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s, v := newKey(t)
+		l := openLog(t, d, s)
+		rng := rand.New(rand.NewPCG(3, 4))
+		codes := make([]string, 40)
+		for i := range codes {
+			codes[i] = fmt.Sprintf("%011d", 10000000000+i*7919)
+		}
+		for round := range 5 {
+			for i := range 30 {
+				var subjects []string
+				for range rng.IntN(4) { // a search concerns several, a sign-in none
+					subjects = append(subjects, codes[rng.IntN(len(codes[:10+round*6]))])
+				}
+				if _, err := l.Append(ctx, entry(round*30+i, subjects...)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cp, err := l.Checkpoint(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			opened, err := OpenCheckpoint(cp.Note, v)
+			if err != nil || opened.ResidentMap == nil || *opened.ResidentMap != *cp.ResidentMap {
+				t.Fatalf("round %d: the signed checkpoint's map line: %+v %v", round, opened, err)
+			}
+			latest, err := LatestCheckpoint(ctx, d)
+			if err != nil || latest.ResidentMap == nil || *latest.ResidentMap != *cp.ResidentMap {
+				t.Fatalf("round %d: the stored checkpoint's map line: %+v %v", round, latest, err)
+			}
+			states, err := RebuildMap(ctx, d, cp.Size)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := MapRoot(Leaves(states)); want != *cp.ResidentMap {
+				t.Fatalf("round %d: stored map root %x, rebuilt %x", round, cp.ResidentMap[:4], want[:4])
+			}
+			for _, code := range codes {
+				st, p, size, err := StoredResident(ctx, d, code)
+				if err != nil || size != cp.Size {
+					t.Fatalf("%s: size %d (checkpoint %d), %v", code, size, cp.Size, err)
+				}
+				key := ResidentKey(code)
+				want := states[code]
+				if want == nil {
+					if st.Entries != 0 {
+						t.Errorf("round %d %s: %d entries stored, none in the log", round, code, st.Entries)
+					}
+					if err := CheckKey(*cp.ResidentMap, key, nil, p); err != nil {
+						t.Errorf("round %d %s absent: %v", round, code, err)
+					}
+					continue
+				}
+				if st != *want {
+					t.Errorf("round %d %s: stored %+v, rebuilt %+v", round, code, st, *want)
+				}
+				value := st.Value()
+				if err := CheckKey(*cp.ResidentMap, key, &value, p); err != nil {
+					t.Errorf("round %d %s: %v", round, code, err)
+				}
+			}
+		}
+		// A checkpoint of the same tree changes nothing.
+		again, err := l.Checkpoint(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if size, _ := l.Size(ctx); again.Size != size {
+			t.Errorf("checkpoint again: size %d", again.Size)
+		}
+	})
+}
+
+// TestVerifyChecksTheMap: audit verify rebuilds the resident map and finds
+// a signed checkpoint whose map root leaves a resident's entry out.
+func TestVerifyChecksTheMap(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s, v := newKey(t)
+		l := openLog(t, d, s)
+		for i := range 10 {
+			if _, err := l.Append(ctx, entry(i, fmt.Sprintf("%011d", 10000000000+i%3))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cp, err := l.Checkpoint(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := Verify(ctx, d, v)
+		if err != nil || rep.MapChecked != cp.Size {
+			t.Fatalf("intact: %+v %v", rep, err)
+		}
+		// The same tree, signed with the map of its first 9 entries: the
+		// tenth entry's resident would be told of one entry less.
+		states, err := RebuildMap(ctx, d, cp.Size-1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		false9 := mustSign(t, s, FormatCheckpoint("jukinet/test", cp.Size, cp.Root)+MapLine(MapRoot(Leaves(states))))
+		if _, err := Verify(ctx, d, v, false9); err == nil || !strings.Contains(err.Error(), "resident map signed at size 10") {
+			t.Errorf("a checkpoint with a false map: %v", err)
+		}
+	})
+}
