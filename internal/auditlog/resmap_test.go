@@ -2,13 +2,16 @@ package auditlog
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
 
+	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"jukinet/internal/clocktest"
 	"jukinet/internal/db"
 	"jukinet/internal/db/dbtest"
 )
@@ -189,5 +192,109 @@ func TestVerifyChecksTheMap(t *testing.T) {
 		if _, err := Verify(ctx, d, v, false9); err == nil || !strings.Contains(err.Error(), "resident map signed at size 10") {
 			t.Errorf("a checkpoint with a false map: %v", err)
 		}
+	})
+}
+
+// TestResidentProof: a resident's proof lists exactly the entries that
+// concern them and checks offline with the node's key and the witness's;
+// an entry left out, one added from another resident, entries reordered,
+// a content changed, an empty list for a resident with entries, another
+// node's key or a witness that did not cosign are each refused. A resident
+// no entry concerns gets a proof of that.
+func TestResidentProof(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s, v := newKey(t)
+		l := openLog(t, d, s)
+		a, b := "10000000001", "10000000002"
+		for i := range 12 {
+			subjects := []string{b}
+			if i%3 == 0 {
+				subjects = append(subjects, a)
+			}
+			if _, err := l.Append(ctx, entry(i, subjects...)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cp, err := l.Checkpoint(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws, wv := newKey(t)
+		opened, err := note.Open(cp.Note, note.VerifierList(v))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cosigned, err := note.Sign(opened, ws)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.Exec(ctx, `INSERT INTO audit_cosignature (size, witness, note, at) VALUES (?, ?, ?, ?)`, cp.Size, wv.Name(), string(cosigned), clocktest.New().Now().UTC()); err != nil {
+			t.Fatal(err)
+		}
+
+		proofOf := func(code string) (*ResidentProof, []byte) {
+			t.Helper()
+			p, err := ProveResident(ctx, d, code)
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc, err := json.Marshal(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p, doc
+		}
+		p, doc := proofOf(a)
+		res, err := CheckResidentProof(doc, v, wv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Entries) != 4 || res.Entries[1].Seq != 3 || res.Entries[1].Content == nil || res.Entries[1].Content.Action != "lookup" ||
+			len(res.Witnesses) != 1 || res.Checkpoint.Size != 12 {
+			t.Errorf("resident %s: %+v", a, res)
+		}
+		if _, doc := proofOf("19999999999"); func() error { _, err := CheckResidentProof(doc, v, wv); return err }() != nil {
+			t.Errorf("a resident no entry concerns: %v", err)
+		}
+
+		_, other := proofOf(b)
+		var pb ResidentProof
+		json.Unmarshal(other, &pb)
+		for _, c := range []struct {
+			name   string
+			change func(p *ResidentProof)
+			want   string
+		}{
+			{"an entry left out", func(p *ResidentProof) { p.Entries = append(p.Entries[:1], p.Entries[2:]...) }, "not all the entries"},
+			{"the last entry left out", func(p *ResidentProof) { p.Entries = p.Entries[:len(p.Entries)-1] }, "not all the entries"},
+			{"none listed", func(p *ResidentProof) { p.Entries = nil }, "not all the entries"},
+			{"another resident's entry added", func(p *ResidentProof) { p.Entries = append(p.Entries, pb.Entries[len(pb.Entries)-1]) }, "not all the entries"},
+			{"entries reordered", func(p *ResidentProof) { p.Entries[0], p.Entries[1] = p.Entries[1], p.Entries[0] }, "order of the log"},
+			{"a content changed", func(p *ResidentProof) {
+				p.Entries[2].Content = strings.Replace(p.Entries[2].Content, "lookup", "search", 1)
+			}, "does not match its leaf"},
+			{"a proof hash changed", func(p *ResidentProof) { p.Entries[2].Proof[0][0] ^= 1 }, "not in the tree"},
+			{"a map sibling changed", func(p *ResidentProof) { p.Map.Siblings[0][0] ^= 1 }, "not all the entries"},
+			{"another resident named", func(p *ResidentProof) { p.Resident = b }, "not all the entries"},
+		} {
+			var q ResidentProof
+			if err := json.Unmarshal(doc, &q); err != nil {
+				t.Fatal(err)
+			}
+			c.change(&q)
+			bad, _ := json.Marshal(q)
+			if _, err := CheckResidentProof(bad, v, wv); err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%s: %v, want %q", c.name, err, c.want)
+			}
+		}
+		_, v2 := newKey(t)
+		if _, err := CheckResidentProof(doc, v2); err == nil {
+			t.Error("another node's key passes")
+		}
+		if _, err := CheckResidentProof(doc, v, v2); err == nil || !strings.Contains(err.Error(), "not cosigned") {
+			t.Errorf("a witness that did not cosign: %v", err)
+		}
+		_ = p
 	})
 }
