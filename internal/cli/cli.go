@@ -47,6 +47,7 @@ type CLI struct {
 	Export     ExportCmd     `cmd:"" help:"Export data through the gate."`
 	Lookup     LookupCmd     `cmd:"" help:"Look residents up from the server's console (logged with the OS user)."`
 	Audit      AuditCmd      `cmd:"" help:"Verify, show and prove the tamper-evident audit log."`
+	Disclosure DisclosureCmd `cmd:"" help:"Disclosures to residents (本人確認情報の提供状況の開示): check a resident's proof offline."`
 	Gen        GenCmd        `cmd:"" help:"Generate synthetic data."`
 	Profile    ProfileCmd    `cmd:"" help:"Show and check regulation profiles and their article map."`
 	Staff      StaffCmd      `cmd:"" help:"Manage staff, terminals, designations and approvals from the server's console (logged)."`
