@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -371,38 +372,99 @@ func (s *mapStore) hashOf(p mapPath) (MapHash, error) {
 	return n.hash, nil
 }
 
-// set places key's leaf with value and marks the interior nodes above it
-// for rehashing.
-func (s *mapStore) set(key, value MapHash) error {
-	leaf := &mapNode{leaf: true, key: key, value: value, hash: mapLeafHash(key, value)}
-	for depth := 0; depth <= mapDepth; depth++ {
-		p := pathOf(key, depth)
-		n, err := s.get(p)
-		if err != nil {
-			return err
-		}
-		switch {
-		case n == nil || (n.leaf && n.key == key):
-			s.put(p, leaf)
-			s.markAbove(key, depth)
-			return nil
-		case n.leaf:
-			// Another key's leaf: push both down to where they part.
-			other := n
-			split := depth
-			for bit(key, split) == bit(other.key, split) {
-				split++
-			}
-			for d := depth; d <= split; d++ {
-				s.put(pathOf(key, d), &mapNode{})
-			}
-			s.put(pathOf(other.key, split+1), other)
-			s.put(pathOf(key, split+1), leaf)
-			s.markAbove(key, split+1)
-			return nil
+// loadMany reads the nodes at paths not read yet, a chunk of paths per
+// query.
+func (s *mapStore) loadMany(paths []mapPath) error {
+	var need []mapPath
+	seen := map[mapPath]bool{}
+	for _, p := range paths {
+		if _, ok := s.nodes[p]; !ok && !seen[p] {
+			seen[p] = true
+			need = append(need, p)
 		}
 	}
-	return fmt.Errorf("resident map: key %x has no place", key[:4])
+	for start := 0; start < len(need); start += mapChunk {
+		chunk := need[start:min(start+mapChunk, len(need))]
+		args := make([]any, len(chunk))
+		byPrefix := make(map[string]mapPath, len(chunk))
+		for i, p := range chunk {
+			enc := p.encode()
+			args[i] = enc
+			byPrefix[string(enc)] = p
+			s.nodes[p] = nil // absent unless read below
+		}
+		rows, err := s.q.Query(s.ctx, `SELECT prefix, leaf_key, leaf_value, hash FROM audit_map_node WHERE prefix IN (?`+
+			strings.Repeat(",?", len(chunk)-1)+`)`, args...)
+		if err != nil {
+			return fmt.Errorf("read the resident map: %w", err)
+		}
+		for rows.Next() {
+			var prefix, key, value, hash []byte
+			if err := rows.Scan(&prefix, &key, &value, &hash); err != nil {
+				rows.Close()
+				return fmt.Errorf("read the resident map: %w", err)
+			}
+			n := &mapNode{leaf: key != nil}
+			copy(n.key[:], key)
+			copy(n.value[:], value)
+			copy(n.hash[:], hash)
+			s.nodes[byPrefix[string(prefix)]] = n
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read the resident map: %w", err)
+		}
+	}
+	return nil
+}
+
+// mapChunk is how many paths or codes one query names.
+const mapChunk = 500
+
+// apply places each leaf (a key with its new value) and marks the interior
+// nodes above it for rehashing. The keys descend level by level together,
+// so each level's nodes are read with a few queries.
+func (s *mapStore) apply(leaves []ResidentLeaf) error {
+	active := leaves
+	for depth := 0; len(active) > 0; depth++ {
+		if depth > mapDepth {
+			return errors.New("resident map: a key has no place")
+		}
+		paths := make([]mapPath, len(active))
+		for i, l := range active {
+			paths[i] = pathOf(l.Key, depth)
+		}
+		if err := s.loadMany(paths); err != nil {
+			return err
+		}
+		var deeper []ResidentLeaf
+		for i, l := range active {
+			leaf := &mapNode{leaf: true, key: l.Key, value: l.Value, hash: mapLeafHash(l.Key, l.Value)}
+			n := s.nodes[paths[i]]
+			switch {
+			case n == nil || (n.leaf && n.key == l.Key):
+				s.put(paths[i], leaf)
+				s.markAbove(l.Key, depth)
+			case n.leaf:
+				// Another key's leaf: push both down to where they part.
+				other := n
+				split := depth
+				for bit(l.Key, split) == bit(other.key, split) {
+					split++
+				}
+				for d := depth; d <= split; d++ {
+					s.put(pathOf(l.Key, d), &mapNode{})
+				}
+				s.put(pathOf(other.key, split+1), other)
+				s.put(pathOf(l.Key, split+1), leaf)
+				s.markAbove(l.Key, split+1)
+			default:
+				deeper = append(deeper, l)
+			}
+		}
+		active = deeper
+	}
+	return nil
 }
 
 // markAbove marks the interior nodes above depth on key's path.
@@ -423,6 +485,15 @@ func (s *mapStore) rehash() (MapHash, error) {
 		paths = append(paths, p)
 	}
 	slices.SortFunc(paths, func(a, b mapPath) int { return b.depth - a.depth })
+	var children []mapPath
+	for _, p := range paths {
+		if !s.nodes[p].leaf {
+			children = append(children, p.child(0), p.child(1))
+		}
+	}
+	if err := s.loadMany(children); err != nil {
+		return MapHash{}, err
+	}
 	for _, p := range paths {
 		n := s.nodes[p]
 		if n.leaf {
@@ -438,22 +509,38 @@ func (s *mapStore) rehash() (MapHash, error) {
 		}
 		n.hash = mapNodeHash(l, r)
 	}
+	// Written as a delete and an insert of the changed nodes, in chunks.
 	rows := make([][]any, 0, len(paths))
+	prefixes := make([]any, 0, len(paths))
 	for _, p := range paths {
 		n := s.nodes[p]
 		var key, value []byte
 		if n.leaf {
 			key, value = n.key[:], n.value[:]
 		}
-		rows = append(rows, []any{p.encode(), key, value, n.hash[:]})
+		enc := p.encode()
+		prefixes = append(prefixes, enc)
+		rows = append(rows, []any{enc, key, value, n.hash[:]})
 	}
-	for _, r := range rows {
-		if _, err := s.q.Exec(s.ctx, `INSERT INTO audit_map_node (prefix, leaf_key, leaf_value, hash) VALUES (?, ?, ?, ?)
-			ON CONFLICT (prefix) DO UPDATE SET leaf_key = excluded.leaf_key, leaf_value = excluded.leaf_value, hash = excluded.hash`, r...); err != nil {
-			return MapHash{}, fmt.Errorf("write the resident map: %w", err)
-		}
+	if err := deleteIn(s.ctx, s.q, "audit_map_node", "prefix", prefixes); err != nil {
+		return MapHash{}, err
+	}
+	if err := db.InsertMany(s.ctx, s.q, "audit_map_node", []string{"prefix", "leaf_key", "leaf_value", "hash"}, rows); err != nil {
+		return MapHash{}, fmt.Errorf("write the resident map: %w", err)
 	}
 	return s.hashOf(mapPath{})
+}
+
+// deleteIn deletes the rows of table whose column is one of values, a
+// chunk per statement.
+func deleteIn(ctx context.Context, q db.Querier, table, column string, values []any) error {
+	for start := 0; start < len(values); start += mapChunk {
+		chunk := values[start:min(start+mapChunk, len(values))]
+		if _, err := q.Exec(ctx, `DELETE FROM `+table+` WHERE `+column+` IN (?`+strings.Repeat(",?", len(chunk)-1)+`)`, chunk...); err != nil {
+			return fmt.Errorf("rewrite %s: %w", table, err)
+		}
+	}
+	return nil
 }
 
 // advanceMap brings the stored map from the size it describes to size, in
@@ -485,35 +572,37 @@ func advanceMap(ctx context.Context, tx *db.Tx, size int64) (MapHash, error) {
 		return MapHash{}, err
 	}
 	states := map[string]*ResidentState{}
+	var codes []string
 	for _, sub := range subjects {
-		s := states[sub.code]
-		if s == nil {
-			s = &ResidentState{}
-			var chain []byte
-			err := tx.QueryRow(ctx, `SELECT entries, chain, last_seq FROM audit_resident WHERE resident_code = ?`, sub.code).Scan(&s.Entries, &chain, &s.LastSeq)
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return MapHash{}, fmt.Errorf("read the resident map's chain of %s: %w", sub.code, err)
-			}
-			copy(s.Chain[:], chain)
-			states[sub.code] = s
+		if states[sub.code] == nil {
+			states[sub.code] = &ResidentState{}
+			codes = append(codes, sub.code)
 		}
-		s.Add(sub.seq, sub.leaf)
 	}
-	codes := make([]string, 0, len(states))
-	for code := range states {
-		codes = append(codes, code)
+	if err := loadStates(ctx, tx, codes, states); err != nil {
+		return MapHash{}, err
+	}
+	for _, sub := range subjects {
+		states[sub.code].Add(sub.seq, sub.leaf)
 	}
 	slices.Sort(codes)
-	for _, code := range codes {
-		s := states[code]
-		if _, err := tx.Exec(ctx, `INSERT INTO audit_resident (resident_code, entries, chain, last_seq) VALUES (?, ?, ?, ?)
-			ON CONFLICT (resident_code) DO UPDATE SET entries = excluded.entries, chain = excluded.chain, last_seq = excluded.last_seq`,
-			code, s.Entries, s.Chain[:], s.LastSeq); err != nil {
-			return MapHash{}, fmt.Errorf("write the resident map's chain of %s: %w", code, err)
-		}
-		if err := store.set(ResidentKey(code), s.Value()); err != nil {
-			return MapHash{}, err
-		}
+	rows := make([][]any, len(codes))
+	leaves := make([]ResidentLeaf, len(codes))
+	args := make([]any, len(codes))
+	for i, code := range codes {
+		st := states[code]
+		rows[i] = []any{code, st.Entries, st.Chain[:], st.LastSeq}
+		leaves[i] = ResidentLeaf{Key: ResidentKey(code), Value: st.Value()}
+		args[i] = code
+	}
+	if err := deleteIn(ctx, tx, "audit_resident", "resident_code", args); err != nil {
+		return MapHash{}, err
+	}
+	if err := db.InsertMany(ctx, tx, "audit_resident", []string{"resident_code", "entries", "chain", "last_seq"}, rows); err != nil {
+		return MapHash{}, fmt.Errorf("write the resident map's chains: %w", err)
+	}
+	if err := store.apply(leaves); err != nil {
+		return MapHash{}, err
 	}
 	root, err := store.rehash()
 	if err != nil {
@@ -523,6 +612,39 @@ func advanceMap(ctx context.Context, tx *db.Tx, size int64) (MapHash, error) {
 		return MapHash{}, fmt.Errorf("record the resident map's size: %w", err)
 	}
 	return root, nil
+}
+
+// loadStates reads the stored chains of codes into states, a chunk of codes
+// per query; a resident not stored keeps the zero state.
+func loadStates(ctx context.Context, q db.Querier, codes []string, states map[string]*ResidentState) error {
+	for start := 0; start < len(codes); start += mapChunk {
+		chunk := codes[start:min(start+mapChunk, len(codes))]
+		args := make([]any, len(chunk))
+		for i, c := range chunk {
+			args[i] = c
+		}
+		rows, err := q.Query(ctx, `SELECT resident_code, entries, chain, last_seq FROM audit_resident WHERE resident_code IN (?`+
+			strings.Repeat(",?", len(chunk)-1)+`)`, args...)
+		if err != nil {
+			return fmt.Errorf("read the resident map's chains: %w", err)
+		}
+		for rows.Next() {
+			var code string
+			var chain []byte
+			var st ResidentState
+			if err := rows.Scan(&code, &st.Entries, &chain, &st.LastSeq); err != nil {
+				rows.Close()
+				return fmt.Errorf("read the resident map's chains: %w", err)
+			}
+			copy(st.Chain[:], chain)
+			*states[code] = st
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read the resident map's chains: %w", err)
+		}
+	}
+	return nil
 }
 
 // StoredResident reads a resident's state in the stored map (zero when no
