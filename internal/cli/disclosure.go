@@ -8,12 +8,23 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"jukinet/internal/auditlog"
+	"jukinet/internal/disclosure"
 )
 
 // DisclosureCmd groups the commands of disclosures to residents
 // (本人確認情報の提供状況の開示, issue 18).
 type DisclosureCmd struct {
 	Verify DisclosureVerifyCmd `cmd:"" help:"Check a resident's proof offline: every entry listed is in the audit log, and none concerning the resident was left out."`
+	Page   DisclosurePageCmd   `cmd:"" help:"Write the offline verification page (one HTML file, no network) that checks a resident's proof in a browser."`
+}
+
+// DisclosurePageCmd is `jukinet disclosure page`.
+type DisclosurePageCmd struct{}
+
+// Run writes the page to stdout.
+func (DisclosurePageCmd) Run(env *Env) error {
+	_, err := env.Stdout.Write(disclosure.VerifierPage())
+	return err
 }
 
 // DisclosureVerifyCmd is `jukinet disclosure verify`.

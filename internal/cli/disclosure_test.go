@@ -67,4 +67,9 @@ func TestDisclosureVerify(t *testing.T) {
 	if c, _, errOut := run(t, "disclosure", "verify", "--key", "nonsense", write(p)); c == 0 || !strings.Contains(errOut, "--key") {
 		t.Errorf("a bad key: exit %d %s", c, errOut)
 	}
+	// The offline page: one HTML file that fetches nothing.
+	if c, page, _ := run(t, "disclosure", "page"); c != 0 || !strings.HasPrefix(page, "<!DOCTYPE html>") || strings.Contains(page, "http://") ||
+		strings.Contains(page, "https://") || !strings.Contains(page, "default-src 'none'") {
+		t.Errorf("disclosure page: exit %d, %d bytes", c, len(page))
+	}
 }
