@@ -131,6 +131,7 @@ var Features = []Feature{
 			"internal/cli.TestContractCommands", "internal/web.TestContractScreen", "internal/web.TestRoutesByRole", "internal/web.TestChangesByRole",
 			"internal/web.TestBrowserContractBindsContractor", "internal/policy.TestDecisionReadsOnlyTheVersion", "internal/node.TestDemoSeedsGovernance",
 			"internal/web.TestAPIContractsAndAssets"}},
+	{"disclosure", "Disclosure to residents (本人確認情報・提供状況の開示): a register of requests (who asked and how their identity and authority were checked, what is asked, the decision due in the profile's days, disclose / in part / refuse with the reason, delivery), every step policy-decided and logged as an entry concerning the resident; the document as PDF (和暦, the department that looked, never the clerk's name) and the resident's proof that every entry is in the log and none was left out (the resident map signed in every checkpoint), checked offline by jukinet disclosure verify and a self-contained HTML page.", Planned, nil},
 	{"reports", "Reports and requests between bodies (prefecture, municipalities, J-LIS), and usage reports.", Planned, nil},
 }
 

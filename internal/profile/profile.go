@@ -35,6 +35,7 @@ type Profile struct {
 	Roles       []Role       `toml:"roles"`
 	Departments []Department `toml:"departments"`
 	Council     *Council     `toml:"council"`
+	Disclosure  Disclosure   `toml:"disclosure"`
 	Assets      []AssetClass `toml:"assets"`
 	Affairs     []Affair     `toml:"affairs"`
 	Courses     []Course     `toml:"courses"`
@@ -53,6 +54,14 @@ type Session struct {
 	ReverifyMinutes int `toml:"reverify_minutes"` // sensitive actions need a verification this recent
 	MaxFailedLogins int `toml:"max_failed_logins"`
 	LockoutMinutes  int `toml:"lockout_minutes"`
+}
+
+// Disclosure holds how residents' disclosure requests (本人確認情報・提供状況
+// の開示) are handled: the department that keeps the register receives and
+// issues them and its head decides, within Days of the day received.
+type Disclosure struct {
+	Department string `toml:"department"`
+	Days       int    `toml:"days"` // the decision is due this many days after the day received
 }
 
 // Retention holds retention periods.
@@ -291,6 +300,16 @@ func Parse(file string, raw []byte, policyFile string, policies []byte) (*Profil
 	if p.Retention.AuditYears < LegalRetentionYears || p.Retention.ProvisionYears < LegalRetentionYears {
 		add(loc.table("retention"), "retention: audit_years = %d and provision_years = %d: both must be at least %d, the legal period for provision records (提供状況の記録は%d年間保存)",
 			p.Retention.AuditYears, p.Retention.ProvisionYears, LegalRetentionYears, LegalRetentionYears)
+	}
+
+	if p.Disclosure.Days == 0 {
+		p.Disclosure.Days = 14
+	}
+	if p.Disclosure.Days < 1 {
+		add(loc.table("disclosure"), "disclosure: days = %d: the decision is due at least 1 day after the request", p.Disclosure.Days)
+	}
+	if p.Disclosure.Department != "" && !slices.ContainsFunc(p.Departments, func(d Department) bool { return d.ID == p.Disclosure.Department }) {
+		add(loc.table("disclosure"), "disclosure: department %q is not one of the profile's departments", p.Disclosure.Department)
 	}
 
 	articles := map[string]bool{}

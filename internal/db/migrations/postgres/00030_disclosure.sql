@@ -1,0 +1,38 @@
+-- +goose Up
+-- Residents' disclosure requests (本人確認情報・提供状況の開示, internal/disclosure):
+-- received (who asked, how their identity and authority were checked, what
+-- is asked), decided by the head of the department that keeps the register
+-- (disclose, in part, refuse, with the reason) within the profile's period,
+-- and issued (how, the number of entries proved, the digest of the proof
+-- file, the checkpoint it was proved against). Every step is made in the
+-- transaction of its audit entry (seq), which concerns the resident.
+CREATE TABLE disclosure_request (
+    id              BIGSERIAL PRIMARY KEY,
+    resident_code   TEXT NOT NULL,
+    requester       TEXT NOT NULL,       -- self, representative
+    requester_name  TEXT NOT NULL,       -- a representative's name ('' for the resident)
+    authority       TEXT NOT NULL,       -- how a representative's authority was confirmed
+    id_check        TEXT NOT NULL,       -- my-number-card, driver-licence, passport, other
+    items           TEXT NOT NULL,       -- identity, provisions, accesses (comma-separated)
+    received_day    TEXT NOT NULL,       -- YYYY-MM-DD (JST)
+    due_day         TEXT NOT NULL,       -- the decision's last day, YYYY-MM-DD (JST)
+    received_by     TEXT NOT NULL,
+    received_at     TIMESTAMPTZ NOT NULL,
+    received_seq    BIGINT NOT NULL,
+    decision        TEXT,                -- disclose, partial, refuse
+    reason          TEXT,
+    decided_by      TEXT,
+    decided_at      TIMESTAMPTZ,
+    decided_seq     BIGINT,
+    issued_by       TEXT,
+    issued_at       TIMESTAMPTZ,
+    issued_seq      BIGINT,
+    delivery        TEXT,                -- 窓口交付, 郵送 …
+    entries         BIGINT,              -- entries the proof listed
+    proof_sha256    TEXT,
+    checkpoint_size BIGINT
+);
+CREATE INDEX disclosure_request_resident ON disclosure_request (resident_code);
+
+-- +goose Down
+DROP TABLE disclosure_request;
