@@ -3,12 +3,12 @@ package disclosure
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/json"
-	"strconv"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
