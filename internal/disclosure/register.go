@@ -395,8 +395,8 @@ type IssuedDocument struct {
 }
 
 // Issue issues the document of a request decided to be disclosed (in full
-// or in part): it proves every entry concerning the resident up to the
-// latest checkpoint, records the delivery with the proof's digest and
+// or in part): it signs a checkpoint of the log as it is now, proves every
+// entry concerning the resident up to it, records the delivery with the proof's digest and
 // count in the transaction of its audit entry, and only then returns the
 // proof for the caller to render and hand over.
 func (r *Register) Issue(ctx context.Context, who staff.Who, id int64, delivery string) (*IssuedDocument, error) {
@@ -419,6 +419,11 @@ func (r *Register) Issue(ctx context.Context, who staff.Who, id int64, delivery 
 	case Issued:
 		return nil, apperr.New(apperr.Conflict, fmt.Sprintf("request %d was issued already", id), fmt.Sprintf("開示請求 第%d号は交付済みです", id))
 	}
+	// A checkpoint of the log as it is now, so the document is complete up
+	// to the moment of issue.
+	if _, err := r.log.Checkpoint(ctx); err != nil {
+		return nil, fmt.Errorf("sign a checkpoint for the disclosure: %w", err)
+	}
 	proof, raw, err := Prove(ctx, r.db, q.Resident)
 	if err != nil {
 		return nil, err
@@ -429,8 +434,8 @@ func (r *Register) Issue(ctx context.Context, who staff.Who, id int64, delivery 
 		fmt.Sprintf("request %d issued (%s): %d entries up to checkpoint %d, proof sha256 %s", id, delivery, len(proof.Entries), size, digest),
 		func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
 			res, err := tx.Exec(ctx, `UPDATE disclosure_request SET issued_by = ?, issued_at = ?, issued_seq = ?, delivery = ?, entries = ?,
-				proof_sha256 = ?, checkpoint_size = ? WHERE id = ? AND issued_at IS NULL`,
-				who.Actor.String(), now, seq, delivery, len(proof.Entries), digest, size, id)
+				proof_sha256 = ?, checkpoint_size = ?, proof = ? WHERE id = ? AND issued_at IS NULL`,
+				who.Actor.String(), now, seq, delivery, len(proof.Entries), digest, size, raw, id)
 			if err != nil {
 				return fmt.Errorf("record the issue of request %d: %w", id, err)
 			}
@@ -447,6 +452,35 @@ func (r *Register) Issue(ctx context.Context, who staff.Who, id int64, delivery 
 		return nil, err
 	}
 	return &IssuedDocument{Request: q, Proof: proof, JSON: raw}, nil
+}
+
+// Reissue hands over an issued request's document again — the proof
+// stored at its issue, unchanged — for a reprint (a resident who lost it,
+// a copy for the file), logged as disclosure.reprint before it is returned.
+func (r *Register) Reissue(ctx context.Context, who staff.Who, id int64) (*IssuedDocument, error) {
+	q, err := Get(ctx, r.db, id)
+	if err != nil {
+		return nil, err
+	}
+	if q.State() != Issued {
+		return nil, apperr.New(apperr.Conflict, fmt.Sprintf("request %d is not issued", id), fmt.Sprintf("開示請求 第%d号はまだ交付されていません", id))
+	}
+	var raw []byte
+	err = r.administer(ctx, who, ActReceive, "reprint", q.Resident, fmt.Sprintf("request:%d", id), fmt.Sprintf("request %d reprinted", id),
+		func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
+			if err := tx.QueryRow(ctx, `SELECT proof FROM disclosure_request WHERE id = ?`, id).Scan(&raw); err != nil {
+				return fmt.Errorf("read the proof of request %d: %w", id, err)
+			}
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	var p auditlog.ResidentProof
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil, fmt.Errorf("the stored proof of request %d: %w", id, err)
+	}
+	return &IssuedDocument{Request: q, Proof: &p, JSON: raw}, nil
 }
 
 const requestColumns = `id, resident_code, requester, requester_name, authority, id_check, items, received_day, due_day, received_by, received_at,

@@ -133,6 +133,7 @@ func New(n *node.Node, opt Options) (*Server, error) {
 	s.facilityRoutes()
 	s.contractRoutes()
 	s.approvalRoutes()
+	s.disclosureRoutes()
 	s.councilRoutes()
 	s.sysauditRoutes()
 	s.mux.Handle("/api/", api.New(n, opt.Logger, s.apiCaller))

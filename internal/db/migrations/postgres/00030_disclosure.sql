@@ -4,7 +4,8 @@
 -- is asked), decided by the head of the department that keeps the register
 -- (disclose, in part, refuse, with the reason) within the profile's period,
 -- and issued (how, the number of entries proved, the digest of the proof
--- file, the checkpoint it was proved against). Every step is made in the
+-- file, the checkpoint it was proved against, and the proof itself for a
+-- reprint). Every step is made in the
 -- transaction of its audit entry (seq), which concerns the resident.
 CREATE TABLE disclosure_request (
     id              BIGSERIAL PRIMARY KEY,
@@ -30,7 +31,8 @@ CREATE TABLE disclosure_request (
     delivery        TEXT,                -- 窓口交付, 郵送 …
     entries         BIGINT,              -- entries the proof listed
     proof_sha256    TEXT,
-    checkpoint_size BIGINT
+    checkpoint_size BIGINT,
+    proof           BYTEA                 -- the proof file issued (JSON), for a reprint
 );
 CREATE INDEX disclosure_request_resident ON disclosure_request (resident_code);
 
