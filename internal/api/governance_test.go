@@ -39,6 +39,10 @@ func TestGovernanceNeedsSignIn(t *testing.T) {
 		{"GET", "/api/v1/audits/1", ""},
 		{"POST", "/api/v1/audit-actions/1/follow-ups", `{"note":"x"}`},
 		{"POST", "/api/v1/audit-actions/1/closure", `{"evidence":"x"}`},
+		{"GET", "/api/v1/disclosures", ""},
+		{"POST", "/api/v1/disclosures", `{}`},
+		{"POST", "/api/v1/disclosures/1/decision", `{"decision":"disclose"}`},
+		{"POST", "/api/v1/disclosures/1/issue", `{}`},
 	} {
 		rec, v := do(t, h, c.method, c.path, c.body, local)
 		if rec.Code != 401 || v["type"] != "tag:jukinet,2026:problem:forbidden" || v["detail_ja"] == "" {

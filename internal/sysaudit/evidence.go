@@ -11,6 +11,7 @@ import (
 
 	"jukinet/internal/approval"
 	"jukinet/internal/auditlog"
+	"jukinet/internal/disclosure"
 	"jukinet/internal/contract"
 	"jukinet/internal/db"
 	"jukinet/internal/facility"
@@ -109,6 +110,7 @@ var collectors = map[string]collector{
 	"assets":                      assets,
 	"outsourcing":                 outsourcing,
 	"audits":                      previousAudits,
+	"disclosure":                  disclosures,
 }
 
 // Collected says whether the node collects evidence for feature id.
@@ -496,6 +498,34 @@ func directives(g *gather) (Evidence, error) {
 	}
 	return Evidence{Text: fmt.Sprintf("対象期間に発した指示・要請 %d件。これまでに完了（回答）%d件、期限を過ぎて未完了 %d件", issued, done, overdue),
 		Figures: []Figure{fig("指示・要請", issued), fig("完了", done), fig("期限超過", overdue)}, Attention: overdue > 0}, nil
+}
+
+// disclosures reports the residents' disclosure requests: received in the
+// period, decided by their due day or late, issued, and those past their
+// due day still undecided.
+func disclosures(g *gather) (Evidence, error) {
+	all, err := disclosure.List(g.ctx, g.r.db)
+	if err != nil {
+		return Evidence{}, err
+	}
+	received, late, issued, overdue := 0, 0, 0, 0
+	for _, q := range all {
+		if !g.inPeriod(q.ReceivedAt) {
+			continue
+		}
+		received++
+		if q.Decision != "" && !q.DecidedAt.Before(q.Due.AddDate(0, 0, 1)) {
+			late++
+		}
+		if !q.IssuedAt.IsZero() {
+			issued++
+		}
+		if q.Overdue(g.now) {
+			overdue++
+		}
+	}
+	return Evidence{Text: fmt.Sprintf("対象期間に受け付けた開示請求 %d件。うち交付 %d件、期限後の決定 %d件、期限を過ぎて未決定 %d件", received, issued, late, overdue),
+		Figures: []Figure{fig("開示請求", received), fig("交付", issued), fig("期限後の決定", late), fig("期限超過", overdue)}, Attention: late+overdue > 0}, nil
 }
 
 // designations reports the designations in force not used for UnusedDays

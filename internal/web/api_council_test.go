@@ -2,6 +2,8 @@ package web
 
 import (
 	"fmt"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"jukinet/internal/auditlog"
@@ -155,4 +157,51 @@ func testAPICouncilAndAudits(t *testing.T, s *Server, clock *clocktest.Clock) {
 	wantEntry(t, s, "sysaudit.close", node.DemoAuditor, auditlog.Allow)
 	rec, v = auditor.call("POST", "/api/v1/audit-actions/999/follow-ups", "", `{"note":"x"}`)
 	wantProblem(t, "an action not recorded", rec, v, 404, "not_found", "是正措置 999")
+}
+
+// TestAPIDisclosures: a counter system records a disclosure request, the
+// head's system decides it, the issue answers the resident's proof, which
+// checks with the node's key; bad input and the wrong role are refused in
+// Japanese, each change logged as an entry concerning the resident.
+func TestAPIDisclosures(t *testing.T) {
+	onBothDatabases(t, testAPIDisclosures)
+}
+
+func testAPIDisclosures(t *testing.T, s *Server, clock *clocktest.Clock) {
+	clerk, so, contractor := signIn(t, s, node.DemoOperator), signIn(t, s, node.DemoOfficer), signIn(t, s, node.DemoContractor)
+	rec, v := contractor.call("GET", "/api/v1/disclosures", "", "")
+	wantProblem(t, "a contractor reading the requests", rec, v, 403, "forbidden", "権限がありません")
+	code := "10000000006" // a valid 住民票コード no entry concerns yet
+	rec, v = clerk.call("POST", "/api/v1/disclosures", "", `{"resident":"10000000002","requester":"self","id_check":"passport","items":["accesses"]}`)
+	wantProblem(t, "a wrong check digit", rec, v, 400, "invalid", "住民票コード")
+	rec, v = clerk.call("POST", "/api/v1/disclosures", "", `{"resident":"`+code+`","requester":"self","id_check":"passport","items":["accesses"],"received":"R8.12.1"}`)
+	wantProblem(t, "a Japanese-era day", rec, v, 400, "invalid", "2026-12-01 の形で")
+	rec, v = clerk.call("POST", "/api/v1/disclosures", "", `{"resident":"`+code+`","requester":"self","id_check":"passport","items":["accesses","provisions"]}`)
+	if rec.Code != 201 || v["state"] != "received" || v["overdue"] != false || len(v["items"].([]any)) != 2 {
+		t.Fatalf("receive: %d %v", rec.Code, v)
+	}
+	path := fmt.Sprintf("/api/v1/disclosures/%v", v["id"])
+	wantEntry(t, s, "disclosure.receive", node.DemoOperator, auditlog.Allow)
+	rec, v = clerk.call("POST", path+"/decision", "", `{"decision":"disclose"}`)
+	wantProblem(t, "the clerk deciding", rec, v, 403, "forbidden", "")
+	rec, v = so.call("POST", path+"/decision", "", `{"decision":"refuse"}`)
+	wantProblem(t, "a refusal without its reason", rec, v, 400, "invalid", "理由が必要")
+	rec, v = so.call("POST", path+"/decision", "", `{"decision":"disclose"}`)
+	if rec.Code != 200 || v["state"] != "decided" || v["decided_by"] != "operator:"+node.DemoOfficer {
+		t.Fatalf("decide: %d %v", rec.Code, v)
+	}
+	req := httptest.NewRequest("POST", path+"/issue", strings.NewReader(`{"delivery":"郵送"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.RemoteAddr = clerk.remote
+	req.AddCookie(clerk.cookie)
+	out := httptest.NewRecorder()
+	s.ServeHTTP(out, req)
+	res, err := auditlog.CheckResidentProof(out.Body.Bytes(), s.node.Verifier)
+	if out.Code != 200 || err != nil || res.Resident != code || len(res.Entries) < 2 {
+		t.Fatalf("issue: %d %v %+v", out.Code, err, res)
+	}
+	wantEntry(t, s, "disclosure.issue", node.DemoOperator, auditlog.Allow)
+	if rec, v := clerk.call("GET", "/api/v1/disclosures", "", ""); rec.Code != 200 || v["disclosures"].([]any)[0].(map[string]any)["state"] != "issued" {
+		t.Errorf("the list after the issue: %d %v", rec.Code, v)
+	}
 }

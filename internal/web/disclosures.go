@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"time"
@@ -190,4 +191,14 @@ func (s *Server) disclosureDocument(w http.ResponseWriter, r *http.Request, c *c
 	w.Header().Set("Content-Type", "application/pdf")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.pdf"`)
 	w.Write(pdf)
+}
+
+// overdueDisclosures are the disclosure requests whose decision is past its
+// due day, for those who receive or decide them.
+func (s *Server) overdueDisclosures(ctx context.Context, c *current) ([]disclosure.Request, error) {
+	dept := s.disclosureDept()
+	if !s.may(ctx, c, disclosure.ActDecide, dept) && !s.may(ctx, c, disclosure.ActReceive, dept) {
+		return nil, nil
+	}
+	return disclosure.Overdue(ctx, s.node.DB, s.node.Now())
 }

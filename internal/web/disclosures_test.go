@@ -98,6 +98,12 @@ func TestDisclosureScreen(t *testing.T) {
 	if rec := clerk.do("POST", "/disclosures", form); rec.Code != 303 {
 		t.Fatalf("receive an old request: %d %s", rec.Code, rec.Body.String())
 	}
+	if page := so.do("GET", "/", nil).Body.String(); !strings.Contains(page, `data-testid="overdue-disclosures"`) || !strings.Contains(page, "第2号") {
+		t.Errorf("the head's dashboard does not list the overdue request")
+	}
+	if page := chief.do("GET", "/", nil).Body.String(); strings.Contains(page, `data-testid="overdue-disclosures"`) {
+		t.Errorf("the chief's dashboard lists the department's overdue requests")
+	}
 	page = chief.do("GET", "/disclosures", nil).Body.String()
 	if !strings.Contains(page, `data-testid="disclosure-overdue-2"`) || strings.Contains(page, `data-testid="receive-disclosure"`) || strings.Contains(page, `data-testid="decide-2"`) {
 		t.Errorf("the chief's screen: overdue mark missing or forms offered")
