@@ -11,9 +11,9 @@ import (
 
 	"jukinet/internal/approval"
 	"jukinet/internal/auditlog"
-	"jukinet/internal/disclosure"
 	"jukinet/internal/contract"
 	"jukinet/internal/db"
+	"jukinet/internal/disclosure"
 	"jukinet/internal/facility"
 	"jukinet/internal/jptext"
 	"jukinet/internal/profile"
