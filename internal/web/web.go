@@ -141,6 +141,7 @@ func New(n *node.Node, opt Options) (*Server, error) {
 	s.peers.Handle("POST /federation/v1/batches", recv)
 	s.peers.HandleFunc("POST /federation/v1/check", recv.ServeCheck)
 	s.peers.HandleFunc("POST /federation/v1/witness", recv.ServeWitness)
+	s.peers.HandleFunc("POST /federation/v1/correspondence", recv.ServeCorrespondence)
 	prov := federation.NewProvider(n, s.terminalCA, opt.Logger)
 	s.peers.HandleFunc("GET /provision/v1/residents/{code}", prov.ServeLookup)
 	s.peers.HandleFunc("POST /provision/v1/batch", prov.ServeBatch)
