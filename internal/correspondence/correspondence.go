@@ -354,7 +354,9 @@ func CheckText(subject, body string) (string, string, error) {
 // spaces, commas or line breaks; each kind must be known, each value a
 // number or (a document) a document id.
 func ParseReferences(s string) ([]string, error) {
-	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' || r == '\n' || r == '\r' || r == '\t' || r == '、' || r == '　' })
+	fields := strings.FieldsFunc(s, func(r rune) bool {
+		return r == ' ' || r == ',' || r == '\n' || r == '\r' || r == '\t' || r == '、' || r == '　'
+	})
 	return CheckReferences(fields)
 }
 

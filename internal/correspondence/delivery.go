@@ -26,7 +26,9 @@ type ReplayError struct {
 	Why string
 }
 
-func (e *ReplayError) Error() string { return fmt.Sprintf("document %.60s refused as a replay: %s", e.ID, e.Why) }
+func (e *ReplayError) Error() string {
+	return fmt.Sprintf("document %.60s refused as a replay: %s", e.ID, e.Why)
+}
 
 // Unwrap makes a ReplayError an ErrReplay.
 func (e *ReplayError) Unwrap() error { return ErrReplay }
