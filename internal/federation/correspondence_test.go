@@ -298,6 +298,12 @@ func TestRequestTravelsDownAndIsAnswered(t *testing.T) {
 			if err != nil || len(over) != 1 || over[0].ID != req.ID {
 				t.Errorf("%s: overdue %+v %v", Code(tn.Node), over, err)
 			}
+			// Offered to the system audit as the evidence of reports.
+			today := jptext.Midnight(tn.clock.Now())
+			ev, _, err := tn.SysAudits.CollectFeature(ctx, "reports", today.AddDate(0, 0, -30), today)
+			if err != nil || !ev.Attention || !strings.Contains(ev.Text, "回答期限を過ぎた依頼 1件") {
+				t.Errorf("%s: the audit's evidence %+v %v", Code(tn.Node), ev, err)
+			}
 		}
 		ans, err := muni.Correspondence.Answer(ctx, console, req.ID, "調査結果の回答", "業務上の閲覧と確認しました。", []string{"audit-entry:4821"})
 		if err != nil {
@@ -313,6 +319,10 @@ func TestRequestTravelsDownAndIsAnswered(t *testing.T) {
 			}
 			if over, _ := correspondence.Overdue(ctx, tn.DB, tn.clock.Now()); len(over) != 0 {
 				t.Errorf("%s: still overdue %+v", Code(tn.Node), over)
+			}
+			today := jptext.Midnight(tn.clock.Now())
+			if ev, _, err := tn.SysAudits.CollectFeature(ctx, "reports", today.AddDate(0, 0, -30), today); err != nil || ev.Attention || !strings.Contains(ev.Text, "受領確認のないもの 0件") {
+				t.Errorf("%s: the audit's evidence after the answer %+v %v", Code(tn.Node), ev, err)
 			}
 		}
 	})

@@ -162,7 +162,7 @@ func (n *Node) OpenGate(ctx context.Context, logger *slog.Logger) error {
 	n.Council = council.New(n.DB, l, eng, prof, n.nodeCode())
 	n.Council.Now = n.Now
 	n.SysAudits = sysaudit.New(n.DB, l, eng, prof, n.nodeCode(), sysaudit.Sources{Staff: n.Staff, Facilities: n.Facilities, Assets: n.Assets,
-		Verifier: n.Verifier, Alerts: AuditAlerts(n.DB), Incidents: AuditIncidents(n.DB), Meetings: AuditMeetings(n.DB), Directives: AuditDirectives(n.DB)})
+		Verifier: n.Verifier, Alerts: AuditAlerts(n.DB), Incidents: AuditIncidents(n.DB), Meetings: AuditMeetings(n.DB), Directives: AuditDirectives(n.DB), Letters: AuditLetters(n.DB)})
 	n.SysAudits.Now = n.Now
 	n.Correspondence = correspondence.New(n.DB, l, eng, prof, n.nodeCode(), n.Signer)
 	n.Correspondence.Now = n.Now

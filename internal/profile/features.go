@@ -131,7 +131,11 @@ var Features = []Feature{
 			"internal/cli.TestContractCommands", "internal/web.TestContractScreen", "internal/web.TestRoutesByRole", "internal/web.TestChangesByRole",
 			"internal/web.TestBrowserContractBindsContractor", "internal/policy.TestDecisionReadsOnlyTheVersion", "internal/node.TestDemoSeedsGovernance",
 			"internal/web.TestAPIContractsAndAssets"}},
-	{"reports", "Reports and requests between bodies (prefecture, municipalities, J-LIS), and usage reports.", Planned, nil},
+	{"reports", "Reports and requests between bodies (報告・依頼, koto-ward:15; aomori-pref:4.2): incident reports, audit results, usage status, answers, and requests (to investigate an access, for a report, for measures) with a due day, each with its references (incidents, audits, status reports, the audit entry of an access — no personal data); sent by the roles the article's policy names, signed as a C2SP signed note with the node's key and queued in the transaction of its audit entry, delivered over the federation's mutual TLS (POST /federation/v1/correspondence) up and down (a downstream peer's bundle gives its address), acknowledged by the recipient's signed acknowledgement, which the sender verifies and keeps; a forged document (another key, another sender claimed, no node certificate) and a replay (an id already held, a sequence not after the sender's last) refused and alerted; requests tracked to their answer, overdue ones flagged on the dashboard and in the audit's evidence; screens, CLI and JSON API; both logs.", Built,
+		[]string{"internal/correspondence.TestSendQueuesSignedDocument", "internal/correspondence.TestBadDocumentsStoreNothing", "internal/correspondence.TestReceiveRefusesReplays",
+			"internal/correspondence.TestRequestsTrackedToAnswer", "internal/federation.TestReportDeliveredAndAcknowledged", "internal/federation.TestForgedAndReplayedDocumentsRefused",
+			"internal/federation.TestRequestTravelsDownAndIsAnswered", "cmd/jukinet.TestCorrespondenceBetweenProcesses", "internal/web.TestCorrespondenceScreen",
+			"internal/web.TestAPICorrespondence", "internal/cli.TestCorrespondenceCommands", "internal/web.TestRoutesByRole", "internal/api.TestGovernanceNeedsSignIn"}},
 }
 
 // FeatureByID returns the feature with the given id.
