@@ -39,34 +39,36 @@ func (e *Env) now() time.Time {
 
 // CLI is the command tree.
 type CLI struct {
-	Init           InitCmd           `cmd:"" help:"Create a node: configuration, signing key and migrated database."`
-	Serve          ServeCmd          `cmd:"" help:"Run a node's web server until SIGINT or SIGTERM."`
-	Demo           DemoCmd           `cmd:"" help:"Create (once) and run a demo node for 江東区 with synthetic residents."`
-	IDs            IDsCmd            `cmd:"" name:"ids" help:"Check 住民票コード, 個人番号 and 地方公共団体コード."`
-	Import         ImportCmd         `cmd:"" help:"Import data through the gate."`
-	Export         ExportCmd         `cmd:"" help:"Export data through the gate."`
-	Lookup         LookupCmd         `cmd:"" help:"Look residents up from the server's console (logged with the OS user)."`
-	Audit          AuditCmd          `cmd:"" help:"Verify, show and prove the tamper-evident audit log."`
-	Gen            GenCmd            `cmd:"" help:"Generate synthetic data."`
-	Profile        ProfileCmd        `cmd:"" help:"Show and check regulation profiles and their article map."`
-	Staff          StaffCmd          `cmd:"" help:"Manage staff, terminals, designations and approvals from the server's console (logged)."`
-	Suspend        SuspendCmd        `cmd:"" help:"Suspend use of the register (利用停止) from the server's console, or lift a suspension (logged)."`
-	Detect         DetectCmd         `cmd:"" help:"Look for signs of improper use in the audit log (不正利用の検知); list and close alerts."`
-	Incident       IncidentCmd       `cmd:"" help:"Record incidents (事案: improper use, leakage, outages) and the measures taken (logged)."`
-	Training       TrainingCmd       `cmd:"" help:"Training (研修): the profile's courses, sessions held and who attended, who is trained (decided by the policies, logged)."`
-	Asset          AssetCmd          `cmd:"" help:"Information assets (情報資産): equipment, programs, data sets and media with their managers; retirement with the erasure of media (decided by the policies, logged)."`
-	Approval       ApprovalCmd       `cmd:"" help:"Usage approvals (利用の承認, aomori-pref:7): applications to use an affair, approval or refusal, the end of use, status reports (decided by the policies, logged)."`
-	Council        CouncilCmd        `cmd:"" help:"The security council (セキュリティ会議, koto-ward:5): meetings, attendance by seat, quorum, decisions, minutes; the chief security officer's directives and requests (koto-ward:6) and who is overdue (decided by the policies, logged)."`
-	Contract       ContractCmd       `cmd:"" help:"Outsourcing (委託, aomori-pref:10): contracts, their five clauses, the vendor's people and reports (decided by the policies, logged)."`
-	Sysaudit       SysauditCmd       `cmd:"" name:"sysaudit" help:"System audits (システム監査, koto-ward:9, aomori-pref:11): plans, the checklist with the node's own evidence, findings, corrective actions, the report (decided by the policies, logged)."`
+	Init       InitCmd       `cmd:"" help:"Create a node: configuration, signing key and migrated database."`
+	Serve      ServeCmd      `cmd:"" help:"Run a node's web server until SIGINT or SIGTERM."`
+	Demo       DemoCmd       `cmd:"" help:"Create (once) and run a demo node for 江東区 with synthetic residents."`
+	IDs        IDsCmd        `cmd:"" name:"ids" help:"Check 住民票コード, 個人番号 and 地方公共団体コード."`
+	Import     ImportCmd     `cmd:"" help:"Import data through the gate."`
+	Export     ExportCmd     `cmd:"" help:"Export data through the gate."`
+	Lookup     LookupCmd     `cmd:"" help:"Look residents up from the server's console (logged with the OS user)."`
+	Audit      AuditCmd      `cmd:"" help:"Verify, show and prove the tamper-evident audit log."`
+	Gen        GenCmd        `cmd:"" help:"Generate synthetic data."`
+	Profile    ProfileCmd    `cmd:"" help:"Show and check regulation profiles and their article map."`
+	Staff      StaffCmd      `cmd:"" help:"Manage staff, terminals, designations and approvals from the server's console (logged)."`
+	Suspend    SuspendCmd    `cmd:"" help:"Suspend use of the register (利用停止) from the server's console, or lift a suspension (logged)."`
+	Detect     DetectCmd     `cmd:"" help:"Look for signs of improper use in the audit log (不正利用の検知); list and close alerts."`
+	Incident   IncidentCmd   `cmd:"" help:"Record incidents (事案: improper use, leakage, outages) and the measures taken (logged)."`
+	Training   TrainingCmd   `cmd:"" help:"Training (研修): the profile's courses, sessions held and who attended, who is trained (decided by the policies, logged)."`
+	Asset      AssetCmd      `cmd:"" help:"Information assets (情報資産): equipment, programs, data sets and media with their managers; retirement with the erasure of media (decided by the policies, logged)."`
+	Approval   ApprovalCmd   `cmd:"" help:"Usage approvals (利用の承認, aomori-pref:7): applications to use an affair, approval or refusal, the end of use, status reports (decided by the policies, logged)."`
+	Council    CouncilCmd    `cmd:"" help:"The security council (セキュリティ会議, koto-ward:5): meetings, attendance by seat, quorum, decisions, minutes; the chief security officer's directives and requests (koto-ward:6) and who is overdue (decided by the policies, logged)."`
+	Contract   ContractCmd   `cmd:"" help:"Outsourcing (委託, aomori-pref:10): contracts, their five clauses, the vendor's people and reports (decided by the policies, logged)."`
+	Sysaudit   SysauditCmd   `cmd:"" name:"sysaudit" help:"System audits (システム監査, koto-ward:9, aomori-pref:11): plans, the checklist with the node's own evidence, findings, corrective actions, the report (decided by the policies, logged)."`
+	Facility   FacilityCmd   `cmd:"" help:"Rooms and installations (koto-ward:11, aomori-pref:6): rooms and their levels, who may enter, the entry log and card-reader import, terminal installations (decided by the policies, logged)."`
+	Terminal   TerminalCmd   `cmd:"" help:"Issue terminal client certificates from the node's terminal CA."`
+	Peer       PeerCmd       `cmd:"" help:"Exchange bundles with peer nodes (offline) and register them."`
+	Federation FederationCmd `cmd:"" help:"The network: status of peers, delivery and alerts; resume a stopped source."`
+	Recipient  RecipientCmd  `cmd:"" help:"Register bodies this node provides to (別表) and issue their certificates."`
+	Bench      BenchCmd      `cmd:"" help:"Measure the gate on a synthetic register and print one table."`
+	Version    VersionCmd    `cmd:"" help:"Print the version."`
+
+	// Reports and requests between bodies (internal/correspondence).
 	Correspondence CorrespondenceCmd `cmd:"" help:"Reports and requests between bodies (報告・依頼, koto-ward:15): send a signed report or request to a peer body, answer a request, list what was sent and received (decided by the policies, logged)."`
-	Facility       FacilityCmd       `cmd:"" help:"Rooms and installations (koto-ward:11, aomori-pref:6): rooms and their levels, who may enter, the entry log and card-reader import, terminal installations (decided by the policies, logged)."`
-	Terminal       TerminalCmd       `cmd:"" help:"Issue terminal client certificates from the node's terminal CA."`
-	Peer           PeerCmd           `cmd:"" help:"Exchange bundles with peer nodes (offline) and register them."`
-	Federation     FederationCmd     `cmd:"" help:"The network: status of peers, delivery and alerts; resume a stopped source."`
-	Recipient      RecipientCmd      `cmd:"" help:"Register bodies this node provides to (別表) and issue their certificates."`
-	Bench          BenchCmd          `cmd:"" help:"Measure the gate on a synthetic register and print one table."`
-	Version        VersionCmd        `cmd:"" help:"Print the version."`
 }
 
 // exitError carries an exit status without a message (the command printed

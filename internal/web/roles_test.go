@@ -96,23 +96,25 @@ func TestRoutesByRole(t *testing.T) {
 	s, _ := demoServer(t)
 	want := map[string]map[string]int{
 		// path: role → status
-		"/":               {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 200},
-		"/lookup":         {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 200},
-		"/staff":          {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
-		"/suspensions":    {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 403, node.DemoOperator: 403},
-		"/audit":          {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
-		"/alerts":         {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
-		"/incidents":      {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
-		"/assets":         {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 403, node.DemoOperator: 403},
-		"/facilities":     {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
-		"/contracts":      {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
-		"/training":       {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
-		"/council":        {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
-		"/approvals":      {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
-		"/audits":         {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
-		"/audits/1":       {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
+		"/":            {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 200},
+		"/lookup":      {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 200},
+		"/staff":       {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
+		"/suspensions": {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 403, node.DemoOperator: 403},
+		"/audit":       {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
+		"/alerts":      {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
+		"/incidents":   {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
+		"/assets":      {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 403, node.DemoOperator: 403},
+		"/facilities":  {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
+		"/contracts":   {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
+		"/training":    {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
+		"/council":     {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
+		"/approvals":   {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
+		"/audits":      {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
+		"/audits/1":    {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
+		"/status":      {"": 200, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 200},
+
+		// Reports and requests between bodies (koto-ward:15).
 		"/correspondence": {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 403, node.DemoOperator: 403},
-		"/status":         {"": 200, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 200},
 	}
 	browsers := map[string]*browser{"": {t: t, s: s, remote: "127.0.0.1:40000"}}
 	for _, vid := range []string{node.DemoAdmin, node.DemoChief, node.DemoOfficer, node.DemoOperator} {
