@@ -43,6 +43,10 @@ func TestGovernanceNeedsSignIn(t *testing.T) {
 		{"POST", "/api/v1/disclosures", `{}`},
 		{"POST", "/api/v1/disclosures/1/decision", `{"decision":"disclose"}`},
 		{"POST", "/api/v1/disclosures/1/issue", `{}`},
+		{"GET", "/api/v1/correspondence", ""},
+		{"GET", "/api/v1/correspondence/131083-130001-1", ""},
+		{"POST", "/api/v1/correspondence", `{"to":"130001"}`},
+		{"POST", "/api/v1/correspondence/130001-131083-1/answer", `{}`},
 	} {
 		rec, v := do(t, h, c.method, c.path, c.body, local)
 		if rec.Code != 401 || v["type"] != "tag:jukinet,2026:problem:forbidden" || v["detail_ja"] == "" {

@@ -67,6 +67,9 @@ type CLI struct {
 	Recipient  RecipientCmd  `cmd:"" help:"Register bodies this node provides to (別表) and issue their certificates."`
 	Bench      BenchCmd      `cmd:"" help:"Measure the gate on a synthetic register and print one table."`
 	Version    VersionCmd    `cmd:"" help:"Print the version."`
+
+	// Reports and requests between bodies (internal/correspondence).
+	Correspondence CorrespondenceCmd `cmd:"" help:"Reports and requests between bodies (報告・依頼, koto-ward:15): send a signed report or request to a peer body, answer a request, list what was sent and received (decided by the policies, logged)."`
 }
 
 // exitError carries an exit status without a message (the command printed

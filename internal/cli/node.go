@@ -365,6 +365,8 @@ func serve(env *Env, n *node.Node, addr string, opt web.Options) error {
 	// upstream peer).
 	sender := federation.NewSender(n, logger)
 	go sender.Run(env.Ctx, 500*time.Millisecond)
+	// Reports and requests to other bodies leave the same way.
+	go federation.NewCorrespondent(n, logger).Run(env.Ctx, 500*time.Millisecond)
 	// The rules for improper use run over new audit entries.
 	go runDetection(env.Ctx, n, logger, n.Config.Detection.Every.Duration)
 	errc := make(chan error, 2)

@@ -22,6 +22,7 @@ import (
 	"jukinet/internal/auditlog"
 	"jukinet/internal/config"
 	"jukinet/internal/contract"
+	"jukinet/internal/correspondence"
 	"jukinet/internal/council"
 	"jukinet/internal/db"
 	"jukinet/internal/detect"
@@ -104,6 +105,10 @@ type Node struct {
 	// Disclosures is the register of residents' disclosure requests
 	// (本人確認情報・提供状況の開示).
 	Disclosures *disclosure.Register
+	// Correspondence is the record of reports and requests between bodies
+	// (koto-ward:15), signed with the node's key; the federation's
+	// correspondent delivers what it queues.
+	Correspondence *correspondence.Register
 	// Now is the node's clock: the time its audit entries, sessions and
 	// date-bound decisions (today's counts, retention cutoffs) are read
 	// from. Open sets it to time.Now; tests set a clocktest clock before
@@ -161,10 +166,12 @@ func (n *Node) OpenGate(ctx context.Context, logger *slog.Logger) error {
 	n.Council = council.New(n.DB, l, eng, prof, n.nodeCode())
 	n.Council.Now = n.Now
 	n.SysAudits = sysaudit.New(n.DB, l, eng, prof, n.nodeCode(), sysaudit.Sources{Staff: n.Staff, Facilities: n.Facilities, Assets: n.Assets,
-		Verifier: n.Verifier, Alerts: AuditAlerts(n.DB), Incidents: AuditIncidents(n.DB), Meetings: AuditMeetings(n.DB), Directives: AuditDirectives(n.DB)})
+		Verifier: n.Verifier, Alerts: AuditAlerts(n.DB), Incidents: AuditIncidents(n.DB), Meetings: AuditMeetings(n.DB), Directives: AuditDirectives(n.DB), Letters: AuditLetters(n.DB)})
 	n.SysAudits.Now = n.Now
 	n.Disclosures = disclosure.New(n.DB, l, eng, prof, n.nodeCode())
 	n.Disclosures.Now = n.Now
+	n.Correspondence = correspondence.New(n.DB, l, eng, prof, n.nodeCode(), n.Signer)
+	n.Correspondence.Now = n.Now
 	n.Gate = gate.New(n.DB, l, eng, n.Info.LocalGov, n.Info.Level)
 	n.Gate.Now = n.Now
 	if n.Detect, err = detect.New(n.DB, l, eng, n.nodeCode(), DetectionSettings(n.Config.Detection)); err != nil {

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"jukinet/internal/correspondence"
 
 	"jukinet/internal/council"
 	"jukinet/internal/db"
@@ -69,6 +70,23 @@ func AuditDirectives(q db.Querier) func(ctx context.Context) ([]sysaudit.Directi
 		out := make([]sysaudit.Directive, len(all))
 		for i, d := range all {
 			out[i] = sysaudit.Directive{ID: d.ID, Request: d.Kind == council.KindRequest, IssuedAt: d.IssuedAt, Due: d.Due, DoneAt: d.CompletedAt}
+		}
+		return out, nil
+	}
+}
+
+// AuditLetters reads the reports and requests between bodies in q for the
+// system audits' evidence (sysaudit.Sources.Letters).
+func AuditLetters(q db.Querier) func(ctx context.Context) ([]sysaudit.Letter, error) {
+	return func(ctx context.Context) ([]sysaudit.Letter, error) {
+		all, err := correspondence.List(ctx, q, "")
+		if err != nil {
+			return nil, err
+		}
+		out := make([]sysaudit.Letter, len(all))
+		for i, d := range all {
+			out[i] = sysaudit.Letter{ID: d.ID, Sent: d.Direction == correspondence.Out, Request: d.Kind.Request(), SentAt: d.SentAt,
+				State: string(d.State), Due: d.Due, Answered: d.Answered()}
 		}
 		return out, nil
 	}

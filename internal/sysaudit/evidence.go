@@ -111,6 +111,7 @@ var collectors = map[string]collector{
 	"outsourcing":                 outsourcing,
 	"audits":                      previousAudits,
 	"disclosure":                  disclosures,
+	"reports":                     letters,
 }
 
 // Collected says whether the node collects evidence for feature id.
@@ -526,6 +527,43 @@ func disclosures(g *gather) (Evidence, error) {
 	}
 	return Evidence{Text: fmt.Sprintf("対象期間に受け付けた開示請求 %d件。うち交付 %d件、期限後の決定 %d件、期限を過ぎて未決定 %d件", received, issued, late, overdue),
 		Figures: []Figure{fig("開示請求", received), fig("交付", issued), fig("期限後の決定", late), fig("期限超過", overdue)}, Attention: late+overdue > 0}, nil
+}
+
+// letters counts the reports and requests exchanged with other bodies in
+// the period (koto-ward:15), those sent but never acknowledged or refused
+// by the recipient, and the requests past their due day, unanswered.
+func letters(g *gather) (Evidence, error) {
+	if g.r.src.Letters == nil {
+		return unavailable("他機関との報告・依頼の記録"), nil
+	}
+	all, err := g.r.src.Letters(g.ctx)
+	if err != nil {
+		return Evidence{}, err
+	}
+	sent, received, unacked, refused, overdue := 0, 0, 0, 0, 0
+	today := jptext.Midnight(g.now)
+	for _, l := range all {
+		if g.inPeriod(l.SentAt) {
+			if l.Sent {
+				sent++
+			} else {
+				received++
+			}
+		}
+		if l.Sent && (l.State == "queued" || l.State == "delivered") {
+			unacked++
+		}
+		if l.Sent && l.State == "refused" {
+			refused++
+		}
+		if l.Request && !l.Answered && !l.Due.IsZero() && l.Due.Before(today) {
+			overdue++
+		}
+	}
+	return Evidence{Text: fmt.Sprintf("対象期間に他機関へ送付した報告・依頼 %d件、受信 %d件。受領確認のないもの %d件、受領を拒否されたもの %d件、回答期限を過ぎた依頼 %d件",
+		sent, received, unacked, refused, overdue),
+		Figures:   []Figure{fig("送付", sent), fig("受信", received), fig("受領未確認", unacked), fig("受領拒否", refused), fig("回答期限超過", overdue)},
+		Attention: refused > 0 || overdue > 0}, nil
 }
 
 // designations reports the designations in force not used for UnusedDays

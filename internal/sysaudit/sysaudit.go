@@ -347,6 +347,21 @@ type Sources struct {
 	// set by the node for the same reason.
 	Meetings   func(ctx context.Context) ([]Meeting, error)
 	Directives func(ctx context.Context) ([]Directive, error)
+	// Letters reads the reports and requests between bodies
+	// (internal/correspondence), set by the node for the same reason.
+	Letters func(ctx context.Context) ([]Letter, error)
+}
+
+// Letter is a report or a request between bodies (internal/correspondence)
+// as the evidence counts it.
+type Letter struct {
+	ID       string
+	Sent     bool // sent by this body; else received
+	Request  bool
+	SentAt   time.Time
+	State    string    // queued, delivered, acknowledged, refused; received
+	Due      time.Time // a request's last day (midnight JST)
+	Answered bool
 }
 
 // Meeting is a meeting of the security council (internal/council) as the

@@ -65,7 +65,7 @@ func setUp(t *testing.T, d *db.DB, profileID string, clock *clocktest.Clock) *au
 	ar := asset.New(d, f.Log, f.Engine, f.Staff, "131083")
 	ar.Now = clock.Now
 	r := sysaudit.New(d, f.Log, f.Engine, f.Profile, "131083", sysaudit.Sources{Staff: f.Staff, Facilities: fr, Assets: ar, Verifier: f.Verifier,
-		Alerts: node.AuditAlerts(d), Incidents: node.AuditIncidents(d), Meetings: node.AuditMeetings(d), Directives: node.AuditDirectives(d)})
+		Alerts: node.AuditAlerts(d), Incidents: node.AuditIncidents(d), Meetings: node.AuditMeetings(d), Directives: node.AuditDirectives(d), Letters: node.AuditLetters(d)})
 	r.Now = clock.Now
 	return &audits{Fixture: f, Audits: r, Facilities: fr}
 }

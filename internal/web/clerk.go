@@ -67,6 +67,10 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, c *current) {
 		s.problem(w, r, err)
 		return
 	}
+	if data["OverdueRequests"], err = s.overdueRequests(ctx, c); err != nil {
+		s.problem(w, r, err)
+		return
+	}
 	if data["Approvals"], err = s.approvalReminders(ctx, c); err != nil {
 		s.problem(w, r, err)
 		return

@@ -113,6 +113,9 @@ func TestRoutesByRole(t *testing.T) {
 		"/audits/1":    {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 403},
 		"/disclosures": {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 200},
 		"/status":      {"": 200, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 200, node.DemoOperator: 200},
+
+		// Reports and requests between bodies (koto-ward:15).
+		"/correspondence": {"": 303, node.DemoAdmin: 200, node.DemoChief: 200, node.DemoOfficer: 403, node.DemoOperator: 403},
 	}
 	browsers := map[string]*browser{"": {t: t, s: s, remote: "127.0.0.1:40000"}}
 	for _, vid := range []string{node.DemoAdmin, node.DemoChief, node.DemoOfficer, node.DemoOperator} {

@@ -16,6 +16,7 @@ import (
 	"jukinet/internal/asset"
 	"jukinet/internal/auth"
 	"jukinet/internal/contract"
+	"jukinet/internal/correspondence"
 	"jukinet/internal/council"
 	"jukinet/internal/detect"
 	"jukinet/internal/disclosure"
@@ -27,7 +28,7 @@ import (
 )
 
 // pageNames are the templates under templates/, each with the layout.
-var pageNames = []string{"status", "login", "enrol", "unlock", "dashboard", "lookup", "history", "staff", "suspensions", "alerts", "incidents", "incident", "training", "assets", "facilities", "contracts", "approvals", "council", "audits", "sysaudit", "disclosures", "audit", "network", "problem"}
+var pageNames = []string{"status", "login", "enrol", "unlock", "dashboard", "lookup", "history", "staff", "suspensions", "alerts", "incidents", "incident", "training", "assets", "facilities", "contracts", "approvals", "council", "audits", "sysaudit", "disclosures", "audit", "network", "problem", "correspondence", "document"}
 
 const sessionCookie = "jukinet_session"
 
@@ -185,6 +186,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, c *current, page, 
 	data["CanCouncil"] = s.node.Profile.Council != nil && s.may(r.Context(), c, council.ActView, node)
 	data["CanAudits"] = s.may(r.Context(), c, sysaudit.ActView, node)
 	data["CanDisclosures"] = s.may(r.Context(), c, disclosure.ActView, s.disclosureDept())
+	data["CanCorrespondence"] = s.may(r.Context(), c, correspondence.ActView, node)
 	if data["CanAlerts"] = can[staff.ActViewAlerts]; can[staff.ActViewAlerts] {
 		open, err := detect.OpenCount(r.Context(), s.node.DB)
 		if err != nil {
