@@ -259,6 +259,12 @@ type Output struct {
 	Destination string
 }
 
+// CheckDestination applies the field's rule to a destination given with an
+// export (empty is allowed: the one who exports it).
+func CheckDestination(s string) error {
+	return resident.CheckValues(resident.Value{Field: FieldDestination, Text: strings.TrimSpace(s)})
+}
+
 // Form is one form of the register.
 type Form struct {
 	ID     int64

@@ -27,6 +27,7 @@ import (
 	"jukinet/internal/detect"
 	"jukinet/internal/facility"
 	"jukinet/internal/fileutil"
+	"jukinet/internal/form"
 	"jukinet/internal/gate"
 	"jukinet/internal/ids"
 	"jukinet/internal/incident"
@@ -100,12 +101,23 @@ type Node struct {
 	// SysAudits is the record of system audits (koto-ward:9,
 	// aomori-pref:11), whose evidence is read from the records above.
 	SysAudits *sysaudit.Register
+	// Forms is the forms register (帳票管理簿, koto-ward:14): every
+	// document and file the node produces, and the program changes.
+	Forms *form.Register
+	// Program is the program the node runs, recorded by OpenGate in the
+	// record of program changes; zero means this binary's (Version and the
+	// profile's digest). Tests set it to start a changed program.
+	Program form.ProgramState
 	// Now is the node's clock: the time its audit entries, sessions and
 	// date-bound decisions (today's counts, retention cutoffs) are read
 	// from. Open sets it to time.Now; tests set a clocktest clock before
 	// OpenGate so that no test depends on today's date.
 	Now func() time.Time
 }
+
+// Version is the node's version, as the record of program changes keeps
+// it (the CLI sets it to the version it was built with).
+var Version = "dev"
 
 // Origin is the name the node's checkpoints carry.
 func (n *Node) Origin() string { return "jukinet/" + n.Signer.Name() }
@@ -159,6 +171,10 @@ func (n *Node) OpenGate(ctx context.Context, logger *slog.Logger) error {
 	n.SysAudits = sysaudit.New(n.DB, l, eng, prof, n.nodeCode(), sysaudit.Sources{Staff: n.Staff, Facilities: n.Facilities, Assets: n.Assets,
 		Verifier: n.Verifier, Alerts: AuditAlerts(n.DB), Incidents: AuditIncidents(n.DB), Meetings: AuditMeetings(n.DB), Directives: AuditDirectives(n.DB)})
 	n.SysAudits.Now = n.Now
+	n.Forms = form.New(n.DB, l, eng, n.nodeCode(), prof.FormDays())
+	n.Forms.Now = n.Now
+	n.Approvals.Forms = n.Forms
+	n.SysAudits.Forms = n.Forms
 	n.Gate = gate.New(n.DB, l, eng, n.Info.LocalGov, n.Info.Level)
 	n.Gate.Now = n.Now
 	if n.Detect, err = detect.New(n.DB, l, eng, n.nodeCode(), DetectionSettings(n.Config.Detection)); err != nil {
@@ -166,6 +182,16 @@ func (n *Node) OpenGate(ctx context.Context, logger *slog.Logger) error {
 		return fmt.Errorf("%s [detection]: %w", filepath.Join(n.Dir, config.FileName), err)
 	}
 	n.Incidents = incident.New(n.DB, l, eng, n.nodeCode())
+	if n.Program == (form.ProgramState{}) {
+		n.Program = form.ProgramState{Version: form.BuildVersion(Version), ProfileID: prof.ID, ProfileDigest: prof.Digest}
+	}
+	if ch, err := n.Forms.CheckProgram(ctx, n.Program); err != nil {
+		l.Close()
+		return fmt.Errorf("record the program the node runs: %w", err)
+	} else if ch != nil && !ch.Baseline && logger != nil {
+		logger.Warn("the program changed since the last start: to be approved (jukinet form approve-program-change)",
+			"version", ch.Version, "profile_sha256", ch.ProfileDigest, "change", ch.ID)
+	}
 	if rekeyed, err := n.Gate.EnsureSearchKeys(ctx); err != nil {
 		l.Close()
 		return fmt.Errorf("search keys: %w", err)
