@@ -586,6 +586,12 @@ var transitions = map[StepKind]struct {
 	StepDispose:  {[]State{Issued, Stored, TakenOut}, Disposed},
 }
 
+// Allows says whether a form in state st may be given the step k.
+func Allows(st State, k StepKind) bool {
+	tr, ok := transitions[k]
+	return ok && slices.Contains(tr.from, st)
+}
+
 // Record records a step of the form numbered n, once the policies allow
 // who (ActDispose for a disposal, ActManage otherwise). Bad input is
 // refused before anything is logged; a step the form's state does not

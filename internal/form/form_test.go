@@ -320,8 +320,8 @@ func programChanges(t *testing.T, prof, approverVID, refusal string) {
 					n++
 				}
 			}
-			if n != 3 {
-				t.Fatalf("%s: %d program records logged; want 3", c.profile, n)
+			if n != 2 {
+				t.Fatalf("%s: %d program changes logged; want 2", c.profile, n)
 			}
 		}
 	})

@@ -24,7 +24,8 @@ import (
 // recorded by the node itself as unapproved; the administrator the
 // profile's policies name approves it with a note (approve-program-change).
 // The first record is the baseline: the program in place when the record
-// began, approved by the node's bootstrap rule.
+// began, what later starts are compared with (no change, so no entry of its
+// own).
 
 // ProgramState is the program a node runs.
 type ProgramState struct {
@@ -137,7 +138,7 @@ func Unapproved(ctx context.Context, d *db.DB) ([]ProgramChange, error) {
 
 // CheckProgram records the program the node starts with: nothing when it is
 // the last recorded; the baseline when none is; otherwise an unapproved
-// program change, logged as the node's own act. It returns the change
+// program change, logged as the node's own act (form.program-change). It returns the change
 // recorded, or nil.
 func (r *Register) CheckProgram(ctx context.Context, st ProgramState) (*ProgramChange, error) {
 	var lastID int64
@@ -151,28 +152,28 @@ func (r *Register) CheckProgram(ctx context.Context, st ProgramState) (*ProgramC
 	if !baseline && last == st {
 		return nil, nil
 	}
+	if baseline {
+		// The program in place when the record began: what later starts are
+		// compared with. It is no change, so it is not an audit entry of its
+		// own (every change's entry names the program it replaced).
+		c := ProgramChange{ProgramState: st, Baseline: true, DetectedAt: r.now()}
+		err := r.db.QueryRow(ctx, `INSERT INTO program_change (previous_id, version, profile_id, profile_digest, detected_at, detected_seq, baseline)
+			VALUES (NULL, ?, ?, ?, ?, 0, ?) RETURNING id`, st.Version, st.ProfileID, st.ProfileDigest, c.DetectedAt.UTC(), true).Scan(&c.ID)
+		if err != nil {
+			return nil, fmt.Errorf("record the program the node runs: %w", err)
+		}
+		return &c, nil
+	}
 	e := auditlog.Entry{Node: r.node, Actor: auditlog.Actor{Kind: auditlog.ActorSystem, ID: "node"}, Origin: "host:start",
 		Action: "form.program-change", Decision: auditlog.Allow, Outcome: auditlog.OutcomeOK, Policy: "system",
-		Why: "the node records the program it starts with (koto-ward:14)"}
-	if baseline {
-		e.Policy, e.Why = "jukinet:bootstrap", "the program in place when the record of program changes began"
-		e.Detail = fmt.Sprintf("baseline: version %s, profile %s sha256 %s", st.Version, st.ProfileID, st.ProfileDigest)
-	} else {
-		e.Detail = fmt.Sprintf("program changed: version %s (was %s), profile %s sha256 %s (was %s sha256 %s); to be approved",
-			st.Version, last.Version, st.ProfileID, st.ProfileDigest, last.ProfileID, last.ProfileDigest)
-	}
-	c := ProgramChange{ProgramState: st, Baseline: baseline}
-	if !baseline {
-		c.Previous = last
-	}
+		Why: "the node records the program it starts with (koto-ward:14)",
+		Detail: fmt.Sprintf("program changed: version %s (was %s), profile %s sha256 %s (was %s sha256 %s); to be approved",
+			st.Version, last.Version, st.ProfileID, st.ProfileDigest, last.ProfileID, last.ProfileDigest)}
+	c := ProgramChange{ProgramState: st, Previous: last}
 	seq, workErr, err := r.log.AppendWith(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
-		var prev sql.NullInt64
-		if !baseline {
-			prev = sql.NullInt64{Int64: lastID, Valid: true}
-		}
 		c.DetectedAt, c.Seq = e.Time, seq
 		return tx.QueryRow(ctx, `INSERT INTO program_change (previous_id, version, profile_id, profile_digest, detected_at, detected_seq, baseline)
-			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, prev, st.Version, st.ProfileID, st.ProfileDigest, e.Time.UTC(), seq, baseline).Scan(&c.ID)
+			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, lastID, st.Version, st.ProfileID, st.ProfileDigest, e.Time.UTC(), seq, false).Scan(&c.ID)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("log the program change: %w", err)

@@ -19,6 +19,7 @@ import (
 	"jukinet/internal/council"
 	"jukinet/internal/detect"
 	"jukinet/internal/facility"
+	"jukinet/internal/form"
 	"jukinet/internal/node"
 	"jukinet/internal/staff"
 	"jukinet/internal/sysaudit"
@@ -26,7 +27,7 @@ import (
 )
 
 // pageNames are the templates under templates/, each with the layout.
-var pageNames = []string{"status", "login", "enrol", "unlock", "dashboard", "lookup", "history", "staff", "suspensions", "alerts", "incidents", "incident", "training", "assets", "facilities", "contracts", "approvals", "council", "audits", "sysaudit", "audit", "network", "problem"}
+var pageNames = []string{"status", "login", "enrol", "unlock", "dashboard", "lookup", "history", "staff", "suspensions", "alerts", "incidents", "incident", "training", "assets", "facilities", "contracts", "approvals", "council", "audits", "sysaudit", "audit", "network", "problem", "forms", "form"}
 
 const sessionCookie = "jukinet_session"
 
@@ -183,6 +184,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, c *current, page, 
 	data["CanApprovals"] = s.may(r.Context(), c, approval.ActView, node)
 	data["CanCouncil"] = s.node.Profile.Council != nil && s.may(r.Context(), c, council.ActView, node)
 	data["CanAudits"] = s.may(r.Context(), c, sysaudit.ActView, node)
+	data["CanForms"] = s.may(r.Context(), c, form.ActView, node)
 	if data["CanAlerts"] = can[staff.ActViewAlerts]; can[staff.ActViewAlerts] {
 		open, err := detect.OpenCount(r.Context(), s.node.DB)
 		if err != nil {
