@@ -73,6 +73,7 @@ func New(n *node.Node, logger *slog.Logger, identify Identify) *Handler {
 	h.mux.HandleFunc("GET /api/v1/audit/checkpoint", h.checkpoint)
 	h.approvalRoutes()
 	h.governanceRoutes()
+	h.formRoutes()
 	h.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		h.problem(w, r, http.StatusNotFound, "not_found", "no such API endpoint: "+r.Method+" "+r.URL.Path, "該当するAPIはありません")
 	})

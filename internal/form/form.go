@@ -77,6 +77,9 @@ const (
 	KindUsageReport    Kind = "usage-report"    // 利用状況報告（提出）
 	KindSysauditReport Kind = "sysaudit-report" // システム監査報告書
 	KindResidentExport Kind = "resident-export" // 本人確認情報の一括出力（バッチファイル）
+	// KindExisting is a form produced before the register began or outside
+	// the node (a paper register's entries carried over), recorded later.
+	KindExisting Kind = "existing"
 )
 
 // Kinds are the kinds with their names, in the register's order.
@@ -89,6 +92,7 @@ var Kinds = []struct {
 	{KindUsageReport, "利用状況報告（提出）", "usage status report (submitted)"},
 	{KindSysauditReport, "システム監査報告書", "system audit report"},
 	{KindResidentExport, "本人確認情報の一括出力", "residents' batch file"},
+	{KindExisting, "既存の帳票（後日登載）", "existing form (recorded later)"},
 }
 
 // KindName names k in Japanese or English.
@@ -342,6 +346,9 @@ func (r *Register) now() time.Time {
 	return time.Now()
 }
 
+// DB is the register's database.
+func (r *Register) DB() *db.DB { return r.db }
+
 // Days is the due period of the register's forms, in days.
 func (r *Register) Days() int { return r.days }
 
@@ -410,11 +417,16 @@ func Digest(b []byte) string {
 // the exact bytes produced, or nil when digest and size are given in
 // sum and size (a file streamed elsewhere).
 func (r *Register) Issue(ctx context.Context, tx *db.Tx, seq int64, now time.Time, who staff.Who, n Number, out Output, sum string, size int64) (Form, error) {
+	return r.issue(ctx, tx, seq, now, now, who, n, out, sum, size)
+}
+
+// issue is Issue of a form issued at issued (now for an export).
+func (r *Register) issue(ctx context.Context, tx *db.Tx, seq int64, now, issued time.Time, who staff.Who, n Number, out Output, sum string, size int64) (Form, error) {
 	if out.Destination == "" {
 		out.Destination = "出力者 " + who.Actor.String()
 	}
-	due := jptext.Midnight(now).AddDate(0, 0, r.days)
-	f := Form{Number: n, State: Issued, Output: out, Bytes: size, Digest: sum, Due: due, IssuedBy: who.Actor.String(), IssuedAt: now, IssuedSeq: seq}
+	due := jptext.Midnight(issued).AddDate(0, 0, r.days)
+	f := Form{Number: n, State: Issued, Output: out, Bytes: size, Digest: sum, Due: due, IssuedBy: who.Actor.String(), IssuedAt: issued, IssuedSeq: seq}
 	if n.IsZero() {
 		f.Number.FiscalYear = FiscalYear(now)
 		serial, err := next(ctx, tx, f.Number.FiscalYear)
@@ -425,7 +437,7 @@ func (r *Register) Issue(ctx context.Context, tx *db.Tx, seq int64, now time.Tim
 		if err := tx.QueryRow(ctx, `INSERT INTO form (fiscal_year, serial, state, kind, format, title, covers, residents, size_bytes, digest, destination, due_on,
 			reserved_by, reserved_at, issued_by, issued_at, issued_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			f.Number.FiscalYear, f.Number.Serial, string(Issued), string(out.Kind), out.Format, out.Title, out.Covers, out.Residents, size, sum,
-			out.Destination, due.Format(time.DateOnly), who.Actor.String(), now.UTC(), who.Actor.String(), now.UTC(), seq).Scan(&f.ID); err != nil {
+			out.Destination, due.Format(time.DateOnly), who.Actor.String(), now.UTC(), who.Actor.String(), issued.UTC(), seq).Scan(&f.ID); err != nil {
 			return Form{}, fmt.Errorf("record form %s: %w", f.Number, err)
 		}
 		return f, nil
@@ -433,13 +445,50 @@ func (r *Register) Issue(ctx context.Context, tx *db.Tx, seq int64, now time.Tim
 	if err := tx.QueryRow(ctx, `UPDATE form SET state = ?, kind = ?, format = ?, title = ?, covers = ?, residents = ?, size_bytes = ?, digest = ?,
 		destination = ?, due_on = ?, issued_by = ?, issued_at = ?, issued_seq = ? WHERE fiscal_year = ? AND serial = ? AND state = ? RETURNING id`,
 		string(Issued), string(out.Kind), out.Format, out.Title, out.Covers, out.Residents, size, sum, out.Destination, due.Format(time.DateOnly),
-		who.Actor.String(), now.UTC(), seq, n.FiscalYear, n.Serial, string(Reserved)).Scan(&f.ID); err != nil {
+		who.Actor.String(), issued.UTC(), seq, n.FiscalYear, n.Serial, string(Reserved)).Scan(&f.ID); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return Form{}, fmt.Errorf("form %s is not reserved", n)
 		}
 		return Form{}, fmt.Errorf("record form %s: %w", n, err)
 	}
 	return f, nil
+}
+
+// FieldTitle is the name of a form recorded later.
+var FieldTitle = resident.Field{Name: "title", Japanese: "帳票名", Class: resident.ClassText, Max: 200}
+
+// RecordExisting enters in the register a form that was produced before
+// the register began or outside the node (a paper register's entries
+// carried over, a printout of another system), once the policies allow who
+// (manage-forms): issued on the day given (not after today), due within
+// the profile's period from it, logged as form.register. It takes the next
+// number of the fiscal year of today.
+func (r *Register) RecordExisting(ctx context.Context, who staff.Who, out Output, issuedOn time.Time) (Form, error) {
+	out.Kind = KindExisting
+	out.Title, out.Covers, out.Destination = strings.TrimSpace(out.Title), strings.TrimSpace(out.Covers), strings.TrimSpace(out.Destination)
+	if out.Format == "" {
+		out.Format = "paper"
+	}
+	if err := resident.CheckValues(resident.Value{Field: FieldTitle, Text: out.Title, Required: true}, resident.Value{Field: FieldNote, Text: out.Covers},
+		resident.Value{Field: FieldDestination, Text: out.Destination, Required: true}); err != nil {
+		return Form{}, err
+	}
+	if out.Residents < 0 {
+		return Form{}, apperr.New(apperr.Invalid, "residents: not below 0", "住民数は0以上で入力してください")
+	}
+	if err := checkDay("issued", "作成日", issuedOn, jptext.Midnight(r.now())); err != nil {
+		return Form{}, err
+	}
+	e := auditlog.Entry{Node: r.node, Actor: who.Actor, Origin: who.Origin, Action: "form.register", Count: out.Residents,
+		Detail: fmt.Sprintf("existing form %q (%s) made on %s, at %s", out.Title, out.Covers, issuedOn.Format(time.DateOnly), out.Destination)}
+	var f Form
+	err := staff.Administer(ctx, r.log, r.authz, who, ActManage, staff.Resource{Kind: "node", ID: r.node}, e,
+		func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
+			var err error
+			f, err = r.issue(ctx, tx, seq, now, issuedOn, who, Number{}, out, "", 0)
+			return err
+		})
+	return f, err
 }
 
 // Export produces one form: the policies decide whether who may do action

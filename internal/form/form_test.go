@@ -355,3 +355,36 @@ func TestNumbersPerFiscalYear(t *testing.T) {
 		}
 	})
 }
+
+// TestRecordExisting: a form made before the register began (a paper
+// register's entry carried over) is entered by the system administrator
+// with the day it was made, and is overdue when that day is past the
+// period; anyone else is refused naming the article; a day after today is
+// refused with nothing stored.
+func TestRecordExisting(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := New(t, d, "koto-ward")
+		f.SetUpWard(t)
+		r := register(f)
+		out := form.Output{Title: "住民票の写しの交付簿（紙）", Covers: "令和8年度上期", Residents: 40, Destination: "区民課 書庫"}
+		if _, err := r.RecordExisting(ctx, f.Admin, out, today(f).AddDate(0, 0, 1)); apperr.CodeOf(err) != apperr.Invalid {
+			t.Fatalf("made tomorrow: %v", err)
+		}
+		if _, err := r.RecordExisting(ctx, Operator("SO-KUMIN", "T-KUMIN-01"), out, today(f)); apperr.CodeOf(err) != apperr.Forbidden {
+			t.Fatalf("by a security officer: %v", err)
+		}
+		made := today(f).AddDate(0, 0, -(profile.DefaultFormDays + 5))
+		fm, err := r.RecordExisting(ctx, f.Admin, out, made)
+		Must(t, err)
+		if fm.Kind != form.KindExisting || !fm.Due.Equal(made.AddDate(0, 0, profile.DefaultFormDays)) || !fm.OverdueAt(f.Clock.Now()) {
+			t.Fatalf("recorded: %+v", fm)
+		}
+		if o, _ := form.Overdue(ctx, d, f.Clock.Now()); len(o) != 1 || o[0].Number != fm.Number || o[0].Residents != 40 {
+			t.Fatalf("overdue: %+v", o)
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM form`); n != 1 {
+			t.Fatalf("%d forms", n)
+		}
+	})
+}

@@ -185,6 +185,12 @@ func (n *Node) OpenGate(ctx context.Context, logger *slog.Logger) error {
 	if n.Program == (form.ProgramState{}) {
 		n.Program = form.ProgramState{Version: form.BuildVersion(Version), ProfileID: prof.ID, ProfileDigest: prof.Digest}
 	}
+	if n.Info.Demo {
+		if err := seedDemoProgram(ctx, n.Forms, n.Program); err != nil {
+			l.Close()
+			return fmt.Errorf("seed the demo's program record: %w", err)
+		}
+	}
 	if ch, err := n.Forms.CheckProgram(ctx, n.Program); err != nil {
 		l.Close()
 		return fmt.Errorf("record the program the node runs: %w", err)
@@ -222,6 +228,10 @@ func (n *Node) OpenGate(ctx context.Context, logger *slog.Logger) error {
 		if err := SeedDemoAudit(ctx, n.Staff, n.SysAudits, n.Now()); err != nil {
 			l.Close()
 			return fmt.Errorf("seed the demo audit: %w", err)
+		}
+		if err := SeedDemoForms(ctx, n, n.Now()); err != nil {
+			l.Close()
+			return fmt.Errorf("seed the demo forms: %w", err)
 		}
 	}
 	return nil
