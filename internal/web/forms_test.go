@@ -134,7 +134,6 @@ func testFormsScreen(t *testing.T, s *Server, clock *clocktest.Clock) {
 	}
 }
 
-
 // TestExportsAreForms (koto-ward:14): every export of the screens is a form
 // of the register, issued with the export's own audit entry: the audit
 // log's CSV (its number in the file name, the CSV one table from its first
