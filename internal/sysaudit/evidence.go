@@ -1101,7 +1101,7 @@ func formsEvidence(g *gather) (Evidence, error) {
 	}
 	return Evidence{Text: fmt.Sprintf("対象期間に出力した帳票 %d件（対象住民 延べ%d人）。これまでに廃棄 %d件、期限を過ぎて保管・返却・廃棄されていない帳票 %d件、欠番 %d件。承認されていないプログラムの変更 %d件",
 		issued, residents, disposed, overdue, void, len(unapproved)),
-		Figures: []Figure{fig("出力", issued), fig("対象住民", residents), fig("廃棄", disposed), fig("期限超過", overdue), fig("欠番", void), fig("未承認のプログラム変更", len(unapproved))},
+		Figures:   []Figure{fig("出力", issued), fig("対象住民", residents), fig("廃棄", disposed), fig("期限超過", overdue), fig("欠番", void), fig("未承認のプログラム変更", len(unapproved))},
 		Attention: overdue > 0 || len(unapproved) > 0}, nil
 }
 
