@@ -74,7 +74,6 @@ type Kind string
 const (
 	KindAuditLog       Kind = "audit-log"       // 監査ログ（アクセス記録）
 	KindUsageStatus    Kind = "usage-status"    // 利用状況（利用の承認の状況）
-	KindUsageReport    Kind = "usage-report"    // 利用状況報告（提出）
 	KindSysauditReport Kind = "sysaudit-report" // システム監査報告書
 	KindResidentExport Kind = "resident-export" // 本人確認情報の一括出力（バッチファイル）
 	// KindExisting is a form produced before the register began or outside
@@ -89,7 +88,6 @@ var Kinds = []struct {
 }{
 	{KindAuditLog, "監査ログ", "audit log"},
 	{KindUsageStatus, "利用状況", "usage status"},
-	{KindUsageReport, "利用状況報告（提出）", "usage status report (submitted)"},
 	{KindSysauditReport, "システム監査報告書", "system audit report"},
 	{KindResidentExport, "本人確認情報の一括出力", "residents' batch file"},
 	{KindExisting, "既存の帳票（後日登載）", "existing form (recorded later)"},

@@ -1165,27 +1165,11 @@ func actions(ctx context.Context, q db.Querier, where string, args ...any) ([]Ac
 	return out, frows.Err()
 }
 
-// Report returns audit id for who (a reader the policies let see the
-// audits) to render as its report, and records in the audit log that they
-// did: the report carries the evidence read from the log.
-func (r *Register) Report(ctx context.Context, who staff.Who, id int64, format string) (Plan, error) {
-	p, err := Get(ctx, r.db, id)
-	if err != nil {
-		return Plan{}, err
-	}
-	err = r.administer(ctx, who, ActView, staff.Resource{Kind: "node", ID: r.node}, "report", fmt.Sprintf("audit:%d", id),
-		fmt.Sprintf("report of audit %d (%s): %d checks, %d findings, evidence up to entry %d", id, format, len(p.Checks), len(p.Findings), p.UpTo),
-		func(context.Context, *db.Tx, int64, time.Time) error { return nil })
-	if err != nil {
-		return Plan{}, err
-	}
-	return p, nil
-}
-
-// ReportExport is Report taken out of the node as a document (format pdf or
-// csv): decided as Report is and logged as sysaudit.report, with the form
-// it produces recorded in the forms register in the same transaction
-// (koto-ward:14); render lays the report out with the form's control number
+// ReportExport returns audit id for who (a reader the policies let see the
+// audits, view-audits) taken out of the node as its report (format pdf or
+// csv), logged as sysaudit.report — the report carries the evidence read
+// from the log — with the form it produces recorded in the forms register
+// in the same transaction (koto-ward:14); render lays the report out with the form's control number
 // on it; destination is where it goes (empty: to who). A refusal is logged
 // and produces no form.
 func (r *Register) ReportExport(ctx context.Context, who staff.Who, id int64, format string, render func(Plan, form.Number) ([]byte, error), destination string) (Plan, form.Form, []byte, error) {

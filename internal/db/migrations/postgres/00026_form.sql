@@ -18,8 +18,8 @@ CREATE TABLE form (
     fiscal_year  INTEGER NOT NULL,
     serial       INTEGER NOT NULL,
     state        TEXT NOT NULL,              -- reserved, void, issued, stored, taken-out, handed-over, disposed
-    kind         TEXT NOT NULL DEFAULT '',   -- audit-log, usage-status, usage-report, sysaudit-report, resident-export
-    format       TEXT NOT NULL DEFAULT '',   -- pdf, csv
+    kind         TEXT NOT NULL DEFAULT '',   -- audit-log, usage-status, sysaudit-report, resident-export, existing
+    format       TEXT NOT NULL DEFAULT '',   -- pdf, csv (paper: an existing form)
     title        TEXT NOT NULL DEFAULT '',
     covers       TEXT NOT NULL DEFAULT '',   -- the period or filter it covers
     residents    INTEGER NOT NULL DEFAULT 0, -- how many residents it concerns
