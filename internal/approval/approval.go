@@ -30,6 +30,7 @@ import (
 	"jukinet/internal/apperr"
 	"jukinet/internal/auditlog"
 	"jukinet/internal/db"
+	"jukinet/internal/form"
 	"jukinet/internal/jptext"
 	"jukinet/internal/profile"
 	"jukinet/internal/resident"
@@ -168,6 +169,9 @@ type Register struct {
 	// Alerts reads the detection's alerts for status reports
 	// (internal/detect, set by the node); nil means none are listed.
 	Alerts func(ctx context.Context) ([]Alert, error)
+	// Forms is the forms register a status report taken out of the node is
+	// recorded in (StatusExport); nil refuses such exports.
+	Forms *form.Register
 
 	staff.Listeners // OnChange: run after every committed change (the policy engine's Invalidate)
 }

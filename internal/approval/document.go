@@ -37,6 +37,9 @@ func (s Status) Document(issuer string, issued time.Time) report.Document {
 			Table:   &report.Table{Columns: cols, Rows: rows[:len(rows)-1], Total: rows[len(rows)-1]},
 		}},
 	}
+	if s.Control != "" {
+		d.Control = "帳票管理番号 " + s.Control
+	}
 	if len(s.Alerts) == 0 {
 		d.Sections = append(d.Sections, report.Section{Heading: "不正利用の検知", Paragraphs: []string{"対象期間に、取扱者についての検知はありません。"}})
 		return d

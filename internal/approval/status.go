@@ -15,6 +15,7 @@ import (
 	"jukinet/internal/apperr"
 	"jukinet/internal/auditlog"
 	"jukinet/internal/db"
+	"jukinet/internal/form"
 	"jukinet/internal/jptext"
 	"jukinet/internal/profile"
 	"jukinet/internal/report"
@@ -54,6 +55,9 @@ type Status struct {
 	Total                      Use
 	Alerts                     []Alert
 	UpTo                       int64 // the log's last entry counted
+	// Control is the control number of the form it is exported as
+	// (internal/form), printed on it; empty when it is not exported.
+	Control string
 }
 
 // Summary is the counts in one line, as recorded with a submission.
@@ -422,6 +426,45 @@ func (r *Register) Status(ctx context.Context, who staff.Who, id int64, from, to
 	return st, nil
 }
 
+// StatusExport is Status taken out of the node as a document (CSV or
+// PDF): decided as Status is (view-approvals on the department) and logged
+// as approval.status, with the form it produces recorded in the forms
+// register in the same transaction (koto-ward:14), its control number
+// printed on it (render receives the status with Control set);
+// destination is where it goes (empty: to who). A refusal is logged and
+// produces no form.
+func (r *Register) StatusExport(ctx context.Context, who staff.Who, id int64, from, to time.Time, format string,
+	render func(Status) ([]byte, error), destination string) (Status, form.Form, []byte, error) {
+	if r.Forms == nil {
+		return Status{}, form.Form{}, nil, apperr.New(apperr.Unavailable, "no forms register: exports are refused", "帳票管理簿がないため、出力できません")
+	}
+	a, err := get(ctx, r.db, id)
+	if err != nil {
+		return Status{}, form.Form{}, nil, err
+	}
+	alerts, err := r.alerts(ctx)
+	if err != nil {
+		return Status{}, form.Form{}, nil, err
+	}
+	st, err := Compute(ctx, r.db, r.prof, a, from, to, alerts)
+	if err != nil {
+		return Status{}, form.Form{}, nil, err
+	}
+	e := auditlog.Entry{Node: r.node, Actor: who.Actor, Origin: who.Origin, Action: "approval.status", Query: fmt.Sprintf("approval:%d", id),
+		Detail: fmt.Sprintf("status of the use of %s by %s, %s to %s, up to entry %d: %s", a.Affair, a.Department,
+			st.From.Format(time.DateOnly), st.To.Format(time.DateOnly), st.UpTo, st.Summary())}
+	out := form.Output{Kind: form.KindUsageStatus, Format: format, Title: fmt.Sprintf("利用状況 利用の承認 第%d号（%s・%s）", a.ID, st.DepartmentName, st.AffairName),
+		Covers: st.From.Format(time.DateOnly) + "〜" + st.To.Format(time.DateOnly), Residents: st.Total.Residents, Destination: destination}
+	f, b, err := r.Forms.Export(ctx, who, ActView, staff.Resource{Kind: "department", ID: a.Department}, e, out, func(n form.Number) ([]byte, error) {
+		st.Control = n.String()
+		return render(st)
+	}, nil)
+	if err != nil {
+		return Status{}, form.Form{}, nil, err
+	}
+	return st, f, b, nil
+}
+
 // CSV renders the status as CSV: UTF-8 with a byte-order mark and CRLF
 // line ends (what spreadsheet programs on the terminals open), a heading
 // block naming the approval and the period, then the table. Its SHA-256 is
@@ -437,8 +480,11 @@ func (s Status) CSV() ([]byte, error) {
 		{"利用事務", s.AffairName},
 		{"対象期間", s.From.Format(time.DateOnly) + "〜" + s.To.Format(time.DateOnly), jptext.FormatWareki(s.From) + "〜" + jptext.FormatWareki(s.To)},
 		{"監査ログ", fmt.Sprintf("第%d項まで", s.UpTo)},
-		{},
 	}
+	if s.Control != "" {
+		head = append(head, []string{"帳票管理番号", s.Control})
+	}
+	head = append(head, []string{})
 	cols := make([]string, len(Columns))
 	for i, c := range Columns {
 		cols[i] = c[0]

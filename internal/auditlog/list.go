@@ -69,6 +69,17 @@ func Count(ctx context.Context, d *db.DB, f Filter) (int64, error) {
 	return n, nil
 }
 
+// CountSubjects returns how many distinct residents the entries matching f
+// concern (their subject rows): what an export of them is about.
+func CountSubjects(ctx context.Context, d *db.DB, f Filter) (int64, error) {
+	where, args := f.where()
+	var n int64
+	if err := d.QueryRow(ctx, `SELECT COUNT(DISTINCT resident_code) FROM audit_subject WHERE seq IN (SELECT seq FROM audit_entry WHERE `+where+`)`, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count the residents of audit entries: %w", err)
+	}
+	return n, nil
+}
+
 // Listed is one entry as listed; Entry is nil once pruned.
 type Listed struct {
 	Seq    int64

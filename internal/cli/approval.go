@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -9,6 +10,7 @@ import (
 	"jukinet/internal/approval"
 	"jukinet/internal/fileutil"
 	"jukinet/internal/node"
+	"jukinet/internal/report"
 )
 
 // ApprovalCmd is `jukinet approval`: usage approvals (利用の承認,
@@ -194,35 +196,46 @@ func (c ApprovalSubmitCmd) Run(env *Env) error {
 // ApprovalStatusCmd is `jukinet approval status`.
 type ApprovalStatusCmd struct {
 	dataFlag
-	ID   int64  `arg:"" help:"The approval's number."`
-	From string `required:"" help:"The first day."`
-	To   string `required:"" help:"The last day."`
-	Out  string `help:"Write the CSV to this file instead of standard output."`
+	ID          int64  `arg:"" help:"The approval's number."`
+	From        string `required:"" help:"The first day."`
+	To          string `required:"" help:"The last day."`
+	Format      string `default:"csv" enum:"csv,pdf" help:"csv (UTF-8 with BOM) or pdf."`
+	Out         string `help:"Write to this file instead of standard output (required for pdf)."`
+	Destination string `help:"Where the document goes, recorded with its form (default: the one who exports it)."`
 }
 
-// Run writes the status.
+// Run writes the status, a form of the forms register (koto-ward:14).
 func (c ApprovalStatusCmd) Run(env *Env) error {
+	if c.Format == "pdf" && c.Out == "" {
+		return fmt.Errorf("--format pdf needs --out FILE")
+	}
 	return withStaff(env, c.Data, func(n *node.Node) error {
 		from, to, err := period(c.From, c.To)
 		if err != nil {
 			return err
 		}
-		st, err := n.Approvals.Status(env.Ctx, consoleWho(), c.ID, from, to)
-		if err != nil {
-			return err
-		}
-		b, err := st.CSV()
+		st, f, b, err := n.Approvals.StatusExport(env.Ctx, consoleWho(), c.ID, from, to, c.Format, func(st approval.Status) ([]byte, error) {
+			if c.Format == "pdf" {
+				var buf bytes.Buffer
+				err := report.WritePDF(&buf, st.Document(n.Info.LocalGov.Name+" "+st.DepartmentName, n.Now()))
+				return buf.Bytes(), err
+			}
+			return st.CSV()
+		}, c.Destination)
 		if err != nil {
 			return err
 		}
 		if c.Out == "" {
 			_, err = env.Stdout.Write(b)
+			if err == nil {
+				fmt.Fprintf(env.Stderr, "Form %s (帳票管理番号): %s\n", f.Number, st.Summary())
+			}
 			return err
 		}
 		if err := fileutil.Replace(c.Out, b, 0o600); err != nil {
 			return fmt.Errorf("write %s: %w", c.Out, err)
 		}
-		fmt.Fprintf(env.Stdout, "Wrote %s: %s\n", c.Out, st.Summary())
+		fmt.Fprintf(env.Stdout, "Wrote %s as form %s (帳票管理番号), due back or disposed of by %s: %s\n", c.Out, f.Number, jstDate(f.Due), st.Summary())
 		return nil
 	})
 }

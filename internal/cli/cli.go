@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"jukinet/internal/node"
 	"runtime/debug"
 	"time"
 
@@ -60,6 +61,7 @@ type CLI struct {
 	Council    CouncilCmd    `cmd:"" help:"The security council (セキュリティ会議, koto-ward:5): meetings, attendance by seat, quorum, decisions, minutes; the chief security officer's directives and requests (koto-ward:6) and who is overdue (decided by the policies, logged)."`
 	Contract   ContractCmd   `cmd:"" help:"Outsourcing (委託, aomori-pref:10): contracts, their five clauses, the vendor's people and reports (decided by the policies, logged)."`
 	Sysaudit   SysauditCmd   `cmd:"" name:"sysaudit" help:"System audits (システム監査, koto-ward:9, aomori-pref:11): plans, the checklist with the node's own evidence, findings, corrective actions, the report (decided by the policies, logged)."`
+	Form       FormCmd       `cmd:"" help:"The forms register (帳票管理簿, koto-ward:14): every printout and export the node produced with its control number, storage, take-out, return, hand-over and disposal; program changes and their approval (decided by the policies, logged)."`
 	Facility   FacilityCmd   `cmd:"" help:"Rooms and installations (koto-ward:11, aomori-pref:6): rooms and their levels, who may enter, the entry log and card-reader import, terminal installations (decided by the policies, logged)."`
 	Terminal   TerminalCmd   `cmd:"" help:"Issue terminal client certificates from the node's terminal CA."`
 	Peer       PeerCmd       `cmd:"" help:"Exchange bundles with peer nodes (offline) and register them."`
@@ -86,6 +88,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // Run runs jukinet with args in env and returns the exit status.
 func Run(env *Env, args []string) int {
+	// The record of program changes keeps the version this binary was
+	// built as (-ldflags -X jukinet/internal/cli.Version=…).
+	node.Version = Version
 	stdout, stderr := env.Stdout, env.Stderr
 	var cli CLI
 	exit := -1

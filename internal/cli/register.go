@@ -2,20 +2,25 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/user"
+	"strings"
 	"time"
 
 	"jukinet/internal/apperr"
 	"jukinet/internal/auditlog"
+	"jukinet/internal/db"
+	"jukinet/internal/form"
 	"jukinet/internal/gate"
 	"jukinet/internal/jptext"
 	"jukinet/internal/node"
 	"jukinet/internal/resident"
+	"jukinet/internal/staff"
 )
 
 // consoleRequest describes a command run by an OS user on the server.
@@ -119,12 +124,13 @@ type ExportCmd struct {
 
 // ExportResidentsCmd is `jukinet export residents`.
 type ExportResidentsCmd struct {
-	Data     string `required:"" type:"path" help:"The node's data folder."`
-	AsOf     string `name:"as-of" help:"The day whose records to export, YYYY-MM-DD (default: today's)."`
-	Encoding string `enum:"utf-8,cp932" default:"utf-8" help:"utf-8 or cp932."`
-	Affair   string `help:"Affair (利用事務) of the profile, by id or name (default: the profile's register affair, e.g. juki)."`
-	Reason   string `default:"住民記録の一括出力" help:"Reason logged with the export."`
-	CaseRef  string `name:"case" help:"Case reference logged with the export."`
+	Data        string `required:"" type:"path" help:"The node's data folder."`
+	AsOf        string `name:"as-of" help:"The day whose records to export, YYYY-MM-DD (default: today's)."`
+	Encoding    string `enum:"utf-8,cp932" default:"utf-8" help:"utf-8 or cp932."`
+	Affair      string `help:"Affair (利用事務) of the profile, by id or name (default: the profile's register affair, e.g. juki)."`
+	Reason      string `default:"住民記録の一括出力" help:"Reason logged with the export."`
+	CaseRef     string `name:"case" help:"Case reference logged with the export."`
+	Destination string `help:"Where the file goes (a medium kept in the store, a named body or person), recorded with its form (default: the one who exports it)."`
 }
 
 // Run exports.
@@ -143,14 +149,34 @@ func (c ExportResidentsCmd) Run(env *Env) error {
 	}
 	defer n.Close()
 	out := bufio.NewWriterSize(env.Stdout, 1<<20)
-	count, err := n.Gate.Export(env.Ctx, consoleRequest(registerAffair(n, c.Affair), c.Reason, c.CaseRef), asOf, resident.Encoding(c.Encoding), out)
+	req := consoleRequest(registerAffair(n, c.Affair), c.Reason, c.CaseRef)
+	who := staff.Who{Actor: req.Actor, Origin: req.Origin}
+	// The batch file is a form of the register (koto-ward:14), issued with
+	// the export's entry. Its number is not written into the file, which
+	// keeps the import layout: it names the file and the medium.
+	var issued form.Form
+	covers := "records in force on " + c.AsOf
+	if c.AsOf == "" {
+		covers = "records in force on the day of the export"
+	}
+	count, err := n.Gate.ExportWith(env.Ctx, req, asOf, resident.Encoding(c.Encoding), out,
+		func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry, sum string, size int64) error {
+			var err error
+			issued, err = n.Forms.Issue(ctx, tx, seq, e.Time, who, form.Number{}, form.Output{Kind: form.KindResidentExport, Format: "csv",
+				Title: "本人確認情報の一括出力（" + c.Encoding + "）", Covers: covers, Residents: e.Count, Destination: c.Destination}, sum, size)
+			if err == nil {
+				e.Detail = strings.TrimSpace(e.Detail + " form " + issued.Number.String())
+			}
+			return err
+		})
 	if err != nil {
 		return gateError(err)
 	}
 	if err := out.Flush(); err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	fmt.Fprintf(env.Stderr, "Exported %d residents.\n", count)
+	fmt.Fprintf(env.Stderr, "Exported %d residents as form %s (帳票管理番号): name the file and its medium by it; due back or disposed of by %s (jukinet form show %s).\n",
+		count, issued.Number, jstDate(issued.Due), issued.Number)
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"jukinet/internal/apperr"
 	"jukinet/internal/fileutil"
+	"jukinet/internal/form"
 	"jukinet/internal/node"
 	"jukinet/internal/profile"
 	"jukinet/internal/report"
@@ -246,39 +247,48 @@ func (c SysauditCompleteCmd) Run(env *Env) error {
 // SysauditReportCmd is `jukinet sysaudit report`.
 type SysauditReportCmd struct {
 	auditArg
-	Format string `default:"csv" enum:"csv,pdf" help:"csv (UTF-8 with BOM) or pdf."`
-	Out    string `help:"Write to this file instead of standard output (required for pdf)."`
+	Format      string `default:"csv" enum:"csv,pdf" help:"csv (UTF-8 with BOM) or pdf."`
+	Out         string `help:"Write to this file instead of standard output (required for pdf)."`
+	Destination string `help:"Where the report goes (e.g. the security council), recorded with its form (default: the one who exports it)."`
 }
 
-// Run writes the report.
+// Run writes the report, a form of the forms register (koto-ward:14).
 func (c SysauditReportCmd) Run(env *Env) error {
 	if c.Format == "pdf" && c.Out == "" {
 		return fmt.Errorf("--format pdf needs --out FILE")
 	}
 	return withStaff(env, c.Data, func(n *node.Node) error {
-		p, err := n.SysAudits.Report(env.Ctx, consoleWho(), c.ID, c.Format)
+		now := n.Now()
+		p, f, b, err := n.SysAudits.ReportExport(env.Ctx, consoleWho(), c.ID, c.Format, func(p sysaudit.Plan, no form.Number) ([]byte, error) {
+			var b bytes.Buffer
+			var err error
+			if c.Format == "pdf" {
+				chief, _ := n.Profile.Role(profile.ChiefSecurityOfficer)
+				d := p.Document(n.Profile, n.Info.Name()+" "+chief.Name, now, now)
+				d.Control = "帳票管理番号 " + no.String()
+				err = report.WritePDF(&b, d)
+			} else {
+				err = report.WriteCSV(&b, p.Table(now), report.UTF8BOM)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("render the report of audit %d: %w", c.ID, err)
+			}
+			return b.Bytes(), nil
+		}, c.Destination)
 		if err != nil {
 			return err
-		}
-		now := n.Now()
-		var b bytes.Buffer
-		if c.Format == "pdf" {
-			chief, _ := n.Profile.Role(profile.ChiefSecurityOfficer)
-			err = report.WritePDF(&b, p.Document(n.Profile, n.Info.Name()+" "+chief.Name, now, now))
-		} else {
-			err = report.WriteCSV(&b, p.Table(now), report.UTF8BOM)
-		}
-		if err != nil {
-			return fmt.Errorf("render the report of audit %d: %w", c.ID, err)
 		}
 		if c.Out == "" {
-			_, err = env.Stdout.Write(b.Bytes())
+			_, err = env.Stdout.Write(b)
+			if err == nil {
+				fmt.Fprintf(env.Stderr, "Form %s (帳票管理番号).\n", f.Number)
+			}
 			return err
 		}
-		if err := fileutil.Replace(c.Out, b.Bytes(), 0o600); err != nil {
+		if err := fileutil.Replace(c.Out, b, 0o600); err != nil {
 			return fmt.Errorf("write %s: %w", c.Out, err)
 		}
-		fmt.Fprintf(env.Stdout, "Wrote %s: audit %d, %d checks, %d findings.\n", c.Out, p.ID, len(p.Checks), len(p.Findings))
+		fmt.Fprintf(env.Stdout, "Wrote %s as form %s (帳票管理番号): audit %d, %d checks, %d findings.\n", c.Out, f.Number, p.ID, len(p.Checks), len(p.Findings))
 		return nil
 	})
 }

@@ -172,4 +172,5 @@ func checkDemo(t *testing.T, n *node.Node) {
 		t.Errorf("%d assets, want the demo's 4 and its terminal", len(all))
 	}
 	checkDemoAudit(t, n)
+	checkDemoForms(t, n)
 }

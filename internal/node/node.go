@@ -29,6 +29,7 @@ import (
 	"jukinet/internal/disclosure"
 	"jukinet/internal/facility"
 	"jukinet/internal/fileutil"
+	"jukinet/internal/form"
 	"jukinet/internal/gate"
 	"jukinet/internal/ids"
 	"jukinet/internal/incident"
@@ -109,12 +110,23 @@ type Node struct {
 	// (koto-ward:15), signed with the node's key; the federation's
 	// correspondent delivers what it queues.
 	Correspondence *correspondence.Register
+	// Forms is the forms register (帳票管理簿, koto-ward:14): every
+	// document and file the node produces, and the program changes.
+	Forms *form.Register
+	// Program is the program the node runs, recorded by OpenGate in the
+	// record of program changes; zero means this binary's (Version and the
+	// profile's digest). Tests set it to start a changed program.
+	Program form.ProgramState
 	// Now is the node's clock: the time its audit entries, sessions and
 	// date-bound decisions (today's counts, retention cutoffs) are read
 	// from. Open sets it to time.Now; tests set a clocktest clock before
 	// OpenGate so that no test depends on today's date.
 	Now func() time.Time
 }
+
+// Version is the node's version, as the record of program changes keeps
+// it (the CLI sets it to the version it was built with).
+var Version = "dev"
 
 // Origin is the name the node's checkpoints carry.
 func (n *Node) Origin() string { return "jukinet/" + n.Signer.Name() }
@@ -172,6 +184,10 @@ func (n *Node) OpenGate(ctx context.Context, logger *slog.Logger) error {
 	n.Disclosures.Now = n.Now
 	n.Correspondence = correspondence.New(n.DB, l, eng, prof, n.nodeCode(), n.Signer)
 	n.Correspondence.Now = n.Now
+	n.Forms = form.New(n.DB, l, eng, n.nodeCode(), prof.FormDays())
+	n.Forms.Now = n.Now
+	n.Approvals.Forms = n.Forms
+	n.SysAudits.Forms = n.Forms
 	n.Gate = gate.New(n.DB, l, eng, n.Info.LocalGov, n.Info.Level)
 	n.Gate.Now = n.Now
 	if n.Detect, err = detect.New(n.DB, l, eng, n.nodeCode(), DetectionSettings(n.Config.Detection)); err != nil {
@@ -179,6 +195,22 @@ func (n *Node) OpenGate(ctx context.Context, logger *slog.Logger) error {
 		return fmt.Errorf("%s [detection]: %w", filepath.Join(n.Dir, config.FileName), err)
 	}
 	n.Incidents = incident.New(n.DB, l, eng, n.nodeCode())
+	if n.Program == (form.ProgramState{}) {
+		n.Program = form.ProgramState{Version: form.BuildVersion(Version), ProfileID: prof.ID, ProfileDigest: prof.Digest}
+	}
+	if n.Info.Demo {
+		if err := seedDemoProgram(ctx, n.Forms, n.Program); err != nil {
+			l.Close()
+			return fmt.Errorf("seed the demo's program record: %w", err)
+		}
+	}
+	if ch, err := n.Forms.CheckProgram(ctx, n.Program); err != nil {
+		l.Close()
+		return fmt.Errorf("record the program the node runs: %w", err)
+	} else if ch != nil && !ch.Baseline && logger != nil {
+		logger.Warn("the program changed since the last start: to be approved (jukinet form approve-program-change)",
+			"version", ch.Version, "profile_sha256", ch.ProfileDigest, "change", ch.ID)
+	}
 	if rekeyed, err := n.Gate.EnsureSearchKeys(ctx); err != nil {
 		l.Close()
 		return fmt.Errorf("search keys: %w", err)
@@ -209,6 +241,10 @@ func (n *Node) OpenGate(ctx context.Context, logger *slog.Logger) error {
 		if err := SeedDemoAudit(ctx, n.Staff, n.SysAudits, n.Now()); err != nil {
 			l.Close()
 			return fmt.Errorf("seed the demo audit: %w", err)
+		}
+		if err := SeedDemoForms(ctx, n, n.Now()); err != nil {
+			l.Close()
+			return fmt.Errorf("seed the demo forms: %w", err)
 		}
 	}
 	return nil

@@ -1,7 +1,9 @@
 package profile
 
 import (
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -31,6 +33,8 @@ type Profile struct {
 
 	Session   Session   `toml:"session"`
 	Retention Retention `toml:"retention"`
+	// Forms are the rules of the forms register (koto-ward:14).
+	Forms Forms `toml:"forms"`
 
 	Roles       []Role       `toml:"roles"`
 	Departments []Department `toml:"departments"`
@@ -45,6 +49,30 @@ type Profile struct {
 	Policies *cedar.PolicySet `toml:"-"`
 	// PolicyText is the policies' source, as loaded.
 	PolicyText string `toml:"-"`
+	// Digest is the SHA-256 (hex) of the profile's file and its policies'
+	// file as loaded: a start with another digest is a program change
+	// (internal/form, koto-ward:14).
+	Digest string `toml:"-"`
+}
+
+// DefaultFormDays is how many days a printed or exported form may stay out
+// before it is due back in the store or disposed of, when the profile does
+// not say.
+const DefaultFormDays = 30
+
+// Forms holds the rules of the forms register.
+type Forms struct {
+	// DueDays is how many days after it is issued a form is due to be
+	// returned to the store, handed over or disposed of (0: DefaultFormDays).
+	DueDays int `toml:"due_days"`
+}
+
+// FormDays is the profile's due period for forms, in days.
+func (p *Profile) FormDays() int {
+	if p.Forms.DueDays > 0 {
+		return p.Forms.DueDays
+	}
+	return DefaultFormDays
 }
 
 // Session holds the login and session rules.
@@ -311,6 +339,9 @@ func Parse(file string, raw []byte, policyFile string, policies []byte) (*Profil
 	if p.Disclosure.Department != "" && !slices.ContainsFunc(p.Departments, func(d Department) bool { return d.ID == p.Disclosure.Department }) {
 		add(loc.table("disclosure"), "disclosure: department %q is not one of the profile's departments", p.Disclosure.Department)
 	}
+	if p.Forms.DueDays < 0 || p.Forms.DueDays > 366 {
+		add(loc.table("forms"), "forms: due_days = %d: use 1 to 366 days (0 or none: %d)", p.Forms.DueDays, DefaultFormDays)
+	}
 
 	articles := map[string]bool{}
 	for i, a := range p.Articles {
@@ -452,6 +483,12 @@ func Parse(file string, raw []byte, policyFile string, policies []byte) (*Profil
 		return nil, probs
 	}
 	p.Policies, p.PolicyText = ps, string(policies)
+	sum := sha256.New()
+	fmt.Fprintf(sum, "profile.toml %d\n", len(raw))
+	sum.Write(raw)
+	fmt.Fprintf(sum, "policies.cedar %d\n", len(policies))
+	sum.Write(policies)
+	p.Digest = hex.EncodeToString(sum.Sum(nil))
 	return &p, nil
 }
 

@@ -260,9 +260,14 @@ func (r *renderer) block(s string, x float64, a Align) error {
 
 func (r *renderer) titleBlock() error {
 	d := r.d
-	if !d.Issued.IsZero() || d.Issuer != "" {
+	if !d.Issued.IsZero() || d.Issuer != "" || d.Control != "" {
 		if err := r.setFont(metaSize, 0); err != nil {
 			return err
+		}
+		if d.Control != "" {
+			if err := r.block(d.Control, r.left(), Right); err != nil {
+				return err
+			}
 		}
 		if !d.Issued.IsZero() {
 			issued := "発行日 " + jptext.FormatWareki(d.Issued.In(jptext.JST))
@@ -533,6 +538,10 @@ func (r *renderer) footers() error {
 		num := fmt.Sprintf("%d / %d ページ", p, r.pages)
 		if r.d.English {
 			num = fmt.Sprintf("%d / %d", p, r.pages)
+		}
+		if r.d.Control != "" {
+			// The form's control number beside the page's, on every page.
+			num = r.d.Control + "    " + num
 		}
 		numW := r.textWidth(num)
 		// The title on the left, cut to its first line if it is long.

@@ -36,6 +36,10 @@ type Document struct {
 	// date in Japan (発行日 令和8年12月6日); zero: not shown.
 	Issued time.Time
 	Issuer string // who issues it (江東区 区民課); may be empty
+	// Control is the form's control number in the forms register
+	// (internal/form, koto-ward:14), printed in every page's footer and at
+	// the top right of the first page; empty: none.
+	Control string
 
 	// Meta are label/value pairs shown under the title: the conditions of a
 	// listing, the period of a report, the number of entries.

@@ -15,6 +15,7 @@ import (
 	"jukinet/internal/db"
 	"jukinet/internal/disclosure"
 	"jukinet/internal/facility"
+	"jukinet/internal/form"
 	"jukinet/internal/jptext"
 	"jukinet/internal/profile"
 	"jukinet/internal/staff"
@@ -108,6 +109,7 @@ var collectors = map[string]collector{
 	"training":                    trainingEvidence,
 	"facilities":                  facilities,
 	"assets":                      assets,
+	"assets.forms":                formsEvidence,
 	"outsourcing":                 outsourcing,
 	"audits":                      previousAudits,
 	"disclosure":                  disclosures,
@@ -1133,6 +1135,42 @@ func assets(g *gather) (Evidence, error) {
 	}
 	return Evidence{Text: fmt.Sprintf("使用中の情報資産 %d件、対象期間に廃棄した情報資産 %d件（記録を保持する資産は消去の記録と共に廃棄）", inUse, retired),
 		Figures: []Figure{fig("使用中の資産", inUse), fig("廃棄", retired)}}, nil
+}
+
+// formsEvidence reads the forms register (internal/form, koto-ward:14):
+// the forms the node produced in the period and the residents they
+// concern, those disposed of, those past their due day now, numbers left
+// void, and the program changes not approved.
+func formsEvidence(g *gather) (Evidence, error) {
+	all, err := form.List(g.ctx, g.r.db, form.Filter{})
+	if err != nil {
+		return Evidence{}, err
+	}
+	issued, residents, disposed, overdue, void := 0, 0, 0, 0, 0
+	for _, f := range all {
+		if f.State == form.Void {
+			void++
+			continue
+		}
+		if g.inPeriod(f.IssuedAt) {
+			issued++
+			residents += f.Residents
+		}
+		if f.State == form.Disposed {
+			disposed++
+		}
+		if f.OverdueAt(g.now) {
+			overdue++
+		}
+	}
+	unapproved, err := form.Unapproved(g.ctx, g.r.db)
+	if err != nil {
+		return Evidence{}, err
+	}
+	return Evidence{Text: fmt.Sprintf("対象期間に出力した帳票 %d件（対象住民 延べ%d人）。これまでに廃棄 %d件、期限を過ぎて保管・返却・廃棄されていない帳票 %d件、欠番 %d件。承認されていないプログラムの変更 %d件",
+		issued, residents, disposed, overdue, void, len(unapproved)),
+		Figures:   []Figure{fig("出力", issued), fig("対象住民", residents), fig("廃棄", disposed), fig("期限超過", overdue), fig("欠番", void), fig("未承認のプログラム変更", len(unapproved))},
+		Attention: overdue > 0 || len(unapproved) > 0}, nil
 }
 
 func outsourcing(g *gather) (Evidence, error) {

@@ -42,6 +42,7 @@ import (
 	"jukinet/internal/auditlog"
 	"jukinet/internal/db"
 	"jukinet/internal/facility"
+	"jukinet/internal/form"
 	"jukinet/internal/jptext"
 	"jukinet/internal/profile"
 	"jukinet/internal/resident"
@@ -412,6 +413,9 @@ type Register struct {
 	prof  *profile.Profile
 	node  string
 	src   Sources
+	// Forms is the forms register the report taken out of the node is
+	// recorded in (ReportExport); nil refuses such exports.
+	Forms *form.Register
 	// Now is the node's clock (what is overdue, the state evidence is read
 	// at, the days a plan may cover); nil means time.Now.
 	Now func() time.Time
@@ -1176,19 +1180,28 @@ func actions(ctx context.Context, q db.Querier, where string, args ...any) ([]Ac
 	return out, frows.Err()
 }
 
-// Report returns audit id for who (a reader the policies let see the
-// audits) to render as its report, and records in the audit log that they
-// did: the report carries the evidence read from the log.
-func (r *Register) Report(ctx context.Context, who staff.Who, id int64, format string) (Plan, error) {
+// ReportExport returns audit id for who (a reader the policies let see the
+// audits, view-audits) taken out of the node as its report (format pdf or
+// csv), logged as sysaudit.report — the report carries the evidence read
+// from the log — with the form it produces recorded in the forms register
+// in the same transaction (koto-ward:14); render lays the report out with the form's control number
+// on it; destination is where it goes (empty: to who). A refusal is logged
+// and produces no form.
+func (r *Register) ReportExport(ctx context.Context, who staff.Who, id int64, format string, render func(Plan, form.Number) ([]byte, error), destination string) (Plan, form.Form, []byte, error) {
+	if r.Forms == nil {
+		return Plan{}, form.Form{}, nil, apperr.New(apperr.Unavailable, "no forms register: exports are refused", "帳票管理簿がないため、出力できません")
+	}
 	p, err := Get(ctx, r.db, id)
 	if err != nil {
-		return Plan{}, err
+		return Plan{}, form.Form{}, nil, err
 	}
-	err = r.administer(ctx, who, ActView, staff.Resource{Kind: "node", ID: r.node}, "report", fmt.Sprintf("audit:%d", id),
-		fmt.Sprintf("report of audit %d (%s): %d checks, %d findings, evidence up to entry %d", id, format, len(p.Checks), len(p.Findings), p.UpTo),
-		func(context.Context, *db.Tx, int64, time.Time) error { return nil })
+	e := auditlog.Entry{Node: r.node, Actor: who.Actor, Origin: who.Origin, Action: "sysaudit.report", Query: fmt.Sprintf("audit:%d", id),
+		Detail: fmt.Sprintf("report of audit %d (%s): %d checks, %d findings, evidence up to entry %d", id, format, len(p.Checks), len(p.Findings), p.UpTo)}
+	out := form.Output{Kind: form.KindSysauditReport, Format: format, Title: fmt.Sprintf("システム監査報告書 第%d号 %s", p.ID, p.Title),
+		Covers: p.From.Format(time.DateOnly) + "〜" + p.To.Format(time.DateOnly), Destination: destination}
+	f, b, err := r.Forms.Export(ctx, who, ActView, staff.Resource{Kind: "node", ID: r.node}, e, out, func(n form.Number) ([]byte, error) { return render(p, n) }, nil)
 	if err != nil {
-		return Plan{}, err
+		return Plan{}, form.Form{}, nil, err
 	}
-	return p, nil
+	return p, f, b, nil
 }

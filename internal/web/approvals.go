@@ -14,6 +14,7 @@ import (
 	"jukinet/internal/approval"
 	"jukinet/internal/auditlog"
 	"jukinet/internal/council"
+	"jukinet/internal/form"
 	"jukinet/internal/jptext"
 	"jukinet/internal/staff"
 	"jukinet/internal/sysaudit"
@@ -317,7 +318,9 @@ func (s *Server) submitUsageReport(w http.ResponseWriter, r *http.Request, c *cu
 }
 
 // usageStatus sends a status report of an approval for a period as CSV or
-// PDF: counted from the log now, and itself recorded in the log.
+// PDF: counted from the log now, and itself recorded in the log with the
+// form it is in the forms register (koto-ward:14), whose number is printed
+// on it and names the file.
 func (s *Server) usageStatus(w http.ResponseWriter, r *http.Request, c *current) {
 	if err := r.ParseForm(); err != nil {
 		s.problem(w, r, err)
@@ -328,34 +331,36 @@ func (s *Server) usageStatus(w http.ResponseWriter, r *http.Request, c *current)
 	if err == nil {
 		from, to, err = formPeriod(r)
 	}
-	var st approval.Status
 	if err == nil {
-		st, err = s.node.Approvals.Status(r.Context(), c.who(), id, from, to)
+		err = form.CheckDestination(r.FormValue("destination"))
+	}
+	format := "csv"
+	if r.FormValue("format") == "pdf" {
+		format = "pdf"
+	}
+	var st approval.Status
+	var f form.Form
+	var b []byte
+	if err == nil {
+		st, f, b, err = s.node.Approvals.StatusExport(r.Context(), c.who(), id, from, to, format, func(st approval.Status) ([]byte, error) {
+			if format == "pdf" {
+				return s.statusPDF(st)
+			}
+			return st.CSV()
+		}, strings.TrimSpace(r.FormValue("destination")))
 	}
 	if s.refused(w, r, c, "status-"+r.FormValue("approval"), err) {
 		return
 	}
-	name := fmt.Sprintf("usage-report-%d-%s-%s", id, st.From.Format("20060102"), st.To.Format("20060102"))
-	switch r.FormValue("format") {
-	case "pdf":
-		b, err := s.statusPDF(st)
-		if err != nil {
-			s.problem(w, r, err)
-			return
-		}
+	name := fmt.Sprintf("usage-report-%d-%s-%s-%s", id, st.From.Format("20060102"), st.To.Format("20060102"), f.Number)
+	if format == "pdf" {
 		w.Header().Set("Content-Type", "application/pdf")
 		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.pdf"`)
-		w.Write(b)
-	default:
-		b, err := st.CSV()
-		if err != nil {
-			s.problem(w, r, err)
-			return
-		}
+	} else {
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.csv"`)
-		w.Write(b)
 	}
+	w.Write(b)
 }
 
 // approvalReminders are what the approvals record holds for c: the

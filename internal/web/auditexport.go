@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -15,6 +16,8 @@ import (
 
 	"jukinet/internal/apperr"
 	"jukinet/internal/auditlog"
+	"jukinet/internal/db"
+	jform "jukinet/internal/form"
 	"jukinet/internal/ids"
 	"jukinet/internal/jptext"
 	"jukinet/internal/report"
@@ -86,6 +89,10 @@ func (s *Server) auditExport(w http.ResponseWriter, r *http.Request, c *current)
 			return
 		}
 	}
+	if err := jform.CheckDestination(form.Get("destination")); err != nil {
+		s.renderAudit(w, r, c, form, http.StatusBadRequest, message(r, err))
+		return
+	}
 	f, since, sinceErr := auditFilterOf(form)
 	if sinceErr {
 		s.renderAudit(w, r, c, form, http.StatusBadRequest, wd.msg("BadSinceDay"))
@@ -156,12 +163,31 @@ func (s *Server) auditExport(w http.ResponseWriter, r *http.Request, c *current)
 		return
 	}
 
+	residents, err := auditlog.CountSubjects(ctx, s.node.DB, f)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	// The file is a form of the forms register (koto-ward:14): its number
+	// is taken now, printed in the PDF's header and footer or named in the
+	// CSV's file name (the CSV itself stays one table a spreadsheet or a
+	// program reads as it is), and issued with the export's entry.
+	no, err := s.node.Forms.Reserve(ctx, who)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
 	var buf bytes.Buffer
 	now := s.node.Now()
 	if format.pdf {
-		err = report.WritePDF(&buf, s.auditDocument(wd, c, rows, f, size, now))
+		d := s.auditDocument(wd, c, rows, f, size, now)
+		d.Control = wd.msg("FormControlNumber") + " " + no.String()
+		err = report.WritePDF(&buf, d)
 	} else {
 		err = report.WriteCSV(&buf, auditCSV(wd, rows), format.encoding)
+	}
+	if err != nil {
+		s.node.Forms.Void(ctx, no, "render: "+err.Error())
 	}
 	if apperr.CodeOf(err) == apperr.Invalid {
 		// A character Shift_JIS cannot hold: said on the screen, with the
@@ -176,12 +202,22 @@ func (s *Server) auditExport(w http.ResponseWriter, r *http.Request, c *current)
 
 	sum := sha256.Sum256(buf.Bytes())
 	e.Count = len(rows)
-	e.Detail = fmt.Sprintf("%s; %d entries with seq < %d; %d bytes; sha256 %s", format.detail, len(rows), size, buf.Len(), hex.EncodeToString(sum[:]))
-	if _, err := s.node.Log.Append(ctx, e); err != nil {
+	e.Detail = fmt.Sprintf("%s; %d entries with seq < %d; %d bytes; sha256 %s; form %s", format.detail, len(rows), size, buf.Len(), hex.EncodeToString(sum[:]), no)
+	out := jform.Output{Kind: jform.KindAuditLog, Format: format.ext, Title: "監査ログ（" + format.detail + "）", Covers: e.Query,
+		Residents: int(residents), Destination: strings.TrimSpace(form.Get("destination"))}
+	_, workErr, err := s.node.Log.AppendWith(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
+		_, err := s.node.Forms.Issue(ctx, tx, seq, e.Time, who, no, out, hex.EncodeToString(sum[:]), int64(buf.Len()))
+		return err
+	})
+	if err == nil && workErr != nil {
+		err = workErr
+	}
+	if err != nil {
+		s.node.Forms.Void(ctx, no, err.Error())
 		s.problem(w, r, logFailed(err))
 		return
 	}
-	name := fmt.Sprintf("audit-log-%s-%s.%s", s.node.Info.LocalGov.Code, now.In(jptext.JST).Format("20060102-150405"), format.ext)
+	name := fmt.Sprintf("audit-log-%s-%s-%s.%s", s.node.Info.LocalGov.Code, now.In(jptext.JST).Format("20060102-150405"), no, format.ext)
 	h := w.Header()
 	h.Set("Content-Type", format.mime)
 	h.Set("Content-Disposition", `attachment; filename="`+name+`"`)

@@ -71,6 +71,10 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, c *current) {
 		s.problem(w, r, err)
 		return
 	}
+	if data["OverdueForms"], data["ProgramChanges"], err = s.overdueForms(r, c); err != nil {
+		s.problem(w, r, err)
+		return
+	}
 	if data["Approvals"], err = s.approvalReminders(ctx, c); err != nil {
 		s.problem(w, r, err)
 		return

@@ -21,6 +21,7 @@ import (
 	"jukinet/internal/detect"
 	"jukinet/internal/disclosure"
 	"jukinet/internal/facility"
+	"jukinet/internal/form"
 	"jukinet/internal/node"
 	"jukinet/internal/staff"
 	"jukinet/internal/sysaudit"
@@ -28,7 +29,7 @@ import (
 )
 
 // pageNames are the templates under templates/, each with the layout.
-var pageNames = []string{"status", "login", "enrol", "unlock", "dashboard", "lookup", "history", "staff", "suspensions", "alerts", "incidents", "incident", "training", "assets", "facilities", "contracts", "approvals", "council", "audits", "sysaudit", "disclosures", "audit", "network", "problem", "correspondence", "document"}
+var pageNames = []string{"status", "login", "enrol", "unlock", "dashboard", "lookup", "history", "staff", "suspensions", "alerts", "incidents", "incident", "training", "assets", "facilities", "contracts", "approvals", "council", "audits", "sysaudit", "disclosures", "audit", "network", "problem", "correspondence", "document", "forms", "form"}
 
 const sessionCookie = "jukinet_session"
 
@@ -187,6 +188,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, c *current, page, 
 	data["CanAudits"] = s.may(r.Context(), c, sysaudit.ActView, node)
 	data["CanDisclosures"] = s.may(r.Context(), c, disclosure.ActView, s.disclosureDept())
 	data["CanCorrespondence"] = s.may(r.Context(), c, correspondence.ActView, node)
+	data["CanForms"] = s.may(r.Context(), c, form.ActView, node)
 	if data["CanAlerts"] = can[staff.ActViewAlerts]; can[staff.ActViewAlerts] {
 		open, err := detect.OpenCount(r.Context(), s.node.DB)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"jukinet/internal/apperr"
 	"jukinet/internal/auditlog"
+	"jukinet/internal/form"
 	"jukinet/internal/jptext"
 	"jukinet/internal/profile"
 	"jukinet/internal/report"
@@ -371,8 +372,10 @@ func (s *Server) auditComplete(w http.ResponseWriter, r *http.Request, c *curren
 }
 
 // auditReport sends the audit's report as PDF (format=pdf) or CSV; the
-// issue is recorded in the log, so it is asked for by POST (a GET, which
-// another site can make a browser send, writes nothing).
+// issue is recorded in the log with the form it is in the forms register
+// (koto-ward:14), whose number is printed on the PDF and names the file, so
+// it is asked for by POST (a GET, which another site can make a browser
+// send, writes nothing).
 func (s *Server) auditReport(w http.ResponseWriter, r *http.Request, c *current) {
 	id, err := auditID(r)
 	if err != nil {
@@ -383,30 +386,38 @@ func (s *Server) auditReport(w http.ResponseWriter, r *http.Request, c *current)
 	if r.FormValue("format") == "pdf" {
 		format = "pdf"
 	}
-	p, err := s.node.SysAudits.Report(r.Context(), c.who(), id, format)
-	if err != nil {
+	dest := strings.TrimSpace(r.FormValue("destination"))
+	if err := form.CheckDestination(dest); err != nil {
 		s.problem(w, r, err)
 		return
 	}
 	now := s.node.Now()
-	var b bytes.Buffer
-	name := fmt.Sprintf("system-audit-%d-%s", id, now.In(jptext.JST).Format("20060102"))
-	if format == "pdf" {
-		chief, _ := s.node.Profile.Role(profile.ChiefSecurityOfficer)
-		issuer := s.node.Info.Name() + " " + chief.Name
-		if err := report.WritePDF(&b, p.Document(s.node.Profile, issuer, now, now)); err != nil {
-			s.problem(w, r, fmt.Errorf("render the report of audit %d: %w", id, err))
-			return
+	_, f, b, err := s.node.SysAudits.ReportExport(r.Context(), c.who(), id, format, func(p sysaudit.Plan, no form.Number) ([]byte, error) {
+		var b bytes.Buffer
+		if format == "pdf" {
+			chief, _ := s.node.Profile.Role(profile.ChiefSecurityOfficer)
+			issuer := s.node.Info.Name() + " " + chief.Name
+			d := p.Document(s.node.Profile, issuer, now, now)
+			d.Control = "帳票管理番号 " + no.String()
+			if err := report.WritePDF(&b, d); err != nil {
+				return nil, fmt.Errorf("render the report of audit %d: %w", id, err)
+			}
+		} else if err := report.WriteCSV(&b, p.Table(now), report.UTF8BOM); err != nil {
+			return nil, err
 		}
+		return b.Bytes(), nil
+	}, dest)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	name := fmt.Sprintf("system-audit-%d-%s-%s", id, now.In(jptext.JST).Format("20060102"), f.Number)
+	if format == "pdf" {
 		w.Header().Set("Content-Type", "application/pdf")
 		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.pdf"`)
 	} else {
-		if err := report.WriteCSV(&b, p.Table(now), report.UTF8BOM); err != nil {
-			s.problem(w, r, err)
-			return
-		}
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.csv"`)
 	}
-	w.Write(b.Bytes())
+	w.Write(b)
 }
