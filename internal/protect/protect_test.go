@@ -301,4 +301,3 @@ func TestAomoriProtection(t *testing.T) {
 		}
 	})
 }
-
