@@ -11,6 +11,7 @@ import (
 	"jukinet/internal/auditlog"
 	"jukinet/internal/db"
 	"jukinet/internal/ids"
+	"jukinet/internal/jptext"
 	"jukinet/internal/staff"
 )
 
@@ -161,6 +162,11 @@ func (r *Register) Receive(ctx context.Context, source string, ws []Wire) error 
 			var endedOn, endedFrom any
 			if w.EndedOn != "" {
 				t, _ := time.Parse(time.RFC3339Nano, w.EndedFrom) // checked
+				if t.After(e.Time) && jptext.Midnight(t).Equal(jptext.Midnight(e.Time)) {
+					// Ended today at the source, by a clock a little ahead
+					// of this node's: ended here on receipt.
+					t = e.Time
+				}
 				endedOn, endedFrom = w.EndedOn, t
 			}
 			res, err := tx.Exec(ctx, `UPDATE protected_resident SET resident_code = ?, starts_on = ?, ends_on = ?, department = ?, category = ?,
