@@ -234,6 +234,13 @@ func TestSettingsCheck(t *testing.T) {
 		{"no residents", func(s *detect.Settings) { s.DailyResidents = 0 }, false},
 		{"one person is not a crowd", func(s *detect.Settings) { s.ActorsPerResident = 1 }, false},
 		{"no denials", func(s *detect.Settings) { s.DailyDenials = 0 }, false},
+		{"no look-ups without a case", func(s *detect.Settings) { s.NoCaseDaily = 0 }, false},
+		{"one read is no repeat", func(s *detect.Settings) { s.RepeatPerDay = 1 }, false},
+		{"one day is no repeat", func(s *detect.Settings) { s.RepeatDays = 1 }, false},
+		{"window shorter than the days", func(s *detect.Settings) { s.RepeatDays, s.RepeatWindowDays = 5, 4 }, false},
+		{"window over a year", func(s *detect.Settings) { s.RepeatWindowDays = 400 }, false},
+		{"no kin", func(s *detect.Settings) { s.KinDaily = 0 }, false},
+		{"one person is no spike", func(s *detect.Settings) { s.ActorsPerHour = 1 }, false},
 	} {
 		s := detect.DefaultSettings
 		c.s(&s)
