@@ -256,3 +256,13 @@ func TestReplayedMisuseCases(t *testing.T) {
 		})
 	}
 }
+
+// The system audits' evidence names the rules by their ids
+// (internal/sysaudit evidence_protect.go, which cannot import this package).
+func TestRuleIDsAreStable(t *testing.T) {
+	for _, r := range []string{"protected", "no-case-ref", "repeat", "kin", "spike"} {
+		if !slices.Contains(detect.Rules, r) {
+			t.Errorf("rule %s is gone: update internal/sysaudit/evidence_protect.go", r)
+		}
+	}
+}

@@ -3,8 +3,17 @@ package sysaudit
 import (
 	"fmt"
 
-	"jukinet/internal/detect"
 	"jukinet/internal/protect"
+)
+
+// The rules of detection.case-reference, by their ids (detect.Rule…: the
+// detector's package imports this one's through the policy engine).
+const (
+	ruleProtected = "protected"
+	ruleNoCase    = "no-case-ref"
+	ruleRepeat    = "repeat"
+	ruleKin       = "kin"
+	ruleSpike     = "spike"
 )
 
 // The evidence of detection.case-reference: the alerts of the rules the
@@ -25,20 +34,14 @@ func caseReference(g *gather) (Evidence, error) {
 	if err != nil {
 		return Evidence{}, err
 	}
-	rules := []string{detect.RuleProtected, detect.RuleNoCase, detect.RuleRepeat, detect.RuleKin, detect.RuleSpike}
 	counts := map[string]int{}
 	openProtected := 0
 	for _, a := range all {
-		for _, r := range rules {
-			if a.Rule != detect.RuleNames[r][0] {
-				continue
-			}
-			if g.inPeriod(a.RaisedAt) {
-				counts[r]++
-			}
-			if r == detect.RuleProtected && a.Open {
-				openProtected++
-			}
+		if g.inPeriod(a.RaisedAt) {
+			counts[a.RuleID]++
+		}
+		if a.RuleID == ruleProtected && a.Open {
+			openProtected++
 		}
 	}
 	facts, err := protect.Load(g.ctx, g.r.db)
@@ -48,10 +51,10 @@ func caseReference(g *gather) (Evidence, error) {
 	inForce, _ := facts.InForce(g.now)
 	ev := Evidence{
 		Text: fmt.Sprintf("対象期間の検知：支援措置対象者の照会 %d件（未対応 %d件）、案件番号のない照会 %d件、同一住民の繰り返し照会 %d件、同姓の住民の照会 %d件、短時間の集中 %d件。現在の支援措置の対象者 %d人",
-			counts[detect.RuleProtected], openProtected, counts[detect.RuleNoCase], counts[detect.RuleRepeat], counts[detect.RuleKin], counts[detect.RuleSpike], len(inForce)),
-		Figures: []Figure{fig("支援措置対象者の照会", counts[detect.RuleProtected]), fig("未対応（支援措置）", openProtected),
-			fig("案件番号なし", counts[detect.RuleNoCase]), fig("繰り返し照会", counts[detect.RuleRepeat]), fig("同姓", counts[detect.RuleKin]),
-			fig("短時間の集中", counts[detect.RuleSpike]), fig("支援措置の対象者", len(inForce))},
+			counts[ruleProtected], openProtected, counts[ruleNoCase], counts[ruleRepeat], counts[ruleKin], counts[ruleSpike], len(inForce)),
+		Figures: []Figure{fig("支援措置対象者の照会", counts[ruleProtected]), fig("未対応（支援措置）", openProtected),
+			fig("案件番号なし", counts[ruleNoCase]), fig("繰り返し照会", counts[ruleRepeat]), fig("同姓", counts[ruleKin]),
+			fig("短時間の集中", counts[ruleSpike]), fig("支援措置の対象者", len(inForce))},
 		Attention: openProtected > 0,
 	}
 	return ev, nil
