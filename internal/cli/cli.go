@@ -66,6 +66,7 @@ type CLI struct {
 	Recipient  RecipientCmd  `cmd:"" help:"Register bodies this node provides to (別表) and issue their certificates."`
 	Bench      BenchCmd      `cmd:"" help:"Measure the gate on a synthetic register and print one table."`
 	Version    VersionCmd    `cmd:"" help:"Print the version."`
+	Protect    ProtectCmd    `cmd:"" help:"Protected residents (支援措置: DV, stalking, abuse): mark, end and list support measures; reads of them need a case reference and raise an immediate alert (decided by the policies, logged)."`
 }
 
 // exitError carries an exit status without a message (the command printed
