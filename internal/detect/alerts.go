@@ -308,6 +308,16 @@ func OpenCount(ctx context.Context, q db.Querier) (int, error) {
 	return n, nil
 }
 
+// OpenCountOf counts the open alerts of one rule (the dashboard announces
+// the immediate ones apart).
+func OpenCountOf(ctx context.Context, q db.Querier, rule string) (int, error) {
+	var n int
+	if err := q.QueryRow(ctx, `SELECT COUNT(*) FROM detection_alert WHERE state = 'open' AND rule = ?`, rule).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count %s alerts: %w", rule, err)
+	}
+	return n, nil
+}
+
 // FieldFinding is what the finding an alert is closed with may hold
 // (docs/fields.md).
 var FieldFinding = resident.Field{Name: "finding", Japanese: "調査の結果（所見）", Class: resident.ClassText, Max: 2000}

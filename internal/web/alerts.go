@@ -13,9 +13,10 @@ import (
 // alertRow is an alert as the alerts screen shows it.
 type alertRow struct {
 	detect.Alert
-	RuleName string
-	Detail   string // in the page's language
-	Resident bool   // the subject is a 住民票コード (else an actor kind:id)
+	RuleName  string
+	Detail    string // in the page's language
+	Resident  bool // the subject is a 住民票コード (else an actor kind:id)
+	Immediate bool // raised by the gate at the moment of the read (支援措置)
 }
 
 // alertsPage lists the alerts of improper use (不正利用の検知): the open
@@ -35,7 +36,7 @@ func (s *Server) alertsPage(w http.ResponseWriter, r *http.Request, c *current) 
 	lang := langOf(r)
 	rows := make([]alertRow, len(alerts))
 	for i, a := range alerts {
-		rows[i] = alertRow{Alert: a, RuleName: a.RuleName(lang), Detail: s.wordsFor(r).actionsIn(a.Described(lang)), Resident: a.Rule == detect.RuleCrowd}
+		rows[i] = alertRow{Alert: a, RuleName: a.RuleName(lang), Detail: s.wordsFor(r).actionsIn(a.Described(lang)), Resident: detect.AboutResident(a.Rule), Immediate: detect.Immediate(a.Rule)}
 	}
 	s.page(w, r, c, "alerts", "Detection", map[string]any{
 		"Alerts": rows, "All": all, "CanInvestigate": s.may(ctx, c, staff.ActInvestigate, s.nodeResource()),

@@ -20,13 +20,14 @@ import (
 	"jukinet/internal/detect"
 	"jukinet/internal/facility"
 	"jukinet/internal/node"
+	"jukinet/internal/protect"
 	"jukinet/internal/staff"
 	"jukinet/internal/sysaudit"
 	"jukinet/internal/training"
 )
 
 // pageNames are the templates under templates/, each with the layout.
-var pageNames = []string{"status", "login", "enrol", "unlock", "dashboard", "lookup", "history", "staff", "suspensions", "alerts", "incidents", "incident", "training", "assets", "facilities", "contracts", "approvals", "council", "audits", "sysaudit", "audit", "network", "problem"}
+var pageNames = []string{"status", "login", "enrol", "unlock", "dashboard", "lookup", "history", "staff", "suspensions", "alerts", "incidents", "incident", "training", "assets", "facilities", "contracts", "approvals", "council", "audits", "sysaudit", "audit", "network", "problem", "protected"}
 
 const sessionCookie = "jukinet_session"
 
@@ -183,6 +184,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, c *current, page, 
 	data["CanApprovals"] = s.may(r.Context(), c, approval.ActView, node)
 	data["CanCouncil"] = s.node.Profile.Council != nil && s.may(r.Context(), c, council.ActView, node)
 	data["CanAudits"] = s.may(r.Context(), c, sysaudit.ActView, node)
+	data["CanProtected"] = s.may(r.Context(), c, protect.ActView, node)
 	if data["CanAlerts"] = can[staff.ActViewAlerts]; can[staff.ActViewAlerts] {
 		open, err := detect.OpenCount(r.Context(), s.node.DB)
 		if err != nil {

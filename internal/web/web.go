@@ -135,6 +135,7 @@ func New(n *node.Node, opt Options) (*Server, error) {
 	s.approvalRoutes()
 	s.councilRoutes()
 	s.sysauditRoutes()
+	s.protectRoutes()
 	s.mux.Handle("/api/", api.New(n, opt.Logger, s.apiCaller))
 	s.peers = http.NewServeMux()
 	recv := federation.NewReceiver(n, opt.Logger)
