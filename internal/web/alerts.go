@@ -15,8 +15,8 @@ type alertRow struct {
 	detect.Alert
 	RuleName  string
 	Detail    string // in the page's language
-	Resident  bool // the subject is a 住民票コード (else an actor kind:id)
-	Immediate bool // raised by the gate at the moment of the read (支援措置)
+	Resident  bool   // the subject is a 住民票コード (else an actor kind:id)
+	Immediate bool   // raised by the gate at the moment of the read (支援措置)
 }
 
 // alertsPage lists the alerts of improper use (不正利用の検知): the open
