@@ -74,6 +74,7 @@ func New(n *node.Node, logger *slog.Logger, identify Identify) *Handler {
 	h.approvalRoutes()
 	h.councilRoutes()
 	h.governanceRoutes()
+	h.protectRoutes()
 	h.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		h.problem(w, r, http.StatusNotFound, "not_found", "no such API endpoint: "+r.Method+" "+r.URL.Path, "該当するAPIはありません")
 	})

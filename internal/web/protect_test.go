@@ -1,12 +1,14 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"jukinet/internal/clocktest"
 	"jukinet/internal/jptext"
 	"jukinet/internal/node"
 	"jukinet/internal/synth"
@@ -74,5 +76,42 @@ func TestProtectedScreen(t *testing.T) {
 	}
 	if body := chief.do("GET", "/?lang=en", nil).Body.String(); !strings.Contains(body, "Open alerts of reads of protected residents") {
 		t.Errorf("the dashboard's notice in English")
+	}
+}
+
+// TestAPIProtectedResidents: the register through /api/v1: a clerk may
+// not list it (403, logged by the register); the system administrator
+// marks the demo resident (a bad category is 400 naming the field, nothing
+// stored), lists it in force, and ends it at once, after which it is
+// no longer in force; on both databases.
+func TestAPIProtectedResidents(t *testing.T) { onBothDatabases(t, testAPIProtectedResidents) }
+
+func testAPIProtectedResidents(t *testing.T, s *Server, clock *clocktest.Clock) {
+	admin, clerk := signIn(t, s, node.DemoAdmin), signIn(t, s, node.DemoOperator)
+	rec, v := clerk.call("GET", "/api/v1/protected-residents", "", "")
+	wantProblem(t, "the clerk lists the register", rec, v, 403, "forbidden", "支援措置対象者の一覧の閲覧")
+	g, _ := synth.New(synth.Options{Seed: 5, LocalGov: "131083"})
+	code := string(g.Next().ResidentCode)
+	today := clock.Now().In(jptext.JST)
+	body := func(category string) string {
+		return fmt.Sprintf(`{"resident_code":%q,"start":%q,"end":%q,"department":"kumin","category":%q}`, code, today.Format(time.DateOnly), today.AddDate(0, 2, 0).Format(time.DateOnly), category)
+	}
+	rec, v = admin.call("POST", "/api/v1/protected-residents", "", body("近所の人"))
+	wantProblem(t, "a bad category", rec, v, 400, "invalid", "区分")
+	rec, v = admin.call("POST", "/api/v1/protected-residents", "", body("stalking"))
+	if rec.Code != 201 || rec.Header().Get("Location") != "/api/v1/protected-residents/1" {
+		t.Fatalf("mark: %d %v", rec.Code, v)
+	}
+	rec, v = admin.call("GET", "/api/v1/protected-residents", "", "")
+	list, _ := v["protected_residents"].([]any)
+	if rec.Code != 200 || len(list) != 1 || list[0].(map[string]any)["resident_code"] != code || list[0].(map[string]any)["in_force"] != true {
+		t.Fatalf("list: %d %v", rec.Code, v)
+	}
+	if rec, v = admin.call("POST", "/api/v1/protected-residents/1/end", "", fmt.Sprintf(`{"date":%q}`, today.Format(time.DateOnly))); rec.Code != 200 || v["ended_on"] != today.Format(time.DateOnly) {
+		t.Fatalf("end: %d %v", rec.Code, v)
+	}
+	rec, v = admin.call("GET", "/api/v1/protected-residents?all=1", "", "")
+	if list, _ := v["protected_residents"].([]any); len(list) != 1 || list[0].(map[string]any)["in_force"] != false || list[0].(map[string]any)["ended_on"] != today.Format(time.DateOnly) {
+		t.Fatalf("after the end: %v", v)
 	}
 }
