@@ -461,7 +461,7 @@ func repeatFindings(s Settings, day string, repeat map[Pair]*tally, earlier Earl
 		case len(days) >= s.RepeatDays:
 			byActor[p.Actor] = append(byActor[p.Actor], hit{
 				en: fmt.Sprintf("%s on %d days (%s)", p.Resident, len(days), list(days)),
-				ja: fmt.Sprintf("%s を%d日にわたり（%s）", p.Resident, len(days), list(days)), first: t.first, last: t.last, n: len(days)})
+				ja: fmt.Sprintf("%s を%d日にわたり（%s）", p.Resident, len(days), list(wareki(days))), first: t.first, last: t.last, n: len(days)})
 		}
 	}
 	actors := make([]string, 0, len(byActor))
@@ -529,6 +529,18 @@ func list(items []string) string {
 		return strings.Join(items, ", ")
 	}
 	return strings.Join(items[:show], ", ") + fmt.Sprintf(" … (%d more)", len(items)-show)
+}
+
+// wareki writes days (YYYY-MM-DD) as people read them, in 和暦.
+func wareki(days []string) []string {
+	out := make([]string, len(days))
+	for i, d := range days {
+		out[i] = d
+		if t, err := time.ParseInLocation(time.DateOnly, d, jptext.JST); err == nil {
+			out[i] = jptext.FormatWareki(t)
+		}
+	}
+	return out
 }
 
 // dayOf is the day (YYYY-MM-DD) a time falls on in Japan.
