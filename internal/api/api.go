@@ -77,6 +77,7 @@ func New(n *node.Node, logger *slog.Logger, identify Identify) *Handler {
 	h.governanceRoutes()
 	h.correspondenceRoutes()
 	h.formRoutes()
+	h.protectRoutes()
 	h.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		h.problem(w, r, http.StatusNotFound, "not_found", "no such API endpoint: "+r.Method+" "+r.URL.Path, "該当するAPIはありません")
 	})
@@ -168,6 +169,9 @@ type Record struct {
 	Removed           bool   `json:"removed"`
 	RetainUntil       string `json:"retain_until,omitempty"`
 	AuditSeq          int64  `json:"audit_seq"`
+	// Protected: the resident is under a support measure (支援措置); ignored
+	// in a change's body (docs/protection.md).
+	Protected bool `json:"protected,omitempty"`
 }
 
 func toJSON(r gate.Record) Record {
@@ -178,7 +182,7 @@ func toJSON(r gate.Record) Record {
 		DateOfBirth: r.DateOfBirth.Format(time.DateOnly), DateOfBirthWareki: jptext.FormatWareki(r.DateOfBirth),
 		Sex: int(r.Sex), Address: r.Address, LocalGovCode: string(r.LocalGov),
 		ChangeReason: string(r.ChangeReason), ChangeDate: r.ChangeDate.Format(time.DateOnly),
-		Version: r.Version, Removed: r.Removed, AuditSeq: r.AuditSeq,
+		Version: r.Version, Removed: r.Removed, AuditSeq: r.AuditSeq, Protected: r.Protected,
 	}
 	if !r.RetainUntil.IsZero() {
 		out.RetainUntil = r.RetainUntil.Format(time.DateOnly)
@@ -248,11 +252,12 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 		}
 		q.DateOfBirth = d
 	}
-	matches, total, err := h.node.Gate.Search(r.Context(), request(r, req.Affair, req.Reason, req.Case), q)
+	res, err := h.node.Gate.SearchDetailed(r.Context(), request(r, req.Affair, req.Reason, req.Case), q)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
+	matches, total := res.Matches, res.Total
 	type match struct {
 		Record
 		Score   int    `json:"score"`
@@ -262,7 +267,12 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 	for i, m := range matches {
 		out[i] = match{toJSON(m.Record), m.Score, m.MatchOn}
 	}
-	h.json(w, map[string]any{"total": total, "matches": out})
+	answer := map[string]any{"total": total, "matches": out}
+	if res.Withheld > 0 {
+		// Residents under a support measure the request may not read.
+		answer["withheld"], answer["withheld_ja"] = res.Withheld, res.WithheldJapanese
+	}
+	h.json(w, answer)
 }
 
 // ChangeRequest is the body of POST /api/v1/changes: the record as it is

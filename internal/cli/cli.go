@@ -72,6 +72,7 @@ type CLI struct {
 
 	// Reports and requests between bodies (internal/correspondence).
 	Correspondence CorrespondenceCmd `cmd:"" help:"Reports and requests between bodies (報告・依頼, koto-ward:15): send a signed report or request to a peer body, answer a request, list what was sent and received (decided by the policies, logged)."`
+	Protect        ProtectCmd        `cmd:"" help:"Protected residents (支援措置: DV, stalking, abuse): mark, end and list support measures; reads of them need a case reference and raise an immediate alert (decided by the policies, logged)."`
 }
 
 // exitError carries an exit status without a message (the command printed

@@ -188,6 +188,10 @@ func TestDemoServesAndStops(t *testing.T) {
 	if code != 0 || strings.Count(out, "\n") != 1 || !strings.Contains(out, "count=300") {
 		t.Errorf("import entries:\n%s", out)
 	}
+	// One demo resident is under a support measure (支援措置), marked once.
+	if code, out, errOut := run(t, "protect", "list", "--data", dir); code != 0 || strings.Count(out, "in force") != 1 || !strings.Contains(out, "dv") {
+		t.Errorf("the demo's protected resident: %d %s %s", code, out, errOut)
+	}
 	// Times are shown in Japan Standard Time, as on the screens.
 	if f := strings.Fields(out); len(f) < 2 || !strings.HasSuffix(f[1], "+09:00") {
 		t.Errorf("audit show gives the time as %q, want JST (+09:00)", f[1:2])

@@ -230,6 +230,16 @@ func (c DemoCmd) Run(env *Env) error {
 		}
 		fmt.Fprintf(env.Stdout, "Try a console lookup (it is logged; see it with jukinet audit show --data %s):\n  jukinet lookup --data %s --code %s --affair juminhyo-copy --reason 窓口での本人申請\n",
 			n.Dir, n.Dir, r.ResidentCode)
+		if c.Residents > 1 {
+			// The second is under a support measure (支援措置): its look-up
+			// needs a case reference and raises the immediate alert.
+			p := g.Next()
+			if marked, err := n.SeedDemoProtection(env.Ctx, string(p.ResidentCode)); err != nil {
+				return err
+			} else if marked {
+				fmt.Fprintf(env.Stdout, "Resident %s is under a support measure (支援措置): a look-up needs --case, and raises an immediate alert.\n", p.ResidentCode)
+			}
+		}
 	}
 	return serve(env, n, c.Addr, web.Options{Version: Version, DemoSeed: demoSeed})
 }

@@ -59,6 +59,24 @@ type Detection struct {
 	// DailyDenials: this many refused requests or more by one person in a
 	// day is reported.
 	DailyDenials int `toml:"daily_denials"`
+	// NoCaseDaily: this many look-ups or more by one person in a day
+	// without a case reference, for affairs whose profile requires one
+	// (case_reference = "required"), are reported.
+	NoCaseDaily int `toml:"no_case_daily"`
+	// RepeatPerDay: this many reads or more of one resident by one person
+	// in a day, without a case reference or with a reason that does not
+	// fit the affair, are reported (the 高知 pattern); RepeatDays: such
+	// reads on this many different days within RepeatWindowDays days too.
+	RepeatPerDay     int `toml:"repeat_per_day"`
+	RepeatDays       int `toml:"repeat_days"`
+	RepeatWindowDays int `toml:"repeat_window_days"`
+	// KinDaily: this many residents or more sharing the operator's
+	// surname, read by the operator in a day without a case reference, are
+	// reported (a weak signal of a relative).
+	KinDaily int `toml:"kin_daily"`
+	// ActorsPerHour: this many people or more reading one resident within
+	// an hour are reported (faster than the per-day crowd rule).
+	ActorsPerHour int `toml:"actors_per_hour"`
 }
 
 // Audit configures the tamper-evident audit log.
@@ -147,7 +165,8 @@ func Default() Config {
 		Audit:    Audit{CheckpointInterval: Duration{time.Minute}, RetentionYears: 7},
 		Console:  Console{Lookup: true},
 		Detection: Detection{Every: Duration{10 * time.Minute}, OfficeStart: "08:30", OfficeEnd: "17:15",
-			DailyResidents: 200, ActorsPerResident: 5, DailyDenials: 5},
+			DailyResidents: 200, ActorsPerResident: 5, DailyDenials: 5,
+			NoCaseDaily: 1, RepeatPerDay: 3, RepeatDays: 3, RepeatWindowDays: 30, KinDaily: 1, ActorsPerHour: 3},
 		Log: Log{Level: "info", Format: "text"},
 	}
 }
@@ -340,8 +359,22 @@ office_end = "{{.Detection.OfficeEnd}}"
 daily_residents = {{.Detection.DailyResidents}}
 # this many people or more looking one resident up in a day;
 actors_per_resident = {{.Detection.ActorsPerResident}}
-# this many refused requests or more by one person in a day.
+# this many refused requests or more by one person in a day;
 daily_denials = {{.Detection.DailyDenials}}
+# this many look-ups or more by one person in a day without a case reference,
+# for affairs whose profile requires one (case_reference = "required");
+no_case_daily = {{.Detection.NoCaseDaily}}
+# this many reads or more of one resident by one person in a day, without a
+# case reference or with a reason that does not fit the affair, or such reads
+# on repeat_days different days within repeat_window_days days;
+repeat_per_day = {{.Detection.RepeatPerDay}}
+repeat_days = {{.Detection.RepeatDays}}
+repeat_window_days = {{.Detection.RepeatWindowDays}}
+# this many residents or more sharing the operator's surname, read by the
+# operator in a day without a case reference (a weak signal);
+kin_daily = {{.Detection.KinDaily}}
+# this many people or more reading one resident within an hour.
+actors_per_hour = {{.Detection.ActorsPerHour}}
 
 [log]
 # Operational log: level debug, info, warn or error; format text or json.

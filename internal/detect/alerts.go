@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"jukinet/internal/apperr"
 	"jukinet/internal/auditlog"
 	"jukinet/internal/db"
+	"jukinet/internal/jptext"
 	"jukinet/internal/resident"
 	"jukinet/internal/staff"
 )
@@ -151,7 +153,11 @@ func (d *Detector) plan(ctx context.Context) (plan, error) {
 		if err != nil {
 			return p, fmt.Errorf("detection: day %s: %w", day, err)
 		}
-		p.findings = append(p.findings, Evaluate(d.settings, day, entries)...)
+		earlier, err := d.earlier(ctx, start, RepeatPairs(d.settings, entries), p.rep.ScannedThrough)
+		if err != nil {
+			return p, fmt.Errorf("detection: day %s: %w", day, err)
+		}
+		p.findings = append(p.findings, EvaluateWith(d.settings, day, entries, earlier)...)
 	}
 	rooms, err := roomFindings(ctx, d.db, p.from, p.rep.ScannedThrough)
 	if err != nil {
@@ -159,6 +165,30 @@ func (d *Detector) plan(ctx context.Context) (plan, error) {
 	}
 	p.findings = append(p.findings, rooms...)
 	return p, nil
+}
+
+// earlier reads, for each person and resident read unexplained on the day
+// starting at start, the earlier days of the repeat window on which the
+// person read the resident unexplained too (entries up to upTo), by the
+// log's per-resident index.
+func (d *Detector) earlier(ctx context.Context, start time.Time, pairs []Pair, upTo int64) (Earlier, error) {
+	out := Earlier{}
+	since := start.AddDate(0, 0, -(d.settings.RepeatWindowDays - 1))
+	for _, p := range pairs {
+		ls, err := auditlog.List(ctx, d.db, auditlog.Filter{Resident: p.Resident, Actor: p.Actor, Since: since, After: -1, Limit: 100000})
+		if err != nil {
+			return nil, fmt.Errorf("earlier reads of %s by %s: %w", p.Resident, p.Actor, err)
+		}
+		for _, l := range ls {
+			if l.Seq > upTo || !l.At.Before(start) || !access(l) || !slices.Contains(readActions, l.Action) || !d.settings.unexplained(l.Entry) {
+				continue
+			}
+			if day := dayOf(l.At); !slices.Contains(out[p], day) {
+				out[p] = append(out[p], day)
+			}
+		}
+	}
+	return out, nil
 }
 
 // commit stores a plan's findings with the run's audit entry, unless
@@ -278,6 +308,16 @@ func OpenCount(ctx context.Context, q db.Querier) (int, error) {
 	return n, nil
 }
 
+// OpenCountOf counts the open alerts of one rule (the dashboard announces
+// the immediate ones apart).
+func OpenCountOf(ctx context.Context, q db.Querier, rule string) (int, error) {
+	var n int
+	if err := q.QueryRow(ctx, `SELECT COUNT(*) FROM detection_alert WHERE state = 'open' AND rule = ?`, rule).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count %s alerts: %w", rule, err)
+	}
+	return n, nil
+}
+
 // FieldFinding is what the finding an alert is closed with may hold
 // (docs/fields.md).
 var FieldFinding = resident.Field{Name: "finding", Japanese: "調査の結果（所見）", Class: resident.ClassText, Max: 2000}
@@ -329,11 +369,11 @@ func (d *Detector) Close(ctx context.Context, who staff.Who, id int64, finding s
 }
 
 // about returns the people whose acts an alert is about: its subject for
-// the rules that count one person's acts; for the crowd rule (its subject
-// is a resident), everyone who looked the resident up in the entries the
+// the rules that count one person's acts; for the crowd and spike rules
+// (their subject is a resident), everyone who looked the resident up in the entries the
 // alert covers.
 func (d *Detector) about(ctx context.Context, a Alert) ([]auditlog.Actor, error) {
-	if a.Rule != RuleCrowd {
+	if !AboutResident(a.Rule) {
 		kind, id, ok := strings.Cut(a.Subject, ":")
 		if !ok {
 			return nil, nil
@@ -355,4 +395,67 @@ func (d *Detector) about(ctx context.Context, a Alert) ([]auditlog.Actor, error)
 		out = append(out, auditlog.Actor{Kind: auditlog.ActorKind(kind), ID: id})
 	}
 	return out, nil
+}
+
+// Alarm raises the immediate alert of a read of protected residents (支援措置,
+// rule protected), allowed or refused, in the transaction of the read's
+// audit entry e (sequence seq), for the security officers to see at once
+// rather than at the next detection run: one alert per person and day,
+// counting their reads of protected residents and naming each (time,
+// action, residents, affair, case reference, allowed or refused). A closed
+// alert of the day is reopened. The gate calls it (gate.Alarm).
+func Alarm(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry, protected []string) error {
+	day, subject := dayOf(e.Time), e.Actor.String()
+	at := e.Time.In(jptext.JST).Format("15:04")
+	caseRef := strings.TrimSpace(e.CaseRef)
+	en := fmt.Sprintf("%s %s of %s for %s, case %q: %s (%s)", at, e.Action, strings.Join(protected, ", "), e.Affair, caseRef,
+		map[bool]string{true: "allowed", false: "refused"}[e.Decision == auditlog.Allow], e.Policy)
+	caseJA := caseRef
+	if caseJA == "" {
+		caseJA = "なし"
+	}
+	ja := fmt.Sprintf("%s %s：%s（利用事務 %s、案件番号 %s）%s", at, e.Action, strings.Join(protected, "・"), e.Affair, caseJA,
+		map[bool]string{true: "照会を許可", false: "照会を拒否"}[e.Decision == auditlog.Allow])
+	var id, count int64
+	var detail, detailJA string
+	err := tx.QueryRow(ctx, `SELECT id, count, detail, detail_ja FROM detection_alert WHERE rule = ? AND day = ? AND subject = ?`,
+		RuleProtected, day, subject).Scan(&id, &count, &detail, &detailJA)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if _, err := tx.Exec(ctx, `INSERT INTO detection_alert (rule, day, subject, count, detail, detail_ja, first_seq, last_seq, raised_at, raised_seq, state)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, RuleProtected, day, subject, 1,
+			protectedDetail("reads of residents under support measures (支援措置)", en),
+			protectedDetail("支援措置の対象者の照会。業務上の必要と案件を直ちに確認してください", ja),
+			seq, seq, e.Time, seq, StateOpen); err != nil {
+			return fmt.Errorf("raise the immediate alert: %w", err)
+		}
+		return nil
+	case err != nil:
+		return fmt.Errorf("read the immediate alert: %w", err)
+	}
+	count++
+	if _, err := tx.Exec(ctx, `UPDATE detection_alert SET count = ?, detail = ?, detail_ja = ?, last_seq = ?, state = ? WHERE id = ?`,
+		count, appendItem(detail, count, en), appendItem(detailJA, count, ja), seq, StateOpen, id); err != nil {
+		return fmt.Errorf("update the immediate alert %d: %w", id, err)
+	}
+	return nil
+}
+
+// protectedDetail starts the detail of an immediate alert: what it is,
+// then its items.
+func protectedDetail(what, item string) string { return fmt.Sprintf("%s — %s", what, item) }
+
+// maxDetail bounds an immediate alert's detail: later items are counted.
+const maxDetail = 4000
+
+// appendItem adds an item to an immediate alert's detail (the count says
+// how many there are when the detail is full).
+func appendItem(detail string, count int64, item string) string {
+	if len(detail)+len(item) > maxDetail {
+		if i := strings.LastIndex(detail, " [+"); i > 0 {
+			detail = detail[:i]
+		}
+		return detail + fmt.Sprintf(" [+%d]", count)
+	}
+	return detail + "; " + item
 }

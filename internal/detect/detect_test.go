@@ -81,7 +81,11 @@ func TestDetectionRaisesUpdatesAndReopensAlerts(t *testing.T) {
 		// date the suite runs on: its entries fall on a day the test expects.
 		f := NewAt(t, d, "koto-ward", clocktest.At(at(1, 9, 0)))
 		f.SetUpWard(t)
-		det, err := detect.New(d, f.Log, f.Engine, "131083", detect.DefaultSettings)
+		// The spike rule (many people within an hour) is the replays' to
+		// test (TestReplayedMisuseCases): here the crowd is a day's.
+		s := detect.DefaultSettings
+		s.ActorsPerHour = 50
+		det, err := detect.New(d, f.Log, f.Engine, "131083", s)
 		Must(t, err)
 
 		// Tuesday 1 December.
@@ -230,6 +234,13 @@ func TestSettingsCheck(t *testing.T) {
 		{"no residents", func(s *detect.Settings) { s.DailyResidents = 0 }, false},
 		{"one person is not a crowd", func(s *detect.Settings) { s.ActorsPerResident = 1 }, false},
 		{"no denials", func(s *detect.Settings) { s.DailyDenials = 0 }, false},
+		{"no look-ups without a case", func(s *detect.Settings) { s.NoCaseDaily = 0 }, false},
+		{"one read is no repeat", func(s *detect.Settings) { s.RepeatPerDay = 1 }, false},
+		{"one day is no repeat", func(s *detect.Settings) { s.RepeatDays = 1 }, false},
+		{"window shorter than the days", func(s *detect.Settings) { s.RepeatDays, s.RepeatWindowDays = 5, 4 }, false},
+		{"window over a year", func(s *detect.Settings) { s.RepeatWindowDays = 400 }, false},
+		{"no kin", func(s *detect.Settings) { s.KinDaily = 0 }, false},
+		{"one person is no spike", func(s *detect.Settings) { s.ActorsPerHour = 1 }, false},
 	} {
 		s := detect.DefaultSettings
 		c.s(&s)

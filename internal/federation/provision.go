@@ -171,7 +171,7 @@ func writeCSV(w http.ResponseWriter, results []gate.ProvideResult) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"line", "status", "resident_code", "family_name", "given_name", "family_name_kana", "given_name_kana",
-		"date_of_birth", "sex", "address", "change_reason", "change_date", "error"})
+		"date_of_birth", "sex", "address", "change_reason", "change_date", "error", "protected"})
 	date := func(t time.Time) string {
 		if t.IsZero() {
 			return ""
@@ -179,7 +179,7 @@ func writeCSV(w http.ResponseWriter, results []gate.ProvideResult) {
 		return t.Format(time.DateOnly)
 	}
 	for _, r := range results {
-		row := []string{strconv.Itoa(r.Line), r.Status, "", "", "", "", "", "", "", "", "", "", r.Error}
+		row := []string{strconv.Itoa(r.Line), r.Status, "", "", "", "", "", "", "", "", "", "", r.Error, ""}
 		if r.Status == gate.Found {
 			x := r.Record
 			sex := ""
@@ -187,7 +187,12 @@ func writeCSV(w http.ResponseWriter, results []gate.ProvideResult) {
 				sex = strconv.Itoa(int(x.Sex))
 			}
 			row = []string{strconv.Itoa(r.Line), r.Status, string(x.ResidentCode), x.FamilyName, x.GivenName, x.FamilyNameKana, x.GivenNameKana,
-				date(x.DateOfBirth), sex, x.Address, string(x.ChangeReason), date(x.ChangeDate), ""}
+				date(x.DateOfBirth), sex, x.Address, string(x.ChangeReason), date(x.ChangeDate), "", ""}
+			if x.Protected {
+				// The restriction travels with the record: the recipient
+				// treats it as under a support measure (支援措置).
+				row[len(row)-1] = "1"
+			}
 		}
 		cw.Write(row)
 	}

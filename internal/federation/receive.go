@@ -363,6 +363,12 @@ func (r *Receiver) Receive(ctx context.Context, msg []byte, conn Conn) (Ack, *re
 	}
 	req := gate.Request{Actor: auditlog.Actor{Kind: auditlog.ActorPeer, ID: peer.Code, Name: peer.Name}, Origin: "node:" + peer.Code,
 		Affair: RegisterAffair(r.n.Profile), Reason: "本人確認情報の通知（住民基本台帳法第30条の7）"}
+	// The protections first: a record never arrives here without the
+	// restriction that came with it (receiving one again changes nothing).
+	if err := r.n.Protect.Receive(ctx, peer.Code, b.Protections); err != nil {
+		r.logger.Warn("protections from a downstream node refused", "source", peer.Code, "err", err)
+		return Ack{}, &refusal{Status: http.StatusUnprocessableEntity, Error: "protections refused: " + err.Error()}
+	}
 	applied, last, err := r.n.Gate.Replicate(ctx, req, peer.Code, changes)
 	var gap *gate.SequenceError
 	switch {

@@ -113,10 +113,14 @@ func (s *Sender) DeliverOnce(ctx context.Context) (int, error) {
 	req := gate.Request{Actor: auditlog.Actor{Kind: auditlog.ActorSystem, ID: "federation"}, Origin: "node:" + Code(s.n),
 		Affair: RegisterAffair(s.n.Profile), Reason: "本人確認情報の通知（住民基本台帳法第30条の7）: " + p.Code}
 	ns, err := s.n.Gate.Outbound(ctx, req, acked, s.BatchSize)
-	if err != nil || len(ns) == 0 {
+	if err != nil {
 		return 0, err
 	}
-	b := Batch{Source: Code(s.n), Target: p.Code}
+	ws, wsUpTo, err := s.n.Protect.Outbound(ctx, p.Code)
+	if err != nil || (len(ns) == 0 && len(ws) == 0) {
+		return 0, err
+	}
+	b := Batch{Source: Code(s.n), Target: p.Code, Protections: ws}
 	for _, c := range ns {
 		b.Changes = append(b.Changes, WireChange{Seq: c.Seq, PreviousCode: c.PreviousCode, Repair: c.Repair, Record: wireRecord(c.IdentityRecord)})
 	}
@@ -144,7 +148,12 @@ func (s *Sender) DeliverOnce(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return len(b.Changes), nil
+	if len(ws) > 0 {
+		if err := s.n.Protect.Delivered(ctx, p.Code, ws, wsUpTo); err != nil {
+			return 0, err
+		}
+	}
+	return len(b.Changes) + len(ws), nil
 }
 
 // refusedError is the upstream's refusal of a batch.

@@ -20,6 +20,7 @@ import (
 
 	"jukinet/internal/gate"
 	"jukinet/internal/ids"
+	"jukinet/internal/protect"
 	"jukinet/internal/resident"
 )
 
@@ -31,6 +32,11 @@ type Batch struct {
 	Source  string       `json:"source"` // the sender's local government code
 	Target  string       `json:"target"` // the receiver's code (or "national")
 	Changes []WireChange `json:"changes"`
+	// Protections are the support measures (支援措置) the sender marked,
+	// ended or received since its last delivery: the restriction travels
+	// with the records, and the receiver stores and enforces it as its own
+	// (internal/protect). A receiver that predates them ignores the field.
+	Protections []protect.Wire `json:"protections,omitempty"`
 }
 
 // WireChange is one change as sent.

@@ -103,6 +103,10 @@ func short(v string) string {
 type Question struct {
 	Request
 	Action string // lookup, search, history, apply, import, export
+	// Protected says the request concerns a resident under a support
+	// measure (支援措置): the gate asks again with it set once it knows
+	// (Protector), and the profile's protected-resident policy decides.
+	Protected bool
 }
 
 // Verdict is a Decider's answer; Policy names the rule that decided.
@@ -135,6 +139,9 @@ type Record struct {
 	Removed     bool
 	RetainUntil time.Time
 	AuditSeq    int64 // the audit entry that made this version
+	// Protected says the resident is under a support measure (支援措置):
+	// every door shows it, and a provision carries it to the recipient.
+	Protected bool
 }
 
 func fromVersion(v records.Version) Record {
@@ -153,6 +160,10 @@ type Gate struct {
 	// Now is the clock the rules that depend on the day use (a date of
 	// birth may not be in the future); nil means time.Now.
 	Now func() time.Time
+	// Alarm raises the immediate alert of every read of a protected
+	// resident, in the transaction of its entry; without it such a read is
+	// refused (docs/protection.md).
+	Alarm Alarm
 
 	checks checkCache // consistency-check snapshots
 }
@@ -367,12 +378,30 @@ func (g *Gate) Lookup(ctx context.Context, req Request, k Key) (Record, error) {
 	if err != nil {
 		return Record{}, g.fail(ctx, e, err)
 	}
+	code := string(ver.ResidentCode)
+	protected, err := g.protectedOf(ctx, []string{code})
+	if err != nil {
+		return Record{}, g.fail(ctx, e, err)
+	}
+	e.Subjects = append(e.Subjects, code)
+	if len(protected) > 0 {
+		if v = g.guard(ctx, req, "lookup", &e); !v.Allow {
+			return Record{}, g.denyProtected(ctx, e, v, protected)
+		}
+	}
 	e.Count, e.Provision = 1, g.provision(req, "lookup", v)
-	e.Subjects = append(e.Subjects, string(ver.ResidentCode))
-	if err := g.record(ctx, e); err != nil {
+	out := mask(fromVersion(ver), v)
+	e.Detail = withDetail(e.Detail, g.signal(req, fromVersion(ver)))
+	if len(protected) > 0 {
+		out.Protected = true
+		err = g.recordProtected(ctx, e, protected)
+	} else {
+		err = g.record(ctx, e)
+	}
+	if err != nil {
 		return Record{}, err
 	}
-	return mask(fromVersion(ver), v), nil
+	return out, nil
 }
 
 // History returns every version of one resident's record, oldest first.
@@ -394,16 +423,37 @@ func (g *Gate) History(ctx context.Context, req Request, k Key) ([]Record, error
 		return nil, g.fail(ctx, e, err)
 	}
 	codes := map[string]bool{}
+	for _, h := range hist {
+		codes[string(h.ResidentCode)] = true
+	}
+	all := make([]string, 0, len(codes))
+	for c := range codes {
+		all = append(all, c)
+	}
+	slices.Sort(all)
+	e.Subjects = append(e.Subjects, all...)
+	protected, err := g.protectedOf(ctx, all)
+	if err != nil {
+		return nil, g.fail(ctx, e, err)
+	}
+	if len(protected) > 0 {
+		if v = g.guard(ctx, req, "history", &e); !v.Allow {
+			return nil, g.denyProtected(ctx, e, v, protected)
+		}
+	}
 	out := make([]Record, len(hist))
 	for i, h := range hist {
 		out[i] = mask(fromVersion(h), v)
-		codes[string(h.ResidentCode)] = true
-	}
-	for c := range codes {
-		e.Subjects = append(e.Subjects, c)
+		out[i].Protected = len(protected) > 0
 	}
 	e.Count, e.Provision = len(out), g.provision(req, "history", v)
-	if err := g.record(ctx, e); err != nil {
+	e.Detail = withDetail(e.Detail, g.signal(req, fromVersion(ver)))
+	if len(protected) > 0 {
+		err = g.recordProtected(ctx, e, protected)
+	} else {
+		err = g.record(ctx, e)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -441,7 +491,32 @@ type Match struct {
 
 // Search finds residents by the four items, best first. total counts every
 // match, of which at most the limit are returned (and logged as provided).
+// Protected residents the request may not read are withheld (SearchDetailed).
 func (g *Gate) Search(ctx context.Context, req Request, q SearchQuery) (matches []Match, total int, err error) {
+	res, err := g.SearchDetailed(ctx, req, q)
+	return res.Matches, res.Total, err
+}
+
+// SearchResult is a search's answer.
+type SearchResult struct {
+	Matches []Match
+	Total   int // every match (those withheld not counted), of which Matches are the first
+	// Withheld is how many residents under support measures (支援措置)
+	// matched and were left out of the answer because the request may not
+	// read them (no case reference, or an affair the profile does not
+	// allow); WithheldJapanese says why, and what would be needed.
+	Withheld         int
+	WithheldJapanese string
+}
+
+// SearchDetailed is Search, saying what was withheld. A match under a
+// support measure is returned only if the request may read protected
+// residents (a case reference, an affair the profile allows), and then
+// with the immediate alert in the entry's transaction. Otherwise it is
+// withheld: the refusal is its own audit entry (denied, naming the
+// protected-resident policy and the residents, with the alert), and the
+// search's entry provides the rest.
+func (g *Gate) SearchDetailed(ctx context.Context, req Request, q SearchQuery) (SearchResult, error) {
 	e, v := g.begin(ctx, req, "search")
 	bad := q.check()
 	if len(bad) > 0 {
@@ -450,18 +525,18 @@ func (g *Gate) Search(ctx context.Context, req Request, q SearchQuery) (matches 
 		e.Query = q.String()
 	}
 	if !v.Allow {
-		return nil, 0, g.deny(ctx, e, v)
+		return SearchResult{}, g.deny(ctx, e, v)
 	}
 	if len(bad) > 0 {
-		return nil, 0, g.fail(ctx, e, fieldErrors(bad))
+		return SearchResult{}, g.fail(ctx, e, fieldErrors(bad))
 	}
 	if strings.TrimSpace(q.Name) == "" || q.DateOfBirth.IsZero() {
-		return nil, 0, g.fail(ctx, e, apperr.New(apperr.Invalid, "a search needs a name and a date of birth", "氏名と生年月日を入力してください"))
+		return SearchResult{}, g.fail(ctx, e, apperr.New(apperr.Invalid, "a search needs a name and a date of birth", "氏名と生年月日を入力してください"))
 	}
 	if today := g.now().In(jptext.JST); q.DateOfBirth.After(time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)) {
 		// No one is born after today: a typo (R12 for R2), refused before
 		// it is searched for and logged as a provision of nobody.
-		return nil, 0, g.fail(ctx, e, apperr.New(apperr.Invalid,
+		return SearchResult{}, g.fail(ctx, e, apperr.New(apperr.Invalid,
 			fmt.Sprintf("date_of_birth: %s is after today (%s)", q.DateOfBirth.Format(time.DateOnly), today.Format(time.DateOnly)),
 			fmt.Sprintf("生年月日：%s は未来の日付です（本日は %s）", jptext.FormatWareki(q.DateOfBirth), jptext.FormatWareki(today))))
 	}
@@ -471,23 +546,62 @@ func (g *Gate) Search(ctx context.Context, req Request, q SearchQuery) (matches 
 	}
 	found, total, err := records.Search(ctx, g.db, records.Query{Name: q.Name, DateOfBirth: q.DateOfBirth, Sex: q.Sex, Address: q.Address}, limit)
 	if err != nil {
-		return nil, 0, g.fail(ctx, e, err)
+		return SearchResult{}, g.fail(ctx, e, err)
+	}
+	codes := make([]string, len(found))
+	for i, m := range found {
+		codes[i] = string(m.ResidentCode)
+	}
+	protected, err := g.protectedOf(ctx, codes)
+	if err != nil {
+		return SearchResult{}, g.fail(ctx, e, err)
+	}
+	var res SearchResult
+	if len(protected) > 0 {
+		pe := e
+		pv := g.guard(ctx, req, "search", &pe)
+		if pv.Allow {
+			e, v = pe, pv
+		} else {
+			// Withheld: the refusal is an entry of its own, with the alert.
+			pe.Subjects, pe.Detail = protected, withheldNote(len(protected), pv.Policy)
+			if err := g.recordProtected(ctx, pe, protected); err != nil {
+				return SearchResult{}, err
+			}
+			res.Withheld, res.WithheldJapanese = len(protected), pv.Japanese
+			e.Detail = withDetail(e.Detail, withheldNote(len(protected), pv.Policy))
+			total -= len(protected)
+			kept := found[:0]
+			for _, m := range found {
+				if !slices.Contains(protected, string(m.ResidentCode)) {
+					kept = append(kept, m)
+				}
+			}
+			found, protected = kept, nil
+		}
 	}
 	for _, m := range found {
-		matches = append(matches, Match{Record: mask(fromVersion(m.Version), v), Score: m.Score, MatchOn: m.MatchOn})
+		r := mask(fromVersion(m.Version), v)
+		r.Protected = slices.Contains(protected, string(m.ResidentCode))
+		res.Matches = append(res.Matches, Match{Record: r, Score: m.Score, MatchOn: m.MatchOn})
 		e.Subjects = append(e.Subjects, string(m.ResidentCode))
 	}
-	e.Count = len(matches)
-	if total > len(matches) {
-		e.Detail = fmt.Sprintf("%d matches, %d returned", total, len(matches))
+	e.Count, res.Total = len(res.Matches), total
+	if total > len(res.Matches) {
+		e.Detail = withDetail(fmt.Sprintf("%d matches, %d returned", total, len(res.Matches)), e.Detail)
 	}
-	if len(matches) > 0 {
+	if len(res.Matches) > 0 {
 		e.Provision = g.provision(req, "search", v)
 	}
-	if err := g.record(ctx, e); err != nil {
-		return nil, 0, err
+	if len(protected) > 0 {
+		err = g.recordProtected(ctx, e, protected)
+	} else {
+		err = g.record(ctx, e)
 	}
-	return matches, total, nil
+	if err != nil {
+		return SearchResult{}, err
+	}
+	return res, nil
 }
 
 // inScope reports whether the node holds records of local government lg.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 
 	"jukinet/internal/apperr"
@@ -25,6 +26,10 @@ const (
 	NotFound  = "not_found"
 	Ambiguous = "ambiguous" // the four items fit more than one resident: nothing provided
 	Invalid   = "invalid"
+	// Withheld: the resident is under a support measure (支援措置) and the
+	// request may not read them (no case reference, or an affair the
+	// profile does not allow): nothing provided, the refusal logged.
+	Withheld = "withheld"
 )
 
 // ProvideResult is the answer to one row.
@@ -64,6 +69,36 @@ func (g *Gate) Provide(ctx context.Context, req Request, qs []ProvideQuery) ([]P
 	}
 	close(work)
 	wg.Wait()
+	var codes []string
+	for _, r := range out {
+		if r.Status == Found {
+			codes = append(codes, string(r.Record.ResidentCode))
+		}
+	}
+	protected, err := g.protectedOf(ctx, codes)
+	if err != nil {
+		return nil, g.fail(ctx, e, err)
+	}
+	var note string
+	if len(protected) > 0 {
+		pe := e
+		pv := g.guard(ctx, req, "provide", &pe)
+		if pv.Allow {
+			e, v = pe, pv
+		} else {
+			// Withheld rows: the refusal is an entry of its own, with the alert.
+			pe.Subjects, pe.Detail = protected, withheldNote(len(protected), pv.Policy)
+			if err := g.recordProtected(ctx, pe, protected); err != nil {
+				return nil, err
+			}
+			for i := range out {
+				if out[i].Status == Found && slices.Contains(protected, string(out[i].Record.ResidentCode)) {
+					out[i] = ProvideResult{Line: out[i].Line, Status: Withheld, Error: pv.Japanese}
+				}
+			}
+			note, protected = withheldNote(len(protected), pv.Policy), nil
+		}
+	}
 	found := 0
 	for _, r := range out {
 		if r.Status == Found {
@@ -72,16 +107,23 @@ func (g *Gate) Provide(ctx context.Context, req Request, qs []ProvideQuery) ([]P
 		}
 	}
 	e.Count = found
-	e.Detail = fmt.Sprintf("%d rows, %d provided", len(qs), found)
+	e.Detail = withDetail(fmt.Sprintf("%d rows, %d provided", len(qs), found), note)
 	if found > 0 {
 		e.Provision = g.provision(req, "batch", v)
 	}
-	if err := g.record(ctx, e); err != nil {
+	if len(protected) > 0 {
+		err = g.recordProtected(ctx, e, protected)
+	} else {
+		err = g.record(ctx, e)
+	}
+	if err != nil {
 		return nil, err
 	}
 	for i := range out {
 		if out[i].Status == Found {
 			out[i].Record = mask(out[i].Record, v)
+			// The restriction travels with the record to the recipient.
+			out[i].Record.Protected = slices.Contains(protected, string(out[i].Record.ResidentCode))
 		}
 	}
 	return out, nil

@@ -36,6 +36,7 @@ import (
 	"jukinet/internal/jptext"
 	"jukinet/internal/policy"
 	"jukinet/internal/profile"
+	"jukinet/internal/protect"
 	"jukinet/internal/staff"
 	"jukinet/internal/sysaudit"
 	"jukinet/internal/training"
@@ -117,6 +118,10 @@ type Node struct {
 	// record of program changes; zero means this binary's (Version and the
 	// profile's digest). Tests set it to start a changed program.
 	Program form.ProgramState
+	// Protect is the register of residents under support measures
+	// (支援措置), whose protections in force the policy engine and the gate
+	// enforce (set by OpenGate).
+	Protect *protect.Register
 	// Now is the node's clock: the time its audit entries, sessions and
 	// date-bound decisions (today's counts, retention cutoffs) are read
 	// from. Open sets it to time.Now; tests set a clocktest clock before
@@ -188,9 +193,13 @@ func (n *Node) OpenGate(ctx context.Context, logger *slog.Logger) error {
 	n.Forms.Now = n.Now
 	n.Approvals.Forms = n.Forms
 	n.SysAudits.Forms = n.Forms
+	n.Protect = protect.New(n.DB, l, eng, prof, n.nodeCode())
+	n.Protect.Now = n.Now
+	n.Protect.OnChange(eng.Invalidate)
 	n.Gate = gate.New(n.DB, l, eng, n.Info.LocalGov, n.Info.Level)
 	n.Gate.Now = n.Now
-	if n.Detect, err = detect.New(n.DB, l, eng, n.nodeCode(), DetectionSettings(n.Config.Detection)); err != nil {
+	n.Gate.Alarm = detect.Alarm
+	if n.Detect, err = detect.New(n.DB, l, eng, n.nodeCode(), DetectionSettings(n.Config.Detection).WithProfile(prof)); err != nil {
 		l.Close()
 		return fmt.Errorf("%s [detection]: %w", filepath.Join(n.Dir, config.FileName), err)
 	}
@@ -256,7 +265,9 @@ func DetectionSettings(c config.Detection) detect.Settings {
 	start, _ := config.ClockTime(c.OfficeStart) // checked by config.Load
 	end, _ := config.ClockTime(c.OfficeEnd)
 	return detect.Settings{OfficeStart: start, OfficeEnd: end, DailyResidents: c.DailyResidents,
-		ActorsPerResident: c.ActorsPerResident, DailyDenials: c.DailyDenials}
+		ActorsPerResident: c.ActorsPerResident, DailyDenials: c.DailyDenials,
+		NoCaseDaily: c.NoCaseDaily, RepeatPerDay: c.RepeatPerDay, RepeatDays: c.RepeatDays, RepeatWindowDays: c.RepeatWindowDays,
+		KinDaily: c.KinDaily, ActorsPerHour: c.ActorsPerHour}
 }
 
 // nodeCode is the code audit entries name the node by.

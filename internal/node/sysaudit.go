@@ -21,7 +21,7 @@ func AuditAlerts(q db.Querier) func(ctx context.Context) ([]sysaudit.Alert, erro
 		}
 		out := make([]sysaudit.Alert, len(all))
 		for i, a := range all {
-			out[i] = sysaudit.Alert{ID: a.ID, Rule: a.RuleName("ja"), RaisedAt: a.RaisedAt, Open: a.State == detect.StateOpen, ClosedAt: a.ClosedAt}
+			out[i] = sysaudit.Alert{ID: a.ID, Rule: a.RuleName("ja"), RaisedAt: a.RaisedAt, Open: a.State == detect.StateOpen, ClosedAt: a.ClosedAt, RuleID: a.Rule}
 		}
 		return out, nil
 	}

@@ -28,6 +28,7 @@ import (
 	"jukinet/internal/facility"
 	"jukinet/internal/gate"
 	"jukinet/internal/profile"
+	"jukinet/internal/protect"
 	"jukinet/internal/staff"
 	"jukinet/internal/training"
 )
@@ -75,6 +76,8 @@ type snapshot struct {
 	// approvals and approved: see addApprovals (internal/approval).
 	approvals approval.Facts
 	approved  map[string][]string // department → affairs in force
+	// protected: see addProtections (internal/protect).
+	protected map[string]protect.Protection
 	// byAction lists the policies each action can be decided by (index.go).
 	byAction map[cedar.EntityUID]policyList
 }
@@ -154,6 +157,11 @@ func (e *Engine) current(ctx context.Context) (*snapshot, error) {
 		return nil, err
 	}
 	addFacilities(s, rooms)
+	protections, err := protect.Load(ctx, e.db)
+	if err != nil {
+		return nil, err
+	}
+	s.refresh = earliest(s.refresh, addProtections(s, protections, e.now()))
 	e.snap = s
 	return s, nil
 }
@@ -206,7 +214,7 @@ func build(prof *profile.Profile, st *staff.State, facts training.Facts) (*snaps
 		add(uid(typeAction, a), nil)
 	}
 	for _, a := range prof.Affairs {
-		add(uid(typeAffair, a.ID), cedar.RecordMap{"changes_register": cedar.Boolean(a.Changes)})
+		add(uid(typeAffair, a.ID), cedar.RecordMap{"changes_register": cedar.Boolean(a.Changes), "protected_residents": cedar.Boolean(a.ProtectedResidents)})
 	}
 	for _, d := range prof.Departments {
 		add(uid(typeDepartment, d.ID), cedar.RecordMap{"approved_affairs": uidSet(typeAffair, nil)})
@@ -328,9 +336,14 @@ func (e *Engine) decide(s *snapshot, q gate.Question) gate.Verdict {
 	}
 	now := e.now()
 	req, who := e.request(now, q.Actor, q.Origin, uid(typeAction, q.Action), uid(typeAffair, affair.ID))
+	req.Context = registerContext(req.Context, q)
 	decision, diag := s.authorize(req)
 	if decision == cedar.Allow {
-		return gate.Verdict{Allow: true, Policy: reasons(diag), Why: fmt.Sprintf("%s may %s for %s", who, q.Action, affair.ID), Items: affair.Items}
+		v := gate.Verdict{Allow: true, Policy: reasons(diag), Why: fmt.Sprintf("%s may %s for %s", who, q.Action, affair.ID), Items: affair.Items}
+		if q.Protected {
+			v = e.protectedAllowed(v, q, affair)
+		}
+		return v
 	}
 	if id := reasons(diag); id != "" {
 		if sp, ok := s.suspension(id); ok {
@@ -351,6 +364,9 @@ func (e *Engine) decide(s *snapshot, q gate.Question) gate.Verdict {
 		}
 		if en, aja, ok := e.outsideApproval(s, id, q.Actor, q.Origin, affair, now); ok {
 			why, ja = why+": "+en, ja+"。"+aja
+		}
+		if en, pja, ok := e.unprotected(id, q, affair); ok {
+			why, ja = why+": "+en, ja+"。"+pja
 		}
 		return gate.Verdict{Policy: id, Why: why, Japanese: ja}
 	}

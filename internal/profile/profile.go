@@ -201,6 +201,42 @@ type Affair struct {
 	Items       []string `toml:"items"`       // record items the affair needs (shown on screen)
 	// Changes says the affair may change the register (apply), not only read it.
 	Changes bool `toml:"changes"`
+	// CaseReference says whether a request for the affair must name its
+	// case (案件番号: an application or file number): CaseRequired or
+	// empty. A look-up without one where it is required is allowed but
+	// raises the no-case-ref alert of the detection (docs/detection.md).
+	CaseReference string `toml:"case_reference"`
+	// ProtectedResidents says the affair may look up residents under
+	// support measures (支援措置), with a case reference and an immediate
+	// alert to the security officers (docs/protection.md); for any other
+	// affair such a look-up is refused.
+	ProtectedResidents bool `toml:"protected_residents"`
+	// Reasons, when set, are the phrases a reason for the affair is
+	// expected to contain (転入届, 児童手当の認定 …): a look-up whose reason
+	// holds none of them counts, like one without a case reference, towards
+	// the repeat rule of the detection.
+	Reasons []string `toml:"reasons"`
+}
+
+// CaseRequired is the value of case_reference for an affair whose requests
+// must name their case.
+const CaseRequired = "required"
+
+// NeedsCase says whether requests for the affair must name their case.
+func (a Affair) NeedsCase() bool { return a.CaseReference == CaseRequired }
+
+// FitsReason says whether reason fits the affair: it holds one of the
+// affair's Reasons, or the affair lists none.
+func (a Affair) FitsReason(reason string) bool {
+	if len(a.Reasons) == 0 {
+		return true
+	}
+	for _, r := range a.Reasons {
+		if strings.Contains(reason, r) {
+			return true
+		}
+	}
+	return false
 }
 
 // Course is a training course (研修) the regulation requires of the people
@@ -445,6 +481,14 @@ func Parse(file string, raw []byte, policyFile string, policies []byte) (*Profil
 		}
 		if len(a.Items) == 0 {
 			add(loc.entry("affairs", i, "items"), "affair %s: list the record items it needs", a.ID)
+		}
+		if a.CaseReference != "" && a.CaseReference != "optional" && a.CaseReference != CaseRequired {
+			add(loc.entry("affairs", i, "case_reference"), "affair %s: case_reference = %q: use \"required\" or \"optional\" (or leave it out)", a.ID, a.CaseReference)
+		}
+		for _, r := range a.Reasons {
+			if strings.TrimSpace(r) == "" {
+				add(loc.entry("affairs", i, "reasons"), "affair %s: reasons: an empty phrase fits every reason", a.ID)
+			}
 		}
 		for _, it := range a.Items {
 			if !slices.Contains(Items, it) {

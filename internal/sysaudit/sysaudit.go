@@ -393,6 +393,7 @@ type Alert struct {
 	RaisedAt time.Time
 	Open     bool
 	ClosedAt time.Time
+	RuleID   string // the rule's id (detect.Rules: protected, no-case-ref …)
 }
 
 // Incident is an incident (internal/incident) as the evidence counts it.

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"html/template"
 	"jukinet/internal/council"
 	"net/http"
 	"regexp"
@@ -13,9 +14,10 @@ import (
 // alertRow is an alert as the alerts screen shows it.
 type alertRow struct {
 	detect.Alert
-	RuleName string
-	Detail   string // in the page's language
-	Resident bool   // the subject is a 住民票コード (else an actor kind:id)
+	RuleName  string
+	Detail    template.HTML // in the page's language, dates kept on one line
+	Resident  bool          // the subject is a 住民票コード (else an actor kind:id)
+	Immediate bool          // raised by the gate at the moment of the read (支援措置)
 }
 
 // alertsPage lists the alerts of improper use (不正利用の検知): the open
@@ -35,7 +37,7 @@ func (s *Server) alertsPage(w http.ResponseWriter, r *http.Request, c *current) 
 	lang := langOf(r)
 	rows := make([]alertRow, len(alerts))
 	for i, a := range alerts {
-		rows[i] = alertRow{Alert: a, RuleName: a.RuleName(lang), Detail: s.wordsFor(r).actionsIn(a.Described(lang)), Resident: a.Rule == detect.RuleCrowd}
+		rows[i] = alertRow{Alert: a, RuleName: a.RuleName(lang), Detail: unbrokenDates(s.wordsFor(r).actionsIn(a.Described(lang))), Resident: detect.AboutResident(a.Rule), Immediate: detect.Immediate(a.Rule)}
 	}
 	s.page(w, r, c, "alerts", "Detection", map[string]any{
 		"Alerts": rows, "All": all, "CanInvestigate": s.may(ctx, c, staff.ActInvestigate, s.nodeResource()),
@@ -67,6 +69,15 @@ var timedAction = regexp.MustCompile(`\b(\d{2}:\d{2}) ([a-z][a-z0-9-]*(?:\.[a-z]
 // actionsIn names, in the page's language, the actions an alert's detail
 // lists by their codes: 「23:40 照会」, "23:40 Lookup". The detection keeps
 // the codes; the screen shows the labels.
+// datePattern is a date in an alert's detail (和暦 or ISO).
+var datePattern = regexp.MustCompile(`(明治|大正|昭和|平成|令和)(元|\d{1,2})年\d{1,2}月\d{1,2}日|\d{4}-\d{2}-\d{2}`)
+
+// unbrokenDates escapes an alert's detail and keeps each date in it on one
+// line (a detail lists the days of the repeat rule).
+func unbrokenDates(detail string) template.HTML {
+	return template.HTML(datePattern.ReplaceAllString(template.HTMLEscapeString(detail), `<span class="nowrap">$0</span>`))
+}
+
 func (w words) actionsIn(detail string) string {
 	return timedAction.ReplaceAllStringFunc(detail, func(m string) string {
 		p := timedAction.FindStringSubmatch(m)

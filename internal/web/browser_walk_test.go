@@ -25,6 +25,7 @@ import (
 	"jukinet/internal/jptext"
 	"jukinet/internal/node"
 	"jukinet/internal/staff"
+	"jukinet/internal/synth"
 )
 
 // axeSource is axe-core, vendored from npm (testdata/axe/README.md).
@@ -240,6 +241,8 @@ func walkScreens(t *testing.T, ctx context.Context, base, role, code string) []w
 				chromedp.Click(`[data-testid="forms"] tbody a`, chromedp.ByQuery),
 				chromedp.WaitVisible(`[data-testid="form-facts"]`, chromedp.ByQuery),
 			}})
+		case "/protected":
+			list = append(list, walkScreen{Name: "protected-all", Path: "/protected?all=1"})
 		}
 	}
 	switch role {
@@ -411,6 +414,12 @@ func seedWalk(t *testing.T, s *Server, code string) {
 	start, end := today.AddDate(0, 0, -30).Format(time.DateOnly), today.AddDate(1, 0, 0).Format(time.DateOnly)
 	if rec := admin.do("POST", "/contracts", url.Values{"vendor": {"株式会社見本保守"}, "scope": {"端末の保守"}, "start": {start}, "end": {end}, "survey": {"Pマーク確認"}}); rec.Code != http.StatusSeeOther {
 		t.Fatalf("seed: contract: %d %s", rec.Code, rec.Body.String())
+	}
+	// A resident under a support measure (支援措置), for the register's screen.
+	g, _ := synth.New(synth.Options{Seed: 77, LocalGov: "131083"})
+	if rec := admin.do("POST", "/protected", url.Values{"code": {string(g.Next().ResidentCode)}, "start": {today.Format(time.DateOnly)},
+		"end": {today.AddDate(0, 6, 0).Format(time.DateOnly)}, "department": {"kumin"}, "category": {"dv"}}); rec.Code != http.StatusSeeOther {
+		t.Fatalf("seed: protected resident: %d %s", rec.Code, rec.Body.String())
 	}
 	entry := url.Values{"room": {node.DemoServerRoom}, "person": {node.DemoOperator}, "purpose": {"書類の受け取り"}, "direction": {"in"}, "time": {now.Format("2006-01-02 15:04")}}
 	if rec := admin.do("POST", "/facilities/entries", entry); rec.Code != http.StatusSeeOther {

@@ -7,6 +7,7 @@ import (
 
 	"jukinet/internal/apperr"
 	"jukinet/internal/auditlog"
+	"jukinet/internal/detect"
 	"jukinet/internal/gate"
 	"jukinet/internal/jptext"
 	"jukinet/internal/profile"
@@ -79,6 +80,14 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, c *current) {
 		s.problem(w, r, err)
 		return
 	}
+	if s.may(ctx, c, staff.ActViewAlerts, s.nodeResource()) {
+		// Reads of protected residents (支援措置) are raised at once by the
+		// gate: announced apart, above the other alerts.
+		if data["ProtectedAlerts"], err = detect.OpenCountOf(ctx, s.node.DB, detect.RuleProtected); err != nil {
+			s.problem(w, r, err)
+			return
+		}
+	}
 	if data["Charts"], err = s.dashboardCharts(ctx, c, s.wordsFor(r), langOf(r)); err != nil {
 		s.problem(w, r, err)
 		return
@@ -134,7 +143,20 @@ var fieldMax = map[string]int{
 }
 
 func (s *Server) lookupPage(w http.ResponseWriter, r *http.Request, c *current) {
-	s.page(w, r, c, "lookup", "Lookup", map[string]any{"Affairs": s.myAffairs(c), "Form": formOf(r), "Max": fieldMax})
+	s.page(w, r, c, "lookup", "Lookup", map[string]any{"Affairs": s.myAffairs(c), "Form": formOf(r), "Max": fieldMax, "CaseAffairs": s.caseAffairs(c)})
+}
+
+// caseAffairs are the operator's affairs whose profile requires a case
+// reference (case_reference = "required"): the form says so under 案件番号,
+// with why a protected resident (支援措置) needs one too.
+func (s *Server) caseAffairs(c *current) []string {
+	var out []string
+	for _, a := range s.myAffairs(c) {
+		if a.NeedsCase() {
+			out = append(out, a.ID)
+		}
+	}
+	return out
 }
 
 // shownRecord is a record with the items its affair may see.
@@ -147,7 +169,7 @@ type shownRecord struct {
 func (s *Server) lookup(w http.ResponseWriter, r *http.Request, c *current) {
 	ctx := r.Context()
 	f := formOf(r)
-	data := map[string]any{"Affairs": s.myAffairs(c), "Form": f, "Max": fieldMax}
+	data := map[string]any{"Affairs": s.myAffairs(c), "Form": f, "Max": fieldMax, "CaseAffairs": s.caseAffairs(c)}
 	if !s.once.take(r.PostFormValue("once"), s.node.Now()) {
 		// A reload of the result: nothing is looked up again unless the
 		// clerk sends the form, filled in as it was, once more.
@@ -186,13 +208,17 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request, c *current) {
 			q.Sex = resident.SexFemale
 		}
 		if err == nil {
-			var matches []gate.Match
-			var total int
-			matches, total, err = s.node.Gate.Search(ctx, req, q)
-			for _, m := range matches {
+			var res gate.SearchResult
+			res, err = s.node.Gate.SearchDetailed(ctx, req, q)
+			for _, m := range res.Matches {
 				results = append(results, shownRecord{Record: m.Record, Score: m.Score, MatchOn: m.MatchOn})
 			}
-			data["Total"] = total
+			data["Total"] = res.Total
+			if res.Withheld > 0 {
+				// Residents under a support measure the request may not
+				// read: how many, and what it would need.
+				data["Withheld"], data["WithheldWhy"] = res.Withheld, message(r, apperr.New(apperr.Forbidden, "residents under a support measure (支援措置) need a case reference, for an affair that may look them up", res.WithheldJapanese))
+			}
 		}
 	default:
 		err = apperr.New(apperr.Invalid, "choose how to look up", "照会の方法を選んでください")

@@ -23,13 +23,14 @@ import (
 	"jukinet/internal/facility"
 	"jukinet/internal/form"
 	"jukinet/internal/node"
+	"jukinet/internal/protect"
 	"jukinet/internal/staff"
 	"jukinet/internal/sysaudit"
 	"jukinet/internal/training"
 )
 
 // pageNames are the templates under templates/, each with the layout.
-var pageNames = []string{"status", "login", "enrol", "unlock", "dashboard", "lookup", "history", "staff", "suspensions", "alerts", "incidents", "incident", "training", "assets", "facilities", "contracts", "approvals", "council", "audits", "sysaudit", "disclosures", "audit", "network", "problem", "correspondence", "document", "forms", "form"}
+var pageNames = []string{"status", "login", "enrol", "unlock", "dashboard", "lookup", "history", "staff", "suspensions", "alerts", "incidents", "incident", "training", "assets", "facilities", "contracts", "approvals", "council", "audits", "sysaudit", "disclosures", "audit", "network", "problem", "correspondence", "document", "forms", "form", "protected"}
 
 const sessionCookie = "jukinet_session"
 
@@ -189,6 +190,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, c *current, page, 
 	data["CanDisclosures"] = s.may(r.Context(), c, disclosure.ActView, s.disclosureDept())
 	data["CanCorrespondence"] = s.may(r.Context(), c, correspondence.ActView, node)
 	data["CanForms"] = s.may(r.Context(), c, form.ActView, node)
+	data["CanProtected"] = s.may(r.Context(), c, protect.ActView, node)
 	if data["CanAlerts"] = can[staff.ActViewAlerts]; can[staff.ActViewAlerts] {
 		open, err := detect.OpenCount(r.Context(), s.node.DB)
 		if err != nil {

@@ -138,6 +138,7 @@ func New(n *node.Node, opt Options) (*Server, error) {
 	s.sysauditRoutes()
 	s.correspondenceRoutes()
 	s.formRoutes()
+	s.protectRoutes()
 	s.mux.Handle("/api/", api.New(n, opt.Logger, s.apiCaller))
 	s.peers = http.NewServeMux()
 	recv := federation.NewReceiver(n, opt.Logger)

@@ -23,6 +23,7 @@ import (
 	"jukinet/internal/jptext"
 	"jukinet/internal/policy"
 	"jukinet/internal/profile"
+	"jukinet/internal/protect"
 	"jukinet/internal/resident"
 	"jukinet/internal/staff"
 	"jukinet/internal/synth"
@@ -45,6 +46,11 @@ type Fixture struct {
 	Contracts *contract.Register
 	// Approvals is the usage approvals record, on the fixture's clock.
 	Approvals *approval.Register
+	// Protect is the register of protected residents (支援措置), on the
+	// fixture's clock. The gate has no Alarm (detect imports this
+	// package): a test reading protected residents sets Gate.Alarm =
+	// detect.Alarm, else such a read is refused.
+	Protect *protect.Register
 	// Admin is the first system administrator, working at the console of
 	// a terminal of their own department.
 	Admin staff.Who
@@ -104,12 +110,16 @@ func NewAt(t testing.TB, d *db.DB, profileID string, clock *clocktest.Clock) *Fi
 	ar := approval.New(d, l, eng, prof, code)
 	ar.Now = clock.Now
 	ar.OnChange(eng.Invalidate)
+	pr := protect.New(d, l, eng, prof, code)
+	pr.Now = clock.Now
+	pr.OnChange(eng.Invalidate)
+	gt := gate.New(d, l, eng, lg, prof.Level)
 	if err := st.Bootstrap(ctx, staff.Person{VerificationID: AdminVID, Name: "管理 太郎", Department: adminDept, Title: "課長"}); err != nil {
 		t.Fatal(err)
 	}
 	return &Fixture{
-		DB: d, Log: l, Verifier: verifier, Profile: prof, Staff: st, Engine: eng, Training: tr, Contracts: cr, Approvals: ar,
-		Gate:  gate.New(d, l, eng, lg, prof.Level),
+		DB: d, Log: l, Verifier: verifier, Profile: prof, Staff: st, Engine: eng, Training: tr, Contracts: cr, Approvals: ar, Protect: pr,
+		Gate:  gt,
 		Admin: Operator(AdminVID, "ADMIN-T"),
 		Clock: clock,
 	}

@@ -1,0 +1,135 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"jukinet/internal/apperr"
+	"jukinet/internal/contract"
+	"jukinet/internal/jptext"
+	"jukinet/internal/protect"
+)
+
+// The protected residents screen (支援措置): the register, for those the
+// policies let see it (view-protected; every viewing is logged by the
+// register itself), and the forms that mark and end a support measure
+// (mark-protected), behind the biometric re-check.
+func (s *Server) protectRoutes() {
+	s.mux.HandleFunc("GET /protected", s.signedIn(s.protectedPage))
+	s.mux.HandleFunc("POST /protected", s.signedIn(s.markProtected))
+	s.mux.HandleFunc("POST /protected/end", s.signedIn(s.endProtected))
+}
+
+// protectedRow is a protection as the screen shows it.
+type protectedRow struct {
+	protect.Protection
+	State        string // ProtectedInForce, ProtectedToCome, ProtectedOver (a locale key)
+	CategoryName string
+	DeptName     string
+	Endable      bool
+}
+
+func (s *Server) protectedPage(w http.ResponseWriter, r *http.Request, c *current) {
+	ctx := r.Context()
+	everything := r.URL.Query().Get("all") == "1"
+	ps, err := s.node.Protect.List(ctx, c.who(), everything)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	wd := s.wordsFor(r)
+	now := s.node.Now()
+	rows := make([]protectedRow, len(ps))
+	for i, p := range ps {
+		row := protectedRow{Protection: p, State: "ProtectedInForce", CategoryName: p.CategoryName(langOf(r)), DeptName: p.Department}
+		switch {
+		case now.Before(p.Start):
+			row.State = "ProtectedToCome"
+		case !p.InForce(now):
+			row.State = "ProtectedOver"
+		}
+		if _, ok := s.node.Profile.Department(p.Department); ok {
+			row.DeptName = wd.dept(p.Department)
+		}
+		row.Endable = p.Source == "" && p.Ended == nil && now.Before(p.Until())
+		rows[i] = row
+	}
+	type option struct{ ID, Name string }
+	var categories, depts []option
+	for _, k := range protect.Categories {
+		categories = append(categories, option{k.ID, wd.pick(k.Name, k.NameEN)})
+	}
+	for _, d := range s.node.Profile.Departments {
+		depts = append(depts, option{d.ID, wd.dept(d.ID)})
+	}
+	s.page(w, r, c, "protected", "Protected", map[string]any{
+		"Rows": rows, "Categories": categories, "Departments": depts, "All": everything,
+		"Today":     now.In(jptext.JST).Format(time.DateOnly),
+		"CanManage": s.may(ctx, c, protect.ActMark, s.nodeResource()),
+	})
+}
+
+// protectedForm reads a posted form behind the re-check; ok is false when
+// a response was written.
+func (s *Server) protectedForm(w http.ResponseWriter, r *http.Request, c *current) bool {
+	if !s.recentlyVerified(w, r, c, "/protected") {
+		return false
+	}
+	if err := r.ParseForm(); err != nil {
+		s.problem(w, r, err)
+		return false
+	}
+	return true
+}
+
+// markProtected marks a resident: decided by the policies, logged; bad
+// input is refused naming the field, with nothing stored.
+func (s *Server) markProtected(w http.ResponseWriter, r *http.Request, c *current) {
+	if !s.protectedForm(w, r, c) {
+		return
+	}
+	start, err := contract.ParseDay("start", "支援措置の開始日", r.FormValue("start"))
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	end, err := contract.ParseDay("end", "支援措置の終了日", r.FormValue("end"))
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	if _, err := s.node.Protect.Mark(r.Context(), c.who(), protect.Mark{ResidentCode: r.FormValue("code"), Start: start, End: end,
+		Department: r.FormValue("department"), Category: r.FormValue("category")}); err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/protected", http.StatusSeeOther)
+}
+
+// endProtected ends a support measure early, from now (today) or the day
+// given: decided by the policies, logged.
+func (s *Server) endProtected(w http.ResponseWriter, r *http.Request, c *current) {
+	if !s.protectedForm(w, r, c) {
+		return
+	}
+	id, err := strconv.ParseInt(strings.TrimSpace(r.FormValue("id")), 10, 64)
+	if err != nil || id <= 0 {
+		s.problem(w, r, apperr.New(apperr.Invalid, "id: choose the support measure to end", "終了する支援措置を選んでください"))
+		return
+	}
+	day, err := contract.ParseDay("date", "終了する日", r.FormValue("date"))
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	if day.Equal(jptext.Midnight(s.node.Now())) {
+		day = s.node.Now()
+	}
+	if err := s.node.Protect.End(r.Context(), c.who(), id, day); err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/protected", http.StatusSeeOther)
+}
