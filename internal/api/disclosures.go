@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"jukinet/internal/disclosure"
@@ -155,8 +156,19 @@ type DisclosureIssue struct {
 	Delivery string `json:"delivery"` // 窓口交付 when empty
 }
 
+// DisclosureIssued is what an issue answers: the request as recorded, the
+// document's control number in the forms register, the resident's proof
+// (the file to hand over, as issued) and the document itself (PDF, base64).
+type DisclosureIssued struct {
+	Request Disclosure      `json:"request"`
+	Form    string          `json:"form"`
+	Proof   json.RawMessage `json:"proof"`
+	PDF     []byte          `json:"pdf"`
+}
+
 // issueDisclosure issues a decided request (receive-disclosure, logged as
-// disclosure.issue) and answers the resident's proof, as issued.
+// disclosure.issue with the document's form) and answers the proof and
+// the document.
 func (h *Handler) issueDisclosure(w http.ResponseWriter, r *http.Request) {
 	var req DisclosureIssue
 	if !h.changeBody(w, r, &req, "交付の形式が正しくありません") {
@@ -165,12 +177,14 @@ func (h *Handler) issueDisclosure(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r, "id", "開示請求の番号")
 	var doc *disclosure.IssuedDocument
 	if err == nil {
-		doc, err = h.node.Disclosures.Issue(r.Context(), who(r), id, req.Delivery)
+		var people []staff.Person
+		if people, err = h.node.Staff.People(r.Context()); err == nil {
+			doc, err = h.node.Disclosures.Issue(r.Context(), who(r), id, req.Delivery, disclosure.PDF(h.node.Profile, h.node.Info.Name(), people, h.node.Now()))
+		}
 	}
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Write(doc.JSON)
+	h.json(w, DisclosureIssued{Request: h.disclosureJSON(doc.Request), Form: doc.Form.Number.String(), Proof: doc.JSON, PDF: doc.PDF})
 }

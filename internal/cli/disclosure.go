@@ -167,26 +167,22 @@ type DisclosureIssueCmd struct {
 // Run issues the document: the issue is logged, then the files written.
 func (c DisclosureIssueCmd) Run(env *Env) error {
 	return withStaff(env, c.Data, func(n *node.Node) error {
-		doc, err := n.Disclosures.Issue(env.Ctx, consoleWho(), c.ID, c.Delivery)
-		if err != nil {
-			return err
-		}
 		people, err := n.Staff.People(env.Ctx)
 		if err != nil {
 			return err
 		}
-		pdf, err := disclosure.PDF(n.Profile, n.Info.Name(), doc, people, n.Now())
+		doc, err := n.Disclosures.Issue(env.Ctx, consoleWho(), c.ID, c.Delivery, disclosure.PDF(n.Profile, n.Info.Name(), people, n.Now()))
 		if err != nil {
 			return err
 		}
-		if err := fileutil.Replace(c.PDF, pdf, 0o600); err != nil {
+		if err := fileutil.Replace(c.PDF, doc.PDF, 0o600); err != nil {
 			return fmt.Errorf("write %s: %w", c.PDF, err)
 		}
 		if err := fileutil.Replace(c.Proof, doc.JSON, 0o600); err != nil {
 			return fmt.Errorf("write %s: %w", c.Proof, err)
 		}
-		fmt.Fprintf(env.Stdout, "Disclosure request %d issued: %d entries up to checkpoint %d; wrote %s and %s (proof sha256 %s).\n",
-			c.ID, len(doc.Proof.Entries), doc.Request.CheckpointSize, c.PDF, c.Proof, doc.Request.ProofSHA256)
+		fmt.Fprintf(env.Stdout, "Disclosure request %d issued: %d entries up to checkpoint %d; wrote %s (form %s) and %s (proof sha256 %s).\n",
+			c.ID, len(doc.Proof.Entries), doc.Request.CheckpointSize, c.PDF, doc.Form.Number, c.Proof, doc.Request.ProofSHA256)
 		return nil
 	})
 }

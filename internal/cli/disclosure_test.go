@@ -125,7 +125,7 @@ func testDisclosureCommands(t *testing.T, dbURL string) {
 	}
 	// The import, the two look-ups, the request, its decision and the refused
 	// second decision concern the resident.
-	if c, out, errOut := run(t, issue...); c != 0 || !strings.Contains(out, "6 entries") {
+	if c, out, errOut := run(t, issue...); c != 0 || !strings.Contains(out, "6 entries") || !strings.Contains(out, "(form R") {
 		t.Fatalf("issue: exit %d %s %s", c, out, errOut)
 	}
 	if c, _, errOut := run(t, issue...); c != 1 || !strings.Contains(errOut, "交付済み") {

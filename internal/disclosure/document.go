@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"jukinet/internal/auditlog"
+	"jukinet/internal/form"
 	"jukinet/internal/ids"
 	"jukinet/internal/jptext"
 	"jukinet/internal/profile"
@@ -157,10 +158,16 @@ func row(prof *profile.Profile, e *auditlog.Entry, staffOf Staff) []string {
 	return []string{fmt.Sprint(e.Seq), jptext.FormatWareki(when) + " " + when.Format("15:04"), where, what, affair, provided}
 }
 
-// PDF renders an issued request's document for the resident: issuer names
-// the body (the node's name), people are the node's staff, whose
-// departments the document shows.
-func PDF(prof *profile.Profile, body string, doc *IssuedDocument, people []staff.Person, now time.Time) ([]byte, error) {
+// PDF returns the Render of the document for the resident: body names the
+// issuing body (the node's name), people are the node's staff, whose
+// departments the document shows; the control number goes on every page.
+func PDF(prof *profile.Profile, body string, people []staff.Person, now time.Time) Render {
+	return func(doc *IssuedDocument, n form.Number) ([]byte, error) {
+		return renderPDF(prof, body, doc, n, people, now)
+	}
+}
+
+func renderPDF(prof *profile.Profile, body string, doc *IssuedDocument, n form.Number, people []staff.Person, now time.Time) ([]byte, error) {
 	depts := make(map[string]string, len(people))
 	for _, p := range people {
 		depts[p.VerificationID] = p.Department
@@ -173,6 +180,7 @@ func PDF(prof *profile.Profile, body string, doc *IssuedDocument, people []staff
 	if err != nil {
 		return nil, err
 	}
+	d.Control = "帳票管理番号 " + n.String()
 	var b bytes.Buffer
 	if err := report.WritePDF(&b, d); err != nil {
 		return nil, fmt.Errorf("render the disclosure of request %d: %w", doc.Request.ID, err)

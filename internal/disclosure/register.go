@@ -15,6 +15,7 @@ import (
 	"jukinet/internal/apperr"
 	"jukinet/internal/auditlog"
 	"jukinet/internal/db"
+	"jukinet/internal/form"
 	"jukinet/internal/ids"
 	"jukinet/internal/jptext"
 	"jukinet/internal/profile"
@@ -247,6 +248,9 @@ type Register struct {
 	node  string
 	// Now is the register's clock (the node's).
 	Now func() time.Time
+	// Forms is the forms register (帳票管理簿): each document issued or
+	// reprinted is a form with its control number printed on it.
+	Forms *form.Register
 }
 
 // New returns the register of the node named node.
@@ -278,9 +282,7 @@ func (r *Register) department() staff.Resource {
 // it, in the transaction of its audit entry, which concerns the resident.
 func (r *Register) administer(ctx context.Context, who staff.Who, action, verb, code, query, detail string,
 	work func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error) error {
-	e := auditlog.Entry{Node: r.node, Actor: who.Actor, Origin: who.Origin, Action: "disclosure." + verb, Query: query, Detail: detail,
-		Affair: "本人確認情報の提供状況の開示", Subjects: []string{code}, Count: 1}
-	return staff.Administer(ctx, r.log, r.authz, who, action, r.department(), e, work)
+	return staff.Administer(ctx, r.log, r.authz, who, action, r.department(), r.entry(who, verb, code, query, detail), work)
 }
 
 // Receive records a request received and returns its number. The
@@ -386,20 +388,27 @@ func (r *Register) Decide(ctx context.Context, who staff.Who, id int64, d Decisi
 		})
 }
 
-// IssuedDocument is what Issue hands over: the resident's proof as written
-// (JSON) and the request as recorded.
+// IssuedDocument is what Issue and Reissue hand over: the request as
+// recorded, the resident's proof as written (JSON), and the document for
+// the resident (PDF) with its form in the forms register.
 type IssuedDocument struct {
 	Request Request
 	Proof   *auditlog.ResidentProof
 	JSON    []byte
+	PDF     []byte
+	Form    form.Form
 }
+
+// Render makes the document for the resident with its control number.
+type Render func(doc *IssuedDocument, n form.Number) ([]byte, error)
 
 // Issue issues the document of a request decided to be disclosed (in full
 // or in part): it signs a checkpoint of the log as it is now, proves every
-// entry concerning the resident up to it, records the delivery with the proof's digest and
-// count in the transaction of its audit entry, and only then returns the
-// proof for the caller to render and hand over.
-func (r *Register) Issue(ctx context.Context, who staff.Who, id int64, delivery string) (*IssuedDocument, error) {
+// entry concerning the resident up to it, renders the document with its
+// control number, and records the delivery with the proof's digest and
+// count, and the document's form, in the transaction of its audit entry;
+// only then does it return the proof and the document to hand over.
+func (r *Register) Issue(ctx context.Context, who staff.Who, id int64, delivery string, render Render) (*IssuedDocument, error) {
 	delivery = strings.TrimSpace(delivery)
 	if delivery == "" {
 		delivery = "窓口交付"
@@ -430,34 +439,65 @@ func (r *Register) Issue(ctx context.Context, who staff.Who, id int64, delivery 
 	}
 	size := CheckpointSize(proof)
 	digest := fmt.Sprintf("%x", sha256.Sum256(raw))
-	err = r.administer(ctx, who, ActReceive, "issue", q.Resident, fmt.Sprintf("request:%d", id),
-		fmt.Sprintf("request %d issued (%s): %d entries up to checkpoint %d, proof sha256 %s", id, delivery, len(proof.Entries), size, digest),
-		func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
-			res, err := tx.Exec(ctx, `UPDATE disclosure_request SET issued_by = ?, issued_at = ?, issued_seq = ?, delivery = ?, entries = ?,
-				proof_sha256 = ?, checkpoint_size = ?, proof = ? WHERE id = ? AND issued_at IS NULL`,
-				who.Actor.String(), now, seq, delivery, len(proof.Entries), digest, size, raw, id)
-			if err != nil {
-				return fmt.Errorf("record the issue of request %d: %w", id, err)
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				return apperr.New(apperr.Conflict, fmt.Sprintf("request %d was issued already", id), fmt.Sprintf("開示請求 第%d号は交付済みです", id))
-			}
-			return nil
-		})
-	if err != nil {
+	issued := q
+	issued.Delivery, issued.Entries, issued.ProofSHA256, issued.CheckpointSize = delivery, int64(len(proof.Entries)), digest, size
+	doc := &IssuedDocument{Request: issued, Proof: proof, JSON: raw}
+	e := r.entry(who, "issue", q.Resident, fmt.Sprintf("request:%d", id),
+		fmt.Sprintf("request %d issued (%s): %d entries up to checkpoint %d, proof sha256 %s", id, delivery, len(proof.Entries), size, digest))
+	work := func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
+		res, err := tx.Exec(ctx, `UPDATE disclosure_request SET issued_by = ?, issued_at = ?, issued_seq = ?, delivery = ?, entries = ?,
+			proof_sha256 = ?, checkpoint_size = ?, proof = ? WHERE id = ? AND issued_at IS NULL`,
+			who.Actor.String(), now, seq, delivery, len(proof.Entries), digest, size, raw, id)
+		if err != nil {
+			return fmt.Errorf("record the issue of request %d: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return apperr.New(apperr.Conflict, fmt.Sprintf("request %d was issued already", id), fmt.Sprintf("開示請求 第%d号は交付済みです", id))
+		}
+		return nil
+	}
+	// The document goes to the resident as it is issued: its form is
+	// recorded as handed over, to the resident by the delivery named.
+	if err := r.document(ctx, who, doc, "請求者（"+delivery+"）", true, e, render, work); err != nil {
 		return nil, err
 	}
-	q, err = Get(ctx, r.db, id)
-	if err != nil {
+	if doc.Request, err = Get(ctx, r.db, id); err != nil {
 		return nil, err
 	}
-	return &IssuedDocument{Request: q, Proof: proof, JSON: raw}, nil
+	return doc, nil
+}
+
+// entry is the audit entry of a step of a request, concerning its resident.
+func (r *Register) entry(who staff.Who, verb, code, query, detail string) auditlog.Entry {
+	return auditlog.Entry{Node: r.node, Actor: who.Actor, Origin: who.Origin, Action: "disclosure." + verb, Query: query, Detail: detail,
+		Affair: "本人確認情報の提供状況の開示", Subjects: []string{code}, Count: 1}
+}
+
+// document renders doc's PDF as a form of the forms register (its number
+// printed on it; handed over to destination at once when handedOver) and
+// appends e with work and the form's issue in one transaction; without a
+// forms register it is refused, as every export is.
+func (r *Register) document(ctx context.Context, who staff.Who, doc *IssuedDocument, destination string, handedOver bool, e auditlog.Entry, render Render,
+	work func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error) error {
+	if r.Forms == nil {
+		return apperr.New(apperr.Unavailable, "no forms register: documents are refused", "帳票管理簿がないため、開示書を出力できません")
+	}
+	out := form.Output{Kind: form.KindDisclosure, Format: "pdf", Title: fmt.Sprintf("本人確認情報の提供状況等の開示書（開示請求 第%d号）", doc.Request.ID),
+		Covers: fmt.Sprintf("開示請求 第%d号、記録 %d件", doc.Request.ID, len(doc.Proof.Entries)), Residents: 1, Destination: destination,
+		HandedOver: handedOver}
+	f, pdf, err := r.Forms.Export(ctx, who, ActReceive, r.department(), e, out, func(n form.Number) ([]byte, error) { return render(doc, n) }, work)
+	if err != nil {
+		return err
+	}
+	doc.PDF, doc.Form = pdf, f
+	return nil
 }
 
 // Reissue hands over an issued request's document again — the proof
-// stored at its issue, unchanged — for a reprint (a resident who lost it,
-// a copy for the file), logged as disclosure.reprint before it is returned.
-func (r *Register) Reissue(ctx context.Context, who staff.Who, id int64) (*IssuedDocument, error) {
+// stored at its issue, unchanged, and its PDF as a new form — for a
+// reprint (a resident who lost it, a copy for the file), logged as
+// disclosure.reprint before it is returned.
+func (r *Register) Reissue(ctx context.Context, who staff.Who, id int64, destination string, render Render) (*IssuedDocument, error) {
 	q, err := Get(ctx, r.db, id)
 	if err != nil {
 		return nil, err
@@ -466,21 +506,21 @@ func (r *Register) Reissue(ctx context.Context, who staff.Who, id int64) (*Issue
 		return nil, apperr.New(apperr.Conflict, fmt.Sprintf("request %d is not issued", id), fmt.Sprintf("開示請求 第%d号はまだ交付されていません", id))
 	}
 	var raw []byte
-	err = r.administer(ctx, who, ActReceive, "reprint", q.Resident, fmt.Sprintf("request:%d", id), fmt.Sprintf("request %d reprinted", id),
-		func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
-			if err := tx.QueryRow(ctx, `SELECT proof FROM disclosure_request WHERE id = ?`, id).Scan(&raw); err != nil {
-				return fmt.Errorf("read the proof of request %d: %w", id, err)
-			}
-			return nil
-		})
-	if err != nil {
-		return nil, err
+	if err := r.db.QueryRow(ctx, `SELECT proof FROM disclosure_request WHERE id = ?`, id).Scan(&raw); err != nil {
+		return nil, fmt.Errorf("read the proof of request %d: %w", id, err)
 	}
 	var p auditlog.ResidentProof
 	if err := json.Unmarshal(raw, &p); err != nil {
 		return nil, fmt.Errorf("the stored proof of request %d: %w", id, err)
 	}
-	return &IssuedDocument{Request: q, Proof: &p, JSON: raw}, nil
+	doc := &IssuedDocument{Request: q, Proof: &p, JSON: raw}
+	e := r.entry(who, "reprint", q.Resident, fmt.Sprintf("request:%d", id), fmt.Sprintf("request %d reprinted, proof sha256 %s", id, q.ProofSHA256))
+	// A reprint stays with whoever printed it unless a destination is
+	// named: the forms register follows it to its storage or disposal.
+	if err := r.document(ctx, who, doc, destination, false, e, render, nil); err != nil {
+		return nil, err
+	}
+	return doc, nil
 }
 
 const requestColumns = `id, resident_code, requester, requester_name, authority, id_check, items, received_day, due_day, received_by, received_at,

@@ -2,6 +2,7 @@ package disclosure_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,8 +12,10 @@ import (
 	"jukinet/internal/db"
 	"jukinet/internal/db/dbtest"
 	"jukinet/internal/disclosure"
+	"jukinet/internal/form"
 	"jukinet/internal/jptext"
 	. "jukinet/internal/policy/policytest"
+	"jukinet/internal/report/reporttest"
 	"jukinet/internal/sysaudit"
 )
 
@@ -31,6 +34,9 @@ func TestRequestLifecycle(t *testing.T) {
 		f.SetUpWard(t)
 		r := disclosure.New(d, f.Log, f.Engine, f.Profile, "131083")
 		r.Now = clock.Now
+		r.Forms = form.New(d, f.Log, f.Engine, "131083", f.Profile.FormDays())
+		r.Forms.Now = clock.Now
+		render := disclosure.PDF(f.Profile, "東京都江東区", nil, clock.Now())
 		code := f.ImportOne(t)
 		clerk, head := Operator(Clerk, "T-KUMIN-01"), Operator("SO-KUMIN", "T-KUMIN-01")
 		good := disclosure.Request{Resident: code, Requester: disclosure.Self, IDCheck: disclosure.MyNumberCard, Items: []disclosure.Item{disclosure.ItemAccesses}}
@@ -62,7 +68,7 @@ func TestRequestLifecycle(t *testing.T) {
 		if want := jptext.Midnight(clock.Now()).AddDate(0, 0, 14); !q.Due.Equal(want) || q.State() != disclosure.Received || q.ReceivedBy != "operator:"+Clerk {
 			t.Errorf("received: %+v, want due %s", q, want)
 		}
-		if _, err := r.Issue(ctx, clerk, id, ""); apperr.CodeOf(err) != apperr.Conflict {
+		if _, err := r.Issue(ctx, clerk, id, "", render); apperr.CodeOf(err) != apperr.Conflict {
 			t.Errorf("issue before the decision: %v", err)
 		}
 		if err := r.Decide(ctx, clerk, id, disclosure.Disclose, ""); apperr.CodeOf(err) != apperr.Forbidden {
@@ -73,7 +79,7 @@ func TestRequestLifecycle(t *testing.T) {
 			t.Errorf("deciding twice: %v", err)
 		}
 		clock.Advance(time.Hour)
-		doc, err := r.Issue(ctx, clerk, id, "")
+		doc, err := r.Issue(ctx, clerk, id, "", render)
 		Must(t, err)
 		res, err := auditlog.CheckResidentProof(doc.JSON, f.Verifier)
 		if err != nil {
@@ -84,13 +90,22 @@ func TestRequestLifecycle(t *testing.T) {
 		if len(res.Entries) != 5 || doc.Request.Entries != 5 || doc.Request.Delivery != "窓口交付" || doc.Request.State() != disclosure.Issued {
 			t.Errorf("issued: %d entries, %+v", len(res.Entries), doc.Request)
 		}
-		if _, err := r.Issue(ctx, clerk, id, ""); apperr.CodeOf(err) != apperr.Conflict {
+		if _, err := r.Issue(ctx, clerk, id, "", render); apperr.CodeOf(err) != apperr.Conflict {
 			t.Errorf("issue twice: %v", err)
 		}
-		again, err := r.Reissue(ctx, head, id)
+		again, err := r.Reissue(ctx, head, id, "", render)
 		Must(t, err)
 		if string(again.JSON) != string(doc.JSON) {
 			t.Error("the reprint differs from the proof issued")
+		}
+		// The document and its reprint are forms of the register, each with
+		// its own number, printed on it.
+		if doc.Form.Number.IsZero() || again.Form.Number == doc.Form.Number || doc.Form.Kind != form.KindDisclosure || doc.Form.Residents != 1 ||
+			doc.Form.State != form.HandedOver || again.Form.State != form.Issued {
+			t.Errorf("the forms: %+v, %+v", doc.Form, again.Form)
+		}
+		if text := reporttest.Text(t, again.PDF); !strings.Contains(text, again.Form.Number.String()) {
+			t.Errorf("the reprint lacks its number %s:\n%s", again.Form.Number, text)
 		}
 		list, err := auditlog.List(ctx, d, auditlog.Filter{Resident: code, After: -1, Limit: 100})
 		Must(t, err)

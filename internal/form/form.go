@@ -76,6 +76,7 @@ const (
 	KindUsageStatus    Kind = "usage-status"    // 利用状況（利用の承認の状況）
 	KindSysauditReport Kind = "sysaudit-report" // システム監査報告書
 	KindResidentExport Kind = "resident-export" // 本人確認情報の一括出力（バッチファイル）
+	KindDisclosure     Kind = "disclosure"      // 本人確認情報の提供状況等の開示書
 	// KindExisting is a form produced before the register began or outside
 	// the node (a paper register's entries carried over), recorded later.
 	KindExisting Kind = "existing"
@@ -90,6 +91,7 @@ var Kinds = []struct {
 	{KindUsageStatus, "利用状況", "usage status"},
 	{KindSysauditReport, "システム監査報告書", "system audit report"},
 	{KindResidentExport, "本人確認情報の一括出力", "residents' batch file"},
+	{KindDisclosure, "提供状況等の開示書", "disclosure to a resident"},
 	{KindExisting, "既存の帳票（後日登載）", "existing form (recorded later)"},
 }
 
@@ -259,6 +261,10 @@ type Output struct {
 	Residents int
 	// Destination is where it went; empty: to the person who produced it.
 	Destination string
+	// HandedOver says the form left the body at its issue, handed to its
+	// destination (a disclosure given to the resident): it is recorded as
+	// handed over (交付済), with nothing left to store or dispose of.
+	HandedOver bool
 }
 
 // CheckDestination applies the field's rule to a destination given with an
@@ -424,7 +430,11 @@ func (r *Register) issue(ctx context.Context, tx *db.Tx, seq int64, now, issued 
 		out.Destination = "出力者 " + who.Actor.String()
 	}
 	due := jptext.Midnight(issued).AddDate(0, 0, r.days)
-	f := Form{Number: n, State: Issued, Output: out, Bytes: size, Digest: sum, Due: due, IssuedBy: who.Actor.String(), IssuedAt: issued, IssuedSeq: seq}
+	state := Issued
+	if out.HandedOver {
+		state = HandedOver
+	}
+	f := Form{Number: n, State: state, Output: out, Bytes: size, Digest: sum, Due: due, IssuedBy: who.Actor.String(), IssuedAt: issued, IssuedSeq: seq}
 	if n.IsZero() {
 		f.Number.FiscalYear = FiscalYear(now)
 		serial, err := next(ctx, tx, f.Number.FiscalYear)
@@ -434,7 +444,7 @@ func (r *Register) issue(ctx context.Context, tx *db.Tx, seq int64, now, issued 
 		f.Number.Serial = serial
 		if err := tx.QueryRow(ctx, `INSERT INTO form (fiscal_year, serial, state, kind, format, title, covers, residents, size_bytes, digest, destination, due_on,
 			reserved_by, reserved_at, issued_by, issued_at, issued_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			f.Number.FiscalYear, f.Number.Serial, string(Issued), string(out.Kind), out.Format, out.Title, out.Covers, out.Residents, size, sum,
+			f.Number.FiscalYear, f.Number.Serial, string(state), string(out.Kind), out.Format, out.Title, out.Covers, out.Residents, size, sum,
 			out.Destination, due.Format(time.DateOnly), who.Actor.String(), now.UTC(), who.Actor.String(), issued.UTC(), seq).Scan(&f.ID); err != nil {
 			return Form{}, fmt.Errorf("record form %s: %w", f.Number, err)
 		}
@@ -442,7 +452,7 @@ func (r *Register) issue(ctx context.Context, tx *db.Tx, seq int64, now, issued 
 	}
 	if err := tx.QueryRow(ctx, `UPDATE form SET state = ?, kind = ?, format = ?, title = ?, covers = ?, residents = ?, size_bytes = ?, digest = ?,
 		destination = ?, due_on = ?, issued_by = ?, issued_at = ?, issued_seq = ? WHERE fiscal_year = ? AND serial = ? AND state = ? RETURNING id`,
-		string(Issued), string(out.Kind), out.Format, out.Title, out.Covers, out.Residents, size, sum, out.Destination, due.Format(time.DateOnly),
+		string(state), string(out.Kind), out.Format, out.Title, out.Covers, out.Residents, size, sum, out.Destination, due.Format(time.DateOnly),
 		who.Actor.String(), issued.UTC(), seq, n.FiscalYear, n.Serial, string(Reserved)).Scan(&f.ID); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return Form{}, fmt.Errorf("form %s is not reserved", n)

@@ -193,6 +193,7 @@ func (n *Node) OpenGate(ctx context.Context, logger *slog.Logger) error {
 	n.Forms.Now = n.Now
 	n.Approvals.Forms = n.Forms
 	n.SysAudits.Forms = n.Forms
+	n.Disclosures.Forms = n.Forms
 	n.Protect = protect.New(n.DB, l, eng, prof, n.nodeCode())
 	n.Protect.Now = n.Now
 	n.Protect.OnChange(eng.Invalidate)

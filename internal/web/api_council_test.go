@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"jukinet/internal/clocktest"
 	"jukinet/internal/council"
 	"jukinet/internal/node"
+	"jukinet/internal/report/reporttest"
 	"jukinet/internal/sysaudit"
 )
 
@@ -196,9 +198,21 @@ func testAPIDisclosures(t *testing.T, s *Server, clock *clocktest.Clock) {
 	req.AddCookie(clerk.cookie)
 	out := httptest.NewRecorder()
 	s.ServeHTTP(out, req)
-	res, err := auditlog.CheckResidentProof(out.Body.Bytes(), s.node.Verifier)
-	if out.Code != 200 || err != nil || res.Resident != code || len(res.Entries) < 2 {
-		t.Fatalf("issue: %d %v %+v", out.Code, err, res)
+	var issued struct {
+		Request map[string]any  `json:"request"`
+		Form    string          `json:"form"`
+		Proof   json.RawMessage `json:"proof"`
+		PDF     []byte          `json:"pdf"`
+	}
+	if err := json.Unmarshal(out.Body.Bytes(), &issued); err != nil || out.Code != 200 {
+		t.Fatalf("issue: %d %v %s", out.Code, err, out.Body.String())
+	}
+	res, err := auditlog.CheckResidentProof(issued.Proof, s.node.Verifier)
+	if err != nil || res.Resident != code || len(res.Entries) < 2 || issued.Request["state"] != "issued" || issued.Form == "" {
+		t.Fatalf("issue: %v %+v %v", err, res, issued.Request)
+	}
+	if text := reporttest.Text(t, issued.PDF); !strings.Contains(text, issued.Form) {
+		t.Errorf("the PDF lacks its form number %s", issued.Form)
 	}
 	wantEntry(t, s, "disclosure.issue", node.DemoOperator, auditlog.Allow)
 	if rec, v := clerk.call("GET", "/api/v1/disclosures", "", ""); rec.Code != 200 || v["disclosures"].([]any)[0].(map[string]any)["state"] != "issued" {

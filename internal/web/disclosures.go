@@ -149,7 +149,10 @@ func (s *Server) issueDisclosure(w http.ResponseWriter, r *http.Request, c *curr
 	}
 	id, err := formID(r, "request", "開示請求の番号")
 	if err == nil {
-		_, err = s.node.Disclosures.Issue(r.Context(), c.who(), id, r.FormValue("delivery"))
+		var render disclosure.Render
+		if render, err = s.disclosureRender(r); err == nil {
+			_, err = s.node.Disclosures.Issue(r.Context(), c.who(), id, r.FormValue("delivery"), render)
+		}
 	}
 	if s.disclosureRefused(w, r, c, "issue-"+r.FormValue("request"), err) {
 		return
@@ -157,8 +160,19 @@ func (s *Server) issueDisclosure(w http.ResponseWriter, r *http.Request, c *curr
 	http.Redirect(w, r, "/disclosures", http.StatusSeeOther)
 }
 
-// disclosureDocument sends an issued request's PDF or proof file: a
-// reprint, logged before the file leaves.
+// disclosureRender is how the screen renders the document for the
+// resident, with the node's staff as they are now.
+func (s *Server) disclosureRender(r *http.Request) (disclosure.Render, error) {
+	people, err := s.node.Staff.People(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	return disclosure.PDF(s.node.Profile, s.node.Info.Name(), people, s.node.Now()), nil
+}
+
+// disclosureDocument sends an issued request's PDF (a reprint: a new form
+// of the forms register) or its proof file (the one issued, unchanged),
+// each logged as a reprint before the file leaves.
 func (s *Server) disclosureDocument(w http.ResponseWriter, r *http.Request, c *current) {
 	if !s.disclosureForm(w, r, c) {
 		return
@@ -166,31 +180,24 @@ func (s *Server) disclosureDocument(w http.ResponseWriter, r *http.Request, c *c
 	id, err := formID(r, "request", "開示請求の番号")
 	var doc *disclosure.IssuedDocument
 	if err == nil {
-		doc, err = s.node.Disclosures.Reissue(r.Context(), c.who(), id)
+		var render disclosure.Render
+		if render, err = s.disclosureRender(r); err == nil {
+			doc, err = s.node.Disclosures.Reissue(r.Context(), c.who(), id, r.FormValue("destination"), render)
+		}
 	}
 	if s.disclosureRefused(w, r, c, "issue-"+r.FormValue("request"), err) {
 		return
 	}
-	name := fmt.Sprintf("disclosure-%d", id)
+	name := fmt.Sprintf("disclosure-%d-%s", id, doc.Form.Number)
 	if r.FormValue("format") == "json" {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.json"`)
 		w.Write(doc.JSON)
 		return
 	}
-	people, err := s.node.Staff.People(r.Context())
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	pdf, err := disclosure.PDF(s.node.Profile, s.node.Info.Name(), doc, people, s.node.Now())
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
 	w.Header().Set("Content-Type", "application/pdf")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.pdf"`)
-	w.Write(pdf)
+	w.Write(doc.PDF)
 }
 
 // overdueDisclosures are the disclosure requests whose decision is past its

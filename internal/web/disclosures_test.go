@@ -80,7 +80,7 @@ func TestDisclosureScreen(t *testing.T) {
 		t.Fatalf("the PDF: %d %s", rec.Code, rec.Header().Get("Content-Type"))
 	}
 	if text := strings.Join(strings.Fields(reporttest.Text(t, rec.Body.Bytes())), ""); !strings.Contains(text, "本人確認情報の提供状況等の開示書") ||
-		!strings.Contains(text, code) || !strings.Contains(text, "開示請求の受付") {
+		!strings.Contains(text, code) || !strings.Contains(text, "開示請求の受付") || !strings.Contains(text, "帳票管理番号") {
 		t.Errorf("the PDF reads:\n%s", text)
 	}
 	rec = clerk.do("POST", "/disclosures/document", url.Values{"request": {"1"}, "format": {"json"}})
