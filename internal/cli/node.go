@@ -221,23 +221,21 @@ func (c DemoCmd) Run(env *Env) error {
 	// register read) to show a lookup that works.
 	if g, err := synth.New(synth.Options{Seed: demoSeed, LocalGov: demoLocalGov}); err == nil && c.Residents > 0 {
 		r := g.Next()
-		if c.Residents > 1 {
-			// The second resident asked for the record of who looked at
-			// them: a pending disclosure request on the 開示請求 screen.
-			if err := node.SeedDemoDisclosure(env.Ctx, n.Disclosures, string(g.Next().ResidentCode), n.Now()); err != nil {
-				return fmt.Errorf("seed the demo disclosure request: %w", err)
-			}
-		}
 		fmt.Fprintf(env.Stdout, "Try a console lookup (it is logged; see it with jukinet audit show --data %s):\n  jukinet lookup --data %s --code %s --affair juminhyo-copy --reason 窓口での本人申請\n",
 			n.Dir, n.Dir, r.ResidentCode)
 		if c.Residents > 1 {
 			// The second is under a support measure (支援措置): its look-up
-			// needs a case reference and raises the immediate alert.
+			// needs a case reference and raises the immediate alert. She
+			// has also asked who looked at her: a pending disclosure
+			// request on the 開示請求 screen.
 			p := g.Next()
 			if marked, err := n.SeedDemoProtection(env.Ctx, string(p.ResidentCode)); err != nil {
 				return err
 			} else if marked {
 				fmt.Fprintf(env.Stdout, "Resident %s is under a support measure (支援措置): a look-up needs --case, and raises an immediate alert.\n", p.ResidentCode)
+			}
+			if err := node.SeedDemoDisclosure(env.Ctx, n.Disclosures, string(p.ResidentCode), n.Now()); err != nil {
+				return fmt.Errorf("seed the demo disclosure request: %w", err)
 			}
 		}
 	}
