@@ -169,7 +169,7 @@ type ApprovalSubmitCmd struct {
 	dataFlag
 	Report int64  `arg:"" help:"The status report's number (approval list)."`
 	Note   string `help:"The department's remarks."`
-	Out    string `help:"Also write the CSV submitted to this file."`
+	Out    string `help:"Also write the status report of the period to this file, as a form of the forms register (its own control number)."`
 }
 
 // Run submits the report.
@@ -183,12 +183,21 @@ func (c ApprovalSubmitCmd) Run(env *Env) error {
 		if err != nil {
 			return err
 		}
-		if c.Out != "" {
-			if err := fileutil.Replace(c.Out, b, 0o600); err != nil {
-				return fmt.Errorf("write %s: %w", c.Out, err)
-			}
-		}
 		fmt.Fprintf(env.Stdout, "Status report %d submitted: %s\nSHA-256 of the CSV: %s\n", c.Report, st.Summary(), approval.Digest(b))
+		if c.Out == "" {
+			return nil
+		}
+		// A file that leaves the node is a form (koto-ward:14): the same
+		// counts, exported with their own control number and entry.
+		_, f, out, err := n.Approvals.StatusExport(env.Ctx, consoleWho(), st.Approval.ID, st.From, st.To, "csv",
+			func(st approval.Status) ([]byte, error) { return st.CSV() }, "")
+		if err != nil {
+			return err
+		}
+		if err := fileutil.Replace(c.Out, out, 0o600); err != nil {
+			return fmt.Errorf("write %s: %w", c.Out, err)
+		}
+		fmt.Fprintf(env.Stdout, "Wrote %s as form %s (帳票管理番号).\n", c.Out, f.Number)
 		return nil
 	})
 }

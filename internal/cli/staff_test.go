@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"jukinet/internal/jptext"
 	"jukinet/internal/profile"
 )
 
@@ -59,6 +60,19 @@ func TestConsoleStaffAndSuspension(t *testing.T) {
 	_, out, _ := run(t, "staff", "list", "--data", dir)
 	if !strings.Contains(out, "K0001") || !strings.Contains(out, "[juminhyo-copy]") || !strings.Contains(out, "T-01") {
 		t.Errorf("staff list: %s", out)
+	}
+	// A status report asked for and submitted; the file written with it is
+	// a form of the forms register, with its number in the CSV.
+	today := testClock.Now().In(jptext.JST)
+	day := func(d int) string { return today.AddDate(0, 0, d).Format(time.DateOnly) }
+	if c, out, errOut := run(t, "approval", "request", "1", "--from", day(-10), "--to", day(-2), "--due", day(7), "--data", dir); c != 0 {
+		t.Fatalf("request a report: %d %s %s", c, out, errOut)
+	}
+	file := filepath.Join(t.TempDir(), "status.csv")
+	sc, sout, errOut := run(t, "approval", "submit", "1", "--note", "異常なし", "--out", file, "--data", dir)
+	raw, _ := os.ReadFile(file)
+	if c, out := sc, sout; c != 0 || !strings.Contains(out, "submitted") || !strings.Contains(out, "as form R") || !strings.Contains(string(raw), "帳票管理番号") {
+		t.Errorf("submit --out: %d %s %s\n%s", c, out, errOut, raw)
 	}
 	if c, _, errOut := run(t, "staff", "designate", "--data", dir, "--id", "K0001", "--affair", "astrology"); c != 1 || !strings.Contains(errOut, "利用事務「astrology」はありません") {
 		t.Errorf("designation for an unknown affair: %d %s", c, errOut)

@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"jukinet/internal/form"
 	"jukinet/internal/node"
 	"jukinet/internal/report/reporttest"
 	"jukinet/internal/sysaudit"
@@ -101,6 +102,7 @@ func TestBrowserAuditWalk(t *testing.T) {
 	var b64 string
 	run(t, ctx, "download the PDF", chromedp.Evaluate(`(async () => {
 		const form = document.querySelector('[data-testid="audit-report"]');
+		document.getElementById("report-destination").value = "監査委員事務局";
 		const body = new URLSearchParams(new FormData(form));
 		body.set("format", "pdf");
 		const r = await fetch(form.action, {method: "POST", body, credentials: "same-origin"});
@@ -117,8 +119,13 @@ func TestBrowserAuditWalk(t *testing.T) {
 	if n := reporttest.Pages(t, pdf); n < 1 {
 		t.Errorf("the report renders %d pages", n)
 	}
+	// The report is a form of the forms register, with where it went.
+	forms, err := form.List(bg, s.node.DB, form.Filter{Kind: form.KindSysauditReport})
+	if err != nil || len(forms) == 0 || forms[0].Destination != "監査委員事務局" {
+		t.Fatalf("the report's form: %+v %v", forms, err)
+	}
 	txt := reporttest.Text(t, pdf)
-	for _, want := range []string{"システム監査報告書", "夜間照会に関する臨時監査", "照会できる状態で指定されている", "研修の期限を毎月点検し", node.DemoOfficer} {
+	for _, want := range []string{"システム監査報告書", "夜間照会に関する臨時監査", "照会できる状態で指定されている", "研修の期限を毎月点検し", node.DemoOfficer, forms[0].Number.String()} {
 		if !strings.Contains(strings.Join(strings.Fields(txt), ""), strings.Join(strings.Fields(want), "")) {
 			t.Errorf("the report's text lacks %q:\n%s", want, txt)
 		}
