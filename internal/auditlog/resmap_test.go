@@ -288,6 +288,22 @@ func TestResidentProof(t *testing.T) {
 				t.Errorf("%s: %v, want %q", c.name, err, c.want)
 			}
 		}
+		// The log itself changed after the checkpoint: one of the resident's
+		// entries rewritten with its leaf hash recomputed. The proof written
+		// from it no longer reaches the signed root.
+		var payload []byte
+		seq := p.Entries[1].Seq
+		if err := d.QueryRow(ctx, `SELECT payload FROM audit_entry WHERE seq = ?`, seq).Scan(&payload); err != nil {
+			t.Fatal(err)
+		}
+		changed := []byte(strings.Replace(string(payload), "lookup", "search", 1))
+		leaf := tlog.RecordHash(changed)
+		if _, err := d.Exec(ctx, `UPDATE audit_entry SET payload = ?, leaf_hash = ? WHERE seq = ?`, changed, leaf[:], seq); err != nil {
+			t.Fatal(err)
+		}
+		if _, tampered := proofOf(a); func() error { _, err := CheckResidentProof(tampered, v, wv); return err }() == nil {
+			t.Error("a proof written from a tampered log passes")
+		}
 		_, v2 := newKey(t)
 		if _, err := CheckResidentProof(doc, v2); err == nil {
 			t.Error("another node's key passes")
