@@ -66,6 +66,15 @@ func (l *Log) checkpoint(ctx context.Context) (*Checkpoint, error) {
 	var signed []byte
 	var mapRoot MapHash
 	err = l.db.Transact(ctx, func(tx *db.Tx) error {
+		// Another process on the same log (a console command beside the
+		// server) may sign at the same time: on PostgreSQL the writers'
+		// lock keeps the two from bringing the map up from the same size
+		// (SQLite's write transactions are already one at a time).
+		if tx.Dialect() == db.Postgres {
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(?)`, advisoryLockID); err != nil {
+				return fmt.Errorf("lock the log for its checkpoint: %w", err)
+			}
+		}
 		var err error
 		if mapRoot, err = advanceMap(ctx, tx, l.size); err != nil {
 			return err
@@ -98,6 +107,11 @@ func (l *Log) checkpoint(ctx context.Context) (*Checkpoint, error) {
 		}
 		return nil
 	})
+	if errors.Is(err, errMapAhead) {
+		// The other process's checkpoint is the latest: it stands, and this
+		// process signs again once its own tree is larger.
+		return LatestCheckpoint(ctx, l.db)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -543,16 +543,20 @@ func deleteIn(ctx context.Context, q db.Querier, table, column string, values []
 	return nil
 }
 
+// errMapAhead means another process on the same log signed a larger tree
+// (and brought the map to it) than this process knows of.
+var errMapAhead = errors.New("another process signed a larger tree")
+
 // advanceMap brings the stored map from the size it describes to size, in
 // tx, and returns its root. A map already at size answers its root; one
-// beyond size (another process signed a larger tree) is an error.
+// beyond size (another process signed a larger tree) is errMapAhead.
 func advanceMap(ctx context.Context, tx *db.Tx, size int64) (MapHash, error) {
 	var from int64
 	if err := tx.QueryRow(ctx, `SELECT size FROM audit_map_state WHERE id = 1`).Scan(&from); err != nil {
 		return MapHash{}, fmt.Errorf("read the resident map's size: %w", err)
 	}
 	if from > size {
-		return MapHash{}, fmt.Errorf("the resident map describes %d entries, more than the tree's %d", from, size)
+		return MapHash{}, fmt.Errorf("%w: the resident map describes %d entries, more than this process's tree of %d", errMapAhead, from, size)
 	}
 	store := &mapStore{ctx: ctx, q: tx, nodes: map[mapPath]*mapNode{}, dirty: map[mapPath]bool{}}
 	if from == size {

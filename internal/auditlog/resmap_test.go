@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"testing"
 
 	"golang.org/x/mod/sumdb/note"
@@ -312,5 +313,48 @@ func TestResidentProof(t *testing.T) {
 			t.Errorf("a witness that did not cosign: %v", err)
 		}
 		_ = p
+	})
+}
+
+// TestTwoProcessesSignTheMap: two logs on one database (the server and a
+// console command) append and sign checkpoints at the same time; the
+// resident map each signs stays the one the entries give, so the log
+// verifies with the map checked at its last checkpoint, on both databases.
+func TestTwoProcessesSignTheMap(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s, v := newKey(t)
+		a, b := openLog(t, d, s), openLog(t, d, s)
+		var wg sync.WaitGroup
+		errs := make(chan error, 2)
+		for w, l := range []*Log{a, b} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 40 {
+					if _, err := l.Append(ctx, entry(i, fmt.Sprintf("%011d", 10000000000+(w*7+i)%13))); err != nil {
+						errs <- err
+						return
+					}
+					if i%5 == 4 {
+						if _, err := l.Checkpoint(ctx); err != nil {
+							errs <- err
+							return
+						}
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		a.Close()
+		b.Close()
+		rep, err := Verify(ctx, d, v)
+		if err != nil || rep.Entries != 80 || rep.MapChecked == 0 {
+			t.Fatalf("verify: %+v %v", rep, err)
+		}
 	})
 }

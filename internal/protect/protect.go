@@ -178,13 +178,17 @@ type Mark struct {
 // node's day.
 func (m *Mark) check(prof *profile.Profile, today time.Time) error {
 	m.ResidentCode, m.Department, m.Category = strings.TrimSpace(m.ResidentCode), strings.TrimSpace(m.Department), strings.TrimSpace(m.Category)
-	if _, err := ids.ParseResidentCode(m.ResidentCode); err != nil {
+	code, err := ids.ParseResidentCode(m.ResidentCode)
+	if err != nil {
 		var ie *ids.Error
 		if errors.As(err, &ie) {
 			return apperr.New(apperr.Invalid, "resident_code: "+ie.Error(), "住民票コード："+ie.Japanese())
 		}
 		return apperr.New(apperr.Invalid, "resident_code: "+err.Error(), "住民票コードが正しくありません")
 	}
+	// Stored as the gate writes codes (full-width digits, hyphens and
+	// spaces as typed are folded), or the engine would never match it.
+	m.ResidentCode = string(code)
 	if _, ok := prof.Department(m.Department); !ok {
 		return apperr.New(apperr.Invalid, fmt.Sprintf("department %q is not a department of %s", m.Department, prof.ID),
 			"支援措置を決定した部署を選んでください")

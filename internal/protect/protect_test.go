@@ -189,8 +189,18 @@ func TestProtectedResidentAtTheGate(t *testing.T) {
 			t.Fatalf("ended twice: %v", err)
 		}
 
-		// A protection whose last day is today ends at midnight, on the clock.
+		// A protection whose last day is today ends at midnight, on the
+		// clock. Its code typed as an IME writes it (full-width digits, a
+		// hyphen) protects the resident all the same.
 		mark.Start, mark.End = today, today
+		typed := ""
+		for i, r := range code {
+			if i == 4 {
+				typed += "－"
+			}
+			typed += string(r - '0' + '０')
+		}
+		mark.ResidentCode = typed
 		_, err = f.Protect.Mark(ctx, Operator("SO-KUMIN", "T-KUMIN-01"), mark)
 		Must(t, err)
 		if _, err := f.Gate.Lookup(ctx, clerk("juminhyo-copy", ""), key); apperr.CodeOf(err) != apperr.Forbidden {

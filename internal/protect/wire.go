@@ -40,11 +40,14 @@ func (p Protection) wire() Wire {
 	return w
 }
 
-// check refuses a received protection that is not well-formed.
-func (w Wire) check() error {
-	if _, err := ids.ParseResidentCode(w.ResidentCode); err != nil {
+// check refuses a received protection that is not well-formed, and writes
+// its code as the gate does (the policy engine matches codes exactly).
+func (w *Wire) check() error {
+	code, err := ids.ParseResidentCode(w.ResidentCode)
+	if err != nil {
 		return fmt.Errorf("protection %d: resident_code: %w", w.ID, err)
 	}
+	w.ResidentCode = string(code)
 	if _, ok := CategoryByID(w.Category); !ok {
 		return fmt.Errorf("protection %d: unknown category %.20q", w.ID, w.Category)
 	}
@@ -143,11 +146,11 @@ func (r *Register) Receive(ctx context.Context, source string, ws []Wire) error 
 		return nil
 	}
 	codes := make([]string, len(ws))
-	for i, w := range ws {
-		if err := w.check(); err != nil {
+	for i := range ws {
+		if err := ws[i].check(); err != nil {
 			return err
 		}
-		codes[i] = w.ResidentCode
+		codes[i] = ws[i].ResidentCode
 	}
 	e := auditlog.Entry{Node: r.node, Actor: auditlog.Actor{Kind: auditlog.ActorPeer, ID: source}, Origin: "node:" + source,
 		Action: "protect.receive", Query: "source:" + source, Detail: fmt.Sprintf("%d protections received", len(ws)),
