@@ -41,8 +41,8 @@ type ResidentProof struct {
 type ProvedEntry struct {
 	Seq  int64  `json:"seq"`
 	Leaf []byte `json:"leaf"` // the leaf hash
-	// Content is the entry as logged; empty when pruned (past its
-	// retention period), when the leaf hash alone stands for it.
+	// Content is the entry as logged; always present (a proof is refused
+	// for a resident some of whose entries were pruned).
 	Content string   `json:"content,omitempty"`
 	Proof   [][]byte `json:"proof"` // the inclusion proof to the checkpoint's root
 }
@@ -62,6 +62,12 @@ type ProvedMap struct {
 // checkpoint yet (a checkpoint signed before the map existed): the next
 // checkpoint brings it up.
 var ErrMapBehind = errors.New("the resident map does not describe the latest checkpoint yet")
+
+// ErrPrunedEntries means some of a resident's entries were pruned at the
+// end of their retention period: the log no longer shows which entries
+// concerned them, so no complete proof can be written
+// (docs/design/resident-map.md).
+var ErrPrunedEntries = errors.New("entries concerning the resident were pruned")
 
 // ProveResident writes the proof of every entry concerning the resident
 // code up to the latest checkpoint, read in one snapshot of the log.
@@ -119,7 +125,8 @@ func ProveResident(ctx context.Context, d *db.DB, code string) (*ResidentProof, 
 			return fmt.Errorf("read the entries of %s: %w", code, err)
 		}
 		if int64(len(p.Entries)) != st.Entries {
-			return fmt.Errorf("resident %s: %d entries in the log, %d in the resident map", code, len(p.Entries), st.Entries)
+			// Pruned entries lose their subject rows: the map still counts them.
+			return fmt.Errorf("%w: resident %s: %d entries in the log, %d in the resident map", ErrPrunedEntries, code, len(p.Entries), st.Entries)
 		}
 		hashes := cachedHashReader(ctx, q)
 		for i := range p.Entries {
@@ -241,19 +248,23 @@ func CheckResidentProof(doc []byte, node note.Verifier, witnesses ...note.Verifi
 			return nil, fmt.Errorf("entry %d: outside the checkpoint's %d entries", e.Seq, cp.Size)
 		}
 		pc := ProvedContent{Seq: e.Seq}
-		if e.Content != "" {
-			if tlog.RecordHash([]byte(e.Content)) != leaf {
-				return nil, fmt.Errorf("entry %d: its content does not match its leaf hash", e.Seq)
-			}
-			c, err := DecodeEntry([]byte(e.Content))
-			if err != nil {
-				return nil, fmt.Errorf("entry %d: %w", e.Seq, err)
-			}
-			if c.Seq != e.Seq {
-				return nil, fmt.Errorf("entry %d: the content is entry %d", e.Seq, c.Seq)
-			}
-			pc.Content = c
+		// Every entry is listed in full: a proof cannot tell an entry
+		// pruned at the end of its retention from one whose content was
+		// blanked out of the document, so it takes neither.
+		if e.Content == "" {
+			return nil, fmt.Errorf("entry %d: its content is missing: a resident's proof lists every entry in full", e.Seq)
 		}
+		if tlog.RecordHash([]byte(e.Content)) != leaf {
+			return nil, fmt.Errorf("entry %d: its content does not match its leaf hash", e.Seq)
+		}
+		c, err := DecodeEntry([]byte(e.Content))
+		if err != nil {
+			return nil, fmt.Errorf("entry %d: %w", e.Seq, err)
+		}
+		if c.Seq != e.Seq {
+			return nil, fmt.Errorf("entry %d: the content is entry %d", e.Seq, c.Seq)
+		}
+		pc.Content = c
 		proof := make(tlog.RecordProof, len(e.Proof))
 		for j, h := range e.Proof {
 			if len(h) != tlog.HashSize {

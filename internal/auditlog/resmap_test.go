@@ -276,6 +276,7 @@ func TestResidentProof(t *testing.T) {
 				p.Entries[2].Content = strings.Replace(p.Entries[2].Content, "lookup", "search", 1)
 			}, "does not match its leaf"},
 			{"a proof hash changed", func(p *ResidentProof) { p.Entries[2].Proof[0][0] ^= 1 }, "not in the tree"},
+			{"a content blanked", func(p *ResidentProof) { p.Entries[1].Content = "" }, "content is missing"},
 			{"a map sibling changed", func(p *ResidentProof) { p.Map.Siblings[0][0] ^= 1 }, "not all the entries"},
 			{"another resident named", func(p *ResidentProof) { p.Resident = b }, "not all the entries"},
 		} {

@@ -87,10 +87,6 @@ func (c DisclosureVerifyCmd) Run(env *Env) error {
 	fmt.Fprintf(env.Stdout, "proof valid: %d entries of the audit log of %s concern resident %s up to its checkpoint of size %d, signed by %s, %s; none was left out\n",
 		len(res.Entries), res.Checkpoint.Origin, res.Resident, res.Checkpoint.Size, v.Name(), cosigned)
 	for _, e := range res.Entries {
-		if e.Content == nil {
-			fmt.Fprintf(env.Stdout, "#%d (pruned at the end of its retention period: its hash is proven)\n", e.Seq)
-			continue
-		}
 		fmt.Fprintln(env.Stdout, auditlog.Listed{Seq: e.Seq, Entry: e.Content}.Summary())
 	}
 	return nil

@@ -17,6 +17,7 @@ import (
 
 	"jukinet/internal/auditlog"
 	"jukinet/internal/clocktest"
+	"jukinet/internal/db"
 	"jukinet/internal/db/dbtest"
 )
 
@@ -58,7 +59,7 @@ func js(s string) string {
 	return string(b)
 }
 
-// TestVerifierPage opens the offline verification page from a file in
+// TestVerifierPage opens, on both databases' logs, the offline verification page from a file in
 // headless Chromium (no server: file://) and checks real proofs with it:
 // an intact proof, cosigned by the witness, verifies and lists the
 // resident's records; the same proof with one record left out, with a
@@ -67,8 +68,11 @@ func js(s string) string {
 // concerns verifies with none.
 func TestVerifierPage(t *testing.T) {
 	path := chromium(t)
+	dbtest.Run(t, func(t *testing.T, d *db.DB) { testVerifierPage(t, path, d) })
+}
+
+func testVerifierPage(t *testing.T, path string, d *db.DB) {
 	ctx := context.Background()
-	d := dbtest.OpenSQLite(t)
 	signer, nodeKey := newKey(t, "jukinet-131083")
 	clock := clocktest.New()
 	l, err := auditlog.Open(ctx, d, signer, auditlog.Options{Origin: "jukinet/131083", CheckpointEvery: time.Hour, Now: clock.Now})
@@ -168,6 +172,9 @@ func TestVerifierPage(t *testing.T) {
 			p.Entries[0].Content = strings.Replace(p.Entries[0].Content, "窓口申請", "窓口申讀", 1)
 		}, "改変されています"},
 		{"a proof hash changed", nodeKey, "", func(p *auditlog.ResidentProof) { p.Entries[1].Proof[0][0] ^= 1 }, "監査ログにありません"},
+		{"a content blanked", nodeKey, "", func(p *auditlog.ResidentProof) { p.Entries[1].Content = "" }, "内容がありません"},
+		{"a proof hash cut short", nodeKey, "", func(p *auditlog.ResidentProof) { p.Entries[0].Proof[0] = p.Entries[0].Proof[0][:31] }, "長さが正しくありません"},
+		{"the resident's leaf claimed absent", nodeKey, "", func(p *auditlog.ResidentProof) { p.Map.Found = false; p.Entries = nil }, "漏れまたは追加"},
 		{"another node's key", otherKey, "", func(*auditlog.ResidentProof) {}, "有効な署名がありません"},
 		{"a witness that did not cosign", nodeKey, otherKey, func(*auditlog.ResidentProof) {}, "連署がありません"},
 	} {

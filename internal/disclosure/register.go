@@ -598,6 +598,10 @@ func Overdue(ctx context.Context, q db.Querier, now time.Time) ([]Request, error
 func Prove(ctx context.Context, d *db.DB, code string) (*auditlog.ResidentProof, []byte, error) {
 	p, err := auditlog.ProveResident(ctx, d, code)
 	if err != nil {
+		if errors.Is(err, auditlog.ErrPrunedEntries) {
+			return nil, nil, apperr.New(apperr.Conflict, err.Error(),
+				"この住民に関する記録の一部は、保存期間の経過により内容が削除されているため、漏れのないことの証明を作成できません。削除前の記録の開示は、紙の記録により対応してください")
+		}
 		if errors.Is(err, auditlog.ErrMapBehind) {
 			return nil, nil, apperr.New(apperr.Unavailable, err.Error()+": try again in a minute",
 				"監査ログの住民別索引が最新のチェックポイントに追いついていません。1分ほど待ってから、もう一度交付してください")
