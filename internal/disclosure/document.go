@@ -21,7 +21,7 @@ var actionJapanese = map[string]string{
 	"lookup": "照会", "search": "4情報による検索", "history": "履歴の照会", "apply": "異動の記録", "import": "一括取込",
 	"export": "一括出力", "provide": "提供先への提供", "notify": "上位ノードへの異動の通知", "replicate": "下位ノードの異動の反映",
 	"check": "整合性確認", "disclosure.receive": "開示請求の受付", "disclosure.disclose": "開示の決定", "disclosure.partial": "部分開示の決定",
-	"disclosure.refuse": "不開示の決定", "disclosure.issue": "開示書の交付", "disclosure.reprint": "開示書の再交付",
+	"disclosure.refuse": "不開示の決定", "disclosure.issue": "開示書の交付", "disclosure.reprint": "開示書の再交付", "disclosure.download": "交付した開示書の再出力",
 }
 
 // itemJapanese names the record items a provision lists (the gate's items).

@@ -219,6 +219,9 @@ type Request struct {
 	Entries        int64
 	ProofSHA256    string
 	CheckpointSize int64
+	// FormNumber is the issued document's control number in the forms
+	// register (R8-000012).
+	FormNumber string
 }
 
 // State is where the request stands.
@@ -446,8 +449,8 @@ func (r *Register) Issue(ctx context.Context, who staff.Who, id int64, delivery 
 		fmt.Sprintf("request %d issued (%s): %d entries up to checkpoint %d, proof sha256 %s", id, delivery, len(proof.Entries), size, digest))
 	work := func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
 		res, err := tx.Exec(ctx, `UPDATE disclosure_request SET issued_by = ?, issued_at = ?, issued_seq = ?, delivery = ?, entries = ?,
-			proof_sha256 = ?, checkpoint_size = ?, proof = ? WHERE id = ? AND issued_at IS NULL`,
-			who.Actor.String(), now, seq, delivery, len(proof.Entries), digest, size, raw, id)
+			proof_sha256 = ?, checkpoint_size = ?, proof = ?, pdf = ?, form_number = ? WHERE id = ? AND issued_at IS NULL`,
+			who.Actor.String(), now, seq, delivery, len(proof.Entries), digest, size, raw, doc.PDF, doc.Form.Number.String(), id)
 		if err != nil {
 			return fmt.Errorf("record the issue of request %d: %w", id, err)
 		}
@@ -485,12 +488,52 @@ func (r *Register) document(ctx context.Context, who staff.Who, doc *IssuedDocum
 	out := form.Output{Kind: form.KindDisclosure, Format: "pdf", Title: fmt.Sprintf("本人確認情報の提供状況等の開示書（開示請求 第%d号）", doc.Request.ID),
 		Covers: fmt.Sprintf("開示請求 第%d号、記録 %d件", doc.Request.ID, len(doc.Proof.Entries)), Residents: 1, Destination: destination,
 		HandedOver: handedOver}
-	f, pdf, err := r.Forms.Export(ctx, who, ActReceive, r.department(), e, out, func(n form.Number) ([]byte, error) { return render(doc, n) }, work)
+	f, pdf, err := r.Forms.Export(ctx, who, ActReceive, r.department(), e, out, func(n form.Number) ([]byte, error) {
+		b, err := render(doc, n)
+		doc.PDF, doc.Form.Number = b, n
+		return b, err
+	}, work)
 	if err != nil {
 		return err
 	}
 	doc.PDF, doc.Form = pdf, f
 	return nil
+}
+
+// Download hands over the document as issued — the same PDF, its form
+// already handed over to the requester, and the same proof file — for the
+// clerk who issued it to print or save it, logged as disclosure.download
+// (no new form: the bytes are those of the issued one).
+func (r *Register) Download(ctx context.Context, who staff.Who, id int64) (*IssuedDocument, error) {
+	q, err := Get(ctx, r.db, id)
+	if err != nil {
+		return nil, err
+	}
+	if q.State() != Issued {
+		return nil, apperr.New(apperr.Conflict, fmt.Sprintf("request %d is not issued", id), fmt.Sprintf("開示請求 第%d号はまだ交付されていません", id))
+	}
+	doc := &IssuedDocument{Request: q}
+	var number string
+	err = r.administer(ctx, who, ActReceive, "download", q.Resident, fmt.Sprintf("request:%d", id),
+		fmt.Sprintf("request %d: the issued document and proof handed out again (proof sha256 %s)", id, q.ProofSHA256),
+		func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
+			if err := tx.QueryRow(ctx, `SELECT proof, pdf, form_number FROM disclosure_request WHERE id = ?`, id).Scan(&doc.JSON, &doc.PDF, &number); err != nil {
+				return fmt.Errorf("read the document of request %d: %w", id, err)
+			}
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	var p auditlog.ResidentProof
+	if err := json.Unmarshal(doc.JSON, &p); err != nil {
+		return nil, fmt.Errorf("the stored proof of request %d: %w", id, err)
+	}
+	doc.Proof = &p
+	if n, err := form.ParseNumber(number); err == nil {
+		doc.Form.Number = n
+	}
+	return doc, nil
 }
 
 // Reissue hands over an issued request's document again — the proof
@@ -524,16 +567,16 @@ func (r *Register) Reissue(ctx context.Context, who staff.Who, id int64, destina
 }
 
 const requestColumns = `id, resident_code, requester, requester_name, authority, id_check, items, received_day, due_day, received_by, received_at,
-	decision, reason, decided_by, decided_at, issued_by, issued_at, delivery, entries, proof_sha256, checkpoint_size`
+	decision, reason, decided_by, decided_at, issued_by, issued_at, delivery, entries, proof_sha256, checkpoint_size, form_number`
 
 func scanRequest(row interface{ Scan(...any) error }) (Request, error) {
 	var q Request
 	var requester, check, items, received, due string
-	var decision, reason, decidedBy, issuedBy, delivery, digest sql.NullString
+	var decision, reason, decidedBy, issuedBy, delivery, digest, number sql.NullString
 	var decidedAt, issuedAt sql.NullTime
 	var entries, size sql.NullInt64
 	err := row.Scan(&q.ID, &q.Resident, &requester, &q.RequesterName, &q.Authority, &check, &items, &received, &due, &q.ReceivedBy, &q.ReceivedAt,
-		&decision, &reason, &decidedBy, &decidedAt, &issuedBy, &issuedAt, &delivery, &entries, &digest, &size)
+		&decision, &reason, &decidedBy, &decidedAt, &issuedBy, &issuedAt, &delivery, &entries, &digest, &size, &number)
 	if err != nil {
 		return q, err
 	}
@@ -551,6 +594,7 @@ func scanRequest(row interface{ Scan(...any) error }) (Request, error) {
 	}
 	q.Decision, q.Reason, q.DecidedBy, q.DecidedAt = Decision(decision.String), reason.String, decidedBy.String, decidedAt.Time
 	q.IssuedBy, q.IssuedAt, q.Delivery, q.Entries, q.ProofSHA256, q.CheckpointSize = issuedBy.String, issuedAt.Time, delivery.String, entries.Int64, digest.String, size.Int64
+	q.FormNumber = number.String
 	return q, nil
 }
 

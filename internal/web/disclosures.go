@@ -25,6 +25,7 @@ func (s *Server) disclosureRoutes() {
 	s.mux.HandleFunc("POST /disclosures/decide", s.signedIn(s.decideDisclosure))
 	s.mux.HandleFunc("POST /disclosures/issue", s.signedIn(s.issueDisclosure))
 	s.mux.HandleFunc("POST /disclosures/document", s.signedIn(s.disclosureDocument))
+	s.mux.HandleFunc("POST /disclosures/reprint", s.signedIn(s.disclosureReprint))
 }
 
 // disclosureRow is a request as the screen shows it, with what the
@@ -170,10 +171,28 @@ func (s *Server) disclosureRender(r *http.Request) (disclosure.Render, error) {
 	return disclosure.PDF(s.node.Profile, s.node.Info.Name(), people, s.node.Now()), nil
 }
 
-// disclosureDocument sends an issued request's PDF (a reprint: a new form
-// of the forms register) or its proof file (the one issued, unchanged),
-// each logged as a reprint before the file leaves.
+// disclosureDocument sends an issued request's document as issued: the
+// PDF handed over (its form's number on it) or the proof file, logged as
+// a download before the file leaves.
 func (s *Server) disclosureDocument(w http.ResponseWriter, r *http.Request, c *current) {
+	if !s.disclosureForm(w, r, c) {
+		return
+	}
+	id, err := formID(r, "request", "開示請求の番号")
+	var doc *disclosure.IssuedDocument
+	if err == nil {
+		doc, err = s.node.Disclosures.Download(r.Context(), c.who(), id)
+	}
+	if s.disclosureRefused(w, r, c, "issue-"+r.FormValue("request"), err) {
+		return
+	}
+	s.sendDisclosure(w, r, doc)
+}
+
+// disclosureReprint prints the document again as a new form of the forms
+// register (a resident who lost it, a copy for the file), logged as a
+// reprint before it leaves.
+func (s *Server) disclosureReprint(w http.ResponseWriter, r *http.Request, c *current) {
 	if !s.disclosureForm(w, r, c) {
 		return
 	}
@@ -188,7 +207,12 @@ func (s *Server) disclosureDocument(w http.ResponseWriter, r *http.Request, c *c
 	if s.disclosureRefused(w, r, c, "issue-"+r.FormValue("request"), err) {
 		return
 	}
-	name := fmt.Sprintf("disclosure-%d-%s", id, doc.Form.Number)
+	s.sendDisclosure(w, r, doc)
+}
+
+// sendDisclosure answers the PDF, or the proof file when format=json.
+func (s *Server) sendDisclosure(w http.ResponseWriter, r *http.Request, doc *disclosure.IssuedDocument) {
+	name := fmt.Sprintf("disclosure-%d-%s", doc.Request.ID, doc.Form.Number)
 	if r.FormValue("format") == "json" {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.json"`)

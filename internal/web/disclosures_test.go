@@ -8,10 +8,20 @@ import (
 
 	"jukinet/internal/auditlog"
 	"jukinet/internal/disclosure"
+	forms "jukinet/internal/form"
 	"jukinet/internal/jptext"
 	"jukinet/internal/node"
 	"jukinet/internal/report/reporttest"
 )
+
+func mustNumber(t *testing.T, s string) forms.Number {
+	t.Helper()
+	n, err := forms.ParseNumber(s)
+	if err != nil {
+		t.Fatalf("form number %q: %v", s, err)
+	}
+	return n
+}
 
 // TestDisclosureScreen walks a disclosure request on its screen: the
 // department's operator receives it (a bad code re-renders the form with
@@ -74,7 +84,7 @@ func TestDisclosureScreen(t *testing.T) {
 	if !strings.Contains(page, `data-testid="document-1"`) || !strings.Contains(page, "交付済み") || !strings.Contains(page, q.ProofSHA256) {
 		t.Errorf("the issued request's row lacks its documents or digest")
 	}
-	reprints := countEntries(t, s, "disclosure.reprint")
+	reprints, downloads := countEntries(t, s, "disclosure.reprint"), countEntries(t, s, "disclosure.download")
 	rec = clerk.do("POST", "/disclosures/document", url.Values{"request": {"1"}, "format": {"pdf"}})
 	if rec.Code != 200 || rec.Header().Get("Content-Type") != "application/pdf" {
 		t.Fatalf("the PDF: %d %s", rec.Code, rec.Header().Get("Content-Type"))
@@ -88,8 +98,21 @@ func TestDisclosureScreen(t *testing.T) {
 	if err != nil || res.Resident != code || int64(len(res.Entries)) != q.Entries {
 		t.Errorf("the proof: %v %+v", err, res)
 	}
-	if n := countEntries(t, s, "disclosure.reprint"); n != reprints+2 {
-		t.Errorf("reprints logged: %d, want %d", n, reprints+2)
+	if n := countEntries(t, s, "disclosure.download"); n != downloads+2 {
+		t.Errorf("downloads logged: %d, want %d", n, downloads+2)
+	}
+	// The document as issued is the form handed over at the issue; a
+	// reprint is a new form, with its own number.
+	issuedForm, err := forms.Get(ctx, s.node.DB, mustNumber(t, q.FormNumber))
+	if err != nil || issuedForm.State != forms.HandedOver || issuedForm.Kind != forms.KindDisclosure {
+		t.Errorf("the issued document's form: %+v %v", issuedForm, err)
+	}
+	rec = clerk.do("POST", "/disclosures/reprint", url.Values{"request": {"1"}, "destination": {"区民課 保管庫"}})
+	if text := reporttest.Text(t, rec.Body.Bytes()); rec.Code != 200 || strings.Contains(text, q.FormNumber) || !strings.Contains(text, "帳票管理番号") {
+		t.Errorf("the reprint: %d, its number is the issued one's or missing", rec.Code)
+	}
+	if n := countEntries(t, s, "disclosure.reprint"); n != reprints+1 {
+		t.Errorf("reprints logged: %d, want %d", n, reprints+1)
 	}
 
 	// An old request is overdue; the chief sees the register, not its forms.

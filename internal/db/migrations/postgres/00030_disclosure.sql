@@ -32,7 +32,9 @@ CREATE TABLE disclosure_request (
     entries         BIGINT,              -- entries the proof listed
     proof_sha256    TEXT,
     checkpoint_size BIGINT,
-    proof           BYTEA                 -- the proof file issued (JSON), for a reprint
+    proof           BYTEA,                -- the proof file issued (JSON)
+    pdf             BYTEA,                -- the document issued (PDF), as handed over
+    form_number     TEXT                 -- its control number in the forms register
 );
 CREATE INDEX disclosure_request_resident ON disclosure_request (resident_code);
 
