@@ -19,6 +19,7 @@ import (
 	"jukinet/internal/ids"
 	"jukinet/internal/jptext"
 	"jukinet/internal/profile"
+	"jukinet/internal/protect"
 	"jukinet/internal/resident"
 	"jukinet/internal/staff"
 )
@@ -254,6 +255,21 @@ type Register struct {
 	// Forms is the forms register (帳票管理簿): each document issued or
 	// reprinted is a form with its control number printed on it.
 	Forms *form.Register
+	// Alarm raises the immediate alert of a request concerning a resident
+	// under a support measure (支援措置), in the transaction of its entry
+	// (detect.Alarm; the node sets it). Without it such a request is refused.
+	Alarm func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry, protected []string) error
+}
+
+// protected says whether the resident is under a support measure now.
+func (r *Register) protected(ctx context.Context, code string) (bool, error) {
+	facts, err := protect.Load(ctx, r.db)
+	if err != nil {
+		return false, err
+	}
+	in, _ := facts.InForce(r.now())
+	_, ok := in[code]
+	return ok, nil
 }
 
 // New returns the register of the node named node.
@@ -330,10 +346,40 @@ func (r *Register) Receive(ctx context.Context, who staff.Who, q Request) (int64
 		return 0, apperr.New(apperr.Invalid, "the day received is in the future", "受付日が未来の日付です")
 	}
 	q.Due = q.Received.AddDate(0, 0, r.prof.Disclosure.Days)
+	// A resident under a support measure (支援措置) is asked about only by
+	// herself: a representative may be the very person she fled. Every
+	// request concerning her alerts the security officers at once.
+	protected, err := r.protected(ctx, q.Resident)
+	if err != nil {
+		return 0, err
+	}
+	if protected && r.Alarm == nil {
+		return 0, apperr.New(apperr.Unavailable, "no alarm for protected residents: the request is refused",
+			"支援措置の対象者に関する通知ができないため、受け付けられません")
+	}
+	if protected && q.Requester == Representative {
+		e := r.entry(who, "receive", q.Resident, "requester:representative", "refused: the resident is under a support measure; only she may ask")
+		e.Decision, e.Outcome, e.Policy = auditlog.Deny, auditlog.OutcomeDenied, "disclosure:protected-resident-self-only"
+		e.Why = "the resident is under a support measure: a representative's request is refused"
+		if _, werr, err := r.log.AppendWith(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
+			return r.Alarm(ctx, tx, seq, e, []string{q.Resident})
+		}); err != nil || werr != nil {
+			return 0, fmt.Errorf("log the refused request: %w", errors.Join(err, werr))
+		}
+		return 0, apperr.New(apperr.Forbidden, "the resident is under a support measure: only she may ask, in person",
+			"この住民は支援措置の対象者です。代理人による開示請求は受け付けられません。本人が窓口で本人確認のうえ請求してください（セキュリティ責任者に通知しました）")
+	}
 	var id int64
 	err = r.administer(ctx, who, ActReceive, "receive", q.Resident, "requester:"+string(q.Requester),
 		fmt.Sprintf("request received %s: %s; decision due %s", q.Received.Format(time.DateOnly), joinItems(q.Items), q.Due.Format(time.DateOnly)),
 		func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
+			if protected {
+				e := r.entry(who, "receive", q.Resident, "requester:"+string(q.Requester), "")
+				e.Time, e.Decision, e.Policy = now, auditlog.Allow, ActReceive
+				if err := r.Alarm(ctx, tx, seq, &e, []string{q.Resident}); err != nil {
+					return fmt.Errorf("alert the security officers: %w", err)
+				}
+			}
 			return tx.QueryRow(ctx, `INSERT INTO disclosure_request (resident_code, requester, requester_name, authority, id_check, items,
 				received_day, due_day, received_by, received_at, received_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 				q.Resident, string(q.Requester), q.RequesterName, q.Authority, string(q.IDCheck), joinItems(q.Items),

@@ -11,9 +11,11 @@ import (
 	"jukinet/internal/clocktest"
 	"jukinet/internal/db"
 	"jukinet/internal/db/dbtest"
+	"jukinet/internal/detect"
 	"jukinet/internal/disclosure"
 	"jukinet/internal/form"
 	"jukinet/internal/jptext"
+	"jukinet/internal/protect"
 	. "jukinet/internal/policy/policytest"
 	"jukinet/internal/report/reporttest"
 	"jukinet/internal/sysaudit"
@@ -36,6 +38,7 @@ func TestRequestLifecycle(t *testing.T) {
 		r.Now = clock.Now
 		r.Forms = form.New(d, f.Log, f.Engine, "131083", f.Profile.FormDays())
 		r.Forms.Now = clock.Now
+		r.Alarm = detect.Alarm
 		render := disclosure.PDF(f.Profile, "東京都江東区", nil, clock.Now())
 		code := f.ImportOne(t)
 		clerk, head := Operator(Clerk, "T-KUMIN-01"), Operator("SO-KUMIN", "T-KUMIN-01")
@@ -128,6 +131,32 @@ func TestRequestLifecycle(t *testing.T) {
 		clock.Set(q2.Due.AddDate(0, 0, 1))
 		if over, _ := disclosure.Overdue(ctx, d, clock.Now()); len(over) != 1 || over[0].ID != id2 {
 			t.Errorf("overdue the day after: %v", over)
+		}
+		// A resident under a support measure: a representative's request
+		// is refused and logged, hers is received; both alert at once.
+		pr := protect.New(d, f.Log, f.Engine, f.Profile, "131083")
+		pr.Now = clock.Now
+		today := jptext.Midnight(clock.Now())
+		_, err = pr.Mark(ctx, head, protect.Mark{ResidentCode: code, Start: today, End: today.AddDate(0, 3, 0), Department: "kumin", Category: "dv"})
+		Must(t, err)
+		rep := good
+		rep.Requester, rep.RequesterName, rep.Authority = disclosure.Representative, "見本 代理", "委任状"
+		if _, err := r.Receive(ctx, clerk, rep); apperr.CodeOf(err) != apperr.Forbidden {
+			t.Errorf("a representative for a protected resident: %v", err)
+		}
+		if _, err := r.Receive(ctx, clerk, good); err != nil {
+			t.Errorf("the protected resident herself: %v", err)
+		}
+		alerts, err := detect.List(ctx, d, false)
+		Must(t, err)
+		immediate := 0
+		for _, a := range alerts {
+			if a.Rule == "protected" {
+				immediate++
+			}
+		}
+		if immediate == 0 {
+			t.Errorf("no immediate alert for the protected resident's requests: %+v", alerts)
 		}
 		audits := sysaudit.New(d, f.Log, f.Engine, f.Profile, "131083", sysaudit.Sources{Staff: f.Staff})
 		audits.Now = clock.Now

@@ -209,7 +209,11 @@ func (c *Correspondent) deliver(ctx context.Context, peers map[string]Peer, d co
 	switch {
 	case resp.StatusCode == http.StatusOK:
 		return n.Correspondence.Acknowledged(ctx, d.ID, body, v)
-	case resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusRequestTimeout && resp.StatusCode != http.StatusTooManyRequests:
+	// A refusal of the document itself is final; 401 and 403 refuse the
+	// caller (its certificate while it is being registered at the peer, a
+	// suspension), so the document waits and is tried again.
+	case resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusRequestTimeout && resp.StatusCode != http.StatusTooManyRequests &&
+		resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusForbidden:
 		ref := &refusedError{peer: p.Code, status: resp.StatusCode, body: strings.TrimSpace(string(body))}
 		if err := n.Correspondence.Refused(ctx, d.ID, ref.Error()); err != nil {
 			return err

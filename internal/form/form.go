@@ -525,7 +525,7 @@ func (r *Register) Export(ctx context.Context, who staff.Who, action string, res
 	}
 	b, err := render(n)
 	if err != nil {
-		r.Void(ctx, n, "render: "+err.Error())
+		r.Void(context.WithoutCancel(ctx), n, "render: "+err.Error())
 		return Form{}, nil, err
 	}
 	sum := Digest(b)
@@ -545,7 +545,7 @@ func (r *Register) Export(ctx context.Context, who staff.Who, action string, res
 		return err
 	})
 	if err != nil {
-		r.Void(ctx, n, err.Error())
+		r.Void(context.WithoutCancel(ctx), n, err.Error())
 		return Form{}, nil, err
 	}
 	return f, b, nil

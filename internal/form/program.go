@@ -180,7 +180,13 @@ func (r *Register) CheckProgram(ctx context.Context, st ProgramState) (*ProgramC
 	}
 	if workErr != nil {
 		// Another process beside this one (a console command as the server
-		// starts) recorded the same start first: its record stands.
+		// starts) recorded the same start first: its record stands, and
+		// this process opens. Anything else is an error.
+		var same int64
+		if err := r.db.QueryRow(ctx, `SELECT COUNT(*) FROM program_change WHERE previous_id = ? AND version = ? AND profile_digest = ?`,
+			lastID, st.Version, st.ProfileDigest).Scan(&same); err == nil && same > 0 {
+			return nil, nil
+		}
 		return nil, fmt.Errorf("record the program change (entry %d): %w", seq, workErr)
 	}
 	return &c, nil

@@ -194,6 +194,7 @@ func (n *Node) OpenGate(ctx context.Context, logger *slog.Logger) error {
 	n.Approvals.Forms = n.Forms
 	n.SysAudits.Forms = n.Forms
 	n.Disclosures.Forms = n.Forms
+	n.Disclosures.Alarm = detect.Alarm
 	n.Protect = protect.New(n.DB, l, eng, prof, n.nodeCode())
 	n.Protect.Now = n.Now
 	n.Protect.OnChange(eng.Invalidate)

@@ -187,7 +187,7 @@ func (s *Server) auditExport(w http.ResponseWriter, r *http.Request, c *current)
 		err = report.WriteCSV(&buf, auditCSV(wd, rows), format.encoding)
 	}
 	if err != nil {
-		s.node.Forms.Void(ctx, no, "render: "+err.Error())
+		s.node.Forms.Void(context.WithoutCancel(ctx), no, "render: "+err.Error())
 	}
 	if apperr.CodeOf(err) == apperr.Invalid {
 		// A character Shift_JIS cannot hold: said on the screen, with the
@@ -213,7 +213,7 @@ func (s *Server) auditExport(w http.ResponseWriter, r *http.Request, c *current)
 		err = workErr
 	}
 	if err != nil {
-		s.node.Forms.Void(ctx, no, err.Error())
+		s.node.Forms.Void(context.WithoutCancel(ctx), no, err.Error())
 		s.problem(w, r, logFailed(err))
 		return
 	}
