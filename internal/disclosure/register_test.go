@@ -15,8 +15,8 @@ import (
 	"jukinet/internal/disclosure"
 	"jukinet/internal/form"
 	"jukinet/internal/jptext"
-	"jukinet/internal/protect"
 	. "jukinet/internal/policy/policytest"
+	"jukinet/internal/protect"
 	"jukinet/internal/report/reporttest"
 	"jukinet/internal/sysaudit"
 )
