@@ -43,6 +43,11 @@ func TestIDsCheck(t *testing.T) {
 	if !strings.Contains(out, "131083\t地方公共団体コード\tvalid\t東京都江東区") || !strings.Contains(out, "983205673214\t個人番号\tvalid") {
 		t.Errorf("output:\n%s", out)
 	}
+	// The six 北方領土 villages are on the official list (issue 19).
+	code, out, _ = run(t, "ids", "check", "016951", "016969", "016977", "016985", "016993", "017001")
+	if code != 0 || !strings.Contains(out, "016951\t地方公共団体コード\tvalid\t北海道色丹郡色丹村") || !strings.Contains(out, "017001\t地方公共団体コード\tvalid\t北海道蘂取郡蘂取村") {
+		t.Errorf("北方領土 villages: exit %d, output:\n%s", code, out)
+	}
 	for _, v := range []string{"131084", "983205673215"} {
 		code, out, _ := run(t, "ids", "check", v)
 		if code == 0 || !strings.Contains(out, "check digit") {

@@ -335,24 +335,10 @@ func serve(env *Env, n *node.Node, addr string, opt web.Options) error {
 		}
 		return err
 	}
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      120 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	srv := web.NewHTTPServer(h, logger, web.DefaultTimeouts)
 	var peerSrv *http.Server
 	if peerLn != nil {
-		peerSrv = &http.Server{
-			Handler:           h.PeerHandler(),
-			ReadHeaderTimeout: 10 * time.Second,
-			ReadTimeout:       60 * time.Second,
-			WriteTimeout:      120 * time.Second,
-			IdleTimeout:       120 * time.Second,
-			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-		}
+		peerSrv = web.NewHTTPServer(h.PeerHandler(), logger, web.DefaultTimeouts)
 	}
 	fmt.Fprintf(env.Stdout, "jukinet %s: node %s serving on %s/ (listening on %s)\n", Version, n.Info.Name(), opt.PublicURL, ln.Addr())
 	if n.Info.Demo {

@@ -1,8 +1,10 @@
 package ids
 
 import (
+	"encoding/csv"
 	"errors"
 	"math/rand/v2"
+	"os"
 	"testing"
 	"unicode/utf8"
 )
@@ -230,4 +232,56 @@ func FuzzParseIndividualNumber(f *testing.F) {
 
 func FuzzParseLocalGovCode(f *testing.F) {
 	fuzzParser(f, ParseLocalGovCode, "131083", "020001", "13108４")
+}
+
+// TestEmbeddedListHasEveryOfficialCode: every code of the official list
+// (testdata/official-localgov-codes.csv, 総務省's list with the wards of the
+// designated cities) has a valid check digit and names the same body in the
+// embedded list — the six 北方領土 villages included, which the postcode data
+// the list is generated from lacks — and the embedded list holds no code the
+// official list does not.
+func TestEmbeddedListHasEveryOfficialCode(t *testing.T) {
+	f, err := os.Open("testdata/official-localgov-codes.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.Comment = '#'
+	rows, err := r.ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	official := map[LocalGovCode]bool{}
+	for _, row := range rows[1:] {
+		code, pref, name := row[0], row[1], row[2]
+		official[LocalGovCode(code)] = true
+		lg, err := ParseExistingLocalGov(code)
+		if err != nil {
+			t.Errorf("official code %s (%s%s): %v", code, pref, name, err)
+			continue
+		}
+		if lg.Prefecture != pref || (name != "" && lg.ShortName() != name) {
+			t.Errorf("official code %s is %s%s, embedded %s", code, pref, name, lg.FullName())
+		}
+	}
+	if len(official) != 1965 {
+		t.Errorf("official list has %d codes, want 1,965 (47 prefectures, 1,741 municipalities, 171 wards, 6 北方領土 villages)", len(official))
+	}
+	for _, lg := range LocalGovs() {
+		if !official[lg.Code] {
+			t.Errorf("embedded %s %s is not on the official list", lg.Code, lg.FullName())
+		}
+	}
+	// The 北方領土 villages, check digits verified by hand: 0·6+1·5+6·4+9·3+5·2
+	// = 66, 66 mod 11 = 0, (11−0) mod 10 = 1 → 016951; and so on.
+	for code, want := range map[string]string{
+		"016951": "北海道色丹郡色丹村", "016969": "北海道国後郡泊村", "016977": "北海道国後郡留夜別村",
+		"016985": "北海道択捉郡留別村", "016993": "北海道紗那郡紗那村", "017001": "北海道蘂取郡蘂取村",
+	} {
+		lg, err := ParseExistingLocalGov(code)
+		if err != nil || lg.FullName() != want || lg.Kind != LGVillage {
+			t.Errorf("%s: %q %s, %v; want %s", code, lg.FullName(), lg.Kind, err, want)
+		}
+	}
 }

@@ -145,7 +145,7 @@ func (s *Server) loginFinish(w http.ResponseWriter, r *http.Request) {
 		s.jsonError(w, r, err)
 		return
 	}
-	s.setSession(w, token)
+	s.renewSession(w, r, token)
 	writeJSON(w, http.StatusOK, map[string]string{"redirect": "/"})
 }
 
@@ -155,8 +155,21 @@ func (s *Server) loginDemo(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	s.setSession(w, token)
+	s.renewSession(w, r, token)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// renewSession gives the browser the session a sign-in opened — always a
+// new token the server drew, never one the browser brought — and ends the
+// session the browser held before on this terminal, if any (logged as a
+// sign-out), so no token from before the sign-in stays valid after it.
+func (s *Server) renewSession(w http.ResponseWriter, r *http.Request, token string) {
+	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" && c.Value != token {
+		if err := s.auth.Logout(r.Context(), c.Value, s.terminal(r)); err != nil {
+			s.opt.Logger.Error("end the session held before a sign-in", "err", err)
+		}
+	}
+	s.setSession(w, token)
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {

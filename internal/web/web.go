@@ -190,6 +190,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "no-store")
+	if r.TLS != nil {
+		// Browsers that once reached the node over TLS never try it in
+		// clear text again (two years).
+		h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+	}
+	if !machineEndpoint(r.URL.Path) {
+		// A screen's form is a few kilobytes: a larger body is refused
+		// before anyone reads it (the public sign-in forms included). The
+		// JSON API, federation and provision endpoints set their own.
+		if r.ContentLength > MaxFormBody {
+			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = http.MaxBytesReader(w, r.Body, MaxFormBody)
+		}
+	}
 	// Where the request comes from, for the sign-in service to name a
 	// device that is not an approved terminal.
 	client := auth.Client{Addr: r.RemoteAddr}
@@ -198,6 +215,45 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r = r.WithContext(auth.WithClient(r.Context(), client))
 	http.NewCrossOriginProtection().Handler(s.mux).ServeHTTP(w, r)
+}
+
+// MaxFormBody is the largest request body a screen accepts (a form post;
+// screens take no file uploads).
+const MaxFormBody = 1 << 20
+
+// machineEndpoint says whether path is served to programs with limits of
+// its own: the JSON API (64 KiB bodies, 8 MiB CSV imports), federation and
+// provision (their batches).
+func machineEndpoint(path string) bool {
+	return strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/federation/") || strings.HasPrefix(path, "/provision/")
+}
+
+// Timeouts bound how long a connection may take over each part of a
+// request, so a slow or idle client cannot hold connections open.
+type Timeouts struct {
+	ReadHeader, Read, Write, Idle time.Duration
+}
+
+// DefaultTimeouts are the node's listeners' timeouts: 10 s for the headers,
+// 60 s for the whole request (a federation batch or CSV import included),
+// 120 s for the answer (an audit export) and for an idle keep-alive.
+var DefaultTimeouts = Timeouts{ReadHeader: 10 * time.Second, Read: 60 * time.Second, Write: 120 * time.Second, Idle: 120 * time.Second}
+
+// MaxHeaderBytes is the largest request header block a listener reads.
+const MaxHeaderBytes = 64 << 10
+
+// NewHTTPServer returns the http.Server of a listener serving h, with the
+// timeouts t and MaxHeaderBytes.
+func NewHTTPServer(h http.Handler, logger *slog.Logger, t Timeouts) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: t.ReadHeader,
+		ReadTimeout:       t.Read,
+		WriteTimeout:      t.Write,
+		IdleTimeout:       t.Idle,
+		MaxHeaderBytes:    MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
 }
 
 // noDirectories answers 404 for a directory (a path ending in /), so the
@@ -235,7 +291,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 // cookie, then Japanese.
 func lang(w http.ResponseWriter, r *http.Request) string {
 	if l := r.URL.Query().Get("lang"); l == "en" || l == "ja" {
-		http.SetCookie(w, &http.Cookie{Name: "lang", Value: l, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: 365 * 24 * 3600})
+		http.SetCookie(w, &http.Cookie{Name: "lang", Value: l, Path: "/", HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode, MaxAge: 365 * 24 * 3600})
 	}
 	return langOf(r)
 }

@@ -7,7 +7,12 @@
 // every municipality and every ward of a designated city. This program adds
 // the check digit, splits the county (郡) from the name, folds the kana to
 // full-width katakana and adds the 20 designated cities, which the postcode
-// data lists only by ward.
+// data lists only by ward, and the six 北方領土 villages, which have a code in
+// the official list (総務省, 全国地方公共団体コード) but no postcode.
+//
+// internal/ids/testdata/official-localgov-codes.csv is every code of the
+// official list; TestEmbeddedListHasEveryOfficialCode fails if a regenerated
+// list loses one.
 //
 // Usage:
 //
@@ -40,6 +45,17 @@ var designatedCities = []struct{ code, name, kana string }{
 	{"28100", "神戸市", "コウベシ"}, {"33100", "岡山市", "オカヤマシ"},
 	{"34100", "広島市", "ヒロシマシ"}, {"40100", "北九州市", "キタキュウシュウシ"},
 	{"40130", "福岡市", "フクオカシ"}, {"43100", "熊本市", "クマモトシ"},
+}
+
+// northernTerritories are the six villages of the 北方領土 (Hokkaidō, 根室振興局):
+// on the official code list, absent from the postcode data.
+var northernTerritories = []struct{ code, county, countyKana, name, kana string }{
+	{"01695", "色丹郡", "シコタングン", "色丹村", "シコタンムラ"},
+	{"01696", "国後郡", "クナシリグン", "泊村", "トマリムラ"},
+	{"01697", "国後郡", "クナシリグン", "留夜別村", "ルヨベツムラ"},
+	{"01698", "択捉郡", "エトロフグン", "留別村", "ルベツムラ"},
+	{"01699", "紗那郡", "シャナグン", "紗那村", "シャナムラ"},
+	{"01700", "蘂取郡", "シベトログン", "蘂取村", "シベトロムラ"},
 }
 
 // islandPrefixes are place names the postcode data puts before a municipality
@@ -126,6 +142,13 @@ func run(dir string) error {
 	for _, dc := range designatedCities {
 		p := prefOf(dc.code)
 		rows = append(rows, row{code: dc.code, kind: "designated_city", pref: p[0], prefKana: kata(p[1]), name: dc.name, kana: dc.kana})
+	}
+	for _, v := range northernTerritories {
+		if _, dup := cities.City[v.code]; dup {
+			continue // the source lists it already
+		}
+		p := prefOf(v.code)
+		rows = append(rows, row{code: v.code, kind: "village", pref: p[0], prefKana: kata(p[1]), county: v.county, countyKana: v.countyKana, name: v.name, kana: v.kana})
 	}
 	for i := range rows {
 		rows[i].code += string(rune('0' + checkDigit(rows[i].code)))
