@@ -178,7 +178,7 @@ func TestBodiesReadOnlyFromKnownSenders(t *testing.T) {
 		cert   *tls.Certificate
 		path   string
 		length int64 // declared; -1 for chunked
-		want   int // 0: no connection (refused at the handshake)
+		want   int   // 0: no connection (refused at the handshake)
 	}{
 		{"no certificate, 60 MB", nil, "/federation/v1/batches", sixty, 0},
 		{"no certificate, chunked", nil, "/federation/v1/batches", -1, 0},
