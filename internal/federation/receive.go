@@ -144,6 +144,10 @@ type refusal struct {
 	Status int    `json:"-"`
 	Error  string `json:"error"`
 	Alert  string `json:"alert,omitempty"`
+	// Code is the domain error's code when it says more than the status:
+	// "suspended" tells the sender that a suspension (利用停止) refused its
+	// batch, so it tries again at its interval to catch the lifting.
+	Code string `json:"code,omitempty"`
 }
 
 // Conn is what a request's connection says of its sender before its body
@@ -391,7 +395,11 @@ func (r *Receiver) Receive(ctx context.Context, msg []byte, conn Conn) (Ack, *re
 			status = http.StatusUnprocessableEntity
 		}
 		r.logger.Warn("changes from a downstream node refused", "source", peer.Code, "err", err)
-		return Ack{}, &refusal{Status: status, Error: err.Error() + "（" + apperr.JapaneseOf(err) + "）"}
+		ref := &refusal{Status: status, Error: err.Error() + "（" + apperr.JapaneseOf(err) + "）"}
+		if apperr.CodeOf(err) == apperr.Suspended {
+			ref.Code = string(apperr.Suspended)
+		}
+		return Ack{}, ref
 	}
 	return Ack{Source: peer.Code, Last: last, Applied: applied}, nil
 }
