@@ -91,16 +91,14 @@ func GetStatus(ctx context.Context, n *node.Node) (Status, error) {
 				return st, fmt.Errorf("read outbox: %w", err)
 			}
 		}
-		if n.Staff != nil {
-			sps, err := n.Staff.Suspensions(ctx, true)
-			if err != nil {
-				return st, err
-			}
-			for _, sp := range sps {
-				if sp.Scope == staff.ScopeOutbound {
-					st.Suspension = &sp
-					break
-				}
+		sps, err := staff.ListSuspensions(ctx, n.DB, true)
+		if err != nil {
+			return st, err
+		}
+		for _, sp := range sps {
+			if sp.Scope == staff.ScopeOutbound {
+				st.Suspension = &sp
+				break
 			}
 		}
 		switch {
