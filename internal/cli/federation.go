@@ -202,6 +202,20 @@ func (c FederationStatusCmd) Run(env *Env) error {
 			} else {
 				fmt.Fprintln(env.Stdout, "audit log witnessed: not yet")
 			}
+			switch st.Delivery {
+			case federation.DeliverySuspended:
+				fmt.Fprint(env.Stdout, "delivery: SUSPENDED")
+				if sp := st.Suspension; sp != nil {
+					fmt.Fprintf(env.Stdout, " here (outbound suspension %d since %s: %s; lift it with jukinet suspend --lift %d --reason …)", sp.ID, jstTime(sp.StartedAt), sp.Reason, sp.ID)
+				} else {
+					fmt.Fprintf(env.Stdout, " by %s (its suspension of this node's notifications)", p.Code)
+				}
+				fmt.Fprintln(env.Stdout, "; delivery resumes from the cursor when it is lifted")
+			case federation.DeliveryFailing:
+				fmt.Fprintln(env.Stdout, "delivery: FAILING (the sender tries again, backing off up to 30 s)")
+			default:
+				fmt.Fprintln(env.Stdout, "delivery: ok")
+			}
 			if st.LastError != "" {
 				fmt.Fprintf(env.Stdout, "last error (%s): %s\n", jstTime(st.LastTry), st.LastError)
 			}

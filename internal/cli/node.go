@@ -41,27 +41,10 @@ func serverTLS(n *node.Node, public string, addrs ...string) (*tls.Config, error
 	if err != nil {
 		return nil, err
 	}
-	conf, err := ca.ServerTLS(n.Dir, hosts...)
-	if err != nil {
-		return nil, err
-	}
-	// Peer nodes present certificates from their own CAs: trust those of
-	// the registered peers, read at each handshake so a peer added while
-	// the server runs is accepted.
-	conf.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
-		c := conf.Clone()
-		c.GetConfigForClient = nil
-		c.ClientCAs = c.ClientCAs.Clone()
-		peers, err := federation.Peers(context.Background(), n.DB)
-		if err != nil {
-			return nil, err
-		}
-		for _, p := range peers {
-			c.ClientCAs.AppendCertsFromPEM([]byte(p.CAPEM))
-		}
-		return c, nil
-	}
-	return conf, nil
+	// The browsers' address verifies a terminal's certificate when one is
+	// offered (the sign-in pages must be reachable without one); peers and
+	// recipients have the peer address (federation.PeerTLS).
+	return ca.ServerTLS(n.Dir, hosts...)
 }
 
 // serverHosts are the names and addresses the node's server certificate
@@ -292,40 +275,25 @@ func serve(env *Env, n *node.Node, addr string, opt web.Options) error {
 	if opt.PublicURL = n.Config.HTTP.PublicURL; opt.PublicURL == "" {
 		opt.PublicURL = fmt.Sprintf("%s://localhost:%d", scheme, ln.Addr().(*net.TCPAddr).Port)
 	}
-	var peerLn net.Listener // the peer listener, with [http] peer_addr
+	var peerLn net.Listener // the peer listener ([http] peer_addr), with TLS
 	if n.Config.HTTP.TLS {
-		addrs := []string{addr}
-		if n.Config.HTTP.PeerAddr != "" {
-			addrs = append(addrs, n.Config.HTTP.PeerAddr)
-		}
-		conf, err := serverTLS(n, opt.PublicURL, addrs...)
+		conf, err := serverTLS(n, opt.PublicURL, addr, n.Config.HTTP.PeerAddr)
 		if err != nil {
 			ln.Close()
 			return err
 		}
 		ln = tls.NewListener(ln, conf)
-		if n.Config.HTTP.PeerAddr != "" {
-			// Mutual TLS: no handshake completes without a client
-			// certificate from the node's CA or a registered peer's.
-			peerConf := conf.Clone()
-			peerConf.ClientAuth = tls.RequireAndVerifyClientCert
-			inner := conf.GetConfigForClient
-			peerConf.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
-				c, err := inner(hello)
-				if err != nil {
-					return nil, err
-				}
-				c.ClientAuth = tls.RequireAndVerifyClientCert
-				return c, nil
-			}
-			pl, err := net.Listen("tcp", n.Config.HTTP.PeerAddr)
-			if err != nil {
-				ln.Close()
-				return fmt.Errorf("listen for peers on %s ([http] peer_addr): %w", n.Config.HTTP.PeerAddr, err)
-			}
-			peerLn = tls.NewListener(pl, peerConf)
-			opt.SeparatePeers = true
+		// Mutual TLS for the machine-to-machine endpoints: no handshake
+		// completes without a client certificate from the node's CA or a
+		// registered peer's, and none reaches a handler before it has.
+		// config.Validate makes sure there is a peer address.
+		pl, err := net.Listen("tcp", n.Config.HTTP.PeerAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen for peers on %s ([http] peer_addr): %w", n.Config.HTTP.PeerAddr, err)
 		}
+		peerLn = federation.PeerListener(n, pl, federation.PeerTLS(n, conf), logger)
+		opt.SeparatePeers = true
 	}
 	h, err := web.New(n, opt)
 	if err != nil {

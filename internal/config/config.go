@@ -127,10 +127,10 @@ type HTTP struct {
 	// TLS serves HTTPS with a server certificate from the node's terminal
 	// CA, and identifies terminals by their client certificates.
 	TLS bool `toml:"tls"`
-	// PeerAddr, when set (with TLS), is a second listen address for the
-	// machine-to-machine endpoints alone (federation, provision): mutual
-	// TLS, a client certificate required at the handshake. The main
-	// address then no longer serves them.
+	// PeerAddr is, with TLS (where it is required), the second listen
+	// address for the machine-to-machine endpoints alone (federation,
+	// provision): mutual TLS, a client certificate required at the
+	// handshake. The main address then serves browsers only.
 	PeerAddr string `toml:"peer_addr"`
 }
 
@@ -224,6 +224,10 @@ func (c Config) Validate() error {
 	}
 	if c.HTTP.Addr == "" {
 		return errors.New("http.addr is empty: give host:port, e.g. 127.0.0.1:8080")
+	}
+	if c.HTTP.TLS && c.HTTP.PeerAddr == "" {
+		return errors.New("http.tls = true needs http.peer_addr, e.g. \"0.0.0.0:8443\": peer nodes and recipient bodies are served there alone, " +
+			"over mutual TLS (a client certificate required at the handshake), apart from the browsers' address")
 	}
 	if c.HTTP.PeerAddr != "" {
 		if !c.HTTP.TLS {
@@ -330,9 +334,10 @@ public_url = "{{.HTTP.PublicURL}}"
 # terminal CA (jukinet terminal cert). Operators can sign in only from an
 # identified, approved terminal (a demo node's own browser stands in).
 tls = {{.HTTP.TLS}}
-# With tls = true: a second address for peer nodes and recipient bodies
-# alone, mutual TLS (a client certificate required at the handshake); the
-# address above then serves browsers only. Empty: both on the one address.
+# Required with tls = true, e.g. "0.0.0.0:8443": the address for peer nodes
+# and recipient bodies alone, mutual TLS (a client certificate required at
+# the handshake); the address above then serves browsers only. Over plain
+# HTTP (tls = false) both are served on the one address.
 peer_addr = "{{.HTTP.PeerAddr}}"
 
 [audit]

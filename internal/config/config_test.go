@@ -32,6 +32,7 @@ func TestLoadErrors(t *testing.T) {
 		{"WAL bound misspelt", "[database]\nwal_limit = 64\n", `jukinet.toml:2: unknown key "database.wal_limit"`},
 		{"syntax", "[node\n", "to end table name"},
 		{"peer address without TLS", "[http]\npeer_addr = \"127.0.0.1:8443\"\n", "http.peer_addr needs http.tls = true"},
+		{"TLS without a peer address", "[http]\ntls = true\n", "http.tls = true needs http.peer_addr"},
 		{"peer address without port", "[http]\ntls = true\npeer_addr = \"127.0.0.1\"\n", "give host:port"},
 	}
 	for _, tt := range tests {

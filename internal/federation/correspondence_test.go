@@ -28,8 +28,8 @@ import (
 )
 
 // tlsNode is a node serving its federation endpoints over mutual TLS, as
-// serve does with [http] tls: its CA and its peers' CAs verify client
-// certificates.
+// serve does with [http] tls on its peer address: a client certificate
+// from its CA or a peer's is required at the handshake.
 type tlsNode struct {
 	*node.Node
 	clock *clocktest.Clock
@@ -65,15 +65,8 @@ func (tn *tlsNode) start(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	peers, err := Peers(context.Background(), tn.DB)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range peers {
-		conf.ClientCAs.AppendCertsFromPEM([]byte(p.CAPEM))
-	}
-	tn.srv.TLS = conf
-	tn.srv.StartTLS()
+	tn.srv.Listener = PeerListener(tn.Node, tn.srv.Listener, PeerTLS(tn.Node, conf), nil)
+	tn.srv.Start()
 }
 
 // client is an HTTPS client to tn presenting cert.
@@ -235,6 +228,11 @@ func TestForgedAndReplayedDocumentsRefused(t *testing.T) {
 		earlier.Subject = "番号を使い回した報告"
 		earlierMsg, _ := correspondence.Sign(earlier, muni.Signer)
 		withCert := pref.client(t, nodeCert(t, muni.Node))
+		// A certificate the handshake trusts (a terminal of the
+		// prefecture's own CA) that is no peer's node certificate.
+		pca, _ := terminalca.Open(pref.Dir, pref.Info.Name())
+		term, _ := pca.IssueTerminal("T-KUMIN-01", time.Hour)
+		terminal, _ := tls.X509KeyPair(term.CertPEM, term.KeyPEM)
 		for _, c := range []struct {
 			name   string
 			client *http.Client
@@ -244,7 +242,7 @@ func TestForgedAndReplayedDocumentsRefused(t *testing.T) {
 		}{
 			{"another key", withCert, forgedMsg, http.StatusForbidden, AlertSignature},
 			{"another sender claimed", withCert, claimsMsg, http.StatusForbidden, AlertSignature},
-			{"no node certificate", pref.client(t, nil), []byte(doc.Note), http.StatusForbidden, AlertSignature},
+			{"no node certificate", pref.client(t, &terminal), []byte(doc.Note), http.StatusForbidden, AlertSignature},
 			{"an earlier number", withCert, earlierMsg, http.StatusConflict, AlertReplay},
 		} {
 			if status, body := post(t, c.client, pref.url, c.msg); status != c.status || !strings.Contains(body, `"alert":"`+c.alert+`"`) {

@@ -144,6 +144,10 @@ type refusal struct {
 	Status int    `json:"-"`
 	Error  string `json:"error"`
 	Alert  string `json:"alert,omitempty"`
+	// Code is the domain error's code when it says more than the status:
+	// "suspended" tells the sender that a suspension (利用停止) refused its
+	// batch, so it tries again at its interval to catch the lifting.
+	Code string `json:"code,omitempty"`
 }
 
 // Conn is what a request's connection says of its sender before its body
@@ -271,9 +275,16 @@ func (r *Receiver) refuse(ctx context.Context, w http.ResponseWriter, conn Conn,
 }
 
 func (r *Receiver) refusal(ctx context.Context, conn Conn, action, why string, body []byte, size int64) error {
+	return recordRefusal(ctx, r.n, conn, action, why, body, size)
+}
+
+// recordRefusal records a request or connection refused before its
+// sender was known: a fixed-size, rate-limited entry (auditlog.Refuse)
+// with an alert row for each entry.
+func recordRefusal(ctx context.Context, n *node.Node, conn Conn, action, why string, body []byte, size int64) error {
 	// Recorded even when the sender has gone: its dropped connection
 	// cancels the request's context.
-	return r.n.Log.Refuse(context.WithoutCancel(ctx), auditlog.Refusal{Node: Code(r.n), Action: action, Why: why, Addr: conn.Addr, CertSubject: conn.subject(),
+	return n.Log.Refuse(context.WithoutCancel(ctx), auditlog.Refusal{Node: Code(n), Action: action, Why: why, Addr: conn.Addr, CertSubject: conn.subject(),
 		Body: body, Size: size, Work: func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
 			// The alert's text is the entry's: fixed-size, never the sender's.
 			_, err := tx.Exec(ctx, `INSERT INTO fed_alert (at, source, kind, detail) VALUES (?, ?, ?, ?)`, e.Time, e.Origin, why, e.Detail)
@@ -384,7 +395,11 @@ func (r *Receiver) Receive(ctx context.Context, msg []byte, conn Conn) (Ack, *re
 			status = http.StatusUnprocessableEntity
 		}
 		r.logger.Warn("changes from a downstream node refused", "source", peer.Code, "err", err)
-		return Ack{}, &refusal{Status: status, Error: err.Error() + "（" + apperr.JapaneseOf(err) + "）"}
+		ref := &refusal{Status: status, Error: err.Error() + "（" + apperr.JapaneseOf(err) + "）"}
+		if apperr.CodeOf(err) == apperr.Suspended {
+			ref.Code = string(apperr.Suspended)
+		}
+		return Ack{}, ref
 	}
 	return Ack{Source: peer.Code, Last: last, Applied: applied}, nil
 }

@@ -15,9 +15,11 @@ import (
 	"strings"
 	"time"
 
+	"jukinet/internal/apperr"
 	"jukinet/internal/auditlog"
 	"jukinet/internal/gate"
 	"jukinet/internal/node"
+	"jukinet/internal/staff"
 	"jukinet/internal/terminalca"
 )
 
@@ -114,11 +116,19 @@ func (s *Sender) DeliverOnce(ctx context.Context) (int, error) {
 		Affair: RegisterAffair(s.n.Profile), Reason: "本人確認情報の通知（住民基本台帳法第30条の7）: " + p.Code}
 	ns, err := s.n.Gate.Outbound(ctx, req, acked, s.BatchSize)
 	if err != nil {
+		// An outbound suspension (or any failure to read the outbox):
+		// kept with the cursor, for federation status to say why.
+		s.record(ctx, p.Code, nil, err)
 		return 0, err
 	}
 	ws, wsUpTo, err := s.n.Protect.Outbound(ctx, p.Code)
-	if err != nil || (len(ns) == 0 && len(ws) == 0) {
+	if err != nil {
+		s.record(ctx, p.Code, nil, err)
 		return 0, err
+	}
+	if len(ns) == 0 && len(ws) == 0 {
+		s.clearError(ctx, p.Code)
+		return 0, nil
 	}
 	b := Batch{Source: Code(s.n), Target: p.Code, Protections: ws}
 	for _, c := range ns {
@@ -161,7 +171,28 @@ type refusedError struct {
 	peer   string
 	status int
 	body   string
+	code   string // the refusal's code ("suspended"), if any
 }
+
+// IsSuspension says whether err is a delivery refused by a suspension
+// (利用停止): this node's outbound suspension, or the upstream's
+// suspension of this node's notifications. Such a refusal lasts until
+// someone lifts it, so the sender tries again at its interval (rather
+// than backing off) and resumes at once after the lifting.
+func IsSuspension(err error) bool {
+	if err == nil {
+		return false
+	}
+	if ref, ok := errors.AsType[*refusedError](err); ok {
+		return ref.code == string(apperr.Suspended)
+	}
+	return apperr.CodeOf(err) == apperr.Suspended
+}
+
+// SuspendedPrefix begins the delivery error kept for a suspension (see
+// IsSuspension), so that federation status says "suspended" rather than
+// "failing".
+const SuspendedPrefix = "suspended: "
 
 func (e *refusedError) Error() string {
 	return fmt.Sprintf("%s refused the batch (%d): %s", e.peer, e.status, e.body)
@@ -184,7 +215,12 @@ func (s *Sender) post(ctx context.Context, p *Peer, msg []byte) (*Ack, error) {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode != http.StatusOK {
-		return nil, &refusedError{peer: p.Code, status: resp.StatusCode, body: strings.TrimSpace(string(body))}
+		ref := &refusedError{peer: p.Code, status: resp.StatusCode, body: strings.TrimSpace(string(body))}
+		var r refusal
+		if json.Unmarshal(body, &r) == nil {
+			ref.code = r.Code
+		}
+		return nil, ref
 	}
 	var ack Ack
 	if err := json.Unmarshal(body, &ack); err != nil {
@@ -204,6 +240,12 @@ func (s *Sender) record(ctx context.Context, peer string, ack *Ack, sendErr erro
 	}
 	if sendErr != nil {
 		msg = sendErr.Error()
+		if suspendedHere(sendErr) {
+			msg += "（" + apperr.JapaneseOf(sendErr) + "）"
+		}
+		if IsSuspension(sendErr) && !strings.HasPrefix(msg, SuspendedPrefix) {
+			msg = SuspendedPrefix + msg
+		}
 	}
 	_, err := s.n.DB.Exec(ctx, `INSERT INTO fed_delivery (peer, last_acked, last_try, last_error) VALUES (?, ?, ?, ?)
 		ON CONFLICT (peer) DO UPDATE SET last_acked = CASE WHEN excluded.last_acked > fed_delivery.last_acked THEN excluded.last_acked ELSE fed_delivery.last_acked END,
@@ -213,10 +255,95 @@ func (s *Sender) record(ctx context.Context, peer string, ack *Ack, sendErr erro
 	}
 }
 
+// clearError forgets the last delivery error once there is nothing to
+// send (a suspension lifted with nothing pending, say).
+func (s *Sender) clearError(ctx context.Context, peer string) {
+	if _, err := s.n.DB.Exec(context.WithoutCancel(ctx), `UPDATE fed_delivery SET last_error = '' WHERE peer = ? AND last_error <> ''`, peer); err != nil {
+		s.logger.Error("record delivery", "peer", peer, "err", err)
+	}
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// MaxBackoff is the longest the sender waits after a failed delivery.
+const MaxBackoff = 30 * time.Second
+
+// nextWait is how long Run waits after a try that ended in err, and the
+// back-off after that: failures back off from 1 s to MaxBackoff (a
+// suspension at the upstream too: each refused batch is logged on both
+// nodes, so it is not tried every interval).
+func nextWait(err error, backoff, interval time.Duration) (wait, next time.Duration) {
+	if err == nil {
+		return interval, time.Second
+	}
+	return backoff, min(2*backoff, MaxBackoff)
+}
+
+// suspendedHere says whether err is this node's own outbound suspension
+// (the gate refused to read the outbox), as opposed to a refusal by the
+// upstream.
+func suspendedHere(err error) bool {
+	if _, ok := errors.AsType[*refusedError](err); ok {
+		return false
+	}
+	return apperr.CodeOf(err) == apperr.Suspended
+}
+
+// waitForLift waits, after this node's outbound suspension refused a
+// delivery, until the staff data changes (a suspension lifted here, by
+// this process or another: jukinet suspend --lift), checked every
+// interval without trying the gate — each try would be a logged denial —
+// or until Wake, or MaxBackoff at the most. It reports false when ctx
+// ended.
+func (s *Sender) waitForLift(ctx context.Context, interval time.Duration) bool {
+	from, err := staff.Version(ctx, s.n.DB)
+	if err != nil {
+		from = -1
+	}
+	deadline := time.NewTimer(MaxBackoff)
+	defer deadline.Stop()
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-s.Wake:
+			return true
+		case <-deadline.C:
+			return true
+		case <-tick.C:
+			if v, err := staff.Version(ctx, s.n.DB); err != nil || v != from {
+				return true
+			}
+		}
+	}
+}
+
 // Run delivers until ctx ends: at once while there is more, then every
-// interval or on Wake; after an error it backs off (up to 30 s).
+// interval or on Wake. While this node's outbound suspension refuses
+// delivery it watches the staff data every interval and tries again as
+// soon as it changes (the suspension lifted); a change committed in this
+// process wakes it at once. After another error it backs off (up to
+// MaxBackoff).
 func (s *Sender) Run(ctx context.Context, interval time.Duration) {
-	backoff := time.Second
+	if s.n.Staff != nil {
+		// A suspension lifted in this process (the admin screen) wakes
+		// the sender at once; one lifted elsewhere (jukinet suspend
+		// --lift, the upstream) is caught at the next interval.
+		s.n.Staff.OnChange(func() {
+			select {
+			case s.Wake <- struct{}{}:
+			default:
+			}
+		})
+	}
+	backoff, logged := time.Second, ""
 	for {
 		n, err := s.DeliverOnce(ctx)
 		if err == nil {
@@ -224,20 +351,27 @@ func (s *Sender) Run(ctx context.Context, interval time.Duration) {
 				s.logger.Warn("witnessing the audit log's checkpoint", "err", werr)
 			}
 		}
-		wait := interval
-		switch {
-		case err != nil:
-			if ctx.Err() != nil {
-				return
-			}
-			s.logger.Warn("delivering changes upstream", "err", err, "retry_in", backoff)
-			wait, backoff = backoff, min(2*backoff, 30*time.Second)
-		case n > 0:
+		if err != nil && ctx.Err() != nil {
+			return
+		}
+		if err == nil && n > 0 {
 			backoff = time.Second
 			continue
-		default:
-			backoff = time.Second
 		}
+		if msg := errText(err); msg != "" && msg != logged {
+			s.logger.Warn("delivering changes upstream", "err", err)
+		}
+		logged = errText(err)
+		if suspendedHere(err) {
+			// Resumes within an interval of the lifting.
+			backoff = time.Second
+			if !s.waitForLift(ctx, interval) {
+				return
+			}
+			continue
+		}
+		var wait time.Duration
+		wait, backoff = nextWait(err, backoff, interval)
 		select {
 		case <-ctx.Done():
 			return

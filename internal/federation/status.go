@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"jukinet/internal/apperr"
@@ -25,6 +26,11 @@ type Status struct {
 	OldestSince time.Time // the oldest unacknowledged change (lag)
 	LastTry     time.Time
 	LastError   string
+	// Delivery is the state of the delivery upstream ("" without an
+	// upstream): DeliveryOK, DeliverySuspended or DeliveryFailing.
+	Delivery string
+	// Suspension is this node's active outbound suspension, if any.
+	Suspension *staff.Suspension
 	// The latest checkpoint of this node's audit log its witness cosigned.
 	CosignedSize int64
 	CosignedAt   time.Time
@@ -47,6 +53,19 @@ type Alert struct {
 	At                   time.Time
 	Source, Kind, Detail string
 }
+
+// States of the delivery upstream (Status.Delivery).
+const (
+	// DeliveryOK: the last try succeeded (or nothing was to be sent).
+	DeliveryOK = "ok"
+	// DeliverySuspended: an outbound suspension here, or the upstream's
+	// suspension of this node's notifications, refuses delivery; it
+	// resumes from the cursor when the suspension is lifted.
+	DeliverySuspended = "suspended"
+	// DeliveryFailing: the last try failed (the upstream unreachable,
+	// refusing the batch …); the sender tries again, backing off.
+	DeliveryFailing = "failing"
+)
 
 // GetStatus reads the node's federation status.
 func GetStatus(ctx context.Context, n *node.Node) (Status, error) {
@@ -71,6 +90,24 @@ func GetStatus(ctx context.Context, n *node.Node) (Status, error) {
 			if err := n.DB.QueryRow(ctx, `SELECT created_at FROM fed_outbox WHERE seq > ? ORDER BY seq LIMIT 1`, st.Acked).Scan(&st.OldestSince); err != nil {
 				return st, fmt.Errorf("read outbox: %w", err)
 			}
+		}
+		sps, err := staff.ListSuspensions(ctx, n.DB, true)
+		if err != nil {
+			return st, err
+		}
+		for _, sp := range sps {
+			if sp.Scope == staff.ScopeOutbound {
+				st.Suspension = &sp
+				break
+			}
+		}
+		switch {
+		case st.Suspension != nil || strings.HasPrefix(st.LastError, SuspendedPrefix):
+			st.Delivery = DeliverySuspended
+		case st.LastError != "":
+			st.Delivery = DeliveryFailing
+		default:
+			st.Delivery = DeliveryOK
 		}
 	}
 	if w, _ := witness(ctx, n); w != nil {

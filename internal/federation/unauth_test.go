@@ -99,7 +99,8 @@ func TestUnauthenticatedPostsLeaveBoundedTrace(t *testing.T) {
 }
 
 // tlsReceiver serves the prefecture's receiver over mutual TLS, as serve
-// does: its CA and its peers' CAs verify client certificates.
+// does on its peer address: a client certificate from its CA or a peer's
+// is required at the handshake.
 func tlsReceiver(t *testing.T, nw *network) (url string, client func(cert *tls.Certificate) *http.Client, recv *Receiver) {
 	t.Helper()
 	ca, err := terminalca.Open(nw.pref.Dir, nw.pref.Info.Name())
@@ -110,21 +111,14 @@ func tlsReceiver(t *testing.T, nw *network) (url string, client func(cert *tls.C
 	if err != nil {
 		t.Fatal(err)
 	}
-	peers, err := Peers(context.Background(), nw.pref.DB)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range peers {
-		conf.ClientCAs.AppendCertsFromPEM([]byte(p.CAPEM))
-	}
 	recv = NewReceiver(nw.pref, nil)
 	mux := http.NewServeMux()
 	mux.Handle("POST /federation/v1/batches", recv)
 	mux.HandleFunc("POST /federation/v1/check", recv.ServeCheck)
 	mux.HandleFunc("POST /federation/v1/witness", recv.ServeWitness)
 	srv := httptest.NewUnstartedServer(mux)
-	srv.TLS = conf
-	srv.StartTLS()
+	srv.Listener = PeerListener(nw.pref, srv.Listener, PeerTLS(nw.pref, conf), nil)
+	srv.Start()
 	t.Cleanup(srv.Close)
 	roots := x509.NewCertPool()
 	roots.AddCert(ca.Cert)
@@ -135,7 +129,7 @@ func tlsReceiver(t *testing.T, nw *network) (url string, client func(cert *tls.C
 		}
 		return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: c}}
 	}
-	return srv.URL, client, recv
+	return "https://" + srv.Listener.Addr().String(), client, recv
 }
 
 // countingBody is a body of size bytes that counts what was taken of it.
@@ -159,7 +153,8 @@ func (b *countingBody) Read(p []byte) (int, error) {
 }
 
 // TestBodiesReadOnlyFromKnownSenders: over TLS, the federation endpoints
-// refuse a connection without a registered peer's node certificate before
+// refuse a connection without a client certificate at the handshake, and
+// one whose certificate is not a registered peer's node certificate before
 // reading its body; a body larger than a real batch is refused unread; and
 // only a few bodies of senders not yet known are read at once.
 func TestBodiesReadOnlyFromKnownSenders(t *testing.T) {
@@ -183,13 +178,13 @@ func TestBodiesReadOnlyFromKnownSenders(t *testing.T) {
 		cert   *tls.Certificate
 		path   string
 		length int64 // declared; -1 for chunked
-		want   int
+		want   int   // 0: no connection (refused at the handshake)
 	}{
-		{"no certificate, 60 MB", nil, "/federation/v1/batches", sixty, http.StatusForbidden},
-		{"no certificate, chunked", nil, "/federation/v1/batches", -1, http.StatusForbidden},
+		{"no certificate, 60 MB", nil, "/federation/v1/batches", sixty, 0},
+		{"no certificate, chunked", nil, "/federation/v1/batches", -1, 0},
 		{"a terminal's certificate", &terminal, "/federation/v1/batches", -1, http.StatusForbidden},
-		{"no certificate, check", nil, "/federation/v1/check", -1, http.StatusForbidden},
-		{"no certificate, witness", nil, "/federation/v1/witness", -1, http.StatusForbidden},
+		{"no certificate, check", nil, "/federation/v1/check", -1, 0},
+		{"no certificate, witness", nil, "/federation/v1/witness", -1, 0},
 		{"a peer, 60 MB declared", &nodeCert, "/federation/v1/batches", sixty, http.StatusRequestEntityTooLarge},
 		{"a peer, 60 MB chunked", &nodeCert, "/federation/v1/batches", -1, http.StatusRequestEntityTooLarge},
 	} {

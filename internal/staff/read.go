@@ -105,6 +105,12 @@ func (s *Store) Suspensions(ctx context.Context, activeOnly bool) ([]Suspension,
 	return suspensions(ctx, s.db, activeOnly)
 }
 
+// ListSuspensions is Store.Suspensions for a reader without the store (a
+// command that has not opened the gate).
+func ListSuspensions(ctx context.Context, q db.Querier, activeOnly bool) ([]Suspension, error) {
+	return suspensions(ctx, q, activeOnly)
+}
+
 func suspensions(ctx context.Context, q db.Querier, activeOnly bool) ([]Suspension, error) {
 	where := ""
 	if activeOnly {
