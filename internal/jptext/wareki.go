@@ -94,8 +94,8 @@ func FormatBoth(t time.Time) string {
 }
 
 var (
-	warekiKanji  = regexp.MustCompile(`^(明治|大正|昭和|平成|令和)(元|\d{1,2})年(\d{1,2})月(\d{1,2})日$`)
-	warekiLetter = regexp.MustCompile(`^([MTSHR])(\d{1,2})[./\-](\d{1,2})[./\-](\d{1,2})$`)
+	warekiKanji  = regexp.MustCompile(`^(明治|大正|昭和|平成|令和)(元|\d{1,3})年(\d{1,2})月(\d{1,2})日$`)
+	warekiLetter = regexp.MustCompile(`^([MTSHR])(\d{1,3})[./\-](\d{1,2})[./\-](\d{1,2})$`)
 	seirekiKanji = regexp.MustCompile(`^(\d{4})年(\d{1,2})月(\d{1,2})日$`)
 	seirekiDash  = regexp.MustCompile(`^(\d{4})[./\-](\d{1,2})[./\-](\d{1,2})$`)
 )
