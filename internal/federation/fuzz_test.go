@@ -35,7 +35,7 @@ func fuzzBatch() Batch {
 		FamilyNameKana: "タカハシ", GivenNameKana: "ハナコ", DateOfBirth: "1970-03-02", Sex: 2, Address: "東京都江東区東陽四丁目11番28号",
 		LocalGov: "131083", ChangeReason: "転入", ChangeDate: "2001-04-01"}
 	return Batch{Source: "131083", Target: "130001",
-		Changes: []WireChange{{Seq: 1, Record: rec}, {Seq: 2, PreviousCode: "12345678903", Repair: true, Record: rec}},
+		Changes:     []WireChange{{Seq: 1, Record: rec}, {Seq: 2, PreviousCode: "12345678903", Repair: true, Record: rec}},
 		Protections: []protect.Wire{{ID: 1, ResidentCode: "12345678903", StartsOn: "2026-01-05", EndsOn: "2027-01-04", Department: "住民課", Category: "dv"}}}
 }
 
