@@ -21,7 +21,10 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"jukinet/internal/apperr"
 	"jukinet/internal/auditlog"
@@ -407,7 +410,9 @@ func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any, ja strin
 		return false
 	}
 	// A key given twice is two answers to one question: which one did the
-	// client mean? (encoding/json would silently take the last.)
+	// client mean? (encoding/json would silently take the last, and it
+	// matches keys to fields without regard to case: "reason" and
+	// "Reason" fill one field.)
 	if key := duplicateKey(body); key != "" {
 		h.problem(w, r, http.StatusBadRequest, "invalid", fmt.Sprintf("body: the key %q is given twice in one object", key),
 			ja+fmt.Sprintf("（JSONの同じオブジェクトにキー「%s」が2回あります）", key))
@@ -427,8 +432,31 @@ func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any, ja strin
 	return true
 }
 
-// duplicateKey returns the first key that appears twice in one object of
-// the JSON text body, or "" (also for text that is no JSON: the decoder
+// foldKey is a key as encoding/json matches it to a struct field (ASCII
+// letters upper-cased, every other rune the smallest of its case-fold set):
+// two keys that fold alike fill the same field.
+func foldKey(k string) string {
+	var b strings.Builder
+	for _, r := range k {
+		if 'a' <= r && r <= 'z' {
+			r -= 'a' - 'A'
+		} else if r >= utf8.RuneSelf {
+			for {
+				next := unicode.SimpleFold(r)
+				if next <= r {
+					r = next
+					break
+				}
+				r = next
+			}
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// duplicateKey returns the first key that appears twice (as foldKey
+// spells keys) in one object of the JSON text body, or "" (also for text that is no JSON: the decoder
 // says what is wrong with it).
 func duplicateKey(body []byte) string {
 	type level struct {
@@ -462,10 +490,10 @@ func duplicateKey(body []byte) string {
 		default:
 			if top != nil && top.keys != nil && top.expectKey {
 				key, _ := t.(string)
-				if top.keys[key] {
+				if top.keys[foldKey(key)] {
 					return key
 				}
-				top.keys[key], top.expectKey = true, false
+				top.keys[foldKey(key)], top.expectKey = true, false
 			} else if top != nil && top.keys != nil {
 				top.expectKey = true
 			}

@@ -11,6 +11,10 @@ func TestDuplicateKey(t *testing.T) {
 		{`{"a":[1,2],"b":{"a":1},"a":3}`, "a"},
 		{`{"a":"x","b":["a","a"]}`, ""}, // values that look like keys
 		{`not json`, ""},
+		{`{"reason":"a","Reason":"b"}`, "Reason"},    // encoding/json fills one field with both
+		{`{"sex":1,"\u017fex":2}`, "\u017fex"},       // ſ folds to s
+		{`{"a":{"k":1},"b":{"K":2}}`, ""},            // in two objects
+		{`{"name":"a","\u212aey":1,"key":2}`, "key"}, // the Kelvin sign folds to k
 	} {
 		if got := duplicateKey([]byte(tt.body)); got != tt.want {
 			t.Errorf("duplicateKey(%s) = %q, want %q", tt.body, got, tt.want)

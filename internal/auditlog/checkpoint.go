@@ -156,12 +156,15 @@ func OpenCheckpoint(signed []byte, v note.Verifier) (*Checkpoint, error) {
 	if len(lines) < 4 || lines[len(lines)-1] != "" {
 		return nil, fmt.Errorf("%w: want origin, size and root hash lines", ErrNotCheckpoint)
 	}
+	// One spelling per checkpoint, as tlog.ParseTree reads them: no sign,
+	// no leading zeros, and the hashes in canonical base64 (the decoder
+	// would skip a stray CR).
 	size, err := strconv.ParseInt(lines[1], 10, 64)
-	if err != nil || size < 0 {
+	if err != nil || size < 0 || lines[1] != strconv.FormatInt(size, 10) {
 		return nil, fmt.Errorf("%w: size %q", ErrNotCheckpoint, lines[1])
 	}
 	raw, err := base64.StdEncoding.DecodeString(lines[2])
-	if err != nil || len(raw) != tlog.HashSize {
+	if err != nil || len(raw) != tlog.HashSize || base64.StdEncoding.EncodeToString(raw) != lines[2] {
 		return nil, fmt.Errorf("%w: root hash %q", ErrNotCheckpoint, lines[2])
 	}
 	cp := &Checkpoint{Origin: lines[0], Size: size, Note: bytes.Clone(signed)}
@@ -169,7 +172,7 @@ func OpenCheckpoint(signed []byte, v note.Verifier) (*Checkpoint, error) {
 	for _, ext := range lines[3 : len(lines)-1] {
 		if rest, ok := strings.CutPrefix(ext, mapLinePrefix); ok {
 			m, err := base64.StdEncoding.DecodeString(rest)
-			if err != nil || len(m) != len(MapHash{}) {
+			if err != nil || len(m) != len(MapHash{}) || base64.StdEncoding.EncodeToString(m) != rest {
 				return nil, fmt.Errorf("%w: resident map root %q", ErrNotCheckpoint, rest)
 			}
 			cp.ResidentMap = new(MapHash)

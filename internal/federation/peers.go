@@ -2,8 +2,10 @@ package federation
 
 import (
 	"context"
+	"crypto/x509"
 	"database/sql"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"time"
@@ -113,6 +115,18 @@ func checkBundle(n *node.Node, role string, b Bundle) error {
 	}
 	if role == Upstream && b.URL == "" {
 		return apperr.New(apperr.Invalid, "an upstream bundle needs its URL", "上位ノードの接続先URLがありません")
+	}
+	// The CA is what mutual TLS trusts of the peer (certFrom, httpClient):
+	// one that does not parse would be accepted now and refuse every
+	// delivery later.
+	block, _ := pem.Decode([]byte(b.CAPEM))
+	if block == nil || block.Type != "CERTIFICATE" {
+		return apperr.New(apperr.Invalid, "the bundle's ca_pem is not a PEM certificate: export the bundle again on the other node (jukinet peer export)",
+			"接続情報のCA証明書が正しくありません。相手のノードで jukinet peer export をやり直してください")
+	}
+	if _, err := x509.ParseCertificate(block.Bytes); err != nil {
+		return apperr.New(apperr.Invalid, "the bundle's CA certificate: "+err.Error(),
+			"接続情報のCA証明書を読み取れません。相手のノードで jukinet peer export をやり直してください")
 	}
 	return nil
 }

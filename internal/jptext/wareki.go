@@ -76,9 +76,10 @@ func FormatWareki(t time.Time) string {
 	return FormatSeireki(t)
 }
 
-// FormatSeireki formats t as 2019年5月1日.
+// FormatSeireki formats t as 2019年5月1日; the year has four digits, as
+// ParseDate reads it back (0999年1月1日).
 func FormatSeireki(t time.Time) string {
-	return fmt.Sprintf("%d年%d月%d日", t.Year(), int(t.Month()), t.Day())
+	return fmt.Sprintf("%04d年%d月%d日", t.Year(), int(t.Month()), t.Day())
 }
 
 // JST is Japan Standard Time (UTC+9, no daylight saving time), the zone
@@ -94,8 +95,8 @@ func FormatBoth(t time.Time) string {
 }
 
 var (
-	warekiKanji  = regexp.MustCompile(`^(明治|大正|昭和|平成|令和)(元|\d{1,2})年(\d{1,2})月(\d{1,2})日$`)
-	warekiLetter = regexp.MustCompile(`^([MTSHR])(\d{1,2})[./\-](\d{1,2})[./\-](\d{1,2})$`)
+	warekiKanji  = regexp.MustCompile(`^(明治|大正|昭和|平成|令和)(元|\d{1,3})年(\d{1,2})月(\d{1,2})日$`)
+	warekiLetter = regexp.MustCompile(`^([MTSHR])(\d{1,3})[./\-](\d{1,2})[./\-](\d{1,2})$`)
 	seirekiKanji = regexp.MustCompile(`^(\d{4})年(\d{1,2})月(\d{1,2})日$`)
 	seirekiDash  = regexp.MustCompile(`^(\d{4})[./\-](\d{1,2})[./\-](\d{1,2})$`)
 )

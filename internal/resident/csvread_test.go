@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 )
 
 func encode(t *testing.T, enc Encoding, recs ...IdentityRecord) []byte {
@@ -218,4 +219,127 @@ func TestReadCSVDamagedCP932(t *testing.T) {
 	if strings.Join(cols, ",") != "given_name,given_name_kana" {
 		t.Errorf("Validate: %v", r.Validate(testNow))
 	}
+}
+
+// FuzzReadCSVCP932: a file read as Shift_JIS (given or detected) gives
+// valid rows that write back in Shift_JIS and read again as the same
+// records on the same lines, and errors on real lines; a field whose bytes
+// are not Shift_JIS is refused with a Japanese reason for the screen.
+func FuzzReadCSVCP932(f *testing.F) {
+	other := sample
+	other.FamilyName, other.Alias, other.AliasKana, other.Address = "渡邊", "ＡＢＣ", "エービーシー", "東京都江東区東陽四丁目11番28号　ハイツ①"
+	f.Add(sjisOf(f, sample, other), true)
+	f.Add(sjisOf(f, sample), false)
+	f.Add([]byte(strings.Join(CSVHeader, ",")+"\r\n"+"12345678903,123456789018,\x82\xa0\x82,\x81\x40,\x88\x9f\x82\xa2,,,,,,1970-03-02,2,\x93\x8c,131083,\x93\x5d\x93\xfc,2001-04-01\r\n"), true)
+	f.Add([]byte(strings.Join(CSVHeader, ",")+"\r\n"+"12345678903,123456789018,\x8a\x5c\x96\x5c\x8e\x71,a,b,c,,,,,1970-03-02,2,x,131083,01,2001-04-01\r\n"), true)
+	f.Fuzz(func(t *testing.T, b []byte, given bool) {
+		enc := Encoding("")
+		if given {
+			enc = CP932
+		}
+		rows, errs, err := ReadCSV(bytes.NewReader(b), enc, testNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range errs {
+			if e.Line < 1 || e.Reason == "" {
+				t.Fatalf("bad error %+v", e)
+			}
+		}
+		if len(rows) == 0 || !given {
+			return
+		}
+		recs := make([]IdentityRecord, len(rows))
+		for i, r := range rows {
+			if v := r.Record.Validate(testNow); len(v) > 0 {
+				t.Fatalf("returned an invalid row: %v", v)
+			}
+			recs[i] = r.Record
+		}
+		var buf bytes.Buffer
+		w := NewCSVWriter(&buf, CP932)
+		for _, r := range recs {
+			if err := w.Write(r); err != nil {
+				t.Fatalf("a record read from Shift_JIS does not write in Shift_JIS: %v", err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		again, bad, err := ReadCSV(&buf, CP932, testNow)
+		if err != nil || len(bad) > 0 || len(again) != len(recs) {
+			t.Fatalf("written back, %d rows read again as %d, %v %v", len(recs), len(again), bad, err)
+		}
+		for i := range again {
+			if again[i].Record != recs[i] {
+				t.Fatalf("row %d: read %+v, written and read again %+v", i, recs[i], again[i].Record)
+			}
+		}
+	})
+}
+
+// TestCP932FieldErrorsAreJapanese: a Shift_JIS field whose bytes pair
+// wrongly is refused with the reason in Japanese too (the import screen
+// shows it).
+func TestCP932FieldErrorsAreJapanese(t *testing.T) {
+	for _, field := range []string{"\x82", "\x82\x0a", "\x81\xff", "\xa0", "\xfd"} {
+		if _, err := decodeCP932(field); err != nil && err.Japanese() == "" {
+			t.Errorf("decodeCP932(%q): %v without a Japanese reason", field, err)
+		}
+	}
+}
+
+// FuzzCSVRoundTrip: every record that passes Validate writes in the import
+// layout and reads back unchanged, in UTF-8 and, when its text can be
+// written in it, in Shift_JIS.
+func FuzzCSVRoundTrip(f *testing.F) {
+	f.Add("髙橋", "花子", "タカハシ", "ハナコ", "山田", "", "東京都江東区東陽四丁目11番28号", int32(0), int32(11353), uint8(2), uint8(0))
+	f.Add("Smith, \"J\"", "ジョン\r\n", "スミス", "ジョン", "", "別名", "横浜市中区,山下町", int32(-20000), int32(100), uint8(1), uint8(3))
+	f.Add("𠮷野", "葛󠄀", "ヨシノ", "カツ", "", "", "東京都", int32(5000), int32(5001), uint8(1), uint8(5))
+	f.Fuzz(func(t *testing.T, family, given, familyKana, givenKana, former, alias, address string, birth, change int32, sex, reason uint8) {
+		r := sample
+		r.FamilyName, r.GivenName, r.FamilyNameKana, r.GivenNameKana = family, given, familyKana, givenKana
+		r.FormerSurname, r.FormerSurnameKana, r.Alias, r.AliasKana, r.Address = former, "", alias, "", address
+		epoch := Date(1970, time.January, 1)
+		r.DateOfBirth, r.ChangeDate = epoch.AddDate(0, 0, int(birth)), epoch.AddDate(0, 0, int(change))
+		r.Sex = Sex(sex % 4)
+		r.ChangeReason = ChangeReasons[int(reason)%len(ChangeReasons)].Reason
+		if len(r.Validate(testNow)) > 0 {
+			return
+		}
+		for _, enc := range []Encoding{UTF8, CP932} {
+			var buf bytes.Buffer
+			w := NewCSVWriter(&buf, enc)
+			if err := w.Write(r); err != nil {
+				if enc == CP932 {
+					continue // not writable in Shift_JIS: the writer says so
+				}
+				t.Fatalf("%s: %v", enc, err)
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			rows, bad, err := ReadCSV(&buf, enc, testNow)
+			if err != nil || len(bad) > 0 || len(rows) != 1 || rows[0].Line != 2 {
+				t.Fatalf("%s: %+v read back as %+v, %v, %v", enc, r, rows, bad, err)
+			}
+			if rows[0].Record != r {
+				t.Fatalf("%s: %+v read back as %+v", enc, r, rows[0].Record)
+			}
+		}
+	})
+}
+
+func sjisOf(f *testing.F, recs ...IdentityRecord) []byte {
+	var buf bytes.Buffer
+	w := NewCSVWriter(&buf, CP932)
+	for _, r := range recs {
+		if err := w.Write(r); err != nil {
+			f.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		f.Fatal(err)
+	}
+	return buf.Bytes()
 }

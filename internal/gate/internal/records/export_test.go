@@ -1,0 +1,4 @@
+package records
+
+// LikeEscape is likeEscape, for the external fuzz target.
+var LikeEscape = likeEscape
