@@ -65,17 +65,16 @@ func TestCorrespondenceBetweenProcesses(t *testing.T) {
 	}
 	waitState := func(n, id, want string) string {
 		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			out := jk("correspondence", "show", "--data", dir(n), "--id", id)
-			if strings.Contains(out, want) {
+		// Counted waits (about 30 s), never the clock.
+		var out string
+		for tries := 0; tries < 150; tries++ {
+			if out = jk("correspondence", "show", "--data", dir(n), "--id", id); strings.Contains(out, want) {
 				return out
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: %s never showed %q:\n%s", n, id, want, out)
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
+		t.Fatalf("%s: %s never showed %q:\n%s", n, id, want, out)
+		return ""
 	}
 
 	// 青森市 → 青森県: a signed report, acknowledged.
