@@ -45,20 +45,20 @@ type approvalRow struct {
 	CanEnd, CanRequest, CanSubmit bool
 }
 
-// approvalTyped is what a refused form of the approvals screen carried:
-// the screen is shown again with the error in that form, tied to its
-// inputs, and what was typed kept.
-type approvalTyped struct {
-	Form   string     // the form's id: apply-DEPT, decide-N, withdraw-N, end-N, request-N, submit-N, status-N
+// typedForm is what a refused form carried: the screen (approvals,
+// council, audits, disclosures, forms, correspondence) is shown again with
+// the error in that form, tied to its inputs, and what was typed kept.
+type typedForm struct {
+	Form   string     // the form's id on its screen: apply-DEPT, decide-N, convene, attend-N, plan …
 	Values url.Values // what was posted
 	Error  string     // the message, in the page's language
 }
 
 // Is says whether the refused form is form.
-func (t approvalTyped) Is(form string) bool { return t.Error != "" && t.Form == form }
+func (t typedForm) Is(form string) bool { return t.Error != "" && t.Form == form }
 
 // Value is what was typed in field of form, or def when another form was refused.
-func (t approvalTyped) Value(form, field, def string) string {
+func (t typedForm) Value(form, field, def string) string {
 	if t.Form != form || t.Values == nil {
 		return def
 	}
@@ -66,30 +66,35 @@ func (t approvalTyped) Value(form, field, def string) string {
 }
 
 // Checked says whether value was ticked in field of the refused form.
-func (t approvalTyped) Checked(form, field, value string) bool {
+func (t typedForm) Checked(form, field, value string) bool {
 	return t.Form == form && slices.Contains(t.Values[field], value)
 }
 
 func (s *Server) approvalsPage(w http.ResponseWriter, r *http.Request, c *current) {
-	s.renderApprovals(w, r, c, http.StatusOK, approvalTyped{})
+	s.renderApprovals(w, r, c, http.StatusOK, typedForm{})
 }
 
-// refused answers a form of the approvals screen: when err is about what
-// the form carried, the screen again with the error in form; otherwise the
-// error page. It reports whether it wrote a response.
-func (s *Server) refused(w http.ResponseWriter, r *http.Request, c *current, form string, err error) bool {
+// answerRefused answers a form refused with err: when err is about what
+// the form carried, again shows the screen with the error in that form;
+// otherwise the error page. It reports whether it wrote a response.
+func (s *Server) answerRefused(w http.ResponseWriter, r *http.Request, form string, err error, again func(status int, typed typedForm)) bool {
 	switch {
 	case err == nil:
 		return false
 	case formError(err):
-		s.renderApprovals(w, r, c, statusOf(err), approvalTyped{Form: form, Values: r.PostForm, Error: message(r, err)})
+		again(statusOf(err), typedForm{Form: form, Values: r.PostForm, Error: message(r, err)})
 	default:
 		s.problem(w, r, err)
 	}
 	return true
 }
 
-func (s *Server) renderApprovals(w http.ResponseWriter, r *http.Request, c *current, status int, typed approvalTyped) {
+// refused answers a form of the approvals screen (answerRefused).
+func (s *Server) refused(w http.ResponseWriter, r *http.Request, c *current, form string, err error) bool {
+	return s.answerRefused(w, r, form, err, func(status int, t typedForm) { s.renderApprovals(w, r, c, status, t) })
+}
+
+func (s *Server) renderApprovals(w http.ResponseWriter, r *http.Request, c *current, status int, typed typedForm) {
 	ctx := r.Context()
 	if !s.allowed(w, r, c, approval.ActView, s.nodeResource()) {
 		return

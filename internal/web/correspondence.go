@@ -81,10 +81,10 @@ func (s *Server) bodyNames(r *http.Request) ([]correspondence.Body, map[string]s
 }
 
 func (s *Server) correspondencePage(w http.ResponseWriter, r *http.Request, c *current) {
-	s.renderCorrespondence(w, r, c, http.StatusOK, councilTyped{})
+	s.renderCorrespondence(w, r, c, http.StatusOK, typedForm{})
 }
 
-func (s *Server) renderCorrespondence(w http.ResponseWriter, r *http.Request, c *current, status int, typed councilTyped) {
+func (s *Server) renderCorrespondence(w http.ResponseWriter, r *http.Request, c *current, status int, typed typedForm) {
 	ctx := r.Context()
 	if !s.allowed(w, r, c, correspondence.ActView, s.nodeResource()) {
 		return
@@ -175,20 +175,13 @@ func (s *Server) referenceChoices(r *http.Request, wd words) ([]refChoice, error
 // document's page, for an answer) again with the error in form when err
 // is about what the form carried, the error page otherwise.
 func (s *Server) correspondenceRefused(w http.ResponseWriter, r *http.Request, c *current, form string, err error) bool {
-	switch {
-	case err == nil:
-		return false
-	case formError(err):
-		typed := councilTyped{Form: form, Values: r.PostForm, Error: message(r, err)}
+	return s.answerRefused(w, r, form, err, func(status int, t typedForm) {
 		if form == "answer" {
-			s.renderDocument(w, r, c, statusOf(err), typed)
+			s.renderDocument(w, r, c, status, t)
 		} else {
-			s.renderCorrespondence(w, r, c, statusOf(err), typed)
+			s.renderCorrespondence(w, r, c, status, t)
 		}
-	default:
-		s.problem(w, r, err)
-	}
-	return true
+	})
 }
 
 // postedReferences reads the references picked and typed.
@@ -221,10 +214,10 @@ func (s *Server) sendDocument(w http.ResponseWriter, r *http.Request, c *current
 }
 
 func (s *Server) documentPage(w http.ResponseWriter, r *http.Request, c *current) {
-	s.renderDocument(w, r, c, http.StatusOK, councilTyped{})
+	s.renderDocument(w, r, c, http.StatusOK, typedForm{})
 }
 
-func (s *Server) renderDocument(w http.ResponseWriter, r *http.Request, c *current, status int, typed councilTyped) {
+func (s *Server) renderDocument(w http.ResponseWriter, r *http.Request, c *current, status int, typed typedForm) {
 	ctx := r.Context()
 	if !s.allowed(w, r, c, correspondence.ActView, s.nodeResource()) {
 		return

@@ -3,7 +3,6 @@ package web
 import (
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -62,29 +61,6 @@ func init() {
 	}
 }
 
-// councilTyped is what a refused form of the council screen carried.
-type councilTyped struct {
-	Form   string     // convene, attend-N, item-N, decide-N, minutes-N, approve-N, issue-D, ack-N, complete-N, answer-N
-	Values url.Values // what was posted
-	Error  string     // the message, in the page's language
-}
-
-// Is says whether the refused form is form.
-func (t councilTyped) Is(form string) bool { return t.Error != "" && t.Form == form }
-
-// Value is what was typed in field of form, or def when another form was refused.
-func (t councilTyped) Value(form, field, def string) string {
-	if t.Form != form || t.Values == nil {
-		return def
-	}
-	return t.Values.Get(field)
-}
-
-// Checked says whether value was ticked in field of the refused form.
-func (t councilTyped) Checked(form, field, value string) bool {
-	return t.Form == form && slices.Contains(t.Values[field], value)
-}
-
 // meetingRow is a meeting as the screen shows it.
 type meetingRow struct {
 	council.Meeting
@@ -113,25 +89,17 @@ type directiveRow struct {
 type sourceChoice struct{ Value, Label string }
 
 func (s *Server) councilPage(w http.ResponseWriter, r *http.Request, c *current) {
-	s.renderCouncil(w, r, c, http.StatusOK, councilTyped{})
+	s.renderCouncil(w, r, c, http.StatusOK, typedForm{})
 }
 
 // councilRefused answers a form of the council screen: when err is about
 // what the form carried, the screen again with the error in form;
 // otherwise the error page. It reports whether it wrote a response.
 func (s *Server) councilRefused(w http.ResponseWriter, r *http.Request, c *current, form string, err error) bool {
-	switch {
-	case err == nil:
-		return false
-	case formError(err):
-		s.renderCouncil(w, r, c, statusOf(err), councilTyped{Form: form, Values: r.PostForm, Error: message(r, err)})
-	default:
-		s.problem(w, r, err)
-	}
-	return true
+	return s.answerRefused(w, r, form, err, func(status int, t typedForm) { s.renderCouncil(w, r, c, status, t) })
 }
 
-func (s *Server) renderCouncil(w http.ResponseWriter, r *http.Request, c *current, status int, typed councilTyped) {
+func (s *Server) renderCouncil(w http.ResponseWriter, r *http.Request, c *current, status int, typed typedForm) {
 	ctx := r.Context()
 	if !s.allowed(w, r, c, council.ActView, s.nodeResource()) {
 		return

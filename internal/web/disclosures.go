@@ -42,10 +42,10 @@ func (s *Server) disclosureDept() staff.Resource {
 }
 
 func (s *Server) disclosuresPage(w http.ResponseWriter, r *http.Request, c *current) {
-	s.renderDisclosures(w, r, c, http.StatusOK, approvalTyped{})
+	s.renderDisclosures(w, r, c, http.StatusOK, typedForm{})
 }
 
-func (s *Server) renderDisclosures(w http.ResponseWriter, r *http.Request, c *current, status int, typed approvalTyped) {
+func (s *Server) renderDisclosures(w http.ResponseWriter, r *http.Request, c *current, status int, typed typedForm) {
 	ctx := r.Context()
 	dept := s.disclosureDept()
 	if !s.allowed(w, r, c, disclosure.ActView, dept) {
@@ -77,18 +77,9 @@ func (s *Server) renderDisclosures(w http.ResponseWriter, r *http.Request, c *cu
 	})
 }
 
-// disclosureRefused answers a refused form of the screen like refused does
-// for the approvals: the screen again with the error in the form.
+// disclosureRefused answers a refused form of the screen (answerRefused).
 func (s *Server) disclosureRefused(w http.ResponseWriter, r *http.Request, c *current, form string, err error) bool {
-	switch {
-	case err == nil:
-		return false
-	case formError(err):
-		s.renderDisclosures(w, r, c, statusOf(err), approvalTyped{Form: form, Values: r.PostForm, Error: message(r, err)})
-	default:
-		s.problem(w, r, err)
-	}
-	return true
+	return s.answerRefused(w, r, form, err, func(status int, t typedForm) { s.renderDisclosures(w, r, c, status, t) })
 }
 
 // disclosureForm reads a posted form behind the re-check.

@@ -53,10 +53,10 @@ func (s *Server) formRowOf(wd words, f form.Form, now time.Time) formRow {
 }
 
 func (s *Server) formsPage(w http.ResponseWriter, r *http.Request, c *current) {
-	s.renderForms(w, r, c, http.StatusOK, approvalTyped{})
+	s.renderForms(w, r, c, http.StatusOK, typedForm{})
 }
 
-func (s *Server) renderForms(w http.ResponseWriter, r *http.Request, c *current, status int, typed approvalTyped) {
+func (s *Server) renderForms(w http.ResponseWriter, r *http.Request, c *current, status int, typed typedForm) {
 	ctx := r.Context()
 	if !s.allowed(w, r, c, form.ActView, s.nodeResource()) {
 		return
@@ -129,7 +129,7 @@ func formNumber(r *http.Request) (form.Number, error) {
 }
 
 func (s *Server) formPage(w http.ResponseWriter, r *http.Request, c *current) {
-	s.renderForm(w, r, c, http.StatusOK, approvalTyped{})
+	s.renderForm(w, r, c, http.StatusOK, typedForm{})
 }
 
 // stepRow is a step as the form's page shows it.
@@ -138,7 +138,7 @@ type stepRow struct {
 	Name, MethodName string
 }
 
-func (s *Server) renderForm(w http.ResponseWriter, r *http.Request, c *current, status int, typed approvalTyped) {
+func (s *Server) renderForm(w http.ResponseWriter, r *http.Request, c *current, status int, typed typedForm) {
 	ctx := r.Context()
 	if !s.allowed(w, r, c, form.ActView, s.nodeResource()) {
 		return
@@ -239,14 +239,10 @@ func (s *Server) formStep(w http.ResponseWriter, r *http.Request, c *current) {
 	if err == nil {
 		err = s.node.Forms.Record(r.Context(), c.who(), n, st)
 	}
-	switch {
-	case err == nil:
-		http.Redirect(w, r, back, http.StatusSeeOther)
-	case formError(err):
-		s.renderForm(w, r, c, statusOf(err), approvalTyped{Form: which, Values: r.PostForm, Error: message(r, err)})
-	default:
-		s.problem(w, r, err)
+	if s.answerRefused(w, r, which, err, func(status int, t typedForm) { s.renderForm(w, r, c, status, t) }) {
+		return
 	}
+	http.Redirect(w, r, back, http.StatusSeeOther)
 }
 
 // approveProgramChange approves a program change with its note.
@@ -264,14 +260,10 @@ func (s *Server) approveProgramChange(w http.ResponseWriter, r *http.Request, c 
 		return
 	}
 	err = s.node.Forms.ApproveProgramChange(r.Context(), c.who(), id, r.FormValue("note"))
-	switch {
-	case err == nil:
-		http.Redirect(w, r, "/forms#program-changes", http.StatusSeeOther)
-	case formError(err):
-		s.renderForms(w, r, c, statusOf(err), approvalTyped{Form: "approve-" + strconv.FormatInt(id, 10), Values: r.PostForm, Error: message(r, err)})
-	default:
-		s.problem(w, r, err)
+	if s.answerRefused(w, r, "approve-"+strconv.FormatInt(id, 10), err, func(status int, t typedForm) { s.renderForms(w, r, c, status, t) }) {
+		return
 	}
+	http.Redirect(w, r, "/forms#program-changes", http.StatusSeeOther)
 }
 
 // overdueForms are the forms past their due day and the program changes

@@ -61,7 +61,7 @@ type overdueRow struct {
 }
 
 func (s *Server) auditsPage(w http.ResponseWriter, r *http.Request, c *current) {
-	s.renderAudits(w, r, c, http.StatusOK, approvalTyped{})
+	s.renderAudits(w, r, c, http.StatusOK, typedForm{})
 }
 
 // auditors are the active staff members who may be named auditor: those
@@ -82,7 +82,7 @@ func (s *Server) auditors(r *http.Request) ([]choice, error) {
 	return out, nil
 }
 
-func (s *Server) renderAudits(w http.ResponseWriter, r *http.Request, c *current, status int, typed approvalTyped) {
+func (s *Server) renderAudits(w http.ResponseWriter, r *http.Request, c *current, status int, typed typedForm) {
 	ctx := r.Context()
 	if !s.allowed(w, r, c, sysaudit.ActView, s.nodeResource()) {
 		return
@@ -163,14 +163,10 @@ func (s *Server) planAudit(w http.ResponseWriter, r *http.Request, c *current) {
 		id, err = s.node.SysAudits.Plan(r.Context(), c.who(), sysaudit.Plan{Kind: sysaudit.Kind(r.FormValue("kind")), Title: r.FormValue("title"),
 			From: from, To: to, Scope: r.FormValue("scope"), Articles: []string{r.FormValue("articles")}, Auditor: r.FormValue("auditor")})
 	}
-	switch {
-	case err == nil:
-		http.Redirect(w, r, "/audits/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
-	case formError(err):
-		s.renderAudits(w, r, c, statusOf(err), approvalTyped{Form: "plan", Values: r.PostForm, Error: message(r, err)})
-	default:
-		s.problem(w, r, err)
+	if s.answerRefused(w, r, "plan", err, func(status int, t typedForm) { s.renderAudits(w, r, c, status, t) }) {
+		return
 	}
+	http.Redirect(w, r, "/audits/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
 }
 
 // auditID reads the audit's number from the path.
@@ -197,10 +193,10 @@ type findingRow struct {
 }
 
 func (s *Server) sysauditPage(w http.ResponseWriter, r *http.Request, c *current) {
-	s.renderSysaudit(w, r, c, http.StatusOK, approvalTyped{})
+	s.renderSysaudit(w, r, c, http.StatusOK, typedForm{})
 }
 
-func (s *Server) renderSysaudit(w http.ResponseWriter, r *http.Request, c *current, status int, typed approvalTyped) {
+func (s *Server) renderSysaudit(w http.ResponseWriter, r *http.Request, c *current, status int, typed typedForm) {
 	ctx := r.Context()
 	if !s.allowed(w, r, c, sysaudit.ActView, s.nodeResource()) {
 		return
@@ -292,14 +288,10 @@ func (s *Server) auditChange(w http.ResponseWriter, r *http.Request, c *current,
 		return
 	}
 	form, err := change(id)
-	switch {
-	case err == nil:
-		http.Redirect(w, r, back, http.StatusSeeOther)
-	case formError(err):
-		s.renderSysaudit(w, r, c, statusOf(err), approvalTyped{Form: form, Values: r.PostForm, Error: message(r, err)})
-	default:
-		s.problem(w, r, err)
+	if s.answerRefused(w, r, form, err, func(status int, t typedForm) { s.renderSysaudit(w, r, c, status, t) }) {
+		return
 	}
+	http.Redirect(w, r, back, http.StatusSeeOther)
 }
 
 func (s *Server) auditChecklist(w http.ResponseWriter, r *http.Request, c *current) {
