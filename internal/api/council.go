@@ -221,24 +221,31 @@ func (h *Handler) directives(w http.ResponseWriter, r *http.Request) {
 	h.json(w, map[string]any{"as_of": instantJSON(h.node.Now()), "directives": out})
 }
 
+// changeByID runs change on the number the path names (ja names it in an
+// error), then answers the record as it now stands, as read gives it.
+func changeByID[T any](h *Handler, w http.ResponseWriter, r *http.Request, ja string, change func(id int64) error, read func(id int64) (T, error)) {
+	id, err := pathID(r, "id", ja)
+	if err == nil {
+		err = change(id)
+	}
+	var v T
+	if err == nil {
+		v, err = read(id)
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.json(w, v)
+}
+
 // directiveChange runs a department's answer to a directive, then answers
 // the directive as it now stands.
 func (h *Handler) directiveChange(w http.ResponseWriter, r *http.Request, change func(id int64) error) {
-	id, err := pathID(r, "id", "指示の番号")
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if err := change(id); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	d, err := council.GetDirective(r.Context(), h.node.DB, id)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.json(w, h.directiveJSON(d))
+	changeByID(h, w, r, "指示の番号", change, func(id int64) (DirectiveSummary, error) {
+		d, err := council.GetDirective(r.Context(), h.node.DB, id)
+		return h.directiveJSON(d), err
+	})
 }
 
 // acknowledgeDirective records that the department's head received a
@@ -402,21 +409,10 @@ func (h *Handler) audit(w http.ResponseWriter, r *http.Request) {
 // actionChange runs a change to a corrective action, then answers the
 // action as it now stands.
 func (h *Handler) actionChange(w http.ResponseWriter, r *http.Request, change func(id int64) error) {
-	id, err := pathID(r, "id", "是正措置の番号")
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if err := change(id); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	a, err := sysaudit.GetAction(r.Context(), h.node.DB, id)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.json(w, h.actionJSON(a))
+	changeByID(h, w, r, "是正措置の番号", change, func(id int64) (AuditAction, error) {
+		a, err := sysaudit.GetAction(r.Context(), h.node.DB, id)
+		return h.actionJSON(a), err
+	})
 }
 
 // followUpAction records a note on a corrective action's progress

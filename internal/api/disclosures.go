@@ -135,20 +135,12 @@ func (h *Handler) decideDisclosure(w http.ResponseWriter, r *http.Request) {
 	if !h.changeBody(w, r, &req, "決定の形式が正しくありません") {
 		return
 	}
-	id, err := pathID(r, "id", "開示請求の番号")
-	if err == nil {
-		err = h.node.Disclosures.Decide(r.Context(), who(r), id, disclosure.Decision(req.Decision), req.Reason)
-	}
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	q, err := disclosure.Get(r.Context(), h.node.DB, id)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.json(w, h.disclosureJSON(q))
+	changeByID(h, w, r, "開示請求の番号", func(id int64) error {
+		return h.node.Disclosures.Decide(r.Context(), who(r), id, disclosure.Decision(req.Decision), req.Reason)
+	}, func(id int64) (Disclosure, error) {
+		q, err := disclosure.Get(r.Context(), h.node.DB, id)
+		return h.disclosureJSON(q), err
+	})
 }
 
 // DisclosureIssue is the body of POST /api/v1/disclosures/{id}/issue.
