@@ -189,7 +189,7 @@ func Default() Config {
 			DailyResidents: 200, ActorsPerResident: 5, DailyDenials: 5,
 			NoCaseDaily: 1, RepeatPerDay: 3, RepeatDays: 3, RepeatWindowDays: 30, KinDaily: 1, ActorsPerHour: 3},
 		Backup: Backup{At: "02:00", Keep: 7, MaxAge: Duration{26 * time.Hour}},
-		Log: Log{Level: "info", Format: "text"},
+		Log:    Log{Level: "info", Format: "text"},
 	}
 }
 
