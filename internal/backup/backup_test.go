@@ -31,7 +31,8 @@ import (
 // console is an OS user at the server's console, as the CLI runs.
 var console = gate.Request{Actor: auditlog.Actor{Kind: auditlog.ActorConsole, ID: "operator"}, Origin: "host:test", Affair: "juki", Reason: "バックアップ試験"}
 
-// newNode is a node with 40 residents and a few look-ups on dbURL (empty:
+// newNode is a node with 150 residents (more than PostgreSQL's COPY path
+// takes) and a few look-ups on dbURL (empty:
 // SQLite), with a signed checkpoint.
 func newNode(t *testing.T, dbURL string) (*node.Node, *clocktest.Clock, []resident.IdentityRecord) {
 	t.Helper()
@@ -41,7 +42,7 @@ func newNode(t *testing.T, dbURL string) (*node.Node, *clocktest.Clock, []reside
 	var buf bytes.Buffer
 	w := resident.NewCSVWriter(&buf, resident.UTF8)
 	var recs []resident.IdentityRecord
-	for i := 0; i < 40; i++ {
+	for i := 0; i < 150; i++ {
 		recs = append(recs, g.Next())
 		w.Write(recs[i])
 	}

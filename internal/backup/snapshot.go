@@ -147,11 +147,9 @@ func copyTables(ctx context.Context, src db.Querier, tx *db.Tx, tables []table, 
 }
 
 func copyTable(ctx context.Context, src db.Querier, tx *db.Tx, t table, conv converter) (int64, error) {
-	quoted := make([]string, len(t.Cols))
-	for i, c := range t.Cols {
-		quoted[i] = `"` + c + `"`
-	}
-	rows, err := src.Query(ctx, `SELECT `+strings.Join(quoted, ", ")+` FROM `+t.Name)
+	// The migrations name every column without quotes, so the names are
+	// plain identifiers on both databases (and COPY quotes them itself).
+	rows, err := src.Query(ctx, `SELECT `+strings.Join(t.Cols, ", ")+` FROM `+t.Name)
 	if err != nil {
 		return 0, fmt.Errorf("read %s: %w", t.Name, err)
 	}
@@ -159,7 +157,7 @@ func copyTable(ctx context.Context, src db.Querier, tx *db.Tx, t table, conv con
 	var n int64
 	batch := make([][]any, 0, copyBatch)
 	flush := func() error {
-		if err := db.InsertMany(ctx, tx, t.Name, quoted, batch); err != nil {
+		if err := db.InsertMany(ctx, tx, t.Name, t.Cols, batch); err != nil {
 			return fmt.Errorf("copy %s: %w", t.Name, err)
 		}
 		batch = batch[:0]
