@@ -454,6 +454,7 @@ func TestWitnessedCheckpoints(t *testing.T) {
 		nw := newNetwork(t)
 		mux := http.NewServeMux()
 		mux.HandleFunc("/federation/v1/witness", nw.recv.ServeWitness)
+		mux.HandleFunc("/federation/v1/entries", nw.recv.ServeEntries)
 		wsrv := httptest.NewServer(mux)
 		defer wsrv.Close()
 		if _, err := nw.aomori.DB.Exec(ctx, `UPDATE fed_peer SET url = ? WHERE role = 'upstream'`, wsrv.URL); err != nil {
