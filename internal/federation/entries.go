@@ -478,7 +478,7 @@ func (r *Receiver) Recover(ctx context.Context, msg []byte, conn Conn) (RecoverA
 	}
 	e := auditlog.Entry{Node: Code(r.n), Actor: auditlog.Actor{Kind: auditlog.ActorPeer, ID: peer.Code, Name: peer.Name}, Origin: "node:" + peer.Code,
 		Action: actionRecover, Query: fmt.Sprintf("from=%d", rr.From), Count: len(ans.Entries),
-		Detail: fmt.Sprintf("cosigned size %d; returned entries %d..%d", st.size, rr.From, rr.From+int64(len(ans.Entries))),
+		Detail:   fmt.Sprintf("cosigned size %d; returned entries %d..%d", st.size, rr.From, rr.From+int64(len(ans.Entries))),
 		Decision: auditlog.Allow, Policy: "jukinet:witness", Why: "a node's own audit entries, back to it", Outcome: auditlog.OutcomeOK}
 	if _, err := r.n.Log.Append(ctx, e); err != nil {
 		return RecoverAnswer{}, &refusal{Status: http.StatusServiceUnavailable, Error: err.Error()}
