@@ -468,6 +468,14 @@ func (r *Receiver) Recover(ctx context.Context, msg []byte, conn Conn) (RecoverA
 	if err := r.n.DB.QueryRow(ctx, `SELECT COALESCE(MAX(last_seq), 0) FROM fed_inbox WHERE source = ?`, peer.Code).Scan(&ans.Acked); err != nil {
 		return RecoverAnswer{}, &refusal{Status: http.StatusServiceUnavailable, Error: err.Error()}
 	}
+	if rr.Max > 0 && st.held > st.size {
+		// Entries shipped beyond the last cosigned checkpoint belong to the
+		// log that was lost: the recovered node writes on from the
+		// cosigned size, and ships its own.
+		if _, err := r.n.DB.Exec(ctx, `DELETE FROM fed_witness_entry WHERE peer = ? AND seq >= ?`, peer.Code, st.size); err != nil {
+			return RecoverAnswer{}, &refusal{Status: http.StatusServiceUnavailable, Error: err.Error()}
+		}
+	}
 	if rr.Max > 0 && rr.From < st.size {
 		if rr.From < st.first {
 			return ans, &refusal{Status: http.StatusConflict, Error: fmt.Sprintf("this witness holds %s's entries only from %d (it cosigned before it kept entries), not from %d", peer.Code, st.first, rr.From)}
