@@ -88,6 +88,8 @@ var Features = []Feature{
 		[]string{"internal/federation.TestConsistencyCheckFindsAndRepairs", "internal/federation.TestConsistencyCheckKnowsUndeliveredChanges", "internal/gate/internal/records.TestSummarize"}},
 	{"federation.witness", "Each node's audit-log checkpoints are cosigned by another node, which refuses a rewritten or cut log.", Built,
 		[]string{"internal/federation.TestWitnessedCheckpoints"}},
+	{"federation.recovery", "A node restored from a backup recovers (jukinet recover): every audit entry its witness cosigned comes back, checked against the cosigned root and resident map, and the entries nobody holds are an explicit, cosigned audit.gap the witness alerts on; the changes that reached the upstream come back by the consistency check with repair from upstream, and the changes found nowhere are listed; serve refuses a node behind its witness, and the witness refuses a restored log that skipped recovery as a fork.", Built,
+		[]string{"internal/federation.TestRecoverAfterRestore", "internal/federation.TestRecoverRefusals", "internal/cli.TestRecoverCommand"}},
 	{"federation.suspension", "Suspension of a downstream node's notifications or of a node's own outbound notifications.", Built,
 		[]string{"internal/federation.TestSuspensionAcrossTheNetwork"}},
 	{"federation.provision", "Provision to registered bodies (別表) one by one or by batch files, through the gate, one provision record per resident.", Built,
