@@ -16,6 +16,7 @@ import (
 // with its server stopped.
 type RecoverCmd struct {
 	dataFlag
+	Restored bool `help:"The node was restored from a backup though its log is not behind its witness (a backup taken after the last cosigned checkpoint): record the gap all the same."`
 }
 
 // Run recovers the node's audit log from its witness and its records from
@@ -26,7 +27,7 @@ func (c RecoverCmd) Run(env *Env) error {
 		return err
 	}
 	defer n.Close()
-	rep, err := federation.Recover(env.Ctx, n, consoleWho())
+	rep, err := federation.Recover(env.Ctx, n, consoleWho(), federation.RecoverOptions{Restored: c.Restored})
 	if rep != nil {
 		printRecovery(env, rep)
 	}

@@ -19,8 +19,9 @@ import (
 
 // TestRecoverCommand: a node restored from a backup is refused by serve,
 // naming jukinet recover; jukinet recover prints what came back and the
-// gap, after which audit verify passes and serve no longer refuses it. A
-// node without a witness is told what to register first.
+// gap, after which audit verify passes and serve no longer refuses it; run
+// again on the recovered node it refuses (no false gap). A node without a
+// witness is told what to register first.
 func TestRecoverCommand(t *testing.T) { eachDatabase(t, testRecoverCommand) }
 
 func testRecoverCommand(t *testing.T, dbURL string) {
@@ -111,6 +112,10 @@ func testRecoverCommand(t *testing.T, dbURL string) {
 	}
 	if code, out, errOut := run(t, "audit", "verify", "--data", restored); code != 0 {
 		t.Errorf("audit verify after recovery: %s %s", out, errOut)
+	}
+	// Run again on the recovered (healthy) node: refused, no false gap.
+	if code, _, errOut := run(t, "recover", "--data", restored); code == 0 || !strings.Contains(errOut, "--restored") {
+		t.Errorf("recover on a node not behind its witness: %d %s", code, errOut)
 	}
 	r := openIn(t, restored)
 	if err := federation.CheckRecovered(ctx, r); err != nil {

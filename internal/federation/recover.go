@@ -77,10 +77,23 @@ type LostChange struct {
 // recovered first.
 var ErrNotRecovered = errors.New("this node's log is behind its witness")
 
+// ErrNotBehind refuses to recover a node whose log is not behind its
+// witness, unless told it was restored (RecoverOptions.Restored): a healthy
+// node would otherwise record a gap it does not have.
+var ErrNotBehind = errors.New("this node's log is not behind its witness")
+
+// RecoverOptions tune Recover.
+type RecoverOptions struct {
+	// Restored says the node was restored from a backup even though its
+	// log is not behind its witness (a backup taken after the last
+	// cosigned checkpoint): the gap is recorded all the same.
+	Restored bool
+}
+
 // Recover recovers a node restored from a backup (its server stopped): the
 // audit entries its witness holds, an explicit gap, and the records that
 // reached the upstream. who is the operator at the console.
-func Recover(ctx context.Context, n *node.Node, who staff.Who) (*RecoverReport, error) {
+func Recover(ctx context.Context, n *node.Node, who staff.Who, opt RecoverOptions) (*RecoverReport, error) {
 	p, err := witness(ctx, n)
 	if err != nil {
 		return nil, err
@@ -121,6 +134,10 @@ func Recover(ctx context.Context, n *node.Node, who staff.Who) (*RecoverReport, 
 			if err := sameTree(ctx, n.DB, cp); err != nil {
 				return nil, err
 			}
+			if !opt.Restored {
+				return nil, fmt.Errorf("%w: it holds %d entries, witness %s cosigned %d. Run jukinet recover only on a node restored from a backup; if this one was (a backup taken after the last cosigned checkpoint), add --restored (監査ログは立会ノードより遅れていません。バックアップから復元した場合のみ --restored を付けて実行してください)",
+					ErrNotBehind, rep.LocalSize, p.Code, cp.Size)
+			}
 		case int64(len(entries)) < cp.Size-rep.LocalSize:
 			return nil, fmt.Errorf("%s returned %d entries from %d, short of its cosigned checkpoint of size %d", p.Code, len(entries), rep.LocalSize, cp.Size)
 		default:
@@ -141,7 +158,7 @@ func Recover(ctx context.Context, n *node.Node, who staff.Who) (*RecoverReport, 
 	if up, err := upstream(ctx, n); err != nil {
 		return nil, err
 	} else if up != nil {
-		if err := recoverRecords(ctx, n, s, up, rep, entries); err != nil {
+		if err := recoverRecords(ctx, n, up, rep, ans.Acked, entries); err != nil {
 			return rep, err
 		}
 	}
@@ -256,17 +273,12 @@ func recordRecovery(ctx context.Context, n *node.Node, who staff.Who, rep *Recov
 }
 
 // recoverRecords moves the node's change sequence past what the upstream
-// acknowledged, repairs its copy from the upstream's, and looks for the
+// acknowledged (acked, from the witness's answer when it is the upstream), repairs its copy from the upstream's, and looks for the
 // changes of the recovered entries that are nowhere.
-func recoverRecords(ctx context.Context, n *node.Node, s *Sender, up *Peer, rep *RecoverReport, recovered []auditlog.ShippedEntry) error {
+func recoverRecords(ctx context.Context, n *node.Node, up *Peer, rep *RecoverReport, acked int64, recovered []auditlog.ShippedEntry) error {
 	rep.Upstream = up.Code
-	acked := int64(0)
-	if up.Code == rep.Witness {
-		ans, err := s.askRecover(ctx, up, rep.LocalSize, 0)
-		if err != nil {
-			return err
-		}
-		acked = ans.Acked
+	if up.Code != rep.Witness {
+		acked = 0 // the witness is not the upstream: it applies none of this node's changes
 	}
 	rep.Acked = acked
 	err := n.DB.Transact(ctx, func(tx *db.Tx) error {

@@ -164,7 +164,7 @@ func TestRecoverAfterRestore(t *testing.T) {
 		if err := CheckRecovered(ctx, r); !errors.Is(err, ErrNotRecovered) || !strings.Contains(err.Error(), "jukinet recover") {
 			t.Fatalf("a restored node behind its witness may serve: %v", err)
 		}
-		rep, err := Recover(ctx, r, console)
+		rep, err := Recover(ctx, r, console, RecoverOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -256,7 +256,7 @@ func TestRecoverRefusals(t *testing.T) {
 		if _, err := pref.DB.Exec(ctx, `UPDATE fed_witness_entry SET payload = ? WHERE peer = '022012' AND seq = ?`, altered, seq); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := Recover(ctx, r, console); !errors.Is(err, auditlog.ErrRecoveredMismatch) {
+		if _, err := Recover(ctx, r, console, RecoverOptions{}); !errors.Is(err, auditlog.ErrRecoveredMismatch) {
 			t.Errorf("entries that do not make the cosigned root: %v", err)
 		}
 		if size, _ := r.Log.Size(ctx); size != sc.backupSize {
