@@ -267,14 +267,15 @@ func TestRecoverRefusals(t *testing.T) {
 		}
 
 		// Another node asks for 青森市's entries: refused, and an alert.
-		ask := func(signer *node.Node, source string) (RecoverAnswer, *refusal) {
+		askOver := func(conn Conn, signer *node.Node, source string) (RecoverAnswer, *refusal) {
 			body := fmt.Sprintf(`{"source":%q,"target":"020001","from":0,"max_bytes":1000000,"at":%q}`, source, signer.Now().UTC().Format(time.RFC3339))
 			msg, err := note.Sign(&note.Note{Text: recoverHeader + "\n" + body + "\n"}, signer.Signer)
 			if err != nil {
 				t.Fatal(err)
 			}
-			return sc.nw.recv.Recover(ctx, msg, Conn{})
+			return sc.nw.recv.Recover(ctx, msg, conn)
 		}
+		ask := func(signer *node.Node, source string) (RecoverAnswer, *refusal) { return askOver(Conn{}, signer, source) }
 		before := len(alerts(t, pref))
 		if ans, ref := ask(sc.nw.hachinohe, "022012"); ref == nil || ref.Alert != AlertSignature || len(ans.Entries) != 0 {
 			t.Errorf("八戸市 asked for 青森市's entries: %d entries, %+v", len(ans.Entries), ref)
@@ -287,6 +288,11 @@ func TestRecoverRefusals(t *testing.T) {
 		}
 		if ans, ref := ask(r, "022012"); ref != nil || ans.Size != sc.cosigned || int64(len(ans.Entries)) != sc.cosigned {
 			t.Errorf("青森市 asking for its own: %d entries of %d, %+v", len(ans.Entries), ans.Size, ref)
+		}
+		// Over TLS, its own signature without its own node certificate
+		// is not enough.
+		if ans, ref := askOver(Conn{TLS: true}, r, "022012"); ref == nil || ref.Alert != AlertSignature || len(ans.Entries) != 0 {
+			t.Errorf("青森市's request over TLS without its certificate: %d entries, %+v", len(ans.Entries), ref)
 		}
 
 		// Skipping recovery: the restored node writes entries past the
