@@ -275,7 +275,9 @@ func TestRecoverRefusals(t *testing.T) {
 			}
 			return sc.nw.recv.Recover(ctx, msg, conn)
 		}
-		ask := func(signer *node.Node, source string) (RecoverAnswer, *refusal) { return askOver(Conn{}, signer, source) }
+		ask := func(signer *node.Node, source string) (RecoverAnswer, *refusal) {
+			return askOver(Conn{}, signer, source)
+		}
 		before := len(alerts(t, pref))
 		if ans, ref := ask(sc.nw.hachinohe, "022012"); ref == nil || ref.Alert != AlertSignature || len(ans.Entries) != 0 {
 			t.Errorf("八戸市 asked for 青森市's entries: %d entries, %+v", len(ans.Entries), ref)
@@ -319,4 +321,49 @@ func TestRecoverRefusals(t *testing.T) {
 			t.Errorf("the witness kept %d entries of the refused history", held)
 		}
 	})
+}
+
+// TestWitnessKeepsEntriesFromItsOldState: a witness that cosigned before
+// it kept entries (no frontier, no copy) takes the node's frontier with its
+// next entries, checked against the root it cosigned, and cosigns on; a
+// frontier that does not make that root is refused as a fork.
+func TestWitnessKeepsEntriesFromItsOldState(t *testing.T) {
+	bothDatabases(t, func(t *testing.T) {
+		ctx := context.Background()
+		nw := newNetwork(t)
+		a := nw.aomori
+		importN(t, a, "022012", 5, 50)
+		first := witnessed(t, a)
+		// As a witness of before: the last size and root only.
+		if _, err := nw.pref.DB.Exec(ctx, `UPDATE fed_witnessed SET frontier = NULL`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := nw.pref.DB.Exec(ctx, `DELETE FROM fed_witness_entry`); err != nil {
+			t.Fatal(err)
+		}
+		// A frontier that does not make the cosigned root.
+		bad, err := note.Sign(&note.Note{Text: entriesHeader + "\n" + fmt.Sprintf(`{"source":"022012","target":"020001","from":%d,"frontier":[%s],"entries":[]}`,
+			first, strings.TrimSuffix(strings.Repeat(`"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",`, bitsOf(first)), ",")) + "\n"}, a.Signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ref := nw.recv.Entries(ctx, bad, Conn{}); ref == nil || ref.Alert != AlertFork {
+			t.Errorf("a frontier that does not make the cosigned root: %+v", ref)
+		}
+		importN(t, a, "022012", 3, 51)
+		second := witnessed(t, a)
+		var held, lo int64
+		nw.pref.DB.QueryRow(ctx, `SELECT COUNT(*), MIN(seq) FROM fed_witness_entry WHERE peer = '022012'`).Scan(&held, &lo)
+		if held != second-first || lo != first {
+			t.Errorf("the witness holds %d entries from %d, want %d from %d", held, lo, second-first, first)
+		}
+	})
+}
+
+func bitsOf(n int64) int {
+	c := 0
+	for ; n > 0; n &= n - 1 {
+		c++
+	}
+	return c
 }
