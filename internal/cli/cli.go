@@ -70,6 +70,8 @@ type CLI struct {
 	Recover    RecoverCmd    `cmd:"" help:"After a restore from a backup (server stopped): get back the audit entries the witness cosigned and the changes that reached the upstream, record the gap, and report what is lost."`
 	Bench      BenchCmd      `cmd:"" help:"Measure the gate on a synthetic register and print one table."`
 	Version    VersionCmd    `cmd:"" help:"Print the version."`
+	Backup     BackupCmd     `cmd:"" help:"Back the node up while it serves (continuity, koto-ward:4, 7.2): take one, list them, make an encryption key."`
+	Restore    RestoreCmd    `cmd:"" help:"Restore a backup into a new folder (never over a node), checking it first."`
 
 	// Reports and requests between bodies (internal/correspondence).
 	Correspondence CorrespondenceCmd `cmd:"" help:"Reports and requests between bodies (報告・依頼, koto-ward:15): send a signed report or request to a peer body, answer a request, list what was sent and received (decided by the policies, logged)."`

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"jukinet/internal/backup"
 	"jukinet/internal/config"
 	"jukinet/internal/db"
 	"jukinet/internal/detect"
@@ -335,6 +336,14 @@ func serve(env *Env, n *node.Node, addr string, opt web.Options) error {
 	go federation.NewCorrespondent(n, logger).Run(env.Ctx, 500*time.Millisecond)
 	// The rules for improper use run over new audit entries.
 	go runDetection(env.Ctx, n, logger, n.Config.Detection.Every.Duration)
+	// The daily backup, when backup.folder is set (docs/operations.md).
+	if n.Config.Backup.Folder != "" {
+		if _, err := backup.ParseRecipients(n.Config.Backup.Recipients); err != nil {
+			return fmt.Errorf("%s [backup] recipients: %w", filepath.Join(n.Dir, config.FileName), err)
+		}
+		fmt.Fprintf(env.Stdout, "Backups: daily at %s (JST) into %s, %d kept.\n", n.Config.Backup.At, n.Config.Backup.Folder, n.Config.Backup.Keep)
+		go backup.Run(env.Ctx, n, logger)
+	}
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
 	if peerSrv != nil {

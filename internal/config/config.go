@@ -38,7 +38,28 @@ type Config struct {
 	Audit     Audit     `toml:"audit"`
 	Console   Console   `toml:"console"`
 	Detection Detection `toml:"detection"`
+	Backup    Backup    `toml:"backup"`
 	Log       Log       `toml:"log"`
+}
+
+// Backup configures the backups serve takes on its own (internal/backup,
+// docs/operations.md). jukinet backup takes one at any time.
+type Backup struct {
+	// Folder is where serve writes a backup every day at At: absolute, or
+	// relative to the data folder; best on another disk or machine. Empty:
+	// no scheduled backups.
+	Folder string `toml:"folder"`
+	// At is the time of day of the daily backup (HH:MM, Japan).
+	At string `toml:"at"`
+	// Keep is how many good backups stay in the folder; older ones are
+	// erased by the node and recorded as disposed of.
+	Keep int `toml:"keep"`
+	// MaxAge: when the last good backup is older than this (or the last
+	// one failed), the dashboard and /metrics say so.
+	MaxAge Duration `toml:"max_age"`
+	// Recipients are age public keys (age1…), separated by spaces: each
+	// can decrypt the backups. Empty: backups are not encrypted.
+	Recipients string `toml:"recipients"`
 }
 
 // Detection configures the rules that look for improper use in the audit
@@ -167,7 +188,8 @@ func Default() Config {
 		Detection: Detection{Every: Duration{10 * time.Minute}, OfficeStart: "08:30", OfficeEnd: "17:15",
 			DailyResidents: 200, ActorsPerResident: 5, DailyDenials: 5,
 			NoCaseDaily: 1, RepeatPerDay: 3, RepeatDays: 3, RepeatWindowDays: 30, KinDaily: 1, ActorsPerHour: 3},
-		Log: Log{Level: "info", Format: "text"},
+		Backup: Backup{At: "02:00", Keep: 7, MaxAge: Duration{26 * time.Hour}},
+		Log:    Log{Level: "info", Format: "text"},
 	}
 }
 
@@ -182,6 +204,25 @@ func Load(dir string) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("read config: %w", err)
 	}
+	c, err := Parse(path, raw)
+	if err != nil {
+		return Config{}, err
+	}
+	if v := os.Getenv(EnvDatabaseURL); v != "" {
+		c.Database.URL = v
+	}
+	if v := os.Getenv(EnvAddr); v != "" {
+		c.HTTP.Addr = v
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse reads a configuration file's contents over the defaults, without
+// the environment's overrides; path names the file in errors.
+func Parse(path string, raw []byte) (Config, error) {
 	c := Default()
 	md, err := toml.Decode(string(raw), &c)
 	if err != nil {
@@ -194,15 +235,6 @@ func Load(dir string) (Config, error) {
 	if keys := md.Undecoded(); len(keys) > 0 {
 		k := keys[0].String()
 		return Config{}, fmt.Errorf("%s:%d: unknown key %q (see docs/configuration.md for the settings)", path, lineOf(raw, keys[0]), k)
-	}
-	if v := os.Getenv(EnvDatabaseURL); v != "" {
-		c.Database.URL = v
-	}
-	if v := os.Getenv(EnvAddr); v != "" {
-		c.HTTP.Addr = v
-	}
-	if err := c.Validate(); err != nil {
-		return Config{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return c, nil
 }
@@ -259,6 +291,15 @@ func (c Config) Validate() error {
 		if _, err := ClockTime(v[1]); err != nil {
 			return fmt.Errorf("detection.%s %q: %w", v[0], v[1], err)
 		}
+	}
+	if _, err := ClockTime(c.Backup.At); err != nil {
+		return fmt.Errorf("backup.at %q: %w", c.Backup.At, err)
+	}
+	if c.Backup.Keep < 1 {
+		return fmt.Errorf("backup.keep = %d: keep at least 1 backup (the default is 7)", c.Backup.Keep)
+	}
+	if c.Backup.MaxAge.Duration < time.Hour {
+		return errors.New("backup.max_age must be at least 1h, e.g. 26h")
 	}
 	return nil
 }
@@ -380,6 +421,22 @@ repeat_window_days = {{.Detection.RepeatWindowDays}}
 kin_daily = {{.Detection.KinDaily}}
 # this many people or more reading one resident within an hour.
 actors_per_hour = {{.Detection.ActorsPerHour}}
+
+[backup]
+# Where serve writes a backup every day (absolute, or relative to this
+# folder; best on another disk). Empty: no scheduled backups (jukinet backup
+# takes one at any time).
+folder = "{{.Backup.Folder}}"
+# The time of day of the daily backup (HH:MM, Japan).
+at = "{{.Backup.At}}"
+# How many good backups stay in the folder; older ones are erased and
+# recorded as disposed of in the forms register.
+keep = {{.Backup.Keep}}
+# The dashboard and /metrics warn when the last good backup is older.
+max_age = "{{.Backup.MaxAge}}"
+# age public keys (age1…), separated by spaces, that can decrypt the backups.
+# Empty: not encrypted (the backup then holds the node's keys in clear).
+recipients = "{{.Backup.Recipients}}"
 
 [log]
 # Operational log: level debug, info, warn or error; format text or json.

@@ -77,6 +77,7 @@ const (
 	KindSysauditReport Kind = "sysaudit-report" // システム監査報告書
 	KindResidentExport Kind = "resident-export" // 本人確認情報の一括出力（バッチファイル）
 	KindDisclosure     Kind = "disclosure"      // 本人確認情報の提供状況等の開示書
+	KindBackup         Kind = "backup"          // バックアップ（電磁的記録媒体）
 	// KindExisting is a form produced before the register began or outside
 	// the node (a paper register's entries carried over), recorded later.
 	KindExisting Kind = "existing"
@@ -92,6 +93,7 @@ var Kinds = []struct {
 	{KindSysauditReport, "システム監査報告書", "system audit report"},
 	{KindResidentExport, "本人確認情報の一括出力", "residents' batch file"},
 	{KindDisclosure, "提供状況等の開示書", "disclosure to a resident"},
+	{KindBackup, "バックアップ", "backup"},
 	{KindExisting, "既存の帳票（後日登載）", "existing form (recorded later)"},
 }
 
@@ -678,52 +680,67 @@ func (r *Register) Record(ctx context.Context, who staff.Who, n Number, s Step) 
 	e := auditlog.Entry{Node: r.node, Actor: who.Actor, Origin: who.Origin, Action: "form." + string(s.Kind), Query: "form:" + n.String(), Detail: detail}
 	return staff.Administer(ctx, r.log, r.authz, who, action, staff.Resource{Kind: "node", ID: r.node}, e,
 		func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
-			var id int64
-			var state string
-			err := tx.QueryRow(ctx, `SELECT id, state FROM form WHERE fiscal_year = ? AND serial = ?`, n.FiscalYear, n.Serial).Scan(&id, &state)
-			if errors.Is(err, sql.ErrNoRows) {
-				return notFound(n)
-			}
-			if err != nil {
-				return fmt.Errorf("read form %s: %w", n, err)
-			}
-			tr := transitions[s.Kind]
-			if !slices.Contains(tr.from, State(state)) {
-				return apperr.New(apperr.Conflict, fmt.Sprintf("form %s is %s: it cannot be given the step %s", n, state, s.Kind),
-					fmt.Sprintf("管理番号 %s の帳票は「%s」のため、%sを記録できません", n, StateJapanese[State(state)], StepJapanese[s.Kind]))
-			}
-			if s.Kind == StepDispose {
-				var active bool
-				err := tx.QueryRow(ctx, `SELECT active FROM staff_person WHERE verification_id = ?`, s.Witness).Scan(&active)
-				if errors.Is(err, sql.ErrNoRows) || (err == nil && !active) {
-					return apperr.New(apperr.Invalid, fmt.Sprintf("witness %s is not an active staff member", s.Witness),
-						fmt.Sprintf("立会者の照合ID %s は職員として登録されていないか、異動・退職済みです", s.Witness))
-				}
-				if err != nil {
-					return fmt.Errorf("find witness %s: %w", s.Witness, err)
-				}
-			}
-			var until sql.NullString
-			due := sql.NullString{}
-			switch s.Kind {
-			case StepTakeOut:
-				until = sql.NullString{String: s.Until.Format(time.DateOnly), Valid: true}
-				due = until
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO form_step (form_id, step, day, place, until_on, method, done_by, witness, note, recorded_by, recorded_at, seq)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, string(s.Kind), s.Day.Format(time.DateOnly), s.Place, until, string(s.Method), s.DoneBy,
-				s.Witness, s.Note, who.Actor.String(), now.UTC(), seq); err != nil {
-				return fmt.Errorf("record %s of form %s: %w", s.Kind, n, err)
-			}
-			dest := s.Place
-			if s.Kind == StepDispose {
-				dest = MethodName(s.Method, false)
-			}
-			if _, err := tx.Exec(ctx, `UPDATE form SET state = ?, destination = ?, due_on = ? WHERE id = ?`, string(tr.to), dest, due, id); err != nil {
-				return fmt.Errorf("record %s of form %s: %w", s.Kind, n, err)
-			}
-			return nil
+			return recordIn(ctx, tx, seq, now, who, n, s, true)
 		})
+}
+
+// RecordIn records, in tx (the transaction of the caller's audit entry seq,
+// at now), a step the node itself took on a file it keeps: a backup stored
+// in its folder, an expired generation erased. No policy is asked and no
+// witness named: the caller's entry says what the node did and why; the
+// state the step may follow is checked as for Record.
+func RecordIn(ctx context.Context, tx *db.Tx, seq int64, now time.Time, who staff.Who, n Number, s Step) error {
+	return recordIn(ctx, tx, seq, now, who, n, s, false)
+}
+
+// recordIn is the transaction of Record and RecordIn; witnessed says a
+// disposal names a witness who must be an active staff member.
+func recordIn(ctx context.Context, tx *db.Tx, seq int64, now time.Time, who staff.Who, n Number, s Step, witnessed bool) error {
+	var id int64
+	var state string
+	err := tx.QueryRow(ctx, `SELECT id, state FROM form WHERE fiscal_year = ? AND serial = ?`, n.FiscalYear, n.Serial).Scan(&id, &state)
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound(n)
+	}
+	if err != nil {
+		return fmt.Errorf("read form %s: %w", n, err)
+	}
+	tr := transitions[s.Kind]
+	if !slices.Contains(tr.from, State(state)) {
+		return apperr.New(apperr.Conflict, fmt.Sprintf("form %s is %s: it cannot be given the step %s", n, state, s.Kind),
+			fmt.Sprintf("管理番号 %s の帳票は「%s」のため、%sを記録できません", n, StateJapanese[State(state)], StepJapanese[s.Kind]))
+	}
+	if s.Kind == StepDispose && witnessed {
+		var active bool
+		err := tx.QueryRow(ctx, `SELECT active FROM staff_person WHERE verification_id = ?`, s.Witness).Scan(&active)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && !active) {
+			return apperr.New(apperr.Invalid, fmt.Sprintf("witness %s is not an active staff member", s.Witness),
+				fmt.Sprintf("立会者の照合ID %s は職員として登録されていないか、異動・退職済みです", s.Witness))
+		}
+		if err != nil {
+			return fmt.Errorf("find witness %s: %w", s.Witness, err)
+		}
+	}
+	var until sql.NullString
+	due := sql.NullString{}
+	switch s.Kind {
+	case StepTakeOut:
+		until = sql.NullString{String: s.Until.Format(time.DateOnly), Valid: true}
+		due = until
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO form_step (form_id, step, day, place, until_on, method, done_by, witness, note, recorded_by, recorded_at, seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, string(s.Kind), s.Day.Format(time.DateOnly), s.Place, until, string(s.Method), s.DoneBy,
+		s.Witness, s.Note, who.Actor.String(), now.UTC(), seq); err != nil {
+		return fmt.Errorf("record %s of form %s: %w", s.Kind, n, err)
+	}
+	dest := s.Place
+	if s.Kind == StepDispose {
+		dest = MethodName(s.Method, false)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE form SET state = ?, destination = ?, due_on = ? WHERE id = ?`, string(tr.to), dest, due, id); err != nil {
+		return fmt.Errorf("record %s of form %s: %w", s.Kind, n, err)
+	}
+	return nil
 }
 
 func notFound(n Number) error {

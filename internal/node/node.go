@@ -272,6 +272,10 @@ func DetectionSettings(c config.Detection) detect.Settings {
 		KinDaily: c.KinDaily, ActorsPerHour: c.ActorsPerHour}
 }
 
+// Code is the code audit entries and peers name the node by: its local
+// government code, or "national".
+func (n *Node) Code() string { return n.nodeCode() }
+
 // nodeCode is the code audit entries name the node by.
 func (n *Node) nodeCode() string {
 	if n.Info.Level == profile.National {

@@ -543,8 +543,8 @@ var actionJapanese = map[string]string{
 	staff.ActViewStaff: "職員・端末の閲覧", staff.ActViewAudit: "監査ログの閲覧", staff.ActViewSuspensions: "利用停止の管理",
 	staff.ActInvestigate: "不正利用の検知への対応", staff.ActViewAlerts: "不正利用の検知の閲覧",
 	staff.ActManageIncidents: "事案の記録", staff.ActViewIncidents: "事案の閲覧",
-	staff.ActPruneAudit: "監査ログの保存期間を過ぎた記録の削除",
-	training.ActManage:  "研修の記録", training.ActView: "研修の記録の閲覧",
+	staff.ActPruneAudit: "監査ログの保存期間を過ぎた記録の削除", staff.ActBackUp: "バックアップの取得",
+	training.ActManage: "研修の記録", training.ActView: "研修の記録の閲覧",
 	contract.ActManage: "委託契約の記録", contract.ActView: "委託契約の閲覧",
 }
 

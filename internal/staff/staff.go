@@ -70,6 +70,7 @@ const (
 	ActInvestigate     = "investigate"      // close an alert of improper use with a finding
 	ActManageIncidents = "manage-incidents" // open incidents, record measures, close them
 	ActPruneAudit      = "prune-audit"      // prune audit entries past retention (console only)
+	ActBackUp          = "back-up"          // take a backup of the node (console, or the node's schedule)
 	// Screens: who may see them (asked, not logged).
 	ActViewStaff       = "view-staff"
 	ActViewAudit       = "view-audit"

@@ -236,7 +236,7 @@ func walkScreens(t *testing.T, ctx context.Context, base, role, code string) []w
 		case "/audits":
 			list = append(list, walkScreen{Name: "audit-1", Path: "/audits/1"})
 		case "/forms":
-			list = append(list, walkScreen{Name: "forms-overdue", Path: "/forms?overdue=1"}, walkScreen{Name: "form-first", Act: []chromedp.Action{
+			list = append(list, walkScreen{Name: "backups", Path: "/backups"}, walkScreen{Name: "forms-overdue", Path: "/forms?overdue=1"}, walkScreen{Name: "form-first", Act: []chromedp.Action{
 				chromedp.Navigate(base + "/forms"),
 				chromedp.Click(`[data-testid="forms"] tbody a`, chromedp.ByQuery),
 				chromedp.WaitVisible(`[data-testid="form-facts"]`, chromedp.ByQuery),

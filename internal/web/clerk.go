@@ -76,6 +76,10 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, c *current) {
 		s.problem(w, r, err)
 		return
 	}
+	if data["Backup"], err = s.backupStatus(r, c); err != nil {
+		s.problem(w, r, err)
+		return
+	}
 	if data["Approvals"], err = s.approvalReminders(ctx, c); err != nil {
 		s.problem(w, r, err)
 		return

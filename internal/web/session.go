@@ -30,7 +30,7 @@ import (
 )
 
 // pageNames are the templates under templates/, each with the layout.
-var pageNames = []string{"status", "login", "enrol", "unlock", "dashboard", "lookup", "history", "staff", "suspensions", "alerts", "incidents", "incident", "training", "assets", "facilities", "contracts", "approvals", "council", "audits", "sysaudit", "disclosures", "audit", "network", "problem", "correspondence", "document", "forms", "form", "protected"}
+var pageNames = []string{"status", "login", "enrol", "unlock", "dashboard", "lookup", "history", "staff", "suspensions", "alerts", "incidents", "incident", "training", "assets", "facilities", "contracts", "approvals", "council", "audits", "sysaudit", "disclosures", "audit", "network", "problem", "correspondence", "document", "forms", "form", "protected", "backups"}
 
 const sessionCookie = "jukinet_session"
 

@@ -130,6 +130,7 @@ func New(n *node.Node, opt Options) (*Server, error) {
 	s.routes()
 	s.trainingRoutes()
 	s.assetRoutes()
+	s.backupRoutes()
 	s.facilityRoutes()
 	s.contractRoutes()
 	s.approvalRoutes()
