@@ -8,11 +8,16 @@ import (
 	"strings"
 	"time"
 
+	"encoding/json"
+	"os"
+	"path/filepath"
+
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"jukinet/internal/apperr"
 	"jukinet/internal/auditlog"
+	"jukinet/internal/backup"
 	"jukinet/internal/db"
 	"jukinet/internal/gate"
 	"jukinet/internal/node"
@@ -57,6 +62,9 @@ type RecoverReport struct {
 	Checks       []CheckReport
 	NotFound     []LostChange
 
+	// Backup is the record jukinet restore left in the folder, if any.
+	Backup *RestoredMark
+
 	// Cosigned says the witness cosigned the log with the gap; WitnessErr
 	// why not.
 	Cosigned   bool
@@ -94,6 +102,13 @@ type RecoverOptions struct {
 // audit entries its witness holds, an explicit gap, and the records that
 // reached the upstream. who is the operator at the console.
 func Recover(ctx context.Context, n *node.Node, who staff.Who, opt RecoverOptions) (*RecoverReport, error) {
+	mark, err := readRestored(n.Dir)
+	if err != nil {
+		return nil, err
+	}
+	if mark != nil {
+		opt.Restored = true
+	}
 	p, err := witness(ctx, n)
 	if err != nil {
 		return nil, err
@@ -102,7 +117,7 @@ func Recover(ctx context.Context, n *node.Node, who staff.Who, opt RecoverOption
 		return nil, apperr.New(apperr.Invalid, "this node has no witness to recover its log from: register its upstream (jukinet peer add --role upstream), or for the national node name one (jukinet federation witness)",
 			"監査ログを復旧する立会ノードがありません。上位ノードを登録してください")
 	}
-	rep := &RecoverReport{Witness: p.Code, LastSeq: -1}
+	rep := &RecoverReport{Witness: p.Code, LastSeq: -1, Backup: mark}
 	if rep.LocalSize, err = n.Log.Size(ctx); err != nil {
 		return nil, err
 	}
@@ -164,6 +179,12 @@ func Recover(ctx context.Context, n *node.Node, who staff.Who, opt RecoverOption
 	}
 	if err := recordRecovery(ctx, n, who, rep); err != nil {
 		return rep, err
+	}
+	// Recovered: serve no longer refuses for the restore's record.
+	if mark != nil {
+		if err := os.Rename(filepath.Join(n.Dir, backup.RestoredFile), filepath.Join(n.Dir, RecoveredFile)); err != nil {
+			return rep, fmt.Errorf("mark the node recovered: %w", err)
+		}
 	}
 	// The log with its gap, cosigned: the witness raises the alert.
 	if _, err := n.Log.Checkpoint(ctx); err != nil {
@@ -249,6 +270,9 @@ func recordRecovery(ctx context.Context, n *node.Node, who staff.Who, rep *Recov
 	e.Query = fmt.Sprintf("witness=%s size=%d", rep.Witness, rep.CosignedSize)
 	e.Detail = fmt.Sprintf("%d audit entries (%d to %d) came back from witness %s, up to its cosigned checkpoint of size %d; the restored log held %d",
 		rep.Recovered, rep.LocalSize, rep.LocalSize+int64(rep.Recovered)-1, rep.Witness, rep.CosignedSize, rep.LocalSize)
+	if b := rep.Backup; b != nil {
+		e.Detail += fmt.Sprintf("; restored from the backup %.200s (sha256 %.16s…, taken %s, %d entries)", filepath.Base(b.From), b.SHA256, b.TakenAt.UTC().Format(time.RFC3339), b.Entries)
+	}
 	if rep.Upstream != "" {
 		pulled := 0
 		for _, c := range rep.Checks {
@@ -436,6 +460,14 @@ func changesNotFound(ctx context.Context, n *node.Node, recovered []auditlog.Shi
 // then refuses). A witness that cannot be reached is an error of another
 // kind: serve warns and starts.
 func CheckRecovered(ctx context.Context, n *node.Node) error {
+	mark, err := readRestored(n.Dir)
+	if err != nil {
+		return err
+	}
+	if mark != nil {
+		return fmt.Errorf("%w: it was restored from the backup %s and not recovered since. Run jukinet recover --data %s first (バックアップから復元したノードです。先に jukinet recover を実行してください)",
+			ErrNotRecovered, filepath.Base(mark.From), n.Dir)
+	}
 	p, err := witness(ctx, n)
 	if err != nil || p == nil || p.URL == "" {
 		return err
@@ -453,4 +485,35 @@ func CheckRecovered(ctx context.Context, n *node.Node) error {
 			ErrNotRecovered, p.Code, ans.Size, size, n.Dir)
 	}
 	return nil
+}
+
+// RecoveredFile is what the restore's record (backup.RestoredFile) is
+// renamed to once the node is recovered.
+const RecoveredFile = "recovered.json"
+
+// RestoredMark is the record jukinet restore leaves in a restored node's
+// folder (backup.RestoredFile): while it is there, the node was not
+// recovered, and serve refuses it.
+type RestoredMark struct {
+	From       string    `json:"from"`
+	SHA256     string    `json:"sha256"`
+	TakenAt    time.Time `json:"taken_at"`
+	Entries    int64     `json:"entries"`
+	RestoredAt time.Time `json:"restored_at"`
+}
+
+// readRestored reads the restore's record in dir, nil when there is none.
+func readRestored(dir string) (*RestoredMark, error) {
+	b, err := os.ReadFile(filepath.Join(dir, backup.RestoredFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the restore's record: %w", err)
+	}
+	var m RestoredMark
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("the restore's record %s: %w", filepath.Join(dir, backup.RestoredFile), err)
+	}
+	return &m, nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,20 +14,14 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"jukinet/internal/auditlog"
+	"jukinet/internal/backup"
 	"jukinet/internal/clocktest"
 	"jukinet/internal/db"
+	"jukinet/internal/db/dbtest"
 	"jukinet/internal/gate"
 	"jukinet/internal/node"
-	"jukinet/internal/node/nodetest"
 	"jukinet/internal/resident"
 )
-
-// backup copies the node's folder and database (nodetest.Backup); the
-// lead's jukinet backup and restore replace it in the drill test.
-func backup(t *testing.T, n *node.Node) string {
-	t.Helper()
-	return nodetest.Backup(t, n, filepath.Join(t.TempDir(), "restored"))
-}
 
 // restore opens a backed-up node folder, as a node restored on a new disk.
 func restore(t *testing.T, dir string) *node.Node {
@@ -97,18 +92,17 @@ func payloads(t *testing.T, d *db.DB, to int64) map[int64][]byte {
 // up, working on (changes that reach the prefecture, lookups, witnessed),
 // then lost: the test gets the restored node.
 type recoveryScenario struct {
-	nw                *network
-	restored          *node.Node
-	backupSize        int64 // entries in the backup
-	cosigned          int64 // the last size the prefecture cosigned
-	lostSize          int64 // entries the lost node held
-	original          map[int64][]byte
-	moved             []resident.IdentityRecord // changes that reached the prefecture
-	added             []resident.IdentityRecord // residents added after the backup, delivered
-	undelivered       resident.IdentityRecord   // a change witnessed but never delivered
-	undeliveredSeq    int64                     // its audit entry
-	recs              []resident.IdentityRecord
-	clockBeforeBackup time.Time
+	nw             *network
+	restored       *node.Node
+	backupSize     int64 // entries in the backup
+	cosigned       int64 // the last size the prefecture cosigned
+	lostSize       int64 // entries the lost node held
+	original       map[int64][]byte
+	moved          []resident.IdentityRecord // changes that reached the prefecture
+	added          []resident.IdentityRecord // residents added after the backup, delivered
+	undelivered    resident.IdentityRecord   // a change witnessed but never delivered
+	undeliveredSeq int64                     // its audit entry
+	recs           []resident.IdentityRecord
 }
 
 func newRecoveryScenario(t *testing.T) *recoveryScenario {
@@ -124,8 +118,11 @@ func newRecoveryScenario(t *testing.T) *recoveryScenario {
 	lookupN(t, a, sc.recs[:3])
 	witnessed(t, a)
 	// The backup.
-	sc.backupSize, _ = a.Log.Size(ctx)
-	dir := backup(t, a)
+	res, err := backup.Take(ctx, a, backup.Options{Folder: t.TempDir(), Who: console})
+	if err != nil {
+		t.Fatalf("backup: %v", err)
+	}
+	sc.backupSize = res.Manifest.Entries
 	// More work: changes that reach the prefecture, lookups, witnessed.
 	sc.moved = append(sc.moved, moveTo(t, a, sc.recs[1], "青森県青森市新町一丁目1番1号", 1), moveTo(t, a, sc.recs[2], "青森県青森市長島二丁目2番2号", 1))
 	sc.added = importN(t, a, "022012", 2, 41)
@@ -142,7 +139,15 @@ func newRecoveryScenario(t *testing.T) *recoveryScenario {
 	sc.lostSize, _ = a.Log.Size(ctx)
 	sc.original = payloads(t, a.DB, sc.cosigned)
 	a.Close()
-	sc.restored = restore(t, dir)
+	opt := backup.RestoreOptions{From: res.Path, Dir: filepath.Join(t.TempDir(), "restored"), Now: clocktest.New().Now}
+	if onPostgres[t] {
+		opt.DatabaseURL = dbtest.PostgresURL(t)
+	}
+	rr, err := backup.Restore(ctx, opt)
+	if err != nil {
+		t.Fatalf("restore: %v", err)
+	}
+	sc.restored = restore(t, rr.Dir)
 	return sc
 }
 
@@ -199,6 +204,12 @@ func TestRecoverAfterRestore(t *testing.T) {
 		}
 		if err := CheckRecovered(ctx, r); err != nil {
 			t.Errorf("the recovered node may not serve: %v", err)
+		}
+		if _, err := os.Stat(filepath.Join(r.Dir, RecoveredFile)); err != nil {
+			t.Errorf("the restore's record was not marked recovered: %v", err)
+		}
+		if l, _ := auditlog.List(ctx, r.DB, auditlog.Filter{Action: ActionRecovered, After: -1}); len(l) != 1 || !strings.Contains(l[0].Entry.Detail, "restored from the backup") {
+			t.Errorf("the recovery entry does not name the backup: %+v", l)
 		}
 		// The records: the changes that reached the prefecture are back.
 		for _, m := range append(sc.moved, sc.added...) {
@@ -297,7 +308,15 @@ func TestRecoverRefusals(t *testing.T) {
 			t.Errorf("青森市's request over TLS without its certificate: %d entries, %+v", len(ans.Entries), ref)
 		}
 
-		// Skipping recovery: the restored node writes entries past the
+		// Skipping recovery: the restore's record removed, serve still
+		// refuses, since the witness cosigned more than the log holds.
+		if err := os.Remove(filepath.Join(r.Dir, backup.RestoredFile)); err != nil {
+			t.Fatal(err)
+		}
+		if err := CheckRecovered(ctx, r); !errors.Is(err, ErrNotRecovered) || !strings.Contains(err.Error(), fmt.Sprintf("cosigned %d entries", sc.cosigned)) {
+			t.Errorf("a restored node behind its witness, without the restore's record: %v", err)
+		}
+		// Writing anyway: the restored node writes entries past the
 		// witnessed size and has them witnessed: a fork.
 		for size, _ := r.Log.Size(ctx); size <= sc.cosigned+3; size, _ = r.Log.Size(ctx) {
 			lookupN(t, r, sc.recs[:1])
