@@ -13,7 +13,6 @@ import (
 	"jukinet/internal/db/dbtest"
 	"jukinet/internal/federation"
 	"jukinet/internal/node"
-	"jukinet/internal/node/nodetest"
 	"jukinet/internal/staff"
 )
 
@@ -91,10 +90,23 @@ func testRecoverCommand(t *testing.T, dbURL string) {
 	}
 	work("7")
 	// The backup, more work, and the node lost.
-	n := openIn(t, dir)
-	restored := nodetest.Backup(t, n, filepath.Join(t.TempDir(), "restored"))
-	n.Close()
+	backups := t.TempDir()
+	if code, out, errOut := run(t, "backup", "--data", dir, "--to", backups, "--plain"); code != 0 {
+		t.Fatalf("backup: %s %s", out, errOut)
+	}
 	work("8")
+	files, _ := filepath.Glob(filepath.Join(backups, "*.jkbackup"))
+	if len(files) != 1 {
+		t.Fatalf("backups: %v", files)
+	}
+	restored := filepath.Join(t.TempDir(), "restored")
+	args = []string{"restore", "--from", files[0], "--data", restored}
+	if dbURL != "" {
+		args = append(args, "--db", dbtest.PostgresURL(t))
+	}
+	if code, out, errOut := run(t, args...); code != 0 || !strings.Contains(out, "jukinet recover --data") {
+		t.Fatalf("restore: %d %s %s", code, out, errOut)
+	}
 
 	code, _, errOut := run(t, "serve", "--data", restored, "--addr", freeAddr(t))
 	if code == 0 || !strings.Contains(errOut, "jukinet recover --data") {
