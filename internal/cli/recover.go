@@ -70,6 +70,9 @@ func printRecovery(env *Env, rep *federation.RecoverReport) {
 			}
 		}
 	}
+	if rep.Sources > 0 {
+		fmt.Fprintf(w, "Downstream nodes: %d will send again the changes after the last one held here (at their next delivery).\n", rep.Sources)
+	}
 	if rep.Cosigned {
 		fmt.Fprintf(w, "Witness %s cosigned the recovered log with its gap.\n", rep.Witness)
 	} else if rep.WitnessErr != "" {

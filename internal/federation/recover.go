@@ -62,6 +62,10 @@ type RecoverReport struct {
 	Checks       []CheckReport
 	NotFound     []LostChange
 
+	// Sources are the downstream nodes asked to send their changes again
+	// from the last one held here (markSourcesRestored).
+	Sources int
+
 	// Backup is the record jukinet restore left in the folder, if any.
 	Backup *RestoredMark
 
@@ -177,6 +181,11 @@ func Recover(ctx context.Context, n *node.Node, who staff.Who, opt RecoverOption
 			return rep, err
 		}
 	}
+	// The changes its downstream nodes sent after the backup: they send
+	// them again.
+	if rep.Sources, err = markSourcesRestored(ctx, n); err != nil {
+		return rep, err
+	}
 	if err := recordRecovery(ctx, n, who, rep); err != nil {
 		return rep, err
 	}
@@ -270,6 +279,9 @@ func recordRecovery(ctx context.Context, n *node.Node, who staff.Who, rep *Recov
 	e.Query = fmt.Sprintf("witness=%s size=%d", rep.Witness, rep.CosignedSize)
 	e.Detail = fmt.Sprintf("%d audit entries (%d to %d) came back from witness %s, up to its cosigned checkpoint of size %d; the restored log held %d",
 		rep.Recovered, rep.LocalSize, rep.LocalSize+int64(rep.Recovered)-1, rep.Witness, rep.CosignedSize, rep.LocalSize)
+	if rep.Sources > 0 {
+		e.Detail += fmt.Sprintf("; %d downstream nodes will send again the changes after the last held here", rep.Sources)
+	}
 	if b := rep.Backup; b != nil {
 		e.Detail += fmt.Sprintf("; restored from the backup %.200s (sha256 %.16s…, taken %s, %d entries)", filepath.Base(b.From), b.SHA256, b.TakenAt.UTC().Format(time.RFC3339), b.Entries)
 	}
@@ -516,4 +528,30 @@ func readRestored(dir string) (*RestoredMark, error) {
 		return nil, fmt.Errorf("the restore's record %s: %w", filepath.Join(dir, backup.RestoredFile), err)
 	}
 	return &m, nil
+}
+
+// markSourcesRestored marks every downstream source of a node restored
+// from a backup (fed_inbox.restored_at): their changes after the last one
+// held here were lost with the data, so a batch that starts after it asks
+// the source to send again from there (the code "rewind"), rather than
+// raising sequence-gap and stopping the source. The mark goes once a
+// batch of the source applies. It returns how many sources it marked.
+func markSourcesRestored(ctx context.Context, n *node.Node) (int, error) {
+	var marked int64
+	err := n.DB.Transact(ctx, func(tx *db.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO fed_inbox (source, last_seq) SELECT code, 0 FROM fed_peer
+			WHERE role = 'downstream' AND NOT EXISTS (SELECT 1 FROM fed_inbox WHERE source = fed_peer.code)`); err != nil {
+			return err
+		}
+		res, err := tx.Exec(ctx, `UPDATE fed_inbox SET restored_at = ? WHERE source IN (SELECT code FROM fed_peer WHERE role = 'downstream')`, n.Now().UTC())
+		if err != nil {
+			return err
+		}
+		marked, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("ask the downstream nodes to send their changes again: %w", err)
+	}
+	return int(marked), nil
 }

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -385,4 +387,77 @@ func bitsOf(n int64) int {
 		c++
 	}
 	return c
+}
+
+// TestRestoredUpstreamGetsChangesAgain: a prefecture restored from a backup
+// lost the changes a municipality sent after it; once recovered (its
+// sources marked), the municipality's next batch is answered "send again
+// from N" instead of a sequence-gap alert, the municipality rewinds its
+// cursor (logged), and every change reaches the prefecture exactly once.
+func TestRestoredUpstreamGetsChangesAgain(t *testing.T) {
+	bothDatabases(t, func(t *testing.T) {
+		ctx := context.Background()
+		nw := newNetwork(t)
+		a := nw.aomori
+		s := NewSender(a, nil)
+		first := importN(t, a, "022012", 10, 60)
+		if sent, err := s.DeliverOnce(ctx); err != nil || sent != 10 {
+			t.Fatalf("deliver: %d %v", sent, err)
+		}
+		res, err := backup.Take(ctx, nw.pref, backup.Options{Folder: t.TempDir(), Who: console})
+		if err != nil {
+			t.Fatal(err)
+		}
+		later := importN(t, a, "022012", 5, 61)
+		if sent, err := s.DeliverOnce(ctx); err != nil || sent != 5 {
+			t.Fatalf("deliver after the backup: %d %v", sent, err)
+		}
+		// The prefecture is lost and restored; it serves at a new address.
+		nw.pref.Close()
+		opt := backup.RestoreOptions{From: res.Path, Dir: filepath.Join(t.TempDir(), "pref"), Now: clocktest.New().Now}
+		if onPostgres[t] {
+			opt.DatabaseURL = dbtest.PostgresURL(t)
+		}
+		rr, err := backup.Restore(ctx, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pref := restore(t, rr.Dir)
+		n, err := markSourcesRestored(ctx, pref)
+		if err != nil || n != 2 {
+			t.Fatalf("sources marked: %d %v, want 2", n, err)
+		}
+		recv := NewReceiver(pref, nil)
+		mux := http.NewServeMux()
+		mux.Handle("/federation/v1/batches", recv)
+		srv := httptest.NewServer(mux)
+		defer srv.Close()
+		if _, err := a.DB.Exec(ctx, `UPDATE fed_peer SET url = ? WHERE role = 'upstream'`, srv.URL); err != nil {
+			t.Fatal(err)
+		}
+		newest := importN(t, a, "022012", 1, 62)
+		if sent, err := s.DeliverOnce(ctx); err != nil || sent != 6 {
+			t.Fatalf("deliver to the restored prefecture: %d %v, want the 5 lost and the new one", sent, err)
+		}
+		for _, r := range append(append(first, later...), newest...) {
+			if !held(t, pref, string(r.ResidentCode)) {
+				t.Errorf("the restored prefecture lacks %s", r.ResidentCode)
+			}
+		}
+		if al := alerts(t, pref); len(al) != 0 {
+			t.Errorf("alerts at the restored prefecture: %v", al)
+		}
+		if l, _ := auditlog.List(ctx, a.DB, auditlog.Filter{Action: "federation.rewind", After: -1}); len(l) != 1 {
+			t.Errorf("the rewind is not logged at the municipality: %+v", l)
+		}
+		if sent, err := s.DeliverOnce(ctx); err != nil || sent != 0 {
+			t.Errorf("nothing left: %d %v", sent, err)
+		}
+		// The mark is gone once a batch applied: a gap alerts again.
+		var marked int
+		pref.DB.QueryRow(ctx, `SELECT COUNT(*) FROM fed_inbox WHERE source = '022012' AND restored_at IS NOT NULL`).Scan(&marked)
+		if marked != 0 {
+			t.Errorf("the restore mark of 022012 is still there")
+		}
+	})
 }

@@ -28,6 +28,13 @@ CREATE TABLE fed_witness_entry (
 -- (the node sends it with its next entries, checked against the root).
 ALTER TABLE fed_witnessed ADD COLUMN frontier TEXT;
 
+-- At a node restored from a backup (jukinet recover): its downstream
+-- sources have sent changes it no longer holds, so a batch from one of them
+-- that starts after the last change applied here is not a gap to alert on:
+-- the source is asked to send again from there (until a batch applies).
+ALTER TABLE fed_inbox ADD COLUMN restored_at TIMESTAMPTZ;
+
 -- +goose Down
+ALTER TABLE fed_inbox DROP COLUMN restored_at;
 ALTER TABLE fed_witnessed DROP COLUMN frontier;
 DROP TABLE fed_witness_entry;
