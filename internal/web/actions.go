@@ -96,6 +96,7 @@ var actionLabels = map[string]actionLabel{
 	"federation.recover": {"下位ノードへの監査ログの写しの返却", "Audit entries returned to their node"},
 	"audit.recovered":    {"監査ログの復旧", "Audit log recovered"},
 	"audit.gap":          {"監査ログの欠落（復旧できない記録）", "Audit log gap (entries lost)"},
+	"federation.rewind":  {"復元された上位ノードへの異動の再送", "Changes sent again to a restored upstream"},
 }
 
 // label names an action in the page's language (its code when unknown).
