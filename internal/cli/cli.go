@@ -67,6 +67,7 @@ type CLI struct {
 	Peer       PeerCmd       `cmd:"" help:"Exchange bundles with peer nodes (offline) and register them."`
 	Federation FederationCmd `cmd:"" help:"The network: status of peers, delivery and alerts; resume a stopped source."`
 	Recipient  RecipientCmd  `cmd:"" help:"Register bodies this node provides to (別表) and issue their certificates."`
+	Recover    RecoverCmd    `cmd:"" help:"After a restore from a backup (server stopped): get back the audit entries the witness cosigned and the changes that reached the upstream, record the gap, and report what is lost."`
 	Bench      BenchCmd      `cmd:"" help:"Measure the gate on a synthetic register and print one table."`
 	Version    VersionCmd    `cmd:"" help:"Print the version."`
 	Backup     BackupCmd     `cmd:"" help:"Back the node up while it serves (continuity, koto-ward:4, 7.2): take one, list them, make an encryption key."`

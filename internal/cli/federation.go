@@ -140,14 +140,19 @@ type FederationCmd struct {
 type FederationCheckCmd struct {
 	dataFlag
 	LocalGov string `name:"local-gov" required:"" help:"The local government whose records to compare (this node's own, or one of its municipalities)."`
-	Repair   bool   `help:"Send the differing residents' current versions upstream again."`
+	Repair   bool   `xor:"direction" help:"Send the differing residents' current versions upstream again."`
+	Pull     bool   `help:"Repair the other way: take the upstream's current versions of the residents that differ or are missing here (a node restored from a backup; jukinet recover does it)." xor:"direction"`
 }
 
 // Run compares and reports; exit 1 when the copies differ (and are not
 // repaired) other than by changes still on their way.
 func (c FederationCheckCmd) Run(env *Env) error {
 	return withStaff(env, c.Data, func(n *node.Node) error {
-		rep, err := federation.Check(env.Ctx, n, c.LocalGov, c.Repair)
+		check := func() (federation.CheckReport, error) { return federation.Check(env.Ctx, n, c.LocalGov, c.Repair) }
+		if c.Pull {
+			check = func() (federation.CheckReport, error) { return federation.CheckPull(env.Ctx, n, c.LocalGov) }
+		}
+		rep, err := check()
 		if err != nil {
 			return err
 		}
@@ -161,6 +166,10 @@ func (c FederationCheckCmd) Run(env *Env) error {
 		}
 		if c.Repair {
 			fmt.Fprintf(env.Stdout, "queued %d versions for the upstream again\n", rep.Requeued)
+			return nil
+		}
+		if c.Pull {
+			fmt.Fprintf(env.Stdout, "repaired %d residents from the upstream's copy\n", rep.Pulled)
 			return nil
 		}
 		if len(rep.Differences) > rep.Undelivered {

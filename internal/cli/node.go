@@ -137,6 +137,10 @@ func (c ServeCmd) Run(env *Env) error {
 	if err := n.OpenGate(env.Ctx, newLogger(env, n.Config.Log)); err != nil {
 		return err
 	}
+	// A node restored from a backup is recovered before it serves.
+	if err := checkRecovered(env, n); err != nil {
+		return err
+	}
 	return serve(env, n, c.Addr, web.Options{Version: Version})
 }
 

@@ -50,6 +50,7 @@ func BenchmarkNetwork(b *testing.B) {
 		mux.Handle("/federation/v1/batches", r)
 		mux.HandleFunc("/federation/v1/check", r.ServeCheck)
 		mux.HandleFunc("/federation/v1/witness", r.ServeWitness)
+		mux.HandleFunc("/federation/v1/entries", r.ServeEntries)
 		srv := httptest.NewServer(mux)
 		b.Cleanup(srv.Close)
 		return srv.URL

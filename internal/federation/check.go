@@ -19,6 +19,7 @@ import (
 	"jukinet/internal/gate"
 	"jukinet/internal/node"
 	"jukinet/internal/profile"
+	"jukinet/internal/resident"
 )
 
 // checkHeader is the first line of a signed consistency-check request.
@@ -31,7 +32,10 @@ type CheckRequest struct {
 	Target   string `json:"target"`
 	LocalGov string `json:"local_gov_code"`
 	Buckets  []int  `json:"buckets,omitempty"`
-	At       string `json:"at"` // when asked (a stale request is refused)
+	// Pull asks for the upstream's current versions of these residents:
+	// a downstream node repairing its own copy from the upstream's.
+	Pull []string `json:"pull,omitempty"`
+	At   string   `json:"at"` // when asked (a stale request is refused)
 }
 
 // CheckAnswer is the upstream's answer.
@@ -39,6 +43,7 @@ type CheckAnswer struct {
 	Total    int                `json:"total"`
 	Digests  []string           `json:"digests,omitempty"`  // per bucket, hex
 	Contents map[int][]gateHeld `json:"contents,omitempty"` // per asked bucket
+	Records  []WireRecord       `json:"records,omitempty"`  // the versions pulled
 }
 
 type gateHeld struct {
@@ -86,7 +91,16 @@ func (r *Receiver) ServeCheck(w http.ResponseWriter, req *http.Request) {
 	greq := gate.Request{Actor: auditlog.Actor{Kind: auditlog.ActorPeer, ID: peer.Code, Name: peer.Name}, Origin: "node:" + peer.Code,
 		Affair: RegisterAffair(r.n.Profile), Reason: "整合性確認: " + cr.LocalGov}
 	var ans CheckAnswer
-	if len(cr.Buckets) == 0 {
+	if len(cr.Pull) > 0 {
+		recs, err := r.n.Gate.Current(ctx, greq, cr.LocalGov, cr.Pull)
+		if err != nil {
+			writeJSON(w, http.StatusForbidden, refusal{Error: err.Error()})
+			return
+		}
+		for _, rec := range recs {
+			ans.Records = append(ans.Records, wireRecord(rec.IdentityRecord))
+		}
+	} else if len(cr.Buckets) == 0 {
 		s, err := r.n.Gate.Summary(ctx, greq, cr.LocalGov)
 		if err != nil {
 			writeJSON(w, http.StatusForbidden, refusal{Error: err.Error()})
@@ -136,6 +150,7 @@ type CheckReport struct {
 	Differences     []Difference
 	Undelivered     int // of the differences, residents with changes on their way
 	Requeued        int // versions queued again (repair)
+	Pulled          int // residents repaired from the upstream's copy (CheckPull)
 	Elapsed         time.Duration
 }
 
@@ -287,4 +302,61 @@ func (s *Sender) ask(ctx context.Context, p *Peer, cr CheckRequest, out *CheckAn
 		return fmt.Errorf("%s refused the check (%d): %s", p.Code, resp.StatusCode, strings.TrimSpace(string(raw)))
 	}
 	return json.Unmarshal(raw, out)
+}
+
+// pullChunk is how many residents one pull request names (a request is at
+// most 256 KiB; the answer about 400 bytes a resident).
+const pullChunk = 5000
+
+// CheckPull is Check with the repair the other way: the residents whose
+// copies differ, or whom the upstream holds and this node does not, get
+// the upstream's current versions (Gate.RestoreFromUpstream). It is how a
+// node restored from a backup gets back the changes it made after the
+// backup that reached the upstream. Residents with changes still on their
+// way, and those the upstream lacks, are left as they are (reported).
+func CheckPull(ctx context.Context, n *node.Node, lg string) (CheckReport, error) {
+	rep, err := Check(ctx, n, lg, false)
+	if err != nil {
+		return rep, err
+	}
+	var codes []string
+	for _, d := range rep.Differences {
+		if d.Kind == Differs || d.Kind == MissingHere {
+			codes = append(codes, d.Code)
+		}
+	}
+	if len(codes) == 0 {
+		return rep, nil
+	}
+	p, err := upstream(ctx, n)
+	if err != nil {
+		return rep, err
+	}
+	s := NewSender(n, nil)
+	req := gate.Request{Actor: auditlog.Actor{Kind: auditlog.ActorSystem, ID: "federation"}, Origin: "node:" + Code(n),
+		Affair: RegisterAffair(n.Profile), Reason: "整合性確認（上位ノードからの修復）: " + lg}
+	for start := 0; start < len(codes); start += pullChunk {
+		chunk := codes[start:min(start+pullChunk, len(codes))]
+		var ans CheckAnswer
+		if err := s.ask(ctx, p, CheckRequest{Source: Code(n), Target: p.Code, LocalGov: lg, Pull: chunk}, &ans); err != nil {
+			return rep, err
+		}
+		var recs []resident.IdentityRecord
+		for _, w := range ans.Records {
+			rec, err := w.record()
+			if err != nil {
+				return rep, fmt.Errorf("a record %s returned: %w", p.Code, err)
+			}
+			recs = append(recs, rec)
+		}
+		if len(recs) == 0 {
+			continue
+		}
+		k, err := n.Gate.RestoreFromUpstream(ctx, req, recs)
+		if err != nil {
+			return rep, err
+		}
+		rep.Pulled += k
+	}
+	return rep, nil
 }

@@ -94,6 +94,9 @@ func newNetwork(t *testing.T) *network {
 	mux := http.NewServeMux()
 	mux.Handle("/federation/v1/batches", nw.recv)
 	mux.HandleFunc("/federation/v1/check", nw.recv.ServeCheck)
+	mux.HandleFunc("/federation/v1/witness", nw.recv.ServeWitness)
+	mux.HandleFunc("/federation/v1/entries", nw.recv.ServeEntries)
+	mux.HandleFunc("/federation/v1/recover", nw.recv.ServeRecover)
 	nw.srv = httptest.NewServer(mux)
 	t.Cleanup(nw.srv.Close)
 	pb, err := Export(nw.pref, nw.srv.URL)
@@ -454,6 +457,7 @@ func TestWitnessedCheckpoints(t *testing.T) {
 		nw := newNetwork(t)
 		mux := http.NewServeMux()
 		mux.HandleFunc("/federation/v1/witness", nw.recv.ServeWitness)
+		mux.HandleFunc("/federation/v1/entries", nw.recv.ServeEntries)
 		wsrv := httptest.NewServer(mux)
 		defer wsrv.Close()
 		if _, err := nw.aomori.DB.Exec(ctx, `UPDATE fed_peer SET url = ? WHERE role = 'upstream'`, wsrv.URL); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"database/sql"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -148,7 +149,15 @@ type refusal struct {
 	// "suspended" tells the sender that a suspension (利用停止) refused its
 	// batch, so it tries again at its interval to catch the lifting.
 	Code string `json:"code,omitempty"`
+	// Last is, with the code "rewind", the last change of the source this
+	// node holds: a node restored from a backup asks its sources to send
+	// again from the one after it.
+	Last int64 `json:"last,omitempty"`
 }
+
+// codeRewind asks a source to send its changes again from the one after
+// the refusal's Last: this node was restored from a backup.
+const codeRewind = "rewind"
 
 // Conn is what a request's connection says of its sender before its body
 // is read.
@@ -383,6 +392,11 @@ func (r *Receiver) Receive(ctx context.Context, msg []byte, conn Conn) (Ack, *re
 	applied, last, err := r.n.Gate.Replicate(ctx, req, peer.Code, changes)
 	var gap *gate.SequenceError
 	switch {
+	case errors.As(err, &gap) && r.restoredSince(ctx, peer.Code):
+		// Restored from a backup: the changes after the last one held here
+		// were lost with the data; the source has them, and sends them again.
+		return Ack{}, &refusal{Status: http.StatusConflict, Code: codeRewind, Last: gap.Last,
+			Error: fmt.Sprintf("this node was restored from a backup and holds %s's changes up to %d: send again from %d", peer.Code, gap.Last, gap.Last+1)}
 	case errors.As(err, &gap):
 		return Ack{}, r.alert(ctx, peer.Code, AlertGap, http.StatusConflict, gap.Error(), true)
 	case errors.Is(err, gate.ErrSourceStopped):
@@ -401,7 +415,18 @@ func (r *Receiver) Receive(ctx context.Context, msg []byte, conn Conn) (Ack, *re
 		}
 		return Ack{}, ref
 	}
+	if _, err := r.n.DB.Exec(ctx, `UPDATE fed_inbox SET restored_at = NULL WHERE source = ? AND restored_at IS NOT NULL`, peer.Code); err != nil {
+		r.logger.Error("clear the restore mark of a source", "source", peer.Code, "err", err)
+	}
 	return Ack{Source: peer.Code, Last: last, Applied: applied}, nil
+}
+
+// restoredSince says whether this node was restored from a backup since
+// source last delivered a batch it applied (markSourcesRestored).
+func (r *Receiver) restoredSince(ctx context.Context, source string) bool {
+	var at sql.NullTime
+	err := r.n.DB.QueryRow(ctx, `SELECT restored_at FROM fed_inbox WHERE source = ?`, source).Scan(&at)
+	return err == nil && at.Valid
 }
 
 // mayNotify says whether a node of level and code may notify records of

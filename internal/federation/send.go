@@ -17,6 +17,7 @@ import (
 
 	"jukinet/internal/apperr"
 	"jukinet/internal/auditlog"
+	"jukinet/internal/db"
 	"jukinet/internal/gate"
 	"jukinet/internal/node"
 	"jukinet/internal/staff"
@@ -104,6 +105,32 @@ func deliveredUpTo(ctx context.Context, n *node.Node, peer string) (int64, error
 // DeliverOnce sends the next batch of undelivered changes, if any, and
 // records the upstream's acknowledgement. It returns how many it sent.
 func (s *Sender) DeliverOnce(ctx context.Context) (int, error) {
+	return s.deliverOnce(ctx, false)
+}
+
+// rewind moves the delivery cursor back from acked to last, the last
+// change an upstream restored from a backup holds, logs it, and delivers
+// again from there.
+func (s *Sender) rewind(ctx context.Context, p *Peer, req gate.Request, acked, last int64) (int, error) {
+	e := auditlog.Entry{Node: Code(s.n), Actor: req.Actor, Origin: req.Origin, Action: "federation.rewind", Query: "peer:" + p.Code,
+		Detail:   fmt.Sprintf("%s was restored from a backup and holds this node's changes up to %d (it had acknowledged %d): the changes after %d are sent again", p.Code, last, acked, last),
+		Decision: auditlog.Allow, Policy: "jukinet:notify-upstream", Why: "the upstream was restored from a backup", Outcome: auditlog.OutcomeOK}
+	_, workErr, err := s.n.Log.AppendWith(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
+		_, err := tx.Exec(ctx, `UPDATE fed_delivery SET last_acked = ? WHERE peer = ?`, last, p.Code)
+		return err
+	})
+	if err == nil {
+		err = workErr
+	}
+	if err != nil {
+		return 0, fmt.Errorf("send the changes after %d to %s again: %w", last, p.Code, err)
+	}
+	return s.deliverOnce(ctx, true)
+}
+
+// deliverOnce is DeliverOnce; rewound says the cursor was just moved back
+// for an upstream restored from a backup (it is not moved back twice).
+func (s *Sender) deliverOnce(ctx context.Context, rewound bool) (int, error) {
 	p, err := upstream(ctx, s.n)
 	if err != nil || p == nil {
 		return 0, err
@@ -145,8 +172,13 @@ func (s *Sender) DeliverOnce(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	ack, err := s.post(ctx, p, msg)
-	s.record(ctx, p.Code, ack, err)
 	var ref *refusedError
+	if errors.As(err, &ref) && ref.code == codeRewind && ref.last < acked && !rewound {
+		// The upstream was restored from a backup: the changes after its
+		// last are sent again (the outbox keeps them).
+		return s.rewind(ctx, p, req, acked, ref.last)
+	}
+	s.record(ctx, p.Code, ack, err)
 	if errors.As(err, &ref) {
 		// The upstream answered no (a suspension, an alert): logged here too.
 		e := auditlog.Entry{Node: Code(s.n), Actor: req.Actor, Origin: req.Origin, Action: "federation.refused", Query: "peer:" + p.Code,
@@ -172,6 +204,7 @@ type refusedError struct {
 	status int
 	body   string
 	code   string // the refusal's code ("suspended"), if any
+	last   int64  // with the code "rewind": the last change the upstream holds
 }
 
 // IsSuspension says whether err is a delivery refused by a suspension
@@ -218,7 +251,7 @@ func (s *Sender) post(ctx context.Context, p *Peer, msg []byte) (*Ack, error) {
 		ref := &refusedError{peer: p.Code, status: resp.StatusCode, body: strings.TrimSpace(string(body))}
 		var r refusal
 		if json.Unmarshal(body, &r) == nil {
-			ref.code = r.Code
+			ref.code, ref.last = r.Code, r.Last
 		}
 		return nil, ref
 	}

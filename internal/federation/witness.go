@@ -89,15 +89,16 @@ func (r *Receiver) Witness(ctx context.Context, wr WitnessRequest) ([]byte, *ref
 	root := base64.StdEncoding.EncodeToString(cp.Root[:])
 	switch {
 	case cp.Size < lastSize:
-		return nil, r.alert(ctx, peer.Code, AlertFork, http.StatusConflict,
-			fmt.Sprintf("checkpoint of size %d is smaller than the %d already witnessed: the log was cut", cp.Size, lastSize), false)
+		return nil, r.forked(ctx, peer.Code, lastSize,
+			fmt.Sprintf("checkpoint of size %d is smaller than the %d already witnessed: the log was cut", cp.Size, lastSize))
 	case cp.Size == lastSize && root != lastRoot:
-		return nil, r.alert(ctx, peer.Code, AlertFork, http.StatusConflict,
-			fmt.Sprintf("a second root for size %d: the log was rewritten", cp.Size), false)
+		return nil, r.forked(ctx, peer.Code, lastSize,
+			fmt.Sprintf("a second root for size %d: the log was rewritten", cp.Size))
+	case lastSize > 0 && cp.Size > lastSize && wr.OldSize != lastSize:
+		// A proof from another size (a node restored from a backup knows
+		// an older cosigned size): the entries the witness holds decide
+		// below, as they do in every case.
 	case lastSize > 0 && cp.Size > lastSize:
-		if wr.OldSize != lastSize {
-			return nil, &refusal{Status: http.StatusConflict, Error: fmt.Sprintf("prove consistency from size %d", lastSize)}
-		}
 		var oldRoot tlog.Hash
 		b, _ := base64.StdEncoding.DecodeString(lastRoot)
 		copy(oldRoot[:], b)
@@ -110,9 +111,15 @@ func (r *Receiver) Witness(ctx context.Context, wr WitnessRequest) ([]byte, *ref
 			copy(proof[i][:], h)
 		}
 		if err := tlog.CheckTree(proof, cp.Size, cp.Root, lastSize, oldRoot); err != nil {
-			return nil, r.alert(ctx, peer.Code, AlertFork, http.StatusConflict,
-				fmt.Sprintf("checkpoint of size %d does not extend the one witnessed at %d: %v", cp.Size, lastSize, err), false)
+			return nil, r.forked(ctx, peer.Code, lastSize,
+				fmt.Sprintf("checkpoint of size %d does not extend the one witnessed at %d: %v", cp.Size, lastSize, err))
 		}
+	}
+	// Only entries the witness holds are cosigned: it computes the root
+	// from them itself.
+	frontier, gaps, ref := r.cosignable(ctx, peer, cp)
+	if ref != nil {
+		return nil, ref
 	}
 	cosigned, err := note.Sign(n, r.n.Signer)
 	if err != nil {
@@ -122,9 +129,9 @@ func (r *Receiver) Witness(ctx context.Context, wr WitnessRequest) ([]byte, *ref
 		Action: "federation.witness", Query: fmt.Sprintf("size=%d", cp.Size), Detail: "root " + root,
 		Decision: auditlog.Allow, Policy: "jukinet:witness", Why: "the log only grew", Outcome: auditlog.OutcomeOK}
 	_, workErr, err := r.n.Log.AppendWith(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
-		_, err := tx.Exec(ctx, `INSERT INTO fed_witnessed (peer, size, root, note, at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (peer) DO UPDATE SET size = excluded.size, root = excluded.root, note = excluded.note, at = excluded.at`,
-			peer.Code, cp.Size, root, string(cosigned), e.Time)
+		_, err := tx.Exec(ctx, `INSERT INTO fed_witnessed (peer, size, root, note, at, frontier) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (peer) DO UPDATE SET size = excluded.size, root = excluded.root, note = excluded.note, at = excluded.at, frontier = excluded.frontier`,
+			peer.Code, cp.Size, root, string(cosigned), e.Time, encodeFrontier(frontier))
 		return err
 	})
 	if err == nil {
@@ -132,6 +139,12 @@ func (r *Receiver) Witness(ctx context.Context, wr WitnessRequest) ([]byte, *ref
 	}
 	if err != nil {
 		return nil, &refusal{Status: http.StatusServiceUnavailable, Error: err.Error()}
+	}
+	// A restored node's explicit gap, now cosigned, is an alert here.
+	for _, g := range gaps {
+		if err := RaiseAlert(ctx, r.n, peer.Code, AlertLogGap, g, false); err != nil {
+			r.logger.Error("record a federation alert", "source", peer.Code, "kind", AlertLogGap, "err", err)
+		}
 	}
 	return cosigned, nil
 }
@@ -153,6 +166,10 @@ func (s *Sender) WitnessOnce(ctx context.Context) (bool, error) {
 	}
 	if cp.Size <= lastSize {
 		return false, nil
+	}
+	// The entries first: the witness cosigns only entries it holds.
+	if err := s.shipEntries(ctx, p, lastSize, cp.Size); err != nil {
+		return false, err
 	}
 	proof, err := auditlog.ConsistencyProof(ctx, s.n.DB, lastSize, cp.Size)
 	if err != nil {

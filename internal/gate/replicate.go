@@ -332,3 +332,89 @@ func (g *Gate) Resend(ctx context.Context, req Request, codes []string) (int, er
 	}
 	return n, workErr
 }
+
+// Current returns the current versions of those of codes this node holds
+// that belong to local government lg (any, when lg is empty): what an upstream node answers a
+// downstream node that repairs its copy from it (整合性確認 with repair
+// from upstream), or what a node reads of its own register to report on a
+// recovery. The read is logged as a provision of every resident returned.
+func (g *Gate) Current(ctx context.Context, req Request, lg string, codes []string) ([]Record, error) {
+	e, v := g.begin(ctx, req, "check")
+	e.Query = fmt.Sprintf("current local_gov=%s of %d residents", lg, len(codes))
+	if !v.Allow {
+		return nil, g.deny(ctx, e, v)
+	}
+	var out []Record
+	for _, code := range codes {
+		rc, err := ids.ParseResidentCode(code)
+		if err != nil {
+			continue // not a code: nothing held under it
+		}
+		ver, err := records.LookupCode(ctx, g.db, rc)
+		if errors.Is(err, records.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, g.fail(ctx, e, err)
+		}
+		if lg != "" && string(ver.LocalGov) != lg {
+			continue
+		}
+		out = append(out, fromVersion(ver))
+		e.Subjects = append(e.Subjects, string(ver.ResidentCode))
+	}
+	e.Count = len(out)
+	if len(out) > 0 {
+		e.Provision = g.provision(req, "check", v)
+	}
+	if err := g.record(ctx, e); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// RestoreFromUpstream makes each record the resident's current state where
+// this node's copy differs in any way (records.Restore): the repair of a
+// node restored from a backup, from the versions its upstream holds. One
+// audited transaction; the versions are not queued for the upstream (they
+// came from it). It returns how many residents got a new version.
+func (g *Gate) RestoreFromUpstream(ctx context.Context, req Request, recs []resident.IdentityRecord) (int, error) {
+	e, v := g.begin(ctx, req, "check")
+	e.Query = fmt.Sprintf("repair from upstream: %d residents", len(recs))
+	if !v.Allow {
+		return 0, g.deny(ctx, e, v)
+	}
+	for _, r := range recs {
+		if errs := r.Validate(g.now()); len(errs) > 0 {
+			return 0, g.fail(ctx, e, fieldErrors(errs))
+		}
+		if !g.inScope(r.LocalGov) {
+			return 0, g.fail(ctx, e, apperr.New(apperr.Invalid, g.scopeError(r.LocalGov), "このノードが保有しない地方公共団体の記録です"))
+		}
+	}
+	var restored int
+	_, workErr, err := g.log.AppendWith(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
+		restored = 0
+		for _, r := range recs {
+			changed, err := records.Restore(ctx, tx, r, seq)
+			if err != nil {
+				return fmt.Errorf("repair %s: %w", r.ResidentCode, err)
+			}
+			if changed {
+				restored++
+			}
+			e.Subjects = append(e.Subjects, string(r.ResidentCode))
+		}
+		e.Count = restored
+		e.Detail = fmt.Sprintf("%d of %d residents restored from the upstream's copy", restored, len(recs))
+		return nil
+	})
+	if err != nil {
+		return 0, apperr.Wrap(apperr.Unavailable, err, "the audit log could not record this repair, so nothing was changed",
+			"アクセス記録（監査ログ）を書き込めなかったため、修復を行いませんでした。")
+	}
+	if workErr != nil {
+		return 0, changeError(workErr)
+	}
+	return restored, nil
+}

@@ -91,6 +91,12 @@ var actionLabels = map[string]actionLabel{
 	"federation.refused":      {"認証前に拒否した要求", "Refused before authentication"},
 
 	"audit.export": {"監査ログの書き出し", "Audit log exported"},
+
+	"federation.entries": {"下位ノードの監査ログの写しの受領", "Audit entries of a node kept"},
+	"federation.recover": {"下位ノードへの監査ログの写しの返却", "Audit entries returned to their node"},
+	"audit.recovered":    {"監査ログの復旧", "Audit log recovered"},
+	"audit.gap":          {"監査ログの欠落（復旧できない記録）", "Audit log gap (entries lost)"},
+	"federation.rewind":  {"復元された上位ノードへの異動の再送", "Changes sent again to a restored upstream"},
 }
 
 // label names an action in the page's language (its code when unknown).

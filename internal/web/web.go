@@ -146,6 +146,8 @@ func New(n *node.Node, opt Options) (*Server, error) {
 	s.peers.Handle("POST /federation/v1/batches", recv)
 	s.peers.HandleFunc("POST /federation/v1/check", recv.ServeCheck)
 	s.peers.HandleFunc("POST /federation/v1/witness", recv.ServeWitness)
+	s.peers.HandleFunc("POST /federation/v1/entries", recv.ServeEntries)
+	s.peers.HandleFunc("POST /federation/v1/recover", recv.ServeRecover)
 	s.peers.HandleFunc("POST /federation/v1/correspondence", recv.ServeCorrespondence)
 	prov := federation.NewProvider(n, s.terminalCA, opt.Logger)
 	s.peers.HandleFunc("GET /provision/v1/residents/{code}", prov.ServeLookup)
