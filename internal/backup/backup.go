@@ -477,14 +477,19 @@ func record(ctx context.Context, n *node.Node, opt Options, r *Result, name stri
 	if strings.TrimSpace(opt.Recipients) != "" {
 		enc = "encrypted to " + strings.Join(strings.Fields(opt.Recipients), " ")
 	}
-	e.Detail = fmt.Sprintf("backup %s to %s: %d bytes, sha256 %s, %s; audit entries %d, checkpoint %d, %d rows, %s database, schema %d",
-		name, opt.Folder, r.Size, r.SHA256, enc, m.Entries, m.CheckpointSize, m.Rows(), m.Source, m.Schema)
+	// The control number is reserved first, so that the entry names it.
+	num, err := n.Forms.Reserve(ctx, opt.Who)
+	if err != nil {
+		return err
+	}
+	e.Detail = fmt.Sprintf("backup %s to %s: form %s, %d bytes, sha256 %s, %s; audit entries %d, checkpoint %d, %d rows, %s database, schema %d",
+		name, opt.Folder, num, r.Size, r.SHA256, enc, m.Entries, m.CheckpointSize, m.Rows(), m.Source, m.Schema)
 	e.Policy, e.Why = "jukinet:backup", "the node's backup (koto-ward:4, 7.2)"
 	folder, _ := filepath.Abs(opt.Folder)
 	out := form.Output{Kind: form.KindBackup, Format: "jkbackup", Title: "バックアップ " + name,
 		Covers: fmt.Sprintf("監査ログ %d 件まで（%s 時点）", m.Entries, m.TakenAt.In(jst).Format("2006-01-02 15:04")), Destination: folder}
 	seq, workErr, err := n.Log.AppendWith(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
-		f, err := n.Forms.Issue(ctx, tx, seq, e.Time, opt.Who, form.Number{}, out, r.SHA256, r.Size)
+		f, err := n.Forms.Issue(ctx, tx, seq, e.Time, opt.Who, num, out, r.SHA256, r.Size)
 		if err != nil {
 			return err
 		}
@@ -509,6 +514,7 @@ func record(ctx context.Context, n *node.Node, opt Options, r *Result, name stri
 	}
 	if err != nil {
 		os.Remove(r.Path)
+		n.Forms.Void(context.WithoutCancel(ctx), num, "backup not recorded: "+err.Error())
 		return fmt.Errorf("record the backup: %w", err)
 	}
 	r.Seq = seq

@@ -96,7 +96,7 @@ func TestBackupAndRestore(t *testing.T) {
 		}
 		// Logged, in the forms register (stored), and in the backup table.
 		es, err := auditlog.List(ctx, n.DB, auditlog.Filter{Action: "backup.take", After: -1})
-		if err != nil || len(es) != 1 || es[0].Seq != res.Seq || !strings.Contains(es[0].Entry.Detail, res.SHA256) {
+		if err != nil || len(es) != 1 || es[0].Seq != res.Seq || !strings.Contains(es[0].Entry.Detail, res.SHA256) || !strings.Contains(es[0].Entry.Detail, "form "+res.Form.String()) {
 			t.Fatalf("backup entries: %+v, %v", es, err)
 		}
 		f, err := form.Get(ctx, n.DB, res.Form)
