@@ -271,7 +271,7 @@ type cycleLoad struct {
 	// startedAt is how many requests had been answered when the latest
 	// import started; acked how many imports were acknowledged.
 	startedAt, acked int
-	wg       sync.WaitGroup
+	wg               sync.WaitGroup
 }
 
 func (ld *cycleLoad) count() int {
