@@ -314,3 +314,13 @@ func readEntries(t *testing.T, addr string, after int64, fn func(auditEntry)) in
 		}
 	}
 }
+
+// readAll reads and closes an answer's body.
+func readAll(resp *http.Response) []byte {
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return b
+}
+
+// jsonUnmarshal decodes b into v, ignoring errors (for samples in messages).
+func jsonUnmarshal(b []byte, v any) { json.Unmarshal(b, v) }
