@@ -80,11 +80,11 @@ type importRun struct {
 type figures struct {
 	cycles, answered, entries, changes, imports, delivered int
 	// mismatches: each must stay 0.
-	lost, unlogged, halfApplied, duplicated, phantom, stale int
+	lost, unlogged, halfApplied, duplicated, phantom, stale, alerts int
 }
 
 func (f figures) mismatches() int {
-	return f.lost + f.unlogged + f.halfApplied + f.duplicated + f.phantom + f.stale
+	return f.lost + f.unlogged + f.halfApplied + f.duplicated + f.phantom + f.stale + f.alerts
 }
 
 // killRun is the state of one database's run.
@@ -114,6 +114,15 @@ func killCycles(t *testing.T, cycles int, muniURL, prefURL string) {
 	r.p = newNode(t, root, "tokyo", prefURL)
 	r.setUp()
 
+	// The figures, also when a check stops the run.
+	defer func() {
+		f := r.fig
+		t.Logf("faults %s: cycles=%d answered=%d entries=%d changes=%d imports=%d delivered=%d lost=%d unlogged=%d half_applied=%d duplicated=%d phantom=%d stale=%d alerts=%d",
+			dbName(muniURL), f.cycles, f.answered, f.entries, f.changes, f.imports, f.delivered, f.lost, f.unlogged, f.halfApplied, f.duplicated, f.phantom, f.stale, f.alerts)
+		if f.mismatches() != 0 {
+			t.Errorf("%d mismatches", f.mismatches())
+		}
+	}()
 	rng := rand.New(rand.NewSource(19))
 	for c := 1; c <= cycles; c++ {
 		// When to kill, drawn from the seeded generator: after a number
@@ -156,12 +165,6 @@ func killCycles(t *testing.T, cycles int, muniURL, prefURL string) {
 		if t.Failed() {
 			break
 		}
-	}
-	f := r.fig
-	t.Logf("faults %s: cycles=%d answered=%d entries=%d changes=%d imports=%d delivered=%d lost=%d unlogged=%d half_applied=%d duplicated=%d phantom=%d stale=%d",
-		dbName(muniURL), f.cycles, f.answered, f.entries, f.changes, f.imports, f.delivered, f.lost, f.unlogged, f.halfApplied, f.duplicated, f.phantom, f.stale)
-	if f.mismatches() != 0 {
-		t.Errorf("%d mismatches", f.mismatches())
 	}
 }
 
@@ -247,11 +250,16 @@ var lagRe = regexp.MustCompile(`upstream delivery: last change (\d+), acknowledg
 func (r *killRun) waitDelivered() {
 	t := r.t
 	var status string
+	stopped := false
 	if !poll(1200, 100*time.Millisecond, func() bool {
 		status, _ = run(t, "federation", "status", "--data", r.m.dir)
+		if strings.Contains(status, "stopped after an alert") {
+			stopped = true // it will not catch up
+			return true
+		}
 		s := lagRe.FindStringSubmatch(status)
 		return s != nil && s[1] == s[2]
-	}) {
+	}) || stopped {
 		t.Fatalf("delivery to 東京都 did not catch up:\n%s\n東京都's log ends:\n%s", status, tail(r.p.log, 3000))
 	}
 }
@@ -670,6 +678,10 @@ func (r *killRun) check(cycle int, ld *cycleLoad, prefKilled bool) {
 			fig.lost++
 			t.Errorf("cycle %d: 東京都 lacks %s at %s", cycle, k[0], k[1])
 		}
+	}
+	if out := must(t, "federation", "status", "--data", r.p.dir); strings.Contains(out, "alerts:") {
+		fig.alerts++
+		t.Errorf("cycle %d: alerts at 東京都:\n%s", cycle, out)
 	}
 	if out, err := run(t, "federation", "check", "--data", m.dir, "--local-gov", muniCode); err != nil || !strings.Contains(out, " 0 residents differ") {
 		fig.lost++
