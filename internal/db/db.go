@@ -22,7 +22,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
-	_ "modernc.org/sqlite"           // registers the "sqlite" driver
+	"modernc.org/sqlite"             // registers the "sqlite" driver
 )
 
 // Dialect is the SQL dialect of a database.
@@ -520,6 +520,7 @@ func (db *DB) transact(ctx context.Context, conn *sql.Conn, fn func(tx *Tx) erro
 			if rbErr := sqltx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 				err = fmt.Errorf("%w (and rollback failed: %v)", err, rbErr)
 			}
+			err = db.nameFullDisk(err)
 		}
 	}()
 	if err := fn(&Tx{tx: sqltx, dialect: db.dialect, db: db, conn: conn}); err != nil {
@@ -569,9 +570,44 @@ func (db *DB) ExecAtomic(ctx context.Context, stmts ...Statement) error {
 		b.Queue(Rebind(Postgres, s.Query), s.Args...)
 	}
 	if err := withPgx(conn, func(c *pgx.Conn) error { return c.SendBatch(ctx, &b).Close() }); err != nil {
-		return fmt.Errorf("pipelined transaction: %w", err)
+		return db.nameFullDisk(fmt.Errorf("pipelined transaction: %w", err))
 	}
 	return nil
+}
+
+// ErrDiskFull marks a write that failed because the disk holding the
+// database is full (SQLite's SQLITE_FULL, PostgreSQL's disk_full):
+// errors.Is(err, ErrDiskFull).
+var ErrDiskFull = errors.New("disk full")
+
+// diskFullError names the full disk in front of the driver's error.
+type diskFullError struct {
+	where string
+	err   error
+}
+
+func (e *diskFullError) Error() string {
+	return "the disk holding " + e.where + " is full: " + e.err.Error()
+}
+func (e *diskFullError) Unwrap() error        { return e.err }
+func (e *diskFullError) Is(target error) bool { return target == ErrDiskFull }
+
+// nameFullDisk says which disk is full when err is a full disk: the
+// driver's "database or disk is full (13)" names neither the file nor the
+// folder an operator must make room in.
+func (db *DB) nameFullDisk(err error) error {
+	if errors.Is(err, ErrDiskFull) {
+		return err
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) && se.Code()&0xff == 13 { // SQLITE_FULL, extended codes included
+		return &diskFullError{where: sqlitePath(db.shown) + " (SQLite)", err: err}
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "53100" { // disk_full
+		return &diskFullError{where: "the PostgreSQL database " + db.shown, err: err}
+	}
+	return err
 }
 
 // withPgx runs fn with the pgx connection under conn (PostgreSQL), for

@@ -659,3 +659,44 @@ func TestObserve(t *testing.T) {
 		}
 	})
 }
+
+// TestFullDiskNamesTheDatabase fills a SQLite database to the most pages
+// its connection allows (SQLite's SQLITE_FULL, as on a full disk) and
+// checks the error says which file's disk is full, and matches
+// db.ErrDiskFull. Before, it was the driver's "database or disk is full
+// (13)", which names neither (the fault suite's disk-full test,
+// internal/faults, found it in the node's log).
+func TestFullDiskNamesTheDatabase(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "full.db")
+	d, err := db.Open(context.Background(), "sqlite:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ctx := context.Background()
+	if _, err := d.Exec(ctx, `CREATE TABLE filler (b BLOB)`); err != nil {
+		t.Fatal(err)
+	}
+	err = d.Transact(ctx, func(tx *db.Tx) error {
+		var pages int
+		if err := tx.QueryRow(ctx, `PRAGMA page_count`).Scan(&pages); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, fmt.Sprintf(`PRAGMA max_page_count = %d`, pages+4)); err != nil {
+			return err
+		}
+		for i := 0; i < 64; i++ {
+			if _, err := tx.Exec(ctx, `INSERT INTO filler (b) VALUES (zeroblob(65536))`); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if !errors.Is(err, db.ErrDiskFull) || !strings.Contains(err.Error(), "the disk holding "+path+" (SQLite) is full") {
+		t.Fatalf("a full database: %v", err)
+	}
+	var n int
+	if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM filler`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("after the failed transaction the table holds %d rows (%v), want 0", n, err)
+	}
+}

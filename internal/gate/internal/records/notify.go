@@ -20,9 +20,36 @@ func Notify(ctx context.Context, tx *db.Tx, auditSeq int64, previousCode string,
 	if upstream == 0 {
 		return nil
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO fed_outbox (record_id, previous_code, created_at)
-		SELECT id, ?, ? FROM identity_record WHERE audit_seq = ? ORDER BY id`, previousCode, now, auditSeq); err != nil {
+	if err := lockOutbox(ctx, tx); err != nil {
 		return fmt.Errorf("record the change for the upstream node: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO fed_outbox (seq, record_id, previous_code, created_at)
+		SELECT `+nextOutboxSeq+` + ROW_NUMBER() OVER (ORDER BY id), id, ?, ? FROM identity_record WHERE audit_seq = ? ORDER BY id`, previousCode, now, auditSeq); err != nil {
+		return fmt.Errorf("record the change for the upstream node: %w", err)
+	}
+	return nil
+}
+
+// nextOutboxSeq is the last outbox sequence given, to which a new row adds
+// its number. The outbox sequence must have no gaps: the upstream applies
+// a batch only if it continues the last sequence it applied, and takes a
+// gap for lost changes (a sequence-gap alert, the source stopped). Rows are
+// never deleted, so the largest is the last given; a transaction that rolls
+// back gives its numbers back. (PostgreSQL's identity column does not: a
+// transaction cut off by a kill, a lost connection or a failed statement
+// left a gap that stopped delivery for good.)
+const nextOutboxSeq = `(SELECT COALESCE(MAX(seq), 0) FROM fed_outbox)`
+
+// lockOutbox makes the transaction the outbox's only writer until it ends,
+// so that the largest sequence it reads is the last committed one and no
+// later one commits before it (PostgreSQL; SQLite has one writer). Readers
+// are not held up.
+func lockOutbox(ctx context.Context, tx *db.Tx) error {
+	if tx.Dialect() != db.Postgres {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `LOCK TABLE fed_outbox IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+		return fmt.Errorf("lock the outbox: %w", err)
 	}
 	return nil
 }

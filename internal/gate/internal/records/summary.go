@@ -131,9 +131,12 @@ func scanResidents(ctx context.Context, q db.Querier, lg string, fn func(Held)) 
 // into the outbox again, so the upstream receives them anew (repair after
 // a consistency check). It returns how many were queued.
 func Resend(ctx context.Context, tx *db.Tx, codes []string, now time.Time) (int, error) {
+	if err := lockOutbox(ctx, tx); err != nil {
+		return 0, fmt.Errorf("queue residents again: %w", err)
+	}
 	n := 0
 	for _, code := range codes {
-		res, err := tx.Exec(ctx, `INSERT INTO fed_outbox (record_id, previous_code, created_at, repair) SELECT record_id, '', ?, ? FROM resident WHERE resident_code = ?`, now, true, code)
+		res, err := tx.Exec(ctx, `INSERT INTO fed_outbox (seq, record_id, previous_code, created_at, repair) SELECT `+nextOutboxSeq+` + 1, record_id, '', ?, ? FROM resident WHERE resident_code = ?`, now, true, code)
 		if err != nil {
 			return n, fmt.Errorf("queue %s again: %w", code, err)
 		}
