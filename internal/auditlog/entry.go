@@ -122,6 +122,18 @@ type Entry struct {
 	Subjects []string `json:"-"`
 }
 
+// Clock is what the node's clock read when the entry was stamped: Time, or
+// ClockRead when the clock read earlier than the entry before. Durations
+// that must follow the clock (a session's limits, a lockout window) are
+// timed from it, not from Time, which a stepped-back clock holds at the
+// previous entry's.
+func (e *Entry) Clock() time.Time {
+	if e.ClockRead != nil {
+		return *e.ClockRead
+	}
+	return e.Time
+}
+
 // SubjectsDigest is the SHA-256 of the sorted, de-duplicated codes, one per
 // line; empty for no subjects.
 func SubjectsDigest(codes []string) (digest string, sorted []string) {
