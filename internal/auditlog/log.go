@@ -60,6 +60,7 @@ type Log struct {
 	heldBack  *job      // a job with work met while collecting: it starts the next batch
 	size      int64
 	last      time.Time            // the latest entry's time: no entry is stamped earlier
+	behind    bool                 // the clock read earlier than last at the latest entry
 	frontier  map[int]frontierHash // per tree level: the latest complete subtree
 	lastCP    int64                // size of the latest checkpoint
 
@@ -547,8 +548,13 @@ func (l *Log) stamp(e Entry) Entry {
 	if e.Time.Before(l.last) {
 		read := e.Time
 		e.Time, e.ClockRead = l.last, &read
-		l.opt.Logger.Warn("the clock reads earlier than the audit log's latest entry: the entry keeps the latest time and records the reading",
-			"seq", e.Seq, "clock", read, "latest", l.last)
+		if !l.behind { // once per step, not for every entry until the clock catches up
+			l.opt.Logger.Warn("the clock reads earlier than the audit log's latest entry: entries keep the latest time and record the clock's reading (clock_read) until the clock passes it",
+				"seq", e.Seq, "clock", read, "latest", l.last)
+		}
+		l.behind = true
+	} else {
+		l.behind = false
 	}
 	l.last = e.Time
 	return e
