@@ -11,6 +11,7 @@ import (
 	"jukinet/internal/apperr"
 	"jukinet/internal/approval"
 	"jukinet/internal/auditlog"
+	"jukinet/internal/clocktest"
 	"jukinet/internal/db"
 	"jukinet/internal/db/dbtest"
 	"jukinet/internal/gate"
@@ -246,9 +247,11 @@ func TestBadInput(t *testing.T) {
 func TestStatusReport(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		f := New(t, d, "koto-ward")
+		// The node starts on the first day of the period reported on: its
+		// clock only moves forward (a clock set back is stamped at the
+		// log's latest time, auditlog.Entry.ClockRead).
+		f := NewAt(t, d, "koto-ward", clocktest.At(time.Date(2026, 11, 2, 10, 0, 0, 0, jptext.JST)))
 		head := kazei(t, f)
-		f.Clock.Set(time.Date(2026, 11, 2, 10, 0, 0, 0, jptext.JST))
 		today := jptext.Midnight(f.Clock.Now())
 		id, err := f.Approvals.Apply(ctx, head, application(f, today, today.AddDate(1, 0, 0)))
 		Must(t, err)

@@ -112,10 +112,26 @@ type Entry struct {
 	SubjectDigest string     `json:"subjects_sha256,omitempty"`
 	Provision     *Provision `json:"provision,omitempty"`
 	Detail        string     `json:"detail,omitempty"` // free text: file digest, pruned range …
+	// ClockRead is what the node's clock read when it was earlier than the
+	// previous entry's time (the clock stepped back): Time is then the
+	// previous entry's, so that times never go back in the log's order.
+	ClockRead *time.Time `json:"clock_read,omitempty"`
 
 	// Subjects are the resident codes the entry concerns. Not encoded:
 	// stored as rows and bound by SubjectDigest.
 	Subjects []string `json:"-"`
+}
+
+// Clock is what the node's clock read when the entry was stamped: Time, or
+// ClockRead when the clock read earlier than the entry before. Durations
+// that must follow the clock (a session's limits, a lockout window) are
+// timed from it, not from Time, which a stepped-back clock holds at the
+// previous entry's.
+func (e *Entry) Clock() time.Time {
+	if e.ClockRead != nil {
+		return *e.ClockRead
+	}
+	return e.Time
 }
 
 // SubjectsDigest is the SHA-256 of the sorted, de-duplicated codes, one per
@@ -183,6 +199,10 @@ func (e *Entry) makeValidUTF8() {
 func (e *Entry) Encode() ([]byte, error) {
 	c := *e
 	c.Time = c.Time.UTC()
+	if c.ClockRead != nil {
+		r := c.ClockRead.UTC()
+		c.ClockRead = &r
+	}
 	if c.Provision != nil && c.Provision.Items == nil {
 		p := *c.Provision
 		p.Items = []string{}

@@ -59,6 +59,8 @@ type Log struct {
 	busyUntil time.Time // when the committer last finished committing a batch
 	heldBack  *job      // a job with work met while collecting: it starts the next batch
 	size      int64
+	last      time.Time            // the latest entry's time: no entry is stamped earlier
+	behind    bool                 // the clock read earlier than last at the latest entry
 	frontier  map[int]frontierHash // per tree level: the latest complete subtree
 	lastCP    int64                // size of the latest checkpoint
 
@@ -136,6 +138,9 @@ func Open(ctx context.Context, d *db.DB, signer note.Signer, opt Options) (*Log,
 		flusherDone: make(chan struct{}),
 	}
 	if err := d.QueryRow(ctx, sizeQuery).Scan(&l.size); err != nil {
+		return nil, fmt.Errorf("open audit log: %w", err)
+	}
+	if err := l.readLast(ctx, d); err != nil {
 		return nil, fmt.Errorf("open audit log: %w", err)
 	}
 	if err := d.QueryRow(ctx, `SELECT COALESCE(MAX(size), 0) FROM audit_checkpoint`).Scan(&l.lastCP); err != nil {
@@ -408,11 +413,11 @@ func (l *Log) commitBatch(batch []*job) {
 // Otherwise err is the failure to report (it is not known whether the
 // server committed).
 func (l *Log) appendPipelined(add func(q db.Querier, rows *pendingRows) error) (retry bool, err error) {
-	startSize := l.size
+	startSize, startLast := l.size, l.last
 	saved := maps.Clone(l.frontier)
 	defer func() {
 		if err != nil || retry {
-			l.size, l.frontier = startSize, saved
+			l.size, l.last, l.frontier = startSize, startLast, saved
 		}
 	}()
 	var rows pendingRows
@@ -486,7 +491,7 @@ func (l *Log) transact(fn func(tx *db.Tx, rows *pendingRows) error) error {
 // transactOn is transact in a transaction begun by begin (db.Transact or
 // db.TransactBulk).
 func (l *Log) transactOn(begin func(context.Context, func(*db.Tx) error) error, fn func(tx *db.Tx, rows *pendingRows) error) error {
-	startSize := l.size
+	startSize, startLast := l.size, l.last
 	saved := maps.Clone(l.frontier)
 	err := begin(context.Background(), func(tx *db.Tx) error {
 		if err := l.resync(tx); err != nil {
@@ -499,7 +504,7 @@ func (l *Log) transactOn(begin func(context.Context, func(*db.Tx) error) error, 
 		return rows.flush(tx)
 	})
 	if err != nil {
-		l.size, l.frontier = startSize, saved
+		l.size, l.last, l.frontier = startSize, startLast, saved
 	}
 	return err
 }
@@ -523,13 +528,49 @@ func (l *Log) Healthy() error {
 	return nil
 }
 
-// stamp gives an entry its sequence number and time.
+// stamp gives an entry its sequence number and time. Times read from the
+// clock never go back in the order of the log: when the clock reads
+// earlier than the latest such entry's time (a clock stepped back), the
+// entry takes that time and keeps what the clock read in ClockRead, so an
+// auditor sees both the order and the step; audit verify counts such
+// entries. A time the caller gives (a test backfilling a day) is recorded
+// as given.
 func (l *Log) stamp(e Entry) Entry {
-	if e.Time.IsZero() {
+	fromClock := e.Time.IsZero()
+	if fromClock {
 		e.Time = l.opt.Now()
 	}
 	e.Seq, e.Time = l.size, e.Time.UTC().Round(time.Microsecond) // both databases keep microseconds
+	e.ClockRead = nil
+	if !fromClock {
+		return e
+	}
+	if e.Time.Before(l.last) {
+		read := e.Time
+		e.Time, e.ClockRead = l.last, &read
+		if !l.behind { // once per step, not for every entry until the clock catches up
+			l.opt.Logger.Warn("the clock reads earlier than the audit log's latest entry: entries keep the latest time and record the clock's reading (clock_read) until the clock passes it",
+				"seq", e.Seq, "clock", read, "latest", l.last)
+		}
+		l.behind = true
+	} else {
+		l.behind = false
+	}
+	l.last = e.Time
 	return e
+}
+
+// readLast reads the time of the log's latest entry (zero for an empty log).
+func (l *Log) readLast(ctx context.Context, q db.Querier) error {
+	l.last = time.Time{}
+	if l.size == 0 {
+		return nil
+	}
+	if err := q.QueryRow(ctx, `SELECT at FROM audit_entry WHERE seq = ?`, l.size-1).Scan(&l.last); err != nil {
+		return fmt.Errorf("read the latest entry's time: %w", err)
+	}
+	l.last = l.last.UTC()
+	return nil
 }
 
 // sizeQuery reads how many entries the log holds (leaves are numbered
@@ -558,6 +599,7 @@ func (l *Log) resync(tx *db.Tx) error {
 	}
 	if size != l.size {
 		l.size, l.frontier = size, map[int]frontierHash{}
+		return l.readLast(context.Background(), tx)
 	}
 	return nil
 }

@@ -29,13 +29,25 @@ type Report struct {
 	// says why none was.
 	MapChecked int64
 	MapSkipped string
-	Elapsed    time.Duration
+	// ClockSteps counts the entries stamped while the clock read earlier
+	// than the previous entry (they record the reading, Entry.ClockRead);
+	// TimesBack the entries whose time is earlier than the previous one's
+	// (written before times were held in order). Neither is tampering: the
+	// tree and the signatures decide that; both are the auditor's to see.
+	ClockSteps, TimesBack int64
+	Elapsed               time.Duration
 }
 
 func (r Report) String() string {
 	m := fmt.Sprintf("resident map checked at size %d", r.MapChecked)
 	if r.MapChecked == 0 {
 		m = "resident map not checked: " + r.MapSkipped
+	}
+	if r.ClockSteps > 0 {
+		m += fmt.Sprintf(", %d entries stamped while the clock read earlier than the entry before (clock_read)", r.ClockSteps)
+	}
+	if r.TimesBack > 0 {
+		m += fmt.Sprintf(", %d entries timed earlier than the entry before", r.TimesBack)
 	}
 	return fmt.Sprintf("audit log intact: %d entries (%d pruned), %d signed checkpoints verified up to size %d, root %s, %s, in %s",
 		r.Entries, r.Pruned, r.Checkpoints, r.Checked, r.Root, m, r.Elapsed.Round(time.Millisecond))
@@ -168,6 +180,7 @@ func verify(ctx context.Context, d *db.DB, v note.Verifier, progress func(entrie
 		return out, nil
 	})
 	var n int64
+	var prevAt time.Time
 	cpi := 0
 	for c := range decoded {
 		if c.err != nil {
@@ -189,6 +202,13 @@ func verify(ctx context.Context, d *db.DB, v note.Verifier, progress func(entrie
 			if v.entry == nil {
 				rep.Pruned++
 			}
+			if v.clockRead {
+				rep.ClockSteps++
+			}
+			if n > 0 && v.at.Before(prevAt) {
+				rep.TimesBack++
+			}
+			prevAt = v.at
 			stored, err := tlog.StoredHashesForRecordHash(n, v.leaf, reader)
 			if err != nil {
 				return rep, bad(n, "rebuild tree: %v", err)
@@ -299,9 +319,13 @@ var verifying = make(chan struct{}, 1)
 // content (nil when pruned), or the problem found in it alone.
 type checkedEntry struct {
 	seq     int64
+	at      time.Time
 	leaf    tlog.Hash
 	entry   *entryHead
 	problem error
+	// clockRead says the entry records a clock that read earlier than the
+	// previous entry's time (Entry.ClockRead).
+	clockRead bool
 }
 
 type checkedChunk struct {
@@ -418,7 +442,7 @@ func decodeEntries(ctx context.Context, entries *sql.Rows, covered int64) (decod
 // When signed says a checkpoint covers the entry, its content is read only
 // as far as verification needs (see readHead).
 func checkOne(seq int64, at time.Time, actor, action string, payload, leaf []byte, signed bool) checkedEntry {
-	c := checkedEntry{seq: seq}
+	c := checkedEntry{seq: seq, at: at}
 	if payload == nil {
 		if len(leaf) != tlog.HashSize {
 			c.problem = bad(seq, "pruned entry has no leaf hash")
@@ -427,6 +451,7 @@ func checkOne(seq int64, at time.Time, actor, action string, payload, leaf []byt
 		return c
 	}
 	c.leaf = tlog.RecordHash(payload)
+	c.clockRead = bytes.Contains(payload, []byte(`,"clock_read":"`))
 	if !bytes.Equal(c.leaf[:], leaf) {
 		c.problem = bad(seq, "its content does not match its leaf hash (changed)")
 		return c

@@ -90,6 +90,12 @@ func (s *Service) RecentlyVerified(sess *Session) bool {
 // touchEvery is how often a session's activity is written.
 const touchEvery = time.Minute
 
+// clockSlack is how far the clock may read before a session's latest
+// instant (its start, activity or verification) without ending it: a
+// correction of the clock by less extends no limit by more than the idle
+// lock's own precision (touchEvery).
+const clockSlack = touchEvery
+
 // The errors a clerk may see.
 var (
 	ErrNoSession = apperr.New(apperr.Forbidden, "not signed in", "ログインしてください")
@@ -159,7 +165,7 @@ func (s *Service) refuse(ctx context.Context, action, vid, terminal string, fail
 		if !fail {
 			return nil
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO auth_failure (verification_id, at) VALUES (?, ?)`, vid, e.Time)
+		_, err := tx.Exec(ctx, `INSERT INTO auth_failure (verification_id, at) VALUES (?, ?)`, vid, e.Clock())
 		return err
 	})
 	if err != nil || workErr != nil {
@@ -481,7 +487,7 @@ func (s *Service) open(ctx context.Context, vid, terminal string, demo bool, als
 			}
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO auth_session (token_hash, verification_id, terminal_id, demo, created_at, last_seen_at, verified_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			hash, vid, terminal, demo, e.Time, e.Time, e.Time)
+			hash, vid, terminal, demo, e.Clock(), e.Clock(), e.Clock())
 		return err
 	})
 	if err != nil {
@@ -516,6 +522,20 @@ func (s *Service) Session(ctx context.Context, token, terminal string) (*Session
 		return nil, s.refuse(ctx, "session", sess.VerificationID, terminal, false, fmt.Sprintf("a session of terminal %s used from %s", sess.Terminal, terminal),
 			"このセッションは別の端末で開始されたものです。この端末でログインしてください")
 	}
+	// A clock that went back (stepped, not slewed) cannot time the session:
+	// its idle and absolute limits and the re-verification window would
+	// count from instants the clock has yet to reach again, and the session
+	// would outlive them. It ends; the operator signs in again.
+	latest := sess.CreatedAt
+	for _, t := range []time.Time{sess.LastSeenAt, sess.VerifiedAt} {
+		if t.After(latest) {
+			latest = t
+		}
+	}
+	if now.Before(latest.Add(-clockSlack)) {
+		s.end(ctx, hash, &sess, "the clock went back (to "+now.UTC().Format(time.RFC3339)+" from "+latest.UTC().Format(time.RFC3339)+")")
+		return nil, ErrExpired
+	}
 	if now.Sub(sess.CreatedAt) > time.Duration(s.prof.Session.AbsoluteHours)*time.Hour {
 		s.end(ctx, hash, &sess, "absolute time limit")
 		return nil, ErrExpired
@@ -543,7 +563,7 @@ func (s *Service) end(ctx context.Context, hash string, sess *Session, reason st
 	e := s.entry("logout", sess.VerificationID, sess.Terminal)
 	e.Why = reason
 	_, workErr, err := s.log.AppendWith(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
-		_, err := tx.Exec(ctx, `UPDATE auth_session SET ended_at = ?, end_reason = ? WHERE token_hash = ? AND ended_at IS NULL`, e.Time, reason, hash)
+		_, err := tx.Exec(ctx, `UPDATE auth_session SET ended_at = ?, end_reason = ? WHERE token_hash = ? AND ended_at IS NULL`, e.Clock(), reason, hash)
 		return err
 	})
 	if err == nil {
@@ -603,7 +623,7 @@ func (s *Service) FinishReverify(ctx context.Context, token string, sess *Sessio
 	}
 	hash := hashToken(token)
 	_, workErr, err := s.log.AppendWith(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
-		_, err := tx.Exec(ctx, `UPDATE auth_session SET verified_at = ?, last_seen_at = ? WHERE token_hash = ? AND ended_at IS NULL`, e.Time, e.Time, hash)
+		_, err := tx.Exec(ctx, `UPDATE auth_session SET verified_at = ?, last_seen_at = ? WHERE token_hash = ? AND ended_at IS NULL`, e.Clock(), e.Clock(), hash)
 		return err
 	})
 	if err == nil {

@@ -67,7 +67,7 @@ func (s *Service) issue(ctx context.Context, who staff.Who, vid string, v staff.
 	e.Detail = "valid until " + s.Now().Add(EnrolmentValidity).UTC().Format(time.RFC3339)
 	_, workErr, err := s.log.AppendWith(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
 		_, err := tx.Exec(ctx, `INSERT INTO auth_enrolment (token_hash, verification_id, issued_by, issued_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
-			hash, vid, who.Actor.String(), e.Time, e.Time.Add(EnrolmentValidity))
+			hash, vid, who.Actor.String(), e.Clock(), e.Clock().Add(EnrolmentValidity))
 		return err
 	})
 	if err == nil {

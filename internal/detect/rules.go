@@ -301,7 +301,11 @@ func EvaluateWith(s Settings, day string, entries []auditlog.Listed, earlier Ear
 		if e.Outcome != auditlog.OutcomeOK || !slices.Contains(accessActions, e.Action) {
 			continue
 		}
-		local := e.Time.In(jptext.JST)
+		// Office hours (and the spike rule's hour) by what the clock read:
+		// an entry stamped while the clock stood before the log's latest
+		// time (stepped back) carries that later time, but the look-up was
+		// made at the clock's hour.
+		local := e.Clock().In(jptext.JST)
 		if outsideHours(s, local) {
 			t := get(after, l.Actor)
 			t.add(l.Seq, "")
@@ -310,7 +314,7 @@ func EvaluateWith(s Settings, day string, entries []auditlog.Listed, earlier Ear
 		for _, code := range e.Subjects {
 			get(residents, l.Actor).add(l.Seq, code)
 			get(crowd, code).add(l.Seq, l.Actor)
-			reads[code] = append(reads[code], read{e.Time, l.Actor, l.Seq})
+			reads[code] = append(reads[code], read{e.Clock(), l.Actor, l.Seq})
 		}
 		if !slices.Contains(readActions, e.Action) {
 			continue

@@ -49,9 +49,14 @@ func newNode(t *testing.T, profileID, code string) *node.Node {
 	if onPostgres[t] {
 		url = dbtest.PostgresURL(t)
 	}
-	n, _ := nodetest.Open(t, node.InitOptions{Dir: dir, Profile: profileID, LocalGovCode: code, DatabaseURL: url})
+	n, clock := nodetest.Open(t, node.InitOptions{Dir: dir, Profile: profileID, LocalGovCode: code, DatabaseURL: url})
+	nodeClocks[n] = clock
 	return n
 }
+
+// nodeClocks are the test clocks of the nodes newNode opened, for a test
+// that steps one.
+var nodeClocks = map[*node.Node]*clocktest.Clock{}
 
 func consoleReq(n *node.Node) gate.Request {
 	return gate.Request{Actor: console.Actor, Origin: console.Origin, Affair: RegisterAffair(n.Profile), Reason: "テスト"}
