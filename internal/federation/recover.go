@@ -19,6 +19,7 @@ import (
 	"jukinet/internal/auditlog"
 	"jukinet/internal/backup"
 	"jukinet/internal/db"
+	"jukinet/internal/form"
 	"jukinet/internal/gate"
 	"jukinet/internal/node"
 	"jukinet/internal/profile"
@@ -65,6 +66,13 @@ type RecoverReport struct {
 	// Sources are the downstream nodes asked to send their changes again
 	// from the last one held here (markSourcesRestored).
 	Sources int
+
+	// Forms are the control numbers the recovered entries name (forms
+	// issued after the backup); FormsVoided how many of them the restored
+	// forms register did not hold and now holds as void, so that no number
+	// is issued twice.
+	Forms       []form.Number
+	FormsVoided int
 
 	// Backup is the record jukinet restore left in the folder, if any.
 	Backup *RestoredMark
@@ -167,6 +175,7 @@ func Recover(ctx context.Context, n *node.Node, who staff.Who, opt RecoverOption
 				return nil, fmt.Errorf("recover the audit log from %s: %w", p.Code, err)
 			}
 			rep.Recovered = len(entries)
+			rep.Forms = formsNamed(entries)
 		}
 	}
 	if err := lastEntry(ctx, n.DB, rep); err != nil {
@@ -293,8 +302,22 @@ func recordRecovery(ctx context.Context, n *node.Node, who staff.Who, rep *Recov
 		e.Detail += fmt.Sprintf("; %d residents repaired from upstream %s, which had applied this node's changes up to %d (the restored node held %d); %d changes not found anywhere",
 			pulled, rep.Upstream, rep.Acked, rep.LocalChanges, len(rep.NotFound))
 	}
+	if len(rep.Forms) > 0 {
+		e.Detail += fmt.Sprintf("; the recovered entries name %d forms (last %s): those the forms register lacks are entered void, their numbers never issued again",
+			len(rep.Forms), rep.Forms[len(rep.Forms)-1])
+	}
 	var err error
-	if rep.RecoveredSeq, err = n.Log.Append(ctx, e); err != nil {
+	var workErr error
+	rep.RecoveredSeq, workErr, err = n.Log.AppendWith(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
+		var err error
+		rep.FormsVoided, err = form.AccountFor(ctx, tx, e.Time, who, rep.Forms,
+			fmt.Sprintf("復元により帳票管理簿の記録が失われた（監査ログから回復、回復の記録 %d）", seq))
+		return err
+	})
+	if err == nil {
+		err = workErr
+	}
+	if err != nil {
 		return fmt.Errorf("record the recovery: %w", err)
 	}
 	g := base
@@ -329,9 +352,9 @@ func recoverRecords(ctx context.Context, n *node.Node, up *Peer, rep *RecoverRep
 		if _, err := tx.Exec(ctx, `UPDATE fed_delivery SET last_acked = ? WHERE peer = ? AND last_acked < ?`, acked, up.Code, acked); err != nil {
 			return fmt.Errorf("move the delivery cursor: %w", err)
 		}
-		if acked > rep.LocalChanges {
-			return advanceOutbox(ctx, tx, acked)
-		}
+		// The cursor moved is what numbers the next change after acked
+		// (records.nextOutboxSeq: after the largest sequence given or
+		// acknowledged).
 		return nil
 	})
 	if err != nil {
@@ -350,22 +373,6 @@ func recoverRecords(ctx context.Context, n *node.Node, up *Peer, rep *RecoverRep
 	}
 	rep.NotFound, err = changesNotFound(ctx, n, recovered)
 	return err
-}
-
-// advanceOutbox makes the next change sequence after last.
-func advanceOutbox(ctx context.Context, tx *db.Tx, last int64) error {
-	var err error
-	if tx.Dialect() == db.Postgres {
-		_, err = tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence('fed_outbox', 'seq'), ?)`, last)
-	} else {
-		if _, err = tx.Exec(ctx, `INSERT INTO sqlite_sequence (name, seq) SELECT 'fed_outbox', 0 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'fed_outbox')`); err == nil {
-			_, err = tx.Exec(ctx, `UPDATE sqlite_sequence SET seq = ? WHERE name = 'fed_outbox' AND seq < ?`, last, last)
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("number the next change after %d: %w", last, err)
-	}
-	return nil
 }
 
 // bodiesSent are the local governments whose records this node sends
@@ -554,4 +561,21 @@ func markSourcesRestored(ctx context.Context, n *node.Node) (int, error) {
 		return 0, fmt.Errorf("ask the downstream nodes to send their changes again: %w", err)
 	}
 	return int(marked), nil
+}
+
+// formsNamed returns the control numbers of the forms the recovered entries
+// say they issued, in the log's order.
+func formsNamed(entries []auditlog.ShippedEntry) []form.Number {
+	var out []form.Number
+	for _, s := range entries {
+		if s.Payload == nil {
+			continue
+		}
+		e, err := auditlog.DecodeEntry(s.Payload)
+		if err != nil || e.Outcome != auditlog.OutcomeOK {
+			continue
+		}
+		out = append(out, form.NumbersIn(e.Detail)...)
+	}
+	return out
 }

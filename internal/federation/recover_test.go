@@ -20,6 +20,7 @@ import (
 	"jukinet/internal/clocktest"
 	"jukinet/internal/db"
 	"jukinet/internal/db/dbtest"
+	"jukinet/internal/form"
 	"jukinet/internal/gate"
 	"jukinet/internal/node"
 	"jukinet/internal/resident"
@@ -105,6 +106,7 @@ type recoveryScenario struct {
 	undelivered    resident.IdentityRecord   // a change witnessed but never delivered
 	undeliveredSeq int64                     // its audit entry
 	recs           []resident.IdentityRecord
+	forms          []form.Number // forms issued from the backup on: the backups' own
 }
 
 func newRecoveryScenario(t *testing.T) *recoveryScenario {
@@ -125,6 +127,7 @@ func newRecoveryScenario(t *testing.T) *recoveryScenario {
 		t.Fatalf("backup: %v", err)
 	}
 	sc.backupSize = res.Manifest.Entries
+	sc.forms = append(sc.forms, res.Form)
 	// More work: changes that reach the prefecture, lookups, witnessed.
 	sc.moved = append(sc.moved, moveTo(t, a, sc.recs[1], "青森県青森市新町一丁目1番1号", 1), moveTo(t, a, sc.recs[2], "青森県青森市長島二丁目2番2号", 1))
 	sc.added = importN(t, a, "022012", 2, 41)
@@ -132,6 +135,12 @@ func newRecoveryScenario(t *testing.T) *recoveryScenario {
 		t.Fatalf("deliver after the backup: %d %v", sent, err)
 	}
 	lookupN(t, a, sc.recs[5:8])
+	// A second backup: its form is named only in the log the witness keeps.
+	again, err := backup.Take(ctx, a, backup.Options{Folder: t.TempDir(), Who: console})
+	if err != nil {
+		t.Fatalf("second backup: %v", err)
+	}
+	sc.forms = append(sc.forms, again.Form)
 	sc.undelivered = moveTo(t, a, sc.recs[3], "青森県青森市本町三丁目3番3号", 1)
 	l, _ := auditlog.List(ctx, a.DB, auditlog.Filter{Action: "apply", After: -1})
 	sc.undeliveredSeq = l[len(l)-1].Entry.Seq
@@ -224,6 +233,19 @@ func TestRecoverAfterRestore(t *testing.T) {
 			t.Errorf("the prefecture applied changes up to %d, the backup held %d: want 4 between", rep.Acked, rep.LocalChanges)
 		}
 		// The change that never left is named, with its entry.
+		// The forms issued after the backup are accounted for: void in the
+		// register, and their numbers never issued again.
+		if len(rep.Forms) != len(sc.forms) || rep.FormsVoided != len(sc.forms) {
+			t.Errorf("forms accounted for: %v (%d voided), want %v", rep.Forms, rep.FormsVoided, sc.forms)
+		}
+		for _, num := range sc.forms {
+			if f, err := form.Get(ctx, r.DB, num); err != nil || f.State != form.Void || !strings.Contains(f.VoidReason, "復元") {
+				t.Errorf("form %s after recovery: %+v, %v", num, f, err)
+			}
+		}
+		if next, err := r.Forms.Reserve(ctx, console); err != nil || next.Serial <= sc.forms[len(sc.forms)-1].Serial {
+			t.Errorf("the next control number after recovery is %s (%v): at or below %s, issued before the loss", next, err, sc.forms[len(sc.forms)-1])
+		}
 		if len(rep.NotFound) != 1 || rep.NotFound[0].Seq != sc.undeliveredSeq || len(rep.NotFound[0].Codes) != 1 || rep.NotFound[0].Codes[0] != string(sc.undelivered.ResidentCode) {
 			t.Errorf("changes not found: %+v, want entry %d of %s", rep.NotFound, sc.undeliveredSeq, sc.undelivered.ResidentCode)
 		}

@@ -881,3 +881,55 @@ func ByDigest(ctx context.Context, d *db.DB, sum string) ([]Form, error) {
 	}
 	return scanForms(rows)
 }
+
+// numberInText finds a control number where an audit entry names the form
+// it issued ("form R8-000012", as Export and the backup write it).
+var numberInText = regexp.MustCompile(`\bform ([A-Z]\d{1,2}-\d{6})\b`)
+
+// NumbersIn returns the control numbers an audit entry's detail names.
+func NumbersIn(detail string) []Number {
+	var out []Number
+	for _, m := range numberInText.FindAllStringSubmatch(detail, -1) {
+		if n, err := ParseNumber(m[1]); err == nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// AccountFor makes the register account for numbers known from elsewhere
+// (after a restore, the forms issued after the backup are named only in the
+// audit entries recovered from the witness): in tx, each number the
+// register does not hold is entered as void with the reason, and each
+// fiscal year's counter moves past the largest, so that no number is
+// issued twice. It returns how many numbers it entered.
+func AccountFor(ctx context.Context, tx *db.Tx, now time.Time, who staff.Who, numbers []Number, reason string) (int, error) {
+	added := 0
+	top := map[int]int{}
+	for _, n := range numbers {
+		if n.IsZero() {
+			continue
+		}
+		top[n.FiscalYear] = max(top[n.FiscalYear], n.Serial)
+		var held int
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM form WHERE fiscal_year = ? AND serial = ?`, n.FiscalYear, n.Serial).Scan(&held); err != nil {
+			return added, fmt.Errorf("look for form %s: %w", n, err)
+		}
+		if held > 0 {
+			continue
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO form (fiscal_year, serial, state, reserved_by, reserved_at, void_reason) VALUES (?, ?, ?, ?, ?, ?)`,
+			n.FiscalYear, n.Serial, string(Void), who.Actor.String(), now.UTC(), reason); err != nil {
+			return added, fmt.Errorf("account for form %s: %w", n, err)
+		}
+		added++
+	}
+	for fy, serial := range top {
+		if _, err := tx.Exec(ctx, `INSERT INTO form_counter (fiscal_year, last_serial) VALUES (?, ?)
+			ON CONFLICT (fiscal_year) DO UPDATE SET last_serial = CASE WHEN form_counter.last_serial < excluded.last_serial THEN excluded.last_serial ELSE form_counter.last_serial END`,
+			fy, serial); err != nil {
+			return added, fmt.Errorf("move the forms' numbers of fiscal year %d past %d: %w", fy, serial, err)
+		}
+	}
+	return added, nil
+}

@@ -37,8 +37,11 @@ func Notify(ctx context.Context, tx *db.Tx, auditSeq int64, previousCode string,
 // never deleted, so the largest is the last given; a transaction that rolls
 // back gives its numbers back. (PostgreSQL's identity column does not: a
 // transaction cut off by a kill, a lost connection or a failed statement
-// left a gap that stopped delivery for good.)
-const nextOutboxSeq = `(SELECT COALESCE(MAX(seq), 0) FROM fed_outbox)`
+// left a gap that stopped delivery for good.) A node restored from a backup
+// and recovered holds fewer rows than its upstream applied: recovery moves
+// the delivery cursor (fed_delivery.last_acked) to the upstream's last, and
+// the next change is numbered after it, never taken upstream for a replay.
+const nextOutboxSeq = `(SELECT COALESCE(MAX(m), 0) FROM (SELECT MAX(seq) AS m FROM fed_outbox UNION ALL SELECT MAX(last_acked) FROM fed_delivery) AS last_given)`
 
 // lockOutbox makes the transaction the outbox's only writer until it ends,
 // so that the largest sequence it reads is the last committed one and no
