@@ -677,7 +677,17 @@ func (r *killRun) check(cycle int, ld *cycleLoad, prefKilled bool) {
 			Matches []api.Record `json:"matches"`
 		}
 		ref := fmt.Sprintf("F%d-check-%d", cycle, i)
-		status, body, err := postJSON("http://"+m.addr+"/api/v1/search", api.SearchRequest{Name: p.kana, DateOfBirth: p.dob, Address: addr, Affair: "juki", Reason: reasonTxt, Case: ref}, &res)
+		var status int
+		var body []byte
+		var err error
+		// A timeout is tried again (eight tries): after a bulk import the
+		// node's one writer is busy delivering 50,000 changes, and the
+		// search waits for its audit entry.
+		for try := 0; try < 8; try++ {
+			if status, body, err = postJSON("http://"+m.addr+"/api/v1/search", api.SearchRequest{Name: p.kana, DateOfBirth: p.dob, Address: addr, Affair: "juki", Reason: reasonTxt, Case: fmt.Sprintf("%s-%d", ref, try)}, &res); err == nil {
+				break
+			}
+		}
 		if err != nil || status != http.StatusOK {
 			t.Fatalf("cycle %d: search %s: %d %v %s", cycle, ref, status, err, body)
 		}
