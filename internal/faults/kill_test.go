@@ -98,7 +98,12 @@ type killRun struct {
 	counters [2]int // per change worker: the next address number
 	seed     int    // the next gen seed of an import
 	cursor   int64  // audit entries of 江東区 read so far
-	fig      figures
+	// used holds every 住民票コード and 個人番号 in the register or in a
+	// file generated so far: generated files are drawn at random, and
+	// across a long run two files share a code (the birthday bound), which
+	// would make the second look half-applied.
+	used map[string]bool
+	fig  figures
 }
 
 const (
@@ -109,7 +114,7 @@ const (
 
 func killCycles(t *testing.T, cycles int, muniURL, prefURL string) {
 	root := t.TempDir()
-	r := &killRun{t: t, root: root, changes: map[string]*changeState{}, seed: 1000, cursor: -1}
+	r := &killRun{t: t, root: root, changes: map[string]*changeState{}, seed: 1000, cursor: -1, used: map[string]bool{}}
 	r.m = newNode(t, root, "koto", muniURL)
 	r.p = newNode(t, root, "tokyo", prefURL)
 	r.setUp()
@@ -220,17 +225,18 @@ func (r *killRun) setUp() {
 
 	d := m.db(t)
 	defer d.Close()
-	rows, err := d.Query(t.Context(), `SELECT r.resident_code, ir.family_name_kana, ir.given_name_kana, ir.date_of_birth
+	rows, err := d.Query(t.Context(), `SELECT r.resident_code, ir.individual_number, ir.family_name_kana, ir.given_name_kana, ir.date_of_birth
 		FROM resident r JOIN identity_record ir ON ir.id = r.record_id ORDER BY r.resident_code`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for rows.Next() {
 		var p person
-		var family, given string
-		if err := rows.Scan(&p.code, &family, &given, &p.dob); err != nil {
+		var number, family, given string
+		if err := rows.Scan(&p.code, &number, &family, &given, &p.dob); err != nil {
 			t.Fatal(err)
 		}
+		r.used[p.code], r.used[number] = true, true
 		p.kana = family + " " + given
 		if !protected[p.code] {
 			r.pool = append(r.pool, p)
@@ -481,19 +487,30 @@ func (ld *cycleLoad) importsLoop(rng *rand.Rand) {
 			t.Errorf("gen residents: %v", err)
 			return
 		}
-		file := filepath.Join(r.root, fmt.Sprintf("import-%d.csv", seed))
-		if err := os.WriteFile(file, csvText, 0o644); err != nil {
-			t.Error(err)
-			return
-		}
 		recs, err := csv.NewReader(bytes.NewReader(csvText)).ReadAll()
 		if err != nil || len(recs) != k+1 {
 			t.Errorf("gen residents wrote %d rows: %v", len(recs), err)
 			return
 		}
+		// Rows whose code or number an earlier file or the register
+		// holds are left out: every file's residents are new.
+		kept := recs[:1]
 		imp := &importRun{ref: fmt.Sprintf("F%d-I-%d", ld.cycle, seed)}
 		for _, row := range recs[1:] {
+			if r.used[row[0]] || r.used[row[1]] {
+				continue
+			}
+			r.used[row[0]], r.used[row[1]] = true, true
+			kept = append(kept, row)
 			imp.people = append(imp.people, person{code: row[0], kana: row[4] + " " + row[5], dob: row[10]})
+		}
+		var buf bytes.Buffer
+		w := csv.NewWriter(&buf)
+		w.WriteAll(kept)
+		file := filepath.Join(r.root, fmt.Sprintf("import-%d.csv", seed))
+		if err := os.WriteFile(file, buf.Bytes(), 0o644); err != nil {
+			t.Error(err)
+			return
 		}
 		var out bytes.Buffer
 		cmd := exec.Command(jukinet(t), "import", "residents", "--data", r.m.dir, "--case", imp.ref, file)
@@ -660,7 +677,17 @@ func (r *killRun) check(cycle int, ld *cycleLoad, prefKilled bool) {
 			Matches []api.Record `json:"matches"`
 		}
 		ref := fmt.Sprintf("F%d-check-%d", cycle, i)
-		status, body, err := postJSON("http://"+m.addr+"/api/v1/search", api.SearchRequest{Name: p.kana, DateOfBirth: p.dob, Address: addr, Affair: "juki", Reason: reasonTxt, Case: ref}, &res)
+		var status int
+		var body []byte
+		var err error
+		// A timeout is tried again (eight tries): after a bulk import the
+		// node's one writer is busy delivering 50,000 changes, and the
+		// search waits for its audit entry.
+		for try := 0; try < 8; try++ {
+			if status, body, err = postJSON("http://"+m.addr+"/api/v1/search", api.SearchRequest{Name: p.kana, DateOfBirth: p.dob, Address: addr, Affair: "juki", Reason: reasonTxt, Case: fmt.Sprintf("%s-%d", ref, try)}, &res); err == nil {
+				break
+			}
+		}
 		if err != nil || status != http.StatusOK {
 			t.Fatalf("cycle %d: search %s: %d %v %s", cycle, ref, status, err, body)
 		}

@@ -80,6 +80,9 @@ var collectors = map[string]collector{
 	"audit.provision-records":     provisionRecords,
 	"audit.retention":             retention,
 	"durability.crash":            durability,
+	"continuity.backup":           backups,
+	"continuity.restore":          recoveries,
+	"federation.recovery":         recoveries,
 	"profile.load":                profileLoad,
 	"profile.roles":               roles,
 	"profile.council":             council,
@@ -395,6 +398,51 @@ func durability(g *gather) (Evidence, error) {
 	}
 	ev.Text = fmt.Sprintf("データベース %s。記録は監査ログの書込みが確定してから応答する。", dialect) + ev.Text
 	return ev, nil
+}
+
+// backups is the evidence of continuity: the backups taken and failed in
+// the period (backup.take entries; failures from the backup record) and
+// the generations erased.
+func backups(g *gather) (Evidence, error) {
+	taken, denied, err := g.tally("backup.take")
+	if err != nil {
+		return Evidence{}, err
+	}
+	removed, _, err := g.tally("backup.remove")
+	if err != nil {
+		return Evidence{}, err
+	}
+	var failed int64
+	if err := g.r.db.QueryRow(g.ctx, `SELECT COUNT(*) FROM backup WHERE NOT ok AND taken_at >= ? AND taken_at < ?`, g.from, g.to).Scan(&failed); err != nil {
+		return Evidence{}, fmt.Errorf("count failed backups: %w", err)
+	}
+	good := taken - denied - failed
+	ev := Evidence{Text: fmt.Sprintf("対象期間のバックアップ：取得 %d件、失敗 %d件、拒否 %d件、保存世代数を超えて消去 %d件（帳票管理簿に記録）", good, failed, denied, removed),
+		Figures: []Figure{fig64("取得", good), fig64("失敗", failed), fig64("消去", removed)}}
+	if good == 0 {
+		ev.Text += "。対象期間に成功したバックアップがありません"
+	}
+	return ev, nil
+}
+
+// recoveries is the evidence of recovery: restored nodes recovered, the
+// gaps they recorded, and the entries this node returned to others as
+// their witness.
+func recoveries(g *gather) (Evidence, error) {
+	recovered, _, err := g.tally("audit.recovered")
+	if err != nil {
+		return Evidence{}, err
+	}
+	gaps, _, err := g.tally("audit.gap")
+	if err != nil {
+		return Evidence{}, err
+	}
+	returned, _, err := g.tally("federation.recover")
+	if err != nil {
+		return Evidence{}, err
+	}
+	return Evidence{Text: fmt.Sprintf("対象期間の復元からの回復 %d件（欠落の記録 %d件）、立会ノードとして他ノードへ監査ログを返した回数 %d件", recovered, gaps, returned),
+		Figures: []Figure{fig64("回復", recovered), fig64("欠落", gaps), fig64("返却", returned)}}, nil
 }
 
 func profileLoad(g *gather) (Evidence, error) {
