@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -29,20 +28,10 @@ const farDue = "2099-12-31"
 // which answers; a forged and a replayed report are refused and alerted
 // at the prefecture, whose log stays intact.
 func TestCorrespondenceBetweenProcesses(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "jukinet")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildJukinet(t)
 	root := t.TempDir()
 	dir := func(name string) string { return filepath.Join(root, name) }
-	jk := func(args ...string) string {
-		t.Helper()
-		out, err := exec.Command(bin, args...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("jukinet %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
+	jk := runJukinet(t, bin)
 	jk("init", "--data", dir("national"), "--profile", "aomori-pref", "--level", "national")
 	jk("init", "--data", dir("pref"), "--profile", "aomori-pref", "--local-gov", "020001")
 	jk("init", "--data", dir("aomori"), "--profile", "koto-ward", "--local-gov", "022012")

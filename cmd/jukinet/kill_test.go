@@ -29,10 +29,7 @@ import (
 // change is stored, and the audit log verifies — on SQLite and on
 // PostgreSQL, whose audit entries are committed by a pipeline.
 func TestSIGKILLLosesNothingAcknowledged(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "jukinet")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildJukinet(t)
 	t.Run("sqlite", func(t *testing.T) { killUnderLoad(t, bin, "") })
 	t.Run("postgres", func(t *testing.T) { killUnderLoad(t, bin, dbtest.PostgresURL(t)) })
 }
@@ -229,4 +226,27 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// buildJukinet builds the binary once for a test that runs node processes.
+func buildJukinet(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "jukinet")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// runJukinet returns a function that runs a jukinet command to its end and
+// returns its output, failing t if it fails.
+func runJukinet(t *testing.T, bin string) func(args ...string) string {
+	return func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command(bin, args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("jukinet %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
 }

@@ -317,20 +317,10 @@ func (l *netLab) stats() string {
 // are clean, the three audit logs verify and the witnesses still cosign.
 func TestNetworkFaultsBetweenNodes(t *testing.T) {
 	lab := newNetLab(t, "m", "p", "n")
-	bin := filepath.Join(t.TempDir(), "jukinet")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildJukinet(t)
 	root := t.TempDir()
 	dir := func(name string) string { return filepath.Join(root, name) }
-	jk := func(args ...string) string {
-		t.Helper()
-		out, err := exec.Command(bin, args...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("jukinet %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
+	jk := runJukinet(t, bin)
 	// in runs jukinet inside host's namespace (the commands that talk to a peer).
 	in := func(host string, args ...string) (string, error) {
 		out, err := exec.Command("ip", append([]string{"netns", "exec", lab.hosts[host].ns, bin}, args...)...).CombinedOutput()

@@ -42,20 +42,10 @@ func nodeSigner(t *testing.T, dir string) note.Signer {
 // checks every change reaches the national node exactly once, also when
 // the prefecture is killed with SIGKILL mid-stream and restarted.
 func TestNetworkEndToEnd(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "jukinet")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildJukinet(t)
 	root := t.TempDir()
 	dir := func(name string) string { return filepath.Join(root, name) }
-	jk := func(args ...string) string {
-		t.Helper()
-		out, err := exec.Command(bin, args...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("jukinet %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
+	jk := runJukinet(t, bin)
 	jk("init", "--data", dir("national"), "--profile", "aomori-pref", "--level", "national")
 	jk("init", "--data", dir("pref"), "--profile", "aomori-pref", "--local-gov", "020001")
 	jk("init", "--data", dir("aomori"), "--profile", "koto-ward", "--local-gov", "022012")
