@@ -100,8 +100,9 @@ func TestUnauthenticatedPostsLeaveBoundedTrace(t *testing.T) {
 
 // tlsReceiver serves the prefecture's receiver over mutual TLS, as serve
 // does on its peer address: a client certificate from its CA or a peer's
-// is required at the handshake.
-func tlsReceiver(t *testing.T, nw *network) (url string, client func(cert *tls.Certificate) *http.Client, recv *Receiver) {
+// is required at the handshake. read counts the bytes the server has read
+// off its connections, TLS records included.
+func tlsReceiver(t *testing.T, nw *network) (url string, client func(cert *tls.Certificate) *http.Client, read *atomic.Int64) {
 	t.Helper()
 	ca, err := terminalca.Open(nw.pref.Dir, nw.pref.Info.Name())
 	if err != nil {
@@ -111,13 +112,15 @@ func tlsReceiver(t *testing.T, nw *network) (url string, client func(cert *tls.C
 	if err != nil {
 		t.Fatal(err)
 	}
-	recv = NewReceiver(nw.pref, nil)
+	recv := NewReceiver(nw.pref, nil)
 	mux := http.NewServeMux()
 	mux.Handle("POST /federation/v1/batches", recv)
 	mux.HandleFunc("POST /federation/v1/check", recv.ServeCheck)
 	mux.HandleFunc("POST /federation/v1/witness", recv.ServeWitness)
 	srv := httptest.NewUnstartedServer(mux)
-	srv.Listener = PeerListener(nw.pref, srv.Listener, PeerTLS(nw.pref, conf), nil)
+	read = new(atomic.Int64)
+	counted := countingListener{Listener: srv.Listener, read: read}
+	srv.Listener = PeerListener(nw.pref, counted, PeerTLS(nw.pref, conf), nil)
 	srv.Start()
 	t.Cleanup(srv.Close)
 	roots := x509.NewCertPool()
@@ -129,7 +132,35 @@ func tlsReceiver(t *testing.T, nw *network) (url string, client func(cert *tls.C
 		}
 		return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: c}}
 	}
-	return "https://" + srv.Listener.Addr().String(), client, recv
+	return "https://" + srv.Listener.Addr().String(), client, read
+}
+
+// countingListener counts what the server reads off every connection it
+// accepts: what a refused body cost the server, whatever the kernel's
+// socket buffers took in on the client's side.
+type countingListener struct {
+	net.Listener
+	read *atomic.Int64
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return countingConn{Conn: c, read: l.read}, nil
+}
+
+// countingConn adds each read's size to read.
+type countingConn struct {
+	net.Conn
+	read *atomic.Int64
+}
+
+func (c countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.read.Add(int64(n))
+	return n, err
 }
 
 // countingBody is a body of size bytes that counts what was taken of it.
@@ -160,7 +191,7 @@ func (b *countingBody) Read(p []byte) (int, error) {
 func TestBodiesReadOnlyFromKnownSenders(t *testing.T) {
 	ctx := context.Background()
 	nw := newNetwork(t)
-	url, client, _ := tlsReceiver(t, nw)
+	url, client, serverRead := tlsReceiver(t, nw)
 	mca, err := terminalca.Open(nw.aomori.Dir, nw.aomori.Info.Name())
 	if err != nil {
 		t.Fatal(err)
@@ -189,6 +220,7 @@ func TestBodiesReadOnlyFromKnownSenders(t *testing.T) {
 		{"a peer, 60 MB chunked", &nodeCert, "/federation/v1/batches", -1, http.StatusRequestEntityTooLarge},
 	} {
 		var taken atomic.Int64
+		before := serverRead.Load()
 		req, _ := http.NewRequestWithContext(ctx, "POST", url+c.path, &countingBody{size: sixty, taken: &taken})
 		req.ContentLength = c.length
 		resp, err := client(c.cert).Do(req)
@@ -200,14 +232,22 @@ func TestBodiesReadOnlyFromKnownSenders(t *testing.T) {
 		if status != c.want {
 			t.Errorf("%s: status %d (%v), want %d", c.name, status, err, c.want)
 		}
-		// Refused unread: at most what the connection buffers; a peer's
-		// chunked body up to the limit.
-		limit := int64(8 << 20)
+		// Refused unread: the server reads the headers and at most what
+		// net/http drains after a handler (256 KB, read in whole TLS records: about 530 KB measured); a
+		// peer's chunked body up to the limit. What the client's transport
+		// took from the body is bounded only by the kernel's socket
+		// buffers (tcp_rmem reaches 32 MB on some machines), so the bound is
+		// checked on the server's side; the client's side only shows the
+		// body was never sent whole.
+		limit := int64(2 << 20)
 		if c.cert == &nodeCert && c.length < 0 {
-			limit = MaxBatchBytes + 8<<20
+			limit = MaxBatchBytes + 2<<20
 		}
-		if got := taken.Load(); got > limit {
-			t.Errorf("%s: %d MB of the body were taken, want at most %d MB", c.name, got>>20, limit>>20)
+		if got := serverRead.Load() - before; got > limit {
+			t.Errorf("%s: the server read %d KB, want at most %d KB", c.name, got>>10, limit>>10)
+		}
+		if got := taken.Load(); got >= sixty {
+			t.Errorf("%s: the whole body (%d MB) was sent", c.name, got>>20)
 		}
 	}
 }
