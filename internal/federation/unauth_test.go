@@ -233,8 +233,9 @@ func TestBodiesReadOnlyFromKnownSenders(t *testing.T) {
 			t.Errorf("%s: status %d (%v), want %d", c.name, status, err, c.want)
 		}
 		// Refused unread: the server reads the headers and at most what
-		// net/http drains after a handler (256 KB, read in whole TLS records: about 530 KB measured); a
-		// peer's chunked body up to the limit. What the client's transport
+		// net/http drains after a handler (256 KB, read in whole TLS
+		// records: about 530 KB measured); a peer's chunked body up to the
+		// limit. What the client's transport
 		// took from the body is bounded only by the kernel's socket
 		// buffers (tcp_rmem reaches 32 MB on some machines), so the bound is
 		// checked on the server's side; the client's side only shows the
