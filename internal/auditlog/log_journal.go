@@ -272,8 +272,21 @@ func (l *Log) indexNow(ctx context.Context) error {
 // of the log's rows (audit show, the audit screen, detection) see them. A
 // log without a journal has nothing to do.
 func (l *Log) Sync(ctx context.Context) error {
-	if l.journal == nil || l.journal.writer == nil {
+	switch {
+	case l.journal == nil:
 		return nil
+	case l.journal.writer != nil:
+		return l.indexNow(ctx)
 	}
-	return l.indexNow(ctx)
+	// Another process journals: write what it journaled so far, under the
+	// writers' lock.
+	unlock, err := l.journal.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return l.db.Transact(ctx, func(tx *db.Tx) error {
+		_, err := l.indexJournal(ctx, tx, nil, -1)
+		return err
+	})
 }
