@@ -50,7 +50,7 @@ func TestJournaledLogVerifies(t *testing.T) {
 		s, v := newKey(t)
 		dir := t.TempDir()
 		l := openJournaled(t, d, s, dir, true, time.Hour) // the indexer waits: rows come from Sync, changes and checkpoints
-		fill(t, l, 200)                                    // signs a checkpoint, which writes every row first
+		fill(t, l, 200)                                   // signs a checkpoint, which writes every row first
 		if e, sub := countRows(t, d); e != 200 || sub != 400 {
 			t.Fatalf("after the checkpoint: %d entries, %d subject rows", e, sub)
 		}
