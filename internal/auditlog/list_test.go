@@ -26,7 +26,8 @@ func TestEach(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if err := l.Sync(ctx); err != nil { // a journaled log's rows come from its indexer
+		// A journaled log's rows come from its indexer.
+		if err := l.Sync(ctx); err != nil {
 			t.Fatal(err)
 		}
 		f := Filter{Action: "lookup", After: -1, Newest: true}

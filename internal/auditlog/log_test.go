@@ -949,7 +949,8 @@ func TestEntryWithInvalidUTF8StaysVerifiable(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := l.Sync(ctx); err != nil { // a journaled log's rows come from its indexer
+		// A journaled log's rows come from its indexer.
+		if err := l.Sync(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := Verify(ctx, d, v); err != nil {
