@@ -65,7 +65,20 @@ func (l *Log) checkpoint(ctx context.Context) (*Checkpoint, error) {
 	// checkpoint's tree.
 	var signed []byte
 	var mapRoot MapHash
+	if l.journal != nil {
+		unlock, err := l.journal.lock()
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+	}
 	err = l.db.Transact(ctx, func(tx *db.Tx) error {
+		// The checkpoint's entries all have their rows before it is signed.
+		if l.journal != nil {
+			if _, err := l.indexJournal(ctx, tx, nil, -1); err != nil {
+				return err
+			}
+		}
 		// Another process on the same log (a console command beside the
 		// server) may sign at the same time: on PostgreSQL the writers'
 		// lock keeps the two from bringing the map up from the same size

@@ -26,6 +26,10 @@ func TestEach(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// A journaled log's rows come from its indexer.
+		if err := l.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
 		f := Filter{Action: "lookup", After: -1, Newest: true}
 		var seqs []int64
 		if err := Each(ctx, d, f, func(x Listed) error {

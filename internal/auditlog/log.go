@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,7 +40,27 @@ type Options struct {
 	// requests from one source are counted before their count is logged
 	// (Refuse); zero means DefaultRefusalWindow.
 	RefusalWindow time.Duration
+	// Journal is the folder of the node's audit journal (journal.go); empty
+	// means none. Every process that opens the log of a node with a
+	// journal names it, so that what is journaled gets its rows before
+	// anything is appended through SQL.
+	Journal string
+	// JournalWrites makes this process the one that journals entries
+	// without work (the server): they are durable once in the journal and
+	// get their rows from the indexer. Only one process at a time.
+	JournalWrites bool
+	// JournalSync makes a journal segment's writes durable; nil means
+	// fdatasync (for measurements of the alternatives).
+	JournalSync func(f *os.File) error
+	// IndexEvery is how often the indexer writes the rows of journaled
+	// entries; zero means DefaultIndexEvery.
+	IndexEvery time.Duration
 }
+
+// DefaultIndexEvery is how often the indexer writes journaled entries'
+// rows: readers of the log (audit show, the audit screen) see an entry
+// about this long after it was answered, at most, unless they call Sync.
+const DefaultIndexEvery = 20 * time.Millisecond
 
 // Log is an open audit log. Its methods are safe for concurrent use.
 type Log struct {
@@ -77,6 +98,18 @@ type Log struct {
 	// refusals counts refused unauthenticated requests per source (Refuse).
 	refusals                 refusals
 	flusherStop, flusherDone chan struct{}
+
+	// journal is the node's audit journal, nil without one; with
+	// JournalWrites the indexer writes the rows of what is journaled.
+	journal                  *journal
+	indexMu                  sync.Mutex // one index transaction at a time in this process
+	indexCursor              journalCursor
+	indexerStop, indexerDone chan struct{}
+	// indexed counts journaled entries whose rows the indexer wrote (for
+	// tests and benchmarks).
+	indexed atomic.Int64
+	// indexedTo is the journal position the indexer last wrote rows up to.
+	indexedTo atomic.Int64
 }
 
 // appendFailure is a failed append, for the health check.
@@ -137,14 +170,27 @@ func Open(ctx context.Context, d *db.DB, signer note.Signer, opt Options) (*Log,
 		flusherStop: make(chan struct{}),
 		flusherDone: make(chan struct{}),
 	}
+	if opt.Journal != "" {
+		if err := l.openJournal(ctx); err != nil {
+			return nil, fmt.Errorf("open audit log: %w", err)
+		}
+	}
 	if err := d.QueryRow(ctx, sizeQuery).Scan(&l.size); err != nil {
+		l.closeJournal()
 		return nil, fmt.Errorf("open audit log: %w", err)
 	}
 	if err := l.readLast(ctx, d); err != nil {
+		l.closeJournal()
 		return nil, fmt.Errorf("open audit log: %w", err)
 	}
 	if err := d.QueryRow(ctx, `SELECT COALESCE(MAX(size), 0) FROM audit_checkpoint`).Scan(&l.lastCP); err != nil {
+		l.closeJournal()
 		return nil, fmt.Errorf("open audit log: %w", err)
+	}
+	if l.journal != nil && l.journal.writer != nil {
+		l.journal.durable.Store(l.size)
+		l.indexedTo.Store(l.size)
+		l.startIndexer()
 	}
 	go l.run()
 	go l.flushRefusalsEvery(min(opt.RefusalWindow, time.Minute))
@@ -155,6 +201,9 @@ func Open(ctx context.Context, d *db.DB, signer note.Signer, opt Options) (*Log,
 func (l *Log) Size(ctx context.Context) (int64, error) {
 	var n int64
 	err := l.db.QueryRow(ctx, sizeQuery).Scan(&n)
+	if l.journal != nil {
+		n = max(n, l.journal.durable.Load())
+	}
 	return n, err
 }
 
@@ -230,7 +279,7 @@ func (l *Log) Close() error {
 	close(l.stop)
 	l.closeMu.Unlock()
 	<-l.stopped
-	return nil
+	return l.closeJournal()
 }
 
 // run is the committer: it takes queued jobs in batches and commits each
@@ -366,6 +415,10 @@ func (l *Log) commitBatch(batch []*job) {
 		batch[0].done <- res
 		return
 	}
+	if l.journal != nil && l.journal.writer != nil {
+		l.commitJournaled(batch)
+		return
+	}
 	results := make([]result, len(batch))
 	add := func(q db.Querier, rows *pendingRows) error {
 		for i, j := range batch {
@@ -382,7 +435,7 @@ func (l *Log) commitBatch(batch []*job) {
 	// on SQLite, it goes in a transaction that catches up with the log.
 	retry := true
 	var err error
-	if l.db.Dialect() == db.Postgres {
+	if l.db.Dialect() == db.Postgres && l.journal == nil {
 		if retry, err = l.appendPipelined(add); retry {
 			l.retried.Add(1)
 		}
@@ -491,9 +544,23 @@ func (l *Log) transact(fn func(tx *db.Tx, rows *pendingRows) error) error {
 // transactOn is transact in a transaction begun by begin (db.Transact or
 // db.TransactBulk).
 func (l *Log) transactOn(begin func(context.Context, func(*db.Tx) error) error, fn func(tx *db.Tx, rows *pendingRows) error) error {
+	if l.journal != nil {
+		// What is journaled gets its rows first, in this transaction, so
+		// that this entry follows it.
+		unlock, err := l.journal.lock()
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
 	startSize, startLast := l.size, l.last
 	saved := maps.Clone(l.frontier)
 	err := begin(context.Background(), func(tx *db.Tx) error {
+		if l.journal != nil {
+			if _, err := l.indexJournal(context.Background(), tx, nil, -1); err != nil {
+				return err
+			}
+		}
 		if err := l.resync(tx); err != nil {
 			return err
 		}

@@ -38,6 +38,10 @@ func TestTallyActions(t *testing.T) {
 		add(day.Add(11*time.Hour), "b", "lookup", Allow)
 		add(day.Add(12*time.Hour), "b", "auth.login", Deny)
 		add(day.Add(24*time.Hour), "b", "lookup", Allow) // the next day
+		// A journaled log's rows come from its indexer.
+		if err := l.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
 		got, err := TallyActions(ctx, d, day, day.AddDate(0, 0, 1))
 		if err != nil {
 			t.Fatal(err)

@@ -272,6 +272,11 @@ func take(ctx context.Context, n *node.Node, opt Options, recips []age.Recipient
 // checkpoints, and its rows are counted.
 func snapshot(ctx context.Context, n *node.Node, path string) (Manifest, error) {
 	var m Manifest
+	// Every journaled entry has its rows in the copy (the journal itself is
+	// not copied: a restored node starts a new one).
+	if err := n.Log.Sync(ctx); err != nil {
+		return m, fmt.Errorf("write the journaled audit entries' rows: %w", err)
+	}
 	switch n.DB.Dialect() {
 	case db.SQLite:
 		if _, err := n.DB.Exec(ctx, `VACUUM INTO ?`, path); err != nil {

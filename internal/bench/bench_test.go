@@ -15,14 +15,17 @@ import (
 // databases, so the harness itself is tested.
 func TestRunSmall(t *testing.T) {
 	for _, tt := range []struct {
-		name string
-		url  func(t *testing.T) string
+		name    string
+		url     func(t *testing.T) string
+		journal bool
 	}{
-		{"sqlite", func(t *testing.T) string { return "" }},
-		{"postgres", func(t *testing.T) string { return dbtest.PostgresURL(t) }},
+		{"sqlite", func(t *testing.T) string { return "" }, false},
+		{"sqlite-journal", func(t *testing.T) string { return "" }, true},
+		{"postgres", func(t *testing.T) string { return dbtest.PostgresURL(t) }, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			res, err := Run(context.Background(), Options{Residents: 400, DBURL: tt.url(t), Duration: 150 * time.Millisecond, Clients: 8, Sustained: 600 * time.Millisecond}, nil)
+			url := tt.url(t)
+			res, err := Run(context.Background(), Options{Residents: 400, DBURL: url, Duration: 150 * time.Millisecond, Clients: 8, Sustained: 600 * time.Millisecond, Journal: tt.journal}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -34,7 +37,7 @@ func TestRunSmall(t *testing.T) {
 					t.Errorf("%s: %d ops, %s", r.What, r.Ops, r.Note)
 				}
 			}
-			if s := res.Sustained; s == nil || s.FirstRate <= 0 || s.LastRate <= 0 || (tt.name == "sqlite") != (s.MaxWAL > 0 && s.WALLimit > 0) {
+			if s := res.Sustained; s == nil || s.FirstRate <= 0 || s.LastRate <= 0 || (url == "") != (s.MaxWAL > 0 && s.WALLimit > 0) {
 				t.Errorf("sustained-load figures: %+v", s)
 			}
 			var out strings.Builder

@@ -19,6 +19,7 @@ type BenchCmd struct {
 	ImportOnly bool          `name:"import-only" help:"Measure the import only."`
 	Sustained  time.Duration `default:"60s" help:"Length of the sustained-load row (audited lookups from --clients without pause, the SQLite WAL watched); 0 skips it."`
 	WALOnly    bool          `name:"wal-only" help:"Measure the import, the raw baseline and the sustained-load row only."`
+	Journal    bool          `name:"journal" help:"Run the audit log with its journal (docs/design/audit-storage.md)."`
 	CPUProfile string        `name:"cpuprofile" type:"path" help:"Write a CPU profile of the run to this file (go tool pprof)."`
 }
 
@@ -36,7 +37,7 @@ func (c BenchCmd) Run(env *Env) error {
 		defer pprof.StopCPUProfile()
 	}
 	res, err := bench.Run(env.Ctx, bench.Options{Residents: c.Residents, DBURL: c.DB, Duration: c.Duration, Workers: c.Workers, Clients: c.Clients, Seed: 1, ImportOnly: c.ImportOnly,
-		Sustained: c.Sustained, SustainedOnly: c.WALOnly}, env.Stderr)
+		Sustained: c.Sustained, SustainedOnly: c.WALOnly, Journal: c.Journal}, env.Stderr)
 	if err != nil {
 		return err
 	}

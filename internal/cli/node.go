@@ -134,6 +134,7 @@ func (c ServeCmd) Run(env *Env) error {
 		return err
 	}
 	defer n.Close()
+	n.Serving = true
 	if err := n.OpenGate(env.Ctx, newLogger(env, n.Config.Log)); err != nil {
 		return err
 	}
@@ -191,6 +192,7 @@ func (c DemoCmd) Run(env *Env) error {
 	if !n.Info.Demo {
 		return fmt.Errorf("%s holds a node that is not a demo node; demo will not put synthetic residents in it (give --data for another folder)", dir)
 	}
+	n.Serving = true
 	if err := n.OpenGate(env.Ctx, newLogger(env, n.Config.Log)); err != nil {
 		return err
 	}

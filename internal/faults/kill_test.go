@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"jukinet/internal/api"
+	"jukinet/internal/config"
 	"jukinet/internal/db/dbtest"
 )
 
@@ -51,8 +52,12 @@ func cycles(t *testing.T) int {
 // the one database kind).
 func TestSIGKILLCycles(t *testing.T) {
 	n := cycles(t)
-	t.Run("sqlite", func(t *testing.T) { killCycles(t, n, "", "") })
-	t.Run("postgres", func(t *testing.T) { killCycles(t, n, dbtest.PostgresURL(t), dbtest.PostgresURL(t)) })
+	t.Run("sqlite", func(t *testing.T) { killCycles(t, n, "", "", false) })
+	// The municipality's server journals its look-ups and searches
+	// (audit.journal): every answered one must be in the log after the
+	// kill, from the journal's recovery.
+	t.Run("sqlite-journal", func(t *testing.T) { killCycles(t, n, "", "", true) })
+	t.Run("postgres", func(t *testing.T) { killCycles(t, n, dbtest.PostgresURL(t), dbtest.PostgresURL(t), false) })
 }
 
 // person is a resident the load asks for.
@@ -104,6 +109,8 @@ type killRun struct {
 	// would make the second look half-applied.
 	used map[string]bool
 	fig  figures
+	// journal turns the municipality's audit journal on (audit.journal).
+	journal bool
 }
 
 const (
@@ -112,9 +119,9 @@ const (
 	reasonTxt = "障害試験"
 )
 
-func killCycles(t *testing.T, cycles int, muniURL, prefURL string) {
+func killCycles(t *testing.T, cycles int, muniURL, prefURL string, journal bool) {
 	root := t.TempDir()
-	r := &killRun{t: t, root: root, changes: map[string]*changeState{}, seed: 1000, cursor: -1, used: map[string]bool{}}
+	r := &killRun{t: t, root: root, changes: map[string]*changeState{}, seed: 1000, cursor: -1, used: map[string]bool{}, journal: journal}
 	r.m = newNode(t, root, "koto", muniURL)
 	r.p = newNode(t, root, "tokyo", prefURL)
 	r.setUp()
@@ -198,6 +205,16 @@ func (r *killRun) setUp() {
 	m.waitHealthy(t)
 	if err := m.srv.stop(); err != nil {
 		t.Fatalf("stop the demo: %v\n%s", err, tail(m.log, 3000))
+	}
+	if r.journal {
+		conf := filepath.Join(m.dir, config.FileName)
+		b, err := os.ReadFile(conf)
+		if err != nil || !bytes.Contains(b, []byte("journal = false")) {
+			t.Fatalf("read %s to turn the audit journal on: %v", conf, err)
+		}
+		if err := os.WriteFile(conf, bytes.Replace(b, []byte("journal = false"), []byte("journal = true"), 1), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	logText, _ := os.ReadFile(m.log)
 	protected := map[string]bool{}

@@ -127,7 +127,13 @@ type Node struct {
 	// from. Open sets it to time.Now; tests set a clocktest clock before
 	// OpenGate so that no test depends on today's date.
 	Now func() time.Time
+	// Serving marks the process that serves the node (serve, demo): with
+	// audit.journal on, it is the one that journals the log's entries.
+	Serving bool
 }
+
+// JournalFolder is the audit journal's folder in the data folder.
+const JournalFolder = "audit-journal"
 
 // Version is the node's version, as the record of program changes keeps
 // it (the CLI sets it to the version it was built with).
@@ -140,12 +146,21 @@ func (n *Node) Origin() string { return "jukinet/" + n.Signer.Name() }
 // that only read the log (audit verify, show, prove) do not open it, so
 // they never sign a checkpoint.
 func (n *Node) OpenGate(ctx context.Context, logger *slog.Logger) error {
-	l, err := auditlog.Open(ctx, n.DB, n.Signer, auditlog.Options{
+	opt := auditlog.Options{
 		Origin:          n.Origin(),
 		CheckpointEvery: n.Config.Audit.CheckpointInterval.Duration,
 		Logger:          logger,
 		Now:             n.Now,
-	})
+	}
+	// Every process names the journal of a node that has one (what a
+	// server journaled gets its rows before anything else is appended);
+	// only the server journals.
+	journal := filepath.Join(n.Dir, JournalFolder)
+	if _, err := os.Stat(journal); err == nil || n.Config.Audit.Journal {
+		opt.Journal = journal
+		opt.JournalWrites = n.Config.Audit.Journal && n.Serving
+	}
+	l, err := auditlog.Open(ctx, n.DB, n.Signer, opt)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,387 @@
+package auditlog
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"jukinet/internal/clocktest"
+	"jukinet/internal/db"
+	"jukinet/internal/db/dbtest"
+)
+
+// openJournaled opens a log that journals into dir; writes says whether
+// this process is the one that journals.
+func openJournaled(t testing.TB, d *db.DB, s note.Signer, dir string, writes bool, indexEvery time.Duration) *Log {
+	t.Helper()
+	l, err := Open(context.Background(), d, s, Options{Origin: "jukinet/test", CheckpointEvery: time.Hour, Now: clocktest.New().Now,
+		Journal: dir, JournalWrites: writes, IndexEvery: indexEvery})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+func countRows(t testing.TB, d *db.DB) (entries, subjects int64) {
+	t.Helper()
+	if err := d.QueryRow(context.Background(), `SELECT COUNT(*) FROM audit_entry`).Scan(&entries); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.QueryRow(context.Background(), `SELECT COUNT(*) FROM audit_subject`).Scan(&subjects); err != nil {
+		t.Fatal(err)
+	}
+	return entries, subjects
+}
+
+// Entries journaled by the server, changes appended in their own
+// transactions between them, and a console command appending through SQL
+// beside it all end in one gap-free, verifiable log with every subject row.
+func TestJournaledLogVerifies(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s, v := newKey(t)
+		dir := t.TempDir()
+		l := openJournaled(t, d, s, dir, true, time.Hour) // the indexer waits: rows come from Sync, changes and checkpoints
+		fill(t, l, 200)                                   // signs a checkpoint, which writes every row first
+		if e, sub := countRows(t, d); e != 200 || sub != 400 {
+			t.Fatalf("after the checkpoint: %d entries, %d subject rows", e, sub)
+		}
+		// Journaled entries have no rows until something writes them.
+		for i := range 10 {
+			if _, err := l.Append(ctx, entry(i, fmt.Sprintf("%011d", 1000+i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if e, _ := countRows(t, d); e != 200 {
+			t.Fatalf("%d rows before the index: want 200", e)
+		}
+		if n, _ := l.Size(ctx); n != 210 {
+			t.Errorf("Size %d, want 210", n)
+		}
+		// A change follows them: its transaction writes their rows first.
+		seq, workErr, err := l.AppendWith(ctx, entry(99), func(ctx context.Context, tx *db.Tx, seq int64, e *Entry) error {
+			e.Action = "apply"
+			return nil
+		})
+		if err != nil || workErr != nil || seq != 210 {
+			t.Fatalf("change: seq %d, %v, %v", seq, workErr, err)
+		}
+		if e, _ := countRows(t, d); e != 211 {
+			t.Fatalf("%d rows after the change: want 211", e)
+		}
+		// A console command beside the server appends through SQL.
+		console := openJournaled(t, d, s, dir, false, 0)
+		for i := range 5 {
+			if _, err := l.Append(ctx, entry(i)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := console.Append(ctx, entry(i, fmt.Sprintf("%011d", 2000+i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		console.Close()
+		if err := l.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if e, _ := countRows(t, d); e != 221 {
+			t.Fatalf("%d rows after the console's appends and Sync: want 221", e)
+		}
+		if _, err := l.Checkpoint(ctx); err != nil {
+			t.Fatal(err)
+		}
+		l.Close()
+		rep, err := Verify(ctx, d, v)
+		if err != nil || rep.Entries != 221 {
+			t.Fatalf("verify: %+v, %v", rep, err)
+		}
+		// Every segment was removed once its entries had rows (the last
+		// one stays until the next server starts afresh).
+		segs, _ := filepath.Glob(filepath.Join(dir, "seg-*.wal"))
+		if len(segs) > 1 {
+			t.Errorf("segments left: %v", segs)
+		}
+	})
+}
+
+// The indexer writes rows on its own, in the background.
+func TestJournalIndexer(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s, _ := newKey(t)
+		l := openJournaled(t, d, s, t.TempDir(), true, time.Millisecond)
+		fill(t, l, 50)
+		for i := range 20 {
+			if _, err := l.Append(ctx, entry(i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			if e, _ := countRows(t, d); e == 70 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the indexer did not write the rows: %d indexed", l.indexed.Load())
+			}
+			time.Sleep(time.Millisecond)
+		}
+	})
+}
+
+// Only one process journals a node's entries.
+func TestJournalOneWriter(t *testing.T) {
+	d := dbtest.OpenSQLite(t)
+	s, _ := newKey(t)
+	dir := t.TempDir()
+	openJournaled(t, d, s, dir, true, 0)
+	_, err := Open(context.Background(), d, s, Options{Journal: dir, JournalWrites: true, Now: clocktest.New().Now})
+	if err == nil || !strings.Contains(err.Error(), "another process journals") {
+		t.Fatalf("a second writer: %v", err)
+	}
+}
+
+// What a crash leaves — entries durable in the journal and no rows — gets
+// its rows when the log is next opened, whatever part of the last record
+// reached the disk: every whole record is recovered, a torn one is not,
+// and the log verifies.
+func TestJournalRecoversAfterACrash(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.OpenSQLite(t)
+	s, v := newKey(t)
+	dir := t.TempDir()
+	l := openJournaled(t, d, s, dir, true, time.Hour)
+	fill(t, l, 30)
+	for i := range 12 {
+		if _, err := l.Append(ctx, entry(i, fmt.Sprintf("%011d", 500+i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The crash: a copy of the database and of the journal as they are
+	// now, before the indexer wrote anything.
+	crashed := t.TempDir()
+	if _, err := d.Exec(ctx, `VACUUM INTO ?`, filepath.Join(crashed, "db")); err != nil {
+		t.Fatal(err)
+	}
+	segs, _ := filepath.Glob(filepath.Join(dir, "seg-*.wal"))
+	if len(segs) != 1 {
+		t.Fatalf("segments %v", segs)
+	}
+	seg, err := os.ReadFile(segs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := len(journalMagic)
+	var ends []int // where each record ends
+	for end+16 <= len(seg) {
+		n := int(uint32(seg[end])<<24 | uint32(seg[end+1])<<16 | uint32(seg[end+2])<<8 | uint32(seg[end+3]))
+		if n == 0 {
+			break
+		}
+		end += 16 + n
+		ends = append(ends, end)
+	}
+	// The segment holds the 30 entries the checkpoint wrote rows for and
+	// the 12 that have none.
+	if len(ends) != 42 {
+		t.Fatalf("%d records in the segment, want 42", len(ends))
+	}
+	for _, c := range []struct {
+		name string
+		cut  int // bytes of the segment that reached the disk
+		want int64
+	}{
+		{"every record", len(seg), 42},
+		{"the last record torn in its body", ends[41] - 5, 41},
+		{"the last record torn in its header", ends[40] + 7, 41},
+		{"the last record missing", ends[40], 41},
+		{"half the records", ends[35], 36},
+		{"nothing but the header", len(journalMagic), 30},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			run := t.TempDir()
+			copyFile(t, filepath.Join(crashed, "db"), filepath.Join(run, "db"))
+			jdir := filepath.Join(run, "journal")
+			os.Mkdir(jdir, 0o700)
+			torn := make([]byte, len(seg)) // the rest of the preallocated file reads as zeros
+			copy(torn, seg[:c.cut])
+			if err := os.WriteFile(filepath.Join(jdir, filepath.Base(segs[0])), torn, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			d2, err := db.Open(ctx, "sqlite:"+filepath.Join(run, "db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d2.Close()
+			l2 := openJournaled(t, d2, s, jdir, true, time.Hour)
+			if n, _ := l2.Size(ctx); n != c.want {
+				t.Fatalf("size after recovery %d, want %d", n, c.want)
+			}
+			// The log goes on from there.
+			if _, err := l2.Append(ctx, entry(1, "00000000019")); err != nil {
+				t.Fatal(err)
+			}
+			l2.Close()
+			rep, err := Verify(ctx, d2, v)
+			if err != nil || rep.Entries != c.want+1 {
+				t.Fatalf("verify: %+v, %v", rep, err)
+			}
+			if _, sub := countRows(t, d2); sub < 2*30 {
+				t.Errorf("%d subject rows", sub)
+			}
+		})
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A record damaged before the journal's tail is an error naming it, never
+// skipped: the entries after it were acknowledged.
+func TestJournalDamageBeforeTheTail(t *testing.T) {
+	dir := t.TempDir()
+	j, err := openJournal(dir, journalOptions{Writer: true, SegmentSize: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.close()
+	unlock, _ := j.lock()
+	for seq := range int64(40) {
+		r := journalRecord{seq: seq, at: time.Unix(0, 0), actor: "a", action: "lookup", payload: []byte(fmt.Sprintf("entry %d with a payload of some length", seq))}
+		if err := j.append([]journalRecord{r}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	unlock()
+	segs, _ := j.segments()
+	if len(segs) < 3 {
+		t.Fatalf("%d segments; want several", len(segs))
+	}
+	var got []int64
+	read := func() error {
+		got = got[:0]
+		return j.read(nil, 0, -1, func(r *journalRecord) error { got = append(got, r.seq); return nil })
+	}
+	if err := read(); err != nil || len(got) != 40 {
+		t.Fatalf("read %d records, %v", len(got), err)
+	}
+	b, _ := os.ReadFile(segs[0].path)
+	b[len(journalMagic)+20] ^= 0xff
+	os.WriteFile(segs[0].path, b, 0o600)
+	if err := read(); err == nil || !strings.Contains(err.Error(), "damaged") {
+		t.Fatalf("a damaged record in the first segment: %v (read %d)", err, len(got))
+	}
+	// From a later entry the damaged one is not read.
+	var c journalCursor
+	var n int
+	if err := j.read(&c, segs[1].first, -1, func(*journalRecord) error { n++; return nil }); err != nil || n != int(40-segs[1].first) {
+		t.Fatalf("read from %d: %d records, %v", segs[1].first, n, err)
+	}
+	if err := j.dropBelow(segs[2].first); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := j.segments(); left[0].first != segs[2].first {
+		t.Errorf("segments after dropBelow: %v", left)
+	}
+}
+
+// Concurrent callers of a journaled log share groups, and each is answered
+// only once its entry is durable: every acknowledged entry is in the log.
+func TestJournalConcurrentAppends(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s, v := newKey(t)
+		l := openJournaled(t, d, s, t.TempDir(), true, 5*time.Millisecond)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		seen := map[int64]bool{}
+		for w := range 32 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 20 {
+					seq, err := l.Append(ctx, entry(w*100+i, fmt.Sprintf("%011d", w*100+i)))
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					mu.Lock()
+					seen[seq] = true
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		if len(seen) != 640 {
+			t.Fatalf("%d distinct seqs", len(seen))
+		}
+		l.Close()
+		rep, err := Verify(ctx, d, v)
+		if err != nil || rep.Entries != 640 {
+			t.Fatalf("verify: %+v, %v", rep, err)
+		}
+		if b := l.batches.Load(); b >= 640 {
+			t.Errorf("%d groups for 640 entries: callers never shared one", b)
+		}
+	})
+}
+
+// Turning the journal on for a node whose log is SQL rows, and off again
+// with entries still waiting in the journal, needs no migration: the
+// journal starts at the log's size, and a log opened without journaling
+// (but naming the folder) writes what waits there. The log verifies
+// before, between and after.
+func TestJournalOnAndOff(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s, v := newKey(t)
+		dir := t.TempDir()
+		plain, err := Open(ctx, d, s, Options{Origin: "jukinet/test", CheckpointEvery: time.Hour, Now: clocktest.New().Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fill(t, plain, 40)
+		plain.Close()
+		if rep, err := Verify(ctx, d, v); err != nil || rep.Entries != 40 {
+			t.Fatalf("before: %+v, %v", rep, err)
+		}
+		on := openJournaled(t, d, s, dir, true, time.Hour)
+		fill(t, on, 25)
+		for i := range 7 {
+			if _, err := on.Append(ctx, entry(i, fmt.Sprintf("%011d", 700+i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The server stops without writing the last rows (its indexer
+		// never ran; Close would write them): only the journal has them.
+		on.journal.writer.Close()
+		on.journal.writer = nil
+		if e, _ := countRows(t, d); e != 65 {
+			t.Fatalf("%d rows while 7 entries wait in the journal: want 65", e)
+		}
+		off := openJournaled(t, d, s, dir, false, 0)
+		if e, sub := countRows(t, d); e != 72 || sub != 2*65+7 {
+			t.Fatalf("after opening without journaling: %d entries, %d subject rows; want 72, %d", e, sub, 2*65+7)
+		}
+		fill(t, off, 5)
+		off.Close()
+		if rep, err := Verify(ctx, d, v); err != nil || rep.Entries != 77 {
+			t.Fatalf("after: %+v, %v", rep, err)
+		}
+	})
+}
