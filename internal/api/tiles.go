@@ -11,15 +11,11 @@ import (
 	"jukinet/internal/auditlog/tiles"
 )
 
-// ActionBundle is the action of an entry bundle read over the tile API
-// (or refused): entries name residents, so each read is on record.
-const ActionBundle = "audit.bundle"
-
 // The audit log as a tiled transparency log (C2SP tlog-tiles) under the
 // prefix /api/v1/audit: the checkpoint, hash tiles and entry bundles, to
 // the callers the policies let read the audit log (MayAudit). Hash tiles
 // and the checkpoint carry no personal data and are not logged; each entry
-// bundle read — or refused — is an audit entry (ActionBundle), appended
+// bundle read — or refused — is an audit entry (tiles.ActionBundle), appended
 // before a byte is sent.
 
 func (h *Handler) checkpoint(w http.ResponseWriter, r *http.Request) {
@@ -43,7 +39,7 @@ func (h *Handler) tile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := callerOf(r)
-	e := auditlog.Entry{Node: h.node.Code(), Actor: c.Actor, Origin: c.Origin, Action: ActionBundle, Query: tiles.Path(res.Tile),
+	e := auditlog.Entry{Node: h.node.Code(), Actor: c.Actor, Origin: c.Origin, Action: tiles.ActionBundle, Query: tiles.Path(res.Tile),
 		Decision: auditlog.Allow, Policy: c.AuditPolicy, Why: c.AuditWhy, Outcome: auditlog.OutcomeOK}
 	if !c.MayAudit {
 		e.Decision, e.Outcome = auditlog.Deny, auditlog.OutcomeDenied

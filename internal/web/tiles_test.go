@@ -15,7 +15,6 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
-	"jukinet/internal/api"
 	"jukinet/internal/auditlog"
 	"jukinet/internal/auditlog/tiles"
 	"jukinet/internal/clocktest"
@@ -245,7 +244,7 @@ func TestTilesVerifyWithTlog(t *testing.T) {
 		}
 		// Each bundle read is an entry, the admin's, with its count.
 		sizeAfter, _ := n.Log.Size(ctx)
-		reads, err := auditlog.List(ctx, n.DB, auditlog.Filter{Action: api.ActionBundle, After: sizeBefore - 1})
+		reads, err := auditlog.List(ctx, n.DB, auditlog.Filter{Action: tiles.ActionBundle, After: sizeBefore - 1})
 		if err != nil || int64(len(reads)) != sizeAfter-sizeBefore || len(reads) != bundlesRead {
 			t.Fatalf("bundle reads logged: %d of %d (%v)", len(reads), bundlesRead, err)
 		}
@@ -289,7 +288,7 @@ func TestTilesVerifyWithTlog(t *testing.T) {
 		if resp, _ := stranger.tileGet("tile/0/000", false); resp.StatusCode != http.StatusForbidden {
 			t.Errorf("tile without a session from another host: %d", resp.StatusCode)
 		}
-		refused, _ := auditlog.List(ctx, n.DB, auditlog.Filter{Action: api.ActionBundle, After: before - 1})
+		refused, _ := auditlog.List(ctx, n.DB, auditlog.Filter{Action: tiles.ActionBundle, After: before - 1})
 		if len(refused) != 1 || refused[0].Entry.Decision != auditlog.Deny || refused[0].Entry.Actor.ID != node.DemoOperator {
 			t.Errorf("refused bundle read not on record: %+v", refused)
 		}

@@ -33,6 +33,11 @@ const (
 	Width  = 1 << Height
 )
 
+// ActionBundle is the action of the audit entry that records an entry
+// bundle read (or refused): entries name residents, so each read is on
+// record, whoever serves it.
+const ActionBundle = "audit.bundle"
+
 // MaxEntry is the largest entry a bundle can carry: its length prefix is
 // two bytes.
 const MaxEntry = 1<<16 - 1
