@@ -101,6 +101,8 @@ func (h *Handler) tileProblem(w http.ResponseWriter, r *http.Request, err error)
 		code = "invalid"
 	case http.StatusGone:
 		code = "gone"
+	case http.StatusInternalServerError:
+		code = "internal"
 	}
 	h.problem(w, r, te.Status, code, te.Detail, te.Japanese)
 }

@@ -255,7 +255,9 @@ func Read(ctx context.Context, s Store, r Resource) (*Answer, error) {
 		}
 		body, err := EncodeBundle(entries)
 		if err != nil {
-			return nil, fmt.Errorf("bundle %s: %w", Path(r.Tile), err)
+			return nil, &Error{Status: http.StatusInternalServerError,
+				Detail:   fmt.Sprintf("bundle %s cannot be served: %v; read its entries with /api/v1/audit/entries", Path(r.Tile), err),
+				Japanese: "この記録束には65,535バイトを超える記録があるため、タイルとして提供できません"}
 		}
 		return &Answer{Body: body, ContentType: TypeTile, CacheControl: CacheNoStore, Entries: len(entries)}, nil
 	}

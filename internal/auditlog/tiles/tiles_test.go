@@ -130,7 +130,8 @@ func (s *memStore) Entries(_ context.Context, start, end int64) ([][]byte, error
 func TestRead(t *testing.T) {
 	ctx := context.Background()
 	s := newMemStore(600)
-	s.entries[3] = nil // pruned
+	s.entries[3] = nil                                     // pruned
+	s.entries[590] = bytes.Repeat([]byte("x"), MaxEntry+1) // too large for a bundle (its hash is not checked here)
 	for _, tt := range []struct {
 		path   string
 		status int
@@ -143,7 +144,8 @@ func TestRead(t *testing.T) {
 		{"tile/0/002.p/89", 404, ""},
 		{"tile/1/000.p/2", 200, CacheNoStore},
 		{"tile/entries/001", 200, CacheNoStore},
-		{"tile/entries/002.p/88", 200, CacheNoStore},
+		{"tile/entries/002.p/78", 200, CacheNoStore},
+		{"tile/entries/002.p/79", 500, ""},
 		{"tile/entries/000", 410, ""},
 		{"tile/entries/002", 404, ""},
 	} {
