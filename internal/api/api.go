@@ -28,6 +28,7 @@ import (
 
 	"jukinet/internal/apperr"
 	"jukinet/internal/auditlog"
+	"jukinet/internal/auditlog/tiles"
 	"jukinet/internal/gate"
 	"jukinet/internal/ids"
 	"jukinet/internal/jptext"
@@ -41,6 +42,8 @@ type Handler struct {
 	logger   *slog.Logger
 	mux      *http.ServeMux
 	identify Identify
+	// tiles is the log the tile endpoints read (tiles.go).
+	tiles tiles.Store
 }
 
 // Caller is who calls the API: an operator signed in at a terminal.
@@ -48,6 +51,9 @@ type Caller struct {
 	Actor    auditlog.Actor
 	Origin   string // terminal:ID
 	MayAudit bool   // the policies let them read the audit log
+	// AuditPolicy and AuditWhy are the rule that decided MayAudit and its
+	// reason, recorded with each read of entry bundles (tiles.go).
+	AuditPolicy, AuditWhy string
 	// Verified says the operator verified themselves (the biometric) within
 	// the profile's re-verification window: a change to a governance
 	// register needs it, as the screens' forms do, so the API is no way
@@ -65,7 +71,7 @@ type callerKey struct{}
 // callers; without one (or nil) only a demo node's loopback clients are
 // served, as the demo operator at the demo terminal.
 func New(n *node.Node, logger *slog.Logger, identify Identify) *Handler {
-	h := &Handler{node: n, logger: logger, mux: http.NewServeMux(), identify: identify}
+	h := &Handler{node: n, logger: logger, mux: http.NewServeMux(), identify: identify, tiles: auditlog.TileStore{DB: n.DB}}
 	h.mux.HandleFunc("GET /api/v1/residents/{code}", h.lookup)
 	h.mux.HandleFunc("GET /api/v1/residents", h.lookupByNumber)
 	h.mux.HandleFunc("GET /api/v1/residents/{code}/history", h.history)
@@ -74,6 +80,7 @@ func New(n *node.Node, logger *slog.Logger, identify Identify) *Handler {
 	h.mux.HandleFunc("GET /api/v1/audit/entries", h.entries)
 	h.mux.HandleFunc("GET /api/v1/audit/entries/{seq}/proof", h.proof)
 	h.mux.HandleFunc("GET /api/v1/audit/checkpoint", h.checkpoint)
+	h.mux.HandleFunc("GET /api/v1/audit/tile/{path...}", h.tile)
 	h.approvalRoutes()
 	h.councilRoutes()
 	h.disclosureRoutes()
@@ -109,7 +116,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.problem(w, r, http.StatusForbidden, "forbidden", "the demo API answers the loopback interface only", "デモ環境のAPIはこのサーバ上からのみ利用できます")
 		return
 	}
-	demo := Caller{Actor: auditlog.Actor{Kind: auditlog.ActorOperator, ID: DemoOperator, Name: "デモ操作者"}, Origin: DemoTerminal, MayAudit: true}
+	demo := Caller{Actor: auditlog.Actor{Kind: auditlog.ActorOperator, ID: DemoOperator, Name: "デモ操作者"}, Origin: DemoTerminal, MayAudit: true,
+		AuditPolicy: "jukinet:demo-loopback", AuditWhy: "a demo node's loopback client"}
 	h.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, demo)))
 }
 
@@ -382,20 +390,6 @@ func (h *Handler) proof(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Write(proof)
-}
-
-func (h *Handler) checkpoint(w http.ResponseWriter, r *http.Request) {
-	cp, err := auditlog.LatestCheckpoint(r.Context(), h.node.DB)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if cp == nil {
-		h.problem(w, r, http.StatusNotFound, "not_found", "no signed checkpoint yet", "署名済みチェックポイントはまだありません")
-		return
-	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Write(cp.Note)
 }
 
 // decode reads a JSON body of at most 64 KiB into v, refusing unknown

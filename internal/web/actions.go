@@ -97,6 +97,7 @@ var actionLabels = map[string]actionLabel{
 	"audit.recovered":    {"監査ログの復旧", "Audit log recovered"},
 	"audit.gap":          {"監査ログの欠落（復旧できない記録）", "Audit log gap (entries lost)"},
 	"federation.rewind":  {"復元された上位ノードへの異動の再送", "Changes sent again to a restored upstream"},
+	"audit.bundle":       {"監査ログの記録束（タイル）の取得", "Audit entry bundle read (tiles)"},
 }
 
 // label names an action in the page's language (its code when unknown).

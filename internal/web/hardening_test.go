@@ -121,6 +121,7 @@ var publicRoutes = map[string]int{
 	"/federation/": 0, "/provision/": 0, "POST /federation/v1/batches": 0, "POST /federation/v1/check": 0,
 	"POST /federation/v1/witness": 0, "POST /federation/v1/correspondence": 0,
 	"POST /federation/v1/entries": 0, "POST /federation/v1/recover": 0,
+	"GET /federation/v1/audit/checkpoint": 0, "GET /federation/v1/audit/tile/": 0, // mutual TLS only
 	"GET /provision/v1/residents/{code}": 0, "POST /provision/v1/batch": 0,
 	// The JSON API's mount and its catch-all 404: the API answers 401 to
 	// every request without a session before any route (checked below).

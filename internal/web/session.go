@@ -302,5 +302,5 @@ func (s *Server) apiCaller(r *http.Request) (api.Caller, bool) {
 	}
 	who := sess.Who()
 	v := s.node.Policy.MayAdminister(r.Context(), who, staff.ActViewAudit, staff.Resource{Kind: "node", ID: string(s.node.Info.LocalGov.Code)})
-	return api.Caller{Actor: who.Actor, Origin: who.Origin, MayAudit: v.Allow, Verified: s.auth.RecentlyVerified(sess)}, true
+	return api.Caller{Actor: who.Actor, Origin: who.Origin, MayAudit: v.Allow, AuditPolicy: v.Policy, AuditWhy: v.Why, Verified: s.auth.RecentlyVerified(sess)}, true
 }

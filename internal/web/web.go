@@ -149,6 +149,8 @@ func New(n *node.Node, opt Options) (*Server, error) {
 	s.peers.HandleFunc("POST /federation/v1/entries", recv.ServeEntries)
 	s.peers.HandleFunc("POST /federation/v1/recover", recv.ServeRecover)
 	s.peers.HandleFunc("POST /federation/v1/correspondence", recv.ServeCorrespondence)
+	s.peers.HandleFunc("GET /federation/v1/audit/checkpoint", recv.ServeTiles) // federation.TilesPrefix
+	s.peers.HandleFunc("GET /federation/v1/audit/tile/", recv.ServeTiles)
 	prov := federation.NewProvider(n, s.terminalCA, opt.Logger)
 	s.peers.HandleFunc("GET /provision/v1/residents/{code}", prov.ServeLookup)
 	s.peers.HandleFunc("POST /provision/v1/batch", prov.ServeBatch)
