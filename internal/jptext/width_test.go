@@ -21,11 +21,11 @@ func TestWidenKana(t *testing.T) {
 		{"ｺｰﾋｰ", "コーヒー"},
 		{"ﾜﾀﾅﾍﾞ ｼﾞﾛｳ", "ワタナベ ジロウ"}, // spaces are the caller's (a reading widens them)
 		{"｢ｱ｣｡､", "「ア」。、"},
-		{"カﾞ", "ガ"},     // a half-width mark after a full-width kana joins it
-		{"ｱﾞ", "ア゛"},    // no such letter: the spacing mark stays, for the field rule to refuse
-		{"ﾟﾊ", "゜ハ"},    // a mark at the start joins nothing
-		{"ﾊﾟﾟ", "パ゜"},   // nor does a second one
-		{"渡辺", "渡辺"},    // nothing to widen
+		{"カﾞ", "ガ"},   // a half-width mark after a full-width kana joins it
+		{"ｱﾞ", "ア゛"},  // no such letter: the spacing mark stays, for the field rule to refuse
+		{"ﾟﾊ", "゜ハ"},  // a mark at the start joins nothing
+		{"ﾊﾟﾟ", "パ゜"}, // nor does a second one
+		{"渡辺", "渡辺"},  // nothing to widen
 		{"ABC 123", "ABC 123"},
 		{"", ""},
 	}
@@ -43,8 +43,8 @@ func TestNarrowASCII(t *testing.T) {
 		{"ｍｏｖｅ＿ｉｎ", "move_in"},
 		{"１９９０－０３－０４", "1990-03-04"},
 		{"　１　", " 1 "},
-		{"平成２年", "平成2年"}, // the kanji are kept
-		{"ﾜﾀﾅﾍﾞ", "ﾜﾀﾅﾍﾞ"},   // half-width kana are no ASCII
+		{"平成２年", "平成2年"},   // the kanji are kept
+		{"ﾜﾀﾅﾍﾞ", "ﾜﾀﾅﾍﾞ"}, // half-width kana are no ASCII
 		{"12345678901", "12345678901"},
 	}
 	for _, tt := range tests {

@@ -25,8 +25,8 @@ func TestNormaliseField(t *testing.T) {
 		{"alias_kana", "ﾏﾘｱ ｸﾞﾗﾝﾃﾞ", "マリア　グランデ", NormHalfWidthKana}, // a half-width reading's spaces widen too
 		{"family_name_kana", "ﾜﾀﾅﾍﾞ  ", "ワタナベ", NormTrim | NormHalfWidthKana},
 		{"family_name_kana", "ワタナベ　", "ワタナベ", NormTrim},
-		{"family_name_kana", "ワタナベ ジロウ", "ワタナベ ジロウ", 0}, // full width: spaces kept as given
-		{"family_name_kana", "ﾜﾀﾅﾍﾞA", "ワタナベA", NormHalfWidthKana},  // still refused by the field rule
+		{"family_name_kana", "ワタナベ ジロウ", "ワタナベ ジロウ", 0},            // full width: spaces kept as given
+		{"family_name_kana", "ﾜﾀﾅﾍﾞA", "ワタナベA", NormHalfWidthKana}, // still refused by the field rule
 		// Names and the address: half-width kana widened, nothing else.
 		{"family_name", "ｽﾐｽ", "スミス", NormHalfWidthKana},
 		{"given_name", "Ｊｏｈｎ", "Ｊｏｈｎ", 0},
