@@ -333,6 +333,17 @@ type ExportRecorder func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.
 // ExportWith is Export with record run in the transaction of the export's
 // entry: if it fails, nothing is written to w and the attempt is logged.
 func (g *Gate) ExportWith(ctx context.Context, req Request, asOf time.Time, enc resident.Encoding, w io.Writer, record ExportRecorder) (int, error) {
+	return g.ExportWithProgress(ctx, req, asOf, enc, w, record, nil)
+}
+
+// exportProgressEvery is how many rows an export writes between progress
+// calls.
+const exportProgressEvery = 1024
+
+// ExportWithProgress is ExportWith telling progress, when not nil, how many
+// residents it has written to its spool of total (0: not known, as for a
+// past day's export), from time to time.
+func (g *Gate) ExportWithProgress(ctx context.Context, req Request, asOf time.Time, enc resident.Encoding, w io.Writer, record ExportRecorder, progress func(done, total int)) (int, error) {
 	e, v := g.begin(ctx, req, "export")
 	if !asOf.IsZero() {
 		e.Query = "as_of=" + asOf.Format(time.DateOnly)
@@ -351,10 +362,22 @@ func (g *Gate) ExportWith(ctx context.Context, req Request, asOf time.Time, enc 
 	counted := &countingWriter{w: io.MultiWriter(spool, hash)}
 	cw := resident.NewCSVWriter(counted, enc)
 	var codes []string
+	total := 0
+	if progress != nil && asOf.IsZero() {
+		if n, err := records.CountInForce(ctx, g.db); err == nil {
+			total = int(n)
+		}
+	}
 	err = records.Export(ctx, g.db, asOf, func(v records.Version) error {
 		codes = append(codes, string(v.ResidentCode))
+		if progress != nil && len(codes)%exportProgressEvery == 0 {
+			progress(len(codes), total)
+		}
 		return cw.Write(v.IdentityRecord)
 	})
+	if progress != nil && err == nil {
+		progress(len(codes), max(total, len(codes)))
+	}
 	if err == nil {
 		err = cw.Close()
 	}
