@@ -222,11 +222,17 @@ var NormReportHeader = []string{"line", "column", "項目", "normalisation", "or
 // WriteNormReport writes the normalisation report: one row per value
 // normalised (the line of the file, the column, how, the value as the file
 // gave it and as stored), in file order, in encoding enc (the import file's:
-// every value of it can be written so), CRLF line ends. It returns the
-// number of values listed.
+// every value of it can be written so), CRLF line ends, and a BOM when the
+// file had one (the spreadsheet that wrote it reads it back so). It returns
+// the number of values listed.
 func WriteNormReport(w io.Writer, enc Encoding, rows []Row, bom bool) (int, error) {
 	var out io.Writer = w
 	var closer io.Closer
+	if bom && enc != CP932 {
+		if _, err := io.WriteString(w, "\uFEFF"); err != nil {
+			return 0, fmt.Errorf("write normalisation report: %w", err)
+		}
+	}
 	if enc == CP932 {
 		tw := transform.NewWriter(w, japanese.ShiftJIS.NewEncoder())
 		out, closer = tw, tw

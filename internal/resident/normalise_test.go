@@ -148,6 +148,10 @@ func TestReadFileNormalisesLegacyForms(t *testing.T) {
 				t.Fatal(err)
 			}
 			text := buf.String()
+			if tt.bom != strings.HasPrefix(text, "\uFEFF") {
+				t.Errorf("report BOM: %q", text[:10])
+			}
+			text = strings.TrimPrefix(text, "\uFEFF")
 			if f.Encoding == CP932 {
 				text, _, _ = transform.String(japanese.ShiftJIS.NewDecoder(), text)
 			}
