@@ -25,8 +25,9 @@ const (
 	// value, as fixed-width exports pad their fields.
 	NormTrim Normalisation = 1 << iota
 	// NormHalfWidthKana turns half-width katakana (ﾜﾀﾅﾍﾞ) into full-width
-	// (ワタナベ), a voiced or semi-voiced mark joined to its kana; in a
-	// reading written so, spaces become full-width too.
+	// (ワタナベ), a voiced or semi-voiced mark joined to its kana, in the
+	// readings (フリガナ), whose spaces then become full-width too. Names
+	// and addresses keep today's refusal: see NormaliseField.
 	NormHalfWidthKana
 	// NormFullWidthASCII turns full-width digits and Latin letters into
 	// ASCII where the column holds ASCII (codes, sex, dates).
@@ -83,7 +84,7 @@ type Change struct {
 type columnKind int
 
 const (
-	colText  columnKind = iota // names and the address
+	colText  columnKind = iota // names and the address: trimmed only
 	colKana                    // readings
 	colASCII                   // codes, sex, change reason
 	colDate
@@ -134,19 +135,25 @@ func NormaliseField(column, v string) (string, Normalisation) {
 			}
 			v = d.Format(time.DateOnly)
 		}
-	default:
+	case colKana:
 		if t := trimSpace(v); t != v {
 			how |= NormTrim
 			v = t
 		}
 		if w := jptext.WidenKana(v); w != v {
+			// A reading written in half-width kana is written in full
+			// width throughout, its spaces included.
 			how |= NormHalfWidthKana
-			if kind == colKana {
-				// A reading written in half-width kana is written in
-				// full width throughout, its spaces included.
-				w = strings.ReplaceAll(w, " ", "　")
-			}
-			v = w
+			v = strings.ReplaceAll(w, " ", "　")
+		}
+	default:
+		// Names and the address: half-width kana are left for the field
+		// rule to refuse. Among kanji they are the mark of a Shift_JIS
+		// file that lost a byte (近藤 → ｓ｡, ﾟ藤), which widening would
+		// hide (ﾟ藤 → ゜藤; a lost byte before one kanji → a katakana).
+		if t := trimSpace(v); t != v {
+			how |= NormTrim
+			v = t
 		}
 	}
 	return v, how

@@ -27,10 +27,12 @@ func TestNormaliseField(t *testing.T) {
 		{"family_name_kana", "ワタナベ　", "ワタナベ", NormTrim},
 		{"family_name_kana", "ワタナベ ジロウ", "ワタナベ ジロウ", 0},            // full width: spaces kept as given
 		{"family_name_kana", "ﾜﾀﾅﾍﾞA", "ワタナベA", NormHalfWidthKana}, // still refused by the field rule
-		// Names and the address: half-width kana widened, nothing else.
-		{"family_name", "ｽﾐｽ", "スミス", NormHalfWidthKana},
+		// Names and the address: trimmed only; half-width kana are left for
+		// the field rule to refuse (a damaged Shift_JIS file shows so).
+		{"family_name", "ｽﾐｽ", "ｽﾐｽ", 0},
+		{"family_name", "ﾟ藤", "ﾟ藤", 0},
 		{"given_name", "Ｊｏｈｎ", "Ｊｏｈｎ", 0},
-		{"address", "東京都江東区東陽四丁目11番28号ｺｰﾎﾟ２０１", "東京都江東区東陽四丁目11番28号コーポ２０１", NormHalfWidthKana},
+		{"address", "東京都江東区東陽四丁目11番28号ｺｰﾎﾟ２０１", "東京都江東区東陽四丁目11番28号ｺｰﾎﾟ２０１", 0},
 		{"family_name", " 渡辺 ", "渡辺", NormTrim},
 		// Codes, sex and change reason: full-width ASCII narrowed.
 		{"resident_code", "１２３４５６７８９０３", "12345678903", NormFullWidthASCII},
