@@ -28,6 +28,9 @@ type Env struct {
 	// Now is the clock the command's node runs on; nil means time.Now.
 	// Tests give a clocktest clock.
 	Now func() time.Time
+	// Terminal, when not nil, says whether a writer is a terminal (tests
+	// fake one); nil: an *os.File on a terminal is one.
+	Terminal func(w io.Writer) bool
 }
 
 // now reads the environment's clock.

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -86,22 +87,88 @@ type ImportResidentsCmd struct {
 	Affair   string `help:"Affair (利用事務) of the profile, by id or name (default: the profile's register affair, e.g. juki)."`
 	Reason   string `default:"住民記録の一括取込" help:"Reason logged with the import."`
 	CaseRef  string `name:"case" help:"Case reference logged with the import."`
+	Report   string `type:"path" help:"Where the normalisation report goes, if any value is normalised (default: beside the file, NAME.normalised.csv); it must not exist yet."`
 }
 
-// Run imports the file, or lists every bad row and imports nothing.
+// reportPath is where the normalisation report of file goes by default:
+// beside it, residents.csv → residents.normalised.csv.
+func reportPath(file string) string {
+	base := strings.TrimSuffix(file, filepath.Ext(file))
+	return base + ".normalised.csv"
+}
+
+// Run imports the file, or lists every bad row and imports nothing. Values
+// legacy systems write are normalised (docs/import-layout.md); the summary
+// counts them by column, and the report, a form of the register, lists
+// each one.
 func (c ImportResidentsCmd) Run(env *Env) error {
+	report := c.Report
+	if report == "" {
+		report = reportPath(c.File)
+	}
+	if _, err := os.Stat(report); err == nil {
+		return fmt.Errorf("the normalisation report %s exists already: move it (it is a form of the register) or give --report", report)
+	}
 	f, err := os.Open(c.File)
 	if err != nil {
 		return fmt.Errorf("open import file: %w", err)
 	}
 	defer f.Close()
+	var size int64
+	if st, err := f.Stat(); err == nil {
+		size = st.Size()
+	}
 	n, err := openGate(env, c.Data)
 	if err != nil {
 		return err
 	}
 	defer n.Close()
+	req := consoleRequest(registerAffair(n, c.Affair), c.Reason, c.CaseRef)
+	who := staff.Who{Actor: req.Actor, Origin: req.Origin}
+	progress := newProgress(env, "Importing "+filepath.Base(c.File))
+	defer progress.done()
+	counted := &countingReader{r: f}
+	var issued form.Form
+	opt := gate.ImportOptions{
+		Encoding: resident.Encoding(c.Encoding),
+		Report: func(r io.Reader) error {
+			out, err := os.OpenFile(report, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+			if err != nil {
+				return err
+			}
+			if _, err := io.Copy(out, r); err != nil {
+				out.Close()
+				return err
+			}
+			return out.Close()
+		},
+		// The report lists residents' values: a form of the register
+		// (koto-ward:14), issued with the import's entry, like an export.
+		RecordReport: func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry, sum string, size int64) error {
+			var err error
+			issued, err = n.Forms.Issue(ctx, tx, seq, e.Time, who, form.Number{}, form.Output{Kind: form.KindImportReport, Format: "csv",
+				Title: "一括取込の正規化報告（" + filepath.Base(c.File) + "）", Covers: "values normalised by the import of " + filepath.Base(c.File), Residents: e.Count}, sum, size)
+			if err == nil {
+				e.Detail = strings.TrimSpace(e.Detail + ", report form " + issued.Number.String())
+			}
+			return err
+		},
+		Progress: func(stage gate.ImportStage, done, total int) {
+			switch stage {
+			case gate.ImportReading:
+				fraction := -1.0
+				if size > 0 {
+					fraction = float64(counted.count()) / float64(size)
+				}
+				progress.update("reading", done, fraction)
+			case gate.ImportWriting:
+				progress.update("writing", done, float64(done)/float64(max(total, 1)))
+			}
+		},
+	}
 	start := time.Now()
-	rep, err := n.Gate.Import(env.Ctx, consoleRequest(registerAffair(n, c.Affair), c.Reason, c.CaseRef), bufio.NewReaderSize(f, 1<<20), resident.Encoding(c.Encoding))
+	rep, err := n.Gate.ImportWith(env.Ctx, req, bufio.NewReaderSize(counted, 1<<20), opt)
+	progress.done()
 	var ie *gate.ImportError
 	if errors.As(err, &ie) {
 		for _, r := range ie.Rows {
@@ -114,7 +181,29 @@ func (c ImportResidentsCmd) Run(env *Env) error {
 	}
 	fmt.Fprintf(env.Stdout, "Imported %s: %d rows, %d added, %d changed, %d unchanged, in %s (audit entry %d, file sha256 %s)\n",
 		c.File, rep.Rows, rep.Added, rep.Changed, rep.Unchanged, time.Since(start).Round(time.Millisecond), rep.AuditSeq, rep.SHA256)
+	printNormalised(env.Stdout, rep, report, issued)
 	return nil
+}
+
+// printNormalised writes how many values the import normalised, by column
+// and how, and where the report is.
+func printNormalised(w io.Writer, rep gate.ImportReport, report string, issued form.Form) {
+	if len(rep.Normalised) == 0 {
+		return
+	}
+	if rep.ReportValues > 0 {
+		fmt.Fprintf(w, "Normalised %s values; each is listed in %s, form %s (帳票管理番号): keep it as the forms register says (jukinet form show %s).\n",
+			thousands(rep.Values), report, issued.Number, issued.Number)
+	} else {
+		fmt.Fprintf(w, "Normalised %s values:\n", thousands(rep.Values))
+	}
+	for _, c := range rep.Normalised {
+		col := "file"
+		if c.Column != "" {
+			col = c.Column + " " + resident.ColumnLabel(c.Column)
+		}
+		fmt.Fprintf(w, "  %s: %s: %s件 (%s)\n", col, c.How.Japanese(), thousands(c.Values), c.How.English())
+	}
 }
 
 // ExportCmd groups the export commands.
@@ -159,7 +248,9 @@ func (c ExportResidentsCmd) Run(env *Env) error {
 	if c.AsOf == "" {
 		covers = "records in force on the day of the export"
 	}
-	count, err := n.Gate.ExportWith(env.Ctx, req, asOf, resident.Encoding(c.Encoding), out,
+	progress := newProgress(env, "Exporting")
+	defer progress.done()
+	count, err := n.Gate.ExportWithProgress(env.Ctx, req, asOf, resident.Encoding(c.Encoding), out,
 		func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry, sum string, size int64) error {
 			var err error
 			issued, err = n.Forms.Issue(ctx, tx, seq, e.Time, who, form.Number{}, form.Output{Kind: form.KindResidentExport, Format: "csv",
@@ -168,7 +259,15 @@ func (c ExportResidentsCmd) Run(env *Env) error {
 				e.Detail = strings.TrimSpace(e.Detail + " form " + issued.Number.String())
 			}
 			return err
+		},
+		func(done, total int) {
+			fraction := -1.0
+			if total > 0 {
+				fraction = float64(done) / float64(total)
+			}
+			progress.update("writing", done, fraction)
 		})
+	progress.done()
 	if err != nil {
 		return gateError(err)
 	}

@@ -81,6 +81,9 @@ const (
 	// KindExisting is a form produced before the register began or outside
 	// the node (a paper register's entries carried over), recorded later.
 	KindExisting Kind = "existing"
+	// KindImportReport is the normalisation report of a residents' import:
+	// each value the import normalised, as the file gave it and as stored.
+	KindImportReport Kind = "import-report" // 取込の正規化報告
 )
 
 // Kinds are the kinds with their names, in the register's order.
@@ -95,6 +98,7 @@ var Kinds = []struct {
 	{KindDisclosure, "提供状況等の開示書", "disclosure to a resident"},
 	{KindBackup, "バックアップ", "backup"},
 	{KindExisting, "既存の帳票（後日登載）", "existing form (recorded later)"},
+	{KindImportReport, "一括取込の正規化報告", "import normalisation report"},
 }
 
 // KindName names k in Japanese or English.

@@ -61,6 +61,45 @@ type ImportReport struct {
 	Added, Changed, Unchanged int
 	SHA256                    string // of the file as read
 	AuditSeq                  int64
+	// Normalised counts the values the import normalised, by column and
+	// how (resident.CountChanges); empty when it stored every value as
+	// the file gave it.
+	Normalised []resident.NormCount
+	// Values is how many values the import normalised, each once however
+	// many ways.
+	Values int
+	// ReportValues is how many values the normalisation report lists,
+	// with the BOM (0: no report, as when only a BOM was removed).
+	ReportValues int
+}
+
+// ImportStage is the part of an import a progress call reports on.
+type ImportStage int
+
+// The stages of an import.
+const (
+	ImportReading ImportStage = iota + 1 // reading and checking the file's rows (total unknown: 0)
+	ImportWriting                        // applying the rows to the register (total: the rows)
+)
+
+// ImportOptions are an import's settings besides its file.
+type ImportOptions struct {
+	// Encoding is the file's encoding; empty: detected.
+	Encoding resident.Encoding
+	// Report, when not nil, is given the normalisation report
+	// (resident.WriteNormReport, in the file's encoding) if the import
+	// normalised any value, once the import's audit entry is durable. It
+	// is not called for a refused import, nor when nothing was normalised.
+	Report func(report io.Reader) error
+	// RecordReport, when not nil, records the report in the transaction
+	// of the import's audit entry (the forms register's issue of it), with
+	// its SHA-256 and size; e.Count is then the number of rows it lists.
+	// If it fails, nothing is imported.
+	RecordReport ExportRecorder
+	// Progress, when not nil, is told the stage and how many rows are done
+	// of total (0: not known), from time to time, on the importing
+	// goroutine.
+	Progress func(stage ImportStage, done, total int)
 }
 
 // Import reads a CSV file in the import layout (enc empty: detected) and
@@ -68,13 +107,26 @@ type ImportReport struct {
 // error is an *ImportError listing every bad row. Rows identical to the
 // current records add no versions, so re-importing a file changes nothing.
 func (g *Gate) Import(ctx context.Context, req Request, r io.Reader, enc resident.Encoding) (ImportReport, error) {
+	return g.ImportWith(ctx, req, r, ImportOptions{Encoding: enc})
+}
+
+// ImportWith is Import with the options: the normalisation report, and
+// progress. Values legacy systems write (half-width kana, full-width
+// digits, 和暦 dates, a BOM; resident.NormaliseField) are stored
+// normalised and counted in the report.
+func (g *Gate) ImportWith(ctx context.Context, req Request, r io.Reader, opt ImportOptions) (ImportReport, error) {
 	var rep ImportReport
 	e, v := g.begin(ctx, req, "import")
 	if !v.Allow {
 		return rep, g.deny(ctx, e, v)
 	}
 	h := sha256.New()
-	rows, bad, err := resident.ReadCSV(io.TeeReader(r, h), enc, g.now())
+	var readProgress func(int)
+	if opt.Progress != nil {
+		readProgress = func(n int) { opt.Progress(ImportReading, n, 0) }
+	}
+	file, err := resident.ReadFile(io.TeeReader(r, h), opt.Encoding, g.now(), readProgress)
+	rows, bad := file.Rows, file.Bad
 	rep.SHA256 = hex.EncodeToString(h.Sum(nil))
 	e.Detail = "file sha256=" + rep.SHA256
 	if err != nil {
@@ -90,11 +142,30 @@ func (g *Gate) Import(ctx context.Context, req Request, r io.Reader, enc residen
 		}
 		return rep, &ImportError{Rows: bad}
 	}
+	rep.Normalised = resident.CountChanges(rows, file.BOM)
+	rep.Values = normalisedValues(rows)
+	// The report is spooled before the entry (its digest is recorded in
+	// the entry's transaction) and handed over only after it is durable.
+	var report *os.File
+	var reportSum string
+	var reportSize int64
+	if opt.Report != nil && rep.Values > 0 {
+		report, reportSum, reportSize, rep.ReportValues, err = spoolReport(file)
+		if err != nil {
+			return rep, g.fail(ctx, e, apperr.Wrap(apperr.Unavailable, err, "write the normalisation report", "正規化の報告を作成できませんでした"))
+		}
+		defer os.Remove(report.Name())
+		defer report.Close()
+	}
 	recs := make([]resident.IdentityRecord, len(rows))
 	for i, row := range rows {
 		recs[i] = row.Record
 	}
 	rep.Rows = len(recs)
+	var writeProgress func(int)
+	if opt.Progress != nil {
+		writeProgress = func(n int) { opt.Progress(ImportWriting, n, len(recs)) }
+	}
 	// A large import is a bulk load (db.TransactBulk): on SQLite without
 	// row-by-row foreign-key checks, since every row it writes references a
 	// resident it created or read in its transaction (TestBulkLoadKeepsIndexes
@@ -104,7 +175,7 @@ func (g *Gate) Import(ctx context.Context, req Request, r io.Reader, enc residen
 		appendWith = g.log.AppendBulk
 	}
 	seq, workErr, err := appendWith(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
-		res, err := records.Import(ctx, tx, recs, seq)
+		res, err := records.ImportProgress(ctx, tx, recs, seq, writeProgress)
 		if err != nil {
 			return err
 		}
@@ -114,6 +185,18 @@ func (g *Gate) Import(ctx context.Context, req Request, r io.Reader, enc residen
 		}
 		e.Count, e.Subjects = res.Added+res.Changed, res.Codes
 		e.Detail += fmt.Sprintf(", rows=%d added=%d changed=%d unchanged=%d", len(recs), res.Added, res.Changed, res.Unchanged)
+		if rep.Values > 0 {
+			e.Detail += fmt.Sprintf(", normalised=%d values", rep.Values)
+		}
+		if report != nil && opt.RecordReport != nil {
+			// The form counts the rows the report lists; the entry keeps
+			// its count of residents added or changed.
+			count := e.Count
+			e.Count = reportRows(rows)
+			err := opt.RecordReport(ctx, tx, seq, e, reportSum, reportSize)
+			e.Count = count
+			return err
+		}
 		return nil
 	})
 	if err != nil {
@@ -129,7 +212,55 @@ func (g *Gate) Import(ctx context.Context, req Request, r io.Reader, enc residen
 		return rep, changeError(workErr)
 	}
 	rep.AuditSeq = seq
+	if report != nil {
+		if _, err := report.Seek(0, io.SeekStart); err != nil {
+			return rep, fmt.Errorf("imported, but the normalisation report could not be read back: %w", err)
+		}
+		if err := opt.Report(report); err != nil {
+			return rep, fmt.Errorf("imported (audit entry %d), but the normalisation report could not be written: %w", seq, err)
+		}
+	}
 	return rep, nil
+}
+
+// spoolReport writes the normalisation report of file to a temporary file,
+// and returns it with its SHA-256 (hex), size and the number of values it
+// lists.
+func spoolReport(file resident.File) (*os.File, string, int64, int, error) {
+	spool, err := os.CreateTemp("", "jukinet-normalised-*.csv")
+	if err != nil {
+		return nil, "", 0, 0, fmt.Errorf("create report spool: %w", err)
+	}
+	hash := sha256.New()
+	counted := &countingWriter{w: io.MultiWriter(spool, hash)}
+	n, err := resident.WriteNormReport(counted, file.Encoding, file.Rows, file.BOM)
+	if err != nil {
+		spool.Close()
+		os.Remove(spool.Name())
+		return nil, "", 0, 0, err
+	}
+	return spool, hex.EncodeToString(hash.Sum(nil)), counted.n, n, nil
+}
+
+// normalisedValues is the number of values the rows had normalised, each
+// once however many ways.
+func normalisedValues(rows []resident.Row) int {
+	n := 0
+	for _, r := range rows {
+		n += len(r.Changes)
+	}
+	return n
+}
+
+// reportRows is how many rows of the file had a value normalised.
+func reportRows(rows []resident.Row) int {
+	n := 0
+	for _, r := range rows {
+		if len(r.Changes) > 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // checkRows finds what the file's rows cannot be, beyond their own validity:
@@ -202,6 +333,17 @@ type ExportRecorder func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.
 // ExportWith is Export with record run in the transaction of the export's
 // entry: if it fails, nothing is written to w and the attempt is logged.
 func (g *Gate) ExportWith(ctx context.Context, req Request, asOf time.Time, enc resident.Encoding, w io.Writer, record ExportRecorder) (int, error) {
+	return g.ExportWithProgress(ctx, req, asOf, enc, w, record, nil)
+}
+
+// exportProgressEvery is how many rows an export writes between progress
+// calls.
+const exportProgressEvery = 1024
+
+// ExportWithProgress is ExportWith telling progress, when not nil, how many
+// residents it has written to its spool of total (0: not known, as for a
+// past day's export), from time to time.
+func (g *Gate) ExportWithProgress(ctx context.Context, req Request, asOf time.Time, enc resident.Encoding, w io.Writer, record ExportRecorder, progress func(done, total int)) (int, error) {
 	e, v := g.begin(ctx, req, "export")
 	if !asOf.IsZero() {
 		e.Query = "as_of=" + asOf.Format(time.DateOnly)
@@ -220,10 +362,22 @@ func (g *Gate) ExportWith(ctx context.Context, req Request, asOf time.Time, enc 
 	counted := &countingWriter{w: io.MultiWriter(spool, hash)}
 	cw := resident.NewCSVWriter(counted, enc)
 	var codes []string
+	total := 0
+	if progress != nil && asOf.IsZero() {
+		if n, err := records.CountInForce(ctx, g.db); err == nil {
+			total = int(n)
+		}
+	}
 	err = records.Export(ctx, g.db, asOf, func(v records.Version) error {
 		codes = append(codes, string(v.ResidentCode))
+		if progress != nil && len(codes)%exportProgressEvery == 0 {
+			progress(len(codes), total)
+		}
 		return cw.Write(v.IdentityRecord)
 	})
+	if progress != nil && err == nil {
+		progress(len(codes), max(total, len(codes)))
+	}
 	if err == nil {
 		err = cw.Close()
 	}

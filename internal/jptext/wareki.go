@@ -1,6 +1,7 @@
 package jptext
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -103,8 +104,43 @@ var (
 
 // ParseDate reads a date the way clerks write one: 令和元年5月1日, 令和1年5月1日,
 // R1.5.1, r01/05/01, 2019年5月1日, 2019-05-01 or 2019/5/1, in full- or
-// half-width characters. An era date must lie within its era.
+// half-width characters. An era date must lie within its era: 平成31年5月1日
+// is refused, naming the day it is (令和元年5月1日).
 func ParseDate(s string) (time.Time, error) {
+	t, _, err := ParseDateForm(s)
+	return t, err
+}
+
+// DateForm is how a date ParseDateForm read was written.
+type DateForm int
+
+// The forms of a date.
+const (
+	// DateISO is 2019-05-01 exactly, in half-width digits.
+	DateISO DateForm = iota + 1
+	// DateSeireki is another Gregorian form: 2019/5/1, 2019年5月1日,
+	// full-width digits.
+	DateSeireki
+	// DateWareki is an era date: 令和元年5月1日, R1.5.1.
+	DateWareki
+)
+
+// ParseDateForm is ParseDate, saying also how the date was written.
+func ParseDateForm(s string) (time.Time, DateForm, error) {
+	t, era, err := parseDate(s)
+	switch {
+	case err != nil:
+		return time.Time{}, 0, err
+	case era:
+		return t, DateWareki, nil
+	case s == t.Format(time.DateOnly):
+		return t, DateISO, nil
+	}
+	return t, DateSeireki, nil
+}
+
+// parseDate is ParseDate, saying also whether the date was an era date.
+func parseDate(s string) (time.Time, bool, error) {
 	in := strings.ToUpper(strings.Join(strings.Fields(norm.NFKC.String(s)), ""))
 	var y, m, d int
 	var era *Era
@@ -125,25 +161,30 @@ func ParseDate(s string) (time.Time, error) {
 		p := seirekiDash.FindStringSubmatch(in)
 		y, m, d = atoiOr(p[1], 0), atoiOr(p[2], 0), atoiOr(p[3], 0)
 	default:
-		return time.Time{}, fmt.Errorf("date %q: write it as 令和元年5月1日, R1.5.1 or 2019-05-01", shownText(s))
+		return time.Time{}, false, fmt.Errorf("date %q: write it as 令和元年5月1日, R1.5.1 or 2019-05-01", shownText(s))
 	}
 	if era != nil {
 		if y < 1 {
-			return time.Time{}, fmt.Errorf("date %q: era year must be 1 or more", shownText(s))
+			return time.Time{}, false, fmt.Errorf("date %q: era year must be 1 or more", shownText(s))
 		}
 		y += era.Start.Year() - 1
 	}
 	t := date(y, time.Month(m), d)
 	if m < 1 || m > 12 || d < 1 || t.Month() != time.Month(m) || t.Day() != d {
-		return time.Time{}, fmt.Errorf("date %q: no such day", shownText(s))
+		return time.Time{}, false, fmt.Errorf("date %q: no such day", shownText(s))
 	}
 	if era != nil {
 		w, ok := ToWareki(t)
 		if !ok || w.Era.Name != era.Name {
-			return time.Time{}, fmt.Errorf("date %q: not within %s (%s)", shownText(s), era.Name, eraSpan(era))
+			msg := fmt.Sprintf("date %q: not within %s (%s)", shownText(s), era.Name, eraSpan(era))
+			if ok {
+				// 平成31年5月1日 counts on past the era's end: name the day.
+				msg += fmt.Sprintf("; that day is %s (%s)", w, t.Format(time.DateOnly))
+			}
+			return time.Time{}, false, errors.New(msg)
 		}
 	}
-	return t, nil
+	return t, era != nil, nil
 }
 
 func eraSpan(e *Era) string {

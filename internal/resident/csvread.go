@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"jukinet/internal/ids"
+	"jukinet/internal/jptext"
 )
 
 // RowError is a problem in one row of a CSV file.
@@ -30,10 +31,12 @@ func (e RowError) Error() string {
 	return fmt.Sprintf("line %d, column %s: %s", e.Line, e.Column, e.Reason)
 }
 
-// Row is a record read from a file with the line it was on.
+// Row is a record read from a file with the line it was on, and the values
+// of it the import normalised (nil when none).
 type Row struct {
-	Line   int
-	Record IdentityRecord
+	Line    int
+	Record  IdentityRecord
+	Changes []Change
 }
 
 // MaxRowErrors is how many row errors ReadCSV collects before it stops.
@@ -49,14 +52,33 @@ var ErrTooManyRowErrors = errors.New("too many bad rows; fix these and try again
 // caller that imports all or nothing refuses the file when any row is bad,
 // after running its own checks on the valid rows so those are reported too.
 func ReadCSV(r io.Reader, enc Encoding, now time.Time) ([]Row, []RowError, error) {
+	f, err := ReadFile(r, enc, now, nil)
+	return f.Rows, f.Bad, err
+}
+
+// File is what ReadFile read from an import file.
+type File struct {
+	Rows     []Row      // the valid rows, normalised
+	Bad      []RowError // every bad row found, up to MaxRowErrors
+	Encoding Encoding   // as given or detected
+	BOM      bool       // the file began with a UTF-8 byte order mark (removed)
+}
+
+// ReadFile is ReadCSV, saying also the file's encoding and whether it
+// began with a BOM. progress, when not nil, is called from time to time
+// with the number of rows read so far (on the caller's goroutine).
+func ReadFile(r io.Reader, enc Encoding, now time.Time, progress func(rows int)) (File, error) {
+	var f File
 	br := bufio.NewReaderSize(r, 1<<16)
 	if enc == "" {
 		head, _ := br.Peek(1 << 16)
 		enc = detect(head)
 	}
+	f.Encoding = enc
 	if enc != CP932 {
 		if bom, _ := br.Peek(3); bytes.Equal(bom, []byte{0xEF, 0xBB, 0xBF}) {
 			br.Discard(3)
+			f.BOM = true
 		}
 	}
 	// A CP932 file is split into fields as it is, and each field decoded
@@ -68,16 +90,19 @@ func ReadCSV(r io.Reader, enc Encoding, now time.Time) ([]Row, []RowError, error
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
 	if err == io.EOF {
-		return nil, []RowError{{Line: 1, Reason: "the file is empty; the first line must be the header"}}, nil
+		f.Bad = []RowError{{Line: 1, Reason: "the file is empty; the first line must be the header"}}
+		return f, nil
 	}
 	if err != nil {
-		return nil, []RowError{{Line: 1, Reason: csvReason(err, enc)}}, nil
+		f.Bad = []RowError{{Line: 1, Reason: csvReason(err, enc)}}
+		return f, nil
 	}
 	if got := strings.Join(header, ","); got != strings.Join(CSVHeader, ",") {
-		return nil, []RowError{{Line: 1, Reason: "the header must be exactly: " + strings.Join(CSVHeader, ",")}}, nil
+		f.Bad = []RowError{{Line: 1, Reason: "the header must be exactly: " + strings.Join(CSVHeader, ",")}}
+		return f, nil
 	}
-	rows, bad := readRows(cr, enc, now)
-	return rows, bad, nil
+	f.Rows, f.Bad = readRows(cr, enc, now, progress)
+	return f, nil
 }
 
 // readRow is one row as the CSV reader gave it, and then as parseRow read
@@ -88,6 +113,7 @@ type readRow struct {
 	err    error // the CSV reader's
 	rec    IdentityRecord
 	errs   []FieldError // parseRow's
+	chg    []Change     // parseRow's
 }
 
 // readBatch is how many rows the reader hands a parsing goroutine at once.
@@ -98,7 +124,7 @@ const readBatch = 1024
 // the results are taken in file order here, so the rows and errors come
 // out exactly as one loop over the file would give them, and reading stops
 // once MaxRowErrors is reached.
-func readRows(cr *csv.Reader, enc Encoding, now time.Time) ([]Row, []RowError) {
+func readRows(cr *csv.Reader, enc Encoding, now time.Time, progress func(int)) ([]Row, []RowError) {
 	workers := runtime.GOMAXPROCS(0)
 	type job struct {
 		rows []readRow
@@ -118,7 +144,7 @@ func readRows(cr *csv.Reader, enc Encoding, now time.Time) ([]Row, []RowError) {
 			for j := range jobs {
 				for i := range j.rows {
 					if r := &j.rows[i]; r.err == nil {
-						r.rec, r.errs = parseRow(r.fields, enc, now)
+						r.rec, r.chg, r.errs = parseRow(r.fields, enc, now)
 						r.fields = nil
 					}
 				}
@@ -183,14 +209,20 @@ func readRows(cr *csv.Reader, enc Encoding, now time.Time) ([]Row, []RowError) {
 	var blocks [][]Row
 	var rows []Row // the block being filled
 	var bad []RowError
-read:
+	read := 0
+loop:
 	for done := range order {
-		for _, r := range <-done {
+		batch := <-done
+		if progress != nil {
+			read += len(batch)
+			progress(read)
+		}
+		for _, r := range batch {
 			if r.err != nil {
 				bad = append(bad, RowError{Line: r.line, Reason: csvReason(r.err, enc)})
 				var pe *csv.ParseError
 				if !errors.As(r.err, &pe) || len(bad) >= MaxRowErrors {
-					break read
+					break loop
 				}
 				continue
 			}
@@ -199,7 +231,7 @@ read:
 			}
 			if len(bad) >= MaxRowErrors {
 				bad = append(bad, RowError{Line: r.line, Reason: ErrTooManyRowErrors.Error()})
-				break read
+				break loop
 			}
 			if len(r.errs) == 0 {
 				if len(rows) == cap(rows) {
@@ -208,7 +240,7 @@ read:
 					}
 					rows = make([]Row, 0, block)
 				}
-				rows = append(rows, Row{Line: r.line, Record: r.rec})
+				rows = append(rows, Row{Line: r.line, Record: r.rec, Changes: r.chg})
 			}
 		}
 	}
@@ -242,11 +274,12 @@ func csvReason(err error, enc Encoding) string {
 	return fmt.Sprintf("cannot read the file as %s: %v", enc, err)
 }
 
-// parseRow turns the fields of one row, in encoding enc, into a record and
-// checks it.
-func parseRow(f []string, enc Encoding, now time.Time) (IdentityRecord, []FieldError) {
+// parseRow turns the fields of one row, in encoding enc, into a record,
+// normalising each value (NormaliseField), and checks it. It returns the
+// changes the normalisation made.
+func parseRow(f []string, enc Encoding, now time.Time) (IdentityRecord, []Change, []FieldError) {
 	if len(f) != len(CSVHeader) {
-		return IdentityRecord{}, []FieldError{{Reason: fmt.Sprintf("has %d columns, want %d", len(f), len(CSVHeader))}}
+		return IdentityRecord{}, nil, []FieldError{{Reason: fmt.Sprintf("has %d columns, want %d", len(f), len(CSVHeader))}}
 	}
 	if enc == CP932 {
 		var errs []FieldError
@@ -258,19 +291,31 @@ func parseRow(f []string, enc Encoding, now time.Time) (IdentityRecord, []FieldE
 			f[i] = s
 		}
 		if len(errs) > 0 {
-			return IdentityRecord{}, errs
+			return IdentityRecord{}, nil, errs
 		}
 	}
 	for i, v := range f {
 		if !utf8.ValidString(v) {
 			// One error for the row: every other check would fail too.
-			return IdentityRecord{}, []FieldError{{Column: CSVHeader[i], Reason: "not valid UTF-8 text; if the file is Shift_JIS, give --encoding cp932"}}
+			return IdentityRecord{}, nil, []FieldError{{Column: CSVHeader[i], Reason: "not valid UTF-8 text; if the file is Shift_JIS, give --encoding cp932"}}
+		}
+	}
+	var changes []Change
+	for i, v := range f {
+		if n, how := NormaliseField(CSVHeader[i], v); how != 0 {
+			changes = append(changes, Change{Column: CSVHeader[i], How: how, Original: v, Stored: n})
+			f[i] = n
 		}
 	}
 	var errs []FieldError
 	date := func(col, s string) time.Time {
 		d, err := ParseDate(s)
 		if err != nil {
+			if _, jerr := jptext.ParseDate(s); jerr != nil && s != "" {
+				// Say why the date reads in no form (平成31年5月1日 names
+				// the day it is), not only that it is no YYYY-MM-DD.
+				err = jerr
+			}
 			errs = append(errs, FieldError{Column: col, Reason: err.Error()})
 		}
 		return d
@@ -304,7 +349,22 @@ func parseRow(f []string, enc Encoding, now time.Time) (IdentityRecord, []FieldE
 		}
 		errs = append(errs, e)
 	}
-	return r, errs
+	if len(errs) > 0 && len(changes) > 0 {
+		// A value refused after it was normalised: say so, since the
+		// positions a refusal names count in the normalised value.
+		for i := range errs {
+			for _, c := range changes {
+				if c.Column == errs[i].Column {
+					en, ja := normalisedNote(c.How)
+					errs[i].Reason += en
+					if errs[i].Japanese != "" {
+						errs[i].Japanese += ja
+					}
+				}
+			}
+		}
+	}
+	return r, changes, errs
 }
 
 func hasColumn(errs []FieldError, col string) bool {

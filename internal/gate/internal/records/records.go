@@ -188,6 +188,14 @@ func Count(ctx context.Context, q db.Querier) (int64, error) {
 	return n, err
 }
 
+// CountInForce returns how many residents are not removed: the rows of
+// today's export.
+func CountInForce(ctx context.Context, q db.Querier) (int64, error) {
+	var n int64
+	err := q.QueryRow(ctx, `SELECT COUNT(*) FROM resident WHERE removed = ?`, false).Scan(&n)
+	return n, err
+}
+
 // nameKeys returns the search keys of a record, by kind.
 func nameKeys(r resident.IdentityRecord) map[string]string {
 	keys := map[string]string{

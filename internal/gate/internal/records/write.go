@@ -381,6 +381,12 @@ func withoutSecondaryIndexes(ctx context.Context, tx *db.Tx, load func() error) 
 // so a new resident's latest change may be any reason (転居, 転出 …).
 // recs must be valid and hold each resident code once.
 func Import(ctx context.Context, tx *db.Tx, recs []resident.IdentityRecord, seq int64) (res ImportResult, err error) {
+	return ImportProgress(ctx, tx, recs, seq, nil)
+}
+
+// ImportProgress is Import telling progress, when not nil, how many
+// records it has applied, after each chunk.
+func ImportProgress(ctx context.Context, tx *db.Tx, recs []resident.IdentityRecord, seq int64, progress func(done int)) (res ImportResult, err error) {
 	// A bulk load, into an empty register, drops and rebuilds the secondary
 	// indexes. SQLite only: on PostgreSQL the dropped index's exclusive lock
 	// would block the statement cache preparing on another connection.
@@ -400,10 +406,10 @@ func Import(ctx context.Context, tx *db.Tx, recs []resident.IdentityRecord, seq 
 		defer restore()
 	}
 	if !bulk {
-		return importRecords(ctx, tx, recs, seq, false)
+		return importRecords(ctx, tx, recs, seq, false, progress)
 	}
 	err = withoutSecondaryIndexes(ctx, tx, func() error {
-		res, err = importRecords(ctx, tx, recs, seq, true)
+		res, err = importRecords(ctx, tx, recs, seq, true, progress)
 		return err
 	})
 	return res, err
@@ -416,7 +422,7 @@ func Import(ctx context.Context, tx *db.Tx, recs []resident.IdentityRecord, seq 
 // records each holding a code of its own) looks up no existing residents,
 // and inserts the search keys last, all at once in key order, so they too
 // fill their table from one end.
-func importRecords(ctx context.Context, tx *db.Tx, recs []resident.IdentityRecord, seq int64, bulk bool) (ImportResult, error) {
+func importRecords(ctx context.Context, tx *db.Tx, recs []resident.IdentityRecord, seq int64, bulk bool, progress func(int)) (ImportResult, error) {
 	var res ImportResult
 	var held []keyRow // in a bulk load: the search keys, inserted at the end
 	rid, vid, err := nextIDs(ctx, tx)
@@ -493,6 +499,9 @@ func importRecords(ctx context.Context, tx *db.Tx, recs []resident.IdentityRecor
 			return res, err
 		}
 		start += len(chunk)
+		if progress != nil {
+			progress(start)
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return res, fmt.Errorf("import: %w", err)
