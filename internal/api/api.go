@@ -355,6 +355,12 @@ func (h *Handler) entries(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	// Journaled entries get their rows first: the listing is of every
+	// entry appended so far.
+	if err := h.node.Log.Sync(r.Context()); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	list, err := auditlog.List(r.Context(), h.node.DB, f)
 	if err != nil {
 		h.fail(w, r, err)

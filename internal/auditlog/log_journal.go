@@ -273,9 +273,12 @@ func (l *Log) indexNow(ctx context.Context) error {
 // log without a journal has nothing to do.
 func (l *Log) Sync(ctx context.Context) error {
 	switch {
-	case l.journal == nil:
+	case l == nil || l.journal == nil:
 		return nil
 	case l.journal.writer != nil:
+		if l.journal.durable.Load() <= l.indexedTo.Load() {
+			return nil // the indexer wrote everything durable
+		}
 		return l.indexNow(ctx)
 	}
 	// Another process journals: write what it journaled so far, under the

@@ -353,6 +353,11 @@ func (s *Server) renderAudit(w http.ResponseWriter, r *http.Request, c *current,
 	var entries []auditlog.Listed
 	var page auditPageInfo
 	if !sinceErr {
+		// Every entry appended so far, journaled ones included.
+		if err := s.node.Log.Sync(ctx); err != nil {
+			s.problem(w, r, err)
+			return
+		}
 		var err error
 		if entries, err = auditlog.List(ctx, s.node.DB, f); err != nil {
 			s.problem(w, r, err)

@@ -126,6 +126,11 @@ func (s *Server) auditExport(w http.ResponseWriter, r *http.Request, c *current)
 
 	// Exactly the entries there are now: those appended meanwhile (this
 	// export's own entry among them) are left out, and the entry says so.
+	// Journaled entries get their rows first.
+	if err := s.node.Log.Sync(ctx); err != nil {
+		s.problem(w, r, err)
+		return
+	}
 	size, err := s.node.Log.Size(ctx)
 	if err != nil {
 		s.problem(w, r, err)

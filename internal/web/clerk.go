@@ -35,7 +35,12 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, c *current) {
 		s.problem(w, r, err)
 		return
 	}
-	// Each operator sees their own accesses as the audit log recorded them.
+	// Each operator sees their own accesses as the audit log recorded them
+	// (journaled ones included).
+	if err := s.node.Log.Sync(ctx); err != nil {
+		s.problem(w, r, err)
+		return
+	}
 	mine, err := auditlog.List(ctx, s.node.DB, auditlog.Filter{Actor: c.who().Actor.String(), After: -1, Limit: 10, Newest: true})
 	if err != nil {
 		s.problem(w, r, err)
