@@ -139,8 +139,9 @@ type LocalGovChange string
 
 // The changes that end a code.
 const (
-	// ChangeMerged: the body's whole area went into one body that took in
-	// others too (中区 221317 → 中央区 221384).
+	// ChangeMerged: the body's whole area went into one body that existed
+	// before (編入) or that took in other bodies too (中区 221317 → 中央区
+	// 221384, with 東区, 西区, 南区 and part of 北区).
 	ChangeMerged LocalGovChange = "merged"
 	// ChangeSplit: the body's area was divided among several bodies
 	// (北区 221350 → 中央区 221384 and 浜名区 221392).
@@ -178,7 +179,7 @@ func (lg LocalGov) CurrentSuccessors() []LocalGov {
 			s, ok := LookupLocalGov(c)
 			switch {
 			case !ok:
-				continue // the generator refuses such a list; see TestEmbeddedHistory
+				continue // never in the embedded list: TestEmbeddedHistory
 			case s.Abolished():
 				walk(s)
 			default:
