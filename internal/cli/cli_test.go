@@ -61,6 +61,29 @@ func TestIDsCheck(t *testing.T) {
 	}
 }
 
+// TestIDsCheckThroughTime: an abolished code is named as such, with its day
+// and the body that holds its area now; a code established later says since
+// when; names are the official list's (issue 24 item 3).
+func TestIDsCheckThroughTime(t *testing.T) {
+	code, out, _ := run(t, "ids", "check", "221317")
+	if code != 1 || out != "221317\t地方公共団体コード\tabolished on 2024-01-01 (静岡県浜松市中区): merged into 221384 浜松市中央区 (2024年1月1日に廃止。現在は221384 浜松市中央区)\n" {
+		t.Errorf("221317: exit %d, output %q", code, out)
+	}
+	code, out, _ = run(t, "ids", "check", "221350")
+	if code != 1 || !strings.Contains(out, "divided among 221384 浜松市中央区 and 221392 浜松市浜名区") {
+		t.Errorf("221350: exit %d, output %q", code, out)
+	}
+	code, out, _ = run(t, "ids", "check", "221384", "394050", "403440")
+	if code != 0 || !strings.Contains(out, "221384\t地方公共団体コード\tvalid\t静岡県浜松市中央区 (in force since 2024-01-01)") ||
+		!strings.Contains(out, "\t高知県高岡郡梼原町\n") || !strings.Contains(out, "\t福岡県糟屋郡須恵町\n") {
+		t.Errorf("in force: exit %d, output:\n%s", code, out)
+	}
+	code, out, _ = run(t, "ids", "check", "221422")
+	if code != 1 || !strings.Contains(out, "invalid: no local government has this code") {
+		t.Errorf("unknown: exit %d, output %q", code, out)
+	}
+}
+
 func TestGenResidents(t *testing.T) {
 	code, first, errOut := run(t, "gen", "residents", "--count", "1000", "--local-gov", "131083", "--seed", "1")
 	if code != 0 {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"jukinet/internal/ids"
 )
@@ -19,13 +20,19 @@ type IDsCheckCmd struct {
 }
 
 // Run prints one tab-separated line per value: the value, its kind, then
-// "valid" (with a body's name) or "invalid: " and the broken rule.
+// "valid" (with a body's name, and the day its code came into force when
+// the list knows it), "abolished on" the day a body's code ceased and the
+// bodies that hold its area now, or "invalid: " and the broken rule.
 func (c IDsCheckCmd) Run(env *Env) error {
 	bad := 0
 	for _, v := range c.Values {
 		kind, detail, err := checkOne(v)
 		if err != nil {
 			bad++
+			if r, ok := err.(ruleError); ok && r.abolished {
+				fmt.Fprintf(env.Stdout, "%s\t%s\t%s\n", v, kind, err) // "abolished on …"
+				continue
+			}
 			fmt.Fprintf(env.Stdout, "%s\t%s\tinvalid: %s\n", v, kind, err)
 			continue
 		}
@@ -45,6 +52,9 @@ func checkOne(v string) (kind string, detail string, err error) {
 		if err != nil {
 			return k.String(), "", rule(err)
 		}
+		if !lg.ValidFrom.IsZero() {
+			return k.String(), "\t" + lg.FullName() + " (in force since " + lg.ValidFrom.Format(time.DateOnly) + ")", nil
+		}
 		return k.String(), "\t" + lg.FullName(), nil
 	case ids.KindResidentCode:
 		_, err := ids.ParseResidentCode(v)
@@ -63,5 +73,13 @@ func rule(err error) error {
 	if !errors.As(err, &e) {
 		return err
 	}
-	return fmt.Errorf("%s (%s)", e.Reason(), e.ReasonJapanese())
+	return ruleError{text: fmt.Sprintf("%s (%s)", e.Reason(), e.ReasonJapanese()), abolished: e.Rule == ids.RuleAbolishedLG}
 }
+
+// ruleError is a broken rule as a line of `ids check` shows it.
+type ruleError struct {
+	text      string
+	abolished bool // the code's body was abolished (ids.RuleAbolishedLG)
+}
+
+func (e ruleError) Error() string { return e.text }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -75,6 +76,9 @@ const (
 	RuleLength     Rule = "length"
 	RuleCheckDigit Rule = "check_digit"
 	RuleUnknownLG  Rule = "unknown_local_gov"
+	// RuleAbolishedLG: the body had the code but was abolished by the day
+	// that counts; Error.Abolished is the body.
+	RuleAbolishedLG Rule = "abolished_local_gov"
 )
 
 // Error says why a value is not a valid code. Error() is English; Japanese()
@@ -85,6 +89,9 @@ type Error struct {
 	Rule  Rule
 	Got   string // the offending part: a character, a length, a check digit
 	Want  string // what the rule expected there
+
+	// Abolished is the abolished body, for RuleAbolishedLG; nil otherwise.
+	Abolished *LocalGov
 }
 
 func (e *Error) Error() string {
@@ -108,6 +115,8 @@ func (e *Error) Reason() string {
 		return fmt.Sprintf("check digit is %s, expected %s", e.Got, e.Want)
 	case RuleUnknownLG:
 		return "no local government has this code"
+	case RuleAbolishedLG:
+		return e.abolishedReason()
 	}
 	return "invalid"
 }
@@ -133,8 +142,66 @@ func (e *Error) ReasonJapanese() string {
 		return fmt.Sprintf("検査数字が%sですが、正しくは%sです", e.Got, e.Want)
 	case RuleUnknownLG:
 		return "この団体コードの地方公共団体はありません"
+	case RuleAbolishedLG:
+		return e.abolishedReasonJapanese()
 	}
 	return "正しくありません"
+}
+
+// abolishedReason is, in English, when the body was abolished and which
+// bodies in force hold its area now: "abolished on 2024-01-01 (静岡県浜松市中区):
+// merged into 221384 浜松市中央区".
+func (e *Error) abolishedReason() string {
+	lg := e.Abolished
+	if lg == nil {
+		return "abolished local government"
+	}
+	now := successorNames(*lg, " or ")
+	how := "now " + now
+	switch lg.Change {
+	case ChangeMerged:
+		how = "merged into " + now
+	case ChangeSplit:
+		how = "divided among " + successorNames(*lg, " and ")
+	case ChangeRenamed:
+		how = "renamed " + now
+	case ChangeRecoded:
+		how = "given the new code " + now
+	}
+	if now == "" {
+		how = "no successor is recorded"
+	}
+	return fmt.Sprintf("abolished on %s (%s): %s", lg.ValidUntil.Format(time.DateOnly), lg.FullName(), how)
+}
+
+// abolishedReasonJapanese is the same for the UI: 「2024年1月1日に廃止。現在は
+// 221384 浜松市中央区」.
+func (e *Error) abolishedReasonJapanese() string {
+	lg := e.Abolished
+	if lg == nil {
+		return "廃止された地方公共団体です"
+	}
+	d := lg.ValidUntil
+	msg := fmt.Sprintf("%d年%d月%d日に廃止", d.Year(), int(d.Month()), d.Day())
+	if now := successorNames(*lg, "または"); now != "" {
+		msg += "。現在は" + now
+	}
+	return msg
+}
+
+// successorNames lists the bodies now holding lg's area, each as its code
+// and its name within the prefecture (with the prefecture when it differs
+// from lg's), joined by sep.
+func successorNames(lg LocalGov, sep string) string {
+	var names []string
+	for _, s := range lg.CurrentSuccessors() {
+		name := s.ShortName()
+		if s.Prefecture != lg.Prefecture || s.Kind == LGPrefecture {
+			name = s.FullName()
+		}
+		names = append(names, string(s.Code)+" "+name)
+	}
+	return strings.Join(names, sep)
 }
 
 // normalize folds full-width digits to ASCII and drops spaces and hyphens, the

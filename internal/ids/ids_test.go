@@ -5,7 +5,9 @@ import (
 	"errors"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -236,10 +238,13 @@ func FuzzParseLocalGovCode(f *testing.F) {
 
 // TestEmbeddedListHasEveryOfficialCode: every code of the official list
 // (testdata/official-localgov-codes.csv, 総務省's list with the wards of the
-// designated cities) has a valid check digit and names the same body in the
-// embedded list — the six 北方領土 villages included, which the postcode data
-// the list is generated from lacks — and the embedded list holds no code the
-// official list does not.
+// designated cities, and the codes abolished since the list before it) has a
+// valid check digit and names the same body in the embedded list, with the
+// same validity period and successors — the six 北方領土 villages included,
+// which the postcode data the list is generated from lacks — and the embedded
+// list holds no code the official list does not. A code in force today is
+// accepted by ParseExistingLocalGov; an abolished one is refused, naming its
+// date.
 func TestEmbeddedListHasEveryOfficialCode(t *testing.T) {
 	f, err := os.Open("testdata/official-localgov-codes.csv")
 	if err != nil {
@@ -253,20 +258,51 @@ func TestEmbeddedListHasEveryOfficialCode(t *testing.T) {
 		t.Fatal(err)
 	}
 	official := map[LocalGovCode]bool{}
+	inForce, abolished := 0, 0
 	for _, row := range rows[1:] {
-		code, pref, name := row[0], row[1], row[2]
+		code, pref, name, from, until, successors := row[0], row[1], row[2], row[3], row[4], row[5]
 		official[LocalGovCode(code)] = true
-		lg, err := ParseExistingLocalGov(code)
-		if err != nil {
-			t.Errorf("official code %s (%s%s): %v", code, pref, name, err)
+		if _, err := ParseLocalGovCode(code); err != nil {
+			t.Errorf("official code %s: %v", code, err)
+			continue
+		}
+		lg, ok := LookupLocalGov(LocalGovCode(code))
+		if !ok {
+			t.Errorf("official code %s (%s%s) is not in the embedded list", code, pref, name)
 			continue
 		}
 		if lg.Prefecture != pref || (name != "" && lg.ShortName() != name) {
 			t.Errorf("official code %s is %s%s, embedded %s", code, pref, name, lg.FullName())
 		}
+		if got := dateOrEmpty(lg.ValidFrom); got != from {
+			t.Errorf("official code %s %s: valid from %q, embedded %q", code, name, from, got)
+		}
+		if got := dateOrEmpty(lg.ValidUntil); got != until {
+			t.Errorf("official code %s %s: valid until %q, embedded %q", code, name, until, got)
+		}
+		var got []string
+		for _, s := range lg.Successors {
+			got = append(got, string(s))
+		}
+		if strings.Join(got, " ") != successors {
+			t.Errorf("official code %s %s: successors %q, embedded %q", code, name, successors, got)
+		}
+		_, err := ParseExistingLocalGov(code)
+		var e *Error
+		switch {
+		case until == "" && err != nil:
+			t.Errorf("official code %s (%s%s), in force: %v", code, pref, name, err)
+		case until != "" && (!errors.As(err, &e) || e.Rule != RuleAbolishedLG || !strings.Contains(err.Error(), "abolished on "+until)):
+			t.Errorf("official code %s (%s%s), abolished on %s: ParseExistingLocalGov = %v", code, pref, name, until, err)
+		}
+		if until == "" {
+			inForce++
+		} else {
+			abolished++
+		}
 	}
-	if len(official) != 1965 {
-		t.Errorf("official list has %d codes, want 1,965 (47 prefectures, 1,741 municipalities, 171 wards, 6 北方領土 villages)", len(official))
+	if inForce != 1965 || abolished != 7 {
+		t.Errorf("official list has %d codes in force and %d abolished, want 1,965 (47 prefectures, 1,741 municipalities, 171 wards, 6 北方領土 villages) and 7 (浜松市's wards of before 2024)", inForce, abolished)
 	}
 	for _, lg := range LocalGovs() {
 		if !official[lg.Code] {
@@ -282,6 +318,128 @@ func TestEmbeddedListHasEveryOfficialCode(t *testing.T) {
 		lg, err := ParseExistingLocalGov(code)
 		if err != nil || lg.FullName() != want || lg.Kind != LGVillage {
 			t.Errorf("%s: %q %s, %v; want %s", code, lg.FullName(), lg.Kind, err, want)
+		}
+	}
+}
+
+func dateOrEmpty(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(time.DateOnly)
+}
+
+// TestLocalGovThroughTime: a code is accepted on a record's date when it
+// was in force then, and refused once abolished, naming the day and the
+// bodies that hold its area now, in English and in Japanese.
+func TestLocalGovThroughTime(t *testing.T) {
+	day := func(s string) time.Time {
+		d, err := time.Parse(time.DateOnly, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	tests := []struct {
+		name, code, on string
+		wantErr        bool
+		en, ja         string // the reason, when refused
+	}{
+		{name: "中区 on a record of 2020 (除票)", code: "221317", on: "2020-05-01"},
+		{name: "中区 on its last day", code: "221317", on: "2023-12-31"},
+		{name: "中区 merged on 2024-01-01", code: "221317", on: "2024-01-01", wantErr: true,
+			en: "abolished on 2024-01-01 (静岡県浜松市中区): merged into 221384 浜松市中央区",
+			ja: "2024年1月1日に廃止。現在は221384 浜松市中央区"},
+		{name: "中区 on a new record", code: "221317", on: "2026-06-01", wantErr: true,
+			ja: "2024年1月1日に廃止。現在は221384 浜松市中央区"},
+		{name: "浜北区 merged", code: "221368", on: "2026-06-01", wantErr: true,
+			en: "abolished on 2024-01-01 (静岡県浜松市浜北区): merged into 221392 浜松市浜名区",
+			ja: "2024年1月1日に廃止。現在は221392 浜松市浜名区"},
+		{name: "北区 split", code: "221350", on: "2024-06-01", wantErr: true,
+			en: "abolished on 2024-01-01 (静岡県浜松市北区): divided among 221384 浜松市中央区 and 221392 浜松市浜名区",
+			ja: "2024年1月1日に廃止。現在は221384 浜松市中央区または221392 浜松市浜名区"},
+		{name: "天竜区 given a new code, one body to one", code: "221376", on: "2024-01-02", wantErr: true,
+			en: "abolished on 2024-01-01 (静岡県浜松市天竜区): given the new code 221406 浜松市天竜区",
+			ja: "2024年1月1日に廃止。現在は221406 浜松市天竜区"},
+		{name: "天竜区's old code in 2023", code: "221376", on: "2023-06-01"},
+		{name: "中央区 from its first day", code: "221384", on: "2024-01-01"},
+		{name: "中央区 on a re-coded record dated 2020", code: "221384", on: "2020-05-01"},
+		{name: "a code never changed", code: "131083", on: "1990-01-01"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lg, err := ParseLocalGovOn(tt.code, day(tt.on))
+			if !tt.wantErr {
+				if err != nil || string(lg.Code) != tt.code {
+					t.Fatalf("ParseLocalGovOn(%s, %s) = %v, %v; want the body", tt.code, tt.on, lg.Code, err)
+				}
+				return
+			}
+			var e *Error
+			if !errors.As(err, &e) || e.Rule != RuleAbolishedLG {
+				t.Fatalf("ParseLocalGovOn(%s, %s) = %v, %v; want abolished", tt.code, tt.on, lg.Code, err)
+			}
+			if tt.en != "" && e.Reason() != tt.en {
+				t.Errorf("reason %q, want %q", e.Reason(), tt.en)
+			}
+			if e.ReasonJapanese() != tt.ja {
+				t.Errorf("Japanese reason %q, want %q", e.ReasonJapanese(), tt.ja)
+			}
+			if want := "地方公共団体コード「" + tt.code + "」: " + tt.ja; e.Japanese() != want {
+				t.Errorf("Japanese() = %q, want %q", e.Japanese(), want)
+			}
+		})
+	}
+	// Today's check (no date) refuses what the dated one refuses from 2024 on.
+	if _, err := ParseExistingLocalGov("221317"); err == nil || !strings.Contains(err.Error(), "merged into 221384 浜松市中央区") {
+		t.Errorf("ParseExistingLocalGov(221317) = %v", err)
+	}
+	// A code no body ever had is still unknown, on any day.
+	if _, err := ParseLocalGovOn("221422", day("2020-01-01")); err == nil || !strings.Contains(err.Error(), "no local government") {
+		t.Errorf("ParseLocalGovOn(221422) = %v, want unknown", err)
+	}
+	lg, _ := LookupLocalGov("221317")
+	for on, want := range map[string]bool{"1990-01-01": true, "2023-12-31": true, "2024-01-01": false} {
+		if lg.InForceOn(day(on).Add(23*time.Hour)) != want {
+			t.Errorf("中区 InForceOn(%s) = %v", on, !want)
+		}
+	}
+	if lg, _ := LookupLocalGov("221384"); lg.InForceOn(day("2023-12-31")) || !lg.InForceOn(day("2024-01-01")) {
+		t.Errorf("中央区 in force before 2024-01-01 or not from it: %+v", lg)
+	}
+}
+
+// TestEmbeddedHistory: every abolished body has a date, a change and
+// successors that are in the list, and every successor chain ends in bodies
+// in force.
+func TestEmbeddedHistory(t *testing.T) {
+	for _, lg := range LocalGovs() {
+		if !lg.Abolished() {
+			if len(lg.Successors) != 0 || lg.Change != "" {
+				t.Errorf("%s %s in force but has successors %v, change %q", lg.Code, lg.FullName(), lg.Successors, lg.Change)
+			}
+			continue
+		}
+		switch lg.Change {
+		case ChangeMerged, ChangeSplit, ChangeRenamed, ChangeRecoded:
+		default:
+			t.Errorf("%s %s: change %q", lg.Code, lg.FullName(), lg.Change)
+		}
+		if (lg.Change == ChangeSplit) != (len(lg.Successors) > 1) || len(lg.Successors) == 0 {
+			t.Errorf("%s %s: %s into %v", lg.Code, lg.FullName(), lg.Change, lg.Successors)
+		}
+		for _, c := range lg.Successors {
+			s, ok := LookupLocalGov(c)
+			if !ok {
+				t.Errorf("%s %s: successor %s is not in the list", lg.Code, lg.FullName(), c)
+				continue
+			}
+			if !s.ValidFrom.IsZero() && s.ValidFrom.After(lg.ValidUntil) {
+				t.Errorf("%s: successor %s begins %s, after %s", lg.Code, c, s.ValidFrom, lg.ValidUntil)
+			}
+		}
+		if len(lg.CurrentSuccessors()) == 0 {
+			t.Errorf("%s %s: no body in force holds its area", lg.Code, lg.FullName())
 		}
 	}
 }

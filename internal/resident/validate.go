@@ -80,7 +80,14 @@ func (r IdentityRecord) Validate(now time.Time) []FieldError {
 	if r.Sex != SexMale && r.Sex != SexFemale {
 		add("sex", "must be 1 (男) or 2 (女)", "1（男）または2（女）で入力してください")
 	}
-	if lg, err := ids.ParseExistingLocalGov(string(r.LocalGov)); err != nil {
+	// The code must have been in force on the record's date (its change
+	// date; today when it has none): a 除票 of 2020 keeps 221317 浜松市中区,
+	// abolished on 2024-01-01, and a record of today cannot have it.
+	recordDay := r.ChangeDate
+	if recordDay.IsZero() {
+		recordDay = today
+	}
+	if lg, err := ids.ParseLocalGovOn(string(r.LocalGov), recordDay); err != nil {
 		add("local_gov_code", idRule(err), idRuleJa(err))
 	} else if lg.Kind == ids.LGPrefecture || lg.Kind == ids.LGDesignatedCity {
 		add("local_gov_code", fmt.Sprintf("%s (%s) does not hold resident records: give the municipality or ward", lg.Code, lg.FullName()),

