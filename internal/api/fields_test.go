@@ -79,6 +79,9 @@ func TestFieldRulesAtTheAPI(t *testing.T) {
 		})
 	}
 	// Nothing refused reached the log whole: every entry is small.
+	if err := n.Log.Sync(context.Background()); err != nil { // journaled entries' rows
+		t.Fatal(err)
+	}
 	list, err := auditlog.List(context.Background(), n.DB, auditlog.Filter{After: -1, Limit: 1000})
 	if err != nil {
 		t.Fatal(err)

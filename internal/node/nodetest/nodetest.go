@@ -4,8 +4,10 @@ package nodetest
 
 import (
 	"context"
+	"os"
 	"testing"
 
+	"jukinet/internal/auditlog"
 	"jukinet/internal/clocktest"
 	"jukinet/internal/node"
 )
@@ -36,6 +38,10 @@ func OpenAt(t testing.TB, opt node.InitOptions, clock *clocktest.Clock) *node.No
 	}
 	t.Cleanup(func() { n.Close() })
 	n.Now = clock.Now
+	if os.Getenv(auditlog.EnvTestJournal) == "1" {
+		// The node's tests again with the server's audit journal on.
+		n.Config.Audit.Journal, n.Serving = true, true
+	}
 	if err := n.OpenGate(ctx, nil); err != nil {
 		t.Fatalf("open the gate: %v", err)
 	}
