@@ -45,9 +45,11 @@ type Handler struct {
 
 // Caller is who calls the API: an operator signed in at a terminal.
 type Caller struct {
-	Actor    auditlog.Actor
-	Origin   string // terminal:ID
-	MayAudit bool   // the policies let them read the audit log
+	Actor  auditlog.Actor
+	Origin string // terminal:ID
+	// MayAudit asks the policies whether the caller may read the audit
+	// log; the audit endpoints ask it when called (nil: they may not).
+	MayAudit func(ctx context.Context) bool
 	// Verified says the operator verified themselves (the biometric) within
 	// the profile's re-verification window: a change to a governance
 	// register needs it, as the screens' forms do, so the API is no way
@@ -109,7 +111,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.problem(w, r, http.StatusForbidden, "forbidden", "the demo API answers the loopback interface only", "デモ環境のAPIはこのサーバ上からのみ利用できます")
 		return
 	}
-	demo := Caller{Actor: auditlog.Actor{Kind: auditlog.ActorOperator, ID: DemoOperator, Name: "デモ操作者"}, Origin: DemoTerminal, MayAudit: true}
+	demo := Caller{Actor: auditlog.Actor{Kind: auditlog.ActorOperator, ID: DemoOperator, Name: "デモ操作者"}, Origin: DemoTerminal,
+		MayAudit: func(context.Context) bool { return true }}
 	h.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, demo)))
 }
 
@@ -121,7 +124,7 @@ func callerOf(r *http.Request) Caller {
 // mayAudit refuses the audit endpoints to callers the policies keep from
 // the audit log.
 func (h *Handler) mayAudit(w http.ResponseWriter, r *http.Request) bool {
-	if callerOf(r).MayAudit {
+	if c := callerOf(r); c.MayAudit != nil && c.MayAudit(r.Context()) {
 		return true
 	}
 	h.problem(w, r, http.StatusForbidden, "forbidden", "reading the audit log is not for your role", "監査ログを閲覧する権限がありません")

@@ -261,12 +261,13 @@ func httpRows(ctx context.Context, opt Options, dir string, csv []byte, codes []
 	say("lookups through the node's gate in process, %d clients …", opt.Clients)
 	clerk := gate.Request{Actor: auditlog.Actor{Kind: auditlog.ActorOperator, ID: node.DemoOperator}, Origin: "terminal:" + node.DemoTerminal,
 		Affair: httpAffair, Reason: httpReason}
+	cpu := processCPU()
 	in := measure(ctx, opt.Clients, opt.Duration, codes, func(code string) error {
 		_, err := h.node.Gate.Lookup(ctx, clerk, gate.Key{ResidentCode: code})
 		return err
 	})
 	in.ID, in.What = RowGateClients, fmt.Sprintf("lookup through the node's gate in process, %d clients (HTTP baseline)", opt.Clients)
-	in.Note = "the node's policies (designation, training, terminal), audited" + in.Note
+	in.Note = "the node's policies (designation, training, terminal), audited; " + cpuPerOp(cpu, in.Ops) + in.Note
 	rows = append(rows, in)
 
 	say("HTTP floor: a fixed JSON answer over the same TLS, %d clients …", opt.Clients)
@@ -289,6 +290,7 @@ func httpRows(ctx context.Context, opt Options, dir string, csv []byte, codes []
 		}
 		stop = pprof.StopCPUProfile
 	}
+	cpu = processCPU()
 	r := attack(opt.Clients, opt.Duration, h.client, h.cookie, func(i int64) string { return h.lookupURL(codes[(i*7919)%int64(len(codes))]) }, []byte(`"audit_seq"`))
 	if stop != nil {
 		stop()
@@ -296,7 +298,8 @@ func httpRows(ctx context.Context, opt Options, dir string, csv []byte, codes []
 	r.ID, r.What = RowHTTP, fmt.Sprintf("HTTP JSON lookup, %d keep-alive clients (vegeta; TLS, terminal certificate, session, policies, gate, audit)", opt.Clients)
 	r.Goal = "≥ 70 % of in-process, p99 < 10 ms"
 	errNote := r.Note
-	r.Note = fmt.Sprintf("%.1f %% of the in-process gate rate, %.1f %% of the HTTP floor", 100*r.PerSecond/in.PerSecond, 100*r.PerSecond/floor.PerSecond)
+	r.Note = fmt.Sprintf("%.1f %% of the in-process gate rate, %.1f %% of the HTTP floor; %s with the load generator's",
+		100*r.PerSecond/in.PerSecond, 100*r.PerSecond/floor.PerSecond, cpuPerOp(cpu, r.Ops))
 	if errNote != "" {
 		r.Note += "; " + errNote
 	}
@@ -322,11 +325,12 @@ func httpFloor(h *httpNode, answer []byte, clients int, dur time.Duration) (Row,
 	}), slog.New(slog.NewTextHandler(io.Discard, nil)), web.DefaultTimeouts)
 	go srv.Serve(tls.NewListener(ln, conf))
 	defer srv.Close()
+	cpu := processCPU()
 	base := fmt.Sprintf("https://localhost:%d/api/v1/residents/", ln.Addr().(*net.TCPAddr).Port)
 	r := attack(clients, dur, h.client, h.cookie, func(i int64) string { return base + fmt.Sprint(i) + "?affair=" + httpAffair }, []byte(`"audit_seq"`))
 	r.ID, r.What = RowHTTPFloor, fmt.Sprintf("HTTP floor: a fixed %d-byte JSON answer, same TLS and load generator, %d clients", len(answer), clients)
 	errNote := r.Note
-	r.Note = "no session, no gate: what TLS, net/http and vegeta cost on these cores"
+	r.Note = "no session, no gate: what TLS, net/http and vegeta cost on these cores; " + cpuPerOp(cpu, r.Ops)
 	if errNote != "" {
 		r.Note += "; " + errNote
 	}
