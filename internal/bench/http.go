@@ -173,15 +173,12 @@ func (h *httpNode) probe(code string) ([]byte, error) {
 	c := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: h.client}}
 	defer c.CloseIdleConnections()
 	get := func(u string) (int, []byte, error) {
-		req, _ := http.NewRequest("GET", u, nil)
-		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: h.cookie})
-		resp, err := c.Do(req)
-		if err != nil {
-			return 0, nil, err
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		return resp.StatusCode, b, err
+		return h.get(c, u, true)
+	}
+	// The anonymous status page must not show what the signed-in one does,
+	// or the probe proves nothing.
+	if _, anon, err := h.get(c, h.base+"/status", false); err != nil || bytes.Contains(anon, []byte(h.node.DB.Dialect().String())) {
+		return nil, fmt.Errorf("probe: the anonymous status page cannot tell a session from none (%v)", err)
 	}
 	status, body, err := get(h.base + "/status")
 	if err != nil {
@@ -198,6 +195,25 @@ func (h *httpNode) probe(code string) ([]byte, error) {
 		return nil, fmt.Errorf("probe lookup answered %d: %.300s", status, body)
 	}
 	return body, nil
+}
+
+// get fetches u on the terminal's connection c, with the session's cookie
+// when signedIn.
+func (h *httpNode) get(c *http.Client, u string, signedIn bool) (int, []byte, error) {
+	req, err := http.NewRequest("GET", u, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	if signedIn {
+		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: h.cookie})
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
 }
 
 // attack drives url(i) for the i-th request from clients keep-alive
