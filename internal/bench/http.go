@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -221,10 +222,21 @@ func (h *httpNode) get(c *http.Client, u string, signedIn bool) (int, []byte, er
 // returns the row: successful answers per second and vegeta's latency
 // percentiles. An answer other than 200, or a body without want, is an
 // error.
+//
+// The clients' connections are opened (TLS handshakes, terminal
+// certificates verified) before the clock starts, with one request each:
+// the row is the steady state of keep-alive clients.
 func attack(clients int, dur time.Duration, conf *tls.Config, cookie string, url func(i int64) string, want []byte) Row {
-	atk := vegeta.NewAttacker(vegeta.Workers(uint64(clients)), vegeta.MaxWorkers(uint64(clients)),
-		vegeta.Connections(clients), vegeta.MaxConnections(clients), vegeta.KeepAlive(true),
-		vegeta.TLSConfig(conf), vegeta.HTTP2(false), vegeta.Redirects(vegeta.NoFollow), vegeta.Timeout(30*time.Second))
+	// HTTP/1.1 keep-alive over TLS, as browsers and clerks' systems reach
+	// the node; the transport is set up whole before the warm-up, which
+	// leaves its connections idle in it for vegeta.
+	tr := &http.Transport{TLSClientConfig: conf, MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients,
+		TLSNextProto: map[string]func(string, *tls.Conn) http.RoundTripper{}}
+	client := &http.Client{Transport: tr}
+	warm(client, clients, cookie, url(0))
+	atk := vegeta.NewAttacker(vegeta.Client(client), vegeta.Workers(uint64(clients)), vegeta.MaxWorkers(uint64(clients)),
+		vegeta.Redirects(vegeta.NoFollow), vegeta.Timeout(30*time.Second))
+	defer tr.CloseIdleConnections()
 	hdr := http.Header{"Cookie": {sessionCookie + "=" + cookie}}
 	var next atomic.Int64
 	targeter := func(t *vegeta.Target) error {
@@ -251,6 +263,30 @@ func attack(clients int, dur time.Duration, conf *tls.Config, cookie string, url
 		r.Note = fmt.Sprintf("ERROR: %d of %d answers wrong, first: %s", bad, m.Requests, firstBad)
 	}
 	return r
+}
+
+// warm opens clients connections to u at once, one request on each.
+func warm(c *http.Client, clients int, cookie, u string) {
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			req, err := http.NewRequest("GET", u, nil)
+			if err != nil {
+				return
+			}
+			req.Header.Set("Cookie", sessionCookie+"="+cookie)
+			if resp, err := c.Do(req); err == nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
 }
 
 // httpRows measures, on a node of its own holding the same register: the
