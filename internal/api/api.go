@@ -48,12 +48,12 @@ type Handler struct {
 
 // Caller is who calls the API: an operator signed in at a terminal.
 type Caller struct {
-	Actor    auditlog.Actor
-	Origin   string // terminal:ID
-	MayAudit bool   // the policies let them read the audit log
-	// AuditPolicy and AuditWhy are the rule that decided MayAudit and its
-	// reason, recorded with each read of entry bundles (tiles.go).
-	AuditPolicy, AuditWhy string
+	Actor  auditlog.Actor
+	Origin string // terminal:ID
+	// MayAudit asks the policies whether the caller may read the audit
+	// log, and which rule decided why; the audit endpoints ask it when
+	// called (nil: they may not).
+	MayAudit func(ctx context.Context) AuditVerdict
 	// Verified says the operator verified themselves (the biometric) within
 	// the profile's re-verification window: a change to a governance
 	// register needs it, as the screens' forms do, so the API is no way
@@ -116,8 +116,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.problem(w, r, http.StatusForbidden, "forbidden", "the demo API answers the loopback interface only", "デモ環境のAPIはこのサーバ上からのみ利用できます")
 		return
 	}
-	demo := Caller{Actor: auditlog.Actor{Kind: auditlog.ActorOperator, ID: DemoOperator, Name: "デモ操作者"}, Origin: DemoTerminal, MayAudit: true,
-		AuditPolicy: "jukinet:demo-loopback", AuditWhy: "a demo node's loopback client"}
+	demo := Caller{Actor: auditlog.Actor{Kind: auditlog.ActorOperator, ID: DemoOperator, Name: "デモ操作者"}, Origin: DemoTerminal,
+		MayAudit: func(context.Context) AuditVerdict {
+			return AuditVerdict{Allow: true, Policy: "jukinet:demo-loopback", Why: "a demo node's loopback client"}
+		}}
 	h.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, demo)))
 }
 
@@ -126,10 +128,25 @@ func callerOf(r *http.Request) Caller {
 	return c
 }
 
+// AuditVerdict is whether a caller may read the audit log, with the rule
+// that decided and its reason (recorded with each read of entry bundles).
+type AuditVerdict struct {
+	Allow       bool
+	Policy, Why string
+}
+
+// auditVerdict asks c's MayAudit; a caller without one may not.
+func (c Caller) auditVerdict(ctx context.Context) AuditVerdict {
+	if c.MayAudit == nil {
+		return AuditVerdict{}
+	}
+	return c.MayAudit(ctx)
+}
+
 // mayAudit refuses the audit endpoints to callers the policies keep from
 // the audit log.
 func (h *Handler) mayAudit(w http.ResponseWriter, r *http.Request) bool {
-	if callerOf(r).MayAudit {
+	if callerOf(r).auditVerdict(r.Context()).Allow {
 		return true
 	}
 	h.problem(w, r, http.StatusForbidden, "forbidden", "reading the audit log is not for your role", "監査ログを閲覧する権限がありません")

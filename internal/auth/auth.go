@@ -13,6 +13,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
 	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
@@ -175,9 +176,20 @@ func (s *Service) refuse(ctx context.Context, action, vid, terminal string, fail
 }
 
 // Client is where a request comes from, as its connection says: the
-// network address and the verified client certificate's subject, if any.
+// network address and the verified client certificate's subject, if any
+// (CertSubject, or the subject of Cert, written out only when a refusal
+// names it: not for every request).
 type Client struct {
 	Addr, CertSubject string
+	Cert              *x509.Certificate
+}
+
+// subject is the verified client certificate's subject, or "".
+func (c Client) subject() string {
+	if c.CertSubject == "" && c.Cert != nil {
+		return c.Cert.Subject.String()
+	}
+	return c.CertSubject
 }
 
 type clientKey struct{}
@@ -227,7 +239,7 @@ func (s *Service) refuseDevice(ctx context.Context, action, vid, terminal, why s
 	// The refusal is recorded even when the sender has gone.
 	ctx = context.WithoutCancel(ctx)
 	c, _ := ctx.Value(clientKey{}).(Client)
-	r := auditlog.Refusal{Node: s.node, Action: "auth." + action, Why: why, Addr: c.Addr, CertSubject: c.CertSubject}
+	r := auditlog.Refusal{Node: s.node, Action: "auth." + action, Why: why, Addr: c.Addr, CertSubject: c.subject()}
 	if s.approved(ctx, terminal) {
 		r.Terminal = terminal
 		if vid != "" {
@@ -509,8 +521,14 @@ func (s *Service) Session(ctx context.Context, token, terminal string) (*Session
 	hash := hashToken(token)
 	var sess Session
 	var ended sql.NullTime
-	err := s.db.QueryRow(ctx, `SELECT verification_id, terminal_id, demo, created_at, last_seen_at, verified_at, ended_at FROM auth_session WHERE token_hash = ?`, hash).
-		Scan(&sess.VerificationID, &sess.Terminal, &sess.Demo, &sess.CreatedAt, &sess.LastSeenAt, &sess.VerifiedAt, &ended)
+	// Whether the operator is still an active staff member is read in the
+	// same query (one round trip per request, not two); it is decided
+	// below, after the terminal and the time limits, as before.
+	var active bool
+	err := s.db.QueryRow(ctx, `SELECT s.verification_id, s.terminal_id, s.demo, s.created_at, s.last_seen_at, s.verified_at, s.ended_at,
+		EXISTS (SELECT 1 FROM staff_person p WHERE p.verification_id = s.verification_id AND p.active = ?)
+		FROM auth_session s WHERE s.token_hash = ?`, true, hash).
+		Scan(&sess.VerificationID, &sess.Terminal, &sess.Demo, &sess.CreatedAt, &sess.LastSeenAt, &sess.VerifiedAt, &ended, &active)
 	if errors.Is(err, sql.ErrNoRows) || ended.Valid {
 		return nil, ErrNoSession
 	}
@@ -540,7 +558,7 @@ func (s *Service) Session(ctx context.Context, token, terminal string) (*Session
 		s.end(ctx, hash, &sess, "absolute time limit")
 		return nil, ErrExpired
 	}
-	if _, err := s.staff.Person(ctx, sess.VerificationID); err != nil {
+	if !active {
 		s.end(ctx, hash, &sess, "staff member left")
 		return nil, ErrExpired
 	}

@@ -48,10 +48,25 @@ type Options struct {
 	// Journal runs the audit log with its journal (auditlog.Options.Journal):
 	// entries without work durable in a segment file, rows by the indexer.
 	Journal bool
+	// HTTP adds the HTTP rows: a demo node holding the same register,
+	// served over HTTPS as `jukinet serve` serves it, its JSON API driven
+	// by Clients keep-alive connections of a load generator (vegeta),
+	// beside the same lookups through its gate in process.
+	HTTP bool
+	// HTTPOnly measures the HTTP rows alone (no import row, no others).
+	HTTPOnly bool
+	// HTTPProfile, when set, receives the CPU profile of the HTTP lookups
+	// alone (server and load generator share the process).
+	HTTPProfile string
+	// Now is the HTTP rows' node's clock; nil means time.Now.
+	Now func() time.Time
 }
 
 // Row is one line of the result table.
 type Row struct {
+	// ID names the row for the goal table (RowImport …); empty for rows
+	// no goal reads.
+	ID        string
 	What      string
 	Ops       int64
 	Elapsed   time.Duration
@@ -146,6 +161,19 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) 
 		w.Write(recs[i])
 	}
 	w.Close()
+	csv := bytes.Clone(csvBuf.Bytes())
+	if opt.HTTPOnly {
+		codes := make([]string, len(recs))
+		for i, r := range recs {
+			codes[i] = string(r.ResidentCode)
+		}
+		rows, err := httpRows(ctx, opt, dir, csv, codes, say)
+		if err != nil {
+			return nil, err
+		}
+		res.Rows = append(res.Rows, rows...)
+		return res, nil
+	}
 	say("importing through the gate …")
 	start := time.Now()
 	rep, err := g.Import(ctx, operator("一括取込", "ベンチマーク"), &csvBuf, resident.UTF8)
@@ -153,11 +181,17 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) 
 		return nil, fmt.Errorf("import: %w", err)
 	}
 	el := time.Since(start)
-	res.Rows = append(res.Rows, Row{What: fmt.Sprintf("import %d rows (parse, validate, store, audit)", rep.Added), Ops: int64(rep.Added), Elapsed: el,
+	res.Rows = append(res.Rows, Row{ID: RowImport, What: fmt.Sprintf("import %d rows (parse, validate, store, audit)", rep.Added), Ops: int64(rep.Added), Elapsed: el,
 		Goal: "1,000,000 in ≤ 30 s", PerSecond: float64(rep.Added) / el.Seconds()})
 	if opt.ImportOnly {
 		return res, nil
 	}
+	say("raw bulk insert of the same rows …")
+	ri, err := rawBulkInsert(ctx, d, opt.DBURL, dir, rep.Added)
+	if err != nil {
+		return nil, err
+	}
+	res.Rows = append(res.Rows, ri)
 
 	if d.Dialect() == db.SQLite {
 		// Measure in steady state: copy the import's WAL into the database
@@ -183,7 +217,7 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) 
 		var a, b, c, e string
 		return rawStmt.QueryRowContext(ctx, code).Scan(&a, &b, &c, &e)
 	})
-	raw.What, raw.Note = fmt.Sprintf("raw driver point select, %d workers (baseline)", opt.Workers), "no gate, no audit"
+	raw.ID, raw.What, raw.Note = RowRawSelect, fmt.Sprintf("raw driver point select, %d workers (baseline)", opt.Workers), "no gate, no audit"
 	res.Rows = append(res.Rows, raw)
 	req := operator("住民票の写しの交付", "窓口での本人申請")
 	lookup := func(code string) error {
@@ -200,12 +234,12 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) 
 	}
 	// The floors: no request that waits for a durable write beats them.
 	for _, f := range []struct {
-		what, note string
-		run        func() (Row, error)
+		id, what, note string
+		run            func() (Row, error)
 	}{
-		{"durable write floor", "ceiling for requests that each wait for a durable write",
+		{RowDiskFloor, "durable write floor", "ceiling for requests that each wait for a durable write",
 			func() (Row, error) { return durableFloor(ctx, dir, opt.Workers, opt.Duration) }},
-		{"database commit floor", "the database's own durable commit, nothing read",
+		{RowCommitFloor, "database commit floor", "the database's own durable commit, nothing read",
 			func() (Row, error) { return commitFloor(ctx, d, opt.Workers, opt.Duration) }},
 	} {
 		say("%s, %d workers …", f.what, opt.Workers)
@@ -213,18 +247,18 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) 
 		if err != nil {
 			return nil, err
 		}
-		floor.Note = fmt.Sprintf("%s (%.0f %% of baseline)", f.note, 100*floor.PerSecond/raw.PerSecond)
+		floor.ID, floor.Note = f.id, fmt.Sprintf("%s (%.0f %% of baseline)", f.note, 100*floor.PerSecond/raw.PerSecond)
 		res.Rows = append(res.Rows, floor)
 	}
 
 	say("audited lookups through the gate, %d workers …", opt.Workers)
 	gl := measure(ctx, opt.Workers, opt.Duration, codes, lookup)
-	gl.What, gl.Goal = fmt.Sprintf("audited lookup, %d workers", opt.Workers), "≥ 50 % of baseline"
+	gl.ID, gl.What, gl.Goal = RowLookupWorkers, fmt.Sprintf("audited lookup, %d workers", opt.Workers), "≥ 50 % of baseline"
 	gl.Note = fmt.Sprintf("%.1f %% of baseline; each waits for its durable entry", 100*gl.PerSecond/raw.PerSecond)
 	res.Rows = append(res.Rows, gl)
 	say("audited lookups through the gate, %d concurrent clients …", opt.Clients)
 	gc := measure(ctx, opt.Clients, opt.Duration, codes, lookup)
-	gc.What, gc.Goal = fmt.Sprintf("audited lookup, %d clients on %d cores (group commit)", opt.Clients, numCPU()), "≥ 50 % of baseline"
+	gc.ID, gc.What, gc.Goal = RowLookupClients, fmt.Sprintf("audited lookup, %d clients on %d cores (group commit)", opt.Clients, numCPU()), "≥ 50 % of baseline"
 	gc.Note = fmt.Sprintf("%.1f %% of baseline", 100*gc.PerSecond/raw.PerSecond)
 	res.Rows = append(res.Rows, gc)
 
@@ -241,13 +275,19 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) 
 			return err
 		}
 	}
+	say("raw search queries, %d workers …", opt.Workers)
+	rs, err := rawSearch(ctx, d, recs, opt.Workers, opt.Duration)
+	if err != nil {
+		return nil, err
+	}
+	res.Rows = append(res.Rows, rs)
 	var next atomic.Int64
 	say("four-item searches, %d workers …", opt.Workers)
 	s2 := measure(ctx, opt.Workers, opt.Duration, codes, func(string) error { return search(int(next.Add(7919)))("") })
-	s2.What, s2.Goal = fmt.Sprintf("four-item search with variant folding, %d workers", opt.Workers), "≥ 5,000/s"
+	s2.ID, s2.What, s2.Goal = RowSearchWorkers, fmt.Sprintf("four-item search with variant folding, %d workers", opt.Workers), "≥ 5,000/s"
 	res.Rows = append(res.Rows, s2)
 	sc := measure(ctx, opt.Clients, opt.Duration, codes, func(string) error { return search(int(next.Add(7919)))("") })
-	sc.What, sc.Goal = fmt.Sprintf("four-item search, %d clients", opt.Clients), "≥ 5,000/s"
+	sc.ID, sc.What, sc.Goal = RowSearchClients, fmt.Sprintf("four-item search, %d clients", opt.Clients), "≥ 5,000/s"
 	res.Rows = append(res.Rows, sc)
 
 	// Verify the whole log.
@@ -267,9 +307,23 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) 
 	}
 	el = time.Since(start)
 	subjects := subjectRows(ctx, d)
-	res.Rows = append(res.Rows, Row{What: fmt.Sprintf("audit verify (%d entries, %d subject rows)", vr.Entries, subjects), Ops: vr.Entries, Elapsed: el,
+	res.Rows = append(res.Rows, Row{ID: RowVerify, What: fmt.Sprintf("audit verify (%d entries, %d subject rows)", vr.Entries, subjects), Ops: vr.Entries, Elapsed: el,
 		Goal: "≥ 500,000 entries/s", PerSecond: float64(vr.Entries) / el.Seconds(),
 		Note: fmt.Sprintf("%s in all; %.0f subject rows/s (the import's entry lists every resident)", el.Round(time.Millisecond), float64(subjects)/el.Seconds())})
+	say("SHA-256 over the log's bytes …")
+	sh, err := sha256Rate(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	res.Rows = append(res.Rows, sh)
+
+	if opt.HTTP {
+		rows, err := httpRows(ctx, opt, dir, csv, codes, say)
+		if err != nil {
+			return nil, err
+		}
+		res.Rows = append(res.Rows, rows...)
+	}
 	return res, nil
 }
 
@@ -337,7 +391,7 @@ func sustainedRow(ctx context.Context, d *db.DB, res *Result, raw Row, clients i
 		st.LastRate = float64(end.ops-last.ops) / span.Seconds()
 	}
 	res.Sustained = st
-	r.What = fmt.Sprintf("audited lookup, %d clients, sustained %s", clients, dur)
+	r.ID, r.What = RowSustained, fmt.Sprintf("audited lookup, %d clients, sustained %s", clients, dur)
 	errNote := r.Note
 	r.Goal = "last rate ≥ first"
 	r.Note = fmt.Sprintf("first %s %.0f/s, last %s %.0f/s (%.1f %% of baseline)",

@@ -29,7 +29,7 @@ func TestRunSmall(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(res.Rows) != 10 {
+			if len(res.Rows) != 13 {
 				t.Fatalf("%d rows", len(res.Rows))
 			}
 			for _, r := range res.Rows {
@@ -42,7 +42,7 @@ func TestRunSmall(t *testing.T) {
 			}
 			var out strings.Builder
 			res.Print(&out)
-			for _, row := range []string{"raw driver point select", "durable write floor", "database commit floor", "sustained"} {
+			for _, row := range []string{"raw driver point select", "durable write floor", "database commit floor", "sustained", "raw bulk insert", "raw search query", "SHA-256"} {
 				if !strings.Contains(out.String(), row) {
 					t.Errorf("no %q row in the table:\n%s", row, out.String())
 				}

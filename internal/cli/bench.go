@@ -21,10 +21,37 @@ type BenchCmd struct {
 	WALOnly    bool          `name:"wal-only" help:"Measure the import, the raw baseline and the sustained-load row only."`
 	Journal    bool          `name:"journal" help:"Run the audit log with its journal (docs/design/audit-storage.md)."`
 	CPUProfile string        `name:"cpuprofile" type:"path" help:"Write a CPU profile of the run to this file (go tool pprof)."`
+	HTTP       bool          `name:"http" help:"Add the HTTP rows: a demo node with the same register served over HTTPS as jukinet serve does, its JSON API driven by --clients keep-alive connections of a load generator (vegeta)."`
+	HTTPOnly   bool          `name:"http-only" help:"Measure the HTTP rows only."`
+	HTTPProf   string        `name:"http-cpuprofile" type:"path" help:"Write a CPU profile of the HTTP lookups alone to this file (with --http or --http-only)."`
+}
+
+// check refuses flag values the benchmark cannot run with, naming the flag.
+func (c BenchCmd) check() error {
+	switch {
+	case c.Residents < 1:
+		return fmt.Errorf("--residents %d: must be 1 or more", c.Residents)
+	case c.Duration <= 0:
+		return fmt.Errorf("--duration %s: must be longer than 0", c.Duration)
+	case c.Workers < 1:
+		return fmt.Errorf("--workers %d: must be 1 or more", c.Workers)
+	case c.Clients < 1:
+		return fmt.Errorf("--clients %d: must be 1 or more", c.Clients)
+	case c.Sustained < 0:
+		return fmt.Errorf("--sustained %s: must be 0 (skip the row) or more", c.Sustained)
+	case c.HTTPOnly && (c.ImportOnly || c.WALOnly):
+		return fmt.Errorf("--http-only measures the HTTP rows alone: leave out --import-only and --wal-only")
+	case c.HTTPProf != "" && !c.HTTP && !c.HTTPOnly:
+		return fmt.Errorf("--http-cpuprofile profiles the HTTP rows: give --http or --http-only too")
+	}
+	return nil
 }
 
 // Run prints one table.
 func (c BenchCmd) Run(env *Env) error {
+	if err := c.check(); err != nil {
+		return err
+	}
 	if c.CPUProfile != "" {
 		f, err := os.Create(c.CPUProfile)
 		if err != nil {
@@ -37,11 +64,13 @@ func (c BenchCmd) Run(env *Env) error {
 		defer pprof.StopCPUProfile()
 	}
 	res, err := bench.Run(env.Ctx, bench.Options{Residents: c.Residents, DBURL: c.DB, Duration: c.Duration, Workers: c.Workers, Clients: c.Clients, Seed: 1, ImportOnly: c.ImportOnly,
-		Sustained: c.Sustained, SustainedOnly: c.WALOnly, Journal: c.Journal}, env.Stderr)
+		Sustained: c.Sustained, SustainedOnly: c.WALOnly, HTTP: c.HTTP, HTTPOnly: c.HTTPOnly, HTTPProfile: c.HTTPProf, Now: env.Now, Journal: c.Journal}, env.Stderr)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(env.Stdout)
 	res.Print(env.Stdout)
+	fmt.Fprintln(env.Stdout)
+	bench.PrintGoals(env.Stdout, res.Goals())
 	return nil
 }

@@ -290,7 +290,9 @@ func (s *Server) jsonError(w http.ResponseWriter, r *http.Request, err error) {
 // apiCaller identifies a JSON API request by its web session: the operator
 // signed in on this terminal (an idle-locked session does not count), and
 // whether they verified within the re-check window the forms ask
-// (recentlyVerified), which the API's governance changes ask too.
+// (recentlyVerified), which the API's governance changes ask too. Whether
+// the policies let them read the audit log is asked by the audit endpoints
+// only, when they are called.
 func (s *Server) apiCaller(r *http.Request) (api.Caller, bool) {
 	cookie, err := r.Cookie(sessionCookie)
 	if err != nil {
@@ -301,6 +303,9 @@ func (s *Server) apiCaller(r *http.Request) (api.Caller, bool) {
 		return api.Caller{}, false
 	}
 	who := sess.Who()
-	v := s.node.Policy.MayAdminister(r.Context(), who, staff.ActViewAudit, staff.Resource{Kind: "node", ID: string(s.node.Info.LocalGov.Code)})
-	return api.Caller{Actor: who.Actor, Origin: who.Origin, MayAudit: v.Allow, AuditPolicy: v.Policy, AuditWhy: v.Why, Verified: s.auth.RecentlyVerified(sess)}, true
+	mayAudit := func(ctx context.Context) api.AuditVerdict {
+		v := s.node.Policy.MayAdminister(ctx, who, staff.ActViewAudit, staff.Resource{Kind: "node", ID: string(s.node.Info.LocalGov.Code)})
+		return api.AuditVerdict{Allow: v.Allow, Policy: v.Policy, Why: v.Why}
+	}
+	return api.Caller{Actor: who.Actor, Origin: who.Origin, MayAudit: mayAudit, Verified: s.auth.RecentlyVerified(sess)}, true
 }

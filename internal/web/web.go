@@ -71,6 +71,9 @@ type Server struct {
 	verification verification
 	// once remembers the look-up and history forms already sent.
 	once onceSet
+	// handler is the mux behind the cross-origin protection, built once
+	// (not for every request).
+	handler http.Handler
 }
 
 // New returns the web interface of n.
@@ -169,6 +172,7 @@ func New(n *node.Node, opt Options) (*Server, error) {
 		}
 		metrics.ServeHTTP(w, r)
 	})
+	s.handler = http.NewCrossOriginProtection().Handler(s.mux)
 	return s, nil
 }
 
@@ -216,10 +220,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// device that is not an approved terminal.
 	client := auth.Client{Addr: r.RemoteAddr}
 	if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 {
-		client.CertSubject = r.TLS.VerifiedChains[0][0].Subject.String()
+		client.Cert = r.TLS.VerifiedChains[0][0]
 	}
 	r = r.WithContext(auth.WithClient(r.Context(), client))
-	http.NewCrossOriginProtection().Handler(s.mux).ServeHTTP(w, r)
+	s.handler.ServeHTTP(w, r)
 }
 
 // MaxFormBody is the largest request body a screen accepts (a form post;
