@@ -40,7 +40,7 @@ import (
 type Handler struct {
 	node     *node.Node
 	logger   *slog.Logger
-	mux      *http.ServeMux
+	mux      *routeMux
 	identify Identify
 	// tiles is the log the tile endpoints read (tiles.go).
 	tiles tiles.Store
@@ -71,7 +71,8 @@ type callerKey struct{}
 // callers; without one (or nil) only a demo node's loopback clients are
 // served, as the demo operator at the demo terminal.
 func New(n *node.Node, logger *slog.Logger, identify Identify) *Handler {
-	h := &Handler{node: n, logger: logger, mux: http.NewServeMux(), identify: identify, tiles: auditlog.TileStore{DB: n.DB}}
+	h := &Handler{node: n, logger: logger, mux: &routeMux{ServeMux: http.NewServeMux()}, identify: identify, tiles: auditlog.TileStore{DB: n.DB}}
+	h.mux.HandleFunc("GET /api/v1/openapi.json", h.openAPI)
 	h.mux.HandleFunc("GET /api/v1/residents/{code}", h.lookup)
 	h.mux.HandleFunc("GET /api/v1/residents", h.lookupByNumber)
 	h.mux.HandleFunc("GET /api/v1/residents/{code}/history", h.history)
@@ -88,7 +89,8 @@ func New(n *node.Node, logger *slog.Logger, identify Identify) *Handler {
 	h.correspondenceRoutes()
 	h.formRoutes()
 	h.protectRoutes()
-	h.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+	// Not a route of the API: the answer to every path that is none.
+	h.mux.ServeMux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		h.problem(w, r, http.StatusNotFound, "not_found", "no such API endpoint: "+r.Method+" "+r.URL.Path, "該当するAPIはありません")
 	})
 	return h

@@ -10,7 +10,9 @@ import (
 	"testing"
 
 	"jukinet/internal/api"
+	"jukinet/internal/api/apitest"
 	"jukinet/internal/auditlog"
+	"jukinet/internal/db/dbtest"
 	"jukinet/internal/gate"
 	"jukinet/internal/node"
 	"jukinet/internal/node/nodetest"
@@ -21,9 +23,31 @@ import (
 
 func newNode(t *testing.T, demo bool) (*node.Node, http.Handler, []resident.IdentityRecord) {
 	t.Helper()
+	return newNodeOn(t, demo, "")
+}
+
+// onBothDatabases runs test on SQLite and, when JUKINET_TEST_POSTGRES_URL
+// is set, on PostgreSQL (skipped loudly otherwise), with the database URL
+// to give newNodeOn ("" for SQLite).
+func onBothDatabases(t *testing.T, test func(t *testing.T, url string)) {
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			url := ""
+			if db == "postgres" {
+				url = dbtest.PostgresURL(t)
+			}
+			test(t, url)
+		})
+	}
+}
+
+// newNodeOn opens a node for 江東区 on the database url ("" for SQLite)
+// with 30 synthetic residents, and its web server.
+func newNodeOn(t *testing.T, demo bool, url string) (*node.Node, http.Handler, []resident.IdentityRecord) {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	n, _ := nodetest.Open(t, node.InitOptions{Dir: dir, Profile: "koto-ward", LocalGovCode: "131083", Demo: demo})
+	n, _ := nodetest.Open(t, node.InitOptions{Dir: dir, Profile: "koto-ward", LocalGovCode: "131083", Demo: demo, DatabaseURL: url})
 	g, _ := synth.New(synth.Options{Seed: 8, LocalGov: "131083"})
 	var buf bytes.Buffer
 	w := resident.NewCSVWriter(&buf, resident.UTF8)
@@ -44,12 +68,17 @@ func newNode(t *testing.T, demo bool) (*node.Node, http.Handler, []resident.Iden
 	return n, h, recs
 }
 
+// do sends a request from remote, checking the request and the answer
+// against the OpenAPI document (apitest.Serve), and answers the response
+// with its body decoded.
 func do(t *testing.T, h http.Handler, method, url, body, remote string) (*httptest.ResponseRecorder, map[string]any) {
 	t.Helper()
 	req := httptest.NewRequest(method, url, strings.NewReader(body))
 	req.RemoteAddr = remote
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	rec := apitest.Serve(t, h, req)
 	var v map[string]any
 	json.Unmarshal(rec.Body.Bytes(), &v)
 	return rec, v
@@ -58,7 +87,11 @@ func do(t *testing.T, h http.Handler, method, url, body, remote string) (*httpte
 const local = "127.0.0.1:40000"
 
 func TestLookupAndProblems(t *testing.T) {
-	_, h, recs := newNode(t, true)
+	onBothDatabases(t, testLookupAndProblems)
+}
+
+func testLookupAndProblems(t *testing.T, url string) {
+	_, h, recs := newNodeOn(t, true, url)
 	r := recs[4]
 	q := "?affair=juminhyo-copy&reason=%E7%AA%93%E5%8F%A3"
 	rec, v := do(t, h, "GET", "/api/v1/residents/"+string(r.ResidentCode)+q, "", local)
@@ -97,7 +130,11 @@ func TestLookupAndProblems(t *testing.T) {
 }
 
 func TestSearchAndAudit(t *testing.T) {
-	n, h, recs := newNode(t, true)
+	onBothDatabases(t, testSearchAndAudit)
+}
+
+func testSearchAndAudit(t *testing.T, url string) {
+	n, h, recs := newNodeOn(t, true, url)
 	r := recs[2]
 	body, _ := json.Marshal(api.SearchRequest{Name: r.FamilyNameKana + r.GivenNameKana, DateOfBirth: r.DateOfBirth.Format("2006-01-02"),
 		Affair: "juminhyo-copy", Reason: "窓口"})
@@ -129,7 +166,11 @@ func TestSearchAndAudit(t *testing.T) {
 }
 
 func TestChange(t *testing.T) {
-	_, h, recs := newNode(t, true)
+	onBothDatabases(t, testChange)
+}
+
+func testChange(t *testing.T, url string) {
+	_, h, recs := newNodeOn(t, true, url)
 	_, v := do(t, h, "GET", "/api/v1/residents/"+string(recs[1].ResidentCode)+"?affair=juki&reason=b", "", local)
 	var rec api.Record
 	b, _ := json.Marshal(v)

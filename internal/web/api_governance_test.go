@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"jukinet/internal/api/apitest"
 	"jukinet/internal/approval"
 	"jukinet/internal/auditlog"
 	"jukinet/internal/clocktest"
@@ -39,7 +40,8 @@ func onBothDatabases(t *testing.T, test func(t *testing.T, s *Server, clock *clo
 }
 
 // call sends a JSON API request with b's session (contentType "" for a
-// JSON body), returning the response and its body decoded.
+// JSON body), returning the response and its body decoded; the request and
+// the answer are checked against the OpenAPI document (apitest.Serve).
 func (b *browser) call(method, path, contentType, body string) (*httptest.ResponseRecorder, map[string]any) {
 	b.t.Helper()
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
@@ -53,8 +55,7 @@ func (b *browser) call(method, path, contentType, body string) (*httptest.Respon
 	if b.cookie != nil {
 		req.AddCookie(b.cookie)
 	}
-	rec := httptest.NewRecorder()
-	b.s.ServeHTTP(rec, req)
+	rec := apitest.Serve(b.t, b.s, req)
 	var v map[string]any
 	if err := json.Unmarshal(rec.Body.Bytes(), &v); err != nil {
 		b.t.Errorf("%s %s: the answer is not one JSON object: %v\n%s", method, path, err, rec.Body.String())

@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"jukinet/internal/api"
 	"jukinet/internal/auth/authtest"
 	"jukinet/internal/clocktest"
 	"jukinet/internal/db/dbtest"
@@ -56,13 +57,17 @@ type route struct {
 	pattern, file string
 }
 
-// registeredRoutes reads every pattern this package and internal/api
-// register (a call X.HandleFunc("…", …) or X.Handle("…", …)) from their
-// source: a route added anywhere is in the list without anyone adding it.
+// registeredRoutes reads every pattern this package registers (a call
+// X.HandleFunc("…", …) or X.Handle("…", …)) from its source, and those of
+// internal/api off its mux (api.Routes): a route added anywhere is in the
+// list without anyone adding it.
 func registeredRoutes(t *testing.T) []route {
 	t.Helper()
 	var out []route
-	for _, dir := range []string{".", "../api"} {
+	for _, p := range api.Routes() {
+		out = append(out, route{pattern: p, file: "internal/api"})
+	}
+	for _, dir := range []string{"."} {
 		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 		if err != nil {
 			t.Fatal(err)
