@@ -71,7 +71,10 @@ type callerKey struct{}
 // callers; without one (or nil) only a demo node's loopback clients are
 // served, as the demo operator at the demo terminal.
 func New(n *node.Node, logger *slog.Logger, identify Identify) *Handler {
-	h := &Handler{node: n, logger: logger, mux: &routeMux{ServeMux: http.NewServeMux()}, identify: identify, tiles: auditlog.TileStore{DB: n.DB}}
+	h := &Handler{node: n, logger: logger, mux: &routeMux{ServeMux: http.NewServeMux()}, identify: identify}
+	if n != nil { // nil: Routes, which only registers
+		h.tiles = auditlog.TileStore{DB: n.DB}
+	}
 	h.mux.HandleFunc("GET /api/v1/openapi.json", h.openAPI)
 	h.mux.HandleFunc("GET /api/v1/residents/{code}", h.lookup)
 	h.mux.HandleFunc("GET /api/v1/residents", h.lookupByNumber)
