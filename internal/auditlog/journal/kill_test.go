@@ -23,7 +23,11 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv(killChildEnv); dir != "" {
 		os.Exit(killChild(dir))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if benchJournal.dir != "" {
+		os.RemoveAll(benchJournal.dir)
+	}
+	os.Exit(code)
 }
 
 // killOptions are the child's options in cycle i: small segments, so that
