@@ -112,6 +112,27 @@ func floorOwnFiles(b *testing.B, workers int) float64 {
 	})
 }
 
+// floorSameFile: each worker writes 512 bytes at the end of its own region
+// of one shared preallocated file and fdatasyncs it, one request at a time:
+// whether syncs of one file overlap as those of separate files do.
+func floorSameFile(b *testing.B, workers int) float64 {
+	per := int64(b.N/workers+1) * benchEntrySize
+	f := preallocated(b, filepath.Join(b.TempDir(), "s"), per*int64(workers))
+	defer f.Close()
+	offs := make([]int64, workers)
+	for w := range offs {
+		offs[w] = int64(w) * per
+	}
+	rec := make([]byte, benchEntrySize)
+	return runWorkers(b, workers, func(w int) error {
+		if _, err := f.WriteAt(rec, offs[w]); err != nil {
+			return err
+		}
+		offs[w] += benchEntrySize
+		return unix.Fdatasync(int(f.Fd()))
+	})
+}
+
 // floorGroupCommit: workers hand 512-byte records to one writer, which
 // writes what has queued with one write and one fdatasync, then releases
 // them: the journal's design without its format, hashes or bookkeeping.
@@ -170,6 +191,7 @@ func BenchmarkAppend(b *testing.B) {
 	loadavg(b)
 	floors := map[int]float64{}
 	b.Run("floor=write+fdatasync-own-file/callers=2", func(b *testing.B) { floors[2] = floorOwnFiles(b, 2) })
+	b.Run("floor=write+fdatasync-same-file/callers=2", func(b *testing.B) { floorSameFile(b, 2) })
 	b.Run("floor=write+fdatasync-own-file/callers=64", func(b *testing.B) { floorOwnFiles(b, 64) })
 	b.Run("floor=group-commit/callers=64", func(b *testing.B) { floors[64] = floorGroupCommit(b, 64) })
 	rec := make([]byte, benchEntrySize)
@@ -355,4 +377,3 @@ func memMerkle(mem [][]byte) (tlog.Hash, error) {
 	}
 	return tlog.TreeHash(int64(len(mem)), r)
 }
-

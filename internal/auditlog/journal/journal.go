@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -80,9 +81,17 @@ type Options struct {
 	// Prealloc is how a new segment's space is reserved.
 	Prealloc Prealloc
 	// MaxGroup is the most records in one group (one write and one sync);
-	// zero means 1024.
+	// zero means 1024, and at most 65535.
 	MaxGroup int
+	// InFlight is how many groups may be written and syncing at once; zero
+	// means DefaultInFlight, and at most 4. With more than one, a group is
+	// written while the previous one syncs (the disk overlaps the syncs);
+	// callers are still released in seq order.
+	InFlight int
 }
+
+// DefaultInFlight is Options.InFlight's default.
+const DefaultInFlight = 2
 
 // Errors returned by the journal.
 var (
@@ -119,22 +128,34 @@ type Journal struct {
 	groups atomic.Int64
 	recs   atomic.Int64
 
-	jobs    chan *job
-	closeMu sync.Mutex
-	closed  bool
-	done    chan struct{} // closed when the writer has stopped
+	jobs     chan *job
+	closeMu  sync.Mutex
+	closed   bool
+	slots    chan struct{} // one per group in flight
+	synced   chan *group   // groups in seq order, to the releaser
+	done     chan struct{} // closed when writer and releaser have stopped
+	failedAt atomic.Pointer[error]
 
 	// Owned by the writer goroutine (and by Open before it starts).
 	next         int64    // seq the next built record gets
+	nextGroup    uint32   // number of the next group
 	w            *segment // the segment being written
 	wOff         int64    // where the next group is written in w
 	frontier     [64]frontierHash
 	pending      []built // records built but not yet written
 	pendingBytes int64
-	failed       error // a write or sync failed: the journal takes no more
-	buf          []byte
-	hashBuf      []byte
-	offBuf       []byte
+}
+
+// group is one write and one sync on its way.
+type group struct {
+	seg     *segment
+	off     int64
+	buf     []byte // the encoded records
+	recs    []built
+	hashes  []byte // their stored hashes, for the hash file
+	offs    []byte // their offsets, for the offsets file
+	err     error
+	written chan struct{} // closed when written and synced
 }
 
 type segment struct {
@@ -244,7 +265,7 @@ func (j *Journal) Close() error {
 	j.closeMu.Unlock()
 	<-j.done
 	var errs []error
-	if j.failed == nil {
+	if j.failed() == nil {
 		errs = append(errs, syncFile(j.hashes, SyncFdatasync), syncFile(j.offsets, SyncFdatasync))
 	}
 	errs = append(errs, j.hashes.Close(), j.offsets.Close())
@@ -260,9 +281,23 @@ func (j *Journal) Close() error {
 	return nil
 }
 
-// run is the writer goroutine.
+// failed returns the error that stopped the journal, or nil.
+func (j *Journal) failed() error {
+	if p := j.failedAt.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+func (j *Journal) fail(err error) {
+	err = fmt.Errorf("journal %s failed, reopen it: %w", j.dir, err)
+	j.failedAt.CompareAndSwap(nil, &err)
+}
+
+// run is the writer goroutine: it builds records, writes groups and hands
+// them to sync goroutines and, in order, to the releaser.
 func (j *Journal) run() {
-	defer close(j.done)
+	defer close(j.synced)
 	for {
 		if len(j.pending) == 0 {
 			jb, ok := <-j.jobs
@@ -285,7 +320,7 @@ func (j *Journal) run() {
 			}
 		}
 		if len(j.pending) > 0 {
-			j.commit()
+			j.startGroup()
 		}
 	}
 }
@@ -295,8 +330,8 @@ func (j *Journal) take(jb *job) {
 	if !jb.state.CompareAndSwap(jobQueued, jobTaken) {
 		return // cancelled: its caller has returned
 	}
-	if j.failed != nil {
-		jb.finish(-1, j.failed)
+	if err := j.failed(); err != nil {
+		jb.finish(-1, err)
 		return
 	}
 	if err := jb.ctx.Err(); err != nil {
@@ -318,24 +353,25 @@ func (j *Journal) take(jb *job) {
 	j.pendingBytes += recordSize(len(data))
 }
 
-// commit writes a group from the pending records (as many as fit in the
-// segment and the group limits), syncs it, stores its hashes and offsets and
-// releases its callers. Records left over start the next group.
-func (j *Journal) commit() {
-	if j.failed == nil {
-		if err := j.commitGroup(); err != nil {
-			j.failed = fmt.Errorf("journal %s failed, reopen it: %w", j.dir, err)
+// startGroup makes a group of the pending records (as many as fit in the
+// segment and the group limits), hashes it, and once a slot is free writes
+// and syncs it on a goroutine of its own. Records left over start the next
+// group. A journal that failed fails the pending records.
+func (j *Journal) startGroup() {
+	if j.failed() == nil {
+		if err := j.makeGroup(); err != nil {
+			j.fail(err)
 		}
 	}
-	if j.failed != nil {
+	if err := j.failed(); err != nil {
 		for _, b := range j.pending {
-			b.job.finish(-1, j.failed)
+			b.job.finish(-1, err)
 		}
 		j.pending, j.pendingBytes = j.pending[:0], 0
 	}
 }
 
-func (j *Journal) commitGroup() error {
+func (j *Journal) makeGroup() error {
 	n, bytes := j.fit()
 	if n == 0 {
 		if err := j.roll(); err != nil {
@@ -345,52 +381,88 @@ func (j *Journal) commitGroup() error {
 			return fmt.Errorf("record %d does not fit in an empty segment", j.pending[0].seq)
 		}
 	}
-	group := j.pending[:n]
-	first := group[0].seq
-
-	j.buf = j.buf[:0]
-	for i, b := range group {
-		j.buf = appendRecord(j.buf, b.seq, i, n, b.data)
+	g := &group{
+		seg: j.w, off: j.wOff,
+		buf:     make([]byte, 0, bytes),
+		recs:    slices.Clone(j.pending[:n]),
+		offs:    make([]byte, 0, 8*n),
+		written: make(chan struct{}),
 	}
-	if _, err := j.w.f.WriteAt(j.buf, j.wOff); err != nil {
-		return fmt.Errorf("write records %d-%d to %s: %w", first, first+int64(n)-1, j.w.path, err)
-	}
-	if err := syncFile(j.w.f, j.opt.Sync); err != nil {
-		return fmt.Errorf("sync records %d-%d in %s: %w", first, first+int64(n)-1, j.w.path, err)
-	}
-
-	j.hashBuf, j.offBuf = j.hashBuf[:0], j.offBuf[:0]
 	off := j.wOff
-	for _, b := range group {
+	for i, b := range g.recs {
+		g.buf = appendRecord(g.buf, b.seq, j.nextGroup, i, n, b.data)
 		hs, err := tlog.StoredHashes(b.seq, b.data, tlog.HashReaderFunc(j.readFrontier))
 		if err != nil {
 			return fmt.Errorf("hash record %d: %w", b.seq, err)
 		}
 		j.addFrontier(b.seq, hs)
 		for _, h := range hs {
-			j.hashBuf = append(j.hashBuf, h[:]...)
+			g.hashes = append(g.hashes, h[:]...)
 		}
-		j.offBuf = appendU64(j.offBuf, uint64(off))
+		g.offs = appendU64(g.offs, uint64(off))
 		off += recordSize(len(b.data))
 	}
-	if _, err := j.hashes.WriteAt(j.hashBuf, tlog.StoredHashIndex(0, first)*tlog.HashSize); err != nil {
-		return fmt.Errorf("write hashes of records %d-: %w", first, err)
-	}
-	if _, err := j.offsets.WriteAt(j.offBuf, first*8); err != nil {
-		return fmt.Errorf("write offsets of records %d-: %w", first, err)
-	}
+	j.nextGroup++
 	j.wOff += bytes
-	j.size.Store(first + int64(n))
-	j.groups.Add(1)
-	j.recs.Add(int64(n))
-	for _, b := range group {
-		b.job.finish(b.seq, nil)
-	}
 	rest := copy(j.pending, j.pending[n:])
 	clear(j.pending[rest:])
 	j.pending = j.pending[:rest]
 	j.pendingBytes -= bytes
+
+	j.slots <- struct{}{} // freed by the releaser
+	go j.writeGroup(g)
+	j.synced <- g
 	return nil
+}
+
+// writeGroup writes and syncs g.
+func (j *Journal) writeGroup(g *group) {
+	defer close(g.written)
+	first, last := g.recs[0].seq, g.recs[len(g.recs)-1].seq
+	if _, err := g.seg.f.WriteAt(g.buf, g.off); err != nil {
+		g.err = fmt.Errorf("write records %d-%d to %s: %w", first, last, g.seg.path, err)
+		return
+	}
+	if err := syncFile(g.seg.f, j.opt.Sync); err != nil {
+		g.err = fmt.Errorf("sync records %d-%d in %s: %w", first, last, g.seg.path, err)
+	}
+}
+
+// release is the releaser goroutine: in seq order, it waits for each
+// group's sync, stores its hashes and offsets, advances Size and releases
+// its callers. A group is released only after every group before it.
+func (j *Journal) release() {
+	defer close(j.done)
+	for g := range j.synced {
+		<-g.written
+		err := j.failed()
+		if err == nil {
+			err = g.err
+		}
+		first := g.recs[0].seq
+		if err == nil {
+			if _, werr := j.hashes.WriteAt(g.hashes, tlog.StoredHashIndex(0, first)*tlog.HashSize); werr != nil {
+				err = fmt.Errorf("write hashes of records %d-: %w", first, werr)
+			} else if _, werr := j.offsets.WriteAt(g.offs, first*8); werr != nil {
+				err = fmt.Errorf("write offsets of records %d-: %w", first, werr)
+			}
+		}
+		if err != nil {
+			j.fail(err)
+			err = j.failed()
+			for _, b := range g.recs {
+				b.job.finish(-1, err)
+			}
+		} else {
+			j.size.Store(first + int64(len(g.recs)))
+			j.groups.Add(1)
+			j.recs.Add(int64(len(g.recs)))
+			for _, b := range g.recs {
+				b.job.finish(b.seq, nil)
+			}
+		}
+		<-j.slots
+	}
 }
 
 // fit returns how many pending records the next group takes, and their bytes.
@@ -408,17 +480,29 @@ func (j *Journal) fit() (int, int64) {
 	return n, bytes
 }
 
-// roll starts a new segment for the seq j.size. First it makes the hash and
-// offsets files durable: a segment's existence vouches for them below its
-// first seq, so Open recomputes only the last segment's.
+// roll starts a new segment for the seq j.next. It waits until every group
+// in flight is released, then makes the hash and offsets files durable: a
+// segment's existence vouches for them below its first seq, so Open
+// recomputes only the last segment's.
 func (j *Journal) roll() error {
+	for range cap(j.slots) {
+		j.slots <- struct{}{}
+	}
+	defer func() {
+		for range cap(j.slots) {
+			<-j.slots
+		}
+	}()
+	if err := j.failed(); err != nil {
+		return err
+	}
 	if err := syncFile(j.hashes, SyncFdatasync); err != nil {
 		return fmt.Errorf("sync hash file: %w", err)
 	}
 	if err := syncFile(j.offsets, SyncFdatasync); err != nil {
 		return fmt.Errorf("sync offsets file: %w", err)
 	}
-	s, err := createSegment(j.dir, j.size.Load(), j.opt)
+	s, err := createSegment(j.dir, j.pending[0].seq, j.nextGroup, j.opt)
 	if err != nil {
 		return err
 	}
@@ -462,7 +546,7 @@ func openFlags(m SyncMode) int {
 
 // createSegment creates, preallocates and syncs the segment for first, under
 // a temporary name renamed into place, so a segment exists whole or not at all.
-func createSegment(dir string, first int64, opt Options) (*segment, error) {
+func createSegment(dir string, first int64, firstGroup uint32, opt Options) (*segment, error) {
 	path := filepath.Join(dir, segmentName(first))
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
@@ -474,7 +558,7 @@ func createSegment(dir string, first int64, opt Options) (*segment, error) {
 		os.Remove(tmp)
 		return nil, fmt.Errorf("create segment %s: %w", path, err)
 	}
-	if _, err := f.WriteAt(encodeFileHeader(first), 0); err != nil {
+	if _, err := f.WriteAt(encodeFileHeader(first, firstGroup), 0); err != nil {
 		return fail(err)
 	}
 	switch opt.Prealloc {

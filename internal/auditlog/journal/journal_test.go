@@ -409,19 +409,21 @@ func TestTornTailAtEveryByte(t *testing.T) {
 	}
 }
 
-// writeRawGroup writes records seqs first.. as one group at off in path,
-// with the record at index broken (zeroed) when broken >= 0.
-func writeRawGroup(t *testing.T, path string, off, first int64, count, broken int) {
+// writeRawGroup writes records seqs first.. as group g at off in path, with
+// the record at index broken (zeroed) when broken >= 0, and returns the
+// offset after them.
+func writeRawGroup(t *testing.T, path string, off, first int64, g uint32, count, broken int) int64 {
 	t.Helper()
 	var b []byte
 	for i := range count {
 		at := len(b)
-		b = appendRecord(b, first+int64(i), i, count, entryData(first+int64(i)))
+		b = appendRecord(b, first+int64(i), g, i, count, entryData(first+int64(i)))
 		if i == broken {
 			clear(b[at:])
 		}
 	}
 	patchFile(t, path, off, b)
+	return off + int64(len(b))
 }
 
 func TestTornGroupAndDamageBeforeLaterGroup(t *testing.T) {
@@ -434,10 +436,13 @@ func TestTornGroupAndDamageBeforeLaterGroup(t *testing.T) {
 	_, end := recordSpan(t, base, n-1)
 	tree := &memTree{}
 
-	// A group of four whose first record never reached the disk, its others
-	// did: a torn group, dropped.
+	// n sequential appends made groups 0..n-1. A group of four whose first
+	// record never reached the disk, its others did, and the next group
+	// (also in flight) whole: torn groups, dropped.
 	dir := copyDir(t, base)
-	writeRawGroup(t, lastSegment(t, dir), end, n, 4, 0)
+	seg := lastSegment(t, dir)
+	next := writeRawGroup(t, seg, end, n, n, 4, 0)
+	writeRawGroup(t, seg, next, n+4, n+1, 1, -1)
 	j, rec, err := OpenRecover(dir, opt)
 	if err != nil {
 		t.Fatal(err)
@@ -452,13 +457,15 @@ func TestTornGroupAndDamageBeforeLaterGroup(t *testing.T) {
 	checkAll(t, j, tree, 0, n+1)
 	mustClose(t, j)
 
-	// A group of two, its second record damaged, then a later group: the
-	// damaged record had been acknowledged.
+	// A group of two, its second record damaged, then maxInFlight more
+	// groups: the last of them was written after the damaged group's sync,
+	// so the damaged record had been acknowledged.
 	dir = copyDir(t, base)
-	seg := lastSegment(t, dir)
-	writeRawGroup(t, seg, end, n, 2, 1)
-	g2 := end + recordSize(len(entryData(n))) + recordSize(len(entryData(n+1)))
-	writeRawGroup(t, seg, g2, n+2, 1, -1)
+	seg = lastSegment(t, dir)
+	next = writeRawGroup(t, seg, end, n, n, 2, 1)
+	for i := range maxInFlight {
+		next = writeRawGroup(t, seg, next, n+2+int64(i), n+1+uint32(i), 1, -1)
+	}
 	if _, err := Open(dir, opt); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("record %d ", n+1)) {
 		t.Fatalf("damage before a later group: Open error %v, want one naming record %d", err, n+1)
 	}
@@ -619,8 +626,8 @@ func TestDropBefore(t *testing.T) {
 }
 
 func FuzzDecodeRecord(f *testing.F) {
-	f.Add(appendRecord(nil, 7, 0, 1, []byte("hello")))
-	f.Add(appendRecord(nil, 1<<40, 2, 3, nil))
+	f.Add(appendRecord(nil, 7, 7, 0, 1, []byte("hello")))
+	f.Add(appendRecord(nil, 1<<40, 9, 2, 3, nil))
 	f.Add(make([]byte, 40))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := decodeRecord(b)
@@ -630,7 +637,7 @@ func FuzzDecodeRecord(f *testing.F) {
 		if r.size > int64(len(b)) {
 			t.Fatalf("size %d beyond input %d", r.size, len(b))
 		}
-		again := appendRecord(nil, r.seq, r.index, r.count, r.data)
+		again := appendRecord(nil, r.seq, r.group, r.index, r.count, r.data)
 		if !bytes.Equal(again[:recordHeaderSize+len(r.data)], b[:recordHeaderSize+len(r.data)]) {
 			t.Fatalf("re-encoding differs")
 		}
@@ -672,7 +679,7 @@ func TestVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	var b []byte
-	b = appendRecord(b, 3, 0, 1, bytes.ToUpper(entryData(3)))
+	b = appendRecord(b, 3, 3, 0, 1, bytes.ToUpper(entryData(3)))
 	patchFile(t, seg.path, start, b)
 	if _, err := j.Verify(); err == nil || !strings.Contains(err.Error(), "record 3:") {
 		t.Fatalf("Verify with an edited record: %v", err)

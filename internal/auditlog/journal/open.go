@@ -51,13 +51,25 @@ func OpenRecover(dir string, opt Options) (*Journal, Recovery, error) {
 	if opt.MaxGroup <= 0 {
 		opt.MaxGroup = 1024
 	}
-	j := &Journal{dir: dir, opt: opt, jobs: make(chan *job, 4*opt.MaxGroup), done: make(chan struct{})}
+	opt.MaxGroup = min(opt.MaxGroup, maxGroupRecords)
+	if opt.InFlight <= 0 {
+		opt.InFlight = DefaultInFlight
+	}
+	opt.InFlight = min(opt.InFlight, maxInFlight)
+	j := &Journal{
+		dir: dir, opt: opt,
+		jobs:   make(chan *job, 4*opt.MaxGroup),
+		slots:  make(chan struct{}, opt.InFlight),
+		synced: make(chan *group, opt.InFlight),
+		done:   make(chan struct{}),
+	}
 	rec, err := j.open()
 	if err != nil {
 		j.closeFiles()
 		return nil, rec, fmt.Errorf("open journal %s: %w", dir, err)
 	}
 	go j.run()
+	go j.release()
 	return j, rec, nil
 }
 
@@ -120,13 +132,14 @@ func (j *Journal) open() (Recovery, error) {
 		if hashLen != 0 {
 			return rec, fmt.Errorf("no segments, but %s holds %d bytes", hashFileName, hashLen)
 		}
-		s, err := createSegment(j.dir, 0, j.opt)
+		s, err := createSegment(j.dir, 0, 0, j.opt)
 		if err != nil {
 			return rec, err
 		}
 		j.segs, j.w, j.wOff = []*segment{s}, s, fileHeaderSize
 		return rec, nil
 	}
+	var lastGroup uint32 // first group of the last segment
 	for i, first := range firsts {
 		path := filepath.Join(j.dir, segmentName(first))
 		flags := os.O_RDONLY
@@ -142,21 +155,22 @@ func (j *Journal) open() (Recovery, error) {
 		if _, err := f.ReadAt(h, 0); err != nil {
 			return rec, fmt.Errorf("read header of %s: %w", path, err)
 		}
-		got, err := decodeFileHeader(h)
+		got, group, err := decodeFileHeader(h)
 		if err != nil {
 			return rec, fmt.Errorf("%s: %w", path, err)
 		}
+		lastGroup = group
 		if got != first {
 			return rec, fmt.Errorf("%s: header says first seq %d", path, got)
 		}
 	}
 	last := j.segs[len(j.segs)-1]
-	size, end, torn, err := scanLast(last)
+	size, end, nextGroup, torn, err := scanLast(last, lastGroup)
 	if err != nil {
 		return rec, err
 	}
 	rec.TornBytes = torn
-	j.w, j.wOff = last, end
+	j.w, j.wOff, j.nextGroup = last, end, nextGroup
 
 	// Hashes and offsets are durable below the last segment's first seq (see
 	// roll); recompute from there, or from where either file falls short.
@@ -192,25 +206,28 @@ func (j *Journal) open() (Recovery, error) {
 	return rec, nil
 }
 
-// scanLast reads the last segment and returns its record count end (the seq
-// after its last complete group), the offset after that group and how many
-// non-zero bytes followed it (zeroed now). A record that fails its checks
-// ends the readable prefix at offset x. Bytes after x are a torn group if
-// every valid record there belongs to the group the readable prefix ends in:
-// a crash can only interrupt the last group, and the writer writes the next
-// group only after the previous one's sync. A valid record of a later group
-// means acknowledged records were damaged: an error. (Damage inside the very
-// last group cannot be told from a torn write; that group is dropped.)
-func scanLast(s *segment) (size, end, torn int64, err error) {
+// scanLast reads the last segment, whose first group is firstGroup, and
+// returns its record count end (the seq after its last complete group), the
+// offset after that group, the next group's number and how many non-zero
+// bytes followed it (zeroed now). A record that fails its checks ends the
+// readable prefix at offset x, in group gx. Bytes after x are torn groups if
+// every valid record there belongs to a group before gx+maxInFlight: a crash
+// only interrupts groups in flight, and group gx+maxInFlight is written only
+// after gx's sync. A valid record of a later group means acknowledged
+// records were damaged: an error. (Damage inside the last maxInFlight groups
+// cannot be told from a torn write; those groups are dropped.)
+func scanLast(s *segment, firstGroup uint32) (size, end int64, nextGroup uint32, torn int64, err error) {
 	fsize, err := fileSize(s.f)
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, 0, err
 	}
 	rd := newSegReader(s.f, fileHeaderSize, fsize)
 	next := s.first      // seq the next record must have
 	size = s.first       // seq after the last complete group
 	end = fileHeaderSize // offset after the last complete group
-	groupCount := 0      // records in the current group
+	group := firstGroup  // number of the group being read, or of the next one
+	inGroup := false     // reading a group whose last record is still to come
+	groupCount := 0      // records in that group
 	var x int64          // offset of the first record that fails
 	var reason error     // why it fails
 	for {
@@ -224,19 +241,21 @@ func scanLast(s *segment) (size, end, torn int64, err error) {
 			reason = fmt.Errorf("seq %d where %d was due", r.seq, next)
 			break
 		}
-		if r.index == 0 {
-			groupCount = r.count
-		} else if r.count != groupCount || r.groupStart() != size {
-			reason = fmt.Errorf("seq %d: group fields %d/%d do not continue its group", r.seq, r.index, r.count)
+		if r.index == 0 && !inGroup && r.group == group {
+			inGroup, groupCount = true, r.count
+		} else if !inGroup || r.index == 0 || r.group != group || r.count != groupCount || r.groupStart() != size {
+			reason = fmt.Errorf("seq %d: group fields %d %d/%d do not follow group %d", r.seq, r.group, r.index, r.count, group)
 			break
 		}
 		next++
 		if r.index == r.count-1 {
 			size, end = next, off+r.size
+			group++
+			inGroup = false
 		}
 	}
 	if reason == io.EOF {
-		return size, end, 0, nil
+		return size, end, group, 0, nil
 	}
 
 	// Look past x for records of a later group, and for the last non-zero byte.
@@ -245,7 +264,7 @@ func scanLast(s *segment) (size, end, torn int64, err error) {
 	for base := x &^ 7; base < fsize; {
 		n, err := s.f.ReadAt(buf[:min(int64(len(buf)), fsize-base)], base)
 		if err != nil && err != io.EOF {
-			return 0, 0, 0, fmt.Errorf("read %s: %w", s.path, err)
+			return 0, 0, 0, 0, fmt.Errorf("read %s: %w", s.path, err)
 		}
 		chunk := buf[:n]
 		// Records start 8-aligned; a record may straddle chunks, so only
@@ -264,9 +283,9 @@ func scanLast(s *segment) (size, end, torn int64, err error) {
 			if errors.Is(derr, errShort) && base+int64(n) < fsize && p > 0 {
 				break // read it whole with the next chunk
 			}
-			if derr == nil && r.seq >= size && r.groupStart() != size {
-				return 0, 0, 0, fmt.Errorf("%s: record %d at offset %d is damaged (%v), yet record %d of a later group follows at offset %d",
-					s.path, next, x, reason, r.seq, base+int64(p))
+			if derr == nil && r.seq >= size && r.group-group >= maxInFlight {
+				return 0, 0, 0, 0, fmt.Errorf("%s: record %d at offset %d is damaged (%v), yet record %d of group %d, written after that record's sync, follows at offset %d",
+					s.path, next, x, reason, r.seq, r.group, base+int64(p))
 			}
 		}
 		if base+int64(n) >= fsize {
@@ -283,14 +302,14 @@ func scanLast(s *segment) (size, end, torn int64, err error) {
 		for off := end; off < lastNonZero; off += int64(len(zeros)) {
 			n := min(int64(len(zeros)), lastNonZero-off)
 			if _, err := s.f.WriteAt(zeros[:n], off); err != nil {
-				return 0, 0, 0, fmt.Errorf("zero torn tail of %s: %w", s.path, err)
+				return 0, 0, 0, 0, fmt.Errorf("zero torn tail of %s: %w", s.path, err)
 			}
 		}
 		if err := s.f.Sync(); err != nil {
-			return 0, 0, 0, fmt.Errorf("zero torn tail of %s: %w", s.path, err)
+			return 0, 0, 0, 0, fmt.Errorf("zero torn tail of %s: %w", s.path, err)
 		}
 	}
-	return size, end, torn, nil
+	return size, end, group, torn, nil
 }
 
 // checkBoundary checks that record seq, the last before the last segment,
