@@ -197,25 +197,32 @@ func BenchmarkAppend(b *testing.B) {
 	rec := make([]byte, benchEntrySize)
 	for _, sync := range []SyncMode{SyncFdatasync, SyncFsync, SyncODSync} {
 		for _, pre := range []Prealloc{PreallocFallocate, PreallocZero, PreallocNone} {
-			for _, callers := range []int{2, 64} {
-				b.Run(fmt.Sprintf("journal/sync=%v/prealloc=%v/callers=%d", sync, pre, callers), func(b *testing.B) {
-					j, err := Open(b.TempDir(), Options{Sync: sync, Prealloc: pre})
-					if err != nil {
-						b.Fatal(err)
-					}
-					defer j.Close()
-					rate := runWorkers(b, callers, func(int) error {
-						_, err := j.AppendBytes(context.Background(), rec)
-						return err
+			inflights := []int{DefaultInFlight}
+			if sync == SyncFdatasync {
+				inflights = []int{1, 2, 4}
+			}
+			for _, inflight := range inflights {
+				for _, callers := range []int{2, 64} {
+					name := fmt.Sprintf("journal/sync=%v/prealloc=%v/inflight=%d/callers=%d", sync, pre, inflight, callers)
+					b.Run(name, func(b *testing.B) {
+						j, err := Open(b.TempDir(), Options{Sync: sync, Prealloc: pre, InFlight: inflight})
+						if err != nil {
+							b.Fatal(err)
+						}
+						defer j.Close()
+						rate := runWorkers(b, callers, func(int) error {
+							_, err := j.AppendBytes(context.Background(), rec)
+							return err
+						})
+						st := j.Stats()
+						if st.Groups > 0 {
+							b.ReportMetric(float64(st.Records)/float64(st.Groups), "batch")
+						}
+						if f := floors[callers]; f > 0 {
+							b.ReportMetric(100*rate/f, "%floor")
+						}
 					})
-					st := j.Stats()
-					if st.Groups > 0 {
-						b.ReportMetric(float64(st.Records)/float64(st.Groups), "batch")
-					}
-					if f := floors[callers]; f > 0 {
-						b.ReportMetric(100*rate/f, "%floor")
-					}
-				})
+				}
 			}
 		}
 	}
