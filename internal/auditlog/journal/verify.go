@@ -2,16 +2,34 @@ package journal
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 
 	"golang.org/x/mod/sumdb/tlog"
 )
+
+// verifyBatch is a run of consecutive records on their way through Verify.
+type verifyBatch struct {
+	first  int64
+	data   []byte // the records' data, back to back
+	ends   []int  // where each record's data ends in data
+	leaves []tlog.Hash
+	hashed chan struct{} // closed when leaves are computed
+}
+
+const verifyBatchRecords = 1024
+
+var errVerifyStopped = errors.New("verify stopped")
 
 // Verify reads every kept record in order, recomputes the tree from them and
 // checks each stored hash in the hash file against it. It returns the tree
 // hash of the first Size records (as at the call). When DropBefore deleted
 // segments, the tree's right edge where the kept records start is taken from
-// the hash file, which is then trusted below it.
+// the hash file, which is then trusted below it. One goroutine reads the
+// segments, GOMAXPROCS goroutines compute the leaf hashes, and the calling
+// goroutine the interior hashes and the comparisons, in order.
 func (j *Journal) Verify() (tlog.Hash, error) {
 	size := j.Size()
 	j.mu.RLock()
@@ -43,37 +61,117 @@ func (j *Journal) Verify() (tlog.Hash, error) {
 		return out, nil
 	})
 
-	// The stored hashes of consecutive records are consecutive in the hash
-	// file: read it alongside in large chunks.
-	var stored []byte
-	storedAt := tlog.StoredHashIndex(0, from) // index of stored[0]
-	limit := tlog.StoredHashCount(size)
-	err := j.scan(from, size, true, func(seq, _ int64, data []byte) error {
-		hs, err := tlog.StoredHashes(seq, data, reader)
-		if err != nil {
-			return err
+	workers := runtime.GOMAXPROCS(0)
+	work := make(chan *verifyBatch, 2*workers)
+	ordered := make(chan *verifyBatch, 2*workers)
+	stop := make(chan struct{})
+	var readErr error
+	go func() {
+		defer close(work)
+		defer close(ordered)
+		b := &verifyBatch{first: from}
+		send := func() error {
+			b.hashed = make(chan struct{})
+			select {
+			case ordered <- b:
+			case <-stop:
+				return errVerifyStopped
+			}
+			work <- b
+			return nil
 		}
-		idx := tlog.StoredHashIndex(0, seq)
-		for level, h := range hs {
-			edge[level] = frontierHash{ok: true, pos: seq >> level, hash: h}
-			i := idx + int64(level)
-			if i-storedAt >= int64(len(stored))/tlog.HashSize {
-				storedAt += int64(len(stored)) / tlog.HashSize
-				n := min(int64(32<<10), limit-storedAt)
-				stored = make([]byte, n*tlog.HashSize)
-				if _, err := j.hashes.ReadAt(stored, storedAt*tlog.HashSize); err != nil {
-					return fmt.Errorf("read stored hashes from %d: %w", storedAt, err)
+		readErr = j.scan(from, size, true, func(seq, _ int64, data []byte) error {
+			b.data = append(b.data, data...)
+			b.ends = append(b.ends, len(b.data))
+			if len(b.ends) == verifyBatchRecords {
+				if err := send(); err != nil {
+					return err
 				}
+				b = &verifyBatch{first: seq + 1}
 			}
-			at := (i - storedAt) * tlog.HashSize
-			if !bytes.Equal(stored[at:at+tlog.HashSize], h[:]) {
-				return fmt.Errorf("record %d: stored hash %d (level %d) differs from the one its data gives", seq, i, level)
-			}
+			return nil
+		})
+		if readErr == nil && len(b.ends) > 0 {
+			readErr = send()
 		}
-		return nil
-	})
+	}()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for b := range work {
+				b.leaves = make([]tlog.Hash, len(b.ends))
+				start := 0
+				for i, end := range b.ends {
+					b.leaves[i] = tlog.RecordHash(b.data[start:end])
+					start = end
+				}
+				close(b.hashed)
+			}
+		})
+	}
+	err := j.verifyInterior(ordered, edge[:], reader, from, size)
+	if err != nil {
+		close(stop)
+		for b := range ordered { // let the reader finish
+			<-b.hashed
+		}
+	}
+	wg.Wait()
+	if err == nil && readErr != nil {
+		err = readErr
+	}
+	var h tlog.Hash
+	if err == nil {
+		h, err = tlog.TreeHash(size, reader)
+	}
 	if err != nil {
 		return tlog.Hash{}, fmt.Errorf("verify journal: %w", err)
 	}
-	return tlog.TreeHash(size, reader)
+	return h, nil
+}
+
+// verifyInterior takes the batches in order, computes each record's stored
+// hashes from its leaf hash and compares them with the hash file, read
+// alongside in large chunks (the stored hashes of consecutive records are
+// consecutive in it).
+func (j *Journal) verifyInterior(ordered <-chan *verifyBatch, edge []frontierHash, reader tlog.HashReader, from, size int64) error {
+	var stored []byte
+	storedAt := tlog.StoredHashIndex(0, from) // index of stored[0]
+	limit := tlog.StoredHashCount(size)
+	next := from
+	for b := range ordered {
+		<-b.hashed
+		for i, leaf := range b.leaves {
+			seq := b.first + int64(i)
+			if seq != next {
+				return fmt.Errorf("record %d where %d was due", seq, next)
+			}
+			next++
+			hs, err := tlog.StoredHashesForRecordHash(seq, leaf, reader)
+			if err != nil {
+				return err
+			}
+			idx := tlog.StoredHashIndex(0, seq)
+			for level, h := range hs {
+				edge[level] = frontierHash{ok: true, pos: seq >> level, hash: h}
+				k := idx + int64(level)
+				if k-storedAt >= int64(len(stored))/tlog.HashSize {
+					storedAt += int64(len(stored)) / tlog.HashSize
+					n := min(int64(32<<10), limit-storedAt)
+					stored = make([]byte, n*tlog.HashSize)
+					if _, err := j.hashes.ReadAt(stored, storedAt*tlog.HashSize); err != nil {
+						return fmt.Errorf("read stored hashes from %d: %w", storedAt, err)
+					}
+				}
+				at := (k - storedAt) * tlog.HashSize
+				if !bytes.Equal(stored[at:at+tlog.HashSize], h[:]) {
+					return fmt.Errorf("record %d: stored hash %d (level %d) differs from the one its data gives", seq, k, level)
+				}
+			}
+		}
+	}
+	if next != size {
+		return fmt.Errorf("records %d-%d not read", next, size-1)
+	}
+	return nil
 }
