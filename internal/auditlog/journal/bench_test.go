@@ -24,7 +24,8 @@ import (
 // Each row reports rate/s, p50 and p99 latency in µs, and for journal rows
 // the mean group size and the share of the matching floor (2 callers: the
 // floor of 2 goroutines each writing + fdatasyncing its own file; 64
-// callers: the group-commit floor). Verify rows report entries/s and their
+// callers: the group-commit floor with two groups in flight, the journal's
+// default). Verify rows report entries/s and their
 // share of the machine's SHA-256 rate over the same bytes, measured in
 // memory in the same run. JOURNAL_BENCH_ENTRIES sets how many entries the
 // verify benchmarks read (default 200000).
@@ -135,42 +136,56 @@ func floorSameFile(b *testing.B, workers int) float64 {
 
 // floorGroupCommit: workers hand 512-byte records to one writer, which
 // writes what has queued with one write and one fdatasync, then releases
-// them: the journal's design without its format, hashes or bookkeeping.
-func floorGroupCommit(b *testing.B, workers int) float64 {
+// them, with up to inflight groups writing and syncing at once (released in
+// order): the journal's design without its format, hashes or bookkeeping.
+func floorGroupCommit(b *testing.B, workers, inflight int) float64 {
 	f := preallocated(b, filepath.Join(b.TempDir(), "g"), int64(b.N+1)*benchEntrySize)
 	defer f.Close()
 	reqs := make(chan chan struct{}, 4096)
+	type batch struct {
+		reqs   []chan struct{}
+		synced chan struct{}
+	}
+	inOrder := make(chan *batch, inflight)
 	var groups, records int64
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		buf := make([]byte, 0, 1024*benchEntrySize)
+	released := make(chan struct{})
+	go func() { // releaser
+		defer close(released)
+		for bt := range inOrder {
+			<-bt.synced
+			groups++
+			records += int64(len(bt.reqs))
+			for _, r := range bt.reqs {
+				close(r)
+			}
+		}
+	}()
+	go func() { // writer
+		defer close(inOrder)
 		var off int64
-		batch := make([]chan struct{}, 0, 1024)
 		for first := range reqs {
-			batch = append(batch[:0], first)
+			bt := &batch{reqs: []chan struct{}{first}, synced: make(chan struct{})}
 		collect:
-			for len(batch) < 1024 {
+			for len(bt.reqs) < 1024 {
 				select {
 				case r := <-reqs:
-					batch = append(batch, r)
+					bt.reqs = append(bt.reqs, r)
 				default:
 					break collect
 				}
 			}
-			buf = buf[:len(batch)*benchEntrySize]
-			if _, err := f.WriteAt(buf, off); err != nil {
-				panic(err)
-			}
-			if err := unix.Fdatasync(int(f.Fd())); err != nil {
-				panic(err)
-			}
+			inOrder <- bt // blocks while inflight batches are on their way
+			buf := make([]byte, len(bt.reqs)*benchEntrySize)
+			go func(at int64) {
+				if _, err := f.WriteAt(buf, at); err != nil {
+					panic(err)
+				}
+				if err := unix.Fdatasync(int(f.Fd())); err != nil {
+					panic(err)
+				}
+				close(bt.synced)
+			}(off)
 			off += int64(len(buf))
-			groups++
-			records += int64(len(batch))
-			for _, r := range batch {
-				close(r)
-			}
 		}
 	}()
 	rate := runWorkers(b, workers, func(int) error {
@@ -180,7 +195,7 @@ func floorGroupCommit(b *testing.B, workers int) float64 {
 		return nil
 	})
 	close(reqs)
-	<-stopped
+	<-released
 	if groups > 0 {
 		b.ReportMetric(float64(records)/float64(groups), "batch")
 	}
@@ -193,7 +208,9 @@ func BenchmarkAppend(b *testing.B) {
 	b.Run("floor=write+fdatasync-own-file/callers=2", func(b *testing.B) { floors[2] = floorOwnFiles(b, 2) })
 	b.Run("floor=write+fdatasync-same-file/callers=2", func(b *testing.B) { floorSameFile(b, 2) })
 	b.Run("floor=write+fdatasync-own-file/callers=64", func(b *testing.B) { floorOwnFiles(b, 64) })
-	b.Run("floor=group-commit/callers=64", func(b *testing.B) { floors[64] = floorGroupCommit(b, 64) })
+	b.Run("floor=group-commit/inflight=1/callers=64", func(b *testing.B) { floorGroupCommit(b, 64, 1) })
+	b.Run("floor=group-commit/inflight=2/callers=2", func(b *testing.B) { floorGroupCommit(b, 2, 2) })
+	b.Run("floor=group-commit/inflight=2/callers=64", func(b *testing.B) { floors[64] = floorGroupCommit(b, 64, 2) })
 	rec := make([]byte, benchEntrySize)
 	for _, sync := range []SyncMode{SyncFdatasync, SyncFsync, SyncODSync} {
 		for _, pre := range []Prealloc{PreallocFallocate, PreallocZero, PreallocNone} {
