@@ -64,12 +64,22 @@ func (j *Journal) Verify() (tlog.Hash, error) {
 	workers := runtime.GOMAXPROCS(0)
 	work := make(chan *verifyBatch, 2*workers)
 	ordered := make(chan *verifyBatch, 2*workers)
+	free := make(chan *verifyBatch, 4*workers+1) // batches to reuse
+	newBatch := func(first int64) *verifyBatch {
+		select {
+		case b := <-free:
+			b.first, b.data, b.ends = first, b.data[:0], b.ends[:0]
+			return b
+		default:
+			return &verifyBatch{first: first, leaves: make([]tlog.Hash, verifyBatchRecords)}
+		}
+	}
 	stop := make(chan struct{})
 	var readErr error
 	go func() {
 		defer close(work)
 		defer close(ordered)
-		b := &verifyBatch{first: from}
+		b := newBatch(from)
 		send := func() error {
 			b.hashed = make(chan struct{})
 			select {
@@ -87,7 +97,7 @@ func (j *Journal) Verify() (tlog.Hash, error) {
 				if err := send(); err != nil {
 					return err
 				}
-				b = &verifyBatch{first: seq + 1}
+				b = newBatch(seq + 1)
 			}
 			return nil
 		})
@@ -99,7 +109,6 @@ func (j *Journal) Verify() (tlog.Hash, error) {
 	for range workers {
 		wg.Go(func() {
 			for b := range work {
-				b.leaves = make([]tlog.Hash, len(b.ends))
 				start := 0
 				for i, end := range b.ends {
 					b.leaves[i] = tlog.RecordHash(b.data[start:end])
@@ -109,7 +118,7 @@ func (j *Journal) Verify() (tlog.Hash, error) {
 			}
 		})
 	}
-	err := j.verifyInterior(ordered, edge[:], reader, from, size)
+	err := j.verifyInterior(ordered, free, edge[:], reader, from, size)
 	if err != nil {
 		close(stop)
 		for b := range ordered { // let the reader finish
@@ -134,14 +143,14 @@ func (j *Journal) Verify() (tlog.Hash, error) {
 // hashes from its leaf hash and compares them with the hash file, read
 // alongside in large chunks (the stored hashes of consecutive records are
 // consecutive in it).
-func (j *Journal) verifyInterior(ordered <-chan *verifyBatch, edge []frontierHash, reader tlog.HashReader, from, size int64) error {
+func (j *Journal) verifyInterior(ordered <-chan *verifyBatch, free chan<- *verifyBatch, edge []frontierHash, reader tlog.HashReader, from, size int64) error {
 	var stored []byte
 	storedAt := tlog.StoredHashIndex(0, from) // index of stored[0]
 	limit := tlog.StoredHashCount(size)
 	next := from
 	for b := range ordered {
 		<-b.hashed
-		for i, leaf := range b.leaves {
+		for i, leaf := range b.leaves[:len(b.ends)] {
 			seq := b.first + int64(i)
 			if seq != next {
 				return fmt.Errorf("record %d where %d was due", seq, next)
@@ -168,6 +177,10 @@ func (j *Journal) verifyInterior(ordered <-chan *verifyBatch, edge []frontierHas
 					return fmt.Errorf("record %d: stored hash %d (level %d) differs from the one its data gives", seq, k, level)
 				}
 			}
+		}
+		select {
+		case free <- b:
+		default:
 		}
 	}
 	if next != size {
