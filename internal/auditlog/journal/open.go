@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -271,6 +272,9 @@ func scanLast(s *segment, firstGroup uint32) (size, end int64, nextGroup uint32,
 		// offsets whose header is whole are tried, and the next chunk
 		// starts at the first offset not tried.
 		p := 0
+		if allZero(chunk) { // the usual preallocated tail: skip it fast
+			p = len(chunk) &^ 7
+		}
 		for ; p+recordHeaderSize <= len(chunk); p += 8 {
 			if allZero(chunk[p : p+recordHeaderSize]) {
 				continue
@@ -373,14 +377,18 @@ func (j *Journal) rebuild(from, to int64) error {
 	return flush()
 }
 
+// allZero tells whether b holds only zero bytes.
 func allZero(b []byte) bool {
-	for _, c := range b {
-		if c != 0 {
+	for len(b) >= len(zeroBlock) {
+		if !bytes.Equal(b[:len(zeroBlock)], zeroBlock[:]) {
 			return false
 		}
+		b = b[len(zeroBlock):]
 	}
-	return true
+	return bytes.Equal(b, zeroBlock[:len(b)])
 }
+
+var zeroBlock [4096]byte
 
 func fileSize(f *os.File) (int64, error) {
 	fi, err := f.Stat()
