@@ -215,7 +215,9 @@ func (j *Journal) Stats() Stats {
 // before build has run, Append returns ctx's error and consumes no seq; once
 // build has run, Append waits for the write and reports its outcome. The
 // journal keeps the returned data until Append returns: the caller must not
-// change it before.
+// change it before. If the write or sync fails after build ran, Append
+// returns that error: the record may or may not be there after a reopen
+// (recovery decides), and the journal refuses further appends until then.
 func (j *Journal) Append(ctx context.Context, build func(seq int64) ([]byte, error)) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return -1, err
