@@ -1,4 +1,4 @@
-package journal
+package tilelog
 
 import (
 	"context"
@@ -19,7 +19,7 @@ import (
 
 // The benchmarks measure the disk's floors and the journal in the same run:
 //
-//	go test -run '^$' -bench . -benchtime 20000x ./internal/auditlog/journal
+//	go test -run '^$' -bench . -benchtime 20000x ./internal/auditlog/tilelog
 //
 // Each row reports rate/s, p50 and p99 latency in µs, and for journal rows
 // the mean group size and the share of the matching floor (2 callers: the

@@ -23,4 +23,4 @@
 // last segment's records (or from wherever either file falls short).
 //
 // See README.md for the recovery rules and the measurements.
-package journal
+package tilelog

@@ -1,4 +1,4 @@
-package journal
+package tilelog
 
 import (
 	"encoding/binary"
