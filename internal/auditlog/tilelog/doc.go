@@ -1,6 +1,10 @@
-// Package journal is the audit log's storage engine: an append-only,
-// group-committed record log in a folder of segment files, with the Merkle
-// tree of golang.org/x/mod/sumdb/tlog over its records kept beside it.
+// Package tilelog is a storage engine for a tamper-evident log: an
+// append-only, group-committed record log in a folder of segment files, with
+// the Merkle tree of golang.org/x/mod/sumdb/tlog over its records kept beside
+// it (hash tiles, verify from the files). The node does not use it yet: its
+// audit log keeps entries as SQL rows, made durable first by the audit
+// journal (internal/auditlog, journal.go); this engine is the next step for
+// verify's speed and for serving tiles from files (docs/design/audit-storage.md).
 //
 // Callers append with Append: one writer goroutine runs each caller's build
 // function in seq order, writes what has queued as one group (one write, one
