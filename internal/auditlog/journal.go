@@ -19,6 +19,8 @@ import (
 
 	"golang.org/x/mod/sumdb/tlog"
 	"golang.org/x/sys/unix"
+
+	"jukinet/internal/fileutil"
 )
 
 // The audit journal is the log's write-ahead file: on a node that runs
@@ -383,24 +385,12 @@ func (j *journal) rotate(first, need int64) error {
 	if err := f.Sync(); err != nil {
 		return fail(err)
 	}
-	if err := syncDir(j.dir); err != nil {
-		return fail(err)
-	}
+	fileutil.SyncDir(j.dir)
 	if j.cur != nil {
 		j.cur.Close()
 	}
 	j.cur, j.curFirst, j.curOff = f, first, int64(len(journalMagic))
 	return nil
-}
-
-// syncDir makes a folder's entries (a new file's name) durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // journalCursor is where a reader of the journal stopped: the next seq it
@@ -573,5 +563,6 @@ func (j *journal) reset() error {
 		j.cur.Close()
 		j.cur = nil
 	}
-	return syncDir(j.dir)
+	fileutil.SyncDir(j.dir)
+	return nil
 }
