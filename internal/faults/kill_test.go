@@ -237,6 +237,12 @@ func (r *killRun) setUp() {
 	must(t, "peer", "add", "--data", m.dir, "--role", "upstream", bundle(p))
 	p.serve(t)
 	m.serve(t)
+	if r.journal {
+		// The server journals: it holds the journal's writer lock.
+		if _, err := os.Stat(filepath.Join(m.dir, "audit-journal", "writer.lock")); err != nil {
+			t.Fatalf("the municipality's server does not journal its audit log: %v", err)
+		}
+	}
 	must(t, "federation", "check", "--data", m.dir, "--local-gov", muniCode, "--repair")
 	r.waitDelivered()
 
