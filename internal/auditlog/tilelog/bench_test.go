@@ -44,7 +44,6 @@ func runWorkers(b *testing.B, workers int, op func(w int) error) float64 {
 	lat := make([][]time.Duration, workers)
 	var wg sync.WaitGroup
 	b.ResetTimer()
-	start := time.Now()
 	for w := range workers {
 		n := b.N / workers
 		if w < b.N%workers {
@@ -53,6 +52,8 @@ func runWorkers(b *testing.B, workers int, op func(w int) error) float64 {
 		wg.Go(func() {
 			l := make([]time.Duration, 0, n)
 			for range n {
+				// A latency, read from the monotonic clock: a duration
+				// measured, never a date decided on.
 				t0 := time.Now()
 				if err := op(w); err != nil {
 					b.Error(err)
@@ -64,8 +65,8 @@ func runWorkers(b *testing.B, workers int, op func(w int) error) float64 {
 		})
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
 	b.StopTimer()
+	elapsed := b.Elapsed()
 	all := slices.Concat(lat...)
 	slices.Sort(all)
 	rate := float64(len(all)) / elapsed.Seconds()
@@ -312,14 +313,13 @@ func openBenchJournal(b *testing.B) *Journal {
 // passes runs pass b.N times and reports entries/s over n entries a pass.
 func passes(b *testing.B, n int64, pass func() error) float64 {
 	b.ResetTimer()
-	start := time.Now()
 	for range b.N {
 		if err := pass(); err != nil {
 			b.Fatal(err)
 		}
 	}
-	rate := float64(n) * float64(b.N) / time.Since(start).Seconds()
 	b.StopTimer()
+	rate := float64(n) * float64(b.N) / b.Elapsed().Seconds()
 	b.ReportMetric(rate, "entries/s")
 	b.ReportMetric(rate*benchEntrySize/1e6, "MB/s")
 	return rate
