@@ -415,11 +415,30 @@ func (l *Log) commitBatch(batch []*job) {
 		batch[0].done <- res
 		return
 	}
-	if l.journal != nil && l.journal.writer != nil {
-		l.commitJournaled(batch)
-		return
-	}
 	results := make([]result, len(batch))
+	var err error
+	if l.journal != nil && l.journal.writer != nil {
+		err = l.appendJournaled(batch, results)
+	} else {
+		err = l.appendRows(batch, results)
+	}
+	if err != nil {
+		for i := range results {
+			results[i] = result{err: fmt.Errorf("append audit entry: %w", err)}
+		}
+	}
+	l.noteAppend(err)
+	// Jobs queued from now on were not held up by this commit: a caller
+	// released below that appends again at once is not taken for another.
+	l.busyUntil = time.Now()
+	for i, j := range batch {
+		j.done <- results[i]
+	}
+}
+
+// appendRows appends a batch of entries without work as SQL rows, filling
+// in each job's result.
+func (l *Log) appendRows(batch []*job, results []result) error {
 	add := func(q db.Querier, rows *pendingRows) error {
 		for i, j := range batch {
 			e := l.stamp(j.entry)
@@ -443,18 +462,7 @@ func (l *Log) commitBatch(batch []*job) {
 	if retry {
 		err = l.transact(func(tx *db.Tx, rows *pendingRows) error { return add(tx, rows) })
 	}
-	if err != nil {
-		for i := range results {
-			results[i] = result{err: fmt.Errorf("append audit entry: %w", err)}
-		}
-	}
-	l.noteAppend(err)
-	// Jobs queued from now on were not held up by this commit: a caller
-	// released below that appends again at once is not taken for another.
-	l.busyUntil = time.Now()
-	for i, j := range batch {
-		j.done <- results[i]
-	}
+	return err
 }
 
 // appendPipelined appends the entries add adds as one pipelined

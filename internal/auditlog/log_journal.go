@@ -31,11 +31,7 @@ func (l *Log) openJournal(ctx context.Context) error {
 	}
 	defer unlock()
 	l.journal = j
-	var n int
-	err = l.db.Transact(ctx, func(tx *db.Tx) error {
-		n, err = l.indexJournal(ctx, tx, nil, -1)
-		return err
-	})
+	n, err := l.indexAll(ctx)
 	if err == nil && j.writer != nil {
 		err = j.reset()
 	}
@@ -80,23 +76,8 @@ func (l *Log) closeJournal() error {
 	return err
 }
 
-// commitJournaled appends a batch of entries without work to the journal,
-// under the writers' lock, and answers each job once it is durable.
-func (l *Log) commitJournaled(batch []*job) {
-	results := make([]result, len(batch))
-	err := l.appendJournaled(batch, results)
-	if err != nil {
-		for i := range results {
-			results[i] = result{err: fmt.Errorf("append audit entry: %w", err)}
-		}
-	}
-	l.noteAppend(err)
-	l.busyUntil = time.Now()
-	for i, j := range batch {
-		j.done <- results[i]
-	}
-}
-
+// appendJournaled appends a batch of entries without work to the journal,
+// under the writers' lock, filling in each job's result once it is durable.
 func (l *Log) appendJournaled(batch []*job, results []result) (err error) {
 	unlock, err := l.journal.lock()
 	if err != nil {
@@ -144,12 +125,10 @@ func (p *pendingRows) records() []journalRecord {
 	recs := make([]journalRecord, len(p.seqs))
 	h, s := 0, 0
 	for i, seq := range p.seqs {
-		base := tlog.StoredHashIndex(0, seq)
 		r := journalRecord{seq: seq, at: p.ats[i], actor: p.actors[i], action: p.actions[i], payload: p.payloads[i]}
-		for h < len(p.hashIdx) && p.hashIdx[h] >= base && (i+1 == len(p.seqs) || p.hashIdx[h] < tlog.StoredHashIndex(0, p.seqs[i+1])) {
-			var x tlog.Hash
-			copy(x[:], p.hashes[h])
-			r.hashes = append(r.hashes, x)
+		// Leaf seq adds StoredHashCount(seq+1) - StoredHashCount(seq) hashes.
+		for range tlog.StoredHashCount(seq+1) - tlog.StoredHashCount(seq) {
+			r.hashes = append(r.hashes, tlog.Hash(p.hashes[h]))
 			h++
 		}
 		for s < len(p.subjectSeqs) && p.subjectSeqs[s] == seq {
@@ -288,8 +267,16 @@ func (l *Log) Sync(ctx context.Context) error {
 		return err
 	}
 	defer unlock()
-	return l.db.Transact(ctx, func(tx *db.Tx) error {
-		_, err := l.indexJournal(ctx, tx, nil, -1)
+	_, err = l.indexAll(ctx)
+	return err
+}
+
+// indexAll writes, in a transaction of its own, the rows of every journaled
+// entry that has none. The caller holds the writers' lock.
+func (l *Log) indexAll(ctx context.Context) (n int, err error) {
+	err = l.db.Transact(ctx, func(tx *db.Tx) error {
+		n, err = l.indexJournal(ctx, tx, nil, -1)
 		return err
 	})
+	return n, err
 }
