@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -689,8 +690,42 @@ type pendingRows struct {
 	leaves          [][]byte
 	hashIdx         []int64
 	hashes          [][]byte
-	subjectSeqs     []int64
-	subjectCodes    []string
+	// subjects holds each entry's codes, sorted: an import's entry may
+	// list millions, kept once (never a sequence number per code).
+	subjects []entrySubjects
+}
+
+// entrySubjects is one entry's subject rows.
+type entrySubjects struct {
+	seq   int64
+	codes []string
+}
+
+// subjectBatch is how many subject rows one statement stores: an entry of
+// a million subjects is written in batches, never as one statement or one
+// slice of rows.
+const subjectBatch = 8192
+
+// subjectBatches calls fn with the subject rows, seq by seq, in batches
+// of at most subjectBatch rows; the slices are reused between calls.
+func (p *pendingRows) subjectBatches(fn func(seqs []int64, codes []string) error) error {
+	seqs := make([]int64, 0, subjectBatch)
+	codes := make([]string, 0, subjectBatch)
+	for _, g := range p.subjects {
+		for _, c := range g.codes {
+			seqs, codes = append(seqs, g.seq), append(codes, c)
+			if len(codes) == subjectBatch {
+				if err := fn(seqs, codes); err != nil {
+					return err
+				}
+				seqs, codes = seqs[:0], codes[:0]
+			}
+		}
+	}
+	if len(codes) > 0 {
+		return fn(seqs, codes)
+	}
+	return nil
 }
 
 var (
@@ -716,21 +751,32 @@ func (p *pendingRows) pgStatements() []db.Statement {
 	if len(p.hashIdx) > 0 {
 		out = append(out, db.Statement{Query: pgInsertHashes, Args: []any{p.hashIdx, p.hashes}})
 	}
-	if len(p.subjectSeqs) > 0 {
-		out = append(out, db.Statement{Query: pgInsertSubjects, Args: []any{p.subjectSeqs, p.subjectCodes}})
-	}
+	p.subjectBatches(func(seqs []int64, codes []string) error {
+		out = append(out, db.Statement{Query: pgInsertSubjects, Args: []any{slices.Clone(seqs), slices.Clone(codes)}})
+		return nil
+	})
 	return out
 }
 
 func (p *pendingRows) flush(tx *db.Tx) error {
 	ctx := context.Background()
 	if tx.Dialect() == db.Postgres {
-		for _, st := range p.pgStatements() {
+		// The subjects are stored below, a batch at a time.
+		subjects := p.subjects
+		p.subjects = nil
+		statements := p.pgStatements()
+		p.subjects = subjects
+		for _, st := range statements {
 			if _, err := tx.Exec(ctx, st.Query, st.Args...); err != nil {
 				return fmt.Errorf("store audit rows: %w", err)
 			}
 		}
-		return nil
+		return p.subjectBatches(func(seqs []int64, codes []string) error {
+			if _, err := tx.Exec(ctx, pgInsertSubjects, seqs, codes); err != nil {
+				return fmt.Errorf("store audit subjects: %w", err)
+			}
+			return nil
+		})
 	}
 	entries := make([][]any, len(p.seqs))
 	for i := range p.seqs {
@@ -740,20 +786,23 @@ func (p *pendingRows) flush(tx *db.Tx) error {
 	for i := range p.hashIdx {
 		hashes[i] = []any{p.hashIdx[i], p.hashes[i]}
 	}
-	subjects := make([][]any, len(p.subjectSeqs))
-	for i := range p.subjectSeqs {
-		subjects[i] = []any{p.subjectSeqs[i], p.subjectCodes[i]}
-	}
 	if err := db.InsertMany(ctx, tx, "audit_entry", entryColumns, entries); err != nil {
 		return fmt.Errorf("store audit entries: %w", err)
 	}
 	if err := db.InsertMany(ctx, tx, "audit_hash", hashColumns, hashes); err != nil {
 		return fmt.Errorf("store audit hashes: %w", err)
 	}
-	if err := db.InsertMany(ctx, tx, "audit_subject", subjectColumns, subjects); err != nil {
-		return fmt.Errorf("store audit subjects: %w", err)
-	}
-	return nil
+	rows := make([][]any, 0, subjectBatch)
+	return p.subjectBatches(func(seqs []int64, codes []string) error {
+		rows = rows[:0]
+		for i := range seqs {
+			rows = append(rows, []any{seqs[i], codes[i]})
+		}
+		if err := db.InsertMany(ctx, tx, "audit_subject", subjectColumns, rows); err != nil {
+			return fmt.Errorf("store audit subjects: %w", err)
+		}
+		return nil
+	})
 }
 
 // addEntry encodes e as leaf l.size, adds its rows to the batch and
@@ -782,9 +831,8 @@ func (l *Log) addEntry(q db.Querier, e *Entry, rows *pendingRows) error {
 		rows.hashIdx = append(rows.hashIdx, base+int64(i))
 		rows.hashes = append(rows.hashes, hashes[i][:])
 	}
-	for _, code := range subjects {
-		rows.subjectSeqs = append(rows.subjectSeqs, n)
-		rows.subjectCodes = append(rows.subjectCodes, code)
+	if len(subjects) > 0 {
+		rows.subjects = append(rows.subjects, entrySubjects{seq: n, codes: subjects})
 	}
 	// hashes[i] is the level-i subtree ending at leaf n.
 	for level, h := range hashes {

@@ -131,8 +131,8 @@ func (p *pendingRows) records() []journalRecord {
 			r.hashes = append(r.hashes, tlog.Hash(p.hashes[h]))
 			h++
 		}
-		for s < len(p.subjectSeqs) && p.subjectSeqs[s] == seq {
-			r.subjects = append(r.subjects, p.subjectCodes[s])
+		if s < len(p.subjects) && p.subjects[s].seq == seq {
+			r.subjects = p.subjects[s].codes
 			s++
 		}
 		recs[i] = r
@@ -155,9 +155,8 @@ func (p *pendingRows) add(r *journalRecord) {
 		p.hashIdx = append(p.hashIdx, base+int64(i))
 		p.hashes = append(p.hashes, h[:])
 	}
-	for _, c := range r.subjects {
-		p.subjectSeqs = append(p.subjectSeqs, r.seq)
-		p.subjectCodes = append(p.subjectCodes, c)
+	if len(r.subjects) > 0 {
+		p.subjects = append(p.subjects, entrySubjects{seq: r.seq, codes: r.subjects})
 	}
 }
 

@@ -68,6 +68,36 @@ type File struct {
 // began with a BOM. progress, when not nil, is called from time to time
 // with the number of rows read so far (on the caller's goroutine).
 func ReadFile(r io.Reader, enc Encoding, now time.Time, progress func(rows int)) (File, error) {
+	// Rows are gathered in batches and copied once into a slice of the
+	// right size: appending a million records of some 400 bytes to one
+	// slice would copy them again at every doubling.
+	var batches [][]Row
+	n := 0
+	f, err := ScanFile(r, enc, now, progress, func(batch []Row) error {
+		batches = append(batches, batch)
+		n += len(batch)
+		return nil
+	})
+	if err != nil || len(batches) == 0 {
+		return f, err
+	}
+	if len(batches) == 1 {
+		f.Rows = batches[0]
+		return f, nil
+	}
+	f.Rows = make([]Row, 0, n)
+	for _, b := range batches {
+		f.Rows = append(f.Rows, b...)
+	}
+	return f, nil
+}
+
+// ScanFile reads an import file as ReadFile does, but hands its valid rows
+// to rows, in file order, a batch at a time, instead of keeping them: a
+// file of any size is read in the memory of a few batches (File.Rows stays
+// nil). The batch is the callee's to keep. If rows returns an error,
+// reading stops and ScanFile returns that error.
+func ScanFile(r io.Reader, enc Encoding, now time.Time, progress func(rows int), rows func([]Row) error) (File, error) {
 	var f File
 	br := bufio.NewReaderSize(r, 1<<16)
 	if enc == "" {
@@ -101,8 +131,9 @@ func ReadFile(r io.Reader, enc Encoding, now time.Time, progress func(rows int))
 		f.Bad = []RowError{{Line: 1, Reason: "the header must be exactly: " + strings.Join(CSVHeader, ",")}}
 		return f, nil
 	}
-	f.Rows, f.Bad = readRows(cr, enc, now, progress)
-	return f, nil
+	var err2 error
+	f.Bad, err2 = scanRows(cr, enc, now, progress, rows)
+	return f, err2
 }
 
 // readRow is one row as the CSV reader gave it, and then as parseRow read
@@ -119,12 +150,13 @@ type readRow struct {
 // readBatch is how many rows the reader hands a parsing goroutine at once.
 const readBatch = 1024
 
-// readRows reads the rows after the header. The CSV reader runs on a
-// goroutine of its own, the rows are parsed and checked on every core, and
-// the results are taken in file order here, so the rows and errors come
-// out exactly as one loop over the file would give them, and reading stops
-// once MaxRowErrors is reached.
-func readRows(cr *csv.Reader, enc Encoding, now time.Time, progress func(int)) ([]Row, []RowError) {
+// scanRows reads the rows after the header and hands the valid ones to
+// sink a batch at a time. The CSV reader runs on a goroutine of its own,
+// the rows are parsed and checked on every core, and the results are taken
+// in file order here, so the rows and errors come out exactly as one loop
+// over the file would give them, and reading stops once MaxRowErrors is
+// reached or sink fails.
+func scanRows(cr *csv.Reader, enc Encoding, now time.Time, progress func(int), sink func([]Row) error) ([]RowError, error) {
 	workers := runtime.GOMAXPROCS(0)
 	type job struct {
 		rows []readRow
@@ -202,27 +234,22 @@ func readRows(cr *csv.Reader, enc Encoding, now time.Time, progress func(int)) (
 		}
 	}()
 
-	// Rows are gathered in blocks and copied once into a slice of the
-	// right size: appending a million records of some 400 bytes to one
-	// slice would copy them again at every doubling.
-	const block = 4096
-	var blocks [][]Row
-	var rows []Row // the block being filled
 	var bad []RowError
 	read := 0
-loop:
 	for done := range order {
 		batch := <-done
 		if progress != nil {
 			read += len(batch)
 			progress(read)
 		}
+		rows := make([]Row, 0, len(batch))
+		stop := false
 		for _, r := range batch {
 			if r.err != nil {
 				bad = append(bad, RowError{Line: r.line, Reason: csvReason(r.err, enc)})
 				var pe *csv.ParseError
-				if !errors.As(r.err, &pe) || len(bad) >= MaxRowErrors {
-					break loop
+				if stop = !errors.As(r.err, &pe) || len(bad) >= MaxRowErrors; stop {
+					break
 				}
 				continue
 			}
@@ -231,27 +258,23 @@ loop:
 			}
 			if len(bad) >= MaxRowErrors {
 				bad = append(bad, RowError{Line: r.line, Reason: ErrTooManyRowErrors.Error()})
-				break loop
+				stop = true
+				break
 			}
 			if len(r.errs) == 0 {
-				if len(rows) == cap(rows) {
-					if len(rows) > 0 {
-						blocks = append(blocks, rows)
-					}
-					rows = make([]Row, 0, block)
-				}
 				rows = append(rows, Row{Line: r.line, Record: r.rec, Changes: r.chg})
 			}
 		}
+		if len(rows) > 0 {
+			if err := sink(rows); err != nil {
+				return bad, err
+			}
+		}
+		if stop {
+			break
+		}
 	}
-	if len(blocks) == 0 {
-		return rows, bad
-	}
-	all := make([]Row, 0, len(blocks)*block+len(rows))
-	for _, b := range blocks {
-		all = append(all, b...)
-	}
-	return append(all, rows...), bad
+	return bad, nil
 }
 
 func detect(head []byte) Encoding {

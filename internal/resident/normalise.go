@@ -186,13 +186,27 @@ type NormCount struct {
 // the layout's order, then normalisation in report order; a value changed
 // two ways counts under both. bom says the file began with a BOM.
 func CountChanges(rows []Row, bom bool) []NormCount {
-	counts := map[string]map[Normalisation]int{}
+	var c NormCounter
+	c.Add(rows)
+	return c.Counts(bom)
+}
+
+// NormCounter is CountChanges over a file read a batch at a time.
+type NormCounter struct {
+	counts map[string]map[Normalisation]int
+}
+
+// Add counts the changes of rows.
+func (nc *NormCounter) Add(rows []Row) {
+	if nc.counts == nil {
+		nc.counts = map[string]map[Normalisation]int{}
+	}
 	for _, r := range rows {
 		for _, c := range r.Changes {
-			m := counts[c.Column]
+			m := nc.counts[c.Column]
 			if m == nil {
 				m = map[Normalisation]int{}
-				counts[c.Column] = m
+				nc.counts[c.Column] = m
 			}
 			for _, k := range Normalisations {
 				if c.How&k != 0 {
@@ -201,13 +215,17 @@ func CountChanges(rows []Row, bom bool) []NormCount {
 			}
 		}
 	}
+}
+
+// Counts returns the counts as CountChanges does.
+func (nc *NormCounter) Counts(bom bool) []NormCount {
 	var out []NormCount
 	if bom {
 		out = append(out, NormCount{How: NormBOM, Values: 1})
 	}
 	for _, col := range CSVHeader {
 		for _, k := range Normalisations {
-			if n := counts[col][k]; n > 0 {
+			if n := nc.counts[col][k]; n > 0 {
 				out = append(out, NormCount{Column: col, How: k, Values: n})
 			}
 		}
@@ -233,53 +251,84 @@ var NormReportHeader = []string{"line", "column", "項目", "normalisation", "or
 // file had one (the spreadsheet that wrote it reads it back so). It returns
 // the number of values listed.
 func WriteNormReport(w io.Writer, enc Encoding, rows []Row, bom bool) (int, error) {
+	nw, err := NewNormReportWriter(w, enc, bom)
+	if err != nil {
+		return 0, err
+	}
+	if err := nw.Add(rows); err != nil {
+		return 0, err
+	}
+	return nw.Close()
+}
+
+// NormReportWriter writes the normalisation report of a file read a batch
+// at a time: WriteNormReport's rows, batch by batch.
+type NormReportWriter struct {
+	cw     *csv.Writer
+	closer io.Closer
+	n      int
+}
+
+// NewNormReportWriter starts a report (its BOM, header and, when bom, the
+// BOM's own row) in encoding enc.
+func NewNormReportWriter(w io.Writer, enc Encoding, bom bool) (*NormReportWriter, error) {
+	nw := &NormReportWriter{}
 	var out io.Writer = w
-	var closer io.Closer
 	if bom && enc != CP932 {
 		if _, err := io.WriteString(w, "\uFEFF"); err != nil {
-			return 0, fmt.Errorf("write normalisation report: %w", err)
+			return nil, fmt.Errorf("write normalisation report: %w", err)
 		}
 	}
 	if enc == CP932 {
 		tw := transform.NewWriter(w, japanese.ShiftJIS.NewEncoder())
-		out, closer = tw, tw
+		out, nw.closer = tw, tw
 	}
-	cw := csv.NewWriter(out)
-	cw.UseCRLF = true
-	n := 0
-	write := func(rec []string) error {
-		if err := cw.Write(rec); err != nil {
-			return fmt.Errorf("write normalisation report: %w", err)
-		}
-		return nil
-	}
-	if err := write(NormReportHeader); err != nil {
-		return 0, err
+	nw.cw = csv.NewWriter(out)
+	nw.cw.UseCRLF = true
+	if err := nw.write(NormReportHeader); err != nil {
+		return nil, err
 	}
 	if bom {
-		n++
-		if err := write([]string{"1", "", "", NormBOM.Japanese(), "U+FEFF", ""}); err != nil {
-			return 0, err
+		nw.n++
+		if err := nw.write([]string{"1", "", "", NormBOM.Japanese(), "U+FEFF", ""}); err != nil {
+			return nil, err
 		}
 	}
+	return nw, nil
+}
+
+func (nw *NormReportWriter) write(rec []string) error {
+	if err := nw.cw.Write(rec); err != nil {
+		return fmt.Errorf("write normalisation report: %w", err)
+	}
+	return nil
+}
+
+// Add lists the values rows had normalised.
+func (nw *NormReportWriter) Add(rows []Row) error {
 	for _, r := range rows {
 		for _, c := range r.Changes {
-			n++
-			if err := write([]string{strconv.Itoa(r.Line), c.Column, ColumnLabel(c.Column), c.How.Japanese(), c.Original, c.Stored}); err != nil {
-				return 0, err
+			nw.n++
+			if err := nw.write([]string{strconv.Itoa(r.Line), c.Column, ColumnLabel(c.Column), c.How.Japanese(), c.Original, c.Stored}); err != nil {
+				return err
 			}
 		}
 	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
+	return nil
+}
+
+// Close ends the report and returns the number of values it lists.
+func (nw *NormReportWriter) Close() (int, error) {
+	nw.cw.Flush()
+	if err := nw.cw.Error(); err != nil {
 		return 0, fmt.Errorf("write normalisation report: %w", err)
 	}
-	if closer != nil {
-		if err := closer.Close(); err != nil {
+	if nw.closer != nil {
+		if err := nw.closer.Close(); err != nil {
 			return 0, fmt.Errorf("encode normalisation report: %w", err)
 		}
 	}
-	return n, nil
+	return nw.n, nil
 }
 
 // normalisedNote is what a refusal of a normalised value adds: the
