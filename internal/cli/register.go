@@ -167,6 +167,7 @@ func (c ImportResidentsCmd) Run(env *Env) error {
 		},
 	}
 	start := time.Now()
+	opt.Size = size
 	rep, err := n.Gate.ImportWith(env.Ctx, req, bufio.NewReaderSize(counted, 1<<20), opt)
 	progress.done()
 	var ie *gate.ImportError

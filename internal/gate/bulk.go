@@ -100,6 +100,10 @@ type ImportOptions struct {
 	// of total (0: not known), from time to time, on the importing
 	// goroutine.
 	Progress func(stage ImportStage, done, total int)
+	// Size is the file's size in bytes, when known (0: not known). A file
+	// of StreamImportBytes or more is streamed: read twice, never held in
+	// memory (importStream).
+	Size int64
 }
 
 // Import reads a CSV file in the import layout (enc empty: detected) and
@@ -119,6 +123,9 @@ func (g *Gate) ImportWith(ctx context.Context, req Request, r io.Reader, opt Imp
 	e, v := g.begin(ctx, req, "import")
 	if !v.Allow {
 		return rep, g.deny(ctx, e, v)
+	}
+	if opt.Size >= StreamImportBytes {
+		return g.importStream(ctx, e, r, opt)
 	}
 	h := sha256.New()
 	var readProgress func(int)
@@ -264,11 +271,43 @@ func reportRows(rows []resident.Row) int {
 }
 
 // checkRows finds what the file's rows cannot be, beyond their own validity:
-// outside this node's jurisdiction, or a code given twice. The three checks
-// run side by side (a million rows fill two maps of a million); the errors
+// outside this node's jurisdiction, or a code given twice. The checks run
+// side by side (a million rows fill two maps of a million); the errors
 // come in line order, a line's in column order, as many as
 // resident.MaxRowErrors allows (the last line's all).
 func (g *Gate) checkRows(rows []resident.Row) []resident.RowError {
+	var twice []resident.RowError
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		twice = duplicateErrors(rows)
+	}()
+	var scope []resident.RowError
+	for _, row := range rows {
+		if !g.inScope(row.Record.LocalGov) {
+			scope = append(scope, resident.RowError{Line: row.Line, Column: "local_gov_code", Reason: g.scopeError(row.Record.LocalGov)})
+			if len(scope) >= resident.MaxRowErrors {
+				break
+			}
+		}
+	}
+	<-done
+	// In line order, and on one line scope, code, number (stable).
+	bad := slices.Concat(scope, twice)
+	slices.SortStableFunc(bad, func(a, b resident.RowError) int { return cmp.Compare(a.Line, b.Line) })
+	for i := resident.MaxRowErrors; i < len(bad); i++ {
+		if bad[i].Line != bad[i-1].Line {
+			return bad[:i]
+		}
+	}
+	return bad
+}
+
+// duplicateErrors finds the resident codes and individual numbers rows
+// give more than once, each repeat an error naming the line it repeats, in
+// line order (on one line the code's first), up to resident.MaxRowErrors
+// of each.
+func duplicateErrors(rows []resident.Row) []resident.RowError {
 	twice := func(column string, value func(resident.IdentityRecord) string) []resident.RowError {
 		var bad []resident.RowError
 		seen := make(map[string]int, len(rows))
@@ -287,33 +326,15 @@ func (g *Gate) checkRows(rows []resident.Row) []resident.RowError {
 	}
 	var codes, numbers []resident.RowError
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		codes = twice("resident_code", func(r resident.IdentityRecord) string { return string(r.ResidentCode) })
 	}()
-	go func() {
-		defer wg.Done()
-		numbers = twice("individual_number", func(r resident.IdentityRecord) string { return string(r.IndividualNumber) })
-	}()
-	var scope []resident.RowError
-	for _, row := range rows {
-		if !g.inScope(row.Record.LocalGov) {
-			scope = append(scope, resident.RowError{Line: row.Line, Column: "local_gov_code", Reason: g.scopeError(row.Record.LocalGov)})
-			if len(scope) >= resident.MaxRowErrors {
-				break
-			}
-		}
-	}
+	numbers = twice("individual_number", func(r resident.IdentityRecord) string { return string(r.IndividualNumber) })
 	wg.Wait()
-	// In line order, and on one line scope, code, number (stable).
-	bad := slices.Concat(scope, codes, numbers)
+	bad := slices.Concat(codes, numbers)
 	slices.SortStableFunc(bad, func(a, b resident.RowError) int { return cmp.Compare(a.Line, b.Line) })
-	for i := resident.MaxRowErrors; i < len(bad); i++ {
-		if bad[i].Line != bad[i-1].Line {
-			return bad[:i]
-		}
-	}
 	return bad
 }
 

@@ -64,6 +64,10 @@ func TestCheckRows(t *testing.T) {
 // registered resident holds is reported on its file line and column, and
 // nothing of the file is imported.
 func TestImportRefusesHeldNumber(t *testing.T) {
+	importModes(t, func(t *testing.T) { testImportRefusesHeldNumber(t) })
+}
+
+func testImportRefusesHeldNumber(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
 		f := newFixture(t, d)
 		ctx := context.Background()

@@ -141,6 +141,10 @@ func TestReplicatedRecordsFollowTheFieldRules(t *testing.T) {
 // TestImportRefusesDamagedCP932: a CP932 file with one damaged double-byte
 // character imports nothing and says where the damage is.
 func TestImportRefusesDamagedCP932(t *testing.T) {
+	importModes(t, func(t *testing.T) { testImportRefusesDamagedCP932(t) })
+}
+
+func testImportRefusesDamagedCP932(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
 		f := newFixture(t, d)
 		f.g.Now = fixedNow

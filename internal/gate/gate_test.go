@@ -209,6 +209,10 @@ func TestApplyAtomicWithEntry(t *testing.T) {
 }
 
 func TestImportAllOrNothing(t *testing.T) {
+	importModes(t, func(t *testing.T) { testImportAllOrNothing(t) })
+}
+
+func testImportAllOrNothing(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
 		f := newFixture(t, d)
 		ctx := context.Background()

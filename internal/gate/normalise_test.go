@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -53,6 +55,10 @@ func legacyCSV(t *testing.T, n int, seed uint64) ([]byte, []resident.IdentityRec
 // recorded in its transaction; a report the register cannot record, or a
 // bad row, imports nothing and hands nothing over.
 func TestImportNormalises(t *testing.T) {
+	importModes(t, func(t *testing.T) { testImportNormalises(t) })
+}
+
+func testImportNormalises(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
 		f := newFixture(t, d)
 		ctx := context.Background()
@@ -129,4 +135,99 @@ func TestImportNormalises(t *testing.T) {
 			t.Errorf("entry detail %q", e.Detail)
 		}
 	})
+}
+
+// importModes runs fn twice: with imports held in memory, and streamed
+// (every import, however small, read twice through a spool).
+func importModes(t *testing.T, fn func(t *testing.T)) {
+	for _, mode := range []struct {
+		name  string
+		bytes int64
+	}{{"memory", StreamImportBytes}, {"stream", 0}} {
+		t.Run(mode.name, func(t *testing.T) {
+			saved := StreamImportBytes
+			StreamImportBytes = mode.bytes
+			defer func() { StreamImportBytes = saved }()
+			fn(t)
+		})
+	}
+}
+
+// TestStreamedImportMatchesInMemory: the same files imported held in
+// memory and streamed give the same report, the same refusals, the same
+// register and the same audit entry (its detail, count and subjects).
+func TestStreamedImportMatchesInMemory(t *testing.T) {
+	ctx := context.Background()
+	file, recs := legacyCSV(t, 90, 17)
+	file = append([]byte("\uFEFF"), file...)
+	// Out of code order, so the streamed chunks are sorted.
+	lines := strings.SplitAfter(string(file), "\n")
+	body := lines[1 : len(lines)-1]
+	slices.Reverse(body)
+	file = []byte(lines[0] + strings.Join(body, "") + lines[len(lines)-1])
+	bad := bytes.Replace(file, []byte(","+string(recs[40].IndividualNumber)+","), []byte(","+string(recs[41].IndividualNumber)+","), 1)
+	bad = bytes.Replace(bad, []byte(",131083,"), []byte(",131084,"), 1)
+
+	type outcome struct {
+		rep     ImportReport
+		report  string
+		refusal string
+		entry   auditlog.Entry
+		stored  []resident.IdentityRecord
+	}
+	got := map[string]map[bool]outcome{} // by dialect, then streamed
+	for _, streamed := range []bool{false, true} {
+		saved := StreamImportBytes
+		if streamed {
+			StreamImportBytes = 0
+		}
+		dbtest.Run(t, func(t *testing.T, d *db.DB) {
+			f := newFixture(t, d)
+			var o outcome
+			_, err := f.g.Import(ctx, clerk, bytes.NewReader(bad), "")
+			o.refusal = fmt.Sprint(err)
+			var report bytes.Buffer
+			opt := ImportOptions{Report: func(r io.Reader) error { _, err := io.Copy(&report, r); return err }}
+			if o.rep, err = f.g.ImportWith(ctx, clerk, bytes.NewReader(file), opt); err != nil {
+				t.Fatalf("import (streamed %v): %v", streamed, err)
+			}
+			o.report = report.String()
+			for _, l := range f.entries(t) {
+				if l.Seq == o.rep.AuditSeq {
+					o.entry = *l.Entry
+				}
+			}
+			for _, r := range recs {
+				v, err := f.g.Lookup(ctx, clerk, Key{ResidentCode: string(r.ResidentCode)})
+				if err != nil {
+					t.Fatalf("lookup after the import (streamed %v): %v", streamed, err)
+				}
+				o.stored = append(o.stored, v.IdentityRecord)
+			}
+			if got[d.Dialect().String()] == nil {
+				got[d.Dialect().String()] = map[bool]outcome{}
+			}
+			got[d.Dialect().String()][streamed] = o
+		})
+		StreamImportBytes = saved
+	}
+	for dialect, o := range got {
+		mem, str := o[false], o[true]
+		if mem.refusal != str.refusal || !strings.Contains(mem.refusal, "also on line") || !strings.Contains(mem.refusal, "local_gov_code") {
+			t.Errorf("%s: refusals differ or are wrong:\nmemory %s\nstream %s", dialect, mem.refusal, str.refusal)
+		}
+		mem.rep.AuditSeq, str.rep.AuditSeq = 0, 0
+		if fmt.Sprint(mem.rep) != fmt.Sprint(str.rep) || mem.rep.Added != 90 || mem.rep.ReportValues == 0 {
+			t.Errorf("%s: reports differ:\nmemory %+v\nstream %+v", dialect, mem.rep, str.rep)
+		}
+		if mem.report != str.report || mem.report == "" {
+			t.Errorf("%s: normalisation reports differ:\nmemory %s\nstream %s", dialect, mem.report, str.report)
+		}
+		if mem.entry.Detail != str.entry.Detail || mem.entry.SubjectDigest != str.entry.SubjectDigest || mem.entry.SubjectCount != 90 || str.entry.Count != 90 {
+			t.Errorf("%s: entries differ:\nmemory %+v\nstream %+v", dialect, mem.entry, str.entry)
+		}
+		if !slices.Equal(mem.stored, str.stored) || !slices.Equal(mem.stored, recs) {
+			t.Errorf("%s: the registers differ", dialect)
+		}
+	}
 }

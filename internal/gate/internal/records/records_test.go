@@ -244,9 +244,42 @@ func TestImportIdempotentAndExport(t *testing.T) {
 // large imports, without foreign-key enforcement (db.TransactBulk), the
 // first load and a second that changes residents leave every reference
 // intact.
+// TestBulkLoadKeepsIndexes: a bulk load (keys held in memory, or spilled
+// to a temporary table and the file given in parts, as a streamed import
+// does) leaves the indexes as the migrations made them, every reference
+// intact and every resident findable; a second large import changes and
+// adds.
 func TestBulkLoadKeepsIndexes(t *testing.T) {
+	for _, spill := range []bool{false, true} {
+		t.Run(fmt.Sprintf("spill=%v", spill), func(t *testing.T) { testBulkLoadKeepsIndexes(t, spill) })
+	}
+}
+
+// importParts imports recs in one transaction as a streamed import does:
+// in parts of n, the search keys of a bulk load spilled.
+func importParts(ctx context.Context, tx *db.Tx, recs []resident.IdentityRecord, seq int64, n int) (ImportResult, error) {
+	im, err := NewImporter(ctx, tx, seq, len(recs), true)
+	if err != nil {
+		return ImportResult{}, err
+	}
+	defer im.Close()
+	for start := 0; start < len(recs); start += n {
+		if err := im.Add(ctx, recs[start:min(start+n, len(recs))], nil); err != nil {
+			return ImportResult{}, err
+		}
+	}
+	return im.Finish(ctx)
+}
+
+func testBulkLoadKeepsIndexes(t *testing.T, spill bool) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
+		load := func(tx *db.Tx, recs []resident.IdentityRecord, seq int64) (ImportResult, error) {
+			if spill {
+				return importParts(ctx, tx, recs, seq, 47)
+			}
+			return Import(ctx, tx, recs, seq)
+		}
 		old := BulkLoadThreshold
 		BulkLoadThreshold = 10
 		defer func() { BulkLoadThreshold = old }()
@@ -271,7 +304,7 @@ func TestBulkLoadKeepsIndexes(t *testing.T) {
 		before := indexes(d)
 		recs, g := synthetic(3, 120) // enough for COPY on PostgreSQL
 		err := d.TransactBulk(ctx, func(tx *db.Tx) error {
-			_, err := Import(ctx, tx, recs, 1)
+			_, err := load(tx, recs, 1)
 			return err
 		})
 		if err != nil {
@@ -290,6 +323,24 @@ func TestBulkLoadKeepsIndexes(t *testing.T) {
 		if v, err := LookupNumber(ctx, d, recs[7].IndividualNumber); err != nil || v.ResidentCode != recs[7].ResidentCode {
 			t.Errorf("lookup by number after the bulk load: %v %v", v.ResidentCode, err)
 		}
+		// Every resident is found by a search, once (its keys all stored).
+		for _, r := range recs {
+			found, _, err := Search(ctx, d, Query{Name: r.FamilyName + " " + r.GivenName, DateOfBirth: r.DateOfBirth}, 0)
+			n := 0
+			for _, m := range found {
+				if m.ResidentCode == r.ResidentCode {
+					n++
+				}
+			}
+			if err != nil || n != 1 {
+				t.Fatalf("search for %s after the bulk load: found %d times, %v", r.ResidentCode, n, err)
+			}
+		}
+		var keys int
+		d.QueryRow(ctx, `SELECT COUNT(*) FROM name_key`).Scan(&keys)
+		if keys < 2*len(recs) {
+			t.Errorf("%d search keys for %d residents", keys, len(recs))
+		}
 		// A second large import: ten residents moved, ten new.
 		for i := 0; i < 10; i++ {
 			recs[i].Address += "別館"
@@ -300,7 +351,7 @@ func TestBulkLoadKeepsIndexes(t *testing.T) {
 		}
 		var res ImportResult
 		err = d.TransactBulk(ctx, func(tx *db.Tx) (err error) {
-			res, err = Import(ctx, tx, recs, 2)
+			res, err = load(tx, recs, 2)
 			return err
 		})
 		if err != nil {

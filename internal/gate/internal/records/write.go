@@ -350,18 +350,20 @@ var secondaryIndexes = []struct{ name, ddl string }{
 // register drops and rebuilds its secondary indexes.
 var BulkLoadThreshold = 50_000
 
-// withoutSecondaryIndexes runs load with the secondary indexes dropped, and
-// builds them again, all in the caller's transaction: if anything fails,
-// the indexes come back with the rollback.
-func withoutSecondaryIndexes(ctx context.Context, tx *db.Tx, load func() error) error {
+// dropSecondaryIndexes drops the secondary indexes for a bulk load, in the
+// caller's transaction: if anything fails, they come back with the
+// rollback. buildSecondaryIndexes builds them again.
+func dropSecondaryIndexes(ctx context.Context, tx *db.Tx) error {
 	for _, ix := range secondaryIndexes {
 		if _, err := tx.Exec(ctx, "DROP INDEX "+ix.name); err != nil {
 			return fmt.Errorf("bulk load: drop index %s: %w", ix.name, err)
 		}
 	}
-	if err := load(); err != nil {
-		return err
-	}
+	return nil
+}
+
+// buildSecondaryIndexes builds the indexes dropped by dropSecondaryIndexes.
+func buildSecondaryIndexes(ctx context.Context, tx *db.Tx) error {
 	// Let SQLite's sorter use a helper thread per core for the builds.
 	if _, err := tx.Exec(ctx, fmt.Sprintf("PRAGMA threads = %d", runtime.GOMAXPROCS(0))); err != nil {
 		return fmt.Errorf("bulk load: sorter threads: %w", err)
@@ -387,63 +389,138 @@ func Import(ctx context.Context, tx *db.Tx, recs []resident.IdentityRecord, seq 
 // ImportProgress is Import telling progress, when not nil, how many
 // records it has applied, after each chunk.
 func ImportProgress(ctx context.Context, tx *db.Tx, recs []resident.IdentityRecord, seq int64, progress func(done int)) (res ImportResult, err error) {
-	// A bulk load, into an empty register, drops and rebuilds the secondary
-	// indexes. SQLite only: on PostgreSQL the dropped index's exclusive lock
-	// would block the statement cache preparing on another connection.
-	bulk := false
-	if len(recs) >= BulkLoadThreshold && tx.Dialect() == db.SQLite {
-		var n int64
-		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM resident`).Scan(&n); err != nil {
-			return res, fmt.Errorf("count residents: %w", err)
-		}
-		bulk = n == 0
-	}
-	if len(recs) > 10*importChunk {
-		restore, err := tx.WidenCache(ctx)
-		if err != nil {
-			return res, err
-		}
-		defer restore()
-	}
-	if !bulk {
-		return importRecords(ctx, tx, recs, seq, false, progress)
-	}
-	err = withoutSecondaryIndexes(ctx, tx, func() error {
-		res, err = importRecords(ctx, tx, recs, seq, true, progress)
-		return err
-	})
-	return res, err
-}
-
-// importRecords stores recs in resident-code order: the code-keyed indexes
-// (the residents' unique codes, the versions' codes, the audit entry's
-// subjects) then grow at one end instead of at random pages, and residents
-// are numbered in code order. A bulk load (into an empty register, of
-// records each holding a code of its own) looks up no existing residents,
-// and inserts the search keys last, all at once in key order, so they too
-// fill their table from one end.
-func importRecords(ctx context.Context, tx *db.Tx, recs []resident.IdentityRecord, seq int64, bulk bool, progress func(int)) (ImportResult, error) {
-	var res ImportResult
-	var held []keyRow // in a bulk load: the search keys, inserted at the end
-	rid, vid, err := nextIDs(ctx, tx)
+	im, err := NewImporter(ctx, tx, seq, len(recs), false)
 	if err != nil {
 		return res, err
 	}
+	defer im.Close()
+	if err := im.Add(ctx, recs, progress); err != nil {
+		return res, err
+	}
+	return im.Finish(ctx)
+}
+
+// Importer applies an import's records in the caller's transaction a part
+// at a time (Add), so a file of any size is imported in bounded memory:
+// Import is one Add of every record. Within each part records are stored
+// in resident-code order; a file sorted by code is therefore stored in
+// code order throughout.
+type Importer struct {
+	tx       *db.Tx
+	seq      int64
+	bulk     bool // a bulk load into an empty register (see NewImporter)
+	spill    bool // a bulk load's search keys wait in a temporary table, not in memory
+	rid, vid int64
+	held     []keyRow // a bulk load's search keys, inserted at the end (not spilled)
+	done     int
+	res      ImportResult
+	undo     []func() // settings to give back (page cache, temporary storage)
+}
+
+// keyLoadTable holds a spilled bulk load's search keys until Finish.
+const keyLoadTable = "temp.name_key_load"
+
+// NewImporter starts an import of about expected records. A large import
+// (BulkLoadThreshold) into an empty SQLite register is a bulk load: the
+// secondary indexes are dropped and built again by Finish, no existing
+// resident is looked up, and the search keys are inserted last, in key
+// order, so their table fills from one end. With spill, those keys wait in
+// a temporary table on disk (sorted there by SQLite's external sorter), not
+// in memory: for imports of millions.
+func NewImporter(ctx context.Context, tx *db.Tx, seq int64, expected int, spill bool) (*Importer, error) {
+	im := &Importer{tx: tx, seq: seq}
+	// SQLite only: on PostgreSQL the dropped index's exclusive lock would
+	// block the statement cache preparing on another connection.
+	if expected >= BulkLoadThreshold && tx.Dialect() == db.SQLite {
+		var n int64
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM resident`).Scan(&n); err != nil {
+			return nil, fmt.Errorf("count residents: %w", err)
+		}
+		im.bulk = n == 0
+	}
+	if expected > 10*importChunk {
+		restore, err := tx.WidenCache(ctx)
+		if err != nil {
+			return nil, err
+		}
+		im.undo = append(im.undo, restore)
+	}
+	var err error
+	if im.rid, im.vid, err = nextIDs(ctx, tx); err != nil {
+		im.Close()
+		return nil, err
+	}
+	if !im.bulk {
+		return im, nil
+	}
+	if err := dropSecondaryIndexes(ctx, tx); err != nil {
+		im.Close()
+		return nil, err
+	}
+	if spill {
+		// The keys go to a temporary table in a file: the connection keeps
+		// its temporary tables (and the sorter's runs) in memory otherwise.
+		if _, err := tx.Exec(ctx, `PRAGMA temp_store = FILE`); err != nil {
+			im.Close()
+			return nil, fmt.Errorf("bulk load: temporary storage: %w", err)
+		}
+		im.undo = append(im.undo, func() { tx.Exec(context.Background(), `PRAGMA temp_store = MEMORY`) })
+		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE name_key_load (key TEXT, date_of_birth TEXT, resident_id INTEGER, kind TEXT)`); err != nil {
+			im.Close()
+			return nil, fmt.Errorf("bulk load: key table: %w", err)
+		}
+		im.undo = append(im.undo, func() { tx.Exec(context.Background(), `DROP TABLE IF EXISTS `+keyLoadTable) })
+		im.spill = true
+	}
+	return im, nil
+}
+
+// Close gives back the settings the import changed. Call it when done,
+// whether Finish ran or not.
+func (im *Importer) Close() {
+	for i := len(im.undo) - 1; i >= 0; i-- {
+		im.undo[i]()
+	}
+	im.undo = nil
+}
+
+// Add applies recs (valid, each resident code once in the whole import).
+// A *ChangeError's Row is the record's place in recs, from 1. progress,
+// when not nil, is told how many records of the whole import have been
+// applied, after each chunk.
+func (im *Importer) Add(ctx context.Context, recs []resident.IdentityRecord, progress func(done int)) error {
+	tx := im.tx
 	order := codeOrder(recs)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // stops the preparation when an error ends the import early
+	// The codes of the residents added or changed, copied out of their
+	// records (which share their memory with the whole line read) into one
+	// string, so a million codes cost eleven bytes each.
+	var codes strings.Builder
+	var changed []int // where each code starts in codes
+	defer func() {
+		all := codes.String()
+		for i, start := range changed {
+			end := len(all)
+			if i+1 < len(changed) {
+				end = changed[i+1]
+			}
+			im.res.Codes = append(im.res.Codes, all[start:end])
+		}
+	}()
 	start := 0
 	for chunk := range prepareChunks(ctx, recs, order) {
 		var existing map[ids.ResidentCode]currentRow
-		if !bulk {
+		var err error
+		if !im.bulk {
 			if existing, err = currentByCode(ctx, tx, chunk); err != nil {
-				return res, err
+				return err
 			}
 			// A bulk load fills an empty register from a file whose codes
 			// and numbers are each given once; anything else may meet a
 			// code or number another resident holds or held.
 			if err := checkFreeChunk(ctx, tx, chunk, existing); err != nil {
-				return res, err
+				return err
 			}
 		}
 		var residents, versions [][]any
@@ -453,66 +530,106 @@ func importRecords(ctx context.Context, tx *db.Tx, recs []resident.IdentityRecor
 			cur, ok := existing[rec.ResidentCode]
 			if !ok {
 				// Fill in the ids and hash residentRow and keyRows left open.
-				p.resident[0], p.resident[3], p.resident[4], p.resident[5] = rid, 1, vid, p.hash
+				p.resident[0], p.resident[3], p.resident[4], p.resident[5] = im.rid, 1, im.vid, p.hash
 				residents = append(residents, p.resident)
-				versions = append(versions, versionRow(vid, rid, 1, rec, p.hash, removalRetention(rec), seq))
+				versions = append(versions, versionRow(im.vid, im.rid, 1, rec, p.hash, removalRetention(rec), im.seq))
 				for _, k := range p.keys {
-					k.rid = rid
-					if bulk {
-						held = append(held, k)
-					} else {
+					k.rid = im.rid
+					switch {
+					case im.bulk && !im.spill:
+						im.held = append(im.held, k)
+					default:
 						keys = append(keys, k)
 					}
 				}
-				rid, vid = rid+1, vid+1
-				res.Added++
-				res.Codes = append(res.Codes, string(rec.ResidentCode))
+				im.rid, im.vid = im.rid+1, im.vid+1
+				im.res.Added++
+				changed = append(changed, codes.Len())
+				codes.WriteString(string(rec.ResidentCode))
 				continue
 			}
 			if cur.hash == p.hash {
-				res.Unchanged++
+				im.res.Unchanged++
 				continue
 			}
 			// Flush pending new rows first: the change reads the register.
-			if err := flush(ctx, tx, &residents, &versions, &keys); err != nil {
-				return res, err
+			if err := im.flush(ctx, &residents, &versions, &keys); err != nil {
+				return err
 			}
 			v, err := Current(ctx, tx, cur.id)
 			if err != nil {
-				return res, err
+				return err
 			}
 			if err := checkChange(v, rec, ""); err != nil {
 				var ce *ChangeError
 				if errors.As(err, &ce) {
 					ce.Row = p.row
 				}
-				return res, err
+				return err
 			}
-			if _, _, err := supersede(ctx, tx, v, rec, seq); err != nil {
-				return res, err
+			if _, _, err := supersede(ctx, tx, v, rec, im.seq); err != nil {
+				return err
 			}
-			vid++
-			res.Changed++
-			res.Codes = append(res.Codes, string(rec.ResidentCode))
+			im.vid++
+			im.res.Changed++
+			changed = append(changed, codes.Len())
+			codes.WriteString(string(rec.ResidentCode))
 		}
-		if err := flush(ctx, tx, &residents, &versions, &keys); err != nil {
-			return res, err
+		if err := im.flush(ctx, &residents, &versions, &keys); err != nil {
+			return err
 		}
 		start += len(chunk)
 		if progress != nil {
-			progress(start)
+			progress(im.done + start)
 		}
 	}
 	if err := ctx.Err(); err != nil {
-		return res, fmt.Errorf("import: %w", err)
+		return fmt.Errorf("import: %w", err)
 	}
 	if start != len(recs) {
-		return res, fmt.Errorf("import: prepared %d of %d records", start, len(recs))
+		return fmt.Errorf("import: prepared %d of %d records", start, len(recs))
 	}
-	if err := insertKeysSorted(ctx, tx, held); err != nil {
-		return res, err
+	im.done += len(recs)
+	return nil
+}
+
+// flush inserts the pending rows: a spilled bulk load's keys into the
+// temporary table, anyone else's into name_key.
+func (im *Importer) flush(ctx context.Context, residents, versions *[][]any, keys *[]keyRow) error {
+	if !im.spill {
+		return flush(ctx, im.tx, residents, versions, keys)
 	}
-	return res, nil
+	held := *keys
+	*keys = nil
+	if err := flush(ctx, im.tx, residents, versions, keys); err != nil {
+		return err
+	}
+	if err := db.InsertMany(ctx, im.tx, keyLoadTable, keyColumns, keyArgs(held)); err != nil {
+		return fmt.Errorf("bulk load: hold search keys: %w", err)
+	}
+	*keys = held[:0]
+	return nil
+}
+
+// Finish inserts a bulk load's search keys in key order and builds its
+// indexes again, and returns what the import did.
+func (im *Importer) Finish(ctx context.Context) (ImportResult, error) {
+	if !im.bulk {
+		return im.res, nil
+	}
+	if im.spill {
+		if _, err := im.tx.Exec(ctx, `INSERT INTO name_key (`+strings.Join(keyColumns, ", ")+`) SELECT `+strings.Join(keyColumns, ", ")+
+			` FROM `+keyLoadTable+` ORDER BY key, date_of_birth, resident_id, kind`); err != nil {
+			return im.res, fmt.Errorf("bulk load: store search keys: %w", err)
+		}
+	} else if err := insertKeysSorted(ctx, im.tx, im.held); err != nil {
+		return im.res, err
+	}
+	im.held = nil
+	if err := buildSecondaryIndexes(ctx, im.tx); err != nil {
+		return im.res, err
+	}
+	return im.res, nil
 }
 
 // codeOrder returns the indexes of recs in resident-code order. Valid codes
