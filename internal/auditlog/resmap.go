@@ -558,23 +558,83 @@ func advanceMap(ctx context.Context, tx *db.Tx, size int64) (MapHash, error) {
 	if from > size {
 		return MapHash{}, fmt.Errorf("%w: the resident map describes %d entries, more than this process's tree of %d", errMapAhead, from, size)
 	}
-	store := &mapStore{ctx: ctx, q: tx, nodes: map[mapPath]*mapNode{}, dirty: map[mapPath]bool{}}
 	if from == size {
-		return store.hashOf(mapPath{})
+		return (&mapStore{ctx: ctx, q: tx, nodes: map[mapPath]*mapNode{}}).hashOf(mapPath{})
 	}
-	// The rows are read first: a transaction answers one query at a time.
-	type subject struct {
-		code string
-		seq  int64
-		leaf tlog.Hash
+	// The subject rows are taken a batch at a time, in the log's order,
+	// each batch brought into the stored map before the next is read: an
+	// import's entry of millions of residents advances the map in the
+	// memory of one batch.
+	after := mapSubject{seq: from}
+	for {
+		batch, err := mapSubjects(ctx, tx, after, size, MapBatch)
+		if err != nil {
+			return MapHash{}, err
+		}
+		if len(batch) > 0 {
+			if err := advanceBatch(ctx, tx, batch); err != nil {
+				return MapHash{}, err
+			}
+			after = batch[len(batch)-1]
+		}
+		if len(batch) < MapBatch {
+			break
+		}
 	}
-	var subjects []subject
-	if err := subjectRows(ctx, tx, from, size, func(code string, seq int64, leaf tlog.Hash) error {
-		subjects = append(subjects, subject{code, seq, leaf})
-		return nil
-	}); err != nil {
+	root, err := (&mapStore{ctx: ctx, q: tx, nodes: map[mapPath]*mapNode{}}).hashOf(mapPath{})
+	if err != nil {
 		return MapHash{}, err
 	}
+	if _, err := tx.Exec(ctx, `UPDATE audit_map_state SET size = ? WHERE id = 1`, size); err != nil {
+		return MapHash{}, fmt.Errorf("record the resident map's size: %w", err)
+	}
+	return root, nil
+}
+
+// MapBatch is how many subject rows the resident map takes in at a time.
+// A variable so tests can make an advance take several batches.
+var MapBatch = 32768
+
+// mapSubject is a subject row: an entry's resident, with the entry's leaf
+// hash.
+type mapSubject struct {
+	code string
+	seq  int64
+	leaf tlog.Hash
+}
+
+// mapSubjects reads up to n subject rows after the row after (in the
+// order of seq, then code; a zero code: from the start of its seq) and
+// before entry to.
+func mapSubjects(ctx context.Context, q db.Querier, after mapSubject, to int64, n int) ([]mapSubject, error) {
+	rows, err := q.Query(ctx, `SELECT s.resident_code, s.seq, e.leaf_hash FROM audit_subject s JOIN audit_entry e ON e.seq = s.seq
+		WHERE (s.seq, s.resident_code) > (?, ?) AND s.seq < ? ORDER BY s.seq, s.resident_code LIMIT ?`, after.seq, after.code, to, n)
+	if err != nil {
+		return nil, fmt.Errorf("read the residents of entries %d to %d: %w", after.seq, to-1, err)
+	}
+	defer rows.Close()
+	batch := make([]mapSubject, 0, n)
+	for rows.Next() {
+		var sub mapSubject
+		var raw []byte
+		if err := rows.Scan(&sub.code, &sub.seq, &raw); err != nil {
+			return nil, fmt.Errorf("read the residents of entries %d to %d: %w", after.seq, to-1, err)
+		}
+		if len(raw) != len(sub.leaf) {
+			return nil, fmt.Errorf("entry %d: leaf hash of %d bytes", sub.seq, len(raw))
+		}
+		copy(sub.leaf[:], raw)
+		batch = append(batch, sub)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read the residents of entries %d to %d: %w", after.seq, to-1, err)
+	}
+	return batch, nil
+}
+
+// advanceBatch brings the stored chains and map up to date with subjects,
+// rows in the log's order following those already taken in.
+func advanceBatch(ctx context.Context, tx *db.Tx, subjects []mapSubject) error {
 	states := map[string]*ResidentState{}
 	var codes []string
 	for _, sub := range subjects {
@@ -584,7 +644,7 @@ func advanceMap(ctx context.Context, tx *db.Tx, size int64) (MapHash, error) {
 		}
 	}
 	if err := loadStates(ctx, tx, codes, states); err != nil {
-		return MapHash{}, err
+		return err
 	}
 	for _, sub := range subjects {
 		states[sub.code].Add(sub.seq, sub.leaf)
@@ -600,22 +660,17 @@ func advanceMap(ctx context.Context, tx *db.Tx, size int64) (MapHash, error) {
 		args[i] = code
 	}
 	if err := deleteIn(ctx, tx, "audit_resident", "resident_code", args); err != nil {
-		return MapHash{}, err
+		return err
 	}
 	if err := db.InsertMany(ctx, tx, "audit_resident", []string{"resident_code", "entries", "chain", "last_seq"}, rows); err != nil {
-		return MapHash{}, fmt.Errorf("write the resident map's chains: %w", err)
+		return fmt.Errorf("write the resident map's chains: %w", err)
 	}
+	store := &mapStore{ctx: ctx, q: tx, nodes: map[mapPath]*mapNode{}, dirty: map[mapPath]bool{}}
 	if err := store.apply(leaves); err != nil {
-		return MapHash{}, err
+		return err
 	}
-	root, err := store.rehash()
-	if err != nil {
-		return MapHash{}, err
-	}
-	if _, err := tx.Exec(ctx, `UPDATE audit_map_state SET size = ? WHERE id = 1`, size); err != nil {
-		return MapHash{}, fmt.Errorf("record the resident map's size: %w", err)
-	}
-	return root, nil
+	_, err := store.rehash()
+	return err
 }
 
 // loadStates reads the stored chains of codes into states, a chunk of codes

@@ -88,7 +88,22 @@ func TestMapProofs(t *testing.T) {
 // checkpoint equals the one rebuilt from the log's rows, and each
 // resident's stored path proves their count and chain against it (absent
 // residents absent), on both databases.
+//
+// It runs with the map taking its rows in batches of the default size and
+// of 2 and 7 rows, so an advance takes many batches, a resident's rows
+// split between them.
 func TestResidentMapInCheckpoints(t *testing.T) {
+	for _, batch := range []int{MapBatch, 2, 7} {
+		t.Run(fmt.Sprintf("batch=%d", batch), func(t *testing.T) {
+			saved := MapBatch
+			MapBatch = batch
+			defer func() { MapBatch = saved }()
+			testResidentMapInCheckpoints(t)
+		})
+	}
+}
+
+func testResidentMapInCheckpoints(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		s, v := newKey(t)

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"jukinet/internal/gate"
 	"os"
 	"strconv"
 	"strings"
@@ -18,18 +19,26 @@ func TestRunSmall(t *testing.T) {
 		name    string
 		url     func(t *testing.T) string
 		journal bool
+		stream  bool // the import streamed, however small the file
 	}{
-		{"sqlite", func(t *testing.T) string { return "" }, false},
-		{"sqlite-journal", func(t *testing.T) string { return "" }, true},
-		{"postgres", func(t *testing.T) string { return dbtest.PostgresURL(t) }, false},
+		{"sqlite", func(t *testing.T) string { return "" }, false, false},
+		{"sqlite-streamed", func(t *testing.T) string { return "" }, false, true},
+		{"sqlite-journal", func(t *testing.T) string { return "" }, true, false},
+		{"postgres", func(t *testing.T) string { return dbtest.PostgresURL(t) }, false, false},
+		{"postgres-streamed", func(t *testing.T) string { return dbtest.PostgresURL(t) }, false, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			url := tt.url(t)
+			if tt.stream {
+				saved := gate.StreamImportBytes
+				gate.StreamImportBytes = 0
+				defer func() { gate.StreamImportBytes = saved }()
+			}
 			res, err := Run(context.Background(), Options{Residents: 400, DBURL: url, Duration: 150 * time.Millisecond, Clients: 8, Sustained: 600 * time.Millisecond, Journal: tt.journal}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(res.Rows) != 13 {
+			if len(res.Rows) != 14 {
 				t.Fatalf("%d rows", len(res.Rows))
 			}
 			for _, r := range res.Rows {
@@ -42,7 +51,14 @@ func TestRunSmall(t *testing.T) {
 			}
 			var out strings.Builder
 			res.Print(&out)
-			for _, row := range []string{"raw driver point select", "durable write floor", "database commit floor", "sustained", "raw bulk insert", "raw search query", "SHA-256"} {
+			how := "held in memory; peak RSS "
+			if tt.stream {
+				how = "streamed; peak RSS "
+			}
+			if !strings.Contains(res.Rows[0].Note, how) || !strings.Contains(res.Rows[1].Note, "bytes per resident") {
+				t.Errorf("the import row says %q, the disk row %q", res.Rows[0].Note, res.Rows[1].Note)
+			}
+			for _, row := range []string{"disk used", "raw driver point select", "durable write floor", "database commit floor", "sustained", "raw bulk insert", "raw search query", "SHA-256"} {
 				if !strings.Contains(out.String(), row) {
 					t.Errorf("no %q row in the table:\n%s", row, out.String())
 				}

@@ -11,6 +11,7 @@ import (
 // The rows the goal table reads, by Row.ID.
 const (
 	RowImport        = "import"
+	RowDisk          = "disk"
 	RowRawInsert     = "raw-insert"
 	RowRawSelect     = "raw-select"
 	RowDiskFloor     = "disk-floor"

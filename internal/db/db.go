@@ -734,20 +734,30 @@ const (
 // defaultCacheKiB is each SQLite connection's page cache.
 const defaultCacheKiB = 64 << 10
 
-// bulkCacheKiB is the SQLite page cache a bulk write may use: enough that a
+// BulkCacheKiB is the SQLite page cache a bulk write may use: enough that a
 // million-resident import keeps its dirty pages in memory until it commits,
 // instead of spilling them to the WAL and reading them back. Pages are
 // allocated only as they are used.
-const bulkCacheKiB = 4 << 20
+const BulkCacheKiB = 4 << 20
 
 // WidenCache lets a large write in tx keep its changed pages in memory
 // (SQLite; a no-op on PostgreSQL, which has its own buffers). Call the
 // returned function when the write is done, to give the memory back.
 func (tx *Tx) WidenCache(ctx context.Context) (restore func(), err error) {
+	return tx.WidenCacheTo(ctx, BulkCacheKiB)
+}
+
+// StreamCacheKiB is the page cache of a write too large to keep its
+// changed pages in memory (a streamed import): it spills them to the WAL
+// as it goes, in bounded memory.
+const StreamCacheKiB = 256 << 10
+
+// WidenCacheTo is WidenCache with a cache of kib KiB.
+func (tx *Tx) WidenCacheTo(ctx context.Context, kib int) (restore func(), err error) {
 	if tx.dialect != SQLite {
 		return func() {}, nil
 	}
-	if _, err := tx.tx.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = -%d", bulkCacheKiB)); err != nil {
+	if _, err := tx.tx.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = -%d", kib)); err != nil {
 		return nil, fmt.Errorf("widen page cache: %w", err)
 	}
 	return func() {

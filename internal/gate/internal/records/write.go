@@ -439,7 +439,11 @@ func NewImporter(ctx context.Context, tx *db.Tx, seq int64, expected int, spill 
 		im.bulk = n == 0
 	}
 	if expected > 10*importChunk {
-		restore, err := tx.WidenCache(ctx)
+		cache := db.StreamCacheKiB // a streamed import's pages spill as it goes
+		if !spill {
+			cache = db.BulkCacheKiB
+		}
+		restore, err := tx.WidenCacheTo(ctx, cache)
 		if err != nil {
 			return nil, err
 		}
