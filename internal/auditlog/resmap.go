@@ -562,23 +562,48 @@ func advanceMap(ctx context.Context, tx *db.Tx, size int64) (MapHash, error) {
 		return (&mapStore{ctx: ctx, q: tx, nodes: map[mapPath]*mapNode{}}).hashOf(mapPath{})
 	}
 	// The subject rows are taken a batch at a time, in the log's order,
-	// each batch brought into the stored map before the next is read: an
-	// import's entry of millions of residents advances the map in the
-	// memory of one batch.
+	// each batch's chains brought up to date before the next is read. An
+	// advance of one batch (any checkpoint but one after a large import)
+	// places its leaves in the map at once; a larger one keeps its leaves
+	// in a temporary table keyed by the map's key and places them in key
+	// order, a batch at a time, so each batch rewrites its own part of the
+	// map and the few nodes above it: an import's entry of millions of
+	// residents advances the map in the memory of one batch.
 	after := mapSubject{seq: from}
+	var spilled *leafSpill
 	for {
 		batch, err := mapSubjects(ctx, tx, after, size, MapBatch)
 		if err != nil {
 			return MapHash{}, err
 		}
+		if spilled == nil && len(batch) == MapBatch {
+			if spilled, err = newLeafSpill(ctx, tx); err != nil {
+				return MapHash{}, err
+			}
+			defer spilled.close()
+		}
 		if len(batch) > 0 {
-			if err := advanceBatch(ctx, tx, batch); err != nil {
+			leaves, err := advanceChains(ctx, tx, batch)
+			if err != nil {
+				return MapHash{}, err
+			}
+			if spilled != nil {
+				err = spilled.add(leaves)
+			} else {
+				err = applyLeaves(ctx, tx, leaves)
+			}
+			if err != nil {
 				return MapHash{}, err
 			}
 			after = batch[len(batch)-1]
 		}
 		if len(batch) < MapBatch {
 			break
+		}
+	}
+	if spilled != nil {
+		if err := spilled.apply(); err != nil {
+			return MapHash{}, err
 		}
 	}
 	root, err := (&mapStore{ctx: ctx, q: tx, nodes: map[mapPath]*mapNode{}}).hashOf(mapPath{})
@@ -632,9 +657,11 @@ func mapSubjects(ctx context.Context, q db.Querier, after mapSubject, to int64, 
 	return batch, nil
 }
 
-// advanceBatch brings the stored chains and map up to date with subjects,
-// rows in the log's order following those already taken in.
-func advanceBatch(ctx context.Context, tx *db.Tx, subjects []mapSubject) error {
+// advanceChains brings the stored chains up to date with subjects, rows
+// in the log's order following those already taken in, and returns the
+// map's new leaves for their residents. A resident's leaf given twice
+// (their rows in two batches) is placed last with its later value.
+func advanceChains(ctx context.Context, tx *db.Tx, subjects []mapSubject) ([]ResidentLeaf, error) {
 	states := map[string]*ResidentState{}
 	var codes []string
 	for _, sub := range subjects {
@@ -644,7 +671,7 @@ func advanceBatch(ctx context.Context, tx *db.Tx, subjects []mapSubject) error {
 		}
 	}
 	if err := loadStates(ctx, tx, codes, states); err != nil {
-		return err
+		return nil, err
 	}
 	for _, sub := range subjects {
 		states[sub.code].Add(sub.seq, sub.leaf)
@@ -660,17 +687,114 @@ func advanceBatch(ctx context.Context, tx *db.Tx, subjects []mapSubject) error {
 		args[i] = code
 	}
 	if err := deleteIn(ctx, tx, "audit_resident", "resident_code", args); err != nil {
-		return err
+		return nil, err
 	}
 	if err := db.InsertMany(ctx, tx, "audit_resident", []string{"resident_code", "entries", "chain", "last_seq"}, rows); err != nil {
-		return fmt.Errorf("write the resident map's chains: %w", err)
+		return nil, fmt.Errorf("write the resident map's chains: %w", err)
 	}
+	return leaves, nil
+}
+
+// applyLeaves places leaves in the stored map and rewrites the nodes above
+// them.
+func applyLeaves(ctx context.Context, tx *db.Tx, leaves []ResidentLeaf) error {
 	store := &mapStore{ctx: ctx, q: tx, nodes: map[mapPath]*mapNode{}, dirty: map[mapPath]bool{}}
 	if err := store.apply(leaves); err != nil {
 		return err
 	}
 	_, err := store.rehash()
 	return err
+}
+
+// leafSpill holds a large advance's leaves in a temporary table keyed by
+// the map's key, on disk (SQLite keeps its temporary tables in memory
+// otherwise), until they are placed in key order.
+type leafSpill struct {
+	ctx  context.Context
+	tx   *db.Tx
+	undo []func()
+}
+
+const leafSpillTable = "map_leaf_load"
+
+func newLeafSpill(ctx context.Context, tx *db.Tx) (*leafSpill, error) {
+	sp := &leafSpill{ctx: ctx, tx: tx}
+	create := `CREATE TEMP TABLE ` + leafSpillTable + ` (leaf_key BLOB PRIMARY KEY, leaf_value BLOB NOT NULL) WITHOUT ROWID`
+	if tx.Dialect() == db.Postgres {
+		create = `CREATE TEMP TABLE ` + leafSpillTable + ` (leaf_key BYTEA PRIMARY KEY, leaf_value BYTEA NOT NULL) ON COMMIT DROP`
+	} else {
+		if _, err := tx.Exec(ctx, `PRAGMA temp_store = FILE`); err != nil {
+			return nil, fmt.Errorf("resident map: temporary storage: %w", err)
+		}
+		sp.undo = append(sp.undo, func() { tx.Exec(context.Background(), `PRAGMA temp_store = MEMORY`) })
+	}
+	if _, err := tx.Exec(ctx, create); err != nil {
+		sp.close()
+		return nil, fmt.Errorf("resident map: leaf table: %w", err)
+	}
+	sp.undo = append(sp.undo, func() { tx.Exec(context.Background(), `DROP TABLE IF EXISTS `+leafSpillTable) })
+	return sp, nil
+}
+
+// add keeps leaves, a later value of a key replacing an earlier one.
+func (sp *leafSpill) add(leaves []ResidentLeaf) error {
+	keys := make([]any, len(leaves))
+	rows := make([][]any, len(leaves))
+	for i, l := range leaves {
+		keys[i] = l.Key[:]
+		rows[i] = []any{l.Key[:], l.Value[:]}
+	}
+	if err := deleteIn(sp.ctx, sp.tx, leafSpillTable, "leaf_key", keys); err != nil {
+		return err
+	}
+	if err := db.InsertMany(sp.ctx, sp.tx, leafSpillTable, []string{"leaf_key", "leaf_value"}, rows); err != nil {
+		return fmt.Errorf("resident map: keep leaves: %w", err)
+	}
+	return nil
+}
+
+// apply places the kept leaves in the map in key order, MapBatch at a time.
+func (sp *leafSpill) apply() error {
+	after := []byte{} // not nil: NULL compares with nothing
+	for {
+		rows, err := sp.tx.Query(sp.ctx, `SELECT leaf_key, leaf_value FROM `+leafSpillTable+` WHERE leaf_key > ? ORDER BY leaf_key LIMIT ?`, after, MapBatch)
+		if err != nil {
+			return fmt.Errorf("resident map: read leaves: %w", err)
+		}
+		var leaves []ResidentLeaf
+		for rows.Next() {
+			var key, value []byte
+			if err := rows.Scan(&key, &value); err != nil {
+				rows.Close()
+				return fmt.Errorf("resident map: read leaves: %w", err)
+			}
+			var l ResidentLeaf
+			copy(l.Key[:], key)
+			copy(l.Value[:], value)
+			leaves = append(leaves, l)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("resident map: read leaves: %w", err)
+		}
+		if len(leaves) > 0 {
+			if err := applyLeaves(sp.ctx, sp.tx, leaves); err != nil {
+				return err
+			}
+			after = slices.Clone(leaves[len(leaves)-1].Key[:])
+		}
+		if len(leaves) < MapBatch {
+			return nil
+		}
+	}
+}
+
+// close drops the table and gives back the temporary storage setting.
+func (sp *leafSpill) close() {
+	for i := len(sp.undo) - 1; i >= 0; i-- {
+		sp.undo[i]()
+	}
+	sp.undo = nil
 }
 
 // loadStates reads the stored chains of codes into states, a chunk of codes

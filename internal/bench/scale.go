@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"jukinet/internal/db"
 	"jukinet/internal/ids"
@@ -84,22 +85,61 @@ func writeSynthetic(dir string, n int, seed uint64, lg ids.LocalGovCode) (synthe
 // from its current size (Linux; elsewhere nothing happens).
 func resetPeakRSS() { os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
 
-// peakRSS is the process's peak resident memory since resetPeakRSS, or
-// "unknown" where /proc does not say.
-func peakRSS() string {
+// procStatus reads fields of /proc/self/status in KiB (0 where absent).
+func procStatus(fields ...string) []int64 {
+	out := make([]int64, len(fields))
 	status, err := os.ReadFile("/proc/self/status")
 	if err != nil {
-		return "unknown"
+		return out
 	}
 	for _, line := range strings.Split(string(status), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kib, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			if err == nil {
-				return mib(kib << 10)
+		for i, f := range fields {
+			if rest, ok := strings.CutPrefix(line, f+":"); ok {
+				out[i], _ = strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
 			}
 		}
 	}
-	return "unknown"
+	return out
+}
+
+// memWatch samples the process's anonymous memory (the heap and SQLite's
+// page cache; not the database's pages mapped from the file, which the
+// kernel may drop) every 50 ms until stopped.
+type memWatch struct {
+	stop    chan struct{}
+	done    chan struct{}
+	maxAnon int64 // KiB
+}
+
+func watchMemory() *memWatch {
+	w := &memWatch{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			w.maxAnon = max(w.maxAnon, procStatus("RssAnon")[0])
+			select {
+			case <-w.stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return w
+}
+
+// peak stops the watch and says the peak RSS (VmHWM since resetPeakRSS)
+// and the largest anonymous part seen, or "unknown" where /proc does not
+// say.
+func (w *memWatch) peak() string {
+	close(w.stop)
+	<-w.done
+	hwm := procStatus("VmHWM")[0]
+	if hwm == 0 {
+		return "peak RSS unknown"
+	}
+	return fmt.Sprintf("peak RSS %s (anonymous %s, the rest the database file's pages mapped)", mib(hwm<<10), mib(w.maxAnon<<10))
 }
 
 // diskUsed is the bytes the database takes: SQLite's file and its WAL,
