@@ -546,7 +546,9 @@ func SearchRules(p profile.Search) records.Rules {
 func formLabel(f records.Form) (ja, en string) {
 	aj, ae := records.ItemLabel(f.A)
 	bj, be := records.ItemLabel(f.B)
-	short := func(ja string) string { return strings.TrimSuffix(strings.TrimSuffix(ja, "（または氏）"), "（読みの先頭）") }
+	short := func(ja string) string {
+		return strings.TrimSuffix(strings.TrimSuffix(ja, "（または氏）"), "（読みの先頭）")
+	}
 	return short(aj) + "＋" + short(bj), ae + " + " + be
 }
 

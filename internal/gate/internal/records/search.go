@@ -309,21 +309,75 @@ func Search(ctx context.Context, q db.Querier, query Query, rules Rules, limit i
 	if bad := rules.Check(query); bad != nil {
 		return Result{}, fmt.Errorf("search: the query is not sufficient (add one of %v)", bad.Add)
 	}
-	nameKey := jptext.NameKey(query.Name)
-	latin := jptext.LatinQueryKey(query.Name)
-	kanaKey := jptext.KanaKey(query.Kana)
-	dob := dateStr(query.DateOfBirth)
-	addrKey := jptext.AddressKey(query.Address)
-	if strings.TrimSpace(query.Name) != "" && nameKey == "" || strings.TrimSpace(query.Kana) != "" && kanaKey == "" {
+	k := keysOf(query)
+	if strings.TrimSpace(query.Name) != "" && k.name == "" || strings.TrimSpace(query.Kana) != "" && k.kana == "" {
 		return Result{}, nil // only separators: nothing can match
 	}
 
-	// The lookups: each one a single index seek or range, together a
-	// superset of the matches; every item is then checked on the record.
-	type lookup struct {
-		where string
-		args  []any
+	var res Result
+	seen := map[int64]bool{}
+	var out []Match
+	rowsRead := 0
+	for _, l := range lookups(query, rules, k) {
+		rows, err := q.Query(ctx, l.sql, l.args...)
+		if err != nil {
+			return Result{}, fmt.Errorf("search: %w", err)
+		}
+		for rows.Next() {
+			v, err := scanVersion(rows)
+			if err != nil {
+				rows.Close()
+				return Result{}, fmt.Errorf("search: %w", err)
+			}
+			rowsRead++
+			if seen[v.ResidentID] {
+				continue
+			}
+			seen[v.ResidentID] = true
+			if m, ok := judge(v, query, rules, k); ok {
+				out = append(out, m)
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return Result{}, fmt.Errorf("search: %w", err)
+		}
+		if err := rows.Err(); err != nil {
+			return Result{}, fmt.Errorf("search: %w", err)
+		}
 	}
+	res.Capped = rowsRead > CandidateCap
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Score != out[j].Score {
+			return out[i].Score > out[j].Score
+		}
+		return out[i].ResidentCode < out[j].ResidentCode
+	})
+	res.Total = len(out)
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	res.Matches = out
+	return res, nil
+}
+
+// keys are a query's items as the register stores them.
+type keys struct{ name, latin, kana, dob, addr string }
+
+func keysOf(q Query) keys {
+	return keys{jptext.NameKey(q.Name), jptext.LatinQueryKey(q.Name), jptext.KanaKey(q.Kana), dateStr(q.DateOfBirth), jptext.AddressKey(q.Address)}
+}
+
+// lookup is one statement of a search.
+type lookup struct {
+	sql  string
+	args []any
+}
+
+// lookups are the statements a search runs: each one a single index seek
+// or range, together a superset of the matches; every item is then
+// checked on the record (judge).
+func lookups(query Query, rules Rules, k keys) []lookup {
+	nameKey, latin, kanaKey, dob, addrKey := k.name, k.latin, k.kana, k.dob, k.addr
 	var lookups []lookup
 	prefix := func(k string) (string, []any) { return "nk.key >= ? AND nk.key < ?", []any{k, k + maxRune} }
 	switch {
@@ -368,54 +422,15 @@ func Search(ctx context.Context, q db.Querier, query Query, rules Rules, limit i
 		fargs = append(fargs, false)
 	}
 
-	var res Result
-	seen := map[int64]bool{}
-	var out []Match
-	rowsRead := 0
-	for _, l := range lookups {
-		where := append([]string{l.where}, filter...)
-		rows, err := q.Query(ctx, `SELECT `+recordColumns+` FROM name_key nk
+	out := make([]lookup, len(lookups))
+	for i, l := range lookups {
+		where := append([]string{l.sql}, filter...)
+		out[i] = lookup{`SELECT ` + recordColumns + ` FROM name_key nk
 			JOIN resident r ON r.id = nk.resident_id
 			JOIN identity_record ir ON ir.id = r.record_id
-			WHERE `+strings.Join(where, " AND ")+fmt.Sprintf(` LIMIT %d`, CandidateCap+1), append(slices.Clone(l.args), fargs...)...)
-		if err != nil {
-			return Result{}, fmt.Errorf("search: %w", err)
-		}
-		for rows.Next() {
-			v, err := scanVersion(rows)
-			if err != nil {
-				rows.Close()
-				return Result{}, fmt.Errorf("search: %w", err)
-			}
-			rowsRead++
-			if seen[v.ResidentID] {
-				continue
-			}
-			seen[v.ResidentID] = true
-			if m, ok := judge(v, query, rules, nameKey, latin, kanaKey, addrKey); ok {
-				out = append(out, m)
-			}
-		}
-		if err := rows.Close(); err != nil {
-			return Result{}, fmt.Errorf("search: %w", err)
-		}
-		if err := rows.Err(); err != nil {
-			return Result{}, fmt.Errorf("search: %w", err)
-		}
+			WHERE ` + strings.Join(where, " AND ") + fmt.Sprintf(` LIMIT %d`, CandidateCap+1), append(slices.Clone(l.args), fargs...)}
 	}
-	res.Capped = rowsRead > CandidateCap
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Score != out[j].Score {
-			return out[i].Score > out[j].Score
-		}
-		return out[i].ResidentCode < out[j].ResidentCode
-	})
-	res.Total = len(out)
-	if limit > 0 && len(out) > limit {
-		out = out[:limit]
-	}
-	res.Matches = out
-	return res, nil
+	return out
 }
 
 // nameScores rank the parts of a record a name can match: the registered
@@ -428,7 +443,8 @@ var nameScores = map[string]int{
 
 // judge checks every item of the query on v's record, and when all match
 // by an allowed form, returns the match, its reasons and score.
-func judge(v Version, q Query, rules Rules, nameKey, latin, kanaKey, addrKey string) (Match, bool) {
+func judge(v Version, q Query, rules Rules, k keys) (Match, bool) {
+	nameKey, latin, kanaKey, addrKey := k.name, k.latin, k.kana, k.addr
 	m := Match{Version: v}
 	var matched []Item
 	if nameKey != "" {
