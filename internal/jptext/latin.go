@@ -97,9 +97,9 @@ type SpellingDifference int
 
 // The differences, from none to any other.
 const (
-	SameSpelling   SpellingDifference = iota // the same text, up to width and spaces
-	VariantKanji                             // a kanji in one is a variant (異体字) of the other's
-	OtherSpelling                            // kana, small kana, ヴ, dashes or other folds
+	SameSpelling  SpellingDifference = iota // the same text, up to width and spaces
+	VariantKanji                            // a kanji in one is a variant (異体字) of the other's
+	OtherSpelling                           // kana, small kana, ヴ, dashes or other folds
 )
 
 // CompareSpelling tells how typed differs from stored: the same text
