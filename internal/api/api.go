@@ -259,10 +259,12 @@ func (h *Handler) history(w http.ResponseWriter, r *http.Request) {
 	h.json(w, map[string]any{"versions": out})
 }
 
-// SearchRequest is the body of POST /api/v1/search.
+// SearchRequest is the body of POST /api/v1/search: any set of items the
+// profile's search forms allow (docs/search.md).
 type SearchRequest struct {
-	Name        string `json:"name"`
-	DateOfBirth string `json:"date_of_birth"` // 1970-03-02, S45.3.2 or 昭和45年3月2日
+	Name        string `json:"name"`                    // the whole name or the surname
+	Kana        string `json:"kana,omitempty"`          // the reading's first kana
+	DateOfBirth string `json:"date_of_birth,omitempty"` // 1970-03-02, S45.3.2 or 昭和45年3月2日
 	Sex         int    `json:"sex,omitempty"`
 	Address     string `json:"address,omitempty"`
 	Limit       int    `json:"limit,omitempty"`
@@ -276,7 +278,7 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 	if !h.decode(w, r, &req, "検索条件の形式が正しくありません") {
 		return
 	}
-	q := gate.SearchQuery{Name: req.Name, Sex: resident.Sex(req.Sex), Address: req.Address, Limit: req.Limit}
+	q := gate.SearchQuery{Name: req.Name, Kana: req.Kana, Sex: resident.Sex(req.Sex), Address: req.Address, Limit: req.Limit}
 	if req.DateOfBirth != "" {
 		d, err := jptext.ParseDate(req.DateOfBirth)
 		if err != nil {
@@ -293,14 +295,17 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 	matches, total := res.Matches, res.Total
 	type match struct {
 		Record
-		Score   int    `json:"score"`
-		MatchOn string `json:"match_on"`
+		Score   int      `json:"score"`
+		MatchOn string   `json:"match_on"`
+		Why     string   `json:"why"`
+		WhyJa   string   `json:"why_ja"`
+		Matched []string `json:"matched"`
 	}
 	out := make([]match, len(matches))
 	for i, m := range matches {
-		out[i] = match{toJSON(m.Record), m.Score, m.MatchOn}
+		out[i] = match{toJSON(m.Record), m.Score, m.MatchOn, m.Why, m.WhyJapanese, m.Matched}
 	}
-	answer := map[string]any{"total": total, "matches": out}
+	answer := map[string]any{"total": total, "matches": out, "ambiguous": res.Ambiguous}
 	if res.Withheld > 0 {
 		// Residents under a support measure the request may not read.
 		answer["withheld"], answer["withheld_ja"] = res.Withheld, res.WithheldJapanese

@@ -285,31 +285,43 @@ type LookupCmd struct {
 	Data    string `required:"" type:"path" help:"The node's data folder."`
 	Code    string `help:"住民票コード." xor:"key"`
 	Number  string `help:"個人番号." xor:"key"`
-	Name    string `help:"Name in kanji or kana (four-item search, with --birth)." xor:"key"`
-	Birth   string `help:"Date of birth: 1970-03-02, S45.3.2 or 昭和45年3月2日."`
-	Sex     string `help:"1/男 or 2/女."`
-	Address string `help:"Any part of the address."`
+	Name    string `help:"Four-item search: the whole name or the surname, in kanji, kana or Latin letters in any order; 旧氏 and 通称 too." xor:"key"`
+	Kana    string `help:"Four-item search: the first kana of the reading (ワタナ)."`
+	Birth   string `help:"Four-item search: date of birth, 1970-03-02, S45.3.2 or 昭和45年3月2日."`
+	Sex     string `help:"Four-item search: 1/男 or 2/女 (narrows only)."`
+	Address string `help:"Four-item search: any part of the address."`
 	History bool   `help:"Show every version of the record (with --code or --number)."`
 	Affair  string `required:"" help:"Affair (利用事務) the lookup is for."`
 	Reason  string `required:"" help:"Why you look this resident up."`
 	CaseRef string `name:"case" help:"Case or application number."`
 }
 
-// Run looks up and prints; every lookup is logged with the OS user.
+// searching reports whether the command is a four-item search.
+func (c LookupCmd) searching() bool {
+	return c.Code == "" && c.Number == "" && (c.Name != "" || c.Kana != "" || c.Birth != "" || c.Address != "" || c.Sex != "")
+}
+
+// Run looks up and prints; every lookup is logged with the OS user. A
+// search by any items the profile allows (docs/search.md): name and birth,
+// surname and birth, kana prefix and birth or address, name and address,
+// birth and address.
 func (c LookupCmd) Run(env *Env) error {
-	if c.Code == "" && c.Number == "" && c.Name == "" {
-		return errors.New("give --code, --number, or --name with --birth")
+	if c.Code == "" && c.Number == "" && !c.searching() {
+		return errors.New("give --code, --number, or the items of a four-item search (--name, --kana, --birth, --address; e.g. --name 渡辺 --birth 1990-09-09)")
+	}
+	if (c.Code != "" || c.Number != "") && (c.Kana != "" || c.Birth != "" || c.Address != "" || c.Sex != "") {
+		return errors.New("--kana, --birth, --sex and --address are items of a search: use them without --code or --number")
 	}
 	var q gate.SearchQuery
-	if c.Name != "" {
-		if c.Birth == "" {
-			return errors.New("--name needs --birth (the four items: name, date of birth, and optionally sex and address)")
+	if c.searching() {
+		q = gate.SearchQuery{Name: c.Name, Kana: c.Kana, Address: c.Address}
+		if c.Birth != "" {
+			d, err := jptext.ParseDate(c.Birth)
+			if err != nil {
+				return fmt.Errorf("--birth: %w", err)
+			}
+			q.DateOfBirth = d
 		}
-		d, err := jptext.ParseDate(c.Birth)
-		if err != nil {
-			return fmt.Errorf("--birth: %w", err)
-		}
-		q = gate.SearchQuery{Name: c.Name, DateOfBirth: d, Address: c.Address}
 		switch c.Sex {
 		case "":
 		case "1", "男":
@@ -328,14 +340,20 @@ func (c LookupCmd) Run(env *Env) error {
 	req := consoleRequest(c.Affair, c.Reason, c.CaseRef)
 	key := gate.Key{ResidentCode: c.Code, IndividualNumber: c.Number}
 	switch {
-	case c.Name != "":
-		matches, total, err := n.Gate.Search(env.Ctx, req, q)
+	case c.searching():
+		res, err := n.Gate.SearchDetailed(env.Ctx, req, q)
 		if err != nil {
 			return gateError(err)
 		}
-		fmt.Fprintf(env.Stdout, "%d件該当（%d件表示）\n", total, len(matches))
-		for i, m := range matches {
-			fmt.Fprintf(env.Stdout, "\n[%d] 一致度 %d（%s）\n", i+1, m.Score, m.MatchOn)
+		fmt.Fprintf(env.Stdout, "%d件該当 (%d matches)\n", res.Total, res.Total)
+		if res.Ambiguous {
+			fmt.Fprintln(env.Stdout, "同じ程度に一致する住民が複数います。条件を追加して絞り込んでください (several residents match equally well: add an item to tell them apart)")
+		}
+		if res.Withheld > 0 {
+			fmt.Fprintf(env.Stdout, "支援措置の対象者%d件を表示していません：%s\n", res.Withheld, res.WithheldJapanese)
+		}
+		for i, m := range res.Matches {
+			fmt.Fprintf(env.Stdout, "\n[%d] 一致度 %d　%s (%s)\n", i+1, m.Score, m.WhyJapanese, m.Why)
 			printRecord(env.Stdout, m.Record)
 		}
 	case c.History:

@@ -245,3 +245,42 @@ func TestAuditVerifyExternalCheckpoints(t *testing.T) {
 		}
 	}
 }
+
+func TestLookupSearchForms(t *testing.T) { eachDatabase(t, testLookupSearchForms) }
+
+// testLookupSearchForms: `jukinet lookup` searches by every default form,
+// says why each match matched in Japanese and English, and says which
+// items to add to a query that is not enough.
+func testLookupSearchForms(t *testing.T, dbURL string) {
+	dir, rows := newNodeWithResidents(t, "30", dbURL)
+	r := rows[7]
+	base := []string{"lookup", "--data", dir, "--affair", "juki", "--reason", "窓口申請"}
+	town := string([]rune(strings.TrimPrefix(r[12], "東京都江東区"))[:2]) // the town's first two characters
+	for _, tt := range []struct {
+		args []string
+		why  string
+	}{
+		{[]string{"--name", r[2], "--birth", r[10]}, "氏・生年月日が一致 (surname, date of birth match)"},
+		{[]string{"--kana", r[4][:6], "--birth", r[10]}, "カナ（前方一致）・生年月日が一致 (kana (first letters), date of birth match)"},
+		{[]string{"--name", r[2] + " " + r[3], "--address", town}, "氏名・住所が一致 (name, address match)"},
+		{[]string{"--birth", r[10], "--address", town}, "生年月日・住所が一致 (date of birth, address match)"},
+	} {
+		code, out, errOut := run(t, append(base, tt.args...)...)
+		if code != 0 || !strings.Contains(out, r[0]) || !strings.Contains(out, tt.why) {
+			t.Errorf("lookup %v: exit %d\n%s%s", tt.args, code, out, errOut)
+		}
+	}
+	code, _, errOut := run(t, append(base, "--name", r[2])...)
+	if code == 0 || !strings.Contains(errOut, "生年月日、または住所を追加してください") || !strings.Contains(errOut, "add date of birth, or address") {
+		t.Errorf("a surname alone: exit %d %s", code, errOut)
+	}
+	code, _, errOut = run(t, append(base, "--kana", "ア", "--birth", r[10])...)
+	if code == 0 || !strings.Contains(errOut, "2文字以上") {
+		t.Errorf("one kana: exit %d %s", code, errOut)
+	}
+	// The audit entry records the query as given.
+	_, out, _ := run(t, "audit", "show", "--data", dir, "--resident", r[0])
+	if !strings.Contains(out, "kana="+r[4][:6]) {
+		t.Errorf("the kana search is not in the log:\n%s", out)
+	}
+}

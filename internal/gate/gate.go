@@ -45,6 +45,8 @@ var (
 	// included (the search keys fold it), so it is text, not a name.
 	FieldSearchName    = resident.Field{Name: "name", Japanese: "氏名", Class: resident.ClassText, Max: 2*resident.MaxName + 1}
 	FieldSearchAddress = resident.Field{Name: "address", Japanese: "住所", Class: resident.ClassText, Max: resident.MaxAddress}
+	// A search's kana is the first letters of a reading, in any kana.
+	FieldSearchKana = resident.Field{Name: "kana", Japanese: "カナ", Class: resident.ClassText, Max: 2*resident.MaxName + 1}
 )
 
 // check returns what is wrong with the request's text. Presence is the
@@ -71,7 +73,7 @@ func (q SearchQuery) check() []resident.FieldError {
 	for _, f := range []struct {
 		f resident.Field
 		v string
-	}{{FieldSearchName, q.Name}, {FieldSearchAddress, q.Address}} {
+	}{{FieldSearchName, q.Name}, {FieldSearchKana, q.Kana}, {FieldSearchAddress, q.Address}} {
 		if strings.TrimSpace(f.v) == "" {
 			continue // a missing name is the search's own error
 		}
@@ -155,8 +157,12 @@ type Gate struct {
 	decider Decider
 	node    ids.LocalGov
 	level   profile.Level
-	// SearchLimit caps how many residents one search returns.
+	// SearchLimit caps how many residents one search lists; a search with
+	// more matches is refused as too broad.
 	SearchLimit int
+	// SearchRules are the profile's search forms ([search]): which items
+	// are enough to search by. The zero value allows the default forms.
+	SearchRules profile.Search
 	// Now is the clock the rules that depend on the day use (a date of
 	// birth may not be in the future); nil means time.Now.
 	Now func() time.Time
@@ -459,19 +465,29 @@ func (g *Gate) History(ctx context.Context, req Request, k Key) ([]Record, error
 	return out, nil
 }
 
-// SearchQuery is a four-item search.
+// SearchQuery is a four-item search (基本4情報) by any set of items the
+// profile allows (docs/search.md): a name (the whole name or the surname,
+// in kanji, kana or Latin letters in any order; 旧氏 and 通称 alike), the
+// first kana of the reading, the date of birth, a part of the address; the
+// sex only narrows.
 type SearchQuery struct {
-	Name        string // kanji or kana
+	Name        string // the whole name or the surname
+	Kana        string // the first kana of the reading (前方一致)
 	DateOfBirth time.Time
 	Sex         resident.Sex // 0: any
 	Address     string       // any part
 	Limit       int          // 0: the gate's limit; never more than it
 }
 
+// String is the query as the audit entry records it: every item given,
+// as typed (after the field rules accepted it).
 func (q SearchQuery) String() string {
 	s := "name=" + q.Name + " birth="
 	if !q.DateOfBirth.IsZero() {
 		s += q.DateOfBirth.Format(time.DateOnly)
+	}
+	if q.Kana != "" {
+		s += " kana=" + q.Kana
 	}
 	if q.Sex != 0 {
 		s += fmt.Sprintf(" sex=%d", int(q.Sex))
@@ -482,15 +498,143 @@ func (q SearchQuery) String() string {
 	return s
 }
 
+func (q SearchQuery) records() records.Query {
+	return records.Query{Name: q.Name, Kana: q.Kana, DateOfBirth: q.DateOfBirth, Sex: q.Sex, Address: q.Address}
+}
+
 // Match is a search result.
 type Match struct {
 	Record
 	Score   int
-	MatchOn string
+	MatchOn string // the part of the record the name or kana matched (name, kana, surname, former, alias, latin …)
+	// Matched lists the items it matched by, each "item" or "item:kind"
+	// with ":note" when not as typed (name:name:variant, birth, address).
+	Matched []string
+	// Why and WhyJapanese say why it matched: "name (variant kanji), date
+	// of birth match", 「氏名（異体字）・生年月日が一致」. Results are ranked by it.
+	Why, WhyJapanese string
 }
 
-// Search finds residents by the four items, best first. total counts every
-// match, of which at most the limit are returned (and logged as provided).
+// QueryError is a search refused before it is looked for: too few items,
+// a kana prefix too short, or too many matches. Fields are the query's
+// fields to fill or change (name, kana, birth, address, sex), so a form
+// can point at them.
+type QueryError struct {
+	Err    *apperr.Error
+	Fields []string
+}
+
+func (e *QueryError) Error() string { return e.Err.Error() }
+func (e *QueryError) Unwrap() error { return e.Err }
+
+// SearchRules are the profile's search rules as the register applies them.
+func SearchRules(p profile.Search) records.Rules {
+	var r records.Rules
+	if p.Forms != nil {
+		r.Forms = []records.Form{}
+		for _, f := range p.Forms {
+			if form, err := records.ParseForm(f); err == nil { // the profile's parser refused bad ones
+				r.Forms = append(r.Forms, form)
+			}
+		}
+	}
+	r.KanaPrefixMin = p.KanaPrefixMin
+	return r
+}
+
+// formLabel names a form in Japanese and English: 氏名＋生年月日.
+func formLabel(f records.Form) (ja, en string) {
+	aj, ae := records.ItemLabel(f.A)
+	bj, be := records.ItemLabel(f.B)
+	short := func(ja string) string {
+		return strings.TrimSuffix(strings.TrimSuffix(ja, "（または氏）"), "（読みの先頭）")
+	}
+	return short(aj) + "＋" + short(bj), ae + " + " + be
+}
+
+// checkSufficient refuses a query no allowed form is made of, saying
+// which items to add, and a kana prefix that is too short or not kana.
+func checkSufficient(rules records.Rules, q SearchQuery) error {
+	if strings.TrimSpace(q.Kana) != "" {
+		k := jptext.KanaKey(q.Kana)
+		if strings.ContainsFunc(k, func(r rune) bool { return !(r >= 'ァ' && r <= 'ヺ' || r == 'ー') }) {
+			return &QueryError{apperr.New(apperr.Invalid, "kana: type the first letters of the reading in katakana or hiragana",
+				"カナ：読みの先頭をカタカナかひらがなで入力してください"), []string{"kana"}}
+		}
+		if n := utf8.RuneCountInString(k); n < rules.KanaMin() {
+			return &QueryError{apperr.New(apperr.Invalid, fmt.Sprintf("kana: type at least %d letters of the reading (%d given)", rules.KanaMin(), n),
+				fmt.Sprintf("カナ：読みの先頭を%d文字以上入力してください（%d文字です）", rules.KanaMin(), n)), []string{"kana"}}
+		}
+	}
+	bad := rules.Check(q.records())
+	if bad == nil {
+		return nil
+	}
+	var fields []string
+	var altJA, altEN []string
+	for _, add := range bad.Add {
+		var j, e []string
+		for _, it := range add {
+			lj, le := records.ItemLabel(it)
+			j, e = append(j, lj), append(e, le)
+			if f := fieldOf(it); !slices.Contains(fields, f) {
+				fields = append(fields, f)
+			}
+		}
+		altJA, altEN = append(altJA, strings.Join(j, "と")), append(altEN, strings.Join(e, " and "))
+	}
+	if len(bad.Given) == 0 {
+		var fj, fe []string
+		for _, f := range rules.Forms {
+			j, e := formLabel(f)
+			fj, fe = append(fj, j), append(fe, e)
+		}
+		if rules.Forms == nil {
+			for _, f := range records.DefaultForms {
+				j, e := formLabel(f)
+				fj, fe = append(fj, j), append(fe, e)
+			}
+		}
+		return &QueryError{apperr.New(apperr.Invalid, "give the items to search by: one of "+strings.Join(fe, ", "),
+			"検索する項目を入力してください（"+strings.Join(fj, "、")+"のいずれか）"), fields}
+	}
+	var gj, ge []string
+	for _, it := range bad.Given {
+		j, e := records.ItemLabel(it)
+		gj, ge = append(gj, j), append(ge, e)
+	}
+	return &QueryError{apperr.New(apperr.Invalid,
+		fmt.Sprintf("%s alone is not enough to search by: add %s", strings.Join(ge, " and "), strings.Join(altEN, ", or ")),
+		fmt.Sprintf("%sだけでは検索できません。%sを追加してください", strings.Join(gj, "と"), strings.Join(altJA, "、または"))), fields}
+}
+
+// fieldOf is the query field an item is typed in.
+func fieldOf(it records.Item) string {
+	switch it {
+	case records.ItemName, records.ItemSurname:
+		return "name"
+	case records.ItemBirth:
+		return "birth"
+	}
+	return string(it)
+}
+
+// tooBroad is the answer to a search with more matches than it may list:
+// not a cut list, but a request for another item.
+func tooBroad(total int, capped bool, limit int) error {
+	count, countJA := fmt.Sprintf("%d matches", total), fmt.Sprintf("%d件", total)
+	if capped {
+		count, countJA = fmt.Sprintf("more than %d matches", records.CandidateCap), fmt.Sprintf("%d件以上", records.CandidateCap)
+	}
+	return &QueryError{apperr.New(apperr.Invalid,
+		fmt.Sprintf("too many matches (%s, at most %d are listed): add an item (date of birth, address, sex) to narrow the search", count, limit),
+		fmt.Sprintf("該当が多すぎます（%s。一覧は%d件まで）。条件を追加してください（生年月日・住所・性別など）", countJA, limit)),
+		[]string{"name", "kana", "birth", "address", "sex"}}
+}
+
+// Search finds residents by the four items, best first, and total counts
+// them (all returned, and logged as provided: more than the limit is
+// refused as too broad).
 // Protected residents the request may not read are withheld (SearchDetailed).
 func (g *Gate) Search(ctx context.Context, req Request, q SearchQuery) (matches []Match, total int, err error) {
 	res, err := g.SearchDetailed(ctx, req, q)
@@ -500,7 +644,11 @@ func (g *Gate) Search(ctx context.Context, req Request, q SearchQuery) (matches 
 // SearchResult is a search's answer.
 type SearchResult struct {
 	Matches []Match
-	Total   int // every match (those withheld not counted), of which Matches are the first
+	Total   int // every match (those withheld not counted): all are in Matches
+	// Ambiguous says the best matches rank the same: more than one
+	// resident matches as well as the first, and another item would tell
+	// them apart.
+	Ambiguous bool
 	// Withheld is how many residents under support measures (支援措置)
 	// matched and were left out of the answer because the request may not
 	// read them (no case reference, or an affair the profile does not
@@ -509,18 +657,20 @@ type SearchResult struct {
 	WithheldJapanese string
 }
 
-// SearchDetailed is Search, saying what was withheld. A match under a
-// support measure is returned only if the request may read protected
-// residents (a case reference, an affair the profile allows), and then
-// with the immediate alert in the entry's transaction. Otherwise it is
-// withheld: the refusal is its own audit entry (denied, naming the
-// protected-resident policy and the residents, with the alert), and the
-// search's entry provides the rest.
+// SearchDetailed is Search, saying what was withheld. A query no form of
+// the profile is made of is refused saying what to add; one with more
+// matches than the limit is refused as too broad (a QueryError), never
+// answered with a cut list. A match under a support measure is returned
+// only if the request may read protected residents (a case reference, an
+// affair the profile allows), and then with the immediate alert in the
+// entry's transaction. Otherwise it is withheld: the refusal is its own
+// audit entry (denied, naming the protected-resident policy and the
+// residents, with the alert), and the search's entry provides the rest.
 func (g *Gate) SearchDetailed(ctx context.Context, req Request, q SearchQuery) (SearchResult, error) {
 	e, v := g.begin(ctx, req, "search")
 	bad := q.check()
 	if len(bad) > 0 {
-		e.Query = "refused query: name=" + refused(q.Name) + " address=" + refused(q.Address)
+		e.Query = "refused query: name=" + refused(q.Name) + " kana=" + refused(q.Kana) + " address=" + refused(q.Address)
 	} else {
 		e.Query = q.String()
 	}
@@ -530,24 +680,30 @@ func (g *Gate) SearchDetailed(ctx context.Context, req Request, q SearchQuery) (
 	if len(bad) > 0 {
 		return SearchResult{}, g.fail(ctx, e, fieldErrors(bad))
 	}
-	if strings.TrimSpace(q.Name) == "" || q.DateOfBirth.IsZero() {
-		return SearchResult{}, g.fail(ctx, e, apperr.New(apperr.Invalid, "a search needs a name and a date of birth", "氏名と生年月日を入力してください"))
+	rules := SearchRules(g.SearchRules)
+	if err := checkSufficient(rules, q); err != nil {
+		return SearchResult{}, g.fail(ctx, e, err)
 	}
 	if today := g.now().In(jptext.JST); q.DateOfBirth.After(time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)) {
 		// No one is born after today: a typo (R12 for R2), refused before
 		// it is searched for and logged as a provision of nobody.
-		return SearchResult{}, g.fail(ctx, e, apperr.New(apperr.Invalid,
+		return SearchResult{}, g.fail(ctx, e, &QueryError{apperr.New(apperr.Invalid,
 			fmt.Sprintf("date_of_birth: %s is after today (%s)", q.DateOfBirth.Format(time.DateOnly), today.Format(time.DateOnly)),
-			fmt.Sprintf("生年月日：%s は未来の日付です（本日は %s）", jptext.FormatWareki(q.DateOfBirth), jptext.FormatWareki(today))))
+			fmt.Sprintf("生年月日：%s は未来の日付です（本日は %s）", jptext.FormatWareki(q.DateOfBirth), jptext.FormatWareki(today))), []string{"birth"}})
 	}
 	limit := g.SearchLimit
 	if q.Limit > 0 && q.Limit < limit {
 		limit = q.Limit
 	}
-	found, total, err := records.Search(ctx, g.db, records.Query{Name: q.Name, DateOfBirth: q.DateOfBirth, Sex: q.Sex, Address: q.Address}, limit)
+	res0, err := records.Search(ctx, g.db, q.records(), rules, 0)
 	if err != nil {
 		return SearchResult{}, g.fail(ctx, e, err)
 	}
+	if res0.Capped || res0.Total > limit {
+		e.Detail = withDetail(e.Detail, fmt.Sprintf("too broad: %d matches, limit %d", res0.Total, limit))
+		return SearchResult{}, g.fail(ctx, e, tooBroad(res0.Total, res0.Capped, limit))
+	}
+	found, total := res0.Matches, res0.Total
 	codes := make([]string, len(found))
 	for i, m := range found {
 		codes[i] = string(m.ResidentCode)
@@ -583,13 +739,12 @@ func (g *Gate) SearchDetailed(ctx context.Context, req Request, q SearchQuery) (
 	for _, m := range found {
 		r := mask(fromVersion(m.Version), v)
 		r.Protected = slices.Contains(protected, string(m.ResidentCode))
-		res.Matches = append(res.Matches, Match{Record: r, Score: m.Score, MatchOn: m.MatchOn})
+		ja, en := records.Why(m.Reasons)
+		res.Matches = append(res.Matches, Match{Record: r, Score: m.Score, MatchOn: m.MatchOn, Matched: matchedItems(m.Reasons), Why: en, WhyJapanese: ja})
 		e.Subjects = append(e.Subjects, string(m.ResidentCode))
 	}
+	res.Ambiguous = len(res.Matches) > 1 && res.Matches[0].Score == res.Matches[1].Score
 	e.Count, res.Total = len(res.Matches), total
-	if total > len(res.Matches) {
-		e.Detail = withDetail(fmt.Sprintf("%d matches, %d returned", total, len(res.Matches)), e.Detail)
-	}
 	if len(res.Matches) > 0 {
 		e.Provision = g.provision(req, "search", v)
 	}
@@ -602,6 +757,23 @@ func (g *Gate) SearchDetailed(ctx context.Context, req Request, q SearchQuery) (
 		return SearchResult{}, err
 	}
 	return res, nil
+}
+
+// matchedItems lists a match's reasons as "item", "item:kind" or
+// "item:kind:note".
+func matchedItems(reasons []records.Reason) []string {
+	out := make([]string, len(reasons))
+	for i, r := range reasons {
+		s := string(r.Item)
+		if r.Kind != string(r.Item) && r.Kind != "birth" {
+			s += ":" + r.Kind
+		}
+		if r.Note != "" {
+			s += ":" + r.Note
+		}
+		out[i] = s
+	}
+	return out
 }
 
 // inScope reports whether the node holds records of local government lg.

@@ -113,7 +113,18 @@ func TestEveryAttemptIsLogged(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
 		f := newFixture(t, d)
 		ctx := context.Background()
-		f.importRecords(t, 5)
+		recs := f.importRecords(t, 5)
+		// Two residents born the same day in the ward: too many for a limit of 1.
+		twins := recs[0]
+		second := recs[1]
+		second.DateOfBirth, second.ChangeDate = twins.DateOfBirth, twins.DateOfBirth
+		second.ChangeReason = resident.ReasonExOfficioCorrect
+		if second.ChangeDate.Before(recs[1].ChangeDate) {
+			second.ChangeDate = recs[1].ChangeDate
+		}
+		if _, err := f.g.Apply(ctx, clerk, Change{Record: second}); err != nil {
+			t.Fatal(err)
+		}
 		noReason := clerk
 		noReason.Reason = ""
 		noOrigin := clerk
@@ -130,6 +141,20 @@ func TestEveryAttemptIsLogged(t *testing.T) {
 			{"bad code", func() error { _, err := f.g.Lookup(ctx, clerk, Key{ResidentCode: "12345678904"}); return err }, apperr.Invalid, auditlog.OutcomeError, ""},
 			{"unknown", func() error { _, err := f.g.Lookup(ctx, clerk, Key{ResidentCode: "12345678903"}); return err }, apperr.NotFound, auditlog.OutcomeError, ""},
 			{"no birth date", func() error { _, _, err := f.g.Search(ctx, clerk, SearchQuery{Name: "山田"}); return err }, apperr.Invalid, auditlog.OutcomeError, "name=山田 birth="},
+			{"kana too short", func() error {
+				_, _, err := f.g.Search(ctx, clerk, SearchQuery{Kana: "や", DateOfBirth: resident.Date(1980, 1, 1)})
+				return err
+			}, apperr.Invalid, auditlog.OutcomeError, "name= birth=1980-01-01 kana=や"},
+			{"too broad", func() error {
+				f.g.SearchLimit = 1
+				defer func() { f.g.SearchLimit = 20 }()
+				_, _, err := f.g.Search(ctx, clerk, SearchQuery{DateOfBirth: twins.DateOfBirth, Address: "江東区"})
+				var qe *QueryError
+				if !errors.As(err, &qe) || !strings.HasPrefix(apperr.JapaneseOf(err), "該当が多すぎます（2件") {
+					t.Errorf("too broad: %v", err)
+				}
+				return err
+			}, apperr.Invalid, auditlog.OutcomeError, "name= birth=" + twins.DateOfBirth.Format(time.DateOnly) + " address=江東区"},
 			{"birth date in the future", func() error {
 				_, _, err := f.g.Search(ctx, clerk, SearchQuery{Name: "山田", DateOfBirth: clocktest.Start().AddDate(3, 0, 0).UTC().Truncate(24 * time.Hour)})
 				return err

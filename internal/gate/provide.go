@@ -152,13 +152,17 @@ func (g *Gate) provideOne(ctx context.Context, q ProvideQuery, v Verdict) Provid
 		r.Status, r.Error = Invalid, fieldErrors(errs).Japanese
 		return r
 	}
-	found, _, err := records.Search(ctx, g.db, records.Query{Name: s.Name, DateOfBirth: s.DateOfBirth, Sex: s.Sex, Address: s.Address}, 2)
+	// A batch row names one resident by the whole name and date of birth,
+	// as before the clerk's forms: a surname alone matches no one here.
+	byName := records.Rules{Forms: []records.Form{{A: records.ItemName, B: records.ItemBirth}}}
+	res, err := records.Search(ctx, g.db, records.Query{Name: s.Name, DateOfBirth: s.DateOfBirth, Sex: s.Sex, Address: s.Address}, byName, 2)
+	found := res.Matches
 	switch {
 	case err != nil:
 		r.Status, r.Error = Invalid, err.Error()
 	case len(found) == 0:
 		r.Status = NotFound
-	case len(found) > 1 && found[1].Score == found[0].Score:
+	case res.Capped || len(found) > 1 && found[1].Score == found[0].Score:
 		r.Status = Ambiguous
 	default:
 		r.Status, r.Record = Found, fromVersion(found[0].Version)

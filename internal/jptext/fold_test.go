@@ -276,7 +276,7 @@ func TestIsFolded(t *testing.T) {
 // until foldRevision is raised (and stored keys get rebuilt on upgrade).
 func TestKeysPinned(t *testing.T) {
 	const (
-		revision = 1
+		revision = 2
 		want     = "ba46f17e1fa2c9b45da49bdf9a76fba7ccbaa5d82a67c247a65971486e4d7fd6"
 	)
 	alphabet := []rune("あいうえおかがきぎゃゅょっゔぁぃぇぉアイウエオカガキャュョッヴァィゥェォヶヵｶﾞｷﾞｯｬﾞﾟ゛゜ーｰ-－―~〜 　・=,.abcXYZ０１２３0123一二三四五六七八九十百丁目番地号の大字高髙崎﨑辺邊邉斎齋齊斉𠮷吉沢澤浜濱区市町\U000E0100\uFE00")

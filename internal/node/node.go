@@ -216,6 +216,7 @@ func (n *Node) OpenGate(ctx context.Context, logger *slog.Logger) error {
 	n.Gate = gate.New(n.DB, l, eng, n.Info.LocalGov, n.Info.Level)
 	n.Gate.Now = n.Now
 	n.Gate.Alarm = detect.Alarm
+	n.Gate.SearchRules = prof.Search
 	if n.Detect, err = detect.New(n.DB, l, eng, n.nodeCode(), DetectionSettings(n.Config.Detection).WithProfile(prof)); err != nil {
 		l.Close()
 		return fmt.Errorf("%s [detection]: %w", filepath.Join(n.Dir, config.FileName), err)

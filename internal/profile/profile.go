@@ -35,6 +35,9 @@ type Profile struct {
 	Retention Retention `toml:"retention"`
 	// Forms are the rules of the forms register (koto-ward:14).
 	Forms Forms `toml:"forms"`
+	// Search says which sets of items a four-item search may be made
+	// with (docs/search.md).
+	Search Search `toml:"search"`
 
 	Roles       []Role       `toml:"roles"`
 	Departments []Department `toml:"departments"`
@@ -73,6 +76,29 @@ func (p *Profile) FormDays() int {
 		return p.Forms.DueDays
 	}
 	return DefaultFormDays
+}
+
+// SearchItems are the items a search form is made of (docs/search.md).
+var SearchItems = []string{"name", "surname", "kana", "birth", "address"}
+
+// Search holds what a four-item search (基本4情報) must hold.
+type Search struct {
+	// Forms are the sets of items, two of SearchItems joined by "+"
+	// ("surname+birth"), any of which is enough to search by; none: the
+	// default forms (gate/internal/records.DefaultForms).
+	Forms []string `toml:"forms"`
+	// KanaPrefixMin is the fewest kana a search by the first letters of
+	// the reading needs (0: 2).
+	KanaPrefixMin int `toml:"kana_prefix_min"`
+}
+
+// checkSearchForm returns what is wrong with a search form, or "".
+func checkSearchForm(f string) string {
+	a, b, ok := strings.Cut(f, "+")
+	if !ok || a == b || !slices.Contains(SearchItems, strings.TrimSpace(a)) || !slices.Contains(SearchItems, strings.TrimSpace(b)) {
+		return fmt.Sprintf("search: form %q: write two different items of %s joined by +", f, strings.Join(SearchItems, ", "))
+	}
+	return ""
 }
 
 // Session holds the login and session rules.
@@ -374,6 +400,17 @@ func Parse(file string, raw []byte, policyFile string, policies []byte) (*Profil
 	}
 	if p.Disclosure.Department != "" && !slices.ContainsFunc(p.Departments, func(d Department) bool { return d.ID == p.Disclosure.Department }) {
 		add(loc.table("disclosure"), "disclosure: department %q is not one of the profile's departments", p.Disclosure.Department)
+	}
+	for _, f := range p.Search.Forms {
+		if msg := checkSearchForm(f); msg != "" {
+			add(loc.table("search"), "%s", msg)
+		}
+	}
+	if p.Search.KanaPrefixMin < 0 || p.Search.KanaPrefixMin > 10 {
+		add(loc.table("search"), "search: kana_prefix_min = %d: use 1 to 10 kana (0 or none: 2)", p.Search.KanaPrefixMin)
+	}
+	if p.Search.Forms != nil && len(p.Search.Forms) == 0 {
+		add(loc.table("search"), "search: forms is empty: no search could be made; leave it out for the default forms")
 	}
 	if p.Forms.DueDays < 0 || p.Forms.DueDays > 366 {
 		add(loc.table("forms"), "forms: due_days = %d: use 1 to 366 days (0 or none: %d)", p.Forms.DueDays, DefaultFormDays)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -124,6 +125,7 @@ type lookupForm struct {
 	Mode                      string // code, number, search
 	Code, Number              string
 	Name, Birth, Sex, Address string
+	Kana                      string // the first kana of the reading
 }
 
 func formOf(r *http.Request) lookupForm {
@@ -135,7 +137,7 @@ func formOf(r *http.Request) lookupForm {
 		value = r.PostFormValue
 	}
 	for k, p := range map[string]*string{"affair": &f.Affair, "reason": &f.Reason, "case": &f.Case, "mode": &f.Mode, "code": &f.Code,
-		"number": &f.Number, "name": &f.Name, "birth": &f.Birth, "sex": &f.Sex, "address": &f.Address} {
+		"number": &f.Number, "name": &f.Name, "birth": &f.Birth, "sex": &f.Sex, "address": &f.Address, "kana": &f.Kana} {
 		if v := strings.TrimSpace(value(k)); v != "" {
 			*p = v
 		}
@@ -148,11 +150,11 @@ func formOf(r *http.Request) lookupForm {
 // the clerk where the gate would.
 var fieldMax = map[string]int{
 	"reason": gate.FieldReason.Max, "case": gate.FieldCaseRef.Max,
-	"name": gate.FieldSearchName.Max, "address": gate.FieldSearchAddress.Max,
+	"name": gate.FieldSearchName.Max, "address": gate.FieldSearchAddress.Max, "kana": gate.FieldSearchKana.Max,
 }
 
 func (s *Server) lookupPage(w http.ResponseWriter, r *http.Request, c *current) {
-	s.page(w, r, c, "lookup", "Lookup", map[string]any{"Affairs": s.myAffairs(c), "Form": formOf(r), "Max": fieldMax, "CaseAffairs": s.caseAffairs(c)})
+	s.page(w, r, c, "lookup", "Lookup", map[string]any{"Affairs": s.myAffairs(c), "Form": formOf(r), "Max": fieldMax, "CaseAffairs": s.caseAffairs(c), "ErrorFields": map[string]bool{}})
 }
 
 // caseAffairs are the operator's affairs whose profile requires a case
@@ -168,17 +170,19 @@ func (s *Server) caseAffairs(c *current) []string {
 	return out
 }
 
-// shownRecord is a record with the items its affair may see.
+// shownRecord is a record with the items its affair may see, and for a
+// search match why it matched, in the page's language.
 type shownRecord struct {
 	gate.Record
 	Score   int
 	MatchOn string
+	Why     string
 }
 
 func (s *Server) lookup(w http.ResponseWriter, r *http.Request, c *current) {
 	ctx := r.Context()
 	f := formOf(r)
-	data := map[string]any{"Affairs": s.myAffairs(c), "Form": f, "Max": fieldMax, "CaseAffairs": s.caseAffairs(c)}
+	data := map[string]any{"Affairs": s.myAffairs(c), "Form": f, "Max": fieldMax, "CaseAffairs": s.caseAffairs(c), "ErrorFields": map[string]bool{}}
 	if !s.once.take(r.PostFormValue("once"), s.node.Now()) {
 		// A reload of the result: nothing is looked up again unless the
 		// clerk sends the form, filled in as it was, once more.
@@ -203,11 +207,11 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request, c *current) {
 			results = append(results, shownRecord{Record: rec})
 		}
 	case "search":
-		q := gate.SearchQuery{Name: f.Name, Address: f.Address}
+		q := gate.SearchQuery{Name: f.Name, Kana: f.Kana, Address: f.Address}
 		if f.Birth != "" {
 			q.DateOfBirth, err = jptext.ParseDate(f.Birth)
 			if err != nil {
-				err = apperr.New(apperr.Invalid, "date of birth: "+err.Error(), "生年月日を 昭和63年8月19日・S63.8.19・1988-08-19 のように入力してください")
+				err = &gate.QueryError{Err: apperr.New(apperr.Invalid, "date of birth: "+err.Error(), "生年月日を 昭和63年8月19日・S63.8.19・1988-08-19 のように入力してください"), Fields: []string{"birth"}}
 			}
 		}
 		switch f.Sex {
@@ -220,9 +224,13 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request, c *current) {
 			var res gate.SearchResult
 			res, err = s.node.Gate.SearchDetailed(ctx, req, q)
 			for _, m := range res.Matches {
-				results = append(results, shownRecord{Record: m.Record, Score: m.Score, MatchOn: m.MatchOn})
+				why := m.WhyJapanese
+				if langOf(r) == "en" {
+					why = m.Why
+				}
+				results = append(results, shownRecord{Record: m.Record, Score: m.Score, MatchOn: m.MatchOn, Why: why})
 			}
-			data["Total"] = res.Total
+			data["Total"], data["Ambiguous"] = res.Total, res.Ambiguous
 			if res.Withheld > 0 {
 				// Residents under a support measure the request may not
 				// read: how many, and what it would need.
@@ -235,6 +243,16 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request, c *current) {
 	if err != nil {
 		w.WriteHeader(statusOf(err))
 		data["Error"] = message(r, err)
+		// A search refused for its items points at the fields to fill or
+		// change (aria-invalid, described by the error).
+		var qe *gate.QueryError
+		if errors.As(err, &qe) {
+			bad := map[string]bool{}
+			for _, f := range qe.Fields {
+				bad[f] = true
+			}
+			data["ErrorFields"] = bad
+		}
 	} else {
 		data["Results"] = results
 		data["Searched"] = true

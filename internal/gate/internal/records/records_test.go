@@ -151,10 +151,11 @@ func TestSearch(t *testing.T) {
 			{Query{Name: "高橋花子", DateOfBirth: dob, Address: "100%_"}, []ids.ResidentCode{}},
 		}
 		for _, tt := range tests {
-			got, total, err := Search(ctx, d, tt.q, 10)
+			res, err := Search(ctx, d, tt.q, Rules{}, 10)
 			if err != nil {
 				t.Fatal(err)
 			}
+			got, total := res.Matches, res.Total
 			if tt.codes == nil { // kana search: all three, order not fixed here
 				if total != 3 {
 					t.Errorf("%+v: %d matches, want 3", tt.q, total)
@@ -176,11 +177,11 @@ func TestSearch(t *testing.T) {
 				}
 			}
 		}
-		if _, _, err := Search(ctx, d, Query{Name: "高橋"}, 10); err == nil {
-			t.Error("search without a date of birth accepted")
+		if _, err := Search(ctx, d, Query{Name: "高橋"}, Rules{}, 10); err == nil {
+			t.Error("search by a name alone accepted")
 		}
-		if got, _, _ := Search(ctx, d, Query{Name: "高橋花子", DateOfBirth: dob}, 1); len(got) != 1 {
-			t.Errorf("limit 1 gave %d", len(got))
+		if got, _ := Search(ctx, d, Query{Name: "高橋花子", DateOfBirth: dob}, Rules{}, 1); len(got.Matches) != 1 || got.Total != 3 {
+			t.Errorf("limit 1 gave %d of %d", len(got.Matches), got.Total)
 		}
 	})
 }
@@ -219,8 +220,8 @@ func TestImportIdempotentAndExport(t *testing.T) {
 		if err != nil || v.IdentityRecord != recs[100] {
 			t.Fatalf("lookup imported: %+v %v", v, err)
 		}
-		m, _, err := Search(ctx, d, Query{Name: recs[100].FamilyName + recs[100].GivenName, DateOfBirth: recs[100].DateOfBirth, Sex: recs[100].Sex}, 10)
-		if err != nil || len(m) == 0 {
+		m, err := Search(ctx, d, Query{Name: recs[100].FamilyName + recs[100].GivenName, DateOfBirth: recs[100].DateOfBirth, Sex: recs[100].Sex}, Rules{}, 10)
+		if err != nil || len(m.Matches) == 0 {
 			t.Fatalf("search imported: %v %v", m, err)
 		}
 		var now, before int

@@ -43,12 +43,18 @@ type keyRow struct {
 	kind     string
 }
 
-// keyRows returns the search-key rows of resident residentID's record.
+// keyRows returns the search-key rows of resident residentID's record:
+// one per kind of nameKeys, and for a name in Latin letters one "latin"
+// row per jptext.LatinNameKeys key (any word order, without middle names).
 func keyRows(residentID int64, r resident.IdentityRecord) []keyRow {
 	keys := nameKeys(r)
 	var rows []keyRow
+	dob := dateStr(r.DateOfBirth)
 	for _, kind := range sortedKinds(keys) {
-		rows = append(rows, keyRow{key: keys[kind], dob: dateStr(r.DateOfBirth), rid: residentID, kind: kind})
+		rows = append(rows, keyRow{key: keys[kind], dob: dob, rid: residentID, kind: kind})
+	}
+	for _, k := range jptext.LatinNameKeys(r.FamilyName, r.GivenName) {
+		rows = append(rows, keyRow{key: k, dob: dob, rid: residentID, kind: kindLatin})
 	}
 	return rows
 }
@@ -342,6 +348,7 @@ func prepareChunks(ctx context.Context, recs []resident.IdentityRecord, order []
 // The versions' code index stays: records arrive in code order, so it only
 // grows at its end.
 var secondaryIndexes = []struct{ name, ddl string }{
+	{"name_key_birth", "CREATE INDEX name_key_birth ON name_key (date_of_birth, key)"},
 	{"resident_number", "CREATE INDEX resident_number ON resident (individual_number)"},
 	{"identity_record_number", "CREATE INDEX identity_record_number ON identity_record (individual_number)"},
 }
