@@ -706,71 +706,75 @@ func applyLeaves(ctx context.Context, tx *db.Tx, leaves []ResidentLeaf) error {
 	return err
 }
 
-// leafSpill holds a large advance's leaves in a temporary table keyed by
-// the map's key, on disk (SQLite keeps its temporary tables in memory
-// otherwise), until they are placed in key order.
+// leafSpill holds a large advance's leaves in a temporary table (on disk
+// when it outgrows memory: the connection's temp_store is FILE), each
+// batch's under its number, until they are placed in key order.
 type leafSpill struct {
-	ctx  context.Context
-	tx   *db.Tx
-	undo []func()
+	ctx     context.Context
+	tx      *db.Tx
+	batches int
+	undo    []func()
 }
 
 const leafSpillTable = "map_leaf_load"
 
 func newLeafSpill(ctx context.Context, tx *db.Tx) (*leafSpill, error) {
 	sp := &leafSpill{ctx: ctx, tx: tx}
-	create := `CREATE TEMP TABLE ` + leafSpillTable + ` (leaf_key BLOB PRIMARY KEY, leaf_value BLOB NOT NULL) WITHOUT ROWID`
+	create := `CREATE TEMP TABLE ` + leafSpillTable + ` (leaf_key BLOB NOT NULL, batch INTEGER NOT NULL, leaf_value BLOB NOT NULL)`
 	if tx.Dialect() == db.Postgres {
-		create = `CREATE TEMP TABLE ` + leafSpillTable + ` (leaf_key BYTEA PRIMARY KEY, leaf_value BYTEA NOT NULL) ON COMMIT DROP`
-	} else {
-		if _, err := tx.Exec(ctx, `PRAGMA temp_store = FILE`); err != nil {
-			return nil, fmt.Errorf("resident map: temporary storage: %w", err)
-		}
-		sp.undo = append(sp.undo, func() { tx.Exec(context.Background(), `PRAGMA temp_store = MEMORY`) })
+		create = `CREATE TEMP TABLE ` + leafSpillTable + ` (leaf_key BYTEA NOT NULL, batch INTEGER NOT NULL, leaf_value BYTEA NOT NULL) ON COMMIT DROP`
 	}
 	if _, err := tx.Exec(ctx, create); err != nil {
-		sp.close()
 		return nil, fmt.Errorf("resident map: leaf table: %w", err)
 	}
 	sp.undo = append(sp.undo, func() { tx.Exec(context.Background(), `DROP TABLE IF EXISTS `+leafSpillTable) })
 	return sp, nil
 }
 
-// add keeps leaves, a later value of a key replacing an earlier one.
+// add keeps a batch's leaves (appended: no index until apply).
 func (sp *leafSpill) add(leaves []ResidentLeaf) error {
-	keys := make([]any, len(leaves))
+	sp.batches++
 	rows := make([][]any, len(leaves))
 	for i, l := range leaves {
-		keys[i] = l.Key[:]
-		rows[i] = []any{l.Key[:], l.Value[:]}
+		rows[i] = []any{l.Key[:], sp.batches, l.Value[:]}
 	}
-	if err := deleteIn(sp.ctx, sp.tx, leafSpillTable, "leaf_key", keys); err != nil {
-		return err
-	}
-	if err := db.InsertMany(sp.ctx, sp.tx, leafSpillTable, []string{"leaf_key", "leaf_value"}, rows); err != nil {
+	if err := db.InsertMany(sp.ctx, sp.tx, leafSpillTable, []string{"leaf_key", "batch", "leaf_value"}, rows); err != nil {
 		return fmt.Errorf("resident map: keep leaves: %w", err)
 	}
 	return nil
 }
 
-// apply places the kept leaves in the map in key order, MapBatch at a time.
+// apply places the kept leaves in the map in key order, MapBatch at a
+// time; a key kept by several batches takes the last batch's value (read
+// last, and placed over the earlier one when they fall in two pages).
 func (sp *leafSpill) apply() error {
-	after := []byte{} // not nil: NULL compares with nothing
+	// One sort builds the index the pages are read by.
+	if _, err := sp.tx.Exec(sp.ctx, `CREATE INDEX map_leaf_load_key ON `+leafSpillTable+` (leaf_key, batch)`); err != nil {
+		return fmt.Errorf("resident map: sort leaves: %w", err)
+	}
+	afterKey, afterBatch := []byte{}, 0 // not nil: NULL compares with nothing
 	for {
-		rows, err := sp.tx.Query(sp.ctx, `SELECT leaf_key, leaf_value FROM `+leafSpillTable+` WHERE leaf_key > ? ORDER BY leaf_key LIMIT ?`, after, MapBatch)
+		rows, err := sp.tx.Query(sp.ctx, `SELECT leaf_key, batch, leaf_value FROM `+leafSpillTable+
+			` WHERE (leaf_key, batch) > (?, ?) ORDER BY leaf_key, batch LIMIT ?`, afterKey, afterBatch, MapBatch)
 		if err != nil {
 			return fmt.Errorf("resident map: read leaves: %w", err)
 		}
 		var leaves []ResidentLeaf
+		n := 0
 		for rows.Next() {
 			var key, value []byte
-			if err := rows.Scan(&key, &value); err != nil {
+			var l ResidentLeaf
+			if err := rows.Scan(&key, &afterBatch, &value); err != nil {
 				rows.Close()
 				return fmt.Errorf("resident map: read leaves: %w", err)
 			}
-			var l ResidentLeaf
+			n++
 			copy(l.Key[:], key)
 			copy(l.Value[:], value)
+			if len(leaves) > 0 && leaves[len(leaves)-1].Key == l.Key {
+				leaves[len(leaves)-1] = l // a later batch's value
+				continue
+			}
 			leaves = append(leaves, l)
 		}
 		rows.Close()
@@ -781,9 +785,9 @@ func (sp *leafSpill) apply() error {
 			if err := applyLeaves(sp.ctx, sp.tx, leaves); err != nil {
 				return err
 			}
-			after = slices.Clone(leaves[len(leaves)-1].Key[:])
+			afterKey = slices.Clone(leaves[len(leaves)-1].Key[:])
 		}
-		if len(leaves) < MapBatch {
+		if n < MapBatch {
 			return nil
 		}
 	}

@@ -185,13 +185,18 @@ func sqliteDSN(path string, busy time.Duration) string {
 	// lock at BEGIN, so two writers wait for each other (busy_timeout)
 	// instead of failing half-way. A 64 MiB page cache keeps a large
 	// import from spilling pages mid-transaction, and memory-mapped
-	// reads save a system call per page read.
+	// reads save a system call per page read. Temporary tables and the
+	// sorter's runs go to a file when they outgrow memory (temp_store
+	// FILE: a small sort stays in memory either way), so a streamed
+	// import's tens of millions of search keys and a large advance of the
+	// resident map are sorted on disk; the setting cannot be changed
+	// inside a transaction once the connection has used temporary storage.
 	q := url.Values{}
 	// Checkpoints of the WAL into the database run in the background
 	// (see walKeeper), not inside whichever commit crosses the
 	// auto-checkpoint threshold: that commit is the audit log's.
 	for _, p := range []string{"foreign_keys(1)", "busy_timeout(" + strconv.FormatInt(busy.Milliseconds(), 10) + ")", "synchronous(FULL)",
-		"cache_size(-" + strconv.Itoa(defaultCacheKiB) + ")", "mmap_size(1073741824)", "temp_store(MEMORY)", "wal_autocheckpoint(0)"} {
+		"cache_size(-" + strconv.Itoa(defaultCacheKiB) + ")", "mmap_size(1073741824)", "temp_store(FILE)", "wal_autocheckpoint(0)"} {
 		q.Add("_pragma", p)
 	}
 	// (The driver runs the _pragma list sorted by name, then

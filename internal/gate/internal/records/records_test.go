@@ -326,9 +326,9 @@ func testBulkLoadKeepsIndexes(t *testing.T, spill bool) {
 		}
 		// Every resident is found by a search, once (its keys all stored).
 		for _, r := range recs {
-			found, _, err := Search(ctx, d, Query{Name: r.FamilyName + " " + r.GivenName, DateOfBirth: r.DateOfBirth}, 0)
+			found, err := Search(ctx, d, Query{Name: r.FamilyName + " " + r.GivenName, DateOfBirth: r.DateOfBirth}, Rules{}, 0)
 			n := 0
-			for _, m := range found {
+			for _, m := range found.Matches {
 				if m.ResidentCode == r.ResidentCode {
 					n++
 				}

@@ -469,13 +469,6 @@ func NewImporter(ctx context.Context, tx *db.Tx, seq int64, expected int, spill 
 		return nil, err
 	}
 	if spill {
-		// The keys go to a temporary table in a file: the connection keeps
-		// its temporary tables (and the sorter's runs) in memory otherwise.
-		if _, err := tx.Exec(ctx, `PRAGMA temp_store = FILE`); err != nil {
-			im.Close()
-			return nil, fmt.Errorf("bulk load: temporary storage: %w", err)
-		}
-		im.undo = append(im.undo, func() { tx.Exec(context.Background(), `PRAGMA temp_store = MEMORY`) })
 		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE name_key_load (key TEXT, date_of_birth TEXT, resident_id INTEGER, kind TEXT)`); err != nil {
 			im.Close()
 			return nil, fmt.Errorf("bulk load: key table: %w", err)
