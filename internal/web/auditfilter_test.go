@@ -42,7 +42,7 @@ type screenRow struct {
 
 var (
 	auditBody = regexp.MustCompile(`(?s)<table data-testid="audit-entries">.*?<tbody>(.*?)</tbody>`)
-	auditTR  = regexp.MustCompile(`(?s)<tr>(.*?)</tr>`)
+	auditTR   = regexp.MustCompile(`(?s)<tr>(.*?)</tr>`)
 	auditCell = func(id string) *regexp.Regexp {
 		return regexp.MustCompile(`(?s)<(?:td|small)[^>]*data-testid="` + id + `"[^>]*>(.*?)</(?:td|small)>`)
 	}
