@@ -184,7 +184,7 @@ func TestLookupScreenAndSuspension(t *testing.T) {
 	form.Set("reason", "確認")
 
 	// The clerk sees their own accesses, as logged, on the dashboard.
-	if body := clerk.do("GET", "/", nil).Body.String(); !strings.Contains(textOf(body), "koto-ward:12.1/designated-operator") || !strings.Contains(body, "resident_code="+code) {
+	if body := clerk.do("GET", "/", nil).Body.String(); !strings.Contains(textOf(body), "koto-ward:12.1/designated-operator") || !strings.Contains(body, "住民票コード "+code) {
 		t.Errorf("dashboard lacks the clerk's own lookups")
 	} else if !strings.Contains(body, `data-testid="entry-outcome" class="decision-deny">拒否`) || !strings.Contains(body, `data-testid="entry-clock"`) {
 		t.Errorf("dashboard does not show the time and outcome of the clerk's lookups (the refused ones as 拒否)")
