@@ -1,8 +1,10 @@
 package auditlog
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -16,18 +18,42 @@ import (
 type Filter struct {
 	Resident string    // entries concerning this 住民票コード
 	Since    time.Time // entries at or after
+	Until    time.Time // entries before
 	Actor    string    // kind:id, or just the id
-	Action   string
-	After    int64 // entries with seq > After (use -1 for all)
-	Before   int64 // entries with seq < Before; zero: no bound (a page of older entries)
-	Limit    int   // most entries returned; zero means 100
-	Newest   bool  // the newest Limit entries, newest first
+	// Actors, when not nil, keeps the entries by one of these actors
+	// (kind:id): the staff of a department. An empty, non-nil list keeps
+	// none.
+	Actors  []string
+	Action  string
+	Origin  string // entries from this origin (terminal:ID, node:CODE …)
+	Affair  string // entries for this affair
+	Outcome string // entries with this outcome (ok, denied, error)
+	After   int64  // entries with seq > After (use -1 for all)
+	Before  int64  // entries with seq < Before; zero: no bound (a page of older entries)
+	Limit   int    // most entries returned; zero means 100
+	Newest  bool   // the newest Limit entries, newest first
 }
 
-// where is f's condition, without its limit and order.
-func (f Filter) where() (string, []any) {
+// where is f's condition, without its limit and order, in dialect's SQL.
+func (f Filter) where(dialect db.Dialect) (string, []any) {
 	var where []string
 	var args []any
+	// Fields kept only in the payload are found in its canonical JSON: the
+	// bytes "key":"value" occur in an entry only as that field (a string
+	// holding them would escape its quotes). An entry's affair is also its
+	// provision's, which the gate writes from the same request.
+	payloadHas := func(key, value string) {
+		var v bytes.Buffer
+		enc := json.NewEncoder(&v)
+		enc.SetEscapeHTML(false) // as Encode writes it
+		_ = enc.Encode(value)    // a string always encodes
+		if dialect == db.Postgres {
+			where = append(where, "position(?::bytea in payload) > 0")
+		} else {
+			where = append(where, "instr(payload, ?) > 0")
+		}
+		args = append(args, []byte(`"`+key+`":`+strings.TrimSuffix(v.String(), "\n")))
+	}
 	if f.Resident != "" {
 		where = append(where, "seq IN (SELECT seq FROM audit_subject WHERE resident_code = ?)")
 		args = append(args, f.Resident)
@@ -45,9 +71,32 @@ func (f Filter) where() (string, []any) {
 			args = append(args, "%:"+f.Actor)
 		}
 	}
+	if f.Actors != nil {
+		if len(f.Actors) == 0 {
+			where = append(where, "1 = 0")
+		} else {
+			where = append(where, "actor_id IN (?"+strings.Repeat(", ?", len(f.Actors)-1)+")")
+			for _, a := range f.Actors {
+				args = append(args, a)
+			}
+		}
+	}
+	if !f.Until.IsZero() {
+		where = append(where, "at < ?")
+		args = append(args, f.Until.UTC())
+	}
 	if f.Action != "" {
 		where = append(where, "action = ?")
 		args = append(args, f.Action)
+	}
+	if f.Origin != "" {
+		payloadHas("origin", f.Origin)
+	}
+	if f.Affair != "" {
+		payloadHas("affair", f.Affair)
+	}
+	if f.Outcome != "" {
+		payloadHas("outcome", f.Outcome)
 	}
 	where = append(where, "seq > ?")
 	args = append(args, f.After)
@@ -61,7 +110,7 @@ func (f Filter) where() (string, []any) {
 // Count returns how many entries match f (its Limit and order aside): the
 // total an auditor pages through.
 func Count(ctx context.Context, d *db.DB, f Filter) (int64, error) {
-	where, args := f.where()
+	where, args := f.where(d.Dialect())
 	var n int64
 	if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM audit_entry WHERE `+where, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count audit entries: %w", err)
@@ -72,7 +121,7 @@ func Count(ctx context.Context, d *db.DB, f Filter) (int64, error) {
 // CountSubjects returns how many distinct residents the entries matching f
 // concern (their subject rows): what an export of them is about.
 func CountSubjects(ctx context.Context, d *db.DB, f Filter) (int64, error) {
-	where, args := f.where()
+	where, args := f.where(d.Dialect())
 	var n int64
 	if err := d.QueryRow(ctx, `SELECT COUNT(DISTINCT resident_code) FROM audit_subject WHERE seq IN (SELECT seq FROM audit_entry WHERE `+where+`)`, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count the residents of audit entries: %w", err)
@@ -109,7 +158,7 @@ func List(ctx context.Context, d *db.DB, f Filter) ([]Listed, error) {
 // listing holds a connection until it ends. An error from fn stops it and
 // is returned as it is.
 func Each(ctx context.Context, d *db.DB, f Filter, fn func(Listed) error) error {
-	where, args := f.where()
+	where, args := f.where(d.Dialect())
 	order := "seq"
 	if f.Newest {
 		order = "seq DESC"

@@ -393,6 +393,11 @@ func (s *Service) BeginLogin(ctx context.Context, vid, terminal string) ([]byte,
 	}
 	u, err := s.user(ctx, vid)
 	if apperr.CodeOf(err) == apperr.NotFound {
+		// The same reads as for an id that exists, so that the answer does
+		// not come sooner for an id that does not.
+		if _, err := s.lockedOut(ctx, vid); err != nil {
+			return nil, "", err
+		}
 		return nil, "", s.refuseDevice(ctx, "login", vid, terminal, whyUnknownID, false, ErrCannotSignIn)
 	} else if err != nil {
 		return nil, "", err

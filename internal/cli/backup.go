@@ -134,7 +134,7 @@ func (c BackupKeygenCmd) Run(env *Env) error {
 	if err != nil {
 		return fmt.Errorf("make a key pair: %w", err)
 	}
-	text := fmt.Sprintf("# jukinet backup identity, made %s\n# recipient: %s\n%s\n", env.now().Format(time.RFC3339), id.Recipient(), id)
+	text := fmt.Sprintf("# jukinet backup identity, made %s\n# recipient: %s\n%s\n", jstTime(env.now()), id.Recipient(), id)
 	if err := fileutil.WriteNew(c.Out, []byte(text), 0o600); err != nil {
 		return err
 	}

@@ -70,7 +70,8 @@ func testDetectCommands(t *testing.T, dbURL string) {
 	if _, out, _ := run(t, "detect", "list", "--data", dir); !strings.Contains(out, "No alerts") {
 		t.Errorf("after closing:\n%s", out)
 	}
-	if _, out, _ := run(t, "detect", "list", "--data", dir, "--all"); !strings.Contains(out, "所属長確認済み") {
+	// The closing time is in Japan, with its zone (issue 23 item 3).
+	if _, out, _ := run(t, "detect", "list", "--data", dir, "--all"); !strings.Contains(out, "所属長確認済み") || !regexp.MustCompile(`closed \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} JST by `).MatchString(out) {
 		t.Errorf("detect list --all lacks the finding:\n%s", out)
 	}
 	if code, _, errOut := run(t, "detect", "close", "--data", dir, "--id", "999", "--finding", "x"); code == 0 || !strings.Contains(errOut, "no alert 999") {

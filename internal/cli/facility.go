@@ -99,7 +99,7 @@ func (c FacilityEntryCmd) Run(env *Env) error {
 		if !e.Authorised {
 			note = " NOT AUTHORISED for this room: the detection raises an alert."
 		}
-		fmt.Fprintf(env.Stdout, "Recorded %s %s at %s.%s\n", c.Direction, c.Room, at.In(jptext.JST).Format("2006-01-02 15:04"), note)
+		fmt.Fprintf(env.Stdout, "Recorded %s %s at %s.%s\n", c.Direction, c.Room, at.In(jptext.JST).Format("2006-01-02 15:04 MST"), note)
 		return nil
 	})
 }
@@ -174,7 +174,7 @@ func (c FacilityListCmd) Run(env *Env) error {
 		}
 		fmt.Fprintln(tw, "\nterminal\troom\tmanager\tapproved by\tapproved at")
 		for _, i := range ins {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", i.Terminal, i.Room, i.Manager, i.ApprovedBy, i.ApprovedAt.In(jptext.JST).Format("2006-01-02 15:04"))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", i.Terminal, i.Room, i.Manager, i.ApprovedBy, i.ApprovedAt.In(jptext.JST).Format("2006-01-02 15:04 MST"))
 		}
 		fmt.Fprintln(tw, "\ntime\troom\tdirection\twho\tpurpose\tsource\tauthorised")
 		for _, e := range entries {
@@ -182,7 +182,7 @@ func (c FacilityListCmd) Run(env *Env) error {
 			if who == "" {
 				who = e.Visitor + " (escort " + e.Escort + ")"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%t\n", e.At.In(jptext.JST).Format("2006-01-02 15:04"), e.Room, e.Dir, who, e.Purpose, e.Source, e.Authorised)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%t\n", e.At.In(jptext.JST).Format("2006-01-02 15:04 MST"), e.Room, e.Dir, who, e.Purpose, e.Source, e.Authorised)
 		}
 		return tw.Flush()
 	})

@@ -43,11 +43,12 @@ func testFacilityCommands(t *testing.T, dbURL string) {
 	good := filepath.Join(t.TempDir(), "good.csv")
 	os.WriteFile(good, []byte("room_id,verification_id,direction,time\nR-SV,K0001,in,"+day+" 08:00\nR-SV,ADMIN01,in,"+day+" 08:10\n"), 0o600)
 	ok("Imported 2 entries (1 not authorised", "facility", "import", good)
-	ok("NOT AUTHORISED", "facility", "entry", "--room", "R-SV", "--visitor", "保守 太郎", "--escort", "ADMIN01", "--purpose", "点検", "--direction", "in", "--time", day+" 08:20")
+	// Times are printed in Japan, with their zone (issue 23 item 3).
+	ok(" at "+day+" 08:20 JST. NOT AUTHORISED", "facility", "entry", "--room", "R-SV", "--visitor", "保守 太郎", "--escort", "ADMIN01", "--purpose", "点検", "--direction", "in", "--time", day+" 08:20")
 	ok("may no longer enter R-SV", "facility", "authorise", "--room", "R-SV", "--person", "K0001", "--revoke")
 	ok("Terminal T-01 installed in R-SV", "facility", "install", "--terminal", "T-01", "--room", "R-SV", "--manager", "K0001")
 	_, out, _ := run(t, "facility", "list", "--data", dir)
-	for _, want := range []string{"R-SV", "K0001", "T-01", "保守 太郎 (escort ADMIN01)", "card"} {
+	for _, want := range []string{"R-SV", "K0001", "T-01", "保守 太郎 (escort ADMIN01)", "card", day + " 08:20 JST"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("list lacks %q:\n%s", want, out)
 		}

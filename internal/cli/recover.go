@@ -66,7 +66,7 @@ func printRecovery(env *Env, rep *federation.RecoverReport) {
 		} else {
 			fmt.Fprintf(w, "Changes not found anywhere (%d): their audit entries came back, but neither this register nor the upstream holds them; enter them again from the paper records:\n", len(rep.NotFound))
 			for _, l := range rep.NotFound {
-				fmt.Fprintf(w, "  entry %d  %s  %s  %s\n", l.Seq, l.Time.In(jptext.JST).Format("2006-01-02 15:04:05"), l.Action, strings.Join(l.Codes, " "))
+				fmt.Fprintf(w, "  entry %d  %s  %s  %s\n", l.Seq, jstTime(l.Time), l.Action, strings.Join(l.Codes, " "))
 			}
 		}
 	}

@@ -147,3 +147,54 @@ func init() {
 		actionLabels[code] = l
 	}
 }
+
+// The actions of the registers added beside the screens: support measures
+// (internal/protect), the security council (internal/council), disclosure
+// requests (internal/disclosure), correspondence between bodies
+// (internal/correspondence), the forms register (internal/form) and
+// backups (internal/backup).
+func init() {
+	for code, l := range map[string]actionLabel{
+		"protect.mark":                {"支援措置の登録", "Support measure recorded"},
+		"protect.end":                 {"支援措置の終了", "Support measure ended"},
+		"protect.view":                {"支援措置対象者の一覧の閲覧", "Support measures viewed"},
+		"protect.notify":              {"支援措置の通知", "Support measure notified"},
+		"protect.receive":             {"支援措置の通知の受信", "Support measure notice received"},
+		"council.convene":             {"セキュリティ会議の招集", "Security council convened"},
+		"council.attend":              {"会議の出席の記録", "Attendance recorded"},
+		"council.item":                {"議題の追加", "Agenda item added"},
+		"council.decide":              {"会議の決定の記録", "Council decision recorded"},
+		"council.minutes":             {"議事録の記録", "Minutes recorded"},
+		"council.approve-minutes":     {"議事録の承認", "Minutes approved"},
+		"council.directive":           {"指示の発出", "Directive issued"},
+		"council.request":             {"要請の発出", "Request issued"},
+		"council.acknowledge":         {"指示の受領", "Directive acknowledged"},
+		"council.complete":            {"指示の完了の報告", "Directive completed"},
+		"council.answer":              {"要請への回答の記録", "Request answered"},
+		"disclosure.receive":          {"開示請求の受付", "Disclosure request received"},
+		"disclosure.disclose":         {"開示の決定", "Disclosure decided"},
+		"disclosure.partial":          {"部分開示の決定", "Partial disclosure decided"},
+		"disclosure.refuse":           {"不開示の決定", "Disclosure refused"},
+		"disclosure.issue":            {"開示書の交付", "Disclosure issued"},
+		"disclosure.reprint":          {"開示書の再印刷", "Disclosure reprinted"},
+		"disclosure.download":         {"開示書の取得", "Disclosure downloaded"},
+		"correspondence.send":         {"文書の送付", "Document sent"},
+		"correspondence.receive":      {"文書の受信", "Document received"},
+		"correspondence.acknowledged": {"文書の受領の確認", "Document acknowledged"},
+		"correspondence.refused":      {"文書の受信の拒否", "Document refused"},
+		"form.register":               {"帳票の登録", "Form registered"},
+		"form.store":                  {"帳票の保管", "Form stored"},
+		"form.take-out":               {"帳票の持出", "Form taken out"},
+		"form.return":                 {"帳票の返却", "Form returned"},
+		"form.hand-over":              {"帳票の交付", "Form handed over"},
+		"form.dispose":                {"帳票の廃棄", "Form disposed of"},
+		"form.program-change":         {"プログラム変更の検知", "Program change detected"},
+		"form.approve-program-change": {"プログラム変更の承認", "Program change approved"},
+		"backup.take":                 {"バックアップの取得", "Backup taken"},
+		"backup.remove":               {"バックアップの消去", "Backup erased"},
+	} {
+		if _, ok := actionLabels[code]; !ok {
+			actionLabels[code] = l
+		}
+	}
+}

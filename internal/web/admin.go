@@ -321,30 +321,116 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, c *current) {
 	s.renderAudit(w, r, c, r.URL.Query(), http.StatusOK, "")
 }
 
+// auditFilterKeys are the audit screen's filter fields, as its form, its
+// page links and an export's form carry them.
+var auditFilterKeys = []string{"since", "until", "actor", "dept", "terminal", "affair", "action", "outcome", "resident"}
+
+// auditTyped is the audit screen's filter as typed: each field trimmed,
+// and the first field that could not be read (with its message).
+type auditTyped struct {
+	Values   map[string]string
+	Dept     string // the department's ID, when one is chosen
+	BadField string
+	BadText  string
+}
+
+// Get is the typed value of field key.
+func (t auditTyped) Get(key string) string { return t.Values[key] }
+
 // auditFilterOf reads the audit screen's filter from q (the screen's query,
-// or an export's form): the entries it lists, newest first, and the day
-// typed (sinceErr when it is not a day).
-func auditFilterOf(q url.Values) (f auditlog.Filter, since string, sinceErr bool) {
-	f = auditlog.Filter{After: -1, Limit: 100, Newest: true, Resident: strings.TrimSpace(q.Get("resident")),
-		Actor: strings.TrimSpace(q.Get("actor")), Action: actionCode(q.Get("action"))}
-	since = strings.TrimSpace(q.Get("since"))
-	if since != "" {
-		// A day as clerks write one (2026-11-22, R8.11.22 …), from its
-		// midnight in Japan.
-		if d, err := jptext.ParseDate(since); err == nil {
-			f.Since = time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, jptext.JST)
-		} else {
-			sinceErr = true
+// or an export's form): the entries it lists, newest first. Each field
+// takes a code or a label in either language (照会 or lookup, 区民課 or
+// its ID, 拒否 or denied); days as clerks write them (2026-11-22,
+// R8.11.22 …) in Japan. The department keeps the entries of its staff as
+// the staff register places them now.
+func (s *Server) auditFilterOf(ctx context.Context, wd words, q url.Values) (auditlog.Filter, auditTyped, error) {
+	t := auditTyped{Values: map[string]string{}}
+	for _, k := range auditFilterKeys {
+		t.Values[k] = strings.TrimSpace(q.Get(k))
+	}
+	bad := func(key, msg string) {
+		if t.BadField == "" {
+			t.BadField, t.BadText = key, wd.msg(msg)
 		}
 	}
-	return f, since, sinceErr
+	f := auditlog.Filter{After: -1, Limit: 100, Newest: true, Resident: t.Get("resident"), Actor: t.Get("actor"), Action: actionCode(t.Get("action"))}
+	day := func(key string) time.Time {
+		v := t.Get(key)
+		if v == "" {
+			return time.Time{}
+		}
+		d, err := jptext.ParseDate(v)
+		if err != nil {
+			bad(key, "BadSinceDay")
+			return time.Time{}
+		}
+		return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, jptext.JST)
+	}
+	f.Since = day("since")
+	if until := day("until"); !until.IsZero() {
+		f.Until = until.AddDate(0, 0, 1) // to the end of that day
+	}
+	if v := t.Get("dept"); v != "" {
+		id := ""
+		for _, d := range s.node.Profile.Departments {
+			if v == d.ID || v == d.Name || strings.EqualFold(v, d.NameEN) {
+				id = d.ID
+			}
+		}
+		if id == "" {
+			bad("dept", "BadFilterChoice")
+		} else {
+			people, err := s.node.Staff.People(ctx)
+			if err != nil {
+				return f, t, err
+			}
+			t.Dept, f.Actors = id, []string{}
+			for _, p := range people {
+				if p.Department == id {
+					f.Actors = append(f.Actors, string(auditlog.ActorOperator)+":"+p.VerificationID)
+				}
+			}
+		}
+	}
+	if v := t.Get("terminal"); v != "" {
+		f.Origin = v
+		if !strings.Contains(v, ":") {
+			f.Origin = "terminal:" + v
+		}
+	}
+	if v := t.Get("affair"); v != "" {
+		for _, a := range s.node.Profile.Affairs {
+			if v == a.ID || v == a.Name || strings.EqualFold(v, a.NameEN) {
+				f.Affair = a.ID
+			}
+		}
+		if f.Affair == "" {
+			bad("affair", "BadFilterChoice")
+		}
+	}
+	if v := t.Get("outcome"); v != "" {
+		for _, o := range []string{auditlog.OutcomeOK, auditlog.OutcomeDenied, auditlog.OutcomeError} {
+			if v == o || v == outcomeText(words{p: wd.p, loc: s.locs["ja"]}, o) || strings.EqualFold(v, outcomeText(words{en: true, p: wd.p, loc: s.locs["en"]}, o)) {
+				f.Outcome = o
+			}
+		}
+		if f.Outcome == "" {
+			bad("outcome", "BadFilterChoice")
+		}
+	}
+	return f, t, nil
 }
 
 // renderAudit shows the audit screen for the filter in q, with exportErr
 // (an export that could not be made) above the entries.
 func (s *Server) renderAudit(w http.ResponseWriter, r *http.Request, c *current, q url.Values, status int, exportErr string) {
 	ctx := r.Context()
-	f, since, sinceErr := auditFilterOf(q)
+	wd := s.wordsFor(r)
+	f, typed, err := s.auditFilterOf(ctx, wd, q)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
 	// Pages of 100, newest first: ?before=SEQ shows the entries older than
 	// SEQ, and the screen says where it is in the total (「1,234件中 101–200件」).
 	if b, err := strconv.ParseInt(q.Get("before"), 10, 64); err == nil && b > 0 {
@@ -352,7 +438,7 @@ func (s *Server) renderAudit(w http.ResponseWriter, r *http.Request, c *current,
 	}
 	var entries []auditlog.Listed
 	var page auditPageInfo
-	if !sinceErr {
+	if typed.BadField == "" {
 		// Every entry appended so far, journaled ones included.
 		if err := s.node.Log.Sync(ctx); err != nil {
 			s.problem(w, r, err)
@@ -363,17 +449,47 @@ func (s *Server) renderAudit(w http.ResponseWriter, r *http.Request, c *current,
 			s.problem(w, r, err)
 			return
 		}
-		if page, err = s.auditPaging(ctx, f, entries, q); err != nil {
+		if page, err = s.auditPaging(ctx, f, entries, typed); err != nil {
 			s.problem(w, r, err)
 			return
 		}
+	} else if status == http.StatusOK {
+		status = http.StatusBadRequest
+	}
+	choices, err := s.auditChoices(ctx, wd)
+	if err != nil {
+		s.problem(w, r, err)
+		return
 	}
 	if status != http.StatusOK {
 		w.WriteHeader(status)
 	}
-	s.page(w, r, c, "audit", "AuditLog", map[string]any{"Entries": entries, "Filter": f, "Since": since, "SinceError": sinceErr,
-		"ActionTyped": strings.TrimSpace(q.Get("action")), "Page": page, "ExportError": exportErr,
-		"Verification": s.verification.view(langOf(r))})
+	s.page(w, r, c, "audit", "AuditLog", map[string]any{"Entries": entries, "Filter": f, "Typed": typed, "Choices": choices,
+		"Page": page, "ExportError": exportErr, "Verification": s.verification.view(langOf(r))})
+}
+
+// auditChoices are what the audit screen's filter offers to choose from,
+// in the page's language: departments, affairs and outcomes (value and
+// label), the terminals in use.
+func (s *Server) auditChoices(ctx context.Context, wd words) (map[string][]targetOption, error) {
+	out := map[string][]targetOption{}
+	for _, d := range s.node.Profile.Departments {
+		out["dept"] = append(out["dept"], targetOption{Value: d.ID, Label: wd.dept(d.ID)})
+	}
+	for _, a := range s.node.Profile.Affairs {
+		out["affair"] = append(out["affair"], targetOption{Value: a.ID, Label: wd.affair(a.ID)})
+	}
+	for _, o := range []string{auditlog.OutcomeOK, auditlog.OutcomeDenied, auditlog.OutcomeError} {
+		out["outcome"] = append(out["outcome"], targetOption{Value: o, Label: outcomeText(wd, o)})
+	}
+	terminals, err := s.node.Staff.Terminals(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range terminals {
+		out["terminal"] = append(out["terminal"], targetOption{Value: t.ID, Label: t.Name})
+	}
+	return out, nil
 }
 
 // auditPageInfo says where a page of the audit screen is in the entries
@@ -400,7 +516,7 @@ func thousands(n int64) string {
 
 // auditPaging places entries (a page of f, newest first) in the total that
 // matches f without its page bound.
-func (s *Server) auditPaging(ctx context.Context, f auditlog.Filter, entries []auditlog.Listed, q url.Values) (auditPageInfo, error) {
+func (s *Server) auditPaging(ctx context.Context, f auditlog.Filter, entries []auditlog.Listed, typed auditTyped) (auditPageInfo, error) {
 	all := f
 	all.Before = 0
 	total, err := auditlog.Count(ctx, s.node.DB, all)
@@ -418,8 +534,8 @@ func (s *Server) auditPaging(ctx context.Context, f auditlog.Filter, entries []a
 	p := auditPageInfo{Total: total, First: newer + 1, Last: newer + int64(len(entries))}
 	link := func(before int64) string {
 		v := url.Values{}
-		for _, k := range []string{"resident", "actor", "action", "since"} {
-			if x := strings.TrimSpace(q.Get(k)); x != "" {
+		for _, k := range auditFilterKeys {
+			if x := typed.Get(k); x != "" {
 				v.Set(k, x)
 			}
 		}

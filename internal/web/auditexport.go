@@ -81,7 +81,7 @@ func (s *Server) auditExport(w http.ResponseWriter, r *http.Request, c *current)
 		s.problem(w, r, apperr.New(apperr.Invalid, "unknown export format", "書き出しの形式が正しくありません"))
 		return
 	}
-	for _, k := range []string{"resident", "actor", "action", "since"} {
+	for _, k := range auditFilterKeys {
 		// The filter goes into the export's entry: a filter no screen
 		// field would hold is refused.
 		if len(form.Get(k)) > exportFilterMax {
@@ -93,14 +93,18 @@ func (s *Server) auditExport(w http.ResponseWriter, r *http.Request, c *current)
 		s.renderAudit(w, r, c, form, http.StatusBadRequest, message(r, err))
 		return
 	}
-	f, since, sinceErr := auditFilterOf(form)
-	if sinceErr {
-		s.renderAudit(w, r, c, form, http.StatusBadRequest, wd.msg("BadSinceDay"))
+	f, typed, err := s.auditFilterOf(ctx, wd, form)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	if typed.BadField != "" {
+		s.renderAudit(w, r, c, form, http.StatusBadRequest, typed.BadText)
 		return
 	}
 	who := c.who()
 	e := auditlog.Entry{Node: string(s.node.Info.LocalGov.Code), Actor: who.Actor, Origin: who.Origin, Action: "audit.export",
-		Query: exportQuery(f, since)}
+		Query: exportQuery(f, typed)}
 	if code, err := ids.ParseResidentCode(f.Resident); err == nil && f.Resident != "" {
 		// The export lists who accessed this resident: an entry about them.
 		e.Subjects = []string{string(code)}
@@ -185,7 +189,7 @@ func (s *Server) auditExport(w http.ResponseWriter, r *http.Request, c *current)
 	var buf bytes.Buffer
 	now := s.node.Now()
 	if format.pdf {
-		d := s.auditDocument(wd, c, rows, f, size, now)
+		d := s.auditDocument(wd, c, rows, f, typed.Dept, size, now)
 		d.Control = wd.msg("FormControlNumber") + " " + no.String()
 		err = report.WritePDF(&buf, d)
 	} else {
@@ -238,21 +242,27 @@ func logFailed(err error) error {
 		"監査ログに記録できないため、書き出しませんでした。システム管理者に連絡してください。")
 }
 
-// exportQuery is the filter as the export's entry keeps it, e.g.
-// action=lookup&since=2026-11-22; "all" for none.
-func exportQuery(f auditlog.Filter, since string) string {
+// exportQuery is the filter as the export's entry keeps it, in codes,
+// e.g. action=lookup&since=2026-11-22; "all" for none.
+func exportQuery(f auditlog.Filter, typed auditTyped) string {
 	v := url.Values{}
-	if f.Resident != "" {
-		v.Set("resident", f.Resident)
+	set := func(k, x string) {
+		if x != "" {
+			v.Set(k, x)
+		}
 	}
-	if f.Actor != "" {
-		v.Set("actor", f.Actor)
-	}
-	if f.Action != "" {
-		v.Set("action", f.Action)
-	}
-	if since != "" {
+	set("resident", f.Resident)
+	set("actor", f.Actor)
+	set("action", f.Action)
+	set("terminal", f.Origin)
+	set("affair", f.Affair)
+	set("outcome", f.Outcome)
+	set("dept", typed.Dept)
+	if !f.Since.IsZero() {
 		v.Set("since", f.Since.In(jptext.JST).Format(time.DateOnly))
+	}
+	if !f.Until.IsZero() {
+		v.Set("until", f.Until.In(jptext.JST).AddDate(0, 0, -1).Format(time.DateOnly))
 	}
 	if len(v) == 0 {
 		return "all"
@@ -266,7 +276,7 @@ func localize(id string, data any) *i18n.LocalizeConfig {
 }
 
 // exportFilterText is the filter for people, in w's language.
-func exportFilterText(w words, f auditlog.Filter) string {
+func exportFilterText(w words, f auditlog.Filter, dept string) string {
 	var parts []string
 	if f.Resident != "" {
 		parts = append(parts, w.msg("ResidentCode")+" "+f.Resident)
@@ -277,8 +287,23 @@ func exportFilterText(w words, f auditlog.Filter) string {
 	if f.Action != "" {
 		parts = append(parts, w.msg("Action")+" "+w.action(f.Action)+" ("+f.Action+")")
 	}
+	if f.Origin != "" {
+		parts = append(parts, w.msg("Terminal")+" "+strings.TrimPrefix(f.Origin, "terminal:"))
+	}
+	if f.Affair != "" {
+		parts = append(parts, w.msg("Affair")+" "+w.affair(f.Affair))
+	}
+	if f.Outcome != "" {
+		parts = append(parts, w.msg("Outcome")+" "+outcomeText(w, f.Outcome))
+	}
+	if dept != "" {
+		parts = append(parts, w.msg("Department")+" "+w.dept(dept))
+	}
 	if !f.Since.IsZero() {
 		parts = append(parts, w.msg("SinceDay")+" "+exportDay(w, f.Since))
+	}
+	if !f.Until.IsZero() {
+		parts = append(parts, w.msg("UntilDay")+" "+exportDay(w, f.Until.AddDate(0, 0, -1)))
 	}
 	if len(parts) == 0 {
 		return w.msg("ExportNoFilter")
@@ -356,7 +381,7 @@ func auditCSV(w words, rows []auditlog.Listed) report.Table {
 // auditDocument is the entries as a PDF for people: A4 landscape, the
 // filter and count under the title, one row per entry with its time in
 // 和暦.
-func (s *Server) auditDocument(w words, c *current, rows []auditlog.Listed, f auditlog.Filter, size int64, now time.Time) report.Document {
+func (s *Server) auditDocument(w words, c *current, rows []auditlog.Listed, f auditlog.Filter, dept string, size int64, now time.Time) report.Document {
 	t := &report.Table{Columns: []report.Column{
 		{Label: w.msg("ExportColSeq"), Width: 0.7, Align: report.Right}, {Label: w.msg("Time"), Width: 1.6},
 		{Label: w.msg("Actor"), Width: 1.9}, {Label: w.msg("Action"), Width: 2.6}, {Label: w.msg("Affair"), Width: 2},
@@ -406,7 +431,7 @@ func (s *Server) auditDocument(w words, c *current, rows []auditlog.Listed, f au
 		Issuer:   s.node.Info.Name(),
 		English:  w.en,
 		Meta: []report.Field{
-			{Label: w.msg("ExportFilter"), Value: exportFilterText(w, f)},
+			{Label: w.msg("ExportFilter"), Value: exportFilterText(w, f, dept)},
 			{Label: w.msg("ExportCount"), Value: w.loc.MustLocalize(localize("ExportCountValue", map[string]string{"Count": thousands(int64(len(rows))), "Seq": thousands(size - 1)}))},
 			{Label: w.msg("ExportBy"), Value: exporter + " " + shownInstant(now, map[bool]string{true: "en", false: "ja"}[w.en])},
 		},

@@ -31,6 +31,9 @@ func TestLookupFormFieldRules(t *testing.T) {
 	// The form's inputs stop at the lengths the gate allows.
 	if body := clerk.do("GET", "/lookup", nil).Body.String(); !strings.Contains(body, `name="reason" value="" required maxlength="200"`) {
 		t.Errorf("the reason input has no maxlength from the field rules")
+	} else if !strings.Contains(body, `<label for="reason">理由（200字以内）</label>`) {
+		// The limit is shown before it bites (issue 23 item 6).
+		t.Errorf("the reason's label does not show its limit")
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

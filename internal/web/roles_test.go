@@ -184,7 +184,7 @@ func TestLookupScreenAndSuspension(t *testing.T) {
 	form.Set("reason", "確認")
 
 	// The clerk sees their own accesses, as logged, on the dashboard.
-	if body := clerk.do("GET", "/", nil).Body.String(); !strings.Contains(textOf(body), "koto-ward:12.1/designated-operator") || !strings.Contains(body, "resident_code="+code) {
+	if body := clerk.do("GET", "/", nil).Body.String(); !strings.Contains(textOf(body), "koto-ward:12.1/designated-operator") || !strings.Contains(body, "住民票コード "+code) {
 		t.Errorf("dashboard lacks the clerk's own lookups")
 	} else if !strings.Contains(body, `data-testid="entry-outcome" class="decision-deny">拒否`) || !strings.Contains(body, `data-testid="entry-clock"`) {
 		t.Errorf("dashboard does not show the time and outcome of the clerk's lookups (the refused ones as 拒否)")
@@ -515,7 +515,7 @@ func TestAuditScreenFilters(t *testing.T) {
 	rows := func(body string) int { return strings.Count(body, `data-testid="entry-clock"`) }
 	all := chief.do("GET", "/audit", nil).Body.String()
 	lookups := chief.do("GET", "/audit?action=lookup", nil).Body.String()
-	if n := rows(lookups); n != 1 || !strings.Contains(lookups, "resident_code="+code) || rows(all) <= n {
+	if n := rows(lookups); n != 1 || !strings.Contains(lookups, "住民票コード "+code) || rows(all) <= n {
 		t.Errorf("action=lookup shows %d entries (of %d), want the one lookup", n, rows(all))
 	}
 	// The Japanese screen names actions in Japanese (the code stays as
@@ -524,7 +524,7 @@ func TestAuditScreenFilters(t *testing.T) {
 		t.Errorf("the Japanese audit screen does not name lookup and sign-in in Japanese")
 	}
 	for _, label := range []string{"照会", "Lookup"} {
-		if body := chief.do("GET", "/audit?action="+url.QueryEscape(label), nil).Body.String(); rows(body) != 1 || !strings.Contains(body, "resident_code="+code) {
+		if body := chief.do("GET", "/audit?action="+url.QueryEscape(label), nil).Body.String(); rows(body) != 1 || !strings.Contains(body, "住民票コード "+code) {
 			t.Errorf("action=%s shows %d entries, want the one lookup", label, rows(body))
 		}
 	}
@@ -536,8 +536,11 @@ func TestAuditScreenFilters(t *testing.T) {
 	if body := chief.do("GET", "/audit?since="+tomorrow, nil).Body.String(); rows(body) != 0 || !strings.Contains(body, "該当する記録はありません") {
 		t.Errorf("since tomorrow shows %d entries, or does not say there are none", rows(body))
 	}
+	// A day that is not one: the field says so, tied to its message, and
+	// keeps what was typed.
 	rec := chief.do("GET", "/audit?since=yesterday", nil)
-	if body := rec.Body.String(); rec.Code != 200 || !strings.Contains(body, `data-testid="since-error"`) || !strings.Contains(body, "形で入力してください") || rows(body) != 0 {
+	if body := rec.Body.String(); rec.Code != http.StatusBadRequest || !strings.Contains(body, `id="f-since" name="since" value="yesterday" placeholder="R8.11.22" aria-invalid="true" aria-describedby="f-since-error" autofocus`) ||
+		!strings.Contains(body, `id="f-since-error" data-testid="filter-error">日付は`) || rows(body) != 0 {
 		t.Errorf("since=yesterday: %d, the screen does not say how to write the day", rec.Code)
 	}
 }

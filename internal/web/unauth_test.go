@@ -14,6 +14,7 @@ import (
 	"jukinet/internal/detect"
 	"jukinet/internal/jptext"
 	"jukinet/internal/node"
+	"jukinet/internal/node/nodetest"
 )
 
 // TestHealthTellsTheTruth: /healthz fails while the audit log cannot be
@@ -185,5 +186,33 @@ func TestSignInAtTerminalAnswersAlike(t *testing.T) {
 				t.Errorf("a denials finding from sign-in attempts at a terminal: %+v", f)
 			}
 		}
+	}
+}
+
+// BenchmarkSignInBeginRefused times /login/begin at an approved terminal
+// refusing an id that does not exist and one that exists without a
+// credential (the demo's chief security officer): the two should take
+// about as long, so the answer's timing does not tell which staff ids
+// exist (issue 23 item 8).
+func BenchmarkSignInBeginRefused(b *testing.B) {
+	n, _ := nodetest.Open(b, node.InitOptions{Profile: "koto-ward", LocalGovCode: "131083", Demo: true})
+	s, err := New(n, Options{Version: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for name, vid := range map[string]string{"unknown-id": "X0001", "no-credential": node.DemoChief} {
+		b.Run(name, func(b *testing.B) {
+			body := `{"verification_id":"` + vid + `"}`
+			for b.Loop() {
+				req := httptest.NewRequest("POST", "/login/begin", strings.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.RemoteAddr = "127.0.0.1:40000"
+				rec := httptest.NewRecorder()
+				s.ServeHTTP(rec, req)
+				if rec.Code == http.StatusOK {
+					b.Fatalf("sign-in of %s begun", vid)
+				}
+			}
+		})
 	}
 }

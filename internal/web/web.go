@@ -464,6 +464,7 @@ func templateFuncs(w words) template.FuncMap {
 		"affair":  w.affair,
 		"day":     func(d string) string { return shownDay(d, w.en) },
 		"action":  w.action,
+		"query":   w.query,
 		"actions": w.actionChoices,
 		"n":       svgNum,
 		"add":     func(a, b float64) float64 { return a + b },

@@ -13,6 +13,27 @@
       }
     });
   });
+  // On a narrow window (200 % zoom, a tablet) the menu folds behind a
+  // button that names the current screen, so a page starts with its
+  // content; it opens on a press and folds again when the window widens.
+  var nav = document.querySelector("nav.site"), toggle = nav && nav.querySelector(".menu-toggle");
+  if (toggle) {
+    var narrow = window.matchMedia("(max-width: 48rem)"), label = toggle.textContent;
+    var current = nav.querySelector("a[aria-current=page]");
+    if (current) label += (document.documentElement.lang === "ja" ? "：" : ": ") + current.textContent.replace(/\s+\d+$/, "").trim();
+    var fold = function (folded) {
+      nav.classList.toggle("folded", folded);
+      toggle.setAttribute("aria-expanded", folded ? "false" : "true");
+    };
+    var fit = function () {
+      toggle.hidden = !narrow.matches;
+      toggle.textContent = label;
+      fold(narrow.matches);
+    };
+    toggle.addEventListener("click", function () { fold(!nav.classList.contains("folded")); });
+    narrow.addEventListener("change", fit);
+    fit();
+  }
   // Tables scroll sideways in a box of their own when they are wider than
   // the page (at 200 % zoom, on a narrow window): the page itself never
   // does. A box that scrolls can be reached from the keyboard and is
