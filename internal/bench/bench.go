@@ -60,6 +60,9 @@ type Options struct {
 	// HTTPProfile, when set, receives the CPU profile of the HTTP lookups
 	// alone (server and load generator share the process).
 	HTTPProfile string
+	// MemProfile, when set, receives a heap profile taken as the import
+	// ends (before its memory is given back).
+	MemProfile string
 	// Now is the HTTP rows' node's clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -188,6 +191,11 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) 
 	in.Close()
 	el := time.Since(start)
 	peak := mem.peak()
+	if opt.MemProfile != "" {
+		if err := writeHeapProfile(opt.MemProfile); err != nil {
+			return nil, err
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("import: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -164,4 +165,17 @@ func diskUsed(ctx context.Context, d *db.DB, url string) (int64, error) {
 		return 0, fmt.Errorf("no database file at %s", path)
 	}
 	return total, nil
+}
+
+// writeHeapProfile writes the heap profile (in use and allocated) to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	return f.Close()
 }

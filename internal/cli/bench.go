@@ -21,6 +21,7 @@ type BenchCmd struct {
 	WALOnly    bool          `name:"wal-only" help:"Measure the import, the raw baseline and the sustained-load row only."`
 	Journal    bool          `name:"journal" help:"Run the audit log with its journal (docs/design/audit-storage.md)."`
 	CPUProfile string        `name:"cpuprofile" type:"path" help:"Write a CPU profile of the run to this file (go tool pprof)."`
+	MemProfile string        `name:"memprofile" type:"path" help:"Write a heap profile taken as the import ends to this file (go tool pprof)."`
 	HTTP       bool          `name:"http" help:"Add the HTTP rows: a demo node with the same register served over HTTPS as jukinet serve does, its JSON API driven by --clients keep-alive connections of a load generator (vegeta)."`
 	HTTPOnly   bool          `name:"http-only" help:"Measure the HTTP rows only."`
 	HTTPProf   string        `name:"http-cpuprofile" type:"path" help:"Write a CPU profile of the HTTP lookups alone to this file (with --http or --http-only)."`
@@ -63,7 +64,7 @@ func (c BenchCmd) Run(env *Env) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	res, err := bench.Run(env.Ctx, bench.Options{Residents: c.Residents, DBURL: c.DB, Duration: c.Duration, Workers: c.Workers, Clients: c.Clients, Seed: 1, ImportOnly: c.ImportOnly,
+	res, err := bench.Run(env.Ctx, bench.Options{Residents: c.Residents, DBURL: c.DB, Duration: c.Duration, Workers: c.Workers, Clients: c.Clients, Seed: 1, ImportOnly: c.ImportOnly, MemProfile: c.MemProfile,
 		Sustained: c.Sustained, SustainedOnly: c.WALOnly, HTTP: c.HTTP, HTTPOnly: c.HTTPOnly, HTTPProfile: c.HTTPProf, Now: env.Now, Journal: c.Journal}, env.Stderr)
 	if err != nil {
 		return err

@@ -421,6 +421,27 @@ type Tx struct {
 	dialect Dialect
 	db      *DB
 	conn    *sql.Conn // the connection, when the transaction has one to itself (TransactBulk)
+	// stmts holds the transaction's own handles of the cached statements
+	// it has run: database/sql keeps every handle Tx.StmtContext makes
+	// until the transaction ends, so asking for a new one per call would
+	// hold one per statement run (gigabytes in an import of millions).
+	stmtsMu sync.Mutex
+	stmts   map[*sql.Stmt]*sql.Stmt
+}
+
+// stmt returns the transaction's handle of the cached statement s.
+func (tx *Tx) stmt(ctx context.Context, s *sql.Stmt) *sql.Stmt {
+	tx.stmtsMu.Lock()
+	defer tx.stmtsMu.Unlock()
+	if ts := tx.stmts[s]; ts != nil {
+		return ts
+	}
+	if tx.stmts == nil {
+		tx.stmts = map[*sql.Stmt]*sql.Stmt{}
+	}
+	ts := tx.tx.StmtContext(ctx, s)
+	tx.stmts[s] = ts
+	return ts
 }
 
 // Dialect returns the transaction's database dialect.
@@ -432,7 +453,7 @@ func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, 
 	args = inUTC(args)
 	q := Rebind(tx.dialect, query)
 	if s := tx.db.writeStmts.cached(q); s != nil {
-		return tx.tx.StmtContext(ctx, s).ExecContext(ctx, args...)
+		return tx.stmt(ctx, s).ExecContext(ctx, args...)
 	}
 	return tx.tx.ExecContext(ctx, q, args...)
 }
@@ -443,7 +464,7 @@ func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 	args = inUTC(args)
 	q := Rebind(tx.dialect, query)
 	if s := tx.db.writeStmts.cached(q); s != nil {
-		return tx.tx.StmtContext(ctx, s).QueryContext(ctx, args...)
+		return tx.stmt(ctx, s).QueryContext(ctx, args...)
 	}
 	return tx.tx.QueryContext(ctx, q, args...)
 }
@@ -454,7 +475,7 @@ func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row 
 	args = inUTC(args)
 	q := Rebind(tx.dialect, query)
 	if s := tx.db.writeStmts.cached(q); s != nil {
-		return tx.tx.StmtContext(ctx, s).QueryRowContext(ctx, args...)
+		return tx.stmt(ctx, s).QueryRowContext(ctx, args...)
 	}
 	return tx.tx.QueryRowContext(ctx, q, args...)
 }
