@@ -775,8 +775,9 @@ func (tx *Tx) WidenCache(ctx context.Context) (restore func(), err error) {
 
 // StreamCacheKiB is the page cache of a write too large to keep its
 // changed pages in memory (a streamed import): it spills them to the WAL
-// as it goes, in bounded memory.
-const StreamCacheKiB = 256 << 10
+// as it goes, in bounded memory. SQLite's sorter takes as much again per
+// thread when it builds an index.
+const StreamCacheKiB = 128 << 10
 
 // WidenCacheTo is WidenCache with a cache of kib KiB.
 func (tx *Tx) WidenCacheTo(ctx context.Context, kib int) (restore func(), err error) {
