@@ -172,7 +172,7 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) 
 		if err != nil {
 			return nil, err
 		}
-		res.Rows = append(res.Rows, rows...)
+		res.add(say, rows...)
 		return res, nil
 	}
 	say("importing through the gate (%s) …", mib(file.size))
@@ -203,7 +203,7 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) 
 	if file.size >= gate.StreamImportBytes {
 		how = "streamed"
 	}
-	res.Rows = append(res.Rows, Row{ID: RowImport, What: fmt.Sprintf("import %d rows (parse, validate, store, audit)", rep.Added), Ops: int64(rep.Added), Elapsed: el,
+	res.add(say, Row{ID: RowImport, What: fmt.Sprintf("import %d rows (parse, validate, store, audit)", rep.Added), Ops: int64(rep.Added), Elapsed: el,
 		Goal: "1,000,000 in ≤ 30 s", PerSecond: float64(rep.Added) / el.Seconds(), Note: how + "; " + peak})
 	if !opt.HTTP {
 		os.Remove(file.path) // disk for the baseline's copy of the register
@@ -217,7 +217,7 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) 
 		}
 	}
 	if disk, err := diskUsed(ctx, d, url); err == nil {
-		res.Rows = append(res.Rows, Row{ID: RowDisk, What: "disk used by the database", Ops: disk, PerSecond: 0,
+		res.add(say, Row{ID: RowDisk, What: "disk used by the database", Ops: disk, PerSecond: 0,
 			Note: fmt.Sprintf("%s in all, %d bytes per resident (register, search keys, audit log)", mib(disk), disk/max(int64(rep.Added), 1))})
 	} else {
 		say("disk used: %v", err)
@@ -230,7 +230,7 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) 
 	if err != nil {
 		return nil, err
 	}
-	res.Rows = append(res.Rows, ri)
+	res.add(say, ri)
 
 	// Raw baseline: the driver alone, the same query the register runs for
 	// a lookup by code, no gate, no log.
@@ -245,7 +245,7 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) 
 		return rawStmt.QueryRowContext(ctx, code).Scan(&a, &b, &c, &e)
 	})
 	raw.ID, raw.What, raw.Note = RowRawSelect, fmt.Sprintf("raw driver point select, %d workers (baseline)", opt.Workers), "no gate, no audit"
-	res.Rows = append(res.Rows, raw)
+	res.add(say, raw)
 	req := operator("住民票の写しの交付", "窓口での本人申請")
 	lookup := func(code string) error {
 		_, err := g.Lookup(ctx, req, gate.Key{ResidentCode: code})
@@ -256,7 +256,7 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) 
 			opt.Sustained = time.Minute
 		}
 		say("sustained audited lookups, %d clients for %s …", opt.Clients, opt.Sustained)
-		res.Rows = append(res.Rows, sustainedRow(ctx, d, res, raw, opt.Clients, opt.Sustained, codes, lookup))
+		res.add(say, sustainedRow(ctx, d, res, raw, opt.Clients, opt.Sustained, codes, lookup))
 		return res, nil
 	}
 	// The floors: no request that waits for a durable write beats them.
@@ -275,23 +275,23 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) 
 			return nil, err
 		}
 		floor.ID, floor.Note = f.id, fmt.Sprintf("%s (%.0f %% of baseline)", f.note, 100*floor.PerSecond/raw.PerSecond)
-		res.Rows = append(res.Rows, floor)
+		res.add(say, floor)
 	}
 
 	say("audited lookups through the gate, %d workers …", opt.Workers)
 	gl := measure(ctx, opt.Workers, opt.Duration, codes, lookup)
 	gl.ID, gl.What, gl.Goal = RowLookupWorkers, fmt.Sprintf("audited lookup, %d workers", opt.Workers), "≥ 50 % of baseline"
 	gl.Note = fmt.Sprintf("%.1f %% of baseline; each waits for its durable entry", 100*gl.PerSecond/raw.PerSecond)
-	res.Rows = append(res.Rows, gl)
+	res.add(say, gl)
 	say("audited lookups through the gate, %d concurrent clients …", opt.Clients)
 	gc := measure(ctx, opt.Clients, opt.Duration, codes, lookup)
 	gc.ID, gc.What, gc.Goal = RowLookupClients, fmt.Sprintf("audited lookup, %d clients on %d cores (group commit)", opt.Clients, numCPU()), "≥ 50 % of baseline"
 	gc.Note = fmt.Sprintf("%.1f %% of baseline", 100*gc.PerSecond/raw.PerSecond)
-	res.Rows = append(res.Rows, gc)
+	res.add(say, gc)
 
 	if opt.Sustained > 0 {
 		say("sustained audited lookups, %d clients for %s …", opt.Clients, opt.Sustained)
-		res.Rows = append(res.Rows, sustainedRow(ctx, d, res, raw, opt.Clients, opt.Sustained, codes, lookup))
+		res.add(say, sustainedRow(ctx, d, res, raw, opt.Clients, opt.Sustained, codes, lookup))
 	}
 
 	// Four-item search: kana name of a real resident, birth date, sex.
@@ -307,15 +307,15 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) 
 	if err != nil {
 		return nil, err
 	}
-	res.Rows = append(res.Rows, rs)
+	res.add(say, rs)
 	var next atomic.Int64
 	say("four-item searches, %d workers …", opt.Workers)
 	s2 := measure(ctx, opt.Workers, opt.Duration, codes, func(string) error { return search(int(next.Add(7919)))("") })
 	s2.ID, s2.What, s2.Goal = RowSearchWorkers, fmt.Sprintf("four-item search with variant folding, %d workers", opt.Workers), "≥ 5,000/s"
-	res.Rows = append(res.Rows, s2)
+	res.add(say, s2)
 	sc := measure(ctx, opt.Clients, opt.Duration, codes, func(string) error { return search(int(next.Add(7919)))("") })
 	sc.ID, sc.What, sc.Goal = RowSearchClients, fmt.Sprintf("four-item search, %d clients", opt.Clients), "≥ 5,000/s"
-	res.Rows = append(res.Rows, sc)
+	res.add(say, sc)
 
 	// Verify the whole log.
 	if _, err := l.Checkpoint(ctx); err != nil {
@@ -334,7 +334,7 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) 
 	}
 	el = time.Since(start)
 	subjects := subjectRows(ctx, d)
-	res.Rows = append(res.Rows, Row{ID: RowVerify, What: fmt.Sprintf("audit verify (%d entries, %d subject rows)", vr.Entries, subjects), Ops: vr.Entries, Elapsed: el,
+	res.add(say, Row{ID: RowVerify, What: fmt.Sprintf("audit verify (%d entries, %d subject rows)", vr.Entries, subjects), Ops: vr.Entries, Elapsed: el,
 		Goal: "≥ 500,000 entries/s", PerSecond: float64(vr.Entries) / el.Seconds(),
 		Note: fmt.Sprintf("%s in all; %.0f subject rows/s (the import's entry lists every resident)", el.Round(time.Millisecond), float64(subjects)/el.Seconds())})
 	say("SHA-256 over the log's bytes …")
@@ -342,7 +342,7 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) 
 	if err != nil {
 		return nil, err
 	}
-	res.Rows = append(res.Rows, sh)
+	res.add(say, sh)
 
 	if opt.HTTP {
 		data, err := csv()
@@ -353,9 +353,18 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) 
 		if err != nil {
 			return nil, err
 		}
-		res.Rows = append(res.Rows, rows...)
+		res.add(say, rows...)
 	}
 	return res, nil
+}
+
+// add appends rows to the table and says each (a long run's rows are in
+// its progress output as they are measured, even if it does not finish).
+func (r *Result) add(say func(string, ...any), rows ...Row) {
+	r.Rows = append(r.Rows, rows...)
+	for _, row := range rows {
+		say("  → %s: %d ops, %.0f/s, p50 %s, p99 %s; %s", row.What, row.Ops, row.PerSecond, row.P50, row.P99, row.Note)
+	}
 }
 
 // sustainedRow runs audited lookups from clients goroutines for dur
