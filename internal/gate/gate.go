@@ -346,24 +346,26 @@ func (g *Gate) find(ctx context.Context, k Key) (records.Version, error) {
 	case k.ResidentCode != "" && k.IndividualNumber == "":
 		c, err := ids.ParseResidentCode(k.ResidentCode)
 		if err != nil {
-			return records.Version{}, invalidID(err)
+			return records.Version{}, invalidID(err, "resident_code")
 		}
 		return records.LookupCode(ctx, g.db, c)
 	case k.IndividualNumber != "" && k.ResidentCode == "":
 		n, err := ids.ParseIndividualNumber(k.IndividualNumber)
 		if err != nil {
-			return records.Version{}, invalidID(err)
+			return records.Version{}, invalidID(err, "individual_number")
 		}
 		return records.LookupNumber(ctx, g.db, n)
 	}
 	return records.Version{}, apperr.New(apperr.Invalid, "give a resident code or an individual number, not both", "住民票コードまたは個人番号のどちらか一方を入力してください")
 }
 
-func invalidID(err error) error {
+// invalidID is the error of an identifier that cannot be read, about the
+// input named field (resident_code, individual_number).
+func invalidID(err error, field string) error {
 	if e, ok := err.(*ids.Error); ok {
-		return apperr.New(apperr.Invalid, e.Error(), e.Japanese())
+		return apperr.New(apperr.Invalid, e.Error(), e.Japanese()).At(field)
 	}
-	return apperr.New(apperr.Invalid, err.Error(), "入力が正しくありません")
+	return apperr.New(apperr.Invalid, err.Error(), "入力が正しくありません").At(field)
 }
 
 func notFound(k fmt.Stringer) error {
