@@ -124,6 +124,9 @@ type Verdict struct {
 	// nil means all. The gate blanks the others in what it returns and
 	// records exactly these as provided.
 	Items []string
+	// Field names the request's input a denial is about, when one is
+	// missing (affair, reason): a form shows the denial next to it.
+	Field string
 
 	invalid *apperr.Error // the request broke the field rules: the decider was not asked
 }
@@ -258,7 +261,11 @@ func (g *Gate) deny(ctx context.Context, e auditlog.Entry, v Verdict) error {
 	if v.Suspended {
 		return apperr.New(apperr.Suspended, "suspended: "+v.Why, v.Japanese)
 	}
-	return apperr.New(apperr.Forbidden, "not allowed: "+v.Why, v.Japanese)
+	err := apperr.New(apperr.Forbidden, "not allowed: "+v.Why, v.Japanese)
+	if v.Field != "" {
+		err.At(v.Field)
+	}
+	return err
 }
 
 // fail logs a call that failed on its input and returns err.
@@ -893,10 +900,14 @@ func (d RequiredFields) Decide(ctx context.Context, q Question) Verdict {
 		return deny("the origin must be terminal:ID, node:CODE, host:NAME or body:ID", "端末またはノードが特定できません")
 	}
 	if strings.TrimSpace(q.Affair) == "" {
-		return deny("the affair (利用事務) is missing", "利用事務を選択してください")
+		v := deny("the affair (利用事務) is missing", "利用事務を選択してください")
+		v.Field = FieldAffair.Name
+		return v
 	}
 	if strings.TrimSpace(q.Reason) == "" {
-		return deny("the reason is missing", "利用の理由を入力してください")
+		v := deny("the reason is missing", "利用の理由を入力してください")
+		v.Field = FieldReason.Name
+		return v
 	}
 	// The gate checks the fields before it asks; a decider asked directly
 	// applies the same rules.

@@ -221,7 +221,7 @@ func walkScreens(t *testing.T, ctx context.Context, base, role, code string) []w
 				chromedp.SendKeys(`#reason`, "窓口での本人申請", chromedp.ByQuery),
 				chromedp.SendKeys(`#code`, code, chromedp.ByQuery),
 				chromedp.Submit(`[data-testid="lookup-form"]`, chromedp.ByQuery),
-				chromedp.WaitVisible(`[data-testid="results"], [data-testid="lookup-error"]`, chromedp.ByQuery),
+				chromedp.WaitVisible(`[data-testid="results"], [data-testid="lookup-error"], [data-testid="field-error"]`, chromedp.ByQuery),
 			}})
 			if role == node.DemoOperator {
 				list = append(list, walkScreen{Name: "history", Act: []chromedp.Action{
