@@ -21,7 +21,7 @@ func TestLookupErrorsAtTheirFields(t *testing.T) {
 	s, code := demoServer(t)
 	clerk := signIn(t, s, node.DemoOperator)
 	wrong := code[:10] + string(rune('0'+(int(code[10]-'0')+1)%10)) // the check digit off by one
-	var absent string                                                // a well-formed code nobody has
+	var absent string                                               // a well-formed code nobody has
 	for r := rand.New(rand.NewPCG(1, 2)); absent == "" || absent == code; {
 		absent = string(ids.NewResidentCode(r))
 	}
