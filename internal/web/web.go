@@ -71,6 +71,8 @@ type Server struct {
 	verification verification
 	// once remembers the look-up and history forms already sent.
 	once onceSet
+	// auditViews keep the audit screen's filters sent by POST.
+	auditViews auditViews
 	// handler is the mux behind the cross-origin protection, built once
 	// (not for every request).
 	handler http.Handler
