@@ -236,7 +236,8 @@ func (g *Gate) begin(ctx context.Context, req Request, action string) (auditlog.
 		e.Decision, e.Outcome = auditlog.Deny, auditlog.OutcomeDenied
 	}
 	if v.invalid != nil {
-		e.Outcome, e.Error = auditlog.OutcomeError, v.invalid.Message
+		e.Outcome = auditlog.OutcomeError
+		e.SetError(v.invalid)
 	}
 	return e, v
 }
@@ -270,7 +271,8 @@ func (g *Gate) deny(ctx context.Context, e auditlog.Entry, v Verdict) error {
 
 // fail logs a call that failed on its input and returns err.
 func (g *Gate) fail(ctx context.Context, e auditlog.Entry, err error) error {
-	e.Outcome, e.Error = auditlog.OutcomeError, err.Error()
+	e.Outcome = auditlog.OutcomeError
+	e.SetError(err)
 	if logErr := g.record(ctx, e); logErr != nil {
 		return logErr
 	}
