@@ -113,7 +113,7 @@ type Entry struct {
 	// language. Entries written before they were kept have neither.
 	ErrorCode     string `json:"error_code,omitempty"`
 	ErrorJapanese string `json:"error_ja,omitempty"`
-	Count    int       `json:"count"` // records returned or written
+	Count         int    `json:"count"` // records returned or written
 	// SubjectCount and SubjectDigest bind the entry's subject rows (the
 	// residents it concerns) into the leaf: Subjects itself is stored beside
 	// the entry, one row per resident, so large exports stay small leaves.
