@@ -82,8 +82,14 @@ func TestEntryErrorInBothLanguages(t *testing.T) {
 			t.Fatalf("a log of entries with and without the fields: %v", err)
 		}
 		// The Japanese message is bound into the tree like any other byte.
-		if _, err := d.Exec(ctx, `UPDATE audit_entry SET payload = REPLACE(payload, '検査数字が9', '検査数字が7') WHERE seq = 5`); err != nil {
+		change := `UPDATE audit_entry SET payload = CAST(REPLACE(CAST(payload AS TEXT), '検査数字が9', '検査数字が7') AS BLOB) WHERE seq = 5`
+		if d.Dialect() != db.SQLite {
+			change = `UPDATE audit_entry SET payload = convert_to(REPLACE(convert_from(payload, 'UTF8'), '検査数字が9', '検査数字が7'), 'UTF8') WHERE seq = 5`
+		}
+		if res, err := d.Exec(ctx, change); err != nil {
 			t.Fatal(err)
+		} else if n, _ := res.RowsAffected(); n != 1 {
+			t.Fatalf("the change changed %d entries", n)
 		}
 		if _, err := Verify(ctx, d, v); err == nil || !strings.Contains(err.Error(), "entry 5") {
 			t.Errorf("a changed Japanese message: %v", err)
