@@ -28,6 +28,34 @@ type Error struct {
 	Message  string // English
 	Japanese string // for the UI
 	Err      error  // the cause, if any
+	// Fields are the inputs the error is about, when it is about some: a
+	// form shows each message next to its input.
+	Fields []Field
+}
+
+// Field is an input an error is about: its name (as the form, the CSV
+// header and the JSON API call it) and what is wrong with it, in English
+// and Japanese.
+type Field struct {
+	Name     string
+	Message  string
+	Japanese string
+}
+
+// At says that e is about the input named name (with e's messages) and
+// returns e.
+func (e *Error) At(name string) *Error {
+	e.Fields = append(e.Fields, Field{Name: name, Message: e.Message, Japanese: e.Japanese})
+	return e
+}
+
+// FieldsOf returns the inputs err is about, or nil.
+func FieldsOf(err error) []Field {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Fields
+	}
+	return nil
 }
 
 func (e *Error) Error() string {

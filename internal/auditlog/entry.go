@@ -21,6 +21,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"jukinet/internal/apperr"
 )
 
 // FormatVersion is the version of the entry encoding.
@@ -103,8 +105,15 @@ type Entry struct {
 	Policy   string    `json:"policy"`          // the rule that decided
 	Why      string    `json:"why,omitempty"`   // the decision's reason, for a person
 	Outcome  string    `json:"outcome"`         // ok, denied or error
-	Error    string    `json:"error,omitempty"`
-	Count    int       `json:"count"` // records returned or written
+	Error    string    `json:"error,omitempty"` // the error, in English
+	// ErrorCode and ErrorJapanese are the error's class (an apperr code:
+	// invalid, not_found, forbidden, conflict …) and its message in
+	// Japanese, as the clerk was shown it, when the error was a domain
+	// error (SetError): screens and exports show the error in their
+	// language. Entries written before they were kept have neither.
+	ErrorCode     string `json:"error_code,omitempty"`
+	ErrorJapanese string `json:"error_ja,omitempty"`
+	Count         int    `json:"count"` // records returned or written
 	// SubjectCount and SubjectDigest bind the entry's subject rows (the
 	// residents it concerns) into the leaf: Subjects itself is stored beside
 	// the entry, one row per resident, so large exports stay small leaves.
@@ -132,6 +141,16 @@ func (e *Entry) Clock() time.Time {
 		return *e.ClockRead
 	}
 	return e.Time
+}
+
+// SetError records err as the entry's error: its text (English) and, when
+// err is a domain error (apperr), its code and its Japanese message.
+func (e *Entry) SetError(err error) {
+	e.Error, e.ErrorCode, e.ErrorJapanese = err.Error(), "", ""
+	var ae *apperr.Error
+	if errors.As(err, &ae) {
+		e.ErrorCode, e.ErrorJapanese = string(ae.Code), ae.Japanese
+	}
 }
 
 // SubjectsDigest is the SHA-256 of the sorted, de-duplicated codes, one per
@@ -182,7 +201,7 @@ func (e *Entry) makeValidUTF8() {
 	fix(&kind)
 	e.Actor.Kind = ActorKind(kind)
 	for _, p := range []*string{&e.Node, &e.Actor.ID, &e.Actor.Name, &e.Origin, &e.Action, &e.Affair, &e.Reason, &e.CaseRef,
-		&e.Query, &e.Decision, &e.Policy, &e.Why, &e.Outcome, &e.Error, &e.Detail} {
+		&e.Query, &e.Decision, &e.Policy, &e.Why, &e.Outcome, &e.Error, &e.ErrorCode, &e.ErrorJapanese, &e.Detail} {
 		fix(p)
 	}
 	fixAll := func(list []string) []string {

@@ -533,7 +533,8 @@ func (l *Log) commitWork(j *job) result {
 	// Log the attempt as it was asked, not half-filled by the work.
 	err = l.transact(func(tx *db.Tx, rows *pendingRows) error {
 		e := l.stamp(j.entry)
-		e.Outcome, e.Error, e.Count = OutcomeError, wf.Error(), 0
+		e.Outcome, e.Count = OutcomeError, 0
+		e.SetError(wf.error) // its text, and a domain error's code and Japanese message
 		seq = e.Seq
 		return l.addEntry(tx, &e, rows)
 	})

@@ -124,6 +124,9 @@ type Verdict struct {
 	// nil means all. The gate blanks the others in what it returns and
 	// records exactly these as provided.
 	Items []string
+	// Field names the request's input a denial is about, when one is
+	// missing (affair, reason): a form shows the denial next to it.
+	Field string
 
 	invalid *apperr.Error // the request broke the field rules: the decider was not asked
 }
@@ -233,7 +236,8 @@ func (g *Gate) begin(ctx context.Context, req Request, action string) (auditlog.
 		e.Decision, e.Outcome = auditlog.Deny, auditlog.OutcomeDenied
 	}
 	if v.invalid != nil {
-		e.Outcome, e.Error = auditlog.OutcomeError, v.invalid.Message
+		e.Outcome = auditlog.OutcomeError
+		e.SetError(v.invalid)
 	}
 	return e, v
 }
@@ -258,12 +262,17 @@ func (g *Gate) deny(ctx context.Context, e auditlog.Entry, v Verdict) error {
 	if v.Suspended {
 		return apperr.New(apperr.Suspended, "suspended: "+v.Why, v.Japanese)
 	}
-	return apperr.New(apperr.Forbidden, "not allowed: "+v.Why, v.Japanese)
+	err := apperr.New(apperr.Forbidden, "not allowed: "+v.Why, v.Japanese)
+	if v.Field != "" {
+		err.At(v.Field)
+	}
+	return err
 }
 
 // fail logs a call that failed on its input and returns err.
 func (g *Gate) fail(ctx context.Context, e auditlog.Entry, err error) error {
-	e.Outcome, e.Error = auditlog.OutcomeError, err.Error()
+	e.Outcome = auditlog.OutcomeError
+	e.SetError(err)
 	if logErr := g.record(ctx, e); logErr != nil {
 		return logErr
 	}
@@ -346,24 +355,26 @@ func (g *Gate) find(ctx context.Context, k Key) (records.Version, error) {
 	case k.ResidentCode != "" && k.IndividualNumber == "":
 		c, err := ids.ParseResidentCode(k.ResidentCode)
 		if err != nil {
-			return records.Version{}, invalidID(err)
+			return records.Version{}, invalidID(err, "resident_code")
 		}
 		return records.LookupCode(ctx, g.db, c)
 	case k.IndividualNumber != "" && k.ResidentCode == "":
 		n, err := ids.ParseIndividualNumber(k.IndividualNumber)
 		if err != nil {
-			return records.Version{}, invalidID(err)
+			return records.Version{}, invalidID(err, "individual_number")
 		}
 		return records.LookupNumber(ctx, g.db, n)
 	}
 	return records.Version{}, apperr.New(apperr.Invalid, "give a resident code or an individual number, not both", "住民票コードまたは個人番号のどちらか一方を入力してください")
 }
 
-func invalidID(err error) error {
+// invalidID is the error of an identifier that cannot be read, about the
+// input named field (resident_code, individual_number).
+func invalidID(err error, field string) error {
 	if e, ok := err.(*ids.Error); ok {
-		return apperr.New(apperr.Invalid, e.Error(), e.Japanese())
+		return apperr.New(apperr.Invalid, e.Error(), e.Japanese()).At(field)
 	}
-	return apperr.New(apperr.Invalid, err.Error(), "入力が正しくありません")
+	return apperr.New(apperr.Invalid, err.Error(), "入力が正しくありません").At(field)
 }
 
 func notFound(k fmt.Stringer) error {
@@ -891,10 +902,14 @@ func (d RequiredFields) Decide(ctx context.Context, q Question) Verdict {
 		return deny("the origin must be terminal:ID, node:CODE, host:NAME or body:ID", "端末またはノードが特定できません")
 	}
 	if strings.TrimSpace(q.Affair) == "" {
-		return deny("the affair (利用事務) is missing", "利用事務を選択してください")
+		v := deny("the affair (利用事務) is missing", "利用事務を選択してください")
+		v.Field = FieldAffair.Name
+		return v
 	}
 	if strings.TrimSpace(q.Reason) == "" {
-		return deny("the reason is missing", "利用の理由を入力してください")
+		v := deny("the reason is missing", "利用の理由を入力してください")
+		v.Field = FieldReason.Name
+		return v
 	}
 	// The gate checks the fields before it asks; a decider asked directly
 	// applies the same rules.

@@ -157,11 +157,11 @@ func (r *Register) Open(ctx context.Context, who staff.Who, in Incident) (int64,
 	in.Title, in.Summary = strings.TrimSpace(in.Title), strings.TrimSpace(in.Summary)
 	switch {
 	case !slices.Contains(Kinds, in.Kind):
-		return 0, apperr.New(apperr.Invalid, fmt.Sprintf("kind %q: use misuse, leakage or outage", in.Kind), "事案の種類を選んでください")
+		return 0, apperr.New(apperr.Invalid, fmt.Sprintf("kind %q: use misuse, leakage or outage", in.Kind), "事案の種類を選んでください").At("kind")
 	case in.Title == "":
-		return 0, apperr.New(apperr.Invalid, "an incident needs a title", "事案の件名を入力してください")
+		return 0, apperr.New(apperr.Invalid, "an incident needs a title", "事案の件名を入力してください").At("title")
 	case in.Summary == "":
-		return 0, apperr.New(apperr.Invalid, "an incident needs a summary of what is known", "判明している事実（概要）を入力してください")
+		return 0, apperr.New(apperr.Invalid, "an incident needs a summary of what is known", "判明している事実（概要）を入力してください").At("summary")
 	}
 	if err := resident.CheckValues(resident.Value{Field: FieldTitle, Text: in.Title}, resident.Value{Field: FieldSummary, Text: in.Summary}); err != nil {
 		return 0, err
@@ -179,7 +179,7 @@ func (r *Register) Open(ctx context.Context, who staff.Who, in Incident) (int64,
 					return fmt.Errorf("find alert: %w", err)
 				}
 				if n == 0 {
-					return apperr.New(apperr.NotFound, fmt.Sprintf("no alert %d", in.AlertID), fmt.Sprintf("検知 %d はありません", in.AlertID))
+					return apperr.New(apperr.NotFound, fmt.Sprintf("no alert %d", in.AlertID), fmt.Sprintf("検知 %d はありません", in.AlertID)).At("alert")
 				}
 			}
 			return tx.QueryRow(ctx, `INSERT INTO incident (kind, title, summary, alert_id, opened_by, opened_at, opened_seq, state)

@@ -178,11 +178,15 @@ func CheckValues(vs ...Value) error {
 func Invalid(errs []FieldError) *apperr.Error {
 	en := make([]string, len(errs))
 	ja := make([]string, len(errs))
+	fields := make([]apperr.Field, len(errs))
 	for i, e := range errs {
 		en[i] = e.Error()
 		ja[i] = e.JapaneseMessage()
+		fields[i] = apperr.Field{Name: e.Column, Message: en[i], Japanese: ja[i]}
 	}
-	return apperr.New(apperr.Invalid, strings.Join(en, "; "), strings.Join(ja, "／"))
+	err := apperr.New(apperr.Invalid, strings.Join(en, "; "), strings.Join(ja, "／"))
+	err.Fields = fields
+	return err
 }
 
 // classRule and classRuleJa state a class's rule in an error message; only

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -314,11 +315,59 @@ func (s *Server) lift(w http.ResponseWriter, r *http.Request, c *current) {
 	http.Redirect(w, r, "/suspensions", http.StatusSeeOther)
 }
 
+// auditPage shows the audit screen: a filter kept under a token
+// (?view=TOKEN, with ?before=SEQ for its older pages), or the filter in
+// the query (links from other screens: ?actor=…, ?action=…) — never a
+// 住民票コード, which only travels in a form's body (auditView).
 func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, c *current) {
 	if !s.allowed(w, r, c, staff.ActViewAudit, s.nodeResource()) {
 		return
 	}
-	s.renderAudit(w, r, c, r.URL.Query(), http.StatusOK, "")
+	q := r.URL.Query()
+	switch view := q.Get("view"); {
+	case view != "":
+		kept, ok := s.auditViews.get(view, c.who().Actor.String(), s.node.Now())
+		if !ok {
+			s.renderAuditView(w, r, c, auditShown{Q: url.Values{}, Expired: true})
+			return
+		}
+		kept.Set("before", q.Get("before"))
+		s.renderAuditView(w, r, c, auditShown{Q: kept, View: view})
+	case q.Has("resident"):
+		// A 住民票コード came in a URL: it is neither used nor shown again,
+		// and the field says where it belongs.
+		q.Del("resident")
+		s.renderAuditView(w, r, c, auditShown{Q: q, ResidentInURL: true})
+	default:
+		s.renderAuditView(w, r, c, auditShown{Q: q})
+	}
+}
+
+// auditFilter keeps the filter sent from the audit screen's form (or an
+// alert's button) and shows it: POST /audit answers with a redirect to
+// /audit?view=TOKEN, so the filter stays out of every URL and a reload
+// reads the view again without sending anything.
+func (s *Server) auditFilter(w http.ResponseWriter, r *http.Request, c *current) {
+	if !s.allowed(w, r, c, staff.ActViewAudit, s.nodeResource()) {
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		s.problem(w, r, apperr.New(apperr.Invalid, "unreadable form", "送信された内容を読み取れませんでした"))
+		return
+	}
+	kept := url.Values{}
+	for _, k := range auditFilterKeys {
+		v := strings.TrimSpace(r.PostForm.Get(k))
+		if len(v) > exportFilterMax {
+			s.problem(w, r, apperr.New(apperr.Invalid, fmt.Sprintf("the filter's %s is longer than %d bytes", k, exportFilterMax), "絞り込みの条件が長すぎます"))
+			return
+		}
+		if v != "" {
+			kept.Set(k, v)
+		}
+	}
+	token := s.auditViews.put(c.who().Actor.String(), kept, s.node.Now())
+	http.Redirect(w, r, "/audit?view="+token, http.StatusSeeOther)
 }
 
 // auditFilterKeys are the audit screen's filter fields, as its form, its
@@ -329,6 +378,7 @@ var auditFilterKeys = []string{"since", "until", "actor", "dept", "terminal", "a
 // and the first field that could not be read (with its message).
 type auditTyped struct {
 	Values   map[string]string
+	View     string // the token the filter is kept under, if it is (auditView)
 	Dept     string // the department's ID, when one is chosen
 	BadField string
 	BadText  string
@@ -424,12 +474,45 @@ func (s *Server) auditFilterOf(ctx context.Context, wd words, q url.Values) (aud
 // renderAudit shows the audit screen for the filter in q, with exportErr
 // (an export that could not be made) above the entries.
 func (s *Server) renderAudit(w http.ResponseWriter, r *http.Request, c *current, q url.Values, status int, exportErr string) {
+	s.renderAuditView(w, r, c, auditShown{Q: q, Status: status, ExportErr: exportErr})
+}
+
+// auditShown is what the audit screen is asked to show.
+type auditShown struct {
+	Q             url.Values // the filter (and before=SEQ, the page)
+	View          string     // the token Q was kept under, if it was
+	Status        int        // 0 for 200
+	ExportErr     string     // an export that could not be made
+	ResidentInURL bool       // a 住民票コード came in the URL: refused
+	Expired       bool       // the view's token is unknown: nothing listed
+}
+
+func (s *Server) renderAuditView(w http.ResponseWriter, r *http.Request, c *current, sh auditShown) {
 	ctx := r.Context()
 	wd := s.wordsFor(r)
+	q, status, exportErr := sh.Q, sh.Status, sh.ExportErr
+	if status == 0 {
+		status = http.StatusOK
+	}
 	f, typed, err := s.auditFilterOf(ctx, wd, q)
 	if err != nil {
 		s.problem(w, r, err)
 		return
+	}
+	typed.View = sh.View
+	if sh.ResidentInURL {
+		typed.BadField, typed.BadText = "resident", wd.msg("AuditResidentInURL")
+	}
+	if typed.View == "" && typed.Get("resident") != "" {
+		// A filter with a 住民票コード shown without a token (an export
+		// refused for its destination): its page links get one.
+		kept := url.Values{}
+		for _, k := range auditFilterKeys {
+			if v := typed.Get(k); v != "" {
+				kept.Set(k, v)
+			}
+		}
+		typed.View = s.auditViews.put(c.who().Actor.String(), kept, s.node.Now())
 	}
 	// Pages of 100, newest first: ?before=SEQ shows the entries older than
 	// SEQ, and the screen says where it is in the total (「1,234件中 101–200件」).
@@ -438,7 +521,7 @@ func (s *Server) renderAudit(w http.ResponseWriter, r *http.Request, c *current,
 	}
 	var entries []auditlog.Listed
 	var page auditPageInfo
-	if typed.BadField == "" {
+	if typed.BadField == "" && !sh.Expired {
 		// Every entry appended so far, journaled ones included.
 		if err := s.node.Log.Sync(ctx); err != nil {
 			s.problem(w, r, err)
@@ -453,7 +536,7 @@ func (s *Server) renderAudit(w http.ResponseWriter, r *http.Request, c *current,
 			s.problem(w, r, err)
 			return
 		}
-	} else if status == http.StatusOK {
+	} else if status == http.StatusOK && typed.BadField != "" {
 		status = http.StatusBadRequest
 	}
 	choices, err := s.auditChoices(ctx, wd)
@@ -465,7 +548,7 @@ func (s *Server) renderAudit(w http.ResponseWriter, r *http.Request, c *current,
 		w.WriteHeader(status)
 	}
 	s.page(w, r, c, "audit", "AuditLog", map[string]any{"Entries": entries, "Filter": f, "Typed": typed, "Choices": choices,
-		"Page": page, "ExportError": exportErr, "Verification": s.verification.view(langOf(r))})
+		"Page": page, "ExportError": exportErr, "Verification": s.verification.view(langOf(r)), "Expired": sh.Expired})
 }
 
 // auditChoices are what the audit screen's filter offers to choose from,
@@ -534,9 +617,13 @@ func (s *Server) auditPaging(ctx context.Context, f auditlog.Filter, entries []a
 	p := auditPageInfo{Total: total, First: newer + 1, Last: newer + int64(len(entries))}
 	link := func(before int64) string {
 		v := url.Values{}
-		for _, k := range auditFilterKeys {
-			if x := typed.Get(k); x != "" {
-				v.Set(k, x)
+		if typed.View != "" {
+			v.Set("view", typed.View) // the filter kept on the server
+		} else {
+			for _, k := range auditFilterKeys {
+				if x := typed.Get(k); x != "" {
+					v.Set(k, x)
+				}
 			}
 		}
 		if before > 0 {

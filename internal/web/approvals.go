@@ -52,7 +52,34 @@ type typedForm struct {
 	Form   string     // the form's id on its screen: apply-DEPT, decide-N, convene, attend-N, plan …
 	Values url.Values // what was posted
 	Error  string     // the message, in the page's language
+	// Fields are the inputs the error is about, when it names them: a
+	// screen that places messages by input shows each next to its own.
+	Fields fieldErrors
 }
+
+// Bad says whether input field of form is marked invalid: the refused
+// form's input the error is about, or each of its inputs when the error
+// names none.
+func (t typedForm) Bad(form, field string) bool {
+	return t.Is(form) && (!t.Fields.Any() || t.Fields.Of(field) != "")
+}
+
+// At is the message next to input field of form, or "" (the error names
+// no input: Whole).
+func (t typedForm) At(form, field string) string {
+	if !t.Is(form) {
+		return ""
+	}
+	return t.Fields.Of(field)
+}
+
+// Whole says whether form was refused for an error that names no input:
+// its message stands for the whole form.
+func (t typedForm) Whole(form string) bool { return t.Is(form) && !t.Fields.Any() }
+
+// Focus says whether input field of the refused form gets the focus: the
+// first input the error is about.
+func (t typedForm) Focus(form, field string) bool { return t.Is(form) && t.Fields.Focus(field) }
 
 // Is says whether the refused form is form.
 func (t typedForm) Is(form string) bool { return t.Error != "" && t.Form == form }
@@ -82,7 +109,7 @@ func (s *Server) answerRefused(w http.ResponseWriter, r *http.Request, form stri
 	case err == nil:
 		return false
 	case formError(err):
-		again(statusOf(err), typedForm{Form: form, Values: r.PostForm, Error: message(r, err)})
+		again(statusOf(err), typedForm{Form: form, Values: r.PostForm, Error: message(r, err), Fields: fieldErrorsOf(r, err, nil, nil)})
 	default:
 		s.problem(w, r, err)
 	}

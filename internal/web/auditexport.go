@@ -354,6 +354,7 @@ func auditCSV(w words, rows []auditlog.Listed) report.Table {
 		{Label: w.msg("Action")}, {Label: w.msg("ExportColActionCode")}, {Label: w.msg("Affair")}, {Label: w.msg("ExportColReason")},
 		{Label: w.msg("ExportColCaseRef")}, {Label: w.msg("ExportColQuery")}, {Label: w.msg("Decision")}, {Label: w.msg("ExportColPolicy")},
 		{Label: w.msg("ExportColWhy")}, {Label: w.msg("Outcome")}, {Label: w.msg("ExportColError")},
+		{Label: w.msg("ExportColErrorCode")}, {Label: w.msg("ExportColErrorRecorded")},
 		{Label: w.msg("Count"), Align: report.Right}, {Label: w.msg("ExportColSubjects"), Align: report.Right}, {Label: w.msg("ExportColDetail")},
 	}}
 	t.Rows = make([][]string, 0, len(rows))
@@ -361,18 +362,21 @@ func auditCSV(w words, rows []auditlog.Listed) report.Table {
 		at := l.At.In(jptext.JST)
 		if l.Entry == nil {
 			t.Rows = append(t.Rows, []string{strconv.FormatInt(l.Seq, 10), at.Format(time.RFC3339), jptext.FormatWareki(at),
-				l.Actor, "", "", w.action(l.Action), l.Action, "", "", "", "", "", "", "", "", "", "", "", w.msg("Pruned")})
+				l.Actor, "", "", w.action(l.Action), l.Action, "", "", "", "", "", "", "", "", "", "", "", "", "", w.msg("Pruned")})
 			continue
 		}
 		e := l.Entry
 		at = e.Time.In(jptext.JST)
+		// The error in the export's language; the text as recorded (in
+		// English) and its class beside it.
+		shown := w.entryError(e)
 		affair := ""
 		if e.Affair != "" {
 			affair = w.affair(e.Affair)
 		}
 		t.Rows = append(t.Rows, []string{strconv.FormatInt(e.Seq, 10), at.Format(time.RFC3339), jptext.FormatWareki(at),
 			e.Actor.String(), e.Actor.Name, e.Origin, w.action(e.Action), e.Action, affair, e.Reason,
-			e.CaseRef, e.Query, decisionText(w, e.Decision), e.Policy, e.Why, outcomeText(w, e.Outcome), e.Error,
+			e.CaseRef, e.Query, decisionText(w, e.Decision), e.Policy, e.Why, outcomeText(w, e.Outcome), shown.Text, e.ErrorCode, e.Error,
 			strconv.Itoa(e.Count), strconv.Itoa(e.SubjectCount), e.Detail})
 	}
 	return t
@@ -417,8 +421,14 @@ func (s *Server) auditDocument(w words, c *current, rows []auditlog.Listed, f au
 			affair = strings.TrimSpace(affair + "\n" + e.Reason)
 		}
 		outcome := outcomeText(w, e.Outcome)
-		if e.Error != "" {
-			outcome += "\n" + e.Error
+		if er := w.entryError(e); er.Text != "" || er.Raw != "" {
+			// The error in the document's language, its class beside it;
+			// an entry that kept no Japanese message gives its text as
+			// recorded.
+			outcome += "\n" + er.Text + er.Raw
+			if er.Code != "" {
+				outcome += " (" + er.Code + ")"
+			}
 		}
 		t.Rows = append(t.Rows, []string{strconv.FormatInt(e.Seq, 10), when(e.Time), actor + "\n" + e.Origin, action, affair,
 			decisionText(w, e.Decision) + "\n" + e.Policy, outcome, strconv.Itoa(e.Count)})

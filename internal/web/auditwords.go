@@ -4,6 +4,8 @@ import (
 	"html/template"
 	"regexp"
 	"strings"
+
+	"jukinet/internal/auditlog"
 )
 
 // queryLabels name the parts of what an audit entry asked (its query) and
@@ -99,4 +101,28 @@ func (w words) query(q string) template.HTML {
 		parts = append(parts, template.HTMLEscapeString(w.pick(l.ja, l.en)+" "+value))
 	}
 	return template.HTML(strings.Join(parts, w.pick("、", ", ")))
+}
+
+// shownError is an audit entry's error as a page shows it: the message in
+// the page's language, the error's class code (secondary detail), and the
+// text as recorded when the page cannot give its language's (an entry
+// written before the Japanese message was kept: secondary detail too).
+type shownError struct {
+	Text, Code, Raw string
+}
+
+// entryError is e's error in w's language: the Japanese message kept
+// beside the English one on a Japanese page, the English on an English
+// page; an entry without a Japanese message shows its English text as
+// recorded, as secondary detail, on a Japanese page.
+func (w words) entryError(e *auditlog.Entry) shownError {
+	switch {
+	case e == nil || e.Error == "":
+		return shownError{}
+	case w.en:
+		return shownError{Text: e.Error, Code: e.ErrorCode}
+	case e.ErrorJapanese != "":
+		return shownError{Text: e.ErrorJapanese, Code: e.ErrorCode}
+	}
+	return shownError{Code: e.ErrorCode, Raw: e.Error}
 }

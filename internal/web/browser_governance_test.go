@@ -46,9 +46,9 @@ func (w clerkWalk) lookup() (results, refusal string) {
 		chromedp.SendKeys(`#reason`, "窓口での本人申請", chromedp.ByQuery),
 		chromedp.SendKeys(`#code`, w.code, chromedp.ByQuery),
 		chromedp.Submit(`[data-testid="lookup-form"]`, chromedp.ByQuery),
-		chromedp.WaitVisible(`[data-testid="results"], [data-testid="lookup-error"]`, chromedp.ByQuery))
+		chromedp.WaitVisible(`[data-testid="results"], [data-testid="lookup-error"], [data-testid="field-error"]`, chromedp.ByQuery))
 	run(w.t, w.ctx, "read the answer", chromedp.Evaluate(`(document.querySelector('[data-testid="results"]') || {innerText: ""}).innerText`, &results),
-		chromedp.Evaluate(`(document.querySelector('[data-testid="lookup-error"]') || {innerText: ""}).innerText`, &refusal))
+		chromedp.Evaluate(`(document.querySelector('[data-testid="lookup-error"], [data-testid="field-error"]') || {innerText: ""}).innerText`, &refusal))
 	return results, refusal
 }
 

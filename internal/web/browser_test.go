@@ -184,9 +184,16 @@ func TestBrowserEnrolSignInLookUp(t *testing.T) {
 		chromedp.SendKeys(`#reason`, "窓口での本人申請", chromedp.ByQuery),
 		chromedp.SendKeys(`#code`, "12345", chromedp.ByQuery),
 		chromedp.Submit(`[data-testid="lookup-form"]`, chromedp.ByQuery),
-		chromedp.WaitVisible(`[data-testid="lookup-error"]`, chromedp.ByQuery))
-	if !onScreen(`[data-testid="lookup-error"]`) {
-		t.Error("after a mistake the error is off the screen")
+		chromedp.WaitVisible(`#code-error`, chromedp.ByQuery))
+	if !onScreen(`#code-error`) || !onScreen(`#code`) {
+		t.Error("after a mistake the error or its input is off the screen")
+	}
+	// The focus is on the input the error is about, described by its
+	// message next to it, and what was typed is kept (issue 23 item 6).
+	var focused []string
+	run(t, ctx, "focus after a mistake", chromedp.Evaluate(`(() => { const a = document.activeElement; const d = document.getElementById(a.getAttribute('aria-describedby') || ''); return [a.id, a.getAttribute('aria-invalid') || '', d ? d.innerText : '', a.value] })()`, &focused))
+	if len(focused) != 4 || focused[0] != "code" || focused[1] != "true" || !strings.Contains(focused[2], "住民票コード") || focused[3] != "12345" {
+		t.Errorf("after a mistake in the resident code, the focus (id, aria-invalid, its message, its value): %q", focused)
 	}
 	var shown []bool
 	run(t, ctx, "fields shown", chromedp.Evaluate(`['#code', '#number', '#name'].map(s => document.querySelector(s).offsetParent !== null)`, &shown))

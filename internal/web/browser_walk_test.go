@@ -155,6 +155,13 @@ func TestBrowserWalk(t *testing.T) {
 				t.Errorf("%s: %s", where, f)
 			}
 		}
+		// No link or form target holds a 住民票コード or a 個人番号, and no
+		// form would put one into a URL (issue 23 item 8).
+		var doc string
+		run(t, ctx, "read "+sc.Name, chromedp.Evaluate(`document.documentElement.outerHTML`, &doc))
+		for _, bad := range identifiersInURLs(doc, code) {
+			t.Errorf("%s: an identifier in a URL: %s", sc.Name, bad)
+		}
 		// Accessibility does not change with the window: once per screen.
 		setViewport(t, ctx, walkViewports[0])
 		for _, v := range runAxe(t, ctx) {
@@ -221,7 +228,7 @@ func walkScreens(t *testing.T, ctx context.Context, base, role, code string) []w
 				chromedp.SendKeys(`#reason`, "窓口での本人申請", chromedp.ByQuery),
 				chromedp.SendKeys(`#code`, code, chromedp.ByQuery),
 				chromedp.Submit(`[data-testid="lookup-form"]`, chromedp.ByQuery),
-				chromedp.WaitVisible(`[data-testid="results"], [data-testid="lookup-error"]`, chromedp.ByQuery),
+				chromedp.WaitVisible(`[data-testid="results"], [data-testid="lookup-error"], [data-testid="field-error"]`, chromedp.ByQuery),
 			}})
 			if role == node.DemoOperator {
 				list = append(list, walkScreen{Name: "history", Act: []chromedp.Action{
@@ -244,6 +251,16 @@ func walkScreens(t *testing.T, ctx context.Context, base, role, code string) []w
 		case "/protected":
 			list = append(list, walkScreen{Name: "protected-all", Path: "/protected?all=1"})
 		}
+	}
+	switch role {
+	case node.DemoChief, node.DemoOfficer:
+		// The resident of a crowd alert: the button posts the filter, the
+		// audit screen answers with a view that names nobody in its URL.
+		list = append(list, walkScreen{Name: "audit-resident", Act: []chromedp.Action{
+			chromedp.Navigate(base + "/alerts"),
+			chromedp.Click(`[data-testid="alert-resident"] button`, chromedp.ByQuery),
+			chromedp.WaitVisible(`[data-testid="audit-entries"]`, chromedp.ByQuery),
+		}})
 	}
 	switch role {
 	case node.DemoChief:
@@ -408,6 +425,15 @@ func seedWalk(t *testing.T, s *Server, code string) {
 		Action: "search", Affair: "juki", Reason: "確認", Decision: auditlog.Allow, Policy: "test", Outcome: auditlog.OutcomeOK, Count: 1, Subjects: []string{code},
 		Provision: &auditlog.Provision{Function: "search", Affair: "juki", Reason: "確認", Provider: "131083", Recipient: "operator:" + node.DemoOperator}}); err != nil {
 		t.Fatal(err)
+	}
+	// Five people looking the resident up yesterday: an alert about the
+	// resident (crowd).
+	for i := range 5 {
+		if _, err := s.node.Log.Append(ctx, auditlog.Entry{Time: today.AddDate(0, 0, -1).Add(10*time.Hour + time.Duration(i)*time.Minute), Node: "131083",
+			Actor: auditlog.Actor{Kind: auditlog.ActorOperator, ID: fmt.Sprintf("CROWD-%d", i)}, Origin: "terminal:" + node.DemoTerminal, Action: "lookup",
+			Affair: "juki", Reason: "確認", Decision: auditlog.Allow, Policy: "test", Outcome: auditlog.OutcomeOK, Count: 1, Subjects: []string{code}}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	clerk := signIn(t, s, node.DemoOperator)
 	for range 3 {

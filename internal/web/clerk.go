@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -154,7 +155,8 @@ var fieldMax = map[string]int{
 }
 
 func (s *Server) lookupPage(w http.ResponseWriter, r *http.Request, c *current) {
-	s.page(w, r, c, "lookup", "Lookup", map[string]any{"Affairs": s.myAffairs(c), "Form": formOf(r), "Max": fieldMax, "CaseAffairs": s.caseAffairs(c), "ErrorFields": map[string]bool{}})
+	s.page(w, r, c, "lookup", "Lookup", map[string]any{"Affairs": s.myAffairs(c), "Form": formOf(r), "Max": fieldMax, "CaseAffairs": s.caseAffairs(c),
+		"ErrorFields": map[string]bool{}, "Errs": fieldErrors{}, "Focus": ""})
 }
 
 // caseAffairs are the operator's affairs whose profile requires a case
@@ -182,7 +184,8 @@ type shownRecord struct {
 func (s *Server) lookup(w http.ResponseWriter, r *http.Request, c *current) {
 	ctx := r.Context()
 	f := formOf(r)
-	data := map[string]any{"Affairs": s.myAffairs(c), "Form": f, "Max": fieldMax, "CaseAffairs": s.caseAffairs(c), "ErrorFields": map[string]bool{}}
+	data := map[string]any{"Affairs": s.myAffairs(c), "Form": f, "Max": fieldMax, "CaseAffairs": s.caseAffairs(c), "ErrorFields": map[string]bool{},
+		"Errs": fieldErrors{}, "Focus": ""}
 	if !s.once.take(r.PostFormValue("once"), s.node.Now()) {
 		// A reload of the result: nothing is looked up again unless the
 		// clerk sends the form, filled in as it was, once more.
@@ -243,21 +246,62 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request, c *current) {
 	if err != nil {
 		w.WriteHeader(statusOf(err))
 		data["Error"] = message(r, err)
+		errs := lookupFieldErrors(r, f, err)
+		focus := errs.first
 		// A search refused for its items points at the fields to fill or
 		// change (aria-invalid, described by the error).
 		var qe *gate.QueryError
 		if errors.As(err, &qe) {
 			bad := map[string]bool{}
-			for _, f := range qe.Fields {
-				bad[f] = true
+			for _, name := range qe.Fields {
+				bad[name] = true
+				if focus == "" || slices.Index(lookupInputs, name) < slices.Index(lookupInputs, focus) {
+					focus = name
+				}
 			}
 			data["ErrorFields"] = bad
 		}
+		data["Errs"], data["Focus"] = errs, focus
 	} else {
 		data["Results"] = results
 		data["Searched"] = true
 	}
 	s.page(w, r, c, "lookup", "Lookup", data)
+}
+
+// lookupInputs are the look-up form's inputs in the order they appear.
+var lookupInputs = []string{"affair", "reason", "case", "mode", "code", "number", "name", "kana", "birth", "sex", "address"}
+
+// lookupFieldErrors are the messages of a refused look-up by the input
+// they are about: the request's fields (利用事務, 理由, 案件番号) and the
+// identifier (住民票コード, 個人番号) as the gate names them. An error of
+// the identifier that names no input (none given, nobody found) is about
+// the identifier's input of the way chosen; the inputs of the other ways,
+// not on the screen, are never marked.
+func lookupFieldErrors(r *http.Request, f lookupForm, err error) fieldErrors {
+	errs := fieldErrorsOf(r, err, map[string]string{"resident_code": "code", "individual_number": "number"}, lookupInputs)
+	key := map[string]string{"code": "code", "number": "number"}[f.Mode]
+	if !errs.Any() && key != "" {
+		switch apperr.CodeOf(err) {
+		case apperr.Invalid, apperr.NotFound:
+			errs.add(key, message(r, err), lookupInputs)
+		}
+	}
+	for _, hidden := range []string{"code", "number"} {
+		if hidden != key && errs.Of(hidden) != "" {
+			delete(errs.msgs, hidden)
+			if errs.first == hidden {
+				errs.first = ""
+				for _, in := range lookupInputs {
+					if errs.Of(in) != "" {
+						errs.first = in
+						break
+					}
+				}
+			}
+		}
+	}
+	return errs
 }
 
 func statusOf(err error) int {

@@ -57,6 +57,9 @@ func TestLookupFormFieldRules(t *testing.T) {
 func errorOf(body string) string {
 	i := strings.Index(body, `data-testid="lookup-error"`)
 	if i < 0 {
+		i = strings.Index(body, `data-testid="field-error"`) // an error shown at its input
+	}
+	if i < 0 {
 		return "(no error shown)"
 	}
 	return body[i:min(len(body), i+600)]

@@ -33,6 +33,16 @@ var incidentMax = map[string]int{
 // incidentsPage lists the incidents (事案) and offers to open one; with
 // ?alert=N the form starts from that detection alert.
 func (s *Server) incidentsPage(w http.ResponseWriter, r *http.Request, c *current) {
+	s.renderIncidents(w, r, c, http.StatusOK, typedForm{})
+}
+
+// incidentInputs are the inputs of the form that opens an incident, in
+// the order they appear.
+var incidentInputs = []string{"kind", "title", "summary", "alert"}
+
+// renderIncidents shows the incidents screen; typed, when set, is the
+// opening form refused, shown again with its error at its input.
+func (s *Server) renderIncidents(w http.ResponseWriter, r *http.Request, c *current, status int, typed typedForm) {
 	ctx := r.Context()
 	if !s.allowed(w, r, c, staff.ActViewIncidents, s.nodeResource()) {
 		return
@@ -46,10 +56,13 @@ func (s *Server) incidentsPage(w http.ResponseWriter, r *http.Request, c *curren
 	lang := langOf(r)
 	// No dead end: who may not record an incident is told who may.
 	v := s.node.Policy.MayAdminister(ctx, c.who(), staff.ActManageIncidents, s.nodeResource())
+	if status != http.StatusOK {
+		w.WriteHeader(status)
+	}
 	s.page(w, r, c, "incidents", "Incidents", map[string]any{
 		"Incidents": list, "All": all, "Kinds": choices(incident.Kinds, lang),
 		"FromAlert": r.URL.Query().Get("alert"), "CanManage": v.Allow, "WhoMay": s.wordsFor(r).pick(v.Japanese, v.Why),
-		"Max": incidentMax,
+		"Max": incidentMax, "Typed": typed,
 	})
 }
 
@@ -59,17 +72,22 @@ func (s *Server) openIncident(w http.ResponseWriter, r *http.Request, c *current
 		return
 	}
 	in := incident.Incident{Kind: r.FormValue("kind"), Title: r.FormValue("title"), Summary: r.FormValue("summary")}
+	var err error
 	if a := strings.TrimSpace(r.FormValue("alert")); a != "" {
-		id, err := strconv.ParseInt(a, 10, 64)
-		if err != nil {
-			s.problem(w, r, apperr.New(apperr.Invalid, "alert: give the alert's number", "検知の番号を数字で入力してください"))
-			return
+		if in.AlertID, err = strconv.ParseInt(a, 10, 64); err != nil || in.AlertID <= 0 {
+			err = apperr.New(apperr.Invalid, "alert: give the alert's number", "検知の番号を数字で入力してください").At("alert")
 		}
-		in.AlertID = id
 	}
-	id, err := s.node.Incidents.Open(r.Context(), c.who(), in)
-	if err != nil {
-		s.problem(w, r, err)
+	var id int64
+	if err == nil {
+		id, err = s.node.Incidents.Open(r.Context(), c.who(), in)
+	}
+	// A field the register refuses: the form again, the error at its
+	// input and what was typed kept.
+	if s.answerRefused(w, r, "open", err, func(status int, t typedForm) {
+		t.Fields = fieldErrorsOf(r, err, nil, incidentInputs)
+		s.renderIncidents(w, r, c, status, t)
+	}) {
 		return
 	}
 	http.Redirect(w, r, "/incidents/"+strconv.FormatInt(id, 10), http.StatusSeeOther)

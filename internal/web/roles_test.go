@@ -539,7 +539,7 @@ func TestAuditScreenFilters(t *testing.T) {
 	// A day that is not one: the field says so, tied to its message, and
 	// keeps what was typed.
 	rec := chief.do("GET", "/audit?since=yesterday", nil)
-	if body := rec.Body.String(); rec.Code != http.StatusBadRequest || !strings.Contains(body, `id="f-since" name="since" value="yesterday" placeholder="R8.11.22" aria-invalid="true" aria-describedby="f-since-error" autofocus`) ||
+	if body := rec.Body.String(); rec.Code != http.StatusBadRequest || !strings.Contains(body, `id="f-since" name="since" value="yesterday" maxlength="256" placeholder="R8.11.22" aria-invalid="true" aria-describedby="f-since-error" autofocus`) ||
 		!strings.Contains(body, `id="f-since-error" data-testid="filter-error">日付は`) || rows(body) != 0 {
 		t.Errorf("since=yesterday: %d, the screen does not say how to write the day", rec.Code)
 	}

@@ -46,6 +46,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /incidents/{id}/measures", s.signedIn(s.incidentAction(false)))
 	m.HandleFunc("POST /incidents/{id}/close", s.signedIn(s.incidentAction(true)))
 	m.HandleFunc("GET /audit", s.signedIn(s.auditPage))
+	m.HandleFunc("POST /audit", s.signedIn(s.auditFilter)) // POST: the filter (a 住民票コード) never in a URL
 	m.HandleFunc("POST /audit/verify", s.signedIn(s.auditVerify))
 	m.HandleFunc("POST /audit/export", s.signedIn(s.auditExport)) // POST: the filter (a 住民票コード) never in a URL
 	m.HandleFunc("GET /network", s.signedIn(s.networkPage))

@@ -71,6 +71,8 @@ type Server struct {
 	verification verification
 	// once remembers the look-up and history forms already sent.
 	once onceSet
+	// auditViews keep the audit screen's filters sent by POST.
+	auditViews auditViews
 	// handler is the mux behind the cross-origin protection, built once
 	// (not for every request).
 	handler http.Handler
@@ -454,20 +456,21 @@ func templateFuncs(w words) template.FuncMap {
 			}
 			return incident.Name(id, "ja")
 		},
-		"wareki":  func(t time.Time) template.HTML { return shownDate(t, w.en) },
-		"dates":   keepDates,
-		"codes":   codeParts,
-		"once":    newOnce,
-		"clock":   func(t time.Time) string { return t.In(jptext.JST).Format("15:04:05") },
-		"has":     func(items []string, item string) bool { return slices.Contains(items, item) },
-		"dept":    w.dept,
-		"affair":  w.affair,
-		"day":     func(d string) string { return shownDay(d, w.en) },
-		"action":  w.action,
-		"query":   w.query,
-		"actions": w.actionChoices,
-		"n":       svgNum,
-		"add":     func(a, b float64) float64 { return a + b },
+		"wareki":     func(t time.Time) template.HTML { return shownDate(t, w.en) },
+		"dates":      keepDates,
+		"codes":      codeParts,
+		"once":       newOnce,
+		"clock":      func(t time.Time) string { return t.In(jptext.JST).Format("15:04:05") },
+		"has":        func(items []string, item string) bool { return slices.Contains(items, item) },
+		"dept":       w.dept,
+		"affair":     w.affair,
+		"day":        func(d string) string { return shownDay(d, w.en) },
+		"action":     w.action,
+		"query":      w.query,
+		"entryError": w.entryError,
+		"actions":    w.actionChoices,
+		"n":          svgNum,
+		"add":        func(a, b float64) float64 { return a + b },
 		"dict": func(kv ...any) map[string]any {
 			m := map[string]any{}
 			for i := 0; i+1 < len(kv); i += 2 {

@@ -1,0 +1,98 @@
+package auditlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"jukinet/internal/apperr"
+	"jukinet/internal/db"
+	"jukinet/internal/db/dbtest"
+)
+
+// TestEntryErrorInBothLanguages: an entry keeps a domain error's class and
+// Japanese message beside its English text (SetError), through the log's
+// own path for refused work too; the fields are optional, so an entry
+// without them encodes exactly as before (older entries stay canonical and
+// verify); a changed Japanese message is tampering like any other byte.
+func TestEntryErrorInBothLanguages(t *testing.T) {
+	var e Entry
+	e.SetError(fmt.Errorf("open incident: %w", apperr.New(apperr.NotFound, "no alert 9", "検知 9 はありません")))
+	if e.Error != "open incident: no alert 9" || e.ErrorCode != "not_found" || e.ErrorJapanese != "検知 9 はありません" {
+		t.Errorf("a domain error kept as %q %q %q", e.Error, e.ErrorCode, e.ErrorJapanese)
+	}
+	e.SetError(errors.New("disk full"))
+	if e.Error != "disk full" || e.ErrorCode != "" || e.ErrorJapanese != "" {
+		t.Errorf("a plain error kept as %q %q %q", e.Error, e.ErrorCode, e.ErrorJapanese)
+	}
+
+	// Without them, the bytes are those of a version-1 entry as written
+	// before the fields existed.
+	old := entry(1)
+	old.Version, old.Time = FormatVersion, time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	old.Outcome, old.Error = OutcomeError, "check digit is 9, expected 8"
+	b, err := old.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "error_code") || strings.Contains(string(b), "error_ja") || !strings.Contains(string(b), `"error":"check digit is 9, expected 8","count":`) {
+		t.Errorf("an entry without the new fields encodes differently: %s", b)
+	}
+	withJa := old
+	withJa.ErrorCode, withJa.ErrorJapanese = "invalid", "検査数字が9ですが、正しくは8です"
+	b, err = withJa.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeEntry(b)
+	if err != nil || got.ErrorCode != "invalid" || got.ErrorJapanese != withJa.ErrorJapanese {
+		t.Fatalf("round trip: %+v %v", got, err)
+	}
+	if !strings.Contains(string(b), `"error":"check digit is 9, expected 8","error_code":"invalid","error_ja":"検査数字が9ですが、正しくは8です","count":`) {
+		t.Errorf("encoded as %s", b)
+	}
+
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		s, v := newKey(t)
+		l := openLog(t, d, s)
+		ctx := context.Background()
+		fill(t, l, 5) // entries without the fields, as before
+		withErr := entry(6)
+		withErr.Outcome = OutcomeError
+		withErr.SetError(apperr.New(apperr.Invalid, "check digit is 9, expected 8", "検査数字が9ですが、正しくは8です"))
+		if _, err := l.Append(ctx, withErr); err != nil {
+			t.Fatal(err)
+		}
+		// Refused work: the log writes the attempt with the work's error.
+		seq, workErr, err := l.AppendWith(ctx, entry(7), func(context.Context, *db.Tx, int64, *Entry) error {
+			return apperr.New(apperr.Conflict, "already closed", "すでに終了しています")
+		})
+		if err != nil || workErr == nil {
+			t.Fatalf("refused work: %v %v", workErr, err)
+		}
+		listed, err := List(ctx, d, Filter{After: seq - 1, Limit: 1})
+		if err != nil || len(listed) != 1 || listed[0].Entry.ErrorJapanese != "すでに終了しています" || listed[0].Entry.ErrorCode != "conflict" || listed[0].Entry.Error != "already closed" {
+			t.Fatalf("the refused work's entry: %+v %v", listed, err)
+		}
+		l.Checkpoint(ctx)
+		if _, err := Verify(ctx, d, v); err != nil {
+			t.Fatalf("a log of entries with and without the fields: %v", err)
+		}
+		// The Japanese message is bound into the tree like any other byte.
+		change := `UPDATE audit_entry SET payload = CAST(REPLACE(CAST(payload AS TEXT), '検査数字が9', '検査数字が7') AS BLOB) WHERE seq = 5`
+		if d.Dialect() != db.SQLite {
+			change = `UPDATE audit_entry SET payload = convert_to(REPLACE(convert_from(payload, 'UTF8'), '検査数字が9', '検査数字が7'), 'UTF8') WHERE seq = 5`
+		}
+		if res, err := d.Exec(ctx, change); err != nil {
+			t.Fatal(err)
+		} else if n, _ := res.RowsAffected(); n != 1 {
+			t.Fatalf("the change changed %d entries", n)
+		}
+		if _, err := Verify(ctx, d, v); err == nil || !strings.Contains(err.Error(), "entry 5") {
+			t.Errorf("a changed Japanese message: %v", err)
+		}
+	})
+}
