@@ -474,6 +474,12 @@ func NewImporter(ctx context.Context, tx *db.Tx, seq int64, expected int, spill 
 			return nil, fmt.Errorf("bulk load: key table: %w", err)
 		}
 		im.undo = append(im.undo, func() { tx.Exec(context.Background(), `DROP TABLE IF EXISTS `+keyLoadTable) })
+		// The temporary table's own page cache, bounded: it spills to its
+		// file beyond this.
+		if _, err := tx.Exec(ctx, fmt.Sprintf(`PRAGMA temp.cache_size = -%d`, db.StreamCacheKiB/4)); err != nil {
+			im.Close()
+			return nil, fmt.Errorf("bulk load: key table cache: %w", err)
+		}
 		im.spill = true
 	}
 	return im, nil
