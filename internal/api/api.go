@@ -138,6 +138,7 @@ func callerOf(r *http.Request) Caller {
 type AuditVerdict struct {
 	Allow       bool
 	Policy, Why string
+	Japanese    string // the reason in Japanese, when the verdict gave one
 }
 
 // auditVerdict asks c's MayAudit; a caller without one may not.

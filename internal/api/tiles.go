@@ -41,7 +41,7 @@ func (h *Handler) tile(w http.ResponseWriter, r *http.Request) {
 	c := callerOf(r)
 	v := c.auditVerdict(r.Context())
 	e := auditlog.Entry{Node: h.node.Code(), Actor: c.Actor, Origin: c.Origin, Action: tiles.ActionBundle, Query: tiles.Path(res.Tile),
-		Decision: auditlog.Allow, Policy: v.Policy, Why: v.Why, Outcome: auditlog.OutcomeOK}
+		Decision: auditlog.Allow, Policy: v.Policy, Why: v.Why, WhyJapanese: v.Japanese, Outcome: auditlog.OutcomeOK}
 	if !v.Allow {
 		e.Decision, e.Outcome = auditlog.Deny, auditlog.OutcomeDenied
 		if _, err := h.node.Log.Append(r.Context(), e); err != nil {

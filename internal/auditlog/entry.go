@@ -103,9 +103,14 @@ type Entry struct {
 	Query    string    `json:"query,omitempty"` // what was asked
 	Decision string    `json:"decision"`        // allow or deny
 	Policy   string    `json:"policy"`          // the rule that decided
-	Why      string    `json:"why,omitempty"`   // the decision's reason, for a person
-	Outcome  string    `json:"outcome"`         // ok, denied or error
-	Error    string    `json:"error,omitempty"` // the error, in English
+	Why      string    `json:"why,omitempty"`   // the decision's reason, for a person, in English
+	// WhyJapanese is the decision's reason in Japanese, when the verdict
+	// gave one (a refusal as the clerk was told it): screens and exports
+	// show the reason in their language. Entries written before it was
+	// kept, and verdicts with an English reason only, have none.
+	WhyJapanese string `json:"why_ja,omitempty"`
+	Outcome     string `json:"outcome"`         // ok, denied or error
+	Error       string `json:"error,omitempty"` // the error, in English
 	// ErrorCode and ErrorJapanese are the error's class (an apperr code:
 	// invalid, not_found, forbidden, conflict …) and its message in
 	// Japanese, as the clerk was shown it, when the error was a domain
@@ -201,7 +206,7 @@ func (e *Entry) makeValidUTF8() {
 	fix(&kind)
 	e.Actor.Kind = ActorKind(kind)
 	for _, p := range []*string{&e.Node, &e.Actor.ID, &e.Actor.Name, &e.Origin, &e.Action, &e.Affair, &e.Reason, &e.CaseRef,
-		&e.Query, &e.Decision, &e.Policy, &e.Why, &e.Outcome, &e.Error, &e.ErrorCode, &e.ErrorJapanese, &e.Detail} {
+		&e.Query, &e.Decision, &e.Policy, &e.Why, &e.WhyJapanese, &e.Outcome, &e.Error, &e.ErrorCode, &e.ErrorJapanese, &e.Detail} {
 		fix(p)
 	}
 	fixAll := func(list []string) []string {

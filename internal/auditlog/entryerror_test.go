@@ -96,3 +96,75 @@ func TestEntryErrorInBothLanguages(t *testing.T) {
 		}
 	})
 }
+
+// TestEntryWhyInBothLanguages: an entry keeps its decision's reason in
+// Japanese beside the English (why_ja) when the verdict gave one; the
+// field is optional, so an entry without it — every entry written before
+// it was kept — encodes byte for byte as before and decodes as canonical;
+// a log of entries with and without it verifies, and a changed Japanese
+// reason is tampering like any other byte.
+func TestEntryWhyInBothLanguages(t *testing.T) {
+	// A version-1 entry as written before the field existed.
+	const before = `{"v":1,"seq":4,"time":"2026-11-22T01:02:03.000000004Z","node":"131083","actor":{"kind":"operator","id":"op1"},"origin":"terminal:T1",` +
+		`"action":"lookup","affair":"住民票の写しの交付","reason":"窓口申請","decision":"deny","policy":"koto-ward:10/trained-operator",` +
+		`"why":"forbidden by koto-ward:10/trained-operator","outcome":"denied","count":0,"subjects":0}`
+	got, err := DecodeEntry([]byte(before))
+	if err != nil {
+		t.Fatalf("an entry written before why_ja: %v", err)
+	}
+	if got.Why != "forbidden by koto-ward:10/trained-operator" || got.WhyJapanese != "" {
+		t.Errorf("decoded as %q %q", got.Why, got.WhyJapanese)
+	}
+	if b, err := got.Encode(); err != nil || string(b) != before {
+		t.Errorf("encodes again as\n%s\nwant\n%s (%v)", b, before, err)
+	}
+
+	withJa := *got
+	withJa.WhyJapanese = "規程により禁止されています（koto-ward:10/trained-operator）"
+	b, err := withJa.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.Replace(before, `,"outcome"`, `,"why_ja":"`+withJa.WhyJapanese+`","outcome"`, 1); string(b) != want {
+		t.Errorf("with why_ja encoded as\n%s\nwant\n%s", b, want)
+	}
+	if again, err := DecodeEntry(b); err != nil || again.WhyJapanese != withJa.WhyJapanese || again.Why != withJa.Why {
+		t.Fatalf("round trip: %+v %v", again, err)
+	}
+
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		s, v := newKey(t)
+		l := openLog(t, d, s)
+		ctx := context.Background()
+		fill(t, l, 5) // entries without the field, as before
+		denied := entry(6)
+		denied.Decision, denied.Outcome, denied.Provision = Deny, OutcomeDenied, nil
+		denied.Why, denied.WhyJapanese = "affair \"x\" is not in profile koto-ward", "利用事務「x」はこの規程の利用事務にありません"
+		seq, err := l.Append(ctx, denied)
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed, err := List(ctx, d, Filter{After: seq - 1, Limit: 1})
+		if err != nil || len(listed) != 1 || listed[0].Entry.WhyJapanese != denied.WhyJapanese || listed[0].Entry.Why != denied.Why {
+			t.Fatalf("the denied entry: %+v %v", listed, err)
+		}
+		l.Checkpoint(ctx)
+		if _, err := Verify(ctx, d, v); err != nil {
+			t.Fatalf("a log of entries with and without why_ja: %v", err)
+		}
+		// The Japanese reason is bound into the tree like any other byte.
+		q := `UPDATE audit_entry SET payload = CAST(REPLACE(CAST(payload AS TEXT), '利用事務「x」', '利用事務「y」') AS BLOB) WHERE seq = ?`
+		if d.Dialect() != db.SQLite {
+			q = `UPDATE audit_entry SET payload = convert_to(REPLACE(convert_from(payload, 'UTF8'), '利用事務「x」', '利用事務「y」'), 'UTF8') WHERE seq = ?`
+		}
+		if _, err := d.Exec(ctx, q, seq); err != nil {
+			t.Fatal(err)
+		}
+		if changed, err := List(ctx, d, Filter{After: seq - 1, Limit: 1}); err != nil || len(changed) != 1 || changed[0].Entry == nil || !strings.Contains(changed[0].Entry.WhyJapanese, "利用事務「y」") {
+			t.Fatalf("the Japanese reason was not changed: %+v %v", changed, err)
+		}
+		if _, err := Verify(ctx, d, v); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("entry %d", seq)) {
+			t.Errorf("a changed Japanese reason: %v", err)
+		}
+	})
+}

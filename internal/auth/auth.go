@@ -161,7 +161,7 @@ func (s *Service) entry(action, vid, terminal string) auditlog.Entry {
 // refuse logs a refused sign-in step and returns the clerk's error.
 func (s *Service) refuse(ctx context.Context, action, vid, terminal string, fail bool, en, ja string) error {
 	e := s.entry(action, vid, terminal)
-	e.Decision, e.Outcome, e.Why = auditlog.Deny, auditlog.OutcomeDenied, en
+	e.Decision, e.Outcome, e.Why, e.WhyJapanese = auditlog.Deny, auditlog.OutcomeDenied, en, ja
 	_, workErr, err := s.log.AppendWith(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
 		if !fail {
 			return nil

@@ -55,7 +55,7 @@ func (s *Service) IssueFirstEnrolment(ctx context.Context, vid string) (string, 
 
 func (s *Service) issue(ctx context.Context, who staff.Who, vid string, v staff.Verdict) (string, error) {
 	e := auditlog.Entry{Node: s.node, Actor: who.Actor, Origin: who.Origin, Action: "auth.issue-enrolment", Query: "person:" + vid,
-		Decision: auditlog.Allow, Policy: v.Policy, Why: v.Why, Outcome: auditlog.OutcomeOK}
+		Decision: auditlog.Allow, Policy: v.Policy, Why: v.Why, WhyJapanese: v.Japanese, Outcome: auditlog.OutcomeOK}
 	if !v.Allow {
 		e.Decision, e.Outcome = auditlog.Deny, auditlog.OutcomeDenied
 		if _, err := s.log.Append(ctx, e); err != nil {

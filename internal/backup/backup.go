@@ -151,7 +151,7 @@ func Take(ctx context.Context, n *node.Node, opt Options) (Result, error) {
 	res := staff.Resource{Kind: "node", ID: n.Code()}
 	if v := n.Policy.MayAdminister(ctx, opt.Who, staff.ActBackUp, res); !v.Allow {
 		e := entry(n, opt.Who)
-		e.Decision, e.Policy, e.Why, e.Outcome = auditlog.Deny, v.Policy, v.Why, auditlog.OutcomeDenied
+		e.Decision, e.Policy, e.Why, e.WhyJapanese, e.Outcome = auditlog.Deny, v.Policy, v.Why, v.Japanese, auditlog.OutcomeDenied
 		e.Detail = "backup to " + opt.Folder
 		if _, err := n.Log.Append(ctx, e); err != nil {
 			return Result{}, err

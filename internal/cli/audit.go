@@ -217,7 +217,7 @@ func (c AuditPruneCmd) Run(env *Env) error {
 		who := staff.Who{Actor: req.Actor, Origin: req.Origin}
 		v := n.Policy.MayAdminister(ctx, who, staff.ActPruneAudit, staff.Resource{Kind: "node", ID: string(n.Info.LocalGov.Code)})
 		e := auditlog.Entry{Node: string(n.Info.LocalGov.Code), Actor: req.Actor, Origin: req.Origin, Affair: req.Affair, Reason: req.Reason,
-			Decision: auditlog.Allow, Policy: v.Policy, Why: v.Why, Outcome: auditlog.OutcomeOK}
+			Decision: auditlog.Allow, Policy: v.Policy, Why: v.Why, WhyJapanese: v.Japanese, Outcome: auditlog.OutcomeOK}
 		if !v.Allow {
 			e.Action, e.Decision, e.Outcome = "prune", auditlog.Deny, auditlog.OutcomeDenied
 			e.Detail = "entries before " + before.UTC().Format(time.RFC3339)

@@ -41,7 +41,7 @@ func (c TerminalCertCmd) Run(env *Env) error {
 		who := consoleWho()
 		v := n.Policy.MayAdminister(ctx, who, staff.ActApproveTerminal, staff.Resource{Kind: "department", ID: t.Department})
 		e := auditlog.Entry{Node: string(n.Info.LocalGov.Code), Actor: who.Actor, Origin: who.Origin, Action: "terminal.cert", Query: "terminal:" + c.ID,
-			Decision: auditlog.Allow, Policy: v.Policy, Why: v.Why, Outcome: auditlog.OutcomeOK}
+			Decision: auditlog.Allow, Policy: v.Policy, Why: v.Why, WhyJapanese: v.Japanese, Outcome: auditlog.OutcomeOK}
 		if !v.Allow {
 			e.Decision, e.Outcome = auditlog.Deny, auditlog.OutcomeDenied
 			if _, err := n.Log.Append(ctx, e); err != nil {

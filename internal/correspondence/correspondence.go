@@ -577,7 +577,7 @@ func (r *Register) administer(ctx context.Context, who staff.Who, action string,
 		return apperr.New(apperr.Unavailable, "no authorizer: changes are refused", "権限の判定ができないため、変更できません")
 	}
 	v := r.authz.MayAdminister(ctx, who, action, staff.Resource{Kind: "node", ID: r.node})
-	e.Decision, e.Outcome, e.Policy, e.Why = auditlog.Allow, auditlog.OutcomeOK, v.Policy, v.Why
+	e.Decision, e.Outcome, e.Policy, e.Why, e.WhyJapanese = auditlog.Allow, auditlog.OutcomeOK, v.Policy, v.Why, v.Japanese
 	if !v.Allow {
 		e.Decision, e.Outcome = auditlog.Deny, auditlog.OutcomeDenied
 		if _, err := r.log.Append(ctx, e); err != nil {

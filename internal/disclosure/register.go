@@ -361,6 +361,7 @@ func (r *Register) Receive(ctx context.Context, who staff.Who, q Request) (int64
 		e := r.entry(who, "receive", q.Resident, "requester:representative", "refused: the resident is under a support measure; only she may ask")
 		e.Decision, e.Outcome, e.Policy = auditlog.Deny, auditlog.OutcomeDenied, "disclosure:protected-resident-self-only"
 		e.Why = "the resident is under a support measure: a representative's request is refused"
+		e.WhyJapanese = "この住民は支援措置の対象者のため、代理人による開示請求は受け付けられません"
 		if _, werr, err := r.log.AppendWith(ctx, e, func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
 			return r.Alarm(ctx, tx, seq, e, []string{q.Resident})
 		}); err != nil || werr != nil {

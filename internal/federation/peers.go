@@ -346,7 +346,7 @@ func isDownstream(p Peer) bool { return p.Role == Downstream }
 func administer(ctx context.Context, n *node.Node, who staff.Who, e auditlog.Entry, work auditlog.Work) error {
 	v := n.Policy.MayAdminister(ctx, who, staff.ActManagePeers, staff.Resource{Kind: "node", ID: Code(n)})
 	e.Node, e.Actor, e.Origin = Code(n), who.Actor, who.Origin
-	e.Decision, e.Policy, e.Why, e.Outcome = auditlog.Allow, v.Policy, v.Why, auditlog.OutcomeOK
+	e.Decision, e.Policy, e.Why, e.WhyJapanese, e.Outcome = auditlog.Allow, v.Policy, v.Why, v.Japanese, auditlog.OutcomeOK
 	if !v.Allow {
 		e.Decision, e.Outcome = auditlog.Deny, auditlog.OutcomeDenied
 		if _, err := n.Log.Append(ctx, e); err != nil {

@@ -223,7 +223,7 @@ func (g *Gate) begin(ctx context.Context, req Request, action string) (auditlog.
 	e := auditlog.Entry{
 		Node: g.nodeID(), Actor: req.Actor, Origin: req.Origin, Action: action,
 		Affair: req.Affair, Reason: req.Reason, CaseRef: req.CaseRef,
-		Policy: v.Policy, Why: v.Why, Decision: auditlog.Allow, Outcome: auditlog.OutcomeOK,
+		Policy: v.Policy, Why: v.Why, WhyJapanese: v.Japanese, Decision: auditlog.Allow, Outcome: auditlog.OutcomeOK,
 	}
 	// A request too malformed to name its actor is still logged.
 	if e.Actor.Kind == "" {

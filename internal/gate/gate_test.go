@@ -173,6 +173,12 @@ func TestEveryAttemptIsLogged(t *testing.T) {
 			if got := es[len(es)-1].Entry.Query; tt.query != "" && got != tt.query {
 				t.Errorf("%s: logged query %q, want %q", tt.name, got, tt.query)
 			}
+			// A refusal keeps the reason the clerk was told, in Japanese,
+			// beside the English (the audit screen shows it in its
+			// language).
+			if e := es[len(es)-1].Entry; tt.outcome == auditlog.OutcomeDenied && (e.Why == "" || e.WhyJapanese == "" || e.WhyJapanese != apperr.JapaneseOf(err)) {
+				t.Errorf("%s: logged the reason as %q / %q, want the Japanese %q", tt.name, e.Why, e.WhyJapanese, apperr.JapaneseOf(err))
+			}
 		}
 	})
 }

@@ -70,7 +70,7 @@ func (g *Gate) protectedOf(ctx context.Context, codes []string) ([]string, error
 // policy, allowed or refused.
 func (g *Gate) guard(ctx context.Context, req Request, action string, e *auditlog.Entry) Verdict {
 	v := g.decider.Decide(ctx, Question{Request: req, Action: action, Protected: true})
-	e.Policy, e.Why = v.Policy, v.Why
+	e.Policy, e.Why, e.WhyJapanese = v.Policy, v.Why, v.Japanese
 	if !v.Allow {
 		e.Decision, e.Outcome = auditlog.Deny, auditlog.OutcomeDenied
 	}

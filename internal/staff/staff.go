@@ -180,7 +180,7 @@ func Administer(ctx context.Context, log *auditlog.Log, authz Authorizer, who Wh
 		return apperr.New(apperr.Unavailable, "no authorizer: changes are refused", "権限の判定ができないため、変更できません")
 	}
 	v := authz.MayAdminister(ctx, who, action, r)
-	e.Decision, e.Outcome, e.Policy, e.Why = auditlog.Allow, auditlog.OutcomeOK, v.Policy, v.Why
+	e.Decision, e.Outcome, e.Policy, e.Why, e.WhyJapanese = auditlog.Allow, auditlog.OutcomeOK, v.Policy, v.Why, v.Japanese
 	if !v.Allow {
 		e.Decision, e.Outcome = auditlog.Deny, auditlog.OutcomeDenied
 		if _, err := log.Append(ctx, e); err != nil {

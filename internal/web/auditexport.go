@@ -110,7 +110,7 @@ func (s *Server) auditExport(w http.ResponseWriter, r *http.Request, c *current)
 		e.Subjects = []string{string(code)}
 	}
 	v := s.node.Policy.MayAdminister(ctx, who, staff.ActViewAudit, s.nodeResource())
-	e.Decision, e.Outcome, e.Policy, e.Why = auditlog.Allow, auditlog.OutcomeOK, v.Policy, v.Why
+	e.Decision, e.Outcome, e.Policy, e.Why, e.WhyJapanese = auditlog.Allow, auditlog.OutcomeOK, v.Policy, v.Why, v.Japanese
 	if !v.Allow {
 		e.Decision, e.Outcome = auditlog.Deny, auditlog.OutcomeDenied
 		if _, err := s.node.Log.Append(ctx, e); err != nil {
@@ -353,7 +353,7 @@ func auditCSV(w words, rows []auditlog.Listed) report.Table {
 		{Label: w.msg("Actor")}, {Label: w.msg("ExportColName")}, {Label: w.msg("ExportColOrigin")},
 		{Label: w.msg("Action")}, {Label: w.msg("ExportColActionCode")}, {Label: w.msg("Affair")}, {Label: w.msg("ExportColReason")},
 		{Label: w.msg("ExportColCaseRef")}, {Label: w.msg("ExportColQuery")}, {Label: w.msg("Decision")}, {Label: w.msg("ExportColPolicy")},
-		{Label: w.msg("ExportColWhy")}, {Label: w.msg("Outcome")}, {Label: w.msg("ExportColError")},
+		{Label: w.msg("ExportColWhy")}, {Label: w.msg("ExportColWhyRecorded")}, {Label: w.msg("Outcome")}, {Label: w.msg("ExportColError")},
 		{Label: w.msg("ExportColErrorCode")}, {Label: w.msg("ExportColErrorRecorded")},
 		{Label: w.msg("Count"), Align: report.Right}, {Label: w.msg("ExportColSubjects"), Align: report.Right}, {Label: w.msg("ExportColDetail")},
 	}}
@@ -362,21 +362,22 @@ func auditCSV(w words, rows []auditlog.Listed) report.Table {
 		at := l.At.In(jptext.JST)
 		if l.Entry == nil {
 			t.Rows = append(t.Rows, []string{strconv.FormatInt(l.Seq, 10), at.Format(time.RFC3339), jptext.FormatWareki(at),
-				l.Actor, "", "", w.action(l.Action), l.Action, "", "", "", "", "", "", "", "", "", "", "", "", "", w.msg("Pruned")})
+				l.Actor, "", "", w.action(l.Action), l.Action, "", "", "", "", "", "", "", "", "", "", "", "", "", "", w.msg("Pruned")})
 			continue
 		}
 		e := l.Entry
 		at = e.Time.In(jptext.JST)
-		// The error in the export's language; the text as recorded (in
-		// English) and its class beside it.
-		shown := w.entryError(e)
+		// The decision's reason and the error in the export's language;
+		// the text as recorded (in English) beside each, and the error's
+		// class.
+		shown, why := w.entryError(e), w.entryWhy(e)
 		affair := ""
 		if e.Affair != "" {
 			affair = w.affair(e.Affair)
 		}
 		t.Rows = append(t.Rows, []string{strconv.FormatInt(e.Seq, 10), at.Format(time.RFC3339), jptext.FormatWareki(at),
 			e.Actor.String(), e.Actor.Name, e.Origin, w.action(e.Action), e.Action, affair, e.Reason,
-			e.CaseRef, e.Query, decisionText(w, e.Decision), e.Policy, e.Why, outcomeText(w, e.Outcome), shown.Text, e.ErrorCode, e.Error,
+			e.CaseRef, e.Query, decisionText(w, e.Decision), e.Policy, why.Text, e.Why, outcomeText(w, e.Outcome), shown.Text, e.ErrorCode, e.Error,
 			strconv.Itoa(e.Count), strconv.Itoa(e.SubjectCount), e.Detail})
 	}
 	return t
@@ -430,8 +431,14 @@ func (s *Server) auditDocument(w words, c *current, rows []auditlog.Listed, f au
 				outcome += " (" + er.Code + ")"
 			}
 		}
+		decision := decisionText(w, e.Decision) + "\n" + e.Policy
+		if why := w.entryWhy(e); why.Text != "" || why.Raw != "" {
+			// The reason in the document's language; an entry that kept
+			// no Japanese reason gives its English as recorded.
+			decision += "\n" + why.Text + why.Raw
+		}
 		t.Rows = append(t.Rows, []string{strconv.FormatInt(e.Seq, 10), when(e.Time), actor + "\n" + e.Origin, action, affair,
-			decisionText(w, e.Decision) + "\n" + e.Policy, outcome, strconv.Itoa(e.Count)})
+			decision, outcome, strconv.Itoa(e.Count)})
 	}
 	exporter := c.person.Name + " (" + c.who().Actor.String() + ")"
 	return report.Document{

@@ -178,7 +178,7 @@ func testAuditExport(t *testing.T, dbURL string) {
 		}
 		recs := readCSV(t, body, format == "csv-sjis")
 		header := recs[0]
-		if !slices.Equal(header[:4], []string{"番号", "日時", "日付（和暦）", "利用者"}) || len(header) != 22 {
+		if !slices.Equal(header[:4], []string{"番号", "日時", "日付（和暦）", "利用者"}) || len(header) != 23 {
 			t.Errorf("%s: header %q", format, header)
 		}
 		col := func(name string) int {

@@ -359,3 +359,72 @@ func testAuditThousandEntries(t *testing.T, dbURL string) {
 		}
 	}
 }
+
+// TestLanguageSwitchKeepsTheAuditView: the language switch on an audit
+// view (/audit?view=TOKEN, and its older pages) leads to the same view in
+// the other language, not to the whole log; a 住民票コード that came in a
+// URL is not written into the switch's address.
+func TestLanguageSwitchKeepsTheAuditView(t *testing.T) {
+	s, code := demoServer(t)
+	fillAuditLog(t, s, 600) // 200 look-ups by op0: two pages
+	chief := signIn(t, s, node.DemoChief)
+	switchLink := regexp.MustCompile(`<a href="([^"]*)" lang="(?:en|ja)" data-testid="switch-language">`)
+	pageOf := regexp.MustCompile(`data-testid="audit-page">([^<]*)`)
+	seqs := regexp.MustCompile(`data-testid="entry-seq">(\d+)<`)
+	look := func(path string, want ...int) (link, page string, shown []string) {
+		t.Helper()
+		rec := chief.do("GET", path, nil)
+		if code := append(want, http.StatusOK)[0]; rec.Code != code {
+			t.Fatalf("GET %s: %d", path, rec.Code)
+		}
+		body := rec.Body.String()
+		m := switchLink.FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("GET %s: no language switch", path)
+		}
+		if p := pageOf.FindStringSubmatch(body); p != nil {
+			page = p[1]
+		}
+		for _, s := range seqs.FindAllStringSubmatch(body, -1) {
+			shown = append(shown, s[1])
+		}
+		return html.UnescapeString(m[1]), page, shown
+	}
+
+	view := postAuditFilter(t, chief, url.Values{"action": {"照会"}, "actor": {"op0"}})
+	link, page, shown := look(view)
+	if !strings.Contains(page, "件中") || len(shown) == 0 {
+		t.Fatalf("the Japanese view: %q %d entries", page, len(shown))
+	}
+	token := strings.TrimPrefix(view, "/audit?view=")
+	q, err := url.ParseQuery(strings.TrimPrefix(link, "?"))
+	if err != nil || !strings.HasPrefix(link, "?") || q.Get("view") != token || q.Get("lang") != "en" {
+		t.Fatalf("the switch on %s leads to %q", view, link)
+	}
+	_, enPage, enShown := look("/audit" + link)
+	if !strings.Contains(enPage, " of ") || !slices.Equal(enShown, shown) {
+		t.Errorf("the English view lists %q %v, the Japanese %q %v", enPage, enShown, page, shown)
+	}
+	// All of the log is more than the view.
+	if _, allPage, _ := look("/audit?lang=en"); allPage == enPage {
+		t.Fatalf("the filter selects nothing: %q", allPage)
+	}
+
+	// An older page of the view keeps its place too.
+	body := chief.do("GET", view, nil).Body.String()
+	older := regexp.MustCompile(`href="(/audit\?[^"]*)" data-testid="audit-older"`).FindStringSubmatch(body)
+	if older == nil {
+		t.Fatalf("the view has no older page")
+	}
+	olderPath := html.UnescapeString(older[1])
+	link, _, shown = look(olderPath)
+	_, _, enShown = look("/audit" + link)
+	if !slices.Equal(enShown, shown) {
+		t.Errorf("the switch on the older page %s (%s) lists %v, the page %v", olderPath, link, enShown, shown)
+	}
+
+	// A resident code typed into a URL is not carried into the switch.
+	if link, _, _ := look("/audit?resident="+code+"&outcome=ok", http.StatusBadRequest); strings.Contains(link, code) || strings.Contains(link, "resident") || !strings.Contains(link, "outcome=ok") {
+		t.Errorf("the switch on a URL with a resident code leads to %q", link)
+	}
+}

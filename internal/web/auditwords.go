@@ -126,3 +126,31 @@ func (w words) entryError(e *auditlog.Entry) shownError {
 	}
 	return shownError{Code: e.ErrorCode, Raw: e.Error}
 }
+
+// shownWhy is an audit entry's decision reason as a page shows it: the
+// reason in the page's language, or the reason as recorded (in English)
+// when the page cannot give its language's (an entry written before the
+// Japanese reason was kept, or a verdict that gave none: secondary
+// detail).
+type shownWhy struct {
+	Text, Raw string
+}
+
+// entryWhy is e's decision reason in w's language: the Japanese reason
+// kept beside the English one on a Japanese page, the English on an
+// English page; on a Japanese page an entry without a Japanese reason
+// shows its English as recorded, as secondary detail.
+func (w words) entryWhy(e *auditlog.Entry) shownWhy {
+	switch {
+	case e == nil:
+		return shownWhy{}
+	case w.en:
+		if e.Why == "" {
+			return shownWhy{Text: e.WhyJapanese}
+		}
+		return shownWhy{Text: e.Why}
+	case e.WhyJapanese != "":
+		return shownWhy{Text: e.WhyJapanese}
+	}
+	return shownWhy{Raw: e.Why}
+}

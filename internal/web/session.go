@@ -305,7 +305,7 @@ func (s *Server) apiCaller(r *http.Request) (api.Caller, bool) {
 	who := sess.Who()
 	mayAudit := func(ctx context.Context) api.AuditVerdict {
 		v := s.node.Policy.MayAdminister(ctx, who, staff.ActViewAudit, staff.Resource{Kind: "node", ID: string(s.node.Info.LocalGov.Code)})
-		return api.AuditVerdict{Allow: v.Allow, Policy: v.Policy, Why: v.Why}
+		return api.AuditVerdict{Allow: v.Allow, Policy: v.Policy, Why: v.Why, Japanese: v.Japanese}
 	}
 	return api.Caller{Actor: who.Actor, Origin: who.Origin, MayAudit: mayAudit, Verified: s.auth.RecentlyVerified(sess)}, true
 }

@@ -307,6 +307,18 @@ func lang(w http.ResponseWriter, r *http.Request) string {
 	return langOf(r)
 }
 
+// langSwitchURL is the address of the page r shows, in language other:
+// the same query (an audit view's token, a filter, a page) with ?lang=
+// set, so switching the language keeps what the page shows. A resident
+// code that came in the query is left out: it is never used from a URL
+// nor written into a page again (issue 23 item 8).
+func langSwitchURL(r *http.Request, other string) string {
+	q := r.URL.Query()
+	q.Del("resident")
+	q.Set("lang", other)
+	return "?" + q.Encode()
+}
+
 // words names, in one language, what the pages know by ID: the profile's
 // roles, departments and affairs (an ID the profile does not know, such as
 // another node's, is shown as it is), and the UI's messages.
@@ -468,6 +480,7 @@ func templateFuncs(w words) template.FuncMap {
 		"action":     w.action,
 		"query":      w.query,
 		"entryError": w.entryError,
+		"entryWhy":   w.entryWhy,
 		"actions":    w.actionChoices,
 		"n":          svgNum,
 		"add":        func(a, b float64) float64 { return a + b },
@@ -491,6 +504,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, page, title stri
 		data = map[string]any{}
 	}
 	data["Lang"], data["OtherLang"], data["Node"], data["Version"] = l, other, s.node.Info, s.opt.Version
+	data["OtherLangURL"] = langSwitchURL(r, other)
 	data["Path"] = r.URL.Path
 	data["Title"] = loc.MustLocalize(&i18n.LocalizeConfig{MessageID: title})
 	var buf bytes.Buffer
