@@ -219,15 +219,22 @@ func (g *Gate) ImportWith(ctx context.Context, req Request, r io.Reader, opt Imp
 		return rep, changeError(workErr)
 	}
 	rep.AuditSeq = seq
-	if report != nil {
-		if _, err := report.Seek(0, io.SeekStart); err != nil {
-			return rep, fmt.Errorf("imported, but the normalisation report could not be read back: %w", err)
-		}
-		if err := opt.Report(report); err != nil {
-			return rep, fmt.Errorf("imported (audit entry %d), but the normalisation report could not be written: %w", seq, err)
-		}
+	return rep, handOver(report, seq, opt)
+}
+
+// handOver gives the import's normalisation report, when it made one, to
+// opt.Report, once the import's entry (seq) is durable.
+func handOver(report *os.File, seq int64, opt ImportOptions) error {
+	if report == nil {
+		return nil
 	}
-	return rep, nil
+	if _, err := report.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("imported, but the normalisation report could not be read back: %w", err)
+	}
+	if err := opt.Report(report); err != nil {
+		return fmt.Errorf("imported (audit entry %d), but the normalisation report could not be written: %w", seq, err)
+	}
+	return nil
 }
 
 // spoolReport writes the normalisation report of file to a temporary file,

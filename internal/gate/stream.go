@@ -238,15 +238,7 @@ func (g *Gate) importStream(ctx context.Context, e auditlog.Entry, r io.Reader, 
 		return rep, changeError(workErr)
 	}
 	rep.AuditSeq = seq
-	if report != nil {
-		if _, err := report.Seek(0, io.SeekStart); err != nil {
-			return rep, fmt.Errorf("imported, but the normalisation report could not be read back: %w", err)
-		}
-		if err := opt.Report(report); err != nil {
-			return rep, fmt.Errorf("imported (audit entry %d), but the normalisation report could not be written: %w", seq, err)
-		}
-	}
-	return rep, nil
+	return rep, handOver(report, seq, opt)
 }
 
 // repeated returns the values given more than once (sorting values).
