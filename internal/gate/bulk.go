@@ -206,20 +206,34 @@ func (g *Gate) ImportWith(ctx context.Context, req Request, r io.Reader, opt Imp
 		}
 		return nil
 	})
-	if err != nil {
-		return rep, apperr.Wrap(apperr.Unavailable, err, "the audit log could not record this import, so nothing was imported",
-			"アクセス記録（監査ログ）を書き込めなかったため、取り込みを行いませんでした。")
+	// A record the register refuses (a code or number another resident
+	// holds, a change dated before the current one) is a bad row too.
+	line := 0
+	if ce := (*records.ChangeError)(nil); errors.As(workErr, &ce) && ce.Row > 0 && ce.Row <= len(rows) {
+		line = rows[ce.Row-1].Line
 	}
-	if workErr != nil {
-		// A record the register refuses (a code or number another resident
-		// holds, a change dated before the current one) is a bad row too.
-		if ce := (*records.ChangeError)(nil); errors.As(workErr, &ce) && ce.Row > 0 && ce.Row <= len(rows) {
-			return rep, &ImportError{Rows: []resident.RowError{{Line: rows[ce.Row-1].Line, Column: ce.Column, Reason: ce.Reason}}}
-		}
-		return rep, changeError(workErr)
+	if err := importFailure(err, workErr, line); err != nil {
+		return rep, err
 	}
 	rep.AuditSeq = seq
 	return rep, handOver(report, seq, opt)
+}
+
+// importFailure is what an import whose entry was appended with err and
+// whose work failed with workErr answers (nil: it succeeded); line is the
+// file line of a record the register refused (0: none known).
+func importFailure(err, workErr error, line int) error {
+	if err != nil {
+		return apperr.Wrap(apperr.Unavailable, err, "the audit log could not record this import, so nothing was imported",
+			"アクセス記録（監査ログ）を書き込めなかったため、取り込みを行いませんでした。")
+	}
+	if workErr == nil {
+		return nil
+	}
+	if ce := (*records.ChangeError)(nil); errors.As(workErr, &ce) && line > 0 {
+		return &ImportError{Rows: []resident.RowError{{Line: line, Column: ce.Column, Reason: ce.Reason}}}
+	}
+	return changeError(workErr)
 }
 
 // handOver gives the import's normalisation report, when it made one, to

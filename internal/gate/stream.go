@@ -227,15 +227,8 @@ func (g *Gate) importStream(ctx context.Context, e auditlog.Entry, r io.Reader, 
 		}
 		return nil
 	})
-	if err != nil {
-		return rep, apperr.Wrap(apperr.Unavailable, err, "the audit log could not record this import, so nothing was imported",
-			"アクセス記録（監査ログ）を書き込めなかったため、取り込みを行いませんでした。")
-	}
-	if workErr != nil {
-		if ce := (*records.ChangeError)(nil); errors.As(workErr, &ce) && changeLine > 0 {
-			return rep, &ImportError{Rows: []resident.RowError{{Line: changeLine, Column: ce.Column, Reason: ce.Reason}}}
-		}
-		return rep, changeError(workErr)
+	if err := importFailure(err, workErr, changeLine); err != nil {
+		return rep, err
 	}
 	rep.AuditSeq = seq
 	return rep, handOver(report, seq, opt)
