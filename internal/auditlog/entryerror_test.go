@@ -144,6 +144,9 @@ func TestEntryWhyInBothLanguages(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if err := l.Sync(ctx); err != nil { // a journaled log writes its rows after the entry is durable
+			t.Fatal(err)
+		}
 		listed, err := List(ctx, d, Filter{After: seq - 1, Limit: 1})
 		if err != nil || len(listed) != 1 || listed[0].Entry.WhyJapanese != denied.WhyJapanese || listed[0].Entry.Why != denied.Why {
 			t.Fatalf("the denied entry: %+v %v", listed, err)
