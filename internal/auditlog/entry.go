@@ -134,6 +134,69 @@ type Entry struct {
 	// Subjects are the resident codes the entry concerns. Not encoded:
 	// stored as rows and bound by SubjectDigest.
 	Subjects []string `json:"-"`
+	// PackedSubjects are Subjects for an entry naming millions of
+	// residents (an import): eleven-digit resident codes held as integers,
+	// eight bytes each instead of a string each. An entry has one or the
+	// other; the rows, the digest and the leaf are the same either way.
+	// The log sorts the list in place.
+	PackedSubjects []uint64 `json:"-"`
+}
+
+// maxPackedCode is the largest eleven-digit code.
+const maxPackedCode = 99_999_999_999
+
+// PackCode returns the eleven-digit code as an integer for PackedSubjects,
+// and false if it is not eleven digits.
+func PackCode(code string) (uint64, bool) {
+	if len(code) != 11 {
+		return 0, false
+	}
+	var v uint64
+	for i := 0; i < len(code); i++ {
+		c := code[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + uint64(c-'0')
+	}
+	return v, true
+}
+
+// appendCode appends the packed code v as its eleven digits.
+func appendCode(b []byte, v uint64) []byte {
+	var d [11]byte
+	for i := len(d) - 1; i >= 0; i-- {
+		d[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return append(b, d[:]...)
+}
+
+// unpackCodes returns packed codes as strings.
+func unpackCodes(packed []uint64) []string {
+	out := make([]string, len(packed))
+	for i, v := range packed {
+		out[i] = string(appendCode(nil, v))
+	}
+	return out
+}
+
+// packedSubjectsDigest is SubjectsDigest of packed codes: it sorts them in
+// place and drops repeats, and returns the digest and the sorted codes.
+func packedSubjectsDigest(packed []uint64) (digest string, sorted []uint64) {
+	if len(packed) == 0 {
+		return "", nil
+	}
+	if !slices.IsSorted(packed) {
+		slices.Sort(packed)
+	}
+	sorted = slices.Compact(packed)
+	h := sha256.New()
+	line := make([]byte, 0, 12)
+	for _, v := range sorted {
+		h.Write(append(appendCode(line[:0], v), '\n'))
+	}
+	return hex.EncodeToString(h.Sum(nil)), sorted
 }
 
 // Clock is what the node's clock read when the entry was stamped: Time, or

@@ -696,10 +696,20 @@ type pendingRows struct {
 	subjects []entrySubjects
 }
 
-// entrySubjects is one entry's subject rows.
+// entrySubjects is one entry's subject rows: codes, or packed codes (see
+// Entry.PackedSubjects).
 type entrySubjects struct {
-	seq   int64
-	codes []string
+	seq    int64
+	codes  []string
+	packed []uint64
+}
+
+// strings returns the codes as strings.
+func (g entrySubjects) strings() []string {
+	if g.packed != nil {
+		return unpackCodes(g.packed)
+	}
+	return g.codes
 }
 
 // subjectBatch is how many subject rows one statement stores: an entry of
@@ -712,14 +722,24 @@ const subjectBatch = 8192
 func (p *pendingRows) subjectBatches(fn func(seqs []int64, codes []string) error) error {
 	seqs := make([]int64, 0, subjectBatch)
 	codes := make([]string, 0, subjectBatch)
+	add := func(seq int64, code string) error {
+		seqs, codes = append(seqs, seq), append(codes, code)
+		if len(codes) < subjectBatch {
+			return nil
+		}
+		err := fn(seqs, codes)
+		seqs, codes = seqs[:0], codes[:0]
+		return err
+	}
 	for _, g := range p.subjects {
 		for _, c := range g.codes {
-			seqs, codes = append(seqs, g.seq), append(codes, c)
-			if len(codes) == subjectBatch {
-				if err := fn(seqs, codes); err != nil {
-					return err
-				}
-				seqs, codes = seqs[:0], codes[:0]
+			if err := add(g.seq, c); err != nil {
+				return err
+			}
+		}
+		for _, v := range g.packed {
+			if err := add(g.seq, string(appendCode(nil, v))); err != nil {
+				return err
 			}
 		}
 	}
@@ -811,7 +831,18 @@ func (p *pendingRows) flush(tx *db.Tx) error {
 func (l *Log) addEntry(q db.Querier, e *Entry, rows *pendingRows) error {
 	e.makeValidUTF8()
 	digest, subjects := SubjectsDigest(e.Subjects)
-	e.SubjectCount, e.SubjectDigest = len(subjects), digest
+	var packed []uint64
+	if len(e.PackedSubjects) > 0 {
+		if len(e.Subjects) > 0 {
+			return fmt.Errorf("audit entry %d: both Subjects and PackedSubjects", l.size)
+		}
+		if m := slices.Max(e.PackedSubjects); m > maxPackedCode {
+			return fmt.Errorf("audit entry %d: packed subject %d is not an eleven-digit code", l.size, m)
+		}
+		digest, packed = packedSubjectsDigest(e.PackedSubjects)
+		e.PackedSubjects = packed
+	}
+	e.SubjectCount, e.SubjectDigest = len(subjects)+len(packed), digest
 	payload, err := e.Encode()
 	if err != nil {
 		return err
@@ -832,8 +863,8 @@ func (l *Log) addEntry(q db.Querier, e *Entry, rows *pendingRows) error {
 		rows.hashIdx = append(rows.hashIdx, base+int64(i))
 		rows.hashes = append(rows.hashes, hashes[i][:])
 	}
-	if len(subjects) > 0 {
-		rows.subjects = append(rows.subjects, entrySubjects{seq: n, codes: subjects})
+	if len(subjects)+len(packed) > 0 {
+		rows.subjects = append(rows.subjects, entrySubjects{seq: n, codes: subjects, packed: packed})
 	}
 	// hashes[i] is the level-i subtree ending at leaf n.
 	for level, h := range hashes {

@@ -132,7 +132,7 @@ func (p *pendingRows) records() []journalRecord {
 			h++
 		}
 		if s < len(p.subjects) && p.subjects[s].seq == seq {
-			r.subjects = p.subjects[s].codes
+			r.subjects = p.subjects[s].strings()
 			s++
 		}
 		recs[i] = r

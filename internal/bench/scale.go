@@ -8,12 +8,15 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"jukinet/internal/db"
+	"jukinet/internal/gate"
 	"jukinet/internal/ids"
 	"jukinet/internal/resident"
 	"jukinet/internal/synth"
@@ -107,21 +110,44 @@ func procStatus(fields ...string) []int64 {
 
 // memWatch samples the process's anonymous memory (the heap and SQLite's
 // page cache; not the database's pages mapped from the file, which the
-// kernel may drop) every 50 ms until stopped.
+// kernel may drop) every 50 ms until stopped, and at its largest sample
+// keeps Go's share (what Go's runtime holds from the system and has not
+// given back; the rest is SQLite's, through its C allocator) and the
+// stage the import was in.
 type memWatch struct {
 	stop    chan struct{}
 	done    chan struct{}
-	maxAnon int64 // KiB
+	stage   atomic.Value // string: the import's stage, set by the import's progress
+	maxAnon int64        // KiB
+	goAtMax int64        // KiB
+	atMax   string       // the stage at maxAnon
 }
 
 func watchMemory() *memWatch {
 	w := &memWatch{stop: make(chan struct{}), done: make(chan struct{})}
+	w.stage.Store("start")
+	samples := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}}
+	// JUKINET_BENCH_MEMLOG=1 prints the memory every ten seconds, for
+	// finding what grows during a long import.
+	memlog := os.Getenv("JUKINET_BENCH_MEMLOG") == "1"
+	goKiB := func() int64 {
+		metrics.Read(samples)
+		return int64(samples[0].Value.Uint64()-samples[1].Value.Uint64()) >> 10
+	}
 	go func() {
 		defer close(w.done)
 		t := time.NewTicker(50 * time.Millisecond)
 		defer t.Stop()
-		for {
-			w.maxAnon = max(w.maxAnon, procStatus("RssAnon")[0])
+		for i := 0; ; i++ {
+			anon := procStatus("RssAnon")[0]
+			if anon > w.maxAnon {
+				w.maxAnon, w.atMax, w.goAtMax = anon, w.stage.Load().(string), goKiB()
+			}
+			if memlog && i%200 == 0 {
+				g := goKiB()
+				fmt.Fprintf(os.Stderr, "%s memory while %s: anonymous %s, Go %s (objects %s), SQLite and the rest %s\n",
+					time.Now().Format("15:04:05"), w.stage.Load(), mib(anon<<10), mib(g<<10), mib(int64(samples[2].Value.Uint64())), mib(max(anon-g, 0)<<10))
+			}
 			select {
 			case <-w.stop:
 				return
@@ -132,9 +158,23 @@ func watchMemory() *memWatch {
 	return w
 }
 
+// progress is the import's progress function that tells w its stage.
+func (w *memWatch) progress(stage gate.ImportStage, done, total int) {
+	switch stage {
+	case gate.ImportReading:
+		w.stage.Store("reading")
+	case gate.ImportWriting:
+		if done < total {
+			w.stage.Store("writing")
+		} else {
+			w.stage.Store("finishing") // indexes, the audit entry and its subjects
+		}
+	}
+}
+
 // peak stops the watch and says the peak RSS (VmHWM since resetPeakRSS)
-// and the largest anonymous part seen, or "unknown" where /proc does not
-// say.
+// and the largest anonymous part seen with Go's share of it, or "unknown"
+// where /proc does not say.
 func (w *memWatch) peak() string {
 	close(w.stop)
 	<-w.done
@@ -142,7 +182,8 @@ func (w *memWatch) peak() string {
 	if hwm == 0 {
 		return "peak RSS unknown"
 	}
-	return fmt.Sprintf("peak RSS %s (anonymous %s, the rest the database file's pages mapped)", mib(hwm<<10), mib(w.maxAnon<<10))
+	return fmt.Sprintf("peak RSS %s (anonymous %s, the rest the database file's pages mapped; at the anonymous peak, while %s: Go %s, SQLite and the rest %s)",
+		mib(hwm<<10), mib(w.maxAnon<<10), w.atMax, mib(w.goAtMax<<10), mib(max(w.maxAnon-w.goAtMax, 0)<<10))
 }
 
 // diskUsed is the bytes the database takes: SQLite's file and its WAL,

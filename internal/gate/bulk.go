@@ -190,7 +190,7 @@ func (g *Gate) ImportWith(ctx context.Context, req Request, r io.Reader, opt Imp
 		if err := records.Notify(ctx, tx, seq, "", e.Time); err != nil {
 			return err
 		}
-		e.Count, e.Subjects = res.Added+res.Changed, res.Codes
+		e.Count, e.PackedSubjects = res.Added+res.Changed, res.Codes
 		e.Detail += fmt.Sprintf(", rows=%d added=%d changed=%d unchanged=%d", len(recs), res.Added, res.Changed, res.Unchanged)
 		if rep.Values > 0 {
 			e.Detail += fmt.Sprintf(", normalised=%d values", rep.Values)

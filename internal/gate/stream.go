@@ -41,6 +41,7 @@ const streamChunk = 32768
 func (g *Gate) importStream(ctx context.Context, e auditlog.Entry, r io.Reader, opt ImportOptions) (ImportReport, error) {
 	var rep ImportReport
 	now := g.now()
+	defer limitGoMemory()()
 	spool, err := os.CreateTemp("", "jukinet-import-*.csv")
 	if err != nil {
 		return rep, g.fail(ctx, e, apperr.Wrap(apperr.Unavailable, err, "create import spool", "取り込み用の一時ファイルを作成できませんでした"))
@@ -52,7 +53,7 @@ func (g *Gate) importStream(ctx context.Context, e auditlog.Entry, r io.Reader, 
 	h := sha256.New()
 	var counter resident.NormCounter
 	var scope []resident.RowError
-	var codes, numbers []uint64
+	var codes, numbers uintBlocks
 	reportRows := 0
 	var readProgress func(int)
 	if opt.Progress != nil {
@@ -73,7 +74,8 @@ func (g *Gate) importStream(ctx context.Context, e auditlog.Entry, r io.Reader, 
 			if err := errors.Join(err1, err2); err != nil {
 				return fmt.Errorf("line %d: a checked code is not a number: %w", row.Line, err)
 			}
-			codes, numbers = append(codes, c), append(numbers, n)
+			codes.add(c)
+			numbers.add(n)
 		}
 		return nil
 	})
@@ -86,11 +88,11 @@ func (g *Gate) importStream(ctx context.Context, e auditlog.Entry, r io.Reader, 
 	if err != nil {
 		return rep, g.fail(ctx, e, apperr.Wrap(apperr.Invalid, err, "read import file", "ファイルを読み込めませんでした"))
 	}
-	rep.Rows = len(codes)
+	rep.Rows = codes.len()
 	bad := file.Bad
 	bad = append(bad, scope...)
-	dupCodes, dupNumbers := repeated(codes), repeated(numbers)
-	codes, numbers = nil, nil
+	dupCodes := repeated(codes.flatten())
+	dupNumbers := repeated(numbers.flatten())
 	debug.FreeOSMemory() // the two lists were the pass's largest memory
 	if len(dupCodes)+len(dupNumbers) > 0 {
 		// Rare: read the file a third time for the lines of the repeats.
@@ -206,7 +208,7 @@ func (g *Gate) importStream(ctx context.Context, e auditlog.Entry, r io.Reader, 
 		if err := records.Notify(ctx, tx, seq, "", e.Time); err != nil {
 			return err
 		}
-		e.Count, e.Subjects = res.Added+res.Changed, res.Codes
+		e.Count, e.PackedSubjects = res.Added+res.Changed, res.Codes
 		e.Detail += fmt.Sprintf(", rows=%d added=%d changed=%d unchanged=%d", rep.Rows, res.Added, res.Changed, res.Unchanged)
 		if rep.Values > 0 {
 			e.Detail += fmt.Sprintf(", normalised=%d values", rep.Values)
@@ -232,6 +234,62 @@ func (g *Gate) importStream(ctx context.Context, e auditlog.Entry, r io.Reader, 
 	}
 	rep.AuditSeq = seq
 	return rep, handOver(report, seq, opt)
+}
+
+// uintBlocks is a list of integers that grows a block at a time, so a list
+// of millions is never copied to grow (nor held twice while it is).
+type uintBlocks struct {
+	blocks [][]uint64
+}
+
+// uintBlock is how many integers a block holds (8 MiB).
+const uintBlock = 1 << 20
+
+func (b *uintBlocks) add(v uint64) {
+	if n := len(b.blocks); n == 0 || len(b.blocks[n-1]) == uintBlock {
+		b.blocks = append(b.blocks, make([]uint64, 0, uintBlock))
+	}
+	last := &b.blocks[len(b.blocks)-1]
+	*last = append(*last, v)
+}
+
+func (b *uintBlocks) len() int {
+	n := 0
+	for _, bl := range b.blocks {
+		n += len(bl)
+	}
+	return n
+}
+
+// flatten returns the list as one slice, giving each block up as it is
+// copied, and empties b.
+func (b *uintBlocks) flatten() []uint64 {
+	out := make([]uint64, 0, b.len())
+	for i := range b.blocks {
+		out = append(out, b.blocks[i]...)
+		b.blocks[i] = nil
+	}
+	b.blocks = nil
+	return out
+}
+
+// streamGoMemory is the soft limit of Go's own memory during a streamed
+// import (runtime/debug.SetMemoryLimit): the collector then runs before the
+// heap doubles, instead of letting a file's parsed rows pile up as garbage
+// beside SQLite's page cache. What the import keeps (16 bytes a row while
+// checking, 8 a resident while storing) stays well below it up to tens of
+// millions of rows; beyond it the collector runs more often, never fails.
+const streamGoMemory = 768 << 20
+
+// limitGoMemory lowers Go's soft memory limit to streamGoMemory unless the
+// process set one (GOMEMLIMIT), and returns the function that gives the
+// previous limit back.
+func limitGoMemory() (restore func()) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return func() {}
+	}
+	old := debug.SetMemoryLimit(streamGoMemory)
+	return func() { debug.SetMemoryLimit(old) }
 }
 
 // repeated returns the values given more than once (sorting values).

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"jukinet/internal/auditlog"
 	"jukinet/internal/db"
 	"jukinet/internal/ids"
 	"jukinet/internal/jptext"
@@ -290,7 +291,9 @@ func supersede(ctx context.Context, tx *db.Tx, cur Version, rec resident.Identit
 // ImportResult counts what an import did.
 type ImportResult struct {
 	Added, Changed, Unchanged int
-	Codes                     []string // residents added or changed
+	// Codes are the residents added or changed, packed as integers
+	// (auditlog.PackCode): eight bytes each, for an entry of millions.
+	Codes []uint64
 }
 
 // importChunk is how many rows an import looks up at once.
@@ -369,10 +372,13 @@ func dropSecondaryIndexes(ctx context.Context, tx *db.Tx) error {
 	return nil
 }
 
-// buildSecondaryIndexes builds the indexes dropped by dropSecondaryIndexes.
-func buildSecondaryIndexes(ctx context.Context, tx *db.Tx) error {
-	// Let SQLite's sorter use a helper thread per core for the builds.
-	if _, err := tx.Exec(ctx, fmt.Sprintf("PRAGMA threads = %d", runtime.GOMAXPROCS(0))); err != nil {
+// buildSecondaryIndexes builds the indexes dropped by dropSecondaryIndexes,
+// SQLite's sorter using helpers more threads beside the connection's own.
+// Each sorter thread holds a buffer as large as the page cache: a
+// streamed import, whose cache is bounded, builds with none, in one
+// buffer.
+func buildSecondaryIndexes(ctx context.Context, tx *db.Tx, helpers int) error {
+	if _, err := tx.Exec(ctx, fmt.Sprintf("PRAGMA threads = %d", helpers)); err != nil {
 		return fmt.Errorf("bulk load: sorter threads: %w", err)
 	}
 	defer tx.Exec(context.Background(), "PRAGMA threads = 0")
@@ -436,6 +442,9 @@ const keyLoadTable = "temp.name_key_load"
 // in memory: for imports of millions.
 func NewImporter(ctx context.Context, tx *db.Tx, seq int64, expected int, spill bool) (*Importer, error) {
 	im := &Importer{tx: tx, seq: seq}
+	// The list of residents added or changed, allocated once: at millions,
+	// growing it by doubling would hold it twice over while it is copied.
+	im.res.Codes = make([]uint64, 0, expected)
 	// SQLite only: on PostgreSQL the dropped index's exclusive lock would
 	// block the statement cache preparing on another connection.
 	if expected >= BulkLoadThreshold && tx.Dialect() == db.SQLite {
@@ -503,21 +512,16 @@ func (im *Importer) Add(ctx context.Context, recs []resident.IdentityRecord, pro
 	order := codeOrder(recs)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // stops the preparation when an error ends the import early
-	// The codes of the residents added or changed, copied out of their
-	// records (which share their memory with the whole line read) into one
-	// string, so a million codes cost eleven bytes each.
-	var codes strings.Builder
-	var changed []int // where each code starts in codes
-	defer func() {
-		all := codes.String()
-		for i, start := range changed {
-			end := len(all)
-			if i+1 < len(changed) {
-				end = changed[i+1]
-			}
-			im.res.Codes = append(im.res.Codes, all[start:end])
+	// The codes of the residents added or changed, packed: a code costs
+	// eight bytes, and holds no memory of the line it was read from.
+	addCode := func(code ids.ResidentCode) error {
+		v, ok := auditlog.PackCode(string(code))
+		if !ok {
+			return fmt.Errorf("import: resident code %q is not eleven digits", code)
 		}
-	}()
+		im.res.Codes = append(im.res.Codes, v)
+		return nil
+	}
 	start := 0
 	for chunk := range prepareChunks(ctx, recs, order) {
 		var existing map[ids.ResidentCode]currentRow
@@ -554,8 +558,9 @@ func (im *Importer) Add(ctx context.Context, recs []resident.IdentityRecord, pro
 				}
 				im.rid, im.vid = im.rid+1, im.vid+1
 				im.res.Added++
-				changed = append(changed, codes.Len())
-				codes.WriteString(string(rec.ResidentCode))
+				if err := addCode(rec.ResidentCode); err != nil {
+					return err
+				}
 				continue
 			}
 			if cur.hash == p.hash {
@@ -582,8 +587,9 @@ func (im *Importer) Add(ctx context.Context, recs []resident.IdentityRecord, pro
 			}
 			im.vid++
 			im.res.Changed++
-			changed = append(changed, codes.Len())
-			codes.WriteString(string(rec.ResidentCode))
+			if err := addCode(rec.ResidentCode); err != nil {
+				return err
+			}
 		}
 		if err := im.flush(ctx, &residents, &versions, &keys); err != nil {
 			return err
@@ -636,7 +642,11 @@ func (im *Importer) Finish(ctx context.Context) (ImportResult, error) {
 		return im.res, err
 	}
 	im.held = nil
-	if err := buildSecondaryIndexes(ctx, im.tx); err != nil {
+	helpers := runtime.GOMAXPROCS(0) // a helper thread per core
+	if im.spill {
+		helpers = 0
+	}
+	if err := buildSecondaryIndexes(ctx, im.tx, helpers); err != nil {
 		return im.res, err
 	}
 	return im.res, nil
