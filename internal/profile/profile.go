@@ -370,7 +370,7 @@ func Parse(file string, raw []byte, policyFile string, policies []byte) (*Profil
 		}
 		return nil, Problems{fmt.Sprintf("%s: %v", file, err)}
 	}
-	loc := locator{file: file, lines: strings.Split(string(raw), "\n")}
+	loc := newLocator(file, raw)
 	var probs Problems
 	add := func(line int, format string, args ...any) {
 		probs = append(probs, fmt.Sprintf("%s:%d: %s", file, line, fmt.Sprintf(format, args...)))
@@ -650,21 +650,47 @@ func (p *Profile) Affair(id string) (Affair, bool) {
 	return Affair{}, false
 }
 
-// locator finds the lines of keys in a TOML file, for messages.
+// locator finds the lines of keys in a TOML file, for messages. Each line
+// is read once (newLocator): every profile load asks for the lines of many
+// keys, and matching every line again for each was most of a load's time.
 type locator struct {
 	file  string
 	lines []string
+	parts []lineParts // per line
 }
 
-var headerRE = regexp.MustCompile(`^\s*\[\[?\s*([^\]]+?)\s*\]\]?`)
+// lineParts is what a line of TOML holds, as far as the locator cares.
+type lineParts struct {
+	header string // the table a [table] or [[array]] header names
+	array  bool   // the header is [[array]]
+	key    string // the key the line assigns (key = …, "key" = …)
+}
+
+var (
+	headerRE = regexp.MustCompile(`^\s*\[\[?\s*([^\]]+?)\s*\]\]?`)
+	assignRE = regexp.MustCompile(`^\s*(?:"([^"]*)"|([^"=\s]+))\s*=`)
+)
+
+func newLocator(file string, raw []byte) locator {
+	l := locator{file: file, lines: strings.Split(string(raw), "\n")}
+	l.parts = make([]lineParts, len(l.lines))
+	for i, s := range l.lines {
+		if m := headerRE.FindStringSubmatch(s); m != nil {
+			l.parts[i] = lineParts{header: m[1], array: strings.HasPrefix(strings.TrimSpace(s), "[[")}
+		} else if m := assignRE.FindStringSubmatch(s); m != nil {
+			l.parts[i].key = m[1] + m[2]
+		}
+	}
+	return l
+}
 
 // top is the line of a top-level key.
 func (l locator) top(key string) int { return l.in("", -1, key) }
 
 // table is the line of a [table] header.
 func (l locator) table(name string) int {
-	for i, s := range l.lines {
-		if m := headerRE.FindStringSubmatch(s); m != nil && m[1] == name {
+	for i, p := range l.parts {
+		if p.header != "" && p.header == name {
 			return i + 1
 		}
 	}
@@ -676,12 +702,11 @@ func (l locator) table(name string) int {
 func (l locator) entry(array string, index int, key string) int { return l.in(array, index, key) }
 
 func (l locator) in(table string, index int, key string) int {
-	assign := regexp.MustCompile(`^\s*"?` + regexp.QuoteMeta(key) + `"?\s*=`)
 	current, n, header := "", -1, 0
-	for i, s := range l.lines {
-		if m := headerRE.FindStringSubmatch(s); m != nil {
-			current = m[1]
-			if current == table && strings.HasPrefix(strings.TrimSpace(s), "[[") {
+	for i, p := range l.parts {
+		if p.header != "" {
+			current = p.header
+			if current == table && p.array {
 				n++
 				if n == index {
 					header = i + 1
@@ -689,7 +714,7 @@ func (l locator) in(table string, index int, key string) int {
 			}
 			continue
 		}
-		if current == table && (index < 0 || n == index) && assign.MatchString(s) {
+		if current == table && (index < 0 || n == index) && key != "" && p.key == key {
 			return i + 1
 		}
 	}
@@ -711,7 +736,7 @@ func (l locator) key(k toml.Key) int {
 		if line == 0 {
 			return l.table(table)
 		}
-		if assign := regexp.MustCompile(`^\s*"?` + regexp.QuoteMeta(k[len(k)-1]) + `"?\s*=`); assign.MatchString(l.lines[line-1]) {
+		if l.parts[line-1].key == k[len(k)-1] {
 			return line
 		}
 	}
