@@ -212,7 +212,7 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) 
 		// Measure in steady state: copy the import's WAL into the database
 		// now, not during the timed rows.
 		say("checkpointing the import …")
-		if _, err := d.Exec(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		if err := truncateWAL(ctx, d); err != nil {
 			return nil, fmt.Errorf("checkpoint after import: %w", err)
 		}
 	}

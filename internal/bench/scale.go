@@ -186,6 +186,27 @@ func (w *memWatch) peak() string {
 		mib(hwm<<10), mib(w.maxAnon<<10), w.atMax, mib(w.goAtMax<<10), mib(max(w.maxAnon-w.goAtMax, 0)<<10))
 }
 
+// truncateWAL copies SQLite's WAL into the database and empties it, trying
+// again while a reader holds it (a checkpoint that cannot finish says so in
+// its busy column, not with an error: the WAL, counted as disk, would then
+// hold a second copy of every page the import wrote).
+func truncateWAL(ctx context.Context, d *db.DB) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var busy, logFrames, copied int64
+		if err := d.QueryRow(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &copied); err != nil {
+			return err
+		}
+		if busy == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the WAL could not be emptied for a minute (%d of %d frames copied)", copied, logFrames)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // diskUsed is the bytes the database takes: SQLite's file and its WAL,
 // PostgreSQL's database.
 func diskUsed(ctx context.Context, d *db.DB, url string) (int64, error) {
