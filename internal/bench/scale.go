@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -186,6 +187,40 @@ func (w *memWatch) peak() string {
 		mib(hwm<<10), mib(w.maxAnon<<10), w.atMax, mib(w.goAtMax<<10), mib(max(w.maxAnon-w.goAtMax, 0)<<10))
 }
 
+// sqlitePath is the file of a sqlite: database URL.
+func sqlitePath(url string) string {
+	path := strings.TrimPrefix(url, "sqlite:")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	return path
+}
+
+// warmFile reads the file at path once, so the system keeps its pages in
+// its cache (as far as memory allows), and says how much and how fast.
+func warmFile(ctx context.Context, path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	start := time.Now()
+	buf := make([]byte, 1<<20)
+	var n int64
+	for ctx.Err() == nil {
+		k, err := f.Read(buf)
+		n += int64(k)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return "", err
+		}
+	}
+	el := time.Since(start)
+	return fmt.Sprintf("%s read in %.1f s (%.0f MiB/s)", mib(n), el.Seconds(), float64(n)/(1<<20)/max(el.Seconds(), 1e-9)), ctx.Err()
+}
+
 // truncateWAL copies SQLite's WAL into the database and empties it, trying
 // again while a reader holds it (a checkpoint that cannot finish says so in
 // its busy column, not with an error: the WAL, counted as disk, would then
@@ -215,10 +250,7 @@ func diskUsed(ctx context.Context, d *db.DB, url string) (int64, error) {
 		err := d.QueryRow(ctx, `SELECT pg_database_size(current_database())`).Scan(&n)
 		return n, err
 	}
-	path := strings.TrimPrefix(url, "sqlite:")
-	if i := strings.IndexByte(path, '?'); i >= 0 {
-		path = path[:i]
-	}
+	path := sqlitePath(url)
 	var total int64
 	for _, p := range []string{path, path + "-wal"} {
 		if st, err := os.Stat(p); err == nil {
