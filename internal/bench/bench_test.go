@@ -40,7 +40,7 @@ func TestRunSmall(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(res.Rows) != 14 {
+			if len(res.Rows) != 15 {
 				t.Fatalf("%d rows", len(res.Rows))
 			}
 			for _, r := range res.Rows {
@@ -60,7 +60,7 @@ func TestRunSmall(t *testing.T) {
 			if !strings.Contains(res.Rows[0].Note, how) || !strings.Contains(res.Rows[1].Note, "bytes per resident") {
 				t.Errorf("the import row says %q, the disk row %q", res.Rows[0].Note, res.Rows[1].Note)
 			}
-			for _, row := range []string{"disk used", "raw driver point select", "durable write floor", "database commit floor", "sustained", "raw bulk insert", "raw search query", "SHA-256"} {
+			for _, row := range []string{"disk used", "checkpoint after the import", "raw driver point select", "durable write floor", "database commit floor", "sustained", "raw bulk insert", "raw search query", "SHA-256"} {
 				if !strings.Contains(out.String(), row) {
 					t.Errorf("no %q row in the table:\n%s", row, out.String())
 				}

@@ -22,6 +22,7 @@ const (
 	RowRawSearch     = "raw-search"
 	RowSearchWorkers = "search-workers"
 	RowSearchClients = "search-clients"
+	RowCheckpoint    = "checkpoint"
 	RowVerify        = "verify"
 	RowSHA256        = "sha256"
 	RowGateClients   = "node-gate-clients"
