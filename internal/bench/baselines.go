@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"sync/atomic"
 	"time"
@@ -24,7 +25,15 @@ import (
 // the database's URL too, for a node to be made on it.
 func scratchDB(ctx context.Context, benchURL, dir, name string) (url string, cleanup func(), err error) {
 	if benchURL == "" {
-		return "sqlite:" + filepath.Join(dir, name+".db"), func() {}, nil
+		path := filepath.Join(dir, name+".db")
+		// Removed when done: a copy of a large register takes as much
+		// disk again, and its pages would crowd the benchmark's own out
+		// of the system's page cache.
+		return "sqlite:" + path, func() {
+			for _, p := range []string{path, path + "-wal", path + "-shm"} {
+				os.Remove(p)
+			}
+		}, nil
 	}
 	admin, err := db.Open(ctx, benchURL)
 	if err != nil {
