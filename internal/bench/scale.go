@@ -222,11 +222,13 @@ func warmFile(ctx context.Context, path string) (string, error) {
 }
 
 // truncateWAL copies SQLite's WAL into the database and empties it, trying
-// again while a reader holds it (a checkpoint that cannot finish says so in
-// its busy column, not with an error: the WAL, counted as disk, would then
-// hold a second copy of every page the import wrote).
+// again while a reader or another checkpoint holds it (a checkpoint that
+// cannot finish says so in its busy column, not with an error: the WAL,
+// counted as disk, would then hold a second copy of every page the import
+// wrote). The node's own checkpointer may be copying the same WAL: after
+// a 14 M import that is 10 GB and minutes, so it waits up to half an hour.
 func truncateWAL(ctx context.Context, d *db.DB) error {
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(30 * time.Minute)
 	for {
 		var busy, logFrames, copied int64
 		if err := d.QueryRow(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &copied); err != nil {
@@ -236,7 +238,7 @@ func truncateWAL(ctx context.Context, d *db.DB) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("the WAL could not be emptied for a minute (%d of %d frames copied)", copied, logFrames)
+			return fmt.Errorf("the WAL could not be emptied for half an hour (%d of %d frames copied)", copied, logFrames)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
