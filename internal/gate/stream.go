@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"jukinet/internal/apperr"
@@ -281,15 +282,38 @@ func (b *uintBlocks) flatten() []uint64 {
 // millions of rows; beyond it the collector runs more often, never fails.
 const streamGoMemory = 768 << 20
 
+// goMemory counts the streamed imports running, so that the first lowers
+// Go's memory limit and the last gives the previous one back, whatever
+// order they end in.
+var goMemory struct {
+	sync.Mutex
+	running int
+	before  int64
+}
+
 // limitGoMemory lowers Go's soft memory limit to streamGoMemory unless the
 // process set one (GOMEMLIMIT), and returns the function that gives the
-// previous limit back.
+// previous limit back once no streamed import runs.
 func limitGoMemory() (restore func()) {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return func() {}
 	}
-	old := debug.SetMemoryLimit(streamGoMemory)
-	return func() { debug.SetMemoryLimit(old) }
+	goMemory.Lock()
+	defer goMemory.Unlock()
+	if goMemory.running == 0 {
+		goMemory.before = debug.SetMemoryLimit(streamGoMemory)
+	}
+	goMemory.running++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			goMemory.Lock()
+			defer goMemory.Unlock()
+			if goMemory.running--; goMemory.running == 0 {
+				debug.SetMemoryLimit(goMemory.before)
+			}
+		})
+	}
 }
 
 // repeated returns the values given more than once (sorting values).

@@ -48,6 +48,18 @@ func TestStreamedImportLimitsGoMemory(t *testing.T) {
 	if got := debug.SetMemoryLimit(-1); got != before {
 		t.Errorf("after the import: limit %d, want %d as before", got, before)
 	}
+	// Two imports that overlap, the first ending first: the limit stays
+	// low until the second ends, then is given back.
+	first, second := limitGoMemory(), limitGoMemory()
+	first()
+	first() // twice: counted once
+	if got := debug.SetMemoryLimit(-1); got != streamGoMemory {
+		t.Errorf("while the second import runs: limit %d, want %d", got, streamGoMemory)
+	}
+	second()
+	if got := debug.SetMemoryLimit(-1); got != before {
+		t.Errorf("after both imports: limit %d, want %d as before", got, before)
+	}
 	t.Setenv("GOMEMLIMIT", "3GiB")
 	limitGoMemory()()
 	if got := debug.SetMemoryLimit(-1); got != before {
