@@ -142,6 +142,10 @@ func testResidentMapInCheckpoints(t *testing.T) {
 			if want := MapRoot(Leaves(states)); want != *cp.ResidentMap {
 				t.Fatalf("round %d: stored map root %x, rebuilt %x", round, cp.ResidentMap[:4], want[:4])
 			}
+			// What verify computes, resident by resident, is the same root.
+			if root, err := rebuiltMapRoot(ctx, d, cp.Size); err != nil || root != *cp.ResidentMap {
+				t.Fatalf("round %d: stored map root %x, verify's %x (%v)", round, cp.ResidentMap[:4], root[:4], err)
+			}
 			for _, code := range codes {
 				st, p, size, err := StoredResident(ctx, d, code)
 				if err != nil || size != cp.Size {

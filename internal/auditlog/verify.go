@@ -298,11 +298,10 @@ func checkMap(ctx context.Context, q db.Querier, checkpoints []sourcedCheckpoint
 		rep.MapSkipped = fmt.Sprintf("%d entries are pruned", rep.Pruned)
 		return nil
 	}
-	states, err := RebuildMap(ctx, q, last.Size)
+	root, err := rebuiltMapRoot(ctx, q, last.Size)
 	if err != nil {
 		return err
 	}
-	root := MapRoot(Leaves(states))
 	for _, cp := range checkpoints {
 		if cp.Size == last.Size && cp.ResidentMap != nil && *cp.ResidentMap != root {
 			return bad(-1, "the resident map signed at size %d (%s) does not match the entries: a resident's entries were left out of it or added to it", cp.Size, cp.source)
