@@ -234,8 +234,13 @@ func (s ResidentState) Value() MapHash { return MapValue(s.Entries, s.Chain) }
 // subjectRows calls fn for each resident an entry in [from, to) concerns, in
 // the order of the log, with the entry's leaf hash.
 func subjectRows(ctx context.Context, q db.Querier, from, to int64, fn func(code string, seq int64, leaf tlog.Hash) error) error {
+	return readSubjectRows(ctx, q, "s.seq, s.resident_code", from, to, fn)
+}
+
+// readSubjectRows is subjectRows in the order given (SQL, over s).
+func readSubjectRows(ctx context.Context, q db.Querier, order string, from, to int64, fn func(code string, seq int64, leaf tlog.Hash) error) error {
 	rows, err := q.Query(ctx, `SELECT s.resident_code, s.seq, e.leaf_hash FROM audit_subject s JOIN audit_entry e ON e.seq = s.seq
-		WHERE s.seq >= ? AND s.seq < ? ORDER BY s.seq, s.resident_code`, from, to)
+		WHERE s.seq >= ? AND s.seq < ? ORDER BY `+order, from, to)
 	if err != nil {
 		return fmt.Errorf("read the residents of entries %d to %d: %w", from, to-1, err)
 	}
@@ -285,12 +290,6 @@ func RebuildMap(ctx context.Context, q db.Querier, size int64) (map[string]*Resi
 // bytes, where the map of states took about four times that — what `audit
 // verify` holds for a register of millions.
 func rebuiltMapRoot(ctx context.Context, q db.Querier, size int64) (MapHash, error) {
-	rows, err := q.Query(ctx, `SELECT s.resident_code, s.seq, e.leaf_hash FROM audit_subject s JOIN audit_entry e ON e.seq = s.seq
-		WHERE s.seq < ? ORDER BY s.resident_code, s.seq`, size)
-	if err != nil {
-		return MapHash{}, fmt.Errorf("read the residents of the first %d entries: %w", size, err)
-	}
-	defer rows.Close()
 	var leaves []ResidentLeaf
 	var code string
 	var state ResidentState
@@ -299,26 +298,16 @@ func rebuiltMapRoot(ctx context.Context, q db.Querier, size int64) (MapHash, err
 			leaves = append(leaves, ResidentLeaf{Key: ResidentKey(code), Value: state.Value()})
 		}
 	}
-	for rows.Next() {
-		var c string
-		var seq int64
-		var raw []byte
-		if err := rows.Scan(&c, &seq, &raw); err != nil {
-			return MapHash{}, fmt.Errorf("read the residents of the first %d entries: %w", size, err)
-		}
-		var leaf tlog.Hash
-		if len(raw) != len(leaf) {
-			return MapHash{}, fmt.Errorf("entry %d: leaf hash of %d bytes", seq, len(raw))
-		}
-		copy(leaf[:], raw)
+	err := readSubjectRows(ctx, q, "s.resident_code, s.seq", 0, size, func(c string, seq int64, leaf tlog.Hash) error {
 		if c != code {
 			done()
 			code, state = c, ResidentState{}
 		}
 		state.Add(seq, leaf)
-	}
-	if err := rows.Err(); err != nil {
-		return MapHash{}, fmt.Errorf("read the residents of the first %d entries: %w", size, err)
+		return nil
+	})
+	if err != nil {
+		return MapHash{}, err
 	}
 	done()
 	SortLeaves(leaves)
