@@ -55,6 +55,9 @@ type typedForm struct {
 	// Fields are the inputs the error is about, when it names them: a
 	// screen that places messages by input shows each next to its own.
 	Fields fieldErrors
+	// First is the form's first input: the focus goes to it when the
+	// error names none (refusedAt sets it from the form's inputs).
+	First string
 }
 
 // Bad says whether input field of form is marked invalid: the refused
@@ -78,8 +81,11 @@ func (t typedForm) At(form, field string) string {
 func (t typedForm) Whole(form string) bool { return t.Is(form) && !t.Fields.Any() }
 
 // Focus says whether input field of the refused form gets the focus: the
-// first input the error is about.
-func (t typedForm) Focus(form, field string) bool { return t.Is(form) && t.Fields.Focus(field) }
+// first input the error is about, or the form's first input (First) when
+// the error names none.
+func (t typedForm) Focus(form, field string) bool {
+	return t.Is(form) && (t.Fields.Focus(field) || (!t.Fields.Any() && t.First != "" && field == t.First))
+}
 
 // Is says whether the refused form is form.
 func (t typedForm) Is(form string) bool { return t.Error != "" && t.Form == form }

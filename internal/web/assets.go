@@ -28,6 +28,27 @@ type assetRow struct {
 type kindOption struct{ Kind, Name string }
 
 func (s *Server) assetsPage(w http.ResponseWriter, r *http.Request, c *current) {
+	s.renderAssets(w, r, c, http.StatusOK, typedForm{})
+}
+
+// assetInputs are the inputs of the assets screen's forms, in the order
+// they appear.
+var assetInputs = map[string]formInputs{
+	"add": {order: []string{"kind", "id", "name", "location", "manager", "installed", "holds_data"},
+		by: [][2]string{{"kind", "kind"}, {"id", "id"}, {"manager", "manager"}, {"installed", "installed"}}},
+	"retire": {order: []string{"id", "date", "reason", "method", "erased_by", "witness", "erased"},
+		by: [][2]string{{"retired", "date"}, {"method", "method"}, {"witness", "witness"}, {"erased", "erased"}}},
+}
+
+// assetRefused answers a form of the assets screen refused with err: the
+// screen again, the error at its input (refusedAt).
+func (s *Server) assetRefused(w http.ResponseWriter, r *http.Request, c *current, form string, err error) bool {
+	return s.refusedAt(w, r, form, assetInputs[form], err, func(status int, t typedForm) { s.renderAssets(w, r, c, status, t) })
+}
+
+// renderAssets shows the assets screen; typed, when set, is the form
+// refused, shown again with its error at its input.
+func (s *Server) renderAssets(w http.ResponseWriter, r *http.Request, c *current, status int, typed typedForm) {
 	ctx := r.Context()
 	if !s.allowed(w, r, c, asset.ActView, s.nodeResource()) {
 		return
@@ -78,15 +99,18 @@ func (s *Server) assetsPage(w http.ResponseWriter, r *http.Request, c *current) 
 	for _, m := range asset.Methods {
 		methods = append(methods, kindOption{Kind: string(m.Method), Name: wd.pick(m.Japanese, string(m.Method))})
 	}
+	if status != http.StatusOK {
+		w.WriteHeader(status)
+	}
 	s.page(w, r, c, "assets", "Assets", map[string]any{
-		"Rows": rows, "Kinds": kinds, "Retirable": retirable, "People": active, "Methods": methods,
+		"Typed": typed, "Rows": rows, "Kinds": kinds, "Retirable": retirable, "People": active, "Methods": methods,
 		"Today":   s.node.Now().In(jptext.JST).Format(time.DateOnly),
 		"MaxName": asset.FieldName.Max, "MaxLocation": asset.FieldLocation.Max, "MaxReason": asset.FieldRetireReason.Max, "MaxErasedBy": asset.FieldErasedBy.Max,
 	})
 }
 
 // addAsset registers an asset from the form: decided by the policies,
-// logged; bad input is refused naming the field, and nothing is stored.
+// logged; bad input is refused at its field, and nothing is stored.
 func (s *Server) addAsset(w http.ResponseWriter, r *http.Request, c *current) {
 	if !s.recentlyVerified(w, r, c, "/assets") {
 		return
@@ -96,14 +120,12 @@ func (s *Server) addAsset(w http.ResponseWriter, r *http.Request, c *current) {
 		return
 	}
 	day, err := asset.ParseDay("installed", "設置日", r.FormValue("installed"))
-	if err != nil {
-		s.problem(w, r, err)
-		return
+	if err == nil {
+		err = s.node.Assets.Add(r.Context(), c.who(), asset.Asset{ID: r.FormValue("id"), Kind: asset.Kind(r.FormValue("kind")),
+			Name: r.FormValue("name"), Location: r.FormValue("location"), Manager: r.FormValue("manager"), InstalledOn: day,
+			HoldsData: r.FormValue("holds_data") != ""})
 	}
-	a := asset.Asset{ID: r.FormValue("id"), Kind: asset.Kind(r.FormValue("kind")), Name: r.FormValue("name"), Location: r.FormValue("location"),
-		Manager: r.FormValue("manager"), InstalledOn: day, HoldsData: r.FormValue("holds_data") != ""}
-	if err := s.node.Assets.Add(r.Context(), c.who(), a); err != nil {
-		s.problem(w, r, err)
+	if s.assetRefused(w, r, c, "add", err) {
 		return
 	}
 	http.Redirect(w, r, "/assets", http.StatusSeeOther)
@@ -120,21 +142,16 @@ func (s *Server) retireAsset(w http.ResponseWriter, r *http.Request, c *current)
 		return
 	}
 	day, err := asset.ParseDay("retired", "廃止日", r.FormValue("date"))
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
 	ret := asset.Retirement{Day: day, Reason: r.FormValue("reason")}
-	if m := r.FormValue("method"); m != "" {
-		erased, err := asset.ParseDay("erased", "消去・破壊の実施日", r.FormValue("erased"))
-		if err != nil {
-			s.problem(w, r, err)
-			return
-		}
+	if m := r.FormValue("method"); err == nil && m != "" {
+		var erased time.Time
+		erased, err = asset.ParseDay("erased", "消去・破壊の実施日", r.FormValue("erased"))
 		ret.Erasure = &asset.Erasure{Method: asset.Method(m), By: r.FormValue("erased_by"), Witness: r.FormValue("witness"), Day: erased}
 	}
-	if err := s.node.Assets.Retire(r.Context(), c.who(), r.FormValue("id"), ret); err != nil {
-		s.problem(w, r, err)
+	if err == nil {
+		err = s.node.Assets.Retire(r.Context(), c.who(), r.FormValue("id"), ret)
+	}
+	if s.assetRefused(w, r, c, "retire", err) {
 		return
 	}
 	http.Redirect(w, r, "/assets", http.StatusSeeOther)

@@ -42,6 +42,33 @@ type reportCell struct {
 }
 
 func (s *Server) contractsPage(w http.ResponseWriter, r *http.Request, c *current) {
+	s.renderContracts(w, r, c, http.StatusOK, typedForm{})
+}
+
+// contractInputs are the inputs of each form of the outsourcing screen,
+// in the order they appear.
+var contractInputs = map[string]formInputs{
+	"add": {order: []string{"vendor", "scope", "start", "end", "survey"},
+		by: [][2]string{{"start", "start"}, {"end", "end"}}},
+	"clause": {order: []string{"contract", "clause", "reference"},
+		by: [][2]string{{"contract", "contract"}, {"clause", "clause"}}},
+	"person": {order: []string{"contract", "verification_id"},
+		by: [][2]string{{"verification id", "verification_id"}, {"contract", "contract"}}},
+	"end": {order: []string{"contract", "date", "reason"},
+		by: [][2]string{{"contract", "contract"}, {"date", "date"}}},
+	"report": {order: []string{"contract", "kind", "date", "summary"},
+		by: [][2]string{{"contract", "contract"}, {"kind", "kind"}, {"date", "date"}}},
+}
+
+// contractRefused answers a form of the outsourcing screen refused with
+// err: the screen again, the error at its input (refusedAt).
+func (s *Server) contractRefused(w http.ResponseWriter, r *http.Request, c *current, form string, err error) bool {
+	return s.refusedAt(w, r, form, contractInputs[form], err, func(status int, t typedForm) { s.renderContracts(w, r, c, status, t) })
+}
+
+// renderContracts shows the outsourcing screen; typed, when set, is the
+// form refused, shown again with its error at its input.
+func (s *Server) renderContracts(w http.ResponseWriter, r *http.Request, c *current, status int, typed typedForm) {
 	ctx := r.Context()
 	if !s.allowed(w, r, c, contract.ActView, s.nodeResource()) {
 		return
@@ -78,8 +105,11 @@ func (s *Server) contractsPage(w http.ResponseWriter, r *http.Request, c *curren
 	for _, k := range contract.ReportKinds {
 		kinds = append(kinds, option{k.ID, wd.pick(k.Name, k.NameEN)})
 	}
+	if status != http.StatusOK {
+		w.WriteHeader(status)
+	}
 	s.page(w, r, c, "contracts", "Contracts", map[string]any{
-		"Rows": rows, "Clauses": clauses, "Kinds": kinds, "Today": now.In(jptext.JST).Format(time.DateOnly),
+		"Typed": typed, "Rows": rows, "Clauses": clauses, "Kinds": kinds, "Today": now.In(jptext.JST).Format(time.DateOnly),
 		"MaxVendor": contract.FieldVendor.Max, "MaxScope": contract.FieldScope.Max, "MaxSurvey": contract.FieldSurvey.Max,
 		"MaxReference": contract.FieldReference.Max, "MaxSummary": contract.FieldSummary.Max, "MaxEndReason": contract.FieldEndReason.Max,
 		"Now":       now,
@@ -111,24 +141,21 @@ func contractID(r *http.Request) (int64, error) {
 }
 
 // addContract records a contract and the approval of its vendor: decided
-// by the policies, logged; bad input is refused naming the field.
+// by the policies, logged; bad input is refused at its field.
 func (s *Server) addContract(w http.ResponseWriter, r *http.Request, c *current) {
 	if !s.contractForm(w, r, c) {
 		return
 	}
 	start, err := contract.ParseDay("start", "契約期間の開始日", r.FormValue("start"))
-	if err != nil {
-		s.problem(w, r, err)
-		return
+	var end time.Time
+	if err == nil {
+		end, err = contract.ParseDay("end", "契約期間の終了日", r.FormValue("end"))
 	}
-	end, err := contract.ParseDay("end", "契約期間の終了日", r.FormValue("end"))
-	if err != nil {
-		s.problem(w, r, err)
-		return
+	if err == nil {
+		_, err = s.node.Contracts.Add(r.Context(), c.who(), contract.Contract{Vendor: r.FormValue("vendor"), Scope: r.FormValue("scope"),
+			Start: start, End: end, Survey: r.FormValue("survey")})
 	}
-	if _, err := s.node.Contracts.Add(r.Context(), c.who(), contract.Contract{Vendor: r.FormValue("vendor"), Scope: r.FormValue("scope"),
-		Start: start, End: end, Survey: r.FormValue("survey")}); err != nil {
-		s.problem(w, r, err)
+	if s.contractRefused(w, r, c, "add", err) {
 		return
 	}
 	http.Redirect(w, r, "/contracts", http.StatusSeeOther)
@@ -142,8 +169,7 @@ func (s *Server) recordClause(w http.ResponseWriter, r *http.Request, c *current
 	if err == nil {
 		err = s.node.Contracts.Clause(r.Context(), c.who(), id, r.FormValue("clause"), r.FormValue("reference"))
 	}
-	if err != nil {
-		s.problem(w, r, err)
+	if s.contractRefused(w, r, c, "clause", err) {
 		return
 	}
 	http.Redirect(w, r, "/contracts", http.StatusSeeOther)
@@ -157,8 +183,7 @@ func (s *Server) addContractPerson(w http.ResponseWriter, r *http.Request, c *cu
 	if err == nil {
 		err = s.node.Contracts.AddPerson(r.Context(), c.who(), id, r.FormValue("verification_id"))
 	}
-	if err != nil {
-		s.problem(w, r, err)
+	if s.contractRefused(w, r, c, "person", err) {
 		return
 	}
 	http.Redirect(w, r, "/contracts", http.StatusSeeOther)
@@ -169,17 +194,14 @@ func (s *Server) recordContractReport(w http.ResponseWriter, r *http.Request, c 
 		return
 	}
 	id, err := contractID(r)
-	if err != nil {
-		s.problem(w, r, err)
-		return
+	var day time.Time
+	if err == nil {
+		day, err = contract.ParseDay("date", "報告日", r.FormValue("date"))
 	}
-	day, err := contract.ParseDay("date", "報告日", r.FormValue("date"))
-	if err != nil {
-		s.problem(w, r, err)
-		return
+	if err == nil {
+		_, err = s.node.Contracts.Report(r.Context(), c.who(), contract.Report{Contract: id, Kind: r.FormValue("kind"), Day: day, Summary: r.FormValue("summary")})
 	}
-	if _, err := s.node.Contracts.Report(r.Context(), c.who(), contract.Report{Contract: id, Kind: r.FormValue("kind"), Day: day, Summary: r.FormValue("summary")}); err != nil {
-		s.problem(w, r, err)
+	if s.contractRefused(w, r, c, "report", err) {
 		return
 	}
 	http.Redirect(w, r, "/contracts", http.StatusSeeOther)
@@ -193,17 +215,14 @@ func (s *Server) endContract(w http.ResponseWriter, r *http.Request, c *current)
 		return
 	}
 	id, err := contractID(r)
-	if err != nil {
-		s.problem(w, r, err)
-		return
+	var day time.Time
+	if err == nil {
+		day, err = contract.ParseDay("date", "解除日", r.FormValue("date"))
 	}
-	day, err := contract.ParseDay("date", "解除日", r.FormValue("date"))
-	if err != nil {
-		s.problem(w, r, err)
-		return
+	if err == nil {
+		err = s.node.Contracts.End(r.Context(), c.who(), id, day, r.FormValue("reason"))
 	}
-	if err := s.node.Contracts.End(r.Context(), c.who(), id, day, r.FormValue("reason")); err != nil {
-		s.problem(w, r, err)
+	if s.contractRefused(w, r, c, "end", err) {
 		return
 	}
 	http.Redirect(w, r, "/contracts", http.StatusSeeOther)

@@ -17,11 +17,11 @@ import (
 // biometric re-check. Which forms a person sees is the policies' answer.
 func (s *Server) facilityRoutes() {
 	s.mux.HandleFunc("GET /facilities", s.signedIn(s.facilitiesPage))
-	s.mux.HandleFunc("POST /facilities/rooms", s.signedIn(s.facilityChange(s.addRoom)))
-	s.mux.HandleFunc("POST /facilities/authorise", s.signedIn(s.facilityChange(s.authoriseRoom)))
-	s.mux.HandleFunc("POST /facilities/entries", s.signedIn(s.facilityChange(s.recordEntry)))
-	s.mux.HandleFunc("POST /facilities/import", s.signedIn(s.facilityChange(s.importEntries)))
-	s.mux.HandleFunc("POST /facilities/install", s.signedIn(s.facilityChange(s.installTerminal)))
+	s.mux.HandleFunc("POST /facilities/rooms", s.signedIn(s.facilityChange("room", s.addRoom)))
+	s.mux.HandleFunc("POST /facilities/authorise", s.signedIn(s.facilityChange("authorise", s.authoriseRoom)))
+	s.mux.HandleFunc("POST /facilities/entries", s.signedIn(s.facilityChange("entry", s.recordEntry)))
+	s.mux.HandleFunc("POST /facilities/import", s.signedIn(s.facilityChange("import", s.importEntries)))
+	s.mux.HandleFunc("POST /facilities/install", s.signedIn(s.facilityChange("install", s.installTerminal)))
 }
 
 // roomRow is a room as the screen shows it.
@@ -31,6 +31,25 @@ type roomRow struct {
 }
 
 func (s *Server) facilitiesPage(w http.ResponseWriter, r *http.Request, c *current) {
+	s.renderFacilities(w, r, c, http.StatusOK, typedForm{})
+}
+
+// facilityInputs are the inputs of the screen's forms, in the order they
+// appear.
+var facilityInputs = map[string]formInputs{
+	"room": {order: []string{"id", "building", "name", "level"},
+		by: [][2]string{{"room", "id"}, {"level", "level"}}},
+	"authorise": {order: []string{"room", "person"},
+		by: [][2]string{{"room", "room"}, {"person", "person"}}},
+	"entry": {order: []string{"room", "person", "visitor", "escort", "purpose", "direction", "time"},
+		by: [][2]string{{"room", "room"}, {"person", "person"}, {"escort", "escort"}, {"direction", "direction"}, {"time", "time"}}},
+	"import":  {order: []string{"csv"}},
+	"install": {order: []string{"terminal", "room", "manager"}, by: [][2]string{{"terminal", "terminal"}, {"room", "room"}, {"manager", "manager"}}},
+}
+
+// renderFacilities shows the rooms and installations screen; typed, when
+// set, is the form refused, shown again with its error at its input.
+func (s *Server) renderFacilities(w http.ResponseWriter, r *http.Request, c *current, status int, typed typedForm) {
 	ctx := r.Context()
 	if !s.allowed(w, r, c, facility.ActView, s.nodeResource()) {
 		return
@@ -81,8 +100,12 @@ func (s *Server) facilitiesPage(w http.ResponseWriter, r *http.Request, c *curre
 	for _, l := range []facility.Level{facility.LevelTerminal, facility.LevelServer, facility.LevelStorage} {
 		levels = append(levels, kindOption{Kind: strconv.Itoa(int(l)), Name: wd.pick(facility.LevelJapanese(l), facility.LevelEnglish(l))})
 	}
+	if status != http.StatusOK {
+		w.WriteHeader(status)
+	}
 	s.page(w, r, c, "facilities", "Facilities", map[string]any{
-		"Rooms": rows, "Installations": ins, "Entries": entries, "Terminals": inUse, "People": active, "Levels": levels,
+		"Typed": typed, "Rooms": rows, "MaxBuilding": facility.FieldBuilding.Max, "MaxRoomName": facility.FieldRoomName.Max,
+		"MaxPurpose": facility.FieldPurpose.Max, "MaxVisitor": facility.FieldVisitor.Max, "Installations": ins, "Entries": entries, "Terminals": inUse, "People": active, "Levels": levels,
 		"MayManage":  s.may(ctx, c, facility.ActManage, s.nodeResource()),
 		"MayRecord":  s.may(ctx, c, facility.ActRecordEntry, s.nodeResource()),
 		"MayInstall": s.may(ctx, c, facility.ActInstall, s.nodeResource()),
@@ -92,9 +115,9 @@ func (s *Server) facilitiesPage(w http.ResponseWriter, r *http.Request, c *curre
 }
 
 // facilityChange runs a form's change behind the biometric re-check and
-// goes back to the screen; bad input is refused naming the field, and
-// nothing is stored.
-func (s *Server) facilityChange(do func(r *http.Request, c *current) error) func(http.ResponseWriter, *http.Request, *current) {
+// goes back to the screen; bad input is refused at its field (the screen
+// again, what was typed kept), and nothing is stored.
+func (s *Server) facilityChange(form string, do func(r *http.Request, c *current) error) func(http.ResponseWriter, *http.Request, *current) {
 	return func(w http.ResponseWriter, r *http.Request, c *current) {
 		if !s.recentlyVerified(w, r, c, "/facilities") {
 			return
@@ -103,8 +126,7 @@ func (s *Server) facilityChange(do func(r *http.Request, c *current) error) func
 			s.problem(w, r, err)
 			return
 		}
-		if err := do(r, c); err != nil {
-			s.problem(w, r, err)
+		if s.refusedAt(w, r, form, facilityInputs[form], do(r, c), func(status int, t typedForm) { s.renderFacilities(w, r, c, status, t) }) {
 			return
 		}
 		http.Redirect(w, r, "/facilities", http.StatusSeeOther)
@@ -123,7 +145,7 @@ func (s *Server) authoriseRoom(r *http.Request, c *current) error {
 func (s *Server) recordEntry(r *http.Request, c *current) error {
 	at, err := facility.ParseTime(r.FormValue("time"))
 	if err != nil {
-		return apperr.New(apperr.Invalid, err.Error(), "入退室の日時「"+r.FormValue("time")+"」を読み取れません。2026-12-01 09:15 の形で入力してください")
+		return apperr.New(apperr.Invalid, err.Error(), "入退室の日時「"+r.FormValue("time")+"」を読み取れません。2026-12-01 09:15 の形で入力してください").At("time")
 	}
 	_, err = s.node.Facilities.RecordEntry(r.Context(), c.who(), facility.Entry{Room: r.FormValue("room"), Person: r.FormValue("person"),
 		Visitor: r.FormValue("visitor"), Escort: r.FormValue("escort"), Purpose: r.FormValue("purpose"), Dir: facility.Direction(r.FormValue("direction")), At: at})
@@ -132,7 +154,7 @@ func (s *Server) recordEntry(r *http.Request, c *current) error {
 
 func (s *Server) importEntries(r *http.Request, c *current) error {
 	_, _, err := s.node.Facilities.ImportCSV(r.Context(), c.who(), strings.NewReader(r.FormValue("csv")))
-	return err
+	return atInput(err, "csv") // every error of an import is about what was pasted
 }
 
 func (s *Server) installTerminal(r *http.Request, c *current) error {

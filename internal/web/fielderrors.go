@@ -1,8 +1,10 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"slices"
+	"strings"
 
 	"jukinet/internal/apperr"
 )
@@ -67,3 +69,64 @@ func (f fieldErrors) Of(name string) string { return f.msgs[name] }
 
 // Focus says whether input name gets the focus.
 func (f fieldErrors) Focus(name string) bool { return name != "" && f.first == name }
+
+// formInputs are a form's inputs, for placing the error of a refused form
+// (refusedAt): the focus goes to the first marked in order, a field the
+// domain names differently is renamed, and an error that names no field is
+// placed by how its English message starts — the domain packages write a
+// rule as "date: enter …", `course "x": use …`, "verification id …" — so
+// by maps such a start to the input it is about. An error placed nowhere
+// stands for the whole form (typedForm.Whole), the focus on order[0].
+type formInputs struct {
+	order  []string
+	rename map[string]string
+	by     [][2]string
+}
+
+// errorsOf are err's messages at the form's inputs.
+func (in formInputs) errorsOf(r *http.Request, err error) fieldErrors {
+	f := fieldErrorsOf(r, err, in.rename, in.order)
+	var e *apperr.Error
+	if f.Any() || !errors.As(err, &e) {
+		return f
+	}
+	for _, p := range in.by {
+		if rest, ok := strings.CutPrefix(e.Message, p[0]); ok && (rest == "" || strings.ContainsAny(rest[:1], " :")) {
+			f.add(p[1], message(r, err), in.order)
+			break
+		}
+	}
+	return f
+}
+
+// refusedAt answers a form refused with err as answerRefused does, the
+// error placed at the form's inputs (formInputs): the screen again with
+// the message next to each input it is about, or at the top of the form.
+func (s *Server) refusedAt(w http.ResponseWriter, r *http.Request, form string, in formInputs, err error, again func(status int, typed typedForm)) bool {
+	return s.answerRefused(w, r, form, err, func(status int, t typedForm) {
+		t.Fields = in.errorsOf(r, err)
+		if len(in.order) > 0 {
+			t.First = in.order[0]
+		}
+		again(status, t)
+	})
+}
+
+// inputRef is an input of a refused form, for the templates "invalid"
+// and "field-error" (partials.html).
+type inputRef struct {
+	T     typedForm
+	F, In string
+}
+
+// atInput names input as what err is about, when err is a refusal that
+// names no input (a form with one input: every refusal is about it).
+func atInput(err error, input string) error {
+	var e *apperr.Error
+	if !errors.As(err, &e) || len(e.Fields) > 0 {
+		return err
+	}
+	named := *e
+	named.Fields = []apperr.Field{{Name: input, Message: e.Message, Japanese: e.Japanese}}
+	return &named
+}

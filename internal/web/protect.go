@@ -32,6 +32,26 @@ type protectedRow struct {
 }
 
 func (s *Server) protectedPage(w http.ResponseWriter, r *http.Request, c *current) {
+	s.renderProtected(w, r, c, http.StatusOK, typedForm{})
+}
+
+// protectedInputs are the inputs of the screen's forms, in the order
+// they appear.
+var protectedInputs = map[string]formInputs{
+	"mark": {order: []string{"code", "start", "end", "department", "category"},
+		by: [][2]string{{"resident_code", "code"}, {"start", "start"}, {"end", "end"}, {"department", "department"}, {"category", "category"}, {"the period", "end"}}},
+	"end": {order: []string{"id", "date"}, by: [][2]string{{"id", "id"}, {"protection", "id"}, {"date", "date"}}},
+}
+
+// protectedRefused answers a form of the screen refused with err: the
+// screen again, the error at its input (refusedAt).
+func (s *Server) protectedRefused(w http.ResponseWriter, r *http.Request, c *current, form string, err error) bool {
+	return s.refusedAt(w, r, form, protectedInputs[form], err, func(status int, t typedForm) { s.renderProtected(w, r, c, status, t) })
+}
+
+// renderProtected shows the protected residents screen; typed, when set,
+// is the form refused, shown again with its error at its input.
+func (s *Server) renderProtected(w http.ResponseWriter, r *http.Request, c *current, status int, typed typedForm) {
 	ctx := r.Context()
 	everything := r.URL.Query().Get("all") == "1"
 	ps, err := s.node.Protect.List(ctx, c.who(), everything)
@@ -64,8 +84,11 @@ func (s *Server) protectedPage(w http.ResponseWriter, r *http.Request, c *curren
 	for _, d := range s.node.Profile.Departments {
 		depts = append(depts, option{d.ID, wd.dept(d.ID)})
 	}
+	if status != http.StatusOK {
+		w.WriteHeader(status)
+	}
 	s.page(w, r, c, "protected", "Protected", map[string]any{
-		"Rows": rows, "Categories": categories, "Departments": depts, "All": everything,
+		"Typed": typed, "Rows": rows, "Categories": categories, "Departments": depts, "All": everything,
 		"Today":     now.In(jptext.JST).Format(time.DateOnly),
 		"CanManage": s.may(ctx, c, protect.ActMark, s.nodeResource()),
 	})
@@ -85,24 +108,21 @@ func (s *Server) protectedForm(w http.ResponseWriter, r *http.Request, c *curren
 }
 
 // markProtected marks a resident: decided by the policies, logged; bad
-// input is refused naming the field, with nothing stored.
+// input is refused at its field, with nothing stored.
 func (s *Server) markProtected(w http.ResponseWriter, r *http.Request, c *current) {
 	if !s.protectedForm(w, r, c) {
 		return
 	}
 	start, err := contract.ParseDay("start", "支援措置の開始日", r.FormValue("start"))
-	if err != nil {
-		s.problem(w, r, err)
-		return
+	var end time.Time
+	if err == nil {
+		end, err = contract.ParseDay("end", "支援措置の終了日", r.FormValue("end"))
 	}
-	end, err := contract.ParseDay("end", "支援措置の終了日", r.FormValue("end"))
-	if err != nil {
-		s.problem(w, r, err)
-		return
+	if err == nil {
+		_, err = s.node.Protect.Mark(r.Context(), c.who(), protect.Mark{ResidentCode: r.FormValue("code"), Start: start, End: end,
+			Department: r.FormValue("department"), Category: r.FormValue("category")})
 	}
-	if _, err := s.node.Protect.Mark(r.Context(), c.who(), protect.Mark{ResidentCode: r.FormValue("code"), Start: start, End: end,
-		Department: r.FormValue("department"), Category: r.FormValue("category")}); err != nil {
-		s.problem(w, r, err)
+	if s.protectedRefused(w, r, c, "mark", err) {
 		return
 	}
 	http.Redirect(w, r, "/protected", http.StatusSeeOther)
@@ -114,21 +134,20 @@ func (s *Server) endProtected(w http.ResponseWriter, r *http.Request, c *current
 	if !s.protectedForm(w, r, c) {
 		return
 	}
+	var day time.Time
 	id, err := strconv.ParseInt(strings.TrimSpace(r.FormValue("id")), 10, 64)
 	if err != nil || id <= 0 {
-		s.problem(w, r, apperr.New(apperr.Invalid, "id: choose the support measure to end", "終了する支援措置を選んでください"))
-		return
+		err = apperr.New(apperr.Invalid, "id: choose the support measure to end", "終了する支援措置を選んでください")
+	} else {
+		day, err = contract.ParseDay("date", "終了する日", r.FormValue("date"))
 	}
-	day, err := contract.ParseDay("date", "終了する日", r.FormValue("date"))
-	if err != nil {
-		s.problem(w, r, err)
-		return
+	if err == nil {
+		if day.Equal(jptext.Midnight(s.node.Now())) {
+			day = s.node.Now()
+		}
+		err = s.node.Protect.End(r.Context(), c.who(), id, day)
 	}
-	if day.Equal(jptext.Midnight(s.node.Now())) {
-		day = s.node.Now()
-	}
-	if err := s.node.Protect.End(r.Context(), c.who(), id, day); err != nil {
-		s.problem(w, r, err)
+	if s.protectedRefused(w, r, c, "end", err) {
 		return
 	}
 	http.Redirect(w, r, "/protected", http.StatusSeeOther)

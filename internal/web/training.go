@@ -80,6 +80,19 @@ func expiringRows(rows []trainingRow, now time.Time) (soon, invalid []trainingRo
 }
 
 func (s *Server) trainingPage(w http.ResponseWriter, r *http.Request, c *current) {
+	s.renderTraining(w, r, c, http.StatusOK, typedForm{})
+}
+
+// trainingInputs are the inputs of the form that records a session, in
+// the order they appear.
+var trainingInputs = formInputs{
+	order: []string{"course", "date", "trainer", "material", "attendee"},
+	by:    [][2]string{{"course", "course"}, {"date", "date"}, {"attendees", "attendee"}, {"attendee", "attendee"}},
+}
+
+// renderTraining shows the training screen; typed, when set, is the form
+// refused, shown again with its error at its input and what was typed.
+func (s *Server) renderTraining(w http.ResponseWriter, r *http.Request, c *current, status int, typed typedForm) {
 	ctx := r.Context()
 	if !s.allowed(w, r, c, training.ActView, s.nodeResource()) {
 		return
@@ -121,7 +134,11 @@ func (s *Server) trainingPage(w http.ResponseWriter, r *http.Request, c *current
 	}
 	now := s.node.Now()
 	soon, _ := expiringRows(rows, now)
+	if status != http.StatusOK {
+		w.WriteHeader(status)
+	}
 	s.page(w, r, c, "training", "Training", map[string]any{
+		"Typed":   typed,
 		"Courses": courses, "CourseNames": names, "Rows": rows, "Soon": soon, "Sessions": sessions, "People": active,
 		"Today": now.In(jptext.JST).Format(time.DateOnly), "MaxTrainer": training.MaxTrainer, "MaxMaterial": training.MaxMaterial,
 		"CanManage": s.may(ctx, c, training.ActManage, s.nodeResource()),
@@ -140,14 +157,11 @@ func (s *Server) recordTraining(w http.ResponseWriter, r *http.Request, c *curre
 		return
 	}
 	day, err := training.ParseDay(r.FormValue("date"))
-	if err != nil {
-		s.problem(w, r, err)
-		return
+	if err == nil {
+		_, err = s.node.Training.Record(r.Context(), c.who(), training.Session{Course: r.FormValue("course"), Day: day,
+			Trainer: r.FormValue("trainer"), Material: r.FormValue("material"), Attendees: r.Form["attendee"]})
 	}
-	_, err = s.node.Training.Record(r.Context(), c.who(), training.Session{Course: r.FormValue("course"), Day: day,
-		Trainer: r.FormValue("trainer"), Material: r.FormValue("material"), Attendees: r.Form["attendee"]})
-	if err != nil {
-		s.problem(w, r, err)
+	if s.refusedAt(w, r, "record", trainingInputs, err, func(status int, t typedForm) { s.renderTraining(w, r, c, status, t) }) {
 		return
 	}
 	http.Redirect(w, r, "/training", http.StatusSeeOther)

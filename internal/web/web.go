@@ -484,6 +484,8 @@ func templateFuncs(w words) template.FuncMap {
 		"actions":    w.actionChoices,
 		"n":          svgNum,
 		"add":        func(a, b float64) float64 { return a + b },
+		// input names an input of a refused form for "invalid" and "field-error".
+		"input": func(t typedForm, form, name string) inputRef { return inputRef{T: t, F: form, In: name} },
 		"dict": func(kv ...any) map[string]any {
 			m := map[string]any{}
 			for i := 0; i+1 < len(kv); i += 2 {
