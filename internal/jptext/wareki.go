@@ -96,16 +96,30 @@ func FormatBoth(t time.Time) string {
 }
 
 var (
-	warekiKanji  = regexp.MustCompile(`^(明治|大正|昭和|平成|令和)(元|\d{1,3})年(\d{1,2})月(\d{1,2})日$`)
-	warekiLetter = regexp.MustCompile(`^([MTSHR])(\d{1,3})[./\-](\d{1,2})[./\-](\d{1,2})$`)
+	// An era year has up to four digits: 9999-12-31 is 令和7981年12月31日.
+	warekiKanji  = regexp.MustCompile(`^(明治|大正|昭和|平成|令和)(元|\d{1,4})年(\d{1,2})月(\d{1,2})日$`)
+	warekiLetter = regexp.MustCompile(`^([MTSHR])(\d{1,4})[./\-](\d{1,2})[./\-](\d{1,2})$`)
 	seirekiKanji = regexp.MustCompile(`^(\d{4})年(\d{1,2})月(\d{1,2})日$`)
 	seirekiDash  = regexp.MustCompile(`^(\d{4})[./\-](\d{1,2})[./\-](\d{1,2})$`)
+	// The compact forms of legacy municipal systems (住民記録システム):
+	// 19900304 (YYYYMMDD), 4020304 (the era's code, then YYMMDD) and
+	// H020304 (the era's letter, then YYMMDD). Only exactly these lengths
+	// read, and the era codes 1 to 5: 1990030 or 6010101 is refused.
+	seirekiCompact = regexp.MustCompile(`^(\d{4})(\d{2})(\d{2})$`)
+	warekiCode     = regexp.MustCompile(`^([1-5])(\d{2})(\d{2})(\d{2})$`)
+	warekiCompact  = regexp.MustCompile(`^([MTSHR])(\d{2})(\d{2})(\d{2})$`)
 )
+
+// eraCodes are the era codes of the 7-digit form 4020304 (平成2年3月4日), the
+// one legacy municipal systems write: 1 明治, 2 大正, 3 昭和, 4 平成, 5 令和.
+var eraCodes = map[string]string{"1": "明治", "2": "大正", "3": "昭和", "4": "平成", "5": "令和"}
 
 // ParseDate reads a date the way clerks write one: 令和元年5月1日, 令和1年5月1日,
 // R1.5.1, r01/05/01, 2019年5月1日, 2019-05-01 or 2019/5/1, in full- or
-// half-width characters. An era date must lie within its era: 平成31年5月1日
-// is refused, naming the day it is (令和元年5月1日).
+// half-width characters; and as legacy municipal systems export one:
+// 20190501 (YYYYMMDD), 5010501 (the era's code, 1 明治 to 5 令和, then
+// YYMMDD) or R010501. An era date must lie within its era: 平成31年5月1日
+// (or 4310501) is refused, naming the day it is (令和元年5月1日).
 func ParseDate(s string) (time.Time, error) {
 	t, _, err := ParseDateForm(s)
 	return t, err
@@ -119,9 +133,9 @@ const (
 	// DateISO is 2019-05-01 exactly, in half-width digits.
 	DateISO DateForm = iota + 1
 	// DateSeireki is another Gregorian form: 2019/5/1, 2019年5月1日,
-	// full-width digits.
+	// 20190501, full-width digits.
 	DateSeireki
-	// DateWareki is an era date: 令和元年5月1日, R1.5.1.
+	// DateWareki is an era date: 令和元年5月1日, R1.5.1, 5010501, R010501.
 	DateWareki
 )
 
@@ -141,7 +155,11 @@ func ParseDateForm(s string) (time.Time, DateForm, error) {
 
 // parseDate is ParseDate, saying also whether the date was an era date.
 func parseDate(s string) (time.Time, bool, error) {
-	in := strings.ToUpper(strings.Join(strings.Fields(norm.NFKC.String(s)), ""))
+	nfkc := norm.NFKC.String(s)
+	in := strings.ToUpper(strings.Join(strings.Fields(nfkc), ""))
+	// The compact forms are read only as written, without spaces inside:
+	// their fields have no separators, so "1990 0304" is no date.
+	compact := in == strings.ToUpper(strings.TrimSpace(nfkc))
 	var y, m, d int
 	var era *Era
 	switch {
@@ -160,8 +178,19 @@ func parseDate(s string) (time.Time, bool, error) {
 	case seirekiDash.MatchString(in):
 		p := seirekiDash.FindStringSubmatch(in)
 		y, m, d = atoiOr(p[1], 0), atoiOr(p[2], 0), atoiOr(p[3], 0)
+	case compact && seirekiCompact.MatchString(in):
+		p := seirekiCompact.FindStringSubmatch(in)
+		y, m, d = atoiOr(p[1], 0), atoiOr(p[2], 0), atoiOr(p[3], 0)
+	case compact && warekiCode.MatchString(in):
+		p := warekiCode.FindStringSubmatch(in)
+		era = eraByName(eraCodes[p[1]])
+		y, m, d = atoiOr(p[2], 0), atoiOr(p[3], 0), atoiOr(p[4], 0)
+	case compact && warekiCompact.MatchString(in):
+		p := warekiCompact.FindStringSubmatch(in)
+		era = eraByLetter(p[1])
+		y, m, d = atoiOr(p[2], 0), atoiOr(p[3], 0), atoiOr(p[4], 0)
 	default:
-		return time.Time{}, false, fmt.Errorf("date %q: write it as 令和元年5月1日, R1.5.1 or 2019-05-01", shownText(s))
+		return time.Time{}, false, fmt.Errorf("date %q: write it as 令和元年5月1日, R1.5.1, 2019-05-01, 20190501 or 5010501 (era code 1 明治 to 5 令和, then YYMMDD)", shownText(s))
 	}
 	if era != nil {
 		if y < 1 {

@@ -44,6 +44,11 @@ func TestParseDate(t *testing.T) {
 		"2019/5/1":    date(2019, 5, 1),
 		"２０１９年５月１日":   date(2019, 5, 1),
 		" 平成 元年1月8日 ": date(1989, 1, 8),
+		"19900304":    date(1990, 3, 4),
+		"１９９００３０４":    date(1990, 3, 4),
+		"4020304":     date(1990, 3, 4),
+		"5010501":     date(2019, 5, 1),
+		"H020304":     date(1990, 3, 4),
 	}
 	for in, want := range ok {
 		got, err := ParseDate(in)
@@ -51,7 +56,8 @@ func TestParseDate(t *testing.T) {
 			t.Errorf("ParseDate(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	bad := []string{"令和元年4月30日", "平成31年5月1日", "昭和64年1月8日", "R0.1.1", "2019-02-29", "2019-13-01", "5/1", "", "明日"}
+	bad := []string{"令和元年4月30日", "平成31年5月1日", "昭和64年1月8日", "R0.1.1", "2019-02-29", "2019-13-01", "5/1", "", "明日",
+		"4310501", "1450730", "2151225", "19900230", "4020230", "1990030", "199003041", "6010101", "0010101", "1990 0304"}
 	for _, in := range bad {
 		if got, err := ParseDate(in); err == nil {
 			t.Errorf("ParseDate(%q) = %v, want error", in, got)
@@ -60,7 +66,7 @@ func TestParseDate(t *testing.T) {
 }
 
 func FuzzParseDate(f *testing.F) {
-	for _, s := range []string{"令和元年5月1日", "R1.5.1", "2019-05-01", "H31.4.30", "明治6年1月1日"} {
+	for _, s := range []string{"令和元年5月1日", "R1.5.1", "2019-05-01", "H31.4.30", "明治6年1月1日", "19900304", "4020304", "5010501", "H020304", "１９９００３０４"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

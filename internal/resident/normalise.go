@@ -32,10 +32,11 @@ const (
 	// NormFullWidthASCII turns full-width digits and Latin letters into
 	// ASCII where the column holds ASCII (codes, sex, dates).
 	NormFullWidthASCII
-	// NormWareki turns an era date (H2.3.4, 平成2年3月4日) into YYYY-MM-DD.
+	// NormWareki turns an era date (H2.3.4, 平成2年3月4日, and the compact
+	// 4020304 and H020304 of legacy systems) into YYYY-MM-DD.
 	NormWareki
-	// NormDateForm turns another Gregorian form (1990/3/4, 1990年3月4日)
-	// into YYYY-MM-DD.
+	// NormDateForm turns another Gregorian form (1990/3/4, 1990年3月4日,
+	// 19900304) into YYYY-MM-DD.
 	NormDateForm
 	// NormBOM is the UTF-8 byte order mark at the start of the file,
 	// removed (a file-level normalisation, reported on line 1).

@@ -3,12 +3,17 @@ package resident
 import (
 	"bytes"
 	"encoding/csv"
+	"maps"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/text/encoding/japanese"
 	"golang.org/x/text/transform"
 	"pgregory.net/rapid"
+
+	"jukinet/internal/ids"
 )
 
 func TestNormaliseField(t *testing.T) {
@@ -61,6 +66,20 @@ func TestNormaliseField(t *testing.T) {
 		{"date_of_birth", "1990/3/4", "1990-03-04", NormDateForm},
 		{"date_of_birth", "1990年3月4日", "1990-03-04", NormDateForm},
 		{"date_of_birth", "1990-03-04", "1990-03-04", 0},
+		// The compact forms of legacy municipal systems: YYYYMMDD, and the
+		// era's code (1 明治 … 5 令和) or letter, then YYMMDD.
+		{"date_of_birth", "19900304", "1990-03-04", NormDateForm},
+		{"date_of_birth", "１９９００３０４", "1990-03-04", NormFullWidthASCII | NormDateForm},
+		{"date_of_birth", " 19900304 ", "1990-03-04", NormTrim | NormDateForm},
+		{"date_of_birth", "4020304", "1990-03-04", NormWareki},
+		{"change_date", "5010501", "2019-05-01", NormWareki},
+		{"date_of_birth", "3640107", "1989-01-07", NormWareki},
+		{"date_of_birth", "H020304", "1990-03-04", NormWareki},
+		{"date_of_birth", "４０２０３０４", "1990-03-04", NormFullWidthASCII | NormWareki},
+		{"date_of_birth", "4310501", "4310501", 0},   // past 平成's end: refused
+		{"date_of_birth", "19900230", "19900230", 0}, // no such day
+		{"date_of_birth", "6010101", "6010101", 0},   // no era 6
+		{"date_of_birth", "199003041", "199003041", 0},
 		// A date past its era's end is not normalised: the check refuses it.
 		{"date_of_birth", "平成31年5月1日", "平成31年5月1日", 0},
 		{"date_of_birth", "", "", 0},
@@ -196,10 +215,87 @@ func TestReadFileRefusesAfterNormalising(t *testing.T) {
 	}
 }
 
+// TestReadFileNormalisesCompactDates: the compact dates of legacy municipal
+// systems (19900304, 4020304 for 平成2年3月4日) import as YYYY-MM-DD, each
+// reported with its normalisation; the era and the date of birth are
+// checked as in any other form.
+func TestReadFileNormalisesCompactDates(t *testing.T) {
+	row := func(code, birth, change string) []string {
+		eleven := "1" + code[1:]
+		number := eleven + strconv.Itoa(ids.IndividualNumberCheckDigit(eleven))
+		return []string{code, number, "鈴木", "一郎", "スズキ", "イチロウ", "", "", "", "", birth, "1", "東京都江東区亀戸一丁目1番", "131083", "転入", change}
+	}
+	rows := [][]string{CSVHeader,
+		row("12345678903", "19900304", "5010501"),
+		row("10000000006", "4020304", "20190501"),
+		row("10000000014", "H020304", "5080401"),
+		row("10000000022", "4310501", "2020-01-01"),  // past 平成's end
+		row("10000000030", "5080602", "2026-06-02"),  // born tomorrow (testNow is 2026-06-01)
+		row("10000000049", "19900230", "2020-01-01"), // no such day
+	}
+	var b strings.Builder
+	csv.NewWriter(&b).WriteAll(rows)
+	f, err := ReadFile(strings.NewReader(b.String()), "", testNow, nil)
+	if err != nil || len(f.Rows) != 3 {
+		t.Fatalf("ReadFile: %v rows %+v bad %v", err, f.Rows, f.Bad)
+	}
+	for i, want := range []struct{ birth, change time.Time }{
+		{Date(1990, 3, 4), Date(2019, 5, 1)},
+		{Date(1990, 3, 4), Date(2019, 5, 1)},
+		{Date(1990, 3, 4), Date(2026, 4, 1)},
+	} {
+		if r := f.Rows[i].Record; r.DateOfBirth != want.birth || r.ChangeDate != want.change {
+			t.Errorf("row %d: born %v, changed %v; want %v, %v", i+1, r.DateOfBirth, r.ChangeDate, want.birth, want.change)
+		}
+	}
+	changes := map[string]string{}
+	for _, r := range f.Rows {
+		for _, c := range r.Changes {
+			changes[c.Original] = c.Column + " " + c.How.Japanese() + " " + c.Stored
+		}
+	}
+	for orig, want := range map[string]string{
+		"19900304": "date_of_birth 日付の書式→西暦YYYY-MM-DD 1990-03-04",
+		"5010501":  "change_date 和暦→西暦 2019-05-01",
+		"4020304":  "date_of_birth 和暦→西暦 1990-03-04",
+		"20190501": "change_date 日付の書式→西暦YYYY-MM-DD 2019-05-01",
+		"H020304":  "date_of_birth 和暦→西暦 1990-03-04",
+		"5080401":  "change_date 和暦→西暦 2026-04-01",
+	} {
+		if changes[orig] != want {
+			t.Errorf("change of %q = %q, want %q", orig, changes[orig], want)
+		}
+	}
+	got := map[string]int{}
+	for _, c := range CountChanges(f.Rows, f.BOM) {
+		got[c.Column+" "+c.How.Japanese()] = c.Values
+	}
+	if want := map[string]int{"date_of_birth 日付の書式→西暦YYYY-MM-DD": 1, "date_of_birth 和暦→西暦": 2,
+		"change_date 和暦→西暦": 2, "change_date 日付の書式→西暦YYYY-MM-DD": 1}; !maps.Equal(got, want) {
+		t.Errorf("counts %v, want %v", got, want)
+	}
+	if len(f.Bad) != 3 {
+		t.Fatalf("bad %v, want 3", f.Bad)
+	}
+	for i, want := range []struct {
+		line   int
+		column string
+		says   string
+	}{
+		{5, "date_of_birth", "that day is 令和元年5月1日 (2019-05-01)"},
+		{6, "date_of_birth", "2026-06-02 is after today (2026-06-01)"},
+		{7, "date_of_birth", "no such day"},
+	} {
+		if e := f.Bad[i]; e.Line != want.line || e.Column != want.column || !strings.Contains(e.Reason, want.says) {
+			t.Errorf("error %d = %v; want line %d, %s, saying %q", i, e, want.line, want.column, want.says)
+		}
+	}
+}
+
 // FuzzNormaliseIdempotent: normalising a normalised value changes nothing,
 // in every column.
 func FuzzNormaliseIdempotent(f *testing.F) {
-	for _, s := range []string{"ﾜﾀﾅﾍﾞ ｼﾞﾛｳ", "H02.03.04", "平成元年1月8日", "１２３４", "　ｱﾞ　", "ﾟ", "Ｒ１．５．１", "1990/3/4", " \u3000x"} {
+	for _, s := range []string{"ﾜﾀﾅﾍﾞ ｼﾞﾛｳ", "H02.03.04", "平成元年1月8日", "１２３４", "　ｱﾞ　", "ﾟ", "Ｒ１．５．１", "1990/3/4", " \u3000x", "19900304", "4020304", "H020304", "１９９００３０４", "4310501"} {
 		f.Add(uint8(4), s)
 		f.Add(uint8(10), s)
 	}
