@@ -50,6 +50,30 @@ var (
 )
 
 func (s *Server) staffPage(w http.ResponseWriter, r *http.Request, c *current) {
+	s.renderStaff(w, r, c, http.StatusOK, typedForm{})
+}
+
+// staffInputs are the inputs of the staff screen's forms, in the order
+// they appear; a row's form (designate-VID, leave-VID, enrol-VID,
+// credential-N) has the inputs of its kind.
+var staffInputs = map[string]formInputs{
+	"person": {order: []string{"verification_id", "name", "kana", "department", "title"},
+		by: [][2]string{{"verification id", "verification_id"}, {"unknown department", "department"}}},
+	"role": {order: []string{"verification_id", "role", "department"},
+		by: [][2]string{{"verification id", "verification_id"}, {"no staff member", "verification_id"}, {"staff member", "verification_id"},
+			{"profile", "role"}, {"role", "department"}, {"unknown department", "department"}}},
+	"terminal": {order: []string{"id", "name", "department", "location", "manager", "manager_title"},
+		by: [][2]string{{"terminal id", "id"}, {"terminal", "id"}, {"unknown department", "department"},
+			{"verification id", "manager"}, {"no staff member", "manager"}, {"staff member", "manager"}}},
+	"designate":  {order: []string{"affair"}},
+	"leave":      {order: []string{"reason"}},
+	"enrol":      {},
+	"credential": {order: []string{"reason"}},
+}
+
+// renderStaff shows the staff screen; typed, when set, is the form
+// refused, shown again with its error at its input.
+func (s *Server) renderStaff(w http.ResponseWriter, r *http.Request, c *current, status int, typed typedForm) {
 	ctx := r.Context()
 	if !s.allowed(w, r, c, staff.ActViewStaff, s.nodeResource()) {
 		return
@@ -101,8 +125,11 @@ func (s *Server) staffPage(w http.ResponseWriter, r *http.Request, c *current) {
 		s.problem(w, r, err)
 		return
 	}
+	if status != http.StatusOK {
+		w.WriteHeader(status)
+	}
 	s.page(w, r, c, "staff", "Staff", map[string]any{
-		"People": rows, "Terminals": terminals, "Credentials": creds,
+		"Typed": typed, "People": rows, "Terminals": terminals, "Credentials": creds,
 		"AllAffairs": s.node.Profile.Affairs, "Departments": s.node.Profile.Departments, "Roles": s.node.Profile.Roles,
 		"Link": r.URL.Query().Get("link"), "Done": r.URL.Query().Get("done"),
 		"CanRegister": can[staff.ActRegisterStaff], "CanAssign": can[staff.ActAssignRole],
@@ -122,8 +149,7 @@ func (s *Server) staffDesignate(w http.ResponseWriter, r *http.Request, c *curre
 	} else {
 		err = s.node.Staff.Designate(r.Context(), c.who(), r.FormValue("verification_id"), r.FormValue("affair"))
 	}
-	if err != nil {
-		s.problem(w, r, err)
+	if s.staffRefused(w, r, c, "designate", "designate-"+r.FormValue("verification_id"), err) {
 		return
 	}
 	http.Redirect(w, r, "/staff?done=designation", http.StatusSeeOther)
@@ -134,11 +160,17 @@ func (s *Server) staffEnrolmentLink(w http.ResponseWriter, r *http.Request, c *c
 		return
 	}
 	token, err := s.auth.IssueEnrolment(r.Context(), c.who(), r.FormValue("verification_id"))
-	if err != nil {
-		s.problem(w, r, err)
+	if s.staffRefused(w, r, c, "enrol", "enrol-"+r.FormValue("verification_id"), err) {
 		return
 	}
 	http.Redirect(w, r, "/staff?link="+token+"#enrolment-link", http.StatusSeeOther)
+}
+
+// staffRefused answers a form of the staff screen refused with err: the
+// screen again, the error at its input (refusedAt); kind names the form's
+// inputs (staffInputs), form the form on the screen.
+func (s *Server) staffRefused(w http.ResponseWriter, r *http.Request, c *current, kind, form string, err error) bool {
+	return s.refusedAt(w, r, form, staffInputs[kind], err, func(status int, t typedForm) { s.renderStaff(w, r, c, status, t) })
 }
 
 func (s *Server) suspensionsPage(w http.ResponseWriter, r *http.Request, c *current) {
@@ -722,19 +754,24 @@ func (v *verification) view(lang string) verificationView {
 // staffChange runs one administrative change from a staff screen form:
 // after a recent verification, decided by the policies, logged; then back
 // to the staff screen.
-func (s *Server) staffChange(w http.ResponseWriter, r *http.Request, c *current, change func() error) {
+// A refused change shows the screen again with its error at the form's
+// input; kind and form are as staffRefused takes them.
+func (s *Server) staffChange(w http.ResponseWriter, r *http.Request, c *current, kind, form string, change func() error) {
 	if !s.recentlyVerified(w, r, c, "/staff") {
 		return
 	}
-	if err := change(); err != nil {
+	if err := r.ParseForm(); err != nil {
 		s.problem(w, r, err)
+		return
+	}
+	if s.staffRefused(w, r, c, kind, form, change()) {
 		return
 	}
 	http.Redirect(w, r, "/staff?done=1", http.StatusSeeOther)
 }
 
 func (s *Server) staffAddPerson(w http.ResponseWriter, r *http.Request, c *current) {
-	s.staffChange(w, r, c, func() error {
+	s.staffChange(w, r, c, "person", "person", func() error {
 		return s.node.Staff.AddPerson(r.Context(), c.who(), staff.Person{VerificationID: strings.TrimSpace(r.FormValue("verification_id")),
 			Name: strings.TrimSpace(r.FormValue("name")), NameKana: strings.TrimSpace(r.FormValue("kana")),
 			Department: r.FormValue("department"), Title: strings.TrimSpace(r.FormValue("title"))})
@@ -742,19 +779,19 @@ func (s *Server) staffAddPerson(w http.ResponseWriter, r *http.Request, c *curre
 }
 
 func (s *Server) staffRemovePerson(w http.ResponseWriter, r *http.Request, c *current) {
-	s.staffChange(w, r, c, func() error {
+	s.staffChange(w, r, c, "leave", "leave-"+r.PathValue("vid"), func() error {
 		return s.node.Staff.RemovePerson(r.Context(), c.who(), r.PathValue("vid"), r.FormValue("reason"))
 	})
 }
 
 func (s *Server) staffAssignRole(w http.ResponseWriter, r *http.Request, c *current) {
-	s.staffChange(w, r, c, func() error {
+	s.staffChange(w, r, c, "role", "role", func() error {
 		return s.node.Staff.AssignRole(r.Context(), c.who(), strings.TrimSpace(r.FormValue("verification_id")), profile.RoleID(r.FormValue("role")), r.FormValue("department"))
 	})
 }
 
 func (s *Server) staffApproveTerminal(w http.ResponseWriter, r *http.Request, c *current) {
-	s.staffChange(w, r, c, func() error {
+	s.staffChange(w, r, c, "terminal", "terminal", func() error {
 		t := staff.Terminal{ID: strings.TrimSpace(r.FormValue("id")), Name: strings.TrimSpace(r.FormValue("name")),
 			Department: r.FormValue("department"), Location: strings.TrimSpace(r.FormValue("location"))}
 		if err := s.node.Staff.ApproveTerminal(r.Context(), c.who(), t); err != nil {
@@ -768,7 +805,7 @@ func (s *Server) staffApproveTerminal(w http.ResponseWriter, r *http.Request, c 
 }
 
 func (s *Server) staffRemoveCredential(w http.ResponseWriter, r *http.Request, c *current) {
-	s.staffChange(w, r, c, func() error {
+	s.staffChange(w, r, c, "credential", "credential-"+r.PathValue("id"), func() error {
 		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 		if err != nil {
 			return apperr.New(apperr.Invalid, "bad credential number", "照合情報の番号が正しくありません")

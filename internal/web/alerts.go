@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 
+	"jukinet/internal/apperr"
 	"jukinet/internal/detect"
 	"jukinet/internal/staff"
 )
@@ -24,6 +25,15 @@ type alertRow struct {
 // ones, or all with ?all=1, with a form to close each for those who may
 // investigate.
 func (s *Server) alertsPage(w http.ResponseWriter, r *http.Request, c *current) {
+	s.renderAlerts(w, r, c, http.StatusOK, typedForm{})
+}
+
+// alertCloseInputs are the inputs of the form that closes an alert.
+var alertCloseInputs = formInputs{order: []string{"finding"}, by: [][2]string{{"closing", "finding"}}}
+
+// renderAlerts shows the alerts screen; typed, when set, is an alert's
+// closing form refused, shown again with its error at its input.
+func (s *Server) renderAlerts(w http.ResponseWriter, r *http.Request, c *current, status int, typed typedForm) {
 	ctx := r.Context()
 	if !s.allowed(w, r, c, staff.ActViewAlerts, s.nodeResource()) {
 		return
@@ -39,8 +49,11 @@ func (s *Server) alertsPage(w http.ResponseWriter, r *http.Request, c *current) 
 	for i, a := range alerts {
 		rows[i] = alertRow{Alert: a, RuleName: a.RuleName(lang), Detail: unbrokenDates(s.wordsFor(r).actionsIn(a.Described(lang))), Resident: detect.AboutResident(a.Rule), Immediate: detect.Immediate(a.Rule)}
 	}
+	if status != http.StatusOK {
+		w.WriteHeader(status)
+	}
 	s.page(w, r, c, "alerts", "Detection", map[string]any{
-		"Alerts": rows, "All": all, "CanInvestigate": s.may(ctx, c, staff.ActInvestigate, s.nodeResource()),
+		"Typed": typed, "Alerts": rows, "All": all, "CanInvestigate": s.may(ctx, c, staff.ActInvestigate, s.nodeResource()),
 		"CanConvene": s.node.Profile.Council != nil && s.may(ctx, c, council.ActManage, s.nodeResource()),
 		"MaxFinding": detect.FieldFinding.Max,
 	})
@@ -52,11 +65,12 @@ func (s *Server) closeAlert(w http.ResponseWriter, r *http.Request, c *current) 
 		return
 	}
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err == nil {
-		err = s.node.Detect.Close(r.Context(), c.who(), id, r.FormValue("finding"))
-	}
 	if err != nil {
-		s.problem(w, r, err)
+		s.problem(w, r, apperr.New(apperr.NotFound, "no such alert", "その検知はありません"))
+		return
+	}
+	err = s.node.Detect.Close(r.Context(), c.who(), id, r.FormValue("finding"))
+	if s.refusedAt(w, r, "close-"+strconv.FormatInt(id, 10), alertCloseInputs, err, func(status int, t typedForm) { s.renderAlerts(w, r, c, status, t) }) {
 		return
 	}
 	http.Redirect(w, r, "/alerts", http.StatusSeeOther)

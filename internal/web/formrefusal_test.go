@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"jukinet/internal/auditlog"
 	"jukinet/internal/clocktest"
 	"jukinet/internal/jptext"
 	"jukinet/internal/node"
@@ -69,6 +70,19 @@ func TestEveryFormRefusedOnItsScreen(t *testing.T) {
 				t.Fatalf("seed %s: %d\n%s", seed.path, rec.Code, rec.Body.String())
 			}
 		}
+		// An alert (a look-up after hours) and an incident.
+		night := time.Date(2026, 12, 1, 23, 40, 0, 0, jptext.JST)
+		if _, err := s.node.Log.Append(ctx, auditlog.Entry{Time: night, Node: "131083", Actor: auditlog.Actor{Kind: auditlog.ActorOperator, ID: node.DemoOperator},
+			Origin: "terminal:DEMO-T", Action: "lookup", Affair: "juki", Reason: "確認", Decision: auditlog.Allow, Policy: "test", Outcome: auditlog.OutcomeOK,
+			Count: 1, Subjects: []string{code}, Provision: &auditlog.Provision{Function: "lookup", Affair: "juki", Reason: "確認", Provider: "131083", Recipient: "operator:" + node.DemoOperator}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.node.Detect.Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if rec := as(node.DemoChief).do("POST", "/incidents", url.Values{"kind": {"misuse"}, "title": {"夜間の照会"}, "summary": {"深夜の照会"}}); rec.Code != http.StatusSeeOther {
+			t.Fatalf("open an incident: %d\n%s", rec.Code, rec.Body.String())
+		}
 		for _, tt := range formRefusals(today, tomorrow, minute, code) {
 			t.Run(tt.name, func(t *testing.T) {
 				count := func() int {
@@ -108,7 +122,7 @@ func checkRefusedForm(t *testing.T, body string, tt formRefusal) {
 	start = strings.LastIndex(body[:start], "<form")
 	form := body[start : start+strings.Index(body[start:], "</form>")]
 	// The input the error is about: marked, tied to its message and focused.
-	at := strings.Index(form, `id="`+tt.bad+`"`)
+	at := strings.Index(form, ` id="`+tt.bad+`"`)
 	if at < 0 {
 		t.Fatalf("no input %s in the form:\n%s", tt.bad, form)
 	}
@@ -127,7 +141,7 @@ func checkRefusedForm(t *testing.T, body string, tt formRefusal) {
 	if m == nil {
 		t.Fatalf("the input %s is tied to no message: %s", tt.bad, tag)
 	}
-	msgAt := strings.Index(form, `id="`+m[1]+`"`)
+	msgAt := strings.Index(form, ` id="`+m[1]+`"`)
 	if msgAt < 0 {
 		t.Fatalf("the message %s the input %s names is not in its form:\n%s", m[1], tt.bad, form)
 	}
@@ -323,5 +337,53 @@ func formRefusals(today, tomorrow, minute, code string) []formRefusal {
 			status: http.StatusBadRequest, screen: "支援措置対象者", testid: "end-protected", bad: "end-date", msg: "今日より前",
 			kept:   []string{`<option value="1" selected>`, `value="2020-01-01"`},
 			stored: `SELECT COUNT(*) FROM protected_resident WHERE ended_on IS NOT NULL`},
+
+		{name: "staff: a person's id that cannot be", as: node.DemoAdmin, path: "/staff/people",
+			form:   url.Values{"verification_id": {"見本 職員"}, "name": {"見本 花子"}, "kana": {"ミホン ハナコ"}, "department": {"toyosu"}, "title": {"主事"}},
+			status: http.StatusBadRequest, screen: "職員・端末", testid: "add-person", bad: "p-vid", msg: "照合ID「見本 職員」は英数字",
+			kept:   []string{`value="見本 花子"`, `value="ミホン ハナコ"`, `<option value="toyosu" selected>`, `value="主事"`},
+			stored: `SELECT COUNT(*) FROM staff_person`},
+		{name: "staff: a kana in hiragana", as: node.DemoAdmin, path: "/staff/people",
+			form:   url.Values{"verification_id": {"S-NEW"}, "name": {"見本 花子"}, "kana": {"みほん はなこ"}, "department": {"toyosu"}, "title": {"主事"}},
+			status: http.StatusBadRequest, screen: "職員・端末", testid: "add-person", bad: "p-kana", msg: "全角カタカナで入力してください",
+			kept:   []string{`value="S-NEW"`, `value="見本 花子"`, `value="みほん はなこ"`, `value="主事"`},
+			stored: `SELECT COUNT(*) FROM staff_person`},
+		{name: "staff: a role held for a department given none", as: node.DemoAdmin, path: "/staff/roles",
+			form:   url.Values{"verification_id": {node.DemoOperator}, "role": {"security_officer"}, "department": {""}},
+			status: http.StatusBadRequest, screen: "職員・端末", testid: "assign-role", bad: "r-dept", msg: "この役割には部署の指定が必要です",
+			kept:   []string{`value="` + node.DemoOperator + `"`, `<option value="security_officer" selected>`},
+			stored: `SELECT COUNT(*) FROM staff_role`},
+		{name: "staff: a terminal's id that cannot be", as: node.DemoAdmin, path: "/staff/terminals",
+			form:   url.Values{"id": {"端末1"}, "name": {"窓口2番"}, "department": {"kumin"}, "location": {"本庁舎1階"}, "manager": {node.DemoAdmin}, "manager_title": {"課長"}},
+			status: http.StatusBadRequest, screen: "職員・端末", testid: "approve-terminal", bad: "t-id", msg: "端末ID「端末1」は英数字",
+			kept:   []string{`value="窓口2番"`, `<option value="kumin" selected>`, `value="本庁舎1階"`, `value="` + node.DemoAdmin + `"`, `value="課長"`},
+			stored: `SELECT COUNT(*) FROM staff_terminal`},
+		{name: "staff: a leave for no reason the register knows", as: node.DemoAdmin, path: "/staff/people/" + node.DemoOperator + "/leave",
+			form:   url.Values{"reason": {"dismissal"}},
+			status: http.StatusBadRequest, screen: "職員・端末", testid: "leave-" + node.DemoOperator, bad: "leave-" + node.DemoOperator, msg: "理由は「異動」または「退職」を選んでください",
+			stored: `SELECT COUNT(*) FROM staff_person WHERE active`},
+		{name: "staff: a designation for no affair", as: node.DemoOfficer, path: "/staff/designate",
+			form:   url.Values{"verification_id": {node.DemoOperator}, "affair": {"cooking"}},
+			status: http.StatusBadRequest, screen: "職員・端末", testid: "designate-" + node.DemoOperator, bad: "affair-" + node.DemoOperator, msg: "利用事務「cooking」はありません",
+			stored: `SELECT COUNT(*) FROM staff_designation`},
+		{name: "alerts: a finding too long", as: node.DemoChief, path: "/alerts/1/close",
+			form:   url.Values{"finding": {strings.Repeat("調", 2001)}},
+			status: http.StatusBadRequest, screen: "不正利用の検知", testid: "close-1", bad: "finding-1", msg: "2000文字以内で入力してください",
+			kept:   []string{strings.Repeat("調", 2001)},
+			stored: `SELECT COUNT(*) FROM detection_alert WHERE state = 'closed'`},
+		{name: "alerts: no finding", as: node.DemoChief, path: "/alerts/1/close",
+			form:   url.Values{"finding": {""}},
+			status: http.StatusBadRequest, screen: "不正利用の検知", testid: "close-1", bad: "finding-1", msg: "調査の結果（所見）を入力してください",
+			stored: `SELECT COUNT(*) FROM detection_alert WHERE state = 'closed'`},
+		{name: "incidents: a measure without what was done", as: node.DemoChief, path: "/incidents/1/measures",
+			form:   url.Values{"kind": {"containment"}, "text": {" "}},
+			status: http.StatusBadRequest, screen: "事案", testid: "record-measure", bad: "mtext", msg: "行った措置の内容を入力してください",
+			kept:   []string{`<option value="containment" selected>`},
+			stored: `SELECT COUNT(*) FROM incident_measure`},
+		{name: "incidents: a close before the measures", as: node.DemoChief, path: "/incidents/1/close",
+			form:   url.Values{"conclusion": {"再発防止策を講じた"}},
+			status: http.StatusBadRequest, screen: "事案", testid: "close-incident", bad: "conclusion", msg: "次の措置の記録が必要です",
+			kept:   []string{`value="再発防止策を講じた"`},
+			stored: `SELECT COUNT(*) FROM incident WHERE state = 'closed'`},
 	}
 }

@@ -96,6 +96,19 @@ func (s *Server) openIncident(w http.ResponseWriter, r *http.Request, c *current
 // incidentPage shows one incident with its measures, and the forms to
 // record a measure and to close it.
 func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request, c *current) {
+	s.renderIncident(w, r, c, http.StatusOK, typedForm{})
+}
+
+// incidentFormInputs are the inputs of an incident's forms, in the order
+// they appear.
+var incidentFormInputs = map[string]formInputs{
+	"measure": {order: []string{"kind", "text"}, by: [][2]string{{"measure", "kind"}, {"a measure", "text"}}},
+	"close":   {order: []string{"conclusion"}, by: [][2]string{{"closing", "conclusion"}}},
+}
+
+// renderIncident shows an incident; typed, when set, is its form refused,
+// shown again with its error at its input.
+func (s *Server) renderIncident(w http.ResponseWriter, r *http.Request, c *current, status int, typed typedForm) {
 	ctx := r.Context()
 	if !s.allowed(w, r, c, staff.ActViewIncidents, s.nodeResource()) {
 		return
@@ -111,8 +124,11 @@ func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request, c *current
 		return
 	}
 	lang := langOf(r)
+	if status != http.StatusOK {
+		w.WriteHeader(status)
+	}
 	s.page(w, r, c, "incident", "Incident", map[string]any{
-		"Incident": in, "Measures": choices(incident.Measures, lang), "Missing": choices(in.Missing(), lang),
+		"Typed": typed, "Incident": in, "Measures": choices(incident.Measures, lang), "Missing": choices(in.Missing(), lang),
 		"CanManage":  s.may(ctx, c, staff.ActManageIncidents, s.nodeResource()),
 		"CanConvene": s.node.Profile.Council != nil && s.may(ctx, c, council.ActManage, s.nodeResource()),
 		"Max":        incidentMax,
@@ -128,16 +144,18 @@ func (s *Server) incidentAction(close bool) func(http.ResponseWriter, *http.Requ
 			return
 		}
 		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		form := "measure"
 		switch {
 		case err != nil:
-			err = apperr.New(apperr.NotFound, "no such incident", "その事案はありません")
+			s.problem(w, r, apperr.New(apperr.NotFound, "no such incident", "その事案はありません"))
+			return
 		case close:
+			form = "close"
 			err = s.node.Incidents.Close(r.Context(), c.who(), id, r.FormValue("conclusion"))
 		default:
 			err = s.node.Incidents.Record(r.Context(), c.who(), id, r.FormValue("kind"), r.FormValue("text"))
 		}
-		if err != nil {
-			s.problem(w, r, err)
+		if s.refusedAt(w, r, form, incidentFormInputs[form], err, func(status int, t typedForm) { s.renderIncident(w, r, c, status, t) }) {
 			return
 		}
 		http.Redirect(w, r, back, http.StatusSeeOther)
