@@ -3,6 +3,7 @@ package web
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"strings"
 	"sync"
 	"time"
 )
@@ -14,18 +15,36 @@ import (
 // Sent a second time, the request is not made: the page says it was a
 // reload and offers the form, filled in, to send again — a new access,
 // logged as one, only when the clerk asks for it.
+//
+// The used values are remembered in memory. A value carries the run of the
+// server that issued it (its epoch): one from before a restart is not
+// fresh, so a result page reloaded after the server restarted asks too,
+// instead of looking the resident up again.
 
-// onceSet remembers the once-values that were used, for a day.
+// onceSet issues the once-values of one run of the server and remembers
+// those used, for a day.
 type onceSet struct {
-	mu   sync.Mutex
-	used map[string]time.Time
+	mu    sync.Mutex
+	epoch string // this run's mark, the start of every value it issues
+	used  map[string]time.Time
+}
+
+// issue returns a fresh value for a form, marked with this run's epoch.
+func (o *onceSet) issue() string {
+	o.mu.Lock()
+	if o.epoch == "" {
+		o.epoch = newOnce()[:12]
+	}
+	e := o.epoch
+	o.mu.Unlock()
+	return e + "-" + newOnce()
 }
 
 // onceKeep is how long a used value is remembered: longer than any session
 // lasts, after which the page that carried it cannot be reloaded anyway.
 const onceKeep = 24 * time.Hour
 
-// newOnce returns a fresh value for a form.
+// newOnce returns 32 random hexadecimal digits.
 func newOnce() string {
 	b := make([]byte, 16)
 	rand.Read(b)
@@ -33,13 +52,17 @@ func newOnce() string {
 }
 
 // take reports whether v is fresh, and from now on remembers it as used.
-// An empty value (a request not sent from the screens' forms) is fresh.
+// An empty value (a request not sent from the screens' forms) is fresh; a
+// value this run did not issue (from before a restart, or made up) is not.
 func (o *onceSet) take(v string, now time.Time) bool {
 	if v == "" {
 		return true
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if o.epoch == "" || !strings.HasPrefix(v, o.epoch+"-") {
+		return false
+	}
 	if o.used == nil {
 		o.used = map[string]time.Time{}
 	}

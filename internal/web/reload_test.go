@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -88,14 +89,27 @@ func TestBrowserReloadAsksBeforeLogging(t *testing.T) {
 	}
 }
 
+// onceOf is the once-value of the first form on a page.
+func onceOf(t *testing.T, body string) string {
+	t.Helper()
+	m := regexp.MustCompile(`name="once" value="([^"]+)"`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatal("the page has no once-value")
+	}
+	return m[1]
+}
+
 // TestLookupSentTwiceIsNotRepeated: the same form sent twice (a reload)
 // is looked up once; the second answer offers the form again and logs
-// nothing. A form without the value (not from the screens) is looked up.
+// nothing, even when the server restarted between the two. A form without
+// the value (not from the screens) is looked up; one with a value the
+// server did not issue is not.
 func TestLookupSentTwiceIsNotRepeated(t *testing.T) {
 	s, code := demoServer(t)
 	clerk := signIn(t, s, node.DemoOperator)
 	ctx := context.Background()
-	form := map[string][]string{"affair": {"juki"}, "reason": {"窓口での本人申請"}, "mode": {"code"}, "code": {code}, "once": {newOnce()}}
+	once := onceOf(t, clerk.do("GET", "/lookup", nil).Body.String())
+	form := map[string][]string{"affair": {"juki"}, "reason": {"窓口での本人申請"}, "mode": {"code"}, "code": {code}, "once": {once}}
 	before, _ := s.node.Log.Size(ctx)
 	if rec := clerk.do("POST", "/lookup", form); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `data-testid="results"`) {
 		t.Fatalf("first look-up: %d", rec.Code)
@@ -107,9 +121,31 @@ func TestLookupSentTwiceIsNotRepeated(t *testing.T) {
 	if after, _ := s.node.Log.Size(ctx); after != before+1 {
 		t.Errorf("the same form twice wrote %d audit entries, want 1", after-before)
 	}
+	// The server restarts (a new Server on the same node; the session is
+	// kept in the database): the page reloaded now is not looked up again.
+	restarted, err := New(s.node, Options{Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clerk.s = restarted
+	rec = clerk.do("POST", "/lookup", form)
+	if body := rec.Body.String(); rec.Code != http.StatusOK || strings.Contains(body, `data-testid="results"`) || !strings.Contains(body, `data-testid="resubmitted"`) {
+		t.Errorf("the same form after a restart: %d, want the form offered again", rec.Code)
+	}
+	form["once"] = []string{"made-up"}
+	clerk.do("POST", "/lookup", form)
+	if after, _ := s.node.Log.Size(ctx); after != before+1 {
+		t.Errorf("the form after a restart, or with a made-up value, wrote %d audit entries, want none", after-before-1)
+	}
+	// The form offered again carries a value of the new run: sent, it is
+	// a new access, looked up and logged.
+	form["once"] = []string{onceOf(t, rec.Body.String())}
+	if rec := clerk.do("POST", "/lookup", form); !strings.Contains(rec.Body.String(), `data-testid="results"`) {
+		t.Errorf("the form offered again after a restart was not looked up: %d", rec.Code)
+	}
 	delete(form, "once")
 	clerk.do("POST", "/lookup", form)
-	if after, _ := s.node.Log.Size(ctx); after != before+2 {
-		t.Errorf("a form without its once-value was not looked up")
+	if after, _ := s.node.Log.Size(ctx); after != before+3 {
+		t.Errorf("a form without its once-value was not looked up: %d entries, want %d", after-before, 3)
 	}
 }

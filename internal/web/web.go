@@ -113,7 +113,9 @@ func New(n *node.Node, opt Options) (*Server, error) {
 	for _, l := range []string{"ja", "en"} {
 		s.locs[l] = i18n.NewLocalizer(bundle, l)
 		for _, page := range pageNames {
-			t, err := template.New("").Funcs(templateFuncs(words{en: l == "en", p: n.Profile, loc: s.locs[l]})).ParseFS(assets, "templates/layout.html", "templates/partials.html", "templates/charts.html", "templates/"+page+".html")
+			funcs := templateFuncs(words{en: l == "en", p: n.Profile, loc: s.locs[l]})
+			funcs["once"] = s.once.issue
+			t, err := template.New("").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/partials.html", "templates/charts.html", "templates/"+page+".html")
 			if err != nil {
 				return nil, fmt.Errorf("parse template %s: %w", page, err)
 			}
@@ -471,7 +473,7 @@ func templateFuncs(w words) template.FuncMap {
 		"wareki":     func(t time.Time) template.HTML { return shownDate(t, w.en) },
 		"dates":      keepDates,
 		"codes":      codeParts,
-		"once":       newOnce,
+		"once":       newOnce, // each server's own (onceSet.issue), set in New
 		"clock":      func(t time.Time) string { return t.In(jptext.JST).Format("15:04:05") },
 		"has":        func(items []string, item string) bool { return slices.Contains(items, item) },
 		"dept":       w.dept,
