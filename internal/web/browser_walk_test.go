@@ -60,6 +60,7 @@ type walkViewport struct {
 var walkViewports = []walkViewport{
 	{Name: "1366x768", Width: 1366, Height: 768, Zoom: 1, Screenshot: true},
 	{Name: "1920x1080", Width: 1920, Height: 1080, Zoom: 1, Screenshot: true},
+	{Name: "1024x768", Width: 1024, Height: 768, Zoom: 1}, // the narrowest office screen the layout is for
 	{Name: "1366x768-zoom200", Width: 683, Height: 384, Zoom: 2},
 }
 
@@ -74,7 +75,7 @@ type walkScreen struct {
 // TestBrowserWalk signs in as each demo role in Chromium, opens every
 // screen the role's menu offers (and the screens reached from them: a
 // look-up's result, a resident's history, an incident, all alerts, an audit), and
-// looks at each at 1366×768, 1920×1080 and 1366×768 at 200 % zoom. It
+// looks at each at 1366×768, 1920×1080, 1024×768 and 1366×768 at 200 % zoom. It
 // saves a full-page screenshot of each (in $JUKINET_ARTIFACTS/browser-walk,
 // or the test's temporary folder) and fails when
 //   - text in a table cell breaks inside a date, a staff member's name or
