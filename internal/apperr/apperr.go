@@ -49,6 +49,20 @@ func (e *Error) At(name string) *Error {
 	return e
 }
 
+// About returns err said to be about the input named name, when err is an
+// *Error about no input yet (a copy, with err's messages: a register's
+// lookup, say, refused for the form input that named what it looks up);
+// any other error is returned as it is.
+func About(err error, name string) error {
+	var e *Error
+	if !errors.As(err, &e) || len(e.Fields) > 0 {
+		return err
+	}
+	named := *e
+	named.Fields = []Field{{Name: name, Message: e.Message, Japanese: e.Japanese}}
+	return &named
+}
+
 // FieldsOf returns the inputs err is about, or nil.
 func FieldsOf(err error) []Field {
 	var e *Error

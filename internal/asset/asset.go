@@ -190,21 +190,6 @@ type Erasure struct {
 	Day         time.Time // midnight JST
 }
 
-// ParseDay reads a day the way clerks write a date (令和8年11月30日,
-// R8.11.30, 2026-11-30 …) and returns midnight JST; field and fieldJA name
-// the field in the error.
-func ParseDay(field, fieldJA, s string) (time.Time, error) {
-	if strings.TrimSpace(s) == "" {
-		return time.Time{}, apperr.New(apperr.Invalid, field+": required", fieldJA+"を入力してください")
-	}
-	t, err := jptext.ParseDate(s)
-	if err != nil {
-		return time.Time{}, apperr.New(apperr.Invalid, field+": "+err.Error(),
-			fmt.Sprintf("%s「%s」を読み取れません。令和8年11月30日、R8.11.30 または 2026-11-30 の形で入力してください", fieldJA, s))
-	}
-	return midnight(t), nil
-}
-
 func midnight(t time.Time) time.Time {
 	t = t.In(jptext.JST)
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, jptext.JST)
@@ -213,11 +198,11 @@ func midnight(t time.Time) time.Time {
 // checkVID checks a verification id given for field.
 func checkVID(field, fieldJA, vid string) error {
 	if vid == "" {
-		return apperr.New(apperr.Invalid, field+": required", fieldJA+"（照合ID）を入力してください")
+		return apperr.New(apperr.Invalid, field+": required", fieldJA+"（照合ID）を入力してください").At(field)
 	}
 	if !staff.WellFormedID(vid) {
 		return apperr.New(apperr.Invalid, fmt.Sprintf("%s %q: use 1 to 64 letters, digits, '.', '_' or '-'", field, vid),
-			fmt.Sprintf("%s「%s」は照合ID（英数字と . _ - の64文字以内）で入力してください", fieldJA, vid))
+			fmt.Sprintf("%s「%s」は照合ID（英数字と . _ - の64文字以内）で入力してください", fieldJA, vid)).At(field)
 	}
 	return nil
 }
@@ -226,37 +211,38 @@ func checkVID(field, fieldJA, vid string) error {
 func checkDay(field, fieldJA string, day, today, notBefore time.Time) error {
 	switch {
 	case day.IsZero():
-		return apperr.New(apperr.Invalid, field+": required", fieldJA+"を入力してください")
+		return apperr.New(apperr.Invalid, field+": required", fieldJA+"を入力してください").At(field)
 	case day.After(today):
 		return apperr.New(apperr.Invalid, fmt.Sprintf("%s %s is after today", field, day.Format(time.DateOnly)),
-			fmt.Sprintf("%s %s は今日より後です", fieldJA, jptext.FormatWareki(day)))
+			fmt.Sprintf("%s %s は今日より後です", fieldJA, jptext.FormatWareki(day))).At(field)
 	case !notBefore.IsZero() && day.Before(notBefore):
 		return apperr.New(apperr.Invalid, fmt.Sprintf("%s %s is before the installation on %s", field, day.Format(time.DateOnly), notBefore.Format(time.DateOnly)),
-			fmt.Sprintf("%s %s は設置日 %s より前です", fieldJA, jptext.FormatWareki(day), jptext.FormatWareki(notBefore)))
+			fmt.Sprintf("%s %s は設置日 %s より前です", fieldJA, jptext.FormatWareki(day), jptext.FormatWareki(notBefore))).At(field)
 	}
 	return nil
 }
 
 // Check applies the field rules to an asset about to be registered on the
-// day now, trimming its text. The error names the field and the rule, in
-// English and Japanese.
+// day now, trimming its text. The error is about the field
+// (apperr.FieldsOf: kind, id, name, location, manager, installed) and says
+// the rule, in English and Japanese.
 func (a *Asset) Check(now time.Time) error {
 	a.ID, a.Name, a.Location, a.Manager = strings.TrimSpace(a.ID), strings.TrimSpace(a.Name), strings.TrimSpace(a.Location), strings.TrimSpace(a.Manager)
 	k, ok := KindOf(a.Kind)
 	switch {
 	case a.Kind == KindTerminal:
 		return apperr.New(apperr.Invalid, "kind terminal: terminals are registered by their approved installation (jukinet staff terminal, aomori-pref:6), and shown here from it",
-			"端末機は端末の設置の承認（職員・端末の画面）で登録します。情報資産台帳にはそこから表示されます")
+			"端末機は端末の設置の承認（職員・端末の画面）で登録します。情報資産台帳にはそこから表示されます").At("kind")
 	case !ok:
 		var ids []string
 		for _, k := range Kinds {
 			ids = append(ids, string(k.Kind))
 		}
-		return apperr.New(apperr.Invalid, fmt.Sprintf("kind %q: use one of %s", a.Kind, strings.Join(ids, ", ")), "資産の種類を選んでください")
+		return apperr.New(apperr.Invalid, fmt.Sprintf("kind %q: use one of %s", a.Kind, strings.Join(ids, ", ")), "資産の種類を選んでください").At("kind")
 	}
 	if !staff.WellFormedID(a.ID) {
 		return apperr.New(apperr.Invalid, fmt.Sprintf("id %q: use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit", a.ID),
-			fmt.Sprintf("管理番号「%s」は英数字と . _ - の64文字以内で入力してください", a.ID))
+			fmt.Sprintf("管理番号「%s」は英数字と . _ - の64文字以内で入力してください", a.ID)).At("id")
 	}
 	if err := resident.CheckValues(resident.Value{Field: FieldName, Text: a.Name, Required: true},
 		resident.Value{Field: FieldLocation, Text: a.Location, Required: true}); err != nil {
@@ -272,7 +258,8 @@ func (a *Asset) Check(now time.Time) error {
 }
 
 // Check applies the field rules to a retirement on the day now of an asset
-// installed on installed, trimming its text.
+// installed on installed, trimming its text. The error is about the field
+// (apperr.FieldsOf: reason, retired, method, erased_by, witness, erased).
 func (r *Retirement) Check(now, installed time.Time) error {
 	r.Reason = strings.TrimSpace(r.Reason)
 	today := midnight(now)
@@ -294,7 +281,7 @@ func (r *Retirement) Check(now, installed time.Time) error {
 		return m.Method == e.Method
 	}) {
 		return apperr.New(apperr.Invalid, fmt.Sprintf("method %q: use overwrite, degauss or destroy", e.Method),
-			"消去の方法（上書き消去・磁気消去・物理的破壊）を選んでください")
+			"消去の方法（上書き消去・磁気消去・物理的破壊）を選んでください").At("method")
 	}
 	if err := resident.CheckValues(resident.Value{Field: FieldErasedBy, Text: e.By, Required: true}); err != nil {
 		return err
@@ -331,13 +318,13 @@ func (r *Register) now() time.Time {
 }
 
 // personID finds an active staff member for the field named.
-func personID(ctx context.Context, tx *db.Tx, fieldJA, vid string) (int64, error) {
+func personID(ctx context.Context, tx *db.Tx, field, fieldJA, vid string) (int64, error) {
 	var id int64
 	var active bool
 	err := tx.QueryRow(ctx, `SELECT id, active FROM staff_person WHERE verification_id = ?`, vid).Scan(&id, &active)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && !active) {
 		return 0, apperr.New(apperr.Invalid, fmt.Sprintf("%s is not an active staff member", vid),
-			fmt.Sprintf("%sの照合ID %s は登録されていないか、異動・退職済みです", fieldJA, vid))
+			fmt.Sprintf("%sの照合ID %s は登録されていないか、異動・退職済みです", fieldJA, vid)).At(field)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("find staff member %s: %w", vid, err)
@@ -368,9 +355,9 @@ func (r *Register) Add(ctx context.Context, who staff.Who, a Asset) error {
 				}
 			}
 			if n > 0 {
-				return apperr.New(apperr.Conflict, fmt.Sprintf("asset %s already exists", a.ID), fmt.Sprintf("管理番号 %s は既に登録されています", a.ID))
+				return apperr.New(apperr.Conflict, fmt.Sprintf("asset %s already exists", a.ID), fmt.Sprintf("管理番号 %s は既に登録されています", a.ID)).At("id")
 			}
-			mgr, err := personID(ctx, tx, "管理者", a.Manager)
+			mgr, err := personID(ctx, tx, "manager", "管理者", a.Manager)
 			if err != nil {
 				return err
 			}
@@ -392,10 +379,10 @@ func (r *Register) Retire(ctx context.Context, who staff.Who, id string, ret Ret
 	id = strings.TrimSpace(id)
 	a, err := r.Get(ctx, id)
 	if err != nil {
-		return err
+		return apperr.About(err, "id")
 	}
 	if a.Kind == KindTerminal {
-		return apperr.New(apperr.Invalid, fmt.Sprintf("%s is a terminal: retire it in staff", id), fmt.Sprintf("%s は端末機です。端末の廃止は職員・端末の画面で行います", id))
+		return apperr.New(apperr.Invalid, fmt.Sprintf("%s is a terminal: retire it in staff", id), fmt.Sprintf("%s は端末機です。端末の廃止は職員・端末の画面で行います", id)).At("id")
 	}
 	if err := ret.Check(r.now(), a.InstalledOn); err != nil {
 		return err
@@ -416,7 +403,7 @@ func (r *Register) Retire(ctx context.Context, who staff.Who, id string, ret Ret
 				return fmt.Errorf("read asset %s: %w", a.ID, err)
 			}
 			if retired.Valid {
-				return apperr.New(apperr.Conflict, fmt.Sprintf("asset %s was retired on %s", a.ID, retired.String), fmt.Sprintf("%s は %s に廃止済みです", a.ID, retired.String))
+				return apperr.New(apperr.Conflict, fmt.Sprintf("asset %s was retired on %s", a.ID, retired.String), fmt.Sprintf("%s は %s に廃止済みです", a.ID, retired.String)).At("id")
 			}
 			er := ret.Erasure
 			if holds && er == nil {
@@ -426,7 +413,7 @@ func (r *Register) Retire(ctx context.Context, who staff.Who, id string, ret Ret
 			var method, by, day sql.NullString
 			var witness sql.NullInt64
 			if er != nil {
-				wid, err := personID(ctx, tx, "立会者", er.Witness)
+				wid, err := personID(ctx, tx, "witness", "立会者", er.Witness)
 				if err != nil {
 					return err
 				}

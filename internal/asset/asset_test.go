@@ -207,17 +207,18 @@ func TestBadInputStoresNothing(t *testing.T) {
 			name   string
 			change func(a *asset.Asset)
 			ja     string
-			logged bool // refused in the transaction, so the attempt is logged
+			logged bool   // refused in the transaction, so the attempt is logged
+			field  string // the input the refusal is about (apperr.FieldsOf)
 		}{
-			{"unknown kind", func(a *asset.Asset) { a.Kind = "printer" }, "資産の種類", false},
-			{"bad id", func(a *asset.Asset) { a.ID = "サーバ1" }, "管理番号「サーバ1」", false},
-			{"no name", func(a *asset.Asset) { a.Name = " " }, "名称", false},
-			{"long location", func(a *asset.Asset) { a.Location = strings.Repeat("室", 201) }, "設置・保管場所", false},
-			{"control character in name", func(a *asset.Asset) { a.Name = "CS\u202Eサーバ" }, "名称", false},
-			{"no manager", func(a *asset.Asset) { a.Manager = "" }, "管理者（照合ID）を入力", false},
-			{"no installation day", func(a *asset.Asset) { a.InstalledOn = time.Time{} }, "設置日を入力", false},
-			{"installed tomorrow", func(a *asset.Asset) { a.InstalledOn = today(f).AddDate(0, 0, 1) }, "今日より後", false},
-			{"unknown manager", func(a *asset.Asset) { a.Manager = "NOBODY" }, "管理者の照合ID NOBODY", true},
+			{"unknown kind", func(a *asset.Asset) { a.Kind = "printer" }, "資産の種類", false, "kind"},
+			{"bad id", func(a *asset.Asset) { a.ID = "サーバ1" }, "管理番号「サーバ1」", false, "id"},
+			{"no name", func(a *asset.Asset) { a.Name = " " }, "名称", false, "name"},
+			{"long location", func(a *asset.Asset) { a.Location = strings.Repeat("室", 201) }, "設置・保管場所", false, "location"},
+			{"control character in name", func(a *asset.Asset) { a.Name = "CS\u202Eサーバ" }, "名称", false, "name"},
+			{"no manager", func(a *asset.Asset) { a.Manager = "" }, "管理者（照合ID）を入力", false, "manager"},
+			{"no installation day", func(a *asset.Asset) { a.InstalledOn = time.Time{} }, "設置日を入力", false, "installed"},
+			{"installed tomorrow", func(a *asset.Asset) { a.InstalledOn = today(f).AddDate(0, 0, 1) }, "今日より後", false, "installed"},
+			{"unknown manager", func(a *asset.Asset) { a.Manager = "NOBODY" }, "管理者の照合ID NOBODY", true, "manager"},
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				a := good
@@ -226,6 +227,9 @@ func TestBadInputStoresNothing(t *testing.T) {
 				err := r.Add(ctx, deputy, a)
 				if apperr.CodeOf(err) != apperr.Invalid || !strings.Contains(apperr.JapaneseOf(err), c.ja) {
 					t.Errorf("err = %v (%s), want invalid ~%q", err, apperr.JapaneseOf(err), c.ja)
+				}
+				if got := fieldNames(err); got != c.field {
+					t.Errorf("the refusal is about %q, want %q", got, c.field)
 				}
 				if n := count(t, d, `SELECT COUNT(*) FROM asset`); n != 0 {
 					t.Errorf("%d assets stored", n)
@@ -242,15 +246,16 @@ func TestBadInputStoresNothing(t *testing.T) {
 			name   string
 			change func(r *asset.Retirement)
 			ja     string
+			field  string
 		}{
-			{"no reason", func(r *asset.Retirement) { r.Reason = "" }, "廃止の理由"},
-			{"retired tomorrow", func(r *asset.Retirement) { r.Day = today(f).AddDate(0, 0, 1) }, "廃止日"},
-			{"retired before installed", func(r *asset.Retirement) { r.Day = good.InstalledOn.AddDate(0, 0, -1) }, "設置日"},
-			{"unknown method", func(r *asset.Retirement) { r.Erasure.Method = "shred" }, "消去の方法"},
-			{"nobody erased", func(r *asset.Retirement) { r.Erasure.By = "" }, "消去・破壊の実施者"},
-			{"no witness", func(r *asset.Retirement) { r.Erasure.Witness = "" }, "立会者"},
-			{"no erasure day", func(r *asset.Retirement) { r.Erasure.Day = time.Time{} }, "消去・破壊の実施日"},
-			{"unknown witness", func(r *asset.Retirement) { r.Erasure.Witness = "NOBODY" }, "立会者の照合ID NOBODY"},
+			{"no reason", func(r *asset.Retirement) { r.Reason = "" }, "廃止の理由", "reason"},
+			{"retired tomorrow", func(r *asset.Retirement) { r.Day = today(f).AddDate(0, 0, 1) }, "廃止日", "retired"},
+			{"retired before installed", func(r *asset.Retirement) { r.Day = good.InstalledOn.AddDate(0, 0, -1) }, "設置日", "retired"},
+			{"unknown method", func(r *asset.Retirement) { r.Erasure.Method = "shred" }, "消去の方法", "method"},
+			{"nobody erased", func(r *asset.Retirement) { r.Erasure.By = "" }, "消去・破壊の実施者", "erased_by"},
+			{"no witness", func(r *asset.Retirement) { r.Erasure.Witness = "" }, "立会者", "witness"},
+			{"no erasure day", func(r *asset.Retirement) { r.Erasure.Day = time.Time{} }, "消去・破壊の実施日", "erased"},
+			{"unknown witness", func(r *asset.Retirement) { r.Erasure.Witness = "NOBODY" }, "立会者の照合ID NOBODY", "witness"},
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				e := erasure
@@ -260,13 +265,40 @@ func TestBadInputStoresNothing(t *testing.T) {
 				if apperr.CodeOf(err) != apperr.Invalid || !strings.Contains(apperr.JapaneseOf(err), c.ja) {
 					t.Errorf("err = %v (%s), want invalid ~%q", err, apperr.JapaneseOf(err), c.ja)
 				}
+				if got := fieldNames(err); got != c.field {
+					t.Errorf("the refusal is about %q, want %q", got, c.field)
+				}
 				if n := count(t, d, `SELECT COUNT(*) FROM asset WHERE retired_on IS NOT NULL OR erasure_method IS NOT NULL`); n != 0 {
 					t.Errorf("the refused retirement was stored")
 				}
 			})
 		}
-		if _, err := asset.ParseDay("installed", "設置日", "来週"); apperr.CodeOf(err) != apperr.Invalid || !strings.Contains(apperr.JapaneseOf(err), "設置日「来週」を読み取れません") {
+		// Refusals about the asset retired, and the asset registered twice.
+		Must(t, f.Staff.ApproveTerminal(ctx, f.Admin, staff.Terminal{ID: "T-RYOKEN-01", Name: "旅券窓口", Department: "ryoken", Location: "旅券センター"}))
+		for _, c := range []struct {
+			name string
+			err  error
+			code apperr.Code
+		}{
+			{"retire no asset", r.Retire(ctx, deputy, "SV-NONE", asset.Retirement{Day: today(f), Reason: "更新"}), apperr.NotFound},
+			{"retire a terminal", r.Retire(ctx, deputy, "T-RYOKEN-01", asset.Retirement{Day: today(f), Reason: "更新"}), apperr.Invalid},
+			{"add an id used", r.Add(ctx, deputy, good), apperr.Conflict},
+		} {
+			if got := fieldNames(c.err); got != "id" || apperr.CodeOf(c.err) != c.code {
+				t.Errorf("%s: %v (%s) is about %q, want %s about id", c.name, c.err, apperr.CodeOf(c.err), got, c.code)
+			}
+		}
+		if _, err := jptext.ParseDay("installed", "設置日", "来週"); apperr.CodeOf(err) != apperr.Invalid || !strings.Contains(apperr.JapaneseOf(err), "設置日「来週」を読み取れません") {
 			t.Errorf("ParseDay: %v", err)
 		}
 	})
+}
+
+// fieldNames are the inputs err is about (apperr.FieldsOf), comma-separated.
+func fieldNames(err error) string {
+	var names []string
+	for _, f := range apperr.FieldsOf(err) {
+		names = append(names, f.Name)
+	}
+	return strings.Join(names, ",")
 }

@@ -9,6 +9,7 @@ import (
 
 	"jukinet/internal/approval"
 	"jukinet/internal/fileutil"
+	"jukinet/internal/jptext"
 	"jukinet/internal/node"
 	"jukinet/internal/report"
 )
@@ -44,11 +45,11 @@ type ApprovalApplyCmd struct {
 // Run records the application.
 func (c ApprovalApplyCmd) Run(env *Env) error {
 	return withStaff(env, c.Data, func(n *node.Node) error {
-		start, err := approval.ParseDay("start", "利用の開始日", c.Start)
+		start, err := jptext.ParseDay("start", "利用の開始日", c.Start)
 		if err != nil {
 			return err
 		}
-		end, err := approval.ParseDay("end", "利用の終了日", c.End)
+		end, err := jptext.ParseDay("end", "利用の終了日", c.End)
 		if err != nil {
 			return err
 		}
@@ -142,7 +143,7 @@ func (c ApprovalRequestCmd) Run(env *Env) error {
 		if err != nil {
 			return err
 		}
-		due, err := approval.ParseDay("due", "報告の期限", c.Due)
+		due, err := jptext.ParseDay("due", "報告の期限", c.Due)
 		if err != nil {
 			return err
 		}
@@ -156,11 +157,11 @@ func (c ApprovalRequestCmd) Run(env *Env) error {
 }
 
 func period(from, to string) (time.Time, time.Time, error) {
-	f, err := approval.ParseDay("from", "報告の対象期間の初日", from)
+	f, err := jptext.ParseDay("from", "報告の対象期間の初日", from)
 	if err != nil {
 		return time.Time{}, time.Time{}, err
 	}
-	t, err := approval.ParseDay("to", "報告の対象期間の末日", to)
+	t, err := jptext.ParseDay("to", "報告の対象期間の末日", to)
 	return f, t, err
 }
 

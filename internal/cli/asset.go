@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"jukinet/internal/asset"
+	"jukinet/internal/jptext"
 	"jukinet/internal/node"
 )
 
@@ -33,7 +34,7 @@ type AssetAddCmd struct {
 // Run registers the asset.
 func (c AssetAddCmd) Run(env *Env) error {
 	return withStaff(env, c.Data, func(n *node.Node) error {
-		day, err := asset.ParseDay("installed", "設置日", c.Installed)
+		day, err := jptext.ParseDay("installed", "設置日", c.Installed)
 		if err != nil {
 			return err
 		}
@@ -61,13 +62,13 @@ type AssetRetireCmd struct {
 // Run retires the asset.
 func (c AssetRetireCmd) Run(env *Env) error {
 	return withStaff(env, c.Data, func(n *node.Node) error {
-		day, err := asset.ParseDay("retired", "廃止日", c.Date)
+		day, err := jptext.ParseDay("retired", "廃止日", c.Date)
 		if err != nil {
 			return err
 		}
 		ret := asset.Retirement{Day: day, Reason: c.Reason}
 		if c.Method != "" || c.By != "" || c.Witness != "" || c.Erased != "" {
-			erased, err := asset.ParseDay("erased", "消去・破壊の実施日", c.Erased)
+			erased, err := jptext.ParseDay("erased", "消去・破壊の実施日", c.Erased)
 			if err != nil {
 				return err
 			}

@@ -36,11 +36,11 @@ type ContractAddCmd struct {
 // Run records the contract.
 func (c ContractAddCmd) Run(env *Env) error {
 	return withStaff(env, c.Data, func(n *node.Node) error {
-		start, err := contract.ParseDay("start", "契約期間の開始日", c.Start)
+		start, err := jptext.ParseDay("start", "契約期間の開始日", c.Start)
 		if err != nil {
 			return err
 		}
-		end, err := contract.ParseDay("end", "契約期間の終了日", c.End)
+		end, err := jptext.ParseDay("end", "契約期間の終了日", c.End)
 		if err != nil {
 			return err
 		}
@@ -111,7 +111,7 @@ type ContractReportCmd struct {
 // Run records the report.
 func (c ContractReportCmd) Run(env *Env) error {
 	return withStaff(env, c.Data, func(n *node.Node) error {
-		day, err := contract.ParseDay("date", "報告日", c.Date)
+		day, err := jptext.ParseDay("date", "報告日", c.Date)
 		if err != nil {
 			return err
 		}
@@ -139,7 +139,7 @@ func (c ContractEndCmd) Run(env *Env) error {
 		day := now
 		if strings.TrimSpace(c.Date) != "" {
 			var err error
-			if day, err = contract.ParseDay("date", "解除日", c.Date); err != nil {
+			if day, err = jptext.ParseDay("date", "解除日", c.Date); err != nil {
 				return err
 			}
 		}

@@ -9,6 +9,7 @@ import (
 
 	"jukinet/internal/apperr"
 	"jukinet/internal/council"
+	"jukinet/internal/jptext"
 	"jukinet/internal/node"
 )
 
@@ -201,7 +202,7 @@ type directiveArgs struct {
 
 func (a directiveArgs) issue(env *Env, d council.Directive) error {
 	return withStaff(env, a.Data, func(n *node.Node) error {
-		due, err := council.ParseDay("due", "期限", a.Due)
+		due, err := jptext.ParseDay("due", "期限", a.Due)
 		if err != nil {
 			return err
 		}

@@ -13,9 +13,9 @@ import (
 	"jukinet/internal/auditlog"
 	"jukinet/internal/disclosure"
 	"jukinet/internal/fileutil"
+	"jukinet/internal/jptext"
 	"jukinet/internal/node"
 	"jukinet/internal/staff"
-	"jukinet/internal/sysaudit"
 )
 
 // DisclosureCmd groups the commands of disclosures to residents
@@ -113,7 +113,7 @@ func (c DisclosureReceiveCmd) Run(env *Env) error {
 			q.Items = append(q.Items, disclosure.Item(it))
 		}
 		if c.Received != "" {
-			day, err := sysaudit.ParseDay("received", "受付日", c.Received)
+			day, err := jptext.ParseDay("received", "受付日", c.Received)
 			if err != nil {
 				return err
 			}

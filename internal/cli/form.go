@@ -8,6 +8,7 @@ import (
 
 	"jukinet/internal/apperr"
 	"jukinet/internal/form"
+	"jukinet/internal/jptext"
 	"jukinet/internal/node"
 	"jukinet/internal/staff"
 )
@@ -174,7 +175,7 @@ func (f stepFlags) record(env *Env, kind form.StepKind, fill func(s *form.Step) 
 		if err != nil {
 			return err
 		}
-		day, err := form.ParseDay("date", "実施日", f.Date)
+		day, err := jptext.ParseDay("date", "実施日", f.Date)
 		if err != nil {
 			return err
 		}
@@ -211,7 +212,7 @@ type FormTakeOutCmd struct {
 // Run records the take-out.
 func (c FormTakeOutCmd) Run(env *Env) error {
 	return c.record(env, form.StepTakeOut, func(s *form.Step) error {
-		until, err := form.ParseDay("until", "返却予定日", c.Until)
+		until, err := jptext.ParseDay("until", "返却予定日", c.Until)
 		s.Place, s.Until = c.To, until
 		return err
 	})

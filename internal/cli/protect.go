@@ -6,7 +6,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"jukinet/internal/contract"
+	"jukinet/internal/jptext"
 	"jukinet/internal/node"
 	"jukinet/internal/protect"
 )
@@ -34,11 +34,11 @@ type ProtectMarkCmd struct {
 // Run marks the resident.
 func (c ProtectMarkCmd) Run(env *Env) error {
 	return withStaff(env, c.Data, func(n *node.Node) error {
-		start, err := contract.ParseDay("start", "支援措置の開始日", c.Start)
+		start, err := jptext.ParseDay("start", "支援措置の開始日", c.Start)
 		if err != nil {
 			return err
 		}
-		end, err := contract.ParseDay("end", "支援措置の終了日", c.End)
+		end, err := jptext.ParseDay("end", "支援措置の終了日", c.End)
 		if err != nil {
 			return err
 		}
@@ -65,7 +65,7 @@ func (c ProtectEndCmd) Run(env *Env) error {
 		day := n.Now()
 		if strings.TrimSpace(c.Date) != "" {
 			var err error
-			if day, err = contract.ParseDay("date", "終了日", c.Date); err != nil {
+			if day, err = jptext.ParseDay("date", "終了日", c.Date); err != nil {
 				return err
 			}
 		}

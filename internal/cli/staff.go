@@ -218,10 +218,16 @@ func (c StaffTerminalCmd) Run(env *Env) error {
 			fmt.Fprintf(env.Stdout, "Terminal %s retired.\n", c.ID)
 			return nil
 		case c.Name != "" || c.Department != "" || c.Location != "":
-			if err := n.Staff.ApproveTerminal(env.Ctx, who, staff.Terminal{ID: c.ID, Name: c.Name, Department: c.Department, Location: c.Location}); err != nil {
+			// Approved with its manager, when given, in one transaction.
+			if err := n.Staff.ApproveTerminal(env.Ctx, who, staff.Terminal{ID: c.ID, Name: c.Name, Department: c.Department, Location: c.Location,
+				ManagerVID: c.Manager, ManagerTitle: c.ManagerTitle}); err != nil {
 				return err
 			}
 			fmt.Fprintf(env.Stdout, "Terminal %s approved for %s.\n", c.ID, c.Department)
+			if c.Manager != "" {
+				fmt.Fprintf(env.Stdout, "Terminal %s: manager %s (%s) reported.\n", c.ID, c.Manager, c.ManagerTitle)
+			}
+			return nil
 		}
 		if c.Manager != "" {
 			if err := n.Staff.ReportTerminalManager(env.Ctx, who, c.ID, c.Manager, c.ManagerTitle); err != nil {

@@ -9,6 +9,7 @@ import (
 	"jukinet/internal/apperr"
 	"jukinet/internal/fileutil"
 	"jukinet/internal/form"
+	"jukinet/internal/jptext"
 	"jukinet/internal/node"
 	"jukinet/internal/profile"
 	"jukinet/internal/report"
@@ -47,11 +48,11 @@ type SysauditPlanCmd struct {
 // Run records the plan.
 func (c SysauditPlanCmd) Run(env *Env) error {
 	return withStaff(env, c.Data, func(n *node.Node) error {
-		from, err := sysaudit.ParseDay("from", "監査の対象期間の初日", c.From)
+		from, err := jptext.ParseDay("from", "監査の対象期間の初日", c.From)
 		if err != nil {
 			return err
 		}
-		to, err := sysaudit.ParseDay("to", "監査の対象期間の末日", c.To)
+		to, err := jptext.ParseDay("to", "監査の対象期間の末日", c.To)
 		if err != nil {
 			return err
 		}
@@ -178,7 +179,7 @@ type SysauditActionCmd struct {
 // Run records the corrective action.
 func (c SysauditActionCmd) Run(env *Env) error {
 	return withStaff(env, c.Data, func(n *node.Node) error {
-		due, err := sysaudit.ParseDay("due", "是正措置の期限", c.Due)
+		due, err := jptext.ParseDay("due", "是正措置の期限", c.Due)
 		if err != nil {
 			return err
 		}

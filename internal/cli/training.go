@@ -6,6 +6,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"jukinet/internal/jptext"
 	"jukinet/internal/node"
 	"jukinet/internal/training"
 )
@@ -62,7 +63,7 @@ type TrainingSessionCmd struct {
 // Run records the session.
 func (c TrainingSessionCmd) Run(env *Env) error {
 	return withStaff(env, c.Data, func(n *node.Node) error {
-		day, err := training.ParseDay(c.Date)
+		day, err := jptext.ParseDay("date", "実施日", c.Date)
 		if err != nil {
 			return err
 		}

@@ -174,21 +174,6 @@ type Report struct {
 	RecordedAt time.Time
 }
 
-// ParseDay reads a day the way clerks write a date (令和8年4月1日,
-// R8.4.1, 2026-04-01 …) and returns midnight JST; field and fieldJA name
-// the field in the error.
-func ParseDay(field, fieldJA, s string) (time.Time, error) {
-	if strings.TrimSpace(s) == "" {
-		return time.Time{}, apperr.New(apperr.Invalid, field+": enter a date", fieldJA+"を入力してください")
-	}
-	t, err := jptext.ParseDate(s)
-	if err != nil {
-		return time.Time{}, apperr.New(apperr.Invalid, field+": "+err.Error(),
-			fmt.Sprintf("%s「%s」を読み取れません。令和8年4月1日、R8.4.1 または 2026-04-01 の形で入力してください", fieldJA, s))
-	}
-	return midnight(t), nil
-}
-
 func midnight(t time.Time) time.Time {
 	t = t.In(jptext.JST)
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, jptext.JST)
@@ -206,12 +191,12 @@ func (c *Contract) Check() error {
 	}
 	switch {
 	case c.Start.IsZero():
-		return apperr.New(apperr.Invalid, "start: enter the first day of the contract", "契約期間の開始日を入力してください")
+		return apperr.New(apperr.Invalid, "start: enter the first day of the contract", "契約期間の開始日を入力してください").At("start")
 	case c.End.IsZero():
-		return apperr.New(apperr.Invalid, "end: enter the last day of the contract", "契約期間の終了日を入力してください")
+		return apperr.New(apperr.Invalid, "end: enter the last day of the contract", "契約期間の終了日を入力してください").At("end")
 	case c.End.Before(c.Start):
 		return apperr.New(apperr.Invalid, fmt.Sprintf("end %s is before start %s", c.End.Format(time.DateOnly), c.Start.Format(time.DateOnly)),
-			fmt.Sprintf("契約期間の終了日（%s）が開始日（%s）より前です", jptext.FormatWareki(c.End), jptext.FormatWareki(c.Start)))
+			fmt.Sprintf("契約期間の終了日（%s）が開始日（%s）より前です", jptext.FormatWareki(c.End), jptext.FormatWareki(c.Start))).At("end")
 	}
 	return nil
 }
@@ -291,7 +276,7 @@ func exists(ctx context.Context, tx *db.Tx, id int64) error {
 		return fmt.Errorf("find contract %d: %w", id, err)
 	}
 	if n == 0 {
-		return apperr.New(apperr.NotFound, fmt.Sprintf("contract %d is not recorded", id), fmt.Sprintf("契約番号 %d の契約は登録されていません", id))
+		return apperr.New(apperr.NotFound, fmt.Sprintf("contract %d is not recorded", id), fmt.Sprintf("契約番号 %d の契約は登録されていません", id)).At("contract")
 	}
 	return nil
 }
@@ -305,7 +290,7 @@ func (r *Register) Clause(ctx context.Context, who staff.Who, id int64, clause, 
 		for i, c := range Clauses {
 			ids[i] = c.ID
 		}
-		return apperr.New(apperr.Invalid, fmt.Sprintf("clause %q: use one of %s", clause, strings.Join(ids, ", ")), "約定事項（第10条第2項の各号）を選んでください")
+		return apperr.New(apperr.Invalid, fmt.Sprintf("clause %q: use one of %s", clause, strings.Join(ids, ", ")), "約定事項（第10条第2項の各号）を選んでください").At("clause")
 	}
 	reference = strings.TrimSpace(reference)
 	if err := resident.CheckValues(resident.Value{Field: FieldReference, Text: reference, Required: true}); err != nil {
@@ -335,7 +320,7 @@ func (r *Register) AddPerson(ctx context.Context, who staff.Who, id int64, vid s
 	vid = strings.TrimSpace(vid)
 	if !staff.WellFormedID(vid) {
 		return apperr.New(apperr.Invalid, fmt.Sprintf("verification id %q: use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit", vid),
-			fmt.Sprintf("照合ID「%s」は英数字と . _ - の64文字以内で入力してください", vid))
+			fmt.Sprintf("照合ID「%s」は英数字と . _ - の64文字以内で入力してください", vid)).At("verification_id")
 	}
 	return r.administer(ctx, who, "person", fmt.Sprintf("contract:%d", id), "covers "+vid,
 		func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
@@ -352,25 +337,25 @@ func (r *Register) AddPerson(ctx context.Context, who staff.Who, id int64, vid s
 			}
 			if end, err := time.ParseInLocation(time.DateOnly, endsOn, jptext.JST); err == nil && !now.Before(end.AddDate(0, 0, 1)) {
 				return apperr.New(apperr.Conflict, fmt.Sprintf("contract %d ended on %s: put the person on a contract in force", id, endsOn),
-					fmt.Sprintf("契約番号 %d の契約は %s に終了しています。期間中の契約に登録してください", id, jptext.FormatWareki(end)))
+					fmt.Sprintf("契約番号 %d の契約は %s に終了しています。期間中の契約に登録してください", id, jptext.FormatWareki(end))).At("contract")
 			}
 			if endedFrom.Valid && !now.Before(endedFrom.Time) {
 				day, _ := time.ParseInLocation(time.DateOnly, endedOn.String, jptext.JST)
 				return apperr.New(apperr.Conflict, fmt.Sprintf("contract %d was ended early on %s: put the person on a contract in force", id, endedOn.String),
-					fmt.Sprintf("契約番号 %d の契約は %s に解除されています。期間中の契約に登録してください", id, jptext.FormatWareki(day)))
+					fmt.Sprintf("契約番号 %d の契約は %s に解除されています。期間中の契約に登録してください", id, jptext.FormatWareki(day))).At("contract")
 			}
 			var pid int64
 			var active bool
 			if err := tx.QueryRow(ctx, `SELECT id, active FROM staff_person WHERE verification_id = ?`, vid).Scan(&pid, &active); err != nil || !active {
 				return apperr.New(apperr.Invalid, fmt.Sprintf("%s is not an active staff member: register the vendor's person first (staff add)", vid),
-					fmt.Sprintf("照合ID %s は職員として登録されていないか、異動・退職済みです。先に職員として登録してください", vid))
+					fmt.Sprintf("照合ID %s は職員として登録されていないか、異動・退職済みです。先に職員として登録してください", vid)).At("verification_id")
 			}
 			var n int
 			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM contract_person WHERE contract_id = ? AND person_id = ?`, id, pid).Scan(&n); err != nil {
 				return fmt.Errorf("check contract person: %w", err)
 			}
 			if n > 0 {
-				return apperr.New(apperr.Conflict, fmt.Sprintf("contract %d already covers %s", id, vid), fmt.Sprintf("契約番号 %d には照合ID %s が既に登録されています", id, vid))
+				return apperr.New(apperr.Conflict, fmt.Sprintf("contract %d already covers %s", id, vid), fmt.Sprintf("契約番号 %d には照合ID %s が既に登録されています", id, vid)).At("verification_id")
 			}
 			if _, err := tx.Exec(ctx, `INSERT INTO contract_person (contract_id, person_id, recorded_by, recorded_at, seq) VALUES (?, ?, ?, ?, ?)`,
 				id, pid, who.Actor.String(), now, seq); err != nil {
@@ -387,7 +372,7 @@ func (r *Register) RemovePerson(ctx context.Context, who staff.Who, id int64, vi
 	vid = strings.TrimSpace(vid)
 	if !staff.WellFormedID(vid) {
 		return apperr.New(apperr.Invalid, fmt.Sprintf("verification id %q: use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit", vid),
-			fmt.Sprintf("照合ID「%s」は英数字と . _ - の64文字以内で入力してください", vid))
+			fmt.Sprintf("照合ID「%s」は英数字と . _ - の64文字以内で入力してください", vid)).At("verification_id")
 	}
 	return r.administer(ctx, who, "person-remove", fmt.Sprintf("contract:%d", id), "no longer covers "+vid,
 		func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
@@ -399,7 +384,7 @@ func (r *Register) RemovePerson(ctx context.Context, who staff.Who, id int64, vi
 				return fmt.Errorf("remove contract person: %w", err)
 			}
 			if n, _ := res.RowsAffected(); n == 0 {
-				return apperr.New(apperr.NotFound, fmt.Sprintf("contract %d does not cover %s", id, vid), fmt.Sprintf("契約番号 %d に照合ID %s は登録されていません", id, vid))
+				return apperr.New(apperr.NotFound, fmt.Sprintf("contract %d does not cover %s", id, vid), fmt.Sprintf("契約番号 %d に照合ID %s は登録されていません", id, vid)).At("verification_id")
 			}
 			return nil
 		})
@@ -440,7 +425,7 @@ func (r *Register) End(ctx context.Context, who staff.Who, id int64, day time.Ti
 			}
 			if endedOn.Valid {
 				return apperr.New(apperr.Conflict, fmt.Sprintf("contract %d was already ended on %s", id, endedOn.String),
-					fmt.Sprintf("契約番号 %d の契約は既に %s に解除されています", id, endedOn.String))
+					fmt.Sprintf("契約番号 %d の契約は既に %s に解除されています", id, endedOn.String)).At("contract")
 			}
 			end, err := parseDay(endsOn)
 			if err != nil {
@@ -448,7 +433,7 @@ func (r *Register) End(ctx context.Context, who staff.Who, id int64, day time.Ti
 			}
 			if day.After(end) {
 				return apperr.New(apperr.Invalid, fmt.Sprintf("date %s is after the contract's last day %s, when it ends anyway", day.Format(time.DateOnly), endsOn),
-					fmt.Sprintf("解除日 %s が契約期間の終了日（%s）より後です。契約は終了日に終了します", jptext.FormatWareki(day), jptext.FormatWareki(end)))
+					fmt.Sprintf("解除日 %s が契約期間の終了日（%s）より後です。契約は終了日に終了します", jptext.FormatWareki(day), jptext.FormatWareki(end))).At("date")
 			}
 			from := day
 			if day.Equal(midnight(now)) {
@@ -466,10 +451,10 @@ func (r *Register) End(ctx context.Context, who staff.Who, id int64, day time.Ti
 func checkEndDay(day, today time.Time) error {
 	switch {
 	case day.IsZero():
-		return apperr.New(apperr.Invalid, "date: enter the day the contract ends", "解除日を入力してください")
+		return apperr.New(apperr.Invalid, "date: enter the day the contract ends", "解除日を入力してください").At("date")
 	case day.Before(today):
 		return apperr.New(apperr.Invalid, fmt.Sprintf("date %s is before today: a contract is ended from today or a later day", day.Format(time.DateOnly)),
-			fmt.Sprintf("解除日 %s は今日より前です。解除は今日以降の日付で記録してください", jptext.FormatWareki(day)))
+			fmt.Sprintf("解除日 %s は今日より前です。解除は今日以降の日付で記録してください", jptext.FormatWareki(day))).At("date")
 	}
 	return nil
 }
@@ -484,7 +469,7 @@ func (r *Register) Report(ctx context.Context, who staff.Who, rep Report) (int64
 		for i, k := range ReportKinds {
 			ids[i] = k.ID
 		}
-		return 0, apperr.New(apperr.Invalid, fmt.Sprintf("kind %q: use one of %s", rep.Kind, strings.Join(ids, ", ")), "報告の種類を選んでください")
+		return 0, apperr.New(apperr.Invalid, fmt.Sprintf("kind %q: use one of %s", rep.Kind, strings.Join(ids, ", ")), "報告の種類を選んでください").At("kind")
 	}
 	rep.Summary = strings.TrimSpace(rep.Summary)
 	if err := resident.CheckValues(resident.Value{Field: FieldSummary, Text: rep.Summary, Required: true}); err != nil {
@@ -492,10 +477,10 @@ func (r *Register) Report(ctx context.Context, who staff.Who, rep Report) (int64
 	}
 	switch {
 	case rep.Day.IsZero():
-		return 0, apperr.New(apperr.Invalid, "date: enter the day of the report", "報告日を入力してください")
+		return 0, apperr.New(apperr.Invalid, "date: enter the day of the report", "報告日を入力してください").At("date")
 	case rep.Day.After(midnight(r.now())):
 		return 0, apperr.New(apperr.Invalid, fmt.Sprintf("date %s is after today", rep.Day.Format(time.DateOnly)),
-			fmt.Sprintf("報告日 %s は今日より後です", jptext.FormatWareki(rep.Day)))
+			fmt.Sprintf("報告日 %s は今日より後です", jptext.FormatWareki(rep.Day))).At("date")
 	}
 	var id int64
 	err := r.administer(ctx, who, "report", fmt.Sprintf("contract:%d", rep.Contract),

@@ -144,7 +144,7 @@ func TestContractGatesTheContractor(t *testing.T) {
 				f.Clock.Set(today(f).AddDate(0, 0, 1).Add(time.Minute)) // it ended yesterday
 				refused("ended", article+"/contract-in-force", "で終了しています", jptext.FormatWareki(today(f).AddDate(0, 0, -1)))
 				// Nobody is put on a contract that has ended: refused, nothing written.
-				if err := f.Contracts.AddPerson(ctx, f.Admin, id, vendorOperator); apperr.CodeOf(err) != apperr.Conflict || !strings.Contains(apperr.JapaneseOf(err), "終了しています") {
+				if err := f.Contracts.AddPerson(ctx, f.Admin, id, vendorOperator); apperr.CodeOf(err) != apperr.Conflict || !strings.Contains(apperr.JapaneseOf(err), "終了しています") || fieldNames(err) != "contract" {
 					t.Errorf("a person put on an ended contract: %v", err)
 				}
 				later := f.Contract(t, "株式会社短期", -2, 10, nil, "V0002") // starts the day after tomorrow
@@ -158,7 +158,7 @@ func TestContractGatesTheContractor(t *testing.T) {
 				Must(t, f.Contracts.RemovePerson(ctx, f.Admin, id, "V0002"))
 				Must(t, f.Contracts.RemovePerson(ctx, f.Admin, later, "V0002"))
 				allowed("on no contract any more")
-				if err := f.Contracts.RemovePerson(ctx, f.Admin, later, "V0002"); apperr.CodeOf(err) != apperr.NotFound {
+				if err := f.Contracts.RemovePerson(ctx, f.Admin, later, "V0002"); apperr.CodeOf(err) != apperr.NotFound || fieldNames(err) != "verification_id" {
 					t.Errorf("removing a person the contract does not cover: %v", err)
 				}
 			})
@@ -208,14 +208,15 @@ func TestContractRefusesBadInput(t *testing.T) {
 			who    staff.Who
 			code   apperr.Code
 			ja     string
+			field  string // the input the refusal is about (apperr.FieldsOf)
 		}{
-			{"no vendor", func(c *contract.Contract) { c.Vendor = " " }, f.Admin, apperr.Invalid, "委託先"},
-			{"long scope", func(c *contract.Contract) { c.Scope = strings.Repeat("保", 201) }, f.Admin, apperr.Invalid, "委託業務の範囲"},
-			{"line break in survey", func(c *contract.Contract) { c.Survey = "確認\n済み" }, f.Admin, apperr.Invalid, "個人情報保護措置の調査結果"},
-			{"control character in vendor", func(c *contract.Contract) { c.Vendor = "株式会社\u202e保守" }, f.Admin, apperr.Invalid, "委託先"},
-			{"no start", func(c *contract.Contract) { c.Start = time.Time{} }, f.Admin, apperr.Invalid, "開始日を入力"},
-			{"end before start", func(c *contract.Contract) { c.End = c.Start.AddDate(0, 0, -1) }, f.Admin, apperr.Invalid, "開始日"},
-			{"section head may not approve", func(c *contract.Contract) {}, Operator("HEAD-RYOKEN", "ADMIN-T"), apperr.Forbidden, "委託契約の記録 を行う権限がありません"},
+			{"no vendor", func(c *contract.Contract) { c.Vendor = " " }, f.Admin, apperr.Invalid, "委託先", "vendor"},
+			{"long scope", func(c *contract.Contract) { c.Scope = strings.Repeat("保", 201) }, f.Admin, apperr.Invalid, "委託業務の範囲", "scope"},
+			{"line break in survey", func(c *contract.Contract) { c.Survey = "確認\n済み" }, f.Admin, apperr.Invalid, "個人情報保護措置の調査結果", "survey"},
+			{"control character in vendor", func(c *contract.Contract) { c.Vendor = "株式会社\u202e保守" }, f.Admin, apperr.Invalid, "委託先", "vendor"},
+			{"no start", func(c *contract.Contract) { c.Start = time.Time{} }, f.Admin, apperr.Invalid, "開始日を入力", "start"},
+			{"end before start", func(c *contract.Contract) { c.End = c.Start.AddDate(0, 0, -1) }, f.Admin, apperr.Invalid, "開始日", "end"},
+			{"section head may not approve", func(c *contract.Contract) {}, Operator("HEAD-RYOKEN", "ADMIN-T"), apperr.Forbidden, "委託契約の記録 を行う権限がありません", ""},
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				before := count()
@@ -224,6 +225,9 @@ func TestContractRefusesBadInput(t *testing.T) {
 				_, err := f.Contracts.Add(ctx, c.who, k)
 				if apperr.CodeOf(err) != c.code || !strings.Contains(apperr.JapaneseOf(err), c.ja) {
 					t.Errorf("err = %v (%s), want %s ~%q", err, apperr.JapaneseOf(err), c.code, c.ja)
+				}
+				if got := fieldNames(err); got != c.field {
+					t.Errorf("the refusal is about %q, want %q", got, c.field)
 				}
 				if n := count(); n != before {
 					t.Errorf("stored %d rows", n-before)
@@ -234,33 +238,37 @@ func TestContractRefusesBadInput(t *testing.T) {
 		Must(t, err)
 		before := count()
 		for _, c := range []struct {
-			name string
-			do   func() error
-			code apperr.Code
-			ja   string
+			name  string
+			do    func() error
+			code  apperr.Code
+			ja    string
+			field string
 		}{
-			{"unknown clause", func() error { return f.Contracts.Clause(ctx, f.Admin, id, "lunch", "第1条") }, apperr.Invalid, "約定事項"},
-			{"no reference", func() error { return f.Contracts.Clause(ctx, f.Admin, id, "confidentiality", "") }, apperr.Invalid, "契約書の該当箇所"},
-			{"clause of no contract", func() error { return f.Contracts.Clause(ctx, f.Admin, id+99, "confidentiality", "第3条") }, apperr.NotFound, "登録されていません"},
-			{"malformed person", func() error { return f.Contracts.AddPerson(ctx, f.Admin, id, "V 1") }, apperr.Invalid, "照合ID"},
-			{"unknown person", func() error { return f.Contracts.AddPerson(ctx, f.Admin, id, "NOBODY") }, apperr.Invalid, "NOBODY"},
+			{"unknown clause", func() error { return f.Contracts.Clause(ctx, f.Admin, id, "lunch", "第1条") }, apperr.Invalid, "約定事項", "clause"},
+			{"no reference", func() error { return f.Contracts.Clause(ctx, f.Admin, id, "confidentiality", "") }, apperr.Invalid, "契約書の該当箇所", "reference"},
+			{"clause of no contract", func() error { return f.Contracts.Clause(ctx, f.Admin, id+99, "confidentiality", "第3条") }, apperr.NotFound, "登録されていません", "contract"},
+			{"malformed person", func() error { return f.Contracts.AddPerson(ctx, f.Admin, id, "V 1") }, apperr.Invalid, "照合ID", "verification_id"},
+			{"unknown person", func() error { return f.Contracts.AddPerson(ctx, f.Admin, id, "NOBODY") }, apperr.Invalid, "NOBODY", "verification_id"},
 			{"unknown report kind", func() error {
 				_, err := f.Contracts.Report(ctx, f.Admin, contract.Report{Contract: id, Kind: "gossip", Day: today(f), Summary: "x"})
 				return err
-			}, apperr.Invalid, "報告の種類"},
+			}, apperr.Invalid, "報告の種類", "kind"},
 			{"report in the future", func() error {
 				_, err := f.Contracts.Report(ctx, f.Admin, contract.Report{Contract: id, Kind: "incident", Day: today(f).AddDate(0, 0, 1), Summary: "紛失"})
 				return err
-			}, apperr.Invalid, "今日より後"},
+			}, apperr.Invalid, "今日より後", "date"},
 			{"report without summary", func() error {
 				_, err := f.Contracts.Report(ctx, f.Admin, contract.Report{Contract: id, Kind: "disposal", Day: today(f)})
 				return err
-			}, apperr.Invalid, "報告の内容"},
+			}, apperr.Invalid, "報告の内容", "summary"},
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				err := c.do()
 				if apperr.CodeOf(err) != c.code || !strings.Contains(apperr.JapaneseOf(err), c.ja) {
 					t.Errorf("err = %v (%s), want %s ~%q", err, apperr.JapaneseOf(err), c.code, c.ja)
+				}
+				if got := fieldNames(err); got != c.field {
+					t.Errorf("the refusal is about %q, want %q", got, c.field)
 				}
 				if n := count(); n != before {
 					t.Errorf("stored %d rows", n-before)
@@ -279,7 +287,7 @@ func TestContractRefusesBadInput(t *testing.T) {
 		if len(all) != 1 || len(all[0].Reports) != 1 || len(all[0].Missing()) != 5 || all[0].ApprovedBy == "" {
 			t.Errorf("listed %+v", all)
 		}
-		if _, err := contract.ParseDay("start", "開始日", "来月"); apperr.CodeOf(err) != apperr.Invalid || !strings.Contains(apperr.JapaneseOf(err), "開始日「来月」を読み取れません") {
+		if _, err := jptext.ParseDay("start", "開始日", "来月"); apperr.CodeOf(err) != apperr.Invalid || !strings.Contains(apperr.JapaneseOf(err), "開始日「来月」を読み取れません") {
 			t.Errorf("ParseDay: %v", err)
 		}
 	})
@@ -344,25 +352,29 @@ func TestContractEndedEarly(t *testing.T) {
 					section = Operator("SO-KUMIN", "T-KUMIN-01")
 				}
 				for _, c := range []struct {
-					name string
-					who  staff.Who
-					id   int64
-					day  time.Time
-					why  string
-					code apperr.Code
-					ja   string
+					name  string
+					who   staff.Who
+					id    int64
+					day   time.Time
+					why   string
+					code  apperr.Code
+					ja    string
+					field string
 				}{
-					{"no reason", f.Admin, id, today(f), " ", apperr.Invalid, "解除の理由"},
-					{"reason with a line break", f.Admin, id, today(f), "契約\n違反", apperr.Invalid, "解除の理由"},
-					{"no day", f.Admin, id, time.Time{}, "契約違反", apperr.Invalid, "解除日を入力"},
-					{"yesterday", f.Admin, id, today(f).AddDate(0, 0, -1), "契約違反", apperr.Invalid, "今日より前"},
-					{"after the last day", f.Admin, id, today(f).AddDate(1, 0, 0), "契約違反", apperr.Invalid, "終了日"},
-					{"no such contract", f.Admin, id + 99, today(f), "契約違反", apperr.NotFound, "登録されていません"},
-					{"not the approver", section, id, today(f), "契約違反", apperr.Forbidden, "委託契約の記録 を行う権限がありません"},
+					{"no reason", f.Admin, id, today(f), " ", apperr.Invalid, "解除の理由", "reason"},
+					{"reason with a line break", f.Admin, id, today(f), "契約\n違反", apperr.Invalid, "解除の理由", "reason"},
+					{"no day", f.Admin, id, time.Time{}, "契約違反", apperr.Invalid, "解除日を入力", "date"},
+					{"yesterday", f.Admin, id, today(f).AddDate(0, 0, -1), "契約違反", apperr.Invalid, "今日より前", "date"},
+					{"after the last day", f.Admin, id, today(f).AddDate(1, 0, 0), "契約違反", apperr.Invalid, "終了日", "date"},
+					{"no such contract", f.Admin, id + 99, today(f), "契約違反", apperr.NotFound, "登録されていません", "contract"},
+					{"not the approver", section, id, today(f), "契約違反", apperr.Forbidden, "委託契約の記録 を行う権限がありません", ""},
 				} {
 					err := f.Contracts.End(ctx, c.who, c.id, c.day, c.why)
 					if apperr.CodeOf(err) != c.code || !strings.Contains(apperr.JapaneseOf(err), c.ja) {
 						t.Errorf("%s: err = %v (%s), want %s ~%q", c.name, err, apperr.JapaneseOf(err), c.code, c.ja)
+					}
+					if got := fieldNames(err); got != c.field {
+						t.Errorf("%s: the refusal is about %q, want %q", c.name, got, c.field)
 					}
 					if r := rows(); r != "" {
 						t.Fatalf("%s: stored %q", c.name, r)
@@ -376,10 +388,10 @@ func TestContractEndedEarly(t *testing.T) {
 					t.Errorf("the end logged as %+v", e)
 				}
 				refused("ended today", "に解除されています", jptext.FormatWareki(today(f)), "再委託の発覚による契約解除")
-				if err := f.Contracts.End(ctx, f.Admin, id, today(f), "重ねて"); apperr.CodeOf(err) != apperr.Conflict || !strings.Contains(apperr.JapaneseOf(err), "既に") {
+				if err := f.Contracts.End(ctx, f.Admin, id, today(f), "重ねて"); apperr.CodeOf(err) != apperr.Conflict || !strings.Contains(apperr.JapaneseOf(err), "既に") || fieldNames(err) != "contract" {
 					t.Errorf("a second end: %v", err)
 				}
-				if err := f.Contracts.AddPerson(ctx, f.Admin, id, "ADMIN01"); apperr.CodeOf(err) != apperr.Conflict || !strings.Contains(apperr.JapaneseOf(err), "解除されています") {
+				if err := f.Contracts.AddPerson(ctx, f.Admin, id, "ADMIN01"); apperr.CodeOf(err) != apperr.Conflict || !strings.Contains(apperr.JapaneseOf(err), "解除されています") || fieldNames(err) != "contract" {
 					t.Errorf("a person put on an ended contract: %v", err)
 				}
 				all, err := contract.List(ctx, d)
@@ -405,4 +417,13 @@ func TestContractEndedEarly(t *testing.T) {
 			})
 		})
 	}
+}
+
+// fieldNames are the inputs err is about (apperr.FieldsOf), comma-separated.
+func fieldNames(err error) string {
+	var names []string
+	for _, f := range apperr.FieldsOf(err) {
+		names = append(names, f.Name)
+	}
+	return strings.Join(names, ",")
 }

@@ -428,18 +428,13 @@ func codeLike(s string) bool {
 	return true
 }
 
-// ParseDue reads a request's due day as clerks write it (令和8年12月15日,
-// R8.12.15, 2026-12-15).
+// ParseDue reads a request's due day as clerks write it (jptext.ParseDay:
+// 令和8年12月15日, R8.12.15, 2026-12-15 …); none is no due day.
 func ParseDue(s string) (time.Time, error) {
 	if strings.TrimSpace(s) == "" {
 		return time.Time{}, nil
 	}
-	t, err := jptext.ParseDate(s)
-	if err != nil {
-		return time.Time{}, apperr.New(apperr.Invalid, "due: "+err.Error(),
-			fmt.Sprintf("回答期限「%s」を読み取れません。令和8年12月15日、R8.12.15 または 2026-12-15 の形で入力してください", s))
-	}
-	return jptext.Midnight(t), nil
+	return jptext.ParseDay("due", "回答期限", s)
 }
 
 // check checks a draft at now and returns it tidied.

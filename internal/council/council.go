@@ -323,25 +323,10 @@ func (r *Register) administer(ctx context.Context, who staff.Who, action string,
 
 func (r *Register) nodeResource() staff.Resource { return staff.Resource{Kind: "node", ID: r.node} }
 
-// ParseDay reads a day the way clerks write a date (令和8年4月1日, R8.4.1,
-// 2026-04-01 …) and returns midnight JST; field and fieldJA name the field
-// in the error.
-func ParseDay(field, fieldJA, s string) (time.Time, error) {
-	if strings.TrimSpace(s) == "" {
-		return time.Time{}, apperr.New(apperr.Invalid, field+": enter a date", fieldJA+"を入力してください")
-	}
-	t, err := jptext.ParseDate(s)
-	if err != nil {
-		return time.Time{}, apperr.New(apperr.Invalid, field+": "+err.Error(),
-			fmt.Sprintf("%s「%s」を読み取れません。令和8年4月1日、R8.4.1 または 2026-04-01 の形で入力してください", fieldJA, s))
-	}
-	return jptext.Midnight(t), nil
-}
-
-// ParseAt reads a meeting's day (as ParseDay) and its time of day
+// ParseAt reads a meeting's day (as jptext.ParseDay) and its time of day
 // (14:00, １４：００, 14時, 14時30分) and returns the instant in JST.
 func ParseAt(day, clock string) (time.Time, error) {
-	d, err := ParseDay("date", "開催日", day)
+	d, err := jptext.ParseDay("date", "開催日", day)
 	if err != nil {
 		return time.Time{}, err
 	}

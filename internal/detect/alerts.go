@@ -331,7 +331,7 @@ var FieldFinding = resident.Field{Name: "finding", Japanese: "調査の結果（
 func (d *Detector) Close(ctx context.Context, who staff.Who, id int64, finding string) error {
 	finding = strings.TrimSpace(finding)
 	if finding == "" {
-		return apperr.New(apperr.Invalid, "closing an alert needs the finding of its investigation", "調査の結果（所見）を入力してください")
+		return apperr.New(apperr.Invalid, "closing an alert needs the finding of its investigation", "調査の結果（所見）を入力してください").At("finding")
 	}
 	if err := resident.CheckValues(resident.Value{Field: FieldFinding, Text: finding}); err != nil {
 		return err

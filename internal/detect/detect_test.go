@@ -3,6 +3,7 @@ package detect_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -166,16 +167,21 @@ func TestDetectionRaisesUpdatesAndReopensAlerts(t *testing.T) {
 		}
 		so := Operator("SO-KUMIN", "T-KUMIN-01")
 		for _, c := range []struct {
-			name string
-			err  error
-			code apperr.Code
+			name  string
+			err   error
+			code  apperr.Code
+			field string // the input the refusal is about (apperr.FieldsOf); none: the whole form
 		}{
-			{"no finding", det.Close(ctx, so, clerkAlert.ID, "  "), apperr.Invalid},
-			{"a clerk closing", det.Close(ctx, Operator(Clerk, "T-KUMIN-01"), clerkAlert.ID, "問題なし"), apperr.Forbidden},
-			{"no such alert", det.Close(ctx, so, 999999, "問題なし"), apperr.NotFound},
+			{"no finding", det.Close(ctx, so, clerkAlert.ID, "  "), apperr.Invalid, "finding"},
+			{"a clerk closing", det.Close(ctx, Operator(Clerk, "T-KUMIN-01"), clerkAlert.ID, "問題なし"), apperr.Forbidden, ""},
+			{"no such alert", det.Close(ctx, so, 999999, "問題なし"), apperr.NotFound, ""},
+			{"a finding too long", det.Close(ctx, so, clerkAlert.ID, strings.Repeat("調", detect.FieldFinding.Max+1)), apperr.Invalid, "finding"},
 		} {
 			if apperr.CodeOf(c.err) != c.code || apperr.JapaneseOf(c.err) == "" {
 				t.Errorf("%s: %v (code %s), want %s with a Japanese message", c.name, c.err, apperr.CodeOf(c.err), c.code)
+			}
+			if got := fieldNames(c.err); got != c.field {
+				t.Errorf("%s: the refusal is about %q, want %q", c.name, got, c.field)
 			}
 		}
 		Must(t, det.Close(ctx, so, clerkAlert.ID, "時間外窓口の応援。所属長確認済み"))
@@ -267,4 +273,13 @@ func TestOfficeDay(t *testing.T) {
 			t.Errorf("%s: office day %v, want %v", c.day.Format(time.DateOnly), got, c.open)
 		}
 	}
+}
+
+// fieldNames are the inputs err is about (apperr.FieldsOf), comma-separated.
+func fieldNames(err error) string {
+	var names []string
+	for _, f := range apperr.FieldsOf(err) {
+		names = append(names, f.Name)
+	}
+	return strings.Join(names, ",")
 }

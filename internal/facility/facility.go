@@ -141,7 +141,7 @@ func (r *Room) Check() error {
 	}
 	if r.Level < LevelTerminal || r.Level > LevelStorage {
 		return apperr.New(apperr.Invalid, fmt.Sprintf("level %d: use 1 (terminal area), 2 (server and network room) or 3 (storage)", r.Level),
-			"保護レベルは 1（端末設置区域）、2（サーバ室・ネットワーク機器室）、3（保管室）から選んでください")
+			"保護レベルは 1（端末設置区域）、2（サーバ室・ネットワーク機器室）、3（保管室）から選んでください").At("level")
 	}
 	return nil
 }
@@ -183,9 +183,9 @@ func (e *Entry) Check() error {
 	}
 	switch {
 	case e.Person == "" && e.Visitor == "":
-		return apperr.New(apperr.Invalid, "person: give the staff member's verification id, or a visitor and their escort", "入退室した職員の照合ID、または来訪者とその同行職員を入力してください")
+		return apperr.New(apperr.Invalid, "person: give the staff member's verification id, or a visitor and their escort", "入退室した職員の照合ID、または来訪者とその同行職員を入力してください").At("person")
 	case e.Person != "" && e.Visitor != "":
-		return apperr.New(apperr.Invalid, "person and visitor: give one, not both", "職員と来訪者はどちらか一方を入力してください")
+		return apperr.New(apperr.Invalid, "person and visitor: give one, not both", "職員と来訪者はどちらか一方を入力してください").At("person")
 	case e.Person != "":
 		if err := checkID("person", "職員の照合ID", e.Person); err != nil {
 			return err
@@ -195,17 +195,17 @@ func (e *Entry) Check() error {
 			return err
 		}
 		if e.Escort == "" {
-			return apperr.New(apperr.Invalid, "escort: a visitor enters only with a staff member escorting them", "来訪者には同行する職員（照合ID）を入力してください")
+			return apperr.New(apperr.Invalid, "escort: a visitor enters only with a staff member escorting them", "来訪者には同行する職員（照合ID）を入力してください").At("escort")
 		}
 		if err := checkID("escort", "同行職員の照合ID", e.Escort); err != nil {
 			return err
 		}
 	}
 	if e.Dir != In && e.Dir != Out {
-		return apperr.New(apperr.Invalid, fmt.Sprintf("direction %q: use in or out", e.Dir), "入室（in）か退室（out）かを選んでください")
+		return apperr.New(apperr.Invalid, fmt.Sprintf("direction %q: use in or out", e.Dir), "入室（in）か退室（out）かを選んでください").At("direction")
 	}
 	if e.At.IsZero() {
-		return apperr.New(apperr.Invalid, "time: required", "入退室の日時を入力してください")
+		return apperr.New(apperr.Invalid, "time: required", "入退室の日時を入力してください").At("time")
 	}
 	// The card reader knows no purpose; a clerk at the door asks for it.
 	return resident.CheckValues(resident.Value{Field: FieldPurpose, Text: e.Purpose, Required: e.Source != "card"})
@@ -226,11 +226,11 @@ type Installation struct {
 
 func checkID(field, fieldJA, id string) error {
 	if id == "" {
-		return apperr.New(apperr.Invalid, field+": required", fieldJA+"を入力してください")
+		return apperr.New(apperr.Invalid, field+": required", fieldJA+"を入力してください").At(field)
 	}
 	if !staff.WellFormedID(id) {
 		return apperr.New(apperr.Invalid, fmt.Sprintf("%s %q: use 1 to 64 letters, digits, '.', '_' or '-'", field, id),
-			fmt.Sprintf("%s「%s」は英数字と . _ - の64文字以内で入力してください", fieldJA, id))
+			fmt.Sprintf("%s「%s」は英数字と . _ - の64文字以内で入力してください", fieldJA, id)).At(field)
 	}
 	return nil
 }
@@ -299,13 +299,13 @@ func (r *Register) administer(ctx context.Context, who staff.Who, action, auditA
 }
 
 // personID finds an active staff member named in field.
-func personID(ctx context.Context, tx *db.Tx, fieldJA, vid string) (int64, error) {
+func personID(ctx context.Context, tx *db.Tx, field, fieldJA, vid string) (int64, error) {
 	var id int64
 	var active bool
 	err := tx.QueryRow(ctx, `SELECT id, active FROM staff_person WHERE verification_id = ?`, vid).Scan(&id, &active)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && !active) {
 		return 0, apperr.New(apperr.Invalid, fmt.Sprintf("%s is not an active staff member", vid),
-			fmt.Sprintf("%sの照合ID %s は登録されていないか、異動・退職済みです", fieldJA, vid))
+			fmt.Sprintf("%sの照合ID %s は登録されていないか、異動・退職済みです", fieldJA, vid)).At(field)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("find staff member %s: %w", vid, err)
@@ -313,6 +313,8 @@ func personID(ctx context.Context, tx *db.Tx, fieldJA, vid string) (int64, error
 	return id, nil
 }
 
+// roomExists refuses a room not registered, naming no input: the caller
+// says which (apperr.About).
 func roomExists(ctx context.Context, tx *db.Tx, room string) error {
 	var n int
 	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM facility_room WHERE id = ?`, room).Scan(&n); err != nil {
@@ -339,7 +341,7 @@ func (r *Register) AddRoom(ctx context.Context, who staff.Who, room Room) error 
 				return fmt.Errorf("look for room %s: %w", room.ID, err)
 			}
 			if n > 0 {
-				return apperr.New(apperr.Conflict, fmt.Sprintf("room %s already exists", room.ID), fmt.Sprintf("室ID %s は既に登録されています", room.ID))
+				return apperr.New(apperr.Conflict, fmt.Sprintf("room %s already exists", room.ID), fmt.Sprintf("室ID %s は既に登録されています", room.ID)).At("room")
 			}
 			if _, err := tx.Exec(ctx, `INSERT INTO facility_room (id, building, name, level, created_by, created_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 				room.ID, room.Building, room.Name, int(room.Level), who.Actor.String(), now, seq); err != nil {
@@ -361,9 +363,9 @@ func (r *Register) Authorise(ctx context.Context, who staff.Who, room, vid strin
 	return r.administer(ctx, who, ActManage, "authorise", "room:"+room, "authorise "+vid+" for "+room, false,
 		func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
 			if err := roomExists(ctx, tx, room); err != nil {
-				return err
+				return apperr.About(err, "room")
 			}
-			pid, err := personID(ctx, tx, "職員", vid)
+			pid, err := personID(ctx, tx, "person", "職員", vid)
 			if err != nil {
 				return err
 			}
@@ -372,7 +374,7 @@ func (r *Register) Authorise(ctx context.Context, who staff.Who, room, vid strin
 				return fmt.Errorf("look for authorisation: %w", err)
 			}
 			if n > 0 {
-				return apperr.New(apperr.Conflict, fmt.Sprintf("%s is already authorised for %s", vid, room), fmt.Sprintf("%s は既に %s への入室を認められています", vid, room))
+				return apperr.New(apperr.Conflict, fmt.Sprintf("%s is already authorised for %s", vid, room), fmt.Sprintf("%s は既に %s への入室を認められています", vid, room)).At("person")
 			}
 			_, err = tx.Exec(ctx, `INSERT INTO facility_authorisation (room_id, person_id, granted_by, granted_at, seq) VALUES (?, ?, ?, ?, ?)`,
 				room, pid, who.Actor.String(), now, seq)
@@ -397,7 +399,7 @@ func (r *Register) Revoke(ctx context.Context, who staff.Who, room, vid string) 
 				return fmt.Errorf("revoke the authorisation of %s for %s: %w", vid, room, err)
 			}
 			if n, _ := res.RowsAffected(); n == 0 {
-				return apperr.New(apperr.NotFound, fmt.Sprintf("%s is not authorised for %s", vid, room), fmt.Sprintf("%s は %s への入室を認められていません", vid, room))
+				return apperr.New(apperr.NotFound, fmt.Sprintf("%s is not authorised for %s", vid, room), fmt.Sprintf("%s は %s への入室を認められていません", vid, room)).At("person")
 			}
 			return nil
 		})
@@ -418,7 +420,7 @@ func authorised(ctx context.Context, tx *db.Tx, room, vid string) (bool, error) 
 // insertEntry stores one entry, working out whether it was authorised.
 func insertEntry(ctx context.Context, tx *db.Tx, e *Entry, by string, seq int64) error {
 	if err := roomExists(ctx, tx, e.Room); err != nil {
-		return err
+		return apperr.About(err, "room")
 	}
 	holder := e.Person
 	if holder == "" {
@@ -446,7 +448,7 @@ func (r *Register) RecordEntry(ctx context.Context, who staff.Who, e Entry) (Ent
 		return e, err
 	}
 	if e.At.After(r.now()) {
-		return e, apperr.New(apperr.Invalid, "time "+e.At.Format(time.RFC3339)+" is in the future", "入退室の日時が現在より後です")
+		return e, apperr.New(apperr.Invalid, "time "+e.At.Format(time.RFC3339)+" is in the future", "入退室の日時が現在より後です").At("time")
 	}
 	subject := e.Person
 	if subject == "" {
@@ -522,8 +524,8 @@ func (r *Register) ImportCSV(ctx context.Context, who staff.Who, src io.Reader) 
 		if err := e.Check(); err != nil {
 			col := map[string]int{"room": 1, "person": 2, "direction": 3}
 			c := 0
-			for k, v := range col {
-				if strings.HasPrefix(err.Error(), k) {
+			for _, f := range apperr.FieldsOf(err) {
+				if v, ok := col[f.Name]; ok && c == 0 {
 					c = v
 				}
 			}
@@ -591,15 +593,17 @@ func (r *Register) Install(ctx context.Context, who staff.Who, in Installation) 
 			err := tx.QueryRow(ctx, `SELECT retired_at FROM staff_terminal WHERE id = ?`, in.Terminal).Scan(&retired)
 			if errors.Is(err, sql.ErrNoRows) || (err == nil && retired.Valid) {
 				return apperr.New(apperr.Invalid, fmt.Sprintf("terminal %s is not an approved terminal in use", in.Terminal),
-					fmt.Sprintf("端末 %s は設置の承認を受けていないか、廃止されています（職員・端末の画面で登録します）", in.Terminal))
+					fmt.Sprintf("端末 %s は設置の承認を受けていないか、廃止されています（職員・端末の画面で登録します）", in.Terminal)).At("terminal")
 			}
 			if err != nil {
 				return fmt.Errorf("find terminal %s: %w", in.Terminal, err)
 			}
+			// The form offers only the rooms registered: a room not
+			// registered stands for the whole form (apperr.Field unset).
 			if err := roomExists(ctx, tx, in.Room); err != nil {
 				return err
 			}
-			mgr, err := personID(ctx, tx, "端末機管理者", in.Manager)
+			mgr, err := personID(ctx, tx, "manager", "端末機管理者", in.Manager)
 			if err != nil {
 				return err
 			}

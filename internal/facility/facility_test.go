@@ -147,50 +147,80 @@ func TestBadInputStoresNothing(t *testing.T) {
 		Must(t, r.AddRoom(ctx, f.Admin, facility.Room{ID: "R-SERVER", Building: "本庁舎", Name: "サーバ室", Level: facility.LevelServer}))
 		now := f.Clock.Now()
 		for _, c := range []struct {
-			name string
-			do   func() error
-			want string
+			name  string
+			do    func() error
+			want  string
+			field string // the input the refusal is about (apperr.FieldsOf); none: the whole form
 		}{
 			{"room without a name", func() error {
 				return r.AddRoom(ctx, f.Admin, facility.Room{ID: "R2", Building: "本庁舎", Level: 1})
-			}, "室名"},
+			}, "室名", "name"},
 			{"room at level 4", func() error {
 				return r.AddRoom(ctx, f.Admin, facility.Room{ID: "R2", Building: "本庁舎", Name: "倉庫", Level: 4})
-			}, "保護レベル"},
+			}, "保護レベル", "level"},
 			{"room twice", func() error {
 				return r.AddRoom(ctx, f.Admin, facility.Room{ID: "R-SERVER", Building: "本庁舎", Name: "サーバ室", Level: 2})
-			}, "既に登録"},
-			{"authorise an unknown person", func() error { return r.Authorise(ctx, f.Admin, "R-SERVER", "NOBODY") }, "NOBODY"},
-			{"authorise for an unknown room", func() error { return r.Authorise(ctx, f.Admin, "R-NONE", Clerk) }, "R-NONE"},
+			}, "既に登録", "room"},
+			{"authorise an unknown person", func() error { return r.Authorise(ctx, f.Admin, "R-SERVER", "NOBODY") }, "NOBODY", "person"},
+			{"authorise for an unknown room", func() error { return r.Authorise(ctx, f.Admin, "R-NONE", Clerk) }, "R-NONE", "room"},
 			{"entry without purpose", func() error {
 				_, err := r.RecordEntry(ctx, f.Admin, facility.Entry{Room: "R-SERVER", Person: Clerk, Dir: facility.In, At: now})
 				return err
-			}, "目的"},
+			}, "目的", "purpose"},
 			{"visitor without escort", func() error {
 				_, err := r.RecordEntry(ctx, f.Admin, facility.Entry{Room: "R-SERVER", Visitor: "保守 太郎（株式会社保守）", Purpose: "点検", Dir: facility.In, At: now})
 				return err
-			}, "同行"},
+			}, "同行", "escort"},
 			{"entry in the future", func() error {
 				_, err := r.RecordEntry(ctx, f.Admin, facility.Entry{Room: "R-SERVER", Person: Clerk, Purpose: "点検", Dir: facility.In, At: now.Add(time.Hour)})
 				return err
-			}, "現在より後"},
+			}, "現在より後", "time"},
 			{"entry to an unknown room", func() error {
 				_, err := r.RecordEntry(ctx, f.Admin, facility.Entry{Room: "R-NONE", Person: Clerk, Purpose: "点検", Dir: facility.In, At: now})
 				return err
-			}, "R-NONE"},
+			}, "R-NONE", "room"},
 			{"install an unknown terminal", func() error {
 				return r.Install(ctx, f.Admin, facility.Installation{Terminal: "T-NONE", Room: "R-SERVER", Manager: AdminVID})
-			}, "T-NONE"},
+			}, "T-NONE", "terminal"},
 			{"install without a manager", func() error {
 				return r.Install(ctx, f.Admin, facility.Installation{Terminal: "T-KUMIN-01", Room: "R-SERVER"})
-			}, "端末機管理者"},
+			}, "端末機管理者", "manager"},
+			{"room with a malformed id", func() error {
+				return r.AddRoom(ctx, f.Admin, facility.Room{ID: "サーバ室", Building: "本庁舎", Name: "倉庫", Level: 1})
+			}, "室ID「サーバ室」", "room"},
+			{"entry by a person and a visitor", func() error {
+				_, err := r.RecordEntry(ctx, f.Admin, facility.Entry{Room: "R-SERVER", Person: Clerk, Visitor: "保守 太郎", Escort: Clerk, Purpose: "点検", Dir: facility.In, At: now})
+				return err
+			}, "どちらか一方", "person"},
+			{"entry by nobody", func() error {
+				_, err := r.RecordEntry(ctx, f.Admin, facility.Entry{Room: "R-SERVER", Purpose: "点検", Dir: facility.In, At: now})
+				return err
+			}, "入退室した職員の照合ID", "person"},
+			{"entry sideways", func() error {
+				_, err := r.RecordEntry(ctx, f.Admin, facility.Entry{Room: "R-SERVER", Person: Clerk, Purpose: "点検", Dir: "up", At: now})
+				return err
+			}, "入室（in）か退室（out）か", "direction"},
+			{"entry at no time", func() error {
+				_, err := r.RecordEntry(ctx, f.Admin, facility.Entry{Room: "R-SERVER", Person: Clerk, Purpose: "点検", Dir: facility.In})
+				return err
+			}, "入退室の日時を入力", "time"},
+			{"revoke who is not authorised", func() error { return r.Revoke(ctx, f.Admin, "R-SERVER", Clerk) }, "認められていません", "person"},
+			{"install with an unknown manager", func() error {
+				return r.Install(ctx, f.Admin, facility.Installation{Terminal: "T-KUMIN-01", Room: "R-SERVER", Manager: "NOBODY"})
+			}, "端末機管理者の照合ID NOBODY", "manager"},
+			{"install in an unknown room", func() error {
+				return r.Install(ctx, f.Admin, facility.Installation{Terminal: "T-KUMIN-01", Room: "R-NONE", Manager: AdminVID})
+			}, "R-NONE", ""},
 			{"install by a clerk", func() error {
 				return r.Install(ctx, Operator(Clerk, "T-KUMIN-01"), facility.Installation{Terminal: "T-KUMIN-01", Room: "R-SERVER", Manager: AdminVID})
-			}, "端末機の設置の承認"},
+			}, "端末機の設置の承認", ""},
 		} {
 			err := c.do()
 			if err == nil || !strings.Contains(apperr.JapaneseOf(err), c.want) {
 				t.Errorf("%s: err = %v (%s), want a message naming %q", c.name, err, apperr.JapaneseOf(err), c.want)
+			}
+			if got := fieldNames(err); got != c.field {
+				t.Errorf("%s: the refusal is about %q, want %q", c.name, got, c.field)
 			}
 		}
 		for _, table := range []string{"facility_authorisation", "facility_entry", "facility_installation"} {
@@ -314,4 +344,13 @@ func TestUnauthorisedEntryRaisesAlert(t *testing.T) {
 			t.Errorf("an entry after the authorisation was withdrawn is authorised")
 		}
 	})
+}
+
+// fieldNames are the inputs err is about (apperr.FieldsOf), comma-separated.
+func fieldNames(err error) string {
+	var names []string
+	for _, f := range apperr.FieldsOf(err) {
+		names = append(names, f.Name)
+	}
+	return strings.Join(names, ",")
 }

@@ -569,20 +569,6 @@ func checkDay(field, fieldJA string, day, today time.Time) error {
 	return nil
 }
 
-// ParseDay reads a day as clerks write it (令和8年11月30日, R8.11.30,
-// 2026-11-30 …) and returns midnight JST; field and fieldJA name it.
-func ParseDay(field, fieldJA, s string) (time.Time, error) {
-	if strings.TrimSpace(s) == "" {
-		return time.Time{}, apperr.New(apperr.Invalid, field+": required", fieldJA+"を入力してください")
-	}
-	t, err := jptext.ParseDate(s)
-	if err != nil {
-		return time.Time{}, apperr.New(apperr.Invalid, field+": "+err.Error(),
-			fmt.Sprintf("%s「%s」を読み取れません。令和8年11月30日、R8.11.30 または 2026-11-30 の形で入力してください", fieldJA, s))
-	}
-	return jptext.Midnight(t), nil
-}
-
 // Check applies the rules to a step about to be recorded on the day now,
 // trimming its text.
 func (s *Step) Check(now time.Time) error {

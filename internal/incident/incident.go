@@ -193,9 +193,9 @@ func (r *Register) Record(ctx context.Context, who staff.Who, id int64, kind, te
 	text = strings.TrimSpace(text)
 	switch {
 	case !slices.Contains(Measures, kind):
-		return apperr.New(apperr.Invalid, fmt.Sprintf("measure %q: use one of %s", kind, strings.Join(Measures, ", ")), "措置の種類を選んでください")
+		return apperr.New(apperr.Invalid, fmt.Sprintf("measure %q: use one of %s", kind, strings.Join(Measures, ", ")), "措置の種類を選んでください").At("kind")
 	case text == "":
-		return apperr.New(apperr.Invalid, "a measure needs a description of what was done", "行った措置の内容を入力してください")
+		return apperr.New(apperr.Invalid, "a measure needs a description of what was done", "行った措置の内容を入力してください").At("text")
 	}
 	if err := resident.CheckValues(resident.Value{Field: FieldMeasureText, Text: text}); err != nil {
 		return err
@@ -216,7 +216,7 @@ func (r *Register) Record(ctx context.Context, who staff.Who, id int64, kind, te
 func (r *Register) Close(ctx context.Context, who staff.Who, id int64, conclusion string) error {
 	conclusion = strings.TrimSpace(conclusion)
 	if conclusion == "" {
-		return apperr.New(apperr.Invalid, "closing an incident needs its conclusion", "事案の結論を入力してください")
+		return apperr.New(apperr.Invalid, "closing an incident needs its conclusion", "事案の結論を入力してください").At("conclusion")
 	}
 	if err := resident.CheckValues(resident.Value{Field: FieldConclusion, Text: conclusion}); err != nil {
 		return err
@@ -227,6 +227,7 @@ func (r *Register) Close(ctx context.Context, who staff.Who, id int64, conclusio
 			if err != nil {
 				return err
 			}
+			// About the incident's record, not an input: the whole form.
 			if missing := in.Missing(); len(missing) > 0 {
 				var en, ja []string
 				for _, m := range missing {

@@ -2,6 +2,7 @@ package incident_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"jukinet/internal/apperr"
@@ -33,39 +34,47 @@ func TestIncidentLifecycle(t *testing.T) {
 		id, err := reg.Open(ctx, cso, incident.Incident{Kind: incident.KindMisuse, Title: "職員による目的外照会の疑い", Summary: "検知 時間外の照会 から判明"})
 		Must(t, err)
 		for _, c := range []struct {
-			name string
-			err  error
-			code apperr.Code
+			name  string
+			err   error
+			code  apperr.Code
+			field string // the input the refusal is about (apperr.FieldsOf); none: the whole form
 		}{
 			{"unknown kind", func() error {
 				_, err := reg.Open(ctx, cso, incident.Incident{Kind: "fire", Title: "x", Summary: "x"})
 				return err
-			}(), apperr.Invalid},
+			}(), apperr.Invalid, "kind"},
 			{"no title", func() error {
 				_, err := reg.Open(ctx, cso, incident.Incident{Kind: incident.KindOutage, Summary: "x"})
 				return err
-			}(), apperr.Invalid},
+			}(), apperr.Invalid, "title"},
+			{"no summary", func() error {
+				_, err := reg.Open(ctx, cso, incident.Incident{Kind: incident.KindOutage, Title: "x", Summary: " "})
+				return err
+			}(), apperr.Invalid, "summary"},
 			{"unknown alert", func() error {
 				_, err := reg.Open(ctx, cso, incident.Incident{Kind: incident.KindMisuse, Title: "x", Summary: "x", AlertID: 999})
 				return err
-			}(), apperr.NotFound},
+			}(), apperr.NotFound, "alert"},
 			{"security officer opening", func() error {
 				_, err := reg.Open(ctx, so, incident.Incident{Kind: incident.KindOutage, Title: "x", Summary: "x"})
 				return err
-			}(), apperr.Forbidden},
-			{"unknown measure", reg.Record(ctx, cso, id, "prayer", "x"), apperr.Invalid},
-			{"empty measure", reg.Record(ctx, cso, id, incident.MeasureAssessment, " "), apperr.Invalid},
-			{"measure of no incident", reg.Record(ctx, cso, 999, incident.MeasureNote, "x"), apperr.NotFound},
-			{"security officer recording", reg.Record(ctx, so, id, incident.MeasureNote, "x"), apperr.Forbidden},
-			{"no conclusion", reg.Close(ctx, cso, id, ""), apperr.Invalid},
+			}(), apperr.Forbidden, ""},
+			{"unknown measure", reg.Record(ctx, cso, id, "prayer", "x"), apperr.Invalid, "kind"},
+			{"empty measure", reg.Record(ctx, cso, id, incident.MeasureAssessment, " "), apperr.Invalid, "text"},
+			{"measure of no incident", reg.Record(ctx, cso, 999, incident.MeasureNote, "x"), apperr.NotFound, ""},
+			{"security officer recording", reg.Record(ctx, so, id, incident.MeasureNote, "x"), apperr.Forbidden, ""},
+			{"no conclusion", reg.Close(ctx, cso, id, ""), apperr.Invalid, "conclusion"},
 		} {
 			if apperr.CodeOf(c.err) != c.code || apperr.JapaneseOf(c.err) == "" {
 				t.Errorf("%s: %v (code %s), want %s with a Japanese message", c.name, c.err, apperr.CodeOf(c.err), c.code)
 			}
+			if got := fieldNames(c.err); got != c.field {
+				t.Errorf("%s: the refusal is about %q, want %q", c.name, got, c.field)
+			}
 		}
 		Must(t, reg.Record(ctx, cso, id, incident.MeasureAssessment, "照会された住民 3名、第三者への提供は確認されず"))
 		err = reg.Close(ctx, cso, id, "早すぎる終結")
-		if apperr.CodeOf(err) != apperr.Invalid || apperr.JapaneseOf(err) != "事案 1 を終結するには、次の措置の記録が必要です：都等との連絡調整、被害拡大の防止" {
+		if apperr.CodeOf(err) != apperr.Invalid || apperr.JapaneseOf(err) != "事案 1 を終結するには、次の措置の記録が必要です：都等との連絡調整、被害拡大の防止" || fieldNames(err) != "" {
 			t.Fatalf("closing before the required measures: %v / %s", err, apperr.JapaneseOf(err))
 		}
 		Must(t, reg.Record(ctx, cso, id, incident.MeasureCoordination, "東京都・J-LISに報告"))
@@ -106,4 +115,13 @@ func TestIncidentLifecycle(t *testing.T) {
 
 func staffPerson(vid string) staff.Person {
 	return staff.Person{VerificationID: vid, Name: "副区長 一", Department: "joho", Title: "副区長"}
+}
+
+// fieldNames are the inputs err is about (apperr.FieldsOf), comma-separated.
+func fieldNames(err error) string {
+	var names []string
+	for _, f := range apperr.FieldsOf(err) {
+		names = append(names, f.Name)
+	}
+	return strings.Join(names, ",")
 }

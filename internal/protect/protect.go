@@ -175,23 +175,24 @@ type Mark struct {
 }
 
 // check applies the rules to a mark about to be recorded, today being the
-// node's day.
+// node's day. The error is about the field (apperr.FieldsOf:
+// resident_code, department, category, start, end).
 func (m *Mark) check(prof *profile.Profile, today time.Time) error {
 	m.ResidentCode, m.Department, m.Category = strings.TrimSpace(m.ResidentCode), strings.TrimSpace(m.Department), strings.TrimSpace(m.Category)
 	code, err := ids.ParseResidentCode(m.ResidentCode)
 	if err != nil {
 		var ie *ids.Error
 		if errors.As(err, &ie) {
-			return apperr.New(apperr.Invalid, "resident_code: "+ie.Error(), "住民票コード："+ie.Japanese())
+			return apperr.New(apperr.Invalid, "resident_code: "+ie.Error(), "住民票コード："+ie.Japanese()).At("resident_code")
 		}
-		return apperr.New(apperr.Invalid, "resident_code: "+err.Error(), "住民票コードが正しくありません")
+		return apperr.New(apperr.Invalid, "resident_code: "+err.Error(), "住民票コードが正しくありません").At("resident_code")
 	}
 	// Stored as the gate writes codes (full-width digits, hyphens and
 	// spaces as typed are folded), or the engine would never match it.
 	m.ResidentCode = string(code)
 	if _, ok := prof.Department(m.Department); !ok {
 		return apperr.New(apperr.Invalid, fmt.Sprintf("department %q is not a department of %s", m.Department, prof.ID),
-			"支援措置を決定した部署を選んでください")
+			"支援措置を決定した部署を選んでください").At("department")
 	}
 	if _, ok := CategoryByID(m.Category); !ok {
 		ids := make([]string, len(Categories))
@@ -199,27 +200,27 @@ func (m *Mark) check(prof *profile.Profile, today time.Time) error {
 			ids[i] = c.ID
 		}
 		return apperr.New(apperr.Invalid, fmt.Sprintf("category %q: use one of %s", m.Category, strings.Join(ids, ", ")),
-			"支援措置の理由の区分を選んでください（DV・ストーカー行為等・児童虐待・高齢者虐待・その他）")
+			"支援措置の理由の区分を選んでください（DV・ストーカー行為等・児童虐待・高齢者虐待・その他）").At("category")
 	}
 	switch {
 	case m.Start.IsZero():
-		return apperr.New(apperr.Invalid, "start: enter the first day of the support measure", "支援措置の開始日を入力してください")
+		return apperr.New(apperr.Invalid, "start: enter the first day of the support measure", "支援措置の開始日を入力してください").At("start")
 	case m.End.IsZero():
-		return apperr.New(apperr.Invalid, "end: enter the last day of the support measure", "支援措置の終了日を入力してください")
+		return apperr.New(apperr.Invalid, "end: enter the last day of the support measure", "支援措置の終了日を入力してください").At("end")
 	}
 	m.Start, m.End = jptext.Midnight(m.Start), jptext.Midnight(m.End)
 	switch {
 	case m.End.Before(m.Start):
 		return apperr.New(apperr.Invalid, fmt.Sprintf("end %s is before start %s", m.End.Format(time.DateOnly), m.Start.Format(time.DateOnly)),
-			fmt.Sprintf("終了日（%s）が開始日（%s）より前です", jptext.FormatWareki(m.End), jptext.FormatWareki(m.Start)))
+			fmt.Sprintf("終了日（%s）が開始日（%s）より前です", jptext.FormatWareki(m.End), jptext.FormatWareki(m.Start))).At("end")
 	case m.End.Before(today):
 		return apperr.New(apperr.Invalid, fmt.Sprintf("end %s is before today: the measure would protect nobody", m.End.Format(time.DateOnly)),
-			fmt.Sprintf("終了日（%s）が今日より前です。期間中の支援措置を登録してください", jptext.FormatWareki(m.End)))
+			fmt.Sprintf("終了日（%s）が今日より前です。期間中の支援措置を登録してください", jptext.FormatWareki(m.End))).At("end")
 	case !m.End.Before(m.Start.AddDate(MaxPeriod, 0, 0)):
 		return apperr.New(apperr.Invalid, fmt.Sprintf("the period %s to %s is a year or longer: a support measure runs a year at most and is extended by a new decision",
 			m.Start.Format(time.DateOnly), m.End.Format(time.DateOnly)),
 			fmt.Sprintf("期間（%s から %s）が1年を超えています。支援措置の期間は1年以内で、延長は新たな決定として登録してください",
-				jptext.FormatWareki(m.Start), jptext.FormatWareki(m.End)))
+				jptext.FormatWareki(m.Start), jptext.FormatWareki(m.End))).At("end")
 	}
 	return nil
 }
@@ -274,33 +275,33 @@ func (r *Register) Mark(ctx context.Context, who staff.Who, m Mark) (int64, erro
 // received from another node is ended there, not here.
 func (r *Register) End(ctx context.Context, who staff.Who, id int64, day time.Time) error {
 	if day.IsZero() {
-		return apperr.New(apperr.Invalid, "date: enter the day the support measure ends", "支援措置を終了する日を入力してください")
+		return apperr.New(apperr.Invalid, "date: enter the day the support measure ends", "支援措置を終了する日を入力してください").At("date")
 	}
 	day = jptext.Midnight(day)
 	if today := jptext.Midnight(r.now()); day.Before(today) {
 		return apperr.New(apperr.Invalid, fmt.Sprintf("date %s is before today: a protection is ended from today or a later day", day.Format(time.DateOnly)),
-			fmt.Sprintf("終了日 %s は今日より前です。今日以降の日付で記録してください", jptext.FormatWareki(day)))
+			fmt.Sprintf("終了日 %s は今日より前です。今日以降の日付で記録してください", jptext.FormatWareki(day))).At("date")
 	}
 	p, err := r.get(ctx, r.db, id)
 	if err != nil {
-		return err
+		return apperr.About(err, "id")
 	}
 	return r.administer(ctx, who, "end", fmt.Sprintf("protection:%d", id), "support measure ended on "+day.Format(time.DateOnly), []string{p.ResidentCode},
 		func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
 			p, err := r.get(ctx, tx, id)
 			if err != nil {
-				return err
+				return apperr.About(err, "id")
 			}
 			switch {
 			case p.Source != "":
 				return apperr.New(apperr.Conflict, fmt.Sprintf("protection %d was received from %s: it is ended there", id, p.Source),
-					fmt.Sprintf("この支援措置（番号 %d）は %s から通知されたものです。通知元で終了してください", id, p.Source))
+					fmt.Sprintf("この支援措置（番号 %d）は %s から通知されたものです。通知元で終了してください", id, p.Source)).At("id")
 			case p.Ended != nil:
 				return apperr.New(apperr.Conflict, fmt.Sprintf("protection %d was already ended on %s", id, p.Ended.Day.Format(time.DateOnly)),
-					fmt.Sprintf("この支援措置（番号 %d）は既に %s に終了しています", id, jptext.FormatWareki(p.Ended.Day)))
+					fmt.Sprintf("この支援措置（番号 %d）は既に %s に終了しています", id, jptext.FormatWareki(p.Ended.Day))).At("id")
 			case day.After(p.End):
 				return apperr.New(apperr.Invalid, fmt.Sprintf("date %s is after the protection's last day %s, when it ends anyway", day.Format(time.DateOnly), p.End.Format(time.DateOnly)),
-					fmt.Sprintf("終了日 %s が支援措置の期間の終了日（%s）より後です", jptext.FormatWareki(day), jptext.FormatWareki(p.End)))
+					fmt.Sprintf("終了日 %s が支援措置の期間の終了日（%s）より後です", jptext.FormatWareki(day), jptext.FormatWareki(p.End))).At("date")
 			}
 			from := day
 			if day.Equal(jptext.Midnight(now)) {

@@ -229,17 +229,20 @@ func TestMarkRefusesBadInput(t *testing.T) {
 		good := protect.Mark{ResidentCode: code, Start: today, End: today.AddDate(0, 3, 0), Department: "kumin", Category: "stalking"}
 		bad := code[:10] + string('0'+(code[10]-'0'+1)%10)
 		for _, c := range []struct {
-			name string
-			edit func(*protect.Mark)
-			ja   string
+			name  string
+			edit  func(*protect.Mark)
+			ja    string
+			field string // the input the refusal is about (apperr.FieldsOf)
 		}{
-			{"check digit", func(m *protect.Mark) { m.ResidentCode = bad }, "住民票コード"},
-			{"department", func(m *protect.Mark) { m.Department = "nowhere" }, "部署"},
-			{"category", func(m *protect.Mark) { m.Category = "徒歩5分の公園の近く" }, "区分"},
-			{"no end", func(m *protect.Mark) { m.End = time.Time{} }, "終了日"},
-			{"end before start", func(m *protect.Mark) { m.End = today.AddDate(0, 0, -1) }, "開始日"},
-			{"over", func(m *protect.Mark) { m.Start, m.End = today.AddDate(0, -2, 0), today.AddDate(0, 0, -1) }, "今日より前"},
-			{"a year", func(m *protect.Mark) { m.End = today.AddDate(1, 0, 0) }, "1年"},
+			{"check digit", func(m *protect.Mark) { m.ResidentCode = bad }, "住民票コード", "resident_code"},
+			{"department", func(m *protect.Mark) { m.Department = "nowhere" }, "部署", "department"},
+			{"category", func(m *protect.Mark) { m.Category = "徒歩5分の公園の近く" }, "区分", "category"},
+			{"no end", func(m *protect.Mark) { m.End = time.Time{} }, "終了日", "end"},
+			{"end before start", func(m *protect.Mark) { m.End = today.AddDate(0, 0, -1) }, "開始日", "end"},
+			{"over", func(m *protect.Mark) { m.Start, m.End = today.AddDate(0, -2, 0), today.AddDate(0, 0, -1) }, "今日より前", "end"},
+			{"a year", func(m *protect.Mark) { m.End = today.AddDate(1, 0, 0) }, "1年", "end"},
+			{"no start", func(m *protect.Mark) { m.Start = time.Time{} }, "開始日", "start"},
+			{"no code", func(m *protect.Mark) { m.ResidentCode = "" }, "住民票コード", "resident_code"},
 		} {
 			m := good
 			c.edit(&m)
@@ -247,6 +250,9 @@ func TestMarkRefusesBadInput(t *testing.T) {
 			_, err := f.Protect.Mark(ctx, so, m)
 			if apperr.CodeOf(err) != apperr.Invalid || !strings.Contains(apperr.JapaneseOf(err), c.ja) {
 				t.Errorf("%s: %v (%s)", c.name, err, apperr.JapaneseOf(err))
+			}
+			if got := fieldNames(err); got != c.field {
+				t.Errorf("%s: the refusal is about %q, want %q", c.name, got, c.field)
 			}
 			if got := len(entries(t, d)); got != n {
 				t.Errorf("%s: logged %d entries", c.name, got-n)
@@ -267,6 +273,29 @@ func TestMarkRefusesBadInput(t *testing.T) {
 		}
 		if e := lastEntry(t, d); e.Action != "protect.view" || e.Decision != auditlog.Allow || e.Policy != "koto-ward:3/view-protected" {
 			t.Fatalf("the viewing is not logged: %+v", e)
+		}
+		id := ps[0].ID
+		// Ending it: each refusal about its field, nothing logged or changed.
+		for _, c := range []struct {
+			name  string
+			id    int64
+			day   time.Time
+			code  apperr.Code
+			field string
+		}{
+			{"no day", id, time.Time{}, apperr.Invalid, "date"},
+			{"yesterday", id, today.AddDate(0, 0, -1), apperr.Invalid, "date"},
+			{"no such protection", id + 99, today, apperr.NotFound, "id"},
+			{"after its last day", id, today.AddDate(0, 4, 0), apperr.Invalid, "date"},
+		} {
+			err := f.Protect.End(ctx, so, c.id, c.day)
+			if apperr.CodeOf(err) != c.code || fieldNames(err) != c.field {
+				t.Errorf("end, %s: %v (%s) about %q, want %s about %q", c.name, err, apperr.CodeOf(err), fieldNames(err), c.code, c.field)
+			}
+		}
+		Must(t, f.Protect.End(ctx, so, id, today.AddDate(0, 1, 0)))
+		if err := f.Protect.End(ctx, so, id, today.AddDate(0, 1, 0)); apperr.CodeOf(err) != apperr.Conflict || fieldNames(err) != "id" {
+			t.Errorf("ended twice: %v about %q", err, fieldNames(err))
 		}
 	})
 }
@@ -310,4 +339,13 @@ func TestAomoriProtection(t *testing.T) {
 			t.Fatalf("console look-up with a case reference: %v %v", rec.Protected, immediate(t, d))
 		}
 	})
+}
+
+// fieldNames are the inputs err is about (apperr.FieldsOf), comma-separated.
+func fieldNames(err error) string {
+	var names []string
+	for _, f := range apperr.FieldsOf(err) {
+		names = append(names, f.Name)
+	}
+	return strings.Join(names, ",")
 }

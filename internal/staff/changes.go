@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"jukinet/internal/apperr"
+	"jukinet/internal/auditlog"
 	"jukinet/internal/db"
 	"jukinet/internal/profile"
 	"jukinet/internal/resident"
@@ -38,7 +39,7 @@ var (
 )
 
 func (s *Store) checkPerson(p Person) error {
-	if err := checkID("verification id", "照合ID", p.VerificationID); err != nil {
+	if err := checkID("verification_id", "verification id", "照合ID", p.VerificationID); err != nil {
 		return err
 	}
 	if err := required([2]string{"name", p.Name}, [2]string{"title", p.Title}); err != nil {
@@ -58,7 +59,7 @@ func insertPerson(ctx context.Context, tx *db.Tx, p Person, seq int64, now time.
 	}
 	if n > 0 {
 		return 0, apperr.New(apperr.Conflict, fmt.Sprintf("verification id %s is already registered", p.VerificationID),
-			fmt.Sprintf("照合ID %s は既に登録されています", p.VerificationID))
+			fmt.Sprintf("照合ID %s は既に登録されています", p.VerificationID)).At("verification_id")
 	}
 	id, err := insertID(ctx, tx, `INSERT INTO staff_person (verification_id, name, name_kana, department_id, title, active, created_at, created_seq)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, p.VerificationID, p.Name, p.NameKana, p.Department, p.Title, true, now, seq)
@@ -121,18 +122,18 @@ const (
 // (the credentials' removal is recorded in the enrolment register).
 func (s *Store) RemovePerson(ctx context.Context, who Who, vid, reason string) error {
 	if reason != LeftTransfer && reason != LeftRetirement {
-		return apperr.New(apperr.Invalid, fmt.Sprintf("reason %q: use transfer or retirement", reason), "理由は「異動」または「退職」を選んでください")
+		return apperr.New(apperr.Invalid, fmt.Sprintf("reason %q: use transfer or retirement", reason), "理由は「異動」または「退職」を選んでください").At("reason")
 	}
 	dept, err := s.departmentOf(ctx, vid)
 	if err != nil {
-		return err
+		return apperr.About(err, "verification_id")
 	}
 	return s.do(ctx, change{who: who, action: ActRegisterStaff, resource: Resource{Kind: "department", ID: dept},
 		detail: fmt.Sprintf("remove %s (%s)", vid, reason),
 		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
 			id, err := personID(ctx, tx, vid)
 			if err != nil {
-				return err
+				return apperr.About(err, "verification_id")
 			}
 			by := who.Actor.String()
 			for _, q := range []struct {
@@ -167,18 +168,18 @@ func (s *Store) departmentOf(ctx context.Context, vid string) (string, error) {
 // required for per-department roles (security officer, section head) and
 // must be empty otherwise.
 func (s *Store) AssignRole(ctx context.Context, who Who, vid string, role profile.RoleID, department string) error {
-	if err := checkID("verification id", "照合ID", vid); err != nil {
+	if err := checkID("verification_id", "verification id", "照合ID", vid); err != nil {
 		return err
 	}
 	if _, ok := s.prof.Role(role); !ok {
-		return apperr.New(apperr.Invalid, fmt.Sprintf("profile %s has no role %q", s.prof.ID, role), fmt.Sprintf("役割「%s」はこの規程にありません", role))
+		return apperr.New(apperr.Invalid, fmt.Sprintf("profile %s has no role %q", s.prof.ID, role), fmt.Sprintf("役割「%s」はこの規程にありません", role)).At("role")
 	}
 	perDept := profile.KnownRoles[role]
 	switch {
 	case perDept && department == "":
-		return apperr.New(apperr.Invalid, fmt.Sprintf("role %s is held for a department: give the department", role), "この役割には部署の指定が必要です")
+		return apperr.New(apperr.Invalid, fmt.Sprintf("role %s is held for a department: give the department", role), "この役割には部署の指定が必要です").At("department")
 	case !perDept && department != "":
-		return apperr.New(apperr.Invalid, fmt.Sprintf("role %s is node-wide: give no department", role), "この役割は部署を指定しません")
+		return apperr.New(apperr.Invalid, fmt.Sprintf("role %s is node-wide: give no department", role), "この役割は部署を指定しません").At("department")
 	case perDept:
 		if err := s.checkDepartment(department); err != nil {
 			return err
@@ -189,14 +190,14 @@ func (s *Store) AssignRole(ctx context.Context, who Who, vid string, role profil
 		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
 			id, err := personID(ctx, tx, vid)
 			if err != nil {
-				return err
+				return apperr.About(err, "verification_id")
 			}
 			var n int
 			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM staff_role WHERE person_id = ? AND role = ? AND department_id = ? AND ended_at IS NULL`, id, string(role), department).Scan(&n); err != nil {
 				return err
 			}
 			if n > 0 {
-				return apperr.New(apperr.Conflict, fmt.Sprintf("%s already holds %s", vid, role), fmt.Sprintf("%s は既にこの役割に就いています", vid))
+				return apperr.New(apperr.Conflict, fmt.Sprintf("%s already holds %s", vid, role), fmt.Sprintf("%s は既にこの役割に就いています", vid)).At("role")
 			}
 			_, err = tx.Exec(ctx, `INSERT INTO staff_role (person_id, role, department_id, started_at, started_seq) VALUES (?, ?, ?, ?, ?)`, id, string(role), department, now, seq)
 			return err
@@ -212,16 +213,16 @@ func (s *Store) Designate(ctx context.Context, who Who, vid, affair string) erro
 	}
 	dept, err := s.departmentOf(ctx, vid)
 	if err != nil {
-		return err
+		return apperr.About(err, "verification_id")
 	}
 	return s.do(ctx, change{who: who, action: ActDesignate, resource: Resource{Kind: "department", ID: dept, Subjects: operator(vid)},
 		detail: fmt.Sprintf("designate %s for %s", vid, affair),
 		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
 			id, err := personID(ctx, tx, vid)
 			if err != nil {
-				return err
+				return apperr.About(err, "verification_id")
 			}
-			if err := refuseIfAny(ctx, tx, apperr.New(apperr.Conflict, fmt.Sprintf("%s is already designated for %s", vid, affair), fmt.Sprintf("%s は既にこの事務の取扱者です", vid)), `SELECT COUNT(*) FROM staff_designation WHERE person_id = ? AND affair_id = ? AND ended_at IS NULL`, id, affair); err != nil {
+			if err := refuseIfAny(ctx, tx, apperr.New(apperr.Conflict, fmt.Sprintf("%s is already designated for %s", vid, affair), fmt.Sprintf("%s は既にこの事務の取扱者です", vid)).At("affair"), `SELECT COUNT(*) FROM staff_designation WHERE person_id = ? AND affair_id = ? AND ended_at IS NULL`, id, affair); err != nil {
 				return err
 			}
 			_, err = tx.Exec(ctx, `INSERT INTO staff_designation (person_id, affair_id, designated_by, started_at, started_seq) VALUES (?, ?, ?, ?, ?)`,
@@ -237,14 +238,14 @@ func (s *Store) EndDesignation(ctx context.Context, who Who, vid, affair string)
 	}
 	dept, err := s.departmentOf(ctx, vid)
 	if err != nil {
-		return err
+		return apperr.About(err, "verification_id")
 	}
 	return s.do(ctx, change{who: who, action: ActDesignate, resource: Resource{Kind: "department", ID: dept},
 		detail: fmt.Sprintf("end designation of %s for %s", vid, affair),
 		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
 			id, err := personID(ctx, tx, vid)
 			if err != nil {
-				return err
+				return apperr.About(err, "verification_id")
 			}
 			res, err := tx.Exec(ctx, `UPDATE staff_designation SET ended_at = ?, ended_by = ?, ended_seq = ? WHERE person_id = ? AND affair_id = ? AND ended_at IS NULL`,
 				now, who.Actor.String(), seq, id, affair)
@@ -252,7 +253,7 @@ func (s *Store) EndDesignation(ctx context.Context, who Who, vid, affair string)
 				return err
 			}
 			if n, _ := res.RowsAffected(); n == 0 {
-				return apperr.New(apperr.NotFound, fmt.Sprintf("%s is not designated for %s", vid, affair), fmt.Sprintf("%s はこの事務の取扱者ではありません", vid))
+				return apperr.New(apperr.NotFound, fmt.Sprintf("%s is not designated for %s", vid, affair), fmt.Sprintf("%s はこの事務の取扱者ではありません", vid)).At("affair")
 			}
 			return nil
 		}})
@@ -282,9 +283,17 @@ var (
 )
 
 // ApproveTerminal records the installation of a terminal, approved by the
-// system administrator (aomori-pref:6.1).
+// system administrator (aomori-pref:6.1). With t.ManagerVID it records in
+// the same transaction, and the same audit entry, the terminal manager the
+// department head designated (t.ManagerTitle their title; aomori-pref:6.2,
+// 6.3), decided by the policies as ReportTerminalManager is: a manager
+// refused (a malformed or unknown verification id, a person who left, a
+// title missing or breaking its rule, a report the approver may not make)
+// leaves nothing stored, the terminal neither. A manager refused before
+// anything is decided is not logged; a report the policies refuse is
+// logged as ReportTerminalManager logs it.
 func (s *Store) ApproveTerminal(ctx context.Context, who Who, t Terminal) error {
-	if err := checkID("terminal id", "端末ID", t.ID); err != nil {
+	if err := checkID("id", "terminal id", "端末ID", t.ID); err != nil {
 		return err
 	}
 	if err := required([2]string{"name", t.Name}, [2]string{"location", t.Location}); err != nil {
@@ -296,47 +305,87 @@ func (s *Store) ApproveTerminal(ctx context.Context, who Who, t Terminal) error 
 	if err := s.checkDepartment(t.Department); err != nil {
 		return err
 	}
+	withManager := t.ManagerVID != ""
+	if withManager {
+		if err := checkManager(t.ManagerVID, t.ManagerTitle); err != nil {
+			return err
+		}
+		if _, err := personID(ctx, s.db, t.ManagerVID); err != nil {
+			return apperr.About(err, "manager")
+		}
+	}
 	heads, err := Heads(ctx, s.db, t.Department)
 	if err != nil {
 		return err
 	}
+	detail := fmt.Sprintf("approve terminal %s (%s) for %s at %s", t.ID, t.Name, t.Department, t.Location)
+	if withManager {
+		dept := Resource{Kind: "department", ID: t.Department}
+		report := auditlog.Entry{Node: s.node, Actor: who.Actor, Origin: who.Origin, Action: "staff." + ActReportManager,
+			Query: dept.Kind + ":" + dept.ID, Detail: managerDetail(t.ID, t.ManagerVID, t.ManagerTitle)}
+		v, err := decide(ctx, s.log, s.authz, who, ActReportManager, dept, report)
+		if err != nil {
+			return err
+		}
+		detail += fmt.Sprintf("; manager %s (%s), reported under %s", t.ManagerVID, t.ManagerTitle, v.Policy)
+	}
 	return s.do(ctx, change{who: who, action: ActApproveTerminal, resource: Resource{Kind: "department", ID: t.Department, Subjects: heads},
-		detail: fmt.Sprintf("approve terminal %s (%s) for %s at %s", t.ID, t.Name, t.Department, t.Location),
+		detail: detail,
 		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
-			if err := refuseIfAny(ctx, tx, apperr.New(apperr.Conflict, fmt.Sprintf("terminal %s already exists", t.ID), fmt.Sprintf("端末 %s は既に登録されています", t.ID)), `SELECT COUNT(*) FROM staff_terminal WHERE id = ?`, t.ID); err != nil {
+			if err := refuseIfAny(ctx, tx, apperr.New(apperr.Conflict, fmt.Sprintf("terminal %s already exists", t.ID), fmt.Sprintf("端末 %s は既に登録されています", t.ID)).At("id"), `SELECT COUNT(*) FROM staff_terminal WHERE id = ?`, t.ID); err != nil {
 				return err
 			}
 			_, err := tx.Exec(ctx, `INSERT INTO staff_terminal (id, name, department_id, location, approved_by, approved_at, approved_seq) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 				t.ID, t.Name, t.Department, t.Location, who.Actor.String(), now, seq)
-			return err
+			if err != nil || !withManager {
+				return err
+			}
+			return setManager(ctx, tx, t.ID, t.ManagerVID, t.ManagerTitle, now)
 		}})
 }
 
+// checkManager applies the field rules to a terminal manager reported:
+// the manager's verification id and title.
+func checkManager(vid, title string) error {
+	if err := checkID("manager", "verification id", "照合ID", vid); err != nil {
+		return err
+	}
+	if err := required([2]string{"manager_title", title}); err != nil {
+		return err
+	}
+	return resident.CheckValues(resident.Value{Field: FieldManagerTitle, Text: title})
+}
+
+// managerDetail is the detail of the audit entry of a manager reported.
+func managerDetail(terminalID, vid, title string) string {
+	return fmt.Sprintf("terminal %s: manager %s (%s)", terminalID, vid, title)
+}
+
+// setManager records terminalID's manager, an active staff member, in tx.
+func setManager(ctx context.Context, tx *db.Tx, terminalID, vid, title string, now time.Time) error {
+	id, err := personID(ctx, tx, vid)
+	if err != nil {
+		return apperr.About(err, "manager")
+	}
+	_, err = tx.Exec(ctx, `UPDATE staff_terminal SET manager_person_id = ?, manager_title = ?, manager_reported_at = ? WHERE id = ?`, id, title, now, terminalID)
+	return err
+}
+
 // ReportTerminalManager records the terminal manager the department head
-// designated, with title and name (aomori-pref:6.2, 6.3).
+// designated, with title and name (aomori-pref:6.2, 6.3), for a terminal
+// approved before (ApproveTerminal records one with the approval).
 func (s *Store) ReportTerminalManager(ctx context.Context, who Who, terminalID, managerVID, title string) error {
-	if err := checkID("verification id", "照合ID", managerVID); err != nil {
-		return err
-	}
-	if err := required([2]string{"title", title}); err != nil {
-		return err
-	}
-	if err := resident.CheckValues(resident.Value{Field: FieldManagerTitle, Text: title}); err != nil {
+	if err := checkManager(managerVID, title); err != nil {
 		return err
 	}
 	t, err := s.Terminal(ctx, terminalID)
 	if err != nil {
-		return err
+		return apperr.About(err, "id")
 	}
 	return s.do(ctx, change{who: who, action: ActReportManager, resource: Resource{Kind: "department", ID: t.Department},
-		detail: fmt.Sprintf("terminal %s: manager %s (%s)", terminalID, managerVID, title),
+		detail: managerDetail(terminalID, managerVID, title),
 		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
-			id, err := personID(ctx, tx, managerVID)
-			if err != nil {
-				return err
-			}
-			_, err = tx.Exec(ctx, `UPDATE staff_terminal SET manager_person_id = ?, manager_title = ?, manager_reported_at = ? WHERE id = ?`, id, title, now, terminalID)
-			return err
+			return setManager(ctx, tx, terminalID, managerVID, title, now)
 		}})
 }
 
@@ -378,7 +427,7 @@ var (
 // RegisterCredential enters a verification credential in the enrolment
 // register; only the system administrator may (koto-ward:13).
 func (s *Store) RegisterCredential(ctx context.Context, who Who, vid string, c Credential) error {
-	if err := checkID("verification id", "照合ID", vid); err != nil {
+	if err := checkID("verification_id", "verification id", "照合ID", vid); err != nil {
 		return err
 	}
 	if len(c.CredentialID) == 0 || c.Data == "" {
@@ -395,7 +444,7 @@ func (s *Store) RegisterCredential(ctx context.Context, who Who, vid string, c C
 		work: func(ctx context.Context, tx *db.Tx, seq int64, now time.Time) error {
 			id, err := personID(ctx, tx, vid)
 			if err != nil {
-				return err
+				return apperr.About(err, "verification_id")
 			}
 			if err := refuseIfAny(ctx, tx, apperr.New(apperr.Conflict, "this credential is already registered", "この照合情報は既に登録されています"), `SELECT COUNT(*) FROM staff_credential WHERE credential_id = ?`, c.CredentialID); err != nil {
 				return err

@@ -30,7 +30,7 @@ var (
 
 // AddRecipient registers a recipient body (logged; manage-peers).
 func (s *Store) AddRecipient(ctx context.Context, who Who, r Recipient) error {
-	if err := checkID("recipient id", "提供先ID", r.ID); err != nil {
+	if err := checkID("id", "recipient id", "提供先ID", r.ID); err != nil {
 		return err
 	}
 	if err := required([2]string{"name", r.Name}, [2]string{"category", r.Category}); err != nil {

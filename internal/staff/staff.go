@@ -116,10 +116,10 @@ var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 // what does not match can never be registered, so need not be looked up.
 func WellFormedID(id string) bool { return idPattern.MatchString(id) }
 
-func checkID(what, whatJA, id string) error {
+func checkID(field, what, whatJA, id string) error {
 	if !idPattern.MatchString(id) {
 		return apperr.New(apperr.Invalid, fmt.Sprintf("%s %q: use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit", what, id),
-			fmt.Sprintf("%s「%s」は英数字と . _ - の64文字以内で入力してください", whatJA, id))
+			fmt.Sprintf("%s「%s」は英数字と . _ - の64文字以内で入力してください", whatJA, id)).At(field)
 	}
 	return nil
 }
@@ -179,16 +179,29 @@ func Administer(ctx context.Context, log *auditlog.Log, authz Authorizer, who Wh
 	if authz == nil {
 		return apperr.New(apperr.Unavailable, "no authorizer: changes are refused", "権限の判定ができないため、変更できません")
 	}
-	v := authz.MayAdminister(ctx, who, action, r)
-	e.Decision, e.Outcome, e.Policy, e.Why, e.WhyJapanese = auditlog.Allow, auditlog.OutcomeOK, v.Policy, v.Why, v.Japanese
-	if !v.Allow {
-		e.Decision, e.Outcome = auditlog.Deny, auditlog.OutcomeDenied
-		if _, err := log.Append(ctx, e); err != nil {
-			return logFailed(err)
-		}
-		return apperr.New(apperr.Forbidden, "not allowed: "+v.Why, v.Japanese)
+	v, err := decide(ctx, log, authz, who, action, r, e)
+	if err != nil {
+		return err
 	}
+	e.Decision, e.Outcome, e.Policy, e.Why, e.WhyJapanese = auditlog.Allow, auditlog.OutcomeOK, v.Policy, v.Why, v.Japanese
 	return appendWork(ctx, log, e, work)
+}
+
+// decide asks authz whether who may take action on r: allowed, it returns
+// the verdict; refused, it logs the refusal as entry e and returns it as an
+// apperr.Forbidden error. A change that takes a second action in the
+// transaction of the first (a terminal approved with its manager) asks
+// for the second this way before it is made.
+func decide(ctx context.Context, log *auditlog.Log, authz Authorizer, who Who, action string, r Resource, e auditlog.Entry) (Verdict, error) {
+	v := authz.MayAdminister(ctx, who, action, r)
+	if v.Allow {
+		return v, nil
+	}
+	e.Decision, e.Outcome, e.Policy, e.Why, e.WhyJapanese = auditlog.Deny, auditlog.OutcomeDenied, v.Policy, v.Why, v.Japanese
+	if _, err := log.Append(ctx, e); err != nil {
+		return v, logFailed(err)
+	}
+	return v, apperr.New(apperr.Forbidden, "not allowed: "+v.Why, v.Japanese)
 }
 
 // appendWork appends e with work run in its transaction, and turns what
@@ -271,7 +284,8 @@ func Heads(ctx context.Context, q db.Querier, department string) ([]auditlog.Act
 	return out, rows.Err()
 }
 
-// personID finds an active person by verification id.
+// personID finds an active person by verification id. Its refusal names
+// no input: the caller says which (apperr.About).
 func personID(ctx context.Context, q db.Querier, vid string) (int64, error) {
 	var id int64
 	var active bool
@@ -298,18 +312,20 @@ var (
 
 func (s *Store) checkDepartment(id string) error {
 	if _, ok := s.prof.Department(id); !ok {
-		return apperr.New(apperr.Invalid, fmt.Sprintf("unknown department %q in profile %s", id, s.prof.ID), fmt.Sprintf("部署「%s」はありません", id))
+		return apperr.New(apperr.Invalid, fmt.Sprintf("unknown department %q in profile %s", id, s.prof.ID), fmt.Sprintf("部署「%s」はありません", id)).At("department")
 	}
 	return nil
 }
 
 func (s *Store) checkAffair(id string) error {
 	if _, ok := s.prof.Affair(id); !ok {
-		return apperr.New(apperr.Invalid, fmt.Sprintf("unknown affair %q in profile %s", id, s.prof.ID), fmt.Sprintf("利用事務「%s」はありません", id))
+		return apperr.New(apperr.Invalid, fmt.Sprintf("unknown affair %q in profile %s", id, s.prof.ID), fmt.Sprintf("利用事務「%s」はありません", id)).At("affair")
 	}
 	return nil
 }
 
+// required refuses the fields (name, value) left empty: the error is about
+// each of them (apperr.FieldsOf).
 func required(fields ...[2]string) error {
 	var missing []string
 	for _, f := range fields {
@@ -318,7 +334,11 @@ func required(fields ...[2]string) error {
 		}
 	}
 	if len(missing) > 0 {
-		return apperr.New(apperr.Invalid, "missing: "+strings.Join(missing, ", "), "入力されていない項目があります: "+strings.Join(missing, "、"))
+		err := apperr.New(apperr.Invalid, "missing: "+strings.Join(missing, ", "), "入力されていない項目があります: "+strings.Join(missing, "、"))
+		for _, name := range missing {
+			err.At(name)
+		}
+		return err
 	}
 	return nil
 }

@@ -438,21 +438,6 @@ func (r *Register) now() time.Time {
 	return time.Now()
 }
 
-// ParseDay reads a day the way clerks write a date (令和8年4月1日, R8.4.1,
-// 2026-04-01 …) and returns midnight JST; field and fieldJA name the field
-// in the error.
-func ParseDay(field, fieldJA, s string) (time.Time, error) {
-	if strings.TrimSpace(s) == "" {
-		return time.Time{}, apperr.New(apperr.Invalid, field+": enter a date", fieldJA+"を入力してください")
-	}
-	t, err := jptext.ParseDate(s)
-	if err != nil {
-		return time.Time{}, apperr.New(apperr.Invalid, field+": "+err.Error(),
-			fmt.Sprintf("%s「%s」を読み取れません。令和8年4月1日、R8.4.1 または 2026-04-01 の形で入力してください", fieldJA, s))
-	}
-	return jptext.Midnight(t), nil
-}
-
 // administer makes one change once the policies allow who to take action
 // on res, in the transaction of its audit entry (sysaudit.VERB).
 func (r *Register) administer(ctx context.Context, who staff.Who, action string, res staff.Resource, verb, query, detail string,

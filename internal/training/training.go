@@ -72,23 +72,11 @@ type Session struct {
 	RecordedAt time.Time
 }
 
-// ParseDay reads the day a session was held the way clerks write a date
-// (令和8年11月30日, R8.11.30, 2026-11-30 …) and returns midnight JST.
-func ParseDay(s string) (time.Time, error) {
-	if strings.TrimSpace(s) == "" {
-		return time.Time{}, apperr.New(apperr.Invalid, "date: enter the day the session was held", "実施日を入力してください")
-	}
-	t, err := jptext.ParseDate(s)
-	if err != nil {
-		return time.Time{}, apperr.New(apperr.Invalid, "date: "+err.Error(), fmt.Sprintf("実施日「%s」を読み取れません。令和8年11月30日、R8.11.30 または 2026-11-30 の形で入力してください", s))
-	}
-	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, jptext.JST), nil
-}
-
 // Check applies the field rules to a session about to be recorded on the
 // day now: a course of the profile, a day not after today, a trainer and a
 // material within their lengths, and at least one attendee. It trims the
-// text fields and drops repeated attendees. The error names the field and
+// text fields and drops repeated attendees. The error is about the field
+// (apperr.FieldsOf: course, date, trainer, material, attendee) and says
 // the rule, in English and Japanese.
 func (s *Session) Check(prof *profile.Profile, now time.Time) error {
 	s.Trainer, s.Material = strings.TrimSpace(s.Trainer), strings.TrimSpace(s.Material)
@@ -106,14 +94,14 @@ func (s *Session) Check(prof *profile.Profile, now time.Time) error {
 		for _, c := range prof.Courses {
 			ids = append(ids, c.ID)
 		}
-		return apperr.New(apperr.Invalid, fmt.Sprintf("course %q: use one of %s", s.Course, strings.Join(ids, ", ")), "研修の種類（科目）を選んでください")
+		return apperr.New(apperr.Invalid, fmt.Sprintf("course %q: use one of %s", s.Course, strings.Join(ids, ", ")), "研修の種類（科目）を選んでください").At("course")
 	}
 	switch {
 	case s.Day.IsZero():
-		return apperr.New(apperr.Invalid, "date: enter the day the session was held", "実施日を入力してください")
+		return apperr.New(apperr.Invalid, "date: enter the day the session was held", "実施日を入力してください").At("date")
 	case s.Day.After(today):
 		return apperr.New(apperr.Invalid, fmt.Sprintf("date %s is after today: record a session once it is held", s.Day.Format(time.DateOnly)),
-			fmt.Sprintf("実施日 %s は今日より後です。研修は実施した後に記録してください", jptext.FormatWareki(s.Day)))
+			fmt.Sprintf("実施日 %s は今日より後です。研修は実施した後に記録してください", jptext.FormatWareki(s.Day))).At("date")
 	}
 	if err := resident.CheckValues(resident.Value{Field: FieldTrainer, Text: s.Trainer, Required: true},
 		resident.Value{Field: FieldMaterial, Text: s.Material, Required: true}); err != nil {
@@ -121,9 +109,9 @@ func (s *Session) Check(prof *profile.Profile, now time.Time) error {
 	}
 	switch {
 	case len(s.Attendees) == 0:
-		return apperr.New(apperr.Invalid, "attendees: name at least one person who attended", "出席者を一人以上選んでください")
+		return apperr.New(apperr.Invalid, "attendees: name at least one person who attended", "出席者を一人以上選んでください").At("attendee")
 	case len(s.Attendees) > MaxAttendees:
-		return apperr.New(apperr.Invalid, fmt.Sprintf("attendees: at most %d per session", MaxAttendees), fmt.Sprintf("出席者は一回の研修につき%d人までです", MaxAttendees))
+		return apperr.New(apperr.Invalid, fmt.Sprintf("attendees: at most %d per session", MaxAttendees), fmt.Sprintf("出席者は一回の研修につき%d人までです", MaxAttendees)).At("attendee")
 	}
 	return nil
 }
@@ -174,7 +162,7 @@ func (r *Register) Record(ctx context.Context, who staff.Who, s Session) (int64,
 				err := tx.QueryRow(ctx, `SELECT id, active FROM staff_person WHERE verification_id = ?`, vid).Scan(&pid, &active)
 				if err != nil || !active {
 					return apperr.New(apperr.Invalid, fmt.Sprintf("attendee %s is not an active staff member", vid),
-						fmt.Sprintf("出席者の照合ID %s は登録されていないか、異動・退職済みです", vid))
+						fmt.Sprintf("出席者の照合ID %s は登録されていないか、異動・退職済みです", vid)).At("attendee")
 				}
 				people[i] = pid
 			}

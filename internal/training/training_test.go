@@ -209,18 +209,19 @@ func TestRecordRefusesBadInput(t *testing.T) {
 			change func(s *training.Session)
 			code   apperr.Code
 			ja     string
+			field  string // the input the refusal is about (apperr.FieldsOf)
 		}{
-			{"unknown course", func(s *training.Session) { s.Course = "cooking" }, apperr.Invalid, "研修の種類"},
-			{"no date", func(s *training.Session) { s.Day = time.Time{} }, apperr.Invalid, "実施日を入力"},
-			{"future date", func(s *training.Session) { s.Day = today(f).AddDate(0, 0, 1) }, apperr.Invalid, "今日より後"},
-			{"no trainer", func(s *training.Session) { s.Trainer = "  " }, apperr.Invalid, "講師：必須項目です"},
-			{"long trainer", func(s *training.Session) { s.Trainer = strings.Repeat("講", training.MaxTrainer+1) }, apperr.Invalid, "講師：64文字以内"},
-			{"line break in material", func(s *training.Session) { s.Material = "手順書\n第2版" }, apperr.Invalid, "教材：4文字目：制御文字（U+000A）"},
-			{"right-to-left override in trainer", func(s *training.Session) { s.Trainer = "講師\u202eB" }, apperr.Invalid, "講師："},
-			{"invalid UTF-8 in trainer", func(s *training.Session) { s.Trainer = "講師\xff\xfe" }, apperr.Invalid, "講師："},
-			{"no attendees", func(s *training.Session) { s.Attendees = []string{" "} }, apperr.Invalid, "出席者を一人以上"},
-			{"unknown attendee", func(s *training.Session) { s.Attendees = []string{Clerk, "NOBODY"} }, apperr.Invalid, "NOBODY"},
-			{"not the trainer's to record", nil, apperr.Forbidden, "研修の記録 を行う権限がありません"},
+			{"unknown course", func(s *training.Session) { s.Course = "cooking" }, apperr.Invalid, "研修の種類", "course"},
+			{"no date", func(s *training.Session) { s.Day = time.Time{} }, apperr.Invalid, "実施日を入力", "date"},
+			{"future date", func(s *training.Session) { s.Day = today(f).AddDate(0, 0, 1) }, apperr.Invalid, "今日より後", "date"},
+			{"no trainer", func(s *training.Session) { s.Trainer = "  " }, apperr.Invalid, "講師：必須項目です", "trainer"},
+			{"long trainer", func(s *training.Session) { s.Trainer = strings.Repeat("講", training.MaxTrainer+1) }, apperr.Invalid, "講師：64文字以内", "trainer"},
+			{"line break in material", func(s *training.Session) { s.Material = "手順書\n第2版" }, apperr.Invalid, "教材：4文字目：制御文字（U+000A）", "material"},
+			{"right-to-left override in trainer", func(s *training.Session) { s.Trainer = "講師\u202eB" }, apperr.Invalid, "講師：", "trainer"},
+			{"invalid UTF-8 in trainer", func(s *training.Session) { s.Trainer = "講師\xff\xfe" }, apperr.Invalid, "講師：", "trainer"},
+			{"no attendees", func(s *training.Session) { s.Attendees = []string{" "} }, apperr.Invalid, "出席者を一人以上", "attendee"},
+			{"unknown attendee", func(s *training.Session) { s.Attendees = []string{Clerk, "NOBODY"} }, apperr.Invalid, "NOBODY", "attendee"},
+			{"not the trainer's to record", nil, apperr.Forbidden, "研修の記録 を行う権限がありません", ""},
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				s := good
@@ -235,6 +236,9 @@ func TestRecordRefusesBadInput(t *testing.T) {
 				if apperr.CodeOf(err) != c.code || !strings.Contains(apperr.JapaneseOf(err), c.ja) {
 					t.Errorf("err = %v (%s), want %s ~%q", err, apperr.JapaneseOf(err), c.code, c.ja)
 				}
+				if got := fieldNames(err); got != c.field {
+					t.Errorf("the refusal is about %q, want %q", got, c.field)
+				}
 				var sessions, attendance int
 				Must(t, d.QueryRow(ctx, `SELECT COUNT(*) FROM training_session`).Scan(&sessions))
 				Must(t, d.QueryRow(ctx, `SELECT COUNT(*) FROM training_attendance a JOIN training_session s ON s.id = a.session_id WHERE s.held_on = ?`, today(f).Format(time.DateOnly)).Scan(&attendance))
@@ -243,10 +247,10 @@ func TestRecordRefusesBadInput(t *testing.T) {
 				}
 			})
 		}
-		if _, err := training.ParseDay("来週"); apperr.CodeOf(err) != apperr.Invalid || !strings.Contains(apperr.JapaneseOf(err), "実施日「来週」を読み取れません") {
+		if _, err := jptext.ParseDay("date", "実施日", "来週"); apperr.CodeOf(err) != apperr.Invalid || !strings.Contains(apperr.JapaneseOf(err), "実施日「来週」を読み取れません") {
 			t.Errorf("ParseDay: %v", err)
 		}
-		if day, err := training.ParseDay("R8.11.30"); err != nil || !day.Equal(time.Date(2026, 11, 30, 0, 0, 0, 0, jptext.JST)) {
+		if day, err := jptext.ParseDay("date", "実施日", "R8.11.30"); err != nil || !day.Equal(time.Date(2026, 11, 30, 0, 0, 0, 0, jptext.JST)) {
 			t.Errorf("ParseDay(R8.11.30) = %v, %v", day, err)
 		}
 	})
@@ -292,4 +296,13 @@ func TestRequiredByRoleAndDesignation(t *testing.T) {
 	if u := training.Until(training.Standings(prof.Courses, map[string]time.Time{"sec": day})); !u.IsZero() {
 		t.Errorf("until with a course never attended = %v, want zero", u)
 	}
+}
+
+// fieldNames are the inputs err is about (apperr.FieldsOf), comma-separated.
+func fieldNames(err error) string {
+	var names []string
+	for _, f := range apperr.FieldsOf(err) {
+		names = append(names, f.Name)
+	}
+	return strings.Join(names, ",")
 }

@@ -57,14 +57,9 @@ func (s *Server) staffPage(w http.ResponseWriter, r *http.Request, c *current) {
 // they appear; a row's form (designate-VID, leave-VID, enrol-VID,
 // credential-N) has the inputs of its kind.
 var staffInputs = map[string]formInputs{
-	"person": {order: []string{"verification_id", "name", "kana", "department", "title"},
-		by: [][2]string{{"verification id", "verification_id"}, {"unknown department", "department"}}},
-	"role": {order: []string{"verification_id", "role", "department"},
-		by: [][2]string{{"verification id", "verification_id"}, {"no staff member", "verification_id"}, {"staff member", "verification_id"},
-			{"profile", "role"}, {"role", "department"}, {"unknown department", "department"}}},
-	"terminal": {order: []string{"id", "name", "department", "location", "manager", "manager_title"},
-		by: [][2]string{{"terminal id", "id"}, {"terminal", "id"}, {"unknown department", "department"},
-			{"verification id", "manager"}, {"no staff member", "manager"}, {"staff member", "manager"}}},
+	"person":     {order: []string{"verification_id", "name", "kana", "department", "title"}},
+	"role":       {order: []string{"verification_id", "role", "department"}},
+	"terminal":   {order: []string{"id", "name", "department", "location", "manager", "manager_title"}},
 	"designate":  {order: []string{"affair"}},
 	"leave":      {order: []string{"reason"}},
 	"enrol":      {},
@@ -792,15 +787,11 @@ func (s *Server) staffAssignRole(w http.ResponseWriter, r *http.Request, c *curr
 
 func (s *Server) staffApproveTerminal(w http.ResponseWriter, r *http.Request, c *current) {
 	s.staffChange(w, r, c, "terminal", "terminal", func() error {
-		t := staff.Terminal{ID: strings.TrimSpace(r.FormValue("id")), Name: strings.TrimSpace(r.FormValue("name")),
-			Department: r.FormValue("department"), Location: strings.TrimSpace(r.FormValue("location"))}
-		if err := s.node.Staff.ApproveTerminal(r.Context(), c.who(), t); err != nil {
-			return err
-		}
-		if m := strings.TrimSpace(r.FormValue("manager")); m != "" {
-			return s.node.Staff.ReportTerminalManager(r.Context(), c.who(), t.ID, m, strings.TrimSpace(r.FormValue("manager_title")))
-		}
-		return nil
+		// The manager, when given, is recorded with the approval in one
+		// transaction: refused, nothing is stored, the terminal neither.
+		return s.node.Staff.ApproveTerminal(r.Context(), c.who(), staff.Terminal{ID: strings.TrimSpace(r.FormValue("id")),
+			Name: strings.TrimSpace(r.FormValue("name")), Department: r.FormValue("department"), Location: strings.TrimSpace(r.FormValue("location")),
+			ManagerVID: strings.TrimSpace(r.FormValue("manager")), ManagerTitle: strings.TrimSpace(r.FormValue("manager_title"))})
 	})
 }
 

@@ -29,7 +29,7 @@ func (s *Server) alertsPage(w http.ResponseWriter, r *http.Request, c *current) 
 }
 
 // alertCloseInputs are the inputs of the form that closes an alert.
-var alertCloseInputs = formInputs{order: []string{"finding"}, by: [][2]string{{"closing", "finding"}}}
+var alertCloseInputs = formInputs{order: []string{"finding"}}
 
 // renderAlerts shows the alerts screen; typed, when set, is an alert's
 // closing form refused, shown again with its error at its input.

@@ -243,10 +243,10 @@ func formID(r *http.Request, field, ja string) (int64, error) {
 
 // formPeriod reads the first and last day a report form names.
 func formPeriod(r *http.Request) (from, to time.Time, err error) {
-	if from, err = approval.ParseDay("from", "報告の対象期間の初日", r.FormValue("from")); err != nil {
+	if from, err = jptext.ParseDay("from", "報告の対象期間の初日", r.FormValue("from")); err != nil {
 		return
 	}
-	to, err = approval.ParseDay("to", "報告の対象期間の末日", r.FormValue("to"))
+	to, err = jptext.ParseDay("to", "報告の対象期間の末日", r.FormValue("to"))
 	return
 }
 
@@ -255,10 +255,10 @@ func (s *Server) applyUsage(w http.ResponseWriter, r *http.Request, c *current) 
 		return
 	}
 	form := "apply-" + r.FormValue("department")
-	start, err := approval.ParseDay("start", "利用の開始日", r.FormValue("start"))
+	start, err := jptext.ParseDay("start", "利用の開始日", r.FormValue("start"))
 	var end time.Time
 	if err == nil {
-		end, err = approval.ParseDay("end", "利用の終了日", r.FormValue("end"))
+		end, err = jptext.ParseDay("end", "利用の終了日", r.FormValue("end"))
 	}
 	if err == nil {
 		_, err = s.node.Approvals.Apply(r.Context(), c.who(), approval.Approval{Department: r.FormValue("department"), Affair: r.FormValue("affair"),
@@ -330,7 +330,7 @@ func (s *Server) requestUsageReport(w http.ResponseWriter, r *http.Request, c *c
 		from, to, err = formPeriod(r)
 	}
 	if err == nil {
-		due, err = approval.ParseDay("due", "報告の期限", r.FormValue("due"))
+		due, err = jptext.ParseDay("due", "報告の期限", r.FormValue("due"))
 	}
 	if err == nil {
 		_, err = s.node.Approvals.RequestReport(r.Context(), c.who(), id, from, to, due)

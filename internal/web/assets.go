@@ -34,10 +34,9 @@ func (s *Server) assetsPage(w http.ResponseWriter, r *http.Request, c *current) 
 // assetInputs are the inputs of the assets screen's forms, in the order
 // they appear.
 var assetInputs = map[string]formInputs{
-	"add": {order: []string{"kind", "id", "name", "location", "manager", "installed", "holds_data"},
-		by: [][2]string{{"kind", "kind"}, {"id", "id"}, {"manager", "manager"}, {"installed", "installed"}}},
+	"add": {order: []string{"kind", "id", "name", "location", "manager", "installed", "holds_data"}},
 	"retire": {order: []string{"id", "date", "reason", "method", "erased_by", "witness", "erased"},
-		by: [][2]string{{"retired", "date"}, {"method", "method"}, {"witness", "witness"}, {"erased", "erased"}}},
+		rename: map[string]string{"retired": "date"}},
 }
 
 // assetRefused answers a form of the assets screen refused with err: the
@@ -119,7 +118,7 @@ func (s *Server) addAsset(w http.ResponseWriter, r *http.Request, c *current) {
 		s.problem(w, r, err)
 		return
 	}
-	day, err := asset.ParseDay("installed", "設置日", r.FormValue("installed"))
+	day, err := jptext.ParseDay("installed", "設置日", r.FormValue("installed"))
 	if err == nil {
 		err = s.node.Assets.Add(r.Context(), c.who(), asset.Asset{ID: r.FormValue("id"), Kind: asset.Kind(r.FormValue("kind")),
 			Name: r.FormValue("name"), Location: r.FormValue("location"), Manager: r.FormValue("manager"), InstalledOn: day,
@@ -141,11 +140,11 @@ func (s *Server) retireAsset(w http.ResponseWriter, r *http.Request, c *current)
 		s.problem(w, r, err)
 		return
 	}
-	day, err := asset.ParseDay("retired", "廃止日", r.FormValue("date"))
+	day, err := jptext.ParseDay("retired", "廃止日", r.FormValue("date"))
 	ret := asset.Retirement{Day: day, Reason: r.FormValue("reason")}
 	if m := r.FormValue("method"); err == nil && m != "" {
 		var erased time.Time
-		erased, err = asset.ParseDay("erased", "消去・破壊の実施日", r.FormValue("erased"))
+		erased, err = jptext.ParseDay("erased", "消去・破壊の実施日", r.FormValue("erased"))
 		ret.Erasure = &asset.Erasure{Method: asset.Method(m), By: r.FormValue("erased_by"), Witness: r.FormValue("witness"), Day: erased}
 	}
 	if err == nil {

@@ -48,16 +48,11 @@ func (s *Server) contractsPage(w http.ResponseWriter, r *http.Request, c *curren
 // contractInputs are the inputs of each form of the outsourcing screen,
 // in the order they appear.
 var contractInputs = map[string]formInputs{
-	"add": {order: []string{"vendor", "scope", "start", "end", "survey"},
-		by: [][2]string{{"start", "start"}, {"end", "end"}}},
-	"clause": {order: []string{"contract", "clause", "reference"},
-		by: [][2]string{{"contract", "contract"}, {"clause", "clause"}}},
-	"person": {order: []string{"contract", "verification_id"},
-		by: [][2]string{{"verification id", "verification_id"}, {"contract", "contract"}}},
-	"end": {order: []string{"contract", "date", "reason"},
-		by: [][2]string{{"contract", "contract"}, {"date", "date"}}},
-	"report": {order: []string{"contract", "kind", "date", "summary"},
-		by: [][2]string{{"contract", "contract"}, {"kind", "kind"}, {"date", "date"}}},
+	"add":    {order: []string{"vendor", "scope", "start", "end", "survey"}},
+	"clause": {order: []string{"contract", "clause", "reference"}},
+	"person": {order: []string{"contract", "verification_id"}},
+	"end":    {order: []string{"contract", "date", "reason"}},
+	"report": {order: []string{"contract", "kind", "date", "summary"}},
 }
 
 // contractRefused answers a form of the outsourcing screen refused with
@@ -146,10 +141,10 @@ func (s *Server) addContract(w http.ResponseWriter, r *http.Request, c *current)
 	if !s.contractForm(w, r, c) {
 		return
 	}
-	start, err := contract.ParseDay("start", "契約期間の開始日", r.FormValue("start"))
+	start, err := jptext.ParseDay("start", "契約期間の開始日", r.FormValue("start"))
 	var end time.Time
 	if err == nil {
-		end, err = contract.ParseDay("end", "契約期間の終了日", r.FormValue("end"))
+		end, err = jptext.ParseDay("end", "契約期間の終了日", r.FormValue("end"))
 	}
 	if err == nil {
 		_, err = s.node.Contracts.Add(r.Context(), c.who(), contract.Contract{Vendor: r.FormValue("vendor"), Scope: r.FormValue("scope"),
@@ -196,7 +191,7 @@ func (s *Server) recordContractReport(w http.ResponseWriter, r *http.Request, c 
 	id, err := contractID(r)
 	var day time.Time
 	if err == nil {
-		day, err = contract.ParseDay("date", "報告日", r.FormValue("date"))
+		day, err = jptext.ParseDay("date", "報告日", r.FormValue("date"))
 	}
 	if err == nil {
 		_, err = s.node.Contracts.Report(r.Context(), c.who(), contract.Report{Contract: id, Kind: r.FormValue("kind"), Day: day, Summary: r.FormValue("summary")})
@@ -217,7 +212,7 @@ func (s *Server) endContract(w http.ResponseWriter, r *http.Request, c *current)
 	id, err := contractID(r)
 	var day time.Time
 	if err == nil {
-		day, err = contract.ParseDay("date", "解除日", r.FormValue("date"))
+		day, err = jptext.ParseDay("date", "解除日", r.FormValue("date"))
 	}
 	if err == nil {
 		err = s.node.Contracts.End(r.Context(), c.who(), id, day, r.FormValue("reason"))

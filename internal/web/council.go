@@ -430,7 +430,7 @@ func (s *Server) issueDirective(w http.ResponseWriter, r *http.Request, c *curre
 	dec, err := councilNumber(r, "decision", "議決")
 	var due time.Time
 	if err == nil {
-		due, err = council.ParseDay("due", "期限", r.FormValue("due"))
+		due, err = jptext.ParseDay("due", "期限", r.FormValue("due"))
 	}
 	var id int64
 	if err == nil {

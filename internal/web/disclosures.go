@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"time"
 
-	"jukinet/internal/apperr"
 	"jukinet/internal/disclosure"
 	"jukinet/internal/jptext"
 	"jukinet/internal/staff"
@@ -105,12 +104,7 @@ func (s *Server) receiveDisclosure(w http.ResponseWriter, r *http.Request, c *cu
 	}
 	var err error
 	if v := r.FormValue("received"); v != "" {
-		q.Received, err = jptext.ParseDate(v)
-		if err != nil {
-			err = apperr.New(apperr.Invalid, fmt.Sprintf("received %q: not a day", v), fmt.Sprintf("受付日「%s」を読み取れません。令和8年12月1日、R8.12.1、2026-12-01 のように入力してください", v))
-		} else {
-			q.Received = jptext.Midnight(q.Received)
-		}
+		q.Received, err = jptext.ParseDay("received", "受付日", v)
 	}
 	if err == nil {
 		_, err = s.node.Disclosures.Receive(r.Context(), c.who(), q)

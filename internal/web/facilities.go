@@ -37,14 +37,11 @@ func (s *Server) facilitiesPage(w http.ResponseWriter, r *http.Request, c *curre
 // facilityInputs are the inputs of the screen's forms, in the order they
 // appear.
 var facilityInputs = map[string]formInputs{
-	"room": {order: []string{"id", "building", "name", "level"},
-		by: [][2]string{{"room", "id"}, {"level", "level"}}},
-	"authorise": {order: []string{"room", "person"},
-		by: [][2]string{{"room", "room"}, {"person", "person"}}},
-	"entry": {order: []string{"room", "person", "visitor", "escort", "purpose", "direction", "time"},
-		by: [][2]string{{"room", "room"}, {"person", "person"}, {"escort", "escort"}, {"direction", "direction"}, {"time", "time"}}},
-	"import":  {order: []string{"csv"}},
-	"install": {order: []string{"terminal", "room", "manager"}, by: [][2]string{{"terminal", "terminal"}, {"room", "room"}, {"manager", "manager"}}},
+	"room":      {order: []string{"id", "building", "name", "level"}, rename: map[string]string{"room": "id"}},
+	"authorise": {order: []string{"room", "person"}},
+	"entry":     {order: []string{"room", "person", "visitor", "escort", "purpose", "direction", "time"}},
+	"import":    {order: []string{"csv"}},
+	"install":   {order: []string{"terminal", "room", "manager"}},
 }
 
 // renderFacilities shows the rooms and installations screen; typed, when

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"slices"
-	"strings"
 
 	"jukinet/internal/apperr"
 )
@@ -71,29 +70,24 @@ func (f fieldErrors) Of(name string) string { return f.msgs[name] }
 func (f fieldErrors) Focus(name string) bool { return name != "" && f.first == name }
 
 // formInputs are a form's inputs, for placing the error of a refused form
-// (refusedAt): the focus goes to the first marked in order, a field the
-// domain names differently is renamed, and an error that names no field is
-// placed by how its English message starts — the domain packages write a
-// rule as "date: enter …", `course "x": use …`, "verification id …" — so
-// by maps such a start to the input it is about. An error placed nowhere
-// stands for the whole form (typedForm.Whole), the focus on order[0].
+// (refusedAt): the domain names the inputs its errors are about
+// (apperr.Field); a field the domain names differently from the form's
+// input is renamed, and the focus goes to the first marked in order. An
+// error about no input of the form stands for the whole form
+// (typedForm.Whole), the focus on order[0].
 type formInputs struct {
 	order  []string
 	rename map[string]string
-	by     [][2]string
 }
 
-// errorsOf are err's messages at the form's inputs.
+// errorsOf are err's messages at the form's inputs: only those of order,
+// so no message is lost on an input the form does not have.
 func (in formInputs) errorsOf(r *http.Request, err error) fieldErrors {
-	f := fieldErrorsOf(r, err, in.rename, in.order)
-	var e *apperr.Error
-	if f.Any() || !errors.As(err, &e) {
-		return f
-	}
-	for _, p := range in.by {
-		if rest, ok := strings.CutPrefix(e.Message, p[0]); ok && (rest == "" || strings.ContainsAny(rest[:1], " :")) {
-			f.add(p[1], message(r, err), in.order)
-			break
+	all := fieldErrorsOf(r, err, in.rename, in.order)
+	var f fieldErrors
+	for _, name := range in.order {
+		if msg := all.Of(name); msg != "" {
+			f.add(name, msg, in.order)
 		}
 	}
 	return f

@@ -358,6 +358,13 @@ func formRefusals(today, tomorrow, minute, code string) []formRefusal {
 			status: http.StatusBadRequest, screen: "職員・端末", testid: "approve-terminal", bad: "t-id", msg: "端末ID「端末1」は英数字",
 			kept:   []string{`value="窓口2番"`, `<option value="kumin" selected>`, `value="本庁舎1階"`, `value="` + node.DemoAdmin + `"`, `value="課長"`},
 			stored: `SELECT COUNT(*) FROM staff_terminal`},
+		{name: "staff: a terminal whose manager is unknown", as: node.DemoAdmin, path: "/staff/terminals",
+			form:   url.Values{"id": {"T-NEW1"}, "name": {"窓口2番"}, "department": {"kumin"}, "location": {"本庁舎1階"}, "manager": {"NOBODY"}, "manager_title": {"課長"}},
+			status: http.StatusNotFound, screen: "職員・端末", testid: "approve-terminal", bad: "t-man", msg: "照合ID NOBODY の職員は登録されていません",
+			kept: []string{`value="T-NEW1"`, `value="窓口2番"`, `<option value="kumin" selected>`, `value="本庁舎1階"`, `value="NOBODY"`, `value="課長"`},
+			// Approved with its manager in one transaction: neither the
+			// terminal nor an audit entry of its approval is stored.
+			stored: `SELECT (SELECT COUNT(*) FROM staff_terminal) + (SELECT COUNT(*) FROM audit_entry WHERE action IN ('staff.approve-terminal', 'staff.report-terminal-manager'))`},
 		{name: "staff: a leave for no reason the register knows", as: node.DemoAdmin, path: "/staff/people/" + node.DemoOperator + "/leave",
 			form:   url.Values{"reason": {"dismissal"}},
 			status: http.StatusBadRequest, screen: "職員・端末", testid: "leave-" + node.DemoOperator, bad: "leave-" + node.DemoOperator, msg: "理由は「異動」または「退職」を選んでください",

@@ -229,9 +229,9 @@ func (s *Server) formStep(w http.ResponseWriter, r *http.Request, c *current) {
 		which = "dispose"
 	}
 	st := form.Step{Kind: kind, Place: r.FormValue("place"), Note: r.FormValue("note")}
-	st.Day, err = form.ParseDay("day", "実施日", r.FormValue("day"))
+	st.Day, err = jptext.ParseDay("day", "実施日", r.FormValue("day"))
 	if err == nil && kind == form.StepTakeOut {
-		st.Until, err = form.ParseDay("until", "返却予定日", r.FormValue("until"))
+		st.Until, err = jptext.ParseDay("until", "返却予定日", r.FormValue("until"))
 	}
 	if err == nil && kind == form.StepDispose {
 		st.Method, st.DoneBy, st.Witness = form.Method(r.FormValue("method")), r.FormValue("done_by"), r.FormValue("witness")

@@ -102,8 +102,8 @@ func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request, c *current
 // incidentFormInputs are the inputs of an incident's forms, in the order
 // they appear.
 var incidentFormInputs = map[string]formInputs{
-	"measure": {order: []string{"kind", "text"}, by: [][2]string{{"measure", "kind"}, {"a measure", "text"}}},
-	"close":   {order: []string{"conclusion"}, by: [][2]string{{"closing", "conclusion"}}},
+	"measure": {order: []string{"kind", "text"}},
+	"close":   {order: []string{"conclusion"}},
 }
 
 // renderIncident shows an incident; typed, when set, is its form refused,

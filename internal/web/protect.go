@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"jukinet/internal/apperr"
-	"jukinet/internal/contract"
 	"jukinet/internal/jptext"
 	"jukinet/internal/protect"
 )
@@ -38,9 +37,8 @@ func (s *Server) protectedPage(w http.ResponseWriter, r *http.Request, c *curren
 // protectedInputs are the inputs of the screen's forms, in the order
 // they appear.
 var protectedInputs = map[string]formInputs{
-	"mark": {order: []string{"code", "start", "end", "department", "category"},
-		by: [][2]string{{"resident_code", "code"}, {"start", "start"}, {"end", "end"}, {"department", "department"}, {"category", "category"}, {"the period", "end"}}},
-	"end": {order: []string{"id", "date"}, by: [][2]string{{"id", "id"}, {"protection", "id"}, {"date", "date"}}},
+	"mark": {order: []string{"code", "start", "end", "department", "category"}, rename: map[string]string{"resident_code": "code"}},
+	"end":  {order: []string{"id", "date"}},
 }
 
 // protectedRefused answers a form of the screen refused with err: the
@@ -113,10 +111,10 @@ func (s *Server) markProtected(w http.ResponseWriter, r *http.Request, c *curren
 	if !s.protectedForm(w, r, c) {
 		return
 	}
-	start, err := contract.ParseDay("start", "支援措置の開始日", r.FormValue("start"))
+	start, err := jptext.ParseDay("start", "支援措置の開始日", r.FormValue("start"))
 	var end time.Time
 	if err == nil {
-		end, err = contract.ParseDay("end", "支援措置の終了日", r.FormValue("end"))
+		end, err = jptext.ParseDay("end", "支援措置の終了日", r.FormValue("end"))
 	}
 	if err == nil {
 		_, err = s.node.Protect.Mark(r.Context(), c.who(), protect.Mark{ResidentCode: r.FormValue("code"), Start: start, End: end,
@@ -137,9 +135,9 @@ func (s *Server) endProtected(w http.ResponseWriter, r *http.Request, c *current
 	var day time.Time
 	id, err := strconv.ParseInt(strings.TrimSpace(r.FormValue("id")), 10, 64)
 	if err != nil || id <= 0 {
-		err = apperr.New(apperr.Invalid, "id: choose the support measure to end", "終了する支援措置を選んでください")
+		err = apperr.New(apperr.Invalid, "id: choose the support measure to end", "終了する支援措置を選んでください").At("id")
 	} else {
-		day, err = contract.ParseDay("date", "終了する日", r.FormValue("date"))
+		day, err = jptext.ParseDay("date", "終了する日", r.FormValue("date"))
 	}
 	if err == nil {
 		if day.Equal(jptext.Midnight(s.node.Now())) {

@@ -153,10 +153,10 @@ func (s *Server) planAudit(w http.ResponseWriter, r *http.Request, c *current) {
 	if !s.auditForm(w, r, c, "/audits") {
 		return
 	}
-	from, err := sysaudit.ParseDay("from", "監査の対象期間の初日", r.FormValue("from"))
+	from, err := jptext.ParseDay("from", "監査の対象期間の初日", r.FormValue("from"))
 	var to time.Time
 	if err == nil {
-		to, err = sysaudit.ParseDay("to", "監査の対象期間の末日", r.FormValue("to"))
+		to, err = jptext.ParseDay("to", "監査の対象期間の末日", r.FormValue("to"))
 	}
 	var id int64
 	if err == nil {
@@ -327,7 +327,7 @@ func (s *Server) auditAction(w http.ResponseWriter, r *http.Request, c *current)
 		finding, err := formID(r, "finding", "指摘")
 		var due time.Time
 		if err == nil {
-			due, err = sysaudit.ParseDay("due", "是正措置の期限", r.FormValue("due"))
+			due, err = jptext.ParseDay("due", "是正措置の期限", r.FormValue("due"))
 		}
 		if err == nil {
 			_, err = s.node.SysAudits.AddAction(r.Context(), c.who(), sysaudit.Action{Finding: finding, Description: r.FormValue("action"),

@@ -87,7 +87,6 @@ func (s *Server) trainingPage(w http.ResponseWriter, r *http.Request, c *current
 // the order they appear.
 var trainingInputs = formInputs{
 	order: []string{"course", "date", "trainer", "material", "attendee"},
-	by:    [][2]string{{"course", "course"}, {"date", "date"}, {"attendees", "attendee"}, {"attendee", "attendee"}},
 }
 
 // renderTraining shows the training screen; typed, when set, is the form
@@ -156,7 +155,7 @@ func (s *Server) recordTraining(w http.ResponseWriter, r *http.Request, c *curre
 		s.problem(w, r, err)
 		return
 	}
-	day, err := training.ParseDay(r.FormValue("date"))
+	day, err := jptext.ParseDay("date", "実施日", r.FormValue("date"))
 	if err == nil {
 		_, err = s.node.Training.Record(r.Context(), c.who(), training.Session{Course: r.FormValue("course"), Day: day,
 			Trainer: r.FormValue("trainer"), Material: r.FormValue("material"), Attendees: r.Form["attendee"]})
