@@ -60,6 +60,7 @@ var staffInputs = map[string]formInputs{
 	"person":     {order: []string{"verification_id", "name", "kana", "department", "title"}},
 	"role":       {order: []string{"verification_id", "role", "department"}},
 	"terminal":   {order: []string{"id", "name", "department", "location", "manager", "manager_title"}},
+	"manager":    {order: []string{"manager", "manager_title"}},
 	"designate":  {order: []string{"affair"}},
 	"leave":      {order: []string{"reason"}},
 	"enrol":      {},
@@ -120,6 +121,21 @@ func (s *Server) renderStaff(w http.ResponseWriter, r *http.Request, c *current,
 		s.problem(w, r, err)
 		return
 	}
+	// A terminal's manager is reported by whom the policies allow for its
+	// department (the department's security officer, in the built-in
+	// profiles), not necessarily by who approves terminals: the approval
+	// form asks for a manager only from one who may report one, and each
+	// terminal's row has the form for those who may for its department.
+	mayReport, canReportAny := map[string]bool{}, false
+	for _, d := range s.node.Profile.Departments {
+		mayReport[d.ID] = s.may(ctx, c, staff.ActReportManager, staff.Resource{Kind: "department", ID: d.ID})
+		canReportAny = canReportAny || mayReport[d.ID]
+	}
+	whoReports := ""
+	if !canReportAny && len(s.node.Profile.Departments) > 0 {
+		v := s.node.Policy.MayAdminister(ctx, c.who(), staff.ActReportManager, staff.Resource{Kind: "department", ID: s.node.Profile.Departments[0].ID})
+		whoReports = s.wordsFor(r).pick(v.Japanese, v.Why)
+	}
 	if status != http.StatusOK {
 		w.WriteHeader(status)
 	}
@@ -128,7 +144,8 @@ func (s *Server) renderStaff(w http.ResponseWriter, r *http.Request, c *current,
 		"AllAffairs": s.node.Profile.Affairs, "Departments": s.node.Profile.Departments, "Roles": s.node.Profile.Roles,
 		"Link": r.URL.Query().Get("link"), "Done": r.URL.Query().Get("done"),
 		"CanRegister": can[staff.ActRegisterStaff], "CanAssign": can[staff.ActAssignRole],
-		"CanTerminal":         can[staff.ActApproveTerminal],
+		"CanTerminal":      can[staff.ActApproveTerminal],
+		"MayReportManager": mayReport, "CanReportManager": canReportAny, "WhoReportsManager": whoReports,
 		"CanRemoveCredential": s.may(ctx, c, staff.ActEnrol, staff.Resource{Kind: "person", ID: c.person.VerificationID}),
 		"Max":                 staffMax,
 	})
@@ -792,6 +809,15 @@ func (s *Server) staffApproveTerminal(w http.ResponseWriter, r *http.Request, c 
 		return s.node.Staff.ApproveTerminal(r.Context(), c.who(), staff.Terminal{ID: strings.TrimSpace(r.FormValue("id")),
 			Name: strings.TrimSpace(r.FormValue("name")), Department: r.FormValue("department"), Location: strings.TrimSpace(r.FormValue("location")),
 			ManagerVID: strings.TrimSpace(r.FormValue("manager")), ManagerTitle: strings.TrimSpace(r.FormValue("manager_title"))})
+	})
+}
+
+// staffReportManager reports the manager of an approved terminal
+// (端末機管理者), from the terminal's row.
+func (s *Server) staffReportManager(w http.ResponseWriter, r *http.Request, c *current) {
+	id := r.PathValue("id")
+	s.staffChange(w, r, c, "manager", "manager-"+id, func() error {
+		return s.node.Staff.ReportTerminalManager(r.Context(), c.who(), id, strings.TrimSpace(r.FormValue("manager")), strings.TrimSpace(r.FormValue("manager_title")))
 	})
 }
 

@@ -34,6 +34,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /staff/people/{vid}/leave", s.signedIn(s.staffRemovePerson))
 	m.HandleFunc("POST /staff/roles", s.signedIn(s.staffAssignRole))
 	m.HandleFunc("POST /staff/terminals", s.signedIn(s.staffApproveTerminal))
+	m.HandleFunc("POST /staff/terminals/{id}/manager", s.signedIn(s.staffReportManager))
 	m.HandleFunc("POST /staff/credentials/{id}/remove", s.signedIn(s.staffRemoveCredential))
 	m.HandleFunc("GET /suspensions", s.signedIn(s.suspensionsPage))
 	m.HandleFunc("POST /suspensions", s.signedIn(s.suspend))
