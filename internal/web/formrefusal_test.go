@@ -71,7 +71,7 @@ func TestEveryFormRefusedOnItsScreen(t *testing.T) {
 			}
 		}
 		// An alert (a look-up after hours) and an incident.
-		night := time.Date(2026, 12, 1, 23, 40, 0, 0, jptext.JST)
+		night := jptext.Midnight(clock.Now()).Add(-20 * time.Minute) // 23:40 the day before
 		if _, err := s.node.Log.Append(ctx, auditlog.Entry{Time: night, Node: "131083", Actor: auditlog.Actor{Kind: auditlog.ActorOperator, ID: node.DemoOperator},
 			Origin: "terminal:DEMO-T", Action: "lookup", Affair: "juki", Reason: "確認", Decision: auditlog.Allow, Policy: "test", Outcome: auditlog.OutcomeOK,
 			Count: 1, Subjects: []string{code}, Provision: &auditlog.Provision{Function: "lookup", Affair: "juki", Reason: "確認", Provider: "131083", Recipient: "operator:" + node.DemoOperator}}); err != nil {
@@ -361,7 +361,7 @@ func formRefusals(today, tomorrow, minute, code string) []formRefusal {
 		{name: "staff: a terminal's manager who is unknown", as: node.DemoOfficer, path: "/staff/terminals/" + node.DemoTerminal + "/manager",
 			form:   url.Values{"manager": {"NOBODY"}, "manager_title": {"課長"}},
 			status: http.StatusNotFound, screen: "職員・端末", testid: "manager-" + node.DemoTerminal, bad: "manager-" + node.DemoTerminal + "-vid", msg: "照合ID NOBODY の職員は登録されていません",
-			kept:   []string{`value="NOBODY"`, `value="課長"`},
+			kept: []string{`value="NOBODY"`, `value="課長"`},
 			// The terminal's manager stays as reported before (the refusal
 			// itself is logged, as every attempt is).
 			stored: `SELECT COUNT(*) FROM staff_terminal WHERE manager_title = '課長' OR manager_reported_at IS NULL`},
