@@ -149,3 +149,20 @@ func TestLookupSentTwiceIsNotRepeated(t *testing.T) {
 		t.Errorf("a form without its once-value was not looked up: %d entries, want %d", after-before, 3)
 	}
 }
+
+// TestOnceValuesHoldNoDigits: the values that travel in URLs (an audit
+// view's token) hold no digit, so none can read as a 住民票コード or a 個人番号
+// (TestNoIdentifierInURLs failed on a token holding 02717155214).
+func TestOnceValuesHoldNoDigits(t *testing.T) {
+	seen := map[string]bool{}
+	for range 2000 {
+		v := newOnce()
+		if len(v) != 32 || strings.ContainsAny(v, "0123456789") || strings.Trim(v, "abcdefghijklmnop") != "" {
+			t.Fatalf("newOnce() = %q: want 32 letters a to p", v)
+		}
+		if seen[v] {
+			t.Fatalf("newOnce() repeated %q", v)
+		}
+		seen[v] = true
+	}
+}
