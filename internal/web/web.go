@@ -473,7 +473,6 @@ func templateFuncs(w words) template.FuncMap {
 		"wareki":     func(t time.Time) template.HTML { return shownDate(t, w.en) },
 		"dates":      keepDates,
 		"codes":      codeParts,
-		"once":       newOnce, // each server's own (onceSet.issue), set in New
 		"clock":      func(t time.Time) string { return t.In(jptext.JST).Format("15:04:05") },
 		"has":        func(items []string, item string) bool { return slices.Contains(items, item) },
 		"dept":       w.dept,
