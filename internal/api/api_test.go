@@ -34,7 +34,7 @@ func onBothDatabases(t *testing.T, test func(t *testing.T, url string)) {
 		t.Run(db, func(t *testing.T) {
 			url := ""
 			if db == "postgres" {
-				url = dbtest.PostgresURL(t)
+				url = dbtest.MigratedPostgresURL(t)
 			}
 			test(t, url)
 		})

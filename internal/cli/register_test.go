@@ -20,7 +20,7 @@ import (
 // (skipped, and said so, without JUKINET_TEST_POSTGRES_URL).
 func eachDatabase(t *testing.T, fn func(t *testing.T, dbURL string)) {
 	t.Run("sqlite", func(t *testing.T) { fn(t, "") })
-	t.Run("postgres", func(t *testing.T) { fn(t, dbtest.PostgresURL(t)) })
+	t.Run("postgres", func(t *testing.T) { fn(t, dbtest.MigratedPostgresURL(t)) })
 }
 
 // newNode creates a koto-ward node for 江東区 on dbURL (see eachDatabase)

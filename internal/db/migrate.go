@@ -2,7 +2,9 @@ package db
 
 import (
 	"context"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"fmt"
 	"io/fs"
 
@@ -46,6 +48,32 @@ func (db *DB) MigrateTo(ctx context.Context, version int64) error {
 		return fmt.Errorf("migrate database %s: %w", db.shown, err)
 	}
 	return nil
+}
+
+// MigrationsDigest identifies the migrations built into this binary: a
+// SHA-256 over every migration file's name and content, both dialects, in
+// hexadecimal. A database migrated by one binary matches another's schema
+// when their digests are equal (the tests' template databases are named by
+// it).
+func MigrationsDigest() string {
+	h := sha256.New()
+	err := fs.WalkDir(migrations, "migrations", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := migrations.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s %d\n", path, len(b))
+		h.Write(b)
+		return nil
+	})
+	if err != nil {
+		// The files are embedded in the binary: reading them cannot fail.
+		panic(fmt.Sprintf("read the embedded migrations: %v", err))
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // SchemaVersion returns the newest migration applied.

@@ -42,7 +42,7 @@ func newTLSNode(t *testing.T, profileID, code string) *tlsNode {
 	t.Helper()
 	url := ""
 	if onPostgres[t] {
-		url = dbtest.PostgresURL(t)
+		url = dbtest.MigratedPostgresURL(t)
 	}
 	n, clock := nodetest.Open(t, node.InitOptions{Dir: filepath.Join(t.TempDir(), code), Profile: profileID, LocalGovCode: code, DatabaseURL: url})
 	tn := &tlsNode{Node: n, clock: clock, recv: NewReceiver(n, nil)}

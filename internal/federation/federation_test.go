@@ -28,14 +28,14 @@ import (
 
 var console = staff.Who{Actor: auditlog.Actor{Kind: auditlog.ActorConsole, ID: "test"}, Origin: "host:test"}
 
-// onPostgres makes newNode put nodes on PostgreSQL (each in its own schema).
+// onPostgres makes newNode put nodes on PostgreSQL (each in its own database).
 var onPostgres = map[*testing.T]bool{}
 
 // bothDatabases runs fn with nodes on SQLite, then on PostgreSQL.
 func bothDatabases(t *testing.T, fn func(t *testing.T)) {
 	t.Run("sqlite", fn)
 	t.Run("postgres", func(t *testing.T) {
-		dbtest.PostgresURL(t) // skips, saying so, without PostgreSQL
+		dbtest.SkipWithoutPostgres(t)
 		onPostgres[t] = true
 		defer delete(onPostgres, t)
 		fn(t)
@@ -47,7 +47,7 @@ func newNode(t *testing.T, profileID, code string) *node.Node {
 	dir := filepath.Join(t.TempDir(), code)
 	url := ""
 	if onPostgres[t] {
-		url = dbtest.PostgresURL(t)
+		url = dbtest.MigratedPostgresURL(t)
 	}
 	n, clock := nodetest.Open(t, node.InitOptions{Dir: dir, Profile: profileID, LocalGovCode: code, DatabaseURL: url})
 	nodeClocks[n] = clock

@@ -22,7 +22,7 @@ func TestDemoSeedsCouncil(t *testing.T) {
 		url  func(t *testing.T) string
 	}{
 		{"sqlite", func(t *testing.T) string { return "" }},
-		{"postgres", func(t *testing.T) string { return dbtest.PostgresURL(t) }},
+		{"postgres", func(t *testing.T) string { return dbtest.MigratedPostgresURL(t) }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()

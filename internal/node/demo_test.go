@@ -30,7 +30,7 @@ func TestDemoSeedsGovernance(t *testing.T) {
 		url  func(t *testing.T) string
 	}{
 		{"sqlite", func(t *testing.T) string { return "" }},
-		{"postgres", func(t *testing.T) string { return dbtest.PostgresURL(t) }},
+		{"postgres", func(t *testing.T) string { return dbtest.MigratedPostgresURL(t) }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()

@@ -27,7 +27,7 @@ func onBothDatabases(t *testing.T, test func(t *testing.T, s *Server, clock *clo
 		t.Run(db, func(t *testing.T) {
 			url := ""
 			if db == "postgres" {
-				url = dbtest.PostgresURL(t)
+				url = dbtest.MigratedPostgresURL(t)
 			}
 			n, clock := nodetest.Open(t, node.InitOptions{Profile: "koto-ward", LocalGovCode: "131083", Demo: true, DatabaseURL: url})
 			s, err := New(n, Options{Version: "test"})

@@ -128,7 +128,7 @@ func TestAuditExport(t *testing.T) {
 		t.Run(db, func(t *testing.T) {
 			url := ""
 			if db == "postgres" {
-				url = dbtest.PostgresURL(t)
+				url = dbtest.MigratedPostgresURL(t)
 			}
 			testAuditExport(t, url)
 		})

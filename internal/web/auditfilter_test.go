@@ -27,7 +27,7 @@ func onEachDatabase(t *testing.T, test func(t *testing.T, dbURL string)) {
 		t.Run(db, func(t *testing.T) {
 			url := ""
 			if db == "postgres" {
-				url = dbtest.PostgresURL(t)
+				url = dbtest.MigratedPostgresURL(t)
 			}
 			test(t, url)
 		})

@@ -37,7 +37,7 @@ import (
 // databases runs f on a node on SQLite and on one on PostgreSQL.
 func databases(t *testing.T, f func(t *testing.T, dbURL func(t *testing.T) string)) {
 	t.Run("sqlite", func(t *testing.T) { f(t, func(*testing.T) string { return "" }) })
-	t.Run("postgres", func(t *testing.T) { f(t, func(t *testing.T) string { return dbtest.PostgresURL(t) }) })
+	t.Run("postgres", func(t *testing.T) { f(t, func(t *testing.T) string { return dbtest.MigratedPostgresURL(t) }) })
 }
 
 // hardServer is a node for 江東区 (a demo node or not) on the database
