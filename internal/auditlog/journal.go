@@ -44,10 +44,18 @@ import (
 // time, actor, action, payload, stored tree hashes and subjects.
 //
 // Writers of the same log serialise on an advisory lock (flock) on the
-// folder's lock file: the process that journals holds it for each group it
-// appends, and a process that appends through SQL (a console command
-// beside the server) holds it while it first writes the rows of what is
-// journaled and then its own entry.
+// folder's lock file: the process that journals holds it while it has
+// groups written and not yet answered (and lets it go when it has none, or
+// when another process waits), and a process that appends through SQL (a
+// console command beside the server) holds it while it first writes the
+// rows of what is journaled and then its own entry.
+//
+// A process waiting for that lock first takes the queue file's flock and
+// holds it until it has the lock: a holder sees that someone waits (the
+// queue is taken) and, taking the lock again, queues behind them. Without
+// the queue, a server under constant load that let the lock go and took it
+// again at once would almost always win it back before the waiting
+// process woke up.
 
 // journalMagic starts every segment: the format and its version.
 var journalMagic = [16]byte{'j', 'u', 'k', 'i', 'n', 'e', 't', '-', 'a', 'u', 'd', 'i', 't', 'j', 0, 1}
@@ -67,8 +75,9 @@ type journal struct {
 	segSize int64
 	sync    func(f *os.File) error
 
-	lockFile *os.File
-	mu       sync.Mutex // the lock holders of this process, one at a time
+	lockFile  *os.File
+	queueFile *os.File   // held by a process waiting for lockFile
+	mu        sync.Mutex // the lock holders of this process, one at a time
 
 	// writer is the lifetime lock of the process that journals (nil in a
 	// process that only reads and indexes the journal).
@@ -110,15 +119,22 @@ func openJournal(dir string, opt journalOptions) (*journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open the audit journal's lock: %w", err)
 	}
-	j := &journal{dir: dir, segSize: opt.SegmentSize, sync: opt.Sync, lockFile: lf}
+	qf, err := os.OpenFile(filepath.Join(dir, "lock.queue"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		lf.Close()
+		return nil, fmt.Errorf("open the audit journal's lock queue: %w", err)
+	}
+	j := &journal{dir: dir, segSize: opt.SegmentSize, sync: opt.Sync, lockFile: lf, queueFile: qf}
 	if opt.Writer {
 		wf, err := os.OpenFile(filepath.Join(dir, "writer.lock"), os.O_CREATE|os.O_RDWR, 0o600)
 		if err != nil {
+			qf.Close()
 			lf.Close()
 			return nil, fmt.Errorf("open the audit journal's writer lock: %w", err)
 		}
 		if err := unix.Flock(int(wf.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 			wf.Close()
+			qf.Close()
 			lf.Close()
 			if errors.Is(err, unix.EWOULDBLOCK) {
 				return nil, fmt.Errorf("another process journals this node's audit log (%s): only one server runs per node", dir)
@@ -140,19 +156,20 @@ func (j *journal) close() error {
 	if j.writer != nil {
 		errs = append(errs, j.writer.Close())
 	}
-	errs = append(errs, j.lockFile.Close())
+	errs = append(errs, j.queueFile.Close(), j.lockFile.Close())
 	return errors.Join(errs...)
 }
 
-// lock takes the writers' lock: this process's and the folder's.
+// lock takes the writers' lock: this process's and the folder's. It waits
+// in the queue (holding the queue file's flock) until it has the lock.
 func (j *journal) lock() (unlock func(), err error) {
 	j.mu.Lock()
-	for {
-		err = unix.Flock(int(j.lockFile.Fd()), unix.LOCK_EX)
-		if !errors.Is(err, unix.EINTR) {
-			break
-		}
+	if err := flockEx(j.queueFile); err != nil {
+		j.mu.Unlock()
+		return nil, fmt.Errorf("queue for the audit journal's lock: %w", err)
 	}
+	err = flockEx(j.lockFile)
+	unix.Flock(int(j.queueFile.Fd()), unix.LOCK_UN)
 	if err != nil {
 		j.mu.Unlock()
 		return nil, fmt.Errorf("lock the audit journal: %w", err)
@@ -161,6 +178,27 @@ func (j *journal) lock() (unlock func(), err error) {
 		unix.Flock(int(j.lockFile.Fd()), unix.LOCK_UN)
 		j.mu.Unlock()
 	}, nil
+}
+
+// flockEx takes f's exclusive flock, waiting for it.
+func flockEx(f *os.File) error {
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX)
+		if !errors.Is(err, unix.EINTR) {
+			return err
+		}
+	}
+}
+
+// othersWaiting reports whether another process waits for the writers'
+// lock, which the caller holds: the queue is taken. (An error other than
+// "taken" is answered yes too: letting the lock go costs little.)
+func (j *journal) othersWaiting() bool {
+	if err := unix.Flock(int(j.queueFile.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		return true
+	}
+	unix.Flock(int(j.queueFile.Fd()), unix.LOCK_UN)
+	return false
 }
 
 // journalRecord is one journaled entry: its rows.
@@ -314,43 +352,89 @@ func (j *journal) segments() ([]segment, error) {
 
 func segmentName(first int64) string { return fmt.Sprintf("seg-%020d.wal", first) }
 
-// append writes recs (consecutive seqs) at the end of the journal and makes
-// them durable. The caller holds the lock. On an error nothing of recs
-// counts: the bytes written are zeroed again, and if that fails too the
-// journal takes no more appends.
-func (j *journal) append(recs []journalRecord) error {
-	if j.broken != nil {
-		return fmt.Errorf("the audit journal cannot be appended to since an earlier failure: %w", j.broken)
-	}
-	if len(recs) == 0 {
-		return nil
-	}
+// encodeGroup encodes recs (consecutive seqs) as the bytes of one group.
+func encodeGroup(recs []journalRecord) ([]byte, error) {
 	var buf []byte
 	var err error
 	for i := range recs {
 		if buf, err = recs[i].appendTo(buf); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	if j.cur == nil || j.curOff+int64(len(buf))+4 > j.segSize && j.curOff > int64(len(journalMagic)) {
-		if err := j.rotate(recs[0].seq, int64(len(buf))); err != nil {
-			return err
+	return buf, nil
+}
+
+// fits reports whether a group of n bytes can be written without starting
+// a new segment. Starting one closes the current segment, so the journal's
+// user lands every group in flight first.
+func (j *journal) fits(n int) bool {
+	return j.cur != nil && (j.curOff+int64(n)+4 <= j.segSize || j.curOff == int64(len(journalMagic)))
+}
+
+// write writes a group's bytes at the end of the journal, starting a new
+// segment if they do not fit, and returns the file and offset they were
+// written at. They are not durable until a sync of that file issued after
+// write returns has succeeded. The caller holds the lock. On an error
+// nothing of the group counts: its bytes are zeroed again (and if that
+// fails too, the journal takes no more appends).
+func (j *journal) write(buf []byte) (f *os.File, off int64, err error) {
+	if j.broken != nil {
+		return nil, 0, fmt.Errorf("the audit journal cannot be appended to since an earlier failure: %w", j.broken)
+	}
+	if !j.fits(len(buf)) {
+		seq := int64(binary.BigEndian.Uint64(buf[8:]))
+		if err := j.rotate(seq, int64(len(buf))); err != nil {
+			return nil, 0, err
 		}
 	}
-	if _, err := j.cur.WriteAt(buf, j.curOff); err != nil {
-		return j.undo(len(buf), fmt.Errorf("write the audit journal: %w", err))
-	}
-	if err := j.sync(j.cur); err != nil {
-		return j.undo(len(buf), fmt.Errorf("sync the audit journal: %w", err))
+	off = j.curOff
+	if _, err := j.cur.WriteAt(buf, off); err != nil {
+		return nil, 0, j.undo(off, len(buf), fmt.Errorf("write the audit journal: %w", err))
 	}
 	j.curOff += int64(len(buf))
+	return j.cur, off, nil
+}
+
+// truncate takes back every group written at or after off in the current
+// segment, none of which was acknowledged (a sync failed): their bytes are
+// zeroed and synced, so that none can be read as a record, and the next
+// group is written at off. If that fails, the journal takes no more
+// appends. cause is returned.
+func (j *journal) truncate(off int64, cause error) error {
+	n := j.curOff - off
+	j.curOff = off
+	return j.undo(off, int(n), cause)
+}
+
+// append writes recs (consecutive seqs) at the end of the journal and makes
+// them durable: write, then sync. The caller holds the lock and has no
+// group in flight. On an error nothing of recs counts.
+func (j *journal) append(recs []journalRecord) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	buf, err := encodeGroup(recs)
+	if err != nil {
+		return err
+	}
+	f, off, err := j.write(buf)
+	if err != nil {
+		return err
+	}
+	if err := j.sync(f); err != nil {
+		return j.truncate(off, fmt.Errorf("sync the audit journal: %w", err))
+	}
 	return nil
 }
 
-// undo zeroes n bytes at the end of the current segment after a failed
-// append, so that no half-written record can be read as one.
-func (j *journal) undo(n int, cause error) error {
-	if _, err := j.cur.WriteAt(make([]byte, n), j.curOff); err != nil {
+// undo zeroes n bytes at off in the current segment after a failed write
+// or sync, so that no half-written or unacknowledged record can be read as
+// one.
+func (j *journal) undo(off int64, n int, cause error) error {
+	if n <= 0 {
+		return cause
+	}
+	if _, err := j.cur.WriteAt(make([]byte, n), off); err != nil {
 		j.broken = cause
 		return cause
 	}

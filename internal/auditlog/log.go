@@ -53,6 +53,13 @@ type Options struct {
 	// JournalSync makes a journal segment's writes durable; nil means
 	// fdatasync (for measurements of the alternatives).
 	JournalSync func(f *os.File) error
+	// JournalInFlight is how many groups of journaled entries may be
+	// written and syncing at once: with 2, a group is written while the
+	// one before it syncs, so callers taking turns overlap their syncs.
+	// Callers are answered in seq order either way. Zero means
+	// DefaultJournalInFlight; 1 syncs each group before writing the next;
+	// at most 4.
+	JournalInFlight int
 	// IndexEvery is how often the indexer writes the rows of journaled
 	// entries; zero means DefaultIndexEvery.
 	IndexEvery time.Duration
@@ -111,6 +118,13 @@ type Log struct {
 	indexed atomic.Int64
 	// indexedTo is the journal position the indexer last wrote rows up to.
 	indexedTo atomic.Int64
+	// Owned by the committer: the groups written to the journal and not
+	// yet answered, oldest first, and the writers' lock while it holds it.
+	inflight      []*flight
+	journalUnlock func()
+	// journalLocks counts the times the committer took the writers' lock
+	// (for tests).
+	journalLocks atomic.Int64
 }
 
 // appendFailure is a failed append, for the health check.
@@ -159,6 +173,10 @@ func Open(ctx context.Context, d *db.DB, signer note.Signer, opt Options) (*Log,
 	if opt.RefusalWindow <= 0 {
 		opt.RefusalWindow = DefaultRefusalWindow
 	}
+	if opt.JournalInFlight <= 0 {
+		opt.JournalInFlight = DefaultJournalInFlight
+	}
+	opt.JournalInFlight = min(opt.JournalInFlight, maxJournalInFlight)
 	l := &Log{
 		db: d, signer: signer, opt: opt,
 		jobs:     make(chan *job, 4*opt.MaxBatch),
@@ -284,7 +302,10 @@ func (l *Log) Close() error {
 }
 
 // run is the committer: it takes queued jobs in batches and commits each
-// batch in one transaction.
+// batch in one transaction, or writes it to the journal as one group. With
+// groups in flight it also answers each group's callers once its sync (and
+// every earlier one) has returned, and takes no new batch while
+// JournalInFlight groups are in flight.
 func (l *Log) run() {
 	defer close(l.stopped)
 	ticker := time.NewTicker(l.opt.CheckpointEvery)
@@ -297,20 +318,39 @@ func (l *Log) run() {
 			l.commitBatch(l.collect(j))
 			continue
 		}
+		jobs := l.jobs
+		var synced <-chan error
+		if len(l.inflight) > 0 {
+			synced = l.inflight[0].done
+			if len(l.inflight) >= l.opt.JournalInFlight {
+				jobs = nil
+			}
+		}
 		select {
-		case j := <-l.jobs:
+		case err := <-synced:
+			l.landJournal(err)
+		case j := <-jobs:
 			l.commitBatch(l.collect(j))
 		case <-ticker.C:
+			l.drainJournal()
 			l.checkpointLogged()
 		case reply := <-l.cpReq:
+			l.drainJournal()
 			cp, err := l.checkpoint(context.Background())
 			reply <- cpResult{cp, err}
 		case <-l.stop:
 			for j := l.queued(); j != nil; j = l.queued() {
 				l.commitBatch(l.collect(j))
 			}
+			l.drainJournal()
 			l.checkpointLogged()
 			return
+		}
+		// The writers' lock is let go when nothing is in flight or waiting
+		// to be written: a console command beside an idle server never
+		// waits for it.
+		if l.journalUnlock != nil && len(l.inflight) == 0 && l.heldBack == nil && len(l.jobs) == 0 {
+			l.releaseJournal()
 		}
 	}
 }
@@ -365,6 +405,12 @@ func (l *Log) collect(first *job) []*job {
 	if since := first.queued.Sub(l.busyUntil); since < 0 || (since < lingerMax && l.lastBatch > 1) {
 		target = min(max(l.lastBatch, 2), lingerFor)
 	}
+	if l.journalPipelined() && l.opt.JournalInFlight > 1 {
+		// The journal writes this batch while the one before it syncs:
+		// waiting for callers on their way would only delay it. Those
+		// that arrive meanwhile make the next group.
+		target = 1
+	}
 	var deadline *time.Timer
 	for len(batch) < l.opt.MaxBatch && l.heldBack == nil {
 		var j *job
@@ -407,22 +453,27 @@ func (l *Log) checkpointLogged() {
 }
 
 // commitBatch appends every job of the batch in one transaction and answers
-// each job once the transaction is committed (or has failed).
+// each job once the transaction is committed (or has failed). A batch
+// without work on a journaling log is written to the journal instead, and
+// answered when its group lands.
 func (l *Log) commitBatch(batch []*job) {
 	if len(batch) == 1 && batch[0].work != nil {
+		// The change's transaction writes the rows of everything
+		// journaled first, reading the journal to its end: what is in
+		// flight lands before.
+		l.drainJournal()
 		res := l.commitWork(batch[0])
 		l.noteAppend(res.err)
 		l.busyUntil = time.Now()
 		batch[0].done <- res
 		return
 	}
-	results := make([]result, len(batch))
-	var err error
-	if l.journal != nil && l.journal.writer != nil {
-		err = l.appendJournaled(batch, results)
-	} else {
-		err = l.appendRows(batch, results)
+	if l.journalPipelined() {
+		l.appendJournaled(batch)
+		return
 	}
+	results := make([]result, len(batch))
+	err := l.appendRows(batch, results)
 	if err != nil {
 		for i := range results {
 			results[i] = result{err: fmt.Errorf("append audit entry: %w", err)}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -76,48 +77,218 @@ func (l *Log) closeJournal() error {
 	return err
 }
 
-// appendJournaled appends a batch of entries without work to the journal,
-// under the writers' lock, filling in each job's result once it is durable.
-func (l *Log) appendJournaled(batch []*job, results []result) (err error) {
+// DefaultJournalInFlight is Options.JournalInFlight's default: a group is
+// written while the one before it syncs.
+const DefaultJournalInFlight = 2
+
+// maxJournalInFlight bounds Options.JournalInFlight.
+const maxJournalInFlight = 4
+
+// flight is a group of journaled entries written to the journal and not yet
+// answered: its sync runs on a goroutine of its own.
+type flight struct {
+	batch   []*job
+	results []result
+	f       *os.File // the segment it was written to
+	off     int64    // where its bytes start there
+	end     int64    // the log's size once it is durable
+	before  treeState
+	done    chan error // the sync's outcome
+}
+
+// treeState is the committer's in-memory tree: what a failed group puts
+// back.
+type treeState struct {
+	size     int64
+	last     time.Time
+	behind   bool
+	frontier map[int]frontierHash
+}
+
+func (l *Log) saveTree() treeState {
+	return treeState{size: l.size, last: l.last, behind: l.behind, frontier: maps.Clone(l.frontier)}
+}
+
+func (l *Log) restoreTree(t treeState) {
+	l.size, l.last, l.behind, l.frontier = t.size, t.last, t.behind, t.frontier
+}
+
+// journalPipelined reports whether batches without work go to the journal.
+func (l *Log) journalPipelined() bool {
+	return l.journal != nil && l.journal.writer != nil
+}
+
+// holdJournal makes sure the committer holds the writers' lock. On taking
+// it, it catches up with what another process appended through SQL while
+// the lock was not held (a console command writes the journal's pending
+// rows and then its own entry, under the lock): the log is then longer
+// than this process last saw. While the committer holds the lock
+// continuously no other process can have appended, so the size is not
+// read again.
+func (l *Log) holdJournal() error {
+	if l.journalUnlock != nil {
+		return nil
+	}
 	unlock, err := l.journal.lock()
 	if err != nil {
 		return err
 	}
-	defer unlock()
-	// Another process appends through SQL (under the same lock) after
-	// writing the rows of everything journaled: the log is then longer
-	// than this process last saw.
+	l.journalLocks.Add(1)
 	var sqlSize int64
 	if err := l.db.QueryRow(context.Background(), sizeQuery).Scan(&sqlSize); err != nil {
+		unlock()
 		return fmt.Errorf("read audit log size: %w", err)
 	}
 	if sqlSize > l.size {
 		l.size, l.frontier = sqlSize, map[int]frontierHash{}
 		if err := l.readLast(context.Background(), l.db); err != nil {
+			unlock()
 			return err
 		}
 	}
-	startSize, startLast := l.size, l.last
-	saved := maps.Clone(l.frontier)
-	defer func() {
-		if err != nil {
-			l.size, l.last, l.frontier = startSize, startLast, saved
-		}
-	}()
+	l.journalUnlock = unlock
+	return nil
+}
+
+// releaseJournal lets the writers' lock go; the caller has no group in
+// flight.
+func (l *Log) releaseJournal() {
+	if l.journalUnlock != nil {
+		l.journalUnlock()
+		l.journalUnlock = nil
+	}
+}
+
+// appendJournaled stamps and hashes a batch of entries without work, writes
+// it to the journal as one group and starts its sync, under the writers'
+// lock. Its callers are answered when it lands (landJournal): after its
+// sync and every earlier group's.
+func (l *Log) appendJournaled(batch []*job) {
+	fail := func(err error) {
+		l.answerFailed(batch, err)
+	}
+	// At most JournalInFlight groups: the oldest lands first (run does not
+	// take a batch while they are all in flight; Close's drain does). A
+	// failure there fails those groups, not this batch, not stamped yet.
+	for len(l.inflight) >= l.opt.JournalInFlight {
+		l.landJournal(<-l.inflight[0].done)
+	}
+	if l.journalUnlock != nil && l.journal.othersWaiting() {
+		// Another process waits for the lock: land what is in flight and
+		// let the lock go; taking it again queues behind that process. (A
+		// failure there fails the groups in flight, not this batch, which
+		// is not stamped yet.)
+		l.drainJournal()
+	}
+	if err := l.holdJournal(); err != nil {
+		fail(err)
+		return
+	}
+	before := l.saveTree()
+	results := make([]result, len(batch))
 	var rows pendingRows
 	for i, j := range batch {
 		e := l.stamp(j.entry)
 		if err := l.addEntry(l.db, &e, &rows); err != nil {
-			return err
+			l.restoreTree(before)
+			fail(err)
+			return
 		}
 		results[i] = result{seq: e.Seq}
 	}
-	recs := rows.records()
-	if err := l.journal.append(recs); err != nil {
-		return err
+	buf, err := encodeGroup(rows.records())
+	if err != nil {
+		l.restoreTree(before)
+		fail(err)
+		return
 	}
-	l.journal.durable.Store(l.size)
-	return nil
+	if !l.journal.fits(len(buf)) && len(l.inflight) > 0 {
+		// A new segment closes the current one: the groups in flight land
+		// first. If one of them failed, the tree went back to before it,
+		// and this batch, later, fails with it.
+		// The lock is kept: this batch is stamped after them.
+		if err := l.landAll(); err != nil {
+			fail(err)
+			return
+		}
+	}
+	f, off, err := l.journal.write(buf)
+	if err != nil {
+		l.restoreTree(before)
+		fail(err)
+		return
+	}
+	g := &flight{batch: batch, results: results, f: f, off: off, end: l.size, before: before, done: make(chan error, 1)}
+	l.inflight = append(l.inflight, g)
+	// The sync is issued after the write returned, so it covers this
+	// group (and every group written before it to the same segment).
+	go func() { g.done <- l.journal.sync(f) }()
+}
+
+// answerFailed answers every job of a batch with err: nothing of it is in
+// the log.
+func (l *Log) answerFailed(batch []*job, err error) {
+	l.noteAppend(err)
+	l.busyUntil = time.Now()
+	for _, j := range batch {
+		j.done <- result{err: fmt.Errorf("append audit entry: %w", err)}
+	}
+}
+
+// landJournal answers the callers of the oldest group in flight, whose sync
+// returned err. Groups land in seq order, so a caller answered has its own
+// entry and every earlier one durable. If the sync failed, that group and
+// every later one in flight fail (a later sync's success does not vouch for
+// the failed group's bytes): their bytes are zeroed, the tree goes back to
+// before the failed group, and none of their callers is told their entry is
+// in the log. It returns err.
+func (l *Log) landJournal(err error) error {
+	g := l.inflight[0]
+	if err == nil {
+		l.inflight = l.inflight[1:]
+		l.journal.durable.Store(g.end)
+		l.noteAppend(nil)
+		l.busyUntil = time.Now()
+		for i, j := range g.batch {
+			j.done <- g.results[i]
+		}
+		return nil
+	}
+	err = fmt.Errorf("sync the audit journal: %w", err)
+	// The later groups' syncs finish before their bytes are zeroed.
+	for _, h := range l.inflight[1:] {
+		<-h.done
+	}
+	failed := l.inflight
+	l.inflight = nil
+	l.journal.truncate(g.off, err)
+	l.restoreTree(g.before)
+	for _, h := range failed {
+		l.answerFailed(h.batch, err)
+	}
+	return err
+}
+
+// drainJournal lands every group in flight and lets the writers' lock go:
+// before a change, a checkpoint, a new segment and Close, which take the
+// lock themselves or read the journal to its end. It returns the first
+// failure.
+func (l *Log) drainJournal() error {
+	err := l.landAll()
+	l.releaseJournal()
+	return err
+}
+
+// landAll lands every group in flight, keeping the lock, and returns the
+// first failure.
+func (l *Log) landAll() error {
+	var err error
+	for len(l.inflight) > 0 {
+		if e := l.landJournal(<-l.inflight[0].done); e != nil && err == nil {
+			err = e
+		}
+	}
+	return err
 }
 
 // records splits a batch's rows into journal records, one per entry.

@@ -612,7 +612,11 @@ func TestTwoCallersShareCommits(t *testing.T) {
 		}
 		wg.Wait()
 		batches := l.batches.Load() - before
-		if batches > 2*each*3/4 {
+		if l.journalPipelined() && l.opt.JournalInFlight > 1 {
+			// A journal with two groups in flight does not make them share
+			// a group: it writes each caller's while the other's syncs
+			// (TestJournalTwoGroupsInFlight checks that the syncs overlap).
+		} else if batches > 2*each*3/4 {
 			t.Errorf("two callers' %d appends took %d commits; want most shared", 2*each, batches)
 		}
 		// After a quiet spell, a caller is committed at once again.
