@@ -2,15 +2,19 @@ package auditlog
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/sys/unix"
 
 	"jukinet/internal/clocktest"
 	"jukinet/internal/db"
@@ -385,4 +389,249 @@ func TestJournalOnAndOff(t *testing.T) {
 			t.Fatalf("after: %+v, %v", rep, err)
 		}
 	})
+}
+
+// subjectSeqs reads which entry names each resident code: the tests give
+// each append a code of its own.
+func subjectSeqs(t testing.TB, d *db.DB) map[string]int64 {
+	t.Helper()
+	rows, err := d.Query(context.Background(), `SELECT seq, resident_code FROM audit_subject`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var seq int64
+		var code string
+		if err := rows.Scan(&seq, &code); err != nil {
+			t.Fatal(err)
+		}
+		out[code] = seq
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// syncCounter is a journal Sync that fdatasyncs and counts the syncs that
+// started while another was still running.
+type syncCounter struct {
+	running, overlapped, calls atomic.Int64
+}
+
+func (c *syncCounter) sync(f *os.File) error {
+	c.calls.Add(1)
+	if c.running.Add(1) > 1 {
+		c.overlapped.Add(1)
+	}
+	defer c.running.Add(-1)
+	return unix.Fdatasync(int(f.Fd()))
+}
+
+// With two groups in flight, two callers taking turns overlap their syncs:
+// a group is written and its sync issued while the group before it still
+// syncs. With one, no sync ever starts while another runs. Either way
+// every caller gets a seq of its own, the seqs have no gap, and every
+// acknowledged entry is in the log after it is reopened.
+func TestJournalTwoGroupsInFlight(t *testing.T) {
+	for _, inFlight := range []int{2, 1} {
+		t.Run(fmt.Sprintf("inflight-%d", inFlight), func(t *testing.T) {
+			ctx := context.Background()
+			d := dbtest.OpenSQLite(t)
+			s, v := newKey(t)
+			dir := t.TempDir()
+			var c syncCounter
+			l, err := Open(ctx, d, s, Options{Origin: "jukinet/test", CheckpointEvery: time.Hour, Now: clocktest.New().Now,
+				Journal: dir, JournalWrites: true, JournalSync: c.sync, JournalInFlight: inFlight, IndexEvery: time.Hour})
+			if err != nil {
+				t.Fatal(err)
+			}
+			const callers, each = 2, 150
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			acked := map[int64]string{}
+			for w := range callers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := range each {
+						code := fmt.Sprintf("%011d", 1000*w+i)
+						seq, err := l.Append(ctx, entry(i, code))
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						mu.Lock()
+						acked[seq] = code
+						mu.Unlock()
+					}
+				}()
+			}
+			wg.Wait()
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			for seq := range int64(callers * each) {
+				if _, ok := acked[seq]; !ok {
+					t.Fatalf("seq %d was never answered (%d answered): a gap", seq, len(acked))
+				}
+			}
+			overlapped := c.overlapped.Load()
+			t.Logf("%d syncs, %d started while another ran", c.calls.Load(), overlapped)
+			if inFlight == 1 && overlapped != 0 {
+				t.Errorf("%d syncs started while another ran, with one group in flight", overlapped)
+			}
+			if inFlight == 2 && overlapped == 0 {
+				t.Errorf("no sync of %d started while another ran: one group in flight at a time", c.calls.Load())
+			}
+			// Reopened, the log holds every acknowledged entry, where it
+			// was acknowledged.
+			l2 := openJournaled(t, d, s, dir, true, time.Hour)
+			if n, _ := l2.Size(ctx); n != callers*each {
+				t.Fatalf("size after reopening %d, want %d", n, callers*each)
+			}
+			l2.Close()
+			got := subjectSeqs(t, d)
+			for seq, code := range acked {
+				if got[code] != seq {
+					t.Fatalf("entry %d (%s) reads as entry %d after reopening", seq, code, got[code])
+				}
+			}
+			if rep, err := Verify(ctx, d, v); err != nil || rep.Entries != callers*each {
+				t.Fatalf("verify: %+v, %v", rep, err)
+			}
+		})
+	}
+}
+
+// newJob makes e a job for the committer, as Append does.
+func newJob(e Entry) *job {
+	e.Version = FormatVersion
+	return &job{ctx: context.Background(), entry: e, done: make(chan result, 1), queued: time.Now()}
+}
+
+// A failed sync fails its group and the group written after it while it
+// synced — even though that group's own sync succeeded (after a failed
+// fdatasync, a later one can succeed without the earlier bytes on disk) —
+// answers neither's callers with a seq, puts the tree back to before the
+// failed group and zeroes both groups' bytes. The next group takes the
+// failed one's seqs, and the log reopens with it alone and verifies. The
+// committer's steps are driven here one by one, in the test's goroutine.
+func TestJournalSyncFailsLaterGroups(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.OpenSQLite(t)
+	s, v := newKey(t)
+	dir := t.TempDir()
+	fillLog := openJournaled(t, d, s, dir, true, time.Hour)
+	fill(t, fillLog, 10)
+	fillLog.Close()
+
+	// The syncs' outcomes, in the order they are called: group 1's fails,
+	// group 2's succeeds, then the undo's and group 3's. Each sync takes
+	// its outcome, then says it was called.
+	outcome := make(chan error, 8)
+	outcome <- errors.New("injected: the disk failed group 1")
+	outcome <- nil
+	outcome <- nil
+	outcome <- nil
+	called := make(chan struct{}, 8)
+	failing := func(f *os.File) error {
+		err := <-outcome
+		called <- struct{}{}
+		if err != nil {
+			return err
+		}
+		return unix.Fdatasync(int(f.Fd()))
+	}
+	l := &Log{db: d, signer: s, frontier: map[int]frontierHash{}, opt: Options{Origin: "jukinet/test", Now: clocktest.New().Now,
+		Logger: slog.Default(), Journal: dir, JournalWrites: true, JournalSync: failing, JournalInFlight: 2}}
+	// What Open does before the committer starts.
+	if err := l.openJournal(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer l.journal.close()
+	if err := d.QueryRow(ctx, sizeQuery).Scan(&l.size); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.readLast(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	l.journal.durable.Store(l.size)
+	start := l.size
+
+	// Group 1 is written and its sync has failed, but it has not landed
+	// yet (the committer has not looked): group 2 is written after it, two
+	// groups in flight.
+	j1, j2 := newJob(entry(1, "00000000101")), newJob(entry(2, "00000000102"))
+	l.appendJournaled([]*job{j1})
+	<-called
+	if len(l.inflight) != 1 {
+		t.Fatalf("%d groups in flight after one batch, want 1: the batch was answered before its sync landed", len(l.inflight))
+	}
+	off := l.inflight[0].off
+	l.appendJournaled([]*job{j2})
+	if len(l.inflight) != 2 {
+		t.Fatalf("%d groups in flight after two batches, want 2", len(l.inflight))
+	}
+	<-called
+	if l.size != start+2 {
+		t.Fatalf("size %d with two groups in flight, want %d", l.size, start+2)
+	}
+	if err := l.landAll(); err == nil || !strings.Contains(err.Error(), "injected") {
+		t.Fatalf("landing the groups: %v", err)
+	}
+	for i, j := range []*job{j1, j2} {
+		if r := <-j.done; r.err == nil || !strings.Contains(r.err.Error(), "injected") {
+			t.Errorf("the caller of group %d was answered %+v, want the sync's failure", i+1, r)
+		}
+	}
+	if l.size != start || l.journal.durable.Load() != start || l.journal.curOff != off {
+		t.Fatalf("after the failure: size %d, durable %d, journal offset %d; want %d, %d, %d",
+			l.size, l.journal.durable.Load(), l.journal.curOff, start, start, off)
+	}
+	seg, err := os.ReadFile(filepath.Join(dir, segmentName(start)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, b := range seg[off:] {
+		if b != 0 {
+			t.Fatalf("byte %d after the failed groups is %#x: their records were not zeroed", off+int64(i), b)
+		}
+	}
+	if l.journal.broken != nil {
+		t.Fatalf("the journal is broken: %v", l.journal.broken)
+	}
+
+	// The next group takes the failed one's seq.
+	j3 := newJob(entry(3, "00000000103"))
+	l.appendJournaled([]*job{j3})
+	if err := l.drainJournal(); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-j3.done; r.err != nil || r.seq != start {
+		t.Fatalf("the append after the failure: %+v, want seq %d", r, start)
+	}
+	l.journal.close()
+
+	// Reopened (the crash after it: rows only from the journal), the log
+	// holds that entry and neither failed one.
+	l2 := openJournaled(t, d, s, dir, true, time.Hour)
+	if n, _ := l2.Size(ctx); n != start+1 {
+		t.Fatalf("size after reopening %d, want %d", n, start+1)
+	}
+	l2.Close()
+	got := subjectSeqs(t, d)
+	if seq, ok := got["00000000103"]; !ok || seq != start {
+		t.Errorf("the acknowledged entry reads as %d (%v), want %d", seq, ok, start)
+	}
+	for _, code := range []string{"00000000101", "00000000102"} {
+		if seq, ok := got[code]; ok {
+			t.Errorf("the failed append naming %s is in the log as entry %d", code, seq)
+		}
+	}
+	if rep, err := Verify(ctx, d, v); err != nil || rep.Entries != start+1 {
+		t.Fatalf("verify: %+v, %v", rep, err)
+	}
 }

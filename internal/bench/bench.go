@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"text/tabwriter"
@@ -30,6 +31,10 @@ import (
 	"jukinet/internal/profile"
 	"jukinet/internal/resident"
 )
+
+// EnvJournalInFlight, set, is the audit journal's groups in flight in a
+// --journal run (auditlog.Options.JournalInFlight).
+const EnvJournalInFlight = "JUKINET_BENCH_JOURNAL_INFLIGHT"
 
 // Options configure a run.
 type Options struct {
@@ -137,6 +142,15 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) 
 	logOpt := auditlog.Options{CheckpointEvery: time.Hour}
 	if opt.Journal {
 		logOpt.Journal, logOpt.JournalWrites = filepath.Join(dir, "audit-journal"), true
+		// For measurements of groups in flight (docs/benchmarks.md): 1
+		// syncs each group before writing the next.
+		if v := os.Getenv(EnvJournalInFlight); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return nil, fmt.Errorf("%s=%q: give a number of groups, 1 or more", EnvJournalInFlight, v)
+			}
+			logOpt.JournalInFlight = n
+		}
 	}
 	l, err := auditlog.Open(ctx, d, signer, logOpt)
 	if err != nil {
