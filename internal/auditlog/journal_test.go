@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -634,4 +635,142 @@ func TestJournalSyncFailsLaterGroups(t *testing.T) {
 	if rep, err := Verify(ctx, d, v); err != nil || rep.Entries != start+1 {
 		t.Fatalf("verify: %+v, %v", rep, err)
 	}
+}
+
+// Under load from several callers, a sync that fails (once: the syncs
+// after it succeed) fails its group and every group in flight after it;
+// no failed append is in the log, every acknowledged one is, at the seq it
+// was given, and the seqs acknowledged have no gap. The log reopens
+// consistent and verifies.
+func TestJournalSyncFailureUnderLoad(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.OpenSQLite(t)
+	s, v := newKey(t)
+	dir := t.TempDir()
+	var calls atomic.Int64
+	const failAt = 40
+	flaky := func(f *os.File) error {
+		if calls.Add(1) == failAt {
+			return errors.New("injected: the disk failed a sync")
+		}
+		return unix.Fdatasync(int(f.Fd()))
+	}
+	l, err := Open(ctx, d, s, Options{Origin: "jukinet/test", CheckpointEvery: time.Hour, Now: clocktest.New().Now,
+		Journal: dir, JournalWrites: true, JournalSync: flaky, IndexEvery: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const callers, each = 4, 60
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	acked := map[int64]string{}
+	var failed []string
+	for w := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				code := fmt.Sprintf("%011d", 1000*w+i)
+				seq, err := l.Append(ctx, entry(i, code))
+				mu.Lock()
+				if err != nil {
+					if !strings.Contains(err.Error(), "injected") {
+						t.Errorf("append: %v", err)
+					}
+					failed = append(failed, code)
+				} else {
+					acked[seq] = code
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(failed) == 0 {
+		t.Fatalf("no append failed (%d syncs)", calls.Load())
+	}
+	t.Logf("%d appends failed with the sync, %d acknowledged", len(failed), len(acked))
+	for seq := range int64(len(acked)) {
+		if _, ok := acked[seq]; !ok {
+			t.Fatalf("seq %d was never acknowledged, but %d were: a gap", seq, len(acked))
+		}
+	}
+	l2 := openJournaled(t, d, s, dir, true, time.Hour)
+	if n, _ := l2.Size(ctx); n != int64(len(acked)) {
+		t.Fatalf("size after reopening %d, want the %d acknowledged", n, len(acked))
+	}
+	l2.Close()
+	got := subjectSeqs(t, d)
+	for seq, code := range acked {
+		if got[code] != seq {
+			t.Fatalf("entry %d (%s) reads as entry %d after reopening", seq, code, got[code])
+		}
+	}
+	for _, code := range failed {
+		if seq, ok := got[code]; ok {
+			t.Fatalf("the failed append naming %s is in the log as entry %d", code, seq)
+		}
+	}
+	if rep, err := Verify(ctx, d, v); err != nil || rep.Entries != int64(len(acked)) {
+		t.Fatalf("verify: %+v, %v", rep, err)
+	}
+}
+
+// A console command appending through SQL beside a server whose callers
+// keep two groups in flight without a pause gets the writers' lock: the
+// server sees it waiting (the lock's queue is taken), lands its groups,
+// lets the lock go and queues behind it. Its appends complete while the
+// load still runs (the load stops only after a fixed number of appends, far
+// more than the console's take), and the log verifies.
+func TestJournalConsoleBesideLoadedServer(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s, v := newKey(t)
+		dir := t.TempDir()
+		l := openJournaled(t, d, s, dir, true, 5*time.Millisecond)
+		var loaded atomic.Int64 // appends the load made
+		const callers, each = 8, 1500
+		var wg sync.WaitGroup
+		for range callers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range each {
+					if _, err := l.Append(ctx, entry(i)); err != nil {
+						t.Error(err)
+						return
+					}
+					loaded.Add(1)
+				}
+			}()
+		}
+		// The console starts once the load runs.
+		for loaded.Load() < 200 {
+			runtime.Gosched()
+		}
+		locksBefore := l.journalLocks.Load()
+		console := openJournaled(t, d, s, dir, false, 0)
+		const consoleAppends = 3
+		for i := range consoleAppends {
+			if _, err := console.Append(ctx, entry(i, fmt.Sprintf("%011d", 3000+i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		console.Close()
+		during, locks := loaded.Load(), l.journalLocks.Load()-locksBefore
+		wg.Wait()
+		t.Logf("the console's %d appends done after %d of the load's %d; the server took the lock %d times meanwhile",
+			consoleAppends, during, callers*each, locks)
+		if during >= callers*each {
+			t.Fatalf("the console's appends completed only once the load had ended")
+		}
+		l.Close()
+		rep, err := Verify(ctx, d, v)
+		if err != nil || rep.Entries != callers*each+consoleAppends {
+			t.Fatalf("verify: %+v, %v", rep, err)
+		}
+	})
 }
