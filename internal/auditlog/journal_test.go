@@ -732,7 +732,7 @@ func TestJournalConsoleBesideLoadedServer(t *testing.T) {
 		dir := t.TempDir()
 		l := openJournaled(t, d, s, dir, true, 5*time.Millisecond)
 		var loaded atomic.Int64 // appends the load made
-		const callers, each = 8, 1500
+		const callers, each = 64, 250
 		var wg sync.WaitGroup
 		for range callers {
 			wg.Add(1)
@@ -773,4 +773,71 @@ func TestJournalConsoleBesideLoadedServer(t *testing.T) {
 			t.Fatalf("verify: %+v, %v", rep, err)
 		}
 	})
+}
+
+// A process waiting for the writers' lock is seen waiting by the holder,
+// and a holder that lets the lock go and takes it again at once queues
+// behind it: the waiter gets the lock first. (Without the queue, the
+// holder's flock would almost always win the lock back before the waiter's
+// woke up: a server under constant load would starve a console command.)
+func TestJournalLockQueue(t *testing.T) {
+	dir := t.TempDir()
+	server, err := openJournal(dir, journalOptions{Writer: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.close()
+	console, err := openJournal(dir, journalOptions{}) // another process's, as far as flock goes
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer console.close()
+	unlock, err := server.lock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if server.othersWaiting() {
+		t.Fatal("the server sees a waiter before anyone waits")
+	}
+	var mu sync.Mutex
+	var order []string
+	got := func(who string) {
+		mu.Lock()
+		order = append(order, who)
+		mu.Unlock()
+	}
+	done := make(chan error, 2)
+	go func() {
+		u, err := console.lock()
+		if err == nil {
+			got("console")
+			u()
+		}
+		done <- err
+	}()
+	// Polls counted, not a deadline read from the clock.
+	for tries := 0; !server.othersWaiting(); tries++ {
+		if tries > 1_000_000 {
+			t.Fatal("the server never saw the console waiting for the lock")
+		}
+		runtime.Gosched()
+	}
+	// The server lets the lock go and takes it again at once.
+	unlock()
+	go func() {
+		u, err := server.lock()
+		if err == nil {
+			got("server")
+			u()
+		}
+		done <- err
+	}()
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(order) != 2 || order[0] != "console" {
+		t.Fatalf("the lock went to %v: the waiting console must get it first", order)
+	}
 }
