@@ -679,6 +679,9 @@ func TestJournalSyncFailureUnderLoad(t *testing.T) {
 					}
 					failed = append(failed, code)
 				} else {
+					if prev, ok := acked[seq]; ok {
+						t.Errorf("seq %d acknowledged twice (%s, %s)", seq, prev, code)
+					}
 					acked[seq] = code
 				}
 				mu.Unlock()
