@@ -51,7 +51,8 @@ type Options struct {
 	// get their rows from the indexer. Only one process at a time.
 	JournalWrites bool
 	// JournalSync makes a journal segment's writes durable; nil means
-	// fdatasync (for measurements of the alternatives).
+	// fdatasync (for measurements of the alternatives, and tests). With
+	// JournalInFlight above 1 it is called from several goroutines at once.
 	JournalSync func(f *os.File) error
 	// JournalInFlight is how many groups of journaled entries may be
 	// written and syncing at once: with 2, a group is written while the
