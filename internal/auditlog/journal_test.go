@@ -435,7 +435,8 @@ func (c *syncCounter) sync(f *os.File) error {
 // a group is written and its sync issued while the group before it still
 // syncs. With one, no sync ever starts while another runs. Either way
 // every caller gets a seq of its own, the seqs have no gap, and every
-// acknowledged entry is in the log after it is reopened.
+// acknowledged entry is in the log after it is reopened, across the many
+// segments small ones make (each started with groups in flight).
 func TestJournalTwoGroupsInFlight(t *testing.T) {
 	for _, inFlight := range []int{2, 1} {
 		t.Run(fmt.Sprintf("inflight-%d", inFlight), func(t *testing.T) {
@@ -445,7 +446,8 @@ func TestJournalTwoGroupsInFlight(t *testing.T) {
 			dir := t.TempDir()
 			var c syncCounter
 			l, err := Open(ctx, d, s, Options{Origin: "jukinet/test", CheckpointEvery: time.Hour, Now: clocktest.New().Now,
-				Journal: dir, JournalWrites: true, JournalSync: c.sync, JournalInFlight: inFlight, IndexEvery: time.Hour})
+				Journal: dir, JournalWrites: true, JournalSync: c.sync, JournalInFlight: inFlight, IndexEvery: time.Hour,
+				journalSegment: 32 << 10}) // a new segment every ~50 entries, with groups in flight
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -656,7 +658,7 @@ func TestJournalSyncFailureUnderLoad(t *testing.T) {
 		return unix.Fdatasync(int(f.Fd()))
 	}
 	l, err := Open(ctx, d, s, Options{Origin: "jukinet/test", CheckpointEvery: time.Hour, Now: clocktest.New().Now,
-		Journal: dir, JournalWrites: true, JournalSync: flaky, IndexEvery: time.Millisecond})
+		Journal: dir, JournalWrites: true, JournalSync: flaky, IndexEvery: time.Millisecond, journalSegment: 32 << 10})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,6 +64,9 @@ type Options struct {
 	// IndexEvery is how often the indexer writes the rows of journaled
 	// entries; zero means DefaultIndexEvery.
 	IndexEvery time.Duration
+	// journalSegment is the journal's segment size; zero means
+	// DefaultJournalSegment (tests start many segments with a small one).
+	journalSegment int64
 }
 
 // DefaultIndexEvery is how often the indexer writes journaled entries'
@@ -320,16 +323,16 @@ func (l *Log) run() {
 			continue
 		}
 		jobs := l.jobs
-		var synced <-chan error
+		var landed <-chan struct{}
 		if len(l.inflight) > 0 {
-			synced = l.inflight[0].done
+			landed = l.inflight[0].landed
 			if len(l.inflight) >= l.opt.JournalInFlight {
 				jobs = nil
 			}
 		}
 		select {
-		case err := <-synced:
-			l.landJournal(err)
+		case <-landed:
+			l.landJournal()
 		case j := <-jobs:
 			l.commitBatch(l.collect(j))
 		case <-ticker.C:

@@ -21,7 +21,7 @@ const EnvTestJournal = "JUKINET_TEST_AUDIT_JOURNAL"
 // holds without them (what a crash left); the process that journals then
 // starts it afresh.
 func (l *Log) openJournal(ctx context.Context) error {
-	j, err := openJournal(l.opt.Journal, journalOptions{Sync: l.opt.JournalSync, Writer: l.opt.JournalWrites})
+	j, err := openJournal(l.opt.Journal, journalOptions{Sync: l.opt.JournalSync, Writer: l.opt.JournalWrites, SegmentSize: l.opt.journalSegment})
 	if err != nil {
 		return err
 	}
@@ -84,8 +84,11 @@ const DefaultJournalInFlight = 2
 // maxJournalInFlight bounds Options.JournalInFlight.
 const maxJournalInFlight = 4
 
-// flight is a group of journaled entries written to the journal and not yet
-// answered: its sync runs on a goroutine of its own.
+// flight is a group of journaled entries written to the journal whose
+// outcome the committer has not yet taken: its sync runs on a goroutine of
+// its own, which answers its callers itself when the sync and every
+// earlier group's succeeded (one wake-up less on each caller's path than
+// going through the committer). A failure is the committer's to handle.
 type flight struct {
 	batch   []*job
 	results []result
@@ -93,7 +96,8 @@ type flight struct {
 	off     int64    // where its bytes start there
 	end     int64    // the log's size once it is durable
 	before  treeState
-	done    chan error // the sync's outcome
+	landed  chan struct{} // closed once err is set and, without one, the callers answered
+	err     error         // its sync's failure, or an earlier group's
 }
 
 // treeState is the committer's in-memory tree: what a failed group puts
@@ -161,8 +165,8 @@ func (l *Log) releaseJournal() {
 
 // appendJournaled stamps and hashes a batch of entries without work, writes
 // it to the journal as one group and starts its sync, under the writers'
-// lock. Its callers are answered when it lands (landJournal): after its
-// sync and every earlier group's.
+// lock. Its callers are answered after its sync and every earlier group's
+// (flight.sync, landJournal).
 func (l *Log) appendJournaled(batch []*job) {
 	fail := func(err error) {
 		l.answerFailed(batch, err)
@@ -171,7 +175,7 @@ func (l *Log) appendJournaled(batch []*job) {
 	// take a batch while they are all in flight; Close's drain does). A
 	// failure there fails those groups, not this batch, not stamped yet.
 	for len(l.inflight) >= l.opt.JournalInFlight {
-		l.landJournal(<-l.inflight[0].done)
+		l.landJournal()
 	}
 	if l.journalUnlock != nil && l.journal.othersWaiting() {
 		// Another process waits for the lock: land what is in flight and
@@ -204,9 +208,9 @@ func (l *Log) appendJournaled(batch []*job) {
 	}
 	if !l.journal.fits(len(buf)) && len(l.inflight) > 0 {
 		// A new segment closes the current one: the groups in flight land
-		// first. If one of them failed, the tree went back to before it,
-		// and this batch, later, fails with it.
-		// The lock is kept: this batch is stamped after them.
+		// first, the lock kept (this batch is stamped after them). If one
+		// of them failed, the tree went back to before it, and this
+		// batch, later, fails with it.
 		if err := l.landAll(); err != nil {
 			fail(err)
 			return
@@ -218,11 +222,43 @@ func (l *Log) appendJournaled(batch []*job) {
 		fail(err)
 		return
 	}
-	g := &flight{batch: batch, results: results, f: f, off: off, end: l.size, before: before, done: make(chan error, 1)}
+	g := &flight{batch: batch, results: results, f: f, off: off, end: l.size, before: before, landed: make(chan struct{})}
+	var prev *flight
+	if len(l.inflight) > 0 {
+		prev = l.inflight[len(l.inflight)-1]
+	}
 	l.inflight = append(l.inflight, g)
 	// The sync is issued after the write returned, so it covers this
 	// group (and every group written before it to the same segment).
-	go func() { g.done <- l.journal.sync(f) }()
+	go g.sync(l.journal, prev)
+}
+
+// sync makes the group durable and, once the group before it (prev, nil if
+// none is in flight) has landed well, answers its callers: in seq order,
+// never before every earlier entry is durable. If its sync or an earlier
+// group's failed, it answers no one and leaves the failure to the
+// committer (landJournal).
+func (g *flight) sync(j *journal, prev *flight) {
+	err := j.sync(g.f)
+	if err != nil {
+		err = fmt.Errorf("sync the audit journal: %w", err)
+	}
+	if prev != nil {
+		<-prev.landed
+		if prev.err != nil {
+			// A later sync's success does not vouch for the failed
+			// group's bytes: this group fails with it.
+			err = prev.err
+		}
+	}
+	g.err = err
+	if err == nil {
+		j.durable.Store(g.end)
+		for i, jb := range g.batch {
+			jb.done <- g.results[i]
+		}
+	}
+	close(g.landed)
 }
 
 // answerFailed answers every job of a batch with err: nothing of it is in
@@ -235,29 +271,26 @@ func (l *Log) answerFailed(batch []*job, err error) {
 	}
 }
 
-// landJournal answers the callers of the oldest group in flight, whose sync
-// returned err. Groups land in seq order, so a caller answered has its own
-// entry and every earlier one durable. If the sync failed, that group and
-// every later one in flight fail (a later sync's success does not vouch for
-// the failed group's bytes): their bytes are zeroed, the tree goes back to
-// before the failed group, and none of their callers is told their entry is
-// in the log. It returns err.
-func (l *Log) landJournal(err error) error {
+// landJournal waits until the oldest group in flight has landed and takes
+// its outcome. Its callers were answered by its sync's goroutine if it
+// succeeded. If it failed, that group and every later one in flight failed
+// (each later group's goroutine saw the failure before it): the committer
+// waits for them, zeroes their bytes, puts the tree back to before the
+// failed group, and answers all their callers with the error; none is told
+// its entry is in the log. It returns the failure.
+func (l *Log) landJournal() error {
 	g := l.inflight[0]
-	if err == nil {
+	<-g.landed
+	if g.err == nil {
 		l.inflight = l.inflight[1:]
-		l.journal.durable.Store(g.end)
 		l.noteAppend(nil)
 		l.busyUntil = time.Now()
-		for i, j := range g.batch {
-			j.done <- g.results[i]
-		}
 		return nil
 	}
-	err = fmt.Errorf("sync the audit journal: %w", err)
+	err := g.err
 	// The later groups' syncs finish before their bytes are zeroed.
 	for _, h := range l.inflight[1:] {
-		<-h.done
+		<-h.landed
 	}
 	failed := l.inflight
 	l.inflight = nil
@@ -270,9 +303,9 @@ func (l *Log) landJournal(err error) error {
 }
 
 // drainJournal lands every group in flight and lets the writers' lock go:
-// before a change, a checkpoint, a new segment and Close, which take the
-// lock themselves or read the journal to its end. It returns the first
-// failure.
+// before a change, a checkpoint and the end of Close, which take the lock
+// themselves and read the journal to its end, and when another process
+// waits for the lock. It returns the first failure.
 func (l *Log) drainJournal() error {
 	err := l.landAll()
 	l.releaseJournal()
@@ -284,7 +317,7 @@ func (l *Log) drainJournal() error {
 func (l *Log) landAll() error {
 	var err error
 	for len(l.inflight) > 0 {
-		if e := l.landJournal(<-l.inflight[0].done); e != nil && err == nil {
+		if e := l.landJournal(); e != nil && err == nil {
 			err = e
 		}
 	}
