@@ -166,7 +166,7 @@ func (l *Log) releaseJournal() {
 // appendJournaled stamps and hashes a batch of entries without work, writes
 // it to the journal as one group and starts its sync, under the writers'
 // lock. Its callers are answered after its sync and every earlier group's
-// (flight.sync, landJournal).
+// (syncFlight, landJournal).
 func (l *Log) appendJournaled(batch []*job) {
 	fail := func(err error) {
 		l.answerFailed(batch, err)
@@ -230,16 +230,17 @@ func (l *Log) appendJournaled(batch []*job) {
 	l.inflight = append(l.inflight, g)
 	// The sync is issued after the write returned, so it covers this
 	// group (and every group written before it to the same segment).
-	go g.sync(l.journal, prev)
+	go l.syncFlight(g, prev)
 }
 
-// sync makes the group durable and, once the group before it (prev, nil if
-// none is in flight) has landed well, answers its callers: in seq order,
-// never before every earlier entry is durable. If its sync or an earlier
-// group's failed, it answers no one and leaves the failure to the
-// committer (landJournal).
-func (g *flight) sync(j *journal, prev *flight) {
-	err := j.sync(g.f)
+// syncFlight makes the group g durable and, once the group before it
+// (prev, nil if none is in flight) has landed well, answers its callers: in
+// seq order, never before every earlier entry is durable. If its sync or an
+// earlier group's failed, it answers no one and leaves the failure to the
+// committer (landJournal). It runs on a goroutine of its own and touches
+// nothing the committer owns.
+func (l *Log) syncFlight(g *flight, prev *flight) {
+	err := l.journal.sync(g.f)
 	if err != nil {
 		err = fmt.Errorf("sync the audit journal: %w", err)
 	}
@@ -253,7 +254,10 @@ func (g *flight) sync(j *journal, prev *flight) {
 	}
 	g.err = err
 	if err == nil {
-		j.durable.Store(g.end)
+		l.journal.durable.Store(g.end)
+		// Healthy reports the latest answer: a caller answered here sees
+		// the log healthy again.
+		l.noteAppend(nil)
 		for i, jb := range g.batch {
 			jb.done <- g.results[i]
 		}
@@ -283,7 +287,6 @@ func (l *Log) landJournal() error {
 	<-g.landed
 	if g.err == nil {
 		l.inflight = l.inflight[1:]
-		l.noteAppend(nil)
 		l.busyUntil = time.Now()
 		return nil
 	}
