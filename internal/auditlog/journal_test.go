@@ -422,12 +422,27 @@ type syncCounter struct {
 	running, overlapped, calls atomic.Int64
 }
 
+// slowSyncs is how many of a syncCounter's first syncs act as a slow
+// disk's: each lasts until another sync starts, or at most slowSync. On
+// tmpfs, or a disk with a write cache, fdatasync returns at once, and two
+// groups in flight would rarely be seen overlapping; with one group in
+// flight none can overlap, and each of these syncs lasts slowSync.
+const (
+	slowSyncs = 20
+	slowSync  = 50 * time.Millisecond
+)
+
 func (c *syncCounter) sync(f *os.File) error {
-	c.calls.Add(1)
+	n := c.calls.Add(1)
 	if c.running.Add(1) > 1 {
 		c.overlapped.Add(1)
 	}
 	defer c.running.Add(-1)
+	if n <= slowSyncs {
+		for end := time.Now().Add(slowSync); c.running.Load() < 2 && time.Now().Before(end); {
+			time.Sleep(100 * time.Microsecond)
+		}
+	}
 	return unix.Fdatasync(int(f.Fd()))
 }
 
