@@ -439,8 +439,14 @@ func (c *syncCounter) sync(f *os.File) error {
 	}
 	defer c.running.Add(-1)
 	if n <= slowSyncs {
-		for end := time.Now().Add(slowSync); c.running.Load() < 2 && time.Now().Before(end); {
-			time.Sleep(100 * time.Microsecond)
+		timeout := time.NewTimer(slowSync)
+		defer timeout.Stop()
+		for c.running.Load() < 2 {
+			select {
+			case <-timeout.C:
+				return unix.Fdatasync(int(f.Fd()))
+			case <-time.After(100 * time.Microsecond):
+			}
 		}
 	}
 	return unix.Fdatasync(int(f.Fd()))
@@ -526,8 +532,9 @@ func TestJournalTwoGroupsInFlight(t *testing.T) {
 
 // newJob makes e a job for the committer, as Append does.
 func newJob(e Entry) *job {
-	e.Version = FormatVersion
-	return &job{ctx: context.Background(), entry: e, done: make(chan result, 1), queued: time.Now()}
+	j := &job{ctx: context.Background(), entry: e}
+	j.prepare()
+	return j
 }
 
 // A failed sync fails its group and the group written after it while it

@@ -251,13 +251,19 @@ func (l *Log) AppendBulk(ctx context.Context, e Entry, work Work) (seq int64, wo
 	return l.appendJob(ctx, &job{ctx: ctx, entry: e, work: work, bulk: true})
 }
 
-func (l *Log) appendJob(ctx context.Context, j *job) (seq int64, workErr, err error) {
+// prepare readies j for the committer: its entry's format version, the
+// channel its result comes back on, and when it was queued.
+func (j *job) prepare() {
 	j.entry.Version = FormatVersion
+	j.done = make(chan result, 1)
+	j.queued = time.Now()
+}
+
+func (l *Log) appendJob(ctx context.Context, j *job) (seq int64, workErr, err error) {
+	j.prepare()
 	if err := j.entry.validate(); err != nil {
 		return 0, nil, err
 	}
-	j.done = make(chan result, 1)
-	j.queued = time.Now()
 	l.closeMu.Lock()
 	if l.closed {
 		l.closeMu.Unlock()
