@@ -154,27 +154,8 @@ func MigratedPostgresURL(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatalf("%s: %v", EnvPostgres, err)
-	}
-	defer admin.Close()
 	name := "jt_" + randomHex(6)
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name+" TEMPLATE "+tmpl); err != nil {
-		t.Fatalf("create database %s from %s: %v", name, tmpl, err)
-	}
-	t.Cleanup(func() {
-		a, err := sql.Open("pgx", base)
-		if err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-			return
-		}
-		defer a.Close()
-		if _, err := a.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
+	makeOnServer(t, base, "CREATE DATABASE "+name+" TEMPLATE "+tmpl, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 	u, err := withDatabase(base, name)
 	if err != nil {
 		t.Fatalf("%s: %v", EnvPostgres, err)
@@ -308,27 +289,8 @@ func makePostgresTemplate(base string) (_ string, err error) {
 func PostgresURL(t testing.TB) string {
 	t.Helper()
 	base := postgresBase(t)
-	ctx := context.Background()
-	admin, err := db.Open(ctx, base)
-	if err != nil {
-		t.Fatalf("%s: %v", EnvPostgres, err)
-	}
-	defer admin.Close()
 	schema := "jt_" + randomHex(6)
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema %s: %v", schema, err)
-	}
-	t.Cleanup(func() {
-		a, err := db.Open(context.Background(), base)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer a.Close()
-		if _, err := a.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
+	makeOnServer(t, base, "CREATE SCHEMA "+schema, "DROP SCHEMA "+schema+" CASCADE")
 	u, err := url.Parse(base)
 	if err != nil {
 		t.Fatalf("%s: %v", EnvPostgres, err)
@@ -337,6 +299,31 @@ func PostgresURL(t testing.TB) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// makeOnServer runs create on the PostgreSQL server at base now, and drop
+// when t ends.
+func makeOnServer(t testing.TB, base, create, drop string) {
+	t.Helper()
+	if err := execOnServer(base, create); err != nil {
+		t.Fatalf("%s (%s): %v", create, EnvPostgres, err)
+	}
+	t.Cleanup(func() {
+		if err := execOnServer(base, drop); err != nil {
+			t.Errorf("%s: %v", drop, err)
+		}
+	})
+}
+
+// execOnServer runs one statement on its own connection to base.
+func execOnServer(base, stmt string) error {
+	a, err := sql.Open("pgx", base)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	_, err = a.ExecContext(context.Background(), stmt)
+	return err
 }
 
 func randomHex(n int) string {
