@@ -152,7 +152,7 @@ func MigratedPostgresURL(t testing.TB) string {
 	base := postgresBase(t)
 	tmpl, err := postgresTemplate(base)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", EnvPostgres, err)
 	}
 	name := "jt_" + randomHex(6)
 	makeOnServer(t, base, "CREATE DATABASE "+name+" TEMPLATE "+tmpl, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
