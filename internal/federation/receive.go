@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -189,9 +190,15 @@ func (c Conn) subject() string {
 const (
 	whyNoCertificate = "no-node-certificate" // over TLS, not a registered peer's node certificate
 	whyTooLarge      = "too-large"
-	whyUnreadable    = "unreadable"
-	whySignature     = "bad-signature"
-	whyTooSlow       = "too-slow" // the body did not arrive in time (paced)
+	whyUnreadable    = "unreadable" // the body could not be read: malformed framing, say
+	// whyCutShort: the sender's connection ended before its body did (the
+	// sending node crashed or was killed mid-send, or the network dropped
+	// the connection). Recorded like any refusal, but raises no alert: the
+	// sender sends the batch again, and there is nothing for an operator to
+	// investigate that the audit entry does not already hold.
+	whyCutShort  = "cut-short"
+	whySignature = "bad-signature"
+	whyTooSlow   = "too-slow" // the body did not arrive in time (paced)
 )
 
 // readSigned reads the body of a request to a machine-to-machine endpoint
@@ -254,6 +261,8 @@ func (r *Receiver) readSigned(w http.ResponseWriter, req *http.Request, action s
 			why, status = whyTooLarge, http.StatusRequestEntityTooLarge
 		} else if errors.Is(err, os.ErrDeadlineExceeded) {
 			why, status = whyTooSlow, http.StatusRequestTimeout
+		} else if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
+			why = whyCutShort
 		}
 		r.refuse(ctx, w, conn, action, why, msg, 0, status, "read the body: "+err.Error())
 		return nil, conn, false
@@ -289,12 +298,16 @@ func (r *Receiver) refusal(ctx context.Context, conn Conn, action, why string, b
 
 // recordRefusal records a request or connection refused before its
 // sender was known: a fixed-size, rate-limited entry (auditlog.Refuse)
-// with an alert row for each entry.
+// with an alert row for each entry, except for a body cut short by its
+// sender's connection (whyCutShort), which is an entry only.
 func recordRefusal(ctx context.Context, n *node.Node, conn Conn, action, why string, body []byte, size int64) error {
 	// Recorded even when the sender has gone: its dropped connection
 	// cancels the request's context.
 	return n.Log.Refuse(context.WithoutCancel(ctx), auditlog.Refusal{Node: Code(n), Action: action, Why: why, Addr: conn.Addr, CertSubject: conn.subject(),
 		Body: body, Size: size, Work: func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
+			if why == whyCutShort {
+				return nil
+			}
 			// The alert's text is the entry's: fixed-size, never the sender's.
 			_, err := tx.Exec(ctx, `INSERT INTO fed_alert (at, source, kind, detail) VALUES (?, ?, ?, ?)`, e.Time, e.Origin, why, e.Detail)
 			return err

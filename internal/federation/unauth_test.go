@@ -373,7 +373,22 @@ func TestSlowBodiesDoNotHoldTheSlots(t *testing.T) {
 		}
 		return false
 	}
-	for _, want := range []struct{ host, why string }{{"127.0.0.2", whyTooSlow}, {"127.0.0.3", whyTooSlow}, {"127.0.0.5", whyUnreadable}} {
+	// A sender whose chunked framing is malformed: unreadable, not cut short.
+	bad, err := (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.6")}}).Dial("tcp", strings.TrimPrefix(nw.srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bad.Close()
+	if _, err := fmt.Fprint(bad, "POST /federation/v1/batches HTTP/1.1\r\nHost: pref\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	// Each refusal is recorded; only the one whose sender merely went away
+	// (cut short) raises no alert: the sender sends again, and nothing in
+	// it needs an operator.
+	for _, want := range []struct {
+		host, why string
+		alert     bool
+	}{{"127.0.0.2", whyTooSlow, true}, {"127.0.0.3", whyTooSlow, true}, {"127.0.0.5", whyCutShort, false}, {"127.0.0.6", whyUnreadable, true}} {
 		ok := recorded(want.host, want.why)
 		for i := 0; !ok && i < 100; i++ {
 			time.Sleep(20 * time.Millisecond)
@@ -381,6 +396,13 @@ func TestSlowBodiesDoNotHoldTheSlots(t *testing.T) {
 		}
 		if !ok {
 			t.Errorf("no %s refusal recorded for %s", want.why, want.host)
+		}
+		var alerts int
+		if err := nw.pref.DB.QueryRow(ctx, `SELECT COUNT(*) FROM fed_alert WHERE source = ? AND kind = ?`, "host:"+want.host, want.why).Scan(&alerts); err != nil {
+			t.Fatal(err)
+		}
+		if got := alerts > 0; got != want.alert {
+			t.Errorf("%s refusal from %s: %d alert rows, want alert %v", want.why, want.host, alerts, want.alert)
 		}
 	}
 }
