@@ -4,8 +4,13 @@ package nodetest
 
 import (
 	"context"
+	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 
 	"jukinet/internal/auditlog"
 	"jukinet/internal/clocktest"
@@ -15,13 +20,26 @@ import (
 // Open creates a node with opt (in t.TempDir() unless opt.Dir is set),
 // opens it and its gate on a new clocktest clock, and closes it when t
 // ends. It returns the node and the clock, which a test may set or move.
+//
+// A demo node on SQLite in a temporary folder (opt.Demo, no Dir, no
+// DatabaseURL) is made once per test process for each set of options and
+// copied for each test that asks for one: making it — the migration, the
+// demo's staff, contracts and forms, each decided by the policies and
+// logged — is most of what a short web test costs. The copy is the same
+// node, keys included, and its clock goes on from where the original's
+// stopped, as a fresh node's would after its seeding. A test that needs
+// two distinct demo nodes gives each a folder of its own (opt.Dir).
 func Open(t testing.TB, opt node.InitOptions) (*node.Node, *clocktest.Clock) {
 	t.Helper()
+	if opt.Demo && opt.Dir == "" && opt.DatabaseURL == "" {
+		return openDemoCopy(t, opt)
+	}
 	clock := clocktest.New()
 	return OpenAt(t, opt, clock), clock
 }
 
-// OpenAt is Open on a clock of the test's choosing.
+// OpenAt is Open on a clock of the test's choosing. It always makes the
+// node afresh.
 func OpenAt(t testing.TB, opt node.InitOptions, clock *clocktest.Clock) *node.Node {
 	t.Helper()
 	ctx := context.Background()
@@ -32,7 +50,15 @@ func OpenAt(t testing.TB, opt node.InitOptions, clock *clocktest.Clock) *node.No
 	if _, err := node.Init(ctx, opt); err != nil {
 		t.Fatalf("init node: %v", err)
 	}
-	n, err := node.Open(ctx, opt.Dir)
+	return openIn(t, opt.Dir, clock)
+}
+
+// openIn opens the node in dir and its gate on clock, and closes it when
+// t ends.
+func openIn(t testing.TB, dir string, clock *clocktest.Clock) *node.Node {
+	t.Helper()
+	ctx := context.Background()
+	n, err := node.Open(ctx, dir)
 	if err != nil {
 		t.Fatalf("open node: %v", err)
 	}
@@ -46,4 +72,129 @@ func OpenAt(t testing.TB, opt node.InitOptions, clock *clocktest.Clock) *node.No
 		t.Fatalf("open the gate: %v", err)
 	}
 	return n
+}
+
+// demoKey is what makes two demo nodes alike: the options Init reads and
+// the clock's start.
+type demoKey struct {
+	profile, localGov, level, addr, adminID, adminName string
+	start                                              time.Time
+}
+
+// demoFolder is a demo node's folder, read whole after the node was made,
+// opened (which seeds the demo) and closed.
+type demoFolder struct {
+	once  sync.Once
+	dirs  []demoFile // parents first; no data
+	files []demoFile
+	end   time.Time // the node's clock when it was closed
+	err   error
+}
+
+type demoFile struct {
+	path string // relative to the folder
+	mode fs.FileMode
+	data []byte
+}
+
+var demoFolders struct {
+	sync.Mutex
+	byKey map[demoKey]*demoFolder
+}
+
+// openDemoCopy opens a copy of the demo node made with opt, making it the
+// first time.
+func openDemoCopy(t testing.TB, opt node.InitOptions) (*node.Node, *clocktest.Clock) {
+	t.Helper()
+	key := demoKey{opt.Profile, opt.LocalGovCode, opt.Level, opt.Addr, opt.AdminID, opt.AdminName, clocktest.Start()}
+	demoFolders.Lock()
+	if demoFolders.byKey == nil {
+		demoFolders.byKey = map[demoKey]*demoFolder{}
+	}
+	f := demoFolders.byKey[key]
+	if f == nil {
+		f = &demoFolder{}
+		demoFolders.byKey[key] = f
+	}
+	demoFolders.Unlock()
+	f.once.Do(func() { f.err = f.make(opt) })
+	if f.err != nil {
+		t.Fatalf("make a demo node to copy: %v", f.err)
+	}
+	dir := t.TempDir()
+	if err := f.copyTo(dir); err != nil {
+		t.Fatalf("copy the demo node: %v", err)
+	}
+	clock := clocktest.At(f.end)
+	return openIn(t, dir, clock), clock
+}
+
+// make creates the demo node in a folder of its own, opens its gate (the
+// demo's seeding), closes it and reads the folder; the folder is removed.
+func (f *demoFolder) make(opt node.InitOptions) error {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "jukinet-nodetest-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	clock := clocktest.New()
+	opt.Dir, opt.Now = dir, clock.Now
+	if _, err := node.Init(ctx, opt); err != nil {
+		return fmt.Errorf("init node: %w", err)
+	}
+	n, err := node.Open(ctx, dir)
+	if err != nil {
+		return fmt.Errorf("open node: %w", err)
+	}
+	n.Now = clock.Now
+	err = n.OpenGate(ctx, nil)
+	if cerr := n.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("close node: %w", cerr)
+	}
+	if err != nil {
+		return err
+	}
+	f.end = clock.Now()
+	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || path == dir {
+			return err
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			f.dirs = append(f.dirs, demoFile{rel, info.Mode().Perm(), nil})
+		case info.Mode().IsRegular():
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			f.files = append(f.files, demoFile{rel, info.Mode().Perm(), data})
+		default:
+			return fmt.Errorf("%s: not a file or folder", rel)
+		}
+		return nil
+	})
+}
+
+// copyTo writes the folder's files into dir, which exists.
+func (f *demoFolder) copyTo(dir string) error {
+	for _, d := range f.dirs {
+		if err := os.Mkdir(filepath.Join(dir, d.path), d.mode); err != nil {
+			return err
+		}
+	}
+	for _, file := range f.files {
+		if err := os.WriteFile(filepath.Join(dir, file.path), file.data, file.mode); err != nil {
+			return err
+		}
+	}
+	return nil
 }
