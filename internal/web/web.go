@@ -108,15 +108,24 @@ func New(n *node.Node, opt Options) (*Server, error) {
 	svc.Now = n.Now
 	s := &Server{node: n, opt: opt, bundle: bundle, pages: map[string]*template.Template{}, locs: map[string]*i18n.Localizer{},
 		mux: http.NewServeMux(), auth: svc, secure: pub.Scheme == "https"}
-	// One template set per language, parsed once: a page is not cloned or
-	// escaped again per request.
+	// One template set per language and page, parsed once: a page is not
+	// cloned or escaped again per request. The layout, partials and charts
+	// every page shares are parsed once per language and cloned for each
+	// page, which then adds its own file.
 	for _, l := range []string{"ja", "en"} {
 		s.locs[l] = i18n.NewLocalizer(bundle, l)
+		funcs := templateFuncs(words{en: l == "en", p: n.Profile, loc: s.locs[l]})
+		funcs["once"] = s.once.issue
+		base, err := template.New("").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/partials.html", "templates/charts.html")
+		if err != nil {
+			return nil, fmt.Errorf("parse the layout's templates: %w", err)
+		}
 		for _, page := range pageNames {
-			funcs := templateFuncs(words{en: l == "en", p: n.Profile, loc: s.locs[l]})
-			funcs["once"] = s.once.issue
-			t, err := template.New("").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/partials.html", "templates/charts.html", "templates/"+page+".html")
+			t, err := base.Clone()
 			if err != nil {
+				return nil, fmt.Errorf("clone the layout for %s: %w", page, err)
+			}
+			if t, err = t.ParseFS(assets, "templates/"+page+".html"); err != nil {
 				return nil, fmt.Errorf("parse template %s: %w", page, err)
 			}
 			s.pages[l+"/"+page] = t
