@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/BurntSushi/toml"
 	"github.com/cedar-policy/cedar-go"
@@ -310,11 +311,31 @@ type Article struct {
 // Items are the record items an affair may be given.
 var Items = []string{"name", "kana", "former_surname", "alias", "date_of_birth", "sex", "address", "resident_code", "individual_number", "change"}
 
-// Load returns the built-in profile with the given id.
+// Load returns the built-in profile with the given id. Each built-in
+// profile is parsed once per process (its files are embedded in the
+// binary and never change) and the same *Profile is returned to every
+// caller: it is read only, and no caller may change it.
 func Load(id string) (*Profile, error) {
 	if _, err := Lookup(id); err != nil {
 		return nil, err
 	}
+	v, _ := builtins.LoadOrStore(id, &builtin{})
+	b := v.(*builtin)
+	b.once.Do(func() { b.p, b.err = loadBuiltin(id) })
+	return b.p, b.err
+}
+
+// builtins holds each built-in profile once parsed, by id.
+var builtins sync.Map
+
+type builtin struct {
+	once sync.Once
+	p    *Profile
+	err  error
+}
+
+// loadBuiltin reads and parses the built-in profile id.
+func loadBuiltin(id string) (*Profile, error) {
 	dir := "builtin/" + id
 	raw, err := builtinFS.ReadFile(dir + "/profile.toml")
 	if err != nil {
