@@ -15,7 +15,8 @@ import (
 )
 
 // BenchmarkVerify verifies a log of JUKINET_BENCH_ENTRIES entries (default
-// 100,000), each with one subject, on SQLite, and reports entries/s.
+// 100,000), each with one subject, on SQLite, and reports entries/s and
+// the process's CPU time (user and system) per entry verified.
 func BenchmarkVerify(b *testing.B) {
 	n := 100_000
 	if s := os.Getenv("JUKINET_BENCH_ENTRIES"); s != "" {
@@ -47,6 +48,7 @@ func BenchmarkVerify(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
+	cpu := processCPU()
 	for b.Loop() {
 		rep, err := Verify(context.Background(), d, v)
 		if err != nil {
@@ -56,11 +58,14 @@ func BenchmarkVerify(b *testing.B) {
 			b.Fatalf("verified %d entries, want %d", rep.Entries, n)
 		}
 	}
+	cpu = processCPU() - cpu
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "entries/s")
+	b.ReportMetric(float64(cpu.Nanoseconds())/1000/float64(n)/float64(b.N), "cpu-µs/entry")
 }
 
 // BenchmarkVerifyImport verifies a log whose one entry concerns 1,000,000
-// residents (an import's), and reports subject rows/s.
+// residents (an import's), and reports subject rows/s and the CPU time
+// per subject row.
 func BenchmarkVerifyImport(b *testing.B) {
 	const n = 1_000_000
 	d := dbtest.OpenSQLite(b)
@@ -77,12 +82,15 @@ func BenchmarkVerifyImport(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
+	cpu := processCPU()
 	for b.Loop() {
 		if _, err := Verify(context.Background(), d, v); err != nil {
 			b.Fatal(err)
 		}
 	}
+	cpu = processCPU() - cpu
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "subject-rows/s")
+	b.ReportMetric(float64(cpu.Nanoseconds())/1000/float64(n)/float64(b.N), "cpu-µs/subject-row")
 }
 
 // BenchmarkCheckpointResidentMap measures what the resident map adds to a
