@@ -301,17 +301,17 @@ func (r *Receiver) refusal(ctx context.Context, conn Conn, action, why string, b
 // with an alert row for each entry, except for a body cut short by its
 // sender's connection (whyCutShort), which is an entry only.
 func recordRefusal(ctx context.Context, n *node.Node, conn Conn, action, why string, body []byte, size int64) error {
-	// Recorded even when the sender has gone: its dropped connection
-	// cancels the request's context.
-	return n.Log.Refuse(context.WithoutCancel(ctx), auditlog.Refusal{Node: Code(n), Action: action, Why: why, Addr: conn.Addr, CertSubject: conn.subject(),
-		Body: body, Size: size, Work: func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
-			if why == whyCutShort {
-				return nil
-			}
+	ref := auditlog.Refusal{Node: Code(n), Action: action, Why: why, Addr: conn.Addr, CertSubject: conn.subject(), Body: body, Size: size}
+	if why != whyCutShort {
+		ref.Work = func(ctx context.Context, tx *db.Tx, seq int64, e *auditlog.Entry) error {
 			// The alert's text is the entry's: fixed-size, never the sender's.
 			_, err := tx.Exec(ctx, `INSERT INTO fed_alert (at, source, kind, detail) VALUES (?, ?, ?, ?)`, e.Time, e.Origin, why, e.Detail)
 			return err
-		}})
+		}
+	}
+	// Recorded even when the sender has gone: its dropped connection
+	// cancels the request's context.
+	return n.Log.Refuse(context.WithoutCancel(ctx), ref)
 }
 
 // verifyNote checks that msg is a signed note of one of vs.
