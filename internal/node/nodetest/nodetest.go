@@ -97,27 +97,17 @@ type demoFile struct {
 	data []byte
 }
 
-var demoFolders struct {
-	sync.Mutex
-	byKey map[demoKey]*demoFolder
-}
+// demoFolders holds a *demoFolder by demoKey.
+var demoFolders sync.Map
 
 // openDemoCopy opens a copy of the demo node made with opt, making it the
 // first time.
 func openDemoCopy(t testing.TB, opt node.InitOptions) (*node.Node, *clocktest.Clock) {
 	t.Helper()
 	key := demoKey{opt.Profile, opt.LocalGovCode, opt.Level, opt.Addr, opt.AdminID, opt.AdminName, clocktest.Start()}
-	demoFolders.Lock()
-	if demoFolders.byKey == nil {
-		demoFolders.byKey = map[demoKey]*demoFolder{}
-	}
-	f := demoFolders.byKey[key]
-	if f == nil {
-		f = &demoFolder{}
-		demoFolders.byKey[key] = f
-	}
-	demoFolders.Unlock()
-	f.once.Do(func() { f.err = f.make(opt) })
+	v, _ := demoFolders.LoadOrStore(key, &demoFolder{})
+	f := v.(*demoFolder)
+	f.once.Do(func() { f.err = f.build(opt) })
 	if f.err != nil {
 		t.Fatalf("make a demo node to copy: %v", f.err)
 	}
@@ -129,9 +119,9 @@ func openDemoCopy(t testing.TB, opt node.InitOptions) (*node.Node, *clocktest.Cl
 	return openIn(t, dir, clock), clock
 }
 
-// make creates the demo node in a folder of its own, opens its gate (the
+// build creates the demo node in a folder of its own, opens its gate (the
 // demo's seeding), closes it and reads the folder; the folder is removed.
-func (f *demoFolder) make(opt node.InitOptions) error {
+func (f *demoFolder) build(opt node.InitOptions) error {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "jukinet-nodetest-")
 	if err != nil {
