@@ -313,26 +313,17 @@ func TestJournalConcurrentAppends(t *testing.T) {
 		ctx := context.Background()
 		s, v := newKey(t)
 		l := openJournaled(t, d, s, t.TempDir(), true, 5*time.Millisecond)
-		var wg sync.WaitGroup
-		var mu sync.Mutex
 		seen := map[int64]bool{}
-		for w := range 32 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range 20 {
-					seq, err := l.Append(ctx, entry(w*100+i, fmt.Sprintf("%011d", w*100+i)))
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					mu.Lock()
-					seen[seq] = true
-					mu.Unlock()
-				}
-			}()
-		}
-		wg.Wait()
+		appendConcurrently(ctx, l, 32, 20, func(w, i int) Entry {
+			return entry(w*100+i, fmt.Sprintf("%011d", w*100+i))
+		}, func(_, _ int, seq int64, err error) bool {
+			if err != nil {
+				t.Error(err)
+				return false
+			}
+			seen[seq] = true
+			return true
+		})()
 		if len(seen) != 640 {
 			t.Fatalf("%d distinct seqs", len(seen))
 		}
@@ -473,27 +464,17 @@ func TestJournalTwoGroupsInFlight(t *testing.T) {
 				t.Fatal(err)
 			}
 			const callers, each = 2, 150
-			var wg sync.WaitGroup
-			var mu sync.Mutex
 			acked := map[int64]string{}
-			for w := range callers {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for i := range each {
-						code := fmt.Sprintf("%011d", 1000*w+i)
-						seq, err := l.Append(ctx, entry(i, code))
-						if err != nil {
-							t.Error(err)
-							return
-						}
-						mu.Lock()
-						acked[seq] = code
-						mu.Unlock()
-					}
-				}()
-			}
-			wg.Wait()
+			appendConcurrently(ctx, l, callers, each, func(w, i int) Entry {
+				return entry(i, loadCode(w, i))
+			}, func(w, i int, seq int64, err error) bool {
+				if err != nil {
+					t.Error(err)
+					return false
+				}
+				acked[seq] = loadCode(w, i)
+				return true
+			})()
 			if err := l.Close(); err != nil {
 				t.Fatal(err)
 			}
@@ -697,34 +678,25 @@ func TestJournalSyncFailureUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	const callers, each = 4, 60
-	var wg sync.WaitGroup
-	var mu sync.Mutex
 	acked := map[int64]string{}
 	var failed []string
-	for w := range callers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range each {
-				code := fmt.Sprintf("%011d", 1000*w+i)
-				seq, err := l.Append(ctx, entry(i, code))
-				mu.Lock()
-				if err != nil {
-					if !strings.Contains(err.Error(), "injected") {
-						t.Errorf("append: %v", err)
-					}
-					failed = append(failed, code)
-				} else {
-					if prev, ok := acked[seq]; ok {
-						t.Errorf("seq %d acknowledged twice (%s, %s)", seq, prev, code)
-					}
-					acked[seq] = code
-				}
-				mu.Unlock()
+	appendConcurrently(ctx, l, callers, each, func(w, i int) Entry {
+		return entry(i, loadCode(w, i))
+	}, func(w, i int, seq int64, err error) bool {
+		code := loadCode(w, i)
+		if err != nil {
+			if !strings.Contains(err.Error(), "injected") {
+				t.Errorf("append: %v", err)
 			}
-		}()
-	}
-	wg.Wait()
+			failed = append(failed, code)
+		} else {
+			if prev, ok := acked[seq]; ok {
+				t.Errorf("seq %d acknowledged twice (%s, %s)", seq, prev, code)
+			}
+			acked[seq] = code
+		}
+		return true
+	})()
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -772,20 +744,14 @@ func TestJournalConsoleBesideLoadedServer(t *testing.T) {
 		l := openJournaled(t, d, s, dir, true, 5*time.Millisecond)
 		var loaded atomic.Int64 // appends the load made
 		const callers, each = 64, 250
-		var wg sync.WaitGroup
-		for range callers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range each {
-					if _, err := l.Append(ctx, entry(i)); err != nil {
-						t.Error(err)
-						return
-					}
-					loaded.Add(1)
-				}
-			}()
-		}
+		wait := appendConcurrently(ctx, l, callers, each, func(_, i int) Entry { return entry(i) }, func(_, _ int, _ int64, err error) bool {
+			if err != nil {
+				t.Error(err)
+				return false
+			}
+			loaded.Add(1)
+			return true
+		})
 		// The console starts once the load runs.
 		for loaded.Load() < 200 {
 			runtime.Gosched()
@@ -800,7 +766,7 @@ func TestJournalConsoleBesideLoadedServer(t *testing.T) {
 		}
 		console.Close()
 		during, locks := loaded.Load(), l.journalLocks.Load()-locksBefore
-		wg.Wait()
+		wait()
 		t.Logf("the console's %d appends done after %d of the load's %d; the server took the lock %d times meanwhile",
 			consoleAppends, during, callers*each, locks)
 		if during >= callers*each {
@@ -880,3 +846,32 @@ func TestJournalLockQueue(t *testing.T) {
 		t.Fatalf("the lock went to %v: the waiting console must get it first", order)
 	}
 }
+
+// appendConcurrently starts callers goroutines, each appending each
+// entries made by mk(w, i) (w the caller, i its append) to l, and calls
+// done with each append's result, one call at a time; a caller stops at
+// the first done that returns false. The function it returns waits until
+// every caller has stopped.
+func appendConcurrently(ctx context.Context, l *Log, callers, each int, mk func(w, i int) Entry, done func(w, i int, seq int64, err error) bool) (wait func()) {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for w := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				seq, err := l.Append(ctx, mk(w, i))
+				mu.Lock()
+				ok := done(w, i, seq, err)
+				mu.Unlock()
+				if !ok {
+					return
+				}
+			}
+		}()
+	}
+	return wg.Wait
+}
+
+// loadCode is the resident code caller w names in its append i.
+func loadCode(w, i int) string { return fmt.Sprintf("%011d", 1000*w+i) }
