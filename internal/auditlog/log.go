@@ -61,18 +61,32 @@ type Options struct {
 	// DefaultJournalInFlight; 1 syncs each group before writing the next;
 	// at most 4.
 	JournalInFlight int
-	// IndexEvery is how often the indexer writes the rows of journaled
-	// entries; zero means DefaultIndexEvery.
+	// IndexEvery is how often the indexer looks at the journal; it writes
+	// the rows of journaled entries when appends have paused since its last
+	// look. Zero means DefaultIndexEvery.
 	IndexEvery time.Duration
+	// IndexWithin bounds how long a journaled entry waits for its rows while
+	// appends go on without a pause; zero means DefaultIndexWithin, and it is
+	// never less than IndexEvery.
+	IndexWithin time.Duration
 	// journalSegment is the journal's segment size; zero means
 	// DefaultJournalSegment (tests start many segments with a small one).
 	journalSegment int64
 }
 
-// DefaultIndexEvery is how often the indexer writes journaled entries'
-// rows: readers of the log (audit show, the audit screen) see an entry
-// about this long after it was answered, at most, unless they call Sync.
+// DefaultIndexEvery is how often the indexer looks at the journal: when
+// appends pause, readers of the log's rows see an entry about this long
+// after it was answered.
 const DefaultIndexEvery = 20 * time.Millisecond
+
+// DefaultIndexWithin is how long a journaled entry waits for its rows, at
+// most, while appends go on without a pause. Each transaction of rows makes
+// every reader of the database drop its page cache and mapping at its next
+// read (SQLite), so under load the rows are written in few large
+// transactions (docs/benchmarks.md, "The indexer under load"). Readers that
+// must see every entry so far (the audit screens, audit show, backups) call
+// Sync.
+const DefaultIndexWithin = time.Second
 
 // Log is an open audit log. Its methods are safe for concurrent use.
 type Log struct {

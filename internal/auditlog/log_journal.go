@@ -52,6 +52,10 @@ func (l *Log) startIndexer() {
 	if l.opt.IndexEvery <= 0 {
 		l.opt.IndexEvery = DefaultIndexEvery
 	}
+	if l.opt.IndexWithin <= 0 {
+		l.opt.IndexWithin = DefaultIndexWithin
+	}
+	l.opt.IndexWithin = max(l.opt.IndexWithin, l.opt.IndexEvery)
 	l.indexerStop, l.indexerDone = make(chan struct{}), make(chan struct{})
 	go l.runIndexer()
 }
@@ -404,13 +408,15 @@ func (l *Log) indexJournal(ctx context.Context, tx *db.Tx, c *journalCursor, lim
 	return len(rows.seqs), nil
 }
 
-// runIndexer writes the rows of journaled entries every IndexEvery, in one
-// transaction for all that arrived since, until the log closes; then once
-// more.
+// runIndexer writes the rows of journaled entries until the log closes,
+// then once more. Every IndexEvery it looks at the journal, and writes the
+// rows of every durable entry that has none, in one transaction, when its
+// pace says they are due.
 func (l *Log) runIndexer() {
 	defer close(l.indexerDone)
 	tick := time.NewTicker(l.opt.IndexEvery)
 	defer tick.Stop()
+	pace := indexPace{within: l.opt.IndexWithin}
 	for {
 		select {
 		case <-l.indexerStop:
@@ -418,15 +424,47 @@ func (l *Log) runIndexer() {
 				l.opt.Logger.Error("write the rows of journaled audit entries", "err", err)
 			}
 			return
-		case <-tick.C:
-		}
-		if l.journal.durable.Load() <= l.indexedTo.Load() {
-			continue // nothing new
+		case now := <-tick.C:
+			if !pace.due(l.journal.durable.Load(), l.indexedTo.Load(), now) {
+				continue
+			}
 		}
 		if err := l.indexNow(context.Background()); err != nil {
 			l.opt.Logger.Error("write the rows of journaled audit entries", "err", err)
 		}
 	}
+}
+
+// indexPace decides, at each of the indexer's looks, whether the rows of
+// journaled entries are due: when entries without rows are there and
+// nothing was appended since the last look (appends have paused), or when
+// the oldest of them has waited within. Under constant load the rows are
+// so written in few large transactions, each of which makes every reader
+// of an SQLite database drop its page cache and mapping once; at a pause
+// they follow at once.
+type indexPace struct {
+	within  time.Duration
+	seen    int64     // the journal's durable end at the last look
+	waiting time.Time // when entries without rows were first seen; zero: none
+}
+
+// due reports whether the rows are due at now, given the journal's durable
+// end and how far rows are written; when it says so, the caller writes them.
+func (p *indexPace) due(durable, indexed int64, now time.Time) bool {
+	if durable <= indexed {
+		p.seen, p.waiting = durable, time.Time{} // nothing new, or Sync wrote it
+		return false
+	}
+	if p.waiting.IsZero() {
+		p.waiting = now
+	}
+	appending := durable != p.seen
+	p.seen = durable
+	if appending && now.Sub(p.waiting) < p.within {
+		return false // appends go on: let more gather
+	}
+	p.waiting = time.Time{}
+	return true
 }
 
 // indexNow writes the rows of every durable journaled entry that has none,
@@ -451,6 +489,12 @@ func (l *Log) indexNow(ctx context.Context) error {
 		return l.journal.dropBelow(limit)
 	}
 	return nil
+}
+
+// Journaled reports whether the log journals its entries without work,
+// their rows written afterwards (Options.Journal).
+func (l *Log) Journaled() bool {
+	return l != nil && l.journal != nil
 }
 
 // Sync writes the rows of every entry already journaled, so that readers

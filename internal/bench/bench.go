@@ -17,6 +17,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"text/tabwriter"
@@ -306,14 +307,37 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) 
 	}
 
 	say("audited lookups through the gate, %d workers …", opt.Workers)
-	gl := measure(ctx, opt.Workers, opt.Duration, codes, lookup)
+	// A journaled log writes its entries' rows after they are durable (up
+	// to a second later under load): each timed row of audited calls ends
+	// when those rows are written too, so that no row leaves its indexing
+	// to the next one.
+	withRows := func(r Row) (Row, string, error) {
+		start := time.Now()
+		if err := l.Sync(ctx); err != nil {
+			return r, "", fmt.Errorf("write the journaled entries' rows: %w", err)
+		}
+		if l.Journaled() {
+			took := time.Since(start)
+			r.Elapsed += took
+			r.PerSecond = float64(r.Ops) / r.Elapsed.Seconds()
+			return r, fmt.Sprintf("; the last rows written %s after the last call, counted", took.Round(time.Millisecond)), nil
+		}
+		return r, "", nil
+	}
+	gl, rowsNote, err := withRows(measure(ctx, opt.Workers, opt.Duration, codes, lookup))
+	if err != nil {
+		return nil, err
+	}
 	gl.ID, gl.What, gl.Goal = RowLookupWorkers, fmt.Sprintf("audited lookup, %d workers", opt.Workers), "≥ 50 % of baseline"
-	gl.Note = fmt.Sprintf("%.1f %% of baseline; each waits for its durable entry", 100*gl.PerSecond/raw.PerSecond)
+	gl.Note = fmt.Sprintf("%.1f %% of baseline; each waits for its durable entry%s", 100*gl.PerSecond/raw.PerSecond, rowsNote)
 	res.add(say, gl)
 	say("audited lookups through the gate, %d concurrent clients …", opt.Clients)
-	gc := measure(ctx, opt.Clients, opt.Duration, codes, lookup)
+	gc, rowsNote, err := withRows(measure(ctx, opt.Clients, opt.Duration, codes, lookup))
+	if err != nil {
+		return nil, err
+	}
 	gc.ID, gc.What, gc.Goal = RowLookupClients, fmt.Sprintf("audited lookup, %d clients on %d cores (group commit)", opt.Clients, numCPU()), "≥ 50 % of baseline"
-	gc.Note = fmt.Sprintf("%.1f %% of baseline", 100*gc.PerSecond/raw.PerSecond)
+	gc.Note = fmt.Sprintf("%.1f %% of baseline%s", 100*gc.PerSecond/raw.PerSecond, rowsNote)
 	res.add(say, gc)
 
 	if opt.Sustained > 0 {
@@ -337,11 +361,19 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) 
 	res.add(say, rs)
 	var next atomic.Int64
 	say("four-item searches, %d workers …", opt.Workers)
-	s2 := measure(ctx, opt.Workers, opt.Duration, codes, func(string) error { return search(int(next.Add(7919)))("") })
+	s2, rowsNote, err := withRows(measure(ctx, opt.Workers, opt.Duration, codes, func(string) error { return search(int(next.Add(7919)))("") }))
+	if err != nil {
+		return nil, err
+	}
 	s2.ID, s2.What, s2.Goal = RowSearchWorkers, fmt.Sprintf("four-item search with variant folding, %d workers", opt.Workers), "≥ 5,000/s"
+	s2.Note = strings.TrimPrefix(rowsNote, "; ")
 	res.add(say, s2)
-	sc := measure(ctx, opt.Clients, opt.Duration, codes, func(string) error { return search(int(next.Add(7919)))("") })
+	sc, rowsNote, err := withRows(measure(ctx, opt.Clients, opt.Duration, codes, func(string) error { return search(int(next.Add(7919)))("") }))
+	if err != nil {
+		return nil, err
+	}
 	sc.ID, sc.What, sc.Goal = RowSearchClients, fmt.Sprintf("four-item search, %d clients", opt.Clients), "≥ 5,000/s"
+	sc.Note = strings.TrimPrefix(rowsNote, "; ")
 	res.add(say, sc)
 
 	// Verify the whole log, after the checkpoint that takes the import's
