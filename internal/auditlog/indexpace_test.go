@@ -1,8 +1,13 @@
 package auditlog
 
 import (
+	"context"
+	"fmt"
 	"testing"
 	"time"
+
+	"jukinet/internal/db"
+	"jukinet/internal/db/dbtest"
 )
 
 // TestIndexPace: the indexer writes journaled entries' rows when appends
@@ -42,4 +47,50 @@ func TestIndexPace(t *testing.T) {
 			t.Errorf("look %d (%s): due %v, want %v", i, l.why, got, l.due)
 		}
 	}
+}
+
+// TestSyncJournal: a command that reads the log's rows without opening the
+// log (audit show, audit verify) first writes the rows of what the serving
+// process journaled, while that process goes on journaling; the server's
+// own rows then continue after them, gap-free.
+func TestSyncJournal(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s, v := newKey(t)
+		dir := t.TempDir()
+		l := openJournaled(t, d, s, dir, true, time.Hour) // its indexer never writes
+		for i := range 12 {
+			if _, err := l.Append(ctx, entry(i, fmt.Sprintf("%011d", 3000+i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if e, _ := countRows(t, d); e != 0 {
+			t.Fatalf("%d rows before SyncJournal: want 0", e)
+		}
+		n, err := SyncJournal(ctx, d, dir)
+		if err != nil || n != 12 {
+			t.Fatalf("SyncJournal: %d entries, %v; want 12", n, err)
+		}
+		if e, sub := countRows(t, d); e != 12 || sub != 12 {
+			t.Fatalf("after SyncJournal: %d entries, %d subject rows; want 12, 12", e, sub)
+		}
+		if n, err := SyncJournal(ctx, d, dir); err != nil || n != 0 {
+			t.Fatalf("SyncJournal again: %d entries, %v; want 0", n, err)
+		}
+		for i := range 3 {
+			if _, err := l.Append(ctx, entry(i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := l.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.Checkpoint(ctx); err != nil {
+			t.Fatal(err)
+		}
+		l.Close()
+		if rep, err := Verify(ctx, d, v); err != nil || rep.Entries != 15 {
+			t.Fatalf("verify: %+v, %v", rep, err)
+		}
+	})
 }

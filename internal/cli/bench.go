@@ -19,7 +19,7 @@ type BenchCmd struct {
 	ImportOnly bool          `name:"import-only" help:"Measure the import only."`
 	Sustained  time.Duration `default:"60s" help:"Length of the sustained-load row (audited lookups from --clients without pause, the SQLite WAL watched); 0 skips it."`
 	WALOnly    bool          `name:"wal-only" help:"Measure the import, the raw baseline and the sustained-load row only."`
-	Journal    bool          `name:"journal" help:"Run the audit log with its journal (docs/design/audit-storage.md)."`
+	Journal    bool          `name:"journal" default:"true" negatable:"" help:"Run the audit log with its journal, as a node does by default (audit.journal; docs/design/audit-storage.md); --no-journal commits each group's rows on the request's path."`
 	CPUProfile string        `name:"cpuprofile" type:"path" help:"Write a CPU profile of the run to this file (go tool pprof)."`
 	MemProfile string        `name:"memprofile" type:"path" help:"Write a heap profile taken as the import ends to this file (go tool pprof)."`
 	HTTP       bool          `name:"http" help:"Add the HTTP rows: a demo node with the same register served over HTTPS as jukinet serve does, its JSON API driven by --clients keep-alive connections of a load generator (vegeta)."`

@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -134,6 +135,22 @@ type Node struct {
 
 // JournalFolder is the audit journal's folder in the data folder.
 const JournalFolder = "audit-journal"
+
+// SyncJournal writes the rows of the entries the node's audit journal
+// holds without them (a serving process journals look-ups and searches,
+// their rows following up to a second later under load), so that a
+// command reading the log's rows without opening the log sees every entry
+// answered so far. A node without a journal has nothing to do.
+func (n *Node) SyncJournal(ctx context.Context) error {
+	dir := filepath.Join(n.Dir, JournalFolder)
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if _, err := auditlog.SyncJournal(ctx, n.DB, dir); err != nil {
+		return fmt.Errorf("write the rows of journaled audit entries: %w", err)
+	}
+	return nil
+}
 
 // Version is the node's version, as the record of program changes keeps
 // it (the CLI sets it to the version it was built with).
