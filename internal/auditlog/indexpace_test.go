@@ -2,6 +2,7 @@ package auditlog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -76,6 +77,24 @@ func TestSyncJournal(t *testing.T) {
 		}
 		if n, err := SyncJournal(ctx, d, dir); err != nil || n != 0 {
 			t.Fatalf("SyncJournal again: %d entries, %v; want 0", n, err)
+		}
+		// While another holds the writers' lock (an import), it waits,
+		// and gives up when its context ends.
+		other, err := openJournal(dir, journalOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		unlock, err := other.lock()
+		if err != nil {
+			t.Fatal(err)
+		}
+		short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		_, err = SyncJournal(short, d, dir)
+		cancel()
+		unlock()
+		other.close()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("SyncJournal while the lock is held: %v, want the context's deadline", err)
 		}
 		for i := range 3 {
 			if _, err := l.Append(ctx, entry(i)); err != nil {

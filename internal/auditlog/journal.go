@@ -3,6 +3,7 @@ package auditlog
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -178,6 +179,45 @@ func (j *journal) lock() (unlock func(), err error) {
 		unix.Flock(int(j.lockFile.Fd()), unix.LOCK_UN)
 		j.mu.Unlock()
 	}, nil
+}
+
+// lockContext is lock for a caller that may give up (a console command the
+// user can interrupt): it tries the queue and then the lock every few
+// milliseconds until it has the lock, or until ctx ends.
+func (j *journal) lockContext(ctx context.Context) (unlock func(), err error) {
+	j.mu.Lock()
+	if err := flockPoll(ctx, j.queueFile); err != nil {
+		j.mu.Unlock()
+		return nil, fmt.Errorf("queue for the audit journal's lock: %w", err)
+	}
+	err = flockPoll(ctx, j.lockFile)
+	unix.Flock(int(j.queueFile.Fd()), unix.LOCK_UN)
+	if err != nil {
+		j.mu.Unlock()
+		return nil, fmt.Errorf("lock the audit journal: %w", err)
+	}
+	return func() {
+		unix.Flock(int(j.lockFile.Fd()), unix.LOCK_UN)
+		j.mu.Unlock()
+	}, nil
+}
+
+// flockPoll takes f's exclusive flock, trying every 5 ms until ctx ends.
+func flockPoll(ctx context.Context, f *os.File) error {
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }
 
 // flockEx takes f's exclusive flock, waiting for it.

@@ -525,14 +525,15 @@ func (l *Log) Sync(ctx context.Context) error {
 // the journal folder dir holds without them, and says how many it wrote:
 // what a console command that reads the log's rows without opening the
 // log (audit show, audit verify) does first on a node whose server
-// journals, so that it sees every entry answered so far.
+// journals, so that it sees every entry answered so far. It waits for the
+// lock (an import holds it for its whole transaction) until ctx ends.
 func SyncJournal(ctx context.Context, d *db.DB, dir string) (int, error) {
 	j, err := openJournal(dir, journalOptions{})
 	if err != nil {
 		return 0, err
 	}
 	defer j.close()
-	unlock, err := j.lock()
+	unlock, err := j.lockContext(ctx)
 	if err != nil {
 		return 0, err
 	}

@@ -97,6 +97,9 @@ func startHTTPNode(ctx context.Context, opt Options, dir string, csv []byte, log
 	}
 	h.node = n
 	n.Now = now
+	// The bench serves this node as jukinet serve does: the serving
+	// process, journaling as the run says (--journal, --no-journal).
+	n.Serving, n.Config.Audit.Journal = true, opt.Journal
 	if err := n.OpenGate(ctx, logger); err != nil {
 		return nil, err
 	}

@@ -81,9 +81,15 @@ func (c AuditVerifyCmd) Run(env *Env) error {
 		}
 	}
 	// What a serving process journaled gets its rows first: the log is
-	// verified as far as it has answered.
-	if err := n.SyncJournal(env.Ctx); err != nil {
-		return err
+	// verified as far as it has answered. If that fails (a damaged
+	// journal), the rows are still verified, and the failure is the result.
+	journalErr := n.SyncJournal(env.Ctx)
+	if journalErr != nil && env.Ctx.Err() != nil {
+		fmt.Fprintln(env.Stderr, "jukinet:", journalErr)
+		return exitError{130}
+	}
+	if journalErr != nil {
+		fmt.Fprintf(env.Stderr, "jukinet: %v; verifying the entries that have rows\n", journalErr)
 	}
 	// On a terminal, a long verification shows how far it has come.
 	var progress func(int64)
@@ -105,6 +111,9 @@ func (c AuditVerifyCmd) Run(env *Env) error {
 		return err
 	}
 	fmt.Fprintln(env.Stdout, rep.String())
+	if journalErr != nil {
+		return fmt.Errorf("the rows verify, but the audit journal's pending entries could not be written: %w", journalErr)
+	}
 	return nil
 }
 
@@ -136,8 +145,13 @@ func (c AuditShowCmd) Run(env *Env) error {
 		return err
 	}
 	defer n.Close()
+	// What a serving process journaled gets its rows first, so that the
+	// list holds every entry answered so far.
 	if err := n.SyncJournal(env.Ctx); err != nil {
-		return err
+		if env.Ctx.Err() != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stderr, "jukinet: %v; listing the entries that have rows\n", err)
 	}
 	list, err := auditlog.List(env.Ctx, n.DB, f)
 	if err != nil {

@@ -111,9 +111,12 @@ type Audit struct {
 	// Journal makes the server append entries without work (look-ups,
 	// searches) to the audit journal in the data folder — durable with one
 	// write and one fdatasync per group — and write their rows shortly
-	// after (docs/design/audit-storage.md). On by default: audited
-	// look-ups several times as fast as with each group's rows committed on
-	// the request's path (docs/benchmarks.md, "The journal by default").
+	// after (docs/design/audit-storage.md). A file without the key takes
+	// JournalDefault of its database: on for SQLite, where it makes audited
+	// look-ups several times as fast (docs/benchmarks.md, "The journal by
+	// default"); off for PostgreSQL, where an answered entry would
+	// otherwise be durable only on the application server's disk until its
+	// rows reach the database (and its standby).
 	Journal bool `toml:"journal"`
 }
 
@@ -190,7 +193,7 @@ func Default() Config {
 		Node:     Node{Level: "municipality", SigningKey: "node.key"},
 		Database: Database{URL: "sqlite:jukinet.db", WALLimitMiB: 64},
 		HTTP:     HTTP{Addr: "127.0.0.1:8080", ShutdownTimeout: Duration{15 * time.Second}},
-		Audit:    Audit{CheckpointInterval: Duration{time.Minute}, RetentionYears: 7, Journal: true},
+		Audit:    Audit{CheckpointInterval: Duration{time.Minute}, RetentionYears: 7, Journal: JournalDefault("sqlite:jukinet.db")},
 		Console:  Console{Lookup: true},
 		Detection: Detection{Every: Duration{10 * time.Minute}, OfficeStart: "08:30", OfficeEnd: "17:15",
 			DailyResidents: 200, ActorsPerResident: 5, DailyDenials: 5,
@@ -198,6 +201,12 @@ func Default() Config {
 		Backup: Backup{At: "02:00", Keep: 7, MaxAge: Duration{26 * time.Hour}},
 		Log:    Log{Level: "info", Format: "text"},
 	}
+}
+
+// JournalDefault is audit.journal's value for a node on the database at
+// url when its file does not set it: on for SQLite, off for PostgreSQL.
+func JournalDefault(url string) bool {
+	return !strings.HasPrefix(url, "postgres")
 }
 
 // Load reads DIR/jukinet.toml over the defaults, then applies the
@@ -211,12 +220,15 @@ func Load(dir string) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("read config: %w", err)
 	}
-	c, err := Parse(path, raw)
+	c, md, err := parse(path, raw)
 	if err != nil {
 		return Config{}, err
 	}
 	if v := os.Getenv(EnvDatabaseURL); v != "" {
 		c.Database.URL = v
+	}
+	if !md.IsDefined("audit", "journal") {
+		c.Audit.Journal = JournalDefault(c.Database.URL)
 	}
 	if v := os.Getenv(EnvAddr); v != "" {
 		c.HTTP.Addr = v
@@ -230,20 +242,29 @@ func Load(dir string) (Config, error) {
 // Parse reads a configuration file's contents over the defaults, without
 // the environment's overrides; path names the file in errors.
 func Parse(path string, raw []byte) (Config, error) {
+	c, md, err := parse(path, raw)
+	if err == nil && !md.IsDefined("audit", "journal") {
+		c.Audit.Journal = JournalDefault(c.Database.URL)
+	}
+	return c, err
+}
+
+// parse is Parse, also returning which keys the file sets.
+func parse(path string, raw []byte) (Config, toml.MetaData, error) {
 	c := Default()
 	md, err := toml.Decode(string(raw), &c)
 	if err != nil {
 		var perr toml.ParseError
 		if errors.As(err, &perr) {
-			return Config{}, fmt.Errorf("%s:%d: %s", path, perr.Position.Line, perr.Message)
+			return Config{}, md, fmt.Errorf("%s:%d: %s", path, perr.Position.Line, perr.Message)
 		}
-		return Config{}, fmt.Errorf("%s: %w", path, err)
+		return Config{}, md, fmt.Errorf("%s: %w", path, err)
 	}
 	if keys := md.Undecoded(); len(keys) > 0 {
 		k := keys[0].String()
-		return Config{}, fmt.Errorf("%s:%d: unknown key %q (see docs/configuration.md for the settings)", path, lineOf(raw, keys[0]), k)
+		return Config{}, md, fmt.Errorf("%s:%d: unknown key %q (see docs/configuration.md for the settings)", path, lineOf(raw, keys[0]), k)
 	}
-	return c, nil
+	return c, md, nil
 }
 
 // Validate checks the settings that have a fixed set of values.
@@ -396,8 +417,9 @@ checkpoint_interval = "{{.Audit.CheckpointInterval}}"
 retention_years = {{.Audit.RetentionYears}}
 # Append look-ups and searches to the audit journal (audit-journal/ in the
 # data folder), durable with one fdatasync per group, their rows written
-# shortly after: audited reads several times as fast. false commits each
-# group's rows on the request's path instead.
+# shortly after: audited reads several times as fast on SQLite. false
+# commits each group's rows on the request's path instead (the default on
+# PostgreSQL, so that an answered entry is in the database and its standby).
 journal = {{.Audit.Journal}}
 
 [console]

@@ -84,3 +84,37 @@ func TestEnvOverrides(t *testing.T) {
 		t.Errorf("defaults not kept: %+v", c)
 	}
 }
+
+// TestJournalDefault: a file that does not set audit.journal takes its
+// database's default (on for SQLite, off for PostgreSQL, also when the
+// database comes from the environment); a file that sets it keeps it.
+func TestJournalDefault(t *testing.T) {
+	tests := []struct {
+		name, body, envURL string
+		want               bool
+	}{
+		{"SQLite, not set", "[node]\nlevel = \"municipality\"\n", "", true},
+		{"PostgreSQL, not set", "[database]\nurl = \"postgres://127.0.0.1/jk\"\n", "", false},
+		{"SQLite in the file, PostgreSQL from the environment", "[node]\nlevel = \"municipality\"\n", "postgres://127.0.0.1/other", false},
+		{"SQLite, set off", "[audit]\njournal = false\n", "", false},
+		{"PostgreSQL, set on", "[database]\nurl = \"postgres://127.0.0.1/jk\"\n\n[audit]\njournal = true\n", "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv(EnvDatabaseURL, tt.envURL)
+			c, err := Load(writeFile(t, tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Audit.Journal != tt.want {
+				t.Errorf("audit.journal = %v, want %v", c.Audit.Journal, tt.want)
+			}
+			if tt.envURL == "" {
+				p, err := Parse(FileName, []byte(tt.body))
+				if err != nil || p.Audit.Journal != tt.want {
+					t.Errorf("Parse: audit.journal = %v (%v), want %v", p.Audit.Journal, err, tt.want)
+				}
+			}
+		})
+	}
+}

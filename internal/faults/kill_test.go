@@ -3,7 +3,9 @@ package faults
 import (
 	"bytes"
 	"encoding/csv"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand"
 	"net/http"
 	"net/url"
@@ -16,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"jukinet/internal/api"
 	"jukinet/internal/config"
@@ -52,14 +56,14 @@ func cycles(t *testing.T) int {
 // the one database kind).
 func TestSIGKILLCycles(t *testing.T) {
 	n := cycles(t)
-	// The servers journal their look-ups and searches (audit.journal, on
-	// by default): every answered one must be in the log after the kill,
-	// from the journal's recovery.
+	// The municipality's server journals its look-ups and searches
+	// (audit.journal, on by default on SQLite): every answered one must be
+	// in the log after the kill, from the journal's recovery.
 	t.Run("sqlite", func(t *testing.T) { killCycles(t, n, "", "", true) })
-	// The municipality's server commits each group's rows on the request's
-	// path, as a node with journal = false does.
+	// It commits each group's rows on the request's path, as a node with
+	// journal = false does (the default on PostgreSQL).
 	t.Run("sqlite-sql-rows", func(t *testing.T) { killCycles(t, n, "", "", false) })
-	t.Run("postgres", func(t *testing.T) { killCycles(t, n, dbtest.PostgresURL(t), dbtest.PostgresURL(t), true) })
+	t.Run("postgres", func(t *testing.T) { killCycles(t, n, dbtest.PostgresURL(t), dbtest.PostgresURL(t), false) })
 }
 
 // person is a resident the load asks for.
@@ -111,8 +115,8 @@ type killRun struct {
 	// would make the second look half-applied.
 	used map[string]bool
 	fig  figures
-	// journal leaves the municipality's audit journal on (audit.journal,
-	// the default); false turns it off in its configuration.
+	// journal is the municipality's audit.journal, written into its
+	// configuration after the demo made it.
 	journal bool
 }
 
@@ -209,13 +213,19 @@ func (r *killRun) setUp() {
 	if err := m.srv.stop(); err != nil {
 		t.Fatalf("stop the demo: %v\n%s", err, tail(m.log, 3000))
 	}
+	conf := filepath.Join(m.dir, config.FileName)
+	b, err := os.ReadFile(conf)
+	setting := regexp.MustCompile(`(?m)^journal = (true|false)$`)
+	if err != nil || !setting.Match(b) {
+		t.Fatalf("read audit.journal in %s: %v", conf, err)
+	}
+	if err := os.WriteFile(conf, setting.ReplaceAll(b, fmt.Appendf(nil, "journal = %v", r.journal)), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if !r.journal {
-		conf := filepath.Join(m.dir, config.FileName)
-		b, err := os.ReadFile(conf)
-		if err != nil || !bytes.Contains(b, []byte("journal = true")) {
-			t.Fatalf("read %s to turn the audit journal off: %v", conf, err)
-		}
-		if err := os.WriteFile(conf, bytes.Replace(b, []byte("journal = true"), []byte("journal = false"), 1), 0o600); err != nil {
+		// The demo stopped cleanly, every journaled entry with its rows: a
+		// node without a journal has no journal folder.
+		if err := os.RemoveAll(filepath.Join(m.dir, "audit-journal")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -240,11 +250,10 @@ func (r *killRun) setUp() {
 	must(t, "peer", "add", "--data", m.dir, "--role", "upstream", bundle(p))
 	p.serve(t)
 	m.serve(t)
-	if r.journal {
-		// The server journals: it holds the journal's writer lock.
-		if _, err := os.Stat(filepath.Join(m.dir, "audit-journal", "writer.lock")); err != nil {
-			t.Fatalf("the municipality's server does not journal its audit log: %v", err)
-		}
+	// The server journals exactly when its configuration says so: it then
+	// holds the journal's writer lock.
+	if journals := writerLockHeld(t, filepath.Join(m.dir, "audit-journal", "writer.lock")); journals != r.journal {
+		t.Fatalf("the municipality's server journals its audit log: %v, want %v", journals, r.journal)
 	}
 	must(t, "federation", "check", "--data", m.dir, "--local-gov", muniCode, "--repair")
 	r.waitDelivered()
@@ -775,4 +784,27 @@ func (r *killRun) check(cycle int, ld *cycleLoad, prefKilled bool) {
 		fig.lost++
 		t.Errorf("cycle %d: federation check: %v\n%s", cycle, err, out)
 	}
+}
+
+// writerLockHeld reports whether a process holds the audit journal's
+// writer lock at path (a missing file: no).
+func writerLockHeld(t *testing.T, path string) bool {
+	t.Helper()
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+	if err == nil {
+		unix.Flock(int(f.Fd()), unix.LOCK_UN)
+		return false
+	}
+	if !errors.Is(err, unix.EWOULDBLOCK) {
+		t.Fatalf("try the journal's writer lock: %v", err)
+	}
+	return true
 }

@@ -388,6 +388,7 @@ func initNode(ctx context.Context, opt InitOptions) (err error) {
 	c.Node.LocalGovCode, c.Node.Level, c.Node.Profile, c.Node.Demo = string(lg.Code), string(level), prof.ID, opt.Demo
 	if opt.DatabaseURL != "" {
 		c.Database.URL = opt.DatabaseURL
+		c.Audit.Journal = config.JournalDefault(c.Database.URL)
 	}
 	if opt.Addr != "" {
 		c.HTTP.Addr = opt.Addr

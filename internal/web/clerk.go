@@ -22,6 +22,12 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, c *current) {
 	ctx := r.Context()
 	now := s.node.Now().In(jptext.JST)
 	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, jptext.JST)
+	// Each operator sees their own accesses, and today's counts, as the
+	// audit log recorded them (journaled ones included).
+	if err := s.node.Log.Sync(ctx); err != nil {
+		s.problem(w, r, err)
+		return
+	}
 	total, denied, err := auditlog.Tally(ctx, s.node.DB, midnight)
 	if err != nil {
 		s.problem(w, r, err)
@@ -34,12 +40,6 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, c *current) {
 	}
 	residents, err := s.node.Gate.Count(ctx)
 	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	// Each operator sees their own accesses as the audit log recorded them
-	// (journaled ones included).
-	if err := s.node.Log.Sync(ctx); err != nil {
 		s.problem(w, r, err)
 		return
 	}
