@@ -164,33 +164,24 @@ func (j *journal) close() error {
 // lock takes the writers' lock: this process's and the folder's. It waits
 // in the queue (holding the queue file's flock) until it has the lock.
 func (j *journal) lock() (unlock func(), err error) {
-	j.mu.Lock()
-	if err := flockEx(j.queueFile); err != nil {
-		j.mu.Unlock()
-		return nil, fmt.Errorf("queue for the audit journal's lock: %w", err)
-	}
-	err = flockEx(j.lockFile)
-	unix.Flock(int(j.queueFile.Fd()), unix.LOCK_UN)
-	if err != nil {
-		j.mu.Unlock()
-		return nil, fmt.Errorf("lock the audit journal: %w", err)
-	}
-	return func() {
-		unix.Flock(int(j.lockFile.Fd()), unix.LOCK_UN)
-		j.mu.Unlock()
-	}, nil
+	return j.lockWith(flockEx)
 }
 
 // lockContext is lock for a caller that may give up (a console command the
 // user can interrupt): it tries the queue and then the lock every few
 // milliseconds until it has the lock, or until ctx ends.
 func (j *journal) lockContext(ctx context.Context) (unlock func(), err error) {
+	return j.lockWith(func(f *os.File) error { return flockPoll(ctx, f) })
+}
+
+// lockWith is lock, taking each file's flock with take.
+func (j *journal) lockWith(take func(*os.File) error) (unlock func(), err error) {
 	j.mu.Lock()
-	if err := flockPoll(ctx, j.queueFile); err != nil {
+	if err := take(j.queueFile); err != nil {
 		j.mu.Unlock()
 		return nil, fmt.Errorf("queue for the audit journal's lock: %w", err)
 	}
-	err = flockPoll(ctx, j.lockFile)
+	err = take(j.lockFile)
 	unix.Flock(int(j.queueFile.Fd()), unix.LOCK_UN)
 	if err != nil {
 		j.mu.Unlock()
