@@ -58,14 +58,28 @@ func OpenAt(t testing.TB, opt node.InitOptions, clock *clocktest.Clock) *node.No
 func openIn(t testing.TB, dir string, clock *clocktest.Clock) *node.Node {
 	t.Helper()
 	ctx := context.Background()
+	if os.Getenv(auditlog.EnvTestJournal) != "1" {
+		// The process that made the node (Init, the demo's seeding) named
+		// the journal its configuration turns on, and closed it with every
+		// entry's rows written: without the folder the test node's log
+		// commits through SQL alone.
+		if err := os.RemoveAll(filepath.Join(dir, node.JournalFolder)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	n, err := node.Open(ctx, dir)
 	if err != nil {
 		t.Fatalf("open node: %v", err)
 	}
 	t.Cleanup(func() { n.Close() })
 	n.Now = clock.Now
+	// A test node is one process with no server beside it: its log
+	// commits through SQL, as a node with journal = false does, unless the
+	// tests run again as the server with its audit journal on (the serving
+	// process's journal and the console processes beside it are tested in
+	// internal/auditlog and by the SIGKILL cycles of internal/faults).
+	n.Config.Audit.Journal = false
 	if os.Getenv(auditlog.EnvTestJournal) == "1" {
-		// The node's tests again with the server's audit journal on.
 		n.Config.Audit.Journal, n.Serving = true, true
 	}
 	if err := n.OpenGate(ctx, nil); err != nil {
