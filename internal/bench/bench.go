@@ -279,12 +279,34 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) 
 		_, err := g.Lookup(ctx, req, gate.Key{ResidentCode: code})
 		return err
 	}
+	// A journaled log writes its entries' rows after they are durable (up
+	// to a second later under load): each timed row of audited calls ends
+	// when those rows are written too, so that no row leaves its indexing
+	// to the next one.
+	withRows := func(r Row) (Row, string, error) {
+		start := time.Now()
+		if err := l.Sync(ctx); err != nil {
+			return r, "", fmt.Errorf("write the journaled entries' rows: %w", err)
+		}
+		if l.Journaled() {
+			took := time.Since(start)
+			r.Elapsed += took
+			r.PerSecond = float64(r.Ops) / r.Elapsed.Seconds()
+			return r, fmt.Sprintf("; the last rows written %s after the last call, counted", took.Round(time.Millisecond)), nil
+		}
+		return r, "", nil
+	}
 	if opt.SustainedOnly {
 		if opt.Sustained <= 0 {
 			opt.Sustained = time.Minute
 		}
 		say("sustained audited lookups, %d clients for %s …", opt.Clients, opt.Sustained)
-		res.add(say, sustainedRow(ctx, d, res, raw, opt.Clients, opt.Sustained, codes, lookup))
+		sr, rowsNote, err := withRows(sustainedRow(ctx, d, res, raw, opt.Clients, opt.Sustained, codes, lookup))
+		if err != nil {
+			return nil, err
+		}
+		sr.Note += rowsNote
+		res.add(say, sr)
 		return res, nil
 	}
 	// The floors: no request that waits for a durable write beats them.
@@ -307,23 +329,6 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) 
 	}
 
 	say("audited lookups through the gate, %d workers …", opt.Workers)
-	// A journaled log writes its entries' rows after they are durable (up
-	// to a second later under load): each timed row of audited calls ends
-	// when those rows are written too, so that no row leaves its indexing
-	// to the next one.
-	withRows := func(r Row) (Row, string, error) {
-		start := time.Now()
-		if err := l.Sync(ctx); err != nil {
-			return r, "", fmt.Errorf("write the journaled entries' rows: %w", err)
-		}
-		if l.Journaled() {
-			took := time.Since(start)
-			r.Elapsed += took
-			r.PerSecond = float64(r.Ops) / r.Elapsed.Seconds()
-			return r, fmt.Sprintf("; the last rows written %s after the last call, counted", took.Round(time.Millisecond)), nil
-		}
-		return r, "", nil
-	}
 	gl, rowsNote, err := withRows(measure(ctx, opt.Workers, opt.Duration, codes, lookup))
 	if err != nil {
 		return nil, err
@@ -342,7 +347,12 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) 
 
 	if opt.Sustained > 0 {
 		say("sustained audited lookups, %d clients for %s …", opt.Clients, opt.Sustained)
-		res.add(say, sustainedRow(ctx, d, res, raw, opt.Clients, opt.Sustained, codes, lookup))
+		sr, rowsNote, err := withRows(sustainedRow(ctx, d, res, raw, opt.Clients, opt.Sustained, codes, lookup))
+		if err != nil {
+			return nil, err
+		}
+		sr.Note += rowsNote
+		res.add(say, sr)
 	}
 
 	// Four-item search: kana name of a real resident, birth date, sex.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"jukinet/internal/bench"
+	"jukinet/internal/config"
 )
 
 // BenchCmd is `jukinet bench`.
@@ -19,7 +20,7 @@ type BenchCmd struct {
 	ImportOnly bool          `name:"import-only" help:"Measure the import only."`
 	Sustained  time.Duration `default:"60s" help:"Length of the sustained-load row (audited lookups from --clients without pause, the SQLite WAL watched); 0 skips it."`
 	WALOnly    bool          `name:"wal-only" help:"Measure the import, the raw baseline and the sustained-load row only."`
-	Journal    bool          `name:"journal" default:"true" negatable:"" help:"Run the audit log with its journal, as a node does by default (audit.journal; docs/design/audit-storage.md); --no-journal commits each group's rows on the request's path."`
+	Journal    *bool         `name:"journal" negatable:"" help:"Run the audit log with its journal (audit.journal; docs/design/audit-storage.md); --no-journal commits each group's rows on the request's path. Without either, as a node on the same database does by default: journaled on SQLite, not on PostgreSQL."`
 	CPUProfile string        `name:"cpuprofile" type:"path" help:"Write a CPU profile of the run to this file (go tool pprof)."`
 	MemProfile string        `name:"memprofile" type:"path" help:"Write a heap profile taken as the import ends to this file (go tool pprof)."`
 	HTTP       bool          `name:"http" help:"Add the HTTP rows: a demo node with the same register served over HTTPS as jukinet serve does, its JSON API driven by --clients keep-alive connections of a load generator (vegeta)."`
@@ -64,8 +65,12 @@ func (c BenchCmd) Run(env *Env) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	journal := config.JournalDefault(c.DB)
+	if c.Journal != nil {
+		journal = *c.Journal
+	}
 	res, err := bench.Run(env.Ctx, bench.Options{Residents: c.Residents, DBURL: c.DB, Duration: c.Duration, Workers: c.Workers, Clients: c.Clients, Seed: 1, ImportOnly: c.ImportOnly, MemProfile: c.MemProfile,
-		Sustained: c.Sustained, SustainedOnly: c.WALOnly, HTTP: c.HTTP, HTTPOnly: c.HTTPOnly, HTTPProfile: c.HTTPProf, Now: env.Now, Journal: c.Journal}, env.Stderr)
+		Sustained: c.Sustained, SustainedOnly: c.WALOnly, HTTP: c.HTTP, HTTPOnly: c.HTTPOnly, HTTPProfile: c.HTTPProf, Now: env.Now, Journal: journal}, env.Stderr)
 	if err != nil {
 		return err
 	}

@@ -60,6 +60,11 @@ func TestBenchHTTPOnly(t *testing.T) {
 					t.Errorf("no %q in:\n%s", want, out)
 				}
 			}
+			// Without --journal or --no-journal the run journals as a node
+			// on the same database does by default: on SQLite only.
+			if got, want := strings.Contains(out, "audit journal)"), tt.name == "sqlite"; got != want {
+				t.Errorf("table says audit journal: %v, want %v:\n%s", got, want, out)
+			}
 			if strings.Contains(out, "ERROR") {
 				t.Errorf("a row failed:\n%s", out)
 			}
