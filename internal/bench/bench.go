@@ -279,33 +279,15 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) 
 		_, err := g.Lookup(ctx, req, gate.Key{ResidentCode: code})
 		return err
 	}
-	// A journaled log writes its entries' rows after they are durable (up
-	// to a second later under load): each timed row of audited calls ends
-	// when those rows are written too, so that no row leaves its indexing
-	// to the next one.
-	withRows := func(r Row) (Row, string, error) {
-		start := time.Now()
-		if err := l.Sync(ctx); err != nil {
-			return r, "", fmt.Errorf("write the journaled entries' rows: %w", err)
-		}
-		if l.Journaled() {
-			took := time.Since(start)
-			r.Elapsed += took
-			r.PerSecond = float64(r.Ops) / r.Elapsed.Seconds()
-			return r, fmt.Sprintf("; the last rows written %s after the last call, counted", took.Round(time.Millisecond)), nil
-		}
-		return r, "", nil
-	}
 	if opt.SustainedOnly {
 		if opt.Sustained <= 0 {
 			opt.Sustained = time.Minute
 		}
 		say("sustained audited lookups, %d clients for %s …", opt.Clients, opt.Sustained)
-		sr, rowsNote, err := withRows(sustainedRow(ctx, d, res, raw, opt.Clients, opt.Sustained, codes, lookup))
+		sr, err := sustainedRow(ctx, d, l, res, raw, opt.Clients, opt.Sustained, codes, lookup)
 		if err != nil {
 			return nil, err
 		}
-		sr.Note += rowsNote
 		res.add(say, sr)
 		return res, nil
 	}
@@ -329,7 +311,7 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) 
 	}
 
 	say("audited lookups through the gate, %d workers …", opt.Workers)
-	gl, rowsNote, err := withRows(measure(ctx, opt.Workers, opt.Duration, codes, lookup))
+	gl, rowsNote, err := withRows(ctx, l, measure(ctx, opt.Workers, opt.Duration, codes, lookup))
 	if err != nil {
 		return nil, err
 	}
@@ -337,7 +319,7 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) 
 	gl.Note = fmt.Sprintf("%.1f %% of baseline; each waits for its durable entry%s", 100*gl.PerSecond/raw.PerSecond, rowsNote)
 	res.add(say, gl)
 	say("audited lookups through the gate, %d concurrent clients …", opt.Clients)
-	gc, rowsNote, err := withRows(measure(ctx, opt.Clients, opt.Duration, codes, lookup))
+	gc, rowsNote, err := withRows(ctx, l, measure(ctx, opt.Clients, opt.Duration, codes, lookup))
 	if err != nil {
 		return nil, err
 	}
@@ -347,11 +329,10 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) 
 
 	if opt.Sustained > 0 {
 		say("sustained audited lookups, %d clients for %s …", opt.Clients, opt.Sustained)
-		sr, rowsNote, err := withRows(sustainedRow(ctx, d, res, raw, opt.Clients, opt.Sustained, codes, lookup))
+		sr, err := sustainedRow(ctx, d, l, res, raw, opt.Clients, opt.Sustained, codes, lookup)
 		if err != nil {
 			return nil, err
 		}
-		sr.Note += rowsNote
 		res.add(say, sr)
 	}
 
@@ -371,14 +352,14 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Result, error) 
 	res.add(say, rs)
 	var next atomic.Int64
 	say("four-item searches, %d workers …", opt.Workers)
-	s2, rowsNote, err := withRows(measure(ctx, opt.Workers, opt.Duration, codes, func(string) error { return search(int(next.Add(7919)))("") }))
+	s2, rowsNote, err := withRows(ctx, l, measure(ctx, opt.Workers, opt.Duration, codes, func(string) error { return search(int(next.Add(7919)))("") }))
 	if err != nil {
 		return nil, err
 	}
 	s2.ID, s2.What, s2.Goal = RowSearchWorkers, fmt.Sprintf("four-item search with variant folding, %d workers", opt.Workers), "≥ 5,000/s"
 	s2.Note = strings.TrimPrefix(rowsNote, "; ")
 	res.add(say, s2)
-	sc, rowsNote, err := withRows(measure(ctx, opt.Clients, opt.Duration, codes, func(string) error { return search(int(next.Add(7919)))("") }))
+	sc, rowsNote, err := withRows(ctx, l, measure(ctx, opt.Clients, opt.Duration, codes, func(string) error { return search(int(next.Add(7919)))("") }))
 	if err != nil {
 		return nil, err
 	}
@@ -444,12 +425,31 @@ func (r *Result) add(say func(string, ...any), rows ...Row) {
 	}
 }
 
+// withRows ends a timed row of audited calls when their entries' rows are
+// written too. A journaled log writes them after the entries are durable
+// (up to a second later under load): without this a row would leave its
+// indexing to the next one. It returns the row with the time taken added
+// and a note saying how long that was.
+func withRows(ctx context.Context, l *auditlog.Log, r Row) (Row, string, error) {
+	start := time.Now()
+	if err := l.Sync(ctx); err != nil {
+		return r, "", fmt.Errorf("write the journaled entries' rows: %w", err)
+	}
+	if l.Journaled() {
+		took := time.Since(start)
+		r.Elapsed += took
+		r.PerSecond = float64(r.Ops) / r.Elapsed.Seconds()
+		return r, fmt.Sprintf("; the last rows written %s after the last call, counted", took.Round(time.Millisecond)), nil
+	}
+	return r, "", nil
+}
+
 // sustainedRow runs audited lookups from clients goroutines for dur
 // without pause, the load under which a WAL that is never restarted grows
 // without bound, and reports the WAL file's largest size and the lookup
 // rate in the first and last windows (10 s, or a third of a shorter run):
 // a rate that falls is a database slowing as its WAL grows.
-func sustainedRow(ctx context.Context, d *db.DB, res *Result, raw Row, clients int, dur time.Duration, codes []string, lookup func(string) error) Row {
+func sustainedRow(ctx context.Context, d *db.DB, l *auditlog.Log, res *Result, raw Row, clients int, dur time.Duration, codes []string, lookup func(string) error) (Row, error) {
 	walBytes := func() int64 { st, _ := d.WAL(); return st.Bytes }
 	before, _ := d.WAL()
 	var done atomic.Int64
@@ -483,10 +483,17 @@ func sustainedRow(ctx context.Context, d *db.DB, res *Result, raw Row, clients i
 		}
 		return err
 	})
+	// The windows' rates are those of the look-ups; the row's rate ends
+	// when their entries' rows are written, and the largest WAL counts
+	// that writing too.
+	end := sample{time.Since(start), done.Load()}
+	r, rowsNote, err := withRows(ctx, l, r)
 	close(stop)
 	<-sampled
+	if err != nil {
+		return r, err
+	}
 	maxWAL = max(maxWAL, walBytes())
-	end := sample{time.Since(start), done.Load()}
 	window := min(10*time.Second, dur/3)
 	// The samples nearest the end of the first window and the start of the
 	// last one.
@@ -518,8 +525,8 @@ func sustainedRow(ctx context.Context, d *db.DB, res *Result, raw Row, clients i
 		r.Note += fmt.Sprintf("; largest WAL %s, %d WAL cuts (%d failed) holding commits %s in all, %s at most",
 			mib(maxWAL), st.Cuts, st.FailedCuts, (after.Held - before.Held).Round(time.Millisecond), after.Longest.Round(time.Millisecond))
 	}
-	r.Note += errNote
-	return r
+	r.Note += rowsNote + errNote
+	return r, nil
 }
 
 // mib writes a size in bytes in MiB.

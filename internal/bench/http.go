@@ -317,12 +317,15 @@ func httpRows(ctx context.Context, opt Options, dir string, csv []byte, codes []
 	clerk := gate.Request{Actor: auditlog.Actor{Kind: auditlog.ActorOperator, ID: node.DemoOperator}, Origin: "terminal:" + node.DemoTerminal,
 		Affair: httpAffair, Reason: httpReason}
 	cpu := processCPU()
-	in := measure(ctx, opt.Clients, opt.Duration, codes, func(code string) error {
+	in, rowsNote, err := withRows(ctx, h.node.Log, measure(ctx, opt.Clients, opt.Duration, codes, func(code string) error {
 		_, err := h.node.Gate.Lookup(ctx, clerk, gate.Key{ResidentCode: code})
 		return err
-	})
+	}))
+	if err != nil {
+		return nil, err
+	}
 	in.ID, in.What = RowGateClients, fmt.Sprintf("lookup through the node's gate in process, %d clients (HTTP baseline)", opt.Clients)
-	in.Note = "the node's policies (designation, training, terminal), audited; " + cpuPerOp(cpu, in.Ops) + in.Note
+	in.Note = "the node's policies (designation, training, terminal), audited; " + cpuPerOp(cpu, in.Ops) + in.Note + rowsNote
 	rows = append(rows, in)
 
 	say("HTTP floor: a fixed JSON answer over the same TLS, %d clients …", opt.Clients)
@@ -346,9 +349,12 @@ func httpRows(ctx context.Context, opt Options, dir string, csv []byte, codes []
 		stop = pprof.StopCPUProfile
 	}
 	cpu = processCPU()
-	r := attack(opt.Clients, opt.Duration, h.client, h.cookie, func(i int64) string { return h.lookupURL(codes[(i*7919)%int64(len(codes))]) }, []byte(`"audit_seq"`))
+	r, rowsNote, err := withRows(ctx, h.node.Log, attack(opt.Clients, opt.Duration, h.client, h.cookie, func(i int64) string { return h.lookupURL(codes[(i*7919)%int64(len(codes))]) }, []byte(`"audit_seq"`)))
 	if stop != nil {
 		stop()
+	}
+	if err != nil {
+		return nil, err
 	}
 	r.ID, r.What = RowHTTP, fmt.Sprintf("HTTP JSON lookup, %d keep-alive clients (vegeta; TLS, terminal certificate, session, policies, gate, audit)", opt.Clients)
 	r.Goal = "≥ 70 % of in-process, p99 < 10 ms"
@@ -358,6 +364,7 @@ func httpRows(ctx context.Context, opt Options, dir string, csv []byte, codes []
 	if errNote != "" {
 		r.Note += "; " + errNote
 	}
+	r.Note += rowsNote
 	return append(rows, r), nil
 }
 
