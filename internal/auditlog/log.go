@@ -121,6 +121,12 @@ type Log struct {
 	// lastFailure is the error of the latest append when it failed, nil
 	// when it succeeded: what the health check reports.
 	lastFailure atomic.Pointer[appendFailure]
+	// rowsFailure is the error of the latest write of rows to the
+	// database (a change's transaction, the journal's indexer) when it
+	// failed. A journaling log's look-ups can succeed on a full disk
+	// (their segment is preallocated) while no row can be written: the
+	// health check reports both.
+	rowsFailure atomic.Pointer[appendFailure]
 	// refusals counts refused unauthenticated requests per source (Refuse).
 	refusals                 refusals
 	flusherStop, flusherDone chan struct{}
@@ -488,6 +494,7 @@ func (l *Log) commitBatch(batch []*job) {
 		l.drainJournal()
 		res := l.commitWork(batch[0])
 		l.noteAppend(res.err)
+		l.noteRows(res.err)
 		l.busyUntil = time.Now()
 		batch[0].done <- res
 		return
@@ -504,6 +511,7 @@ func (l *Log) commitBatch(batch []*job) {
 		}
 	}
 	l.noteAppend(err)
+	l.noteRows(err)
 	// Jobs queued from now on were not held up by this commit: a caller
 	// released below that appends again at once is not taken for another.
 	l.busyUntil = time.Now()
@@ -670,12 +678,27 @@ func (l *Log) noteAppend(err error) {
 	l.lastFailure.Store(&appendFailure{at: l.opt.Now(), err: err})
 }
 
+// noteRows remembers whether the latest write of rows to the database
+// failed.
+func (l *Log) noteRows(err error) {
+	if err == nil {
+		l.rowsFailure.Store(nil)
+		return
+	}
+	l.rowsFailure.Store(&appendFailure{at: l.opt.Now(), err: err})
+}
+
 // Healthy reports whether the log can be written: an error when its
-// latest append failed (a full disk, a lost database), nil once an append
-// succeeds again. It writes nothing.
+// latest append failed (a full disk, a lost database), or its latest
+// write of rows to the database did (a change, or the journal's indexer
+// writing the rows of journaled entries); nil once each succeeds again.
+// It writes nothing.
 func (l *Log) Healthy() error {
 	if f := l.lastFailure.Load(); f != nil {
 		return fmt.Errorf("the audit log's last append (%s) failed: %w", f.at.UTC().Format(time.RFC3339), f.err)
+	}
+	if f := l.rowsFailure.Load(); f != nil {
+		return fmt.Errorf("the audit log's last write of rows to the database (%s) failed: %w", f.at.UTC().Format(time.RFC3339), f.err)
 	}
 	return nil
 }

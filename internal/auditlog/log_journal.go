@@ -477,6 +477,9 @@ func (l *Log) indexNow(ctx context.Context) error {
 		n, err = l.indexJournal(ctx, tx, &l.indexCursor, limit)
 		return err
 	})
+	if ctx.Err() == nil {
+		l.noteRows(err)
+	}
 	if err != nil {
 		l.indexMu.Lock()
 		l.indexCursor = journalCursor{}

@@ -161,3 +161,46 @@ func TestHealthyReportsFailedAppend(t *testing.T) {
 		}
 	})
 }
+
+// On a journaling log a look-up's entry can land in the journal while no
+// row can be written (a full disk, where the segment was preallocated):
+// Healthy reports the indexer's failure until it writes rows again, even
+// though the appends themselves succeed.
+func TestHealthyReportsFailedRows(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		s, _ := newKey(t)
+		l := openJournaled(t, d, s, t.TempDir(), true, time.Hour)
+		ctx := context.Background()
+		if _, err := l.Append(ctx, entry(1)); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Sync(ctx); err != nil || l.Healthy() != nil {
+			t.Fatalf("sync %v, healthy %v", err, l.Healthy())
+		}
+		if _, err := d.Exec(ctx, `ALTER TABLE audit_hash RENAME TO audit_hash_away`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.Append(ctx, entry(2)); err != nil {
+			t.Fatalf("a journaled append needs no row: %v", err)
+		}
+		if err := l.Sync(ctx); err == nil {
+			t.Fatal("rows written without their table")
+		}
+		if _, err := l.Append(ctx, entry(3)); err != nil {
+			t.Fatal(err)
+		}
+		err := l.Healthy()
+		if err == nil || !strings.Contains(err.Error(), "write of rows") {
+			t.Errorf("healthy %v after the rows could not be written, want the rows' failure", err)
+		}
+		if _, err := d.Exec(ctx, `ALTER TABLE audit_hash_away RENAME TO audit_hash`); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Healthy(); err != nil {
+			t.Errorf("still unhealthy after the rows were written: %v", err)
+		}
+	})
+}
