@@ -51,7 +51,7 @@ func NewSender(n *node.Node, logger *slog.Logger) *Sender {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Sender{n: n, logger: logger, client: &http.Client{Timeout: 60 * time.Second}, Wake: make(chan struct{}, 1), BatchSize: BatchSize}
+	return &Sender{n: n, logger: logger, client: &http.Client{Timeout: 60 * time.Second, Transport: withBusyRetry(nil)}, Wake: make(chan struct{}, 1), BatchSize: BatchSize}
 }
 
 // upstream returns the registered upstream peer, if any.
@@ -86,9 +86,9 @@ func (s *Sender) httpClient(p *Peer) (*http.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
+	return &http.Client{Timeout: 60 * time.Second, Transport: withBusyRetry(&http.Transport{TLSClientConfig: &tls.Config{
 		MinVersion: tls.VersionTLS12, RootCAs: roots, Certificates: []tls.Certificate{cert},
-	}}}, nil
+	}})}, nil
 }
 
 // deliveredUpTo returns the last change sequence the upstream peer has
