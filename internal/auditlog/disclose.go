@@ -2,7 +2,6 @@ package auditlog
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -153,29 +152,10 @@ func ProveResident(ctx context.Context, d *db.DB, code string) (*ResidentProof, 
 	return out, err
 }
 
-// cachedHashReader reads stored tree hashes in q, each once: the proofs of
-// one resident's entries share most of their upper hashes.
+// cachedHashReader reads stored tree hashes in q, each tile once: the
+// proofs of one resident's entries share most of their upper hashes.
 func cachedHashReader(ctx context.Context, q db.Querier) tlog.HashReader {
-	cache := map[int64]tlog.Hash{}
-	return tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
-		out := make([]tlog.Hash, len(indexes))
-		for i, idx := range indexes {
-			if h, ok := cache[idx]; ok {
-				out[i] = h
-				continue
-			}
-			var b []byte
-			if err := q.QueryRow(ctx, `SELECT hash FROM audit_hash WHERE idx = ?`, idx).Scan(&b); err != nil {
-				if errors.Is(err, sql.ErrNoRows) {
-					return nil, fmt.Errorf("tree hash %d is not stored", idx)
-				}
-				return nil, fmt.Errorf("read tree hash %d: %w", idx, err)
-			}
-			copy(out[i][:], b)
-			cache[idx] = out[i]
-		}
-		return out, nil
-	})
+	return StoredHashes(ctx, q)
 }
 
 // ResidentResult is what a checked resident proof establishes.

@@ -28,7 +28,7 @@ import (
 // with it, entries without work (look-ups, searches, refusals) are made
 // durable by appending them to a segment file — one write and one
 // fdatasync for a whole group, no B-tree work — and their SQL rows
-// (audit_entry, audit_hash, audit_subject), which every reader of the log
+// (audit_entry, audit_tile, audit_subject), which every reader of the log
 // uses, are written afterwards in large transactions by the indexer. A
 // change still commits its entry in the change's own transaction, after
 // every journaled entry before it (so the rows stay a gap-free prefix).

@@ -2,7 +2,6 @@ package auditlog
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -849,7 +848,6 @@ func (p *pendingRows) subjectBatches(fn func(seqs []int64, codes []string) error
 
 var (
 	entryColumns   = []string{"seq", "at", "actor_id", "action", "payload", "leaf_hash"}
-	hashColumns    = []string{"idx", "hash"}
 	subjectColumns = []string{"seq", "resident_code"}
 )
 
@@ -857,7 +855,6 @@ var (
 // prepared statement serves every batch size.
 const (
 	pgInsertEntries  = `INSERT INTO audit_entry (seq, at, actor_id, action, payload, leaf_hash) SELECT * FROM unnest(?::bigint[], ?::timestamptz[], ?::text[], ?::text[], ?::bytea[], ?::bytea[])`
-	pgInsertHashes   = `INSERT INTO audit_hash (idx, hash) SELECT * FROM unnest(?::bigint[], ?::bytea[])`
 	pgInsertSubjects = `INSERT INTO audit_subject (seq, resident_code) SELECT * FROM unnest(?::bigint[], ?::text[])`
 )
 
@@ -867,8 +864,8 @@ func (p *pendingRows) pgStatements() []db.Statement {
 	if len(p.seqs) > 0 {
 		out = append(out, db.Statement{Query: pgInsertEntries, Args: []any{p.seqs, p.ats, p.actors, p.actions, p.payloads, p.leaves}})
 	}
-	if len(p.hashIdx) > 0 {
-		out = append(out, db.Statement{Query: pgInsertHashes, Args: []any{p.hashIdx, p.hashes}})
+	for _, a := range tileAppends(p.hashIdx, p.hashes) {
+		out = append(out, a.statement(db.Postgres))
 	}
 	p.subjectBatches(func(seqs []int64, codes []string) error {
 		out = append(out, db.Statement{Query: pgInsertSubjects, Args: []any{slices.Clone(seqs), slices.Clone(codes)}})
@@ -901,15 +898,11 @@ func (p *pendingRows) flush(tx *db.Tx) error {
 	for i := range p.seqs {
 		entries[i] = []any{p.seqs[i], p.ats[i], p.actors[i], p.actions[i], p.payloads[i], p.leaves[i]}
 	}
-	hashes := make([][]any, len(p.hashIdx))
-	for i := range p.hashIdx {
-		hashes[i] = []any{p.hashIdx[i], p.hashes[i]}
-	}
 	if err := db.InsertMany(ctx, tx, "audit_entry", entryColumns, entries); err != nil {
 		return fmt.Errorf("store audit entries: %w", err)
 	}
-	if err := db.InsertMany(ctx, tx, "audit_hash", hashColumns, hashes); err != nil {
-		return fmt.Errorf("store audit hashes: %w", err)
+	if err := storeTiles(ctx, tx, p.hashIdx, p.hashes); err != nil {
+		return err
 	}
 	rows := make([][]any, 0, subjectBatch)
 	return p.subjectBatches(func(seqs []int64, codes []string) error {
@@ -973,8 +966,10 @@ func (l *Log) addEntry(q db.Querier, e *Entry, rows *pendingRows) error {
 }
 
 // readFrontier answers the tree's questions from the frontier cache; a hash
-// not there (only right after Open) is read from the database.
+// not there (only right after Open or another process's append) is read
+// from the tiles in the database.
 func (l *Log) readFrontier(q db.Querier) func([]int64) ([]tlog.Hash, error) {
+	var stored tlog.HashReader
 	return func(indexes []int64) ([]tlog.Hash, error) {
 		out := make([]tlog.Hash, len(indexes))
 		for i, idx := range indexes {
@@ -983,15 +978,14 @@ func (l *Log) readFrontier(q db.Querier) func([]int64) ([]tlog.Hash, error) {
 				out[i] = f.hash
 				continue
 			}
-			var b []byte
-			err := q.QueryRow(context.Background(), `SELECT hash FROM audit_hash WHERE idx = ?`, idx).Scan(&b)
-			if errors.Is(err, sql.ErrNoRows) {
-				return nil, fmt.Errorf("audit hash %d missing", idx)
+			if stored == nil {
+				stored = StoredHashes(context.Background(), q)
 			}
+			h, err := stored.ReadHashes([]int64{idx})
 			if err != nil {
 				return nil, fmt.Errorf("read audit hash %d: %w", idx, err)
 			}
-			copy(out[i][:], b)
+			out[i] = h[0]
 		}
 		return out, nil
 	}

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
-	"golang.org/x/mod/sumdb/tlog"
 
 	"jukinet/internal/clocktest"
 	"jukinet/internal/db"
@@ -329,14 +328,19 @@ func TestAppendPipelined(t *testing.T) {
 	if l.retried.Load() != 0 || l.pipelined.Load() == 0 {
 		t.Errorf("pipelined %d, retried %d batches; want all pipelined", l.pipelined.Load(), l.retried.Load())
 	}
-	// A row already at the next leaf's tree-hash index makes the pipeline's
-	// insert fail after the entry's own insert: neither may stay, and the
-	// transaction that follows fails the same way, so the append fails.
+	// A hash already stored at the next leaf's place in its tile makes the
+	// pipeline's append to the tile fail after the entry's own insert:
+	// neither may stay, and the transaction that follows fails the same
+	// way, so the append fails.
 	size, err := l.Size(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.Exec(context.Background(), `INSERT INTO audit_hash (idx, hash) VALUES (?, ?)`, tlog.StoredHashIndex(0, size), make([]byte, 32)); err != nil {
+	var tile []byte
+	if err := d.QueryRow(context.Background(), `SELECT hashes FROM audit_tile WHERE level = 0 AND idx = 0`).Scan(&tile); err != nil || len(tile) != int(size)*32 {
+		t.Fatalf("tile 0/0: %d bytes, %v; want %d", len(tile), err, size*32)
+	}
+	if _, err := d.Exec(context.Background(), `UPDATE audit_tile SET hashes = ? WHERE level = 0 AND idx = 0`, append(slices.Clone(tile), make([]byte, 32)...)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := l.Append(context.Background(), entry(1)); err == nil {
@@ -348,8 +352,8 @@ func TestAppendPipelined(t *testing.T) {
 	if got, err := l.Size(context.Background()); err != nil || got != size {
 		t.Fatalf("log size %d after the failed append, want %d (%v)", got, size, err)
 	}
-	// With the row gone the log goes on where it was, and verifies.
-	if _, err := d.Exec(context.Background(), `DELETE FROM audit_hash WHERE idx = ?`, tlog.StoredHashIndex(0, size)); err != nil {
+	// With the tile as it was the log goes on where it was, and verifies.
+	if _, err := d.Exec(context.Background(), `UPDATE audit_tile SET hashes = ? WHERE level = 0 AND idx = 0`, tile); err != nil {
 		t.Fatal(err)
 	}
 	fill(t, l, 10)
@@ -416,7 +420,7 @@ func TestVerifyCatchesTampering(t *testing.T) {
 	}{
 		{"one byte of one entry", []string{`UPDATE audit_entry SET payload = REPLACE(payload, '窓口申請', '窓口申讀') WHERE seq = 40`}, 40, "changed"},
 		{"entry deleted", []string{`DELETE FROM audit_subject WHERE seq = 70`, `DELETE FROM audit_entry WHERE seq = 70`}, 70, "missing"},
-		{"last entries cut", []string{`DELETE FROM audit_subject WHERE seq >= 95`, `DELETE FROM audit_entry WHERE seq >= 95`, `DELETE FROM audit_hash WHERE idx >= 185`}, 95, "cut"},
+		{"last entries cut", []string{`DELETE FROM audit_subject WHERE seq >= 95`, `DELETE FROM audit_entry WHERE seq >= 95`, `UPDATE audit_tile SET hashes = substr(hashes, 1, 3040) WHERE level = 0 AND idx = 0`}, 95, "cut"},
 		{"index column changed", []string{`UPDATE audit_entry SET actor_id = 'operator:someone' WHERE seq = 12`}, 12, "disagree"},
 		{"time column changed", []string{`UPDATE audit_entry SET at = (SELECT at FROM audit_entry WHERE seq = 50) WHERE seq = 12`}, 12, "disagree"},
 		{"provision record removed", []string{`DELETE FROM audit_subject WHERE seq = 33 AND resident_code = (SELECT MIN(resident_code) FROM audit_subject WHERE seq = 33)`}, 33, "subject rows"},
@@ -426,12 +430,17 @@ func TestVerifyCatchesTampering(t *testing.T) {
 		{"provision record holding a newline", []string{
 			"UPDATE audit_subject SET resident_code = resident_code || '\n' || (SELECT MIN(resident_code) FROM audit_subject WHERE seq = 33) WHERE seq = 33 AND resident_code = (SELECT MAX(resident_code) FROM audit_subject WHERE seq = 33)"}, 33, "subject rows"},
 		{"provision record of no entry", []string{`INSERT INTO audit_subject (seq, resident_code) VALUES (5000, '99999999999')`}, 5000, "does not exist"},
-		{"tree hash truncated", []string{`UPDATE audit_hash SET hash = substr(hash, 1, 16) WHERE idx = 7`}, -1, "stored tree hash"},
-		{"tree hash changed", []string{`UPDATE audit_hash SET hash = (SELECT hash FROM audit_hash WHERE idx = 3) WHERE idx = 7`}, -1, "stored tree hash"},
-		{"tree hash deleted", []string{`DELETE FROM audit_hash WHERE idx = 40`}, -1, "stored tree hash"},
-		{"tree hashes swapped", []string{`UPDATE audit_hash SET idx = -1 WHERE idx = 40`, `UPDATE audit_hash SET idx = 40 WHERE idx = 41`, `UPDATE audit_hash SET idx = 41 WHERE idx = -1`}, -1, "stored tree hash"},
-		{"tree hash of no entry", []string{`INSERT INTO audit_hash (idx, hash) SELECT 5000, hash FROM audit_hash WHERE idx = 3`}, -1, "beyond the last entry"},
-		{"tree hash before the first", []string{`INSERT INTO audit_hash (idx, hash) SELECT -2, hash FROM audit_hash WHERE idx = 3`}, -1, "stored tree hash"},
+		// The 100 leaf hashes are tile 0/0, 32 bytes each (entry 7: bytes
+		// 225 to 256, counted from 1).
+		{"tree hash truncated", []string{`UPDATE audit_tile SET hashes = substr(hashes, 1, 240) WHERE level = 0`}, -1, "stored tree hash"},
+		{"tree hash changed", []string{`UPDATE audit_tile SET hashes = CAST(substr(hashes, 1, 224) || substr(hashes, 97, 32) || substr(hashes, 257) AS BLOB_TYPE) WHERE level = 0`}, 7, "stored tree hash"},
+		{"tree hash deleted", []string{`UPDATE audit_tile SET hashes = CAST(substr(hashes, 1, 1280) || substr(hashes, 1313) AS BLOB_TYPE) WHERE level = 0`}, 40, "stored tree hash"},
+		{"tree hashes swapped", []string{`UPDATE audit_tile SET hashes = CAST(substr(hashes, 1, 1280) || substr(hashes, 1313, 32) || substr(hashes, 1281, 32) || substr(hashes, 1345) AS BLOB_TYPE) WHERE level = 0`}, 40, "stored tree hash"},
+		{"tree hash of no entry", []string{`UPDATE audit_tile SET hashes = CAST(hashes || substr(hashes, 97, 32) AS BLOB_TYPE) WHERE level = 0`}, -1, "beyond the last entry"},
+		{"tile of no entry", []string{`INSERT INTO audit_tile (level, idx, hashes) SELECT 0, 5, hashes FROM audit_tile WHERE level = 0 AND idx = 0`}, -1, "beyond the last entry"},
+		{"upper tile of no entry", []string{`INSERT INTO audit_tile (level, idx, hashes) SELECT 1, 0, substr(hashes, 1, 32) FROM audit_tile WHERE level = 0 AND idx = 0`}, -1, "beyond the last entry"},
+		{"tile of no level", []string{`INSERT INTO audit_tile (level, idx, hashes) SELECT -1, 0, substr(hashes, 1, 32) FROM audit_tile WHERE level = 0 AND idx = 0`}, -1, "stored tree hash"},
+		{"tree hash before the first", []string{`INSERT INTO audit_tile (level, idx, hashes) SELECT 0, -1, hashes FROM audit_tile WHERE level = 0 AND idx = 0`}, 0, "stored tree hash"},
 		{"provision record of an entry before the first", []string{`INSERT INTO audit_subject (seq, resident_code) VALUES (-3, '99999999999')`}, -1, "out of order"},
 		// A code holding a newline and another entry's number reads, joined
 		// as lines, as a row of that entry: the rows are counted too.
@@ -444,6 +453,51 @@ func TestVerifyCatchesTampering(t *testing.T) {
 			verifyTampered(t, tt.sql, tt.entry, tt.want)
 		})
 	}
+}
+
+// TestVerifyCatchesUpperTileTampering: the tiles above the leaves (tree
+// level 8: one hash per 256 entries) are checked too. A log of 600 entries
+// has two such hashes, completed by entries 255 and 511.
+func TestVerifyCatchesUpperTileTampering(t *testing.T) {
+	tamper := []struct {
+		name  string
+		sql   string
+		entry int64 // -1: any
+		want  string
+	}{
+		{"swapped", `UPDATE audit_tile SET hashes = CAST(substr(hashes, 33, 32) || substr(hashes, 1, 32) AS BLOB_TYPE) WHERE level = 1`, 255, "does not match"},
+		{"one cut", `UPDATE audit_tile SET hashes = substr(hashes, 1, 32) WHERE level = 1`, 511, "missing"},
+		{"one added", `UPDATE audit_tile SET hashes = CAST(hashes || substr(hashes, 1, 32) AS BLOB_TYPE) WHERE level = 1`, -1, "beyond the last entry"},
+		{"deleted", `DELETE FROM audit_tile WHERE level = 1`, 255, "missing"},
+	}
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		s, v := newKey(t)
+		l := openLog(t, d, s)
+		fill(t, l, 600)
+		l.Close()
+		var tile []byte
+		if err := d.QueryRow(context.Background(), `SELECT hashes FROM audit_tile WHERE level = 1 AND idx = 0`).Scan(&tile); err != nil || len(tile) != 64 {
+			t.Fatalf("tile 1/0: %d bytes, %v; want 64", len(tile), err)
+		}
+		if _, err := Verify(context.Background(), d, v); err != nil {
+			t.Fatal(err)
+		}
+		for _, tt := range tamper {
+			sqlBlob(t, d, []string{tt.sql})
+			_, err := Verify(context.Background(), d, v)
+			var p *Problem
+			if !errors.As(err, &p) || !strings.Contains(p.Error(), tt.want) || (tt.entry >= 0 && p.Entry != tt.entry) {
+				t.Errorf("%s: Verify = %v, want a problem with %q at entry %d", tt.name, err, tt.want, tt.entry)
+			}
+			// Put the tile back for the next case.
+			if _, err := d.Exec(context.Background(), `DELETE FROM audit_tile WHERE level = 1`); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := d.Exec(context.Background(), `INSERT INTO audit_tile (level, idx, hashes) VALUES (1, 0, ?)`, tile); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
 }
 
 // verifyTampered fills a log of 100 entries, runs the tampering
@@ -468,10 +522,12 @@ func verifyTampered(t *testing.T, stmts []string, entry int64, want string) {
 }
 
 // sqlBlob runs tampering statements; SQLite stores payloads as blobs, so
-// text functions need a cast there.
+// text functions need a cast there, and joins blobs as text (a statement
+// casts the result to BLOB_TYPE: BLOB or BYTEA).
 func sqlBlob(t *testing.T, d *db.DB, stmts []string) {
 	t.Helper()
 	for _, q := range stmts {
+		q = strings.ReplaceAll(q, "BLOB_TYPE", map[db.Dialect]string{db.SQLite: "BLOB", db.Postgres: "BYTEA"}[d.Dialect()])
 		if d.Dialect() == db.SQLite {
 			q = strings.Replace(q, "REPLACE(payload,", "CAST(REPLACE(CAST(payload AS TEXT),", 1)
 			q = strings.Replace(q, "'窓口申讀')", "'窓口申讀') AS BLOB)", 1)
@@ -519,11 +575,11 @@ func TestVerifyCatchesRecomputedTree(t *testing.T) {
 		}
 	}
 	fl.Close()
-	for _, table := range []string{"audit_subject", "audit_hash", "audit_entry"} {
+	for _, table := range []string{"audit_subject", "audit_tile", "audit_entry"} {
 		d.Exec(ctx, "DELETE FROM "+table)
 	}
 	copyTable(t, forged, d, `SELECT seq, at, actor_id, action, payload, leaf_hash FROM audit_entry ORDER BY seq`, `INSERT INTO audit_entry (seq, at, actor_id, action, payload, leaf_hash) VALUES (?, ?, ?, ?, ?, ?)`, 6)
-	copyTable(t, forged, d, `SELECT idx, hash FROM audit_hash`, `INSERT INTO audit_hash (idx, hash) VALUES (?, ?)`, 2)
+	copyTable(t, forged, d, `SELECT level, idx, hashes FROM audit_tile`, `INSERT INTO audit_tile (level, idx, hashes) VALUES (?, ?, ?)`, 3)
 	copyTable(t, forged, d, `SELECT seq, resident_code FROM audit_subject`, `INSERT INTO audit_subject (seq, resident_code) VALUES (?, ?)`, 2)
 	_, err := Verify(ctx, d, v)
 	if err == nil || !strings.Contains(err.Error(), "do not match the checkpoint") {
@@ -569,7 +625,7 @@ func TestVerifyExternalCheckpoint(t *testing.T) {
 	d.Exec(context.Background(), `DELETE FROM audit_checkpoint`)
 	d.Exec(context.Background(), `DELETE FROM audit_subject WHERE seq >= 15`)
 	d.Exec(context.Background(), `DELETE FROM audit_entry WHERE seq >= 15`)
-	d.Exec(context.Background(), `DELETE FROM audit_hash WHERE idx >= 26`)
+	d.Exec(context.Background(), `UPDATE audit_tile SET hashes = substr(hashes, 1, 480) WHERE level = 0 AND idx = 0`)
 	_, err := Verify(context.Background(), d, v, cp.Note)
 	if err == nil || !strings.Contains(err.Error(), "cut") {
 		t.Fatalf("Verify = %v, want cut", err)

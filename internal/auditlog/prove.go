@@ -141,19 +141,9 @@ func CheckProof(text []byte, v note.Verifier) (*ProofResult, error) {
 	return res, nil
 }
 
-// dbHashReader reads stored tree hashes from the database.
+// dbHashReader reads stored tree hashes from the database's tiles.
 func dbHashReader(ctx context.Context, d *db.DB) tlog.HashReader {
-	return tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
-		out := make([]tlog.Hash, len(indexes))
-		for i, idx := range indexes {
-			var b []byte
-			if err := d.QueryRow(ctx, `SELECT hash FROM audit_hash WHERE idx = ?`, idx).Scan(&b); err != nil {
-				return nil, fmt.Errorf("read tree hash %d: %w", idx, err)
-			}
-			copy(out[i][:], b)
-		}
-		return out, nil
-	})
+	return StoredHashes(ctx, d)
 }
 
 // ConsistencyProof proves that the tree of size oldSize is a prefix of the

@@ -3,7 +3,6 @@ package auditlog
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"math/bits"
@@ -160,18 +159,17 @@ type Frontier []tlog.Hash
 func ReadFrontier(ctx context.Context, q db.Querier, n int64) (Frontier, error) {
 	var f Frontier
 	var start int64
+	stored := StoredHashes(ctx, q)
 	for level := 63; level >= 0; level-- {
 		if n&(1<<level) == 0 {
 			continue
 		}
 		idx := tlog.StoredHashIndex(level, start>>level)
-		var b []byte
-		if err := q.QueryRow(ctx, `SELECT hash FROM audit_hash WHERE idx = ?`, idx).Scan(&b); err != nil {
+		h, err := stored.ReadHashes([]int64{idx})
+		if err != nil {
 			return nil, fmt.Errorf("read the tree's hash %d (size %d): %w", idx, n, err)
 		}
-		var h tlog.Hash
-		copy(h[:], b)
-		f = append(f, h)
+		f = append(f, h[0])
 		start += 1 << level
 	}
 	return f, nil
@@ -244,6 +242,7 @@ func WriteRecovered(ctx context.Context, d *db.DB, r Recovered) error {
 		}
 		// The tree's hashes, the new ones in memory over the stored ones.
 		fresh := map[int64]tlog.Hash{}
+		stored := StoredHashes(ctx, tx)
 		read := tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
 			out := make([]tlog.Hash, len(indexes))
 			for i, idx := range indexes {
@@ -251,19 +250,17 @@ func WriteRecovered(ctx context.Context, d *db.DB, r Recovered) error {
 					out[i] = h
 					continue
 				}
-				var b []byte
-				err := tx.QueryRow(ctx, `SELECT hash FROM audit_hash WHERE idx = ?`, idx).Scan(&b)
-				if errors.Is(err, sql.ErrNoRows) {
-					return nil, fmt.Errorf("audit hash %d missing", idx)
-				}
+				h, err := stored.ReadHashes([]int64{idx})
 				if err != nil {
-					return nil, fmt.Errorf("read audit hash %d: %w", idx, err)
+					return nil, err
 				}
-				copy(out[i][:], b)
+				out[i] = h[0]
 			}
 			return out, nil
 		})
-		var entries, pruned, hashes, subjects [][]any
+		var entries, pruned, subjects [][]any
+		var hashIdx []int64
+		var hashes [][]byte
 		for i, s := range r.Entries {
 			n := size + int64(i)
 			if s.Seq != n {
@@ -286,7 +283,7 @@ func WriteRecovered(ctx context.Context, d *db.DB, r Recovered) error {
 			base := tlog.StoredHashIndex(0, n)
 			for j, h := range hs {
 				fresh[base+int64(j)] = h
-				hashes = append(hashes, []any{base + int64(j), h[:]})
+				hashIdx, hashes = append(hashIdx, base+int64(j)), append(hashes, h[:])
 			}
 			at, actor, action := c.At, c.Actor, c.Action
 			if s.Payload != nil {
@@ -311,7 +308,7 @@ func WriteRecovered(ctx context.Context, d *db.DB, r Recovered) error {
 		if err := db.InsertMany(ctx, tx, "audit_entry", []string{"seq", "at", "actor_id", "action", "leaf_hash", "pruned_at"}, pruned); err != nil {
 			return fmt.Errorf("store recovered pruned audit entries: %w", err)
 		}
-		if err := db.InsertMany(ctx, tx, "audit_hash", hashColumns, hashes); err != nil {
+		if err := storeTiles(ctx, tx, hashIdx, hashes); err != nil {
 			return fmt.Errorf("store recovered audit hashes: %w", err)
 		}
 		if err := db.InsertMany(ctx, tx, "audit_subject", subjectColumns, subjects); err != nil {

@@ -26,17 +26,7 @@ func TestFrontier(t *testing.T) {
 			t.Fatalf("read %d entries: %v", len(es), err)
 		}
 		built := Frontier{}
-		reader := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
-			out := make([]tlog.Hash, len(idx))
-			for i, x := range idx {
-				var b []byte
-				if err := d.QueryRow(ctx, `SELECT hash FROM audit_hash WHERE idx = ?`, x).Scan(&b); err != nil {
-					return nil, err
-				}
-				copy(out[i][:], b)
-			}
-			return out, nil
-		})
+		reader := StoredHashes(ctx, d)
 		for n := int64(1); n <= 70; n++ {
 			c, err := es[n-1].Check()
 			if err != nil {

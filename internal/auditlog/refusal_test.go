@@ -177,7 +177,7 @@ func TestHealthyReportsFailedRows(t *testing.T) {
 		if err := l.Sync(ctx); err != nil || l.Healthy() != nil {
 			t.Fatalf("sync %v, healthy %v", err, l.Healthy())
 		}
-		if _, err := d.Exec(ctx, `ALTER TABLE audit_hash RENAME TO audit_hash_away`); err != nil {
+		if _, err := d.Exec(ctx, `ALTER TABLE audit_tile RENAME TO audit_tile_away`); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := l.Append(ctx, entry(2)); err != nil {
@@ -193,7 +193,7 @@ func TestHealthyReportsFailedRows(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "write of rows") {
 			t.Errorf("healthy %v after the rows could not be written, want the rows' failure", err)
 		}
-		if _, err := d.Exec(ctx, `ALTER TABLE audit_hash_away RENAME TO audit_hash`); err != nil {
+		if _, err := d.Exec(ctx, `ALTER TABLE audit_tile_away RENAME TO audit_tile`); err != nil {
 			t.Fatal(err)
 		}
 		if err := l.Sync(ctx); err != nil {

@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"hash"
 	"slices"
-
-	"golang.org/x/mod/sumdb/tlog"
 )
 
 // streamChunk is how many items a reading goroutine hands over at a time.
@@ -106,32 +104,28 @@ func (c *cursor[T]) next() (T, bool) {
 // Err returns the error that ended the stream, if any.
 func (c *cursor[T]) Err() error { return c.err }
 
-// storedHash is one row of audit_hash.
-type storedHash struct {
-	idx  int64
-	hash tlog.Hash
-	size int // length of the stored value, to tell a truncated hash
+// storedTile is one row of audit_tile at level 0: a tile of leaf hashes.
+type storedTile struct {
+	n    int64
+	data []byte
 }
 
-// streamHashes reads audit_hash in index order, and closes rows: a Rows
+// streamTiles reads the leaves' tiles in order, and closes rows: a Rows
 // must not be closed while another goroutine scans it.
-func streamHashes(ctx context.Context, rows *sql.Rows) *cursor[storedHash] {
-	return stream(ctx, func(emit func(storedHash) bool) error {
+func streamTiles(ctx context.Context, rows *sql.Rows) *cursor[storedTile] {
+	return stream(ctx, func(emit func(storedTile) bool) error {
 		defer rows.Close()
-		var raw sql.RawBytes
 		for rows.Next() {
-			var h storedHash
-			if err := rows.Scan(&h.idx, &raw); err != nil {
-				return fmt.Errorf("read audit hash: %w", err)
+			var t storedTile
+			if err := rows.Scan(&t.n, &t.data); err != nil {
+				return fmt.Errorf("read the tree's tiles: %w", err)
 			}
-			h.size = len(raw)
-			copy(h.hash[:], raw)
-			if !emit(h) {
+			if !emit(t) {
 				return nil
 			}
 		}
 		if err := rows.Err(); err != nil {
-			return fmt.Errorf("read audit hashes: %w", err)
+			return fmt.Errorf("read the tree's tiles: %w", err)
 		}
 		return nil
 	})

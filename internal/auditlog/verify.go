@@ -135,10 +135,18 @@ func verify(ctx context.Context, d *db.DB, v note.Verifier, progress func(entrie
 	if err != nil {
 		return rep, fmt.Errorf("read audit entries: %w", err)
 	}
-	hashRows, err := snaps[1].Query(ctx, `SELECT idx, hash FROM audit_hash ORDER BY idx`)
+	// The tiles above the leaves are few (one hash in 256 of the level
+	// below): they are read whole first; the leaves' tiles stream beside
+	// the entries.
+	upper, err := readUpperTiles(ctx, snaps[1])
 	if err != nil {
 		entries.Close()
-		return rep, fmt.Errorf("read audit hashes: %w", err)
+		return rep, err
+	}
+	tileRows, err := snaps[1].Query(ctx, `SELECT idx, hashes FROM audit_tile WHERE level = 0 ORDER BY idx`)
+	if err != nil {
+		entries.Close()
+		return rep, fmt.Errorf("read the tree's tiles: %w", err)
 	}
 	// Each entry's subject codes come joined by newlines, concatenated
 	// inside the database: an import's million codes cross into Go as one
@@ -150,18 +158,19 @@ func verify(ctx context.Context, d *db.DB, v note.Verifier, progress func(entrie
 	subjectRows, err := snaps[2].Query(ctx, `SELECT seq, COUNT(*), `+concat+` FROM audit_subject GROUP BY seq ORDER BY seq`)
 	if err != nil {
 		entries.Close()
-		hashRows.Close()
+		tileRows.Close()
 		return rep, fmt.Errorf("read audit subjects: %w", err)
 	}
 	// The entries, the stored hashes and the subject rows are read on
 	// goroutines of their own, each of which closes its rows. Before the
 	// snapshots close, those goroutines are stopped and waited for: a
 	// Rows closed while another goroutine scans it is a data race.
-	hashes, subjects := streamHashes(ctx, hashRows), streamSubjects(ctx, subjectRows)
+	tiles, subjects := streamTiles(ctx, tileRows), streamSubjects(ctx, subjectRows)
+	leaves := leafTiles{c: tiles}
 	decoded, decoding := decodeEntries(ctx, entries, covered)
 	defer func() {
 		cancel()
-		hashes.wait()
+		tiles.wait()
 		subjects.wait()
 		<-decoding
 	}()
@@ -213,17 +222,12 @@ func verify(ctx context.Context, d *db.DB, v note.Verifier, progress func(entrie
 			if err != nil {
 				return rep, bad(n, "rebuild tree: %v", err)
 			}
-			base := tlog.StoredHashIndex(0, n)
-			for i, h := range stored {
-				got, ok := hashes.next()
-				if !ok {
-					if err := hashes.Err(); err != nil {
-						return rep, err
-					}
-					return rep, bad(n, "stored tree hash %d missing", base+int64(i))
-				}
-				if got.idx != base+int64(i) || got.size != tlog.HashSize || got.hash != h {
-					return rep, bad(n, "stored tree hash %d does not match the entries", base+int64(i))
+			if err := leaves.check(n, stored[0]); err != nil {
+				return rep, err
+			}
+			for level := tileHeight; level < len(stored); level += tileHeight {
+				if err := upper.check(n, level, stored[level]); err != nil {
+					return rep, err
 				}
 			}
 			for level, h := range stored {
@@ -251,10 +255,10 @@ func verify(ctx context.Context, d *db.DB, v note.Verifier, progress func(entrie
 		cp := checkpoints[cpi]
 		return rep, bad(n, "the log has %d entries, but a checkpoint was signed at size %d (%s): entries %d and later were cut", n, cp.Size, cp.source, n)
 	}
-	if _, ok := hashes.peek(); ok {
-		return rep, bad(-1, "stored tree hashes beyond the last entry")
+	if err := leaves.end(n); err != nil {
+		return rep, err
 	}
-	if err := hashes.Err(); err != nil {
+	if err := upper.end(n); err != nil {
 		return rep, err
 	}
 	if g, ok := subjects.peek(); ok {

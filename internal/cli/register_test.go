@@ -167,7 +167,7 @@ func TestAuditVerifyCatchesTampering(t *testing.T) {
 	}{
 		{"one byte", []string{`UPDATE audit_entry SET payload = CAST(REPLACE(CAST(payload AS TEXT), '窓口申請', '窓口申讀') AS BLOB) WHERE seq = 3`}, "entry 3"},
 		{"deleted", []string{`DELETE FROM audit_subject WHERE seq = 2`, `DELETE FROM audit_entry WHERE seq = 2`}, "entry 2"},
-		{"cut", []string{`DELETE FROM audit_subject WHERE seq >= 5`, `DELETE FROM audit_entry WHERE seq >= 5`, `DELETE FROM audit_hash WHERE idx >= 8`}, "entry 5"},
+		{"cut", []string{`DELETE FROM audit_subject WHERE seq >= 5`, `DELETE FROM audit_entry WHERE seq >= 5`, `UPDATE audit_tile SET hashes = substr(hashes, 1, 160) WHERE level = 0 AND idx = 0`}, "entry 5"},
 	}
 	for _, tt := range tamper {
 		copyDir := filepath.Join(t.TempDir(), "copy")

@@ -240,17 +240,7 @@ func checkCosigned(n *node.Node, p *Peer, signed []byte) (*auditlog.Checkpoint, 
 
 // sameTree checks that the log's tree at the checkpoint's size has its root.
 func sameTree(ctx context.Context, d *db.DB, cp *auditlog.Checkpoint) error {
-	root, err := tlog.TreeHash(cp.Size, tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
-		out := make([]tlog.Hash, len(indexes))
-		for i, idx := range indexes {
-			var b []byte
-			if err := d.QueryRow(ctx, `SELECT hash FROM audit_hash WHERE idx = ?`, idx).Scan(&b); err != nil {
-				return nil, fmt.Errorf("read audit hash %d: %w", idx, err)
-			}
-			copy(out[i][:], b)
-		}
-		return out, nil
-	}))
+	root, err := tlog.TreeHash(cp.Size, auditlog.StoredHashes(ctx, d))
 	if err != nil {
 		return err
 	}
