@@ -568,10 +568,14 @@ func (l *Log) appendPipelined(add func(q db.Querier, rows *pendingRows) error) (
 	if err := add(l.db, &rows); err != nil {
 		return true, nil
 	}
+	statements, err := rows.pgStatements()
+	if err != nil {
+		return true, nil // the ordinary way reports it
+	}
 	err = l.db.ExecAtomic(context.Background(), append([]db.Statement{
 		{Query: `SELECT pg_advisory_xact_lock(?)`, Args: []any{advisoryLockID}},
 		{Query: pgExpectSize, Args: []any{startSize}},
-	}, rows.pgStatements()...)...)
+	}, statements...)...)
 	if db.Rejected(err) {
 		return true, nil
 	}
@@ -858,34 +862,37 @@ const (
 	pgInsertSubjects = `INSERT INTO audit_subject (seq, resident_code) SELECT * FROM unnest(?::bigint[], ?::text[])`
 )
 
-// pgStatements returns the PostgreSQL statements that store the rows.
-func (p *pendingRows) pgStatements() []db.Statement {
+// pgStatements returns the PostgreSQL statements that store the rows, for
+// a pipeline (the tree's tiles checked by pgExpectTile).
+func (p *pendingRows) pgStatements() ([]db.Statement, error) {
 	var out []db.Statement
 	if len(p.seqs) > 0 {
 		out = append(out, db.Statement{Query: pgInsertEntries, Args: []any{p.seqs, p.ats, p.actors, p.actions, p.payloads, p.leaves}})
 	}
-	for _, a := range tileAppends(p.hashIdx, p.hashes) {
-		out = append(out, a.statement(db.Postgres))
+	appends, err := tileAppends(p.hashIdx, p.hashes)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range appends {
+		out = append(out, a.pgStatements()...)
 	}
 	p.subjectBatches(func(seqs []int64, codes []string) error {
 		out = append(out, db.Statement{Query: pgInsertSubjects, Args: []any{slices.Clone(seqs), slices.Clone(codes)}})
 		return nil
 	})
-	return out
+	return out, nil
 }
 
 func (p *pendingRows) flush(tx *db.Tx) error {
 	ctx := context.Background()
 	if tx.Dialect() == db.Postgres {
-		// The subjects are stored below, a batch at a time.
-		subjects := p.subjects
-		p.subjects = nil
-		statements := p.pgStatements()
-		p.subjects = subjects
-		for _, st := range statements {
-			if _, err := tx.Exec(ctx, st.Query, st.Args...); err != nil {
-				return fmt.Errorf("store audit rows: %w", err)
+		if len(p.seqs) > 0 {
+			if _, err := tx.Exec(ctx, pgInsertEntries, p.seqs, p.ats, p.actors, p.actions, p.payloads, p.leaves); err != nil {
+				return fmt.Errorf("store audit entries: %w", err)
 			}
+		}
+		if err := storeTiles(ctx, tx, p.hashIdx, p.hashes); err != nil {
+			return err
 		}
 		return p.subjectBatches(func(seqs []int64, codes []string) error {
 			if _, err := tx.Exec(ctx, pgInsertSubjects, seqs, codes); err != nil {

@@ -393,6 +393,9 @@ func (l *Log) indexJournal(ctx context.Context, tx *db.Tx, c *journalCursor, lim
 		if len(r.hashes) == 0 || tlog.RecordHash(r.payload) != r.hashes[0] {
 			return fmt.Errorf("journaled audit entry %d: its leaf hash does not match its payload", r.seq)
 		}
+		if want := tlog.StoredHashCount(r.seq+1) - tlog.StoredHashCount(r.seq); int64(len(r.hashes)) != want {
+			return fmt.Errorf("journaled audit entry %d: it carries %d tree hashes, a leaf at its place adds %d", r.seq, len(r.hashes), want)
+		}
 		rows.add(r)
 		return nil
 	})

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"jukinet/internal/clocktest"
 	"jukinet/internal/db"
@@ -481,6 +482,24 @@ func TestVerifyCatchesUpperTileTampering(t *testing.T) {
 		}
 		if _, err := Verify(context.Background(), d, v); err != nil {
 			t.Fatal(err)
+		}
+		// Rows where the tree has no tile: a level far above the tree's, a
+		// tile number far beyond it, an empty tile.
+		for _, row := range []struct {
+			level, n int64
+			data     []byte
+		}{{1 << 30, 0, tile[:32]}, {1, 1 << 56, make([]byte, 64)}, {3, 5, []byte{}}, {1, 1, tile[:32]}} {
+			if _, err := d.Exec(context.Background(), `INSERT INTO audit_tile (level, idx, hashes) VALUES (?, ?, ?)`, row.level, row.n, row.data); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Verify(context.Background(), d, v)
+			var p *Problem
+			if !errors.As(err, &p) || !strings.Contains(p.Error(), "stored tree hashes") {
+				t.Errorf("tile %d/%d of %d bytes: Verify = %v, want a problem with the stored tree hashes", row.level, row.n, len(row.data), err)
+			}
+			if _, err := d.Exec(context.Background(), `DELETE FROM audit_tile WHERE level = ? AND idx = ?`, row.level, row.n); err != nil {
+				t.Fatal(err)
+			}
 		}
 		for _, tt := range tamper {
 			sqlBlob(t, d, []string{tt.sql})
@@ -1022,6 +1041,109 @@ func TestEntryWithInvalidUTF8StaysVerifiable(t *testing.T) {
 		}
 		if e.Detail != "講師\xff\xfe" || e.Provision.Reason != "理由\xff" {
 			t.Error("the caller's entry was changed")
+		}
+	})
+}
+
+// TestTileAppends: a batch's hashes go to the tiles they extend, each
+// level's positions following one another; a batch that skips or repeats
+// a position is refused rather than stored shifted.
+func TestTileAppends(t *testing.T) {
+	h := func(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
+	leaf := func(n int64) int64 { return tlog.StoredHashIndex(0, n) }
+	cases := []struct {
+		name    string
+		idx     []int64
+		want    []string // level/n@offset+hashes
+		wantErr string
+	}{
+		{"one leaf", []int64{leaf(5)}, []string{"0/0@5+1"}, ""},
+		{"across two tiles", []int64{leaf(255), leaf(256), leaf(257)}, []string{"0/0@255+1", "0/1@0+2"}, ""},
+		{"levels not stored are left out", []int64{leaf(1), leaf(1) + 1}, []string{"0/0@1+1"}, ""},
+		{"tree level 8", []int64{tlog.StoredHashIndex(8, 3)}, []string{"1/0@3+1"}, ""},
+		{"a leaf skipped", []int64{leaf(5), leaf(7)}, nil, "does not follow position 5"},
+		{"a leaf twice", []int64{leaf(5), leaf(5)}, nil, "does not follow position 5"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			hashes := make([][]byte, len(c.idx))
+			for i := range hashes {
+				hashes[i] = h(byte(i))
+			}
+			got, err := tileAppends(c.idx, hashes)
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("err %v, want %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var s []string
+			for _, a := range got {
+				s = append(s, fmt.Sprintf("%d/%d@%d+%d", a.level, a.n, a.offset, len(a.data)/32))
+			}
+			if !slices.Equal(s, c.want) {
+				t.Errorf("appends %v, want %v", s, c.want)
+			}
+		})
+	}
+}
+
+// TestAppendRefusesABrokenTile: when the stored tree does not end where
+// the log does (its rightmost tile removed or cut), the next append fails,
+// saying so, and stores nothing; put back, the log goes on.
+func TestAppendRefusesABrokenTile(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s, v := newKey(t)
+		l := openLog(t, d, s)
+		fill(t, l, 11)
+		var tile []byte
+		if err := d.QueryRow(ctx, `SELECT hashes FROM audit_tile WHERE level = 0 AND idx = 0`).Scan(&tile); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			name string
+			sql  string
+			args []any
+		}{
+			{"removed", `DELETE FROM audit_tile WHERE level = 0 AND idx = 0`, nil},
+			{"cut", `UPDATE audit_tile SET hashes = ? WHERE level = 0 AND idx = 0`, []any{tile[:320]}},
+		} {
+			if _, err := d.Exec(ctx, c.sql, c.args...); err != nil {
+				t.Fatal(err)
+			}
+			// Journaled (JUKINET_TEST_AUDIT_JOURNAL), the entry is durable in
+			// the journal and its rows are what fails.
+			_, err := l.Append(ctx, entry(1))
+			if err == nil {
+				err = l.Sync(ctx)
+			}
+			if err == nil || !strings.Contains(err.Error(), "the stored tree does not end where the log does") {
+				t.Errorf("%s: append = %v, want the stored tree's end named", c.name, err)
+			}
+			if size, err := l.Size(ctx); !l.Journaled() && (err != nil || size != 11) {
+				t.Errorf("%s: log size %d after the refused append (%v), want 11", c.name, size, err)
+			}
+			if _, err := d.Exec(ctx, `DELETE FROM audit_tile WHERE level = 0 AND idx = 0`); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := d.Exec(ctx, `INSERT INTO audit_tile (level, idx, hashes) VALUES (0, 0, ?)`, tile); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fill(t, l, 3)
+		if err := l.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		want := int64(14)
+		if l.Journaled() {
+			want = 16 // the two entries journaled while their rows could not be written
+		}
+		if rep, err := Verify(ctx, d, v); err != nil || rep.Entries != want {
+			t.Fatalf("verify: %+v %v; want %d entries", rep, err, want)
 		}
 	})
 }

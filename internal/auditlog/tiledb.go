@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -73,59 +74,108 @@ type tileAppend struct {
 	data   []byte // the new hashes, 32 bytes each
 }
 
-// tileAppends groups a batch's stored hashes (tlog storage indexes, in
-// ascending order, as StoredHashes makes them entry after entry) into the
-// tiles they extend; hashes at tree levels not a multiple of tileHeight
-// are not stored.
-func tileAppends(idx []int64, hashes [][]byte) []tileAppend {
+// tileAppends groups a batch's stored hashes (tlog storage indexes, as
+// tlog.StoredHashes makes them entry after entry) into the tiles they
+// extend; hashes at tree levels not a multiple of tileHeight are not
+// stored. Within each level the positions must follow one another: a batch
+// that skips or repeats one would store a shifted tile.
+func tileAppends(idx []int64, hashes [][]byte) ([]tileAppend, error) {
 	var out []tileAppend
-	last := map[[2]int64]int{} // tile → its index in out
+	last := map[int]int{} // tile level → its latest tile's index in out
 	for i, x := range idx {
 		level, pos := tlog.SplitStoredHashIndex(x)
 		if level%tileHeight != 0 {
 			continue
 		}
-		key := [2]int64{int64(level / tileHeight), pos / tileWidth}
-		j, ok := last[key]
-		if !ok {
-			j = len(out)
-			last[key] = j
-			out = append(out, tileAppend{level: level / tileHeight, n: pos / tileWidth, offset: int(pos % tileWidth)})
+		if len(hashes[i]) != tlog.HashSize {
+			return nil, fmt.Errorf("tree hash %d is %d bytes, not %d", x, len(hashes[i]), tlog.HashSize)
 		}
-		out[j].data = append(out[j].data, hashes[i]...)
+		l := level / tileHeight
+		j, ok := last[l]
+		if ok {
+			a := &out[j]
+			next := a.n*tileWidth + int64(a.offset+len(a.data)/tlog.HashSize)
+			if pos != next {
+				return nil, fmt.Errorf("tree hash %d (position %d of tree level %d) does not follow position %d in the batch", x, pos, level, next-1)
+			}
+			if pos/tileWidth == a.n {
+				a.data = append(a.data, hashes[i]...)
+				continue
+			}
+		}
+		last[l] = len(out)
+		out = append(out, tileAppend{level: l, n: pos / tileWidth, offset: int(pos % tileWidth), data: slices.Clone(hashes[i])})
 	}
-	return out
+	return out, nil
 }
 
-// Appending to a tile: a new tile is inserted, an existing one gets the
-// hashes after its own, if it holds exactly the hashes before them (the
-// second argument, in bytes); otherwise the update fails on the column's
-// NOT NULL: the batch does not continue the tree as stored.
+// A tile's first hashes make a new row (one already there fails the
+// primary key); later ones are appended to the row, which must hold
+// exactly the hashes before them.
 const (
-	sqliteAppendTile = `INSERT INTO audit_tile (level, idx, hashes) VALUES (?, ?, ?)
-ON CONFLICT (level, idx) DO UPDATE SET hashes = CASE WHEN length(audit_tile.hashes) = ? THEN CAST(audit_tile.hashes || excluded.hashes AS BLOB) END`
-	pgAppendTile = `INSERT INTO audit_tile (level, idx, hashes) VALUES (?, ?, ?)
-ON CONFLICT (level, idx) DO UPDATE SET hashes = CASE WHEN length(audit_tile.hashes) = ? THEN audit_tile.hashes || excluded.hashes END`
+	insertTile       = `INSERT INTO audit_tile (level, idx, hashes) VALUES (?, ?, ?)`
+	sqliteAppendTile = `UPDATE audit_tile SET hashes = CAST(hashes || ? AS BLOB) WHERE level = ? AND idx = ? AND length(hashes) = ?`
+	pgAppendTile     = `UPDATE audit_tile SET hashes = hashes || ? WHERE level = ? AND idx = ? AND length(hashes) = ?`
+	// pgExpectTile fails (division by zero) unless tile (?, ?) holds
+	// exactly ? bytes: PostgreSQL's pipelined batch cannot look at how
+	// many rows the UPDATE after it changed.
+	pgExpectTile = `SELECT 1 / (SELECT COUNT(*) FROM audit_tile WHERE level = ? AND idx = ? AND length(hashes) = ?)`
 )
 
-// statement returns the statement that stores a on dialect d.
-func (a tileAppend) statement(d db.Dialect) db.Statement {
-	q := sqliteAppendTile
-	if d == db.Postgres {
-		q = pgAppendTile
+// pgStatements returns the statements that store a in a PostgreSQL
+// pipeline.
+func (a tileAppend) pgStatements() []db.Statement {
+	if a.offset == 0 {
+		return []db.Statement{{Query: insertTile, Args: []any{a.level, a.n, a.data}}}
 	}
-	return db.Statement{Query: q, Args: []any{a.level, a.n, a.data, a.offset * tlog.HashSize}}
+	held := a.offset * tlog.HashSize
+	return []db.Statement{
+		{Query: pgExpectTile, Args: []any{a.level, a.n, held}},
+		{Query: pgAppendTile, Args: []any{a.data, a.level, a.n, held}},
+	}
 }
 
 // storeTiles appends a batch's stored hashes to the tiles in tx.
 func storeTiles(ctx context.Context, tx *db.Tx, idx []int64, hashes [][]byte) error {
-	for _, a := range tileAppends(idx, hashes) {
-		st := a.statement(tx.Dialect())
-		if _, err := tx.Exec(ctx, st.Query, st.Args...); err != nil {
-			return fmt.Errorf("store the tree's tile %d/%d (%d hashes from %d): %w", a.level, a.n, len(a.data)/tlog.HashSize, a.offset, err)
+	appends, err := tileAppends(idx, hashes)
+	if err != nil {
+		return fmt.Errorf("store the tree's hashes: %w", err)
+	}
+	for _, a := range appends {
+		if a.offset == 0 {
+			if _, err := tx.Exec(ctx, insertTile, a.level, a.n, a.data); err != nil {
+				return fmt.Errorf("store the tree's tile %d/%d: %w%s", a.level, a.n, err, tileMismatch(ctx, tx, a))
+			}
+			continue
+		}
+		q := sqliteAppendTile
+		if tx.Dialect() == db.Postgres {
+			q = pgAppendTile
+		}
+		res, err := tx.Exec(ctx, q, a.data, a.level, a.n, a.offset*tlog.HashSize)
+		if err != nil {
+			return fmt.Errorf("store the tree's tile %d/%d: %w", a.level, a.n, err)
+		}
+		if changed, err := res.RowsAffected(); err != nil || changed != 1 {
+			return fmt.Errorf("store the tree's tile %d/%d (%d rows changed, %v)%s", a.level, a.n, changed, err, tileMismatch(ctx, tx, a))
 		}
 	}
 	return nil
+}
+
+// tileMismatch says, for an append to a that failed, what the stored tile
+// holds instead, and what to do.
+func tileMismatch(ctx context.Context, q db.Querier, a tileAppend) string {
+	var held int64
+	err := q.QueryRow(ctx, `SELECT length(hashes) FROM audit_tile WHERE level = ? AND idx = ?`, a.level, a.n).Scan(&held)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Sprintf(": the tile is not stored, and this batch continues it from hash %d: the stored tree does not end where the log does; run jukinet audit verify", a.offset)
+	case err != nil:
+		return ""
+	}
+	return fmt.Sprintf(": the tile holds %d bytes (%d hashes), and this batch continues it from hash %d: the stored tree does not end where the log does; run jukinet audit verify",
+		held, held/tlog.HashSize, a.offset)
 }
 
 // leafTiles checks the leaves' stored hashes, in order, against the tiles
@@ -220,15 +270,18 @@ func (u upperTiles) check(n int64, level int, want tlog.Hash) error {
 
 // end checks that every tile above level 0 holds exactly the hashes a tree
 // of size entries has: none beyond them, no tile of a level or place the
-// tree does not have.
+// tree does not have, no empty tile.
 func (u upperTiles) end(size int64) error {
 	for key, data := range u {
 		level, n := key[0], key[1]
-		if level < 1 || level*tileHeight >= 63 || n < 0 {
+		if level < 1 || level > 7 || n < 0 {
 			return bad(-1, "stored tree hashes out of place: tile %d/%d", level, n)
 		}
-		width := min(max((size>>(level*tileHeight))-n*tileWidth, 0), tileWidth)
-		if int64(len(data)) != width*tlog.HashSize {
+		count := size >> (level * tileHeight) // the tree's hashes at this tile level
+		if n > count/tileWidth || len(data) == 0 {
+			return bad(-1, "stored tree hashes beyond the last entry (tile %d/%d holds %d bytes, a log of %d entries has no such tile)", level, n, len(data), size)
+		}
+		if width := min(count-n*tileWidth, tileWidth); int64(len(data)) != width*tlog.HashSize {
 			return bad(-1, "stored tree hashes beyond the last entry (tile %d/%d holds %d bytes, a log of %d entries %d)", level, n, len(data), size, width*tlog.HashSize)
 		}
 	}

@@ -154,7 +154,7 @@ func Restore(ctx context.Context, opt RestoreOptions) (r Restored, err error) {
 		}
 	} else {
 		c.Database.URL = opt.DatabaseURL
-		if err := intoPostgres(ctx, snap, target, m.Schema); err != nil {
+		if err := intoPostgres(ctx, snap, target); err != nil {
 			return r, err
 		}
 		if r.Report, err = auditlog.Verify(ctx, target, verifier); err != nil {
@@ -398,14 +398,33 @@ func checkManifest(signed []byte, got map[string]File, dir, expectKey string) (M
 	return m, v, nil
 }
 
-// checkSnapshot verifies the snapshot's audit log and counts its rows
-// against the manifest.
+// checkSnapshot counts the snapshot's rows against the manifest, brings
+// its schema up to this program's (a backup taken by an older version holds
+// the tables as that version made them: the audit tree's hashes as one row
+// each before migration 35), and verifies its audit log.
 func checkSnapshot(ctx context.Context, path string, v note.Verifier, m Manifest) (auditlog.Report, error) {
 	snap, err := db.Open(ctx, "sqlite:"+path)
 	if err != nil {
 		return auditlog.Report{}, damaged(err)
 	}
 	defer snap.Close()
+	tables, err := schemaTables(ctx, snap)
+	if err != nil {
+		return auditlog.Report{}, damaged(err)
+	}
+	counts, err := countRows(ctx, snap, tables)
+	if err != nil {
+		return auditlog.Report{}, damaged(err)
+	}
+	for name, want := range m.Tables {
+		if counts[name] != want {
+			return auditlog.Report{}, damaged(fmt.Errorf("table %s holds %d rows; the manifest says %d", name, counts[name], want))
+		}
+	}
+	if err := snap.Migrate(ctx); err != nil {
+		return auditlog.Report{}, apperr.Wrap(apperr.Forbidden, err, "the backup's database cannot be brought to this version's schema",
+			"バックアップのデータベースをこのバージョンの形式に移行できません（破損のおそれ）: "+err.Error())
+	}
 	rep, err := auditlog.Verify(ctx, snap, v)
 	if err != nil {
 		return rep, apperr.Wrap(apperr.Forbidden, err, "the backup's audit log does not verify",
@@ -422,30 +441,22 @@ func checkSnapshot(ctx context.Context, path string, v note.Verifier, m Manifest
 	if rep.Entries != m.Entries || cpSize != m.CheckpointSize {
 		return rep, damaged(fmt.Errorf("the snapshot holds %d entries up to checkpoint %d; the manifest says %d and %d", rep.Entries, cpSize, m.Entries, m.CheckpointSize))
 	}
-	tables, err := schemaTables(ctx, snap)
-	if err != nil {
-		return rep, damaged(err)
-	}
-	counts, err := countRows(ctx, snap, tables)
-	if err != nil {
-		return rep, damaged(err)
-	}
-	for name, want := range m.Tables {
-		if counts[name] != want {
-			return rep, damaged(fmt.Errorf("table %s holds %d rows; the manifest says %d", name, counts[name], want))
-		}
-	}
 	return rep, nil
 }
 
-// intoPostgres copies the snapshot into the empty PostgreSQL database,
-// migrated first to the snapshot's version, then to this program's.
-func intoPostgres(ctx context.Context, snapPath string, target *db.DB, schema int64) error {
+// intoPostgres copies the snapshot (brought to this program's schema by
+// checkSnapshot) into the empty PostgreSQL database, migrated first to the
+// snapshot's version.
+func intoPostgres(ctx context.Context, snapPath string, target *db.DB) error {
 	snap, err := db.Open(ctx, "sqlite:"+snapPath)
 	if err != nil {
 		return err
 	}
 	defer snap.Close()
+	schema, err := snap.SchemaVersion(ctx)
+	if err != nil {
+		return damaged(err)
+	}
 	if err := target.MigrateTo(ctx, schema); err != nil {
 		return err
 	}
