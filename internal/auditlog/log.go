@@ -863,7 +863,7 @@ const (
 )
 
 // pgStatements returns the PostgreSQL statements that store the rows, for
-// a pipeline (the tree's tiles checked by pgExpectTile).
+// a pipeline (the tree's tiles checked by pgPipelinedAppendTile).
 func (p *pendingRows) pgStatements() ([]db.Statement, error) {
 	var out []db.Statement
 	if len(p.seqs) > 0 {

@@ -116,10 +116,10 @@ const (
 	insertTile       = `INSERT INTO audit_tile (level, idx, hashes) VALUES (?, ?, ?)`
 	sqliteAppendTile = `UPDATE audit_tile SET hashes = CAST(hashes || ? AS BLOB) WHERE level = ? AND idx = ? AND length(hashes) = ?`
 	pgAppendTile     = `UPDATE audit_tile SET hashes = hashes || ? WHERE level = ? AND idx = ? AND length(hashes) = ?`
-	// pgExpectTile fails (division by zero) unless tile (?, ?) holds
-	// exactly ? bytes: PostgreSQL's pipelined batch cannot look at how
-	// many rows the UPDATE after it changed.
-	pgExpectTile = `SELECT 1 / (SELECT COUNT(*) FROM audit_tile WHERE level = ? AND idx = ? AND length(hashes) = ?)`
+	// pgPipelinedAppendTile is pgAppendTile failing (division by zero)
+	// when it changes no row: a PostgreSQL pipeline cannot look at how many
+	// rows a statement changed.
+	pgPipelinedAppendTile = `WITH appended AS (` + pgAppendTile + ` RETURNING 1) SELECT 1 / COUNT(*) FROM appended`
 )
 
 // pgStatements returns the statements that store a in a PostgreSQL
@@ -128,11 +128,7 @@ func (a tileAppend) pgStatements() []db.Statement {
 	if a.offset == 0 {
 		return []db.Statement{{Query: insertTile, Args: []any{a.level, a.n, a.data}}}
 	}
-	held := a.offset * tlog.HashSize
-	return []db.Statement{
-		{Query: pgExpectTile, Args: []any{a.level, a.n, held}},
-		{Query: pgAppendTile, Args: []any{a.data, a.level, a.n, held}},
-	}
+	return []db.Statement{{Query: pgPipelinedAppendTile, Args: []any{a.data, a.level, a.n, a.offset * tlog.HashSize}}}
 }
 
 // storeTiles appends a batch's stored hashes to the tiles in tx.
