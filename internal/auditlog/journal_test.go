@@ -875,3 +875,53 @@ func appendConcurrently(ctx context.Context, l *Log, callers, each int, mk func(
 
 // loadCode is the resident code caller w names in its append i.
 func loadCode(w, i int) string { return fmt.Sprintf("%011d", 1000*w+i) }
+
+// TestIndexerBoundsItsTransactions: the indexer writes the rows of a long
+// run of journaled entries in transactions that each fit a quarter of the
+// SQLite WAL's limit (at first a page an entry, then the WAL per entry it
+// measured), so that the WAL, cut only between transactions, stays under
+// its limit.
+func TestIndexerBoundsItsTransactions(t *testing.T) {
+	ctx := context.Background()
+	d, err := db.OpenWith(ctx, "sqlite:"+filepath.Join(t.TempDir(), "log.db"), db.Options{WALLimit: 4 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	if err := d.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s, v := newKey(t)
+	l := openJournaled(t, d, s, t.TempDir(), true, time.Hour)
+	if got := l.indexBatch(); got != (4<<20)/4/assumedWALPerEntry {
+		t.Fatalf("before any measurement a transaction takes %d entries, want %d", got, (4<<20)/4/assumedWALPerEntry)
+	}
+	const n = 3000
+	for i := range n {
+		if _, err := l.Append(ctx, entry(i%7, fmt.Sprintf("%011d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := countRows(t, d); entries != n {
+		t.Fatalf("%d entries have rows, want %d", entries, n)
+	}
+	per := l.walPerEntry.Load()
+	if per <= 0 || l.indexTransactions.Load() < 2 {
+		t.Fatalf("%d transactions, %d WAL bytes an entry measured; want at least two transactions and a measurement", l.indexTransactions.Load(), per)
+	}
+	if got, want := l.indexBatch(), max((4<<20)/4/per, minIndexBatch); got != want {
+		t.Errorf("after measuring %d bytes an entry a transaction takes %d entries, want %d", per, got, want)
+	}
+	if rep, err := Verify(ctx, d, v); err != nil || rep.Entries != n {
+		t.Fatalf("verify: %+v %v", rep, err)
+	}
+	// A WAL per entry larger than the quarter still leaves a transaction
+	// room for minIndexBatch entries.
+	l.walPerEntry.Store(1 << 30)
+	if got := l.indexBatch(); got != minIndexBatch {
+		t.Errorf("with a huge WAL per entry a transaction takes %d entries, want %d", got, minIndexBatch)
+	}
+}

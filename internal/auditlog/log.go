@@ -141,6 +141,12 @@ type Log struct {
 	indexed atomic.Int64
 	// indexedTo is the journal position the indexer last wrote rows up to.
 	indexedTo atomic.Int64
+	// indexTransactions counts the indexer's transactions that wrote rows
+	// (for tests).
+	indexTransactions atomic.Int64
+	// walPerEntry is how many bytes of SQLite WAL the rows of one entry
+	// took in the indexer's last measured transaction (indexBatch).
+	walPerEntry atomic.Int64
 	// Owned by the committer: the groups written to the journal and not
 	// yet answered, oldest first, and the writers' lock while it holds it.
 	inflight      []*flight

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"os"
 	"time"
 
@@ -471,9 +472,28 @@ func (p *indexPace) due(durable, indexed int64, now time.Time) bool {
 }
 
 // indexNow writes the rows of every durable journaled entry that has none,
-// and removes the segments whose entries all have rows.
+// in transactions of at most indexBatch entries, and removes the segments
+// whose entries all have rows.
 func (l *Log) indexNow(ctx context.Context) error {
 	limit := l.journal.durable.Load()
+	for {
+		upTo := limit
+		if max := l.indexBatch(); limit-l.indexedTo.Load() > max {
+			upTo = l.indexedTo.Load() + max
+		}
+		if err := l.indexUpTo(ctx, upTo); err != nil {
+			return err
+		}
+		if upTo >= limit {
+			return nil
+		}
+	}
+}
+
+// indexUpTo writes, in one transaction, the rows of the journaled entries
+// below limit that have none.
+func (l *Log) indexUpTo(ctx context.Context, limit int64) error {
+	walBefore, measured := l.db.WAL()
 	var n int
 	err := l.db.Transact(ctx, func(tx *db.Tx) error {
 		var err error
@@ -489,12 +509,43 @@ func (l *Log) indexNow(ctx context.Context) error {
 		l.indexMu.Unlock()
 		return err
 	}
+	if walAfter, _ := l.db.WAL(); measured && n >= minIndexBatch && walAfter.Bytes > walBefore.Bytes {
+		l.walPerEntry.Store((walAfter.Bytes - walBefore.Bytes) / int64(n))
+	}
 	l.indexed.Add(int64(n))
 	l.indexedTo.Store(limit)
 	if n > 0 {
+		l.indexTransactions.Add(1)
 		return l.journal.dropBelow(limit)
 	}
 	return nil
+}
+
+// The indexer's transactions are bounded so that the SQLite WAL stays
+// under its limit: the WAL is cut only between transactions, and the rows
+// of tens of thousands of look-ups (a second of them under load, on a
+// large register whose index pages they scatter over) can take more WAL
+// than the whole limit. A transaction takes at most as many entries as
+// fill a quarter of the limit (the size at which the WAL is cut in the
+// background), at the WAL per entry the last one measured; before any
+// measurement, a page (4 KiB) an entry.
+const (
+	minIndexBatch      = 256
+	assumedWALPerEntry = 4096
+)
+
+// indexBatch returns the most entries one of the indexer's transactions
+// takes (no bound on PostgreSQL, which has no WAL limit).
+func (l *Log) indexBatch() int64 {
+	st, ok := l.db.WAL()
+	if !ok {
+		return math.MaxInt64
+	}
+	per := l.walPerEntry.Load()
+	if per <= 0 {
+		per = assumedWALPerEntry
+	}
+	return max(st.Limit/4/per, minIndexBatch)
 }
 
 // Journaled reports whether the log journals its entries without work,

@@ -114,11 +114,12 @@ func verify(ctx context.Context, d *db.DB, v note.Verifier, progress func(entrie
 	case <-ctx.Done():
 		return rep, fmt.Errorf("wait for another verification: %w", ctx.Err())
 	}
-	// The entries, the tree hashes and the subject rows are read side by
-	// side, each on a connection of its own, from one snapshot of the log:
-	// read at different moments, a node appending meanwhile would look as
-	// if rows had been added to or taken from its log.
-	snaps, err := sameSnapshot(ctx, d, 3)
+	// The entries, the tree's tiles, the subject rows and the resident
+	// map's rebuild are read side by side, each on a connection of its
+	// own, from one snapshot of the log: read at different moments, a node
+	// appending meanwhile would look as if rows had been added to or taken
+	// from its log.
+	snaps, err := sameSnapshot(ctx, d, 4)
 	if err != nil {
 		return rep, err
 	}
@@ -127,6 +128,24 @@ func verify(ctx context.Context, d *db.DB, v note.Verifier, progress func(entrie
 	if err != nil {
 		return rep, err
 	}
+	// The resident map is rebuilt from the subject rows meanwhile, on its
+	// own connection; its root is compared once the walk below has
+	// verified those rows (checkMap).
+	mapAt := mapCheckpoint(checkpoints)
+	var rebuilt rebuiltMap
+	mapDone := make(chan struct{})
+	if mapAt != nil {
+		go func() {
+			defer close(mapDone)
+			rebuilt.root, rebuilt.err = rebuiltMapRoot(ctx, snaps[3], mapAt.Size)
+		}()
+	} else {
+		close(mapDone)
+	}
+	defer func() {
+		cancel()
+		<-mapDone // before the snapshots close
+	}()
 	var covered int64 // entries under the largest checkpoint: authenticated by its signature
 	if len(checkpoints) > 0 {
 		covered = checkpoints[len(checkpoints)-1].Size
@@ -275,25 +294,40 @@ func verify(ctx context.Context, d *db.DB, v note.Verifier, progress func(entrie
 		}
 		rep.Root = root
 	}
-	if err := checkMap(ctx, snaps[0], checkpoints, &rep); err != nil {
+	<-mapDone
+	if err := checkMap(checkpoints, mapAt, rebuilt, &rep); err != nil {
 		return rep, err
 	}
 	rep.Elapsed = time.Since(start)
 	return rep, nil
 }
 
-// checkMap rebuilds the resident map from the log's rows (verified above)
-// at the largest checkpoint that carries one and compares its root: a map
-// that leaves out an entry concerning a resident, or counts one too many,
-// is found here. Pruned entries have no subject rows any more, so a log
-// with pruned entries is not checked (docs/design/resident-map.md).
-func checkMap(ctx context.Context, q db.Querier, checkpoints []sourcedCheckpoint, rep *Report) error {
+// mapCheckpoint returns the largest checkpoint that carries a resident
+// map, or nil.
+func mapCheckpoint(checkpoints []sourcedCheckpoint) *sourcedCheckpoint {
 	var last *sourcedCheckpoint
 	for i := range checkpoints {
 		if checkpoints[i].ResidentMap != nil {
 			last = &checkpoints[i]
 		}
 	}
+	return last
+}
+
+// rebuiltMap is the resident map's root rebuilt from the subject rows
+// (rebuiltMapRoot), or why it could not be.
+type rebuiltMap struct {
+	root MapHash
+	err  error
+}
+
+// checkMap compares the resident map rebuilt from the log's rows (verified
+// by the walk) at the largest checkpoint that carries one, last, with the
+// roots signed at that size: a map that leaves out an entry concerning a
+// resident, or counts one too many, is found here. Pruned entries have no
+// subject rows any more, so a log with pruned entries is not checked
+// (docs/design/resident-map.md).
+func checkMap(checkpoints []sourcedCheckpoint, last *sourcedCheckpoint, m rebuiltMap, rep *Report) error {
 	switch {
 	case last == nil:
 		rep.MapSkipped = "no checkpoint carries one"
@@ -301,13 +335,11 @@ func checkMap(ctx context.Context, q db.Querier, checkpoints []sourcedCheckpoint
 	case rep.Pruned > 0:
 		rep.MapSkipped = fmt.Sprintf("%d entries are pruned", rep.Pruned)
 		return nil
-	}
-	root, err := rebuiltMapRoot(ctx, q, last.Size)
-	if err != nil {
-		return err
+	case m.err != nil:
+		return m.err
 	}
 	for _, cp := range checkpoints {
-		if cp.Size == last.Size && cp.ResidentMap != nil && *cp.ResidentMap != root {
+		if cp.Size == last.Size && cp.ResidentMap != nil && *cp.ResidentMap != m.root {
 			return bad(-1, "the resident map signed at size %d (%s) does not match the entries: a resident's entries were left out of it or added to it", cp.Size, cp.source)
 		}
 	}
