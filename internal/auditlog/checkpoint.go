@@ -71,11 +71,14 @@ func (l *Log) checkpoint(ctx context.Context) (*Checkpoint, error) {
 			return nil, err
 		}
 		defer unlock()
+		if err := l.indexBacklog(ctx); err != nil {
+			return nil, err
+		}
 	}
 	err = l.db.Transact(ctx, func(tx *db.Tx) error {
 		// The checkpoint's entries all have their rows before it is signed.
 		if l.journal != nil {
-			if _, err := l.indexJournal(ctx, tx, nil, -1); err != nil {
+			if _, _, err := l.indexJournal(ctx, tx, nil, -1); err != nil {
 				return err
 			}
 		}

@@ -647,19 +647,23 @@ func (l *Log) transact(fn func(tx *db.Tx, rows *pendingRows) error) error {
 // db.TransactBulk).
 func (l *Log) transactOn(begin func(context.Context, func(*db.Tx) error) error, fn func(tx *db.Tx, rows *pendingRows) error) error {
 	if l.journal != nil {
-		// What is journaled gets its rows first, in this transaction, so
-		// that this entry follows it.
+		// What is journaled gets its rows first, so that this entry follows
+		// it: the backlog in bounded transactions of its own (the SQLite
+		// WAL is cut only between transactions), what is left in this one.
 		unlock, err := l.journal.lock()
 		if err != nil {
 			return err
 		}
 		defer unlock()
+		if err := l.indexBacklog(context.Background()); err != nil {
+			return err
+		}
 	}
 	startSize, startLast := l.size, l.last
 	saved := maps.Clone(l.frontier)
 	err := begin(context.Background(), func(tx *db.Tx) error {
 		if l.journal != nil {
-			if _, err := l.indexJournal(context.Background(), tx, nil, -1); err != nil {
+			if _, _, err := l.indexJournal(context.Background(), tx, nil, -1); err != nil {
 				return err
 			}
 		}

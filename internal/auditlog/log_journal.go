@@ -373,24 +373,25 @@ func (p *pendingRows) add(r *journalRecord) {
 }
 
 // indexJournal writes, in tx, the rows of every journaled entry that has
-// none, up to limit (-1: all that is readable), and returns how many. It
+// none, up to limit (-1: all that is readable), and returns how many, and
+// where the log's rows end after them. It
 // checks each entry's leaf hash against its payload: the journal is
 // trusted for durability, never for content. c is the reader's cursor
 // (nil: read from the segment that holds the first entry without rows).
-func (l *Log) indexJournal(ctx context.Context, tx *db.Tx, c *journalCursor, limit int64) (int, error) {
+func (l *Log) indexJournal(ctx context.Context, tx *db.Tx, c *journalCursor, limit int64) (n int, end int64, err error) {
 	if tx.Dialect() == db.Postgres {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(?)`, advisoryLockID); err != nil {
-			return 0, fmt.Errorf("lock audit log: %w", err)
+			return 0, 0, fmt.Errorf("lock audit log: %w", err)
 		}
 	}
 	l.indexMu.Lock()
 	defer l.indexMu.Unlock()
 	var size int64
 	if err := tx.QueryRow(ctx, sizeQuery).Scan(&size); err != nil {
-		return 0, fmt.Errorf("read audit log size: %w", err)
+		return 0, 0, fmt.Errorf("read audit log size: %w", err)
 	}
 	var rows pendingRows
-	err := l.journal.read(c, size, limit, func(r *journalRecord) error {
+	err = l.journal.read(c, size, limit, func(r *journalRecord) error {
 		if len(r.hashes) == 0 || tlog.RecordHash(r.payload) != r.hashes[0] {
 			return fmt.Errorf("journaled audit entry %d: its leaf hash does not match its payload", r.seq)
 		}
@@ -401,15 +402,15 @@ func (l *Log) indexJournal(ctx context.Context, tx *db.Tx, c *journalCursor, lim
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("read the audit journal: %w", err)
+		return 0, 0, fmt.Errorf("read the audit journal: %w", err)
 	}
 	if len(rows.seqs) == 0 {
-		return 0, nil
+		return 0, size, nil
 	}
 	if err := rows.flush(tx); err != nil {
-		return 0, fmt.Errorf("write the rows of journaled audit entries: %w", err)
+		return 0, 0, fmt.Errorf("write the rows of journaled audit entries: %w", err)
 	}
-	return len(rows.seqs), nil
+	return len(rows.seqs), size + int64(len(rows.seqs)), nil
 }
 
 // runIndexer writes the rows of journaled entries until the log closes,
@@ -476,28 +477,40 @@ func (p *indexPace) due(durable, indexed int64, now time.Time) bool {
 // whose entries all have rows.
 func (l *Log) indexNow(ctx context.Context) error {
 	limit := l.journal.durable.Load()
+	wrote := false
 	for {
 		upTo := limit
 		if max := l.indexBatch(); limit-l.indexedTo.Load() > max {
 			upTo = l.indexedTo.Load() + max
 		}
-		if err := l.indexUpTo(ctx, upTo); err != nil {
+		n, err := l.indexUpTo(ctx, upTo)
+		if err != nil {
 			return err
 		}
-		if upTo >= limit {
-			return nil
+		wrote = wrote || n > 0
+		if l.indexedTo.Load() >= limit {
+			break
 		}
 	}
+	if wrote {
+		return l.journal.dropBelow(limit)
+	}
+	return nil
 }
 
 // indexUpTo writes, in one transaction, the rows of the journaled entries
-// below limit that have none.
-func (l *Log) indexUpTo(ctx context.Context, limit int64) error {
-	walBefore, measured := l.db.WAL()
+// below limit that have none, and says how many it wrote.
+func (l *Log) indexUpTo(ctx context.Context, limit int64) (int, error) {
 	var n int
+	var end int64
+	var walBefore db.WALStats
+	measured := false
 	err := l.db.Transact(ctx, func(tx *db.Tx) error {
+		// Writers take turns on SQLite: from here to the commit the WAL
+		// grows by this transaction's frames alone.
+		walBefore, measured = l.db.WAL()
 		var err error
-		n, err = l.indexJournal(ctx, tx, &l.indexCursor, limit)
+		n, end, err = l.indexJournal(ctx, tx, &l.indexCursor, limit)
 		return err
 	})
 	if ctx.Err() == nil {
@@ -507,21 +520,51 @@ func (l *Log) indexUpTo(ctx context.Context, limit int64) error {
 		l.indexMu.Lock()
 		l.indexCursor = journalCursor{}
 		l.indexMu.Unlock()
-		return err
+		return 0, err
 	}
 	if walAfter, _ := l.db.WAL(); measured && n >= minIndexBatch && walAfter.Bytes > walBefore.Bytes {
-		// The file's growth undercounts a transaction that reused the
-		// start of a WAL a checkpoint had emptied: a smaller measurement
-		// lowers the estimate only by a quarter at a time.
-		l.walPerEntry.Store(max((walAfter.Bytes-walBefore.Bytes)/int64(n), l.walPerEntry.Load()*3/4))
+		l.measureWAL((walAfter.Bytes - walBefore.Bytes) / int64(n))
 	}
 	l.indexed.Add(int64(n))
-	l.indexedTo.Store(limit)
+	l.raiseIndexedTo(max(limit, end))
 	if n > 0 {
 		l.indexTransactions.Add(1)
-		return l.journal.dropBelow(limit)
 	}
-	return nil
+	return n, nil
+}
+
+// raiseIndexedTo records that the log's rows reach at least to, never
+// lowering the mark (the indexer and Sync may finish in either order).
+func (l *Log) raiseIndexedTo(to int64) {
+	for {
+		old := l.indexedTo.Load()
+		if to <= old || l.indexedTo.CompareAndSwap(old, to) {
+			return
+		}
+	}
+}
+
+// measureWAL takes a transaction's WAL per entry into the estimate. The
+// file's growth undercounts a transaction that reused the start of a WAL a
+// checkpoint had emptied: a smaller measurement lowers the estimate only
+// by a quarter at a time, and never below minWALPerEntry.
+func (l *Log) measureWAL(per int64) {
+	old := l.walPerEntry.Load()
+	if old <= 0 {
+		old = assumedWALPerEntry
+	}
+	l.walPerEntry.Store(max(per, old*3/4, minWALPerEntry))
+}
+
+// indexBacklog writes, in bounded transactions, the rows of what this
+// process journaled, before a transaction that must index the journal
+// itself (a change's, a checkpoint's) begins: that transaction then holds
+// only what was journaled since. The caller holds the writers' lock.
+func (l *Log) indexBacklog(ctx context.Context) error {
+	if l.journal == nil || l.journal.writer == nil || l.journal.durable.Load() <= l.indexedTo.Load() {
+		return nil
+	}
+	return l.indexNow(ctx)
 }
 
 // The indexer's transactions are bounded so that the SQLite WAL stays
@@ -535,6 +578,7 @@ func (l *Log) indexUpTo(ctx context.Context, limit int64) error {
 const (
 	minIndexBatch      = 256
 	assumedWALPerEntry = 4096
+	minWALPerEntry     = 1024
 )
 
 // indexBatch returns the most entries one of the indexer's transactions
@@ -606,7 +650,7 @@ func SyncJournal(ctx context.Context, d *db.DB, dir string) (int, error) {
 // entry that has none. The caller holds the writers' lock.
 func (l *Log) indexAll(ctx context.Context) (n int, err error) {
 	err = l.db.Transact(ctx, func(tx *db.Tx) error {
-		n, err = l.indexJournal(ctx, tx, nil, -1)
+		n, _, err = l.indexJournal(ctx, tx, nil, -1)
 		return err
 	})
 	return n, err

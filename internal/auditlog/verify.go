@@ -131,19 +131,22 @@ func verify(ctx context.Context, d *db.DB, v note.Verifier, progress func(entrie
 	// The resident map is rebuilt from the subject rows meanwhile, on its
 	// own connection; its root is compared once the walk below has
 	// verified those rows (checkMap).
+	// The walk stops it at the first pruned entry: such a log's map is not
+	// checked.
 	mapAt := mapCheckpoint(checkpoints)
 	var rebuilt rebuiltMap
 	mapDone := make(chan struct{})
+	mapCtx, stopMap := context.WithCancel(ctx)
 	if mapAt != nil {
 		go func() {
 			defer close(mapDone)
-			rebuilt.root, rebuilt.err = rebuiltMapRoot(ctx, snaps[3], mapAt.Size)
+			rebuilt.root, rebuilt.err = rebuiltMapRoot(mapCtx, snaps[3], mapAt.Size)
 		}()
 	} else {
 		close(mapDone)
 	}
 	defer func() {
-		cancel()
+		stopMap()
 		<-mapDone // before the snapshots close
 	}()
 	var covered int64 // entries under the largest checkpoint: authenticated by its signature
@@ -229,6 +232,7 @@ func verify(ctx context.Context, d *db.DB, v note.Verifier, progress func(entrie
 			}
 			if v.entry == nil {
 				rep.Pruned++
+				stopMap()
 			}
 			if v.clockRead {
 				rep.ClockSteps++
