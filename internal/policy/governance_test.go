@@ -104,7 +104,7 @@ type statements struct {
 
 // auditLogStatement matches the audit log's statements: those on its
 // tables and its writers' lock (PostgreSQL).
-var auditLogStatement = regexp.MustCompile(`(FROM|INTO|UPDATE|JOIN) audit_(entry|hash|subject|checkpoint|cosignature)\b|pg_advisory_xact_lock`)
+var auditLogStatement = regexp.MustCompile(`(FROM|INTO|UPDATE|JOIN) audit_(entry|tile|subject|checkpoint|cosignature)\b|pg_advisory_xact_lock`)
 
 func (s *statements) observe(d *db.DB) (stop func()) {
 	return d.Observe(func(q string) {
