@@ -73,6 +73,11 @@ func Open(msg []byte, verifiers note.Verifiers) (d Document, signer string, err 
 	if d.SentAt, err = time.Parse(time.RFC3339Nano, w.SentAt); err != nil {
 		return d, "", fmt.Errorf("sent_at %.40q: %w", w.SentAt, err)
 	}
+	// Kept and sent on in UTC: a time whose UTC year is not a four-digit
+	// year (0000-01-01T00:00:00+01:00) could not be read back.
+	if y := d.SentAt.UTC().Year(); y < 1 || y > 9999 {
+		return d, "", fmt.Errorf("sent_at %.40q: the year in UTC is %d, not between 1 and 9999", w.SentAt, y)
+	}
 	if w.Due != "" {
 		if d.Due, err = ParseDue(w.Due); err != nil {
 			return d, "", fmt.Errorf("due %.40q: %w", w.Due, err)
