@@ -127,7 +127,7 @@ func ProveResident(ctx context.Context, d *db.DB, code string) (*ResidentProof, 
 			// Pruned entries lose their subject rows: the map still counts them.
 			return fmt.Errorf("%w: resident %s: %d entries in the log, %d in the resident map", ErrPrunedEntries, code, len(p.Entries), st.Entries)
 		}
-		hashes := cachedHashReader(ctx, q)
+		hashes := StoredHashes(ctx, q) // each tile read once: the proofs share their upper hashes
 		for i := range p.Entries {
 			proof, err := tlog.ProveRecord(cp.Size, p.Entries[i].Seq, hashes)
 			if err != nil {
@@ -150,12 +150,6 @@ func ProveResident(ctx context.Context, d *db.DB, code string) (*ResidentProof, 
 		return nil
 	})
 	return out, err
-}
-
-// cachedHashReader reads stored tree hashes in q, each tile once: the
-// proofs of one resident's entries share most of their upper hashes.
-func cachedHashReader(ctx context.Context, q db.Querier) tlog.HashReader {
-	return StoredHashes(ctx, q)
 }
 
 // ResidentResult is what a checked resident proof establishes.

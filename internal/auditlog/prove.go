@@ -41,7 +41,7 @@ func Prove(ctx context.Context, d *db.DB, n int64) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("read entry %d: %w", n, err)
 	}
-	proof, err := tlog.ProveRecord(cp.Size, n, dbHashReader(ctx, d))
+	proof, err := tlog.ProveRecord(cp.Size, n, StoredHashes(ctx, d))
 	if err != nil {
 		return nil, fmt.Errorf("prove entry %d: %w", n, err)
 	}
@@ -141,18 +141,13 @@ func CheckProof(text []byte, v note.Verifier) (*ProofResult, error) {
 	return res, nil
 }
 
-// dbHashReader reads stored tree hashes from the database's tiles.
-func dbHashReader(ctx context.Context, d *db.DB) tlog.HashReader {
-	return StoredHashes(ctx, d)
-}
-
 // ConsistencyProof proves that the tree of size oldSize is a prefix of the
 // tree of size newSize, from the stored hashes (for a witness).
 func ConsistencyProof(ctx context.Context, d *db.DB, oldSize, newSize int64) (tlog.TreeProof, error) {
 	if oldSize == 0 || oldSize == newSize {
 		return nil, nil
 	}
-	p, err := tlog.ProveTree(newSize, oldSize, dbHashReader(ctx, d))
+	p, err := tlog.ProveTree(newSize, oldSize, StoredHashes(ctx, d))
 	if err != nil {
 		return nil, fmt.Errorf("prove consistency %d → %d: %w", oldSize, newSize, err)
 	}

@@ -157,20 +157,18 @@ type Frontier []tlog.Hash
 // ReadFrontier reads the frontier of the tree of size n from the stored
 // hashes.
 func ReadFrontier(ctx context.Context, q db.Querier, n int64) (Frontier, error) {
-	var f Frontier
+	var indexes []int64
 	var start int64
-	stored := StoredHashes(ctx, q)
 	for level := 63; level >= 0; level-- {
 		if n&(1<<level) == 0 {
 			continue
 		}
-		idx := tlog.StoredHashIndex(level, start>>level)
-		h, err := stored.ReadHashes([]int64{idx})
-		if err != nil {
-			return nil, fmt.Errorf("read the tree's hash %d (size %d): %w", idx, n, err)
-		}
-		f = append(f, h[0])
+		indexes = append(indexes, tlog.StoredHashIndex(level, start>>level))
 		start += 1 << level
+	}
+	f, err := StoredHashes(ctx, q).ReadHashes(indexes)
+	if err != nil {
+		return nil, fmt.Errorf("read the tree's frontier (size %d): %w", n, err)
 	}
 	return f, nil
 }
