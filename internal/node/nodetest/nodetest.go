@@ -4,6 +4,7 @@ package nodetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -160,6 +161,18 @@ func (f *demoFolder) build(opt node.InitOptions) error {
 		return err
 	}
 	f.end = clock.Now()
+	// SQLite removes the WAL's files when the last connection closes; one
+	// still in use by a goroutine as Close returns is closed when it is
+	// released. The folder is read once they are gone (or after 10 s, as
+	// it is): read meanwhile, a file could vanish half-way (CI once failed
+	// so, "lstat …/jukinet.db-shm: no such file or directory").
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		_, errShm := os.Lstat(filepath.Join(dir, "jukinet.db-shm"))
+		_, errWAL := os.Lstat(filepath.Join(dir, "jukinet.db-wal"))
+		if errors.Is(errShm, fs.ErrNotExist) && errors.Is(errWAL, fs.ErrNotExist) {
+			break
+		}
+	}
 	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || path == dir {
 			return err
